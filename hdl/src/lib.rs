@@ -1,0 +1,17 @@
+//! Arsenic NIC gateware, described in rust-hdl.
+//!
+//! `ports` holds the interface types blocks talk through, `blocks` the
+//! blocks, `top` wires them into the NIC, and `generate` emits Verilog.
+
+pub mod blocks;
+pub mod generate;
+pub mod params;
+pub mod ports;
+pub mod regmap;
+pub mod top;
+
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use params::NicParams;
+pub use top::NicTop;

@@ -1,0 +1,88 @@
+//! Generator parameters: the one place every block takes its sizes from.
+//!
+//! Widths that shape types (the datapath) are compile-time constants because
+//! rust-hdl encodes them in `Bits<N>`; sizes that only shape tables and the
+//! register map travel in [`NicParams`], which the generator hands to every
+//! block's constructor and which the ID page reports to the driver.
+
+/// Bytes carried per beat of the MAC-side frame streams.
+///
+/// The streams carry no byte-enable yet, so only 1 (GMII, 1 Gb/s at 125 MHz)
+/// is accepted; a wider port adds the byte-enable with its MAC.
+pub const DATAPATH_BYTES: usize = 1;
+pub const DATA_BITS: usize = 8 * DATAPATH_BYTES;
+const _: () = assert!(DATAPATH_BYTES == 1, "wider datapaths need a byte-enable on FrameStream");
+
+/// Width of a register-port byte offset: 16 MiB, room for the control page
+/// and one 4 KiB page for each of thousands of queues.
+pub const REG_ADDR_BITS: usize = 24;
+/// DMA addresses are full 64-bit bus addresses (IOVAs on PCIe).
+pub const DMA_ADDR_BITS: usize = 64;
+/// DMA data moves 8 bytes per beat, so descriptors and completions move at
+/// several times the 1-byte frame rate.
+pub const DMA_DATA_BITS: usize = 64;
+pub const DMA_LEN_BITS: usize = 16;
+pub const DMA_TAG_BITS: usize = 8;
+
+/// log2 of the loopback frame buffer in bytes; 4 KiB holds two maximum frames.
+pub const LOOPBACK_BUFFER_LOG2: usize = 12;
+
+/// Sizes that reach every block and the ID page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NicParams {
+    /// Application queue pairs, each with its own 4 KiB user page.
+    pub queues: u32,
+    /// Entries of the exact 5-tuple filter table.
+    pub exact_filters: u32,
+    /// Entries of the wildcard filter table.
+    pub wildcard_filters: u32,
+    /// Longest frame accepted, in bytes, without FCS.
+    pub max_frame_bytes: u32,
+    /// Shortest frame accepted: an Ethernet header.
+    pub min_frame_bytes: u32,
+    /// Core clock: 125 MHz moves one byte per cycle at 1 Gb/s.
+    pub clock_hz: u32,
+}
+
+impl Default for NicParams {
+    fn default() -> Self {
+        Self {
+            queues: 64,
+            exact_filters: 1024,
+            wildcard_filters: 64,
+            // 1514 plus two VLAN tags (802.1ad QinQ), so tagged frames of a
+            // full 1500-byte MTU fit.
+            max_frame_bytes: 1522,
+            min_frame_bytes: 14,
+            clock_hz: 125_000_000,
+        }
+    }
+}
+
+impl NicParams {
+    pub fn datapath_bytes(&self) -> u32 {
+        DATAPATH_BYTES as u32
+    }
+
+    /// Checks the values a user may choose; the generator refuses bad ones
+    /// rather than emitting gateware that cannot work.
+    pub fn validate(&self) -> Result<(), String> {
+        let buffer = 1u32 << LOOPBACK_BUFFER_LOG2;
+        if self.queues == 0 || self.queues > 4095 {
+            return Err(format!("queues must be 1..=4095, got {}", self.queues));
+        }
+        if self.min_frame_bytes < 14 || self.min_frame_bytes > self.max_frame_bytes {
+            return Err(format!(
+                "min_frame_bytes must be at least 14 and at most max_frame_bytes, got {}",
+                self.min_frame_bytes
+            ));
+        }
+        if self.max_frame_bytes < 1514 || self.max_frame_bytes >= buffer {
+            return Err(format!(
+                "max_frame_bytes must be 1514..{buffer} (the frame buffer), got {}",
+                self.max_frame_bytes
+            ));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,10 @@
+//! The few interface types blocks talk through. Each comes as a pair whose
+//! directions mirror each other, so `join` connects a producer to a consumer.
+
+pub mod dma;
+pub mod frame_stream;
+pub mod reg_bus;
+
+pub use dma::{DmaMaster, DmaSlave};
+pub use frame_stream::{FrameSink, FrameSource};
+pub use reg_bus::{RegInitiator, RegTarget};

@@ -1,0 +1,94 @@
+//! The register map, shared by the gateware and the host driver so the two
+//! can never disagree about an offset.
+//!
+//! Page 0 is the privileged control page; page `1 + q` is queue `q`'s user
+//! page. Offsets are bytes; every register is 32 bits wide.
+
+pub const PAGE_BYTES: u32 = 4096;
+
+/// Byte offset of queue `q`'s user page.
+pub const fn queue_page(q: u32) -> u32 {
+    (1 + q) * PAGE_BYTES
+}
+
+/// "ARSN" in ASCII: what a driver checks before trusting anything else.
+pub const MAGIC_VALUE: u32 = 0x4152_534E;
+/// Major version in the upper 16 bits, minor in the lower.
+pub const VERSION_VALUE: u32 = 0x0000_0001;
+
+// Identification: read-only, fixed by the generator.
+pub const MAGIC: u32 = 0x000;
+pub const VERSION: u32 = 0x004;
+pub const QUEUES: u32 = 0x008;
+pub const EXACT_FILTERS: u32 = 0x00C;
+pub const WILDCARD_FILTERS: u32 = 0x010;
+pub const DATAPATH_BYTES: u32 = 0x014;
+pub const MAX_FRAME: u32 = 0x018;
+pub const CLOCK_HZ: u32 = 0x01C;
+pub const MIN_FRAME: u32 = 0x020;
+
+/// Read/write with no effect: lets a driver prove that writes land.
+pub const SCRATCH: u32 = 0x040;
+/// Control bits, see `CONTROL_*`.
+pub const CONTROL: u32 = 0x044;
+/// Send every received frame back out unchanged.
+pub const CONTROL_LOOPBACK: u32 = 1 << 0;
+
+/// Statistics: 64-bit counters at `COUNTERS + 8 * index`. Reading the low
+/// word latches the high word, so low-then-high reads one consistent value
+/// while the counter keeps running.
+pub const COUNTERS: u32 = 0x100;
+
+/// The counters, in register order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counter {
+    /// Every frame seen on the MAC receive stream, good or bad.
+    RxFrames,
+    RxBytes,
+    /// Frames and bytes that left on the MAC transmit stream.
+    TxFrames,
+    TxBytes,
+    /// Received frames shorter than `MIN_FRAME`.
+    RxDropRunt,
+    /// Received frames longer than `MAX_FRAME`.
+    RxDropGiant,
+    /// Received frames the MAC flagged (bad FCS, PHY error).
+    RxDropMacError,
+    /// Received frames with nowhere to go because the buffer was full.
+    RxDropOverflow,
+    /// Received frames that no path took (loopback off, no queue yet).
+    RxDropNoPath,
+}
+
+impl Counter {
+    pub const ALL: [Counter; 9] = [
+        Counter::RxFrames,
+        Counter::RxBytes,
+        Counter::TxFrames,
+        Counter::TxBytes,
+        Counter::RxDropRunt,
+        Counter::RxDropGiant,
+        Counter::RxDropMacError,
+        Counter::RxDropOverflow,
+        Counter::RxDropNoPath,
+    ];
+
+    pub const fn offset(self) -> u32 {
+        COUNTERS + 8 * self as u32
+    }
+
+    /// The name used in `stats.json` and reports.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Counter::RxFrames => "rx_frames",
+            Counter::RxBytes => "rx_bytes",
+            Counter::TxFrames => "tx_frames",
+            Counter::TxBytes => "tx_bytes",
+            Counter::RxDropRunt => "rx_drop_runt",
+            Counter::RxDropGiant => "rx_drop_giant",
+            Counter::RxDropMacError => "rx_drop_mac_error",
+            Counter::RxDropOverflow => "rx_drop_overflow",
+            Counter::RxDropNoPath => "rx_drop_no_path",
+        }
+    }
+}
