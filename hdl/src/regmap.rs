@@ -27,6 +27,26 @@ pub const MAX_FRAME: u32 = 0x018;
 pub const CLOCK_HZ: u32 = 0x01C;
 pub const MIN_FRAME: u32 = 0x020;
 
+/// The identification registers and their values for a NIC built with
+/// `params`, in offset order: what the gateware's ID ROM holds and what the
+/// behavioural model answers.
+pub fn id_registers(params: &crate::NicParams) -> [(u32, u32); 9] {
+    [
+        (MAGIC, MAGIC_VALUE),
+        (VERSION, VERSION_VALUE),
+        (QUEUES, params.queues),
+        (EXACT_FILTERS, params.exact_filters),
+        (WILDCARD_FILTERS, params.wildcard_filters),
+        (DATAPATH_BYTES, params.datapath_bytes()),
+        (MAX_FRAME, params.max_frame_bytes),
+        (CLOCK_HZ, params.clock_hz),
+        (MIN_FRAME, params.min_frame_bytes),
+    ]
+}
+
+/// End of the identification area.
+pub const ID_END: u32 = 0x040;
+
 /// Read/write with no effect: lets a driver prove that writes land.
 pub const SCRATCH: u32 = 0x040;
 /// Control bits, see `CONTROL_*`.

@@ -11,8 +11,9 @@ use crate::regmap::{self, Counter};
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
 
-/// Word-addressed identification area: offsets 0x000..0x040.
+/// Word-addressed identification area: offsets 0..regmap::ID_END.
 const ID_WORD_BITS: usize = 4;
+const _: () = assert!(regmap::ID_END == 4 << ID_WORD_BITS);
 pub const COUNTER_COUNT: usize = Counter::ALL.len();
 
 #[derive(LogicBlock)]
@@ -47,18 +48,7 @@ fn addr(offset: u32) -> Constant<Bits<REG_ADDR_BITS>> {
 
 impl ControlPage {
     pub fn new(params: &NicParams) -> Self {
-        let id = [
-            (regmap::MAGIC, regmap::MAGIC_VALUE),
-            (regmap::VERSION, regmap::VERSION_VALUE),
-            (regmap::QUEUES, params.queues),
-            (regmap::EXACT_FILTERS, params.exact_filters),
-            (regmap::WILDCARD_FILTERS, params.wildcard_filters),
-            (regmap::DATAPATH_BYTES, params.datapath_bytes()),
-            (regmap::MAX_FRAME, params.max_frame_bytes),
-            (regmap::CLOCK_HZ, params.clock_hz),
-            (regmap::MIN_FRAME, params.min_frame_bytes),
-        ];
-        let rom: BTreeMap<Bits<ID_WORD_BITS>, Bits<32>> = id
+        let rom: BTreeMap<Bits<ID_WORD_BITS>, Bits<32>> = regmap::id_registers(params)
             .iter()
             .map(|&(offset, value)| (((offset / 4) as u64).into(), (value as u64).into()))
             .collect();
@@ -75,7 +65,7 @@ impl ControlPage {
             scratch: Default::default(),
             control: Default::default(),
             high_latch: Default::default(),
-            id_end: addr(4 << ID_WORD_BITS),
+            id_end: addr(regmap::ID_END),
             scratch_addr: addr(regmap::SCRATCH),
             control_addr: addr(regmap::CONTROL),
             counters_base: addr(regmap::COUNTERS),

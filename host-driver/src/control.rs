@@ -1,0 +1,116 @@
+//! The privileged control plane: find the NIC behind a device, check it is
+//! one this driver understands, and drive the control page.
+
+use crate::device::{Device, Page, RegisterPage};
+use anyhow::{bail, Context, Result};
+use arsenic_hdl::regmap::{self, Counter};
+use serde::Serialize;
+
+/// What the identification registers say about the device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeviceInfo {
+    pub backend: String,
+    pub version: String,
+    pub queues: u32,
+    pub exact_filters: u32,
+    pub wildcard_filters: u32,
+    pub datapath_bytes: u32,
+    pub min_frame_bytes: u32,
+    pub max_frame_bytes: u32,
+    pub clock_hz: u32,
+}
+
+/// The statistics counters in register order, serialised as a JSON object.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters(pub Vec<(&'static str, u64)>);
+
+impl Counters {
+    pub fn get(&self, name: &str) -> Option<u64> {
+        self.0.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &(&'static str, u64)> {
+        self.0.iter()
+    }
+}
+
+impl Serialize for Counters {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, value) in &self.0 {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
+}
+
+pub struct Nic {
+    control: Box<dyn RegisterPage>,
+    pub info: DeviceInfo,
+}
+
+/// The major version this driver speaks; minor versions only add.
+const SUPPORTED_MAJOR: u32 = regmap::VERSION_VALUE >> 16;
+
+impl Nic {
+    /// Maps the control page and checks the identification registers.
+    pub fn open(device: &dyn Device) -> Result<Nic> {
+        let control = device.map_page(Page::Control).context("mapping the control page")?;
+        let magic = control.read32(regmap::MAGIC).context("reading the device's magic number")?;
+        if magic != regmap::MAGIC_VALUE {
+            bail!(
+                "no Arsenic NIC on the {} backend: magic number 0x{magic:08x}, expected 0x{:08x}",
+                device.backend(),
+                regmap::MAGIC_VALUE
+            );
+        }
+        let version = control.read32(regmap::VERSION)?;
+        if version >> 16 != SUPPORTED_MAJOR {
+            bail!(
+                "the NIC speaks register-map version {}.{}, this driver only {}.x",
+                version >> 16,
+                version & 0xFFFF,
+                SUPPORTED_MAJOR
+            );
+        }
+        let info = DeviceInfo {
+            backend: device.backend().to_string(),
+            version: format!("{}.{}", version >> 16, version & 0xFFFF),
+            queues: control.read32(regmap::QUEUES)?,
+            exact_filters: control.read32(regmap::EXACT_FILTERS)?,
+            wildcard_filters: control.read32(regmap::WILDCARD_FILTERS)?,
+            datapath_bytes: control.read32(regmap::DATAPATH_BYTES)?,
+            min_frame_bytes: control.read32(regmap::MIN_FRAME)?,
+            max_frame_bytes: control.read32(regmap::MAX_FRAME)?,
+            clock_hz: control.read32(regmap::CLOCK_HZ)?,
+        };
+        Ok(Nic { control, info })
+    }
+
+    pub fn set_loopback(&self, on: bool) -> Result<()> {
+        let control = self.control.read32(regmap::CONTROL)?;
+        let control = if on {
+            control | regmap::CONTROL_LOOPBACK
+        } else {
+            control & !regmap::CONTROL_LOOPBACK
+        };
+        self.control.write32(regmap::CONTROL, control)
+    }
+
+    pub fn loopback(&self) -> Result<bool> {
+        Ok(self.control.read32(regmap::CONTROL)? & regmap::CONTROL_LOOPBACK != 0)
+    }
+
+    pub fn counter(&self, c: Counter) -> Result<u64> {
+        // The low read latches the high word, so the pair is one value.
+        let lo = self.control.read32(c.offset())?;
+        let hi = self.control.read32(c.offset() + 4)?;
+        Ok((hi as u64) << 32 | lo as u64)
+    }
+
+    pub fn counters(&self) -> Result<Counters> {
+        let values: Result<Vec<_>> = Counter::ALL.iter().map(|&c| Ok((c.name(), self.counter(c)?))).collect();
+        Ok(Counters(values?))
+    }
+}

@@ -1,0 +1,77 @@
+//! The device trait the whole driver is written against, and its backends.
+//!
+//! A device exposes register pages: page 0 is the privileged control page,
+//! page `1 + q` belongs to queue `q`. A page handle reaches its own 4 KiB and
+//! nothing else, which is the unit of protection the NIC offers: mapping one
+//! queue's page gives an application that queue and no other.
+//!
+//! Simulated devices also have a wire (`Wire`): the MAC side, where a test
+//! or the `arsenic sim` command puts frames in and takes frames out.
+
+pub mod model;
+pub mod rtl;
+
+use anyhow::{bail, Result};
+use arsenic_hdl::regmap::PAGE_BYTES;
+
+/// Which register page to map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Page {
+    Control,
+    Queue(u32),
+}
+
+impl Page {
+    /// Byte offset of the page in the device's register space.
+    pub fn base(self) -> u32 {
+        match self {
+            Page::Control => 0,
+            Page::Queue(q) => arsenic_hdl::regmap::queue_page(q),
+        }
+    }
+}
+
+/// A mapped 4 KiB register page. Offsets are bytes from the page's start.
+pub trait RegisterPage {
+    fn read32(&self, offset: u32) -> Result<u32>;
+    fn write32(&self, offset: u32, value: u32) -> Result<()>;
+}
+
+pub trait Device {
+    /// Short name of the backend, for reports.
+    fn backend(&self) -> &'static str;
+    fn map_page(&self, page: Page) -> Result<Box<dyn RegisterPage>>;
+}
+
+/// A frame as it crossed the wire, stamped with the core cycle (8 ns at
+/// 125 MHz) at which its first byte moved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WireFrame {
+    pub cycle: u64,
+    pub data: Vec<u8>,
+}
+
+/// The MAC side of a simulated NIC.
+pub trait Wire {
+    /// Queues a frame to arrive on the receive port, back to back with the
+    /// previous one at 1 Gb/s. `fcs_error` marks it as a MAC would a frame
+    /// whose FCS did not match.
+    fn send(&mut self, frame: &[u8], fcs_error: bool);
+    /// Runs until every queued frame has arrived and transmission has gone
+    /// quiet; fails rather than hang if the device never settles.
+    fn drain(&mut self) -> Result<()>;
+    /// Frames transmitted since the last call.
+    fn take_transmitted(&mut self) -> Vec<WireFrame>;
+    /// Core cycles elapsed.
+    fn cycles(&self) -> u64;
+}
+
+/// Checks an offset against a page: in bounds and 32-bit aligned.
+pub(crate) fn check_page_offset(page: Page, offset: u32) -> Result<u32> {
+    if offset >= PAGE_BYTES || offset % 4 != 0 {
+        bail!(
+            "register offset 0x{offset:x} is outside the 4 KiB {page:?} page or not 32-bit aligned"
+        );
+    }
+    Ok(page.base() + offset)
+}

@@ -1,0 +1,158 @@
+//! The `arsenic` command.
+
+use anyhow::{bail, Result};
+use arsenic::control::Nic;
+use arsenic::device::{model::ModelDevice, rtl::RtlDevice, Device};
+use arsenic::sim_run::{self, Backend, Input, SimOptions, SimReport};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "arsenic", version, about = "Arsenic: a user-accessible NIC, generated from Rust")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the NIC's Verilog.
+    Gen {
+        /// Output directory.
+        #[arg(long, default_value = "verilog-out")]
+        out: PathBuf,
+    },
+    /// Play traffic into a simulated NIC and collect what it sends.
+    Sim {
+        /// Send every received frame back out (the loopback mode).
+        #[arg(long)]
+        loopback: bool,
+        /// Capture to play (pcap or pcapng, Ethernet); without it, built-in traffic.
+        #[arg(long)]
+        pcap: Option<PathBuf>,
+        /// Where tx.pcap and stats.json go.
+        #[arg(long, default_value = "out/sim")]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value = "rtl")]
+        backend: Backend,
+        /// Frames of built-in traffic.
+        #[arg(long, default_value_t = 600)]
+        frames: usize,
+        /// Seed of the built-in traffic.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write a VCD waveform of the RTL to this file.
+        #[arg(long)]
+        trace: Option<PathBuf>,
+        /// Skip running the behavioural model alongside the RTL for comparison.
+        #[arg(long)]
+        no_check: bool,
+    },
+    /// Find the NIC and print what its identification registers say.
+    Info {
+        #[arg(long, value_enum, default_value = "rtl")]
+        backend: Backend,
+    },
+}
+
+fn main() {
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("arsenic: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Gen { out } => {
+            let path = arsenic_hdl::generate::write(&arsenic_hdl::NicParams::default(), &out)
+                .map_err(anyhow::Error::msg)?;
+            println!("wrote {}", path.display());
+        }
+        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check } => {
+            if trace.is_some() && backend != Backend::Rtl {
+                bail!("--trace records the RTL's signals; it needs --backend rtl");
+            }
+            let input = match pcap {
+                Some(path) => Input::Pcap(path),
+                None => Input::Builtin { frames, seed },
+            };
+            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check };
+            let report = sim_run::run(&opts)?;
+            sim_run::write_outputs(&report, &out)?;
+            print_report(&report, &out);
+            if let Some(check) = &report.model_check {
+                if !check.agrees {
+                    bail!(
+                        "the RTL and the model disagree: {}",
+                        check.difference.as_deref().unwrap_or("?")
+                    );
+                }
+            }
+        }
+        Command::Info { backend } => {
+            let dev: Box<dyn Device> = match backend {
+                Backend::Rtl => Box::new(RtlDevice::new()),
+                Backend::Model => Box::new(ModelDevice::default()),
+            };
+            let nic = Nic::open(dev.as_ref())?;
+            println!("{}", serde_json::to_string_pretty(&nic.info)?);
+        }
+    }
+    Ok(())
+}
+
+fn print_report(r: &SimReport, out: &std::path::Path) {
+    let d = &r.device;
+    println!(
+        "device   Arsenic NIC {} on the {} backend: {} queues, {} exact and {} wildcard filters, \
+         {}-byte datapath at {} MHz, frames {}..={} bytes",
+        d.version,
+        d.backend,
+        d.queues,
+        d.exact_filters,
+        d.wildcard_filters,
+        d.datapath_bytes,
+        d.clock_hz / 1_000_000,
+        d.min_frame_bytes,
+        d.max_frame_bytes
+    );
+    let i = &r.input;
+    println!("input    {}: {} frames", i.source, i.records);
+    if i.fcs_error_frames > 0 {
+        println!("         {} sent with a bad FCS", i.fcs_error_frames);
+    }
+    if i.empty_records > 0 {
+        println!("         {} empty records not sent (nothing to put on a wire)", i.empty_records);
+    }
+    if i.snapped_records > 0 {
+        println!("         {} records were cut short by the capture's snap length; played as captured", i.snapped_records);
+    }
+    if let Some(damage) = &i.damage {
+        eprintln!("warning: {}: {damage}; played the {} frames before it", i.source, i.records);
+    }
+    let s = &r.sim;
+    println!(
+        "run      {:.3} ms simulated ({} cycles) in {:.2} s ({:.2} M cycles/s)",
+        s.simulated_ns as f64 / 1e6,
+        s.cycles,
+        s.wall_seconds,
+        s.cycles_per_second / 1e6
+    );
+    println!("counters (read back through the register port)");
+    for (name, value) in r.counters.iter() {
+        println!("         {name:<20} {value:>12}");
+    }
+    println!(
+        "output   {} frames, {} bytes -> {}",
+        r.transmitted_frames,
+        r.transmitted_bytes,
+        out.join("tx.pcap").display()
+    );
+    println!("         counters and run details -> {}", out.join("stats.json").display());
+    match &r.model_check {
+        Some(c) if c.agrees => println!("check    the RTL and the behavioural model agree on every frame and counter"),
+        Some(c) => println!("check    MISMATCH: {}", c.difference.as_deref().unwrap_or("?")),
+        None => {}
+    }
+}

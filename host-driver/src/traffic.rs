@@ -1,0 +1,166 @@
+//! Built-in traffic for `arsenic sim` when no capture is given: a
+//! deterministic mix of what a NIC meets (IPv4 and IPv6, TCP and UDP, ARP,
+//! VLAN and QinQ tags, every size from minimum to maximum) and of what it
+//! must refuse (runts, giants, frames with a bad FCS).
+
+/// A frame to put on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TestFrame {
+    pub data: Vec<u8>,
+    pub fcs_error: bool,
+}
+
+/// A small, seedable generator (xorshift64*), so runs repeat exactly.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: usize, hi: usize) -> usize {
+        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+    }
+
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for b in buf {
+            *b = self.next_u64() as u8;
+        }
+    }
+}
+
+const ETH_IPV4: u16 = 0x0800;
+const ETH_IPV6: u16 = 0x86DD;
+const ETH_ARP: u16 = 0x0806;
+const ETH_VLAN: u16 = 0x8100;
+const ETH_QINQ: u16 = 0x88A8;
+
+fn mac(rng: &mut Rng) -> [u8; 6] {
+    let mut m = [0u8; 6];
+    rng.fill(&mut m);
+    m[0] &= 0xFE; // unicast
+    m[0] |= 0x02; // locally administered
+    m
+}
+
+/// An Ethernet frame: addresses, optional tags, the ethertype, a payload
+/// that begins with a plausible L3 header and is padded to `len`.
+fn ethernet(rng: &mut Rng, tags: &[u16], ethertype: u16, l3: &[u8], len: usize) -> Vec<u8> {
+    let mut f = Vec::with_capacity(len.max(64));
+    f.extend_from_slice(&mac(rng));
+    f.extend_from_slice(&mac(rng));
+    for &tpid in tags {
+        f.extend_from_slice(&tpid.to_be_bytes());
+        f.extend_from_slice(&(rng.range(1, 4094) as u16).to_be_bytes());
+    }
+    f.extend_from_slice(&ethertype.to_be_bytes());
+    f.extend_from_slice(l3);
+    let mut pad = vec![0u8; len.saturating_sub(f.len())];
+    rng.fill(&mut pad);
+    f.extend_from_slice(&pad);
+    f
+}
+
+fn ipv4(rng: &mut Rng, proto: u8, total: usize) -> Vec<u8> {
+    let mut h = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
+    h[2..4].copy_from_slice(&(total.min(0xFFFF) as u16).to_be_bytes());
+    let mut addrs = [0u8; 8];
+    rng.fill(&mut addrs);
+    h.extend_from_slice(&addrs);
+    h.extend_from_slice(&ports(rng));
+    h
+}
+
+fn ipv6(rng: &mut Rng, next: u8, payload: usize) -> Vec<u8> {
+    let mut h = vec![0x60, 0, 0, 0];
+    h.extend_from_slice(&(payload.min(0xFFFF) as u16).to_be_bytes());
+    h.extend_from_slice(&[next, 64]);
+    let mut addrs = [0u8; 32];
+    rng.fill(&mut addrs);
+    h.extend_from_slice(&addrs);
+    h.extend_from_slice(&ports(rng));
+    h
+}
+
+fn ports(rng: &mut Rng) -> [u8; 4] {
+    let mut p = [0u8; 4];
+    p[..2].copy_from_slice(&(rng.range(1024, 65535) as u16).to_be_bytes());
+    p[2..].copy_from_slice(&(rng.range(1, 1023) as u16).to_be_bytes());
+    p
+}
+
+/// `count` frames from `seed`. One in twelve is bad: too short, too long
+/// for `max_frame`, or with a bad FCS.
+pub fn mixed(count: usize, seed: u64, max_frame: usize) -> Vec<TestFrame> {
+    let mut rng = Rng::new(seed);
+    (0..count)
+        .map(|i| {
+            let len = match rng.range(0, 9) {
+                0 => 60,
+                1 => max_frame,
+                _ => rng.range(60, 1514),
+            };
+            // The bad ones sit at fixed places in every 36 frames, so any run
+            // of that length has each kind.
+            let (data, fcs_error) = match i % 36 {
+                5 => {
+                    let mut runt = vec![0u8; rng.range(1, 13)];
+                    rng.fill(&mut runt);
+                    (runt, false)
+                }
+                17 => {
+                    let giant = max_frame + rng.range(1, 500);
+                    let l3 = ipv4(&mut rng, 17, giant);
+                    (ethernet(&mut rng, &[], ETH_IPV4, &l3, giant), false)
+                }
+                29 => {
+                    let l3 = ipv4(&mut rng, 17, len);
+                    (ethernet(&mut rng, &[], ETH_IPV4, &l3, len), true)
+                }
+                _ => (good_frame(&mut rng, len), false),
+            };
+            TestFrame { data, fcs_error }
+        })
+        .collect()
+}
+
+fn good_frame(rng: &mut Rng, len: usize) -> Vec<u8> {
+    let (tags, ethertype, l3): (&[u16], u16, Vec<u8>) = match rng.range(0, 9) {
+        0 => return ethernet(rng, &[], ETH_ARP, &[0, 1, 8, 0, 6, 4, 0, 1], 60),
+        1 => (&[], ETH_IPV6, ipv6(rng, 17, len)),
+        2 => (&[], ETH_IPV6, ipv6(rng, 6, len)),
+        3 => (&[ETH_VLAN], ETH_IPV4, ipv4(rng, 17, len)),
+        4 => (&[ETH_QINQ, ETH_VLAN], ETH_IPV4, ipv4(rng, 6, len)),
+        5 | 6 => (&[], ETH_IPV4, ipv4(rng, 6, len)),
+        _ => (&[], ETH_IPV4, ipv4(rng, 17, len)),
+    };
+    ethernet(rng, tags, ethertype, &l3, len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn is_deterministic_and_varied() {
+        let a = mixed(500, 7, 1522);
+        assert_eq!(a, mixed(500, 7, 1522));
+        assert_ne!(a, mixed(500, 8, 1522));
+        assert!(a.iter().any(|f| f.data.len() < 14));
+        assert!(a.iter().any(|f| f.data.len() > 1522));
+        assert!(a.iter().any(|f| f.fcs_error));
+        assert!(a.iter().any(|f| f.data.len() == 1522));
+        let good = a.iter().filter(|f| !f.fcs_error && (14..=1522).contains(&f.data.len()));
+        assert!(good.count() > 400);
+    }
+}

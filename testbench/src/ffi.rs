@@ -1,0 +1,68 @@
+//! The Verilated model behind a safe handle. This is the only unsafe code in
+//! the crate.
+
+use crate::pins::Pins;
+use std::ffi::CString;
+use std::path::Path;
+
+#[repr(C)]
+struct RawSim {
+    _private: [u8; 0],
+}
+
+extern "C" {
+    fn arsenic_sim_new() -> *mut RawSim;
+    fn arsenic_sim_free(sim: *mut RawSim);
+    fn arsenic_sim_trace(sim: *mut RawSim, path: *const std::os::raw::c_char) -> i32;
+    fn arsenic_sim_cycle(sim: *mut RawSim, pins: *mut Pins);
+}
+
+/// Owns one Verilated NIC with its own Verilator context.
+pub struct Model {
+    raw: *mut RawSim,
+}
+
+// The model is plain C++ state reached only through `&mut self`; its
+// context is private to it, so moving it to another thread is sound.
+unsafe impl Send for Model {}
+
+impl Model {
+    pub fn new() -> Self {
+        // SAFETY: arsenic_sim_new has no preconditions and returns an owned,
+        // non-null instance (operator new throws rather than return null).
+        let raw = unsafe { arsenic_sim_new() };
+        assert!(!raw.is_null());
+        Self { raw }
+    }
+
+    /// Runs one clock period with `pins` as inputs; fills in the outputs.
+    pub fn cycle(&mut self, pins: &mut Pins) {
+        // SAFETY: `raw` is live until Drop; `pins` is a valid, exclusive
+        // #[repr(C)] struct laid out as csrc/pins.h declares.
+        unsafe { arsenic_sim_cycle(self.raw, pins) }
+    }
+
+    pub fn trace(&mut self, path: &Path) -> Result<(), String> {
+        let c = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("trace path {} contains a NUL byte", path.display()))?;
+        // SAFETY: `raw` is live and `c` is a NUL-terminated string that
+        // outlives the call (the shim copies the name).
+        match unsafe { arsenic_sim_trace(self.raw, c.as_ptr()) } {
+            0 => Ok(()),
+            _ => Err(format!("cannot open trace file {}", path.display())),
+        }
+    }
+}
+
+impl Default for Model {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        // SAFETY: `raw` came from arsenic_sim_new and is freed exactly once.
+        unsafe { arsenic_sim_free(self.raw) }
+    }
+}

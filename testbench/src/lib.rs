@@ -1,0 +1,14 @@
+//! The Verilated Arsenic NIC, driven cycle by cycle from Rust.
+//!
+//! [`Sim`] keeps one timeline: frames injected on the MAC receive stream
+//! start at the cycle asked for (or as soon as the previous one ends),
+//! transmitted frames are collected with the cycles they left, and register
+//! accesses advance the same clock while traffic keeps flowing.
+
+mod ffi;
+mod pins;
+mod sim;
+pub mod wire;
+
+pub use pins::Pins;
+pub use sim::{RegError, Sim, TxFrame, TxPacing};

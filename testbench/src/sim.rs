@@ -1,0 +1,265 @@
+use crate::ffi::Model;
+use crate::pins::Pins;
+use crate::wire::wire_cycles;
+use std::collections::VecDeque;
+use std::fmt;
+use std::path::Path;
+
+/// A frame that left on the MAC transmit stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TxFrame {
+    /// Cycle of the first and the last beat.
+    pub start_cycle: u64,
+    pub end_cycle: u64,
+    pub data: Vec<u8>,
+    /// The NIC flagged the frame bad on its last beat (a MAC would abort it).
+    pub error: bool,
+}
+
+/// How the simulated MAC takes transmit beats.
+pub enum TxPacing {
+    /// Like a 1 Gb/s MAC: one byte per cycle, then no new frame until the
+    /// padding, FCS, gap and next preamble have passed.
+    LineRate,
+    /// Ready on every cycle.
+    Unlimited,
+    /// Ready on the cycles the function says, for back-pressure tests.
+    Custom(Box<dyn FnMut(u64) -> bool + Send>),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RegError {
+    /// The NIC did not acknowledge within the allowed cycles.
+    Timeout { offset: u32, write: bool, cycles: u64 },
+    /// The offset does not fit the register port.
+    BadOffset(u32),
+}
+
+impl fmt::Display for RegError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegError::Timeout { offset, write, cycles } => write!(
+                f,
+                "register {} at 0x{offset:06x} got no acknowledgement in {cycles} cycles",
+                if *write { "write" } else { "read" }
+            ),
+            RegError::BadOffset(o) => write!(f, "register offset 0x{o:x} is outside the 16 MiB register space"),
+        }
+    }
+}
+
+impl std::error::Error for RegError {}
+
+const REG_SPACE: u32 = 1 << 24;
+const REG_TIMEOUT_CYCLES: u64 = 10_000;
+
+struct RxFrame {
+    at: u64,
+    data: Vec<u8>,
+    error: bool,
+}
+
+pub struct Sim {
+    model: Model,
+    pins: Pins,
+    cycle: u64,
+    rx_queue: VecDeque<RxFrame>,
+    /// The frame being driven and the index of its next byte.
+    rx_active: Option<(RxFrame, usize)>,
+    tx_pacing: TxPacing,
+    /// LineRate pacing: the MAC is busy until this cycle.
+    tx_busy_until: u64,
+    tx_partial: Vec<u8>,
+    tx_start: u64,
+    tx_done: Vec<TxFrame>,
+}
+
+impl Default for Sim {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sim {
+    pub fn new() -> Self {
+        Self {
+            model: Model::new(),
+            pins: Pins::default(),
+            cycle: 0,
+            rx_queue: VecDeque::new(),
+            rx_active: None,
+            tx_pacing: TxPacing::LineRate,
+            tx_busy_until: 0,
+            tx_partial: Vec::new(),
+            tx_start: 0,
+            tx_done: Vec::new(),
+        }
+    }
+
+    /// Writes a VCD waveform of every signal from now on.
+    pub fn trace(&mut self, path: &Path) -> Result<(), String> {
+        self.model.trace(path)
+    }
+
+    pub fn set_tx_pacing(&mut self, pacing: TxPacing) {
+        self.tx_pacing = pacing;
+    }
+
+    /// Cycles run so far.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Queues a frame on the MAC receive stream to start at cycle `at`, or
+    /// as soon as the frames queued before it have been driven. An empty
+    /// frame cannot exist on a stream and is ignored; `error` flags the last
+    /// beat as a MAC would for a bad FCS.
+    pub fn inject(&mut self, data: Vec<u8>, at: u64, error: bool) {
+        if !data.is_empty() {
+            self.rx_queue.push_back(RxFrame { at, data, error });
+        }
+    }
+
+    /// Queues frames back to back at 1 Gb/s line rate, starting at `at`.
+    /// Returns the cycle at which the wire is free after the last one.
+    pub fn inject_line_rate<I: IntoIterator<Item = Vec<u8>>>(&mut self, frames: I, at: u64) -> u64 {
+        let mut t = at;
+        for f in frames {
+            let len = f.len();
+            self.inject(f, t, false);
+            t += wire_cycles(len);
+        }
+        t
+    }
+
+    /// Frames still waiting to be driven, or being driven.
+    pub fn rx_pending(&self) -> usize {
+        self.rx_queue.len() + usize::from(self.rx_active.is_some())
+    }
+
+    /// Frames transmitted since the last call.
+    pub fn take_tx(&mut self) -> Vec<TxFrame> {
+        std::mem::take(&mut self.tx_done)
+    }
+
+    /// A frame is partly out on the transmit stream.
+    pub fn tx_in_progress(&self) -> bool {
+        !self.tx_partial.is_empty()
+    }
+
+    /// Runs `n` clock cycles.
+    pub fn run(&mut self, n: u64) {
+        for _ in 0..n {
+            self.step();
+        }
+    }
+
+    /// Runs until every queued frame has been driven and the transmit
+    /// stream has been quiet for `quiet` cycles, or `limit` cycles pass.
+    /// Returns whether it went quiet.
+    pub fn run_until_quiet(&mut self, quiet: u64, limit: u64) -> bool {
+        let end = self.cycle + limit;
+        let mut idle = 0;
+        while self.cycle < end {
+            let before = self.tx_partial.len() + self.tx_done.len();
+            self.step();
+            let moved = self.tx_partial.len() + self.tx_done.len() != before;
+            if self.rx_pending() > 0 || moved || self.tx_in_progress() {
+                idle = 0;
+            } else {
+                idle += 1;
+                if idle >= quiet {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    pub fn reg_read(&mut self, offset: u32) -> Result<u32, RegError> {
+        self.reg_access(offset, None)
+    }
+
+    pub fn reg_write(&mut self, offset: u32, value: u32) -> Result<(), RegError> {
+        self.reg_access(offset, Some(value)).map(|_| ())
+    }
+
+    fn reg_access(&mut self, offset: u32, write: Option<u32>) -> Result<u32, RegError> {
+        if offset >= REG_SPACE || offset % 4 != 0 {
+            return Err(RegError::BadOffset(offset));
+        }
+        self.pins.reg_addr = offset;
+        self.pins.reg_wdata = write.unwrap_or(0);
+        self.pins.reg_write = u8::from(write.is_some());
+        self.pins.reg_strobe = 1;
+        self.step();
+        self.pins.reg_strobe = 0;
+        for _ in 0..REG_TIMEOUT_CYCLES {
+            self.step();
+            if self.pins.reg_ack != 0 {
+                return Ok(self.pins.reg_rdata);
+            }
+        }
+        Err(RegError::Timeout { offset, write: write.is_some(), cycles: REG_TIMEOUT_CYCLES })
+    }
+
+    /// One clock cycle: drive the receive stream, decide transmit
+    /// readiness, clock the model, and collect what it transmitted.
+    fn step(&mut self) {
+        self.drive_rx();
+        let ready = match &mut self.tx_pacing {
+            TxPacing::LineRate => self.cycle >= self.tx_busy_until,
+            TxPacing::Unlimited => true,
+            TxPacing::Custom(f) => f(self.cycle),
+        };
+        self.pins.tx_ready = u8::from(ready);
+        self.model.cycle(&mut self.pins);
+        if self.pins.tx_valid != 0 && ready {
+            if self.tx_partial.is_empty() {
+                self.tx_start = self.cycle;
+            }
+            self.tx_partial.push(self.pins.tx_data);
+            if self.pins.tx_last != 0 {
+                let data = std::mem::take(&mut self.tx_partial);
+                // The MAC is busy for the whole wire time from the first byte.
+                self.tx_busy_until = self.tx_start + wire_cycles(data.len());
+                self.tx_done.push(TxFrame {
+                    start_cycle: self.tx_start,
+                    end_cycle: self.cycle,
+                    data,
+                    error: self.pins.tx_error != 0,
+                });
+            }
+        }
+        self.cycle += 1;
+    }
+
+    fn drive_rx(&mut self) {
+        if self.rx_active.is_none() {
+            if let Some(f) = self.rx_queue.front() {
+                if f.at <= self.cycle {
+                    self.rx_active = self.rx_queue.pop_front().map(|f| (f, 0));
+                }
+            }
+        }
+        let p = &mut self.pins;
+        match &mut self.rx_active {
+            Some((frame, index)) => {
+                let last = *index + 1 == frame.data.len();
+                p.rx_data = frame.data[*index];
+                p.rx_valid = 1;
+                p.rx_last = u8::from(last);
+                p.rx_error = u8::from(last && frame.error);
+                *index += 1;
+                if last {
+                    self.rx_active = None;
+                }
+            }
+            None => {
+                p.rx_valid = 0;
+                p.rx_last = 0;
+                p.rx_error = 0;
+            }
+        }
+    }
+}
