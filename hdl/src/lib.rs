@@ -5,13 +5,12 @@
 
 pub mod blocks;
 pub mod generate;
+pub mod harness;
 pub mod params;
 pub mod ports;
 pub mod regmap;
 pub mod top;
 
-#[cfg(test)]
-pub(crate) mod testing;
 
 pub use params::NicParams;
 pub use top::NicTop;

@@ -30,6 +30,8 @@ const PCAP_MAGICS: [[u8; 4]; 4] = [
     [0x4d, 0x3c, 0xb2, 0xa1],
     [0xa1, 0xb2, 0x3c, 0x4d],
 ];
+/// libpcap's own limit on a record; anything longer is a corrupt header.
+const MAX_RECORD_BYTES: u32 = 262_144;
 const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
 
 /// Reads every Ethernet frame of a pcap or pcapng file.
@@ -71,13 +73,23 @@ fn read_pcap(path: &Path, reader: BufReader<File>) -> Result<Capture> {
         return Err(not_ethernet(path, link));
     }
     let mut cap = Capture::default();
-    while let Some(record) = pcap.next_packet() {
+    // Raw records, because pcap-file's checked ones refuse a record longer
+    // than the header's snap length, which libpcap and tcpdump accept.
+    while let Some(record) = pcap.next_raw_packet() {
         match record {
+            Ok(p) if p.incl_len > MAX_RECORD_BYTES => {
+                cap.damage = Some(format!(
+                    "record {} claims {} bytes, more than any capture holds ({MAX_RECORD_BYTES})",
+                    cap.frames.len() + 1,
+                    p.incl_len
+                ));
+                break;
+            }
             Ok(p) => {
-                if p.orig_len() > p.len() {
+                if p.orig_len > p.incl_len {
                     cap.snapped += 1;
                 }
-                cap.frames.push(p.data().to_vec());
+                cap.frames.push(p.data.to_vec());
             }
             Err(e) => {
                 cap.damage = Some(format!("record {}: {}", cap.frames.len() + 1, error_chain(&e)));

@@ -72,6 +72,7 @@ pub struct Sim {
     tx_partial: Vec<u8>,
     tx_start: u64,
     tx_done: Vec<TxFrame>,
+    rx_stalls: u64,
 }
 
 impl Default for Sim {
@@ -93,6 +94,7 @@ impl Sim {
             tx_partial: Vec::new(),
             tx_start: 0,
             tx_done: Vec::new(),
+            rx_stalls: 0,
         }
     }
 
@@ -135,6 +137,13 @@ impl Sim {
     /// Frames still waiting to be driven, or being driven.
     pub fn rx_pending(&self) -> usize {
         self.rx_queue.len() + usize::from(self.rx_active.is_some())
+    }
+
+    /// Cycles on which the NIC held off the receive stream. A MAC cannot
+    /// pause, so each one would be a corrupted frame on a board; the beat
+    /// is still delivered here so the count is all that changes.
+    pub fn rx_stall_cycles(&self) -> u64 {
+        self.rx_stalls
     }
 
     /// Frames transmitted since the last call.
@@ -214,6 +223,9 @@ impl Sim {
         };
         self.pins.tx_ready = u8::from(ready);
         self.model.cycle(&mut self.pins);
+        if self.pins.rx_valid != 0 && self.pins.rx_ready == 0 {
+            self.rx_stalls += 1;
+        }
         if self.pins.tx_valid != 0 && ready {
             if self.tx_partial.is_empty() {
                 self.tx_start = self.cycle;

@@ -137,7 +137,7 @@ impl Logic for ControlPage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Harness;
+    use crate::harness::Harness;
 
     fn access(h: &mut Harness<ControlPage>, write: bool, offset: u32, value: u32) -> u32 {
         h.uut.regs.strobe.next = true;

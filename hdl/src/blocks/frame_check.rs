@@ -84,7 +84,7 @@ impl Logic for FrameCheck {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Harness;
+    use crate::harness::Harness;
 
     /// Streams one frame and returns (error on last beat, runt, giant, mac_error).
     fn run_frame(h: &mut Harness<FrameCheck>, len: usize, mac_error: bool) -> [bool; 4] {

@@ -129,7 +129,7 @@ impl<const AW: usize> Logic for FrameFifo<AW> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Harness;
+    use crate::harness::Harness;
     use std::collections::VecDeque;
 
     struct Frame {

@@ -25,7 +25,7 @@ impl Logic for StatCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::Harness;
+    use crate::harness::Harness;
 
     #[test]
     fn counts_only_cycles_with_inc() {

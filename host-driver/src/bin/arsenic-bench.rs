@@ -1,1 +1,86 @@
-fn main() {}
+//! `make bench`: measures, prints a table, and merges the figures into
+//! `bench/results.json` (a flat object of named numbers, so figures from
+//! other benchmarks stay).
+//!
+//! sim.verilator_cycles_per_s and sim.rusthdl_cycles_per_s run the same
+//! top with loopback on and the same traffic in one run, so they compare.
+
+use anyhow::{bail, Context, Result};
+use arsenic::traffic;
+use arsenic_hdl::harness::TopHarness;
+use arsenic_hdl::{regmap, NicParams};
+use arsenic_testbench::Sim;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Good frames of mixed sizes, so the whole datapath is busy.
+fn frames(count: usize) -> Vec<Vec<u8>> {
+    traffic::mixed(count * 2, 5, 1522)
+        .into_iter()
+        .filter(|f| !f.fcs_error && (14..=1522).contains(&f.data.len()))
+        .map(|f| f.data)
+        .take(count)
+        .collect()
+}
+
+fn verilator_cycles_per_s() -> Result<f64> {
+    let frames = frames(4000);
+    let mut sim = Sim::new();
+    sim.reg_write(regmap::CONTROL, regmap::CONTROL_LOOPBACK)?;
+    let start_cycle = sim.cycle();
+    let started = Instant::now();
+    sim.inject_line_rate(frames.iter().cloned(), start_cycle);
+    if !sim.run_until_quiet(256, 10_000_000) {
+        bail!("the Verilated NIC did not drain");
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let sent = sim.take_tx();
+    if sent.len() != frames.len() {
+        bail!("Verilator run looped {} of {} frames back", sent.len(), frames.len());
+    }
+    Ok((sim.cycle() - start_cycle) as f64 / wall)
+}
+
+fn rusthdl_cycles_per_s() -> Result<f64> {
+    let frames = frames(150);
+    let mut top = TopHarness::new(&NicParams::default());
+    top.reg_write(regmap::CONTROL, regmap::CONTROL_LOOPBACK);
+    let start_cycle = top.h.cycles;
+    let started = Instant::now();
+    let back = top.stream(&frames, 24, 2000);
+    let wall = started.elapsed().as_secs_f64();
+    if back != frames {
+        bail!("rust-hdl run looped {} of {} frames back", back.len(), frames.len());
+    }
+    Ok((top.h.cycles - start_cycle) as f64 / wall)
+}
+
+fn main() -> Result<()> {
+    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "bench/results.json".into()));
+    let mut results: BTreeMap<String, serde_json::Value> = match std::fs::read_to_string(&out) {
+        Ok(text) => serde_json::from_str(&text).with_context(|| format!("{} is not a JSON object", out.display()))?,
+        Err(_) => BTreeMap::new(),
+    };
+    let measured = [
+        ("sim.verilator_cycles_per_s", verilator_cycles_per_s()?),
+        ("sim.rusthdl_cycles_per_s", rusthdl_cycles_per_s()?),
+    ];
+    println!("{:<32} {:>16}", "figure", "value");
+    for (name, value) in &measured {
+        println!("{name:<32} {value:>16.0}");
+        results.insert(name.to_string(), serde_json::json!(value.round()));
+    }
+    println!(
+        "{:<32} {:>16.1}",
+        "(Verilator / rust-hdl)",
+        measured[0].1 / measured[1].1
+    );
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).ok();
+    }
+    std::fs::write(&out, serde_json::to_string_pretty(&results)? + "\n")
+        .with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

@@ -12,6 +12,7 @@ pub mod model;
 pub mod rtl;
 
 use anyhow::{bail, Result};
+use arsenic_hdl::params::REG_ADDR_BITS;
 use arsenic_hdl::regmap::PAGE_BYTES;
 
 /// Which register page to map.
@@ -22,11 +23,12 @@ pub enum Page {
 }
 
 impl Page {
-    /// Byte offset of the page in the device's register space.
-    pub fn base(self) -> u32 {
+    /// Byte offset of the page in the device's register space (64-bit, so
+    /// no queue number can wrap it around onto another page).
+    pub fn base(self) -> u64 {
         match self {
             Page::Control => 0,
-            Page::Queue(q) => arsenic_hdl::regmap::queue_page(q),
+            Page::Queue(q) => (1 + q as u64) * PAGE_BYTES as u64,
         }
     }
 }
@@ -66,12 +68,17 @@ pub trait Wire {
     fn cycles(&self) -> u64;
 }
 
-/// Checks an offset against a page: in bounds and 32-bit aligned.
+/// Checks an offset against a page (in bounds, 32-bit aligned) and the page
+/// against the register space; returns the device-wide offset.
 pub(crate) fn check_page_offset(page: Page, offset: u32) -> Result<u32> {
+    let space = 1u64 << REG_ADDR_BITS;
+    if page.base() + PAGE_BYTES as u64 > space {
+        bail!("{page:?} lies outside the device's {} MiB register space", space >> 20);
+    }
     if offset >= PAGE_BYTES || offset % 4 != 0 {
         bail!(
             "register offset 0x{offset:x} is outside the 4 KiB {page:?} page or not 32-bit aligned"
         );
     }
-    Ok(page.base() + offset)
+    Ok((page.base() + offset as u64) as u32)
 }

@@ -43,6 +43,11 @@ impl RtlDevice {
         self.sim.borrow_mut().set_tx_pacing(pacing);
     }
 
+    /// Cycles the NIC held off the receive stream; must stay 0 (see Sim).
+    pub fn rx_stall_cycles(&self) -> u64 {
+        self.sim.borrow().rx_stall_cycles()
+    }
+
     pub fn aborted_frames(&self) -> u64 {
         self.aborted
     }

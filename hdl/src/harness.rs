@@ -1,0 +1,115 @@
+//! Drives a block in rust-hdl's own simulator by hand (unit tests, and the
+//! benchmark that compares it with Verilator), one clock edge at a
+//! time. This is 30 to 60 times faster than `Simulation::add_testbench`, and
+//! lets a test read outputs between edges like a synchronous testbench.
+
+use rust_hdl::prelude::*;
+
+pub struct Harness<T: Block> {
+    pub uut: T,
+    clock: fn(&mut T) -> &mut Signal<In, Clock>,
+    pub cycles: u64,
+}
+
+impl<T: Block> Harness<T> {
+    /// Checks the design (undriven signals, write-only locals, loops) the
+    /// way the Verilog generator would, then settles it with the clock low.
+    pub fn new(mut uut: T, clock: fn(&mut T) -> &mut Signal<In, Clock>) -> Self {
+        uut.connect_all();
+        if let Err(e) = check_all(&uut) {
+            panic!("design check failed: {e:?}");
+        }
+        let mut h = Self { uut, clock, cycles: 0 };
+        (h.clock)(&mut h.uut).next = Clock::from(false);
+        h.settle();
+        h
+    }
+
+    /// Propagates combinational changes after inputs were set.
+    pub fn settle(&mut self) {
+        assert!(simulate(&mut self.uut, 1000), "logic did not settle");
+    }
+
+    /// One full clock period: inputs set since the last edge settle first,
+    /// so the rising edge samples them like a register would.
+    pub fn cycle(&mut self) {
+        self.settle();
+        (self.clock)(&mut self.uut).next = Clock::from(true);
+        self.settle();
+        (self.clock)(&mut self.uut).next = Clock::from(false);
+        self.settle();
+        self.cycles += 1;
+    }
+}
+
+/// The whole NIC top in rust-hdl's simulator, with register access and a
+/// receive stream fed back to back: for the top's own unit test and for
+/// comparing this simulator's speed with Verilator's.
+pub struct TopHarness {
+    pub h: Harness<crate::NicTop>,
+}
+
+impl TopHarness {
+    pub fn new(params: &crate::NicParams) -> Self {
+        let mut h = Harness::new(crate::NicTop::new(params), |t| &mut t.clock);
+        h.uut.mac_tx.ready.next = true;
+        Self { h }
+    }
+
+    fn access(&mut self, offset: u32, write: Option<u32>) -> u32 {
+        let u = &mut self.h.uut;
+        u.regs.strobe.next = true;
+        u.regs.write.next = write.is_some();
+        u.regs.addr.next = (offset as u64).into();
+        u.regs.wdata.next = (write.unwrap_or(0) as u64).into();
+        self.h.cycle();
+        self.h.uut.regs.strobe.next = false;
+        for _ in 0..16 {
+            self.h.settle();
+            if self.h.uut.regs.ack.val() {
+                let data = self.h.uut.regs.rdata.val().index() as u32;
+                self.h.cycle();
+                return data;
+            }
+            self.h.cycle();
+        }
+        panic!("no acknowledgement for register 0x{offset:x}");
+    }
+
+    pub fn reg_read(&mut self, offset: u32) -> u32 {
+        self.access(offset, None)
+    }
+
+    pub fn reg_write(&mut self, offset: u32, value: u32) {
+        self.access(offset, Some(value));
+    }
+
+    /// Streams `frames` into the receive port with `gap` idle cycles after
+    /// each, then runs `tail` more cycles; returns the transmitted frames.
+    pub fn stream(&mut self, frames: &[Vec<u8>], gap: usize, tail: usize) -> Vec<Vec<u8>> {
+        let mut out = vec![];
+        let mut current = vec![];
+        let beats = frames.iter().flat_map(|f| {
+            let n = f.len();
+            f.iter().enumerate().map(move |(i, &b)| Some((b, i + 1 == n))).chain(std::iter::repeat(None).take(gap))
+        });
+        for beat in beats.chain(std::iter::repeat(None).take(tail)) {
+            let u = &mut self.h.uut;
+            u.mac_rx.valid.next = beat.is_some();
+            let (b, last) = beat.unwrap_or((0, false));
+            u.mac_rx.data.next = (b as u64).into();
+            u.mac_rx.last.next = last;
+            u.mac_rx.error.next = false;
+            self.h.settle();
+            let u = &self.h.uut;
+            if u.mac_tx.valid.val() && u.mac_tx.ready.val() {
+                current.push(u.mac_tx.data.val().index() as u8);
+                if u.mac_tx.last.val() {
+                    out.push(std::mem::take(&mut current));
+                }
+            }
+            self.h.cycle();
+        }
+        out
+    }
+}

