@@ -39,6 +39,11 @@ fn differential(bursts: &[(bool, Frames)]) {
     assert_eq!(rtl.rx_stall_cycles(), 0, "the NIC stalled the receive MAC");
 }
 
+/// Frames with a good FCS.
+fn good(frames: &[Vec<u8>]) -> Frames {
+    frames.iter().map(|f| (f.clone(), false)).collect()
+}
+
 fn random_frame(rng: &mut Rng, len: usize) -> Vec<u8> {
     let mut f = vec![0u8; len];
     rng.fill(&mut f);
@@ -85,15 +90,8 @@ fn a_stalled_transmitter_overflows_whole_frames_and_recovers() {
     // The frames take about 50 000 cycles to arrive; the MAC refuses to
     // send for the first 25 000, then runs freely.
     dev.set_tx_pacing(TxPacing::Custom(Box::new(|cycle| cycle > 25_000)));
-    let nic = Nic::open(&dev).unwrap();
-    nic.set_loopback(true).unwrap();
-    for f in &frames {
-        dev.send(f, false);
-    }
-    dev.drain().unwrap();
-    let sent: Vec<Vec<u8>> = dev.take_transmitted().into_iter().map(|f| f.data).collect();
-    let c = nic.counters().unwrap();
-    let get = |n| c.get(n).unwrap();
+    let (sent, c) = play(&mut dev, &[(true, good(&frames))]);
+    let get = |n| c.iter().find(|(name, _)| *name == n).unwrap().1;
     assert!(get("rx_drop_overflow") > 0, "nothing overflowed");
     assert!(!sent.is_empty(), "nothing got through after the stall");
     assert_eq!(get("rx_frames"), 60);
@@ -116,13 +114,7 @@ fn an_irregular_transmitter_loses_nothing_it_has_room_for() {
     let frames: Vec<Vec<u8>> = (0..80).map(|i| random_frame(&mut rng, 14 + i % 50)).collect();
     let mut dev = RtlDevice::new();
     dev.set_tx_pacing(TxPacing::Custom(Box::new(|c| (c * 2_654_435_761) % 7 < 3)));
-    let nic = Nic::open(&dev).unwrap();
-    nic.set_loopback(true).unwrap();
-    for f in &frames {
-        dev.send(f, false);
-    }
-    dev.drain().unwrap();
-    let sent: Vec<Vec<u8>> = dev.take_transmitted().into_iter().map(|f| f.data).collect();
+    let (sent, _) = play(&mut dev, &[(true, good(&frames))]);
     assert!(sent == frames);
 }
 
