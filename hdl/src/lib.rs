@@ -4,6 +4,7 @@
 //! blocks, `top` wires them into the NIC, and `generate` emits Verilog.
 
 pub mod blocks;
+pub mod filter;
 pub mod generate;
 pub mod harness;
 pub mod params;

@@ -24,6 +24,13 @@ pub const DMA_DATA_BITS: usize = 64;
 pub const DMA_LEN_BITS: usize = 16;
 pub const DMA_TAG_BITS: usize = 8;
 
+/// log2 of the bucket counts of the two filter tables; each bucket holds
+/// `filter::WAYS` entries, so 256 buckets make 1024 exact filters.
+pub const EXACT_BUCKET_BITS: usize = 8;
+pub const WILDCARD_BUCKET_BITS: usize = 4;
+/// Width of a queue number in the gateware.
+pub const QUEUE_BITS: usize = 12;
+
 /// log2 of the loopback frame buffer in bytes; 4 KiB holds two maximum frames.
 pub const LOOPBACK_BUFFER_LOG2: usize = 12;
 
@@ -48,8 +55,8 @@ impl Default for NicParams {
     fn default() -> Self {
         Self {
             queues: 64,
-            exact_filters: 1024,
-            wildcard_filters: 64,
+            exact_filters: (crate::filter::WAYS << EXACT_BUCKET_BITS) as u32,
+            wildcard_filters: (crate::filter::WAYS << WILDCARD_BUCKET_BITS) as u32,
             // 1514 plus two VLAN tags (802.1ad QinQ), so tagged frames of a
             // full 1500-byte MTU fit.
             max_frame_bytes: 1522,
@@ -68,8 +75,17 @@ impl NicParams {
     /// rather than emitting gateware that cannot work.
     pub fn validate(&self) -> Result<(), String> {
         let buffer = 1u32 << LOOPBACK_BUFFER_LOG2;
-        if self.queues == 0 || self.queues > 4095 {
-            return Err(format!("queues must be 1..=4095, got {}", self.queues));
+        if self.queues == 0 || self.queues > 1 << QUEUE_BITS {
+            return Err(format!("queues must be 1..={}, got {}", 1 << QUEUE_BITS, self.queues));
+        }
+        let exact = (crate::filter::WAYS << EXACT_BUCKET_BITS) as u32;
+        let wildcard = (crate::filter::WAYS << WILDCARD_BUCKET_BITS) as u32;
+        if self.exact_filters != exact || self.wildcard_filters != wildcard {
+            return Err(format!(
+                "filter tables are sized by EXACT_BUCKET_BITS and WILDCARD_BUCKET_BITS in params.rs \
+                 ({exact} exact, {wildcard} wildcard); got {} and {}",
+                self.exact_filters, self.wildcard_filters
+            ));
         }
         if self.min_frame_bytes < 14 || self.min_frame_bytes > self.max_frame_bytes {
             return Err(format!(

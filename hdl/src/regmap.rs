@@ -53,6 +53,30 @@ pub const SCRATCH: u32 = 0x040;
 pub const CONTROL: u32 = 0x044;
 /// Send every received frame back out unchanged.
 pub const CONTROL_LOOPBACK: u32 = 1 << 0;
+/// The queue that gets misses, fragments and malformed frames (the
+/// kernel's). Reset value 0.
+pub const DEFAULT_QUEUE: u32 = 0x048;
+
+/// Filter table writes: stage a key (ten words, `filter::Key` order) and a
+/// value (`filter::Action::encode`), then write a command. The command
+/// writes the staged entry into one slot, or clears the slot, in a single
+/// cycle, so a lookup never sees half an entry.
+pub const FILTER_KEY: u32 = 0x200;
+pub const FILTER_VALUE: u32 = 0x228;
+pub const FILTER_CMD: u32 = 0x22C;
+/// Command bits: the slot is `bucket * WAYS + way`.
+pub const FILTER_CMD_SLOT_MASK: u32 = 0xFFFF;
+/// Set for the wildcard table, clear for the exact table.
+pub const FILTER_CMD_WILDCARD: u32 = 1 << 16;
+/// Set to clear the slot instead of writing the staged entry.
+pub const FILTER_CMD_CLEAR: u32 = 1 << 17;
+
+/// Encodes a filter command word.
+pub const fn filter_cmd(wildcard: bool, slot: u32, clear: bool) -> u32 {
+    (slot & FILTER_CMD_SLOT_MASK)
+        | if wildcard { FILTER_CMD_WILDCARD } else { 0 }
+        | if clear { FILTER_CMD_CLEAR } else { 0 }
+}
 
 /// Statistics: 64-bit counters at `COUNTERS + 8 * index`. Reading the low
 /// word latches the high word, so low-then-high reads one consistent value
@@ -78,10 +102,23 @@ pub enum Counter {
     RxDropOverflow,
     /// Received frames that no path took (loopback off, no queue yet).
     RxDropNoPath,
+    /// Demultiplexer decisions, one per frame that passed the frame check:
+    /// an exact filter hit, a wildcard hit, or the default queue for one of
+    /// the reasons after them.
+    DemuxExactHit,
+    DemuxWildcardHit,
+    DemuxMiss,
+    DemuxFragment,
+    DemuxTruncated,
+    DemuxBadIpv4,
+    DemuxBadIpv6,
+    DemuxBadL4,
+    DemuxBadTags,
+    DemuxOverrun,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 9] = [
+    pub const ALL: [Counter; 19] = [
         Counter::RxFrames,
         Counter::RxBytes,
         Counter::TxFrames,
@@ -91,6 +128,16 @@ impl Counter {
         Counter::RxDropMacError,
         Counter::RxDropOverflow,
         Counter::RxDropNoPath,
+        Counter::DemuxExactHit,
+        Counter::DemuxWildcardHit,
+        Counter::DemuxMiss,
+        Counter::DemuxFragment,
+        Counter::DemuxTruncated,
+        Counter::DemuxBadIpv4,
+        Counter::DemuxBadIpv6,
+        Counter::DemuxBadL4,
+        Counter::DemuxBadTags,
+        Counter::DemuxOverrun,
     ];
 
     pub const fn offset(self) -> u32 {
@@ -109,6 +156,16 @@ impl Counter {
             Counter::RxDropMacError => "rx_drop_mac_error",
             Counter::RxDropOverflow => "rx_drop_overflow",
             Counter::RxDropNoPath => "rx_drop_no_path",
+            Counter::DemuxExactHit => "demux_exact_hit",
+            Counter::DemuxWildcardHit => "demux_wildcard_hit",
+            Counter::DemuxMiss => "demux_miss",
+            Counter::DemuxFragment => "demux_fragment",
+            Counter::DemuxTruncated => "demux_truncated",
+            Counter::DemuxBadIpv4 => "demux_bad_ipv4",
+            Counter::DemuxBadIpv6 => "demux_bad_ipv6",
+            Counter::DemuxBadL4 => "demux_bad_l4",
+            Counter::DemuxBadTags => "demux_bad_tags",
+            Counter::DemuxOverrun => "demux_overrun",
         }
     }
 }

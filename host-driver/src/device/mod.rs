@@ -12,6 +12,7 @@ pub mod model;
 pub mod rtl;
 
 use anyhow::{bail, Result};
+use arsenic_hdl::filter::{FilterKind, Reason};
 use arsenic_hdl::params::REG_ADDR_BITS;
 use arsenic_hdl::regmap::PAGE_BYTES;
 
@@ -66,6 +67,37 @@ pub trait Wire {
     fn take_transmitted(&mut self) -> Vec<WireFrame>;
     /// Core cycles elapsed.
     fn cycles(&self) -> u64;
+}
+
+/// What the demultiplexer decided for one received frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub reason: Reason,
+    /// The queue, unless the reason is `FrameError` (then 0 and meaningless).
+    pub queue: u32,
+    /// The kind of filter that matched, for `Reason::Hit`.
+    pub kind: Option<FilterKind>,
+    /// The matching filter's id, for `Reason::Hit`; 0 otherwise.
+    pub filter_id: u16,
+    /// The frame's RSS hash (`filter::rss_hash`), 0 when it has no IP flow.
+    pub rss: u32,
+}
+
+/// A received frame with the decision the demultiplexer made for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    /// Core cycle at which the frame started to arrive.
+    pub cycle: u64,
+    pub data: Vec<u8>,
+    pub decision: Decision,
+}
+
+/// A simulated NIC whose demultiplexer's decisions can be collected: one
+/// `Received` for every non-empty frame sent into the wire, in order.
+/// Until the descriptor engine delivers frames into queues, this is where
+/// they are taken from.
+pub trait Demux {
+    fn take_received(&mut self) -> Vec<Received>;
 }
 
 /// Checks an offset against a page (in bounds, 32-bit aligned) and the page
