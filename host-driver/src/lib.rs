@@ -1,12 +1,14 @@
 //! The Arsenic host driver.
 //!
 //! `device` holds the trait every backend implements and the backends;
-//! `control` is the privileged control plane; `capture` reads and writes
+//! `control` is the privileged control plane; `demux` is the flow
+//! demultiplexer's host side (parser, filter tables, filters); `capture` reads and writes
 //! pcap files; `traffic` generates test traffic; `sim_run` is the job behind
 //! `arsenic sim`.
 
 pub mod capture;
 pub mod control;
+pub mod demux;
 pub mod device;
 pub mod sim_run;
 pub mod traffic;

@@ -1,0 +1,5 @@
+//! The flow demultiplexer, host side: the software parser (the gateware's
+//! specification and the model's), the cuckoo table manager the control
+//! plane keeps in step with the hardware tables, and the user's filters.
+
+pub mod parse;
