@@ -3,3 +3,4 @@
 //! plane keeps in step with the hardware tables, and the user's filters.
 
 pub mod parse;
+pub mod table;
