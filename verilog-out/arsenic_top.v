@@ -3,7 +3,7 @@
 // Parameters: NicParams { queues: 64, exact_filters: 1024, wildcard_filters: 64, max_frame_bytes: 1522, min_frame_bytes: 14, clock_hz: 125000000 }
 
 
-module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,mac_rx$data,mac_rx$valid,mac_rx$last,mac_rx$error,mac_rx$ready,mac_tx$data,mac_tx$valid,mac_tx$last,mac_tx$error,mac_tx$ready);
+module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,mac_rx$data,mac_rx$valid,mac_rx$last,mac_rx$error,mac_rx$ready,mac_tx$data,mac_tx$valid,mac_tx$last,mac_tx$error,mac_tx$ready,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss);
     
     // Module arguments
     input wire  clock;
@@ -41,11 +41,35 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     output wire  mac_tx$last;
     output wire  mac_tx$error;
     input wire  mac_tx$ready;
+    output wire  decision$valid;
+    output wire  [3:0] decision$reason;
+    output wire  [11:0] decision$queue;
+    output wire  [2:0] decision$kind;
+    output wire  [15:0] decision$filter_id;
+    output wire  [31:0] decision$rss;
     
     // Stub signals
     reg  control$clock;
-    reg  [15:0] control$inc;
+    reg  [31:0] control$inc;
     wire  control$loopback;
+    wire  [11:0] control$default_queue;
+    wire  control$filter_write;
+    wire  control$filter_wildcard;
+    wire  control$filter_clear;
+    wire  [15:0] control$filter_slot;
+    wire  [351:0] control$filter_entry;
+    reg  demux$clock;
+    reg  [7:0] demux$data;
+    reg  demux$valid;
+    reg  demux$last;
+    reg  demux$error;
+    reg  [11:0] demux$default_queue;
+    reg  demux$filter_write;
+    reg  demux$filter_wildcard;
+    reg  demux$filter_clear;
+    reg  [15:0] demux$filter_slot;
+    reg  [351:0] demux$filter_entry;
+    wire  [9:0] demux$counts;
     reg  check$clock;
     wire  [7:0] check$frames_out$data;
     wire  check$frames_out$valid;
@@ -84,7 +108,33 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .regs$ack(regs$ack),
         .regs$rdata(regs$rdata),
         .inc(control$inc),
-        .loopback(control$loopback)
+        .loopback(control$loopback),
+        .default_queue(control$default_queue),
+        .filter_write(control$filter_write),
+        .filter_wildcard(control$filter_wildcard),
+        .filter_clear(control$filter_clear),
+        .filter_slot(control$filter_slot),
+        .filter_entry(control$filter_entry)
+    );
+    top$demux demux(
+        .clock(demux$clock),
+        .data(demux$data),
+        .valid(demux$valid),
+        .last(demux$last),
+        .error(demux$error),
+        .default_queue(demux$default_queue),
+        .filter_write(demux$filter_write),
+        .filter_wildcard(demux$filter_wildcard),
+        .filter_clear(demux$filter_clear),
+        .filter_slot(demux$filter_slot),
+        .filter_entry(demux$filter_entry),
+        .decision$valid(decision$valid),
+        .decision$reason(decision$reason),
+        .decision$queue(decision$queue),
+        .decision$kind(decision$kind),
+        .decision$filter_id(decision$filter_id),
+        .decision$rss(decision$rss),
+        .counts(demux$counts)
     );
     top$check check(
         .clock(check$clock),
@@ -132,6 +182,17 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         control$clock = clock;
         check$clock = clock;
         loop_fifo$clock = clock;
+        demux$clock = clock;
+        demux$data = check$frames_out$data;
+        demux$valid = check$frames_out$valid;
+        demux$last = check$frames_out$last;
+        demux$error = check$frames_out$error;
+        demux$default_queue = control$default_queue;
+        demux$filter_write = control$filter_write;
+        demux$filter_wildcard = control$filter_wildcard;
+        demux$filter_clear = control$filter_clear;
+        demux$filter_slot = control$filter_slot;
+        demux$filter_entry = control$filter_entry;
         in_frame$clock = clock;
         frame_looped$clock = clock;
         in_frame$d = in_frame$q;
@@ -151,7 +212,7 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         loop_fifo$frames_in$error = check$frames_out$error;
         frame_end = check$frames_out$valid & check$frames_out$last;
         tx_beat = mac_tx$valid & mac_tx$ready;
-        control$inc = ((frame_end) & 16'hffff) | (((check$frames_out$valid) & 16'hffff) << 32'h1) | ((((tx_beat & mac_tx$last)) & 16'hffff) << 32'h2) | (((tx_beat) & 16'hffff) << 32'h3) | (((check$runt) & 16'hffff) << 32'h4) | (((check$giant) & 16'hffff) << 32'h5) | (((check$mac_error) & 16'hffff) << 32'h6) | (((loop_fifo$overflow) & 16'hffff) << 32'h7) | ((((frame_end & ~check$frames_out$error & ~take)) & 16'hffff) << 32'h8);
+        control$inc = ((frame_end) & 32'hffffffff) | (((check$frames_out$valid) & 32'hffffffff) << 32'h1) | ((((tx_beat & mac_tx$last)) & 32'hffffffff) << 32'h2) | (((tx_beat) & 32'hffffffff) << 32'h3) | (((check$runt) & 32'hffffffff) << 32'h4) | (((check$giant) & 32'hffffffff) << 32'h5) | (((check$mac_error) & 32'hffffffff) << 32'h6) | (((loop_fifo$overflow) & 32'hffffffff) << 32'h7) | ((((frame_end & ~check$frames_out$error & ~take)) & 32'hffffffff) << 32'h8) | (((demux$counts) & 32'hffffffff) << 32'h9);
         dma$rd_req_valid = 1'b0;
         dma$rd_req_addr = 32'h0;
         dma$rd_req_len = 32'h0;
@@ -265,7 +326,7 @@ module top$check$length(d,q,clock);
 endmodule // top$check$length
 
 
-module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback);
+module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter_write,filter_wildcard,filter_clear,filter_slot,filter_entry);
     
     // Module arguments
     input wire  clock;
@@ -275,15 +336,26 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     input wire  [31:0] regs$wdata;
     output reg  regs$ack;
     output reg  [31:0] regs$rdata;
-    input wire  [15:0] inc;
+    input wire  [31:0] inc;
     output reg  loopback;
+    output reg  [11:0] default_queue;
+    output reg  filter_write;
+    output reg  filter_wildcard;
+    output reg  filter_clear;
+    output reg  [15:0] filter_slot;
+    output reg  [351:0] filter_entry;
     
     // Constant declarations
+    localparam  default_queue_addr = 24'h48;
+    localparam  key_base = 24'h200;
+    localparam  key_end = 24'h228;
+    localparam  value_addr = 24'h228;
+    localparam  cmd_addr = 24'h22c;
     localparam  id_end = 24'h40;
     localparam  scratch_addr = 24'h40;
     localparam  control_addr = 24'h44;
     localparam  counters_base = 24'h100;
-    localparam  counters_end = 24'h148;
+    localparam  counters_end = 24'h198;
     
     // Stub signals
     reg  counters$0$clock;
@@ -313,6 +385,36 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  counters$8$clock;
     reg  counters$8$inc;
     wire  [63:0] counters$8$value;
+    reg  counters$9$clock;
+    reg  counters$9$inc;
+    wire  [63:0] counters$9$value;
+    reg  counters$10$clock;
+    reg  counters$10$inc;
+    wire  [63:0] counters$10$value;
+    reg  counters$11$clock;
+    reg  counters$11$inc;
+    wire  [63:0] counters$11$value;
+    reg  counters$12$clock;
+    reg  counters$12$inc;
+    wire  [63:0] counters$12$value;
+    reg  counters$13$clock;
+    reg  counters$13$inc;
+    wire  [63:0] counters$13$value;
+    reg  counters$14$clock;
+    reg  counters$14$inc;
+    wire  [63:0] counters$14$value;
+    reg  counters$15$clock;
+    reg  counters$15$inc;
+    wire  [63:0] counters$15$value;
+    reg  counters$16$clock;
+    reg  counters$16$inc;
+    wire  [63:0] counters$16$value;
+    reg  counters$17$clock;
+    reg  counters$17$inc;
+    wire  [63:0] counters$17$value;
+    reg  counters$18$clock;
+    reg  counters$18$inc;
+    wire  [63:0] counters$18$value;
     reg  [3:0] id_rom$address;
     wire  [31:0] id_rom$data;
     reg  ack$d;
@@ -330,10 +432,57 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [31:0] high_latch$d;
     wire  [31:0] high_latch$q;
     reg  high_latch$clock;
+    reg  [11:0] default_q$d;
+    wire  [11:0] default_q$q;
+    reg  default_q$clock;
+    reg  [31:0] key_words$0$d;
+    wire  [31:0] key_words$0$q;
+    reg  key_words$0$clock;
+    reg  [31:0] key_words$1$d;
+    wire  [31:0] key_words$1$q;
+    reg  key_words$1$clock;
+    reg  [31:0] key_words$2$d;
+    wire  [31:0] key_words$2$q;
+    reg  key_words$2$clock;
+    reg  [31:0] key_words$3$d;
+    wire  [31:0] key_words$3$q;
+    reg  key_words$3$clock;
+    reg  [31:0] key_words$4$d;
+    wire  [31:0] key_words$4$q;
+    reg  key_words$4$clock;
+    reg  [31:0] key_words$5$d;
+    wire  [31:0] key_words$5$q;
+    reg  key_words$5$clock;
+    reg  [31:0] key_words$6$d;
+    wire  [31:0] key_words$6$q;
+    reg  key_words$6$clock;
+    reg  [31:0] key_words$7$d;
+    wire  [31:0] key_words$7$q;
+    reg  key_words$7$clock;
+    reg  [31:0] key_words$8$d;
+    wire  [31:0] key_words$8$q;
+    reg  key_words$8$clock;
+    reg  [31:0] key_words$9$d;
+    wire  [31:0] key_words$9$q;
+    reg  key_words$9$clock;
+    reg  [31:0] value_word$d;
+    wire  [31:0] value_word$q;
+    reg  value_word$clock;
+    reg  cmd_write$d;
+    wire  cmd_write$q;
+    reg  cmd_write$clock;
+    reg  [31:0] cmd_word$d;
+    wire  [31:0] cmd_word$q;
+    reg  cmd_word$clock;
     
     // Local signals
+    reg  [23:0] key_offset;
+    reg  [15:0] key_select;
+    reg  in_key;
+    reg  [351:0] entry;
+    reg  [31:0] word;
     reg  [23:0] counter_offset;
-    reg  [15:0] counter_select;
+    reg  [31:0] counter_select;
     reg  [63:0] counter_value;
     reg  in_counters;
     
@@ -383,6 +532,56 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .inc(counters$8$inc),
         .value(counters$8$value)
     );
+    top$control$counters$9 counters$9(
+        .clock(counters$9$clock),
+        .inc(counters$9$inc),
+        .value(counters$9$value)
+    );
+    top$control$counters$10 counters$10(
+        .clock(counters$10$clock),
+        .inc(counters$10$inc),
+        .value(counters$10$value)
+    );
+    top$control$counters$11 counters$11(
+        .clock(counters$11$clock),
+        .inc(counters$11$inc),
+        .value(counters$11$value)
+    );
+    top$control$counters$12 counters$12(
+        .clock(counters$12$clock),
+        .inc(counters$12$inc),
+        .value(counters$12$value)
+    );
+    top$control$counters$13 counters$13(
+        .clock(counters$13$clock),
+        .inc(counters$13$inc),
+        .value(counters$13$value)
+    );
+    top$control$counters$14 counters$14(
+        .clock(counters$14$clock),
+        .inc(counters$14$inc),
+        .value(counters$14$value)
+    );
+    top$control$counters$15 counters$15(
+        .clock(counters$15$clock),
+        .inc(counters$15$inc),
+        .value(counters$15$value)
+    );
+    top$control$counters$16 counters$16(
+        .clock(counters$16$clock),
+        .inc(counters$16$inc),
+        .value(counters$16$value)
+    );
+    top$control$counters$17 counters$17(
+        .clock(counters$17$clock),
+        .inc(counters$17$inc),
+        .value(counters$17$value)
+    );
+    top$control$counters$18 counters$18(
+        .clock(counters$18$clock),
+        .inc(counters$18$inc),
+        .value(counters$18$value)
+    );
     top$control$id_rom id_rom(
         .address(id_rom$address),
         .data(id_rom$data)
@@ -412,6 +611,76 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .q(high_latch$q),
         .clock(high_latch$clock)
     );
+    top$control$default_q default_q(
+        .d(default_q$d),
+        .q(default_q$q),
+        .clock(default_q$clock)
+    );
+    top$control$key_words$0 key_words$0(
+        .d(key_words$0$d),
+        .q(key_words$0$q),
+        .clock(key_words$0$clock)
+    );
+    top$control$key_words$1 key_words$1(
+        .d(key_words$1$d),
+        .q(key_words$1$q),
+        .clock(key_words$1$clock)
+    );
+    top$control$key_words$2 key_words$2(
+        .d(key_words$2$d),
+        .q(key_words$2$q),
+        .clock(key_words$2$clock)
+    );
+    top$control$key_words$3 key_words$3(
+        .d(key_words$3$d),
+        .q(key_words$3$q),
+        .clock(key_words$3$clock)
+    );
+    top$control$key_words$4 key_words$4(
+        .d(key_words$4$d),
+        .q(key_words$4$q),
+        .clock(key_words$4$clock)
+    );
+    top$control$key_words$5 key_words$5(
+        .d(key_words$5$d),
+        .q(key_words$5$q),
+        .clock(key_words$5$clock)
+    );
+    top$control$key_words$6 key_words$6(
+        .d(key_words$6$d),
+        .q(key_words$6$q),
+        .clock(key_words$6$clock)
+    );
+    top$control$key_words$7 key_words$7(
+        .d(key_words$7$d),
+        .q(key_words$7$q),
+        .clock(key_words$7$clock)
+    );
+    top$control$key_words$8 key_words$8(
+        .d(key_words$8$d),
+        .q(key_words$8$q),
+        .clock(key_words$8$clock)
+    );
+    top$control$key_words$9 key_words$9(
+        .d(key_words$9$d),
+        .q(key_words$9$q),
+        .clock(key_words$9$clock)
+    );
+    top$control$value_word value_word(
+        .d(value_word$d),
+        .q(value_word$q),
+        .clock(value_word$clock)
+    );
+    top$control$cmd_write cmd_write(
+        .d(cmd_write$d),
+        .q(cmd_write$q),
+        .clock(cmd_write$clock)
+    );
+    top$control$cmd_word cmd_word(
+        .d(cmd_word$d),
+        .q(cmd_word$q),
+        .clock(cmd_word$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -420,11 +689,39 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         scratch$clock = clock;
         control$clock = clock;
         high_latch$clock = clock;
+        default_q$clock = clock;
+        value_word$clock = clock;
+        cmd_write$clock = clock;
+        cmd_word$clock = clock;
         ack$d = ack$q;
         rdata$d = rdata$q;
         scratch$d = scratch$q;
         control$d = control$q;
         high_latch$d = high_latch$q;
+        default_q$d = default_q$q;
+        value_word$d = value_word$q;
+        cmd_write$d = cmd_write$q;
+        cmd_word$d = cmd_word$q;
+        key_words$0$clock = clock;
+        key_words$0$d = key_words$0$q;
+        key_words$1$clock = clock;
+        key_words$1$d = key_words$1$q;
+        key_words$2$clock = clock;
+        key_words$2$d = key_words$2$q;
+        key_words$3$clock = clock;
+        key_words$3$d = key_words$3$q;
+        key_words$4$clock = clock;
+        key_words$4$d = key_words$4$q;
+        key_words$5$clock = clock;
+        key_words$5$d = key_words$5$q;
+        key_words$6$clock = clock;
+        key_words$6$d = key_words$6$q;
+        key_words$7$clock = clock;
+        key_words$7$d = key_words$7$q;
+        key_words$8$clock = clock;
+        key_words$8$d = key_words$8$q;
+        key_words$9$clock = clock;
+        key_words$9$d = key_words$9$q;
         counters$0$clock = clock;
         counters$0$inc = inc[0];
         counters$1$clock = clock;
@@ -443,13 +740,64 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         counters$7$inc = inc[7];
         counters$8$clock = clock;
         counters$8$inc = inc[8];
+        counters$9$clock = clock;
+        counters$9$inc = inc[9];
+        counters$10$clock = clock;
+        counters$10$inc = inc[10];
+        counters$11$clock = clock;
+        counters$11$inc = inc[11];
+        counters$12$clock = clock;
+        counters$12$inc = inc[12];
+        counters$13$clock = clock;
+        counters$13$inc = inc[13];
+        counters$14$clock = clock;
+        counters$14$inc = inc[14];
+        counters$15$clock = clock;
+        counters$15$inc = inc[15];
+        counters$16$clock = clock;
+        counters$16$inc = inc[16];
+        counters$17$clock = clock;
+        counters$17$inc = inc[17];
+        counters$18$clock = clock;
+        counters$18$inc = inc[18];
         loopback = control$q[32'h0];
+        default_queue = default_q$q;
+        entry = 32'h0;
+        word = key_words$0$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$1$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$2$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$3$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$4$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$5$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$6$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$7$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$8$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        word = key_words$9$q;
+        entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+        filter_entry = entry | (((value_word$q) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h140);
+        filter_write = cmd_write$q;
+        filter_slot = cmd_word$q[(32'h0)+:(16)];
+        filter_wildcard = cmd_word$q[32'h10];
+        filter_clear = cmd_word$q[32'h11];
+        cmd_write$d = 1'b0;
+        in_key = (regs$addr >= key_base) & (regs$addr < key_end);
+        key_offset = regs$addr - key_base;
+        key_select = ((1'b1) & 16'hffff) << key_offset[(32'h2)+:(4)];
         regs$ack = ack$q;
         regs$rdata = rdata$q;
         id_rom$address = regs$addr[(32'h2)+:(4)];
         in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
         counter_offset = regs$addr - counters_base;
-        counter_select = ((1'b1) & 16'hffff) << counter_offset[(32'h3)+:(4)];
+        counter_select = ((1'b1) & 32'hffffffff) << counter_offset[(32'h3)+:(5)];
         counter_value = 32'h0;
         if (counter_select[0]) begin
             counter_value = counters$0$value;
@@ -478,6 +826,36 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         if (counter_select[8]) begin
             counter_value = counters$8$value;
         end
+        if (counter_select[9]) begin
+            counter_value = counters$9$value;
+        end
+        if (counter_select[10]) begin
+            counter_value = counters$10$value;
+        end
+        if (counter_select[11]) begin
+            counter_value = counters$11$value;
+        end
+        if (counter_select[12]) begin
+            counter_value = counters$12$value;
+        end
+        if (counter_select[13]) begin
+            counter_value = counters$13$value;
+        end
+        if (counter_select[14]) begin
+            counter_value = counters$14$value;
+        end
+        if (counter_select[15]) begin
+            counter_value = counters$15$value;
+        end
+        if (counter_select[16]) begin
+            counter_value = counters$16$value;
+        end
+        if (counter_select[17]) begin
+            counter_value = counters$17$value;
+        end
+        if (counter_select[18]) begin
+            counter_value = counters$18$value;
+        end
         ack$d = regs$strobe;
         if (regs$strobe) begin
             if (regs$write) begin
@@ -486,6 +864,48 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                 end
                 if (regs$addr == control_addr) begin
                     control$d = regs$wdata;
+                end
+                if (regs$addr == default_queue_addr) begin
+                    default_q$d = regs$wdata[(32'h0)+:(12)];
+                end
+                if (in_key) begin
+                    if (key_select[0]) begin
+                        key_words$0$d = regs$wdata;
+                    end
+                    if (key_select[1]) begin
+                        key_words$1$d = regs$wdata;
+                    end
+                    if (key_select[2]) begin
+                        key_words$2$d = regs$wdata;
+                    end
+                    if (key_select[3]) begin
+                        key_words$3$d = regs$wdata;
+                    end
+                    if (key_select[4]) begin
+                        key_words$4$d = regs$wdata;
+                    end
+                    if (key_select[5]) begin
+                        key_words$5$d = regs$wdata;
+                    end
+                    if (key_select[6]) begin
+                        key_words$6$d = regs$wdata;
+                    end
+                    if (key_select[7]) begin
+                        key_words$7$d = regs$wdata;
+                    end
+                    if (key_select[8]) begin
+                        key_words$8$d = regs$wdata;
+                    end
+                    if (key_select[9]) begin
+                        key_words$9$d = regs$wdata;
+                    end
+                end
+                if (regs$addr == value_addr) begin
+                    value_word$d = regs$wdata;
+                end
+                if (regs$addr == cmd_addr) begin
+                    cmd_word$d = regs$wdata;
+                    cmd_write$d = 1'b1;
                 end
                 rdata$d = 32'h0;
             end
@@ -499,6 +919,9 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                 end
                 else if (regs$addr == control_addr) begin
                     rdata$d = control$q;
+                end
+                else if (regs$addr == default_queue_addr) begin
+                    rdata$d = ((default_q$q) & 32'hffffffff);
                 end
                 else if (in_counters) begin
                     if (regs$addr[32'h2]) begin
@@ -533,6 +956,44 @@ module top$control$ack(d,q,clock);
     end
           
 endmodule // top$control$ack
+
+
+module top$control$cmd_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$cmd_word
+
+
+module top$control$cmd_write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$cmd_write
 
 
 module top$control$control(d,q,clock);
@@ -654,6 +1115,465 @@ module top$control$counters$1$count(d,q,clock);
     end
           
 endmodule // top$control$counters$1$count
+
+
+module top$control$counters$10(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$10$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$10
+
+
+module top$control$counters$10$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$10$count
+
+
+module top$control$counters$11(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$11$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$11
+
+
+module top$control$counters$11$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$11$count
+
+
+module top$control$counters$12(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$12$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$12
+
+
+module top$control$counters$12$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$12$count
+
+
+module top$control$counters$13(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$13$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$13
+
+
+module top$control$counters$13$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$13$count
+
+
+module top$control$counters$14(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$14$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$14
+
+
+module top$control$counters$14$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$14$count
+
+
+module top$control$counters$15(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$15$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$15
+
+
+module top$control$counters$15$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$15$count
+
+
+module top$control$counters$16(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$16$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$16
+
+
+module top$control$counters$16$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$16$count
+
+
+module top$control$counters$17(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$17$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$17
+
+
+module top$control$counters$17$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$17$count
+
+
+module top$control$counters$18(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$18$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$18
+
+
+module top$control$counters$18$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$18$count
 
 
 module top$control$counters$2(clock,inc,value);
@@ -1013,6 +1933,76 @@ module top$control$counters$8$count(d,q,clock);
 endmodule // top$control$counters$8$count
 
 
+module top$control$counters$9(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$9$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$9
+
+
+module top$control$counters$9$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$9$count
+
+
+module top$control$default_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$default_q
+
+
 module top$control$high_latch(d,q,clock);
     
     // Module arguments
@@ -1056,6 +2046,196 @@ module top$control$id_rom(address,data);
 endmodule // top$control$id_rom
 
 
+module top$control$key_words$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$0
+
+
+module top$control$key_words$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$1
+
+
+module top$control$key_words$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$2
+
+
+module top$control$key_words$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$3
+
+
+module top$control$key_words$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$4
+
+
+module top$control$key_words$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$5
+
+
+module top$control$key_words$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$6
+
+
+module top$control$key_words$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$7
+
+
+module top$control$key_words$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$8
+
+
+module top$control$key_words$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$key_words$9
+
+
 module top$control$rdata(d,q,clock);
     
     // Module arguments
@@ -1092,6 +2272,3181 @@ module top$control$scratch(d,q,clock);
     end
           
 endmodule // top$control$scratch
+
+
+module top$control$value_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$value_word
+
+
+module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_wildcard,filter_clear,filter_slot,filter_entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] data;
+    input wire  valid;
+    input wire  last;
+    input wire  error;
+    input wire  [11:0] default_queue;
+    input wire  filter_write;
+    input wire  filter_wildcard;
+    input wire  filter_clear;
+    input wire  [15:0] filter_slot;
+    input wire  [351:0] filter_entry;
+    output reg  decision$valid;
+    output reg  [3:0] decision$reason;
+    output reg  [11:0] decision$queue;
+    output reg  [2:0] decision$kind;
+    output reg  [15:0] decision$filter_id;
+    output reg  [31:0] decision$rss;
+    output reg  [9:0] counts;
+    
+    // Constant declarations
+    localparam  queues = 13'b1000000;
+    
+    // Enums
+    localparam Header$Macs = 0;
+    localparam Header$Type = 1;
+    localparam Header$Tci = 2;
+    localparam Header$Ipv4 = 3;
+    localparam Header$Ipv6 = 4;
+    localparam Header$Ext = 5;
+    localparam Header$Frag6 = 6;
+    localparam Header$L4 = 7;
+    localparam Header$Done = 8;
+    
+    // Stub signals
+    reg  parser$clock;
+    reg  [7:0] parser$data;
+    reg  parser$valid;
+    reg  parser$last;
+    reg  parser$error;
+    wire  parser$result_valid;
+    wire  [3:0] parser$reason;
+    wire  [47:0] parser$dst_mac;
+    wire  parser$vlan_valid;
+    wire  [11:0] parser$vlan;
+    wire  parser$is_ip;
+    wire  parser$is_v6;
+    wire  [7:0] parser$proto;
+    wire  [127:0] parser$src;
+    wire  [127:0] parser$dst;
+    wire  parser$has_ports;
+    wire  [15:0] parser$sport;
+    wire  [15:0] parser$dport;
+    wire  [31:0] parser$rss;
+    reg  exact_table$clock;
+    reg  exact_table$start;
+    reg  [303:0] exact_table$key;
+    wire  exact_table$busy;
+    wire  exact_table$done;
+    wire  exact_table$hit;
+    wire  [31:0] exact_table$value;
+    reg  exact_table$wr;
+    reg  [15:0] exact_table$wr_slot;
+    reg  exact_table$wr_clear;
+    reg  [351:0] exact_table$wr_entry;
+    reg  wild_table$clock;
+    reg  wild_table$start;
+    reg  [303:0] wild_table$key;
+    wire  wild_table$busy;
+    wire  wild_table$done;
+    wire  wild_table$hit;
+    wire  [31:0] wild_table$value;
+    reg  wild_table$wr;
+    reg  [15:0] wild_table$wr_slot;
+    reg  wild_table$wr_clear;
+    reg  [351:0] wild_table$wr_entry;
+    reg  busy$d;
+    wire  busy$q;
+    reg  busy$clock;
+    reg  waiting$d;
+    wire  waiting$q;
+    reg  waiting$clock;
+    reg  [2:0] kind$d;
+    wire  [2:0] kind$q;
+    reg  kind$clock;
+    reg  [7:0] overruns$d;
+    wire  [7:0] overruns$q;
+    reg  overruns$clock;
+    reg  [47:0] f_mac$d;
+    wire  [47:0] f_mac$q;
+    reg  f_mac$clock;
+    reg  f_vlan_valid$d;
+    wire  f_vlan_valid$q;
+    reg  f_vlan_valid$clock;
+    reg  [11:0] f_vlan$d;
+    wire  [11:0] f_vlan$q;
+    reg  f_vlan$clock;
+    reg  f_ip$d;
+    wire  f_ip$q;
+    reg  f_ip$clock;
+    reg  f_v6$d;
+    wire  f_v6$q;
+    reg  f_v6$clock;
+    reg  [7:0] f_proto$d;
+    wire  [7:0] f_proto$q;
+    reg  f_proto$clock;
+    reg  [127:0] f_src$d;
+    wire  [127:0] f_src$q;
+    reg  f_src$clock;
+    reg  [127:0] f_dst$d;
+    wire  [127:0] f_dst$q;
+    reg  f_dst$clock;
+    reg  f_ports$d;
+    wire  f_ports$q;
+    reg  f_ports$clock;
+    reg  [15:0] f_sport$d;
+    wire  [15:0] f_sport$q;
+    reg  f_sport$clock;
+    reg  [15:0] f_dport$d;
+    wire  [15:0] f_dport$q;
+    reg  f_dport$clock;
+    reg  [31:0] f_rss$d;
+    wire  [31:0] f_rss$q;
+    reg  f_rss$clock;
+    reg  d_valid$d;
+    wire  d_valid$q;
+    reg  d_valid$clock;
+    reg  [3:0] d_reason$d;
+    wire  [3:0] d_reason$q;
+    reg  d_reason$clock;
+    reg  [11:0] d_queue$d;
+    wire  [11:0] d_queue$q;
+    reg  d_queue$clock;
+    reg  [2:0] d_kind$d;
+    wire  [2:0] d_kind$q;
+    reg  d_kind$clock;
+    reg  [15:0] d_id$d;
+    wire  [15:0] d_id$q;
+    reg  d_id$clock;
+    reg  [31:0] d_rss$d;
+    wire  [31:0] d_rss$q;
+    reg  d_rss$clock;
+    reg  [9:0] d_counts$d;
+    wire  [9:0] d_counts$q;
+    reg  d_counts$clock;
+    
+    // Local signals
+    reg  applies;
+    reg  [303:0] key;
+    reg  done;
+    reg  hit;
+    reg  [31:0] value;
+    reg  [12:0] spread_mask;
+    reg  [12:0] sum;
+    reg  emit;
+    reg  [7:0] pending;
+    
+    // Sub module instances
+    top$demux$parser parser(
+        .clock(parser$clock),
+        .data(parser$data),
+        .valid(parser$valid),
+        .last(parser$last),
+        .error(parser$error),
+        .result_valid(parser$result_valid),
+        .reason(parser$reason),
+        .dst_mac(parser$dst_mac),
+        .vlan_valid(parser$vlan_valid),
+        .vlan(parser$vlan),
+        .is_ip(parser$is_ip),
+        .is_v6(parser$is_v6),
+        .proto(parser$proto),
+        .src(parser$src),
+        .dst(parser$dst),
+        .has_ports(parser$has_ports),
+        .sport(parser$sport),
+        .dport(parser$dport),
+        .rss(parser$rss)
+    );
+    top$demux$exact_table exact_table(
+        .clock(exact_table$clock),
+        .start(exact_table$start),
+        .key(exact_table$key),
+        .busy(exact_table$busy),
+        .done(exact_table$done),
+        .hit(exact_table$hit),
+        .value(exact_table$value),
+        .wr(exact_table$wr),
+        .wr_slot(exact_table$wr_slot),
+        .wr_clear(exact_table$wr_clear),
+        .wr_entry(exact_table$wr_entry)
+    );
+    top$demux$wild_table wild_table(
+        .clock(wild_table$clock),
+        .start(wild_table$start),
+        .key(wild_table$key),
+        .busy(wild_table$busy),
+        .done(wild_table$done),
+        .hit(wild_table$hit),
+        .value(wild_table$value),
+        .wr(wild_table$wr),
+        .wr_slot(wild_table$wr_slot),
+        .wr_clear(wild_table$wr_clear),
+        .wr_entry(wild_table$wr_entry)
+    );
+    top$demux$busy busy(
+        .d(busy$d),
+        .q(busy$q),
+        .clock(busy$clock)
+    );
+    top$demux$waiting waiting(
+        .d(waiting$d),
+        .q(waiting$q),
+        .clock(waiting$clock)
+    );
+    top$demux$kind kind(
+        .d(kind$d),
+        .q(kind$q),
+        .clock(kind$clock)
+    );
+    top$demux$overruns overruns(
+        .d(overruns$d),
+        .q(overruns$q),
+        .clock(overruns$clock)
+    );
+    top$demux$f_mac f_mac(
+        .d(f_mac$d),
+        .q(f_mac$q),
+        .clock(f_mac$clock)
+    );
+    top$demux$f_vlan_valid f_vlan_valid(
+        .d(f_vlan_valid$d),
+        .q(f_vlan_valid$q),
+        .clock(f_vlan_valid$clock)
+    );
+    top$demux$f_vlan f_vlan(
+        .d(f_vlan$d),
+        .q(f_vlan$q),
+        .clock(f_vlan$clock)
+    );
+    top$demux$f_ip f_ip(
+        .d(f_ip$d),
+        .q(f_ip$q),
+        .clock(f_ip$clock)
+    );
+    top$demux$f_v6 f_v6(
+        .d(f_v6$d),
+        .q(f_v6$q),
+        .clock(f_v6$clock)
+    );
+    top$demux$f_proto f_proto(
+        .d(f_proto$d),
+        .q(f_proto$q),
+        .clock(f_proto$clock)
+    );
+    top$demux$f_src f_src(
+        .d(f_src$d),
+        .q(f_src$q),
+        .clock(f_src$clock)
+    );
+    top$demux$f_dst f_dst(
+        .d(f_dst$d),
+        .q(f_dst$q),
+        .clock(f_dst$clock)
+    );
+    top$demux$f_ports f_ports(
+        .d(f_ports$d),
+        .q(f_ports$q),
+        .clock(f_ports$clock)
+    );
+    top$demux$f_sport f_sport(
+        .d(f_sport$d),
+        .q(f_sport$q),
+        .clock(f_sport$clock)
+    );
+    top$demux$f_dport f_dport(
+        .d(f_dport$d),
+        .q(f_dport$q),
+        .clock(f_dport$clock)
+    );
+    top$demux$f_rss f_rss(
+        .d(f_rss$d),
+        .q(f_rss$q),
+        .clock(f_rss$clock)
+    );
+    top$demux$d_valid d_valid(
+        .d(d_valid$d),
+        .q(d_valid$q),
+        .clock(d_valid$clock)
+    );
+    top$demux$d_reason d_reason(
+        .d(d_reason$d),
+        .q(d_reason$q),
+        .clock(d_reason$clock)
+    );
+    top$demux$d_queue d_queue(
+        .d(d_queue$d),
+        .q(d_queue$q),
+        .clock(d_queue$clock)
+    );
+    top$demux$d_kind d_kind(
+        .d(d_kind$d),
+        .q(d_kind$q),
+        .clock(d_kind$clock)
+    );
+    top$demux$d_id d_id(
+        .d(d_id$d),
+        .q(d_id$q),
+        .clock(d_id$clock)
+    );
+    top$demux$d_rss d_rss(
+        .d(d_rss$d),
+        .q(d_rss$q),
+        .clock(d_rss$clock)
+    );
+    top$demux$d_counts d_counts(
+        .d(d_counts$d),
+        .q(d_counts$q),
+        .clock(d_counts$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        parser$clock = clock;
+        exact_table$clock = clock;
+        wild_table$clock = clock;
+        busy$clock = clock;
+        waiting$clock = clock;
+        kind$clock = clock;
+        overruns$clock = clock;
+        f_mac$clock = clock;
+        f_vlan_valid$clock = clock;
+        f_vlan$clock = clock;
+        f_ip$clock = clock;
+        f_v6$clock = clock;
+        f_proto$clock = clock;
+        f_src$clock = clock;
+        f_dst$clock = clock;
+        f_ports$clock = clock;
+        f_sport$clock = clock;
+        f_dport$clock = clock;
+        f_rss$clock = clock;
+        d_valid$clock = clock;
+        d_reason$clock = clock;
+        d_queue$clock = clock;
+        d_kind$clock = clock;
+        d_id$clock = clock;
+        d_rss$clock = clock;
+        d_counts$clock = clock;
+        busy$d = busy$q;
+        waiting$d = waiting$q;
+        kind$d = kind$q;
+        overruns$d = overruns$q;
+        f_mac$d = f_mac$q;
+        f_vlan_valid$d = f_vlan_valid$q;
+        f_vlan$d = f_vlan$q;
+        f_ip$d = f_ip$q;
+        f_v6$d = f_v6$q;
+        f_proto$d = f_proto$q;
+        f_src$d = f_src$q;
+        f_dst$d = f_dst$q;
+        f_ports$d = f_ports$q;
+        f_sport$d = f_sport$q;
+        f_dport$d = f_dport$q;
+        f_rss$d = f_rss$q;
+        d_valid$d = d_valid$q;
+        d_reason$d = d_reason$q;
+        d_queue$d = d_queue$q;
+        d_kind$d = d_kind$q;
+        d_id$d = d_id$q;
+        d_rss$d = d_rss$q;
+        d_counts$d = d_counts$q;
+        parser$data = data;
+        parser$valid = valid;
+        parser$last = last;
+        parser$error = error;
+        exact_table$wr = filter_write & ~filter_wildcard;
+        wild_table$wr = filter_write & filter_wildcard;
+        exact_table$wr_slot = filter_slot;
+        wild_table$wr_slot = filter_slot;
+        exact_table$wr_clear = filter_clear;
+        wild_table$wr_clear = filter_clear;
+        exact_table$wr_entry = filter_entry;
+        wild_table$wr_entry = filter_entry;
+        decision$valid = d_valid$q;
+        decision$reason = d_reason$q;
+        decision$queue = d_queue$q;
+        decision$kind = d_kind$q;
+        decision$filter_id = d_id$q;
+        decision$rss = d_rss$q;
+        counts = d_counts$q;
+        d_valid$d = 1'b0;
+        d_counts$d = 32'h0;
+        emit = 1'b0;
+        applies = 1'b1;
+        if (kind$q < 32'h4) begin
+            applies = f_ip$q & f_ports$q;
+        end
+        else if (kind$q < 32'h6) begin
+            applies = f_ip$q;
+        end
+        else if (kind$q == 32'h6) begin
+            applies = f_vlan_valid$q;
+        end
+        key = ((kind$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h129;
+        if (kind$q < 32'h6) begin
+            key = key | (((f_v6$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h128) | (((f_proto$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+            if (((kind$q < 32'h4) & (kind$q != 32'h3)) | (kind$q == 32'h4)) begin
+                key = key | (((f_dst$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
+            end
+            if (kind$q < 32'h4) begin
+                key = key | ((f_dport$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+            end
+            if (kind$q == 32'h1) begin
+                key = key | (((f_src$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((f_sport$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h10);
+            end
+        end
+        else begin
+            key = key | (((f_mac$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
+            if (kind$q == 32'h6) begin
+                key = key | ((f_vlan$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+            end
+        end
+        exact_table$key = key;
+        wild_table$key = key;
+        exact_table$start = 1'b0;
+        wild_table$start = 1'b0;
+        done = exact_table$done | wild_table$done;
+        hit = (exact_table$done & exact_table$hit) | (wild_table$done & wild_table$hit);
+        value = wild_table$value;
+        if (exact_table$done) begin
+            value = exact_table$value;
+        end
+        spread_mask = (((1'b1) & 13'h1fff) << value[(32'hc)+:(3)]) - 32'h1;
+        sum = ((value[(32'h0)+:(12)]) & 13'h1fff) + (((f_rss$q) & 13'h1fff) & spread_mask);
+        if (sum >= queues) begin
+            sum = sum - queues;
+        end
+        if (busy$q) begin
+            if (~waiting$q) begin
+                if (applies) begin
+                    waiting$d = 1'b1;
+                    exact_table$start = kind$q == 32'h1;
+                    wild_table$start = kind$q != 32'h1;
+                end
+                else if (kind$q == 32'h7) begin
+                    emit = 1'b1;
+                end
+                else begin
+                    kind$d = kind$q + 32'h1;
+                end
+            end
+            else if (done) begin
+                waiting$d = 1'b0;
+                if (hit) begin
+                    busy$d = 1'b0;
+                    d_valid$d = 1'b1;
+                    d_reason$d = 32'h0;
+                    d_queue$d = sum[(32'h0)+:(12)];
+                    d_kind$d = kind$q;
+                    d_id$d = value[(32'h10)+:(16)];
+                    d_rss$d = f_rss$q;
+                    if (kind$q == 32'h1) begin
+                        d_counts$d = 32'h1;
+                    end
+                    else begin
+                        d_counts$d = 32'h2;
+                    end
+                end
+                else if (kind$q == 32'h7) begin
+                    emit = 1'b1;
+                end
+                else begin
+                    kind$d = kind$q + 32'h1;
+                end
+            end
+        end
+        if (emit) begin
+            busy$d = 1'b0;
+            d_valid$d = 1'b1;
+            d_reason$d = 32'h1;
+            d_queue$d = default_queue;
+            d_kind$d = 32'h0;
+            d_id$d = 32'h0;
+            d_rss$d = f_rss$q;
+            d_counts$d = 32'h4;
+        end
+        pending = overruns$q;
+        if (~busy$q & (overruns$q != 32'h0)) begin
+            pending = pending - 32'h1;
+            d_valid$d = 1'b1;
+            d_reason$d = 32'h9;
+            d_queue$d = default_queue;
+            d_kind$d = 32'h0;
+            d_id$d = 32'h0;
+            d_rss$d = 32'h0;
+            d_counts$d = 32'h200;
+        end
+        if (parser$result_valid) begin
+            if (busy$q | (overruns$q != 32'h0)) begin
+                if (overruns$q != 32'hff) begin
+                    pending = pending + 32'h1;
+                end
+            end
+            else if (parser$reason == 32'h0) begin
+                busy$d = 1'b1;
+                waiting$d = 1'b0;
+                kind$d = 32'h1;
+                f_mac$d = parser$dst_mac;
+                f_vlan_valid$d = parser$vlan_valid;
+                f_vlan$d = parser$vlan;
+                f_ip$d = parser$is_ip;
+                f_v6$d = parser$is_v6;
+                f_proto$d = parser$proto;
+                f_src$d = parser$src;
+                f_dst$d = parser$dst;
+                f_ports$d = parser$has_ports;
+                f_sport$d = parser$sport;
+                f_dport$d = parser$dport;
+                f_rss$d = parser$rss;
+            end
+            else begin
+                d_valid$d = 1'b1;
+                d_reason$d = parser$reason;
+                d_queue$d = default_queue;
+                if (parser$reason == 32'h8) begin
+                    d_queue$d = 32'h0;
+                    d_counts$d = 32'h0;
+                end
+                else begin
+                    d_counts$d = ((1'b1) & 10'h3ff) << (((parser$reason) & 10'h3ff) + 32'h1);
+                end
+                d_kind$d = 32'h0;
+                d_id$d = 32'h0;
+                d_rss$d = 32'h0;
+            end
+        end
+        overruns$d = pending;
+    end
+    
+endmodule // top$demux
+
+
+module top$demux$busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$busy
+
+
+module top$demux$d_counts(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_counts
+
+
+module top$demux$d_id(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_id
+
+
+module top$demux$d_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_kind
+
+
+module top$demux$d_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_queue
+
+
+module top$demux$d_reason(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_reason
+
+
+module top$demux$d_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_rss
+
+
+module top$demux$d_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$d_valid
+
+
+module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_clear,wr_entry);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  start;
+    input wire  [303:0] key;
+    output reg  busy;
+    output reg  done;
+    output reg  hit;
+    output reg  [31:0] value;
+    input wire  wr;
+    input wire  [15:0] wr_slot;
+    input wire  wr_clear;
+    input wire  [351:0] wr_entry;
+    
+    // Constant declarations
+    localparam  masks0$0 = 304'he7c785ccd509901627b9d3cd7def6981bf731039699025f9e3ad85f2266616cb463f45095bf3;
+    localparam  masks0$1 = 304'haf1301bfc7ec7b53bb58b24a28dca090915da29172ecd0bd89043cc497c880ffcdc9b4f4da40;
+    localparam  masks0$2 = 304'h47b1f612c40982d00a67c086e05daabac5f1f858908c0e5321ddba8a0a2b4a25a2b90e2f36d2;
+    localparam  masks0$3 = 304'hfd3559bdf18724cc984460046c58d86a9d01771ee1163db752887822ebb09e13d4040f9b347c;
+    localparam  masks0$4 = 304'h6fddb1283c953dde5a1b1f44fdf63bfc3ccc77132669c366e2fc6c1c8c3938ed67e2fb0c9552;
+    localparam  masks0$5 = 304'h19179e7a16c417eeaed425174a52d5e43d93c1ab75ce65c138c2dca4530cdea9affb7b2bc6b7;
+    localparam  masks0$6 = 304'hd1075cb125c48ba7232c91194c0545a7c7ade3103920c47895a1f6318aba3ac2d4bd13b5daa0;
+    localparam  masks0$7 = 304'h93cc846010625bacb5067985092ab7ec3278333815fdee37a924526da8537ef4c5c792ae970d;
+    localparam  masks0$8 = 304'h596864ae34ad4014c8da811e6e85546576f5f5f8eb97633e1ff2234db848575d6a6f83ece05d;
+    localparam  masks0$9 = 304'h9563536098801338cdaaf3bd15566e82664a49e0717cad80beef60c97fd2d97335ecf2890e7;
+    localparam  masks0$10 = 304'ha75415e1b6cce70a905d780392190915dea18e258c78b986f55aed1faabea40d7f5860ccdaeb;
+    localparam  masks0$11 = 304'h7564c837d2d4da2b4318a8db7cce628525311d06b4e94ec2b85f0bf3f1aed56ce3d435b5be38;
+    localparam  masks0$12 = 304'h9cac6623b341d4f2d5a0bd012b938509e3f483141dd5e18b3f001c7f97320ea8ac2292e5ecf6;
+    localparam  masks0$13 = 304'hff528560be37d78a922b9bd1c6a1a778c8563daf85628e1882cb41d0d32b181f807e664b4ed5;
+    localparam  masks0$14 = 304'h6ead4c90ba51db56542293bccaf693e44fe608adbada9d8e271c8cad06aed85a01c9bc2774b3;
+    localparam  masks0$15 = 304'h8b3be43f90a531b9d1ef43ddae85830ec531a0ece2e581d699962bfb36f5ff1dcba00bff6c05;
+    localparam  masks1$0 = 304'h577ac4e270784d67dfef119cabf1807aa30d66f5891494483abe5db6c04b3616dab5889ca135;
+    localparam  masks1$1 = 304'hb0a9b66652fc37719b0459394a345e80b1001b7c5a0e091b98b399f5e0f892d911b9f85b96af;
+    localparam  masks1$2 = 304'hc2c3e20a52602c11aa3ef1abb938f2d2bbdcb4830aa0ccf14db9927b898b58148afe579a7c4d;
+    localparam  masks1$3 = 304'haea12ede670a073d3e6e9c3face18717db3e855906eb7a66472a45454877729f1620bf05fd8a;
+    localparam  masks1$4 = 304'hc013d303d0eed6e65d0a91090bf82a4b45e91036216e1c1a8cfa1ed4a1ee6c1cb24f3f0dda3a;
+    localparam  masks1$5 = 304'h3ddbaa4e45fdd3ed67ee620be2b78bc2b0518e9f4a2b5b501cd29cb0e92aea2026d3ce46485d;
+    localparam  masks1$6 = 304'h38fd1f9307f5e7046ab4212805700a25e1b26f4ca7b8dfa81cc44ad5ed10ebf12df56d24898f;
+    localparam  masks1$7 = 304'h81cd453c758626ef550a76f4c77798d828fa0e09b3e8fbadb05097779b746141ace56037f5a2;
+    localparam  masks1$8 = 304'h31f9f17c351299f0c43114e68941cd5263f713a9c96a2d233f7423a981d1288b648a1c775054;
+    localparam  masks1$9 = 304'h3aabc95f9b2198363f05f881be7aaf96b53e9aec9c6f72af7e3ea963af92c98a6c93e51cae34;
+    localparam  masks1$10 = 304'hff109c851da59230aac8748a28496f9bafd82627ab665d6c85a3e41a54fea681c910529c3fbb;
+    localparam  masks1$11 = 304'h5316225d53014bde655fe1eed37633637d4254636aaf26fada22ccc28ee5ee7c41cf7c561b9e;
+    localparam  masks1$12 = 304'h59368b2b3574f7bd69fc0ec725bdd813771296ac01e78022a148597d25040f31480e2c07366;
+    localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
+    localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
+    localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
+    
+    // Stub signals
+    reg  [7:0] ways$0$read_address;
+    reg  ways$0$read_clock;
+    wire  [351:0] ways$0$read_data;
+    reg  [7:0] ways$0$write_address;
+    reg  ways$0$write_clock;
+    reg  [351:0] ways$0$write_data;
+    reg  ways$0$write_enable;
+    reg  [7:0] ways$1$read_address;
+    reg  ways$1$read_clock;
+    wire  [351:0] ways$1$read_data;
+    reg  [7:0] ways$1$write_address;
+    reg  ways$1$write_clock;
+    reg  [351:0] ways$1$write_data;
+    reg  ways$1$write_enable;
+    reg  [7:0] ways$2$read_address;
+    reg  ways$2$read_clock;
+    wire  [351:0] ways$2$read_data;
+    reg  [7:0] ways$2$write_address;
+    reg  ways$2$write_clock;
+    reg  [351:0] ways$2$write_data;
+    reg  ways$2$write_enable;
+    reg  [7:0] ways$3$read_address;
+    reg  ways$3$read_clock;
+    wire  [351:0] ways$3$read_data;
+    reg  [7:0] ways$3$write_address;
+    reg  ways$3$write_clock;
+    reg  [351:0] ways$3$write_data;
+    reg  ways$3$write_enable;
+    reg  [303:0] key_q$d;
+    wire  [303:0] key_q$q;
+    reg  key_q$clock;
+    reg  [1:0] state$d;
+    wire  [1:0] state$q;
+    reg  state$clock;
+    
+    // Local signals
+    reg  [15:0] h0;
+    reg  [15:0] h1;
+    reg  [3:0] way_select;
+    reg  matched;
+    reg  [31:0] matched_value;
+    reg  [351:0] entry;
+    
+    // Sub module instances
+    top$demux$exact_table$ways$0 ways$0(
+        .read_address(ways$0$read_address),
+        .read_clock(ways$0$read_clock),
+        .read_data(ways$0$read_data),
+        .write_address(ways$0$write_address),
+        .write_clock(ways$0$write_clock),
+        .write_data(ways$0$write_data),
+        .write_enable(ways$0$write_enable)
+    );
+    top$demux$exact_table$ways$1 ways$1(
+        .read_address(ways$1$read_address),
+        .read_clock(ways$1$read_clock),
+        .read_data(ways$1$read_data),
+        .write_address(ways$1$write_address),
+        .write_clock(ways$1$write_clock),
+        .write_data(ways$1$write_data),
+        .write_enable(ways$1$write_enable)
+    );
+    top$demux$exact_table$ways$2 ways$2(
+        .read_address(ways$2$read_address),
+        .read_clock(ways$2$read_clock),
+        .read_data(ways$2$read_data),
+        .write_address(ways$2$write_address),
+        .write_clock(ways$2$write_clock),
+        .write_data(ways$2$write_data),
+        .write_enable(ways$2$write_enable)
+    );
+    top$demux$exact_table$ways$3 ways$3(
+        .read_address(ways$3$read_address),
+        .read_clock(ways$3$read_clock),
+        .read_data(ways$3$read_data),
+        .write_address(ways$3$write_address),
+        .write_clock(ways$3$write_clock),
+        .write_data(ways$3$write_data),
+        .write_enable(ways$3$write_enable)
+    );
+    top$demux$exact_table$key_q key_q(
+        .d(key_q$d),
+        .q(key_q$q),
+        .clock(key_q$clock)
+    );
+    top$demux$exact_table$state state(
+        .d(state$d),
+        .q(state$q),
+        .clock(state$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        key_q$clock = clock;
+        state$clock = clock;
+        key_q$d = key_q$q;
+        state$d = state$q;
+        h0 = 32'h0;
+        h1 = 32'h0;
+        h0 = (h0 & ~(1 << (0)) | ((^(key_q$q & masks0$0)) << (0)));
+        h1 = (h1 & ~(1 << (0)) | ((^(key_q$q & masks1$0)) << (0)));
+        h0 = (h0 & ~(1 << (1)) | ((^(key_q$q & masks0$1)) << (1)));
+        h1 = (h1 & ~(1 << (1)) | ((^(key_q$q & masks1$1)) << (1)));
+        h0 = (h0 & ~(1 << (2)) | ((^(key_q$q & masks0$2)) << (2)));
+        h1 = (h1 & ~(1 << (2)) | ((^(key_q$q & masks1$2)) << (2)));
+        h0 = (h0 & ~(1 << (3)) | ((^(key_q$q & masks0$3)) << (3)));
+        h1 = (h1 & ~(1 << (3)) | ((^(key_q$q & masks1$3)) << (3)));
+        h0 = (h0 & ~(1 << (4)) | ((^(key_q$q & masks0$4)) << (4)));
+        h1 = (h1 & ~(1 << (4)) | ((^(key_q$q & masks1$4)) << (4)));
+        h0 = (h0 & ~(1 << (5)) | ((^(key_q$q & masks0$5)) << (5)));
+        h1 = (h1 & ~(1 << (5)) | ((^(key_q$q & masks1$5)) << (5)));
+        h0 = (h0 & ~(1 << (6)) | ((^(key_q$q & masks0$6)) << (6)));
+        h1 = (h1 & ~(1 << (6)) | ((^(key_q$q & masks1$6)) << (6)));
+        h0 = (h0 & ~(1 << (7)) | ((^(key_q$q & masks0$7)) << (7)));
+        h1 = (h1 & ~(1 << (7)) | ((^(key_q$q & masks1$7)) << (7)));
+        h0 = (h0 & ~(1 << (8)) | ((^(key_q$q & masks0$8)) << (8)));
+        h1 = (h1 & ~(1 << (8)) | ((^(key_q$q & masks1$8)) << (8)));
+        h0 = (h0 & ~(1 << (9)) | ((^(key_q$q & masks0$9)) << (9)));
+        h1 = (h1 & ~(1 << (9)) | ((^(key_q$q & masks1$9)) << (9)));
+        h0 = (h0 & ~(1 << (10)) | ((^(key_q$q & masks0$10)) << (10)));
+        h1 = (h1 & ~(1 << (10)) | ((^(key_q$q & masks1$10)) << (10)));
+        h0 = (h0 & ~(1 << (11)) | ((^(key_q$q & masks0$11)) << (11)));
+        h1 = (h1 & ~(1 << (11)) | ((^(key_q$q & masks1$11)) << (11)));
+        h0 = (h0 & ~(1 << (12)) | ((^(key_q$q & masks0$12)) << (12)));
+        h1 = (h1 & ~(1 << (12)) | ((^(key_q$q & masks1$12)) << (12)));
+        h0 = (h0 & ~(1 << (13)) | ((^(key_q$q & masks0$13)) << (13)));
+        h1 = (h1 & ~(1 << (13)) | ((^(key_q$q & masks1$13)) << (13)));
+        h0 = (h0 & ~(1 << (14)) | ((^(key_q$q & masks0$14)) << (14)));
+        h1 = (h1 & ~(1 << (14)) | ((^(key_q$q & masks1$14)) << (14)));
+        h0 = (h0 & ~(1 << (15)) | ((^(key_q$q & masks0$15)) << (15)));
+        h1 = (h1 & ~(1 << (15)) | ((^(key_q$q & masks1$15)) << (15)));
+        way_select = ((1'b1) & 4'hf) << wr_slot[(32'h0)+:(2)];
+        matched = 1'b0;
+        matched_value = 32'h0;
+        ways$0$read_clock = clock;
+        ways$0$write_clock = clock;
+        ways$0$write_address = wr_slot[(32'h2)+:(8)];
+        ways$0$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$0$write_data = 32'h0;
+        end
+        ways$0$write_enable = wr & way_select[0];
+        ways$0$read_address = h0[(32'h0)+:(8)];
+        if (state$q == 32'h2) begin
+            ways$0$read_address = h1[(32'h0)+:(8)];
+        end
+        entry = ways$0$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        ways$1$read_clock = clock;
+        ways$1$write_clock = clock;
+        ways$1$write_address = wr_slot[(32'h2)+:(8)];
+        ways$1$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$1$write_data = 32'h0;
+        end
+        ways$1$write_enable = wr & way_select[1];
+        ways$1$read_address = h0[(32'h0)+:(8)];
+        if (state$q == 32'h2) begin
+            ways$1$read_address = h1[(32'h0)+:(8)];
+        end
+        entry = ways$1$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        ways$2$read_clock = clock;
+        ways$2$write_clock = clock;
+        ways$2$write_address = wr_slot[(32'h2)+:(8)];
+        ways$2$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$2$write_data = 32'h0;
+        end
+        ways$2$write_enable = wr & way_select[2];
+        ways$2$read_address = h0[(32'h0)+:(8)];
+        if (state$q == 32'h2) begin
+            ways$2$read_address = h1[(32'h0)+:(8)];
+        end
+        entry = ways$2$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        ways$3$read_clock = clock;
+        ways$3$write_clock = clock;
+        ways$3$write_address = wr_slot[(32'h2)+:(8)];
+        ways$3$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$3$write_data = 32'h0;
+        end
+        ways$3$write_enable = wr & way_select[3];
+        ways$3$read_address = h0[(32'h0)+:(8)];
+        if (state$q == 32'h2) begin
+            ways$3$read_address = h1[(32'h0)+:(8)];
+        end
+        entry = ways$3$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        busy = state$q != 32'h0;
+        done = 1'b0;
+        hit = 1'b0;
+        value = matched_value;
+        if (state$q == 32'h0) begin
+            if (start) begin
+                key_q$d = key;
+                state$d = 32'h1;
+            end
+        end
+        else if (state$q == 32'h1) begin
+            state$d = 32'h2;
+        end
+        else if (state$q == 32'h2) begin
+            if (matched) begin
+                done = 1'b1;
+                hit = 1'b1;
+                state$d = 32'h0;
+            end
+            else begin
+                state$d = 32'h3;
+            end
+        end
+        else begin
+            done = 1'b1;
+            hit = matched;
+            state$d = 32'h0;
+        end
+    end
+    
+endmodule // top$demux$exact_table
+
+
+module top$demux$exact_table$key_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [303:0] d;
+    output reg  [303:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 304'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$key_q
+
+
+module top$demux$exact_table$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$state
+
+
+module top$demux$exact_table$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[255:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$exact_table$ways$0
+
+
+module top$demux$exact_table$ways$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[255:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$exact_table$ways$1
+
+
+module top$demux$exact_table$ways$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[255:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$exact_table$ways$2
+
+
+module top$demux$exact_table$ways$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[255:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$exact_table$ways$3
+
+
+module top$demux$f_dport(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_dport
+
+
+module top$demux$f_dst(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_dst
+
+
+module top$demux$f_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_ip
+
+
+module top$demux$f_mac(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_mac
+
+
+module top$demux$f_ports(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_ports
+
+
+module top$demux$f_proto(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_proto
+
+
+module top$demux$f_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_rss
+
+
+module top$demux$f_sport(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_sport
+
+
+module top$demux$f_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_src
+
+
+module top$demux$f_v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_v6
+
+
+module top$demux$f_vlan(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_vlan
+
+
+module top$demux$f_vlan_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$f_vlan_valid
+
+
+module top$demux$kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$kind
+
+
+module top$demux$overruns(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$overruns
+
+
+module top$demux$parser(clock,data,valid,last,error,result_valid,reason,dst_mac,vlan_valid,vlan,is_ip,is_v6,proto,src,dst,has_ports,sport,dport,rss);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] data;
+    input wire  valid;
+    input wire  last;
+    input wire  error;
+    output reg  result_valid;
+    output reg  [3:0] reason;
+    output reg  [47:0] dst_mac;
+    output reg  vlan_valid;
+    output reg  [11:0] vlan;
+    output reg  is_ip;
+    output reg  is_v6;
+    output reg  [7:0] proto;
+    output reg  [127:0] src;
+    output reg  [127:0] dst;
+    output reg  has_ports;
+    output reg  [15:0] sport;
+    output reg  [15:0] dport;
+    output reg  [31:0] rss;
+    
+    // Constant declarations
+    localparam  key_init = 320'h6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa;
+    
+    // Enums
+    localparam Header$Macs = 0;
+    localparam Header$Type = 1;
+    localparam Header$Tci = 2;
+    localparam Header$Ipv4 = 3;
+    localparam Header$Ipv6 = 4;
+    localparam Header$Ext = 5;
+    localparam Header$Frag6 = 6;
+    localparam Header$L4 = 7;
+    localparam Header$Done = 8;
+    
+    // Stub signals
+    reg  in_frame$d;
+    wire  in_frame$q;
+    reg  in_frame$clock;
+    reg  [15:0] pos$d;
+    wire  [15:0] pos$q;
+    reg  pos$clock;
+    reg  [3:0] state$d;
+    wire  [3:0] state$q;
+    reg  state$clock;
+    reg  [15:0] base$d;
+    wire  [15:0] base$q;
+    reg  base$clock;
+    reg  [1:0] tags$d;
+    wire  [1:0] tags$q;
+    reg  tags$clock;
+    reg  [7:0] held$d;
+    wire  [7:0] held$q;
+    reg  held$clock;
+    reg  [11:0] vlan_id$d;
+    wire  [11:0] vlan_id$q;
+    reg  vlan_id$clock;
+    reg  vlan_seen$d;
+    wire  vlan_seen$q;
+    reg  vlan_seen$clock;
+    reg  ip$d;
+    wire  ip$q;
+    reg  ip$clock;
+    reg  v6$d;
+    wire  v6$q;
+    reg  v6$clock;
+    reg  [47:0] mac$d;
+    wire  [47:0] mac$q;
+    reg  mac$clock;
+    reg  [7:0] protocol$d;
+    wire  [7:0] protocol$q;
+    reg  protocol$clock;
+    reg  [127:0] src_addr$d;
+    wire  [127:0] src_addr$q;
+    reg  src_addr$clock;
+    reg  [127:0] dst_addr$d;
+    wire  [127:0] dst_addr$q;
+    reg  dst_addr$clock;
+    reg  ports$d;
+    wire  ports$q;
+    reg  ports$clock;
+    reg  [15:0] src_port$d;
+    wire  [15:0] src_port$q;
+    reg  src_port$clock;
+    reg  [15:0] dst_port$d;
+    wire  [15:0] dst_port$q;
+    reg  dst_port$clock;
+    reg  [7:0] ihl_bytes$d;
+    wire  [7:0] ihl_bytes$q;
+    reg  ihl_bytes$clock;
+    reg  [15:0] ip_len$d;
+    wire  [15:0] ip_len$q;
+    reg  ip_len$clock;
+    reg  [7:0] frag_hi$d;
+    wire  [7:0] frag_hi$q;
+    reg  frag_hi$clock;
+    reg  fragment$d;
+    wire  fragment$q;
+    reg  fragment$clock;
+    reg  [16:0] ip_end$d;
+    wire  [16:0] ip_end$q;
+    reg  ip_end$clock;
+    reg  [16:0] need_end$d;
+    wire  [16:0] need_end$q;
+    reg  need_end$clock;
+    reg  [7:0] next_hdr$d;
+    wire  [7:0] next_hdr$q;
+    reg  next_hdr$clock;
+    reg  [15:0] ext_len$d;
+    wire  [15:0] ext_len$q;
+    reg  ext_len$clock;
+    reg  [7:0] l4_len$d;
+    wire  [7:0] l4_len$q;
+    reg  l4_len$clock;
+    reg  [3:0] verdict$d;
+    wire  [3:0] verdict$q;
+    reg  verdict$clock;
+    reg  [31:0] rss_hash$d;
+    wire  [31:0] rss_hash$q;
+    reg  rss_hash$clock;
+    reg  [319:0] rss_key$d;
+    wire  [319:0] rss_key$q;
+    reg  rss_key$clock;
+    reg  finishing$d;
+    wire  finishing$q;
+    reg  finishing$clock;
+    reg  frame_error$d;
+    wire  frame_error$q;
+    reg  frame_error$clock;
+    reg  [16:0] frame_len$d;
+    wire  [16:0] frame_len$q;
+    reg  frame_len$clock;
+    
+    // Local signals
+    reg  [3:0] st;
+    reg  [15:0] p;
+    reg  [15:0] rel;
+    reg  [15:0] next_base;
+    reg  [15:0] ethertype;
+    reg  dispatch;
+    reg  [7:0] dispatch_nh;
+    reg  feed;
+    reg  [31:0] rss_mix;
+    reg  ext_end;
+    reg  [3:0] c_reason;
+    
+    // Sub module instances
+    top$demux$parser$in_frame in_frame(
+        .d(in_frame$d),
+        .q(in_frame$q),
+        .clock(in_frame$clock)
+    );
+    top$demux$parser$pos pos(
+        .d(pos$d),
+        .q(pos$q),
+        .clock(pos$clock)
+    );
+    top$demux$parser$state state(
+        .d(state$d),
+        .q(state$q),
+        .clock(state$clock)
+    );
+    top$demux$parser$base base(
+        .d(base$d),
+        .q(base$q),
+        .clock(base$clock)
+    );
+    top$demux$parser$tags tags(
+        .d(tags$d),
+        .q(tags$q),
+        .clock(tags$clock)
+    );
+    top$demux$parser$held held(
+        .d(held$d),
+        .q(held$q),
+        .clock(held$clock)
+    );
+    top$demux$parser$vlan_id vlan_id(
+        .d(vlan_id$d),
+        .q(vlan_id$q),
+        .clock(vlan_id$clock)
+    );
+    top$demux$parser$vlan_seen vlan_seen(
+        .d(vlan_seen$d),
+        .q(vlan_seen$q),
+        .clock(vlan_seen$clock)
+    );
+    top$demux$parser$ip ip(
+        .d(ip$d),
+        .q(ip$q),
+        .clock(ip$clock)
+    );
+    top$demux$parser$v6 v6(
+        .d(v6$d),
+        .q(v6$q),
+        .clock(v6$clock)
+    );
+    top$demux$parser$mac mac(
+        .d(mac$d),
+        .q(mac$q),
+        .clock(mac$clock)
+    );
+    top$demux$parser$protocol protocol(
+        .d(protocol$d),
+        .q(protocol$q),
+        .clock(protocol$clock)
+    );
+    top$demux$parser$src_addr src_addr(
+        .d(src_addr$d),
+        .q(src_addr$q),
+        .clock(src_addr$clock)
+    );
+    top$demux$parser$dst_addr dst_addr(
+        .d(dst_addr$d),
+        .q(dst_addr$q),
+        .clock(dst_addr$clock)
+    );
+    top$demux$parser$ports ports(
+        .d(ports$d),
+        .q(ports$q),
+        .clock(ports$clock)
+    );
+    top$demux$parser$src_port src_port(
+        .d(src_port$d),
+        .q(src_port$q),
+        .clock(src_port$clock)
+    );
+    top$demux$parser$dst_port dst_port(
+        .d(dst_port$d),
+        .q(dst_port$q),
+        .clock(dst_port$clock)
+    );
+    top$demux$parser$ihl_bytes ihl_bytes(
+        .d(ihl_bytes$d),
+        .q(ihl_bytes$q),
+        .clock(ihl_bytes$clock)
+    );
+    top$demux$parser$ip_len ip_len(
+        .d(ip_len$d),
+        .q(ip_len$q),
+        .clock(ip_len$clock)
+    );
+    top$demux$parser$frag_hi frag_hi(
+        .d(frag_hi$d),
+        .q(frag_hi$q),
+        .clock(frag_hi$clock)
+    );
+    top$demux$parser$fragment fragment(
+        .d(fragment$d),
+        .q(fragment$q),
+        .clock(fragment$clock)
+    );
+    top$demux$parser$ip_end ip_end(
+        .d(ip_end$d),
+        .q(ip_end$q),
+        .clock(ip_end$clock)
+    );
+    top$demux$parser$need_end need_end(
+        .d(need_end$d),
+        .q(need_end$q),
+        .clock(need_end$clock)
+    );
+    top$demux$parser$next_hdr next_hdr(
+        .d(next_hdr$d),
+        .q(next_hdr$q),
+        .clock(next_hdr$clock)
+    );
+    top$demux$parser$ext_len ext_len(
+        .d(ext_len$d),
+        .q(ext_len$q),
+        .clock(ext_len$clock)
+    );
+    top$demux$parser$l4_len l4_len(
+        .d(l4_len$d),
+        .q(l4_len$q),
+        .clock(l4_len$clock)
+    );
+    top$demux$parser$verdict verdict(
+        .d(verdict$d),
+        .q(verdict$q),
+        .clock(verdict$clock)
+    );
+    top$demux$parser$rss_hash rss_hash(
+        .d(rss_hash$d),
+        .q(rss_hash$q),
+        .clock(rss_hash$clock)
+    );
+    top$demux$parser$rss_key rss_key(
+        .d(rss_key$d),
+        .q(rss_key$q),
+        .clock(rss_key$clock)
+    );
+    top$demux$parser$finishing finishing(
+        .d(finishing$d),
+        .q(finishing$q),
+        .clock(finishing$clock)
+    );
+    top$demux$parser$frame_error frame_error(
+        .d(frame_error$d),
+        .q(frame_error$q),
+        .clock(frame_error$clock)
+    );
+    top$demux$parser$frame_len frame_len(
+        .d(frame_len$d),
+        .q(frame_len$q),
+        .clock(frame_len$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        in_frame$clock = clock;
+        pos$clock = clock;
+        state$clock = clock;
+        base$clock = clock;
+        tags$clock = clock;
+        held$clock = clock;
+        vlan_id$clock = clock;
+        vlan_seen$clock = clock;
+        ip$clock = clock;
+        v6$clock = clock;
+        mac$clock = clock;
+        protocol$clock = clock;
+        src_addr$clock = clock;
+        dst_addr$clock = clock;
+        ports$clock = clock;
+        src_port$clock = clock;
+        dst_port$clock = clock;
+        ihl_bytes$clock = clock;
+        ip_len$clock = clock;
+        frag_hi$clock = clock;
+        fragment$clock = clock;
+        ip_end$clock = clock;
+        need_end$clock = clock;
+        next_hdr$clock = clock;
+        ext_len$clock = clock;
+        l4_len$clock = clock;
+        verdict$clock = clock;
+        rss_hash$clock = clock;
+        rss_key$clock = clock;
+        finishing$clock = clock;
+        frame_error$clock = clock;
+        frame_len$clock = clock;
+        in_frame$d = in_frame$q;
+        pos$d = pos$q;
+        state$d = state$q;
+        base$d = base$q;
+        tags$d = tags$q;
+        held$d = held$q;
+        vlan_id$d = vlan_id$q;
+        vlan_seen$d = vlan_seen$q;
+        ip$d = ip$q;
+        v6$d = v6$q;
+        mac$d = mac$q;
+        protocol$d = protocol$q;
+        src_addr$d = src_addr$q;
+        dst_addr$d = dst_addr$q;
+        ports$d = ports$q;
+        src_port$d = src_port$q;
+        dst_port$d = dst_port$q;
+        ihl_bytes$d = ihl_bytes$q;
+        ip_len$d = ip_len$q;
+        frag_hi$d = frag_hi$q;
+        fragment$d = fragment$q;
+        ip_end$d = ip_end$q;
+        need_end$d = need_end$q;
+        next_hdr$d = next_hdr$q;
+        ext_len$d = ext_len$q;
+        l4_len$d = l4_len$q;
+        verdict$d = verdict$q;
+        rss_hash$d = rss_hash$q;
+        rss_key$d = rss_key$q;
+        finishing$d = finishing$q;
+        frame_error$d = frame_error$q;
+        frame_len$d = frame_len$q;
+        st = state$q;
+        p = pos$q;
+        if (~in_frame$q) begin
+            st = Header$Macs;
+            p = 32'h0;
+        end
+        rel = p - base$q;
+        next_base = p + 32'h1;
+        ethertype = (((held$q) & 16'hffff) << 32'h8) | ((data) & 16'hffff);
+        dispatch = 1'b0;
+        dispatch_nh = next_hdr$q;
+        feed = 1'b0;
+        ext_end = 1'b0;
+        finishing$d = 1'b0;
+        rss_mix = rss_hash$q;
+        if (data[32'h7 - 0]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 0)+:(32)];
+        end
+        if (data[32'h7 - 1]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 1)+:(32)];
+        end
+        if (data[32'h7 - 2]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 2)+:(32)];
+        end
+        if (data[32'h7 - 3]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 3)+:(32)];
+        end
+        if (data[32'h7 - 4]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 4)+:(32)];
+        end
+        if (data[32'h7 - 5]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 5)+:(32)];
+        end
+        if (data[32'h7 - 6]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 6)+:(32)];
+        end
+        if (data[32'h7 - 7]) begin
+            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 7)+:(32)];
+        end
+        if (valid) begin
+            in_frame$d = ~last;
+            if (p != 32'hffff) begin
+                pos$d = p + 32'h1;
+            end
+            if (~in_frame$q) begin
+                state$d = Header$Macs;
+                tags$d = 32'h0;
+                vlan_seen$d = 1'b0;
+                ip$d = 1'b0;
+                v6$d = 1'b0;
+                ports$d = 1'b0;
+                fragment$d = 1'b0;
+                verdict$d = 32'h0;
+                src_addr$d = 32'h0;
+                dst_addr$d = 32'h0;
+                src_port$d = 32'h0;
+                dst_port$d = 32'h0;
+                protocol$d = 32'h0;
+                rss_hash$d = 32'h0;
+                rss_key$d = key_init;
+                need_end$d = 32'h0;
+                ip_end$d = 32'h0;
+            end
+            if (last) begin
+                finishing$d = 1'b1;
+                frame_error$d = error;
+                frame_len$d = ((p) & 17'h1ffff) + 32'h1;
+            end
+            if (st == Header$Macs) begin
+                if (p < 32'h6) begin
+                    mac$d = (mac$q << 32'h8) | ((data) & 48'hffffffffffff);
+                end
+                if (p == 32'hb) begin
+                    state$d = Header$Type;
+                    base$d = 32'hc;
+                end
+            end
+            else if (st == Header$Type) begin
+                if (rel == 32'h0) begin
+                    held$d = data;
+                end
+                else begin
+                    base$d = next_base;
+                    if ((ethertype == 32'h8100) | (ethertype == 32'h88a8)) begin
+                        if (tags$q == 32'h2) begin
+                            verdict$d = 32'h7;
+                            state$d = Header$Done;
+                        end
+                        else begin
+                            state$d = Header$Tci;
+                        end
+                    end
+                    else if (ethertype == 32'h800) begin
+                        ip$d = 1'b1;
+                        state$d = Header$Ipv4;
+                    end
+                    else if (ethertype == 32'h86dd) begin
+                        ip$d = 1'b1;
+                        v6$d = 1'b1;
+                        state$d = Header$Ipv6;
+                    end
+                    else begin
+                        state$d = Header$Done;
+                    end
+                end
+            end
+            else if (st == Header$Tci) begin
+                if (rel == 32'h0) begin
+                    held$d = data;
+                end
+                else begin
+                    if (tags$q == 32'h0) begin
+                        vlan_seen$d = 1'b1;
+                        vlan_id$d = (((held$q & 32'hf) & 12'hfff) << 32'h8) | ((data) & 12'hfff);
+                    end
+                    tags$d = tags$q + 32'h1;
+                    state$d = Header$Type;
+                    base$d = next_base;
+                end
+            end
+            else if (st == Header$Ipv4) begin
+                if (rel == 32'h0) begin
+                    ihl_bytes$d = ((data[(32'h0)+:(4)]) & 8'hff) << 32'h2;
+                    if ((data[(32'h4)+:(4)] != 32'h4) | (data[(32'h0)+:(4)] < 32'h5)) begin
+                        verdict$d = 32'h4;
+                        state$d = Header$Done;
+                    end
+                end
+                if (rel == 32'h2) begin
+                    held$d = data;
+                end
+                if (rel == 32'h3) begin
+                    ip_len$d = ethertype;
+                end
+                if (rel == 32'h6) begin
+                    frag_hi$d = data;
+                end
+                if (rel == 32'h7) begin
+                    fragment$d = |(frag_hi$q & 32'h3f) | |data;
+                end
+                if (rel == 32'h9) begin
+                    protocol$d = data;
+                end
+                if ((rel >= 32'hc) & (rel < 32'h10)) begin
+                    src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    feed = 1'b1;
+                end
+                if ((rel >= 32'h10) & (rel < 32'h14)) begin
+                    dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    feed = 1'b1;
+                end
+                if ((rel >= 32'h13) & (rel == ((ihl_bytes$q) & 16'hffff) - 32'h1)) begin
+                    if (fragment$q) begin
+                        verdict$d = 32'h2;
+                        state$d = Header$Done;
+                    end
+                    else begin
+                        ip_end$d = ((base$q) & 17'h1ffff) + ((ip_len$q) & 17'h1ffff);
+                        dispatch = 1'b1;
+                        dispatch_nh = protocol$q;
+                    end
+                end
+            end
+            else if (st == Header$Ipv6) begin
+                if (rel == 32'h0) begin
+                    if (data[(32'h4)+:(4)] != 32'h6) begin
+                        verdict$d = 32'h5;
+                        state$d = Header$Done;
+                    end
+                end
+                if (rel == 32'h4) begin
+                    held$d = data;
+                end
+                if (rel == 32'h5) begin
+                    ip_len$d = ethertype;
+                end
+                if (rel == 32'h6) begin
+                    next_hdr$d = data;
+                end
+                if ((rel >= 32'h8) & (rel < 32'h18)) begin
+                    src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    feed = 1'b1;
+                end
+                if ((rel >= 32'h18) & (rel < 32'h28)) begin
+                    dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    feed = 1'b1;
+                end
+                if (rel == 32'h27) begin
+                    ip_end$d = ((base$q) & 17'h1ffff) + ((ip_len$q) & 17'h1ffff) + 32'h28;
+                    dispatch = 1'b1;
+                end
+            end
+            else if (st == Header$Ext) begin
+                if (rel == 32'h0) begin
+                    next_hdr$d = data;
+                end
+                if (rel == 32'h1) begin
+                    ext_len$d = (((data) & 16'hffff) + 32'h1) << 32'h3;
+                end
+                if ((rel > 32'h1) & (rel == ext_len$q - 32'h1)) begin
+                    dispatch = 1'b1;
+                end
+            end
+            else if (st == Header$Frag6) begin
+                verdict$d = 32'h2;
+                state$d = Header$Done;
+            end
+            else if (st == Header$L4) begin
+                if (rel < 32'h2) begin
+                    src_port$d = (src_port$q << 32'h8) | ((data) & 16'hffff);
+                    feed = 1'b1;
+                end
+                else if (rel < 32'h4) begin
+                    dst_port$d = (dst_port$q << 32'h8) | ((data) & 16'hffff);
+                    feed = 1'b1;
+                end
+                if (protocol$q == 32'h11) begin
+                    if (rel == 32'h7) begin
+                        state$d = Header$Done;
+                        need_end$d = ((next_base) & 17'h1ffff);
+                    end
+                end
+                else begin
+                    if (rel == 32'hc) begin
+                        l4_len$d = ((data[(32'h4)+:(4)]) & 8'hff) << 32'h2;
+                        if (data[(32'h4)+:(4)] < 32'h5) begin
+                            verdict$d = 32'h6;
+                            state$d = Header$Done;
+                        end
+                    end
+                    if ((rel > 32'hc) & (rel == ((l4_len$q) & 16'hffff) - 32'h1)) begin
+                        state$d = Header$Done;
+                        need_end$d = ((next_base) & 17'h1ffff);
+                    end
+                end
+            end
+            if (dispatch) begin
+                base$d = next_base;
+                need_end$d = ((next_base) & 17'h1ffff);
+                if ((dispatch_nh == 32'h0) | (dispatch_nh == 32'h2b) | (dispatch_nh == 32'h3c)) begin
+                    state$d = Header$Ext;
+                end
+                else if (dispatch_nh == 32'h2c) begin
+                    state$d = Header$Frag6;
+                end
+                else begin
+                    protocol$d = dispatch_nh;
+                    if ((dispatch_nh == 32'h6) | (dispatch_nh == 32'h11)) begin
+                        ports$d = 1'b1;
+                        state$d = Header$L4;
+                    end
+                    else begin
+                        state$d = Header$Done;
+                    end
+                end
+            end
+            if (feed) begin
+                rss_hash$d = rss_mix;
+                rss_key$d = rss_key$q << 32'h8;
+            end
+        end
+        c_reason = 32'h0;
+        if (frame_error$q) begin
+            c_reason = 32'h8;
+        end
+        else if (verdict$q != 32'h0) begin
+            c_reason = verdict$q;
+        end
+        else if (state$q != Header$Done) begin
+            c_reason = 32'h3;
+        end
+        else if (ip$q) begin
+            if (~v6$q & (ip_len$q < ((ihl_bytes$q) & 16'hffff))) begin
+                c_reason = 32'h4;
+            end
+            else if (ip_end$q > frame_len$q) begin
+                c_reason = 32'h3;
+            end
+            else if (need_end$q > ip_end$q) begin
+                c_reason = 32'h3;
+            end
+        end
+        result_valid = finishing$q;
+        reason = c_reason;
+        dst_mac = mac$q;
+        vlan_valid = vlan_seen$q;
+        vlan = vlan_id$q;
+        is_ip = ip$q;
+        is_v6 = v6$q;
+        proto = protocol$q;
+        src = src_addr$q;
+        dst = dst_addr$q;
+        has_ports = ports$q;
+        sport = src_port$q;
+        dport = dst_port$q;
+        rss = rss_hash$q;
+    end
+    
+endmodule // top$demux$parser
+
+
+module top$demux$parser$base(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$base
+
+
+module top$demux$parser$dst_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$dst_addr
+
+
+module top$demux$parser$dst_port(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$dst_port
+
+
+module top$demux$parser$ext_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ext_len
+
+
+module top$demux$parser$finishing(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$finishing
+
+
+module top$demux$parser$frag_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$frag_hi
+
+
+module top$demux$parser$fragment(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$fragment
+
+
+module top$demux$parser$frame_error(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$frame_error
+
+
+module top$demux$parser$frame_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$frame_len
+
+
+module top$demux$parser$held(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$held
+
+
+module top$demux$parser$ihl_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ihl_bytes
+
+
+module top$demux$parser$in_frame(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$in_frame
+
+
+module top$demux$parser$ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ip
+
+
+module top$demux$parser$ip_end(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ip_end
+
+
+module top$demux$parser$ip_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ip_len
+
+
+module top$demux$parser$l4_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$l4_len
+
+
+module top$demux$parser$mac(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$mac
+
+
+module top$demux$parser$need_end(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$need_end
+
+
+module top$demux$parser$next_hdr(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$next_hdr
+
+
+module top$demux$parser$ports(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ports
+
+
+module top$demux$parser$pos(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$pos
+
+
+module top$demux$parser$protocol(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$protocol
+
+
+module top$demux$parser$rss_hash(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$rss_hash
+
+
+module top$demux$parser$rss_key(d,q,clock);
+    
+    // Module arguments
+    input wire  [319:0] d;
+    output reg  [319:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 320'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$rss_key
+
+
+module top$demux$parser$src_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$src_addr
+
+
+module top$demux$parser$src_port(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$src_port
+
+
+module top$demux$parser$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Header$Macs = 0;
+    localparam Header$Type = 1;
+    localparam Header$Tci = 2;
+    localparam Header$Ipv4 = 3;
+    localparam Header$Ipv6 = 4;
+    localparam Header$Ext = 5;
+    localparam Header$Frag6 = 6;
+    localparam Header$L4 = 7;
+    localparam Header$Done = 8;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$state
+
+
+module top$demux$parser$tags(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$tags
+
+
+module top$demux$parser$v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$v6
+
+
+module top$demux$parser$verdict(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$verdict
+
+
+module top$demux$parser$vlan_id(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$vlan_id
+
+
+module top$demux$parser$vlan_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$vlan_seen
+
+
+module top$demux$waiting(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$waiting
+
+
+module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_clear,wr_entry);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  start;
+    input wire  [303:0] key;
+    output reg  busy;
+    output reg  done;
+    output reg  hit;
+    output reg  [31:0] value;
+    input wire  wr;
+    input wire  [15:0] wr_slot;
+    input wire  wr_clear;
+    input wire  [351:0] wr_entry;
+    
+    // Constant declarations
+    localparam  masks0$0 = 304'he7c785ccd509901627b9d3cd7def6981bf731039699025f9e3ad85f2266616cb463f45095bf3;
+    localparam  masks0$1 = 304'haf1301bfc7ec7b53bb58b24a28dca090915da29172ecd0bd89043cc497c880ffcdc9b4f4da40;
+    localparam  masks0$2 = 304'h47b1f612c40982d00a67c086e05daabac5f1f858908c0e5321ddba8a0a2b4a25a2b90e2f36d2;
+    localparam  masks0$3 = 304'hfd3559bdf18724cc984460046c58d86a9d01771ee1163db752887822ebb09e13d4040f9b347c;
+    localparam  masks0$4 = 304'h6fddb1283c953dde5a1b1f44fdf63bfc3ccc77132669c366e2fc6c1c8c3938ed67e2fb0c9552;
+    localparam  masks0$5 = 304'h19179e7a16c417eeaed425174a52d5e43d93c1ab75ce65c138c2dca4530cdea9affb7b2bc6b7;
+    localparam  masks0$6 = 304'hd1075cb125c48ba7232c91194c0545a7c7ade3103920c47895a1f6318aba3ac2d4bd13b5daa0;
+    localparam  masks0$7 = 304'h93cc846010625bacb5067985092ab7ec3278333815fdee37a924526da8537ef4c5c792ae970d;
+    localparam  masks0$8 = 304'h596864ae34ad4014c8da811e6e85546576f5f5f8eb97633e1ff2234db848575d6a6f83ece05d;
+    localparam  masks0$9 = 304'h9563536098801338cdaaf3bd15566e82664a49e0717cad80beef60c97fd2d97335ecf2890e7;
+    localparam  masks0$10 = 304'ha75415e1b6cce70a905d780392190915dea18e258c78b986f55aed1faabea40d7f5860ccdaeb;
+    localparam  masks0$11 = 304'h7564c837d2d4da2b4318a8db7cce628525311d06b4e94ec2b85f0bf3f1aed56ce3d435b5be38;
+    localparam  masks0$12 = 304'h9cac6623b341d4f2d5a0bd012b938509e3f483141dd5e18b3f001c7f97320ea8ac2292e5ecf6;
+    localparam  masks0$13 = 304'hff528560be37d78a922b9bd1c6a1a778c8563daf85628e1882cb41d0d32b181f807e664b4ed5;
+    localparam  masks0$14 = 304'h6ead4c90ba51db56542293bccaf693e44fe608adbada9d8e271c8cad06aed85a01c9bc2774b3;
+    localparam  masks0$15 = 304'h8b3be43f90a531b9d1ef43ddae85830ec531a0ece2e581d699962bfb36f5ff1dcba00bff6c05;
+    localparam  masks1$0 = 304'h577ac4e270784d67dfef119cabf1807aa30d66f5891494483abe5db6c04b3616dab5889ca135;
+    localparam  masks1$1 = 304'hb0a9b66652fc37719b0459394a345e80b1001b7c5a0e091b98b399f5e0f892d911b9f85b96af;
+    localparam  masks1$2 = 304'hc2c3e20a52602c11aa3ef1abb938f2d2bbdcb4830aa0ccf14db9927b898b58148afe579a7c4d;
+    localparam  masks1$3 = 304'haea12ede670a073d3e6e9c3face18717db3e855906eb7a66472a45454877729f1620bf05fd8a;
+    localparam  masks1$4 = 304'hc013d303d0eed6e65d0a91090bf82a4b45e91036216e1c1a8cfa1ed4a1ee6c1cb24f3f0dda3a;
+    localparam  masks1$5 = 304'h3ddbaa4e45fdd3ed67ee620be2b78bc2b0518e9f4a2b5b501cd29cb0e92aea2026d3ce46485d;
+    localparam  masks1$6 = 304'h38fd1f9307f5e7046ab4212805700a25e1b26f4ca7b8dfa81cc44ad5ed10ebf12df56d24898f;
+    localparam  masks1$7 = 304'h81cd453c758626ef550a76f4c77798d828fa0e09b3e8fbadb05097779b746141ace56037f5a2;
+    localparam  masks1$8 = 304'h31f9f17c351299f0c43114e68941cd5263f713a9c96a2d233f7423a981d1288b648a1c775054;
+    localparam  masks1$9 = 304'h3aabc95f9b2198363f05f881be7aaf96b53e9aec9c6f72af7e3ea963af92c98a6c93e51cae34;
+    localparam  masks1$10 = 304'hff109c851da59230aac8748a28496f9bafd82627ab665d6c85a3e41a54fea681c910529c3fbb;
+    localparam  masks1$11 = 304'h5316225d53014bde655fe1eed37633637d4254636aaf26fada22ccc28ee5ee7c41cf7c561b9e;
+    localparam  masks1$12 = 304'h59368b2b3574f7bd69fc0ec725bdd813771296ac01e78022a148597d25040f31480e2c07366;
+    localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
+    localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
+    localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
+    
+    // Stub signals
+    reg  [3:0] ways$0$read_address;
+    reg  ways$0$read_clock;
+    wire  [351:0] ways$0$read_data;
+    reg  [3:0] ways$0$write_address;
+    reg  ways$0$write_clock;
+    reg  [351:0] ways$0$write_data;
+    reg  ways$0$write_enable;
+    reg  [3:0] ways$1$read_address;
+    reg  ways$1$read_clock;
+    wire  [351:0] ways$1$read_data;
+    reg  [3:0] ways$1$write_address;
+    reg  ways$1$write_clock;
+    reg  [351:0] ways$1$write_data;
+    reg  ways$1$write_enable;
+    reg  [3:0] ways$2$read_address;
+    reg  ways$2$read_clock;
+    wire  [351:0] ways$2$read_data;
+    reg  [3:0] ways$2$write_address;
+    reg  ways$2$write_clock;
+    reg  [351:0] ways$2$write_data;
+    reg  ways$2$write_enable;
+    reg  [3:0] ways$3$read_address;
+    reg  ways$3$read_clock;
+    wire  [351:0] ways$3$read_data;
+    reg  [3:0] ways$3$write_address;
+    reg  ways$3$write_clock;
+    reg  [351:0] ways$3$write_data;
+    reg  ways$3$write_enable;
+    reg  [303:0] key_q$d;
+    wire  [303:0] key_q$q;
+    reg  key_q$clock;
+    reg  [1:0] state$d;
+    wire  [1:0] state$q;
+    reg  state$clock;
+    
+    // Local signals
+    reg  [15:0] h0;
+    reg  [15:0] h1;
+    reg  [3:0] way_select;
+    reg  matched;
+    reg  [31:0] matched_value;
+    reg  [351:0] entry;
+    
+    // Sub module instances
+    top$demux$wild_table$ways$0 ways$0(
+        .read_address(ways$0$read_address),
+        .read_clock(ways$0$read_clock),
+        .read_data(ways$0$read_data),
+        .write_address(ways$0$write_address),
+        .write_clock(ways$0$write_clock),
+        .write_data(ways$0$write_data),
+        .write_enable(ways$0$write_enable)
+    );
+    top$demux$wild_table$ways$1 ways$1(
+        .read_address(ways$1$read_address),
+        .read_clock(ways$1$read_clock),
+        .read_data(ways$1$read_data),
+        .write_address(ways$1$write_address),
+        .write_clock(ways$1$write_clock),
+        .write_data(ways$1$write_data),
+        .write_enable(ways$1$write_enable)
+    );
+    top$demux$wild_table$ways$2 ways$2(
+        .read_address(ways$2$read_address),
+        .read_clock(ways$2$read_clock),
+        .read_data(ways$2$read_data),
+        .write_address(ways$2$write_address),
+        .write_clock(ways$2$write_clock),
+        .write_data(ways$2$write_data),
+        .write_enable(ways$2$write_enable)
+    );
+    top$demux$wild_table$ways$3 ways$3(
+        .read_address(ways$3$read_address),
+        .read_clock(ways$3$read_clock),
+        .read_data(ways$3$read_data),
+        .write_address(ways$3$write_address),
+        .write_clock(ways$3$write_clock),
+        .write_data(ways$3$write_data),
+        .write_enable(ways$3$write_enable)
+    );
+    top$demux$wild_table$key_q key_q(
+        .d(key_q$d),
+        .q(key_q$q),
+        .clock(key_q$clock)
+    );
+    top$demux$wild_table$state state(
+        .d(state$d),
+        .q(state$q),
+        .clock(state$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        key_q$clock = clock;
+        state$clock = clock;
+        key_q$d = key_q$q;
+        state$d = state$q;
+        h0 = 32'h0;
+        h1 = 32'h0;
+        h0 = (h0 & ~(1 << (0)) | ((^(key_q$q & masks0$0)) << (0)));
+        h1 = (h1 & ~(1 << (0)) | ((^(key_q$q & masks1$0)) << (0)));
+        h0 = (h0 & ~(1 << (1)) | ((^(key_q$q & masks0$1)) << (1)));
+        h1 = (h1 & ~(1 << (1)) | ((^(key_q$q & masks1$1)) << (1)));
+        h0 = (h0 & ~(1 << (2)) | ((^(key_q$q & masks0$2)) << (2)));
+        h1 = (h1 & ~(1 << (2)) | ((^(key_q$q & masks1$2)) << (2)));
+        h0 = (h0 & ~(1 << (3)) | ((^(key_q$q & masks0$3)) << (3)));
+        h1 = (h1 & ~(1 << (3)) | ((^(key_q$q & masks1$3)) << (3)));
+        h0 = (h0 & ~(1 << (4)) | ((^(key_q$q & masks0$4)) << (4)));
+        h1 = (h1 & ~(1 << (4)) | ((^(key_q$q & masks1$4)) << (4)));
+        h0 = (h0 & ~(1 << (5)) | ((^(key_q$q & masks0$5)) << (5)));
+        h1 = (h1 & ~(1 << (5)) | ((^(key_q$q & masks1$5)) << (5)));
+        h0 = (h0 & ~(1 << (6)) | ((^(key_q$q & masks0$6)) << (6)));
+        h1 = (h1 & ~(1 << (6)) | ((^(key_q$q & masks1$6)) << (6)));
+        h0 = (h0 & ~(1 << (7)) | ((^(key_q$q & masks0$7)) << (7)));
+        h1 = (h1 & ~(1 << (7)) | ((^(key_q$q & masks1$7)) << (7)));
+        h0 = (h0 & ~(1 << (8)) | ((^(key_q$q & masks0$8)) << (8)));
+        h1 = (h1 & ~(1 << (8)) | ((^(key_q$q & masks1$8)) << (8)));
+        h0 = (h0 & ~(1 << (9)) | ((^(key_q$q & masks0$9)) << (9)));
+        h1 = (h1 & ~(1 << (9)) | ((^(key_q$q & masks1$9)) << (9)));
+        h0 = (h0 & ~(1 << (10)) | ((^(key_q$q & masks0$10)) << (10)));
+        h1 = (h1 & ~(1 << (10)) | ((^(key_q$q & masks1$10)) << (10)));
+        h0 = (h0 & ~(1 << (11)) | ((^(key_q$q & masks0$11)) << (11)));
+        h1 = (h1 & ~(1 << (11)) | ((^(key_q$q & masks1$11)) << (11)));
+        h0 = (h0 & ~(1 << (12)) | ((^(key_q$q & masks0$12)) << (12)));
+        h1 = (h1 & ~(1 << (12)) | ((^(key_q$q & masks1$12)) << (12)));
+        h0 = (h0 & ~(1 << (13)) | ((^(key_q$q & masks0$13)) << (13)));
+        h1 = (h1 & ~(1 << (13)) | ((^(key_q$q & masks1$13)) << (13)));
+        h0 = (h0 & ~(1 << (14)) | ((^(key_q$q & masks0$14)) << (14)));
+        h1 = (h1 & ~(1 << (14)) | ((^(key_q$q & masks1$14)) << (14)));
+        h0 = (h0 & ~(1 << (15)) | ((^(key_q$q & masks0$15)) << (15)));
+        h1 = (h1 & ~(1 << (15)) | ((^(key_q$q & masks1$15)) << (15)));
+        way_select = ((1'b1) & 4'hf) << wr_slot[(32'h0)+:(2)];
+        matched = 1'b0;
+        matched_value = 32'h0;
+        ways$0$read_clock = clock;
+        ways$0$write_clock = clock;
+        ways$0$write_address = wr_slot[(32'h2)+:(4)];
+        ways$0$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$0$write_data = 32'h0;
+        end
+        ways$0$write_enable = wr & way_select[0];
+        ways$0$read_address = h0[(32'h0)+:(4)];
+        if (state$q == 32'h2) begin
+            ways$0$read_address = h1[(32'h0)+:(4)];
+        end
+        entry = ways$0$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        ways$1$read_clock = clock;
+        ways$1$write_clock = clock;
+        ways$1$write_address = wr_slot[(32'h2)+:(4)];
+        ways$1$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$1$write_data = 32'h0;
+        end
+        ways$1$write_enable = wr & way_select[1];
+        ways$1$read_address = h0[(32'h0)+:(4)];
+        if (state$q == 32'h2) begin
+            ways$1$read_address = h1[(32'h0)+:(4)];
+        end
+        entry = ways$1$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        ways$2$read_clock = clock;
+        ways$2$write_clock = clock;
+        ways$2$write_address = wr_slot[(32'h2)+:(4)];
+        ways$2$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$2$write_data = 32'h0;
+        end
+        ways$2$write_enable = wr & way_select[2];
+        ways$2$read_address = h0[(32'h0)+:(4)];
+        if (state$q == 32'h2) begin
+            ways$2$read_address = h1[(32'h0)+:(4)];
+        end
+        entry = ways$2$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        ways$3$read_clock = clock;
+        ways$3$write_clock = clock;
+        ways$3$write_address = wr_slot[(32'h2)+:(4)];
+        ways$3$write_data = wr_entry;
+        if (wr_clear) begin
+            ways$3$write_data = 32'h0;
+        end
+        ways$3$write_enable = wr & way_select[3];
+        ways$3$read_address = h0[(32'h0)+:(4)];
+        if (state$q == 32'h2) begin
+            ways$3$read_address = h1[(32'h0)+:(4)];
+        end
+        entry = ways$3$read_data;
+        if (entry[(32'h0)+:(304)] == key_q$q) begin
+            matched = 1'b1;
+            matched_value = entry[(32'h140)+:(32)];
+        end
+        busy = state$q != 32'h0;
+        done = 1'b0;
+        hit = 1'b0;
+        value = matched_value;
+        if (state$q == 32'h0) begin
+            if (start) begin
+                key_q$d = key;
+                state$d = 32'h1;
+            end
+        end
+        else if (state$q == 32'h1) begin
+            state$d = 32'h2;
+        end
+        else if (state$q == 32'h2) begin
+            if (matched) begin
+                done = 1'b1;
+                hit = 1'b1;
+                state$d = 32'h0;
+            end
+            else begin
+                state$d = 32'h3;
+            end
+        end
+        else begin
+            done = 1'b1;
+            hit = matched;
+            state$d = 32'h0;
+        end
+    end
+    
+endmodule // top$demux$wild_table
+
+
+module top$demux$wild_table$key_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [303:0] d;
+    output reg  [303:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 304'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$key_q
+
+
+module top$demux$wild_table$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$state
+
+
+module top$demux$wild_table$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$wild_table$ways$0
+
+
+module top$demux$wild_table$ways$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$wild_table$ways$1
+
+
+module top$demux$wild_table$ways$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$wild_table$ways$2
+
+
+module top$demux$wild_table$ways$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [351:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [351:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[351:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$demux$wild_table$ways$3
 
 
 module top$frame_looped(d,q,clock);

@@ -55,15 +55,18 @@
 //! | Mac | wildcard | any frame | dst MAC |
 //!
 //! A hit's value names a base queue and a spread: the queue is
-//! `base + (rss & (2^spread - 1))`, wrapped modulo the queue count, so a
-//! filter can spread its flows over a group of queues by the RSS hash.
+//! `base + (rss & (2^spread - 1))`, wrapped past the last queue (see
+//! `Action::queue_for`), so a filter can spread its flows over a group of
+//! queues by the RSS hash.
 
 /// Bits of a filter key. Stored as ten 32-bit words, word 0 least
 /// significant; the top 16 bits of word 9 are always zero.
 pub const KEY_BITS: usize = 304;
 pub const KEY_WORDS: usize = 10;
-/// A table entry: the key, then the 32-bit value above it.
-pub const ENTRY_BITS: usize = KEY_BITS + 32;
+/// A table entry: the key's ten words, then the 32-bit value above them
+/// (at bit `VALUE_LSB`).
+pub const VALUE_LSB: usize = KEY_WORDS * 32;
+pub const ENTRY_BITS: usize = VALUE_LSB + 32;
 /// Slots per bucket; each key may live in any slot of either of its two
 /// buckets (4-way, 2-choice cuckoo hashing).
 pub const WAYS: usize = 4;
@@ -287,10 +290,18 @@ impl Action {
         Action { queue: (v & 0xFFF) as u16, spread: (v >> 12 & 7) as u8, filter_id: (v >> 16) as u16 }
     }
 
-    /// The queue for a frame with this RSS hash, among `queues` queues.
+    /// The queue for a frame with this RSS hash, among `queues` queues:
+    /// the group wraps around past the last queue once, as the gateware
+    /// does with one subtraction (the control plane keeps `queue` below
+    /// `queues` and the group no larger than `queues`, so once is enough).
     pub fn queue_for(self, rss: u32, queues: u32) -> u32 {
         let mask = (1u32 << self.spread) - 1;
-        (self.queue as u32 + (rss & mask)) % queues
+        let q = self.queue as u32 + (rss & mask);
+        if q >= queues {
+            q - queues
+        } else {
+            q
+        }
     }
 }
 

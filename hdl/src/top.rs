@@ -3,9 +3,12 @@
 //!
 //! Receive path today: MAC rx -> frame check -> (loopback on) frame FIFO ->
 //! MAC tx. The path a frame takes is chosen at its first beat, so flipping
-//! loopback mid-frame never cuts a frame in two.
+//! loopback mid-frame never cuts a frame in two. Beside it, the flow
+//! demultiplexer decides every checked frame's queue and reports it on the
+//! decision port, which is where frames are collected until the descriptor
+//! engine delivers them into host memory.
 
-use crate::blocks::{ControlPage, FrameCheck, FrameFifo};
+use crate::blocks::{ControlPage, DecisionOut, FlowDemux, FrameCheck, FrameFifo};
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
 use crate::ports::{DmaMaster, FrameSink, FrameSource, RegTarget};
 use rust_hdl::prelude::*;
@@ -17,7 +20,9 @@ pub struct NicTop {
     pub dma: DmaMaster,
     pub mac_rx: FrameSink,
     pub mac_tx: FrameSource,
+    pub decision: DecisionOut,
     control: ControlPage,
+    demux: FlowDemux,
     check: FrameCheck,
     loop_fifo: FrameFifo<LOOPBACK_BUFFER_LOG2>,
     /// A frame has started on the checked stream and not yet ended.
@@ -37,7 +42,9 @@ impl NicTop {
             dma: Default::default(),
             mac_rx: Default::default(),
             mac_tx: Default::default(),
+            decision: Default::default(),
             control: ControlPage::new(params),
+            demux: FlowDemux::new(params),
             check: FrameCheck::new(params),
             loop_fifo: Default::default(),
             in_frame: Default::default(),
@@ -52,7 +59,18 @@ impl NicTop {
 impl Logic for NicTop {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, control, check, loop_fifo);
+        clock!(self, clock, control, check, loop_fifo, demux);
+        DecisionOut::link(&mut self.decision, &mut self.demux.decision);
+        self.demux.data.next = self.check.frames_out.data.val();
+        self.demux.valid.next = self.check.frames_out.valid.val();
+        self.demux.last.next = self.check.frames_out.last.val();
+        self.demux.error.next = self.check.frames_out.error.val();
+        self.demux.default_queue.next = self.control.default_queue.val();
+        self.demux.filter_write.next = self.control.filter_write.val();
+        self.demux.filter_wildcard.next = self.control.filter_wildcard.val();
+        self.demux.filter_clear.next = self.control.filter_clear.val();
+        self.demux.filter_slot.next = self.control.filter_slot.val();
+        self.demux.filter_entry.next = self.control.filter_entry.val();
         dff_setup!(self, clock, in_frame, frame_looped);
         RegTarget::link(&mut self.regs, &mut self.control.regs);
         FrameSink::link(&mut self.mac_rx, &mut self.check.frames_in);
@@ -77,17 +95,18 @@ impl Logic for NicTop {
         // Counter bits follow `regmap::Counter` order.
         self.frame_end.next = self.check.frames_out.valid.val() & self.check.frames_out.last.val();
         self.tx_beat.next = self.mac_tx.valid.val() & self.mac_tx.ready.val();
-        self.control.inc.next = bit_cast::<16, 1>(self.frame_end.val().into())
-            | (bit_cast::<16, 1>(self.check.frames_out.valid.val().into()) << 1)
-            | (bit_cast::<16, 1>((self.tx_beat.val() & self.mac_tx.last.val()).into()) << 2)
-            | (bit_cast::<16, 1>(self.tx_beat.val().into()) << 3)
-            | (bit_cast::<16, 1>(self.check.runt.val().into()) << 4)
-            | (bit_cast::<16, 1>(self.check.giant.val().into()) << 5)
-            | (bit_cast::<16, 1>(self.check.mac_error.val().into()) << 6)
-            | (bit_cast::<16, 1>(self.loop_fifo.overflow.val().into()) << 7)
-            | (bit_cast::<16, 1>(
+        self.control.inc.next = bit_cast::<32, 1>(self.frame_end.val().into())
+            | (bit_cast::<32, 1>(self.check.frames_out.valid.val().into()) << 1)
+            | (bit_cast::<32, 1>((self.tx_beat.val() & self.mac_tx.last.val()).into()) << 2)
+            | (bit_cast::<32, 1>(self.tx_beat.val().into()) << 3)
+            | (bit_cast::<32, 1>(self.check.runt.val().into()) << 4)
+            | (bit_cast::<32, 1>(self.check.giant.val().into()) << 5)
+            | (bit_cast::<32, 1>(self.check.mac_error.val().into()) << 6)
+            | (bit_cast::<32, 1>(self.loop_fifo.overflow.val().into()) << 7)
+            | (bit_cast::<32, 1>(
                 (self.frame_end.val() & !self.check.frames_out.error.val() & !self.take.val()).into(),
-            ) << 8);
+            ) << 8)
+            | (bit_cast::<32, 10>(self.demux.counts.val()) << 9);
 
         // No block issues DMA yet: requests stay idle and any stray read
         // completion is accepted so a shell can never wedge on it.

@@ -40,4 +40,10 @@ typedef struct {
     uint8_t dma_wr_data_valid;
     uint64_t dma_wr_data;
     uint8_t dma_wr_data_last;
+    uint8_t decision_valid;
+    uint8_t decision_reason;
+    uint16_t decision_queue;
+    uint8_t decision_kind;
+    uint16_t decision_filter_id;
+    uint32_t decision_rss;
 } arsenic_pins;

@@ -52,6 +52,12 @@ static void read_outputs(const Varsenic* t, arsenic_pins* p) {
     p->dma_wr_data_valid = t->dma__024wr_data_valid;
     p->dma_wr_data = t->dma__024wr_data;
     p->dma_wr_data_last = t->dma__024wr_data_last;
+    p->decision_valid = t->decision__024valid;
+    p->decision_reason = t->decision__024reason;
+    p->decision_queue = t->decision__024queue;
+    p->decision_kind = t->decision__024kind;
+    p->decision_filter_id = t->decision__024filter_id;
+    p->decision_rss = t->decision__024rss;
 }
 
 extern "C" {

@@ -11,4 +11,4 @@ mod sim;
 pub mod wire;
 
 pub use pins::Pins;
-pub use sim::{RegError, Sim, TxFrame, TxPacing};
+pub use sim::{RawDecision, RegError, Sim, TxFrame, TxPacing};

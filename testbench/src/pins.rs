@@ -37,4 +37,10 @@ pub struct Pins {
     pub dma_wr_data_valid: u8,
     pub dma_wr_data: u64,
     pub dma_wr_data_last: u8,
+    pub decision_valid: u8,
+    pub decision_reason: u8,
+    pub decision_queue: u16,
+    pub decision_kind: u8,
+    pub decision_filter_id: u16,
+    pub decision_rss: u32,
 }

@@ -16,6 +16,18 @@ pub struct TxFrame {
     pub error: bool,
 }
 
+/// What the demultiplexer decided for one frame, as it left the decision
+/// port (raw codes; `arsenic_hdl::filter` gives them meaning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawDecision {
+    pub cycle: u64,
+    pub reason: u8,
+    pub queue: u16,
+    pub kind: u8,
+    pub filter_id: u16,
+    pub rss: u32,
+}
+
 /// How the simulated MAC takes transmit beats.
 pub enum TxPacing {
     /// Like a 1 Gb/s MAC: one byte per cycle, then no new frame until the
@@ -73,6 +85,7 @@ pub struct Sim {
     tx_start: u64,
     tx_done: Vec<TxFrame>,
     rx_stalls: u64,
+    decisions: Vec<RawDecision>,
 }
 
 impl Default for Sim {
@@ -95,6 +108,7 @@ impl Sim {
             tx_start: 0,
             tx_done: Vec::new(),
             rx_stalls: 0,
+            decisions: Vec::new(),
         }
     }
 
@@ -146,6 +160,12 @@ impl Sim {
         self.rx_stalls
     }
 
+    /// Demultiplexer decisions since the last call, one per received frame,
+    /// in frame order.
+    pub fn take_decisions(&mut self) -> Vec<RawDecision> {
+        std::mem::take(&mut self.decisions)
+    }
+
     /// Frames transmitted since the last call.
     pub fn take_tx(&mut self) -> Vec<TxFrame> {
         std::mem::take(&mut self.tx_done)
@@ -170,9 +190,9 @@ impl Sim {
         let end = self.cycle + limit;
         let mut idle = 0;
         while self.cycle < end {
-            let before = self.tx_partial.len() + self.tx_done.len();
+            let before = self.tx_partial.len() + self.tx_done.len() + self.decisions.len();
             self.step();
-            let moved = self.tx_partial.len() + self.tx_done.len() != before;
+            let moved = self.tx_partial.len() + self.tx_done.len() + self.decisions.len() != before;
             if self.rx_pending() > 0 || moved || self.tx_in_progress() {
                 idle = 0;
             } else {
@@ -225,6 +245,16 @@ impl Sim {
         self.model.cycle(&mut self.pins);
         if self.pins.rx_valid != 0 && self.pins.rx_ready == 0 {
             self.rx_stalls += 1;
+        }
+        if self.pins.decision_valid != 0 {
+            self.decisions.push(RawDecision {
+                cycle: self.cycle,
+                reason: self.pins.decision_reason,
+                queue: self.pins.decision_queue,
+                kind: self.pins.decision_kind,
+                filter_id: self.pins.decision_filter_id,
+                rss: self.pins.decision_rss,
+            });
         }
         if self.pins.tx_valid != 0 && ready {
             if self.tx_partial.is_empty() {

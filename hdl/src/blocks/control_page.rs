@@ -5,7 +5,8 @@
 //! zero and ignore writes, so probing an older or smaller device is harmless.
 
 use super::StatCounter;
-use crate::params::{NicParams, REG_ADDR_BITS};
+use crate::filter::{ENTRY_BITS, KEY_WORDS};
+use crate::params::{NicParams, QUEUE_BITS, REG_ADDR_BITS};
 use crate::ports::RegTarget;
 use crate::regmap::{self, Counter};
 use rust_hdl::prelude::*;
@@ -14,6 +15,8 @@ use std::collections::BTreeMap;
 /// Word-addressed identification area: offsets 0..regmap::ID_END.
 const ID_WORD_BITS: usize = 4;
 const _: () = assert!(regmap::ID_END == 4 << ID_WORD_BITS);
+// The staging shifts below are literal: keep them in step with filter.rs.
+const _: () = assert!(KEY_WORDS == 10 && crate::filter::VALUE_LSB == 320);
 pub const COUNTER_COUNT: usize = Counter::ALL.len();
 
 #[derive(LogicBlock)]
@@ -21,8 +24,16 @@ pub struct ControlPage {
     pub clock: Signal<In, Clock>,
     pub regs: RegTarget,
     /// Bit `i` increments counter `Counter::ALL[i]` this cycle.
-    pub inc: Signal<In, Bits<16>>,
+    pub inc: Signal<In, Bits<32>>,
     pub loopback: Signal<Out, Bit>,
+    pub default_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// A filter table write, for one cycle: the staged entry (or a clear)
+    /// into `filter_slot` of the exact or wildcard table.
+    pub filter_write: Signal<Out, Bit>,
+    pub filter_wildcard: Signal<Out, Bit>,
+    pub filter_clear: Signal<Out, Bit>,
+    pub filter_slot: Signal<Out, Bits<16>>,
+    pub filter_entry: Signal<Out, Bits<ENTRY_BITS>>,
     counters: [StatCounter; COUNTER_COUNT],
     id_rom: ROM<Bits<32>, ID_WORD_BITS>,
     ack: DFF<Bit>,
@@ -31,13 +42,28 @@ pub struct ControlPage {
     control: DFF<Bits<32>>,
     /// High half of the counter whose low half was read last.
     high_latch: DFF<Bits<32>>,
+    default_q: DFF<Bits<QUEUE_BITS>>,
+    key_words: [DFF<Bits<32>>; KEY_WORDS],
+    value_word: DFF<Bits<32>>,
+    cmd_write: DFF<Bit>,
+    cmd_word: DFF<Bits<32>>,
+    default_queue_addr: Constant<Bits<REG_ADDR_BITS>>,
+    key_base: Constant<Bits<REG_ADDR_BITS>>,
+    key_end: Constant<Bits<REG_ADDR_BITS>>,
+    value_addr: Constant<Bits<REG_ADDR_BITS>>,
+    cmd_addr: Constant<Bits<REG_ADDR_BITS>>,
+    key_offset: Signal<Local, Bits<REG_ADDR_BITS>>,
+    key_select: Signal<Local, Bits<16>>,
+    in_key: Signal<Local, Bit>,
+    entry: Signal<Local, Bits<ENTRY_BITS>>,
+    word: Signal<Local, Bits<32>>,
     id_end: Constant<Bits<REG_ADDR_BITS>>,
     scratch_addr: Constant<Bits<REG_ADDR_BITS>>,
     control_addr: Constant<Bits<REG_ADDR_BITS>>,
     counters_base: Constant<Bits<REG_ADDR_BITS>>,
     counters_end: Constant<Bits<REG_ADDR_BITS>>,
     counter_offset: Signal<Local, Bits<REG_ADDR_BITS>>,
-    counter_select: Signal<Local, Bits<16>>,
+    counter_select: Signal<Local, Bits<32>>,
     counter_value: Signal<Local, Bits<64>>,
     in_counters: Signal<Local, Bit>,
 }
@@ -52,12 +78,18 @@ impl ControlPage {
             .iter()
             .map(|&(offset, value)| (((offset / 4) as u64).into(), (value as u64).into()))
             .collect();
-        assert!(COUNTER_COUNT <= 16, "counter select is 16 bits wide");
+        assert!(COUNTER_COUNT <= 32, "counter select is 32 bits wide");
         Self {
             clock: Default::default(),
             regs: Default::default(),
             inc: Default::default(),
             loopback: Default::default(),
+            default_queue: Default::default(),
+            filter_write: Default::default(),
+            filter_wildcard: Default::default(),
+            filter_clear: Default::default(),
+            filter_slot: Default::default(),
+            filter_entry: Default::default(),
             counters: Default::default(),
             id_rom: ROM::new(rom),
             ack: Default::default(),
@@ -65,6 +97,21 @@ impl ControlPage {
             scratch: Default::default(),
             control: Default::default(),
             high_latch: Default::default(),
+            default_q: Default::default(),
+            key_words: Default::default(),
+            value_word: Default::default(),
+            cmd_write: Default::default(),
+            cmd_word: Default::default(),
+            default_queue_addr: addr(regmap::DEFAULT_QUEUE),
+            key_base: addr(regmap::FILTER_KEY),
+            key_end: addr(regmap::FILTER_KEY + 4 * KEY_WORDS as u32),
+            value_addr: addr(regmap::FILTER_VALUE),
+            cmd_addr: addr(regmap::FILTER_CMD),
+            key_offset: Default::default(),
+            key_select: Default::default(),
+            in_key: Default::default(),
+            entry: Default::default(),
+            word: Default::default(),
             id_end: addr(regmap::ID_END),
             scratch_addr: addr(regmap::SCRATCH),
             control_addr: addr(regmap::CONTROL),
@@ -81,12 +128,39 @@ impl ControlPage {
 impl Logic for ControlPage {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, ack, rdata, scratch, control, high_latch);
+        dff_setup!(self, clock, ack, rdata, scratch, control, high_latch, default_q, value_word, cmd_write, cmd_word);
+        for i in 0..KEY_WORDS {
+            self.key_words[i].clock.next = self.clock.val();
+            self.key_words[i].d.next = self.key_words[i].q.val();
+        }
         for i in 0..COUNTER_COUNT {
             self.counters[i].clock.next = self.clock.val();
             self.counters[i].inc.next = self.inc.val().get_bit(i);
         }
         self.loopback.next = self.control.q.val().get_bit(0);
+        self.default_queue.next = self.default_q.q.val();
+
+        // Filter staging: the entry is the key words, least significant
+        // first, with the value above them. Each word enters at the top
+        // and is shifted down by the words after it.
+        self.entry.next = 0.into();
+        for i in 0..KEY_WORDS {
+            self.word.next = self.key_words[i].q.val();
+            self.entry.next =
+                (self.entry.val() >> 32) | (bit_cast::<ENTRY_BITS, 32>(self.word.val()) << 288);
+        }
+        self.filter_entry.next =
+            self.entry.val() | (bit_cast::<ENTRY_BITS, 32>(self.value_word.q.val()) << 320);
+        self.filter_write.next = self.cmd_write.q.val();
+        self.filter_slot.next = self.cmd_word.q.val().get_bits::<16>(0);
+        self.filter_wildcard.next = self.cmd_word.q.val().get_bit(16);
+        self.filter_clear.next = self.cmd_word.q.val().get_bit(17);
+        self.cmd_write.d.next = false;
+        self.in_key.next = (self.regs.addr.val() >= self.key_base.val())
+            & (self.regs.addr.val() < self.key_end.val());
+        self.key_offset.next = self.regs.addr.val() - self.key_base.val();
+        self.key_select.next =
+            bit_cast::<16, 1>(true.into()) << self.key_offset.val().get_bits::<4>(2);
         self.regs.ack.next = self.ack.q.val();
         self.regs.rdata.next = self.rdata.q.val();
 
@@ -95,7 +169,7 @@ impl Logic for ControlPage {
             & (self.regs.addr.val() < self.counters_end.val());
         self.counter_offset.next = self.regs.addr.val() - self.counters_base.val();
         self.counter_select.next =
-            bit_cast::<16, 1>(true.into()) << self.counter_offset.val().get_bits::<4>(3);
+            bit_cast::<32, 1>(true.into()) << self.counter_offset.val().get_bits::<5>(3);
         self.counter_value.next = 0.into();
         for i in 0..COUNTER_COUNT {
             if self.counter_select.val().get_bit(i) {
@@ -112,6 +186,23 @@ impl Logic for ControlPage {
                 if self.regs.addr.val() == self.control_addr.val() {
                     self.control.d.next = self.regs.wdata.val();
                 }
+                if self.regs.addr.val() == self.default_queue_addr.val() {
+                    self.default_q.d.next = self.regs.wdata.val().get_bits::<QUEUE_BITS>(0);
+                }
+                if self.in_key.val() {
+                    for i in 0..KEY_WORDS {
+                        if self.key_select.val().get_bit(i) {
+                            self.key_words[i].d.next = self.regs.wdata.val();
+                        }
+                    }
+                }
+                if self.regs.addr.val() == self.value_addr.val() {
+                    self.value_word.d.next = self.regs.wdata.val();
+                }
+                if self.regs.addr.val() == self.cmd_addr.val() {
+                    self.cmd_word.d.next = self.regs.wdata.val();
+                    self.cmd_write.d.next = true;
+                }
                 self.rdata.d.next = 0.into();
             } else {
                 self.rdata.d.next = 0.into();
@@ -121,6 +212,8 @@ impl Logic for ControlPage {
                     self.rdata.d.next = self.scratch.q.val();
                 } else if self.regs.addr.val() == self.control_addr.val() {
                     self.rdata.d.next = self.control.q.val();
+                } else if self.regs.addr.val() == self.default_queue_addr.val() {
+                    self.rdata.d.next = bit_cast::<32, QUEUE_BITS>(self.default_q.q.val());
                 } else if self.in_counters.val() {
                     if self.regs.addr.val().get_bit(2) {
                         self.rdata.d.next = self.high_latch.q.val();
@@ -188,6 +281,37 @@ mod tests {
         access(&mut h, true, regmap::SCRATCH + 4, 0x1234);
         assert_eq!(read(&mut h, regmap::MAGIC), regmap::MAGIC_VALUE);
         assert_eq!(read(&mut h, regmap::SCRATCH), 0xDEAD_BEEF);
+    }
+
+    #[test]
+    fn filter_commands_carry_the_staged_entry_for_one_cycle() {
+        let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
+        for i in 0..KEY_WORDS as u32 {
+            access(&mut h, true, regmap::FILTER_KEY + 4 * i, 0x1000_0000 + i);
+        }
+        access(&mut h, true, regmap::FILTER_VALUE, 0xCAFE_0005);
+        // The command's pulse lands in the cycle after the write's edge,
+        // which `access` spends waiting for the ack.
+        h.uut.regs.strobe.next = true;
+        h.uut.regs.write.next = true;
+        h.uut.regs.addr.next = (regmap::FILTER_CMD as u64).into();
+        h.uut.regs.wdata.next = (regmap::filter_cmd(true, 37, false) as u64).into();
+        h.cycle();
+        h.uut.regs.strobe.next = false;
+        h.settle();
+        assert!(h.uut.filter_write.val());
+        assert!(h.uut.filter_wildcard.val() && !h.uut.filter_clear.val());
+        assert_eq!(h.uut.filter_slot.val(), 37u64);
+        let entry = h.uut.filter_entry.val();
+        for i in 0..KEY_WORDS {
+            assert_eq!(entry.get_bits::<32>(32 * i), 0x1000_0000 + i as u64);
+        }
+        assert_eq!(entry.get_bits::<32>(crate::filter::VALUE_LSB), 0xCAFE_0005u64);
+        h.cycle();
+        assert!(!h.uut.filter_write.val(), "the write pulse lasted more than a cycle");
+        access(&mut h, true, regmap::DEFAULT_QUEUE, 0xFFFF_F00D);
+        assert_eq!(read(&mut h, regmap::DEFAULT_QUEUE), 0x00D);
+        assert_eq!(h.uut.default_queue.val(), 0x00Du64);
     }
 
     #[test]

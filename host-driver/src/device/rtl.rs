@@ -2,10 +2,12 @@
 //! Register accesses advance the simulated clock, so traffic keeps flowing
 //! while the driver talks to the device, as it would on a board.
 
-use super::{check_page_offset, Device, Page, RegisterPage, Wire, WireFrame};
+use super::{check_page_offset, Decision, Demux, Device, Page, RegisterPage, Received, Wire, WireFrame};
 use anyhow::{anyhow, bail, Result};
-use arsenic_testbench::{wire::wire_cycles, Sim, TxPacing};
+use arsenic_hdl::filter::{FilterKind, Reason};
+use arsenic_testbench::{wire::wire_cycles, RawDecision, Sim, TxPacing};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -21,6 +23,11 @@ pub struct RtlDevice {
     wire_free_at: u64,
     /// Frames the NIC flagged bad on transmit; a MAC aborts those.
     aborted: u64,
+    /// Frames sent and not yet paired with their decision, with the cycle
+    /// each was queued to start.
+    awaiting_decision: VecDeque<(u64, Vec<u8>)>,
+    /// Decisions whose codes mean nothing: a gateware bug, never expected.
+    undecodable: u64,
 }
 
 impl Default for RtlDevice {
@@ -31,7 +38,13 @@ impl Default for RtlDevice {
 
 impl RtlDevice {
     pub fn new() -> Self {
-        Self { sim: Rc::new(RefCell::new(Sim::new())), wire_free_at: 0, aborted: 0 }
+        Self {
+            sim: Rc::new(RefCell::new(Sim::new())),
+            wire_free_at: 0,
+            aborted: 0,
+            awaiting_decision: VecDeque::new(),
+            undecodable: 0,
+        }
     }
 
     /// Records every signal to a VCD file from now on.
@@ -50,6 +63,46 @@ impl RtlDevice {
 
     pub fn aborted_frames(&self) -> u64 {
         self.aborted
+    }
+
+    /// Decisions with a reason or kind code the driver does not know;
+    /// reported as `FrameError`. Must stay 0.
+    pub fn undecodable_decisions(&self) -> u64 {
+        self.undecodable
+    }
+
+    fn decode(&mut self, raw: RawDecision) -> Decision {
+        let reason = Reason::from_u8(raw.reason);
+        let kind = FilterKind::from_u8(raw.kind);
+        if reason.is_none() || (raw.kind != 0 && kind.is_none()) {
+            self.undecodable += 1;
+        }
+        Decision {
+            reason: reason.unwrap_or(Reason::FrameError),
+            queue: raw.queue as u32,
+            kind,
+            filter_id: raw.filter_id,
+            rss: raw.rss,
+        }
+    }
+}
+
+impl Demux for RtlDevice {
+    fn take_received(&mut self) -> Vec<Received> {
+        let raw = self.sim.borrow_mut().take_decisions();
+        let mut out = Vec::with_capacity(raw.len());
+        for r in raw {
+            // Every frame that reached the NIC gets exactly one decision, in
+            // order; a decision with no frame waiting would be a gateware
+            // bug, and is counted as undecodable.
+            let Some((cycle, data)) = self.awaiting_decision.pop_front() else {
+                self.undecodable += 1;
+                continue;
+            };
+            let decision = self.decode(r);
+            out.push(Received { cycle, data, decision });
+        }
+        out
     }
 }
 
@@ -89,6 +142,7 @@ impl Wire for RtlDevice {
         let mut sim = self.sim.borrow_mut();
         let at = self.wire_free_at.max(sim.cycle());
         sim.inject(frame.to_vec(), at, fcs_error);
+        self.awaiting_decision.push_back((at, frame.to_vec()));
         self.wire_free_at = at + wire_cycles(frame.len());
     }
 

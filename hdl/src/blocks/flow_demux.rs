@@ -1,0 +1,345 @@
+//! The flow demultiplexer: parses each checked frame as it streams past,
+//! then looks its flow up in the filter tables, most specific kind first,
+//! and reports one decision per frame: the queue, why, and which filter.
+//!
+//! The lookups run while the next frame arrives. A miss through all seven
+//! kinds takes about 30 cycles, well inside the 84 byte-times of a
+//! minimum frame at 1 Gb/s, so at line rate the sequencer is always free
+//! when a frame ends; if one ever ends early, it goes to the default queue
+//! counted as an overrun, after the decisions of the frames before it.
+
+use super::{FilterTable, HeaderParser};
+use crate::filter::{ENTRY_BITS, KEY_BITS};
+use crate::params::{NicParams, DATA_BITS, EXACT_BUCKET_BITS, QUEUE_BITS, WILDCARD_BUCKET_BITS};
+use rust_hdl::prelude::*;
+
+/// The decision port: one pulse of `valid` per frame that left the frame
+/// check, in frame order.
+#[derive(LogicInterface, Default)]
+pub struct DecisionOut {
+    pub valid: Signal<Out, Bit>,
+    /// A `filter::Reason` code.
+    pub reason: Signal<Out, Bits<4>>,
+    pub queue: Signal<Out, Bits<QUEUE_BITS>>,
+    /// The matching filter's kind (`filter::FilterKind`), 0 if none.
+    pub kind: Signal<Out, Bits<3>>,
+    pub filter_id: Signal<Out, Bits<16>>,
+    pub rss: Signal<Out, Bits<32>>,
+}
+
+// Reason codes and key positions are literals in the kernel (rust-hdl can
+// not name a Rust constant in Verilog); these pin them to filter.rs.
+const _: () = {
+    use crate::filter::*;
+    assert!(Reason::Hit as u8 == 0 && Reason::Miss as u8 == 1 && Reason::Overrun as u8 == 9);
+    assert!(Reason::FrameError as u8 == 8);
+    assert!(DPORT_LSB == 0 && SPORT_LSB == 16 && DST_LSB == 32 && SRC_LSB == 160);
+    assert!(PROTO_LSB == 288 && V6_BIT == 296 && KIND_LSB == 297 && VALUE_LSB == 320);
+    assert!(FilterKind::Exact5 as u8 == 1 && FilterKind::Mac as u8 == 7);
+};
+
+/// Counter pulses, one bit each, in `regmap::Counter` order from DemuxExactHit.
+pub const DEMUX_COUNTERS: usize = 10;
+
+#[derive(LogicBlock)]
+pub struct FlowDemux {
+    pub clock: Signal<In, Clock>,
+    /// The checked receive stream (observed, never stalled).
+    pub data: Signal<In, Bits<DATA_BITS>>,
+    pub valid: Signal<In, Bit>,
+    pub last: Signal<In, Bit>,
+    pub error: Signal<In, Bit>,
+    pub default_queue: Signal<In, Bits<QUEUE_BITS>>,
+    /// Filter table writes, from the control page.
+    pub filter_write: Signal<In, Bit>,
+    pub filter_wildcard: Signal<In, Bit>,
+    pub filter_clear: Signal<In, Bit>,
+    pub filter_slot: Signal<In, Bits<16>>,
+    pub filter_entry: Signal<In, Bits<ENTRY_BITS>>,
+    pub decision: DecisionOut,
+    /// Bit i pulses to count `regmap::Counter::DemuxExactHit` + i.
+    pub counts: Signal<Out, Bits<DEMUX_COUNTERS>>,
+
+    parser: HeaderParser,
+    exact_table: FilterTable<EXACT_BUCKET_BITS>,
+    wild_table: FilterTable<WILDCARD_BUCKET_BITS>,
+    queues: Constant<Bits<13>>,
+    busy: DFF<Bit>,
+    waiting: DFF<Bit>,
+    kind: DFF<Bits<3>>,
+    overruns: DFF<Bits<8>>,
+    // The frame being looked up.
+    f_mac: DFF<Bits<48>>,
+    f_vlan_valid: DFF<Bit>,
+    f_vlan: DFF<Bits<12>>,
+    f_ip: DFF<Bit>,
+    f_v6: DFF<Bit>,
+    f_proto: DFF<Bits<8>>,
+    f_src: DFF<Bits<128>>,
+    f_dst: DFF<Bits<128>>,
+    f_ports: DFF<Bit>,
+    f_sport: DFF<Bits<16>>,
+    f_dport: DFF<Bits<16>>,
+    f_rss: DFF<Bits<32>>,
+    // The decision register.
+    d_valid: DFF<Bit>,
+    d_reason: DFF<Bits<4>>,
+    d_queue: DFF<Bits<QUEUE_BITS>>,
+    d_kind: DFF<Bits<3>>,
+    d_id: DFF<Bits<16>>,
+    d_rss: DFF<Bits<32>>,
+    d_counts: DFF<Bits<DEMUX_COUNTERS>>,
+    applies: Signal<Local, Bit>,
+    key: Signal<Local, Bits<KEY_BITS>>,
+    done: Signal<Local, Bit>,
+    hit: Signal<Local, Bit>,
+    value: Signal<Local, Bits<32>>,
+    spread_mask: Signal<Local, Bits<13>>,
+    sum: Signal<Local, Bits<13>>,
+    emit: Signal<Local, Bit>,
+    pending: Signal<Local, Bits<8>>,
+}
+
+impl FlowDemux {
+    pub fn new(params: &NicParams) -> Self {
+        Self {
+            clock: Default::default(),
+            data: Default::default(),
+            valid: Default::default(),
+            last: Default::default(),
+            error: Default::default(),
+            default_queue: Default::default(),
+            filter_write: Default::default(),
+            filter_wildcard: Default::default(),
+            filter_clear: Default::default(),
+            filter_slot: Default::default(),
+            filter_entry: Default::default(),
+            decision: Default::default(),
+            counts: Default::default(),
+            parser: Default::default(),
+            exact_table: Default::default(),
+            wild_table: Default::default(),
+            queues: Constant::new((params.queues as u64).into()),
+            busy: Default::default(),
+            waiting: Default::default(),
+            kind: Default::default(),
+            overruns: Default::default(),
+            f_mac: Default::default(),
+            f_vlan_valid: Default::default(),
+            f_vlan: Default::default(),
+            f_ip: Default::default(),
+            f_v6: Default::default(),
+            f_proto: Default::default(),
+            f_src: Default::default(),
+            f_dst: Default::default(),
+            f_ports: Default::default(),
+            f_sport: Default::default(),
+            f_dport: Default::default(),
+            f_rss: Default::default(),
+            d_valid: Default::default(),
+            d_reason: Default::default(),
+            d_queue: Default::default(),
+            d_kind: Default::default(),
+            d_id: Default::default(),
+            d_rss: Default::default(),
+            d_counts: Default::default(),
+            applies: Default::default(),
+            key: Default::default(),
+            done: Default::default(),
+            hit: Default::default(),
+            value: Default::default(),
+            spread_mask: Default::default(),
+            sum: Default::default(),
+            emit: Default::default(),
+            pending: Default::default(),
+        }
+    }
+}
+
+impl Logic for FlowDemux {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, parser, exact_table, wild_table);
+        dff_setup!(
+            self, clock, busy, waiting, kind, overruns, f_mac, f_vlan_valid, f_vlan, f_ip, f_v6,
+            f_proto, f_src, f_dst, f_ports, f_sport, f_dport, f_rss, d_valid, d_reason, d_queue,
+            d_kind, d_id, d_rss, d_counts
+        );
+        self.parser.data.next = self.data.val();
+        self.parser.valid.next = self.valid.val();
+        self.parser.last.next = self.last.val();
+        self.parser.error.next = self.error.val();
+        self.exact_table.wr.next = self.filter_write.val() & !self.filter_wildcard.val();
+        self.wild_table.wr.next = self.filter_write.val() & self.filter_wildcard.val();
+        self.exact_table.wr_slot.next = self.filter_slot.val();
+        self.wild_table.wr_slot.next = self.filter_slot.val();
+        self.exact_table.wr_clear.next = self.filter_clear.val();
+        self.wild_table.wr_clear.next = self.filter_clear.val();
+        self.exact_table.wr_entry.next = self.filter_entry.val();
+        self.wild_table.wr_entry.next = self.filter_entry.val();
+
+        self.decision.valid.next = self.d_valid.q.val();
+        self.decision.reason.next = self.d_reason.q.val();
+        self.decision.queue.next = self.d_queue.q.val();
+        self.decision.kind.next = self.d_kind.q.val();
+        self.decision.filter_id.next = self.d_id.q.val();
+        self.decision.rss.next = self.d_rss.q.val();
+        self.counts.next = self.d_counts.q.val();
+        self.d_valid.d.next = false;
+        self.d_counts.d.next = 0.into();
+        self.emit.next = false;
+
+        // Does the current kind apply to the frame, and its key.
+        self.applies.next = true;
+        if self.kind.q.val() < 4 {
+            self.applies.next = self.f_ip.q.val() & self.f_ports.q.val();
+        } else if self.kind.q.val() < 6 {
+            self.applies.next = self.f_ip.q.val();
+        } else if self.kind.q.val() == 6 {
+            self.applies.next = self.f_vlan_valid.q.val();
+        }
+        self.key.next = bit_cast::<KEY_BITS, 3>(self.kind.q.val()) << 297;
+        if self.kind.q.val() < 6 {
+            self.key.next = self.key.val()
+                | (bit_cast::<KEY_BITS, 1>(self.f_v6.q.val().into()) << 296)
+                | (bit_cast::<KEY_BITS, 8>(self.f_proto.q.val()) << 288);
+            if ((self.kind.q.val() < 4) & (self.kind.q.val() != 3)) | (self.kind.q.val() == 4) {
+                self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 128>(self.f_dst.q.val()) << 32);
+            }
+            if self.kind.q.val() < 4 {
+                self.key.next = self.key.val() | bit_cast::<KEY_BITS, 16>(self.f_dport.q.val());
+            }
+            if self.kind.q.val() == 1 {
+                self.key.next = self.key.val()
+                    | (bit_cast::<KEY_BITS, 128>(self.f_src.q.val()) << 160)
+                    | (bit_cast::<KEY_BITS, 16>(self.f_sport.q.val()) << 16);
+            }
+        } else {
+            self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 48>(self.f_mac.q.val()) << 32);
+            if self.kind.q.val() == 6 {
+                self.key.next = self.key.val() | bit_cast::<KEY_BITS, 12>(self.f_vlan.q.val());
+            }
+        }
+        self.exact_table.key.next = self.key.val();
+        self.wild_table.key.next = self.key.val();
+        self.exact_table.start.next = false;
+        self.wild_table.start.next = false;
+        self.done.next = self.exact_table.done.val() | self.wild_table.done.val();
+        self.hit.next = (self.exact_table.done.val() & self.exact_table.hit.val())
+            | (self.wild_table.done.val() & self.wild_table.hit.val());
+        self.value.next = self.wild_table.value.val();
+        if self.exact_table.done.val() {
+            self.value.next = self.exact_table.value.val();
+        }
+        self.spread_mask.next = (bit_cast::<13, 1>(true.into()) << self.value.val().get_bits::<3>(12)) - 1;
+        self.sum.next = bit_cast::<13, 12>(self.value.val().get_bits::<12>(0))
+            + (bit_cast::<13, 32>(self.f_rss.q.val()) & self.spread_mask.val());
+        if self.sum.val() >= self.queues.val() {
+            self.sum.next = self.sum.val() - self.queues.val();
+        }
+
+        // The lookup sequence.
+        if self.busy.q.val() {
+            if !self.waiting.q.val() {
+                if self.applies.val() {
+                    self.waiting.d.next = true;
+                    self.exact_table.start.next = self.kind.q.val() == 1;
+                    self.wild_table.start.next = self.kind.q.val() != 1;
+                } else if self.kind.q.val() == 7 {
+                    self.emit.next = true;
+                } else {
+                    self.kind.d.next = self.kind.q.val() + 1;
+                }
+            } else if self.done.val() {
+                self.waiting.d.next = false;
+                if self.hit.val() {
+                    self.busy.d.next = false;
+                    self.d_valid.d.next = true;
+                    self.d_reason.d.next = 0.into();
+                    self.d_queue.d.next = self.sum.val().get_bits::<QUEUE_BITS>(0);
+                    self.d_kind.d.next = self.kind.q.val();
+                    self.d_id.d.next = self.value.val().get_bits::<16>(16);
+                    self.d_rss.d.next = self.f_rss.q.val();
+                    if self.kind.q.val() == 1 {
+                        self.d_counts.d.next = 1.into();
+                    } else {
+                        self.d_counts.d.next = 2.into();
+                    }
+                } else if self.kind.q.val() == 7 {
+                    self.emit.next = true;
+                } else {
+                    self.kind.d.next = self.kind.q.val() + 1;
+                }
+            }
+        }
+        // No filter matched: the default queue.
+        if self.emit.val() {
+            self.busy.d.next = false;
+            self.d_valid.d.next = true;
+            self.d_reason.d.next = 1.into();
+            self.d_queue.d.next = self.default_queue.val();
+            self.d_kind.d.next = 0.into();
+            self.d_id.d.next = 0.into();
+            self.d_rss.d.next = self.f_rss.q.val();
+            self.d_counts.d.next = 4.into();
+        }
+
+        // Overruns wait until the lookup before them has decided, then
+        // leave one per cycle, in order. (The paths that set the decision
+        // register are exclusive: lookups only while busy, overruns and
+        // rejects only while idle, rejects only with no overrun waiting.)
+        self.pending.next = self.overruns.q.val();
+        if !self.busy.q.val() & (self.overruns.q.val() != 0) {
+            self.pending.next = self.pending.val() - 1;
+            self.d_valid.d.next = true;
+            self.d_reason.d.next = 9.into();
+            self.d_queue.d.next = self.default_queue.val();
+            self.d_kind.d.next = 0.into();
+            self.d_id.d.next = 0.into();
+            self.d_rss.d.next = 0.into();
+            self.d_counts.d.next = 512.into();
+        }
+
+        // A frame ended: start its lookup, or decide now.
+        if self.parser.result_valid.val() {
+            if self.busy.q.val() | (self.overruns.q.val() != 0) {
+                if self.overruns.q.val() != 255 {
+                    self.pending.next = self.pending.val() + 1;
+                }
+            } else if self.parser.reason.val() == 0 {
+                self.busy.d.next = true;
+                self.waiting.d.next = false;
+                self.kind.d.next = 1.into();
+                self.f_mac.d.next = self.parser.dst_mac.val();
+                self.f_vlan_valid.d.next = self.parser.vlan_valid.val();
+                self.f_vlan.d.next = self.parser.vlan.val();
+                self.f_ip.d.next = self.parser.is_ip.val();
+                self.f_v6.d.next = self.parser.is_v6.val();
+                self.f_proto.d.next = self.parser.proto.val();
+                self.f_src.d.next = self.parser.src.val();
+                self.f_dst.d.next = self.parser.dst.val();
+                self.f_ports.d.next = self.parser.has_ports.val();
+                self.f_sport.d.next = self.parser.sport.val();
+                self.f_dport.d.next = self.parser.dport.val();
+                self.f_rss.d.next = self.parser.rss.val();
+            } else {
+                // Rejected or malformed: no lookup. Counter bits follow
+                // the reason codes from Fragment (2) on.
+                self.d_valid.d.next = true;
+                self.d_reason.d.next = self.parser.reason.val();
+                self.d_queue.d.next = self.default_queue.val();
+                if self.parser.reason.val() == 8 {
+                    self.d_queue.d.next = 0.into();
+                    self.d_counts.d.next = 0.into();
+                } else {
+                    self.d_counts.d.next = bit_cast::<DEMUX_COUNTERS, 1>(true.into())
+                        << (bit_cast::<DEMUX_COUNTERS, 4>(self.parser.reason.val()) + 1);
+                }
+                self.d_kind.d.next = 0.into();
+                self.d_id.d.next = 0.into();
+                self.d_rss.d.next = 0.into();
+            }
+        }
+        self.overruns.d.next = self.pending.val();
+    }
+}

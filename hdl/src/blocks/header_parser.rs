@@ -1,0 +1,684 @@
+//! Streaming header parser: watches the checked receive stream one byte per
+//! cycle and, the cycle after each frame's last byte, reports what it found
+//! (the rules are in `crate::filter`'s documentation) and the frame's RSS
+//! hash, computed on the fly from the bytes as they pass.
+//!
+//! It never stalls the stream and keeps no copy of the frame: each header
+//! is walked by position, with `base` the offset where the current header
+//! starts and `rel` the current byte's offset inside it. The report for one
+//! frame is read from registers in the same cycle as the next frame's first
+//! byte updates them, so frames may follow each other with no gap.
+
+use crate::filter::{Reason, RSS_KEY};
+use crate::params::DATA_BITS;
+use rust_hdl::prelude::*;
+
+/// Which header the current byte belongs to.
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+enum Header {
+    /// The two MAC addresses (the first variant is the reset state).
+    Macs,
+    /// An ethertype (or a tag protocol identifier).
+    Type,
+    /// A VLAN tag's control information.
+    Tci,
+    Ipv4,
+    Ipv6,
+    /// An IPv6 hop-by-hop, routing or destination options header.
+    Ext,
+    /// The first byte of an IPv6 fragment header.
+    Frag6,
+    /// A TCP or UDP header.
+    L4,
+    /// Nothing more to parse.
+    Done,
+}
+
+#[derive(LogicBlock)]
+pub struct HeaderParser {
+    pub clock: Signal<In, Clock>,
+    pub data: Signal<In, Bits<DATA_BITS>>,
+    pub valid: Signal<In, Bit>,
+    pub last: Signal<In, Bit>,
+    pub error: Signal<In, Bit>,
+    /// One-cycle pulse: the fields below describe the frame that just ended.
+    pub result_valid: Signal<Out, Bit>,
+    /// 0 if the frame parsed cleanly; otherwise a `filter::Reason` code.
+    pub reason: Signal<Out, Bits<4>>,
+    pub dst_mac: Signal<Out, Bits<48>>,
+    pub vlan_valid: Signal<Out, Bit>,
+    pub vlan: Signal<Out, Bits<12>>,
+    pub is_ip: Signal<Out, Bit>,
+    pub is_v6: Signal<Out, Bit>,
+    pub proto: Signal<Out, Bits<8>>,
+    pub src: Signal<Out, Bits<128>>,
+    pub dst: Signal<Out, Bits<128>>,
+    pub has_ports: Signal<Out, Bit>,
+    pub sport: Signal<Out, Bits<16>>,
+    pub dport: Signal<Out, Bits<16>>,
+    pub rss: Signal<Out, Bits<32>>,
+
+    in_frame: DFF<Bit>,
+    pos: DFF<Bits<16>>,
+    state: DFF<Header>,
+    base: DFF<Bits<16>>,
+    tags: DFF<Bits<2>>,
+    held: DFF<Bits<8>>,
+    vlan_id: DFF<Bits<12>>,
+    vlan_seen: DFF<Bit>,
+    ip: DFF<Bit>,
+    v6: DFF<Bit>,
+    mac: DFF<Bits<48>>,
+    protocol: DFF<Bits<8>>,
+    src_addr: DFF<Bits<128>>,
+    dst_addr: DFF<Bits<128>>,
+    ports: DFF<Bit>,
+    src_port: DFF<Bits<16>>,
+    dst_port: DFF<Bits<16>>,
+    ihl_bytes: DFF<Bits<8>>,
+    ip_len: DFF<Bits<16>>,
+    frag_hi: DFF<Bits<8>>,
+    fragment: DFF<Bit>,
+    ip_end: DFF<Bits<17>>,
+    need_end: DFF<Bits<17>>,
+    next_hdr: DFF<Bits<8>>,
+    ext_len: DFF<Bits<16>>,
+    l4_len: DFF<Bits<8>>,
+    verdict: DFF<Bits<4>>,
+    rss_hash: DFF<Bits<32>>,
+    rss_key: DFF<Bits<320>>,
+    finishing: DFF<Bit>,
+    frame_error: DFF<Bit>,
+    frame_len: DFF<Bits<17>>,
+    key_init: Constant<Bits<320>>,
+    st: Signal<Local, Header>,
+    p: Signal<Local, Bits<16>>,
+    rel: Signal<Local, Bits<16>>,
+    next_base: Signal<Local, Bits<16>>,
+    ethertype: Signal<Local, Bits<16>>,
+    dispatch: Signal<Local, Bit>,
+    dispatch_nh: Signal<Local, Bits<8>>,
+    feed: Signal<Local, Bit>,
+    rss_mix: Signal<Local, Bits<32>>,
+    ext_end: Signal<Local, Bit>,
+    c_reason: Signal<Local, Bits<4>>,
+}
+
+impl Default for HeaderParser {
+    fn default() -> Self {
+        let mut key: Bits<320> = 0.into();
+        for &byte in RSS_KEY.iter() {
+            key = (key << 8) | bit_cast::<320, 8>((byte as u64).into());
+        }
+        Self {
+            clock: Default::default(),
+            data: Default::default(),
+            valid: Default::default(),
+            last: Default::default(),
+            error: Default::default(),
+            result_valid: Default::default(),
+            reason: Default::default(),
+            dst_mac: Default::default(),
+            vlan_valid: Default::default(),
+            vlan: Default::default(),
+            is_ip: Default::default(),
+            is_v6: Default::default(),
+            proto: Default::default(),
+            src: Default::default(),
+            dst: Default::default(),
+            has_ports: Default::default(),
+            sport: Default::default(),
+            dport: Default::default(),
+            rss: Default::default(),
+            in_frame: Default::default(),
+            pos: Default::default(),
+            state: Default::default(),
+            base: Default::default(),
+            tags: Default::default(),
+            held: Default::default(),
+            vlan_id: Default::default(),
+            vlan_seen: Default::default(),
+            ip: Default::default(),
+            v6: Default::default(),
+            mac: Default::default(),
+            protocol: Default::default(),
+            src_addr: Default::default(),
+            dst_addr: Default::default(),
+            ports: Default::default(),
+            src_port: Default::default(),
+            dst_port: Default::default(),
+            ihl_bytes: Default::default(),
+            ip_len: Default::default(),
+            frag_hi: Default::default(),
+            fragment: Default::default(),
+            ip_end: Default::default(),
+            need_end: Default::default(),
+            next_hdr: Default::default(),
+            ext_len: Default::default(),
+            l4_len: Default::default(),
+            verdict: Default::default(),
+            rss_hash: Default::default(),
+            rss_key: Default::default(),
+            finishing: Default::default(),
+            frame_error: Default::default(),
+            frame_len: Default::default(),
+            key_init: Constant::new(key),
+            st: Default::default(),
+            p: Default::default(),
+            rel: Default::default(),
+            next_base: Default::default(),
+            ethertype: Default::default(),
+            dispatch: Default::default(),
+            dispatch_nh: Default::default(),
+            feed: Default::default(),
+            rss_mix: Default::default(),
+            ext_end: Default::default(),
+            c_reason: Default::default(),
+        }
+    }
+}
+
+// The kernel below writes reason codes as literals (rust-hdl cannot name
+// a Rust constant in Verilog); these pin them to the shared enum.
+const _: () = {
+    assert!(Reason::Fragment as u8 == 2);
+    assert!(Reason::Truncated as u8 == 3);
+    assert!(Reason::BadIpv4 as u8 == 4);
+    assert!(Reason::BadIpv6 as u8 == 5);
+    assert!(Reason::BadL4 as u8 == 6);
+    assert!(Reason::BadTags as u8 == 7);
+    assert!(Reason::FrameError as u8 == 8);
+};
+
+impl Logic for HeaderParser {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, in_frame, pos, state, base, tags, held, vlan_id, vlan_seen, ip, v6, mac,
+            protocol, src_addr, dst_addr, ports, src_port, dst_port, ihl_bytes, ip_len, frag_hi,
+            fragment, ip_end, need_end, next_hdr, ext_len, l4_len, verdict, rss_hash, rss_key,
+            finishing, frame_error, frame_len
+        );
+        // A frame's first byte starts from a clean slate.
+        self.st.next = self.state.q.val();
+        self.p.next = self.pos.q.val();
+        if !self.in_frame.q.val() {
+            self.st.next = Header::Macs;
+            self.p.next = 0.into();
+        }
+        self.rel.next = self.p.val() - self.base.q.val();
+        self.next_base.next = self.p.val() + 1;
+        self.ethertype.next =
+            (bit_cast::<16, 8>(self.held.q.val()) << 8) | bit_cast::<16, 8>(self.data.val());
+        self.dispatch.next = false;
+        self.dispatch_nh.next = self.next_hdr.q.val();
+        self.feed.next = false;
+        self.ext_end.next = false;
+        self.finishing.d.next = false;
+
+        // The RSS hash takes each input byte's bits most significant first,
+        // each selecting the 32 key bits starting at its own position.
+        self.rss_mix.next = self.rss_hash.q.val();
+        for j in 0..8 {
+            if self.data.val().get_bit(7 - j) {
+                self.rss_mix.next = self.rss_mix.val() ^ self.rss_key.q.val().get_bits::<32>(288 - j);
+            }
+        }
+
+        if self.valid.val() {
+            self.in_frame.d.next = !self.last.val();
+            if self.p.val() != 0xFFFF {
+                self.pos.d.next = self.p.val() + 1;
+            }
+            if !self.in_frame.q.val() {
+                self.state.d.next = Header::Macs;
+                self.tags.d.next = 0.into();
+                self.vlan_seen.d.next = false;
+                self.ip.d.next = false;
+                self.v6.d.next = false;
+                self.ports.d.next = false;
+                self.fragment.d.next = false;
+                self.verdict.d.next = 0.into();
+                self.src_addr.d.next = 0.into();
+                self.dst_addr.d.next = 0.into();
+                self.src_port.d.next = 0.into();
+                self.dst_port.d.next = 0.into();
+                self.protocol.d.next = 0.into();
+                self.rss_hash.d.next = 0.into();
+                self.rss_key.d.next = self.key_init.val();
+                self.need_end.d.next = 0.into();
+                self.ip_end.d.next = 0.into();
+            }
+            if self.last.val() {
+                self.finishing.d.next = true;
+                self.frame_error.d.next = self.error.val();
+                self.frame_len.d.next = bit_cast::<17, 16>(self.p.val()) + 1;
+            }
+
+            if self.st.val() == Header::Macs {
+                if self.p.val() < 6 {
+                    self.mac.d.next = (self.mac.q.val() << 8) | bit_cast::<48, 8>(self.data.val());
+                }
+                if self.p.val() == 11 {
+                    self.state.d.next = Header::Type;
+                    self.base.d.next = 12.into();
+                }
+            } else if self.st.val() == Header::Type {
+                if self.rel.val() == 0 {
+                    self.held.d.next = self.data.val();
+                } else {
+                    self.base.d.next = self.next_base.val();
+                    if (self.ethertype.val() == 0x8100) | (self.ethertype.val() == 0x88A8) {
+                        if self.tags.q.val() == 2 {
+                            self.verdict.d.next = 7.into();
+                            self.state.d.next = Header::Done;
+                        } else {
+                            self.state.d.next = Header::Tci;
+                        }
+                    } else if self.ethertype.val() == 0x0800 {
+                        self.ip.d.next = true;
+                        self.state.d.next = Header::Ipv4;
+                    } else if self.ethertype.val() == 0x86DD {
+                        self.ip.d.next = true;
+                        self.v6.d.next = true;
+                        self.state.d.next = Header::Ipv6;
+                    } else {
+                        self.state.d.next = Header::Done;
+                    }
+                }
+            } else if self.st.val() == Header::Tci {
+                if self.rel.val() == 0 {
+                    self.held.d.next = self.data.val();
+                } else {
+                    if self.tags.q.val() == 0 {
+                        self.vlan_seen.d.next = true;
+                        self.vlan_id.d.next = (bit_cast::<12, 8>(self.held.q.val() & 0x0F) << 8)
+                            | bit_cast::<12, 8>(self.data.val());
+                    }
+                    self.tags.d.next = self.tags.q.val() + 1;
+                    self.state.d.next = Header::Type;
+                    self.base.d.next = self.next_base.val();
+                }
+            } else if self.st.val() == Header::Ipv4 {
+                if self.rel.val() == 0 {
+                    self.ihl_bytes.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2;
+                    if (self.data.val().get_bits::<4>(4) != 4) | (self.data.val().get_bits::<4>(0) < 5) {
+                        self.verdict.d.next = 4.into();
+                        self.state.d.next = Header::Done;
+                    }
+                }
+                if self.rel.val() == 2 {
+                    self.held.d.next = self.data.val();
+                }
+                if self.rel.val() == 3 {
+                    self.ip_len.d.next = self.ethertype.val();
+                }
+                if self.rel.val() == 6 {
+                    self.frag_hi.d.next = self.data.val();
+                }
+                if self.rel.val() == 7 {
+                    self.fragment.d.next = (self.frag_hi.q.val() & 0x3F).any() | self.data.val().any();
+                }
+                if self.rel.val() == 9 {
+                    self.protocol.d.next = self.data.val();
+                }
+                if (self.rel.val() >= 12) & (self.rel.val() < 16) {
+                    self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.feed.next = true;
+                }
+                if (self.rel.val() >= 16) & (self.rel.val() < 20) {
+                    self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.feed.next = true;
+                }
+                if (self.rel.val() >= 19) & (self.rel.val() == bit_cast::<16, 8>(self.ihl_bytes.q.val()) - 1) {
+                    if self.fragment.q.val() {
+                        self.verdict.d.next = 2.into();
+                        self.state.d.next = Header::Done;
+                    } else {
+                        self.ip_end.d.next =
+                            bit_cast::<17, 16>(self.base.q.val()) + bit_cast::<17, 16>(self.ip_len.q.val());
+                        self.dispatch.next = true;
+                        self.dispatch_nh.next = self.protocol.q.val();
+                    }
+                }
+            } else if self.st.val() == Header::Ipv6 {
+                if self.rel.val() == 0 {
+                    if self.data.val().get_bits::<4>(4) != 6 {
+                        self.verdict.d.next = 5.into();
+                        self.state.d.next = Header::Done;
+                    }
+                }
+                if self.rel.val() == 4 {
+                    self.held.d.next = self.data.val();
+                }
+                if self.rel.val() == 5 {
+                    self.ip_len.d.next = self.ethertype.val();
+                }
+                if self.rel.val() == 6 {
+                    self.next_hdr.d.next = self.data.val();
+                }
+                if (self.rel.val() >= 8) & (self.rel.val() < 24) {
+                    self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.feed.next = true;
+                }
+                if (self.rel.val() >= 24) & (self.rel.val() < 40) {
+                    self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.feed.next = true;
+                }
+                if self.rel.val() == 39 {
+                    self.ip_end.d.next = bit_cast::<17, 16>(self.base.q.val())
+                        + bit_cast::<17, 16>(self.ip_len.q.val())
+                        + 40;
+                    self.dispatch.next = true;
+                }
+            } else if self.st.val() == Header::Ext {
+                if self.rel.val() == 0 {
+                    self.next_hdr.d.next = self.data.val();
+                }
+                if self.rel.val() == 1 {
+                    self.ext_len.d.next = (bit_cast::<16, 8>(self.data.val()) + 1) << 3;
+                }
+                if (self.rel.val() > 1) & (self.rel.val() == self.ext_len.q.val() - 1) {
+                    self.dispatch.next = true;
+                }
+            } else if self.st.val() == Header::Frag6 {
+                self.verdict.d.next = 2.into();
+                self.state.d.next = Header::Done;
+            } else if self.st.val() == Header::L4 {
+                if self.rel.val() < 2 {
+                    self.src_port.d.next = (self.src_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
+                    self.feed.next = true;
+                } else if self.rel.val() < 4 {
+                    self.dst_port.d.next = (self.dst_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
+                    self.feed.next = true;
+                }
+                if self.protocol.q.val() == 17 {
+                    if self.rel.val() == 7 {
+                        self.state.d.next = Header::Done;
+                        self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
+                    }
+                } else {
+                    if self.rel.val() == 12 {
+                        self.l4_len.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(4)) << 2;
+                        if self.data.val().get_bits::<4>(4) < 5 {
+                            self.verdict.d.next = 6.into();
+                            self.state.d.next = Header::Done;
+                        }
+                    }
+                    if (self.rel.val() > 12) & (self.rel.val() == bit_cast::<16, 8>(self.l4_len.q.val()) - 1) {
+                        self.state.d.next = Header::Done;
+                        self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
+                    }
+                }
+            }
+
+            // The current header ended: decide what follows it.
+            if self.dispatch.val() {
+                self.base.d.next = self.next_base.val();
+                self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
+                if (self.dispatch_nh.val() == 0) | (self.dispatch_nh.val() == 43) | (self.dispatch_nh.val() == 60) {
+                    self.state.d.next = Header::Ext;
+                } else if self.dispatch_nh.val() == 44 {
+                    self.state.d.next = Header::Frag6;
+                } else {
+                    self.protocol.d.next = self.dispatch_nh.val();
+                    if (self.dispatch_nh.val() == 6) | (self.dispatch_nh.val() == 17) {
+                        self.ports.d.next = true;
+                        self.state.d.next = Header::L4;
+                    } else {
+                        self.state.d.next = Header::Done;
+                    }
+                }
+            }
+            if self.feed.val() {
+                self.rss_hash.d.next = self.rss_mix.val();
+                self.rss_key.d.next = self.rss_key.q.val() << 8;
+            }
+        }
+
+        // The report, from the registers as the last byte left them.
+        self.c_reason.next = 0.into();
+        if self.frame_error.q.val() {
+            self.c_reason.next = 8.into();
+        } else if self.verdict.q.val() != 0 {
+            self.c_reason.next = self.verdict.q.val();
+        } else if self.state.q.val() != Header::Done {
+            self.c_reason.next = 3.into();
+        } else if self.ip.q.val() {
+            if !self.v6.q.val() & (self.ip_len.q.val() < bit_cast::<16, 8>(self.ihl_bytes.q.val())) {
+                self.c_reason.next = 4.into();
+            } else if self.ip_end.q.val() > self.frame_len.q.val() {
+                self.c_reason.next = 3.into();
+            } else if self.need_end.q.val() > self.ip_end.q.val() {
+                self.c_reason.next = 3.into();
+            }
+        }
+        self.result_valid.next = self.finishing.q.val();
+        self.reason.next = self.c_reason.val();
+        self.dst_mac.next = self.mac.q.val();
+        self.vlan_valid.next = self.vlan_seen.q.val();
+        self.vlan.next = self.vlan_id.q.val();
+        self.is_ip.next = self.ip.q.val();
+        self.is_v6.next = self.v6.q.val();
+        self.proto.next = self.protocol.q.val();
+        self.src.next = self.src_addr.q.val();
+        self.dst.next = self.dst_addr.q.val();
+        self.has_ports.next = self.ports.q.val();
+        self.sport.next = self.src_port.q.val();
+        self.dport.next = self.dst_port.q.val();
+        self.rss.next = self.rss_hash.q.val();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{rss_hash, Flow, IpFlow};
+    use crate::harness::Harness;
+
+    #[derive(Debug, PartialEq)]
+    struct Report {
+        reason: u64,
+        flow: Flow,
+        rss: u32,
+    }
+
+    /// Streams frames with `gap` idle cycles between them; returns one
+    /// report per frame.
+    fn parse(frames: &[Vec<u8>], gap: usize) -> Vec<Report> {
+        let mut h = Harness::new(HeaderParser::default(), |p| &mut p.clock);
+        let mut out = vec![];
+        let beats: Vec<Option<(u8, bool)>> = frames
+            .iter()
+            .flat_map(|f| {
+                let n = f.len();
+                f.iter()
+                    .enumerate()
+                    .map(move |(i, &b)| Some((b, i + 1 == n)))
+                    .chain(std::iter::repeat(None).take(gap))
+            })
+            .chain(std::iter::repeat(None).take(3))
+            .collect();
+        for beat in beats {
+            h.uut.valid.next = beat.is_some();
+            let (b, last) = beat.unwrap_or((0, false));
+            h.uut.data.next = (b as u64).into();
+            h.uut.last.next = last;
+            h.uut.error.next = false;
+            h.settle();
+            let u = &h.uut;
+            if u.result_valid.val() {
+                let ip = u.is_ip.val().then(|| IpFlow {
+                    v6: u.is_v6.val(),
+                    proto: u.proto.val().index() as u8,
+                    src: wide(u.src.val()),
+                    dst: wide(u.dst.val()),
+                    ports: u.has_ports.val().then(|| (u.sport.val().index() as u16, u.dport.val().index() as u16)),
+                });
+                let mut mac = [0u8; 6];
+                for (i, m) in mac.iter_mut().enumerate() {
+                    *m = (u64::from(u.dst_mac.val()) >> (40 - 8 * i)) as u8;
+                }
+                out.push(Report {
+                    reason: u.reason.val().index() as u64,
+                    flow: Flow { dst_mac: mac, vlan: u.vlan_valid.val().then(|| u.vlan.val().index() as u16), ip },
+                    rss: u.rss.val().index() as u32,
+                });
+            }
+            h.cycle();
+        }
+        out
+    }
+
+    fn wide(b: Bits<128>) -> u128 {
+        u64::from(b.get_bits::<64>(0)) as u128 | (u64::from(b.get_bits::<64>(64)) as u128) << 64
+    }
+
+    const MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x42];
+
+    fn eth(tags: &[u16], ethertype: u16, payload: &[u8]) -> Vec<u8> {
+        let mut f = MAC.to_vec();
+        f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x01]);
+        for &vid in tags {
+            f.extend_from_slice(&[0x81, 0x00]);
+            f.extend_from_slice(&vid.to_be_bytes());
+        }
+        f.extend_from_slice(&ethertype.to_be_bytes());
+        f.extend_from_slice(payload);
+        f
+    }
+
+    fn ipv4(proto: u8, src: [u8; 4], dst: [u8; 4], options: usize, l4: &[u8], frag: u16) -> Vec<u8> {
+        let ihl = 5 + options / 4;
+        let total = (ihl * 4 + l4.len()) as u16;
+        let mut h = vec![0x40 | ihl as u8, 0];
+        h.extend_from_slice(&total.to_be_bytes());
+        h.extend_from_slice(&[0, 0]);
+        h.extend_from_slice(&frag.to_be_bytes());
+        h.extend_from_slice(&[64, proto, 0, 0]);
+        h.extend_from_slice(&src);
+        h.extend_from_slice(&dst);
+        h.extend(std::iter::repeat(1).take(options));
+        h.extend_from_slice(l4);
+        h
+    }
+
+    fn tcp(sport: u16, dport: u16, doff: u8) -> Vec<u8> {
+        let mut t = sport.to_be_bytes().to_vec();
+        t.extend_from_slice(&dport.to_be_bytes());
+        t.extend_from_slice(&[0; 8]);
+        t.push(doff << 4);
+        t.extend_from_slice(&[0; 7]);
+        t.extend(std::iter::repeat(0).take((doff as usize * 4).saturating_sub(20)));
+        t
+    }
+
+    fn ipv6(next: u8, src: u128, dst: u128, rest: &[u8]) -> Vec<u8> {
+        let mut h = vec![0x60, 0, 0, 0];
+        h.extend_from_slice(&(rest.len() as u16).to_be_bytes());
+        h.extend_from_slice(&[next, 64]);
+        h.extend_from_slice(&src.to_be_bytes());
+        h.extend_from_slice(&dst.to_be_bytes());
+        h.extend_from_slice(rest);
+        h
+    }
+
+    fn v4flow(proto: u8, ports: Option<(u16, u16)>) -> Flow {
+        Flow {
+            dst_mac: MAC,
+            vlan: None,
+            ip: Some(IpFlow { v6: false, proto, src: 0x4209_95BB, dst: 0xA18E_6450, ports }),
+        }
+    }
+
+    const SRC4: [u8; 4] = [66, 9, 149, 187];
+    const DST4: [u8; 4] = [161, 142, 100, 80];
+
+    #[test]
+    fn parses_tcp_over_ipv4_with_options_and_hashes_it() {
+        let f = eth(&[], 0x0800, &ipv4(6, SRC4, DST4, 8, &tcp(2794, 1766, 6), 0));
+        let r = parse(&[f], 0);
+        let flow = v4flow(6, Some((2794, 1766)));
+        assert_eq!(r, vec![Report { reason: 0, flow, rss: 0x51ccc178 }]);
+        assert_eq!(rss_hash(&flow), 0x51ccc178);
+    }
+
+    #[test]
+    fn parses_vlans_and_non_ip_and_rejects_a_third_tag() {
+        let arp = eth(&[100], 0x0806, &[0; 28]);
+        let qinq = eth(&[7, 200], 0x0800, &ipv4(1, SRC4, DST4, 0, &[0; 8], 0));
+        let three = eth(&[1, 2, 3], 0x0800, &[0; 40]);
+        let r = parse(&[arp, qinq, three], 12);
+        assert_eq!(r[0].reason, 0);
+        assert_eq!(r[0].flow, Flow { dst_mac: MAC, vlan: Some(100), ip: None });
+        assert_eq!(r[1].reason, 0);
+        assert_eq!(r[1].flow.vlan, Some(7), "the outer tag is the frame's VLAN");
+        assert_eq!(r[1].flow.ip.unwrap().ports, None);
+        assert_eq!(r[1].rss, 0x323e8fc2, "non-TCP/UDP hashes the addresses only");
+        assert_eq!(r[2].reason, Reason::BadTags as u64);
+    }
+
+    #[test]
+    fn walks_the_ipv6_extension_chain() {
+        let src = 0x3ffe_2501_0200_1fff_0000_0000_0000_0007u128;
+        let dst = 0x3ffe_2501_0200_0003_0000_0000_0000_0001u128;
+        let mut udp = 2794u16.to_be_bytes().to_vec();
+        udp.extend_from_slice(&1766u16.to_be_bytes());
+        udp.extend_from_slice(&[0, 8, 0, 0]);
+        // Hop-by-hop (8 bytes) then destination options (16 bytes) then UDP.
+        let mut chain = vec![60, 0, 0, 0, 0, 0, 0, 0, 17, 1];
+        chain.extend_from_slice(&[0; 14]);
+        chain.extend_from_slice(&udp);
+        let f = eth(&[], 0x86DD, &ipv6(0, src, dst, &chain));
+        let r = parse(&[f.clone()], 0);
+        assert_eq!(r[0].reason, 0);
+        let ip = r[0].flow.ip.unwrap();
+        assert_eq!((ip.v6, ip.proto, ip.src, ip.dst, ip.ports), (true, 17, src, dst, Some((2794, 1766))));
+        assert_eq!(r[0].rss, 0x40207d3d);
+        // The same through a fragment header is a fragment.
+        let mut frag_chain = vec![44, 0, 0, 0, 0, 0, 0, 0, 17, 0, 0, 1, 0, 0, 0, 9];
+        frag_chain.extend_from_slice(&udp);
+        let f = eth(&[], 0x86DD, &ipv6(0, src, dst, &frag_chain));
+        assert_eq!(parse(&[f], 0)[0].reason, Reason::Fragment as u64);
+    }
+
+    #[test]
+    fn reports_fragments_truncation_and_bad_headers() {
+        let good = eth(&[], 0x0800, &ipv4(6, SRC4, DST4, 0, &tcp(1, 2, 5), 0));
+        let cases: Vec<(Vec<u8>, Reason)> = vec![
+            (eth(&[], 0x0800, &ipv4(17, SRC4, DST4, 0, &[0; 8], 0x2000)), Reason::Fragment),
+            (eth(&[], 0x0800, &ipv4(17, SRC4, DST4, 0, &[0; 8], 0x0010)), Reason::Fragment),
+            (good[..good.len() - 1].to_vec(), Reason::Truncated),
+            (good[..30].to_vec(), Reason::Truncated),
+            (good[..14].to_vec(), Reason::Truncated),
+            (eth(&[], 0x0800, &ipv4(6, SRC4, DST4, 0, &tcp(1, 2, 4), 0)), Reason::BadL4),
+            (eth(&[], 0x86DD, &[0x40; 60]), Reason::BadIpv6),
+            ({
+                let mut f = good.clone();
+                f[14] = 0x44; // IHL 4
+                f
+            }, Reason::BadIpv4),
+            ({
+                let mut f = good.clone();
+                f[17] = 10; // total length below the header's
+                f
+            }, Reason::BadIpv4),
+            ({
+                let mut f = good.clone();
+                f[17] += 1; // total length one past the frame
+                f
+            }, Reason::Truncated),
+        ];
+        let frames: Vec<Vec<u8>> = cases.iter().map(|c| c.0.clone()).collect();
+        // No gap at all between frames: each report is still its own frame's.
+        let r = parse(&frames, 0);
+        assert_eq!(r.len(), cases.len());
+        for (i, (rep, (_, want))) in r.iter().zip(&cases).enumerate() {
+            assert_eq!(rep.reason, *want as u64, "case {i}");
+        }
+        // Ethernet padding after the IP packet is fine.
+        let mut padded = eth(&[], 0x0800, &ipv4(17, SRC4, DST4, 0, &[0; 8], 0));
+        padded.extend_from_slice(&[0; 18]);
+        assert_eq!(parse(&[padded], 0)[0].reason, 0);
+    }
+}
