@@ -343,3 +343,93 @@ impl Logic for FlowDemux {
         self.overruns.d.next = self.pending.val();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{self, Action, FilterKind, Flow, IpFlow, Reason, WAYS};
+    use crate::harness::Harness;
+
+    fn entry(key: &filter::Key, action: Action) -> Bits<ENTRY_BITS> {
+        let mut e: Bits<ENTRY_BITS> = bit_cast::<ENTRY_BITS, 32>((action.encode() as u64).into());
+        for w in key.0.iter().rev() {
+            e = (e << 32) | bit_cast::<ENTRY_BITS, 32>((*w as u64).into());
+        }
+        e
+    }
+
+    fn tcp4(dport: u16) -> Vec<u8> {
+        let mut f = vec![0x02, 0, 0, 0, 0, 0x42, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+        f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        f.extend_from_slice(&1234u16.to_be_bytes());
+        f.extend_from_slice(&dport.to_be_bytes());
+        f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0, 0, 0, 0, 0, 0]);
+        f
+    }
+
+    /// Streams frames 24 cycles apart; returns (reason, queue, kind, id) per decision.
+    fn run(h: &mut Harness<FlowDemux>, frames: &[Vec<u8>]) -> Vec<(u64, u64, u64, u64)> {
+        let mut out = vec![];
+        let mut beats: Vec<Option<(u8, bool)>> = vec![];
+        for f in frames {
+            beats.extend(f.iter().enumerate().map(|(i, &b)| Some((b, i + 1 == f.len()))));
+            beats.extend(std::iter::repeat(None).take(24));
+        }
+        beats.extend(std::iter::repeat(None).take(60));
+        for beat in beats {
+            h.uut.valid.next = beat.is_some();
+            let (b, last) = beat.unwrap_or((0, false));
+            h.uut.data.next = (b as u64).into();
+            h.uut.last.next = last;
+            h.uut.error.next = false;
+            h.settle();
+            let d = &h.uut.decision;
+            if d.valid.val() {
+                out.push((
+                    d.reason.val().index() as u64,
+                    d.queue.val().index() as u64,
+                    d.kind.val().index() as u64,
+                    d.filter_id.val().index() as u64,
+                ));
+            }
+            h.cycle();
+        }
+        out
+    }
+
+    #[test]
+    fn looks_up_most_specific_first() {
+        let mut h = Harness::new(FlowDemux::new(&NicParams::default()), |d| &mut d.clock);
+        h.uut.default_queue.next = 5.into();
+        let flow = Flow {
+            dst_mac: [0x02, 0, 0, 0, 0, 0x42],
+            vlan: None,
+            ip: Some(IpFlow { v6: false, proto: 6, src: 0x0A00_0001, dst: 0x0A00_0002, ports: Some((1234, 80)) }),
+        };
+        // A listener on port 80 and a port-only listener on 443, both in the
+        // wildcard table's first bucket for their keys.
+        for (kind, dport, q, id) in [(FilterKind::ListenAddrPort, 80, 9, 1), (FilterKind::ListenPort, 443, 10, 2)] {
+            let mut fl = flow;
+            fl.ip.as_mut().unwrap().ports = Some((1234, dport));
+            let key = filter::lookup_key(kind, &fl).unwrap();
+            let bucket = filter::table_hash(0, &key) & ((1 << WILDCARD_BUCKET_BITS) - 1);
+            h.uut.filter_write.next = true;
+            h.uut.filter_wildcard.next = true;
+            h.uut.filter_clear.next = false;
+            h.uut.filter_slot.next = ((bucket * WAYS as u32) as u64).into();
+            h.uut.filter_entry.next = entry(&key, Action { queue: q, spread: 0, filter_id: id });
+            h.cycle();
+        }
+        h.uut.filter_write.next = false;
+        let got = run(&mut h, &[tcp4(80), tcp4(443), tcp4(22), tcp4(80)[..30].to_vec()]);
+        assert_eq!(
+            got,
+            vec![
+                (Reason::Hit as u64, 9, FilterKind::ListenAddrPort as u64, 1),
+                (Reason::Hit as u64, 10, FilterKind::ListenPort as u64, 2),
+                (Reason::Miss as u64, 5, 0, 0),
+                (Reason::Truncated as u64, 5, 0, 0),
+            ]
+        );
+    }
+}
