@@ -1,6 +1,9 @@
 //! The flow demultiplexer, host side: the software parser (the gateware's
-//! specification and the model's), the cuckoo table manager the control
-//! plane keeps in step with the hardware tables, and the user's filters.
+//! specification and the model's), the decision the model makes with it,
+//! the cuckoo table manager the control plane keeps in step with the
+//! hardware tables, and the user's filters.
 
+pub mod decide;
+pub mod filters;
 pub mod parse;
 pub mod table;

@@ -5,10 +5,14 @@
 //!
 //! Where it deliberately differs: it never runs out of buffer (at line rate
 //! in and out the RTL does not either; overflow needs a stalled transmitter,
-//! which only the RTL models), and its timestamps are the arrival times.
+//! which only the RTL models), its timestamps are the arrival times, and its
+//! demultiplexer decides each frame at once, so it never reports `Overrun`.
 
-use super::{check_page_offset, Device, Page, RegisterPage, Wire, WireFrame};
+use super::{check_page_offset, Demux, Device, Page, Received, RegisterPage, Wire, WireFrame};
+use crate::demux::decide::{self, SlotTables};
 use anyhow::Result;
+use arsenic_hdl::filter::{Key, Table, KEY_WORDS};
+use arsenic_hdl::params::QUEUE_BITS;
 use arsenic_hdl::regmap::{self, Counter};
 use arsenic_hdl::NicParams;
 use arsenic_testbench::wire::wire_cycles;
@@ -27,19 +31,30 @@ struct ModelNic {
     high_latch: u32,
     wire_free_at: u64,
     transmitted: Vec<WireFrame>,
+    default_queue: u32,
+    /// The entry FILTER_KEY and FILTER_VALUE stage for the next FILTER_CMD.
+    staged_key: Key,
+    staged_value: u32,
+    tables: SlotTables,
+    received: Vec<Received>,
 }
 
 impl ModelDevice {
     pub fn new(params: NicParams) -> Self {
         Self {
             nic: Rc::new(RefCell::new(ModelNic {
-                params,
                 scratch: 0,
                 control: 0,
                 counters: [0; Counter::ALL.len()],
                 high_latch: 0,
                 wire_free_at: 0,
                 transmitted: Vec::new(),
+                default_queue: 0,
+                staged_key: Key::default(),
+                staged_value: 0,
+                tables: SlotTables::new(&params),
+                received: Vec::new(),
+                params,
             })),
         }
     }
@@ -66,6 +81,7 @@ impl ModelNic {
         match addr {
             regmap::SCRATCH => self.scratch,
             regmap::CONTROL => self.control,
+            regmap::DEFAULT_QUEUE => self.default_queue,
             _ => match Counter::ALL.iter().find(|c| addr & !4 == c.offset()) {
                 Some(&c) if addr & 4 == 0 => {
                     let value = self.counters[c as usize];
@@ -82,6 +98,20 @@ impl ModelNic {
         match addr {
             regmap::SCRATCH => self.scratch = value,
             regmap::CONTROL => self.control = value,
+            regmap::DEFAULT_QUEUE => self.default_queue = value & ((1 << QUEUE_BITS) - 1),
+            a if (regmap::FILTER_KEY..regmap::FILTER_VALUE).contains(&a) => {
+                let word = ((a - regmap::FILTER_KEY) / 4) as usize;
+                // The hardware keeps KEY_BITS of the key; the top half of
+                // the last word does not exist.
+                let keep = if word == KEY_WORDS - 1 { 0xFFFF } else { u32::MAX };
+                self.staged_key.0[word] = value & keep;
+            }
+            regmap::FILTER_VALUE => self.staged_value = value,
+            regmap::FILTER_CMD => {
+                let table = if value & regmap::FILTER_CMD_WILDCARD != 0 { Table::Wildcard } else { Table::Exact };
+                let entry = (value & regmap::FILTER_CMD_CLEAR == 0).then_some((self.staged_key, self.staged_value));
+                self.tables.write(table, value & regmap::FILTER_CMD_SLOT_MASK, entry);
+            }
             _ => {}
         }
     }
@@ -92,6 +122,11 @@ impl ModelNic {
         self.count(Counter::RxBytes, len);
         let at = self.wire_free_at;
         self.wire_free_at += wire_cycles(frame.len());
+        let decision = decide::decide(frame, fcs_error, &self.params, &self.tables, self.default_queue);
+        if let Some(c) = decide::counter(&decision) {
+            self.count(c, 1);
+        }
+        self.received.push(Received { cycle: at, data: frame.to_vec(), decision });
         let verdict = if fcs_error {
             Some(Counter::RxDropMacError)
         } else if len < self.params.min_frame_bytes as u64 {
@@ -160,5 +195,11 @@ impl Wire for ModelDevice {
 
     fn cycles(&self) -> u64 {
         self.nic.borrow().wire_free_at
+    }
+}
+
+impl Demux for ModelDevice {
+    fn take_received(&mut self) -> Vec<Received> {
+        std::mem::take(&mut self.nic.borrow_mut().received)
     }
 }
