@@ -1,6 +1,9 @@
 //! The privileged control plane: find the NIC behind a device, check it is
-//! one this driver understands, and drive the control page.
+//! one this driver understands, and drive the control page: control bits,
+//! counters, and the demultiplexer's filters and default queue.
 
+use crate::demux::filters::{Filter, Target};
+use crate::demux::steering::{FilterId, InstalledFilter, Steering};
 use crate::device::{Device, Page, RegisterPage};
 use anyhow::{bail, Context, Result};
 use arsenic_hdl::regmap::{self, Counter};
@@ -48,6 +51,7 @@ impl Serialize for Counters {
 pub struct Nic {
     control: Box<dyn RegisterPage>,
     pub info: DeviceInfo,
+    steering: Steering,
 }
 
 /// The major version this driver speaks; minor versions only add.
@@ -85,7 +89,8 @@ impl Nic {
             max_frame_bytes: control.read32(regmap::MAX_FRAME)?,
             clock_hz: control.read32(regmap::CLOCK_HZ)?,
         };
-        Ok(Nic { control, info })
+        let steering = Steering::new(&info)?;
+        Ok(Nic { control, info, steering })
     }
 
     pub fn set_loopback(&self, on: bool) -> Result<()> {
@@ -113,4 +118,33 @@ impl Nic {
         let values: Result<Vec<_>> = Counter::ALL.iter().map(|&c| Ok((c.name(), self.counter(c)?))).collect();
         Ok(Counters(values?))
     }
+
+    /// Steers the frames `filter` matches to `target`; returns the id their
+    /// decisions will report.
+    pub fn install_filter(&mut self, filter: &Filter, target: Target) -> Result<FilterId> {
+        self.steering.install(self.control.as_ref(), filter, target)
+    }
+
+    pub fn remove_filter(&mut self, id: FilterId) -> Result<()> {
+        self.steering.remove(self.control.as_ref(), id)
+    }
+
+    pub fn list_filters(&self) -> Vec<InstalledFilter> {
+        self.steering.list()
+    }
+
+    /// The queue for misses, fragments and malformed frames.
+    pub fn set_default_queue(&self, queue: u32) -> Result<()> {
+        if queue >= self.info.queues {
+            bail!("default queue {queue} does not exist: the device has queues 0..={}", self.info.queues.saturating_sub(1));
+        }
+        self.control.write32(regmap::DEFAULT_QUEUE, queue)
+    }
+
+    pub fn default_queue(&self) -> Result<u32> {
+        Ok(self.control.read32(regmap::DEFAULT_QUEUE)? & DEFAULT_QUEUE_MASK)
+    }
 }
+
+/// The bits of DEFAULT_QUEUE the NIC keeps: a gateware queue number.
+const DEFAULT_QUEUE_MASK: u32 = (1 << arsenic_hdl::params::QUEUE_BITS) - 1;
