@@ -2,11 +2,12 @@
 //!
 //! `device` holds the trait every backend implements and the backends;
 //! `control` is the privileged control plane; `demux` is the flow
-//! demultiplexer's host side (parser, filter tables, filters); `capture` reads and writes
-//! pcap files; `traffic` generates test traffic; `sim_run` is the job behind
-//! `arsenic sim`.
+//! demultiplexer's host side (parser, filter tables, filters); `config`
+//! reads steering configs; `capture` reads and writes pcap files; `traffic`
+//! generates test traffic; `sim_run` is the job behind `arsenic sim`.
 
 pub mod capture;
+pub mod config;
 pub mod control;
 pub mod demux;
 pub mod device;
