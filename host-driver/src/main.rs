@@ -1,6 +1,7 @@
 //! The `arsenic` command.
 
 use anyhow::{bail, Result};
+use arsenic::config::SteeringConfig;
 use arsenic::control::Nic;
 use arsenic::device::{model::ModelDevice, rtl::RtlDevice, Device};
 use arsenic::sim_run::{self, Backend, Input, SimOptions, SimReport};
@@ -47,6 +48,10 @@ enum Command {
         /// Skip running the behavioural model alongside the RTL for comparison.
         #[arg(long)]
         no_check: bool,
+        /// Steering config (TOML): filters and default queue to install; each
+        /// queue's frames then go to rxq<N>.pcap.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
     /// Find the NIC and print what its identification registers say.
     Info {
@@ -69,15 +74,17 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(anyhow::Error::msg)?;
             println!("wrote {}", path.display());
         }
-        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check } => {
+        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config } => {
             if trace.is_some() && backend != Backend::Rtl {
                 bail!("--trace records the RTL's signals; it needs --backend rtl");
             }
+            // Read before the simulation starts, so a mistake costs nothing.
+            let steering = config.as_deref().map(SteeringConfig::load).transpose()?;
             let input = match pcap {
                 Some(path) => Input::Pcap(path),
                 None => Input::Builtin { frames, seed },
             };
-            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check };
+            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering };
             let report = sim_run::run(&opts)?;
             sim_run::write_outputs(&report, &out)?;
             print_report(&report, &out);
@@ -149,6 +156,19 @@ fn print_report(r: &SimReport, out: &std::path::Path) {
         r.transmitted_bytes,
         out.join("tx.pcap").display()
     );
+    if let Some(st) = &r.steering {
+        println!("steering {}: {} filters, default queue {}", st.config, st.filters.len(), st.default_queue);
+        for f in &st.filters {
+            let spread = if f.spread > 0 { format!(" (spread over {})", 1u32 << f.spread) } else { String::new() };
+            let hits = st.filter_hits.get(&f.id).copied().unwrap_or(0);
+            println!("         filter {:<3} {:<44} -> queue {}{spread}: {hits} frames", f.id, f.filter, f.queue);
+        }
+        let reasons: Vec<String> = st.reasons.iter().map(|(name, n)| format!("{name} {n}")).collect();
+        println!("         decisions: {}", reasons.join(", "));
+        for (queue, n) in &st.queue_frames {
+            println!("         queue {queue:<4} {n:>8} frames -> {}", sim_run::queue_capture(out, *queue).display());
+        }
+    }
     println!("         counters and run details -> {}", out.join("stats.json").display());
     match &r.model_check {
         Some(c) if c.agrees => println!("check    the RTL and the behavioural model agree on every frame and counter"),

@@ -1,17 +1,22 @@
 //! The `arsenic sim` job: play frames into a simulated NIC, collect what it
-//! transmits, read its counters back through the register port, and check
-//! the result against the behavioural model.
+//! transmits and what its demultiplexer decided, read its counters back
+//! through the register port, and check the result against the behavioural
+//! model. With a steering config, the filters are installed through the
+//! control plane first and each queue's frames are written to a capture.
 
 use crate::capture;
+use crate::config::SteeringConfig;
 use crate::control::{Counters, DeviceInfo, Nic};
 use crate::device::model::ModelDevice;
 use crate::device::rtl::RtlDevice;
-use crate::device::{Device, Wire, WireFrame};
+use crate::device::{Demux, Device, Received, Wire, WireFrame};
 use crate::traffic::{self, TestFrame};
 use anyhow::{Context, Result};
+use arsenic_hdl::filter::Reason;
 use arsenic_hdl::NicParams;
 use arsenic_testbench::wire::NS_PER_CYCLE;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -39,6 +44,8 @@ pub struct SimOptions {
     pub trace: Option<PathBuf>,
     /// Also run the model and compare (only meaningful for `Rtl`).
     pub check_model: bool,
+    /// Filters and default queue to install before the traffic.
+    pub steering: Option<SteeringConfig>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -81,8 +88,66 @@ pub struct SimReport {
     pub transmitted_bytes: u64,
     pub sim: SimStats,
     pub model_check: Option<ModelCheck>,
+    /// What the steering config did, if one was given.
+    pub steering: Option<SteeringReport>,
     #[serde(skip)]
     pub transmitted: Vec<WireFrame>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct InstalledSummary {
+    pub id: u16,
+    pub filter: String,
+    pub queue: u32,
+    pub spread: u8,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SteeringReport {
+    pub config: String,
+    pub default_queue: u32,
+    pub filters: Vec<InstalledSummary>,
+    /// Frames each queue received, by queue number; frames the frame check
+    /// rejected are in none.
+    pub queue_frames: BTreeMap<u32, u64>,
+    /// Every decision, by reason (frame errors included).
+    pub reasons: BTreeMap<&'static str, u64>,
+    /// Frames each filter steered, by filter id.
+    pub filter_hits: BTreeMap<u16, u64>,
+    #[serde(skip)]
+    pub received: Vec<Received>,
+}
+
+impl SteeringReport {
+    fn new(config: &SteeringConfig, nic: &Nic, received: Vec<Received>) -> Result<SteeringReport> {
+        let mut queue_frames = BTreeMap::new();
+        let mut reasons = BTreeMap::new();
+        let mut filter_hits = BTreeMap::new();
+        for r in &received {
+            let d = &r.decision;
+            *reasons.entry(d.reason.name()).or_insert(0) += 1;
+            if d.reason != Reason::FrameError {
+                *queue_frames.entry(d.queue).or_insert(0) += 1;
+            }
+            if d.reason == Reason::Hit {
+                *filter_hits.entry(d.filter_id).or_insert(0) += 1;
+            }
+        }
+        let filters = nic
+            .list_filters()
+            .into_iter()
+            .map(|f| InstalledSummary { id: f.id, filter: f.filter.to_string(), queue: f.target.queue, spread: f.target.spread })
+            .collect();
+        Ok(SteeringReport {
+            config: config.path.display().to_string(),
+            default_queue: nic.default_queue().context("reading the default queue")?,
+            filters,
+            queue_frames,
+            reasons,
+            filter_hits,
+            received,
+        })
+    }
 }
 
 /// Reads or generates the frames to play.
@@ -122,21 +187,36 @@ struct Outcome {
     info: DeviceInfo,
     counters: Counters,
     transmitted: Vec<WireFrame>,
+    /// Every non-empty frame with its decision.
+    received: Vec<Received>,
+    steering: Option<SteeringReport>,
     cycles: u64,
 }
 
-fn play<D: Device + Wire>(dev: &mut D, loopback: bool, frames: &[TestFrame]) -> Result<Outcome> {
-    let nic = Nic::open(dev)?;
+fn play<D: Device + Wire + Demux>(
+    dev: &mut D,
+    loopback: bool,
+    steering: Option<&SteeringConfig>,
+    frames: &[TestFrame],
+) -> Result<Outcome> {
+    let mut nic = Nic::open(dev)?;
     nic.set_loopback(loopback).context("setting loopback")?;
+    if let Some(config) = steering {
+        config.apply(&mut nic)?;
+    }
     for f in frames {
         dev.send(&f.data, f.fcs_error);
     }
     dev.drain()?;
     let counters = nic.counters().context("reading the counters")?;
+    let received = dev.take_received();
+    let steering = steering.map(|c| SteeringReport::new(c, &nic, received.clone())).transpose()?;
     Ok(Outcome {
         info: nic.info.clone(),
         counters,
         transmitted: dev.take_transmitted(),
+        received,
+        steering,
         cycles: dev.cycles(),
     })
 }
@@ -152,6 +232,26 @@ fn compare(rtl: &Outcome, model: &Outcome) -> ModelCheck {
         rtl.transmitted.iter().zip(&model.transmitted).position(|(a, b)| a.data != b.data)
     {
         Some(format!("transmitted frame {} differs", i + 1))
+    } else if rtl.received.len() != model.received.len() {
+        Some(format!(
+            "the RTL decided {} frames, the model {}",
+            rtl.received.len(),
+            model.received.len()
+        ))
+    } else if let Some((i, (a, b))) = rtl
+        .received
+        .iter()
+        .zip(&model.received)
+        .enumerate()
+        .find(|(_, (a, b))| a.data != b.data || a.decision != b.decision)
+    {
+        // Arrival cycles are left out: register accesses take RTL cycles,
+        // and the model has no clock.
+        Some(if a.data != b.data {
+            format!("received frame {} differs", i + 1)
+        } else {
+            format!("decision for received frame {}: RTL {:?}, model {:?}", i + 1, a.decision, b.decision)
+        })
     } else {
         rtl.counters
             .iter()
@@ -163,6 +263,7 @@ fn compare(rtl: &Outcome, model: &Outcome) -> ModelCheck {
 
 pub fn run(opts: &SimOptions) -> Result<SimReport> {
     let (frames, input) = load_input(&opts.input)?;
+    let steering = opts.steering.as_ref();
     let started = Instant::now();
     let outcome = match opts.backend {
         Backend::Rtl => {
@@ -170,13 +271,13 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             if let Some(path) = &opts.trace {
                 dev.trace(path)?;
             }
-            play(&mut dev, opts.loopback, &frames)?
+            play(&mut dev, opts.loopback, steering, &frames)?
         }
-        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, &frames)?,
+        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames)?,
     };
     let wall = started.elapsed();
     let model_check = if opts.check_model && opts.backend == Backend::Rtl {
-        let model = play(&mut ModelDevice::default(), opts.loopback, &frames)?;
+        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames)?;
         Some(compare(&outcome, &model))
     } else {
         None
@@ -195,21 +296,66 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             cycles_per_second: outcome.cycles as f64 / wall.as_secs_f64().max(1e-9),
         },
         model_check,
+        steering: outcome.steering,
         transmitted: outcome.transmitted,
     })
 }
 
-/// Writes `tx.pcap` and `stats.json` into `dir`.
+/// The capture of queue `q`'s frames in an output directory.
+pub fn queue_capture(dir: &Path, queue: u32) -> PathBuf {
+    dir.join(format!("rxq{queue}.pcap"))
+}
+
+/// Whether `name` is one of the files `queue_capture` names.
+fn is_queue_capture(name: &str) -> bool {
+    name.strip_prefix("rxq")
+        .and_then(|r| r.strip_suffix(".pcap"))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Writes `tx.pcap`, `stats.json` and, with steering, `rxq<N>.pcap` for
+/// every queue that received a frame into `dir`. Queue captures an earlier
+/// run left there are removed first, so every one present is this run's.
 pub fn write_outputs(report: &SimReport, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let frames: Vec<(Duration, &[u8])> = report
-        .transmitted
-        .iter()
-        .map(|f| (Duration::from_nanos(f.cycle * NS_PER_CYCLE), f.data.as_slice()))
-        .collect();
+    let stale = std::fs::read_dir(dir).with_context(|| format!("cannot list {}", dir.display()))?;
+    for entry in stale {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        if entry.file_name().to_str().is_some_and(is_queue_capture) {
+            std::fs::remove_file(entry.path())
+                .with_context(|| format!("cannot remove the earlier run's {}", entry.path().display()))?;
+        }
+    }
+    let stamp = |cycle: u64| Duration::from_nanos(cycle * NS_PER_CYCLE);
+    let frames: Vec<(Duration, &[u8])> =
+        report.transmitted.iter().map(|f| (stamp(f.cycle), f.data.as_slice())).collect();
     capture::write_pcap(&dir.join("tx.pcap"), &frames)?;
+    if let Some(steering) = &report.steering {
+        let mut queues: BTreeMap<u32, Vec<(Duration, &[u8])>> = BTreeMap::new();
+        for r in steering.received.iter().filter(|r| r.decision.reason != Reason::FrameError) {
+            queues.entry(r.decision.queue).or_default().push((stamp(r.cycle), r.data.as_slice()));
+        }
+        for (queue, frames) in &queues {
+            capture::write_pcap(&queue_capture(dir, *queue), frames)?;
+        }
+    }
     let stats = dir.join("stats.json");
     let json = serde_json::to_string_pretty(report)?;
     std::fs::write(&stats, json + "\n").with_context(|| format!("cannot write {}", stats.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_queue_capture;
+
+    #[test]
+    fn only_queue_captures_are_taken_for_stale_ones() {
+        for name in ["rxq0.pcap", "rxq63.pcap", "rxq4095.pcap"] {
+            assert!(is_queue_capture(name), "{name}");
+        }
+        for name in ["rxq.pcap", "rxqa.pcap", "rxq1.pcapng", "tx.pcap", "my-rxq1.pcap", "rxq1.pcap.bak"] {
+            assert!(!is_queue_capture(name), "{name}");
+        }
+    }
 }

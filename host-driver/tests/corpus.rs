@@ -28,6 +28,7 @@ fn check_file(path: &PathBuf, tally: &mut Tally) {
         input: Input::Pcap(path.clone()),
         trace: None,
         check_model: true,
+        steering: None,
     };
     let result = std::panic::catch_unwind(|| sim_run::run(&opts));
     let report = match result {
