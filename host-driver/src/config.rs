@@ -72,8 +72,9 @@ impl SteeringConfig {
         for (key, value) in &top {
             match key.as_str() {
                 "default_queue" => {
-                    default_queue = Some(integer(value, "default_queue", u32::MAX as i64).map_err(|e| anyhow!("{file}: {e}"))?
-                        as u32)
+                    default_queue =
+                        Some(integer(value, "default_queue", u32::MAX as i64).map_err(|e| anyhow!("{file}: {e}"))?
+                            as u32)
                 }
                 "filter" => {
                     let Value::Array(items) = value else {
@@ -85,7 +86,8 @@ impl SteeringConfig {
                             bail!("{file}: filter {index}: must be a [[filter]] table");
                         };
                         let (filter, target) = filter_from(t).map_err(|e| {
-                            let kind = t.get("kind").and_then(Value::as_str).map_or(String::new(), |k| format!(" ({k})"));
+                            let kind =
+                                t.get("kind").and_then(Value::as_str).map_or(String::new(), |k| format!(" ({k})"));
                             anyhow!("{file}: filter {index}{kind}: {e}")
                         })?;
                         filters.push(ConfigFilter { index, filter, target });
@@ -151,7 +153,13 @@ fn filter_from(t: &Table) -> Result<(Filter, Target)> {
         "exact" => {
             let src = socket(required(t, "src")?, "src")?;
             let dst = socket(required(t, "dst")?, "dst")?;
-            Filter::Exact5 { proto: proto(required(t, "proto")?)?, src: src.ip(), sport: src.port(), dst: dst.ip(), dport: dst.port() }
+            Filter::Exact5 {
+                proto: proto(required(t, "proto")?)?,
+                src: src.ip(),
+                sport: src.port(),
+                dst: dst.ip(),
+                dport: dst.port(),
+            }
         }
         "listen" => Filter::Listen {
             proto: proto(required(t, "proto")?)?,
@@ -199,10 +207,13 @@ fn proto(v: &Value) -> Result<u8> {
         Value::String(s) if s == "tcp" => Ok(PROTO_TCP),
         Value::String(s) if s == "udp" => Ok(PROTO_UDP),
         Value::Integer(_) => Ok(integer(v, "proto", u8::MAX as i64)? as u8),
-        other => bail!("proto {} is not tcp, udp or a protocol number 0..=255", match other {
-            Value::String(s) => format!("{s:?}"),
-            other => other.to_string(),
-        }),
+        other => bail!(
+            "proto {} is not tcp, udp or a protocol number 0..=255",
+            match other {
+                Value::String(s) => format!("{s:?}"),
+                other => other.to_string(),
+            }
+        ),
     }
 }
 
@@ -290,7 +301,10 @@ queue = 5
         assert_eq!(c.default_queue, Some(2));
         let ip = |s: &str| s.parse::<IpAddr>().unwrap();
         let want = [
-            (Filter::Exact5 { proto: 6, src: ip("10.0.0.1"), sport: 5000, dst: ip("10.0.0.2"), dport: 80 }, Target { queue: 3, spread: 1 }),
+            (
+                Filter::Exact5 { proto: 6, src: ip("10.0.0.1"), sport: 5000, dst: ip("10.0.0.2"), dport: 80 },
+                Target { queue: 3, spread: 1 },
+            ),
             (Filter::Listen { proto: 17, dst: None, dport: Some(53) }, Target::queue(4)),
             (Filter::Listen { proto: 47, dst: Some(ip("2001:db8::2")), dport: None }, Target::queue(6)),
             (Filter::Mac { mac: [2, 0, 0, 0, 0, 1], vlan: Some(10) }, Target::queue(5)),
@@ -318,37 +332,66 @@ queue = 5
 
     #[test]
     fn every_mistake_is_one_line_naming_the_file_and_filter() {
-        let cases: &[(&str, &str)] = &[
-            ("default_queue = ", "steer.toml:1:17: "),
-            ("[[filter]]\nkind = \"exact\"\nkind = \"mac\"", "steer.toml:3:1: "),
-            ("queues = 3", "steer.toml: unknown key `queues`"),
-            ("default_queue = -1", "steer.toml: default_queue = -1 is out of range"),
-            ("default_queue = \"1\"", "default_queue must be a number, not the string \"1\""),
-            ("filter = 3", "steer.toml: `filter` must be a list of [[filter]] tables"),
-            ("[[filter]]\nqueue = 1", "steer.toml: filter 1: missing `kind`"),
-            ("[[filter]]\nkind = \"vlan\"\nqueue = 1", "filter 1 (vlan): kind \"vlan\" is not exact, listen or mac"),
+        // One filter as a TOML inline table: [[filter]] on one line.
+        let one = |body: &str| format!("filter = [{{ {body} }}]");
+        let cases: Vec<(String, &str)> = vec![
+            ("default_queue = ".into(), "steer.toml:1:17: "),
+            ("[[filter]]\nkind = \"exact\"\nkind = \"mac\"".into(), "steer.toml:3:1: "),
+            ("queues = 3".into(), "steer.toml: unknown key `queues`"),
+            ("default_queue = -1".into(), "steer.toml: default_queue = -1 is out of range"),
+            ("default_queue = \"1\"".into(), "default_queue must be a number, not the string \"1\""),
+            ("filter = 3".into(), "steer.toml: `filter` must be a list of [[filter]] tables"),
+            ("filter = [3]".into(), "steer.toml: filter 1: must be a [[filter]] table"),
+            (one("queue = 1"), "steer.toml: filter 1: missing `kind`"),
+            (one("kind = 3, queue = 1"), "`kind` must be a string"),
+            (one("kind = \"vlan\", queue = 1"), "filter 1 (vlan): kind \"vlan\" is not exact, listen or mac"),
             (
-                "[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 1\n[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\nports = 80\nqueue = 1",
+                "[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 1\n\n[[filter]]\nkind = \"listen\"\n\
+                 proto = \"tcp\"\nports = 80\nqueue = 1"
+                    .into(),
                 "steer.toml: filter 2 (listen): unknown key `ports`; a listen filter has proto, dst, port, queue, spread",
             ),
-            ("[[filter]]\nkind = \"listen\"\nproto = \"sctp\"\nqueue = 1", "filter 1 (listen): proto \"sctp\" is not tcp, udp or a protocol number"),
-            ("[[filter]]\nkind = \"listen\"\nproto = 256\nqueue = 1", "proto = 256 is out of range 0..=255"),
-            ("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\ndst = \"10.0.0.2:80\"\nqueue = 1", "has a port: give the address alone"),
-            ("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\ndst = \"10.0.0.256\"\nqueue = 1", "dst \"10.0.0.256\" is not an IPv4 or IPv6 address"),
-            ("[[filter]]\nkind = \"listen\"\nproto = 1\nport = 7\nqueue = 1", "port 7 given for proto 1: only tcp and udp have ports"),
-            ("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\nport = 70000\nqueue = 1", "port = 70000 is out of range 0..=65535"),
-            ("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"", "filter 1 (listen): missing `queue`"),
-            ("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\nqueue = 1\nspread = 8", "spread = 8 is out of range 0..=7"),
-            ("[[filter]]\nkind = \"exact\"\nproto = \"tcp\"\nsrc = \"10.0.0.1\"\ndst = \"10.0.0.2:80\"\nqueue = 1", "src \"10.0.0.1\" is not address:port"),
-            ("[[filter]]\nkind = \"exact\"\nproto = \"tcp\"\nsrc = \"10.0.0.1:1\"\ndst = \"[::1]:80\"\nqueue = 1", "must both be IPv4 or both IPv6"),
-            ("[[filter]]\nkind = \"exact\"\nproto = 1\nsrc = \"10.0.0.1:1\"\ndst = \"10.0.0.2:80\"\nqueue = 1", "an exact filter needs tcp or udp"),
-            ("[[filter]]\nkind = \"exact\"\nproto = \"udp\"\ndst = \"10.0.0.2:80\"\nqueue = 1", "filter 1 (exact): missing `src`"),
-            ("[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:01\"\nqueue = 1", "mac \"02:00:00:00:01\" is not six hex bytes"),
-            ("[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:0g\"\nqueue = 1", "is not six hex bytes"),
-            ("[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nvlan = 4096\nqueue = 1", "vlan = 4096 is out of range 0..=4095"),
-            ("[[filter]]\nkind = 3\nqueue = 1", "`kind` must be a string"),
+            (
+                one("kind = \"listen\", proto = \"sctp\", queue = 1"),
+                "filter 1 (listen): proto \"sctp\" is not tcp, udp",
+            ),
+            (one("kind = \"listen\", proto = 256, queue = 1"), "proto = 256 is out of range 0..=255"),
+            (
+                one("kind = \"listen\", proto = \"tcp\", dst = \"10.0.0.2:80\", queue = 1"),
+                "has a port: give the address",
+            ),
+            (
+                one("kind = \"listen\", proto = \"tcp\", dst = \"10.0.0.256\", queue = 1"),
+                "is not an IPv4 or IPv6 address",
+            ),
+            (one("kind = \"listen\", proto = 1, port = 7, queue = 1"), "port 7 given for proto 1: only tcp and udp"),
+            (
+                one("kind = \"listen\", proto = \"tcp\", port = 70000, queue = 1"),
+                "port = 70000 is out of range 0..=65535",
+            ),
+            (one("kind = \"listen\", proto = \"tcp\""), "filter 1 (listen): missing `queue`"),
+            (one("kind = \"listen\", proto = \"tcp\", queue = 1, spread = 8"), "spread = 8 is out of range 0..=7"),
+            (
+                one("kind = \"exact\", proto = \"tcp\", src = \"10.0.0.1\", dst = \"10.0.0.2:80\", queue = 1"),
+                "src \"10.0.0.1\" is not address:port",
+            ),
+            (
+                one("kind = \"exact\", proto = \"tcp\", src = \"10.0.0.1:1\", dst = \"[::1]:80\", queue = 1"),
+                "must both be IPv4 or both IPv6",
+            ),
+            (
+                one("kind = \"exact\", proto = 1, src = \"10.0.0.1:1\", dst = \"10.0.0.2:80\", queue = 1"),
+                "an exact filter needs tcp or udp",
+            ),
+            (
+                one("kind = \"exact\", proto = \"udp\", dst = \"10.0.0.2:80\", queue = 1"),
+                "filter 1 (exact): missing `src`",
+            ),
+            (one("kind = \"mac\", mac = \"02:00:00:00:01\", queue = 1"), "mac \"02:00:00:00:01\" is not six hex bytes"),
+            (one("kind = \"mac\", mac = \"02:00:00:00:00:0g\", queue = 1"), "is not six hex bytes"),
+            (one("kind = \"mac\", mac = \"02:00:00:00:00:01\", vlan = 4096, queue = 1"), "vlan = 4096 is out of range"),
         ];
-        for (text, needle) in cases {
+        for (text, needle) in &cases {
             let e = error(text);
             assert!(e.contains(needle), "{text:?}: expected {needle:?} in {e:?}");
         }
@@ -363,14 +406,19 @@ queue = 5
         };
         assert_eq!(apply(EXAMPLE).unwrap(), vec![1, 2, 3, 4]);
         let e = apply("[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 64").unwrap_err();
-        assert_eq!(e, "steer.toml: filter 1 (mac 02:00:00:00:00:01): queue 64 does not exist: the device has queues 0..=63");
+        assert_eq!(
+            e,
+            "steer.toml: filter 1 (mac 02:00:00:00:00:01): queue 64 does not exist: the device has queues 0..=63"
+        );
         let e = apply("default_queue = 99").unwrap_err();
         assert!(e.starts_with("steer.toml: default_queue: default queue 99 does not exist"), "{e}");
         let twice = "[[filter]]\nkind = \"listen\"\nproto = \"udp\"\nport = 53\nqueue = 1\n".repeat(2);
         let e = apply(&twice).unwrap_err();
         assert_eq!(e, "steer.toml: filter 2 (listen udp *:53): listen udp *:53 is already installed, as filter 1");
         // 33 two-entry filters cannot fit the 64-entry wildcard table.
-        let many: String = (0..33).map(|p| format!("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\nport = {p}\nqueue = 0\n")).collect();
+        let many: String = (0..33)
+            .map(|p| format!("[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\nport = {p}\nqueue = 0\n"))
+            .collect();
         let e = apply(&many).unwrap_err();
         assert!(e.contains("the wildcard filter table is full"), "{e}");
         assert!(e.starts_with("steer.toml: filter "), "{e}");

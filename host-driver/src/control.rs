@@ -136,7 +136,8 @@ impl Nic {
     /// The queue for misses, fragments and malformed frames.
     pub fn set_default_queue(&self, queue: u32) -> Result<()> {
         if queue >= self.info.queues {
-            bail!("default queue {queue} does not exist: the device has queues 0..={}", self.info.queues.saturating_sub(1));
+            let last = self.info.queues.saturating_sub(1);
+            bail!("default queue {queue} does not exist: the device has queues 0..={last}");
         }
         self.control.write32(regmap::DEFAULT_QUEUE, queue)
     }

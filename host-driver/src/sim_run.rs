@@ -136,7 +136,12 @@ impl SteeringReport {
         let filters = nic
             .list_filters()
             .into_iter()
-            .map(|f| InstalledSummary { id: f.id, filter: f.filter.to_string(), queue: f.target.queue, spread: f.target.spread })
+            .map(|f| InstalledSummary {
+                id: f.id,
+                filter: f.filter.to_string(),
+                queue: f.target.queue,
+                spread: f.target.spread,
+            })
             .collect();
         Ok(SteeringReport {
             config: config.path.display().to_string(),

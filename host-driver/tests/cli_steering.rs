@@ -80,15 +80,15 @@ fn frames() -> Vec<(Vec<u8>, Option<u32>)> {
         f
     };
     vec![
-        (vec![0x02; 10], None),                              // runt: frame check
-        (ipv4(9, 6, a, 5000, b, 80, 0), Some(3)),            // exact
-        (ipv4(9, 17, a, 4444, b, 53, 0), Some(4)),           // listen udp *:53
-        (ipv4(9, 17, a, 4444, b, 54, 0), Some(2)),           // miss
-        (arp, Some(5)),                                      // mac
-        (ipv4(1, 6, a, 5001, b, 80, 0), Some(5)),            // only the mac filter matches
-        (ipv4(9, 6, a, 5000, b, 80, 0x20), Some(2)),         // fragment
+        (vec![0x02; 10], None),                                   // runt: frame check
+        (ipv4(9, 6, a, 5000, b, 80, 0), Some(3)),                 // exact
+        (ipv4(9, 17, a, 4444, b, 53, 0), Some(4)),                // listen udp *:53
+        (ipv4(9, 17, a, 4444, b, 54, 0), Some(2)),                // miss
+        (arp, Some(5)),                                           // mac
+        (ipv4(1, 6, a, 5001, b, 80, 0), Some(5)),                 // only the mac filter matches
+        (ipv4(9, 6, a, 5000, b, 80, 0x20), Some(2)),              // fragment
         (ipv4(9, 17, a, 4445, b, 53, 0)[..40].to_vec(), Some(2)), // truncated
-        (ipv4(9, 6, a, 5000, b, 80, 0), Some(3)),            // exact again
+        (ipv4(9, 6, a, 5000, b, 80, 0), Some(3)),                 // exact again
     ]
 }
 
@@ -122,8 +122,15 @@ fn config_steers_frames_into_per_queue_captures_on_the_model() {
     // A queue capture from an earlier run must not survive into this one.
     std::fs::write(out.join("rxq7.pcap"), b"stale").unwrap();
     let o = arsenic(&[
-        "sim", "--backend", "model", "--pcap", pcap.to_str().unwrap(), "--config", cfg.to_str().unwrap(),
-        "--out", out.to_str().unwrap(),
+        "sim",
+        "--backend",
+        "model",
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = String::from_utf8_lossy(&o.stdout);
@@ -160,7 +167,15 @@ fn config_on_the_rtl_agrees_with_the_model() {
     let dir = tmp("rtl");
     let (pcap, cfg) = inputs(&dir, CONFIG);
     let out = dir.join("out");
-    let o = arsenic(&["sim", "--pcap", pcap.to_str().unwrap(), "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = arsenic(&[
+        "sim",
+        "--pcap",
+        pcap.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("agree on every frame and counter"));
     assert_eq!(queue_files(&out), ["rxq2.pcap", "rxq3.pcap", "rxq4.pcap", "rxq5.pcap"]);
@@ -180,17 +195,36 @@ fn assert_refused(o: &Output, needles: &[&str]) {
 #[test]
 fn bad_configs_are_one_line_naming_the_file_and_filter() {
     let dir = tmp("bad");
-    let filter = |body: &str| format!("[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 1\n\n[[filter]]\n{body}\n");
+    let filter = |body: &str| {
+        format!("[[filter]]\nkind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 1\n\n[[filter]]\n{body}\n")
+    };
     let cases: Vec<(String, Vec<&str>)> = vec![
-        (filter("kind = \"listen\"\nproto = \"tcp\"\nprot = 80\nqueue = 1"), vec!["filter 2 (listen)", "unknown key `prot`"]),
-        (filter("kind = \"listen\"\nproto = \"tcp\"\ndst = \"10.0.0.300\"\nqueue = 1"), vec!["filter 2 (listen)", "\"10.0.0.300\" is not an IPv4 or IPv6 address"]),
-        (filter("kind = \"exact\"\nproto = \"icmp\"\nsrc = \"10.0.0.1:1\"\ndst = \"10.0.0.2:2\"\nqueue = 1"), vec!["filter 2 (exact)", "proto \"icmp\" is not tcp, udp"]),
-        (filter("kind = \"mac\"\nmac = \"02:00:00:00:00:02\"\nqueue = 64"), vec!["filter 2 (mac 02:00:00:00:00:02)", "queue 64 does not exist"]),
-        (filter("kind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 2"), vec!["filter 2 (mac 02:00:00:00:00:01)", "already installed, as filter 1"]),
+        (
+            filter("kind = \"listen\"\nproto = \"tcp\"\nprot = 80\nqueue = 1"),
+            vec!["filter 2 (listen)", "unknown key `prot`"],
+        ),
+        (
+            filter("kind = \"listen\"\nproto = \"tcp\"\ndst = \"10.0.0.300\"\nqueue = 1"),
+            vec!["filter 2 (listen)", "\"10.0.0.300\" is not an IPv4 or IPv6 address"],
+        ),
+        (
+            filter("kind = \"exact\"\nproto = \"icmp\"\nsrc = \"10.0.0.1:1\"\ndst = \"10.0.0.2:2\"\nqueue = 1"),
+            vec!["filter 2 (exact)", "proto \"icmp\" is not tcp, udp"],
+        ),
+        (
+            filter("kind = \"mac\"\nmac = \"02:00:00:00:00:02\"\nqueue = 64"),
+            vec!["filter 2 (mac 02:00:00:00:00:02)", "queue 64 does not exist"],
+        ),
+        (
+            filter("kind = \"mac\"\nmac = \"02:00:00:00:00:01\"\nqueue = 2"),
+            vec!["filter 2 (mac 02:00:00:00:00:01)", "already installed, as filter 1"],
+        ),
         ("default_queue = 1\n[[filter]\n".to_string(), vec!["steer.toml:2:"]),
         ("default_queue = 64\n".to_string(), vec!["steer.toml: default_queue", "does not exist"]),
         (
-            (0..40).map(|p| format!("[[filter]]\nkind = \"listen\"\nproto = \"udp\"\nport = {p}\nqueue = 0\n")).collect(),
+            (0..40)
+                .map(|p| format!("[[filter]]\nkind = \"listen\"\nproto = \"udp\"\nport = {p}\nqueue = 0\n"))
+                .collect(),
             vec!["the wildcard filter table is full", "% load"],
         ),
     ];
@@ -199,7 +233,17 @@ fn bad_configs_are_one_line_naming_the_file_and_filter() {
         std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
         std::fs::write(&cfg, config).unwrap();
         let out = dir.join(format!("out{i}"));
-        let o = arsenic(&["sim", "--backend", "model", "--frames", "5", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+        let o = arsenic(&[
+            "sim",
+            "--backend",
+            "model",
+            "--frames",
+            "5",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
         let mut all = needles.clone();
         let file = cfg.display().to_string();
         all.push(&file);

@@ -67,7 +67,7 @@ impl SlotTables {
         };
         let slots = array.slots.len();
         if slots > 0 {
-            array.slots[slot as usize & (slots.next_power_of_two() - 1) % slots] = entry;
+            array.slots[(slot as usize & (slots.next_power_of_two() - 1)) % slots] = entry;
         }
     }
 
@@ -166,12 +166,18 @@ mod tests {
             (Filter::Listen { proto: 6, dst: Some(ip("10.0.0.2")), dport: None }, FilterKind::ListenAddr),
             (Filter::Listen { proto: 6, dst: None, dport: Some(80) }, FilterKind::ListenPort),
             (Filter::Listen { proto: 6, dst: Some(ip("10.0.0.2")), dport: Some(80) }, FilterKind::ListenAddrPort),
-            (Filter::Exact5 { proto: 6, src: ip("10.0.0.1"), sport: 5000, dst: ip("10.0.0.2"), dport: 80 }, FilterKind::Exact5),
+            (
+                Filter::Exact5 { proto: 6, src: ip("10.0.0.1"), sport: 5000, dst: ip("10.0.0.2"), dport: 80 },
+                FilterKind::Exact5,
+            ),
         ];
         for (i, (filter, kind)) in filters.into_iter().enumerate() {
             install(&mut t, &p, filter, Target::queue(10 + i as u32), 100 + i as u16);
             let d = decide(&f, false, &p, &t, 9);
-            assert_eq!((d.reason, d.queue, d.kind, d.filter_id), (Reason::Hit, 10 + i as u32, Some(kind), 100 + i as u16));
+            assert_eq!(
+                (d.reason, d.queue, d.kind, d.filter_id),
+                (Reason::Hit, 10 + i as u32, Some(kind), 100 + i as u16)
+            );
         }
         // Another flow of the same listener misses the exact filter.
         let d = decide(&tcp_frame(5001), false, &p, &t, 9);
@@ -182,7 +188,13 @@ mod tests {
     fn spread_picks_by_rss_and_wraps() {
         let p = NicParams::default();
         let mut t = SlotTables::new(&p);
-        install(&mut t, &p, Filter::Listen { proto: 6, dst: None, dport: Some(80) }, Target { queue: 62, spread: 2 }, 1);
+        install(
+            &mut t,
+            &p,
+            Filter::Listen { proto: 6, dst: None, dport: Some(80) },
+            Target { queue: 62, spread: 2 },
+            1,
+        );
         let mut seen = std::collections::BTreeSet::new();
         for sport in 0..64 {
             let d = decide(&tcp_frame(sport), false, &p, &t, 0);

@@ -50,7 +50,11 @@ impl Target {
         // A group wider than the device would wrap onto itself and weigh
         // some queues twice.
         if 1u64 << self.spread > queues as u64 {
-            bail!("spread {} makes a group of {} queues, more than the device's {queues}", self.spread, 1u64 << self.spread);
+            bail!(
+                "spread {} makes a group of {} queues, more than the device's {queues}",
+                self.spread,
+                1u64 << self.spread
+            );
         }
         Ok(())
     }
@@ -133,7 +137,13 @@ impl Filter {
         let kind = self.kind();
         let flows: Vec<Flow> = match *self {
             Filter::Exact5 { proto, src, sport, dst, dport } => {
-                let ip = IpFlow { v6: is_v6(&dst), proto, src: addr_bits(&src), dst: addr_bits(&dst), ports: Some((sport, dport)) };
+                let ip = IpFlow {
+                    v6: is_v6(&dst),
+                    proto,
+                    src: addr_bits(&src),
+                    dst: addr_bits(&dst),
+                    ports: Some((sport, dport)),
+                };
                 vec![Flow { ip: Some(ip), ..Flow::default() }]
             }
             Filter::Listen { proto, dst, dport } => {
@@ -161,7 +171,8 @@ impl Filter {
         flows
             .iter()
             .map(|flow| {
-                lookup_key(kind, flow).ok_or_else(|| anyhow::anyhow!("no {kind:?} key for {self} (a bug: validate let it through)"))
+                lookup_key(kind, flow)
+                    .ok_or_else(|| anyhow::anyhow!("no {kind:?} key for {self} (a bug: validate let it through)"))
             })
             .collect()
     }
@@ -276,7 +287,10 @@ mod tests {
         let listen = Filter::Listen { proto: PROTO_UDP, dst: None, dport: Some(53) };
         let udp4 = frame(PROTO_UDP, a, 1, b, 53, None);
         let keys = listen.keys().unwrap();
-        assert_eq!(keys, vec![frame_key(FilterKind::ListenPort, &udp4).unwrap(), frame_key(FilterKind::ListenPort, &udp6).unwrap()]);
+        assert_eq!(
+            keys,
+            vec![frame_key(FilterKind::ListenPort, &udp4).unwrap(), frame_key(FilterKind::ListenPort, &udp6).unwrap()]
+        );
         let proto = Filter::Listen { proto: PROTO_TCP, dst: None, dport: None };
         assert_eq!(proto.kind(), FilterKind::Proto);
         assert_eq!(proto.keys().unwrap()[0], frame_key(FilterKind::Proto, &tcp4).unwrap());
@@ -284,7 +298,8 @@ mod tests {
 
     #[test]
     fn a_filter_does_not_match_other_flows() {
-        let exact = Filter::Exact5 { proto: PROTO_TCP, src: ip("10.0.0.1"), sport: 5000, dst: ip("10.0.0.2"), dport: 80 };
+        let exact =
+            Filter::Exact5 { proto: PROTO_TCP, src: ip("10.0.0.1"), sport: 5000, dst: ip("10.0.0.2"), dport: 80 };
         let key = exact.keys().unwrap()[0];
         let other_port = frame(PROTO_TCP, ip("10.0.0.1"), 5001, ip("10.0.0.2"), 80, None);
         let udp = frame(PROTO_UDP, ip("10.0.0.1"), 5000, ip("10.0.0.2"), 80, None);
@@ -292,7 +307,10 @@ mod tests {
         assert_ne!(frame_key(FilterKind::Exact5, &udp), Some(key));
         // An IPv4 address is not the IPv6 address with the same low bits.
         let v6 = Filter::Listen { proto: PROTO_TCP, dst: Some(ip("::a00:2")), dport: None };
-        assert_ne!(v6.keys().unwrap()[0], Filter::Listen { proto: PROTO_TCP, dst: Some(ip("10.0.0.2")), dport: None }.keys().unwrap()[0]);
+        assert_ne!(
+            v6.keys().unwrap()[0],
+            Filter::Listen { proto: PROTO_TCP, dst: Some(ip("10.0.0.2")), dport: None }.keys().unwrap()[0]
+        );
     }
 
     #[test]
@@ -302,7 +320,10 @@ mod tests {
         assert!(key.bit(PROTO_LSB) && !key.bit(PROTO_LSB + 1), "proto 1");
         assert!(!key.bit(KIND_LSB) && !key.bit(KIND_LSB + 1) && key.bit(KIND_LSB + 2), "kind 4");
         assert_eq!(Filter::Mac { mac: [0; 6], vlan: None }.table(), Table::Wildcard);
-        assert_eq!(Filter::Exact5 { proto: 6, src: ip("::1"), sport: 1, dst: ip("::2"), dport: 2 }.table(), Table::Exact);
+        assert_eq!(
+            Filter::Exact5 { proto: 6, src: ip("::1"), sport: 1, dst: ip("::2"), dport: 2 }.table(),
+            Table::Exact
+        );
     }
 
     #[test]
@@ -311,8 +332,14 @@ mod tests {
             let e = f.keys().unwrap_err().to_string();
             assert!(e.contains(needle), "{f}: {e}");
         };
-        refused(Filter::Exact5 { proto: 6, src: ip("10.0.0.1"), sport: 1, dst: ip("::1"), dport: 2 }, "must both be IPv4 or both IPv6");
-        refused(Filter::Exact5 { proto: 1, src: ip("10.0.0.1"), sport: 1, dst: ip("10.0.0.2"), dport: 2 }, "needs tcp or udp");
+        refused(
+            Filter::Exact5 { proto: 6, src: ip("10.0.0.1"), sport: 1, dst: ip("::1"), dport: 2 },
+            "must both be IPv4 or both IPv6",
+        );
+        refused(
+            Filter::Exact5 { proto: 1, src: ip("10.0.0.1"), sport: 1, dst: ip("10.0.0.2"), dport: 2 },
+            "needs tcp or udp",
+        );
         refused(Filter::Listen { proto: 47, dst: None, dport: Some(1) }, "only tcp and udp have ports");
         refused(Filter::Mac { mac: [0; 6], vlan: Some(4096) }, "VLAN IDs are 0..=4095");
     }
@@ -333,7 +360,13 @@ mod tests {
         assert_eq!(f.to_string(), "exact tcp 10.0.0.1:5000 -> [::1]:80");
         assert_eq!(Filter::Listen { proto: 17, dst: None, dport: Some(53) }.to_string(), "listen udp *:53");
         assert_eq!(Filter::Listen { proto: 6, dst: None, dport: None }.to_string(), "listen tcp *:*");
-        assert_eq!(Filter::Listen { proto: 1, dst: Some(ip("10.0.0.2")), dport: None }.to_string(), "listen proto 1 10.0.0.2");
-        assert_eq!(Filter::Mac { mac: [2, 0, 0, 0, 0, 0xab], vlan: Some(10) }.to_string(), "mac 02:00:00:00:00:ab vlan 10");
+        assert_eq!(
+            Filter::Listen { proto: 1, dst: Some(ip("10.0.0.2")), dport: None }.to_string(),
+            "listen proto 1 10.0.0.2"
+        );
+        assert_eq!(
+            Filter::Mac { mac: [2, 0, 0, 0, 0, 0xab], vlan: Some(10) }.to_string(),
+            "mac 02:00:00:00:00:ab vlan 10"
+        );
     }
 }

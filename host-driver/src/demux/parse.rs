@@ -23,59 +23,59 @@
 //! 1. Ethernet. The frame must hold 14 bytes, else `Truncated`. The
 //!    destination MAC is bytes 0..6. The type is at `t = 12`.
 //! 2. Tags. While the type (bytes `t`, `t+1`) is 0x8100 or 0x88A8:
-//!    a. if two tags have been seen already, `BadTags` (found at byte `t+1`);
-//!    b. the frame must hold `t + 6` bytes (TCI at `t+2..t+4`, the next type
-//!       at `t+4..t+6`), else `Truncated`;
-//!    c. the first tag's VLAN ID (TCI & 0xFFF) is the frame's VLAN; `t += 4`.
+//!    - (a) if two tags have been seen already, `BadTags` (found at byte `t+1`);
+//!    - (b) the frame must hold `t + 6` bytes (TCI at `t+2..t+4`, the next type
+//!      at `t+4..t+6`), else `Truncated`;
+//!    - (c) the first tag's VLAN ID (TCI & 0xFFF) is the frame's VLAN; `t += 4`.
 //!
 //!    The two TPIDs may come in either order. `l3 = t + 2`.
 //! 3. A type other than 0x0800 and 0x86DD: a non-IP frame, `Ok` with no IP
 //!    flow. Nothing after the type is read.
 //! 4. IPv4 (type 0x0800).
-//!    a. The frame must hold `l3 + 1` bytes, else `Truncated`. Byte `l3`:
-//!       version (high nibble) must be 4 and IHL (low nibble) at least 5,
-//!       else `BadIpv4`.
-//!    b. The frame must hold the whole header with its options,
-//!       `l3 + IHL*4` bytes, else `Truncated`.
-//!    c. Fragment: MF (bit 0x20 of byte `l3+6`) set or a non-zero 13-bit
-//!       fragment offset (`l3+6..l3+8`) makes the frame a `Fragment`. This
-//!       verdict is given at the header's last byte, `l3 + IHL*4 - 1`, so
-//!       only to a frame that holds the whole header (4b comes first); it
-//!       ends parsing, so rules 6 and 7 do not apply to fragments.
-//!    d. Total length TL at `l3+2..l3+4`, protocol at `l3+9`, source at
-//!       `l3+12..l3+16`, destination at `l3+16..l3+20` (in the low 32 bits
-//!       of the flow's addresses). Options are skipped. `l4 = l3 + IHL*4`;
-//!       the IP end is `l3 + TL`.
+//!    - (a) The frame must hold `l3 + 1` bytes, else `Truncated`. Byte `l3`:
+//!      version (high nibble) must be 4 and IHL (low nibble) at least 5,
+//!      else `BadIpv4`.
+//!    - (b) The frame must hold the whole header with its options,
+//!      `l3 + IHL*4` bytes, else `Truncated`.
+//!    - (c) Fragment: MF (bit 0x20 of byte `l3+6`) set or a non-zero 13-bit
+//!      fragment offset (`l3+6..l3+8`) makes the frame a `Fragment`. This
+//!      verdict is given at the header's last byte, `l3 + IHL*4 - 1`, so
+//!      only to a frame that holds the whole header (4b comes first); it
+//!      ends parsing, so rules 6 and 7 do not apply to fragments.
+//!    - (d) Total length TL at `l3+2..l3+4`, protocol at `l3+9`, source at
+//!      `l3+12..l3+16`, destination at `l3+16..l3+20` (in the low 32 bits
+//!      of the flow's addresses). Options are skipped. `l4 = l3 + IHL*4`;
+//!      the IP end is `l3 + TL`.
 //! 5. IPv6 (type 0x86DD).
-//!    a. The frame must hold `l3 + 1` bytes, else `Truncated`. Byte `l3`:
-//!       version (high nibble) must be 6, else `BadIpv6`.
-//!    b. The frame must hold the 40-byte fixed header, `l3 + 40` bytes, else
-//!       `Truncated`. Payload length PL at `l3+4..l3+6`, next header at
-//!       `l3+6`, source at `l3+8..l3+24`, destination at `l3+24..l3+40`. The
-//!       IP end is `l3 + 40 + PL` (a PL of 0 is not special: no jumbograms).
-//!       The extension chain starts at `h = l3 + 40`.
-//!    c. While the next header is hop-by-hop (0), routing (43) or
-//!       destination options (60), in any number and order: the frame must
-//!       hold `h + 2` bytes, then `h + 8 * (byte h+1) + 8` bytes, else
-//!       `Truncated`; the next header is byte `h`; `h` moves past the
-//!       extension header.
-//!    d. Next header 44 (fragment): if the frame holds byte `h` (`h < len`),
-//!       `Fragment`, given at that byte and ending parsing (rules 6 and 7 do
-//!       not apply); else `Truncated`.
-//!    e. Any other next header is the protocol; `l4 = h`.
+//!    - (a) The frame must hold `l3 + 1` bytes, else `Truncated`. Byte `l3`:
+//!      version (high nibble) must be 6, else `BadIpv6`.
+//!    - (b) The frame must hold the 40-byte fixed header, `l3 + 40` bytes, else
+//!      `Truncated`. Payload length PL at `l3+4..l3+6`, next header at
+//!      `l3+6`, source at `l3+8..l3+24`, destination at `l3+24..l3+40`. The
+//!      IP end is `l3 + 40 + PL` (a PL of 0 is not special: no jumbograms).
+//!      The extension chain starts at `h = l3 + 40`.
+//!    - (c) While the next header is hop-by-hop (0), routing (43) or
+//!      destination options (60), in any number and order: the frame must
+//!      hold `h + 2` bytes, then `h + 8 * (byte h+1) + 8` bytes, else
+//!      `Truncated`; the next header is byte `h`; `h` moves past the
+//!      extension header.
+//!    - (d) Next header 44 (fragment): if the frame holds byte `h` (`h < len`),
+//!      `Fragment`, given at that byte and ending parsing (rules 6 and 7 do
+//!      not apply); else `Truncated`.
+//!    - (e) Any other next header is the protocol; `l4 = h`.
 //! 6. Layer 4, for both IP versions.
-//!    a. TCP (6): the frame must hold `l4 + 13` bytes (ports at `l4..l4+4`,
-//!       data offset in the high nibble of `l4+12`), else `Truncated`; a
-//!       data offset below 5 is `BadL4`; the frame must hold the whole
-//!       header, `l4 + 4 * data offset` bytes, else `Truncated`. The headers
-//!       end there.
-//!    b. UDP (17): the frame must hold `l4 + 8` bytes, else `Truncated`.
-//!       Ports at `l4..l4+4`. The headers end at `l4 + 8`.
-//!    c. Any other protocol has no ports; the headers end at `l4`.
+//!    - (a) TCP (6): the frame must hold `l4 + 13` bytes (ports at `l4..l4+4`,
+//!      data offset in the high nibble of `l4+12`), else `Truncated`; a
+//!      data offset below 5 is `BadL4`; the frame must hold the whole
+//!      header, `l4 + 4 * data offset` bytes, else `Truncated`. The headers
+//!      end there.
+//!    - (b) UDP (17): the frame must hold `l4 + 8` bytes, else `Truncated`.
+//!      Ports at `l4..l4+4`. The headers end at `l4 + 8`.
+//!    - (c) Any other protocol has no ports; the headers end at `l4`.
 //! 7. At the frame's end, in this order:
-//!    a. IPv4 only: TL less than IHL*4 is `BadIpv4`;
-//!    b. an IP end past the frame's end (`> len`) is `Truncated`;
-//!    c. headers (as rule 6 ends them) past the IP end are `Truncated`.
+//!    - (a) IPv4 only: TL less than IHL*4 is `BadIpv4`;
+//!    - (b) an IP end past the frame's end (`> len`) is `Truncated`;
+//!    - (c) headers (as rule 6 ends them) past the IP end are `Truncated`.
 //!
 //!    Bytes between the IP end and the frame's end (Ethernet padding) are
 //!    allowed. Then the frame is `Ok` with its flow.
@@ -190,13 +190,7 @@ fn ipv4(f: &Frame, l3: usize) -> Result<Ip, Reason> {
     }
     let total = f.u16(l3 + 2) as usize;
     Ok(Ip {
-        flow: IpFlow {
-            v6: false,
-            proto: f.u8(l3 + 9),
-            src: f.addr(l3 + 12, 4),
-            dst: f.addr(l3 + 16, 4),
-            ports: None,
-        },
+        flow: IpFlow { v6: false, proto: f.u8(l3 + 9), src: f.addr(l3 + 12, 4), dst: f.addr(l3 + 16, 4), ports: None },
         l4: l3 + header,
         ip_end: l3 + total,
         short_total: total < header,
@@ -582,8 +576,10 @@ mod tests {
                 let mut f = frame(&[&eth(&tags, ethertype), &ip]);
                 f.resize(f.len() + padding, 0x55);
                 let (src, dst) = if v6 {
-                    (u128::from_be_bytes(std::array::from_fn(|i| 0x20 + i as u8)),
-                     u128::from_be_bytes(std::array::from_fn(|i| 0x30 + i as u8)))
+                    (
+                        u128::from_be_bytes(std::array::from_fn(|i| 0x20 + i as u8)),
+                        u128::from_be_bytes(std::array::from_fn(|i| 0x30 + i as u8)),
+                    )
                 } else {
                     (0x0A00_0001, 0x0A00_0002)
                 };

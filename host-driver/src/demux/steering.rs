@@ -134,10 +134,7 @@ impl Steering {
 
     /// The installed filters, by id.
     pub fn list(&self) -> Vec<InstalledFilter> {
-        self.installed
-            .iter()
-            .map(|(&id, i)| InstalledFilter { id, filter: i.filter, target: i.target })
-            .collect()
+        self.installed.iter().map(|(&id, i)| InstalledFilter { id, filter: i.filter, target: i.target }).collect()
     }
 
     /// The first id from `next_id` on, wrapping past 65535 to 1, that no
@@ -255,12 +252,15 @@ mod tests {
         let (_dev, page, mut s) = setup();
         let mut installed = 0;
         let err = (0..=64u8)
-            .find_map(|i| match s.install(&page, &Filter::Listen { proto: 6, dst: None, dport: Some(i as u16) }, Target::queue(0)) {
-                Ok(_) => {
-                    installed += 1;
-                    None
+            .find_map(|i| {
+                match s.install(&page, &Filter::Listen { proto: 6, dst: None, dport: Some(i as u16) }, Target::queue(0))
+                {
+                    Ok(_) => {
+                        installed += 1;
+                        None
+                    }
+                    Err(e) => Some(e),
                 }
-                Err(e) => Some(e),
             })
             .expect("64 slots cannot hold 65 two-entry filters");
         assert!(err.to_string().contains("wildcard filter table is full"), "{err}");

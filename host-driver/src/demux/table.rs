@@ -71,7 +71,7 @@ impl CuckooTable {
     pub fn new(name: &'static str, entries: u32) -> Result<CuckooTable> {
         let buckets = entries / WAYS as u32;
         let max_buckets = (1u32 << HASH_BITS).min(arsenic_hdl::regmap::FILTER_CMD_SLOT_MASK / WAYS as u32 + 1);
-        if entries % WAYS as u32 != 0 || !buckets.is_power_of_two() || buckets > max_buckets {
+        if !entries.is_multiple_of(WAYS as u32) || !buckets.is_power_of_two() || buckets > max_buckets {
             bail!(
                 "the device reports {entries} {name} filter entries, but a table must be {WAYS} times a power of two \
                  buckets, at most {max_buckets}"
@@ -118,11 +118,7 @@ impl CuckooTable {
 
     /// Every installed entry: slot, key, value, in slot order.
     pub fn entries(&self) -> Vec<(u32, Key, u32)> {
-        self.slots
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.map(|e| (i as u32, e.key, e.value)))
-            .collect()
+        self.slots.iter().enumerate().filter_map(|(i, s)| s.map(|e| (i as u32, e.key, e.value))).collect()
     }
 
     /// Installs `key` with `value`, or updates its value where it is.
