@@ -2419,6 +2419,48 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
     reg  [31:0] f_rss$d;
     wire  [31:0] f_rss$q;
     reg  f_rss$clock;
+    reg  w_valid$d;
+    wire  w_valid$q;
+    reg  w_valid$clock;
+    reg  [47:0] w_mac$d;
+    wire  [47:0] w_mac$q;
+    reg  w_mac$clock;
+    reg  w_vlan_valid$d;
+    wire  w_vlan_valid$q;
+    reg  w_vlan_valid$clock;
+    reg  [11:0] w_vlan$d;
+    wire  [11:0] w_vlan$q;
+    reg  w_vlan$clock;
+    reg  w_ip$d;
+    wire  w_ip$q;
+    reg  w_ip$clock;
+    reg  w_v6$d;
+    wire  w_v6$q;
+    reg  w_v6$clock;
+    reg  [7:0] w_proto$d;
+    wire  [7:0] w_proto$q;
+    reg  w_proto$clock;
+    reg  [127:0] w_src$d;
+    wire  [127:0] w_src$q;
+    reg  w_src$clock;
+    reg  [127:0] w_dst$d;
+    wire  [127:0] w_dst$q;
+    reg  w_dst$clock;
+    reg  w_ports$d;
+    wire  w_ports$q;
+    reg  w_ports$clock;
+    reg  [15:0] w_sport$d;
+    wire  [15:0] w_sport$q;
+    reg  w_sport$clock;
+    reg  [15:0] w_dport$d;
+    wire  [15:0] w_dport$q;
+    reg  w_dport$clock;
+    reg  [31:0] w_rss$d;
+    wire  [31:0] w_rss$q;
+    reg  w_rss$clock;
+    reg  [3:0] w_reason$d;
+    wire  [3:0] w_reason$q;
+    reg  w_reason$clock;
     reg  d_valid$d;
     wire  d_valid$q;
     reg  d_valid$clock;
@@ -2442,6 +2484,21 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
     reg  d_counts$clock;
     
     // Local signals
+    reg  [47:0] s_mac;
+    reg  s_vlan_valid;
+    reg  [11:0] s_vlan;
+    reg  s_ip;
+    reg  s_v6;
+    reg  [7:0] s_proto;
+    reg  [127:0] s_src;
+    reg  [127:0] s_dst;
+    reg  s_ports;
+    reg  [15:0] s_sport;
+    reg  [15:0] s_dport;
+    reg  [31:0] s_rss;
+    reg  [3:0] s_reason;
+    reg  take_waiting;
+    reg  take_new;
     reg  applies;
     reg  [303:0] key;
     reg  done;
@@ -2450,7 +2507,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
     reg  [12:0] spread_mask;
     reg  [12:0] sum;
     reg  emit;
-    reg  [7:0] pending;
+    reg  [7:0] ovr;
     
     // Sub module instances
     top$demux$parser parser(
@@ -2580,6 +2637,76 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
         .q(f_rss$q),
         .clock(f_rss$clock)
     );
+    top$demux$w_valid w_valid(
+        .d(w_valid$d),
+        .q(w_valid$q),
+        .clock(w_valid$clock)
+    );
+    top$demux$w_mac w_mac(
+        .d(w_mac$d),
+        .q(w_mac$q),
+        .clock(w_mac$clock)
+    );
+    top$demux$w_vlan_valid w_vlan_valid(
+        .d(w_vlan_valid$d),
+        .q(w_vlan_valid$q),
+        .clock(w_vlan_valid$clock)
+    );
+    top$demux$w_vlan w_vlan(
+        .d(w_vlan$d),
+        .q(w_vlan$q),
+        .clock(w_vlan$clock)
+    );
+    top$demux$w_ip w_ip(
+        .d(w_ip$d),
+        .q(w_ip$q),
+        .clock(w_ip$clock)
+    );
+    top$demux$w_v6 w_v6(
+        .d(w_v6$d),
+        .q(w_v6$q),
+        .clock(w_v6$clock)
+    );
+    top$demux$w_proto w_proto(
+        .d(w_proto$d),
+        .q(w_proto$q),
+        .clock(w_proto$clock)
+    );
+    top$demux$w_src w_src(
+        .d(w_src$d),
+        .q(w_src$q),
+        .clock(w_src$clock)
+    );
+    top$demux$w_dst w_dst(
+        .d(w_dst$d),
+        .q(w_dst$q),
+        .clock(w_dst$clock)
+    );
+    top$demux$w_ports w_ports(
+        .d(w_ports$d),
+        .q(w_ports$q),
+        .clock(w_ports$clock)
+    );
+    top$demux$w_sport w_sport(
+        .d(w_sport$d),
+        .q(w_sport$q),
+        .clock(w_sport$clock)
+    );
+    top$demux$w_dport w_dport(
+        .d(w_dport$d),
+        .q(w_dport$q),
+        .clock(w_dport$clock)
+    );
+    top$demux$w_rss w_rss(
+        .d(w_rss$d),
+        .q(w_rss$q),
+        .clock(w_rss$clock)
+    );
+    top$demux$w_reason w_reason(
+        .d(w_reason$d),
+        .q(w_reason$q),
+        .clock(w_reason$clock)
+    );
     top$demux$d_valid d_valid(
         .d(d_valid$d),
         .q(d_valid$q),
@@ -2644,6 +2771,20 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
         d_id$clock = clock;
         d_rss$clock = clock;
         d_counts$clock = clock;
+        w_valid$clock = clock;
+        w_mac$clock = clock;
+        w_vlan_valid$clock = clock;
+        w_vlan$clock = clock;
+        w_ip$clock = clock;
+        w_v6$clock = clock;
+        w_proto$clock = clock;
+        w_src$clock = clock;
+        w_dst$clock = clock;
+        w_ports$clock = clock;
+        w_sport$clock = clock;
+        w_dport$clock = clock;
+        w_rss$clock = clock;
+        w_reason$clock = clock;
         busy$d = busy$q;
         waiting$d = waiting$q;
         kind$d = kind$q;
@@ -2667,6 +2808,20 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
         d_id$d = d_id$q;
         d_rss$d = d_rss$q;
         d_counts$d = d_counts$q;
+        w_valid$d = w_valid$q;
+        w_mac$d = w_mac$q;
+        w_vlan_valid$d = w_vlan_valid$q;
+        w_vlan$d = w_vlan$q;
+        w_ip$d = w_ip$q;
+        w_v6$d = w_v6$q;
+        w_proto$d = w_proto$q;
+        w_src$d = w_src$q;
+        w_dst$d = w_dst$q;
+        w_ports$d = w_ports$q;
+        w_sport$d = w_sport$q;
+        w_dport$d = w_dport$q;
+        w_rss$d = w_rss$q;
+        w_reason$d = w_reason$q;
         parser$data = data;
         parser$valid = valid;
         parser$last = last;
@@ -2782,9 +2937,9 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
             d_rss$d = f_rss$q;
             d_counts$d = 32'h4;
         end
-        pending = overruns$q;
-        if (~busy$q & (overruns$q != 32'h0)) begin
-            pending = pending - 32'h1;
+        ovr = overruns$q;
+        if (~busy$q & ~w_valid$q & (overruns$q != 32'h0)) begin
+            ovr = ovr - 32'h1;
             d_valid$d = 1'b1;
             d_reason$d = 32'h9;
             d_queue$d = default_queue;
@@ -2793,46 +2948,95 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
             d_rss$d = 32'h0;
             d_counts$d = 32'h200;
         end
-        if (parser$result_valid) begin
-            if (busy$q | (overruns$q != 32'h0)) begin
-                if (overruns$q != 32'hff) begin
-                    pending = pending + 32'h1;
-                end
+        take_waiting = ~busy$q & w_valid$q;
+        take_new = ~busy$q & ~w_valid$q & (overruns$q == 32'h0) & parser$result_valid;
+        s_mac = parser$dst_mac;
+        s_vlan_valid = parser$vlan_valid;
+        s_vlan = parser$vlan;
+        s_ip = parser$is_ip;
+        s_v6 = parser$is_v6;
+        s_proto = parser$proto;
+        s_src = parser$src;
+        s_dst = parser$dst;
+        s_ports = parser$has_ports;
+        s_sport = parser$sport;
+        s_dport = parser$dport;
+        s_rss = parser$rss;
+        s_reason = parser$reason;
+        if (take_waiting) begin
+            s_mac = w_mac$q;
+            s_vlan_valid = w_vlan_valid$q;
+            s_vlan = w_vlan$q;
+            s_ip = w_ip$q;
+            s_v6 = w_v6$q;
+            s_proto = w_proto$q;
+            s_src = w_src$q;
+            s_dst = w_dst$q;
+            s_ports = w_ports$q;
+            s_sport = w_sport$q;
+            s_dport = w_dport$q;
+            s_rss = w_rss$q;
+            s_reason = w_reason$q;
+        end
+        if (take_waiting) begin
+            w_valid$d = 1'b0;
+        end
+        if (parser$result_valid & ~take_new) begin
+            if ((~w_valid$q | take_waiting) & (overruns$q == 32'h0)) begin
+                w_valid$d = 1'b1;
+                w_mac$d = parser$dst_mac;
+                w_vlan_valid$d = parser$vlan_valid;
+                w_vlan$d = parser$vlan;
+                w_ip$d = parser$is_ip;
+                w_v6$d = parser$is_v6;
+                w_proto$d = parser$proto;
+                w_src$d = parser$src;
+                w_dst$d = parser$dst;
+                w_ports$d = parser$has_ports;
+                w_sport$d = parser$sport;
+                w_dport$d = parser$dport;
+                w_rss$d = parser$rss;
+                w_reason$d = parser$reason;
             end
-            else if (parser$reason == 32'h0) begin
+            else if (overruns$q != 32'hff) begin
+                ovr = ovr + 32'h1;
+            end
+        end
+        if (take_waiting | take_new) begin
+            if (s_reason == 32'h0) begin
                 busy$d = 1'b1;
                 waiting$d = 1'b0;
                 kind$d = 32'h1;
-                f_mac$d = parser$dst_mac;
-                f_vlan_valid$d = parser$vlan_valid;
-                f_vlan$d = parser$vlan;
-                f_ip$d = parser$is_ip;
-                f_v6$d = parser$is_v6;
-                f_proto$d = parser$proto;
-                f_src$d = parser$src;
-                f_dst$d = parser$dst;
-                f_ports$d = parser$has_ports;
-                f_sport$d = parser$sport;
-                f_dport$d = parser$dport;
-                f_rss$d = parser$rss;
+                f_mac$d = s_mac;
+                f_vlan_valid$d = s_vlan_valid;
+                f_vlan$d = s_vlan;
+                f_ip$d = s_ip;
+                f_v6$d = s_v6;
+                f_proto$d = s_proto;
+                f_src$d = s_src;
+                f_dst$d = s_dst;
+                f_ports$d = s_ports;
+                f_sport$d = s_sport;
+                f_dport$d = s_dport;
+                f_rss$d = s_rss;
             end
             else begin
                 d_valid$d = 1'b1;
-                d_reason$d = parser$reason;
+                d_reason$d = s_reason;
                 d_queue$d = default_queue;
-                if (parser$reason == 32'h8) begin
+                if (s_reason == 32'h8) begin
                     d_queue$d = 32'h0;
                     d_counts$d = 32'h0;
                 end
                 else begin
-                    d_counts$d = ((1'b1) & 10'h3ff) << (((parser$reason) & 10'h3ff) + 32'h1);
+                    d_counts$d = ((1'b1) & 10'h3ff) << (((s_reason) & 10'h3ff) + 32'h1);
                 end
                 d_kind$d = 32'h0;
                 d_id$d = 32'h0;
                 d_rss$d = 32'h0;
             end
         end
-        overruns$d = pending;
+        overruns$d = ovr;
     end
     
 endmodule // top$demux
@@ -4989,6 +5193,272 @@ module top$demux$parser$vlan_seen(d,q,clock);
     end
           
 endmodule // top$demux$parser$vlan_seen
+
+
+module top$demux$w_dport(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_dport
+
+
+module top$demux$w_dst(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_dst
+
+
+module top$demux$w_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_ip
+
+
+module top$demux$w_mac(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_mac
+
+
+module top$demux$w_ports(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_ports
+
+
+module top$demux$w_proto(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_proto
+
+
+module top$demux$w_reason(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_reason
+
+
+module top$demux$w_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_rss
+
+
+module top$demux$w_sport(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_sport
+
+
+module top$demux$w_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_src
+
+
+module top$demux$w_v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_v6
+
+
+module top$demux$w_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_valid
+
+
+module top$demux$w_vlan(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_vlan
+
+
+module top$demux$w_vlan_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_vlan_valid
 
 
 module top$demux$waiting(d,q,clock);

@@ -11,5 +11,6 @@ pub mod config;
 pub mod control;
 pub mod demux;
 pub mod device;
+pub mod differential;
 pub mod sim_run;
 pub mod traffic;

@@ -3,10 +3,12 @@
 //! and reports one decision per frame: the queue, why, and which filter.
 //!
 //! The lookups run while the next frame arrives. A miss through all seven
-//! kinds takes about 30 cycles, well inside the 84 byte-times of a
-//! minimum frame at 1 Gb/s, so at line rate the sequencer is always free
-//! when a frame ends; if one ever ends early, it goes to the default queue
-//! counted as an overrun, after the decisions of the frames before it.
+//! kinds takes about 30 cycles, inside the 84 byte-times of a minimum
+//! frame at 1 Gb/s. A frame shorter than that (a runt, or a short frame as
+//! a capture holds it) can end while the previous lookup still runs; it
+//! waits in a one-frame slot. Only if the slot is taken too does a frame go
+//! to the default queue counted as an overrun, after the decisions of the
+//! frames before it, which a 1 Gb/s wire cannot make happen.
 
 use super::{FilterTable, HeaderParser};
 use crate::filter::{ENTRY_BITS, KEY_BITS};
@@ -81,6 +83,37 @@ pub struct FlowDemux {
     f_sport: DFF<Bits<16>>,
     f_dport: DFF<Bits<16>>,
     f_rss: DFF<Bits<32>>,
+    // A frame that ended while a lookup ran, waiting its turn.
+    w_valid: DFF<Bit>,
+    w_mac: DFF<Bits<48>>,
+    w_vlan_valid: DFF<Bit>,
+    w_vlan: DFF<Bits<12>>,
+    w_ip: DFF<Bit>,
+    w_v6: DFF<Bit>,
+    w_proto: DFF<Bits<8>>,
+    w_src: DFF<Bits<128>>,
+    w_dst: DFF<Bits<128>>,
+    w_ports: DFF<Bit>,
+    w_sport: DFF<Bits<16>>,
+    w_dport: DFF<Bits<16>>,
+    w_rss: DFF<Bits<32>>,
+    w_reason: DFF<Bits<4>>,
+    // The frame to start this cycle: the waiting one, else the one ending.
+    s_mac: Signal<Local, Bits<48>>,
+    s_vlan_valid: Signal<Local, Bit>,
+    s_vlan: Signal<Local, Bits<12>>,
+    s_ip: Signal<Local, Bit>,
+    s_v6: Signal<Local, Bit>,
+    s_proto: Signal<Local, Bits<8>>,
+    s_src: Signal<Local, Bits<128>>,
+    s_dst: Signal<Local, Bits<128>>,
+    s_ports: Signal<Local, Bit>,
+    s_sport: Signal<Local, Bits<16>>,
+    s_dport: Signal<Local, Bits<16>>,
+    s_rss: Signal<Local, Bits<32>>,
+    s_reason: Signal<Local, Bits<4>>,
+    take_waiting: Signal<Local, Bit>,
+    take_new: Signal<Local, Bit>,
     // The decision register.
     d_valid: DFF<Bit>,
     d_reason: DFF<Bits<4>>,
@@ -97,7 +130,7 @@ pub struct FlowDemux {
     spread_mask: Signal<Local, Bits<13>>,
     sum: Signal<Local, Bits<13>>,
     emit: Signal<Local, Bit>,
-    pending: Signal<Local, Bits<8>>,
+    ovr: Signal<Local, Bits<8>>,
 }
 
 impl FlowDemux {
@@ -136,6 +169,35 @@ impl FlowDemux {
             f_sport: Default::default(),
             f_dport: Default::default(),
             f_rss: Default::default(),
+            w_valid: Default::default(),
+            w_mac: Default::default(),
+            s_mac: Default::default(),
+            w_vlan_valid: Default::default(),
+            s_vlan_valid: Default::default(),
+            w_vlan: Default::default(),
+            s_vlan: Default::default(),
+            w_ip: Default::default(),
+            s_ip: Default::default(),
+            w_v6: Default::default(),
+            s_v6: Default::default(),
+            w_proto: Default::default(),
+            s_proto: Default::default(),
+            w_src: Default::default(),
+            s_src: Default::default(),
+            w_dst: Default::default(),
+            s_dst: Default::default(),
+            w_ports: Default::default(),
+            s_ports: Default::default(),
+            w_sport: Default::default(),
+            s_sport: Default::default(),
+            w_dport: Default::default(),
+            s_dport: Default::default(),
+            w_rss: Default::default(),
+            s_rss: Default::default(),
+            w_reason: Default::default(),
+            s_reason: Default::default(),
+            take_waiting: Default::default(),
+            take_new: Default::default(),
             d_valid: Default::default(),
             d_reason: Default::default(),
             d_queue: Default::default(),
@@ -151,7 +213,7 @@ impl FlowDemux {
             spread_mask: Default::default(),
             sum: Default::default(),
             emit: Default::default(),
-            pending: Default::default(),
+            ovr: Default::default(),
         }
     }
 }
@@ -163,7 +225,7 @@ impl Logic for FlowDemux {
         dff_setup!(
             self, clock, busy, waiting, kind, overruns, f_mac, f_vlan_valid, f_vlan, f_ip, f_v6,
             f_proto, f_src, f_dst, f_ports, f_sport, f_dport, f_rss, d_valid, d_reason, d_queue,
-            d_kind, d_id, d_rss, d_counts
+            d_kind, d_id, d_rss, d_counts, w_valid, w_mac, w_vlan_valid, w_vlan, w_ip, w_v6, w_proto, w_src, w_dst, w_ports, w_sport, w_dport, w_rss, w_reason
         );
         self.parser.data.next = self.data.val();
         self.parser.valid.next = self.valid.val();
@@ -288,9 +350,9 @@ impl Logic for FlowDemux {
         // leave one per cycle, in order. (The paths that set the decision
         // register are exclusive: lookups only while busy, overruns and
         // rejects only while idle, rejects only with no overrun waiting.)
-        self.pending.next = self.overruns.q.val();
-        if !self.busy.q.val() & (self.overruns.q.val() != 0) {
-            self.pending.next = self.pending.val() - 1;
+        self.ovr.next = self.overruns.q.val();
+        if !self.busy.q.val() & !self.w_valid.q.val() & (self.overruns.q.val() != 0) {
+            self.ovr.next = self.ovr.val() - 1;
             self.d_valid.d.next = true;
             self.d_reason.d.next = 9.into();
             self.d_queue.d.next = self.default_queue.val();
@@ -300,47 +362,102 @@ impl Logic for FlowDemux {
             self.d_counts.d.next = 512.into();
         }
 
-        // A frame ended: start its lookup, or decide now.
-        if self.parser.result_valid.val() {
-            if self.busy.q.val() | (self.overruns.q.val() != 0) {
-                if self.overruns.q.val() != 255 {
-                    self.pending.next = self.pending.val() + 1;
-                }
-            } else if self.parser.reason.val() == 0 {
+        // Choose the frame to start: the waiting one first (it is older),
+        // else one ending now if nothing older is still owed a decision.
+        self.take_waiting.next = !self.busy.q.val() & self.w_valid.q.val();
+        self.take_new.next = !self.busy.q.val()
+            & !self.w_valid.q.val()
+            & (self.overruns.q.val() == 0)
+            & self.parser.result_valid.val();
+        self.s_mac.next = self.parser.dst_mac.val();
+        self.s_vlan_valid.next = self.parser.vlan_valid.val();
+        self.s_vlan.next = self.parser.vlan.val();
+        self.s_ip.next = self.parser.is_ip.val();
+        self.s_v6.next = self.parser.is_v6.val();
+        self.s_proto.next = self.parser.proto.val();
+        self.s_src.next = self.parser.src.val();
+        self.s_dst.next = self.parser.dst.val();
+        self.s_ports.next = self.parser.has_ports.val();
+        self.s_sport.next = self.parser.sport.val();
+        self.s_dport.next = self.parser.dport.val();
+        self.s_rss.next = self.parser.rss.val();
+        self.s_reason.next = self.parser.reason.val();
+        if self.take_waiting.val() {
+            self.s_mac.next = self.w_mac.q.val();
+            self.s_vlan_valid.next = self.w_vlan_valid.q.val();
+            self.s_vlan.next = self.w_vlan.q.val();
+            self.s_ip.next = self.w_ip.q.val();
+            self.s_v6.next = self.w_v6.q.val();
+            self.s_proto.next = self.w_proto.q.val();
+            self.s_src.next = self.w_src.q.val();
+            self.s_dst.next = self.w_dst.q.val();
+            self.s_ports.next = self.w_ports.q.val();
+            self.s_sport.next = self.w_sport.q.val();
+            self.s_dport.next = self.w_dport.q.val();
+            self.s_rss.next = self.w_rss.q.val();
+            self.s_reason.next = self.w_reason.q.val();
+        }
+        // A frame ending now that cannot start waits in the slot, if it is
+        // free (or being freed) and no overrun is owed; else it overruns.
+        if self.take_waiting.val() {
+            self.w_valid.d.next = false;
+        }
+        if self.parser.result_valid.val() & !self.take_new.val() {
+            if (!self.w_valid.q.val() | self.take_waiting.val()) & (self.overruns.q.val() == 0) {
+                self.w_valid.d.next = true;
+                self.w_mac.d.next = self.parser.dst_mac.val();
+                self.w_vlan_valid.d.next = self.parser.vlan_valid.val();
+                self.w_vlan.d.next = self.parser.vlan.val();
+                self.w_ip.d.next = self.parser.is_ip.val();
+                self.w_v6.d.next = self.parser.is_v6.val();
+                self.w_proto.d.next = self.parser.proto.val();
+                self.w_src.d.next = self.parser.src.val();
+                self.w_dst.d.next = self.parser.dst.val();
+                self.w_ports.d.next = self.parser.has_ports.val();
+                self.w_sport.d.next = self.parser.sport.val();
+                self.w_dport.d.next = self.parser.dport.val();
+                self.w_rss.d.next = self.parser.rss.val();
+                self.w_reason.d.next = self.parser.reason.val();
+            } else if self.overruns.q.val() != 255 {
+                self.ovr.next = self.ovr.val() + 1;
+            }
+        }
+        if self.take_waiting.val() | self.take_new.val() {
+            if self.s_reason.val() == 0 {
                 self.busy.d.next = true;
                 self.waiting.d.next = false;
                 self.kind.d.next = 1.into();
-                self.f_mac.d.next = self.parser.dst_mac.val();
-                self.f_vlan_valid.d.next = self.parser.vlan_valid.val();
-                self.f_vlan.d.next = self.parser.vlan.val();
-                self.f_ip.d.next = self.parser.is_ip.val();
-                self.f_v6.d.next = self.parser.is_v6.val();
-                self.f_proto.d.next = self.parser.proto.val();
-                self.f_src.d.next = self.parser.src.val();
-                self.f_dst.d.next = self.parser.dst.val();
-                self.f_ports.d.next = self.parser.has_ports.val();
-                self.f_sport.d.next = self.parser.sport.val();
-                self.f_dport.d.next = self.parser.dport.val();
-                self.f_rss.d.next = self.parser.rss.val();
+                self.f_mac.d.next = self.s_mac.val();
+                self.f_vlan_valid.d.next = self.s_vlan_valid.val();
+                self.f_vlan.d.next = self.s_vlan.val();
+                self.f_ip.d.next = self.s_ip.val();
+                self.f_v6.d.next = self.s_v6.val();
+                self.f_proto.d.next = self.s_proto.val();
+                self.f_src.d.next = self.s_src.val();
+                self.f_dst.d.next = self.s_dst.val();
+                self.f_ports.d.next = self.s_ports.val();
+                self.f_sport.d.next = self.s_sport.val();
+                self.f_dport.d.next = self.s_dport.val();
+                self.f_rss.d.next = self.s_rss.val();
             } else {
                 // Rejected or malformed: no lookup. Counter bits follow
                 // the reason codes from Fragment (2) on.
                 self.d_valid.d.next = true;
-                self.d_reason.d.next = self.parser.reason.val();
+                self.d_reason.d.next = self.s_reason.val();
                 self.d_queue.d.next = self.default_queue.val();
-                if self.parser.reason.val() == 8 {
+                if self.s_reason.val() == 8 {
                     self.d_queue.d.next = 0.into();
                     self.d_counts.d.next = 0.into();
                 } else {
                     self.d_counts.d.next = bit_cast::<DEMUX_COUNTERS, 1>(true.into())
-                        << (bit_cast::<DEMUX_COUNTERS, 4>(self.parser.reason.val()) + 1);
+                        << (bit_cast::<DEMUX_COUNTERS, 4>(self.s_reason.val()) + 1);
                 }
                 self.d_kind.d.next = 0.into();
                 self.d_id.d.next = 0.into();
                 self.d_rss.d.next = 0.into();
             }
         }
-        self.overruns.d.next = self.pending.val();
+        self.overruns.d.next = self.ovr.val();
     }
 }
 
@@ -367,13 +484,13 @@ mod tests {
         f
     }
 
-    /// Streams frames 24 cycles apart; returns (reason, queue, kind, id) per decision.
-    fn run(h: &mut Harness<FlowDemux>, frames: &[Vec<u8>]) -> Vec<(u64, u64, u64, u64)> {
+    /// Streams frames `gap` cycles apart; returns (reason, queue, kind, id) per decision.
+    fn run_gap(h: &mut Harness<FlowDemux>, frames: &[Vec<u8>], gap: usize) -> Vec<(u64, u64, u64, u64)> {
         let mut out = vec![];
         let mut beats: Vec<Option<(u8, bool)>> = vec![];
         for f in frames {
             beats.extend(f.iter().enumerate().map(|(i, &b)| Some((b, i + 1 == f.len()))));
-            beats.extend(std::iter::repeat(None).take(24));
+            beats.extend(std::iter::repeat(None).take(gap));
         }
         beats.extend(std::iter::repeat(None).take(60));
         for beat in beats {
@@ -395,6 +512,26 @@ mod tests {
             h.cycle();
         }
         out
+    }
+
+    fn run(h: &mut Harness<FlowDemux>, frames: &[Vec<u8>]) -> Vec<(u64, u64, u64, u64)> {
+        run_gap(h, frames, 24)
+    }
+
+    #[test]
+    fn short_frames_during_a_lookup_wait_their_turn_then_overrun_in_order() {
+        let mut h = Harness::new(FlowDemux::new(&NicParams::default()), |d| &mut d.clock);
+        h.uut.default_queue.next = 7.into();
+        let arp = |n: u8| vec![0x02, 0, 0, 0, 0, n, 0x02, 0, 0, 0, 0, 1, 0x08, 0x06];
+        let miss = (Reason::Miss as u64, 7, 0, 0);
+        // A full-length lookup, then one short frame: it waits, no overrun.
+        assert_eq!(run_gap(&mut h, &[tcp4(22), arp(1)], 2), vec![miss, miss]);
+        // Then one-byte frames back to back: the first waits, the rest find
+        // the slot taken and overrun, all decided in order.
+        let got = run_gap(&mut h, &[tcp4(22), vec![1], vec![2], vec![3]], 0);
+        let truncated = (Reason::Truncated as u64, 7, 0, 0);
+        let overrun = (Reason::Overrun as u64, 7, 0, 0);
+        assert_eq!(got, vec![miss, truncated, overrun, overrun]);
     }
 
     #[test]
