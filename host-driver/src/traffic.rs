@@ -1,7 +1,11 @@
 //! Built-in traffic for `arsenic sim` when no capture is given: a
 //! deterministic mix of what a NIC meets (IPv4 and IPv6, TCP and UDP, ARP,
 //! VLAN and QinQ tags, every size from minimum to maximum) and of what it
-//! must refuse (runts, giants, frames with a bad FCS).
+//! must refuse (runts, giants, frames with a bad FCS). The good frames'
+//! headers are well formed (lengths that match the frame, a TCP data offset
+//! of 5), so the demultiplexer looks them up rather than calling them
+//! malformed, and their destination ports are well-known ones a listening
+//! filter can match.
 
 /// A frame to put on the wire.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +58,8 @@ fn mac(rng: &mut Rng) -> [u8; 6] {
 }
 
 /// An Ethernet frame: addresses, optional tags, the ethertype, a payload
-/// that begins with a plausible L3 header and is padded to `len`.
+/// that begins with an L3 header, padded to `len` (or longer, if the
+/// headers need more).
 fn ethernet(rng: &mut Rng, tags: &[u16], ethertype: u16, l3: &[u8], len: usize) -> Vec<u8> {
     let mut f = Vec::with_capacity(len.max(64));
     f.extend_from_slice(&mac(rng));
@@ -71,31 +76,65 @@ fn ethernet(rng: &mut Rng, tags: &[u16], ethertype: u16, l3: &[u8], len: usize) 
     f
 }
 
+const PROTO_TCP: u8 = 6;
+const PROTO_UDP: u8 = 17;
+
+fn l4_header_len(proto: u8) -> usize {
+    if proto == PROTO_TCP {
+        20
+    } else {
+        8
+    }
+}
+
+/// An IPv4 packet's headers (IP and TCP or UDP) for a packet of `total`
+/// bytes, at least the headers' length.
 fn ipv4(rng: &mut Rng, proto: u8, total: usize) -> Vec<u8> {
+    let total = total.clamp(20 + l4_header_len(proto), 0xFFFF);
     let mut h = vec![0x45, 0, 0, 0, 0, 0, 0x40, 0, 64, proto, 0, 0];
-    h[2..4].copy_from_slice(&(total.min(0xFFFF) as u16).to_be_bytes());
+    h[2..4].copy_from_slice(&(total as u16).to_be_bytes());
     let mut addrs = [0u8; 8];
     rng.fill(&mut addrs);
     h.extend_from_slice(&addrs);
-    h.extend_from_slice(&ports(rng));
+    h.extend_from_slice(&l4_header(rng, proto, total - 20));
     h
 }
 
+/// An IPv6 packet's headers for a payload of `payload` bytes, at least the
+/// TCP or UDP header's length.
 fn ipv6(rng: &mut Rng, next: u8, payload: usize) -> Vec<u8> {
+    let payload = payload.clamp(l4_header_len(next), 0xFFFF);
     let mut h = vec![0x60, 0, 0, 0];
-    h.extend_from_slice(&(payload.min(0xFFFF) as u16).to_be_bytes());
+    h.extend_from_slice(&(payload as u16).to_be_bytes());
     h.extend_from_slice(&[next, 64]);
     let mut addrs = [0u8; 32];
     rng.fill(&mut addrs);
     h.extend_from_slice(&addrs);
-    h.extend_from_slice(&ports(rng));
+    h.extend_from_slice(&l4_header(rng, next, payload));
     h
 }
+
+/// A TCP (data offset 5, no options) or UDP header for a segment of `len`
+/// bytes.
+fn l4_header(rng: &mut Rng, proto: u8, len: usize) -> Vec<u8> {
+    let mut h = vec![0u8; l4_header_len(proto)];
+    rng.fill(&mut h);
+    h[..4].copy_from_slice(&ports(rng));
+    if proto == PROTO_TCP {
+        h[12] = 0x50;
+    } else {
+        h[4..6].copy_from_slice(&(len as u16).to_be_bytes());
+    }
+    h
+}
+
+/// Destination ports servers listen on, so listening filters have traffic.
+const SERVICE_PORTS: [u16; 8] = [22, 53, 80, 123, 443, 853, 3306, 8080];
 
 fn ports(rng: &mut Rng) -> [u8; 4] {
     let mut p = [0u8; 4];
     p[..2].copy_from_slice(&(rng.range(1024, 65535) as u16).to_be_bytes());
-    p[2..].copy_from_slice(&(rng.range(1, 1023) as u16).to_be_bytes());
+    p[2..].copy_from_slice(&SERVICE_PORTS[rng.range(0, SERVICE_PORTS.len() - 1)].to_be_bytes());
     p
 }
 
@@ -120,11 +159,11 @@ pub fn mixed(count: usize, seed: u64, max_frame: usize) -> Vec<TestFrame> {
                 }
                 17 => {
                     let giant = max_frame + rng.range(1, 500);
-                    let l3 = ipv4(&mut rng, 17, giant);
+                    let l3 = ipv4(&mut rng, PROTO_UDP, giant - 14);
                     (ethernet(&mut rng, &[], ETH_IPV4, &l3, giant), false)
                 }
                 29 => {
-                    let l3 = ipv4(&mut rng, 17, len);
+                    let l3 = ipv4(&mut rng, PROTO_UDP, len - 14);
                     (ethernet(&mut rng, &[], ETH_IPV4, &l3, len), true)
                 }
                 _ => (good_frame(&mut rng, len), false),
@@ -135,14 +174,16 @@ pub fn mixed(count: usize, seed: u64, max_frame: usize) -> Vec<TestFrame> {
 }
 
 fn good_frame(rng: &mut Rng, len: usize) -> Vec<u8> {
+    // The IP packet fills the frame after the Ethernet header and tags.
+    let ip4 = |rng: &mut Rng, tags: usize, proto| ipv4(rng, proto, len - 14 - 4 * tags);
     let (tags, ethertype, l3): (&[u16], u16, Vec<u8>) = match rng.range(0, 9) {
         0 => return ethernet(rng, &[], ETH_ARP, &[0, 1, 8, 0, 6, 4, 0, 1], 60),
-        1 => (&[], ETH_IPV6, ipv6(rng, 17, len)),
-        2 => (&[], ETH_IPV6, ipv6(rng, 6, len)),
-        3 => (&[ETH_VLAN], ETH_IPV4, ipv4(rng, 17, len)),
-        4 => (&[ETH_QINQ, ETH_VLAN], ETH_IPV4, ipv4(rng, 6, len)),
-        5 | 6 => (&[], ETH_IPV4, ipv4(rng, 6, len)),
-        _ => (&[], ETH_IPV4, ipv4(rng, 17, len)),
+        1 => (&[], ETH_IPV6, ipv6(rng, PROTO_UDP, len - 54)),
+        2 => (&[], ETH_IPV6, ipv6(rng, PROTO_TCP, len - 54)),
+        3 => (&[ETH_VLAN], ETH_IPV4, ip4(rng, 1, PROTO_UDP)),
+        4 => (&[ETH_QINQ, ETH_VLAN], ETH_IPV4, ip4(rng, 2, PROTO_TCP)),
+        5 | 6 => (&[], ETH_IPV4, ip4(rng, 0, PROTO_TCP)),
+        _ => (&[], ETH_IPV4, ip4(rng, 0, PROTO_UDP)),
     };
     ethernet(rng, tags, ethertype, &l3, len)
 }
@@ -162,5 +203,17 @@ mod tests {
         assert!(a.iter().any(|f| f.data.len() == 1522));
         let good = a.iter().filter(|f| !f.fcs_error && (14..=1522).contains(&f.data.len()));
         assert!(good.count() > 400);
+    }
+
+    #[test]
+    fn good_frames_parse_cleanly() {
+        let frames = mixed(2000, 3, 1522);
+        let mut ip = 0;
+        for f in frames.iter().filter(|f| !f.fcs_error && (14..=1522).contains(&f.data.len())) {
+            let flow = crate::demux::parse::parse(&f.data);
+            assert!(flow.is_ok(), "{flow:?}: {:02x?}", f.data);
+            ip += flow.is_ok_and(|fl| fl.ip.is_some_and(|i| i.ports.is_some())) as usize;
+        }
+        assert!(ip > 1500, "{ip} TCP/UDP frames");
     }
 }

@@ -163,6 +163,36 @@ fn config_steers_frames_into_per_queue_captures_on_the_model() {
 }
 
 #[test]
+fn config_on_builtin_traffic_puts_every_good_frame_in_one_queue() {
+    let dir = tmp("builtin");
+    let cfg = dir.join("steer.toml");
+    std::fs::write(&cfg, "default_queue = 1\n[[filter]]\nkind = \"listen\"\nproto = \"tcp\"\nqueue = 8\nspread = 2\n")
+        .unwrap();
+    let out = dir.join("out");
+    let o = arsenic(&[
+        "sim",
+        "--backend",
+        "model",
+        "--loopback",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stats = json(&out.join("stats.json"));
+    let c = |k: &str| stats["counters"][k].as_u64().unwrap();
+    let queued: u64 =
+        stats["steering"]["queue_frames"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+    assert_eq!(queued, c("rx_frames") - c("rx_drop_runt") - c("rx_drop_giant") - c("rx_drop_mac_error"));
+    // TCP spreads over queues 8..=11 by RSS; everything else is queue 1.
+    let files = queue_files(&out);
+    assert_eq!(files, ["rxq1.pcap", "rxq10.pcap", "rxq11.pcap", "rxq8.pcap", "rxq9.pcap"]);
+    // Loopback is unaffected by steering.
+    assert_eq!(c("tx_frames"), queued);
+}
+
+#[test]
 fn config_on_the_rtl_agrees_with_the_model() {
     let dir = tmp("rtl");
     let (pcap, cfg) = inputs(&dir, CONFIG);

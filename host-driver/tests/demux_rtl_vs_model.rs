@@ -230,3 +230,22 @@ fn rtl_and_model_decide_every_damaged_frame_alike() {
     assert_eq!(reasons, every);
     assert_eq!(kinds, FilterKind::ORDER.into_iter().collect());
 }
+
+/// A runt that ends while the frame before it is still being looked up is
+/// still the frame check's to judge: `FrameError`, and no demultiplexer
+/// counter (filter.rs, "Deciding a queue"). A QinQ-tagged TCP frame misses
+/// all seven kinds, the longest lookup.
+#[test]
+fn a_runt_right_behind_a_lookup_is_a_frame_error() {
+    let mut tcp = vec![2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 0xEE, 0x88, 0xA8, 0, 5, 0x81, 0x00, 0, 6, 0x08, 0x00];
+    tcp.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 7, 10, 0, 0, 8]);
+    tcp.extend_from_slice(&[0x30, 0x39, 0x1F, 0x90, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0x10, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(tcp.len(), 62);
+    let frames = vec![(tcp.clone(), false), (vec![2u8; 2], false), (tcp, false)];
+    let (got, got_counters) = run(&mut RtlDevice::new(), &frames);
+    let (want, want_counters) = run(&mut ModelDevice::default(), &frames);
+    assert_eq!(want[1].decision.reason, Reason::FrameError);
+    let decisions = |r: &[Received]| r.iter().map(|r| r.decision).collect::<Vec<_>>();
+    assert_eq!(decisions(&got), decisions(&want));
+    assert_eq!(got_counters, want_counters);
+}
