@@ -8,7 +8,7 @@ use crate::demux::filters::{Filter, Target};
 use crate::demux::parse::parse;
 use crate::device::model::ModelDevice;
 use crate::device::rtl::RtlDevice;
-use crate::device::{Demux, Device, Received, Wire};
+use crate::device::{Decision, Demux, Device, Received, Wire};
 use crate::traffic::TestFrame;
 use anyhow::{bail, Result};
 use arsenic_hdl::filter::Flow;
@@ -26,10 +26,19 @@ pub struct Agreement {
     pub disagreements: u64,
     /// The first difference, in words.
     pub first: Option<String>,
+    /// The model's decision for every frame, for callers that check what
+    /// the traffic covered.
+    pub decisions: Vec<Decision>,
 }
 
-fn play<D: Device + Wire + Demux>(dev: &mut D, filters: &[(Filter, Target)], frames: &[TestFrame]) -> Result<(Vec<Received>, Counters)> {
+fn play<D: Device + Wire + Demux>(
+    dev: &mut D,
+    default_queue: u32,
+    filters: &[(Filter, Target)],
+    frames: &[TestFrame],
+) -> Result<(Vec<Received>, Counters)> {
     let mut nic = Nic::open(dev)?;
+    nic.set_default_queue(default_queue)?;
     for (f, t) in filters {
         nic.install_filter(f, *t)?;
     }
@@ -43,14 +52,20 @@ fn play<D: Device + Wire + Demux>(dev: &mut D, filters: &[(Filter, Target)], fra
 /// Plays `frames` with `filters` installed on a fresh RTL and a fresh model
 /// and compares every decision and every counter.
 pub fn rtl_vs_model(filters: &[(Filter, Target)], frames: &[TestFrame]) -> Result<Agreement> {
+    rtl_vs_model_with(0, filters, frames)
+}
+
+/// `rtl_vs_model` with a default queue other than the reset value.
+pub fn rtl_vs_model_with(default_queue: u32, filters: &[(Filter, Target)], frames: &[TestFrame]) -> Result<Agreement> {
     let mut rtl = RtlDevice::new();
-    let (got, got_counters) = play(&mut rtl, filters, frames)?;
-    let (want, want_counters) = play(&mut ModelDevice::default(), filters, frames)?;
+    let (got, got_counters) = play(&mut rtl, default_queue, filters, frames)?;
+    let (want, want_counters) = play(&mut ModelDevice::default(), default_queue, filters, frames)?;
     if rtl.undecodable_decisions() != 0 {
         bail!("the RTL produced {} undecodable decisions", rtl.undecodable_decisions());
     }
     let hits = want.iter().filter(|r| r.decision.reason == arsenic_hdl::filter::Reason::Hit).count() as u64;
-    let mut a = Agreement { frames: want.len() as u64, hits, ..Agreement::default() };
+    let decisions = want.iter().map(|r| r.decision).collect();
+    let mut a = Agreement { frames: want.len() as u64, hits, decisions, ..Agreement::default() };
     if got.len() != want.len() {
         a.disagreements = got.len().abs_diff(want.len()) as u64;
         a.first = Some(format!("the RTL decided {} frames, the model {}", got.len(), want.len()));
