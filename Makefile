@@ -16,10 +16,11 @@ setup:
 verilog:
 	$(CARGO) run -q --release -p arsenic-hdl --bin arsenic-gen -- verilog-out
 
-# The main job: generate, Verilate, loop built-in traffic through the NIC,
-# and show the result (tx.pcap and stats.json land in $(OUT)).
+# The main job: generate, Verilate, steer built-in traffic to queues by the
+# demo config's filters, and show the result (rxq<N>.pcap, stats.json in
+# $(OUT)), checked against the behavioural model.
 sim: setup verilog
-	$(CARGO) run -q --release -p arsenic --bin arsenic -- sim --loopback --out $(OUT)
+	$(CARGO) run -q --release -p arsenic --bin arsenic -- sim --config configs/demo.toml --out $(OUT)
 
 lint: setup
 	@scripts/lint-verilog.sh
