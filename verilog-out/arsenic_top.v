@@ -53,22 +53,22 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     reg  [31:0] control$inc;
     wire  control$loopback;
     wire  [11:0] control$default_queue;
-    wire  control$filter_write;
-    wire  control$filter_wildcard;
-    wire  control$filter_clear;
-    wire  [15:0] control$filter_slot;
-    wire  [351:0] control$filter_entry;
+    wire  control$filter$write;
+    wire  control$filter$wildcard;
+    wire  control$filter$clear;
+    wire  [15:0] control$filter$slot;
+    wire  [351:0] control$filter$entry;
     reg  demux$clock;
     reg  [7:0] demux$data;
     reg  demux$valid;
     reg  demux$last;
     reg  demux$error;
     reg  [11:0] demux$default_queue;
-    reg  demux$filter_write;
-    reg  demux$filter_wildcard;
-    reg  demux$filter_clear;
-    reg  [15:0] demux$filter_slot;
-    reg  [351:0] demux$filter_entry;
+    reg  demux$filter$write;
+    reg  demux$filter$wildcard;
+    reg  demux$filter$clear;
+    reg  [15:0] demux$filter$slot;
+    reg  [351:0] demux$filter$entry;
     wire  [9:0] demux$counts;
     reg  check$clock;
     wire  [7:0] check$frames_out$data;
@@ -110,11 +110,11 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .inc(control$inc),
         .loopback(control$loopback),
         .default_queue(control$default_queue),
-        .filter_write(control$filter_write),
-        .filter_wildcard(control$filter_wildcard),
-        .filter_clear(control$filter_clear),
-        .filter_slot(control$filter_slot),
-        .filter_entry(control$filter_entry)
+        .filter$write(control$filter$write),
+        .filter$wildcard(control$filter$wildcard),
+        .filter$clear(control$filter$clear),
+        .filter$slot(control$filter$slot),
+        .filter$entry(control$filter$entry)
     );
     top$demux demux(
         .clock(demux$clock),
@@ -123,11 +123,11 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .last(demux$last),
         .error(demux$error),
         .default_queue(demux$default_queue),
-        .filter_write(demux$filter_write),
-        .filter_wildcard(demux$filter_wildcard),
-        .filter_clear(demux$filter_clear),
-        .filter_slot(demux$filter_slot),
-        .filter_entry(demux$filter_entry),
+        .filter$write(demux$filter$write),
+        .filter$wildcard(demux$filter$wildcard),
+        .filter$clear(demux$filter$clear),
+        .filter$slot(demux$filter$slot),
+        .filter$entry(demux$filter$entry),
         .decision$valid(decision$valid),
         .decision$reason(decision$reason),
         .decision$queue(decision$queue),
@@ -188,11 +188,6 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         demux$last = check$frames_out$last;
         demux$error = check$frames_out$error;
         demux$default_queue = control$default_queue;
-        demux$filter_write = control$filter_write;
-        demux$filter_wildcard = control$filter_wildcard;
-        demux$filter_clear = control$filter_clear;
-        demux$filter_slot = control$filter_slot;
-        demux$filter_entry = control$filter_entry;
         in_frame$clock = clock;
         frame_looped$clock = clock;
         in_frame$d = in_frame$q;
@@ -226,6 +221,11 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         dma$wr_data_last = 1'b0;
     end
     
+    always @(*) demux$filter$write = control$filter$write;
+    always @(*) demux$filter$wildcard = control$filter$wildcard;
+    always @(*) demux$filter$clear = control$filter$clear;
+    always @(*) demux$filter$slot = control$filter$slot;
+    always @(*) demux$filter$entry = control$filter$entry;
 endmodule // top
 
 
@@ -326,7 +326,7 @@ module top$check$length(d,q,clock);
 endmodule // top$check$length
 
 
-module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter_write,filter_wildcard,filter_clear,filter_slot,filter_entry);
+module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry);
     
     // Module arguments
     input wire  clock;
@@ -339,11 +339,11 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     input wire  [31:0] inc;
     output reg  loopback;
     output reg  [11:0] default_queue;
-    output reg  filter_write;
-    output reg  filter_wildcard;
-    output reg  filter_clear;
-    output reg  [15:0] filter_slot;
-    output reg  [351:0] filter_entry;
+    output reg  filter$write;
+    output reg  filter$wildcard;
+    output reg  filter$clear;
+    output reg  [15:0] filter$slot;
+    output reg  [351:0] filter$entry;
     
     // Constant declarations
     localparam  default_queue_addr = 24'h48;
@@ -783,11 +783,11 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
         word = key_words$9$q;
         entry = (entry >> 32'h20) | (((word) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
-        filter_entry = entry | (((value_word$q) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h140);
-        filter_write = cmd_write$q;
-        filter_slot = cmd_word$q[(32'h0)+:(16)];
-        filter_wildcard = cmd_word$q[32'h10];
-        filter_clear = cmd_word$q[32'h11];
+        filter$entry = entry | (((value_word$q) & 352'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h140);
+        filter$write = cmd_write$q;
+        filter$slot = cmd_word$q[(32'h0)+:(16)];
+        filter$wildcard = cmd_word$q[32'h10];
+        filter$clear = cmd_word$q[32'h11];
         cmd_write$d = 1'b0;
         in_key = (regs$addr >= key_base) & (regs$addr < key_end);
         key_offset = regs$addr - key_base;
@@ -2293,7 +2293,7 @@ module top$control$value_word(d,q,clock);
 endmodule // top$control$value_word
 
 
-module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_wildcard,filter_clear,filter_slot,filter_entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
+module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
     
     // Module arguments
     input wire  clock;
@@ -2302,11 +2302,11 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
     input wire  last;
     input wire  error;
     input wire  [11:0] default_queue;
-    input wire  filter_write;
-    input wire  filter_wildcard;
-    input wire  filter_clear;
-    input wire  [15:0] filter_slot;
-    input wire  [351:0] filter_entry;
+    input wire  filter$write;
+    input wire  filter$wildcard;
+    input wire  filter$clear;
+    input wire  [15:0] filter$slot;
+    input wire  [351:0] filter$entry;
     output reg  decision$valid;
     output reg  [3:0] decision$reason;
     output reg  [11:0] decision$queue;
@@ -2356,10 +2356,6 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
     wire  exact_table$done;
     wire  exact_table$hit;
     wire  [31:0] exact_table$value;
-    reg  exact_table$wr;
-    reg  [15:0] exact_table$wr_slot;
-    reg  exact_table$wr_clear;
-    reg  [351:0] exact_table$wr_entry;
     reg  wild_table$clock;
     reg  wild_table$start;
     reg  [303:0] wild_table$key;
@@ -2367,10 +2363,6 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
     wire  wild_table$done;
     wire  wild_table$hit;
     wire  [31:0] wild_table$value;
-    reg  wild_table$wr;
-    reg  [15:0] wild_table$wr_slot;
-    reg  wild_table$wr_clear;
-    reg  [351:0] wild_table$wr_entry;
     reg  busy$d;
     wire  busy$q;
     reg  busy$clock;
@@ -2539,10 +2531,11 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
         .done(exact_table$done),
         .hit(exact_table$hit),
         .value(exact_table$value),
-        .wr(exact_table$wr),
-        .wr_slot(exact_table$wr_slot),
-        .wr_clear(exact_table$wr_clear),
-        .wr_entry(exact_table$wr_entry)
+        .writes$write(filter$write),
+        .writes$wildcard(filter$wildcard),
+        .writes$clear(filter$clear),
+        .writes$slot(filter$slot),
+        .writes$entry(filter$entry)
     );
     top$demux$wild_table wild_table(
         .clock(wild_table$clock),
@@ -2552,10 +2545,11 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
         .done(wild_table$done),
         .hit(wild_table$hit),
         .value(wild_table$value),
-        .wr(wild_table$wr),
-        .wr_slot(wild_table$wr_slot),
-        .wr_clear(wild_table$wr_clear),
-        .wr_entry(wild_table$wr_entry)
+        .writes$write(filter$write),
+        .writes$wildcard(filter$wildcard),
+        .writes$clear(filter$clear),
+        .writes$slot(filter$slot),
+        .writes$entry(filter$entry)
     );
     top$demux$busy busy(
         .d(busy$d),
@@ -2826,14 +2820,6 @@ module top$demux(clock,data,valid,last,error,default_queue,filter_write,filter_w
         parser$valid = valid;
         parser$last = last;
         parser$error = error;
-        exact_table$wr = filter_write & ~filter_wildcard;
-        wild_table$wr = filter_write & filter_wildcard;
-        exact_table$wr_slot = filter_slot;
-        wild_table$wr_slot = filter_slot;
-        exact_table$wr_clear = filter_clear;
-        wild_table$wr_clear = filter_clear;
-        exact_table$wr_entry = filter_entry;
-        wild_table$wr_entry = filter_entry;
         decision$valid = d_valid$q;
         decision$reason = d_reason$q;
         decision$queue = d_queue$q;
@@ -3194,7 +3180,7 @@ module top$demux$d_valid(d,q,clock);
 endmodule // top$demux$d_valid
 
 
-module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_clear,wr_entry);
+module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,writes$wildcard,writes$clear,writes$slot,writes$entry);
     
     // Module arguments
     input wire  clock;
@@ -3204,12 +3190,14 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_c
     output reg  done;
     output reg  hit;
     output reg  [31:0] value;
-    input wire  wr;
-    input wire  [15:0] wr_slot;
-    input wire  wr_clear;
-    input wire  [351:0] wr_entry;
+    input wire  writes$write;
+    input wire  writes$wildcard;
+    input wire  writes$clear;
+    input wire  [15:0] writes$slot;
+    input wire  [351:0] writes$entry;
     
     // Constant declarations
+    localparam  is_wildcard = 1'b0;
     localparam  masks0$0 = 304'he7c785ccd509901627b9d3cd7def6981bf731039699025f9e3ad85f2266616cb463f45095bf3;
     localparam  masks0$1 = 304'haf1301bfc7ec7b53bb58b24a28dca090915da29172ecd0bd89043cc497c880ffcdc9b4f4da40;
     localparam  masks0$2 = 304'h47b1f612c40982d00a67c086e05daabac5f1f858908c0e5321ddba8a0a2b4a25a2b90e2f36d2;
@@ -3283,6 +3271,7 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_c
     reg  [15:0] h0;
     reg  [15:0] h1;
     reg  [3:0] way_select;
+    reg  mine;
     reg  matched;
     reg  [31:0] matched_value;
     reg  [351:0] entry;
@@ -3375,17 +3364,18 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_c
         h1 = (h1 & ~(1 << (14)) | ((^(key_q$q & masks1$14)) << (14)));
         h0 = (h0 & ~(1 << (15)) | ((^(key_q$q & masks0$15)) << (15)));
         h1 = (h1 & ~(1 << (15)) | ((^(key_q$q & masks1$15)) << (15)));
-        way_select = ((1'b1) & 4'hf) << wr_slot[(32'h0)+:(2)];
+        mine = writes$write & (writes$wildcard == is_wildcard);
+        way_select = ((1'b1) & 4'hf) << writes$slot[(32'h0)+:(2)];
         matched = 1'b0;
         matched_value = 32'h0;
         ways$0$read_clock = clock;
         ways$0$write_clock = clock;
-        ways$0$write_address = wr_slot[(32'h2)+:(8)];
-        ways$0$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$0$write_address = writes$slot[(32'h2)+:(8)];
+        ways$0$write_data = writes$entry;
+        if (writes$clear) begin
             ways$0$write_data = 32'h0;
         end
-        ways$0$write_enable = wr & way_select[0];
+        ways$0$write_enable = mine & way_select[0];
         ways$0$read_address = h0[(32'h0)+:(8)];
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(8)];
@@ -3397,12 +3387,12 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_c
         end
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
-        ways$1$write_address = wr_slot[(32'h2)+:(8)];
-        ways$1$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$1$write_address = writes$slot[(32'h2)+:(8)];
+        ways$1$write_data = writes$entry;
+        if (writes$clear) begin
             ways$1$write_data = 32'h0;
         end
-        ways$1$write_enable = wr & way_select[1];
+        ways$1$write_enable = mine & way_select[1];
         ways$1$read_address = h0[(32'h0)+:(8)];
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(8)];
@@ -3414,12 +3404,12 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_c
         end
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
-        ways$2$write_address = wr_slot[(32'h2)+:(8)];
-        ways$2$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$2$write_address = writes$slot[(32'h2)+:(8)];
+        ways$2$write_data = writes$entry;
+        if (writes$clear) begin
             ways$2$write_data = 32'h0;
         end
-        ways$2$write_enable = wr & way_select[2];
+        ways$2$write_enable = mine & way_select[2];
         ways$2$read_address = h0[(32'h0)+:(8)];
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(8)];
@@ -3431,12 +3421,12 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_c
         end
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
-        ways$3$write_address = wr_slot[(32'h2)+:(8)];
-        ways$3$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$3$write_address = writes$slot[(32'h2)+:(8)];
+        ways$3$write_data = writes$entry;
+        if (writes$clear) begin
             ways$3$write_data = 32'h0;
         end
-        ways$3$write_enable = wr & way_select[3];
+        ways$3$write_enable = mine & way_select[3];
         ways$3$read_address = h0[(32'h0)+:(8)];
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(8)];
@@ -5480,7 +5470,7 @@ module top$demux$waiting(d,q,clock);
 endmodule // top$demux$waiting
 
 
-module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_clear,wr_entry);
+module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,writes$wildcard,writes$clear,writes$slot,writes$entry);
     
     // Module arguments
     input wire  clock;
@@ -5490,12 +5480,14 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_cl
     output reg  done;
     output reg  hit;
     output reg  [31:0] value;
-    input wire  wr;
-    input wire  [15:0] wr_slot;
-    input wire  wr_clear;
-    input wire  [351:0] wr_entry;
+    input wire  writes$write;
+    input wire  writes$wildcard;
+    input wire  writes$clear;
+    input wire  [15:0] writes$slot;
+    input wire  [351:0] writes$entry;
     
     // Constant declarations
+    localparam  is_wildcard = 1'b1;
     localparam  masks0$0 = 304'he7c785ccd509901627b9d3cd7def6981bf731039699025f9e3ad85f2266616cb463f45095bf3;
     localparam  masks0$1 = 304'haf1301bfc7ec7b53bb58b24a28dca090915da29172ecd0bd89043cc497c880ffcdc9b4f4da40;
     localparam  masks0$2 = 304'h47b1f612c40982d00a67c086e05daabac5f1f858908c0e5321ddba8a0a2b4a25a2b90e2f36d2;
@@ -5569,6 +5561,7 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_cl
     reg  [15:0] h0;
     reg  [15:0] h1;
     reg  [3:0] way_select;
+    reg  mine;
     reg  matched;
     reg  [31:0] matched_value;
     reg  [351:0] entry;
@@ -5661,17 +5654,18 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_cl
         h1 = (h1 & ~(1 << (14)) | ((^(key_q$q & masks1$14)) << (14)));
         h0 = (h0 & ~(1 << (15)) | ((^(key_q$q & masks0$15)) << (15)));
         h1 = (h1 & ~(1 << (15)) | ((^(key_q$q & masks1$15)) << (15)));
-        way_select = ((1'b1) & 4'hf) << wr_slot[(32'h0)+:(2)];
+        mine = writes$write & (writes$wildcard == is_wildcard);
+        way_select = ((1'b1) & 4'hf) << writes$slot[(32'h0)+:(2)];
         matched = 1'b0;
         matched_value = 32'h0;
         ways$0$read_clock = clock;
         ways$0$write_clock = clock;
-        ways$0$write_address = wr_slot[(32'h2)+:(4)];
-        ways$0$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$0$write_address = writes$slot[(32'h2)+:(4)];
+        ways$0$write_data = writes$entry;
+        if (writes$clear) begin
             ways$0$write_data = 32'h0;
         end
-        ways$0$write_enable = wr & way_select[0];
+        ways$0$write_enable = mine & way_select[0];
         ways$0$read_address = h0[(32'h0)+:(4)];
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(4)];
@@ -5683,12 +5677,12 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_cl
         end
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
-        ways$1$write_address = wr_slot[(32'h2)+:(4)];
-        ways$1$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$1$write_address = writes$slot[(32'h2)+:(4)];
+        ways$1$write_data = writes$entry;
+        if (writes$clear) begin
             ways$1$write_data = 32'h0;
         end
-        ways$1$write_enable = wr & way_select[1];
+        ways$1$write_enable = mine & way_select[1];
         ways$1$read_address = h0[(32'h0)+:(4)];
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(4)];
@@ -5700,12 +5694,12 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_cl
         end
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
-        ways$2$write_address = wr_slot[(32'h2)+:(4)];
-        ways$2$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$2$write_address = writes$slot[(32'h2)+:(4)];
+        ways$2$write_data = writes$entry;
+        if (writes$clear) begin
             ways$2$write_data = 32'h0;
         end
-        ways$2$write_enable = wr & way_select[2];
+        ways$2$write_enable = mine & way_select[2];
         ways$2$read_address = h0[(32'h0)+:(4)];
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(4)];
@@ -5717,12 +5711,12 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,wr,wr_slot,wr_cl
         end
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
-        ways$3$write_address = wr_slot[(32'h2)+:(4)];
-        ways$3$write_data = wr_entry;
-        if (wr_clear) begin
+        ways$3$write_address = writes$slot[(32'h2)+:(4)];
+        ways$3$write_data = writes$entry;
+        if (writes$clear) begin
             ways$3$write_data = 32'h0;
         end
-        ways$3$write_enable = wr & way_select[3];
+        ways$3$write_enable = mine & way_select[3];
         ways$3$read_address = h0[(32'h0)+:(4)];
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(4)];

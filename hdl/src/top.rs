@@ -10,7 +10,7 @@
 
 use crate::blocks::{ControlPage, DecisionOut, FlowDemux, FrameCheck, FrameFifo};
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
-use crate::ports::{DmaMaster, FrameSink, FrameSource, RegTarget};
+use crate::ports::{DmaMaster, FilterWriteSource, FrameSink, FrameSource, RegTarget};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -66,11 +66,7 @@ impl Logic for NicTop {
         self.demux.last.next = self.check.frames_out.last.val();
         self.demux.error.next = self.check.frames_out.error.val();
         self.demux.default_queue.next = self.control.default_queue.val();
-        self.demux.filter_write.next = self.control.filter_write.val();
-        self.demux.filter_wildcard.next = self.control.filter_wildcard.val();
-        self.demux.filter_clear.next = self.control.filter_clear.val();
-        self.demux.filter_slot.next = self.control.filter_slot.val();
-        self.demux.filter_entry.next = self.control.filter_entry.val();
+        FilterWriteSource::join(&mut self.control.filter, &mut self.demux.filter);
         dff_setup!(self, clock, in_frame, frame_looped);
         RegTarget::link(&mut self.regs, &mut self.control.regs);
         FrameSink::link(&mut self.mac_rx, &mut self.check.frames_in);

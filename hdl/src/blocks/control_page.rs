@@ -7,7 +7,7 @@
 use super::StatCounter;
 use crate::filter::{ENTRY_BITS, KEY_WORDS};
 use crate::params::{NicParams, QUEUE_BITS, REG_ADDR_BITS};
-use crate::ports::RegTarget;
+use crate::ports::{FilterWriteSource, RegTarget};
 use crate::regmap::{self, Counter};
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
@@ -27,13 +27,8 @@ pub struct ControlPage {
     pub inc: Signal<In, Bits<32>>,
     pub loopback: Signal<Out, Bit>,
     pub default_queue: Signal<Out, Bits<QUEUE_BITS>>,
-    /// A filter table write, for one cycle: the staged entry (or a clear)
-    /// into `filter_slot` of the exact or wildcard table.
-    pub filter_write: Signal<Out, Bit>,
-    pub filter_wildcard: Signal<Out, Bit>,
-    pub filter_clear: Signal<Out, Bit>,
-    pub filter_slot: Signal<Out, Bits<16>>,
-    pub filter_entry: Signal<Out, Bits<ENTRY_BITS>>,
+    /// Filter table writes, from the staging registers.
+    pub filter: FilterWriteSource,
     counters: [StatCounter; COUNTER_COUNT],
     id_rom: ROM<Bits<32>, ID_WORD_BITS>,
     ack: DFF<Bit>,
@@ -85,11 +80,7 @@ impl ControlPage {
             inc: Default::default(),
             loopback: Default::default(),
             default_queue: Default::default(),
-            filter_write: Default::default(),
-            filter_wildcard: Default::default(),
-            filter_clear: Default::default(),
-            filter_slot: Default::default(),
-            filter_entry: Default::default(),
+            filter: Default::default(),
             counters: Default::default(),
             id_rom: ROM::new(rom),
             ack: Default::default(),
@@ -149,12 +140,12 @@ impl Logic for ControlPage {
             self.entry.next =
                 (self.entry.val() >> 32) | (bit_cast::<ENTRY_BITS, 32>(self.word.val()) << 288);
         }
-        self.filter_entry.next =
+        self.filter.entry.next =
             self.entry.val() | (bit_cast::<ENTRY_BITS, 32>(self.value_word.q.val()) << 320);
-        self.filter_write.next = self.cmd_write.q.val();
-        self.filter_slot.next = self.cmd_word.q.val().get_bits::<16>(0);
-        self.filter_wildcard.next = self.cmd_word.q.val().get_bit(16);
-        self.filter_clear.next = self.cmd_word.q.val().get_bit(17);
+        self.filter.write.next = self.cmd_write.q.val();
+        self.filter.slot.next = self.cmd_word.q.val().get_bits::<16>(0);
+        self.filter.wildcard.next = self.cmd_word.q.val().get_bit(16);
+        self.filter.clear.next = self.cmd_word.q.val().get_bit(17);
         self.cmd_write.d.next = false;
         self.in_key.next = (self.regs.addr.val() >= self.key_base.val())
             & (self.regs.addr.val() < self.key_end.val());
@@ -299,16 +290,16 @@ mod tests {
         h.cycle();
         h.uut.regs.strobe.next = false;
         h.settle();
-        assert!(h.uut.filter_write.val());
-        assert!(h.uut.filter_wildcard.val() && !h.uut.filter_clear.val());
-        assert_eq!(h.uut.filter_slot.val(), 37u64);
-        let entry = h.uut.filter_entry.val();
+        assert!(h.uut.filter.write.val());
+        assert!(h.uut.filter.wildcard.val() && !h.uut.filter.clear.val());
+        assert_eq!(h.uut.filter.slot.val(), 37u64);
+        let entry = h.uut.filter.entry.val();
         for i in 0..KEY_WORDS {
             assert_eq!(entry.get_bits::<32>(32 * i), 0x1000_0000 + i as u64);
         }
         assert_eq!(entry.get_bits::<32>(crate::filter::VALUE_LSB), 0xCAFE_0005u64);
         h.cycle();
-        assert!(!h.uut.filter_write.val(), "the write pulse lasted more than a cycle");
+        assert!(!h.uut.filter.write.val(), "the write pulse lasted more than a cycle");
         access(&mut h, true, regmap::DEFAULT_QUEUE, 0xFFFF_F00D);
         assert_eq!(read(&mut h, regmap::DEFAULT_QUEUE), 0x00D);
         assert_eq!(h.uut.default_queue.val(), 0x00Du64);

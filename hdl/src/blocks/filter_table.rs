@@ -13,6 +13,7 @@ use crate::filter::{self, ENTRY_BITS, HASH_BITS, KEY_BITS, VALUE_LSB, WAYS};
 
 // The value's position is a literal in the kernel below.
 const _: () = assert!(VALUE_LSB == 320);
+use crate::ports::FilterWriteSink;
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -26,11 +27,10 @@ pub struct FilterTable<const BB: usize> {
     pub done: Signal<Out, Bit>,
     pub hit: Signal<Out, Bit>,
     pub value: Signal<Out, Bits<32>>,
-    /// Entry writes: `wr_slot` is `bucket * WAYS + way`.
-    pub wr: Signal<In, Bit>,
-    pub wr_slot: Signal<In, Bits<16>>,
-    pub wr_clear: Signal<In, Bit>,
-    pub wr_entry: Signal<In, Bits<ENTRY_BITS>>,
+    /// Entry writes addressed to either table; this one takes those whose
+    /// `wildcard` flag is its own.
+    pub writes: FilterWriteSink,
+    is_wildcard: Constant<Bit>,
     ways: [RAM<Bits<ENTRY_BITS>, BB>; WAYS],
     masks0: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     masks1: [Constant<Bits<KEY_BITS>>; HASH_BITS],
@@ -40,6 +40,7 @@ pub struct FilterTable<const BB: usize> {
     h0: Signal<Local, Bits<HASH_BITS>>,
     h1: Signal<Local, Bits<HASH_BITS>>,
     way_select: Signal<Local, Bits<WAYS>>,
+    mine: Signal<Local, Bit>,
     matched: Signal<Local, Bit>,
     matched_value: Signal<Local, Bits<32>>,
     entry: Signal<Local, Bits<ENTRY_BITS>>,
@@ -55,6 +56,13 @@ fn masks(f: usize) -> [Constant<Bits<KEY_BITS>>; HASH_BITS] {
     })
 }
 
+impl<const BB: usize> FilterTable<BB> {
+    /// The exact table (`false`) or the wildcard table (`true`).
+    pub fn new(wildcard: bool) -> Self {
+        Self { is_wildcard: Constant::new(wildcard), ..Self::default() }
+    }
+}
+
 impl<const BB: usize> Default for FilterTable<BB> {
     fn default() -> Self {
         assert!(BB + 2 <= 16 && BB <= HASH_BITS, "slot numbers are 16 bits");
@@ -66,10 +74,8 @@ impl<const BB: usize> Default for FilterTable<BB> {
             done: Default::default(),
             hit: Default::default(),
             value: Default::default(),
-            wr: Default::default(),
-            wr_slot: Default::default(),
-            wr_clear: Default::default(),
-            wr_entry: Default::default(),
+            writes: Default::default(),
+            is_wildcard: Constant::new(false),
             ways: Default::default(),
             masks0: masks(0),
             masks1: masks(1),
@@ -78,6 +84,7 @@ impl<const BB: usize> Default for FilterTable<BB> {
             h0: Default::default(),
             h1: Default::default(),
             way_select: Default::default(),
+            mine: Default::default(),
             matched: Default::default(),
             matched_value: Default::default(),
             entry: Default::default(),
@@ -96,18 +103,19 @@ impl<const BB: usize> Logic for FilterTable<BB> {
             self.h0.next = self.h0.val().replace_bit(j, (self.key_q.q.val() & self.masks0[j].val()).xor());
             self.h1.next = self.h1.val().replace_bit(j, (self.key_q.q.val() & self.masks1[j].val()).xor());
         }
-        self.way_select.next = bit_cast::<WAYS, 1>(true.into()) << self.wr_slot.val().get_bits::<2>(0);
+        self.mine.next = self.writes.write.val() & (self.writes.wildcard.val() == self.is_wildcard.val());
+        self.way_select.next = bit_cast::<WAYS, 1>(true.into()) << self.writes.slot.val().get_bits::<2>(0);
         self.matched.next = false;
         self.matched_value.next = 0.into();
         for i in 0..WAYS {
             self.ways[i].read_clock.next = self.clock.val();
             self.ways[i].write_clock.next = self.clock.val();
-            self.ways[i].write_address.next = self.wr_slot.val().get_bits::<BB>(2);
-            self.ways[i].write_data.next = self.wr_entry.val();
-            if self.wr_clear.val() {
+            self.ways[i].write_address.next = self.writes.slot.val().get_bits::<BB>(2);
+            self.ways[i].write_data.next = self.writes.entry.val();
+            if self.writes.clear.val() {
                 self.ways[i].write_data.next = 0.into();
             }
-            self.ways[i].write_enable.next = self.wr.val() & self.way_select.val().get_bit(i);
+            self.ways[i].write_enable.next = self.mine.val() & self.way_select.val().get_bit(i);
             self.ways[i].read_address.next = self.h0.val().get_bits::<BB>(0);
             if self.state.q.val() == 2 {
                 self.ways[i].read_address.next = self.h1.val().get_bits::<BB>(0);
@@ -163,16 +171,21 @@ mod tests {
     }
 
     fn write(h: &mut Harness<FilterTable<BB>>, slot: u32, entry: Option<(&Key, u32)>) {
-        h.uut.wr.next = true;
-        h.uut.wr_slot.next = (slot as u64).into();
-        h.uut.wr_clear.next = entry.is_none();
+        write_to(h, false, slot, entry)
+    }
+
+    fn write_to(h: &mut Harness<FilterTable<BB>>, wildcard: bool, slot: u32, entry: Option<(&Key, u32)>) {
+        h.uut.writes.write.next = true;
+        h.uut.writes.wildcard.next = wildcard;
+        h.uut.writes.slot.next = (slot as u64).into();
+        h.uut.writes.clear.next = entry.is_none();
         if let Some((k, v)) = entry {
             let e = bit_cast::<ENTRY_BITS, KEY_BITS>(key_bits(k))
                 | (bit_cast::<ENTRY_BITS, 32>((v as u64).into()) << VALUE_LSB as u64);
-            h.uut.wr_entry.next = e;
+            h.uut.writes.entry.next = e;
         }
         h.cycle();
-        h.uut.wr.next = false;
+        h.uut.writes.write.next = false;
     }
 
     /// Returns (hit, value, cycles from start to done).
@@ -203,7 +216,7 @@ mod tests {
 
     #[test]
     fn finds_keys_in_either_bucket_and_misses_the_rest() {
-        let mut h = Harness::new(FilterTable::<BB>::default(), |t| &mut t.clock);
+        let mut h = Harness::new(FilterTable::<BB>::new(false), |t| &mut t.clock);
         let mask = (1 << BB) - 1;
         let (a, b, c) = (key(1), key(2), key(3));
         // a in its first bucket, b in its second, c nowhere.
@@ -217,6 +230,12 @@ mod tests {
         let wrong = if wrong == table_hash(1, &c) & mask { (wrong + 1) & mask } else { wrong };
         write(&mut h, wrong * 4, Some((&c, 0xC)));
         assert!(!lookup(&mut h, &c).0);
+        // A write for the other table is not this one's.
+        let d = key(4);
+        write_to(&mut h, true, (table_hash(0, &d) & mask) * 4, Some((&d, 0xD)));
+        assert!(!lookup(&mut h, &d).0);
+        write(&mut h, (table_hash(0, &d) & mask) * 4, Some((&d, 0xD)));
+        assert_eq!(lookup(&mut h, &d), (true, 0xD, 2));
         // Clearing removes the entry.
         write(&mut h, (table_hash(0, &a) & mask) * 4 + 3, None);
         assert!(!lookup(&mut h, &a).0);

@@ -11,7 +11,8 @@
 //! frames before it, which a 1 Gb/s wire cannot make happen.
 
 use super::{FilterTable, HeaderParser};
-use crate::filter::{ENTRY_BITS, KEY_BITS};
+use crate::filter::KEY_BITS;
+use crate::ports::FilterWriteSink;
 use crate::params::{NicParams, DATA_BITS, EXACT_BUCKET_BITS, QUEUE_BITS, WILDCARD_BUCKET_BITS};
 use rust_hdl::prelude::*;
 
@@ -53,11 +54,7 @@ pub struct FlowDemux {
     pub error: Signal<In, Bit>,
     pub default_queue: Signal<In, Bits<QUEUE_BITS>>,
     /// Filter table writes, from the control page.
-    pub filter_write: Signal<In, Bit>,
-    pub filter_wildcard: Signal<In, Bit>,
-    pub filter_clear: Signal<In, Bit>,
-    pub filter_slot: Signal<In, Bits<16>>,
-    pub filter_entry: Signal<In, Bits<ENTRY_BITS>>,
+    pub filter: FilterWriteSink,
     pub decision: DecisionOut,
     /// Bit i pulses to count `regmap::Counter::DemuxExactHit` + i.
     pub counts: Signal<Out, Bits<DEMUX_COUNTERS>>,
@@ -142,16 +139,12 @@ impl FlowDemux {
             last: Default::default(),
             error: Default::default(),
             default_queue: Default::default(),
-            filter_write: Default::default(),
-            filter_wildcard: Default::default(),
-            filter_clear: Default::default(),
-            filter_slot: Default::default(),
-            filter_entry: Default::default(),
+            filter: Default::default(),
             decision: Default::default(),
             counts: Default::default(),
             parser: Default::default(),
-            exact_table: Default::default(),
-            wild_table: Default::default(),
+            exact_table: FilterTable::new(false),
+            wild_table: FilterTable::new(true),
             queues: Constant::new((params.queues as u64).into()),
             busy: Default::default(),
             waiting: Default::default(),
@@ -231,14 +224,8 @@ impl Logic for FlowDemux {
         self.parser.valid.next = self.valid.val();
         self.parser.last.next = self.last.val();
         self.parser.error.next = self.error.val();
-        self.exact_table.wr.next = self.filter_write.val() & !self.filter_wildcard.val();
-        self.wild_table.wr.next = self.filter_write.val() & self.filter_wildcard.val();
-        self.exact_table.wr_slot.next = self.filter_slot.val();
-        self.wild_table.wr_slot.next = self.filter_slot.val();
-        self.exact_table.wr_clear.next = self.filter_clear.val();
-        self.wild_table.wr_clear.next = self.filter_clear.val();
-        self.exact_table.wr_entry.next = self.filter_entry.val();
-        self.wild_table.wr_entry.next = self.filter_entry.val();
+        FilterWriteSink::link(&mut self.filter, &mut self.exact_table.writes);
+        FilterWriteSink::link(&mut self.filter, &mut self.wild_table.writes);
 
         self.decision.valid.next = self.d_valid.q.val();
         self.decision.reason.next = self.d_reason.q.val();
@@ -467,10 +454,11 @@ mod tests {
     use crate::filter::{self, Action, FilterKind, Flow, IpFlow, Reason, WAYS};
     use crate::harness::Harness;
 
-    fn entry(key: &filter::Key, action: Action) -> Bits<ENTRY_BITS> {
-        let mut e: Bits<ENTRY_BITS> = bit_cast::<ENTRY_BITS, 32>((action.encode() as u64).into());
+    fn entry(key: &filter::Key, action: Action) -> Bits<{ filter::ENTRY_BITS }> {
+        const E: usize = filter::ENTRY_BITS;
+        let mut e: Bits<E> = bit_cast::<E, 32>((action.encode() as u64).into());
         for w in key.0.iter().rev() {
-            e = (e << 32) | bit_cast::<ENTRY_BITS, 32>((*w as u64).into());
+            e = (e << 32) | bit_cast::<E, 32>((*w as u64).into());
         }
         e
     }
@@ -550,14 +538,14 @@ mod tests {
             fl.ip.as_mut().unwrap().ports = Some((1234, dport));
             let key = filter::lookup_key(kind, &fl).unwrap();
             let bucket = filter::table_hash(0, &key) & ((1 << WILDCARD_BUCKET_BITS) - 1);
-            h.uut.filter_write.next = true;
-            h.uut.filter_wildcard.next = true;
-            h.uut.filter_clear.next = false;
-            h.uut.filter_slot.next = ((bucket * WAYS as u32) as u64).into();
-            h.uut.filter_entry.next = entry(&key, Action { queue: q, spread: 0, filter_id: id });
+            h.uut.filter.write.next = true;
+            h.uut.filter.wildcard.next = true;
+            h.uut.filter.clear.next = false;
+            h.uut.filter.slot.next = ((bucket * WAYS as u32) as u64).into();
+            h.uut.filter.entry.next = entry(&key, Action { queue: q, spread: 0, filter_id: id });
             h.cycle();
         }
-        h.uut.filter_write.next = false;
+        h.uut.filter.write.next = false;
         let got = run(&mut h, &[tcp4(80), tcp4(443), tcp4(22), tcp4(80)[..30].to_vec()]);
         assert_eq!(
             got,

@@ -2,9 +2,11 @@
 //! directions mirror each other, so `join` connects a producer to a consumer.
 
 pub mod dma;
+pub mod filter_write;
 pub mod frame_stream;
 pub mod reg_bus;
 
 pub use dma::{DmaMaster, DmaSlave};
+pub use filter_write::{FilterWriteSink, FilterWriteSource};
 pub use frame_stream::{FrameSink, FrameSource};
 pub use reg_bus::{RegInitiator, RegTarget};
