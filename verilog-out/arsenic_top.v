@@ -2336,19 +2336,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
     reg  parser$last;
     reg  parser$error;
     wire  parser$result_valid;
-    wire  [3:0] parser$reason;
-    wire  [47:0] parser$dst_mac;
-    wire  parser$vlan_valid;
-    wire  [11:0] parser$vlan;
-    wire  parser$is_ip;
-    wire  parser$is_v6;
-    wire  [7:0] parser$proto;
-    wire  [127:0] parser$src;
-    wire  [127:0] parser$dst;
-    wire  parser$has_ports;
-    wire  [15:0] parser$sport;
-    wire  [15:0] parser$dport;
-    wire  [31:0] parser$rss;
+    wire  [395:0] parser$result;
     reg  exact_table$clock;
     reg  exact_table$start;
     reg  [303:0] exact_table$key;
@@ -2375,84 +2363,15 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
     reg  [7:0] overruns$d;
     wire  [7:0] overruns$q;
     reg  overruns$clock;
-    reg  [47:0] f_mac$d;
-    wire  [47:0] f_mac$q;
-    reg  f_mac$clock;
-    reg  f_vlan_valid$d;
-    wire  f_vlan_valid$q;
-    reg  f_vlan_valid$clock;
-    reg  [11:0] f_vlan$d;
-    wire  [11:0] f_vlan$q;
-    reg  f_vlan$clock;
-    reg  f_ip$d;
-    wire  f_ip$q;
-    reg  f_ip$clock;
-    reg  f_v6$d;
-    wire  f_v6$q;
-    reg  f_v6$clock;
-    reg  [7:0] f_proto$d;
-    wire  [7:0] f_proto$q;
-    reg  f_proto$clock;
-    reg  [127:0] f_src$d;
-    wire  [127:0] f_src$q;
-    reg  f_src$clock;
-    reg  [127:0] f_dst$d;
-    wire  [127:0] f_dst$q;
-    reg  f_dst$clock;
-    reg  f_ports$d;
-    wire  f_ports$q;
-    reg  f_ports$clock;
-    reg  [15:0] f_sport$d;
-    wire  [15:0] f_sport$q;
-    reg  f_sport$clock;
-    reg  [15:0] f_dport$d;
-    wire  [15:0] f_dport$q;
-    reg  f_dport$clock;
-    reg  [31:0] f_rss$d;
-    wire  [31:0] f_rss$q;
-    reg  f_rss$clock;
+    reg  [395:0] frame$d;
+    wire  [395:0] frame$q;
+    reg  frame$clock;
     reg  w_valid$d;
     wire  w_valid$q;
     reg  w_valid$clock;
-    reg  [47:0] w_mac$d;
-    wire  [47:0] w_mac$q;
-    reg  w_mac$clock;
-    reg  w_vlan_valid$d;
-    wire  w_vlan_valid$q;
-    reg  w_vlan_valid$clock;
-    reg  [11:0] w_vlan$d;
-    wire  [11:0] w_vlan$q;
-    reg  w_vlan$clock;
-    reg  w_ip$d;
-    wire  w_ip$q;
-    reg  w_ip$clock;
-    reg  w_v6$d;
-    wire  w_v6$q;
-    reg  w_v6$clock;
-    reg  [7:0] w_proto$d;
-    wire  [7:0] w_proto$q;
-    reg  w_proto$clock;
-    reg  [127:0] w_src$d;
-    wire  [127:0] w_src$q;
-    reg  w_src$clock;
-    reg  [127:0] w_dst$d;
-    wire  [127:0] w_dst$q;
-    reg  w_dst$clock;
-    reg  w_ports$d;
-    wire  w_ports$q;
-    reg  w_ports$clock;
-    reg  [15:0] w_sport$d;
-    wire  [15:0] w_sport$q;
-    reg  w_sport$clock;
-    reg  [15:0] w_dport$d;
-    wire  [15:0] w_dport$q;
-    reg  w_dport$clock;
-    reg  [31:0] w_rss$d;
-    wire  [31:0] w_rss$q;
-    reg  w_rss$clock;
-    reg  [3:0] w_reason$d;
-    wire  [3:0] w_reason$q;
-    reg  w_reason$clock;
+    reg  [395:0] waiting_frame$d;
+    wire  [395:0] waiting_frame$q;
+    reg  waiting_frame$clock;
     reg  d_valid$d;
     wire  d_valid$q;
     reg  d_valid$clock;
@@ -2476,19 +2395,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
     reg  d_counts$clock;
     
     // Local signals
-    reg  [47:0] s_mac;
-    reg  s_vlan_valid;
-    reg  [11:0] s_vlan;
-    reg  s_ip;
-    reg  s_v6;
-    reg  [7:0] s_proto;
-    reg  [127:0] s_src;
-    reg  [127:0] s_dst;
-    reg  s_ports;
-    reg  [15:0] s_sport;
-    reg  [15:0] s_dport;
-    reg  [31:0] s_rss;
-    reg  [3:0] s_reason;
+    reg  [395:0] next_frame;
     reg  take_waiting;
     reg  take_new;
     reg  applies;
@@ -2509,19 +2416,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         .last(parser$last),
         .error(parser$error),
         .result_valid(parser$result_valid),
-        .reason(parser$reason),
-        .dst_mac(parser$dst_mac),
-        .vlan_valid(parser$vlan_valid),
-        .vlan(parser$vlan),
-        .is_ip(parser$is_ip),
-        .is_v6(parser$is_v6),
-        .proto(parser$proto),
-        .src(parser$src),
-        .dst(parser$dst),
-        .has_ports(parser$has_ports),
-        .sport(parser$sport),
-        .dport(parser$dport),
-        .rss(parser$rss)
+        .result(parser$result)
     );
     top$demux$exact_table exact_table(
         .clock(exact_table$clock),
@@ -2571,135 +2466,20 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         .q(overruns$q),
         .clock(overruns$clock)
     );
-    top$demux$f_mac f_mac(
-        .d(f_mac$d),
-        .q(f_mac$q),
-        .clock(f_mac$clock)
-    );
-    top$demux$f_vlan_valid f_vlan_valid(
-        .d(f_vlan_valid$d),
-        .q(f_vlan_valid$q),
-        .clock(f_vlan_valid$clock)
-    );
-    top$demux$f_vlan f_vlan(
-        .d(f_vlan$d),
-        .q(f_vlan$q),
-        .clock(f_vlan$clock)
-    );
-    top$demux$f_ip f_ip(
-        .d(f_ip$d),
-        .q(f_ip$q),
-        .clock(f_ip$clock)
-    );
-    top$demux$f_v6 f_v6(
-        .d(f_v6$d),
-        .q(f_v6$q),
-        .clock(f_v6$clock)
-    );
-    top$demux$f_proto f_proto(
-        .d(f_proto$d),
-        .q(f_proto$q),
-        .clock(f_proto$clock)
-    );
-    top$demux$f_src f_src(
-        .d(f_src$d),
-        .q(f_src$q),
-        .clock(f_src$clock)
-    );
-    top$demux$f_dst f_dst(
-        .d(f_dst$d),
-        .q(f_dst$q),
-        .clock(f_dst$clock)
-    );
-    top$demux$f_ports f_ports(
-        .d(f_ports$d),
-        .q(f_ports$q),
-        .clock(f_ports$clock)
-    );
-    top$demux$f_sport f_sport(
-        .d(f_sport$d),
-        .q(f_sport$q),
-        .clock(f_sport$clock)
-    );
-    top$demux$f_dport f_dport(
-        .d(f_dport$d),
-        .q(f_dport$q),
-        .clock(f_dport$clock)
-    );
-    top$demux$f_rss f_rss(
-        .d(f_rss$d),
-        .q(f_rss$q),
-        .clock(f_rss$clock)
+    top$demux$frame frame(
+        .d(frame$d),
+        .q(frame$q),
+        .clock(frame$clock)
     );
     top$demux$w_valid w_valid(
         .d(w_valid$d),
         .q(w_valid$q),
         .clock(w_valid$clock)
     );
-    top$demux$w_mac w_mac(
-        .d(w_mac$d),
-        .q(w_mac$q),
-        .clock(w_mac$clock)
-    );
-    top$demux$w_vlan_valid w_vlan_valid(
-        .d(w_vlan_valid$d),
-        .q(w_vlan_valid$q),
-        .clock(w_vlan_valid$clock)
-    );
-    top$demux$w_vlan w_vlan(
-        .d(w_vlan$d),
-        .q(w_vlan$q),
-        .clock(w_vlan$clock)
-    );
-    top$demux$w_ip w_ip(
-        .d(w_ip$d),
-        .q(w_ip$q),
-        .clock(w_ip$clock)
-    );
-    top$demux$w_v6 w_v6(
-        .d(w_v6$d),
-        .q(w_v6$q),
-        .clock(w_v6$clock)
-    );
-    top$demux$w_proto w_proto(
-        .d(w_proto$d),
-        .q(w_proto$q),
-        .clock(w_proto$clock)
-    );
-    top$demux$w_src w_src(
-        .d(w_src$d),
-        .q(w_src$q),
-        .clock(w_src$clock)
-    );
-    top$demux$w_dst w_dst(
-        .d(w_dst$d),
-        .q(w_dst$q),
-        .clock(w_dst$clock)
-    );
-    top$demux$w_ports w_ports(
-        .d(w_ports$d),
-        .q(w_ports$q),
-        .clock(w_ports$clock)
-    );
-    top$demux$w_sport w_sport(
-        .d(w_sport$d),
-        .q(w_sport$q),
-        .clock(w_sport$clock)
-    );
-    top$demux$w_dport w_dport(
-        .d(w_dport$d),
-        .q(w_dport$q),
-        .clock(w_dport$clock)
-    );
-    top$demux$w_rss w_rss(
-        .d(w_rss$d),
-        .q(w_rss$q),
-        .clock(w_rss$clock)
-    );
-    top$demux$w_reason w_reason(
-        .d(w_reason$d),
-        .q(w_reason$q),
-        .clock(w_reason$clock)
+    top$demux$waiting_frame waiting_frame(
+        .d(waiting_frame$d),
+        .q(waiting_frame$q),
+        .clock(waiting_frame$clock)
     );
     top$demux$d_valid d_valid(
         .d(d_valid$d),
@@ -2746,18 +2526,6 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         waiting$clock = clock;
         kind$clock = clock;
         overruns$clock = clock;
-        f_mac$clock = clock;
-        f_vlan_valid$clock = clock;
-        f_vlan$clock = clock;
-        f_ip$clock = clock;
-        f_v6$clock = clock;
-        f_proto$clock = clock;
-        f_src$clock = clock;
-        f_dst$clock = clock;
-        f_ports$clock = clock;
-        f_sport$clock = clock;
-        f_dport$clock = clock;
-        f_rss$clock = clock;
         d_valid$clock = clock;
         d_reason$clock = clock;
         d_queue$clock = clock;
@@ -2766,35 +2534,12 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         d_rss$clock = clock;
         d_counts$clock = clock;
         w_valid$clock = clock;
-        w_mac$clock = clock;
-        w_vlan_valid$clock = clock;
-        w_vlan$clock = clock;
-        w_ip$clock = clock;
-        w_v6$clock = clock;
-        w_proto$clock = clock;
-        w_src$clock = clock;
-        w_dst$clock = clock;
-        w_ports$clock = clock;
-        w_sport$clock = clock;
-        w_dport$clock = clock;
-        w_rss$clock = clock;
-        w_reason$clock = clock;
+        waiting_frame$clock = clock;
+        frame$clock = clock;
         busy$d = busy$q;
         waiting$d = waiting$q;
         kind$d = kind$q;
         overruns$d = overruns$q;
-        f_mac$d = f_mac$q;
-        f_vlan_valid$d = f_vlan_valid$q;
-        f_vlan$d = f_vlan$q;
-        f_ip$d = f_ip$q;
-        f_v6$d = f_v6$q;
-        f_proto$d = f_proto$q;
-        f_src$d = f_src$q;
-        f_dst$d = f_dst$q;
-        f_ports$d = f_ports$q;
-        f_sport$d = f_sport$q;
-        f_dport$d = f_dport$q;
-        f_rss$d = f_rss$q;
         d_valid$d = d_valid$q;
         d_reason$d = d_reason$q;
         d_queue$d = d_queue$q;
@@ -2803,19 +2548,8 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         d_rss$d = d_rss$q;
         d_counts$d = d_counts$q;
         w_valid$d = w_valid$q;
-        w_mac$d = w_mac$q;
-        w_vlan_valid$d = w_vlan_valid$q;
-        w_vlan$d = w_vlan$q;
-        w_ip$d = w_ip$q;
-        w_v6$d = w_v6$q;
-        w_proto$d = w_proto$q;
-        w_src$d = w_src$q;
-        w_dst$d = w_dst$q;
-        w_ports$d = w_ports$q;
-        w_sport$d = w_sport$q;
-        w_dport$d = w_dport$q;
-        w_rss$d = w_rss$q;
-        w_reason$d = w_reason$q;
+        waiting_frame$d = waiting_frame$q;
+        frame$d = frame$q;
         parser$data = data;
         parser$valid = valid;
         parser$last = last;
@@ -2832,31 +2566,31 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         emit = 1'b0;
         applies = 1'b1;
         if (kind$q < 32'h4) begin
-            applies = f_ip$q & f_ports$q;
+            applies = frame$q[(64'h41)+:(1)] & frame$q[(64'h14b)+:(1)];
         end
         else if (kind$q < 32'h6) begin
-            applies = f_ip$q;
+            applies = frame$q[(64'h41)+:(1)];
         end
         else if (kind$q == 32'h6) begin
-            applies = f_vlan_valid$q;
+            applies = frame$q[(64'h34)+:(1)];
         end
         key = ((kind$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h129;
         if (kind$q < 32'h6) begin
-            key = key | (((f_v6$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h128) | (((f_proto$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
+            key = key | (((frame$q[(64'h42)+:(1)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h128) | (((frame$q[(64'h43)+:(8)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
             if (((kind$q < 32'h4) & (kind$q != 32'h3)) | (kind$q == 32'h4)) begin
-                key = key | (((f_dst$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
+                key = key | (((frame$q[(64'hcb)+:(128)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
             end
             if (kind$q < 32'h4) begin
-                key = key | ((f_dport$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+                key = key | ((frame$q[(64'h15c)+:(16)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
             end
             if (kind$q == 32'h1) begin
-                key = key | (((f_src$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((f_sport$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h10);
+                key = key | (((frame$q[(64'h4b)+:(128)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((frame$q[(64'h14c)+:(16)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h10);
             end
         end
         else begin
-            key = key | (((f_mac$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
+            key = key | (((frame$q[(64'h4)+:(48)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
             if (kind$q == 32'h6) begin
-                key = key | ((f_vlan$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+                key = key | ((frame$q[(64'h35)+:(12)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
             end
         end
         exact_table$key = key;
@@ -2870,7 +2604,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
             value = exact_table$value;
         end
         spread_mask = (((1'b1) & 13'h1fff) << value[(32'hc)+:(3)]) - 32'h1;
-        sum = ((value[(32'h0)+:(12)]) & 13'h1fff) + (((f_rss$q) & 13'h1fff) & spread_mask);
+        sum = ((value[(32'h0)+:(12)]) & 13'h1fff) + (((frame$q[(64'h16c)+:(32)]) & 13'h1fff) & spread_mask);
         if (sum >= queues) begin
             sum = sum - queues;
         end
@@ -2897,7 +2631,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
                     d_queue$d = sum[(32'h0)+:(12)];
                     d_kind$d = kind$q;
                     d_id$d = value[(32'h10)+:(16)];
-                    d_rss$d = f_rss$q;
+                    d_rss$d = frame$q[(64'h16c)+:(32)];
                     if (kind$q == 32'h1) begin
                         d_counts$d = 32'h1;
                     end
@@ -2920,7 +2654,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
             d_queue$d = default_queue;
             d_kind$d = 32'h0;
             d_id$d = 32'h0;
-            d_rss$d = f_rss$q;
+            d_rss$d = frame$q[(64'h16c)+:(32)];
             d_counts$d = 32'h4;
         end
         ovr = overruns$q;
@@ -2936,33 +2670,9 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         end
         take_waiting = ~busy$q & w_valid$q;
         take_new = ~busy$q & ~w_valid$q & (overruns$q == 32'h0) & parser$result_valid;
-        s_mac = parser$dst_mac;
-        s_vlan_valid = parser$vlan_valid;
-        s_vlan = parser$vlan;
-        s_ip = parser$is_ip;
-        s_v6 = parser$is_v6;
-        s_proto = parser$proto;
-        s_src = parser$src;
-        s_dst = parser$dst;
-        s_ports = parser$has_ports;
-        s_sport = parser$sport;
-        s_dport = parser$dport;
-        s_rss = parser$rss;
-        s_reason = parser$reason;
+        next_frame = parser$result;
         if (take_waiting) begin
-            s_mac = w_mac$q;
-            s_vlan_valid = w_vlan_valid$q;
-            s_vlan = w_vlan$q;
-            s_ip = w_ip$q;
-            s_v6 = w_v6$q;
-            s_proto = w_proto$q;
-            s_src = w_src$q;
-            s_dst = w_dst$q;
-            s_ports = w_ports$q;
-            s_sport = w_sport$q;
-            s_dport = w_dport$q;
-            s_rss = w_rss$q;
-            s_reason = w_reason$q;
+            next_frame = waiting_frame$q;
         end
         if (take_waiting) begin
             w_valid$d = 1'b0;
@@ -2970,52 +2680,29 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         if (parser$result_valid & ~take_new) begin
             if ((~w_valid$q | take_waiting) & (overruns$q == 32'h0)) begin
                 w_valid$d = 1'b1;
-                w_mac$d = parser$dst_mac;
-                w_vlan_valid$d = parser$vlan_valid;
-                w_vlan$d = parser$vlan;
-                w_ip$d = parser$is_ip;
-                w_v6$d = parser$is_v6;
-                w_proto$d = parser$proto;
-                w_src$d = parser$src;
-                w_dst$d = parser$dst;
-                w_ports$d = parser$has_ports;
-                w_sport$d = parser$sport;
-                w_dport$d = parser$dport;
-                w_rss$d = parser$rss;
-                w_reason$d = parser$reason;
+                waiting_frame$d = parser$result;
             end
             else if (overruns$q != 32'hff) begin
                 ovr = ovr + 32'h1;
             end
         end
         if (take_waiting | take_new) begin
-            if (s_reason == 32'h0) begin
+            if (next_frame[(64'h0)+:(4)] == 32'h0) begin
                 busy$d = 1'b1;
                 waiting$d = 1'b0;
                 kind$d = 32'h1;
-                f_mac$d = s_mac;
-                f_vlan_valid$d = s_vlan_valid;
-                f_vlan$d = s_vlan;
-                f_ip$d = s_ip;
-                f_v6$d = s_v6;
-                f_proto$d = s_proto;
-                f_src$d = s_src;
-                f_dst$d = s_dst;
-                f_ports$d = s_ports;
-                f_sport$d = s_sport;
-                f_dport$d = s_dport;
-                f_rss$d = s_rss;
+                frame$d = next_frame;
             end
             else begin
                 d_valid$d = 1'b1;
-                d_reason$d = s_reason;
+                d_reason$d = next_frame[(64'h0)+:(4)];
                 d_queue$d = default_queue;
-                if (s_reason == 32'h8) begin
+                if (next_frame[(64'h0)+:(4)] == 32'h8) begin
                     d_queue$d = 32'h0;
                     d_counts$d = 32'h0;
                 end
                 else begin
-                    d_counts$d = ((1'b1) & 10'h3ff) << (((s_reason) & 10'h3ff) + 32'h1);
+                    d_counts$d = ((1'b1) & 10'h3ff) << (((next_frame[(64'h0)+:(4)]) & 10'h3ff) + 32'h1);
                 end
                 d_kind$d = 32'h0;
                 d_id$d = 32'h0;
@@ -3623,232 +3310,23 @@ module top$demux$exact_table$ways$3(read_address,read_clock,read_data,write_addr
 endmodule // top$demux$exact_table$ways$3
 
 
-module top$demux$f_dport(d,q,clock);
+module top$demux$frame(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  [395:0] d;
+    output reg  [395:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 396'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$f_dport
-
-
-module top$demux$f_dst(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_dst
-
-
-module top$demux$f_ip(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_ip
-
-
-module top$demux$f_mac(d,q,clock);
-    
-    // Module arguments
-    input wire  [47:0] d;
-    output reg  [47:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 48'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_mac
-
-
-module top$demux$f_ports(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_ports
-
-
-module top$demux$f_proto(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_proto
-
-
-module top$demux$f_rss(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_rss
-
-
-module top$demux$f_sport(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_sport
-
-
-module top$demux$f_src(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_src
-
-
-module top$demux$f_v6(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_v6
-
-
-module top$demux$f_vlan(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_vlan
-
-
-module top$demux$f_vlan_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$f_vlan_valid
+endmodule // top$demux$frame
 
 
 module top$demux$kind(d,q,clock);
@@ -3889,7 +3367,7 @@ module top$demux$overruns(d,q,clock);
 endmodule // top$demux$overruns
 
 
-module top$demux$parser(clock,data,valid,last,error,result_valid,reason,dst_mac,vlan_valid,vlan,is_ip,is_v6,proto,src,dst,has_ports,sport,dport,rss);
+module top$demux$parser(clock,data,valid,last,error,result_valid,result);
     
     // Module arguments
     input wire  clock;
@@ -3898,19 +3376,7 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,reason,dst_mac,
     input wire  last;
     input wire  error;
     output reg  result_valid;
-    output reg  [3:0] reason;
-    output reg  [47:0] dst_mac;
-    output reg  vlan_valid;
-    output reg  [11:0] vlan;
-    output reg  is_ip;
-    output reg  is_v6;
-    output reg  [7:0] proto;
-    output reg  [127:0] src;
-    output reg  [127:0] dst;
-    output reg  has_ports;
-    output reg  [15:0] sport;
-    output reg  [15:0] dport;
-    output reg  [31:0] rss;
+    output reg  [395:0] result;
     
     // Constant declarations
     localparam  key_init = 320'h6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa;
@@ -4548,19 +4014,19 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,reason,dst_mac,
             end
         end
         result_valid = finishing$q;
-        reason = c_reason;
-        dst_mac = mac$q;
-        vlan_valid = vlan_seen$q;
-        vlan = vlan_id$q;
-        is_ip = ip$q;
-        is_v6 = v6$q;
-        proto = protocol$q;
-        src = src_addr$q;
-        dst = dst_addr$q;
-        has_ports = ports$q;
-        sport = src_port$q;
-        dport = dst_port$q;
-        rss = rss_hash$q;
+        result[(64'h0)+:(4)] = c_reason;
+        result[(64'h4)+:(48)] = mac$q;
+        result[(64'h34)+:(1)] = vlan_seen$q;
+        result[(64'h35)+:(12)] = vlan_id$q;
+        result[(64'h41)+:(1)] = ip$q;
+        result[(64'h42)+:(1)] = v6$q;
+        result[(64'h43)+:(8)] = protocol$q;
+        result[(64'h4b)+:(128)] = src_addr$q;
+        result[(64'hcb)+:(128)] = dst_addr$q;
+        result[(64'h14b)+:(1)] = ports$q;
+        result[(64'h14c)+:(16)] = src_port$q;
+        result[(64'h15c)+:(16)] = dst_port$q;
+        result[(64'h16c)+:(32)] = rss_hash$q;
     end
     
 endmodule // top$demux$parser
@@ -5185,215 +4651,6 @@ module top$demux$parser$vlan_seen(d,q,clock);
 endmodule // top$demux$parser$vlan_seen
 
 
-module top$demux$w_dport(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_dport
-
-
-module top$demux$w_dst(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_dst
-
-
-module top$demux$w_ip(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_ip
-
-
-module top$demux$w_mac(d,q,clock);
-    
-    // Module arguments
-    input wire  [47:0] d;
-    output reg  [47:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 48'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_mac
-
-
-module top$demux$w_ports(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_ports
-
-
-module top$demux$w_proto(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_proto
-
-
-module top$demux$w_reason(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_reason
-
-
-module top$demux$w_rss(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_rss
-
-
-module top$demux$w_sport(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_sport
-
-
-module top$demux$w_src(d,q,clock);
-    
-    // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 128'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_src
-
-
-module top$demux$w_v6(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_v6
-
-
 module top$demux$w_valid(d,q,clock);
     
     // Module arguments
@@ -5413,44 +4670,6 @@ module top$demux$w_valid(d,q,clock);
 endmodule // top$demux$w_valid
 
 
-module top$demux$w_vlan(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_vlan
-
-
-module top$demux$w_vlan_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$w_vlan_valid
-
-
 module top$demux$waiting(d,q,clock);
     
     // Module arguments
@@ -5468,6 +4687,25 @@ module top$demux$waiting(d,q,clock);
     end
           
 endmodule // top$demux$waiting
+
+
+module top$demux$waiting_frame(d,q,clock);
+    
+    // Module arguments
+    input wire  [395:0] d;
+    output reg  [395:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 396'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$waiting_frame
 
 
 module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,writes$wildcard,writes$clear,writes$slot,writes$entry);

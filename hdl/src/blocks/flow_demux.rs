@@ -12,7 +12,7 @@
 
 use super::{FilterTable, HeaderParser};
 use crate::filter::KEY_BITS;
-use crate::ports::FilterWriteSink;
+use crate::ports::{FilterWriteSink, ParsedFrame};
 use crate::params::{NicParams, DATA_BITS, EXACT_BUCKET_BITS, QUEUE_BITS, WILDCARD_BUCKET_BITS};
 use rust_hdl::prelude::*;
 
@@ -67,48 +67,13 @@ pub struct FlowDemux {
     waiting: DFF<Bit>,
     kind: DFF<Bits<3>>,
     overruns: DFF<Bits<8>>,
-    // The frame being looked up.
-    f_mac: DFF<Bits<48>>,
-    f_vlan_valid: DFF<Bit>,
-    f_vlan: DFF<Bits<12>>,
-    f_ip: DFF<Bit>,
-    f_v6: DFF<Bit>,
-    f_proto: DFF<Bits<8>>,
-    f_src: DFF<Bits<128>>,
-    f_dst: DFF<Bits<128>>,
-    f_ports: DFF<Bit>,
-    f_sport: DFF<Bits<16>>,
-    f_dport: DFF<Bits<16>>,
-    f_rss: DFF<Bits<32>>,
-    // A frame that ended while a lookup ran, waiting its turn.
+    /// The frame being looked up.
+    frame: DFF<ParsedFrame>,
+    /// A frame that ended while a lookup ran, waiting its turn.
     w_valid: DFF<Bit>,
-    w_mac: DFF<Bits<48>>,
-    w_vlan_valid: DFF<Bit>,
-    w_vlan: DFF<Bits<12>>,
-    w_ip: DFF<Bit>,
-    w_v6: DFF<Bit>,
-    w_proto: DFF<Bits<8>>,
-    w_src: DFF<Bits<128>>,
-    w_dst: DFF<Bits<128>>,
-    w_ports: DFF<Bit>,
-    w_sport: DFF<Bits<16>>,
-    w_dport: DFF<Bits<16>>,
-    w_rss: DFF<Bits<32>>,
-    w_reason: DFF<Bits<4>>,
-    // The frame to start this cycle: the waiting one, else the one ending.
-    s_mac: Signal<Local, Bits<48>>,
-    s_vlan_valid: Signal<Local, Bit>,
-    s_vlan: Signal<Local, Bits<12>>,
-    s_ip: Signal<Local, Bit>,
-    s_v6: Signal<Local, Bit>,
-    s_proto: Signal<Local, Bits<8>>,
-    s_src: Signal<Local, Bits<128>>,
-    s_dst: Signal<Local, Bits<128>>,
-    s_ports: Signal<Local, Bit>,
-    s_sport: Signal<Local, Bits<16>>,
-    s_dport: Signal<Local, Bits<16>>,
-    s_rss: Signal<Local, Bits<32>>,
-    s_reason: Signal<Local, Bits<4>>,
+    waiting_frame: DFF<ParsedFrame>,
+    /// The frame to start this cycle: the waiting one, else the one ending.
+    next_frame: Signal<Local, ParsedFrame>,
     take_waiting: Signal<Local, Bit>,
     take_new: Signal<Local, Bit>,
     // The decision register.
@@ -150,45 +115,10 @@ impl FlowDemux {
             waiting: Default::default(),
             kind: Default::default(),
             overruns: Default::default(),
-            f_mac: Default::default(),
-            f_vlan_valid: Default::default(),
-            f_vlan: Default::default(),
-            f_ip: Default::default(),
-            f_v6: Default::default(),
-            f_proto: Default::default(),
-            f_src: Default::default(),
-            f_dst: Default::default(),
-            f_ports: Default::default(),
-            f_sport: Default::default(),
-            f_dport: Default::default(),
-            f_rss: Default::default(),
             w_valid: Default::default(),
-            w_mac: Default::default(),
-            s_mac: Default::default(),
-            w_vlan_valid: Default::default(),
-            s_vlan_valid: Default::default(),
-            w_vlan: Default::default(),
-            s_vlan: Default::default(),
-            w_ip: Default::default(),
-            s_ip: Default::default(),
-            w_v6: Default::default(),
-            s_v6: Default::default(),
-            w_proto: Default::default(),
-            s_proto: Default::default(),
-            w_src: Default::default(),
-            s_src: Default::default(),
-            w_dst: Default::default(),
-            s_dst: Default::default(),
-            w_ports: Default::default(),
-            s_ports: Default::default(),
-            w_sport: Default::default(),
-            s_sport: Default::default(),
-            w_dport: Default::default(),
-            s_dport: Default::default(),
-            w_rss: Default::default(),
-            s_rss: Default::default(),
-            w_reason: Default::default(),
-            s_reason: Default::default(),
+            waiting_frame: Default::default(),
+            next_frame: Default::default(),
+            frame: Default::default(),
             take_waiting: Default::default(),
             take_new: Default::default(),
             d_valid: Default::default(),
@@ -216,9 +146,8 @@ impl Logic for FlowDemux {
     fn update(&mut self) {
         clock!(self, clock, parser, exact_table, wild_table);
         dff_setup!(
-            self, clock, busy, waiting, kind, overruns, f_mac, f_vlan_valid, f_vlan, f_ip, f_v6,
-            f_proto, f_src, f_dst, f_ports, f_sport, f_dport, f_rss, d_valid, d_reason, d_queue,
-            d_kind, d_id, d_rss, d_counts, w_valid, w_mac, w_vlan_valid, w_vlan, w_ip, w_v6, w_proto, w_src, w_dst, w_ports, w_sport, w_dport, w_rss, w_reason
+            self, clock, busy, waiting, kind, overruns, d_valid, d_reason, d_queue,
+            d_kind, d_id, d_rss, d_counts, w_valid, waiting_frame, frame
         );
         self.parser.data.next = self.data.val();
         self.parser.valid.next = self.valid.val();
@@ -241,32 +170,32 @@ impl Logic for FlowDemux {
         // Does the current kind apply to the frame, and its key.
         self.applies.next = true;
         if self.kind.q.val() < 4 {
-            self.applies.next = self.f_ip.q.val() & self.f_ports.q.val();
+            self.applies.next = self.frame.q.val().is_ip & self.frame.q.val().has_ports;
         } else if self.kind.q.val() < 6 {
-            self.applies.next = self.f_ip.q.val();
+            self.applies.next = self.frame.q.val().is_ip;
         } else if self.kind.q.val() == 6 {
-            self.applies.next = self.f_vlan_valid.q.val();
+            self.applies.next = self.frame.q.val().vlan_valid;
         }
         self.key.next = bit_cast::<KEY_BITS, 3>(self.kind.q.val()) << 297;
         if self.kind.q.val() < 6 {
             self.key.next = self.key.val()
-                | (bit_cast::<KEY_BITS, 1>(self.f_v6.q.val().into()) << 296)
-                | (bit_cast::<KEY_BITS, 8>(self.f_proto.q.val()) << 288);
+                | (bit_cast::<KEY_BITS, 1>(self.frame.q.val().is_v6.into()) << 296)
+                | (bit_cast::<KEY_BITS, 8>(self.frame.q.val().proto) << 288);
             if ((self.kind.q.val() < 4) & (self.kind.q.val() != 3)) | (self.kind.q.val() == 4) {
-                self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 128>(self.f_dst.q.val()) << 32);
+                self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 128>(self.frame.q.val().dst) << 32);
             }
             if self.kind.q.val() < 4 {
-                self.key.next = self.key.val() | bit_cast::<KEY_BITS, 16>(self.f_dport.q.val());
+                self.key.next = self.key.val() | bit_cast::<KEY_BITS, 16>(self.frame.q.val().dport);
             }
             if self.kind.q.val() == 1 {
                 self.key.next = self.key.val()
-                    | (bit_cast::<KEY_BITS, 128>(self.f_src.q.val()) << 160)
-                    | (bit_cast::<KEY_BITS, 16>(self.f_sport.q.val()) << 16);
+                    | (bit_cast::<KEY_BITS, 128>(self.frame.q.val().src) << 160)
+                    | (bit_cast::<KEY_BITS, 16>(self.frame.q.val().sport) << 16);
             }
         } else {
-            self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 48>(self.f_mac.q.val()) << 32);
+            self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 48>(self.frame.q.val().dst_mac) << 32);
             if self.kind.q.val() == 6 {
-                self.key.next = self.key.val() | bit_cast::<KEY_BITS, 12>(self.f_vlan.q.val());
+                self.key.next = self.key.val() | bit_cast::<KEY_BITS, 12>(self.frame.q.val().vlan);
             }
         }
         self.exact_table.key.next = self.key.val();
@@ -282,7 +211,7 @@ impl Logic for FlowDemux {
         }
         self.spread_mask.next = (bit_cast::<13, 1>(true.into()) << self.value.val().get_bits::<3>(12)) - 1;
         self.sum.next = bit_cast::<13, 12>(self.value.val().get_bits::<12>(0))
-            + (bit_cast::<13, 32>(self.f_rss.q.val()) & self.spread_mask.val());
+            + (bit_cast::<13, 32>(self.frame.q.val().rss) & self.spread_mask.val());
         if self.sum.val() >= self.queues.val() {
             self.sum.next = self.sum.val() - self.queues.val();
         }
@@ -308,7 +237,7 @@ impl Logic for FlowDemux {
                     self.d_queue.d.next = self.sum.val().get_bits::<QUEUE_BITS>(0);
                     self.d_kind.d.next = self.kind.q.val();
                     self.d_id.d.next = self.value.val().get_bits::<16>(16);
-                    self.d_rss.d.next = self.f_rss.q.val();
+                    self.d_rss.d.next = self.frame.q.val().rss;
                     if self.kind.q.val() == 1 {
                         self.d_counts.d.next = 1.into();
                     } else {
@@ -329,7 +258,7 @@ impl Logic for FlowDemux {
             self.d_queue.d.next = self.default_queue.val();
             self.d_kind.d.next = 0.into();
             self.d_id.d.next = 0.into();
-            self.d_rss.d.next = self.f_rss.q.val();
+            self.d_rss.d.next = self.frame.q.val().rss;
             self.d_counts.d.next = 4.into();
         }
 
@@ -356,33 +285,9 @@ impl Logic for FlowDemux {
             & !self.w_valid.q.val()
             & (self.overruns.q.val() == 0)
             & self.parser.result_valid.val();
-        self.s_mac.next = self.parser.dst_mac.val();
-        self.s_vlan_valid.next = self.parser.vlan_valid.val();
-        self.s_vlan.next = self.parser.vlan.val();
-        self.s_ip.next = self.parser.is_ip.val();
-        self.s_v6.next = self.parser.is_v6.val();
-        self.s_proto.next = self.parser.proto.val();
-        self.s_src.next = self.parser.src.val();
-        self.s_dst.next = self.parser.dst.val();
-        self.s_ports.next = self.parser.has_ports.val();
-        self.s_sport.next = self.parser.sport.val();
-        self.s_dport.next = self.parser.dport.val();
-        self.s_rss.next = self.parser.rss.val();
-        self.s_reason.next = self.parser.reason.val();
+        self.next_frame.next = self.parser.result.val();
         if self.take_waiting.val() {
-            self.s_mac.next = self.w_mac.q.val();
-            self.s_vlan_valid.next = self.w_vlan_valid.q.val();
-            self.s_vlan.next = self.w_vlan.q.val();
-            self.s_ip.next = self.w_ip.q.val();
-            self.s_v6.next = self.w_v6.q.val();
-            self.s_proto.next = self.w_proto.q.val();
-            self.s_src.next = self.w_src.q.val();
-            self.s_dst.next = self.w_dst.q.val();
-            self.s_ports.next = self.w_ports.q.val();
-            self.s_sport.next = self.w_sport.q.val();
-            self.s_dport.next = self.w_dport.q.val();
-            self.s_rss.next = self.w_rss.q.val();
-            self.s_reason.next = self.w_reason.q.val();
+            self.next_frame.next = self.waiting_frame.q.val();
         }
         // A frame ending now that cannot start waits in the slot, if it is
         // free (or being freed) and no overrun is owed; else it overruns.
@@ -392,52 +297,29 @@ impl Logic for FlowDemux {
         if self.parser.result_valid.val() & !self.take_new.val() {
             if (!self.w_valid.q.val() | self.take_waiting.val()) & (self.overruns.q.val() == 0) {
                 self.w_valid.d.next = true;
-                self.w_mac.d.next = self.parser.dst_mac.val();
-                self.w_vlan_valid.d.next = self.parser.vlan_valid.val();
-                self.w_vlan.d.next = self.parser.vlan.val();
-                self.w_ip.d.next = self.parser.is_ip.val();
-                self.w_v6.d.next = self.parser.is_v6.val();
-                self.w_proto.d.next = self.parser.proto.val();
-                self.w_src.d.next = self.parser.src.val();
-                self.w_dst.d.next = self.parser.dst.val();
-                self.w_ports.d.next = self.parser.has_ports.val();
-                self.w_sport.d.next = self.parser.sport.val();
-                self.w_dport.d.next = self.parser.dport.val();
-                self.w_rss.d.next = self.parser.rss.val();
-                self.w_reason.d.next = self.parser.reason.val();
+                self.waiting_frame.d.next = self.parser.result.val();
             } else if self.overruns.q.val() != 255 {
                 self.ovr.next = self.ovr.val() + 1;
             }
         }
         if self.take_waiting.val() | self.take_new.val() {
-            if self.s_reason.val() == 0 {
+            if self.next_frame.val().reason == 0 {
                 self.busy.d.next = true;
                 self.waiting.d.next = false;
                 self.kind.d.next = 1.into();
-                self.f_mac.d.next = self.s_mac.val();
-                self.f_vlan_valid.d.next = self.s_vlan_valid.val();
-                self.f_vlan.d.next = self.s_vlan.val();
-                self.f_ip.d.next = self.s_ip.val();
-                self.f_v6.d.next = self.s_v6.val();
-                self.f_proto.d.next = self.s_proto.val();
-                self.f_src.d.next = self.s_src.val();
-                self.f_dst.d.next = self.s_dst.val();
-                self.f_ports.d.next = self.s_ports.val();
-                self.f_sport.d.next = self.s_sport.val();
-                self.f_dport.d.next = self.s_dport.val();
-                self.f_rss.d.next = self.s_rss.val();
+                self.frame.d.next = self.next_frame.val();
             } else {
                 // Rejected or malformed: no lookup. Counter bits follow
                 // the reason codes from Fragment (2) on.
                 self.d_valid.d.next = true;
-                self.d_reason.d.next = self.s_reason.val();
+                self.d_reason.d.next = self.next_frame.val().reason;
                 self.d_queue.d.next = self.default_queue.val();
-                if self.s_reason.val() == 8 {
+                if self.next_frame.val().reason == 8 {
                     self.d_queue.d.next = 0.into();
                     self.d_counts.d.next = 0.into();
                 } else {
                     self.d_counts.d.next = bit_cast::<DEMUX_COUNTERS, 1>(true.into())
-                        << (bit_cast::<DEMUX_COUNTERS, 4>(self.s_reason.val()) + 1);
+                        << (bit_cast::<DEMUX_COUNTERS, 4>(self.next_frame.val().reason) + 1);
                 }
                 self.d_kind.d.next = 0.into();
                 self.d_id.d.next = 0.into();

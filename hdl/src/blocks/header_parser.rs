@@ -11,6 +11,7 @@
 
 use crate::filter::{Reason, RSS_KEY};
 use crate::params::DATA_BITS;
+use crate::ports::ParsedFrame;
 use rust_hdl::prelude::*;
 
 /// Which header the current byte belongs to.
@@ -41,22 +42,9 @@ pub struct HeaderParser {
     pub valid: Signal<In, Bit>,
     pub last: Signal<In, Bit>,
     pub error: Signal<In, Bit>,
-    /// One-cycle pulse: the fields below describe the frame that just ended.
+    /// One-cycle pulse: `result` describes the frame that just ended.
     pub result_valid: Signal<Out, Bit>,
-    /// 0 if the frame parsed cleanly; otherwise a `filter::Reason` code.
-    pub reason: Signal<Out, Bits<4>>,
-    pub dst_mac: Signal<Out, Bits<48>>,
-    pub vlan_valid: Signal<Out, Bit>,
-    pub vlan: Signal<Out, Bits<12>>,
-    pub is_ip: Signal<Out, Bit>,
-    pub is_v6: Signal<Out, Bit>,
-    pub proto: Signal<Out, Bits<8>>,
-    pub src: Signal<Out, Bits<128>>,
-    pub dst: Signal<Out, Bits<128>>,
-    pub has_ports: Signal<Out, Bit>,
-    pub sport: Signal<Out, Bits<16>>,
-    pub dport: Signal<Out, Bits<16>>,
-    pub rss: Signal<Out, Bits<32>>,
+    pub result: Signal<Out, ParsedFrame>,
 
     in_frame: DFF<Bit>,
     pos: DFF<Bits<16>>,
@@ -117,19 +105,7 @@ impl Default for HeaderParser {
             last: Default::default(),
             error: Default::default(),
             result_valid: Default::default(),
-            reason: Default::default(),
-            dst_mac: Default::default(),
-            vlan_valid: Default::default(),
-            vlan: Default::default(),
-            is_ip: Default::default(),
-            is_v6: Default::default(),
-            proto: Default::default(),
-            src: Default::default(),
-            dst: Default::default(),
-            has_ports: Default::default(),
-            sport: Default::default(),
-            dport: Default::default(),
-            rss: Default::default(),
+            result: Default::default(),
             in_frame: Default::default(),
             pos: Default::default(),
             state: Default::default(),
@@ -454,19 +430,19 @@ impl Logic for HeaderParser {
             }
         }
         self.result_valid.next = self.finishing.q.val();
-        self.reason.next = self.c_reason.val();
-        self.dst_mac.next = self.mac.q.val();
-        self.vlan_valid.next = self.vlan_seen.q.val();
-        self.vlan.next = self.vlan_id.q.val();
-        self.is_ip.next = self.ip.q.val();
-        self.is_v6.next = self.v6.q.val();
-        self.proto.next = self.protocol.q.val();
-        self.src.next = self.src_addr.q.val();
-        self.dst.next = self.dst_addr.q.val();
-        self.has_ports.next = self.ports.q.val();
-        self.sport.next = self.src_port.q.val();
-        self.dport.next = self.dst_port.q.val();
-        self.rss.next = self.rss_hash.q.val();
+        self.result.next.reason = self.c_reason.val();
+        self.result.next.dst_mac = self.mac.q.val();
+        self.result.next.vlan_valid = self.vlan_seen.q.val();
+        self.result.next.vlan = self.vlan_id.q.val();
+        self.result.next.is_ip = self.ip.q.val();
+        self.result.next.is_v6 = self.v6.q.val();
+        self.result.next.proto = self.protocol.q.val();
+        self.result.next.src = self.src_addr.q.val();
+        self.result.next.dst = self.dst_addr.q.val();
+        self.result.next.has_ports = self.ports.q.val();
+        self.result.next.sport = self.src_port.q.val();
+        self.result.next.dport = self.dst_port.q.val();
+        self.result.next.rss = self.rss_hash.q.val();
     }
 }
 
@@ -506,23 +482,23 @@ mod tests {
             h.uut.last.next = last;
             h.uut.error.next = false;
             h.settle();
-            let u = &h.uut;
-            if u.result_valid.val() {
-                let ip = u.is_ip.val().then(|| IpFlow {
-                    v6: u.is_v6.val(),
-                    proto: u.proto.val().index() as u8,
-                    src: wide(u.src.val()),
-                    dst: wide(u.dst.val()),
-                    ports: u.has_ports.val().then(|| (u.sport.val().index() as u16, u.dport.val().index() as u16)),
+            if h.uut.result_valid.val() {
+                let u = h.uut.result.val();
+                let ip = u.is_ip.then(|| IpFlow {
+                    v6: u.is_v6,
+                    proto: u.proto.index() as u8,
+                    src: wide(u.src),
+                    dst: wide(u.dst),
+                    ports: u.has_ports.then(|| (u.sport.index() as u16, u.dport.index() as u16)),
                 });
                 let mut mac = [0u8; 6];
                 for (i, m) in mac.iter_mut().enumerate() {
-                    *m = (u64::from(u.dst_mac.val()) >> (40 - 8 * i)) as u8;
+                    *m = (u64::from(u.dst_mac) >> (40 - 8 * i)) as u8;
                 }
                 out.push(Report {
-                    reason: u.reason.val().index() as u64,
-                    flow: Flow { dst_mac: mac, vlan: u.vlan_valid.val().then(|| u.vlan.val().index() as u16), ip },
-                    rss: u.rss.val().index() as u32,
+                    reason: u.reason.index() as u64,
+                    flow: Flow { dst_mac: mac, vlan: u.vlan_valid.then(|| u.vlan.index() as u16), ip },
+                    rss: u.rss.index() as u32,
                 });
             }
             h.cycle();

@@ -4,9 +4,11 @@
 pub mod dma;
 pub mod filter_write;
 pub mod frame_stream;
+pub mod parsed_frame;
 pub mod reg_bus;
 
 pub use dma::{DmaMaster, DmaSlave};
 pub use filter_write::{FilterWriteSink, FilterWriteSource};
 pub use frame_stream::{FrameSink, FrameSource};
+pub use parsed_frame::ParsedFrame;
 pub use reg_bus::{RegInitiator, RegTarget};
