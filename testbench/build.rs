@@ -45,7 +45,8 @@ fn main() {
     build
         .cpp(true)
         .std("c++17")
-        .opt_level(2)
+        .opt_level(3)
+        .flag_if_supported("-march=native")
         .debug(false)
         .warnings(false)
         .include(&out)
