@@ -15,6 +15,7 @@ use anyhow::{Context, Result};
 use arsenic_hdl::filter::Reason;
 use arsenic_hdl::NicParams;
 use arsenic_testbench::wire::NS_PER_CYCLE;
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -198,6 +199,9 @@ struct Outcome {
     cycles: u64,
 }
 
+/// Runs shorter than this finish too soon for a progress bar to help.
+const PROGRESS_MIN_FRAMES: u64 = 5000;
+
 fn play<D: Device + Wire + Demux>(
     dev: &mut D,
     loopback: bool,
@@ -212,7 +216,18 @@ fn play<D: Device + Wire + Demux>(
     for f in frames {
         dev.send(&f.data, f.fcs_error);
     }
-    dev.drain()?;
+    // A bar on a terminal for runs long enough to wait for; indicatif draws
+    // nothing when stderr is not a terminal (tests, CI, pipes).
+    let sent = frames.iter().filter(|f| !f.data.is_empty()).count() as u64;
+    let bar = if sent >= PROGRESS_MIN_FRAMES {
+        let style = ProgressStyle::with_template("simulating {bar:40} {pos}/{len} frames, {eta} left")
+            .expect("a valid progress template");
+        ProgressBar::new(sent).with_style(style)
+    } else {
+        ProgressBar::hidden()
+    };
+    dev.drain_reporting(&mut |done| bar.set_position(done))?;
+    bar.finish_and_clear();
     let counters = nic.counters().context("reading the counters")?;
     let received = dev.take_received();
     let steering = steering.map(|c| SteeringReport::new(c, &nic, received.clone())).transpose()?;

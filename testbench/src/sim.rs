@@ -187,9 +187,18 @@ impl Sim {
     /// stream has been quiet for `quiet` cycles, or `limit` cycles pass.
     /// Returns whether it went quiet.
     pub fn run_until_quiet(&mut self, quiet: u64, limit: u64) -> bool {
+        self.run_until_quiet_reporting(quiet, limit, &mut |_| {})
+    }
+
+    /// `run_until_quiet`, calling `report` every 65536 cycles so a long run
+    /// can show its progress.
+    pub fn run_until_quiet_reporting(&mut self, quiet: u64, limit: u64, report: &mut dyn FnMut(&Sim)) -> bool {
         let end = self.cycle + limit;
         let mut idle = 0;
         while self.cycle < end {
+            if self.cycle % 65536 == 0 {
+                report(self);
+            }
             let before = self.tx_partial.len() + self.tx_done.len() + self.decisions.len();
             self.step();
             let moved = self.tx_partial.len() + self.tx_done.len() + self.decisions.len() != before;

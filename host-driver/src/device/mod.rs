@@ -62,7 +62,12 @@ pub trait Wire {
     fn send(&mut self, frame: &[u8], fcs_error: bool);
     /// Runs until every queued frame has arrived and transmission has gone
     /// quiet; fails rather than hang if the device never settles.
-    fn drain(&mut self) -> Result<()>;
+    fn drain(&mut self) -> Result<()> {
+        self.drain_reporting(&mut |_| {})
+    }
+    /// `drain`, telling `report` now and then how many of the frames sent
+    /// so far have been taken in, for a progress display.
+    fn drain_reporting(&mut self, report: &mut dyn FnMut(u64)) -> Result<()>;
     /// Frames transmitted since the last call.
     fn take_transmitted(&mut self) -> Vec<WireFrame>;
     /// Core cycles elapsed.

@@ -28,6 +28,8 @@ pub struct RtlDevice {
     awaiting_decision: VecDeque<(u64, Vec<u8>)>,
     /// Decisions whose codes mean nothing: a gateware bug, never expected.
     undecodable: u64,
+    /// Non-empty frames queued on the wire so far.
+    frames_sent: u64,
 }
 
 impl Default for RtlDevice {
@@ -44,6 +46,7 @@ impl RtlDevice {
             aborted: 0,
             awaiting_decision: VecDeque::new(),
             undecodable: 0,
+            frames_sent: 0,
         }
     }
 
@@ -142,14 +145,16 @@ impl Wire for RtlDevice {
         let mut sim = self.sim.borrow_mut();
         let at = self.wire_free_at.max(sim.cycle());
         sim.inject(frame.to_vec(), at, fcs_error);
+        self.frames_sent += 1;
         self.awaiting_decision.push_back((at, frame.to_vec()));
         self.wire_free_at = at + wire_cycles(frame.len());
     }
 
-    fn drain(&mut self) -> Result<()> {
+    fn drain_reporting(&mut self, report: &mut dyn FnMut(u64)) -> Result<()> {
         let mut sim = self.sim.borrow_mut();
         let limit = self.wire_free_at.saturating_sub(sim.cycle()) + DRAIN_SLACK_CYCLES;
-        if !sim.run_until_quiet(QUIET_CYCLES, limit) {
+        let sent = self.frames_sent;
+        if !sim.run_until_quiet_reporting(QUIET_CYCLES, limit, &mut |s| report(sent - s.rx_pending() as u64)) {
             bail!(
                 "the simulated NIC was still busy {limit} cycles after the last frame was queued \
                  ({} frames not yet received)",
