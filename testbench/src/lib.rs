@@ -6,6 +6,7 @@
 //! accesses advance the same clock while traffic keeps flowing.
 
 mod ffi;
+pub mod host_memory;
 mod pins;
 mod sim;
 pub mod wire;
