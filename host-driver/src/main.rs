@@ -150,12 +150,16 @@ fn print_report(r: &SimReport, out: &std::path::Path) {
     for (name, value) in r.counters.iter() {
         println!("         {name:<20} {value:>12}");
     }
-    println!(
-        "output   {} frames, {} bytes -> {}",
-        r.transmitted_frames,
-        r.transmitted_bytes,
-        out.join("tx.pcap").display()
-    );
+    if r.transmitted_frames > 0 {
+        println!(
+            "output   {} frames, {} bytes transmitted -> {}",
+            r.transmitted_frames,
+            r.transmitted_bytes,
+            out.join("tx.pcap").display()
+        );
+    } else {
+        println!("output   nothing transmitted (loopback is off; {} is empty)", out.join("tx.pcap").display());
+    }
     if let Some(st) = &r.steering {
         println!("steering {}: {} filters, default queue {}", st.config, st.filters.len(), st.default_queue);
         for f in &st.filters {
