@@ -58,12 +58,14 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     wire  control$filter$clear;
     wire  [15:0] control$filter$slot;
     wire  [351:0] control$filter$entry;
+    wire  [319:0] control$rss_key;
     reg  demux$clock;
     reg  [7:0] demux$data;
     reg  demux$valid;
     reg  demux$last;
     reg  demux$error;
     reg  [11:0] demux$default_queue;
+    reg  [319:0] demux$rss_key;
     reg  demux$filter$write;
     reg  demux$filter$wildcard;
     reg  demux$filter$clear;
@@ -114,7 +116,8 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .filter$wildcard(control$filter$wildcard),
         .filter$clear(control$filter$clear),
         .filter$slot(control$filter$slot),
-        .filter$entry(control$filter$entry)
+        .filter$entry(control$filter$entry),
+        .rss_key(control$rss_key)
     );
     top$demux demux(
         .clock(demux$clock),
@@ -123,6 +126,7 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .last(demux$last),
         .error(demux$error),
         .default_queue(demux$default_queue),
+        .rss_key(demux$rss_key),
         .filter$write(demux$filter$write),
         .filter$wildcard(demux$filter$wildcard),
         .filter$clear(demux$filter$clear),
@@ -188,6 +192,7 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         demux$last = check$frames_out$last;
         demux$error = check$frames_out$error;
         demux$default_queue = control$default_queue;
+        demux$rss_key = control$rss_key;
         in_frame$clock = clock;
         frame_looped$clock = clock;
         in_frame$d = in_frame$q;
@@ -326,7 +331,7 @@ module top$check$length(d,q,clock);
 endmodule // top$check$length
 
 
-module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry);
+module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key);
     
     // Module arguments
     input wire  clock;
@@ -344,8 +349,11 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     output reg  filter$clear;
     output reg  [15:0] filter$slot;
     output reg  [351:0] filter$entry;
+    output reg  [319:0] rss_key;
     
     // Constant declarations
+    localparam  rss_base = 24'h240;
+    localparam  rss_end = 24'h268;
     localparam  default_queue_addr = 24'h48;
     localparam  key_base = 24'h200;
     localparam  key_end = 24'h228;
@@ -474,8 +482,43 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [31:0] cmd_word$d;
     wire  [31:0] cmd_word$q;
     reg  cmd_word$clock;
+    reg  [31:0] rss_words$0$d;
+    wire  [31:0] rss_words$0$q;
+    reg  rss_words$0$clock;
+    reg  [31:0] rss_words$1$d;
+    wire  [31:0] rss_words$1$q;
+    reg  rss_words$1$clock;
+    reg  [31:0] rss_words$2$d;
+    wire  [31:0] rss_words$2$q;
+    reg  rss_words$2$clock;
+    reg  [31:0] rss_words$3$d;
+    wire  [31:0] rss_words$3$q;
+    reg  rss_words$3$clock;
+    reg  [31:0] rss_words$4$d;
+    wire  [31:0] rss_words$4$q;
+    reg  rss_words$4$clock;
+    reg  [31:0] rss_words$5$d;
+    wire  [31:0] rss_words$5$q;
+    reg  rss_words$5$clock;
+    reg  [31:0] rss_words$6$d;
+    wire  [31:0] rss_words$6$q;
+    reg  rss_words$6$clock;
+    reg  [31:0] rss_words$7$d;
+    wire  [31:0] rss_words$7$q;
+    reg  rss_words$7$clock;
+    reg  [31:0] rss_words$8$d;
+    wire  [31:0] rss_words$8$q;
+    reg  rss_words$8$clock;
+    reg  [31:0] rss_words$9$d;
+    wire  [31:0] rss_words$9$q;
+    reg  rss_words$9$clock;
     
     // Local signals
+    reg  [23:0] rss_offset;
+    reg  [15:0] rss_select;
+    reg  in_rss;
+    reg  [31:0] rss_word;
+    reg  [319:0] rss_all;
     reg  [23:0] key_offset;
     reg  [15:0] key_select;
     reg  in_key;
@@ -681,6 +724,56 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .q(cmd_word$q),
         .clock(cmd_word$clock)
     );
+    top$control$rss_words$0 rss_words$0(
+        .d(rss_words$0$d),
+        .q(rss_words$0$q),
+        .clock(rss_words$0$clock)
+    );
+    top$control$rss_words$1 rss_words$1(
+        .d(rss_words$1$d),
+        .q(rss_words$1$q),
+        .clock(rss_words$1$clock)
+    );
+    top$control$rss_words$2 rss_words$2(
+        .d(rss_words$2$d),
+        .q(rss_words$2$q),
+        .clock(rss_words$2$clock)
+    );
+    top$control$rss_words$3 rss_words$3(
+        .d(rss_words$3$d),
+        .q(rss_words$3$q),
+        .clock(rss_words$3$clock)
+    );
+    top$control$rss_words$4 rss_words$4(
+        .d(rss_words$4$d),
+        .q(rss_words$4$q),
+        .clock(rss_words$4$clock)
+    );
+    top$control$rss_words$5 rss_words$5(
+        .d(rss_words$5$d),
+        .q(rss_words$5$q),
+        .clock(rss_words$5$clock)
+    );
+    top$control$rss_words$6 rss_words$6(
+        .d(rss_words$6$d),
+        .q(rss_words$6$q),
+        .clock(rss_words$6$clock)
+    );
+    top$control$rss_words$7 rss_words$7(
+        .d(rss_words$7$d),
+        .q(rss_words$7$q),
+        .clock(rss_words$7$clock)
+    );
+    top$control$rss_words$8 rss_words$8(
+        .d(rss_words$8$d),
+        .q(rss_words$8$q),
+        .clock(rss_words$8$clock)
+    );
+    top$control$rss_words$9 rss_words$9(
+        .d(rss_words$9$d),
+        .q(rss_words$9$q),
+        .clock(rss_words$9$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -722,6 +815,51 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         key_words$8$d = key_words$8$q;
         key_words$9$clock = clock;
         key_words$9$d = key_words$9$q;
+        rss_all = 32'h0;
+        rss_words$0$clock = clock;
+        rss_words$0$d = rss_words$0$q;
+        rss_word = rss_words$0$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$1$clock = clock;
+        rss_words$1$d = rss_words$1$q;
+        rss_word = rss_words$1$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$2$clock = clock;
+        rss_words$2$d = rss_words$2$q;
+        rss_word = rss_words$2$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$3$clock = clock;
+        rss_words$3$d = rss_words$3$q;
+        rss_word = rss_words$3$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$4$clock = clock;
+        rss_words$4$d = rss_words$4$q;
+        rss_word = rss_words$4$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$5$clock = clock;
+        rss_words$5$d = rss_words$5$q;
+        rss_word = rss_words$5$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$6$clock = clock;
+        rss_words$6$d = rss_words$6$q;
+        rss_word = rss_words$6$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$7$clock = clock;
+        rss_words$7$d = rss_words$7$q;
+        rss_word = rss_words$7$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$8$clock = clock;
+        rss_words$8$d = rss_words$8$q;
+        rss_word = rss_words$8$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_words$9$clock = clock;
+        rss_words$9$d = rss_words$9$q;
+        rss_word = rss_words$9$q;
+        rss_all = (rss_all << 32'h20) | ((rss_word) & 320'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
+        rss_key = rss_all;
+        in_rss = (regs$addr >= rss_base) & (regs$addr < rss_end);
+        rss_offset = regs$addr - rss_base;
+        rss_select = ((1'b1) & 16'hffff) << rss_offset[(32'h2)+:(4)];
         counters$0$clock = clock;
         counters$0$inc = inc[0];
         counters$1$clock = clock;
@@ -903,6 +1041,38 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                 if (regs$addr == value_addr) begin
                     value_word$d = regs$wdata;
                 end
+                if (in_rss) begin
+                    if (rss_select[0]) begin
+                        rss_words$0$d = regs$wdata;
+                    end
+                    if (rss_select[1]) begin
+                        rss_words$1$d = regs$wdata;
+                    end
+                    if (rss_select[2]) begin
+                        rss_words$2$d = regs$wdata;
+                    end
+                    if (rss_select[3]) begin
+                        rss_words$3$d = regs$wdata;
+                    end
+                    if (rss_select[4]) begin
+                        rss_words$4$d = regs$wdata;
+                    end
+                    if (rss_select[5]) begin
+                        rss_words$5$d = regs$wdata;
+                    end
+                    if (rss_select[6]) begin
+                        rss_words$6$d = regs$wdata;
+                    end
+                    if (rss_select[7]) begin
+                        rss_words$7$d = regs$wdata;
+                    end
+                    if (rss_select[8]) begin
+                        rss_words$8$d = regs$wdata;
+                    end
+                    if (rss_select[9]) begin
+                        rss_words$9$d = regs$wdata;
+                    end
+                end
                 if (regs$addr == cmd_addr) begin
                     cmd_word$d = regs$wdata;
                     cmd_write$d = 1'b1;
@@ -922,6 +1092,38 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                 end
                 else if (regs$addr == default_queue_addr) begin
                     rdata$d = ((default_q$q) & 32'hffffffff);
+                end
+                else if (in_rss) begin
+                    if (rss_select[0]) begin
+                        rdata$d = rss_words$0$q;
+                    end
+                    if (rss_select[1]) begin
+                        rdata$d = rss_words$1$q;
+                    end
+                    if (rss_select[2]) begin
+                        rdata$d = rss_words$2$q;
+                    end
+                    if (rss_select[3]) begin
+                        rdata$d = rss_words$3$q;
+                    end
+                    if (rss_select[4]) begin
+                        rdata$d = rss_words$4$q;
+                    end
+                    if (rss_select[5]) begin
+                        rdata$d = rss_words$5$q;
+                    end
+                    if (rss_select[6]) begin
+                        rdata$d = rss_words$6$q;
+                    end
+                    if (rss_select[7]) begin
+                        rdata$d = rss_words$7$q;
+                    end
+                    if (rss_select[8]) begin
+                        rdata$d = rss_words$8$q;
+                    end
+                    if (rss_select[9]) begin
+                        rdata$d = rss_words$9$q;
+                    end
                 end
                 else if (in_counters) begin
                     if (regs$addr[32'h2]) begin
@@ -2255,6 +2457,516 @@ module top$control$rdata(d,q,clock);
 endmodule // top$control$rdata
 
 
+module top$control$rss_words$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h6d5a56da;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$0$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$0
+
+
+module top$control$rss_words$0$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$0$dff
+
+
+module top$control$rss_words$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h255b0ec2;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$1
+
+
+module top$control$rss_words$1$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$1$dff
+
+
+module top$control$rss_words$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h4167253d;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$2$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$2
+
+
+module top$control$rss_words$2$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$2$dff
+
+
+module top$control$rss_words$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h43a38fb0;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$3$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$3
+
+
+module top$control$rss_words$3$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$3$dff
+
+
+module top$control$rss_words$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'hd0ca2bcb;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$4$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$4
+
+
+module top$control$rss_words$4$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$4$dff
+
+
+module top$control$rss_words$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'hae7b30b4;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$5$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$5
+
+
+module top$control$rss_words$5$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$5$dff
+
+
+module top$control$rss_words$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h77cb2da3;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$6$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$6
+
+
+module top$control$rss_words$6$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$6$dff
+
+
+module top$control$rss_words$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h8030f20c;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$7$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$7
+
+
+module top$control$rss_words$7$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$7$dff
+
+
+module top$control$rss_words$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h6a42b73b;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$8$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$8
+
+
+module top$control$rss_words$8$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$8$dff
+
+
+module top$control$rss_words$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'hbeac01fa;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$rss_words$9$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$rss_words$9
+
+
+module top$control$rss_words$9$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rss_words$9$dff
+
+
 module top$control$scratch(d,q,clock);
     
     // Module arguments
@@ -2293,7 +3005,7 @@ module top$control$value_word(d,q,clock);
 endmodule // top$control$value_word
 
 
-module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
+module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
     
     // Module arguments
     input wire  clock;
@@ -2302,6 +3014,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
     input wire  last;
     input wire  error;
     input wire  [11:0] default_queue;
+    input wire  [319:0] rss_key;
     input wire  filter$write;
     input wire  filter$wildcard;
     input wire  filter$clear;
@@ -2335,6 +3048,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
     reg  parser$valid;
     reg  parser$last;
     reg  parser$error;
+    reg  [319:0] parser$rss_key;
     wire  parser$result_valid;
     wire  [395:0] parser$result;
     reg  exact_table$clock;
@@ -2415,6 +3129,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         .valid(parser$valid),
         .last(parser$last),
         .error(parser$error),
+        .rss_key(parser$rss_key),
         .result_valid(parser$result_valid),
         .result(parser$result)
     );
@@ -2554,6 +3269,7 @@ module top$demux(clock,data,valid,last,error,default_queue,filter$write,filter$w
         parser$valid = valid;
         parser$last = last;
         parser$error = error;
+        parser$rss_key = rss_key;
         decision$valid = d_valid$q;
         decision$reason = d_reason$q;
         decision$queue = d_queue$q;
@@ -3367,7 +4083,7 @@ module top$demux$overruns(d,q,clock);
 endmodule // top$demux$overruns
 
 
-module top$demux$parser(clock,data,valid,last,error,result_valid,result);
+module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result);
     
     // Module arguments
     input wire  clock;
@@ -3375,11 +4091,9 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
     input wire  valid;
     input wire  last;
     input wire  error;
+    input wire  [319:0] rss_key;
     output reg  result_valid;
     output reg  [395:0] result;
-    
-    // Constant declarations
-    localparam  key_init = 320'h6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa;
     
     // Enums
     localparam Header$Macs = 0;
@@ -3477,9 +4191,9 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
     reg  [31:0] rss_hash$d;
     wire  [31:0] rss_hash$q;
     reg  rss_hash$clock;
-    reg  [319:0] rss_key$d;
-    wire  [319:0] rss_key$q;
-    reg  rss_key$clock;
+    reg  [319:0] key_shift$d;
+    wire  [319:0] key_shift$q;
+    reg  key_shift$clock;
     reg  finishing$d;
     wire  finishing$q;
     reg  finishing$clock;
@@ -3644,10 +4358,10 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
         .q(rss_hash$q),
         .clock(rss_hash$clock)
     );
-    top$demux$parser$rss_key rss_key(
-        .d(rss_key$d),
-        .q(rss_key$q),
-        .clock(rss_key$clock)
+    top$demux$parser$key_shift key_shift(
+        .d(key_shift$d),
+        .q(key_shift$q),
+        .clock(key_shift$clock)
     );
     top$demux$parser$finishing finishing(
         .d(finishing$d),
@@ -3695,7 +4409,7 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
         l4_len$clock = clock;
         verdict$clock = clock;
         rss_hash$clock = clock;
-        rss_key$clock = clock;
+        key_shift$clock = clock;
         finishing$clock = clock;
         frame_error$clock = clock;
         frame_len$clock = clock;
@@ -3727,7 +4441,7 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
         l4_len$d = l4_len$q;
         verdict$d = verdict$q;
         rss_hash$d = rss_hash$q;
-        rss_key$d = rss_key$q;
+        key_shift$d = key_shift$q;
         finishing$d = finishing$q;
         frame_error$d = frame_error$q;
         frame_len$d = frame_len$q;
@@ -3747,28 +4461,28 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
         finishing$d = 1'b0;
         rss_mix = rss_hash$q;
         if (data[32'h7 - 0]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 0)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 0)+:(32)];
         end
         if (data[32'h7 - 1]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 1)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 1)+:(32)];
         end
         if (data[32'h7 - 2]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 2)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 2)+:(32)];
         end
         if (data[32'h7 - 3]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 3)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 3)+:(32)];
         end
         if (data[32'h7 - 4]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 4)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 4)+:(32)];
         end
         if (data[32'h7 - 5]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 5)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 5)+:(32)];
         end
         if (data[32'h7 - 6]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 6)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 6)+:(32)];
         end
         if (data[32'h7 - 7]) begin
-            rss_mix = rss_mix ^ rss_key$q[(32'h120 - 7)+:(32)];
+            rss_mix = rss_mix ^ key_shift$q[(32'h120 - 7)+:(32)];
         end
         if (valid) begin
             in_frame$d = ~last;
@@ -3790,7 +4504,7 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
                 dst_port$d = 32'h0;
                 protocol$d = 32'h0;
                 rss_hash$d = 32'h0;
-                rss_key$d = key_init;
+                key_shift$d = rss_key;
                 need_end$d = 32'h0;
                 ip_end$d = 32'h0;
             end
@@ -3989,7 +4703,7 @@ module top$demux$parser(clock,data,valid,last,error,result_valid,result);
             end
             if (feed) begin
                 rss_hash$d = rss_mix;
-                rss_key$d = rss_key$q << 32'h8;
+                key_shift$d = key_shift$q << 32'h8;
             end
         end
         c_reason = 32'h0;
@@ -4317,6 +5031,25 @@ module top$demux$parser$ip_len(d,q,clock);
 endmodule // top$demux$parser$ip_len
 
 
+module top$demux$parser$key_shift(d,q,clock);
+    
+    // Module arguments
+    input wire  [319:0] d;
+    output reg  [319:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 320'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$key_shift
+
+
 module top$demux$parser$l4_len(d,q,clock);
     
     // Module arguments
@@ -4467,25 +5200,6 @@ module top$demux$parser$rss_hash(d,q,clock);
     end
           
 endmodule // top$demux$parser$rss_hash
-
-
-module top$demux$parser$rss_key(d,q,clock);
-    
-    // Module arguments
-    input wire  [319:0] d;
-    output reg  [319:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 320'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$parser$rss_key
 
 
 module top$demux$parser$src_addr(d,q,clock);

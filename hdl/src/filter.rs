@@ -338,8 +338,9 @@ pub fn table_hash(f: usize, key: &Key) -> u32 {
     })
 }
 
-/// The RSS secret key: the one Microsoft's RSS verification suite uses, so
-/// hashes can be checked against the published vectors.
+/// The RSS secret key after reset: the one Microsoft's RSS verification
+/// suite uses, so hashes can be checked against the published vectors. The
+/// host may write its own (`regmap::RSS_KEY`).
 pub const RSS_KEY: [u8; 40] = [
     0x6d, 0x5a, 0x56, 0xda, 0x25, 0x5b, 0x0e, 0xc2, 0x41, 0x67, 0x25, 0x3d, 0x43, 0xa3, 0x8f, 0xb0,
     0xd0, 0xca, 0x2b, 0xcb, 0xae, 0x7b, 0x30, 0xb4, 0x77, 0xcb, 0x2d, 0xa3, 0x80, 0x30, 0xf2, 0x0c,
@@ -348,6 +349,11 @@ pub const RSS_KEY: [u8; 40] = [
 
 /// The Toeplitz hash of `input` under `RSS_KEY`.
 pub fn toeplitz(input: &[u8]) -> u32 {
+    toeplitz_with(&RSS_KEY, input)
+}
+
+/// The Toeplitz hash of `input` under `key`.
+pub fn toeplitz_with(key: &[u8; 40], input: &[u8]) -> u32 {
     let mut hash = 0u32;
     for (i, &byte) in input.iter().enumerate() {
         for b in 0..8 {
@@ -357,7 +363,7 @@ pub fn toeplitz(input: &[u8]) -> u32 {
                 let mut window = 0u32;
                 for k in 0..32 {
                     let kb = bit + k;
-                    let set = kb < RSS_KEY.len() * 8 && RSS_KEY[kb / 8] & (0x80 >> (kb % 8)) != 0;
+                    let set = kb < key.len() * 8 && key[kb / 8] & (0x80 >> (kb % 8)) != 0;
                     window = window << 1 | set as u32;
                 }
                 hash ^= window;
@@ -367,9 +373,15 @@ pub fn toeplitz(input: &[u8]) -> u32 {
     hash
 }
 
-/// The RSS hash of a flow: source address, destination address, then for
-/// TCP and UDP source and destination ports. Non-IP frames hash to 0.
+/// The RSS hash of a flow under `RSS_KEY`.
 pub fn rss_hash(flow: &Flow) -> u32 {
+    rss_hash_with(&RSS_KEY, flow)
+}
+
+/// The RSS hash of a flow under `key`: source address, destination address,
+/// then for TCP and UDP source and destination ports. Non-IP frames hash
+/// to 0.
+pub fn rss_hash_with(key: &[u8; 40], flow: &Flow) -> u32 {
     let Some(ip) = &flow.ip else { return 0 };
     let mut input = Vec::with_capacity(36);
     let width = if ip.v6 { 16 } else { 4 };
@@ -379,7 +391,7 @@ pub fn rss_hash(flow: &Flow) -> u32 {
         input.extend_from_slice(&s.to_be_bytes());
         input.extend_from_slice(&d.to_be_bytes());
     }
-    toeplitz(&input)
+    toeplitz_with(key, &input)
 }
 
 #[cfg(test)]

@@ -71,6 +71,17 @@ pub const FILTER_CMD_WILDCARD: u32 = 1 << 16;
 /// Set to clear the slot instead of writing the staged entry.
 pub const FILTER_CMD_CLEAR: u32 = 1 << 17;
 
+/// The RSS secret key, 40 bytes in ten read/write words: word i holds key
+/// bytes 4i..4i+4, the first of them in bits 31..24. Reset value:
+/// `filter::RSS_KEY`. A new key applies from the next frame that starts.
+pub const RSS_KEY: u32 = 0x240;
+pub const RSS_KEY_WORDS: u32 = 10;
+
+/// The key as the ten register words.
+pub fn rss_key_words(key: &[u8; 40]) -> [u32; 10] {
+    std::array::from_fn(|i| u32::from_be_bytes([key[4 * i], key[4 * i + 1], key[4 * i + 2], key[4 * i + 3]]))
+}
+
 /// Encodes a filter command word.
 pub const fn filter_cmd(wildcard: bool, slot: u32, clear: bool) -> u32 {
     (slot & FILTER_CMD_SLOT_MASK)

@@ -66,6 +66,7 @@ impl Logic for NicTop {
         self.demux.last.next = self.check.frames_out.last.val();
         self.demux.error.next = self.check.frames_out.error.val();
         self.demux.default_queue.next = self.control.default_queue.val();
+        self.demux.rss_key.next = self.control.rss_key.val();
         FilterWriteSource::join(&mut self.control.filter, &mut self.demux.filter);
         dff_setup!(self, clock, in_frame, frame_looped);
         RegTarget::link(&mut self.regs, &mut self.control.regs);

@@ -145,6 +145,26 @@ impl Nic {
     pub fn default_queue(&self) -> Result<u32> {
         Ok(self.control.read32(regmap::DEFAULT_QUEUE)? & DEFAULT_QUEUE_MASK)
     }
+
+    /// Sets the RSS secret key that spreads a filter's flows over its
+    /// queue group; frames that start after the last word is written use
+    /// it. (A frame already arriving may hash with a mixture: write the key
+    /// before installing the filters that spread.)
+    pub fn set_rss_key(&self, key: &[u8; 40]) -> Result<()> {
+        for (i, w) in regmap::rss_key_words(key).iter().enumerate() {
+            self.control.write32(regmap::RSS_KEY + 4 * i as u32, *w)?;
+        }
+        Ok(())
+    }
+
+    pub fn rss_key(&self) -> Result<[u8; 40]> {
+        let mut key = [0u8; 40];
+        for i in 0..regmap::RSS_KEY_WORDS as usize {
+            let w = self.control.read32(regmap::RSS_KEY + 4 * i as u32)?;
+            key[4 * i..4 * i + 4].copy_from_slice(&w.to_be_bytes());
+        }
+        Ok(key)
+    }
 }
 
 /// The bits of DEFAULT_QUEUE the NIC keeps: a gateware queue number.

@@ -31,15 +31,26 @@ pub struct Agreement {
     pub decisions: Vec<Decision>,
 }
 
-fn play<D: Device + Wire + Demux>(
-    dev: &mut D,
-    default_queue: u32,
-    filters: &[(Filter, Target)],
-    frames: &[TestFrame],
-) -> Result<(Vec<Received>, Counters)> {
+/// How both devices are set up before the frames play.
+#[derive(Clone, Debug)]
+pub struct Setup {
+    pub default_queue: u32,
+    pub rss_key: [u8; 40],
+    pub filters: Vec<(Filter, Target)>,
+}
+
+impl Setup {
+    /// Reset values, with these filters.
+    pub fn with_filters(filters: Vec<(Filter, Target)>) -> Setup {
+        Setup { default_queue: 0, rss_key: arsenic_hdl::filter::RSS_KEY, filters }
+    }
+}
+
+fn play<D: Device + Wire + Demux>(dev: &mut D, setup: &Setup, frames: &[TestFrame]) -> Result<(Vec<Received>, Counters)> {
     let mut nic = Nic::open(dev)?;
-    nic.set_default_queue(default_queue)?;
-    for (f, t) in filters {
+    nic.set_default_queue(setup.default_queue)?;
+    nic.set_rss_key(&setup.rss_key)?;
+    for (f, t) in &setup.filters {
         nic.install_filter(f, *t)?;
     }
     for f in frames {
@@ -49,17 +60,17 @@ fn play<D: Device + Wire + Demux>(
     Ok((dev.take_received(), nic.counters()?))
 }
 
-/// Plays `frames` with `filters` installed on a fresh RTL and a fresh model
-/// and compares every decision and every counter.
+/// Plays `frames` with `filters` installed (other registers at reset) on a
+/// fresh RTL and a fresh model and compares every decision and counter.
 pub fn rtl_vs_model(filters: &[(Filter, Target)], frames: &[TestFrame]) -> Result<Agreement> {
-    rtl_vs_model_with(0, filters, frames)
+    rtl_vs_model_with(&Setup::with_filters(filters.to_vec()), frames)
 }
 
-/// `rtl_vs_model` with a default queue other than the reset value.
-pub fn rtl_vs_model_with(default_queue: u32, filters: &[(Filter, Target)], frames: &[TestFrame]) -> Result<Agreement> {
+/// `rtl_vs_model` with the devices set up as `setup` says.
+pub fn rtl_vs_model_with(setup: &Setup, frames: &[TestFrame]) -> Result<Agreement> {
     let mut rtl = RtlDevice::new();
-    let (got, got_counters) = play(&mut rtl, default_queue, filters, frames)?;
-    let (want, want_counters) = play(&mut ModelDevice::default(), default_queue, filters, frames)?;
+    let (got, got_counters) = play(&mut rtl, setup, frames)?;
+    let (want, want_counters) = play(&mut ModelDevice::default(), setup, frames)?;
     if rtl.undecodable_decisions() != 0 {
         bail!("the RTL produced {} undecodable decisions", rtl.undecodable_decisions());
     }

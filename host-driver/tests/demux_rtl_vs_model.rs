@@ -7,7 +7,7 @@
 //! by frame, and the same counters.
 
 use arsenic::demux::filters::{Filter, Target};
-use arsenic::differential::rtl_vs_model_with;
+use arsenic::differential::{rtl_vs_model_with, Setup};
 use arsenic::traffic::{Rng, TestFrame};
 use arsenic_hdl::filter::{FilterKind, Reason};
 use std::collections::BTreeSet;
@@ -192,7 +192,14 @@ fn filters() -> Vec<(Filter, Target)> {
     out
 }
 
-const DEFAULT_QUEUE: u32 = 60;
+/// The filters, a default queue other than 0, and an RSS key other than
+/// the reset one, so every register the decision depends on is exercised.
+fn setup() -> Setup {
+    let mut rng = Rng::new(99);
+    let mut rss_key = [0u8; 40];
+    rng.fill(&mut rss_key);
+    Setup { default_queue: 60, rss_key, filters: filters() }
+}
 
 #[test]
 fn rtl_and_model_decide_every_damaged_frame_alike() {
@@ -202,7 +209,7 @@ fn rtl_and_model_decide_every_damaged_frame_alike() {
         let mut rng = Rng::new(seed);
         let frames: Vec<TestFrame> =
             (0..1500).map(|_| TestFrame { data: frame(&mut rng), fcs_error: rng.range(0, 49) == 0 }).collect();
-        let a = rtl_vs_model_with(DEFAULT_QUEUE, &filters(), &frames).unwrap();
+        let a = rtl_vs_model_with(&setup(), &frames).unwrap();
         assert!(a.first.is_none(), "seed {seed}: {:?}", a.first);
         for d in &a.decisions {
             reasons.insert(d.reason as u8);
@@ -227,7 +234,7 @@ fn a_runt_right_behind_a_lookup_is_a_frame_error() {
     assert_eq!(tcp.len(), 62);
     let frames: Vec<TestFrame> =
         [tcp.clone(), vec![2u8; 2], tcp].into_iter().map(|data| TestFrame { data, fcs_error: false }).collect();
-    let a = rtl_vs_model_with(DEFAULT_QUEUE, &filters(), &frames).unwrap();
+    let a = rtl_vs_model_with(&setup(), &frames).unwrap();
     assert!(a.first.is_none(), "{:?}", a.first);
     assert_eq!(a.decisions[1].reason, Reason::FrameError);
 }

@@ -7,7 +7,7 @@ use arsenic::demux::filters::{Filter, Target};
 use arsenic::device::model::ModelDevice;
 use arsenic::device::rtl::RtlDevice;
 use arsenic::device::{Demux, Device, Wire};
-use arsenic_hdl::filter::{FilterKind, Reason};
+use arsenic_hdl::filter::{self, FilterKind, Reason};
 use std::net::{IpAddr, Ipv4Addr};
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
@@ -81,6 +81,19 @@ fn exercise<D: Device + Wire + Demux>(dev: &mut D) {
     };
     assert!(format!("{err:#}").contains("wildcard"), "{err:#}");
     assert_eq!(decide(dev, &frames[1..2]), vec![hit(4, FilterKind::ListenAddrPort)]);
+
+    // The RSS key: reset to the standard one, replaced by the host, and
+    // used for every frame that starts after.
+    assert_eq!(nic.rss_key().unwrap(), filter::RSS_KEY);
+    let key: [u8; 40] = std::array::from_fn(|i| (i as u8).wrapping_mul(37) ^ 0x5A);
+    nic.set_rss_key(&key).unwrap();
+    assert_eq!(nic.rss_key().unwrap(), key);
+    dev.send(&frames[1], false);
+    dev.drain().unwrap();
+    let got = dev.take_received();
+    let flow = arsenic::demux::parse::parse(&frames[1]).unwrap();
+    assert_eq!(got[0].decision.rss, filter::rss_hash_with(&key, &flow));
+    assert_ne!(got[0].decision.rss, filter::rss_hash(&flow));
 }
 
 #[test]

@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 /// Word-addressed identification area: offsets 0..regmap::ID_END.
 const ID_WORD_BITS: usize = 4;
 const _: () = assert!(regmap::ID_END == 4 << ID_WORD_BITS);
-// The staging shifts below are literal: keep them in step with filter.rs.
-const _: () = assert!(KEY_WORDS == 10 && crate::filter::VALUE_LSB == 320);
+// The staging shifts and the RSS key's word count below are literal: keep
+// them in step with filter.rs and regmap.rs.
+const _: () = assert!(KEY_WORDS == 10 && crate::filter::VALUE_LSB == 320 && regmap::RSS_KEY_WORDS == 10);
 pub const COUNTER_COUNT: usize = Counter::ALL.len();
 
 #[derive(LogicBlock)]
@@ -29,6 +30,8 @@ pub struct ControlPage {
     pub default_queue: Signal<Out, Bits<QUEUE_BITS>>,
     /// Filter table writes, from the staging registers.
     pub filter: FilterWriteSource,
+    /// The RSS secret key, its first byte in the top bits.
+    pub rss_key: Signal<Out, Bits<320>>,
     counters: [StatCounter; COUNTER_COUNT],
     id_rom: ROM<Bits<32>, ID_WORD_BITS>,
     ack: DFF<Bit>,
@@ -42,6 +45,14 @@ pub struct ControlPage {
     value_word: DFF<Bits<32>>,
     cmd_write: DFF<Bit>,
     cmd_word: DFF<Bits<32>>,
+    rss_words: [DFFWithInit<Bits<32>>; 10],
+    rss_base: Constant<Bits<REG_ADDR_BITS>>,
+    rss_end: Constant<Bits<REG_ADDR_BITS>>,
+    rss_offset: Signal<Local, Bits<REG_ADDR_BITS>>,
+    rss_select: Signal<Local, Bits<16>>,
+    in_rss: Signal<Local, Bit>,
+    rss_word: Signal<Local, Bits<32>>,
+    rss_all: Signal<Local, Bits<320>>,
     default_queue_addr: Constant<Bits<REG_ADDR_BITS>>,
     key_base: Constant<Bits<REG_ADDR_BITS>>,
     key_end: Constant<Bits<REG_ADDR_BITS>>,
@@ -81,6 +92,7 @@ impl ControlPage {
             loopback: Default::default(),
             default_queue: Default::default(),
             filter: Default::default(),
+            rss_key: Default::default(),
             counters: Default::default(),
             id_rom: ROM::new(rom),
             ack: Default::default(),
@@ -93,6 +105,14 @@ impl ControlPage {
             value_word: Default::default(),
             cmd_write: Default::default(),
             cmd_word: Default::default(),
+            rss_words: regmap::rss_key_words(&crate::filter::RSS_KEY).map(|w| DFFWithInit::new((w as u64).into())),
+            rss_base: addr(regmap::RSS_KEY),
+            rss_end: addr(regmap::RSS_KEY + 4 * regmap::RSS_KEY_WORDS),
+            rss_offset: Default::default(),
+            rss_select: Default::default(),
+            in_rss: Default::default(),
+            rss_word: Default::default(),
+            rss_all: Default::default(),
             default_queue_addr: addr(regmap::DEFAULT_QUEUE),
             key_base: addr(regmap::FILTER_KEY),
             key_end: addr(regmap::FILTER_KEY + 4 * KEY_WORDS as u32),
@@ -124,6 +144,18 @@ impl Logic for ControlPage {
             self.key_words[i].clock.next = self.clock.val();
             self.key_words[i].d.next = self.key_words[i].q.val();
         }
+        // The RSS key: word 0 (the key's first bytes) ends up on top.
+        self.rss_all.next = 0.into();
+        for i in 0..10 {
+            self.rss_words[i].clock.next = self.clock.val();
+            self.rss_words[i].d.next = self.rss_words[i].q.val();
+            self.rss_word.next = self.rss_words[i].q.val();
+            self.rss_all.next = (self.rss_all.val() << 32) | bit_cast::<320, 32>(self.rss_word.val());
+        }
+        self.rss_key.next = self.rss_all.val();
+        self.in_rss.next = (self.regs.addr.val() >= self.rss_base.val()) & (self.regs.addr.val() < self.rss_end.val());
+        self.rss_offset.next = self.regs.addr.val() - self.rss_base.val();
+        self.rss_select.next = bit_cast::<16, 1>(true.into()) << self.rss_offset.val().get_bits::<4>(2);
         for i in 0..COUNTER_COUNT {
             self.counters[i].clock.next = self.clock.val();
             self.counters[i].inc.next = self.inc.val().get_bit(i);
@@ -190,6 +222,13 @@ impl Logic for ControlPage {
                 if self.regs.addr.val() == self.value_addr.val() {
                     self.value_word.d.next = self.regs.wdata.val();
                 }
+                if self.in_rss.val() {
+                    for i in 0..10 {
+                        if self.rss_select.val().get_bit(i) {
+                            self.rss_words[i].d.next = self.regs.wdata.val();
+                        }
+                    }
+                }
                 if self.regs.addr.val() == self.cmd_addr.val() {
                     self.cmd_word.d.next = self.regs.wdata.val();
                     self.cmd_write.d.next = true;
@@ -205,6 +244,12 @@ impl Logic for ControlPage {
                     self.rdata.d.next = self.control.q.val();
                 } else if self.regs.addr.val() == self.default_queue_addr.val() {
                     self.rdata.d.next = bit_cast::<32, QUEUE_BITS>(self.default_q.q.val());
+                } else if self.in_rss.val() {
+                    for i in 0..10 {
+                        if self.rss_select.val().get_bit(i) {
+                            self.rdata.d.next = self.rss_words[i].q.val();
+                        }
+                    }
                 } else if self.in_counters.val() {
                     if self.regs.addr.val().get_bit(2) {
                         self.rdata.d.next = self.high_latch.q.val();
@@ -303,6 +348,21 @@ mod tests {
         access(&mut h, true, regmap::DEFAULT_QUEUE, 0xFFFF_F00D);
         assert_eq!(read(&mut h, regmap::DEFAULT_QUEUE), 0x00D);
         assert_eq!(h.uut.default_queue.val(), 0x00Du64);
+    }
+
+    #[test]
+    fn the_rss_key_resets_to_the_standard_key_and_takes_writes() {
+        let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
+        let words = regmap::rss_key_words(&crate::filter::RSS_KEY);
+        for (i, w) in words.iter().enumerate() {
+            assert_eq!(read(&mut h, regmap::RSS_KEY + 4 * i as u32), *w);
+        }
+        assert_eq!(h.uut.rss_key.val().get_bits::<32>(288), words[0] as u64);
+        assert_eq!(h.uut.rss_key.val().get_bits::<32>(0), words[9] as u64);
+        access(&mut h, true, regmap::RSS_KEY + 4 * 3, 0x0102_0304);
+        assert_eq!(read(&mut h, regmap::RSS_KEY + 12), 0x0102_0304);
+        assert_eq!(h.uut.rss_key.val().get_bits::<32>(320 - 32 * 4), 0x0102_0304u64);
+        assert_eq!(read(&mut h, regmap::RSS_KEY + 8), words[2], "a neighbour changed");
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub struct FlowDemux {
     pub last: Signal<In, Bit>,
     pub error: Signal<In, Bit>,
     pub default_queue: Signal<In, Bits<QUEUE_BITS>>,
+    pub rss_key: Signal<In, Bits<320>>,
     /// Filter table writes, from the control page.
     pub filter: FilterWriteSink,
     pub decision: DecisionOut,
@@ -104,6 +105,7 @@ impl FlowDemux {
             last: Default::default(),
             error: Default::default(),
             default_queue: Default::default(),
+            rss_key: Default::default(),
             filter: Default::default(),
             decision: Default::default(),
             counts: Default::default(),
@@ -153,6 +155,7 @@ impl Logic for FlowDemux {
         self.parser.valid.next = self.valid.val();
         self.parser.last.next = self.last.val();
         self.parser.error.next = self.error.val();
+        self.parser.rss_key.next = self.rss_key.val();
         FilterWriteSink::link(&mut self.filter, &mut self.exact_table.writes);
         FilterWriteSink::link(&mut self.filter, &mut self.wild_table.writes);
 

@@ -9,7 +9,7 @@
 //! frame is read from registers in the same cycle as the next frame's first
 //! byte updates them, so frames may follow each other with no gap.
 
-use crate::filter::{Reason, RSS_KEY};
+use crate::filter::Reason;
 use crate::params::DATA_BITS;
 use crate::ports::ParsedFrame;
 use rust_hdl::prelude::*;
@@ -42,6 +42,8 @@ pub struct HeaderParser {
     pub valid: Signal<In, Bit>,
     pub last: Signal<In, Bit>,
     pub error: Signal<In, Bit>,
+    /// The RSS secret key (first byte on top), taken at each frame's start.
+    pub rss_key: Signal<In, Bits<320>>,
     /// One-cycle pulse: `result` describes the frame that just ended.
     pub result_valid: Signal<Out, Bit>,
     pub result: Signal<Out, ParsedFrame>,
@@ -74,11 +76,11 @@ pub struct HeaderParser {
     l4_len: DFF<Bits<8>>,
     verdict: DFF<Bits<4>>,
     rss_hash: DFF<Bits<32>>,
-    rss_key: DFF<Bits<320>>,
+    /// The key, shifted one byte per hashed input byte.
+    key_shift: DFF<Bits<320>>,
     finishing: DFF<Bit>,
     frame_error: DFF<Bit>,
     frame_len: DFF<Bits<17>>,
-    key_init: Constant<Bits<320>>,
     st: Signal<Local, Header>,
     p: Signal<Local, Bits<16>>,
     rel: Signal<Local, Bits<16>>,
@@ -94,10 +96,6 @@ pub struct HeaderParser {
 
 impl Default for HeaderParser {
     fn default() -> Self {
-        let mut key: Bits<320> = 0.into();
-        for &byte in RSS_KEY.iter() {
-            key = (key << 8) | bit_cast::<320, 8>((byte as u64).into());
-        }
         Self {
             clock: Default::default(),
             data: Default::default(),
@@ -135,10 +133,10 @@ impl Default for HeaderParser {
             verdict: Default::default(),
             rss_hash: Default::default(),
             rss_key: Default::default(),
+            key_shift: Default::default(),
             finishing: Default::default(),
             frame_error: Default::default(),
             frame_len: Default::default(),
-            key_init: Constant::new(key),
             st: Default::default(),
             p: Default::default(),
             rel: Default::default(),
@@ -172,7 +170,7 @@ impl Logic for HeaderParser {
         dff_setup!(
             self, clock, in_frame, pos, state, base, tags, held, vlan_id, vlan_seen, ip, v6, mac,
             protocol, src_addr, dst_addr, ports, src_port, dst_port, ihl_bytes, ip_len, frag_hi,
-            fragment, ip_end, need_end, next_hdr, ext_len, l4_len, verdict, rss_hash, rss_key,
+            fragment, ip_end, need_end, next_hdr, ext_len, l4_len, verdict, rss_hash, key_shift,
             finishing, frame_error, frame_len
         );
         // A frame's first byte starts from a clean slate.
@@ -197,7 +195,7 @@ impl Logic for HeaderParser {
         self.rss_mix.next = self.rss_hash.q.val();
         for j in 0..8 {
             if self.data.val().get_bit(7 - j) {
-                self.rss_mix.next = self.rss_mix.val() ^ self.rss_key.q.val().get_bits::<32>(288 - j);
+                self.rss_mix.next = self.rss_mix.val() ^ self.key_shift.q.val().get_bits::<32>(288 - j);
             }
         }
 
@@ -221,7 +219,7 @@ impl Logic for HeaderParser {
                 self.dst_port.d.next = 0.into();
                 self.protocol.d.next = 0.into();
                 self.rss_hash.d.next = 0.into();
-                self.rss_key.d.next = self.key_init.val();
+                self.key_shift.d.next = self.rss_key.val();
                 self.need_end.d.next = 0.into();
                 self.ip_end.d.next = 0.into();
             }
@@ -408,7 +406,7 @@ impl Logic for HeaderParser {
             }
             if self.feed.val() {
                 self.rss_hash.d.next = self.rss_mix.val();
-                self.rss_key.d.next = self.rss_key.q.val() << 8;
+                self.key_shift.d.next = self.key_shift.q.val() << 8;
             }
         }
 
@@ -463,6 +461,11 @@ mod tests {
     /// report per frame.
     fn parse(frames: &[Vec<u8>], gap: usize) -> Vec<Report> {
         let mut h = Harness::new(HeaderParser::default(), |p| &mut p.clock);
+        let mut key: Bits<320> = 0.into();
+        for &byte in crate::filter::RSS_KEY.iter() {
+            key = (key << 8) | bit_cast::<320, 8>((byte as u64).into());
+        }
+        h.uut.rss_key.next = key;
         let mut out = vec![];
         let beats: Vec<Option<(u8, bool)>> = frames
             .iter()

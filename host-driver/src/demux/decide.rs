@@ -5,7 +5,7 @@
 
 use super::parse::parse;
 use crate::device::Decision;
-use arsenic_hdl::filter::{lookup_key, rss_hash, table_hash, Action, FilterKind, Key, Reason, Table, WAYS};
+use arsenic_hdl::filter::{lookup_key, rss_hash_with, table_hash, Action, FilterKind, Key, Reason, Table, WAYS};
 use arsenic_hdl::regmap::Counter;
 use arsenic_hdl::NicParams;
 
@@ -76,8 +76,23 @@ impl SlotTables {
     }
 }
 
+/// What the demultiplexer holds besides the tables: the registers that
+/// shape its decisions.
+#[derive(Clone, Copy, Debug)]
+pub struct DemuxRegisters {
+    pub default_queue: u32,
+    pub rss_key: [u8; 40],
+}
+
+impl Default for DemuxRegisters {
+    fn default() -> Self {
+        DemuxRegisters { default_queue: 0, rss_key: arsenic_hdl::filter::RSS_KEY }
+    }
+}
+
 /// The decision for a frame (no FCS; `fcs_error` as the MAC flagged it).
-pub fn decide(frame: &[u8], fcs_error: bool, params: &NicParams, tables: &SlotTables, default_queue: u32) -> Decision {
+pub fn decide(frame: &[u8], fcs_error: bool, params: &NicParams, tables: &SlotTables, regs: &DemuxRegisters) -> Decision {
+    let default_queue = regs.default_queue;
     let len = frame.len();
     let to_default = |reason, rss| Decision { reason, queue: default_queue, kind: None, filter_id: 0, rss };
     if fcs_error || len < params.min_frame_bytes as usize || len > params.max_frame_bytes as usize {
@@ -87,7 +102,7 @@ pub fn decide(frame: &[u8], fcs_error: bool, params: &NicParams, tables: &SlotTa
         Ok(flow) => flow,
         Err(reason) => return to_default(reason, 0),
     };
-    let rss = rss_hash(&flow);
+    let rss = rss_hash_with(&regs.rss_key, &flow);
     for kind in FilterKind::ORDER {
         let Some(key) = lookup_key(kind, &flow) else { continue };
         if let Some(value) = tables.lookup(kind.table(), &key) {
@@ -122,6 +137,10 @@ pub fn counter(d: &Decision) -> Option<Counter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn regs(default_queue: u32) -> DemuxRegisters {
+        DemuxRegisters { default_queue, ..DemuxRegisters::default() }
+    }
     use crate::demux::filters::{Filter, Target};
     use std::net::IpAddr;
 
@@ -156,7 +175,7 @@ mod tests {
         let p = NicParams::default();
         let mut t = SlotTables::new(&p);
         let f = tcp_frame(5000);
-        let d = decide(&f, false, &p, &t, 9);
+        let d = decide(&f, false, &p, &t, &regs(9));
         assert_eq!((d.reason, d.queue, d.kind, d.filter_id), (Reason::Miss, 9, None, 0));
         assert_ne!(d.rss, 0);
         let filters = [
@@ -173,14 +192,14 @@ mod tests {
         ];
         for (i, (filter, kind)) in filters.into_iter().enumerate() {
             install(&mut t, &p, filter, Target::queue(10 + i as u32), 100 + i as u16);
-            let d = decide(&f, false, &p, &t, 9);
+            let d = decide(&f, false, &p, &t, &regs(9));
             assert_eq!(
                 (d.reason, d.queue, d.kind, d.filter_id),
                 (Reason::Hit, 10 + i as u32, Some(kind), 100 + i as u16)
             );
         }
         // Another flow of the same listener misses the exact filter.
-        let d = decide(&tcp_frame(5001), false, &p, &t, 9);
+        let d = decide(&tcp_frame(5001), false, &p, &t, &regs(9));
         assert_eq!(d.kind, Some(FilterKind::ListenAddrPort));
     }
 
@@ -197,7 +216,7 @@ mod tests {
         );
         let mut seen = std::collections::BTreeSet::new();
         for sport in 0..64 {
-            let d = decide(&tcp_frame(sport), false, &p, &t, 0);
+            let d = decide(&tcp_frame(sport), false, &p, &t, &regs(0));
             assert_eq!(d.queue, (62 + (d.rss & 3)) % 64);
             seen.insert(d.queue);
         }
@@ -209,12 +228,12 @@ mod tests {
         let p = NicParams::default();
         let t = SlotTables::new(&p);
         let frame_error = Decision { reason: Reason::FrameError, queue: 0, kind: None, filter_id: 0, rss: 0 };
-        assert_eq!(decide(&tcp_frame(1), true, &p, &t, 5), frame_error);
-        assert_eq!(decide(&[0; 13], false, &p, &t, 5), frame_error);
-        assert_eq!(decide(&[0; 1523], false, &p, &t, 5), frame_error);
+        assert_eq!(decide(&tcp_frame(1), true, &p, &t, &regs(5)), frame_error);
+        assert_eq!(decide(&[0; 13], false, &p, &t, &regs(5)), frame_error);
+        assert_eq!(decide(&[0; 1523], false, &p, &t, &regs(5)), frame_error);
         let mut bad = tcp_frame(1);
         bad[18] = 0x55;
-        let d = decide(&bad, false, &p, &t, 5);
+        let d = decide(&bad, false, &p, &t, &regs(5));
         assert_eq!((d.reason, d.queue, d.rss), (Reason::BadIpv4, 5, 0));
         assert_eq!(counter(&d), Some(Counter::DemuxBadIpv4));
         assert_eq!(counter(&frame_error), None);
@@ -226,15 +245,15 @@ mod tests {
         let mut t = SlotTables::new(&p);
         let filter = Filter::Mac { mac: [2, 0, 0, 0, 0, 1], vlan: None };
         install(&mut t, &p, filter, Target::queue(3), 1);
-        assert_eq!(decide(&tcp_frame(1), false, &p, &t, 0).reason, Reason::Hit);
+        assert_eq!(decide(&tcp_frame(1), false, &p, &t, &regs(0)).reason, Reason::Hit);
         for slot in 0..p.wildcard_filters {
             t.write(Table::Wildcard, slot, None);
         }
-        assert_eq!(decide(&tcp_frame(1), false, &p, &t, 0).reason, Reason::Miss);
+        assert_eq!(decide(&tcp_frame(1), false, &p, &t, &regs(0)).reason, Reason::Miss);
         // Slot numbers wrap at the table's size.
         let key = filter.keys().unwrap()[0];
         let slot = (table_hash(0, &key) & 15) * WAYS as u32;
         t.write(Table::Wildcard, slot + 64 * 5, Some((key, Target::queue(4).action(2).encode())));
-        assert_eq!(decide(&tcp_frame(1), false, &p, &t, 0).queue, 4);
+        assert_eq!(decide(&tcp_frame(1), false, &p, &t, &regs(0)).queue, 4);
     }
 }

@@ -9,7 +9,7 @@
 //! demultiplexer decides each frame at once, so it never reports `Overrun`.
 
 use super::{check_page_offset, Demux, Device, Page, Received, RegisterPage, Wire, WireFrame};
-use crate::demux::decide::{self, SlotTables};
+use crate::demux::decide::{self, DemuxRegisters, SlotTables};
 use anyhow::Result;
 use arsenic_hdl::filter::{Key, Table, KEY_WORDS};
 use arsenic_hdl::params::QUEUE_BITS;
@@ -31,7 +31,7 @@ struct ModelNic {
     high_latch: u32,
     wire_free_at: u64,
     transmitted: Vec<WireFrame>,
-    default_queue: u32,
+    demux: DemuxRegisters,
     /// The entry FILTER_KEY and FILTER_VALUE stage for the next FILTER_CMD.
     staged_key: Key,
     staged_value: u32,
@@ -49,7 +49,7 @@ impl ModelDevice {
                 high_latch: 0,
                 wire_free_at: 0,
                 transmitted: Vec::new(),
-                default_queue: 0,
+                demux: DemuxRegisters::default(),
                 staged_key: Key::default(),
                 staged_value: 0,
                 tables: SlotTables::new(&params),
@@ -81,7 +81,10 @@ impl ModelNic {
         match addr {
             regmap::SCRATCH => self.scratch,
             regmap::CONTROL => self.control,
-            regmap::DEFAULT_QUEUE => self.default_queue,
+            regmap::DEFAULT_QUEUE => self.demux.default_queue,
+            a if (regmap::RSS_KEY..regmap::RSS_KEY + 4 * regmap::RSS_KEY_WORDS).contains(&a) => {
+                regmap::rss_key_words(&self.demux.rss_key)[((a - regmap::RSS_KEY) / 4) as usize]
+            }
             _ => match Counter::ALL.iter().find(|c| addr & !4 == c.offset()) {
                 Some(&c) if addr & 4 == 0 => {
                     let value = self.counters[c as usize];
@@ -98,7 +101,11 @@ impl ModelNic {
         match addr {
             regmap::SCRATCH => self.scratch = value,
             regmap::CONTROL => self.control = value,
-            regmap::DEFAULT_QUEUE => self.default_queue = value & ((1 << QUEUE_BITS) - 1),
+            regmap::DEFAULT_QUEUE => self.demux.default_queue = value & ((1 << QUEUE_BITS) - 1),
+            a if (regmap::RSS_KEY..regmap::RSS_KEY + 4 * regmap::RSS_KEY_WORDS).contains(&a) => {
+                let i = ((a - regmap::RSS_KEY) / 4) as usize;
+                self.demux.rss_key[4 * i..4 * i + 4].copy_from_slice(&value.to_be_bytes());
+            }
             a if (regmap::FILTER_KEY..regmap::FILTER_VALUE).contains(&a) => {
                 let word = ((a - regmap::FILTER_KEY) / 4) as usize;
                 // The hardware keeps KEY_BITS of the key; the top half of
@@ -122,7 +129,7 @@ impl ModelNic {
         self.count(Counter::RxBytes, len);
         let at = self.wire_free_at;
         self.wire_free_at += wire_cycles(frame.len());
-        let decision = decide::decide(frame, fcs_error, &self.params, &self.tables, self.default_queue);
+        let decision = decide::decide(frame, fcs_error, &self.params, &self.tables, &self.demux);
         if let Some(c) = decide::counter(&decision) {
             self.count(c, 1);
         }
