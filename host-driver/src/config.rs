@@ -3,6 +3,9 @@
 //!
 //! ```toml
 //! default_queue = 0          # optional: misses, fragments, malformed frames
+//! # optional: the RSS key, 40 bytes in hex (":" between bytes allowed);
+//! # this is the reset value, Microsoft's standard key
+//! rss_key = "6d5a56da255b0ec24167253d43a38fb0d0ca2bcbae7b30b477cb2da38030f20c6a42b73bbeac01fa"
 //!
 //! [[filter]]
 //! kind = "exact"             # one TCP or UDP flow, both ends given
@@ -54,6 +57,8 @@ pub struct SteeringConfig {
     /// Where it came from, for messages.
     pub path: PathBuf,
     pub default_queue: Option<u32>,
+    /// The RSS secret key, if the config sets one.
+    pub rss_key: Option<[u8; 40]>,
     pub filters: Vec<ConfigFilter>,
 }
 
@@ -68,6 +73,7 @@ impl SteeringConfig {
         let file = path.display();
         let top: Table = text.parse().map_err(|e: toml::de::Error| anyhow!("{file}:{}", syntax_error(text, &e)))?;
         let mut default_queue = None;
+        let mut rss_key = None;
         let mut filters = Vec::new();
         for (key, value) in &top {
             match key.as_str() {
@@ -75,6 +81,10 @@ impl SteeringConfig {
                     default_queue =
                         Some(integer(value, "default_queue", u32::MAX as i64).map_err(|e| anyhow!("{file}: {e}"))?
                             as u32)
+                }
+                "rss_key" => {
+                    let text = value.as_str().ok_or_else(|| anyhow!("{file}: rss_key must be a string of 40 hex bytes"))?;
+                    rss_key = Some(parse_rss_key(text).map_err(|e| anyhow!("{file}: rss_key: {e}"))?);
                 }
                 "filter" => {
                     let Value::Array(items) = value else {
@@ -93,10 +103,12 @@ impl SteeringConfig {
                         filters.push(ConfigFilter { index, filter, target });
                     }
                 }
-                other => bail!("{file}: unknown key `{other}`; a config has `default_queue` and [[filter]] tables"),
+                other => bail!(
+                    "{file}: unknown key `{other}`; a config has `default_queue`, `rss_key` and [[filter]] tables"
+                ),
             }
         }
-        Ok(SteeringConfig { path: path.to_path_buf(), default_queue, filters })
+        Ok(SteeringConfig { path: path.to_path_buf(), default_queue, rss_key, filters })
     }
 
     /// Sets the default queue and installs the filters, in file order.
@@ -106,6 +118,9 @@ impl SteeringConfig {
         if let Some(q) = self.default_queue {
             nic.set_default_queue(q).map_err(|e| anyhow!("{file}: default_queue: {e:#}"))?;
         }
+        if let Some(key) = &self.rss_key {
+            nic.set_rss_key(key).map_err(|e| anyhow!("{file}: rss_key: {e:#}"))?;
+        }
         self.filters
             .iter()
             .map(|f| {
@@ -114,6 +129,19 @@ impl SteeringConfig {
             })
             .collect()
     }
+}
+
+/// 40 bytes in hex, with or without `:` between them.
+fn parse_rss_key(text: &str) -> Result<[u8; 40]> {
+    let digits: String = text.chars().filter(|&c| c != ':').collect();
+    if digits.len() != 80 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        bail!("`{text}` is not 40 bytes in hex (80 hex digits, optionally separated by `:`)");
+    }
+    let mut key = [0u8; 40];
+    for (i, b) in key.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).expect("checked hex digits");
+    }
+    Ok(key)
 }
 
 /// A TOML syntax error as `line:column: message`, on one line.
@@ -322,6 +350,19 @@ queue = 5
             .map(|l| l.trim_start_matches("//!").trim_start_matches(' ').to_string() + "\n")
             .collect();
         assert_eq!(parse(&doc).unwrap().filters.len(), 3);
+    }
+
+    #[test]
+    fn an_rss_key_is_40_hex_bytes() {
+        let hex: String = arsenic_hdl::filter::RSS_KEY.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(parse(&format!("rss_key = \"{hex}\"")).unwrap().rss_key, Some(arsenic_hdl::filter::RSS_KEY));
+        let colons: Vec<String> = (0..40).map(|i| format!("{i:02X}")).collect();
+        let key = parse(&format!("rss_key = \"{}\"", colons.join(":"))).unwrap().rss_key.unwrap();
+        assert_eq!(key[39], 39);
+        for bad in ["\"00\"", "\"zz\"", "5", &format!("\"{hex}00\"")] {
+            let e = parse(&format!("rss_key = {bad}")).unwrap_err().to_string();
+            assert!(e.contains("rss_key") && !e.contains('\n'), "{e}");
+        }
     }
 
     #[test]
