@@ -173,7 +173,58 @@ pub fn mixed(count: usize, seed: u64, max_frame: usize) -> Vec<TestFrame> {
         .collect()
 }
 
+/// The conversations some of the traffic belongs to, so that exact and MAC
+/// filters (as in `configs/demo.toml`) have frames to claim.
+pub mod conversations {
+    /// TCP 10.0.0.1:40000 -> 10.0.0.2:8080.
+    pub const TCP_V4: ([u8; 4], u16, [u8; 4], u16) = ([10, 0, 0, 1], 40000, [10, 0, 0, 2], 8080);
+    /// UDP [2001:db8::1]:5353 -> [2001:db8::2]:5353.
+    pub const UDP_V6: (u128, u16, u128, u16) =
+        (0x2001_0db8_0000_0000_0000_0000_0000_0001, 5353, 0x2001_0db8_0000_0000_0000_0000_0000_0002, 5353);
+    /// Frames to this MAC on VLAN 10.
+    pub const MAC_VLAN: ([u8; 6], u16) = ([0x02, 0, 0, 0, 0, 0x10], 10);
+}
+
+/// A good frame of one of the conversations: a random frame of the right
+/// shape with its addresses and ports set.
+fn conversation_frame(rng: &mut Rng, len: usize) -> Vec<u8> {
+    use conversations::*;
+    match rng.range(0, 2) {
+        0 => {
+            let l3 = ipv4(rng, PROTO_TCP, len - 14);
+            let mut f = ethernet(rng, &[], ETH_IPV4, &l3, len);
+            let (src, sport, dst, dport) = TCP_V4;
+            f[26..30].copy_from_slice(&src);
+            f[30..34].copy_from_slice(&dst);
+            f[34..36].copy_from_slice(&sport.to_be_bytes());
+            f[36..38].copy_from_slice(&dport.to_be_bytes());
+            f
+        }
+        1 => {
+            let l3 = ipv6(rng, PROTO_UDP, len - 54);
+            let mut f = ethernet(rng, &[], ETH_IPV6, &l3, len);
+            let (src, sport, dst, dport) = UDP_V6;
+            f[22..38].copy_from_slice(&src.to_be_bytes());
+            f[38..54].copy_from_slice(&dst.to_be_bytes());
+            f[54..56].copy_from_slice(&sport.to_be_bytes());
+            f[56..58].copy_from_slice(&dport.to_be_bytes());
+            f
+        }
+        _ => {
+            let l3 = ipv4(rng, PROTO_UDP, len - 18);
+            let mut f = ethernet(rng, &[ETH_VLAN], ETH_IPV4, &l3, len);
+            let (mac, vlan) = MAC_VLAN;
+            f[..6].copy_from_slice(&mac);
+            f[14..16].copy_from_slice(&vlan.to_be_bytes());
+            f
+        }
+    }
+}
+
 fn good_frame(rng: &mut Rng, len: usize) -> Vec<u8> {
+    if rng.range(0, 5) == 0 {
+        return conversation_frame(rng, len);
+    }
     // The IP packet fills the frame after the Ethernet header and tags.
     let ip4 = |rng: &mut Rng, tags: usize, proto| ipv4(rng, proto, len - 14 - 4 * tags);
     let (tags, ethertype, l3): (&[u16], u16, Vec<u8>) = match rng.range(0, 9) {
@@ -215,5 +266,23 @@ mod tests {
             ip += flow.is_ok_and(|fl| fl.ip.is_some_and(|i| i.ports.is_some())) as usize;
         }
         assert!(ip > 1500, "{ip} TCP/UDP frames");
+    }
+
+    #[test]
+    fn some_frames_belong_to_each_conversation() {
+        use conversations::*;
+        let frames = mixed(600, 1, 1522);
+        let flows: Vec<_> = frames.iter().filter_map(|f| crate::demux::parse::parse(&f.data).ok()).collect();
+        let (src, sport, dst, dport) = TCP_V4;
+        let tcp = flows.iter().filter(|fl| {
+            fl.ip.is_some_and(|ip| {
+                ip.src == u32::from_be_bytes(src) as u128
+                    && ip.dst == u32::from_be_bytes(dst) as u128
+                    && ip.ports == Some((sport, dport))
+            })
+        });
+        let v6 = flows.iter().filter(|fl| fl.ip.is_some_and(|ip| ip.v6 && ip.src == UDP_V6.0 && ip.ports == Some((5353, 5353))));
+        let mac = flows.iter().filter(|fl| fl.dst_mac == MAC_VLAN.0 && fl.vlan == Some(MAC_VLAN.1));
+        assert!(tcp.count() > 10 && v6.count() > 10 && mac.count() > 10);
     }
 }

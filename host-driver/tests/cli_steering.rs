@@ -293,7 +293,11 @@ fn the_demo_config_steers_builtin_traffic_on_the_rtl() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("agree on every frame and counter"));
     let files = queue_files(&dir);
-    for q in ["rxq0.pcap", "rxq1.pcap", "rxq2.pcap", "rxq4.pcap", "rxq5.pcap", "rxq6.pcap", "rxq7.pcap"] {
+    for q in 0..=10 {
+        if q == 3 {
+            continue;
+        }
+        let q = format!("rxq{q}.pcap");
         assert!(files.iter().any(|f| f == q), "{q} missing from {files:?}");
     }
 }
