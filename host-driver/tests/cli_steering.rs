@@ -298,6 +298,6 @@ fn the_demo_config_steers_builtin_traffic_on_the_rtl() {
             continue;
         }
         let q = format!("rxq{q}.pcap");
-        assert!(files.iter().any(|f| f == q), "{q} missing from {files:?}");
+        assert!(files.iter().any(|f| *f == q), "{q} missing from {files:?}");
     }
 }
