@@ -1,7 +1,9 @@
 //! Streaming header parser: watches the checked receive stream one byte per
 //! cycle and, the cycle after each frame's last byte, reports what it found
-//! (the rules are in `crate::filter`'s documentation) and the frame's RSS
-//! hash, computed on the fly from the bytes as they pass.
+//! and the frame's RSS hash, computed on the fly from the bytes as they
+//! pass. The rules are outlined in `crate::filter` and stated exactly, rule
+//! by rule, in the host driver's `demux/parse.rs`, which the model runs and
+//! the differential tests hold this block to.
 //!
 //! It never stalls the stream and keeps no copy of the frame: each header
 //! is walked by position, with `base` the offset where the current header
