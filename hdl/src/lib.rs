@@ -9,6 +9,7 @@ pub mod generate;
 pub mod harness;
 pub mod params;
 pub mod ports;
+pub mod queue;
 pub mod regmap;
 pub mod top;
 

@@ -30,6 +30,13 @@ pub const EXACT_BUCKET_BITS: usize = 8;
 pub const WILDCARD_BUCKET_BITS: usize = 4;
 /// Width of a queue number in the gateware.
 pub const QUEUE_BITS: usize = 12;
+/// log2 of the number of queue pairs. Queue state lives in block RAMs,
+/// whose depth rust-hdl fixes at compile time, so the count is set here.
+pub const QUEUE_COUNT_LOG2: usize = 6;
+pub const QUEUE_COUNT: usize = 1 << QUEUE_COUNT_LOG2;
+const _: () = assert!(QUEUE_COUNT_LOG2 <= QUEUE_BITS);
+/// log2 of the receive engine's frame buffer in bytes.
+pub const RX_BUFFER_LOG2: usize = 13;
 
 /// log2 of the loopback frame buffer in bytes; 4 KiB holds two maximum frames.
 pub const LOOPBACK_BUFFER_LOG2: usize = 12;
@@ -54,7 +61,7 @@ pub struct NicParams {
 impl Default for NicParams {
     fn default() -> Self {
         Self {
-            queues: 64,
+            queues: QUEUE_COUNT as u32,
             exact_filters: (crate::filter::WAYS << EXACT_BUCKET_BITS) as u32,
             wildcard_filters: (crate::filter::WAYS << WILDCARD_BUCKET_BITS) as u32,
             // 1514 plus two VLAN tags (802.1ad QinQ), so tagged frames of a
@@ -75,8 +82,11 @@ impl NicParams {
     /// rather than emitting gateware that cannot work.
     pub fn validate(&self) -> Result<(), String> {
         let buffer = 1u32 << LOOPBACK_BUFFER_LOG2;
-        if self.queues == 0 || self.queues > 1 << QUEUE_BITS {
-            return Err(format!("queues must be 1..={}, got {}", 1 << QUEUE_BITS, self.queues));
+        if self.queues != QUEUE_COUNT as u32 {
+            return Err(format!(
+                "the queue count is set by QUEUE_COUNT_LOG2 in params.rs ({QUEUE_COUNT}); got {}",
+                self.queues
+            ));
         }
         let exact = (crate::filter::WAYS << EXACT_BUCKET_BITS) as u32;
         let wildcard = (crate::filter::WAYS << WILDCARD_BUCKET_BITS) as u32;

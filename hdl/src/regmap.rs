@@ -89,6 +89,32 @@ pub const fn filter_cmd(wildcard: bool, slot: u32, clear: bool) -> u32 {
         | if clear { FILTER_CMD_CLEAR } else { 0 }
 }
 
+/// Queue configuration (privileged): stage `queue::QCFG_WORDS` words in
+/// `queue::QueueSettings::words` order, then write `QCFG_CMD` with the
+/// queue number and `QCFG_CMD_COMMIT`. The commit hands the whole
+/// configuration to every engine in one cycle and restarts the queue's
+/// ring indices, event state and counters; a queue is destroyed by
+/// committing it disabled. Poll `QCFG_STATUS` until `QCFG_STATUS_BUSY`
+/// clears before the next commit: a commit made while busy is ignored.
+pub const QCFG: u32 = 0x300;
+pub const QCFG_CMD: u32 = QCFG + 4 * crate::queue::QCFG_WORDS as u32;
+pub const QCFG_CMD_QUEUE_MASK: u32 = 0xFFF;
+pub const QCFG_CMD_COMMIT: u32 = 1 << 16;
+pub const QCFG_STATUS: u32 = QCFG_CMD + 4;
+pub const QCFG_STATUS_BUSY: u32 = 1 << 0;
+
+/// A queue's user page: all an application that maps it can touch.
+/// Tails are the host's producer indices (free-running, 16 bits); any write
+/// to `UQ_EVENT_ARM` arms the queue's event. The counters are read-only,
+/// 32-bit, wrapping, and restart when the queue is committed.
+pub const UQ_RX_TAIL: u32 = 0x00;
+pub const UQ_TX_TAIL: u32 = 0x04;
+pub const UQ_EVENT_ARM: u32 = 0x08;
+pub const UQ_RX_DELIVERED: u32 = 0x10;
+pub const UQ_RX_DROPPED: u32 = 0x14;
+pub const UQ_TX_SENT: u32 = 0x18;
+pub const UQ_TX_REJECTED: u32 = 0x1C;
+
 /// Statistics: 64-bit counters at `COUNTERS + 8 * index`. Reading the low
 /// word latches the high word, so low-then-high reads one consistent value
 /// while the counter keeps running.
@@ -126,10 +152,28 @@ pub enum Counter {
     DemuxBadL4,
     DemuxBadTags,
     DemuxOverrun,
+    /// Frames written into an application's buffer.
+    RxDelivered,
+    /// Frames steered to a queue that is not enabled.
+    RxDropDisabled,
+    /// Frames whose queue had no posted buffer.
+    RxDropNoBuffer,
+    /// Receive descriptors whose buffer left the queue's window.
+    RxDropWindow,
+    /// Frames longer than the buffer posted for them.
+    RxDropTooLong,
+    /// Transmit descriptors whose buffer left the queue's window.
+    TxDropWindow,
+    /// Transmitted frames whose headers broke the queue's template.
+    TxDropTemplate,
+    /// Transmit descriptors with a length no frame can have.
+    TxDropBadLength,
+    /// Event words written to host memory.
+    EventsSent,
 }
 
 impl Counter {
-    pub const ALL: [Counter; 19] = [
+    pub const ALL: [Counter; 28] = [
         Counter::RxFrames,
         Counter::RxBytes,
         Counter::TxFrames,
@@ -149,6 +193,15 @@ impl Counter {
         Counter::DemuxBadL4,
         Counter::DemuxBadTags,
         Counter::DemuxOverrun,
+        Counter::RxDelivered,
+        Counter::RxDropDisabled,
+        Counter::RxDropNoBuffer,
+        Counter::RxDropWindow,
+        Counter::RxDropTooLong,
+        Counter::TxDropWindow,
+        Counter::TxDropTemplate,
+        Counter::TxDropBadLength,
+        Counter::EventsSent,
     ];
 
     pub const fn offset(self) -> u32 {
@@ -177,6 +230,15 @@ impl Counter {
             Counter::DemuxBadL4 => "demux_bad_l4",
             Counter::DemuxBadTags => "demux_bad_tags",
             Counter::DemuxOverrun => "demux_overrun",
+            Counter::RxDelivered => "rx_delivered",
+            Counter::RxDropDisabled => "rx_drop_disabled",
+            Counter::RxDropNoBuffer => "rx_drop_no_buffer",
+            Counter::RxDropWindow => "rx_drop_window",
+            Counter::RxDropTooLong => "rx_drop_too_long",
+            Counter::TxDropWindow => "tx_drop_window",
+            Counter::TxDropTemplate => "tx_drop_template",
+            Counter::TxDropBadLength => "tx_drop_bad_length",
+            Counter::EventsSent => "events_sent",
         }
     }
 }
