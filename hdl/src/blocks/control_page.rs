@@ -1,13 +1,20 @@
-//! The control page: identification, control bits and the statistics
-//! counters, reached through the register port.
+//! The register port's decoder: the privileged control page
+//! (identification, control bits, statistics, filter and queue
+//! configuration staging) and the queues' user pages.
 //!
-//! Reads are answered one cycle after the strobe. Unmapped offsets read as
-//! zero and ignore writes, so probing an older or smaller device is harmless.
+//! A user page write becomes a doorbell for that page's queue and nothing
+//! else: the queue number comes from the address, never from the data, so
+//! an application holding one page can only ring its own queue.
+//!
+//! Reads are answered one cycle after the strobe, except user-page counter
+//! reads, which wait for the counter RAM. Unmapped offsets read as zero and
+//! ignore writes, so probing an older or smaller device is harmless.
 
 use super::StatCounter;
 use crate::filter::{ENTRY_BITS, KEY_WORDS};
-use crate::params::{NicParams, QUEUE_BITS, REG_ADDR_BITS};
-use crate::ports::{FilterWriteSource, RegTarget};
+use crate::params::{NicParams, QUEUE_BITS, QUEUE_COUNT, REG_ADDR_BITS};
+use crate::ports::{DoorbellSource, FilterWriteSource, QueueConfigSource, RegTarget};
+use crate::queue::QCFG_WORDS;
 use crate::regmap::{self, Counter};
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
@@ -19,6 +26,15 @@ const _: () = assert!(regmap::ID_END == 4 << ID_WORD_BITS);
 // them in step with filter.rs and regmap.rs.
 const _: () = assert!(KEY_WORDS == 10 && crate::filter::VALUE_LSB == 320 && regmap::RSS_KEY_WORDS == 10);
 pub const COUNTER_COUNT: usize = Counter::ALL.len();
+// The queue staging layout below is literal: keep it in step with
+// `queue::QueueSettings::words` and `regmap`.
+const _: () = assert!(QCFG_WORDS == 21 && regmap::QCFG == 0x300 && regmap::QCFG_CMD == 0x354);
+const _: () = assert!(regmap::UQ_RX_TAIL == 0 && regmap::UQ_TX_TAIL == 4 && regmap::UQ_EVENT_ARM == 8);
+const _: () = assert!(regmap::UQ_RX_DELIVERED == 0x10 && regmap::UQ_TX_REJECTED == 0x1C);
+const _: () = {
+    use crate::queue::*;
+    assert!(FLAG_ENABLE == 1 && FLAG_UNRESTRICTED == 2 && FLAG_CHECK_MAC == 16 && FLAG_CHECK_PORT == 256);
+};
 
 #[derive(LogicBlock)]
 pub struct ControlPage {
@@ -32,6 +48,42 @@ pub struct ControlPage {
     pub filter: FilterWriteSource,
     /// The RSS secret key, its first byte in the top bits.
     pub rss_key: Signal<Out, Bits<320>>,
+    /// Queue commits, from the staging registers.
+    pub settings: QueueConfigSource,
+    /// An engine has not yet taken the last commit.
+    pub cfg_busy: Signal<In, Bit>,
+    pub doorbell: DoorbellSource,
+    /// Reads of the per-queue counters (`blocks::QueueCounters`).
+    pub qc_rd_strobe: Signal<Out, Bit>,
+    pub qc_rd_queue: Signal<Out, Bits<QUEUE_BITS>>,
+    pub qc_rd_counter: Signal<Out, Bits<2>>,
+    pub qc_rd_ack: Signal<In, Bit>,
+    pub qc_rd_data: Signal<In, Bits<32>>,
+    qcfg_words: [DFF<Bits<32>>; QCFG_WORDS],
+    qcfg_write: DFF<Bit>,
+    qcfg_queue: DFF<Bits<QUEUE_BITS>>,
+    qcfg_base: Constant<Bits<REG_ADDR_BITS>>,
+    qcfg_end: Constant<Bits<REG_ADDR_BITS>>,
+    qcfg_cmd_addr: Constant<Bits<REG_ADDR_BITS>>,
+    qcfg_status_addr: Constant<Bits<REG_ADDR_BITS>>,
+    qcfg_offset: Signal<Local, Bits<REG_ADDR_BITS>>,
+    qcfg_select: Signal<Local, Bits<32>>,
+    in_qcfg: Signal<Local, Bit>,
+    qw: [Signal<Local, Bits<32>>; QCFG_WORDS],
+    queue_count: Constant<Bits<REG_ADDR_BITS>>,
+    /// The user page's queue, and whether the access is on one.
+    page: Signal<Local, Bits<REG_ADDR_BITS>>,
+    on_page: Signal<Local, Bit>,
+    uq_offset: Signal<Local, Bits<12>>,
+    db_valid: DFF<Bit>,
+    db_queue: DFF<Bits<QUEUE_BITS>>,
+    db_kind: DFF<Bits<2>>,
+    db_value: DFF<Bits<16>>,
+    /// A user-page counter read is waiting for the counter RAM.
+    qc_wait: DFF<Bit>,
+    qc_strobe: DFF<Bit>,
+    qc_queue: DFF<Bits<QUEUE_BITS>>,
+    qc_counter: DFF<Bits<2>>,
     counters: [StatCounter; COUNTER_COUNT],
     id_rom: ROM<Bits<32>, ID_WORD_BITS>,
     ack: DFF<Bit>,
@@ -93,6 +145,37 @@ impl ControlPage {
             default_queue: Default::default(),
             filter: Default::default(),
             rss_key: Default::default(),
+            settings: Default::default(),
+            cfg_busy: Default::default(),
+            doorbell: Default::default(),
+            qc_rd_strobe: Default::default(),
+            qc_rd_queue: Default::default(),
+            qc_rd_counter: Default::default(),
+            qc_rd_ack: Default::default(),
+            qc_rd_data: Default::default(),
+            qcfg_words: Default::default(),
+            qcfg_write: Default::default(),
+            qcfg_queue: Default::default(),
+            qcfg_base: addr(regmap::QCFG),
+            qcfg_end: addr(regmap::QCFG + 4 * QCFG_WORDS as u32),
+            qcfg_cmd_addr: addr(regmap::QCFG_CMD),
+            qcfg_status_addr: addr(regmap::QCFG_STATUS),
+            qcfg_offset: Default::default(),
+            qcfg_select: Default::default(),
+            in_qcfg: Default::default(),
+            qw: Default::default(),
+            queue_count: addr(QUEUE_COUNT as u32),
+            page: Default::default(),
+            on_page: Default::default(),
+            uq_offset: Default::default(),
+            db_valid: Default::default(),
+            db_queue: Default::default(),
+            db_kind: Default::default(),
+            db_value: Default::default(),
+            qc_wait: Default::default(),
+            qc_strobe: Default::default(),
+            qc_queue: Default::default(),
+            qc_counter: Default::default(),
             counters: Default::default(),
             id_rom: ROM::new(rom),
             ack: Default::default(),
@@ -139,7 +222,67 @@ impl ControlPage {
 impl Logic for ControlPage {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, ack, rdata, scratch, control, high_latch, default_q, value_word, cmd_write, cmd_word);
+        dff_setup!(
+            self, clock, ack, rdata, scratch, control, high_latch, default_q, value_word, cmd_write, cmd_word,
+            qcfg_write, qcfg_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter
+        );
+        for i in 0..QCFG_WORDS {
+            self.qcfg_words[i].clock.next = self.clock.val();
+            self.qcfg_words[i].d.next = self.qcfg_words[i].q.val();
+            self.qw[i].next = self.qcfg_words[i].q.val();
+        }
+        self.in_qcfg.next =
+            (self.regs.addr.val() >= self.qcfg_base.val()) & (self.regs.addr.val() < self.qcfg_end.val());
+        self.qcfg_offset.next = self.regs.addr.val() - self.qcfg_base.val();
+        self.qcfg_select.next = bit_cast::<32, 1>(true.into()) << self.qcfg_offset.val().get_bits::<5>(2);
+
+        // The staged words as a configuration, in `QueueSettings::words` order.
+        self.settings.write.next = self.qcfg_write.q.val();
+        self.settings.queue.next = self.qcfg_queue.q.val();
+        self.settings.settings.next.rx_ring =
+            (bit_cast::<64, 32>(self.qw[1].val()) << 32) | bit_cast::<64, 32>(self.qw[0].val());
+        self.settings.settings.next.tx_ring =
+            (bit_cast::<64, 32>(self.qw[3].val()) << 32) | bit_cast::<64, 32>(self.qw[2].val());
+        self.settings.settings.next.rx_log2 = self.qw[4].val().get_bits::<4>(0);
+        self.settings.settings.next.tx_log2 = self.qw[4].val().get_bits::<4>(8);
+        self.settings.settings.next.win_base =
+            (bit_cast::<64, 32>(self.qw[6].val()) << 32) | bit_cast::<64, 32>(self.qw[5].val());
+        self.settings.settings.next.win_limit =
+            (bit_cast::<64, 32>(self.qw[8].val()) << 32) | bit_cast::<64, 32>(self.qw[7].val());
+        self.settings.settings.next.evt_addr =
+            (bit_cast::<64, 32>(self.qw[10].val()) << 32) | bit_cast::<64, 32>(self.qw[9].val());
+        self.settings.settings.next.evt_count = self.qw[11].val().get_bits::<8>(0);
+        self.settings.settings.next.evt_ticks = self.qw[11].val().get_bits::<16>(16);
+        self.settings.settings.next.enable = self.qw[12].val().get_bit(0);
+        self.settings.settings.next.unrestricted = self.qw[12].val().get_bit(1);
+        self.settings.settings.next.check_mac = self.qw[12].val().get_bit(4);
+        self.settings.settings.next.check_vlan = self.qw[12].val().get_bit(5);
+        self.settings.settings.next.check_ip = self.qw[12].val().get_bit(6);
+        self.settings.settings.next.ip_v6 = self.qw[12].val().get_bit(7);
+        self.settings.settings.next.check_port = self.qw[12].val().get_bit(8);
+        self.settings.settings.next.tpl_mac = (bit_cast::<48, 16>(self.qw[14].val().get_bits::<16>(0)) << 32)
+            | bit_cast::<48, 32>(self.qw[13].val());
+        self.settings.settings.next.tpl_vlan = self.qw[15].val().get_bits::<12>(0);
+        self.settings.settings.next.tpl_ip = (bit_cast::<128, 32>(self.qw[19].val()) << 96)
+            | (bit_cast::<128, 32>(self.qw[18].val()) << 64)
+            | (bit_cast::<128, 32>(self.qw[17].val()) << 32)
+            | bit_cast::<128, 32>(self.qw[16].val());
+        self.settings.settings.next.tpl_port = self.qw[20].val().get_bits::<16>(0);
+        self.qcfg_write.d.next = false;
+
+        // User pages: page 1 + q belongs to queue q.
+        self.page.next = self.regs.addr.val() >> 12;
+        self.on_page.next = (self.page.val() >= 1) & (self.page.val() <= self.queue_count.val());
+        self.uq_offset.next = self.regs.addr.val().get_bits::<12>(0);
+        self.doorbell.valid.next = self.db_valid.q.val();
+        self.doorbell.queue.next = self.db_queue.q.val();
+        self.doorbell.kind.next = self.db_kind.q.val();
+        self.doorbell.value.next = self.db_value.q.val();
+        self.db_valid.d.next = false;
+        self.qc_rd_strobe.next = self.qc_strobe.q.val();
+        self.qc_rd_queue.next = self.qc_queue.q.val();
+        self.qc_rd_counter.next = self.qc_counter.q.val();
+        self.qc_strobe.d.next = false;
         for i in 0..KEY_WORDS {
             self.key_words[i].clock.next = self.clock.val();
             self.key_words[i].d.next = self.key_words[i].q.val();
@@ -186,6 +329,11 @@ impl Logic for ControlPage {
             bit_cast::<16, 1>(true.into()) << self.key_offset.val().get_bits::<4>(2);
         self.regs.ack.next = self.ack.q.val();
         self.regs.rdata.next = self.rdata.q.val();
+        if self.qc_wait.q.val() & self.qc_rd_ack.val() {
+            self.regs.ack.next = true;
+            self.regs.rdata.next = self.qc_rd_data.val();
+            self.qc_wait.d.next = false;
+        }
 
         self.id_rom.address.next = self.regs.addr.val().get_bits::<ID_WORD_BITS>(2);
         self.in_counters.next = (self.regs.addr.val() >= self.counters_base.val())
@@ -233,6 +381,31 @@ impl Logic for ControlPage {
                     self.cmd_word.d.next = self.regs.wdata.val();
                     self.cmd_write.d.next = true;
                 }
+                if self.in_qcfg.val() {
+                    for i in 0..QCFG_WORDS {
+                        if self.qcfg_select.val().get_bit(i) {
+                            self.qcfg_words[i].d.next = self.regs.wdata.val();
+                        }
+                    }
+                }
+                // A commit lands only when every engine took the last one
+                // and the queue exists; the driver polls QCFG_STATUS.
+                if (self.regs.addr.val() == self.qcfg_cmd_addr.val())
+                    & self.regs.wdata.val().get_bit(16)
+                    & !self.cfg_busy.val()
+                    & !self.qcfg_write.q.val()
+                    & (bit_cast::<REG_ADDR_BITS, 12>(self.regs.wdata.val().get_bits::<12>(0))
+                        < self.queue_count.val())
+                {
+                    self.qcfg_write.d.next = true;
+                    self.qcfg_queue.d.next = self.regs.wdata.val().get_bits::<QUEUE_BITS>(0);
+                }
+                if self.on_page.val() & (self.uq_offset.val() < 12) {
+                    self.db_valid.d.next = true;
+                    self.db_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
+                    self.db_kind.d.next = self.uq_offset.val().get_bits::<2>(2);
+                    self.db_value.d.next = self.regs.wdata.val().get_bits::<16>(0);
+                }
                 self.rdata.d.next = 0.into();
             } else {
                 self.rdata.d.next = 0.into();
@@ -250,6 +423,21 @@ impl Logic for ControlPage {
                             self.rdata.d.next = self.rss_words[i].q.val();
                         }
                     }
+                } else if self.in_qcfg.val() {
+                    for i in 0..QCFG_WORDS {
+                        if self.qcfg_select.val().get_bit(i) {
+                            self.rdata.d.next = self.qcfg_words[i].q.val();
+                        }
+                    }
+                } else if self.regs.addr.val() == self.qcfg_status_addr.val() {
+                    self.rdata.d.next = bit_cast::<32, 1>((self.cfg_busy.val() | self.qcfg_write.q.val()).into());
+                } else if self.on_page.val() & (self.uq_offset.val() >= 0x10) & (self.uq_offset.val() < 0x20) {
+                    // The counter RAM answers later; hold the ack until it does.
+                    self.ack.d.next = false;
+                    self.qc_wait.d.next = true;
+                    self.qc_strobe.d.next = true;
+                    self.qc_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
+                    self.qc_counter.d.next = self.uq_offset.val().get_bits::<2>(2);
                 } else if self.in_counters.val() {
                     if self.regs.addr.val().get_bit(2) {
                         self.rdata.d.next = self.high_latch.q.val();
@@ -385,5 +573,122 @@ mod tests {
         let lo = read(&mut h, Counter::RxFrames.offset());
         let lo_later = read(&mut h, Counter::RxFrames.offset());
         assert!(lo_later > lo);
+    }
+
+    #[test]
+    fn a_queue_commit_carries_the_staged_settings_for_one_cycle() {
+        use crate::queue::{QueueSettings, Template};
+        let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
+        let s = QueueSettings {
+            enable: true,
+            rx_ring: 0x1_2345_6000,
+            rx_log2: 5,
+            tx_ring: 0xFFFF_0000_0000_1000,
+            tx_log2: 12,
+            window_base: 0x10_0000,
+            window_limit: 0x20_0000,
+            event_addr: 0xABCD_0008,
+            event_count: 17,
+            event_ticks: 999,
+            template: Template {
+                src_mac: Some([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
+                vlan: Some(42),
+                src_ip: Some("2001:db8::7".parse().unwrap()),
+                src_port: Some(8080),
+            },
+            ..Default::default()
+        };
+        for (i, w) in s.words().iter().enumerate() {
+            access(&mut h, true, regmap::QCFG + 4 * i as u32, *w);
+        }
+        assert_eq!(read(&mut h, regmap::QCFG + 4 * 9), 0xABCD_0008);
+        h.uut.regs.strobe.next = true;
+        h.uut.regs.write.next = true;
+        h.uut.regs.addr.next = (regmap::QCFG_CMD as u64).into();
+        h.uut.regs.wdata.next = ((regmap::QCFG_CMD_COMMIT | 9) as u64).into();
+        h.cycle();
+        h.uut.regs.strobe.next = false;
+        h.settle();
+        assert!(h.uut.settings.write.val());
+        assert_eq!(h.uut.settings.queue.val(), 9u64);
+        let c = h.uut.settings.settings.val();
+        assert!(c.enable && !c.unrestricted);
+        assert_eq!(c.rx_ring, 0x1_2345_6000u64);
+        assert_eq!(c.tx_ring, 0xFFFF_0000_0000_1000u64);
+        assert_eq!((c.rx_log2, c.tx_log2), (5u64.into(), 12u64.into()));
+        assert_eq!((c.win_base, c.win_limit), (0x10_0000u64.into(), 0x20_0000u64.into()));
+        assert_eq!((c.evt_addr, c.evt_count, c.evt_ticks), (0xABCD_0008u64.into(), 17u64.into(), 999u64.into()));
+        assert!(c.check_mac && c.check_vlan && c.check_ip && c.ip_v6 && c.check_port);
+        assert_eq!(c.tpl_mac, 0x0211_2233_4455u64);
+        assert_eq!(c.tpl_vlan, 42u64);
+        assert_eq!(c.tpl_ip.get_bits::<64>(64), 0x2001_0db8_0000_0000u64);
+        assert_eq!(c.tpl_ip.get_bits::<64>(0), 7u64);
+        assert_eq!(c.tpl_port, 8080u64);
+        h.cycle();
+        assert!(!h.uut.settings.write.val());
+        // While an engine is busy, commits are refused and the status says so.
+        h.uut.cfg_busy.next = true;
+        assert_eq!(read(&mut h, regmap::QCFG_STATUS), regmap::QCFG_STATUS_BUSY);
+        access(&mut h, true, regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | 3);
+        assert!(!h.uut.settings.write.val());
+        h.uut.cfg_busy.next = false;
+        // A queue that does not exist is never committed.
+        access(&mut h, true, regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | 64);
+        assert!(!h.uut.settings.write.val());
+        assert_eq!(read(&mut h, regmap::QCFG_STATUS), 0);
+    }
+
+    #[test]
+    fn user_pages_ring_only_their_own_queue() {
+        let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
+        let mut rung = vec![];
+        for (q, off, value) in [(0u32, 0u32, 7u32), (5, 4, 0x1_FFFF), (63, 8, 1), (64, 0, 1), (2, 0x800, 1), (9, 0xC, 3)] {
+            h.uut.regs.strobe.next = true;
+            h.uut.regs.write.next = true;
+            h.uut.regs.addr.next = ((regmap::queue_page(q) + off) as u64).into();
+            h.uut.regs.wdata.next = (value as u64).into();
+            h.cycle();
+            h.uut.regs.strobe.next = false;
+            h.settle();
+            if h.uut.doorbell.valid.val() {
+                rung.push((
+                    h.uut.doorbell.queue.val().index(),
+                    h.uut.doorbell.kind.val().index(),
+                    h.uut.doorbell.value.val().index(),
+                ));
+            }
+            h.cycle();
+            assert!(!h.uut.doorbell.valid.val());
+        }
+        // Queue 64 has no page; offsets past the doorbells ring nothing.
+        assert_eq!(rung, vec![(0, 0, 7), (5, 1, 0xFFFF), (63, 2, 1)]);
+        assert!(!h.uut.settings.write.val(), "a user page reached privileged state");
+    }
+
+    #[test]
+    fn user_page_counter_reads_wait_for_the_counter_ram() {
+        let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
+        h.uut.regs.strobe.next = true;
+        h.uut.regs.write.next = false;
+        h.uut.regs.addr.next = ((regmap::queue_page(12) + regmap::UQ_TX_SENT) as u64).into();
+        h.cycle();
+        h.uut.regs.strobe.next = false;
+        h.settle();
+        assert!(!h.uut.regs.ack.val());
+        assert!(h.uut.qc_rd_strobe.val());
+        assert_eq!(h.uut.qc_rd_queue.val(), 12u64);
+        assert_eq!(h.uut.qc_rd_counter.val(), 2u64);
+        h.cycle();
+        h.cycle();
+        assert!(!h.uut.regs.ack.val() && !h.uut.qc_rd_strobe.val());
+        h.uut.qc_rd_ack.next = true;
+        h.uut.qc_rd_data.next = 0x1234_5678u64.into();
+        h.settle();
+        assert!(h.uut.regs.ack.val());
+        assert_eq!(h.uut.regs.rdata.val(), 0x1234_5678u64);
+        h.cycle();
+        h.uut.qc_rd_ack.next = false;
+        h.settle();
+        assert!(!h.uut.regs.ack.val());
     }
 }
