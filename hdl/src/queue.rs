@@ -159,6 +159,66 @@ pub struct Template {
     pub src_port: Option<u16>,
 }
 
+impl Template {
+    /// Whether a queue with this template may send `frame`: the exact rules
+    /// the transmit engine's template check applies, byte offset by byte
+    /// offset. Up to two VLAN tags (0x8100, 0x88A8) are skipped, the first
+    /// one's ID is the frame's VLAN; IPv4 options are skipped by IHL; IPv6
+    /// extension headers are not walked, so a port check fails on them. A
+    /// field that lies past the frame's end fails its check.
+    pub fn allows(&self, frame: &[u8]) -> bool {
+        let b = |i: usize| frame.get(i).copied();
+        let be16 = |i: usize| Some(u16::from_be_bytes([b(i)?, b(i + 1)?]));
+        if let Some(mac) = self.src_mac {
+            if frame.get(6..12) != Some(&mac[..]) {
+                return false;
+            }
+        }
+        let mut tags = 0;
+        let mut first_vid = None;
+        let mut ty = be16(12);
+        while tags < 2 && matches!(ty, Some(0x8100) | Some(0x88A8)) {
+            if tags == 0 {
+                first_vid = be16(14).map(|t| t & 0xFFF);
+            }
+            tags += 1;
+            ty = be16(12 + 4 * tags);
+        }
+        if let Some(vlan) = self.vlan {
+            if first_vid != Some(vlan) {
+                return false;
+            }
+        }
+        let l3 = 14 + 4 * tags;
+        let v4 = ty == Some(0x0800) && b(l3).map(|v| v >> 4) == Some(4);
+        let v6 = ty == Some(0x86DD) && b(l3).map(|v| v >> 4) == Some(6);
+        if let Some(ip) = self.src_ip {
+            let ok = match ip {
+                std::net::IpAddr::V4(a) => v4 && frame.get(l3 + 12..l3 + 16) == Some(&a.octets()[..]),
+                std::net::IpAddr::V6(a) => v6 && frame.get(l3 + 8..l3 + 24) == Some(&a.octets()[..]),
+            };
+            if !ok {
+                return false;
+            }
+        }
+        if let Some(port) = self.src_port {
+            let l4 = if v4 {
+                let ihl = (b(l3).unwrap_or(0) & 0xF) as usize;
+                let later_fragment = be16(l3 + 6).map_or(true, |f| f & 0x1FFF != 0);
+                matches!(b(l3 + 9), Some(6) | Some(17)).then_some(()).filter(|_| !later_fragment).map(|_| l3 + 4 * ihl)
+            } else if v6 {
+                matches!(b(l3 + 6), Some(6) | Some(17)).then_some(l3 + 40)
+            } else {
+                None
+            };
+            if l4.and_then(be16) != Some(port) {
+                return false;
+            }
+        }
+        true
+    }
+}
+
 /// Flag bits of `regmap::QCFG_FLAGS`.
 pub const FLAG_ENABLE: u32 = 1 << 0;
 pub const FLAG_UNRESTRICTED: u32 = 1 << 1;
@@ -230,6 +290,41 @@ impl QueueSettings {
         ]
     }
 
+    /// The settings the staging words describe: what the gateware takes
+    /// from them at a commit (bits it does not keep are dropped).
+    pub fn from_words(w: &[u32; QCFG_WORDS]) -> QueueSettings {
+        let q = |lo: u32, hi: u32| (hi as u64) << 32 | lo as u64;
+        let flags = w[12];
+        let on = |f: u32| flags & f != 0;
+        let mac = q(w[13], w[14] & 0xFFFF);
+        let ip = (w[19] as u128) << 96 | (w[18] as u128) << 64 | (w[17] as u128) << 32 | w[16] as u128;
+        QueueSettings {
+            enable: on(FLAG_ENABLE),
+            unrestricted: on(FLAG_UNRESTRICTED),
+            rx_ring: q(w[0], w[1]),
+            rx_log2: (w[4] & 0xF) as u8,
+            tx_ring: q(w[2], w[3]),
+            tx_log2: ((w[4] >> 8) & 0xF) as u8,
+            window_base: q(w[5], w[6]),
+            window_limit: q(w[7], w[8]),
+            event_addr: q(w[9], w[10]),
+            event_count: w[11] as u8,
+            event_ticks: (w[11] >> 16) as u16,
+            template: Template {
+                src_mac: on(FLAG_CHECK_MAC).then(|| std::array::from_fn(|i| (mac >> (40 - 8 * i)) as u8)),
+                vlan: on(FLAG_CHECK_VLAN).then_some((w[15] & 0xFFF) as u16),
+                src_ip: on(FLAG_CHECK_IP).then(|| {
+                    if on(FLAG_IP_V6) {
+                        std::net::IpAddr::V6(ip.into())
+                    } else {
+                        std::net::IpAddr::V4((ip as u32).into())
+                    }
+                }),
+                src_port: on(FLAG_CHECK_PORT).then_some(w[20] as u16),
+            },
+        }
+    }
+
     /// Whether `[addr, addr + len)` lies wholly inside the window; what
     /// the gateware checks for every buffer unless the queue is
     /// unrestricted.
@@ -237,5 +332,58 @@ impl QueueSettings {
         self.unrestricted
             || (addr >= self.window_base
                 && (addr as u128 + len as u128) <= self.window_limit as u128)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_survive_the_staging_words() {
+        let s = QueueSettings {
+            enable: true,
+            unrestricted: false,
+            rx_ring: 0x10_0000_1000,
+            rx_log2: 12,
+            tx_ring: 0xFFFF_FFFF_0000_0000,
+            tx_log2: 3,
+            window_base: 1,
+            window_limit: u64::MAX,
+            event_addr: 0x8,
+            event_count: 255,
+            event_ticks: 65535,
+            template: Template {
+                src_mac: Some([0xFE, 1, 2, 3, 4, 0x99]),
+                vlan: Some(4095),
+                src_ip: Some("10.1.2.3".parse().unwrap()),
+                src_port: Some(1),
+            },
+        };
+        assert_eq!(QueueSettings::from_words(&s.words()), s);
+        let v6 = QueueSettings { template: Template { src_ip: Some("fe80::1".parse().unwrap()), ..Default::default() }, ..s };
+        assert_eq!(QueueSettings::from_words(&v6.words()), v6);
+        assert_eq!(QueueSettings::from_words(&QueueSettings::default().words()), QueueSettings::default());
+    }
+
+    #[test]
+    fn write_backs_and_event_words_round_trip() {
+        let wb = WriteBack { len: 1514, queue: 4095, status: Status::Template as u8, filter_id: 0xBEEF, reason: 7, kind: 5 };
+        assert_eq!(WriteBack::decode(wb.encode()), Some(wb));
+        assert_eq!(WriteBack::decode(post_word(2048)), None, "a posted descriptor is not done");
+        let e = EventWord { rx_done: 65535, tx_done: 1, queue: 63, seq: 9 };
+        assert_eq!(EventWord::decode(e.encode()), e);
+        assert_eq!(Status::from_code(4), Some(Status::Template));
+        assert_eq!(Status::from_code(5), None);
+    }
+
+    #[test]
+    fn the_window_check_does_not_wrap() {
+        let s = QueueSettings { window_base: 0x1000, window_limit: 0x3000, ..Default::default() };
+        assert!(s.in_window(0x1000, 0x2000));
+        assert!(!s.in_window(0x1000, 0x2001));
+        assert!(!s.in_window(0xFFF, 2));
+        assert!(!s.in_window(u64::MAX - 4, 16), "an address range wrapping past 2^64 is outside");
+        assert!(QueueSettings { unrestricted: true, ..s }.in_window(0, u64::MAX));
     }
 }

@@ -135,10 +135,9 @@ pub enum Counter {
     RxDropGiant,
     /// Received frames the MAC flagged (bad FCS, PHY error).
     RxDropMacError,
-    /// Received frames with nowhere to go because the buffer was full.
+    /// Good received frames with nowhere to go because a buffer in the
+    /// NIC was full (the loopback buffer, or the receive engine's).
     RxDropOverflow,
-    /// Received frames that no path took (loopback off, no queue yet).
-    RxDropNoPath,
     /// Demultiplexer decisions, one per frame that passed the frame check:
     /// an exact filter hit, a wildcard hit, or the default queue for one of
     /// the reasons after them.
@@ -173,7 +172,7 @@ pub enum Counter {
 }
 
 impl Counter {
-    pub const ALL: [Counter; 28] = [
+    pub const ALL: [Counter; 27] = [
         Counter::RxFrames,
         Counter::RxBytes,
         Counter::TxFrames,
@@ -182,7 +181,6 @@ impl Counter {
         Counter::RxDropGiant,
         Counter::RxDropMacError,
         Counter::RxDropOverflow,
-        Counter::RxDropNoPath,
         Counter::DemuxExactHit,
         Counter::DemuxWildcardHit,
         Counter::DemuxMiss,
@@ -219,7 +217,6 @@ impl Counter {
             Counter::RxDropGiant => "rx_drop_giant",
             Counter::RxDropMacError => "rx_drop_mac_error",
             Counter::RxDropOverflow => "rx_drop_overflow",
-            Counter::RxDropNoPath => "rx_drop_no_path",
             Counter::DemuxExactHit => "demux_exact_hit",
             Counter::DemuxWildcardHit => "demux_wildcard_hit",
             Counter::DemuxMiss => "demux_miss",

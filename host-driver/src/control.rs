@@ -52,6 +52,8 @@ pub struct Nic {
     control: Box<dyn RegisterPage>,
     pub info: DeviceInfo,
     steering: Steering,
+    /// Queues committed enabled by this driver.
+    live: Vec<bool>,
 }
 
 /// The major version this driver speaks; minor versions only add.
@@ -90,7 +92,22 @@ impl Nic {
             clock_hz: control.read32(regmap::CLOCK_HZ)?,
         };
         let steering = Steering::new(&info)?;
-        Ok(Nic { control, info, steering })
+        let live = vec![false; info.queues as usize];
+        Ok(Nic { control, info, steering, live })
+    }
+
+    pub(crate) fn control(&self) -> &dyn RegisterPage {
+        self.control.as_ref()
+    }
+
+    pub(crate) fn queue_live(&self, queue: u32) -> bool {
+        self.live.get(queue as usize).copied().unwrap_or(false)
+    }
+
+    pub(crate) fn set_queue_live(&mut self, queue: u32, live: bool) {
+        if let Some(l) = self.live.get_mut(queue as usize) {
+            *l = live;
+        }
     }
 
     pub fn set_loopback(&self, on: bool) -> Result<()> {

@@ -2,7 +2,8 @@
 //!
 //! `device` holds the trait every backend implements and the backends;
 //! `control` is the privileged control plane; `demux` is the flow
-//! demultiplexer's host side (parser, filter tables, filters); `config`
+//! demultiplexer's host side (parser, filter tables, filters); `queue` the
+//! queue pairs applications hold, over `dma` memory; `config`
 //! reads steering configs; `capture` reads and writes pcap files; `traffic`
 //! generates test traffic; `sim_run` is the job behind `arsenic sim`.
 
@@ -11,6 +12,8 @@ pub mod config;
 pub mod control;
 pub mod demux;
 pub mod device;
+pub mod dma;
 pub mod differential;
+pub mod queue;
 pub mod sim_run;
 pub mod traffic;

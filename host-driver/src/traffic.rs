@@ -286,3 +286,40 @@ mod tests {
         assert!(tcp.count() > 10 && v6.count() > 10 && mac.count() > 10);
     }
 }
+
+/// The addresses of a UDP/IPv4 frame built by `udp4`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Udp4 {
+    pub src_mac: [u8; 6],
+    pub dst_mac: [u8; 6],
+    pub src: [u8; 4],
+    pub dst: [u8; 4],
+    pub sport: u16,
+    pub dport: u16,
+}
+
+/// An untagged UDP/IPv4 frame of `len` bytes (at least 42), its payload
+/// bytes numbered from `seq` so frames of one stream differ.
+pub fn udp4(a: &Udp4, len: usize, seq: u32) -> Vec<u8> {
+    let len = len.max(42);
+    let mut f = Vec::with_capacity(len);
+    f.extend_from_slice(&a.dst_mac);
+    f.extend_from_slice(&a.src_mac);
+    f.extend_from_slice(&ETH_IPV4.to_be_bytes());
+    f.extend_from_slice(&[0x45, 0]);
+    f.extend_from_slice(&((len - 14) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0x40, 0, 64, PROTO_UDP, 0, 0]);
+    f.extend_from_slice(&a.src);
+    f.extend_from_slice(&a.dst);
+    f.extend_from_slice(&a.sport.to_be_bytes());
+    f.extend_from_slice(&a.dport.to_be_bytes());
+    f.extend_from_slice(&((len - 34) as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 0]);
+    let mut i = seq;
+    while f.len() < len {
+        f.extend_from_slice(&i.to_be_bytes());
+        i = i.wrapping_add(1);
+    }
+    f.truncate(len);
+    f
+}

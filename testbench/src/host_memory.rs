@@ -11,32 +11,131 @@
 //! beats of the same shape; one write is in progress at a time.
 
 use crate::pins::Pins;
+use std::alloc::{self, Layout};
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
+use std::ptr::NonNull;
+use std::rc::Rc;
 
 const PAGE: u64 = 4096;
+/// Where the arena hands out bus addresses: above 4 GiB, so every DMA
+/// address the NIC forms uses the upper half of its 64 bits.
+pub const ARENA_BUS_BASE: u64 = 0x10_0000_0000;
 /// Read requests in flight at once, as a PCIe endpoint's tag space allows.
 pub const MAX_OUTSTANDING_READS: usize = 32;
 /// A PCIe round trip, in 125 MHz cycles (500 ns, rounded up).
 pub const DEFAULT_READ_LATENCY_CYCLES: u64 = 63;
 
-/// Sparse host memory: untouched bytes read as zero.
+/// Memory a driver allocates for DMA: zeroed, page-aligned regions that
+/// never move and live as long as any holder of the arena, each at a bus
+/// address. The driver reaches a region through its pointer, the NIC
+/// through `HostMemory` by bus address, as host memory is shared on a real
+/// machine.
+pub struct DmaArena {
+    regions: RefCell<Vec<RawRegion>>,
+    next_bus: Cell<u64>,
+}
+
+struct RawRegion {
+    bus: u64,
+    ptr: NonNull<u8>,
+    layout: Layout,
+}
+
+impl Default for DmaArena {
+    fn default() -> Self {
+        Self { regions: RefCell::new(Vec::new()), next_bus: Cell::new(ARENA_BUS_BASE) }
+    }
+}
+
+impl DmaArena {
+    /// A new zeroed region of `len` bytes (at least one page): its bus
+    /// address and where it lives. A page of bus addresses is left unused
+    /// after each region so an overrun never lands in the next one.
+    pub fn alloc(&self, len: usize) -> (u64, NonNull<u8>) {
+        let size = (len.max(1) as u64).div_ceil(PAGE) * PAGE;
+        let layout = Layout::from_size_align(size as usize, PAGE as usize).expect("region size fits a Layout");
+        // SAFETY: the layout has a non-zero size.
+        let raw = unsafe { alloc::alloc_zeroed(layout) };
+        let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        let bus = self.next_bus.get();
+        self.next_bus.set(bus + size + PAGE);
+        self.regions.borrow_mut().push(RawRegion { bus, ptr, layout });
+        (bus, ptr)
+    }
+
+    /// The pointer behind `[bus, bus + len)` if one region holds all of it.
+    fn resolve(&self, bus: u64, len: usize) -> Option<*mut u8> {
+        let regions = self.regions.borrow();
+        let r = regions.iter().find(|r| bus >= r.bus && bus - r.bus < r.layout.size() as u64)?;
+        let off = (bus - r.bus) as usize;
+        // SAFETY: `off` is inside the region, so the offset pointer stays
+        // within one allocation.
+        (off + len <= r.layout.size()).then(|| unsafe { r.ptr.as_ptr().add(off) })
+    }
+}
+
+impl Drop for DmaArena {
+    fn drop(&mut self) {
+        for r in self.regions.get_mut().drain(..) {
+            // SAFETY: allocated in `alloc` with this layout; the arena is
+            // dropped only when no holder (and so no pointer user) is left.
+            unsafe { alloc::dealloc(r.ptr.as_ptr(), r.layout) };
+        }
+    }
+}
+
+/// Host memory as the NIC sees it: the arena's regions, and sparse memory
+/// everywhere else (untouched bytes read as zero), so a stray DMA address
+/// is served and logged rather than crashing the harness.
 #[derive(Default)]
 pub struct HostMemory {
     pages: HashMap<u64, Box<[u8; PAGE as usize]>>,
+    arena: Rc<DmaArena>,
 }
 
 impl HostMemory {
+    /// The arena drivers allocate from; shared, so regions outlive neither.
+    pub fn arena(&self) -> Rc<DmaArena> {
+        Rc::clone(&self.arena)
+    }
+
     pub fn read(&self, addr: u64, buf: &mut [u8]) {
+        if let Some(p) = self.arena.resolve(addr, buf.len()) {
+            // SAFETY: `p..p+len` lies inside one live region. The driver may
+            // hold references into regions, but only to buffers it has not
+            // posted to the NIC; reading posted or ring memory is what DMA
+            // does, and this copies without forming a reference to it.
+            unsafe { std::ptr::copy_nonoverlapping(p, buf.as_mut_ptr(), buf.len()) };
+            return;
+        }
         for (i, b) in buf.iter_mut().enumerate() {
             let a = addr.wrapping_add(i as u64);
-            *b = self.pages.get(&(a / PAGE)).map_or(0, |p| p[(a % PAGE) as usize]);
+            *b = match self.arena.resolve(a, 1) {
+                // SAFETY: as above, one byte inside a live region.
+                Some(p) => unsafe { p.read() },
+                None => self.pages.get(&(a / PAGE)).map_or(0, |p| p[(a % PAGE) as usize]),
+            };
         }
     }
 
     pub fn write(&mut self, addr: u64, data: &[u8]) {
+        if let Some(p) = self.arena.resolve(addr, data.len()) {
+            // SAFETY: inside one live region; the NIC writes only buffers
+            // and ring slots the driver posted to it, which the driver does
+            // not reference until the write-back says they are done.
+            unsafe { std::ptr::copy_nonoverlapping(data.as_ptr(), p, data.len()) };
+            return;
+        }
         for (i, &b) in data.iter().enumerate() {
             let a = addr.wrapping_add(i as u64);
-            self.pages.entry(a / PAGE).or_insert_with(|| Box::new([0; PAGE as usize]))[(a % PAGE) as usize] = b;
+            match self.arena.resolve(a, 1) {
+                // SAFETY: as above, one byte inside a live region.
+                Some(p) => unsafe { p.write(b) },
+                None => {
+                    self.pages.entry(a / PAGE).or_insert_with(|| Box::new([0; PAGE as usize]))[(a % PAGE) as usize] = b
+                }
+            }
         }
     }
 }
@@ -79,6 +178,7 @@ pub struct DmaServer {
     write: Option<PendingWrite>,
     log: Vec<DmaAccess>,
     protocol_errors: u64,
+    accepted: u64,
 }
 
 impl Default for DmaServer {
@@ -96,7 +196,22 @@ impl DmaServer {
             write: None,
             log: Vec::new(),
             protocol_errors: 0,
+            accepted: 0,
         }
+    }
+
+    /// Requests in flight: reads not fully returned, a write not finished.
+    pub fn busy(&self) -> bool {
+        !self.reads.is_empty() || self.write.is_some()
+    }
+
+    /// Requests accepted so far (reads and writes).
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    pub fn set_read_latency(&mut self, cycles: u64) {
+        self.read_latency = cycles.max(1);
     }
 
     /// Accesses accepted since the last call.
@@ -144,6 +259,7 @@ impl DmaServer {
         if pins.dma_rd_req_valid != 0 && pins.dma_rd_req_ready != 0 {
             let (addr, len, tag) = (pins.dma_rd_req_addr, pins.dma_rd_req_len as u32, pins.dma_rd_req_tag);
             self.log.push(DmaAccess { cycle, kind: DmaKind::Read, addr, len, tag });
+            self.accepted += 1;
             if len == 0 {
                 self.protocol_errors += 1;
             } else {
@@ -171,6 +287,7 @@ impl DmaServer {
         if pins.dma_wr_req_valid != 0 && pins.dma_wr_req_ready != 0 {
             let (addr, len) = (pins.dma_wr_req_addr, pins.dma_wr_req_len as u32);
             self.log.push(DmaAccess { cycle, kind: DmaKind::Write, addr, len, tag: 0 });
+            self.accepted += 1;
             if len == 0 {
                 self.protocol_errors += 1;
             } else {
@@ -323,5 +440,23 @@ mod tests {
         run(&mut s, &mut m, 100);
         assert_eq!(s.take_log().len(), MAX_OUTSTANDING_READS);
         assert_eq!(m.read_reqs.len(), 40 - MAX_OUTSTANDING_READS);
+    }
+
+    #[test]
+    fn arena_regions_are_shared_with_the_dma_side_and_stray_addresses_are_not() {
+        let mut mem = HostMemory::default();
+        let arena = mem.arena();
+        let (a, pa) = arena.alloc(100);
+        let (b, _) = arena.alloc(5000);
+        assert!(a >= ARENA_BUS_BASE && b >= a + 2 * PAGE, "regions are separated by a guard page");
+        mem.write(a + 4090, &[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        // SAFETY: region `a` is a live page of the arena; nothing else refers to it.
+        let seen = unsafe { std::slice::from_raw_parts(pa.as_ptr().add(4090), 6) }.to_vec();
+        assert_eq!(seen, [1, 2, 3, 4, 5, 6]);
+        let mut back = [0u8; 10];
+        mem.read(a + 4090, &mut back);
+        assert_eq!(back, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "bytes past the region go to sparse memory");
+        mem.read(b + 4096, &mut back[..4]);
+        assert_eq!(back[..4], [0, 0, 0, 0]);
     }
 }

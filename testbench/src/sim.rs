@@ -192,7 +192,7 @@ impl Sim {
     }
 
     /// Runs until every queued frame has been driven and the transmit
-    /// stream has been quiet for `quiet` cycles, or `limit` cycles pass.
+    /// stream and the DMA port have been quiet for `quiet` cycles, or `limit` cycles pass.
     /// Returns whether it went quiet.
     pub fn run_until_quiet(&mut self, quiet: u64, limit: u64) -> bool {
         self.run_until_quiet_reporting(quiet, limit, &mut |_| {})
@@ -208,9 +208,11 @@ impl Sim {
                 report(self);
             }
             let before = self.tx_partial.len() + self.tx_done.len() + self.decisions.len();
+            let dma_before = self.dma.accepted();
             self.step();
-            let moved = self.tx_partial.len() + self.tx_done.len() + self.decisions.len() != before;
-            if self.rx_pending() > 0 || moved || self.tx_in_progress() {
+            let moved = self.tx_partial.len() + self.tx_done.len() + self.decisions.len() != before
+                || self.dma.accepted() != dma_before;
+            if self.rx_pending() > 0 || moved || self.tx_in_progress() || self.dma.busy() {
                 idle = 0;
             } else {
                 idle += 1;

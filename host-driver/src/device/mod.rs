@@ -9,8 +9,10 @@
 //! or the `arsenic sim` command puts frames in and takes frames out.
 
 pub mod model;
+pub mod model_engine;
 pub mod rtl;
 
+use crate::dma::DmaBlock;
 use anyhow::{bail, Result};
 use arsenic_hdl::filter::{FilterKind, Reason};
 use arsenic_hdl::params::REG_ADDR_BITS;
@@ -44,6 +46,18 @@ pub trait Device {
     /// Short name of the backend, for reports.
     fn backend(&self) -> &'static str;
     fn map_page(&self, page: Page) -> Result<Box<dyn RegisterPage>>;
+    /// Zeroed memory the NIC can reach by DMA, at least `len` bytes.
+    fn dma_alloc(&self, len: usize) -> Result<DmaBlock>;
+    /// A handle that lets time pass on the device, for waiting.
+    fn waiter(&self) -> Box<dyn Waiter>;
+}
+
+/// Time on a device: simulated cycles for `model` and `rtl`.
+pub trait Waiter {
+    /// Core cycles so far.
+    fn now(&self) -> u64;
+    /// Lets `cycles` core cycles pass.
+    fn advance(&self, cycles: u64) -> Result<()>;
 }
 
 /// A frame as it crossed the wire, stamped with the core cycle (8 ns at

@@ -7,13 +7,18 @@
 //! in and out the RTL does not either; overflow needs a stalled transmitter,
 //! which only the RTL models), its timestamps are the arrival times, and its
 //! demultiplexer decides each frame at once, so it never reports `Overrun`.
+//! Its descriptor engine (`model_engine`) likewise works at once.
 
-use super::{check_page_offset, Demux, Device, Page, Received, RegisterPage, Wire, WireFrame};
+use super::model_engine::{Effects, QueueEngine};
+use super::{check_page_offset, Demux, Device, Page, Received, RegisterPage, Waiter, Wire, WireFrame};
 use crate::demux::decide::{self, DemuxRegisters, SlotTables};
+use crate::dma::DmaBlock;
 use anyhow::Result;
-use arsenic_hdl::filter::{Key, Table, KEY_WORDS};
-use arsenic_hdl::params::QUEUE_BITS;
+use arsenic_hdl::filter::{Key, Reason, Table, KEY_WORDS};
+use arsenic_hdl::params::{QUEUE_BITS, QUEUE_COUNT};
+use arsenic_hdl::queue::WriteBack;
 use arsenic_hdl::regmap::{self, Counter};
+use arsenic_testbench::host_memory::DmaAccess;
 use arsenic_hdl::NicParams;
 use arsenic_testbench::wire::wire_cycles;
 use std::cell::RefCell;
@@ -37,6 +42,12 @@ struct ModelNic {
     staged_value: u32,
     tables: SlotTables,
     received: Vec<Received>,
+    engine: QueueEngine,
+    /// Model time in core cycles: the receive wire's clock, or later if
+    /// the driver waited.
+    now: u64,
+    /// First cycle the transmit wire is free.
+    tx_free_at: u64,
 }
 
 impl ModelDevice {
@@ -54,6 +65,9 @@ impl ModelDevice {
                 staged_value: 0,
                 tables: SlotTables::new(&params),
                 received: Vec::new(),
+                engine: QueueEngine::new(params.min_frame_bytes as usize, params.max_frame_bytes as usize),
+                now: 0,
+                tx_free_at: 0,
                 params,
             })),
         }
@@ -71,7 +85,47 @@ impl ModelNic {
         self.counters[c as usize] += n;
     }
 
+    fn apply(&mut self, fx: Effects) {
+        for c in fx.counts {
+            self.count(c, 1);
+        }
+        for frame in fx.transmit {
+            let at = self.tx_free_at.max(self.now);
+            self.tx_free_at = at + wire_cycles(frame.len());
+            self.count(Counter::TxFrames, 1);
+            self.count(Counter::TxBytes, frame.len() as u64);
+            self.transmitted.push(WireFrame { cycle: at, data: frame });
+        }
+    }
+
+    fn user_read(&mut self, queue: usize, offset: u32) -> u32 {
+        match offset {
+            regmap::UQ_RX_DELIVERED..=regmap::UQ_TX_REJECTED => {
+                self.engine.counter(queue, ((offset - regmap::UQ_RX_DELIVERED) / 4) as usize)
+            }
+            _ => 0,
+        }
+    }
+
+    fn user_write(&mut self, queue: usize, offset: u32, value: u32) {
+        let mut fx = Effects::default();
+        match offset {
+            regmap::UQ_RX_TAIL => self.engine.rx_tail(queue, value as u16),
+            regmap::UQ_TX_TAIL => self.engine.tx_tail(self.now, queue, value as u16, &mut fx),
+            regmap::UQ_EVENT_ARM => self.engine.arm(self.now, queue, &mut fx),
+            _ => {}
+        }
+        self.apply(fx);
+    }
+
     fn read(&mut self, addr: u32) -> u32 {
+        let page = (addr / regmap::PAGE_BYTES) as usize;
+        if (1..=QUEUE_COUNT).contains(&page) {
+            return self.user_read(page - 1, addr % regmap::PAGE_BYTES);
+        }
+        if (regmap::QCFG..regmap::QCFG_CMD).contains(&addr) {
+            return self.engine.staged(((addr - regmap::QCFG) / 4) as usize);
+        }
         if addr < regmap::ID_END {
             return regmap::id_registers(&self.params)
                 .iter()
@@ -98,7 +152,20 @@ impl ModelNic {
     }
 
     fn write(&mut self, addr: u32, value: u32) {
+        let page = (addr / regmap::PAGE_BYTES) as usize;
+        if (1..=QUEUE_COUNT).contains(&page) {
+            return self.user_write(page - 1, addr % regmap::PAGE_BYTES, value);
+        }
         match addr {
+            a if (regmap::QCFG..regmap::QCFG_CMD).contains(&a) => {
+                self.engine.stage(((a - regmap::QCFG) / 4) as usize, value)
+            }
+            regmap::QCFG_CMD => {
+                let queue = (value & regmap::QCFG_CMD_QUEUE_MASK) as usize;
+                if value & regmap::QCFG_CMD_COMMIT != 0 && queue < QUEUE_COUNT {
+                    self.engine.commit(queue);
+                }
+            }
             regmap::SCRATCH => self.scratch = value,
             regmap::CONTROL => self.control = value,
             regmap::DEFAULT_QUEUE => self.demux.default_queue = value & ((1 << QUEUE_BITS) - 1),
@@ -127,8 +194,9 @@ impl ModelNic {
         let len = frame.len() as u64;
         self.count(Counter::RxFrames, 1);
         self.count(Counter::RxBytes, len);
-        let at = self.wire_free_at;
-        self.wire_free_at += wire_cycles(frame.len());
+        let at = self.wire_free_at.max(self.now);
+        self.wire_free_at = at + wire_cycles(frame.len());
+        self.now = self.wire_free_at;
         let decision = decide::decide(frame, fcs_error, &self.params, &self.tables, &self.demux);
         if let Some(c) = decide::counter(&decision) {
             self.count(c, 1);
@@ -140,13 +208,23 @@ impl ModelNic {
             Some(Counter::RxDropRunt)
         } else if len > self.params.max_frame_bytes as u64 {
             Some(Counter::RxDropGiant)
-        } else if self.control & regmap::CONTROL_LOOPBACK == 0 {
-            Some(Counter::RxDropNoPath)
         } else {
             None
         };
         match verdict {
             Some(drop) => self.count(drop, 1),
+            None if self.control & regmap::CONTROL_LOOPBACK == 0 => {
+                let meta = WriteBack {
+                    filter_id: decision.filter_id,
+                    reason: decision.reason as u8,
+                    kind: decision.kind.map_or(0, |k| k as u8),
+                    ..Default::default()
+                };
+                debug_assert!(decision.reason != Reason::FrameError);
+                let mut fx = Effects::default();
+                self.engine.receive(self.now, frame, decision.queue, meta, &mut fx);
+                self.apply(fx);
+            }
             None => {
                 self.count(Counter::TxFrames, 1);
                 self.count(Counter::TxBytes, len);
@@ -174,6 +252,13 @@ impl RegisterPage for ModelPage {
     }
 }
 
+impl ModelDevice {
+    /// Every DMA access the model's engine made since the last call.
+    pub fn take_dma_log(&self) -> Vec<DmaAccess> {
+        self.nic.borrow_mut().engine.take_log()
+    }
+}
+
 impl Device for ModelDevice {
     fn backend(&self) -> &'static str {
         "model"
@@ -182,6 +267,39 @@ impl Device for ModelDevice {
     fn map_page(&self, page: Page) -> Result<Box<dyn RegisterPage>> {
         check_page_offset(page, 0)?;
         Ok(Box::new(ModelPage { nic: Rc::clone(&self.nic), page }))
+    }
+
+    fn dma_alloc(&self, len: usize) -> Result<DmaBlock> {
+        let arena = self.nic.borrow().engine.memory.arena();
+        let (bus, ptr) = arena.alloc(len);
+        // SAFETY: the arena keeps the region allocated, unmoved and at
+        // `bus` for as long as the Rc handed over as owner lives; only the
+        // model engine (by bus address) and this block reach it.
+        Ok(unsafe { DmaBlock::new(ptr, len, bus, arena) })
+    }
+
+    fn waiter(&self) -> Box<dyn Waiter> {
+        Box::new(ModelWaiter { nic: Rc::clone(&self.nic) })
+    }
+}
+
+struct ModelWaiter {
+    nic: Rc<RefCell<ModelNic>>,
+}
+
+impl Waiter for ModelWaiter {
+    fn now(&self) -> u64 {
+        self.nic.borrow().now
+    }
+
+    fn advance(&self, cycles: u64) -> Result<()> {
+        let mut nic = self.nic.borrow_mut();
+        nic.now += cycles;
+        let mut fx = Effects::default();
+        let now = nic.now;
+        nic.engine.tick(now, &mut fx);
+        nic.apply(fx);
+        Ok(())
     }
 }
 

@@ -2,7 +2,8 @@
 //! Register accesses advance the simulated clock, so traffic keeps flowing
 //! while the driver talks to the device, as it would on a board.
 
-use super::{check_page_offset, Decision, Demux, Device, Page, RegisterPage, Received, Wire, WireFrame};
+use super::{check_page_offset, Decision, Demux, Device, Page, RegisterPage, Received, Waiter, Wire, WireFrame};
+use crate::dma::DmaBlock;
 use anyhow::{anyhow, bail, Result};
 use arsenic_hdl::filter::{FilterKind, Reason};
 use arsenic_testbench::{wire::wire_cycles, RawDecision, Sim, TxPacing};
@@ -134,6 +135,50 @@ impl Device for RtlDevice {
     fn map_page(&self, page: Page) -> Result<Box<dyn RegisterPage>> {
         check_page_offset(page, 0)?;
         Ok(Box::new(RtlPage { sim: Rc::clone(&self.sim), page }))
+    }
+
+    fn dma_alloc(&self, len: usize) -> Result<DmaBlock> {
+        let arena = self.sim.borrow_mut().dma().memory.arena();
+        let (bus, ptr) = arena.alloc(len);
+        // SAFETY: the arena keeps the region allocated, unmoved and at
+        // `bus` while the Rc handed over as owner lives; only the
+        // simulated NIC's DMA port (by bus address) and this block reach it.
+        Ok(unsafe { DmaBlock::new(ptr, len, bus, arena) })
+    }
+
+    fn waiter(&self) -> Box<dyn Waiter> {
+        Box::new(RtlWaiter { sim: Rc::clone(&self.sim) })
+    }
+}
+
+struct RtlWaiter {
+    sim: Rc<RefCell<Sim>>,
+}
+
+impl Waiter for RtlWaiter {
+    fn now(&self) -> u64 {
+        self.sim.borrow().cycle()
+    }
+
+    fn advance(&self, cycles: u64) -> Result<()> {
+        self.sim.borrow_mut().run(cycles);
+        Ok(())
+    }
+}
+
+impl RtlDevice {
+    /// Every DMA access the NIC made since the last call.
+    pub fn take_dma_log(&self) -> Vec<arsenic_testbench::host_memory::DmaAccess> {
+        self.sim.borrow_mut().dma().take_log()
+    }
+
+    /// DMA requests that broke the port's protocol; must stay 0.
+    pub fn dma_protocol_errors(&self) -> u64 {
+        self.sim.borrow_mut().dma().protocol_errors()
+    }
+
+    pub fn set_dma_read_latency(&self, cycles: u64) {
+        self.sim.borrow_mut().dma().set_read_latency(cycles);
     }
 }
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod queues;
+
 use std::path::PathBuf;
 
 pub const MIN_FRAME: usize = 14;

@@ -1,0 +1,149 @@
+//! Queue pairs: what the privileged side creates (`QueueSpec`,
+//! `Nic::create_queue`) and what an application then holds (`QueuePair`),
+//! with its rings (`ring`) and buffers (`pool`).
+//!
+//! Memory layout of a queue: one DMA block holds its receive ring, its
+//! transmit ring and its event word; another holds its buffers, and that
+//! block is exactly the queue's DMA window, so every buffer the NIC will
+//! move data to or from for this queue must lie in it.
+
+pub mod pair;
+pub mod pool;
+pub mod ring;
+
+pub use pair::{QueueCounters, QueuePair, RingErrors};
+pub use pool::{Mempool, Packet};
+
+use crate::control::Nic;
+use crate::device::{Device, Page};
+use anyhow::{bail, Context, Result};
+use arsenic_hdl::queue::{QueueSettings, Template, DESC_BYTES, RING_LOG2_MAX, RING_LOG2_MIN};
+use arsenic_hdl::regmap;
+use std::rc::Rc;
+
+/// What a queue is created with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueueSpec {
+    pub rx_ring_log2: u8,
+    pub tx_ring_log2: u8,
+    /// Buffers in the queue's pool, shared by receive and transmit.
+    pub buffers: u32,
+    pub buffer_bytes: u32,
+    /// Headers the queue may transmit with.
+    pub template: Template,
+    /// No window or template checks: only for the kernel's own queue.
+    pub unrestricted: bool,
+    /// Event moderation: fire after this many finished descriptors...
+    pub event_count: u8,
+    /// ...or this many ticks (`queue::EVENT_TICK_CYCLES`) after the first.
+    pub event_ticks: u16,
+}
+
+impl Default for QueueSpec {
+    fn default() -> Self {
+        Self {
+            rx_ring_log2: 9,
+            tx_ring_log2: 9,
+            buffers: 2048,
+            buffer_bytes: 2048,
+            template: Template::default(),
+            unrestricted: false,
+            event_count: 32,
+            event_ticks: 20,
+        }
+    }
+}
+
+impl QueueSpec {
+    /// Checks the sizes. A buffer shorter than the longest frame is
+    /// allowed: a longer frame is then dropped and reported `TooLong`.
+    pub fn validate(&self) -> Result<()> {
+        for (name, log2) in [("rx_ring_log2", self.rx_ring_log2), ("tx_ring_log2", self.tx_ring_log2)] {
+            if !(RING_LOG2_MIN..=RING_LOG2_MAX).contains(&(log2 as u32)) {
+                bail!("{name} must be {RING_LOG2_MIN}..={RING_LOG2_MAX} (8 to 4096 descriptors), got {log2}");
+            }
+        }
+        if self.buffers == 0 || self.buffers > 1 << 20 {
+            bail!("buffers must be 1..={}, got {}", 1 << 20, self.buffers);
+        }
+        if self.buffer_bytes < 64 || self.buffer_bytes > u16::MAX as u32 || self.buffer_bytes % 64 != 0 {
+            bail!("buffer_bytes must be a multiple of 64 in 64..=65472, got {}", self.buffer_bytes);
+        }
+        Ok(())
+    }
+}
+
+impl Nic {
+    /// Creates queue `queue`: allocates its rings, event word and buffers,
+    /// commits its settings, maps its user page and posts its receive
+    /// buffers. The queue must not exist yet (destroy it first).
+    pub fn create_queue(&mut self, device: &dyn Device, queue: u32, spec: &QueueSpec) -> Result<QueuePair> {
+        if queue >= self.info.queues {
+            bail!("queue {queue} does not exist: the device has queues 0..={}", self.info.queues - 1);
+        }
+        spec.validate()?;
+        if self.queue_live(queue) {
+            bail!("queue {queue} already exists; destroy it first");
+        }
+        let rx_bytes = (DESC_BYTES as usize) << spec.rx_ring_log2;
+        let tx_bytes = (DESC_BYTES as usize) << spec.tx_ring_log2;
+        let ctrl = Rc::new(device.dma_alloc(rx_bytes + tx_bytes + 8).context("allocating the rings")?);
+        let pool_mem = device
+            .dma_alloc(spec.buffers as usize * spec.buffer_bytes as usize)
+            .context("allocating the buffer pool")?;
+        let pool = Mempool::new(pool_mem, spec.buffer_bytes as usize, spec.buffers);
+        let (window_base, window_limit) = pool.window();
+        let event_offset = rx_bytes + tx_bytes;
+        let settings = QueueSettings {
+            enable: true,
+            unrestricted: spec.unrestricted,
+            rx_ring: ctrl.bus(0),
+            rx_log2: spec.rx_ring_log2,
+            tx_ring: ctrl.bus(rx_bytes),
+            tx_log2: spec.tx_ring_log2,
+            window_base,
+            window_limit,
+            event_addr: ctrl.bus(event_offset),
+            event_count: spec.event_count,
+            event_ticks: spec.event_ticks,
+            template: spec.template,
+        };
+        self.commit_queue(queue, &settings)?;
+        let rx = ring::Ring::new(Rc::clone(&ctrl), 0, spec.rx_ring_log2);
+        let tx = ring::Ring::new(Rc::clone(&ctrl), rx_bytes, spec.tx_ring_log2);
+        let page = device.map_page(Page::Queue(queue))?;
+        let mut pair = QueuePair::new(queue, page, device.waiter(), ctrl, event_offset, pool, rx, tx);
+        pair.refill()?;
+        Ok(pair)
+    }
+
+    /// Disables the queue. The NIC finishes what it had started and then
+    /// touches none of the queue's memory again.
+    pub fn destroy_queue(&mut self, pair: QueuePair) -> Result<()> {
+        self.commit_queue(pair.queue(), &QueueSettings::default())?;
+        drop(pair);
+        Ok(())
+    }
+
+    /// Stages and commits `settings` for `queue`, waiting for every engine
+    /// to have taken the previous commit.
+    pub fn commit_queue(&mut self, queue: u32, settings: &QueueSettings) -> Result<()> {
+        self.wait_commit_idle()?;
+        for (i, w) in settings.words().iter().enumerate() {
+            self.control().write32(regmap::QCFG + 4 * i as u32, *w)?;
+        }
+        self.control().write32(regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | queue)?;
+        self.wait_commit_idle()?;
+        self.set_queue_live(queue, settings.enable);
+        Ok(())
+    }
+
+    fn wait_commit_idle(&self) -> Result<()> {
+        for _ in 0..10_000 {
+            if self.control().read32(regmap::QCFG_STATUS)? & regmap::QCFG_STATUS_BUSY == 0 {
+                return Ok(());
+            }
+        }
+        bail!("the NIC did not take a queue configuration within 10000 register reads")
+    }
+}
