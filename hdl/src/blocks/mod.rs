@@ -5,6 +5,7 @@ pub mod filter_table;
 pub mod flow_demux;
 pub mod frame_check;
 pub mod frame_fifo;
+pub mod frame_mux;
 pub mod header_parser;
 pub mod stat_counter;
 
@@ -13,5 +14,6 @@ pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionOut, FlowDemux};
 pub use frame_check::FrameCheck;
 pub use frame_fifo::FrameFifo;
+pub use frame_mux::FrameMux;
 pub use header_parser::HeaderParser;
 pub use stat_counter::StatCounter;
