@@ -1,16 +1,23 @@
 //! The NIC's top level: the register port and DMA master toward the host,
 //! the MAC-side frame streams toward the wire, and the blocks between them.
 //!
-//! Receive path today: MAC rx -> frame check -> (loopback on) frame FIFO ->
-//! MAC tx. The path a frame takes is chosen at its first beat, so flipping
-//! loopback mid-frame never cuts a frame in two. Beside it, the flow
-//! demultiplexer decides every checked frame's queue and reports it on the
-//! decision port, which is where frames are collected until the descriptor
-//! engine delivers them into host memory.
+//! Receive: MAC rx -> frame check -> (loopback on) loopback FIFO, or (off)
+//! the receive engine, which delivers each frame into a buffer of the
+//! queue the flow demultiplexer chose. The path is chosen at a frame's
+//! first beat, so flipping loopback mid-frame never cuts a frame in two.
+//! Transmit: the transmit engine fetches frames from the queues' rings in
+//! round robin, checks them against their queue's template, and shares the
+//! MAC with the loopback path frame by frame. The event engine turns both
+//! engines' completions into moderated events; the DMA arbiter gives the
+//! three one DMA port. Queue configuration from the control page and
+//! doorbells from the user pages go to every engine that keeps queue state.
 
-use crate::blocks::{ControlPage, DecisionOut, FlowDemux, FrameCheck, FrameFifo};
+use crate::blocks::{
+    ControlPage, DecisionOut, DmaArbiter, EventEngine, FlowDemux, FrameCheck, FrameFifo, FrameMux, QueueCounters,
+    RxEngine, TxEngine,
+};
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
-use crate::ports::{DmaMaster, FilterWriteSource, FrameSink, FrameSource, RegTarget};
+use crate::ports::{CompletionSource, DmaMaster, FilterWriteSource, FrameSink, FrameSource, QueueCountSource, RegTarget};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -20,11 +27,18 @@ pub struct NicTop {
     pub dma: DmaMaster,
     pub mac_rx: FrameSink,
     pub mac_tx: FrameSource,
+    /// Every demultiplexer decision, for observation by a test bench.
     pub decision: DecisionOut,
     control: ControlPage,
     demux: FlowDemux,
     check: FrameCheck,
     loop_fifo: FrameFifo<LOOPBACK_BUFFER_LOG2>,
+    rx: RxEngine,
+    tx: TxEngine,
+    evt: EventEngine,
+    qcount: QueueCounters,
+    arbiter: DmaArbiter,
+    mux: FrameMux,
     /// A frame has started on the checked stream and not yet ended.
     in_frame: DFF<Bit>,
     /// The path chosen for the frame in progress.
@@ -47,6 +61,12 @@ impl NicTop {
             demux: FlowDemux::new(params),
             check: FrameCheck::new(params),
             loop_fifo: Default::default(),
+            rx: RxEngine::new(params),
+            tx: TxEngine::new(params),
+            evt: EventEngine::new(params),
+            qcount: Default::default(),
+            arbiter: Default::default(),
+            mux: Default::default(),
             in_frame: Default::default(),
             frame_looped: Default::default(),
             take: Default::default(),
@@ -59,19 +79,33 @@ impl NicTop {
 impl Logic for NicTop {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, control, check, loop_fifo, demux);
-        DecisionOut::link(&mut self.decision, &mut self.demux.decision);
+        clock!(self, clock, control, check, loop_fifo, demux, rx, tx, evt, qcount, arbiter, mux);
+        dff_setup!(self, clock, in_frame, frame_looped);
+        RegTarget::link(&mut self.regs, &mut self.control.regs);
+        FrameSink::link(&mut self.mac_rx, &mut self.check.frames_in);
+        FrameSource::link(&mut self.mac_tx, &mut self.mux.frames_out);
+        DmaMaster::link(&mut self.dma, &mut self.arbiter.host);
+        DmaMaster::join(&mut self.rx.dma, &mut self.arbiter.rx);
+        DmaMaster::join(&mut self.tx.dma, &mut self.arbiter.tx);
+        DmaMaster::join(&mut self.evt.dma, &mut self.arbiter.evt);
+        FrameSource::join(&mut self.loop_fifo.frames_out, &mut self.mux.a);
+        FrameSource::join(&mut self.tx.frames_out, &mut self.mux.b);
+        FilterWriteSource::join(&mut self.control.filter, &mut self.demux.filter);
+
+        // The demultiplexer watches the checked stream.
         self.demux.data.next = self.check.frames_out.data.val();
         self.demux.valid.next = self.check.frames_out.valid.val();
         self.demux.last.next = self.check.frames_out.last.val();
         self.demux.error.next = self.check.frames_out.error.val();
         self.demux.default_queue.next = self.control.default_queue.val();
         self.demux.rss_key.next = self.control.rss_key.val();
-        FilterWriteSource::join(&mut self.control.filter, &mut self.demux.filter);
-        dff_setup!(self, clock, in_frame, frame_looped);
-        RegTarget::link(&mut self.regs, &mut self.control.regs);
-        FrameSink::link(&mut self.mac_rx, &mut self.check.frames_in);
-        FrameSource::link(&mut self.mac_tx, &mut self.loop_fifo.frames_out);
+        DecisionOut::link(&mut self.decision, &mut self.demux.decision);
+        self.rx.decision.valid.next = self.demux.decision.valid.val();
+        self.rx.decision.reason.next = self.demux.decision.reason.val();
+        self.rx.decision.queue.next = self.demux.decision.queue.val();
+        self.rx.decision.kind.next = self.demux.decision.kind.val();
+        self.rx.decision.filter_id.next = self.demux.decision.filter_id.val();
+        self.rx.decision.rss.next = self.demux.decision.rss.val();
 
         // The receive path never stalls the MAC: what cannot be kept is
         // dropped downstream and counted.
@@ -88,6 +122,50 @@ impl Logic for NicTop {
         self.loop_fifo.frames_in.valid.next = self.check.frames_out.valid.val() & self.take.val();
         self.loop_fifo.frames_in.last.next = self.check.frames_out.last.val();
         self.loop_fifo.frames_in.error.next = self.check.frames_out.error.val();
+        self.rx.frames_in.data.next = self.check.frames_out.data.val();
+        self.rx.frames_in.valid.next = self.check.frames_out.valid.val();
+        self.rx.frames_in.last.next = self.check.frames_out.last.val();
+        self.rx.frames_in.error.next = self.check.frames_out.error.val();
+        self.rx.keep.next = !self.take.val();
+
+        // Queue configuration and doorbells reach every block with queue state.
+        self.rx.settings.write.next = self.control.settings.write.val();
+        self.rx.settings.queue.next = self.control.settings.queue.val();
+        self.rx.settings.settings.next = self.control.settings.settings.val();
+        self.tx.settings.write.next = self.control.settings.write.val();
+        self.tx.settings.queue.next = self.control.settings.queue.val();
+        self.tx.settings.settings.next = self.control.settings.settings.val();
+        self.evt.settings.write.next = self.control.settings.write.val();
+        self.evt.settings.queue.next = self.control.settings.queue.val();
+        self.evt.settings.settings.next = self.control.settings.settings.val();
+        self.qcount.settings.write.next = self.control.settings.write.val();
+        self.qcount.settings.queue.next = self.control.settings.queue.val();
+        self.qcount.settings.settings.next = self.control.settings.settings.val();
+        self.rx.doorbell.valid.next = self.control.doorbell.valid.val();
+        self.rx.doorbell.queue.next = self.control.doorbell.queue.val();
+        self.rx.doorbell.kind.next = self.control.doorbell.kind.val();
+        self.rx.doorbell.value.next = self.control.doorbell.value.val();
+        self.tx.doorbell.valid.next = self.control.doorbell.valid.val();
+        self.tx.doorbell.queue.next = self.control.doorbell.queue.val();
+        self.tx.doorbell.kind.next = self.control.doorbell.kind.val();
+        self.tx.doorbell.value.next = self.control.doorbell.value.val();
+        self.evt.doorbell.valid.next = self.control.doorbell.valid.val();
+        self.evt.doorbell.queue.next = self.control.doorbell.queue.val();
+        self.evt.doorbell.kind.next = self.control.doorbell.kind.val();
+        self.evt.doorbell.value.next = self.control.doorbell.value.val();
+        self.control.cfg_busy.next =
+            self.rx.cfg_busy.val() | self.tx.cfg_busy.val() | self.evt.cfg_busy.val() | self.qcount.cfg_busy.val();
+
+        // Completions become events; per-queue counts reach the user pages.
+        CompletionSource::join(&mut self.rx.completion, &mut self.evt.rx_done);
+        CompletionSource::join(&mut self.tx.completion, &mut self.evt.tx_done);
+        QueueCountSource::join(&mut self.rx.qcount, &mut self.qcount.rx);
+        QueueCountSource::join(&mut self.tx.qcount, &mut self.qcount.tx);
+        self.qcount.rd_strobe.next = self.control.qc_rd_strobe.val();
+        self.qcount.rd_queue.next = self.control.qc_rd_queue.val();
+        self.qcount.rd_counter.next = self.control.qc_rd_counter.val();
+        self.control.qc_rd_ack.next = self.qcount.rd_ack.val();
+        self.control.qc_rd_data.next = self.qcount.rd_data.val();
 
         // Counter bits follow `regmap::Counter` order.
         self.frame_end.next = self.check.frames_out.valid.val() & self.check.frames_out.last.val();
@@ -99,27 +177,21 @@ impl Logic for NicTop {
             | (bit_cast::<32, 1>(self.check.runt.val().into()) << 4)
             | (bit_cast::<32, 1>(self.check.giant.val().into()) << 5)
             | (bit_cast::<32, 1>(self.check.mac_error.val().into()) << 6)
-            | (bit_cast::<32, 1>(self.loop_fifo.overflow.val().into()) << 7)
-            | (bit_cast::<32, 1>(
-                (self.frame_end.val() & !self.check.frames_out.error.val() & !self.take.val()).into(),
-            ) << 8)
-            | (bit_cast::<32, 10>(self.demux.counts.val()) << 9);
-
-        // No block issues DMA yet: requests stay idle and any stray read
-        // completion is accepted so a shell can never wedge on it.
-        self.dma.rd_req_valid.next = false;
-        self.dma.rd_req_addr.next = 0.into();
-        self.dma.rd_req_len.next = 0.into();
-        self.dma.rd_req_tag.next = 0.into();
-        self.dma.rd_rsp_ready.next = true;
-        self.dma.wr_req_valid.next = false;
-        self.dma.wr_req_addr.next = 0.into();
-        self.dma.wr_req_len.next = 0.into();
-        self.dma.wr_data_valid.next = false;
-        self.dma.wr_data.next = 0.into();
-        self.dma.wr_data_last.next = false;
+            | (bit_cast::<32, 1>((self.loop_fifo.overflow.val() | self.rx.counts.val().get_bit(5)).into()) << 7)
+            | (bit_cast::<32, 10>(self.demux.counts.val()) << 8)
+            | (bit_cast::<32, 5>(self.rx.counts.val().get_bits::<5>(0)) << 18)
+            | (bit_cast::<32, 3>(self.tx.counts.val()) << 23)
+            | (bit_cast::<32, 1>(self.evt.counts.val().into()) << 26);
     }
 }
+
+// The counter bit positions above are literal: pin them to regmap.
+const _: () = {
+    use crate::regmap::Counter::*;
+    assert!(RxDropOverflow as u32 == 7 && DemuxExactHit as u32 == 8 && DemuxOverrun as u32 == 17);
+    assert!(RxDelivered as u32 == 18 && RxDropTooLong as u32 == 22);
+    assert!(TxDropWindow as u32 == 23 && TxDropBadLength as u32 == 25 && EventsSent as u32 == 26);
+};
 
 #[cfg(test)]
 mod tests {
@@ -144,8 +216,10 @@ mod tests {
     fn loopback_returns_good_frames_and_counts_the_rest() {
         let mut t = TopHarness::new(&NicParams::default());
         assert_eq!(t.reg_read(regmap::MAGIC), regmap::MAGIC_VALUE);
-        // Loopback off: everything good is dropped for want of a path.
-        assert!(t.stream(&frames(), 24, 100).is_empty());
+        // Loopback off: every good frame goes to the receive engine, whose
+        // queues are all disabled after reset.
+        assert!(t.stream(&frames(), 24, 400).is_empty());
+        assert_eq!(counter(&mut t, Counter::RxDropDisabled), 5);
 
         t.reg_write(regmap::CONTROL, regmap::CONTROL_LOOPBACK);
         let back = t.stream(&frames(), 24, 2000);
