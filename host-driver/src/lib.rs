@@ -15,5 +15,6 @@ pub mod device;
 pub mod dma;
 pub mod differential;
 pub mod queue;
+pub mod sim_queues;
 pub mod sim_run;
 pub mod traffic;

@@ -52,12 +52,24 @@ enum Command {
         /// queue's frames then go to rxq<N>.pcap.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Transmit the frames of a capture from queue N (repeatable).
+        #[arg(long, value_name = "N=FILE", value_parser = parse_txq)]
+        txq: Vec<(u32, PathBuf)>,
     },
     /// Find the NIC and print what its identification registers say.
     Info {
         #[arg(long, value_enum, default_value = "rtl")]
         backend: Backend,
     },
+}
+
+fn parse_txq(s: &str) -> Result<(u32, PathBuf), String> {
+    let (q, file) = s.split_once('=').ok_or_else(|| format!("expected N=FILE, got '{s}'"))?;
+    let q = q.trim().parse::<u32>().map_err(|_| format!("'{q}' is not a queue number"))?;
+    if file.is_empty() {
+        return Err(format!("no capture after '{q}='"));
+    }
+    Ok((q, PathBuf::from(file)))
 }
 
 fn main() {
@@ -74,7 +86,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(anyhow::Error::msg)?;
             println!("wrote {}", path.display());
         }
-        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config } => {
+        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config, txq } => {
             if trace.is_some() && backend != Backend::Rtl {
                 bail!("--trace records the RTL's signals; it needs --backend rtl");
             }
@@ -84,7 +96,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(path) => Input::Pcap(path),
                 None => Input::Builtin { frames, seed },
             };
-            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering };
+            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering, txq };
             let report = sim_run::run(&opts)?;
             sim_run::write_outputs(&report, &out)?;
             print_report(&report, &out);
@@ -158,7 +170,7 @@ fn print_report(r: &SimReport, out: &std::path::Path) {
             out.join("tx.pcap").display()
         );
     } else {
-        println!("output   nothing transmitted (loopback is off; {} is empty)", out.join("tx.pcap").display());
+        println!("output   nothing transmitted ({} is empty)", out.join("tx.pcap").display());
     }
     if let Some(st) = &r.steering {
         println!("steering {}: {} filters, default queue {}", st.config, st.filters.len(), st.default_queue);
@@ -169,8 +181,21 @@ fn print_report(r: &SimReport, out: &std::path::Path) {
         }
         let reasons: Vec<String> = st.reasons.iter().map(|(name, n)| format!("{name} {n}")).collect();
         println!("         decisions: {}", reasons.join(", "));
-        for (queue, n) in &st.queue_frames {
-            println!("         queue {queue:<4} {n:>8} frames -> {}", sim_run::queue_capture(out, *queue).display());
+    }
+    if let Some(queues) = &r.queues {
+        println!("queues   through the driver (rx_burst / tx_burst on each queue's own page)");
+        for (q, s) in queues {
+            let mut line = format!("         queue {q:<4} received {:>6}", s.received);
+            if s.rx_dropped > 0 {
+                line += &format!(", dropped {}", s.rx_dropped);
+            }
+            if s.posted > 0 {
+                line += &format!(", sent {} of {} posted ({} rejected)", s.tx_sent, s.posted, s.tx_rejected);
+            }
+            if s.received > 0 {
+                line += &format!(" -> {}", sim_run::queue_capture(out, *q).display());
+            }
+            println!("{line}");
         }
     }
     println!("         counters and run details -> {}", out.join("stats.json").display());

@@ -1,8 +1,11 @@
 //! The `arsenic sim` job: play frames into a simulated NIC, collect what it
 //! transmits and what its demultiplexer decided, read its counters back
 //! through the register port, and check the result against the behavioural
-//! model. With a steering config, the filters are installed through the
-//! control plane first and each queue's frames are written to a capture.
+//! model. Unless looping back, received frames are delivered into queue
+//! pairs (`sim_queues`) and taken out through the driver, and `--txq`
+//! captures are transmitted from their queues; with a steering config, the
+//! filters are installed through the control plane first. Each queue's
+//! frames are written to a capture.
 
 use crate::capture;
 use crate::config::SteeringConfig;
@@ -10,6 +13,7 @@ use crate::control::{Counters, DeviceInfo, Nic};
 use crate::device::model::ModelDevice;
 use crate::device::rtl::RtlDevice;
 use crate::device::{Demux, Device, Received, Wire, WireFrame};
+use crate::sim_queues::{Delivered, QueueReport, SimQueues, CHUNK_FRAMES};
 use crate::traffic::{self, TestFrame};
 use anyhow::{Context, Result};
 use arsenic_hdl::filter::Reason;
@@ -17,7 +21,7 @@ use arsenic_hdl::NicParams;
 use arsenic_testbench::wire::NS_PER_CYCLE;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -47,6 +51,8 @@ pub struct SimOptions {
     pub check_model: bool,
     /// Filters and default queue to install before the traffic.
     pub steering: Option<SteeringConfig>,
+    /// Frames to transmit from queues: (queue, capture).
+    pub txq: Vec<(u32, PathBuf)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -91,8 +97,14 @@ pub struct SimReport {
     pub model_check: Option<ModelCheck>,
     /// What the steering config did, if one was given.
     pub steering: Option<SteeringReport>,
+    /// Each queue pair the job created, by queue number.
+    pub queues: Option<BTreeMap<u32, QueueReport>>,
     #[serde(skip)]
     pub transmitted: Vec<WireFrame>,
+    /// What each queue's application received, with the cycle each frame
+    /// began to arrive.
+    #[serde(skip)]
+    pub delivered: BTreeMap<u32, Vec<(u64, Delivered)>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -196,26 +208,42 @@ struct Outcome {
     /// Every non-empty frame with its decision.
     received: Vec<Received>,
     steering: Option<SteeringReport>,
+    queues: Option<BTreeMap<u32, QueueReport>>,
+    delivered: BTreeMap<u32, Vec<Delivered>>,
     cycles: u64,
 }
 
 /// Runs shorter than this finish too soon for a progress bar to help.
 const PROGRESS_MIN_FRAMES: u64 = 5000;
 
+/// Transmit rounds after the received traffic before giving up on frames
+/// the NIC never finished.
+const MAX_TX_ROUNDS: usize = 10_000;
+
 fn play<D: Device + Wire + Demux>(
     dev: &mut D,
     loopback: bool,
     steering: Option<&SteeringConfig>,
     frames: &[TestFrame],
+    txq: &[(u32, Vec<Vec<u8>>)],
 ) -> Result<Outcome> {
     let mut nic = Nic::open(dev)?;
     nic.set_loopback(loopback).context("setting loopback")?;
     if let Some(config) = steering {
         config.apply(&mut nic)?;
     }
-    for f in frames {
-        dev.send(&f.data, f.fcs_error);
-    }
+    let mut queues = if !loopback || !txq.is_empty() {
+        let mut targets = BTreeSet::new();
+        if !loopback {
+            for f in nic.list_filters() {
+                targets.extend(f.target.queue..f.target.queue + (1 << f.target.spread));
+            }
+        }
+        let default_queue = nic.default_queue()?;
+        Some(SimQueues::create(&mut nic, &*dev, default_queue, &targets, txq)?)
+    } else {
+        None
+    };
     // A bar on a terminal for runs long enough to wait for; indicatif draws
     // nothing when stderr is not a terminal (tests, CI, pipes).
     let sent = frames.iter().filter(|f| !f.data.is_empty()).count() as u64;
@@ -226,8 +254,31 @@ fn play<D: Device + Wire + Demux>(
     } else {
         ProgressBar::hidden()
     };
-    dev.drain_reporting(&mut |done| bar.set_position(done))?;
+    for chunk in frames.chunks(CHUNK_FRAMES) {
+        for f in chunk {
+            dev.send(&f.data, f.fcs_error);
+        }
+        if let Some(q) = queues.as_mut() {
+            q.post_tx()?;
+        }
+        dev.drain_reporting(&mut |done| bar.set_position(done))?;
+        if let Some(q) = queues.as_mut() {
+            q.reap()?;
+        }
+    }
     bar.finish_and_clear();
+    if let Some(q) = queues.as_mut() {
+        let mut rounds = 0;
+        while q.tx_waiting() > 0 || q.tx_outstanding() > 0 {
+            rounds += 1;
+            if rounds > MAX_TX_ROUNDS {
+                anyhow::bail!("the NIC left {} transmit descriptors unfinished", q.tx_outstanding());
+            }
+            q.post_tx()?;
+            dev.drain()?;
+            q.reap()?;
+        }
+    }
     let counters = nic.counters().context("reading the counters")?;
     let received = dev.take_received();
     let steering = steering.map(|c| SteeringReport::new(c, &nic, received.clone())).transpose()?;
@@ -237,21 +288,36 @@ fn play<D: Device + Wire + Demux>(
         transmitted: dev.take_transmitted(),
         received,
         steering,
+        queues: queues.as_ref().map(|q| q.report()).transpose()?,
+        delivered: queues.map(|q| q.delivered).unwrap_or_default(),
         cycles: dev.cycles(),
     })
 }
 
-fn compare(rtl: &Outcome, model: &Outcome) -> ModelCheck {
+/// The frames on the wire, sorted when several queues transmit: the RTL
+/// interleaves queues as their doorbells arrive, the model at once, and
+/// only each queue's own order is defined.
+fn wire_frames(o: &Outcome, sort: bool) -> Vec<&[u8]> {
+    let mut v: Vec<&[u8]> = o.transmitted.iter().map(|f| f.data.as_slice()).collect();
+    if sort {
+        v.sort();
+    }
+    v
+}
+
+fn compare(rtl: &Outcome, model: &Outcome, txq_used: bool) -> ModelCheck {
+    let (rtl_wire, model_wire) = (wire_frames(rtl, txq_used), wire_frames(model, txq_used));
     let difference = if rtl.transmitted.len() != model.transmitted.len() {
         Some(format!(
             "the RTL transmitted {} frames, the model {}",
             rtl.transmitted.len(),
             model.transmitted.len()
         ))
-    } else if let Some(i) =
-        rtl.transmitted.iter().zip(&model.transmitted).position(|(a, b)| a.data != b.data)
-    {
+    } else if let Some(i) = rtl_wire.iter().zip(&model_wire).position(|(a, b)| a != b) {
         Some(format!("transmitted frame {} differs", i + 1))
+    } else if rtl.delivered != model.delivered {
+        let q = rtl.delivered.keys().chain(model.delivered.keys()).find(|q| rtl.delivered.get(q) != model.delivered.get(q));
+        Some(format!("the frames delivered to queue {} differ", q.copied().unwrap_or(0)))
     } else if rtl.received.len() != model.received.len() {
         Some(format!(
             "the RTL decided {} frames, the model {}",
@@ -272,6 +338,11 @@ fn compare(rtl: &Outcome, model: &Outcome) -> ModelCheck {
         } else {
             format!("decision for received frame {}: RTL {:?}, model {:?}", i + 1, a.decision, b.decision)
         })
+    } else if let Some((q, a, b)) = rtl.queues.iter().flatten().find_map(|(q, a)| {
+        let b = model.queues.as_ref().and_then(|m| m.get(q));
+        (Some(a) != b).then(|| (q, a.clone(), b.cloned()))
+    }) {
+        Some(format!("queue {q}: RTL {a:?}, model {b:?}"))
     } else {
         rtl.counters
             .iter()
@@ -281,8 +352,25 @@ fn compare(rtl: &Outcome, model: &Outcome) -> ModelCheck {
     ModelCheck { agrees: difference.is_none(), difference }
 }
 
+/// Reads each `--txq` capture: every record with bytes is a frame to send.
+pub fn load_txq(txq: &[(u32, PathBuf)], queues: u32) -> Result<Vec<(u32, Vec<Vec<u8>>)>> {
+    let mut out = vec![];
+    for (q, path) in txq {
+        if *q >= queues {
+            anyhow::bail!("--txq {q}={}: the NIC has queues 0..={}", path.display(), queues - 1);
+        }
+        let cap = capture::read_ethernet(path)?;
+        if let Some(damage) = &cap.damage {
+            eprintln!("warning: {}: {damage}; sending the {} frames before it", path.display(), cap.frames.len());
+        }
+        out.push((*q, cap.frames.into_iter().filter(|f| !f.is_empty()).collect()));
+    }
+    Ok(out)
+}
+
 pub fn run(opts: &SimOptions) -> Result<SimReport> {
     let (frames, input) = load_input(&opts.input)?;
+    let txq = load_txq(&opts.txq, NicParams::default().queues)?;
     let steering = opts.steering.as_ref();
     let started = Instant::now();
     let outcome = match opts.backend {
@@ -291,14 +379,14 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             if let Some(path) = &opts.trace {
                 dev.trace(path)?;
             }
-            play(&mut dev, opts.loopback, steering, &frames)?
+            play(&mut dev, opts.loopback, steering, &frames, &txq)?
         }
-        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames)?,
+        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames, &txq)?,
     };
     let wall = started.elapsed();
     let model_check = if opts.check_model && opts.backend == Backend::Rtl {
-        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames)?;
-        Some(compare(&outcome, &model))
+        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, &txq)?;
+        Some(compare(&outcome, &model, !txq.is_empty()))
     } else {
         None
     };
@@ -316,9 +404,28 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             cycles_per_second: outcome.cycles as f64 / wall.as_secs_f64().max(1e-9),
         },
         model_check,
+        delivered: arrival_cycles(&outcome.received, outcome.delivered),
         steering: outcome.steering,
+        queues: outcome.queues,
         transmitted: outcome.transmitted,
     })
+}
+
+/// Pairs each delivered frame with the cycle its copy began to arrive:
+/// per queue, the delivered frames are the decided ones in order, less any
+/// the NIC dropped.
+fn arrival_cycles(received: &[Received], delivered: BTreeMap<u32, Vec<Delivered>>) -> BTreeMap<u32, Vec<(u64, Delivered)>> {
+    delivered
+        .into_iter()
+        .map(|(q, frames)| {
+            let mut decided = received.iter().filter(|r| r.decision.reason != Reason::FrameError && r.decision.queue == q);
+            let stamped = frames
+                .into_iter()
+                .map(|d| (decided.find(|r| r.data == d.data).map_or(0, |r| r.cycle), d))
+                .collect();
+            (q, stamped)
+        })
+        .collect()
 }
 
 /// The capture of queue `q`'s frames in an output directory.
@@ -350,13 +457,10 @@ pub fn write_outputs(report: &SimReport, dir: &Path) -> Result<()> {
     let frames: Vec<(Duration, &[u8])> =
         report.transmitted.iter().map(|f| (stamp(f.cycle), f.data.as_slice())).collect();
     capture::write_pcap(&dir.join("tx.pcap"), &frames)?;
-    if let Some(steering) = &report.steering {
-        let mut queues: BTreeMap<u32, Vec<(Duration, &[u8])>> = BTreeMap::new();
-        for r in steering.received.iter().filter(|r| r.decision.reason != Reason::FrameError) {
-            queues.entry(r.decision.queue).or_default().push((stamp(r.cycle), r.data.as_slice()));
-        }
-        for (queue, frames) in &queues {
-            capture::write_pcap(&queue_capture(dir, *queue), frames)?;
+    for (queue, frames) in &report.delivered {
+        let frames: Vec<(Duration, &[u8])> = frames.iter().map(|(c, d)| (stamp(*c), d.data.as_slice())).collect();
+        if !frames.is_empty() {
+            capture::write_pcap(&queue_capture(dir, *queue), &frames)?;
         }
     }
     let stats = dir.join("stats.json");
