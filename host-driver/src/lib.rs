@@ -14,6 +14,7 @@ pub mod demux;
 pub mod device;
 pub mod dma;
 pub mod differential;
+pub mod protection;
 pub mod queue;
 pub mod sim_queues;
 pub mod sim_run;

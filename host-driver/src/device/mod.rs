@@ -60,6 +60,13 @@ pub trait Waiter {
     fn advance(&self, cycles: u64) -> Result<()>;
 }
 
+/// A simulated device whose DMA accesses can be inspected, so protection
+/// can be checked from the host memory's side.
+pub trait DmaLog {
+    /// Every DMA access since the last call, in order.
+    fn take_dma_log(&self) -> Vec<arsenic_testbench::host_memory::DmaAccess>;
+}
+
 /// A frame as it crossed the wire, stamped with the core cycle (8 ns at
 /// 125 MHz) at which its first byte moved.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -252,9 +252,8 @@ impl RegisterPage for ModelPage {
     }
 }
 
-impl ModelDevice {
-    /// Every DMA access the model's engine made since the last call.
-    pub fn take_dma_log(&self) -> Vec<DmaAccess> {
+impl super::DmaLog for ModelDevice {
+    fn take_dma_log(&self) -> Vec<DmaAccess> {
         self.nic.borrow_mut().engine.take_log()
     }
 }

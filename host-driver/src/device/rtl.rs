@@ -151,6 +151,12 @@ impl Device for RtlDevice {
     }
 }
 
+impl super::DmaLog for RtlDevice {
+    fn take_dma_log(&self) -> Vec<arsenic_testbench::host_memory::DmaAccess> {
+        self.sim.borrow_mut().dma().take_log()
+    }
+}
+
 struct RtlWaiter {
     sim: Rc<RefCell<Sim>>,
 }
@@ -167,11 +173,6 @@ impl Waiter for RtlWaiter {
 }
 
 impl RtlDevice {
-    /// Every DMA access the NIC made since the last call.
-    pub fn take_dma_log(&self) -> Vec<arsenic_testbench::host_memory::DmaAccess> {
-        self.sim.borrow_mut().dma().take_log()
-    }
-
     /// DMA requests that broke the port's protocol; must stay 0.
     pub fn dma_protocol_errors(&self) -> u64 {
         self.sim.borrow_mut().dma().protocol_errors()
