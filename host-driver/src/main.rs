@@ -96,6 +96,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(path) => Input::Pcap(path),
                 None => Input::Builtin { frames, seed },
             };
+            let txq = sim_run::load_txq(&txq, arsenic_hdl::NicParams::default().queues)?;
             let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering, txq };
             let report = sim_run::run(&opts)?;
             sim_run::write_outputs(&report, &out)?;

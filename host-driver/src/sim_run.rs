@@ -39,6 +39,8 @@ pub enum Input {
     Pcap(PathBuf),
     /// Generated traffic: this many frames from this seed.
     Builtin { frames: usize, seed: u64 },
+    /// Frames a caller made, described by `source`.
+    Frames { source: String, frames: Vec<TestFrame> },
 }
 
 #[derive(Clone, Debug)]
@@ -51,8 +53,8 @@ pub struct SimOptions {
     pub check_model: bool,
     /// Filters and default queue to install before the traffic.
     pub steering: Option<SteeringConfig>,
-    /// Frames to transmit from queues: (queue, capture).
-    pub txq: Vec<(u32, PathBuf)>,
+    /// Frames to transmit from queues, as `load_txq` reads them.
+    pub txq: Vec<(u32, Vec<Vec<u8>>)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -183,6 +185,17 @@ pub fn load_input(input: &Input) -> Result<(Vec<TestFrame>, InputSummary)> {
             };
             let frames = cap.frames.into_iter().map(|data| TestFrame { data, fcs_error: false });
             Ok((frames.collect(), summary))
+        }
+        Input::Frames { source, frames } => {
+            let summary = InputSummary {
+                source: source.clone(),
+                records: frames.len() as u64,
+                empty_records: frames.iter().filter(|f| f.data.is_empty()).count() as u64,
+                snapped_records: 0,
+                fcs_error_frames: frames.iter().filter(|f| f.fcs_error).count() as u64,
+                damage: None,
+            };
+            Ok((frames.clone(), summary))
         }
         Input::Builtin { frames, seed } => {
             let max = NicParams::default().max_frame_bytes as usize;
@@ -370,7 +383,7 @@ pub fn load_txq(txq: &[(u32, PathBuf)], queues: u32) -> Result<Vec<(u32, Vec<Vec
 
 pub fn run(opts: &SimOptions) -> Result<SimReport> {
     let (frames, input) = load_input(&opts.input)?;
-    let txq = load_txq(&opts.txq, NicParams::default().queues)?;
+    let txq = &opts.txq;
     let steering = opts.steering.as_ref();
     let started = Instant::now();
     let outcome = match opts.backend {
@@ -379,13 +392,13 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             if let Some(path) = &opts.trace {
                 dev.trace(path)?;
             }
-            play(&mut dev, opts.loopback, steering, &frames, &txq)?
+            play(&mut dev, opts.loopback, steering, &frames, txq)?
         }
-        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames, &txq)?,
+        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq)?,
     };
     let wall = started.elapsed();
     let model_check = if opts.check_model && opts.backend == Backend::Rtl {
-        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, &txq)?;
+        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq)?;
         Some(compare(&outcome, &model, !txq.is_empty()))
     } else {
         None

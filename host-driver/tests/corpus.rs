@@ -29,6 +29,7 @@ fn check_file(path: &PathBuf, tally: &mut Tally) {
         trace: None,
         check_model: true,
         steering: None,
+        txq: vec![],
     };
     let result = std::panic::catch_unwind(|| sim_run::run(&opts));
     let report = match result {
@@ -73,7 +74,6 @@ fn check_file(path: &PathBuf, tally: &mut Tally) {
         ("rx_drop_giant", on_wire.clone().filter(|f| f.len() > MAX_FRAME).count() as u64),
         ("rx_drop_mac_error", 0),
         ("rx_drop_overflow", 0),
-        ("rx_drop_no_path", 0),
     ];
     for (counter, value) in want {
         if c(counter) != value {

@@ -24,3 +24,8 @@ fn model_transmit_interleaves_and_enforces_templates() {
 fn model_events_report_completions() {
     events_report_completions(&mut ModelDevice::default());
 }
+
+#[test]
+fn model_every_ring_size_wraps() {
+    every_ring_size_wraps(&mut ModelDevice::default());
+}

@@ -58,7 +58,7 @@ fn every_length_from_0_to_1600() {
 }
 
 #[test]
-fn loopback_off_drops_everything_as_no_path_and_on_again_resumes() {
+fn loopback_off_sends_everything_to_the_disabled_queues_and_on_again_resumes() {
     let mut rng = Rng::new(3);
     let burst = |rng: &mut Rng| -> Frames { (0..30).map(|i| (random_frame(rng, 20 + i * 37), i % 7 == 3)).collect() };
     differential(&[(false, burst(&mut rng)), (true, burst(&mut rng)), (false, burst(&mut rng))]);

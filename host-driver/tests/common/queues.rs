@@ -186,3 +186,52 @@ pub fn events_report_completions<D: Device + Wire>(dev: &mut D) {
     let e = t.wait(20_000).unwrap().expect("a timed event");
     assert_eq!((e.rx_done, e.queue, e.seq), (1, 7, 1));
 }
+
+/// Every ring size the generator allows, receive and transmit, each
+/// carried past the end of its ring and round to its start again, in
+/// rounds that fill small rings to the last slot.
+pub fn every_ring_size_wraps<D: Device + Wire>(dev: &mut D) {
+    use arsenic_hdl::queue::{RING_LOG2_MAX, RING_LOG2_MIN};
+    let mut nic = Nic::open(&*dev).unwrap();
+    let _kernel = nic.create_queue(&*dev, 0, &kernel_spec()).unwrap();
+    for (i, log2) in (RING_LOG2_MIN..=RING_LOG2_MAX).enumerate() {
+        let q = 10 + i as u32;
+        let size = 1usize << log2;
+        let per_round = size.min(256);
+        let spec = QueueSpec {
+            rx_ring_log2: log2 as u8,
+            tx_ring_log2: log2 as u8,
+            buffers: (2 * per_round as u32 + size as u32).max(64),
+            buffer_bytes: 256,
+            ..app_spec(q)
+        };
+        let mut pair = nic.create_queue(&*dev, q, &spec).unwrap();
+        nic.install_filter(&Filter::Listen { proto: PROTO_UDP, dst: None, dport: Some(7000 + q as u16) }, Target::queue(q)).unwrap();
+        let total = if size <= 64 { 3 * size + 3 } else { size + 3 };
+        let mut done = 0;
+        let mut seq = 0u32;
+        while done < total {
+            let n = per_round.min(total - done);
+            let sent: Vec<Vec<u8>> = (0..n).map(|k| to_app(7000 + q as u16, 60 + k % 150, { seq += 1; seq })).collect();
+            for f in &sent {
+                dev.send(f, false);
+            }
+            let mut out = VecDeque::new();
+            let tx: Vec<Vec<u8>> = (0..n).map(|k| from_app(q, 60 + k % 150, 900 + k as u32)).collect();
+            for f in &tx {
+                let mut p = pair.alloc(f.len()).unwrap();
+                p.copy_from_slice(f);
+                out.push_back(p);
+            }
+            assert_eq!(pair.tx_burst(&mut out).unwrap(), n, "ring of {size}: transmit ring full");
+            dev.drain().unwrap();
+            assert_eq!(bytes(&pair.rx_burst(usize::MAX).unwrap()), sent, "ring of {size}, after {done}");
+            let wire: Vec<Vec<u8>> = dev.take_transmitted().into_iter().map(|f| f.data).collect();
+            assert_eq!(wire, tx, "ring of {size}, after {done}");
+            assert_eq!(pair.tx_outstanding(), 0);
+            done += n;
+        }
+        let c = pair.counters().unwrap();
+        assert_eq!((c.rx_delivered as usize, c.rx_dropped, c.tx_sent as usize), (total, 0, total), "ring of {size}");
+    }
+}
