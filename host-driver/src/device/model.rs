@@ -48,6 +48,9 @@ struct ModelNic {
     now: u64,
     /// First cycle the transmit wire is free.
     tx_free_at: u64,
+    /// Wall-clock time spent serving transmit doorbells, so a benchmark
+    /// can tell the model's share of a driver loop from the driver's.
+    tx_doorbell_nanos: u64,
 }
 
 impl ModelDevice {
@@ -68,6 +71,7 @@ impl ModelDevice {
                 engine: QueueEngine::new(params.min_frame_bytes as usize, params.max_frame_bytes as usize),
                 now: 0,
                 tx_free_at: 0,
+                tx_doorbell_nanos: 0,
                 params,
             })),
         }
@@ -111,7 +115,12 @@ impl ModelNic {
         let mut fx = Effects::default();
         match offset {
             regmap::UQ_RX_TAIL => self.engine.rx_tail(queue, value as u16),
-            regmap::UQ_TX_TAIL => self.engine.tx_tail(self.now, queue, value as u16, &mut fx),
+            regmap::UQ_TX_TAIL => {
+                let started = std::time::Instant::now();
+                self.engine.tx_tail(self.now, queue, value as u16, &mut fx);
+                self.apply(std::mem::take(&mut fx));
+                self.tx_doorbell_nanos += started.elapsed().as_nanos() as u64;
+            }
             regmap::UQ_EVENT_ARM => self.engine.arm(self.now, queue, &mut fx),
             _ => {}
         }
@@ -249,6 +258,13 @@ impl RegisterPage for ModelPage {
         let addr = check_page_offset(self.page, offset)?;
         self.nic.borrow_mut().write(addr, value);
         Ok(())
+    }
+}
+
+impl ModelDevice {
+    /// Wall-clock nanoseconds the model spent transmitting on doorbells.
+    pub fn tx_doorbell_nanos(&self) -> u64 {
+        self.nic.borrow().tx_doorbell_nanos
     }
 }
 

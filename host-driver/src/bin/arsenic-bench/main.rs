@@ -5,6 +5,8 @@
 //! sim.verilator_cycles_per_s and sim.rusthdl_cycles_per_s run the same
 //! top with loopback on and the same traffic in one run, so they compare.
 
+mod queues;
+
 use anyhow::{bail, Context, Result};
 use arsenic::capture;
 use arsenic::control::Nic;
@@ -165,6 +167,8 @@ fn main() -> Result<()> {
     };
     let (per_frame, latency) = demux_timing()?;
     let (corpus_frames, corpus_disagreements) = corpus_agreement()?;
+    let (driver_ns, model_share) = queues::driver_forwarding(30_000)?;
+    let (fuzz_cases, violations) = queues::protection_fuzz(40)?;
     let measured = [
         ("sim.verilator_cycles_per_s", verilator_cycles_per_s()?),
         ("sim.rusthdl_cycles_per_s", rusthdl_cycles_per_s()?),
@@ -173,6 +177,13 @@ fn main() -> Result<()> {
         ("demux.load_factor_at_first_failure", (load_factor_at_first_failure()? * 1000.0).round() / 1000.0),
         ("demux.corpus_frames", corpus_frames as f64),
         ("demux.corpus_disagreements", corpus_disagreements as f64),
+        ("rx.line_rate_fraction_64b", queues::rx_line_rate()?),
+        ("tx.line_rate_fraction_64b", queues::tx_line_rate()?),
+        ("rx.wire_to_host_ns", queues::wire_to_host_ns()?),
+        ("driver.ns_per_packet_batch32", driver_ns),
+        ("driver.model_share_of_loop", model_share),
+        ("protection.fuzz_cases", fuzz_cases as f64),
+        ("protection.violations", violations as f64),
     ];
     println!("{:<36} {:>16}", "figure", "value");
     for (name, value) in &measured {
