@@ -19,6 +19,7 @@ use rust_hdl::prelude::*;
 /// The decision port: one pulse of `valid` per frame that left the frame
 /// check, in frame order.
 #[derive(LogicInterface, Default)]
+#[join = "DecisionIn"]
 pub struct DecisionOut {
     pub valid: Signal<Out, Bit>,
     /// A `filter::Reason` code.
@@ -28,6 +29,18 @@ pub struct DecisionOut {
     pub kind: Signal<Out, Bits<3>>,
     pub filter_id: Signal<Out, Bits<16>>,
     pub rss: Signal<Out, Bits<32>>,
+}
+
+/// The receiving end of [`DecisionOut`] (the receive engine's).
+#[derive(LogicInterface, Default)]
+#[join = "DecisionOut"]
+pub struct DecisionIn {
+    pub valid: Signal<In, Bit>,
+    pub reason: Signal<In, Bits<4>>,
+    pub queue: Signal<In, Bits<QUEUE_BITS>>,
+    pub kind: Signal<In, Bits<3>>,
+    pub filter_id: Signal<In, Bits<16>>,
+    pub rss: Signal<In, Bits<32>>,
 }
 
 // Reason codes and key positions are literals in the kernel (rust-hdl can
