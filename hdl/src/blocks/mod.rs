@@ -1,6 +1,7 @@
 //! Gateware blocks, one job each, connected in `top`.
 
 pub mod control_page;
+pub mod dma_arbiter;
 pub mod filter_table;
 pub mod flow_demux;
 pub mod frame_check;
@@ -9,6 +10,7 @@ pub mod header_parser;
 pub mod stat_counter;
 
 pub use control_page::ControlPage;
+pub use dma_arbiter::DmaArbiter;
 pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionOut, FlowDemux};
 pub use frame_check::FrameCheck;
