@@ -7,6 +7,7 @@ pub mod flow_demux;
 pub mod frame_check;
 pub mod frame_fifo;
 pub mod header_parser;
+pub mod queue_counters;
 pub mod stat_counter;
 
 pub use control_page::ControlPage;
@@ -16,4 +17,5 @@ pub use flow_demux::{DecisionOut, FlowDemux};
 pub use frame_check::FrameCheck;
 pub use frame_fifo::FrameFifo;
 pub use header_parser::HeaderParser;
+pub use queue_counters::QueueCounters;
 pub use stat_counter::StatCounter;
