@@ -2,6 +2,7 @@
 
 pub mod control_page;
 pub mod dma_arbiter;
+pub mod event_engine;
 pub mod filter_table;
 pub mod flow_demux;
 pub mod frame_check;
@@ -12,6 +13,7 @@ pub mod stat_counter;
 
 pub use control_page::ControlPage;
 pub use dma_arbiter::DmaArbiter;
+pub use event_engine::EventEngine;
 pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionOut, FlowDemux};
 pub use frame_check::FrameCheck;
