@@ -1,21 +1,27 @@
 //! Gateware blocks, one job each, connected in `top`.
 
 pub mod control_page;
+pub mod dma_arbiter;
+pub mod event_engine;
 pub mod filter_table;
 pub mod flow_demux;
 pub mod frame_check;
 pub mod frame_fifo;
 pub mod frame_mux;
 pub mod header_parser;
+pub mod queue_counters;
 pub mod rx_engine;
 pub mod stat_counter;
 
 pub use control_page::ControlPage;
+pub use dma_arbiter::DmaArbiter;
+pub use event_engine::EventEngine;
 pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionIn, DecisionOut, FlowDemux};
 pub use frame_check::FrameCheck;
 pub use frame_fifo::FrameFifo;
 pub use frame_mux::FrameMux;
 pub use header_parser::HeaderParser;
+pub use queue_counters::QueueCounters;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
