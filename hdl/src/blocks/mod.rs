@@ -12,6 +12,8 @@ pub mod header_parser;
 pub mod queue_counters;
 pub mod rx_engine;
 pub mod stat_counter;
+pub mod tx_engine;
+pub mod tx_template;
 
 pub use control_page::ControlPage;
 pub use dma_arbiter::DmaArbiter;
@@ -25,3 +27,5 @@ pub use header_parser::HeaderParser;
 pub use queue_counters::QueueCounters;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
+pub use tx_engine::TxEngine;
+pub use tx_template::TxTemplateCheck;

@@ -1,0 +1,1812 @@
+//! The transmit descriptor engine: takes frames that applications posted on
+//! their queues' transmit rings, checks them, and hands them to the MAC.
+//!
+//! One in-order pipeline serves every queue, a frame per turn:
+//!
+//! 1. The scheduler picks queues round robin among those that are enabled
+//!    and were rung (a bit per queue, set by a tail doorbell and cleared
+//!    when a look finds the queue empty), reads the queue's head and tail,
+//!    and if they differ asks for the descriptor at `head mod 2^tx_log2`
+//!    (16 bytes at `tx_ring + slot * 16`) and advances the head.
+//! 2. The descriptor stage checks the length (`min..=max` frame bytes) and,
+//!    unless the queue is unrestricted, that `[addr, addr + len)` lies in
+//!    the queue's window (a 65-bit sum: no wrap-around). Rejected buffers
+//!    are never read. A good one is read into a 4 KiB word buffer, whose
+//!    room is reserved before the read goes out.
+//! 3. The serializer turns the words into bytes, one per cycle, through the
+//!    template check into a store-and-forward frame FIFO; a frame that fails
+//!    the check is rolled back there and never reaches the MAC. A frame
+//!    starts only when the FIFO has room for all of it.
+//! 4. The write-back stage writes the descriptor's second word back (8 bytes
+//!    at `tx_ring + slot * 16 + 8`, `queue::WriteBack` with `done` set), then
+//!    reports a completion and counts the descriptor for its queue.
+//!
+//! Every stage takes turns in the order the scheduler made them, so each
+//! queue's write-backs land in ring order. A frame is written back as soon
+//! as its last byte is in the FIFO, before it has left on the wire.
+//!
+//! DMA reads share one response channel that answers in request order, so
+//! every read has a place reserved for its answer before it is issued and
+//! `rd_rsp_ready` is always high. Tags: 0 for descriptors, 1 for frame data.
+//!
+//! A commit writes the queue's configuration at once, resets its tail and
+//! marks the queue for a restart. Until the restart is done (`cfg_busy`)
+//! the queue gets no new turn, and its turns already in flight are stale:
+//! no frame data is read for them, a frame that has not fully reached the
+//! FIFO is dropped (its words flushed at one per cycle), and none is
+//! written back, completed or counted (except a write-back request or
+//! notice already showing when the commit comes: what is shown is held
+//! until taken). Other queues carry on. Once every
+//! turn made before the commit has left the pipeline (in order, so a count
+//! of turns made and retired tells), the head is set to 0 and `cfg_busy`
+//! falls: from then on nothing touches the queue's old ring, and the queue
+//! starts again at index 0.
+//!
+//! The host's tail is trusted only as far as it must be: whatever it says,
+//! each descriptor between head and tail is read and checked like any other
+//! (a tail more than a ring ahead just makes the engine go round the ring).
+//! Commits and doorbells for queue numbers past the last queue are ignored;
+//! a doorbell in the same cycle as a commit would lose to it (the control
+//! page never does that).
+
+use super::{FrameFifo, TxTemplateCheck};
+use crate::params::{NicParams, QUEUE_BITS, QUEUE_COUNT, QUEUE_COUNT_LOG2};
+use crate::ports::{
+    CompletionSource, DmaMaster, DoorbellSink, FrameSource, QueueConfig, QueueConfigSink, QueueCountSource,
+};
+use rust_hdl::prelude::*;
+
+/// log2 of the frame data buffer in 8-byte words (4 KiB).
+const WORDS_LOG2: usize = 9;
+/// log2 of the outgoing frame FIFO in bytes.
+const FIFO_LOG2: usize = 12;
+
+// Literals in the kernel below stand for these (rust-hdl cannot name a Rust
+// constant in Verilog).
+const _: () = {
+    use crate::ports::queue::*;
+    use crate::queue::*;
+    assert!(QUEUE_COUNT == 64 && QUEUE_COUNT_LOG2 == 6);
+    assert!(WORDS_LOG2 == 9 && FIFO_LOG2 == 12);
+    assert!(DESC_BYTES == 16 && DESC_WRITEBACK_OFFSET == 8);
+    assert!(DOORBELL_TX_TAIL == 1 && QCOUNT_TX_SENT == 2 && QCOUNT_TX_REJECTED == 3);
+    assert!(Status::Ok as u8 == 0 && Status::Window as u8 == 1);
+    assert!(Status::BadLength as u8 == 3 && Status::Template as u8 == 4);
+    let wb = WriteBack { len: 1, queue: 1, status: 1, filter_id: 0, reason: 0, kind: 0 };
+    assert!(wb.encode() == 1 | 1 << 16 | 1 << 28 | 1 << 63);
+};
+
+/// A descriptor asked for: whose it is and where it is written back.
+#[derive(Copy, Clone, Debug, Default, PartialEq, LogicStruct)]
+pub struct TxTurn {
+    pub queue: Bits<QUEUE_COUNT_LOG2>,
+    /// The descriptor's free-running ring index.
+    pub idx: Bits<16>,
+    pub wb_addr: Bits<64>,
+}
+
+/// A descriptor as read: buffer address and frame length.
+#[derive(Copy, Clone, Debug, Default, PartialEq, LogicStruct)]
+pub struct TxDesc {
+    pub addr: Bits<64>,
+    pub len: Bits<16>,
+}
+
+/// A checked descriptor on its way to the wire and the write-back.
+#[derive(Copy, Clone, Debug, Default, PartialEq, LogicStruct)]
+pub struct TxJob {
+    pub queue: Bits<QUEUE_COUNT_LOG2>,
+    pub idx: Bits<16>,
+    pub wb_addr: Bits<64>,
+    pub len: Bits<16>,
+    /// Its frame was read into the word buffer and is to be serialized.
+    pub has_data: bool,
+    /// A `queue::Status` code.
+    pub status: Bits<4>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+enum Step {
+    /// Free; for the scheduler, picking a queue.
+    Idle,
+    /// RAMs are being read.
+    Read,
+    /// RAM data is here: decide, or wait for room.
+    Decide,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
+enum WbStep {
+    Idle,
+    Request,
+    Data,
+    Notify,
+}
+
+#[derive(LogicBlock)]
+pub struct TxEngine {
+    pub clock: Signal<In, Clock>,
+    pub settings: QueueConfigSink,
+    /// A committed queue's restart is pending (see the module notes).
+    pub cfg_busy: Signal<Out, Bit>,
+    pub doorbell: DoorbellSink,
+    pub dma: DmaMaster,
+    pub frames_out: FrameSource,
+    pub completion: CompletionSource,
+    pub qcount: QueueCountSource,
+    /// One-cycle pulses: bit 0 TxDropWindow, bit 1 TxDropTemplate, bit 2
+    /// TxDropBadLength (`regmap::Counter` order).
+    pub counts: Signal<Out, Bits<3>>,
+
+    min_len: Constant<Bits<16>>,
+    max_len: Constant<Bits<16>>,
+
+    // Queue state: three copies of the configuration, one per reader.
+    cfg_sched: RAM<QueueConfig, QUEUE_COUNT_LOG2>,
+    cfg_desc: RAM<QueueConfig, QUEUE_COUNT_LOG2>,
+    cfg_tpl: RAM<QueueConfig, QUEUE_COUNT_LOG2>,
+    heads: RAM<Bits<16>, QUEUE_COUNT_LOG2>,
+    tails: RAM<Bits<16>, QUEUE_COUNT_LOG2>,
+    enabled: DFF<Bits<QUEUE_COUNT>>,
+    pending: DFF<Bits<QUEUE_COUNT>>,
+    /// Committed queues whose restart is pending.
+    restarts: DFF<Bits<QUEUE_COUNT>>,
+    /// Turns made and turns retired (free-running; fewer than 128 are ever
+    /// in flight), and the count of turns made when the last commit came.
+    made: DFF<Bits<8>>,
+    retired: DFF<Bits<8>>,
+    marker: DFF<Bits<8>>,
+    since_marker: Signal<Local, Bits<8>>,
+    commit: Signal<Local, Bit>,
+    commit_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    commit_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    ring: Signal<Local, Bit>,
+    ring_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    ring_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+
+    // Scheduler.
+    sched: DFF<Step>,
+    sched_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    /// Where the round-robin search starts: the queue after the last one looked at.
+    rr_start: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    /// A doorbell for `sched_q` came during its look.
+    db_hit: DFF<Bit>,
+    cand: Signal<Local, Bits<QUEUE_COUNT>>,
+    from_start: Signal<Local, Bits<QUEUE_COUNT>>,
+    enc_in: Signal<Local, Bits<QUEUE_COUNT>>,
+    enc32: Signal<Local, Bits<32>>,
+    enc16: Signal<Local, Bits<16>>,
+    enc8: Signal<Local, Bits<8>>,
+    enc4: Signal<Local, Bits<4>>,
+    enc2: Signal<Local, Bits<2>>,
+    z5: Signal<Local, Bit>,
+    z4: Signal<Local, Bit>,
+    z3: Signal<Local, Bit>,
+    z2: Signal<Local, Bit>,
+    z1: Signal<Local, Bit>,
+    z0: Signal<Local, Bit>,
+    pick: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    pick_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    has_work: Signal<Local, Bit>,
+    slot: Signal<Local, Bits<16>>,
+    desc_at: Signal<Local, Bits<64>>,
+    sched_go: Signal<Local, Bit>,
+    sched_clear: Signal<Local, Bit>,
+    sched_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    sched_restarts: Signal<Local, Bits<QUEUE_COUNT>>,
+    sched_stale: Signal<Local, Bit>,
+    restart_now: Signal<Local, Bit>,
+
+    // The read request register, shared by the scheduler and the
+    // descriptor stage.
+    rq_valid: DFF<Bit>,
+    rq_addr: DFF<Bits<64>>,
+    rq_len: DFF<Bits<16>>,
+    rq_tag: DFF<Bits<8>>,
+    rq_free: Signal<Local, Bit>,
+
+    // Read responses.
+    first_word: DFF<Bits<64>>,
+    turns: SynchronousFIFO<TxTurn, 3, 4, 1>,
+    descs: SynchronousFIFO<TxDesc, 3, 4, 1>,
+    words: RAM<Bits<64>, WORDS_LOG2>,
+    /// Word buffer pointers (one wrap bit above the address): next word
+    /// written, the same a cycle ago, next word read, end of the reserved room.
+    wp: DFF<Bits<10>>,
+    wp_late: DFF<Bits<10>>,
+    rp: DFF<Bits<10>>,
+    reserved: DFF<Bits<10>>,
+
+    // Descriptor stage.
+    dstep: DFF<Step>,
+    d_turn: DFF<TxTurn>,
+    d_desc: DFF<TxDesc>,
+    d_end: Signal<Local, Bits<65>>,
+    d_bad_len: Signal<Local, Bit>,
+    d_outside: Signal<Local, Bit>,
+    d_restarts: Signal<Local, Bits<QUEUE_COUNT>>,
+    d_stale: Signal<Local, Bit>,
+    d_words: Signal<Local, Bits<17>>,
+    d_used: Signal<Local, Bits<10>>,
+    d_need: Signal<Local, Bits<17>>,
+    d_job: Signal<Local, TxJob>,
+    d_reject: Signal<Local, Bit>,
+    d_fetch: Signal<Local, Bit>,
+    jobs: SynchronousFIFO<TxJob, 3, 4, 1>,
+
+    // Serializer.
+    s_active: DFF<Bit>,
+    /// The template settings for the frame have arrived from their RAM.
+    s_ready: DFF<Bit>,
+    s_job: DFF<TxJob>,
+    s_pos: DFF<Bits<16>>,
+    fifo_used: DFF<Bits<13>>,
+    /// Some of the current frame's bytes went into the FIFO.
+    s_emitted: DFF<Bit>,
+    s_head_restarts: Signal<Local, Bits<QUEUE_COUNT>>,
+    s_head_stale: Signal<Local, Bit>,
+    s_cut: Signal<Local, Bit>,
+    s_skip: Signal<Local, Bit>,
+    s_word_idx: Signal<Local, Bits<16>>,
+    s_last_word: Signal<Local, Bits<16>>,
+    s_flush_end: Signal<Local, Bit>,
+    s_need: Signal<Local, Bits<17>>,
+    s_start: Signal<Local, Bit>,
+    s_avail: Signal<Local, Bits<10>>,
+    s_emit: Signal<Local, Bit>,
+    s_is_last: Signal<Local, Bit>,
+    s_word_end: Signal<Local, Bit>,
+    s_rp_next: Signal<Local, Bits<10>>,
+    s_shifted: Signal<Local, Bits<64>>,
+    s_byte: Signal<Local, Bits<8>>,
+    s_restarts: Signal<Local, Bits<QUEUE_COUNT>>,
+    s_stale: Signal<Local, Bit>,
+    s_fail: Signal<Local, Bit>,
+    s_drop: Signal<Local, Bit>,
+    s_add: Signal<Local, Bits<13>>,
+    s_sub: Signal<Local, Bits<13>>,
+    s_done: Signal<Local, TxJob>,
+    tpl_check: TxTemplateCheck,
+    out_fifo: FrameFifo<FIFO_LOG2>,
+    finished: SynchronousFIFO<TxJob, 3, 4, 1>,
+
+    // Write-back stage.
+    wstep: DFF<WbStep>,
+    w_job: DFF<TxJob>,
+    cpl_pend: DFF<Bit>,
+    qc_pend: DFF<Bit>,
+    /// The current request or notices are showing: they stay until taken.
+    w_shown: DFF<Bit>,
+    count_pulse: DFF<Bits<3>>,
+    w_restarts: Signal<Local, Bits<QUEUE_COUNT>>,
+    w_stale: Signal<Local, Bit>,
+    w_cpl_left: Signal<Local, Bit>,
+    w_qc_left: Signal<Local, Bit>,
+    retire: Signal<Local, Bit>,
+}
+
+impl TxEngine {
+    pub fn new(params: &NicParams) -> Self {
+        assert!(params.min_frame_bytes >= 14 && params.min_frame_bytes <= params.max_frame_bytes);
+        // A frame must fit the word buffer and the FIFO (which keeps one
+        // byte free).
+        assert!(params.max_frame_bytes <= (1 << FIFO_LOG2) - 1);
+        assert!(params.max_frame_bytes <= 8 << WORDS_LOG2);
+        Self {
+            clock: Default::default(),
+            settings: Default::default(),
+            cfg_busy: Default::default(),
+            doorbell: Default::default(),
+            dma: Default::default(),
+            frames_out: Default::default(),
+            completion: Default::default(),
+            qcount: Default::default(),
+            counts: Default::default(),
+            min_len: Constant::new((params.min_frame_bytes as u64).into()),
+            max_len: Constant::new((params.max_frame_bytes as u64).into()),
+            cfg_sched: Default::default(),
+            cfg_desc: Default::default(),
+            cfg_tpl: Default::default(),
+            heads: Default::default(),
+            tails: Default::default(),
+            enabled: Default::default(),
+            pending: Default::default(),
+            restarts: Default::default(),
+            made: Default::default(),
+            retired: Default::default(),
+            marker: Default::default(),
+            since_marker: Default::default(),
+            commit: Default::default(),
+            commit_q: Default::default(),
+            commit_mask: Default::default(),
+            ring: Default::default(),
+            ring_q: Default::default(),
+            ring_mask: Default::default(),
+            sched: Default::default(),
+            sched_q: Default::default(),
+            rr_start: Default::default(),
+            db_hit: Default::default(),
+            cand: Default::default(),
+            from_start: Default::default(),
+            enc_in: Default::default(),
+            enc32: Default::default(),
+            enc16: Default::default(),
+            enc8: Default::default(),
+            enc4: Default::default(),
+            enc2: Default::default(),
+            z5: Default::default(),
+            z4: Default::default(),
+            z3: Default::default(),
+            z2: Default::default(),
+            z1: Default::default(),
+            z0: Default::default(),
+            pick: Default::default(),
+            pick_mask: Default::default(),
+            has_work: Default::default(),
+            slot: Default::default(),
+            desc_at: Default::default(),
+            sched_go: Default::default(),
+            sched_clear: Default::default(),
+            sched_mask: Default::default(),
+            sched_restarts: Default::default(),
+            sched_stale: Default::default(),
+            restart_now: Default::default(),
+            rq_valid: Default::default(),
+            rq_addr: Default::default(),
+            rq_len: Default::default(),
+            rq_tag: Default::default(),
+            rq_free: Default::default(),
+            first_word: Default::default(),
+            turns: Default::default(),
+            descs: Default::default(),
+            words: Default::default(),
+            wp: Default::default(),
+            wp_late: Default::default(),
+            rp: Default::default(),
+            reserved: Default::default(),
+            dstep: Default::default(),
+            d_turn: Default::default(),
+            d_desc: Default::default(),
+            d_end: Default::default(),
+            d_bad_len: Default::default(),
+            d_outside: Default::default(),
+            d_restarts: Default::default(),
+            d_stale: Default::default(),
+            d_words: Default::default(),
+            d_used: Default::default(),
+            d_need: Default::default(),
+            d_job: Default::default(),
+            d_reject: Default::default(),
+            d_fetch: Default::default(),
+            jobs: Default::default(),
+            s_active: Default::default(),
+            s_ready: Default::default(),
+            s_job: Default::default(),
+            s_pos: Default::default(),
+            fifo_used: Default::default(),
+            s_emitted: Default::default(),
+            s_head_restarts: Default::default(),
+            s_head_stale: Default::default(),
+            s_cut: Default::default(),
+            s_skip: Default::default(),
+            s_word_idx: Default::default(),
+            s_last_word: Default::default(),
+            s_flush_end: Default::default(),
+            s_need: Default::default(),
+            s_start: Default::default(),
+            s_avail: Default::default(),
+            s_emit: Default::default(),
+            s_is_last: Default::default(),
+            s_word_end: Default::default(),
+            s_rp_next: Default::default(),
+            s_shifted: Default::default(),
+            s_byte: Default::default(),
+            s_restarts: Default::default(),
+            s_stale: Default::default(),
+            s_fail: Default::default(),
+            s_drop: Default::default(),
+            s_add: Default::default(),
+            s_sub: Default::default(),
+            s_done: Default::default(),
+            tpl_check: Default::default(),
+            out_fifo: Default::default(),
+            finished: Default::default(),
+            wstep: Default::default(),
+            w_job: Default::default(),
+            cpl_pend: Default::default(),
+            qc_pend: Default::default(),
+            w_shown: Default::default(),
+            count_pulse: Default::default(),
+            w_restarts: Default::default(),
+            w_stale: Default::default(),
+            w_cpl_left: Default::default(),
+            w_qc_left: Default::default(),
+            retire: Default::default(),
+        }
+    }
+}
+
+// rust-hdl's simulator lets every read see a signal's final value for the
+// cycle, while the Verilog reads it where it stands; so below, no signal is
+// written after it has been read.
+impl Logic for TxEngine {
+    #[hdl_gen]
+    fn update(&mut self) {
+        clock!(self, clock, turns, descs, jobs, finished, tpl_check, out_fifo);
+        dff_setup!(
+            self,
+            clock,
+            enabled,
+            pending,
+            restarts,
+            made,
+            retired,
+            marker,
+            sched,
+            sched_q,
+            rr_start,
+            db_hit,
+            rq_valid,
+            rq_addr,
+            rq_len,
+            rq_tag,
+            first_word,
+            wp,
+            wp_late,
+            rp,
+            reserved,
+            dstep,
+            d_turn,
+            d_desc,
+            s_active,
+            s_ready,
+            s_job,
+            s_pos,
+            s_emitted,
+            fifo_used,
+            wstep,
+            w_job,
+            cpl_pend,
+            qc_pend,
+            w_shown,
+            count_pulse
+        );
+        self.cfg_sched.read_clock.next = self.clock.val();
+        self.cfg_sched.write_clock.next = self.clock.val();
+        self.cfg_desc.read_clock.next = self.clock.val();
+        self.cfg_desc.write_clock.next = self.clock.val();
+        self.cfg_tpl.read_clock.next = self.clock.val();
+        self.cfg_tpl.write_clock.next = self.clock.val();
+        self.heads.read_clock.next = self.clock.val();
+        self.heads.write_clock.next = self.clock.val();
+        self.tails.read_clock.next = self.clock.val();
+        self.tails.write_clock.next = self.clock.val();
+        self.words.read_clock.next = self.clock.val();
+        self.words.write_clock.next = self.clock.val();
+
+        // Commits and tail doorbells for queues that exist.
+        self.commit.next = self.settings.write.val() & (self.settings.queue.val() < 64);
+        self.commit_q.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.commit_mask.next = 0.into();
+        if self.commit.val() {
+            self.commit_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.commit_q.val();
+        }
+        self.ring.next = self.doorbell.valid.val() & (self.doorbell.kind.val() == 1) & (self.doorbell.queue.val() < 64);
+        self.ring_q.next = self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.ring_mask.next = 0.into();
+        if self.ring.val() {
+            self.ring_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.ring_q.val();
+        }
+        self.cfg_sched.write_address.next = self.commit_q.val();
+        self.cfg_sched.write_data.next = self.settings.settings.val();
+        self.cfg_sched.write_enable.next = self.commit.val();
+        self.cfg_desc.write_address.next = self.commit_q.val();
+        self.cfg_desc.write_data.next = self.settings.settings.val();
+        self.cfg_desc.write_enable.next = self.commit.val();
+        self.cfg_tpl.write_address.next = self.commit_q.val();
+        self.cfg_tpl.write_data.next = self.settings.settings.val();
+        self.cfg_tpl.write_enable.next = self.commit.val();
+        // A commit restarts the tail at once (no doorbell comes in the same
+        // cycle); the head waits for the restart.
+        self.tails.write_address.next = self.ring_q.val();
+        self.tails.write_data.next = self.doorbell.value.val();
+        self.tails.write_enable.next = self.ring.val();
+        if self.commit.val() {
+            self.tails.write_address.next = self.commit_q.val();
+            self.tails.write_data.next = 0.into();
+            self.tails.write_enable.next = true;
+        }
+        self.enabled.d.next = self.enabled.q.val() & !self.commit_mask.val();
+        if self.commit.val() & self.settings.settings.val().enable {
+            self.enabled.d.next = self.enabled.q.val() | self.commit_mask.val();
+        }
+        self.cfg_busy.next = self.restarts.q.val() != 0;
+
+        // A restart is done once the turns made before the last commit have
+        // all retired, while the scheduler rests (it shares the head RAM's
+        // write port and the encoder below).
+        self.since_marker.next = self.retired.q.val() - self.marker.q.val();
+        self.restart_now.next =
+            (self.restarts.q.val() != 0) & !self.since_marker.val().get_bit(7) & (self.sched.q.val() == Step::Idle);
+
+        // The lowest set bit of the restarts due, or else of the rung
+        // queues from `rr_start` on, or else of all rung queues.
+        self.cand.next = self.pending.q.val() & self.enabled.q.val() & !self.restarts.q.val();
+        self.from_start.next =
+            self.cand.val() & !((bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.rr_start.q.val()) - 1);
+        self.enc_in.next = self.cand.val();
+        if self.from_start.val() != 0 {
+            self.enc_in.next = self.from_start.val();
+        }
+        if self.restart_now.val() {
+            self.enc_in.next = self.restarts.q.val();
+        }
+        self.z5.next = self.enc_in.val().get_bits::<32>(0) == 0;
+        self.enc32.next = self.enc_in.val().get_bits::<32>(0);
+        if self.z5.val() {
+            self.enc32.next = self.enc_in.val().get_bits::<32>(32);
+        }
+        self.z4.next = self.enc32.val().get_bits::<16>(0) == 0;
+        self.enc16.next = self.enc32.val().get_bits::<16>(0);
+        if self.z4.val() {
+            self.enc16.next = self.enc32.val().get_bits::<16>(16);
+        }
+        self.z3.next = self.enc16.val().get_bits::<8>(0) == 0;
+        self.enc8.next = self.enc16.val().get_bits::<8>(0);
+        if self.z3.val() {
+            self.enc8.next = self.enc16.val().get_bits::<8>(8);
+        }
+        self.z2.next = self.enc8.val().get_bits::<4>(0) == 0;
+        self.enc4.next = self.enc8.val().get_bits::<4>(0);
+        if self.z2.val() {
+            self.enc4.next = self.enc8.val().get_bits::<4>(4);
+        }
+        self.z1.next = self.enc4.val().get_bits::<2>(0) == 0;
+        self.enc2.next = self.enc4.val().get_bits::<2>(0);
+        if self.z1.val() {
+            self.enc2.next = self.enc4.val().get_bits::<2>(2);
+        }
+        self.z0.next = !self.enc2.val().get_bit(0);
+        self.pick.next = (bit_cast::<QUEUE_COUNT_LOG2, 1>(self.z5.val().into()) << 5)
+            | (bit_cast::<QUEUE_COUNT_LOG2, 1>(self.z4.val().into()) << 4)
+            | (bit_cast::<QUEUE_COUNT_LOG2, 1>(self.z3.val().into()) << 3)
+            | (bit_cast::<QUEUE_COUNT_LOG2, 1>(self.z2.val().into()) << 2)
+            | (bit_cast::<QUEUE_COUNT_LOG2, 1>(self.z1.val().into()) << 1)
+            | bit_cast::<QUEUE_COUNT_LOG2, 1>(self.z0.val().into());
+        self.pick_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.pick.val();
+
+        // The read request register: the descriptor stage goes first.
+        self.rq_free.next = !self.rq_valid.q.val() | self.dma.rd_req_ready.val();
+        self.dma.rd_req_valid.next = self.rq_valid.q.val();
+        self.dma.rd_req_addr.next = self.rq_addr.q.val();
+        self.dma.rd_req_len.next = self.rq_len.q.val();
+        self.dma.rd_req_tag.next = self.rq_tag.q.val();
+        if self.dma.rd_req_ready.val() {
+            self.rq_valid.d.next = false;
+        }
+
+        // Descriptor stage (before the scheduler, which yields the request
+        // register to it).
+        self.cfg_desc.read_address.next = self.d_turn.q.val().queue;
+        self.d_end.next = bit_cast::<65, 64>(self.d_desc.q.val().addr) + bit_cast::<65, 16>(self.d_desc.q.val().len);
+        self.d_bad_len.next =
+            (self.d_desc.q.val().len < self.min_len.val()) | (self.d_desc.q.val().len > self.max_len.val());
+        self.d_outside.next = !self.cfg_desc.read_data.val().unrestricted
+            & ((self.d_desc.q.val().addr < self.cfg_desc.read_data.val().win_base)
+                | (self.d_end.val() > bit_cast::<65, 64>(self.cfg_desc.read_data.val().win_limit)));
+        self.d_restarts.next = self.restarts.q.val() >> self.d_turn.q.val().queue;
+        self.d_stale.next =
+            self.d_restarts.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.d_turn.q.val().queue));
+        self.d_words.next = (bit_cast::<17, 16>(self.d_desc.q.val().len) + 7) >> 3;
+        self.d_used.next = self.reserved.q.val() - self.rp.q.val();
+        self.d_need.next = bit_cast::<17, 10>(self.d_used.val()) + self.d_words.val();
+        self.d_job.next.queue = self.d_turn.q.val().queue;
+        self.d_job.next.idx = self.d_turn.q.val().idx;
+        self.d_job.next.wb_addr = self.d_turn.q.val().wb_addr;
+        self.d_job.next.len = self.d_desc.q.val().len;
+        self.d_job.next.has_data = false;
+        self.d_job.next.status = 1.into();
+        if self.d_bad_len.val() {
+            self.d_job.next.status = 3.into();
+        }
+        self.d_reject.next = false;
+        self.d_fetch.next = false;
+        self.turns.read.next = false;
+        self.descs.read.next = false;
+        self.jobs.write.next = false;
+        match self.dstep.q.val() {
+            Step::Idle => {
+                if !self.turns.empty.val() & !self.descs.empty.val() {
+                    self.d_turn.d.next = self.turns.data_out.val();
+                    self.d_desc.d.next = self.descs.data_out.val();
+                    self.turns.read.next = true;
+                    self.descs.read.next = true;
+                    self.dstep.d.next = Step::Read;
+                }
+            }
+            Step::Read => {
+                self.dstep.d.next = Step::Decide;
+            }
+            Step::Decide => {
+                if !self.jobs.full.val() {
+                    if self.d_stale.val() | self.d_bad_len.val() | self.d_outside.val() {
+                        self.d_reject.next = true;
+                    } else if (self.d_need.val() <= 512) & self.rq_free.val() {
+                        self.d_fetch.next = true;
+                    }
+                }
+            }
+        }
+        if self.d_fetch.val() {
+            self.d_job.next.has_data = true;
+            self.d_job.next.status = 0.into();
+            self.rq_valid.d.next = true;
+            self.rq_addr.d.next = self.d_desc.q.val().addr;
+            self.rq_len.d.next = self.d_desc.q.val().len;
+            self.rq_tag.d.next = 1.into();
+            self.reserved.d.next = self.reserved.q.val() + self.d_words.val().get_bits::<10>(0);
+        }
+        self.jobs.data_in.next = self.d_job.val();
+        if self.d_reject.val() | self.d_fetch.val() {
+            self.jobs.write.next = true;
+            self.dstep.d.next = Step::Idle;
+        }
+
+        // Scheduler.
+        self.cfg_sched.read_address.next = self.sched_q.q.val();
+        self.heads.read_address.next = self.sched_q.q.val();
+        self.tails.read_address.next = self.sched_q.q.val();
+        self.has_work.next =
+            self.cfg_sched.read_data.val().enable & (self.heads.read_data.val() != self.tails.read_data.val());
+        self.slot.next = self.heads.read_data.val()
+            & ((bit_cast::<16, 1>(true.into()) << self.cfg_sched.read_data.val().tx_log2) - 1);
+        self.desc_at.next = self.cfg_sched.read_data.val().tx_ring + (bit_cast::<64, 16>(self.slot.val()) << 4);
+        self.turns.data_in.next.queue = self.sched_q.q.val();
+        self.turns.data_in.next.idx = self.heads.read_data.val();
+        self.turns.data_in.next.wb_addr = self.desc_at.val() + 8;
+        self.heads.write_address.next = self.sched_q.q.val();
+        self.heads.write_data.next = self.heads.read_data.val() + 1;
+        self.heads.write_enable.next = false;
+        self.turns.write.next = false;
+        self.sched_go.next = false;
+        self.sched_clear.next = false;
+        self.sched_restarts.next = self.restarts.q.val() >> self.sched_q.q.val();
+        self.sched_stale.next =
+            self.sched_restarts.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.sched_q.q.val()));
+        if (self.sched.q.val() != Step::Idle) & self.ring.val() & (self.ring_q.val() == self.sched_q.q.val()) {
+            self.db_hit.d.next = true;
+        }
+        match self.sched.q.val() {
+            Step::Idle => {
+                if !self.restart_now.val() & !self.commit.val() & (self.cand.val() != 0) & !self.turns.full.val() {
+                    self.sched_q.d.next = self.pick.val();
+                    self.db_hit.d.next = false;
+                    self.sched.d.next = Step::Read;
+                }
+            }
+            Step::Read => {
+                self.sched.d.next = Step::Decide;
+            }
+            Step::Decide => {
+                if self.sched_stale.val() {
+                    self.sched.d.next = Step::Idle;
+                } else if self.has_work.val() {
+                    if self.rq_free.val() & !self.d_fetch.val() & !self.turns.full.val() {
+                        self.sched_go.next = true;
+                    }
+                } else {
+                    // Empty: forget the doorbell unless one came during the look.
+                    self.sched_clear.next =
+                        !self.db_hit.q.val() & !(self.ring.val() & (self.ring_q.val() == self.sched_q.q.val()));
+                    self.rr_start.d.next = self.sched_q.q.val() + 1;
+                    self.sched.d.next = Step::Idle;
+                }
+            }
+        }
+        if self.sched_go.val() {
+            self.rq_valid.d.next = true;
+            self.rq_addr.d.next = self.desc_at.val();
+            self.rq_len.d.next = 16.into();
+            self.rq_tag.d.next = 0.into();
+            self.turns.write.next = true;
+            self.heads.write_enable.next = true;
+            self.rr_start.d.next = self.sched_q.q.val() + 1;
+            self.sched.d.next = Step::Idle;
+        }
+        self.sched_mask.next = 0.into();
+        if self.sched_clear.val() {
+            self.sched_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.sched_q.q.val();
+        }
+        self.pending.d.next =
+            (self.pending.q.val() & !self.sched_mask.val() & !self.commit_mask.val()) | self.ring_mask.val();
+
+        // Restarts.
+        if self.commit.val() {
+            self.marker.d.next = self.made.q.val();
+            if self.sched_go.val() {
+                self.marker.d.next = self.made.q.val() + 1;
+            }
+        }
+        if self.restart_now.val() {
+            self.heads.write_address.next = self.pick.val();
+            self.heads.write_data.next = 0.into();
+            self.heads.write_enable.next = true;
+            self.restarts.d.next = (self.restarts.q.val() & !self.pick_mask.val()) | self.commit_mask.val();
+        } else {
+            self.restarts.d.next = self.restarts.q.val() | self.commit_mask.val();
+        }
+
+        // Read responses: always taken. Descriptors go to their FIFO (room
+        // is there: it is as deep as the turn FIFO), frame data to the word
+        // buffer (room was reserved).
+        self.dma.rd_rsp_ready.next = true;
+        self.words.write_address.next = self.wp.q.val().get_bits::<WORDS_LOG2>(0);
+        self.words.write_data.next = self.dma.rd_rsp_data.val();
+        self.words.write_enable.next = false;
+        self.descs.data_in.next.addr = self.first_word.q.val();
+        self.descs.data_in.next.len = self.dma.rd_rsp_data.val().get_bits::<16>(0);
+        self.descs.write.next = false;
+        if self.dma.rd_rsp_valid.val() {
+            if self.dma.rd_rsp_tag.val().get_bit(0) {
+                self.words.write_enable.next = true;
+                self.wp.d.next = self.wp.q.val() + 1;
+            } else if self.dma.rd_rsp_last.val() {
+                self.descs.write.next = true;
+            } else {
+                self.first_word.d.next = self.dma.rd_rsp_data.val();
+            }
+        }
+        self.wp_late.d.next = self.wp.q.val();
+
+        // Serializer. A frame starts only if the FIFO is sure to hold it
+        // (counting bytes until they leave, so the FIFO never overflows),
+        // or if it is stale, as it will not go into the FIFO.
+        self.s_head_restarts.next = self.restarts.q.val() >> self.jobs.data_out.val().queue;
+        self.s_head_stale.next = self.s_head_restarts.val().get_bit(0)
+            | (self.commit.val() & (self.commit_q.val() == self.jobs.data_out.val().queue));
+        self.s_need.next =
+            bit_cast::<17, 13>(self.fifo_used.q.val()) + bit_cast::<17, 16>(self.jobs.data_out.val().len);
+        self.s_start.next = !self.s_active.q.val()
+            & !self.jobs.empty.val()
+            & !self.finished.full.val()
+            & (!self.jobs.data_out.val().has_data | (self.s_need.val() <= 4095) | self.s_head_stale.val());
+        self.jobs.read.next = self.s_start.val();
+        self.cfg_tpl.read_address.next = self.s_job.q.val().queue;
+        if self.s_start.val() {
+            self.cfg_tpl.read_address.next = self.jobs.data_out.val().queue;
+        }
+        self.s_restarts.next = self.restarts.q.val() >> self.s_job.q.val().queue;
+        self.s_stale.next =
+            self.s_restarts.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.s_job.q.val().queue));
+        // A word may be used once it was written two cycles ago: one for
+        // the write, one for the RAM's read.
+        self.s_avail.next = self.wp_late.q.val() - self.rp.q.val();
+        self.s_emit.next =
+            self.s_active.q.val() & self.s_ready.q.val() & (self.s_avail.val() != 0) & !self.s_stale.val();
+        self.s_is_last.next = self.s_pos.q.val() == (self.s_job.q.val().len - 1);
+        self.s_word_end.next = (self.s_pos.q.val().get_bits::<3>(0) == 7) | self.s_is_last.val();
+        // A stale frame is flushed a word per cycle as its words arrive;
+        // if it had begun to enter the FIFO, one more beat ends it there
+        // with `error`, which rolls it back.
+        self.s_cut.next = self.s_active.q.val() & self.s_stale.val() & self.s_emitted.q.val();
+        self.s_skip.next = self.s_active.q.val() & self.s_stale.val() & (self.s_avail.val() != 0);
+        self.s_word_idx.next = self.s_pos.q.val() >> 3;
+        self.s_last_word.next = (self.s_job.q.val().len - 1) >> 3;
+        self.s_flush_end.next = self.s_skip.val() & (self.s_word_idx.val() == self.s_last_word.val());
+        self.s_rp_next.next = self.rp.q.val();
+        if (self.s_emit.val() & self.s_word_end.val()) | self.s_skip.val() {
+            self.s_rp_next.next = self.rp.q.val() + 1;
+        }
+        self.words.read_address.next = self.s_rp_next.val().get_bits::<WORDS_LOG2>(0);
+        self.rp.d.next = self.s_rp_next.val();
+        self.s_shifted.next =
+            self.words.read_data.val() >> (bit_cast::<64, 3>(self.s_pos.q.val().get_bits::<3>(0)) << 3);
+        self.s_byte.next = self.s_shifted.val().get_bits::<8>(0);
+        self.tpl_check.data.next = self.s_byte.val();
+        self.tpl_check.valid.next = self.s_emit.val() | self.s_cut.val();
+        self.tpl_check.last.next = self.s_is_last.val() | self.s_cut.val();
+        self.tpl_check.settings.next = self.cfg_tpl.read_data.val();
+        self.s_fail.next = !self.tpl_check.ok.val() & !self.cfg_tpl.read_data.val().unrestricted;
+        self.s_drop.next = (self.s_emit.val() & self.s_is_last.val() & self.s_fail.val()) | self.s_flush_end.val();
+        self.out_fifo.frames_in.data.next = self.s_byte.val();
+        self.out_fifo.frames_in.valid.next = self.s_emit.val() | self.s_cut.val();
+        self.out_fifo.frames_in.last.next = self.s_is_last.val() | self.s_cut.val();
+        self.out_fifo.frames_in.error.next = self.s_fail.val() | self.s_cut.val();
+        FrameSource::link(&mut self.frames_out, &mut self.out_fifo.frames_out);
+        if self.s_active.q.val() {
+            self.s_ready.d.next = true;
+        }
+        if self.s_emit.val() {
+            self.s_pos.d.next = self.s_pos.q.val() + 1;
+            self.s_emitted.d.next = !self.s_is_last.val();
+        }
+        if self.s_skip.val() {
+            self.s_pos.d.next = (self.s_pos.q.val() | 7) + 1;
+        }
+        if self.s_cut.val() {
+            self.s_emitted.d.next = false;
+        }
+        self.s_done.next = self.s_job.q.val();
+        self.s_done.next.status = 0.into();
+        if self.s_fail.val() {
+            self.s_done.next.status = 4.into();
+        }
+        if !self.s_active.q.val() {
+            self.s_done.next = self.jobs.data_out.val();
+        }
+        self.finished.data_in.next = self.s_done.val();
+        self.finished.write.next = false;
+        if self.s_start.val() {
+            if self.jobs.data_out.val().has_data {
+                self.s_active.d.next = true;
+                self.s_ready.d.next = false;
+                self.s_emitted.d.next = false;
+                self.s_job.d.next = self.jobs.data_out.val();
+                self.s_pos.d.next = 0.into();
+            } else {
+                self.finished.write.next = true;
+            }
+        }
+        if (self.s_emit.val() & self.s_is_last.val()) | self.s_flush_end.val() {
+            self.s_active.d.next = false;
+            self.finished.write.next = true;
+        }
+        self.s_add.next = 0.into();
+        if self.s_start.val() & self.jobs.data_out.val().has_data {
+            self.s_add.next = self.jobs.data_out.val().len.get_bits::<13>(0);
+        }
+        self.s_sub.next = 0.into();
+        if self.s_drop.val() {
+            self.s_sub.next = self.s_job.q.val().len.get_bits::<13>(0);
+        }
+        if self.frames_out.valid.val() & self.frames_out.ready.val() {
+            self.fifo_used.d.next = self.fifo_used.q.val() + self.s_add.val() - self.s_sub.val() - 1;
+        } else {
+            self.fifo_used.d.next = self.fifo_used.q.val() + self.s_add.val() - self.s_sub.val();
+        }
+
+        // Write-back stage.
+        self.w_restarts.next = self.restarts.q.val() >> self.w_job.q.val().queue;
+        self.w_stale.next =
+            self.w_restarts.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.w_job.q.val().queue));
+        self.dma.wr_req_valid.next = false;
+        self.dma.wr_req_addr.next = self.w_job.q.val().wb_addr;
+        self.dma.wr_req_len.next = 8.into();
+        self.dma.wr_data_valid.next = false;
+        self.dma.wr_data.next = bit_cast::<64, 16>(self.w_job.q.val().len)
+            | (bit_cast::<64, QUEUE_COUNT_LOG2>(self.w_job.q.val().queue) << 16)
+            | (bit_cast::<64, 4>(self.w_job.q.val().status) << 28)
+            | (bit_cast::<64, 1>(true.into()) << 63);
+        self.dma.wr_data_last.next = true;
+        self.completion.valid.next = false;
+        self.completion.queue.next = bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.w_job.q.val().queue);
+        self.completion.is_tx.next = true;
+        self.completion.done.next = self.w_job.q.val().idx + 1;
+        self.qcount.valid.next = false;
+        self.qcount.queue.next = bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.w_job.q.val().queue);
+        self.qcount.counter.next = 3.into();
+        if self.w_job.q.val().status == 0 {
+            self.qcount.counter.next = 2.into();
+        }
+        self.count_pulse.d.next = 0.into();
+        self.counts.next = self.count_pulse.q.val();
+        self.finished.read.next = false;
+        self.retire.next = false;
+        self.w_cpl_left.next = self.cpl_pend.q.val() & !self.completion.ready.val();
+        self.w_qc_left.next = self.qc_pend.q.val() & !self.qcount.ready.val();
+        match self.wstep.q.val() {
+            WbStep::Idle => {
+                if !self.finished.empty.val() {
+                    self.w_job.d.next = self.finished.data_out.val();
+                    self.finished.read.next = true;
+                    self.wstep.d.next = WbStep::Request;
+                }
+            }
+            WbStep::Request => {
+                // A stale turn is dropped here unless its request is already
+                // showing: what has been shown is held until taken.
+                if self.w_stale.val() & !self.w_shown.q.val() {
+                    self.retire.next = true;
+                } else {
+                    self.dma.wr_req_valid.next = true;
+                    self.w_shown.d.next = true;
+                    if self.dma.wr_req_ready.val() {
+                        self.w_shown.d.next = false;
+                        self.wstep.d.next = WbStep::Data;
+                    }
+                }
+            }
+            WbStep::Data => {
+                // The request went out: its data must follow.
+                self.dma.wr_data_valid.next = true;
+                if self.dma.wr_data_ready.val() {
+                    self.wstep.d.next = WbStep::Notify;
+                    self.cpl_pend.d.next = true;
+                    self.qc_pend.d.next = true;
+                }
+            }
+            WbStep::Notify => {
+                if self.w_stale.val() & !self.w_shown.q.val() {
+                    self.cpl_pend.d.next = false;
+                    self.qc_pend.d.next = false;
+                    self.retire.next = true;
+                } else {
+                    if !self.w_shown.q.val() {
+                        if self.w_job.q.val().status == 1 {
+                            self.count_pulse.d.next = 1.into();
+                        }
+                        if self.w_job.q.val().status == 4 {
+                            self.count_pulse.d.next = 2.into();
+                        }
+                        if self.w_job.q.val().status == 3 {
+                            self.count_pulse.d.next = 4.into();
+                        }
+                    }
+                    self.w_shown.d.next = true;
+                    self.completion.valid.next = self.cpl_pend.q.val();
+                    self.qcount.valid.next = self.qc_pend.q.val();
+                    self.cpl_pend.d.next = self.w_cpl_left.val();
+                    self.qc_pend.d.next = self.w_qc_left.val();
+                    if !self.w_cpl_left.val() & !self.w_qc_left.val() {
+                        self.w_shown.d.next = false;
+                        self.retire.next = true;
+                    }
+                }
+            }
+        }
+        if self.retire.val() {
+            self.wstep.d.next = WbStep::Idle;
+        }
+        if self.sched_go.val() {
+            self.made.d.next = self.made.q.val() + 1;
+        }
+        if self.retire.val() {
+            self.retired.d.next = self.retired.q.val() + 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocks::tx_template::model_ok;
+    use crate::blocks::tx_template::tests::{config_of, eth, l4, udp4, IP4, MAC};
+    use crate::harness::Harness;
+    use crate::ports::queue::{QCOUNT_TX_REJECTED, QCOUNT_TX_SENT};
+    use crate::queue::{post_word, QueueSettings, Status, Template, WriteBack};
+    use std::collections::{HashMap, VecDeque};
+    use std::net::IpAddr;
+
+    /// Queue q's ring lives at `ring_of(q)`; buffers are placed by each test.
+    fn ring_of(q: usize) -> u64 {
+        0x4000_0000 + q as u64 * 0x10_0000
+    }
+
+    struct PendingRead {
+        at: u64,
+        addr: u64,
+        len: u64,
+        tag: u64,
+        sent: u64,
+    }
+
+    #[derive(Clone, Copy, Debug)]
+    struct Access {
+        cycle: u64,
+        write: bool,
+        addr: u64,
+        len: u64,
+        tag: u64,
+    }
+
+    /// What the host posted on one descriptor, and what must come of it.
+    #[derive(Clone, Debug)]
+    struct Posted {
+        idx: u16,
+        len: u16,
+        status: Status,
+    }
+
+    /// The engine with host memory behind its DMA port (reads answered in
+    /// request order after a latency, at most 32 outstanding), a MAC that
+    /// idles `gap` cycles after each frame, and a host that posts and rings.
+    struct Bench {
+        h: Harness<TxEngine>,
+        mem: HashMap<u64, u8>,
+        latency: u64,
+        reads: VecDeque<PendingRead>,
+        write: Option<(u64, u64, u64)>,
+        log: Vec<Access>,
+        gap: u64,
+        gap_left: u64,
+        cur: Vec<u8>,
+        frames: Vec<Vec<u8>>,
+        frame_ends: Vec<u64>,
+        /// (address, word) of every 8-byte write.
+        wbs: Vec<(u64, u64)>,
+        completions: Vec<(usize, u16)>,
+        qcounts: Vec<(usize, u64)>,
+        counts: [u64; 3],
+        notify_ready: fn(u64) -> bool,
+        /// Whether the host takes DMA requests and write data this cycle.
+        dma_ready: fn(u64) -> bool,
+        /// Handshakes left waiting last cycle, with what they carried: they
+        /// must still be there, unchanged.
+        waiting: Vec<(&'static str, Vec<u64>)>,
+        /// Wire accounting while `measure`: cycles the MAC was ready, and
+        /// cycles it took a byte.
+        measure: bool,
+        ready_cycles: u64,
+        busy_cycles: u64,
+        settings: Vec<QueueSettings>,
+        tails: Vec<u16>,
+        posted: Vec<Vec<Posted>>,
+        /// Which (queue, index) each frame came from.
+        ids: HashMap<Vec<u8>, (usize, u16)>,
+    }
+
+    impl Bench {
+        fn new(latency: u64, gap: u64) -> Self {
+            let mut h = Harness::new(TxEngine::new(&NicParams::default()), |e| &mut e.clock);
+            h.uut.frames_out.ready.next = true;
+            Self {
+                h,
+                mem: HashMap::new(),
+                latency,
+                reads: VecDeque::new(),
+                write: None,
+                log: vec![],
+                gap,
+                gap_left: 0,
+                cur: vec![],
+                frames: vec![],
+                frame_ends: vec![],
+                wbs: vec![],
+                completions: vec![],
+                qcounts: vec![],
+                counts: [0; 3],
+                notify_ready: |_| true,
+                dma_ready: |_| true,
+                waiting: vec![],
+                measure: false,
+                ready_cycles: 0,
+                busy_cycles: 0,
+                settings: vec![QueueSettings::default(); QUEUE_COUNT],
+                tails: vec![0; QUEUE_COUNT],
+                posted: vec![vec![]; QUEUE_COUNT],
+                ids: HashMap::new(),
+            }
+        }
+
+        fn poke(&mut self, addr: u64, bytes: &[u8]) {
+            for (i, &b) in bytes.iter().enumerate() {
+                self.mem.insert(addr.wrapping_add(i as u64), b);
+            }
+        }
+
+        /// One clock cycle with the host side's inputs driven.
+        fn step(&mut self) {
+            let c = self.h.cycles;
+            let u = &mut self.h.uut;
+            u.dma.rd_req_ready.next = self.reads.len() < 32 && (self.dma_ready)(c);
+            u.dma.wr_req_ready.next = self.write.is_none() && (self.dma_ready)(c + 1);
+            u.dma.wr_data_ready.next = self.write.is_some() && (self.dma_ready)(c + 2);
+            u.dma.rd_rsp_valid.next = false;
+            u.dma.rd_rsp_last.next = false;
+            if let Some(r) = self.reads.front().filter(|r| r.at <= c) {
+                let n = (r.len - r.sent).min(8);
+                let mut beat = [0u8; 8];
+                for i in 0..n {
+                    beat[i as usize] = *self.mem.get(&r.addr.wrapping_add(r.sent + i)).unwrap_or(&0);
+                }
+                u.dma.rd_rsp_valid.next = true;
+                u.dma.rd_rsp_data.next = u64::from_le_bytes(beat).into();
+                u.dma.rd_rsp_tag.next = r.tag.into();
+                u.dma.rd_rsp_last.next = r.sent + n == r.len;
+            }
+            u.frames_out.ready.next = self.gap_left == 0;
+            u.completion.ready.next = (self.notify_ready)(c);
+            u.qcount.ready.next = (self.notify_ready)(c.wrapping_add(3));
+            self.h.settle();
+
+            let u = &self.h.uut;
+            assert!(u.dma.rd_rsp_ready.val(), "read responses must never be held");
+            let d = &u.dma;
+            let shown: [(&'static str, bool, bool, Vec<u64>); 5] = [
+                (
+                    "read request",
+                    d.rd_req_valid.val(),
+                    d.rd_req_ready.val(),
+                    vec![u64::from(d.rd_req_addr.val()), u64::from(d.rd_req_len.val()), u64::from(d.rd_req_tag.val())],
+                ),
+                (
+                    "write request",
+                    d.wr_req_valid.val(),
+                    d.wr_req_ready.val(),
+                    vec![u64::from(d.wr_req_addr.val()), u64::from(d.wr_req_len.val())],
+                ),
+                (
+                    "write data",
+                    d.wr_data_valid.val(),
+                    d.wr_data_ready.val(),
+                    vec![u64::from(d.wr_data.val()), d.wr_data_last.val() as u64],
+                ),
+                (
+                    "completion",
+                    u.completion.valid.val(),
+                    u.completion.ready.val(),
+                    vec![u64::from(u.completion.queue.val()), u64::from(u.completion.done.val())],
+                ),
+                (
+                    "queue count",
+                    u.qcount.valid.val(),
+                    u.qcount.ready.val(),
+                    vec![u64::from(u.qcount.queue.val()), u64::from(u.qcount.counter.val())],
+                ),
+            ];
+            for (name, payload) in std::mem::take(&mut self.waiting) {
+                let now = shown.iter().find(|s| s.0 == name).unwrap();
+                assert!(now.1 && now.3 == payload, "{name} withdrawn or changed while waiting, cycle {c}");
+            }
+            self.waiting = shown.into_iter().filter(|s| s.1 && !s.2).map(|s| (s.0, s.3)).collect();
+            assert!(!u.frames_out.error.val());
+            if u.dma.rd_rsp_valid.val() {
+                let r = self.reads.front_mut().unwrap();
+                r.sent = (r.sent + 8).min(r.len);
+                if r.sent == r.len {
+                    self.reads.pop_front();
+                }
+            }
+            if u.dma.rd_req_valid.val() && u.dma.rd_req_ready.val() {
+                let (addr, len, tag) = (
+                    u64::from(u.dma.rd_req_addr.val()),
+                    u64::from(u.dma.rd_req_len.val()),
+                    u64::from(u.dma.rd_req_tag.val()),
+                );
+                assert!(len > 0 && tag < 64);
+                self.log.push(Access { cycle: c, write: false, addr, len, tag });
+                self.reads.push_back(PendingRead { at: c + self.latency, addr, len, tag, sent: 0 });
+            }
+            if u.dma.wr_data_valid.val() && u.dma.wr_data_ready.val() {
+                let (addr, len, written) = self.write.take().unwrap();
+                let word = u64::from(u.dma.wr_data.val());
+                let n = (len - written).min(8);
+                assert_eq!(u.dma.wr_data_last.val(), written + n == len);
+                for (i, &x) in word.to_le_bytes()[..n as usize].iter().enumerate() {
+                    self.mem.insert(addr + written + i as u64, x);
+                }
+                if len == 8 {
+                    self.wbs.push((addr, word));
+                }
+                if written + n < len {
+                    self.write = Some((addr, len, written + n));
+                }
+            }
+            if u.dma.wr_req_valid.val() && u.dma.wr_req_ready.val() {
+                let (addr, len) = (u64::from(u.dma.wr_req_addr.val()), u64::from(u.dma.wr_req_len.val()));
+                self.log.push(Access { cycle: c, write: true, addr, len, tag: 0 });
+                self.write = Some((addr, len, 0));
+            }
+            let beat = u.frames_out.valid.val() && u.frames_out.ready.val();
+            if self.measure && u.frames_out.ready.val() {
+                self.ready_cycles += 1;
+                self.busy_cycles += beat as u64;
+            }
+            if beat {
+                self.cur.push(u64::from(u.frames_out.data.val()) as u8);
+            }
+            if beat && u.frames_out.last.val() {
+                self.frames.push(std::mem::take(&mut self.cur));
+                self.frame_ends.push(c);
+                self.gap_left = self.gap;
+            } else if self.gap_left > 0 {
+                self.gap_left -= 1;
+            }
+            if u.completion.valid.val() && u.completion.ready.val() {
+                assert!(u.completion.is_tx.val());
+                self.completions
+                    .push((u64::from(u.completion.queue.val()) as usize, u64::from(u.completion.done.val()) as u16));
+            }
+            if u.qcount.valid.val() && u.qcount.ready.val() {
+                self.qcounts.push((u64::from(u.qcount.queue.val()) as usize, u64::from(u.qcount.counter.val())));
+            }
+            let counts = u64::from(u.counts.val());
+            for (i, n) in self.counts.iter_mut().enumerate() {
+                *n += (counts >> i) & 1;
+            }
+            self.h.cycle();
+            self.h.uut.settings.write.next = false;
+            self.h.uut.doorbell.valid.next = false;
+        }
+
+        /// Runs until every posted descriptor on `queues` is finished and
+        /// every good frame has left, then a little longer.
+        fn finish(&mut self, queues: &[usize], limit: u64) {
+            let all: Vec<&Posted> = queues.iter().flat_map(|&q| &self.posted[q]).collect();
+            let (total, ok) = (all.len(), all.iter().filter(|p| p.status == Status::Ok).count());
+            self.run_until(limit, |b| b.completions.len() >= total && b.frames.len() >= ok);
+            self.run(200);
+            self.check_finished(queues);
+        }
+
+        fn run(&mut self, cycles: u64) {
+            for _ in 0..cycles {
+                self.step();
+            }
+        }
+
+        /// Runs until `done`, failing after `limit` cycles.
+        fn run_until(&mut self, limit: u64, done: impl Fn(&Bench) -> bool) {
+            for _ in 0..limit {
+                if done(self) {
+                    return;
+                }
+                self.step();
+            }
+            panic!("timed out at cycle {}", self.h.cycles);
+        }
+
+        fn commit(&mut self, q: usize, s: QueueSettings) {
+            self.settings[q] = s;
+            self.tails[q] = 0;
+            let u = &mut self.h.uut;
+            u.settings.write.next = true;
+            u.settings.queue.next = (q as u64).into();
+            u.settings.settings.next = config_of(&s);
+            self.step();
+            self.run(4);
+        }
+
+        fn wait_idle_config(&mut self) {
+            self.run_until(20_000, |b| !b.h.uut.cfg_busy.val());
+        }
+
+        /// Writes `frame` at `addr` and posts it on q's ring with length
+        /// `len` (normally the frame's), expecting `status`.
+        fn post(&mut self, q: usize, addr: u64, frame: &[u8], len: u16, status: Status) {
+            let s = self.settings[q];
+            let idx = self.tails[q];
+            let slot = idx as u64 & ((1 << s.tx_log2) - 1);
+            self.poke(addr, frame);
+            let d = s.tx_ring + slot * 16;
+            self.poke(d, &addr.to_le_bytes());
+            self.poke(d + 8, &post_word(len).to_le_bytes());
+            self.tails[q] = idx.wrapping_add(1);
+            if status == Status::Ok {
+                assert!(self.ids.insert(frame[..len as usize].to_vec(), (q, idx)).is_none(), "test frames must differ");
+            }
+            self.posted[q].push(Posted { idx, len, status });
+        }
+
+        fn ring(&mut self, q: usize) {
+            let u = &mut self.h.uut;
+            u.doorbell.valid.next = true;
+            u.doorbell.queue.next = (q as u64).into();
+            u.doorbell.kind.next = 1.into();
+            u.doorbell.value.next = (self.tails[q] as u64).into();
+            self.step();
+        }
+
+        /// Write-backs seen for queue q's ring, as (slot, decoded word).
+        fn writebacks(&self, q: usize) -> Vec<(u64, WriteBack)> {
+            let s = self.settings[q];
+            let end = s.tx_ring + (16 << s.tx_log2);
+            self.wbs
+                .iter()
+                .filter(|(a, _)| *a >= s.tx_ring && *a < end)
+                .map(|&(a, w)| {
+                    assert_eq!((a - s.tx_ring) % 16, 8, "write-back at a descriptor's first word");
+                    ((a - s.tx_ring) / 16, WriteBack::decode(w).expect("done bit set"))
+                })
+                .collect()
+        }
+
+        /// Everything posted so far has been finished: each queue's frames
+        /// left in ring order, byte for byte, and its write-backs,
+        /// completions and counts say what became of each descriptor.
+        fn check_finished(&self, queues: &[usize]) {
+            let mut sent: HashMap<usize, Vec<u16>> = HashMap::new();
+            for f in &self.frames {
+                let (q, idx) = self.ids.get(f).unwrap_or_else(|| {
+                    panic!("a frame nobody sent, {} bytes: {:02x?}...", f.len(), &f[..f.len().min(64)])
+                });
+                sent.entry(*q).or_default().push(*idx);
+            }
+            let mut total = 0;
+            for &q in queues {
+                let posted = &self.posted[q];
+                let want: Vec<u16> = posted.iter().filter(|p| p.status == Status::Ok).map(|p| p.idx).collect();
+                total += want.len();
+                assert_eq!(sent.remove(&q).unwrap_or_default(), want, "queue {q}'s frames");
+                let s = self.settings[q];
+                let wbs = self.writebacks(q);
+                assert_eq!(wbs.len(), posted.len(), "queue {q}'s write-backs");
+                for (p, (slot, wb)) in posted.iter().zip(&wbs) {
+                    assert_eq!(*slot, p.idx as u64 & ((1 << s.tx_log2) - 1), "queue {q} written back out of order");
+                    assert_eq!(
+                        *wb,
+                        WriteBack { len: p.len, queue: q as u16, status: p.status as u8, ..Default::default() },
+                        "queue {q} descriptor {}",
+                        p.idx
+                    );
+                }
+                let done: Vec<u16> = self.completions.iter().filter(|c| c.0 == q).map(|c| c.1).collect();
+                let want_done: Vec<u16> = posted.iter().map(|p| p.idx.wrapping_add(1)).collect();
+                assert_eq!(done, want_done, "queue {q}'s completions");
+                let counted = |k: u64| self.qcounts.iter().filter(|c| c.0 == q && c.1 == k).count();
+                let ok = posted.iter().filter(|p| p.status == Status::Ok).count();
+                assert_eq!(counted(QCOUNT_TX_SENT), ok, "queue {q} sent");
+                assert_eq!(counted(QCOUNT_TX_REJECTED), posted.len() - ok, "queue {q} rejected");
+            }
+            assert!(sent.is_empty(), "frames from other queues");
+            assert_eq!(self.frames.len(), total);
+            let status =
+                |s: Status| queues.iter().flat_map(|&q| &self.posted[q]).filter(|p| p.status == s).count() as u64;
+            assert_eq!(self.counts, [status(Status::Window), status(Status::Template), status(Status::BadLength)]);
+            assert!(self.cur.is_empty());
+        }
+
+        /// From the `skip`th frame on, each frame is from the next queue
+        /// after the previous frame's that still had frames to send.
+        fn check_round_robin(&self, skip: usize) {
+            let order: Vec<usize> = self.frames.iter().map(|f| self.ids[f].0).collect();
+            let mut left: HashMap<usize, usize> = HashMap::new();
+            for q in &order {
+                *left.entry(*q).or_default() += 1;
+            }
+            for (i, w) in order.windows(2).enumerate() {
+                *left.get_mut(&w[0]).unwrap() -= 1;
+                if i + 1 < skip {
+                    continue;
+                }
+                let next =
+                    (1..=QUEUE_COUNT).map(|k| (w[0] + k) % QUEUE_COUNT).find(|q| left.get(q).copied().unwrap_or(0) > 0);
+                assert_eq!(Some(w[1]), next, "frame {} broke round robin: order {:?}", i + 1, order);
+            }
+        }
+    }
+
+    fn settings(q: usize, log2: u8) -> QueueSettings {
+        QueueSettings { enable: true, unrestricted: true, tx_ring: ring_of(q), tx_log2: log2, ..Default::default() }
+    }
+
+    /// A distinct frame of `len` bytes (at least 14) for queue q, number n.
+    fn frame(q: usize, n: usize, len: usize) -> Vec<u8> {
+        let mut f = vec![0x02, q as u8, (n >> 8) as u8, n as u8, 0xAA, 0x55];
+        f.extend_from_slice(&MAC);
+        f.extend_from_slice(&[0x88, 0xB5]);
+        f.extend((14..len).map(|i| (i as u8).wrapping_mul(7) ^ (q as u8).wrapping_add(n as u8)));
+        f.truncate(len);
+        f
+    }
+
+    #[test]
+    fn sends_frames_byte_exact_in_round_robin_order() {
+        let mut b = Bench::new(63, 20);
+        // Completions and counts are taken only some of the time.
+        b.notify_ready = |c| c % 3 != 0;
+        let queues = [0usize, 5, 17, 63];
+        let counts = [6usize, 3, 8, 5];
+        for &q in &queues {
+            b.commit(q, settings(q, 4));
+        }
+        b.wait_idle_config();
+        let mut addr = 0x100_0000u64;
+        for (k, &q) in queues.iter().enumerate() {
+            for n in 0..counts[k] {
+                let len = [60, 14, 1522, 64, 15, 333, 1000, 17][(n + k) % 8];
+                b.post(q, addr + 3 * k as u64, &frame(q, n, len), len as u16, Status::Ok);
+                addr += 0x1000;
+            }
+        }
+        for &q in &queues {
+            b.ring(q);
+        }
+        let total: usize = counts.iter().sum();
+        b.finish(&queues, 200_000);
+        assert_eq!(b.completions.len(), total);
+        b.check_round_robin(queues.len());
+        // Descriptor reads are 16 bytes at the ring slots, tag 0; frame
+        // reads are the posted buffers, tag 1.
+        for a in b.log.iter().filter(|a| !a.write) {
+            if a.tag == 0 {
+                assert_eq!(a.len, 16);
+            } else {
+                assert_eq!(a.tag, 1);
+                assert!(a.addr >= 0x100_0000 && a.addr < 0x200_0000);
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_the_wire_busy_at_line_rate_over_16_queues() {
+        let mut b = Bench::new(63, 20);
+        let per_queue = 13;
+        for q in 0..16 {
+            b.commit(q, settings(q, 4));
+        }
+        b.wait_idle_config();
+        for q in 0..16 {
+            for n in 0..per_queue {
+                let addr = 0x100_0000 + ((q * per_queue + n) as u64) * 0x100;
+                b.post(q, addr, &frame(q, n, 64), 64, Status::Ok);
+            }
+        }
+        for q in 0..16 {
+            b.ring(q);
+        }
+        let total = 16 * per_queue;
+        b.run_until(5_000, |b| !b.frames.is_empty());
+        let start = b.h.cycles;
+        b.measure = true;
+        b.run_until(total as u64 * 84 + 2_000, |b| b.frames.len() == total);
+        b.measure = false;
+        let took = b.h.cycles - start;
+        let busy = b.busy_cycles as f64 / b.ready_cycles as f64;
+        println!(
+            "{total} frames; after the first, {} cycles for {} frames ({:.2} per frame), wire busy {:.2}% of ready cycles",
+            took,
+            total - 1,
+            took as f64 / (total - 1) as f64,
+            100.0 * busy
+        );
+        assert!(busy >= 0.99, "wire busy only {:.2}% of the paced slots", 100.0 * busy);
+        b.finish(&(0..16).collect::<Vec<_>>(), 2_000);
+        b.check_round_robin(16);
+        // It got there by overlapping: several reads were out at once.
+        let mut most = 0;
+        let reads: Vec<u64> = b.log.iter().filter(|a| !a.write).map(|a| a.cycle).collect();
+        for (i, &c) in reads.iter().enumerate() {
+            most = most.max(reads[i..].iter().take_while(|&&d| d < c + 63).count());
+        }
+        assert!(most >= 3, "at most {most} reads outstanding");
+    }
+
+    /// A cheap hash of the cycle number, for irregular stalls.
+    fn coin(c: u64, percent: u64) -> bool {
+        (c.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) % 100 < percent
+    }
+
+    #[test]
+    fn holds_what_it_shows_while_the_host_and_the_notices_stall() {
+        let mut b = Bench::new(40, 7);
+        b.dma_ready = |c| coin(c, 40);
+        b.notify_ready = |c| coin(c ^ 0x55, 30);
+        let (base, limit) = (0x200_0000u64, 0x210_0000u64);
+        b.commit(
+            1,
+            QueueSettings {
+                unrestricted: false,
+                window_base: base,
+                window_limit: limit,
+                template: tpl(),
+                ..settings(1, 3)
+            },
+        );
+        b.commit(2, settings(2, 5));
+        b.commit(40, settings(40, 4));
+        b.wait_idle_config();
+        for n in 0..24 {
+            let addr = base + n as u64 * 0x900 + n as u64 % 8;
+            let (f, len, st) = match n % 4 {
+                0 => (good(n, 60 + n * 50), 60 + n * 50, Status::Ok),
+                1 => (good(n, 64), 10, Status::BadLength),
+                2 => {
+                    let mut f = good(n, 90);
+                    f[28] ^= 0xFF;
+                    (f, 90, Status::Template)
+                }
+                _ => (good(n, 64), 64, if n % 8 == 3 { Status::Ok } else { Status::Window }),
+            };
+            let addr = if st == Status::Window { limit - 8 } else { addr };
+            if n % 8 == 0 && n > 0 {
+                b.ring(1);
+                let want = b.posted[1].len();
+                b.run_until(50_000, |b| b.completions.iter().filter(|c| c.0 == 1).count() == want);
+            }
+            b.post(1, addr, &f, len as u16, st);
+        }
+        b.ring(1);
+        for n in 0..30 {
+            b.post(2, 0x400_0000 + n as u64 * 0x800, &frame(2, n, 14 + n * 47), 14 + n as u16 * 47, Status::Ok);
+            let (len, st) = if n < 16 { (64, Status::Ok) } else { (1523 + n as u16, Status::BadLength) };
+            b.post(40, 0x500_0000 + n as u64 * 0x800, &frame(40, n, 64), len, st);
+            if n == 15 {
+                b.ring(40);
+                b.run_until(50_000, |b| b.completions.iter().filter(|c| c.0 == 40).count() == 16);
+            }
+        }
+        b.ring(2);
+        b.ring(40);
+        b.finish(&[1, 2, 40], 400_000);
+    }
+
+    /// A frame that passes the template `tpl()` unless altered.
+    fn good(n: usize, len: usize) -> Vec<u8> {
+        let mut f = udp4(MAC, IP4, 5000);
+        f.extend((f.len()..len).map(|i| (i + n) as u8));
+        f[3] = n as u8;
+        f
+    }
+
+    fn tpl() -> Template {
+        Template { src_mac: Some(MAC), vlan: None, src_ip: Some(IpAddr::from(IP4)), src_port: Some(5000) }
+    }
+
+    #[test]
+    fn rejects_bad_length_window_and_template_while_others_send() {
+        let mut b = Bench::new(63, 20);
+        let (base, limit) = (0x200_0000u64, 0x201_0000u64);
+        b.commit(
+            3,
+            QueueSettings {
+                unrestricted: false,
+                window_base: base,
+                window_limit: limit,
+                template: tpl(),
+                ..settings(3, 4)
+            },
+        );
+        // A window at the very top of the address space: a buffer running
+        // past 2^64 must not wrap into it.
+        let top = u64::MAX - 0xFFFF;
+        b.commit(4, QueueSettings { unrestricted: false, window_base: top, window_limit: u64::MAX, ..settings(4, 3) });
+        b.commit(7, settings(7, 4));
+        b.wait_idle_config();
+        let mut good_bufs = vec![];
+        let mut post = |b: &mut Bench, q: usize, addr: u64, f: Vec<u8>, len: u16, st: Status| {
+            let passes = model_ok(&config_of(&b.settings[q]), &f[..f.len().min(len as usize)]);
+            match st {
+                Status::Ok => assert!(passes),
+                Status::Template => assert!(!passes),
+                _ => {}
+            }
+            // Frames are read to be checked against the template.
+            if st == Status::Ok || st == Status::Template {
+                good_bufs.push((addr, len as u64));
+            }
+            b.post(q, addr, &f, len, st);
+        };
+        let mut wrong_mac = good(6, 80);
+        wrong_mac[11] ^= 1;
+        let mut wrong_port = good(7, 80);
+        wrong_port[35] ^= 1;
+        let v6 = [eth(MAC, &[], 0x86DD), vec![0x60; 40], l4(5000)].concat();
+        // Cut inside the source port.
+        let cut = good(11, 80)[..35].to_vec();
+        post(&mut b, 3, base + 0x100, good(0, 64), 64, Status::Ok);
+        post(&mut b, 3, base + 0x200, good(1, 64), 13, Status::BadLength);
+        post(&mut b, 3, base + 0x300, good(2, 1600), 1523, Status::BadLength);
+        post(&mut b, 3, base - 0x10, good(3, 64), 64, Status::Window);
+        post(&mut b, 3, limit - 0x10, good(4, 64), 64, Status::Window);
+        post(&mut b, 3, base + 0x400, good(5, 1522), 1522, Status::Ok);
+        post(&mut b, 3, base + 0x1000, wrong_mac, 80, Status::Template);
+        post(&mut b, 3, base + 0x1100, wrong_port, 80, Status::Template);
+        post(&mut b, 3, limit - 100, good(8, 100), 100, Status::Ok);
+        post(&mut b, 3, base + 0x1200, good(9, 64), 0, Status::BadLength);
+        post(&mut b, 3, base + 0x1300, v6, 70, Status::Template);
+        post(&mut b, 3, base + 0x1400, cut, 35, Status::Template);
+        post(&mut b, 3, base + 0x1500, good(12, 60), 60, Status::Ok);
+        post(&mut b, 4, u64::MAX - 0x1F, frame(4, 0, 64), 64, Status::Window);
+        post(&mut b, 4, top - 1, frame(4, 1, 64), 64, Status::Window);
+        post(&mut b, 4, u64::MAX - 64, frame(4, 2, 64), 64, Status::Ok);
+        post(&mut b, 4, top + 0x100, frame(4, 3, 14), 14, Status::Ok);
+        for n in 0..10 {
+            let (addr, len) = (0x300_0000 + n as u64 * 0x800, 64 + 50 * n);
+            good_bufs.push((addr, len as u64));
+            b.post(7, addr, &frame(7, n, len), len as u16, Status::Ok);
+        }
+        b.ring(3);
+        b.ring(4);
+        b.ring(7);
+        b.finish(&[3, 4, 7], 100_000);
+        // Frame data was read from buffers that passed the length and
+        // window checks only, once each.
+        let mut reads: Vec<(u64, u64)> =
+            b.log.iter().filter(|a| !a.write && a.tag == 1).map(|a| (a.addr, a.len)).collect();
+        reads.sort();
+        good_bufs.sort();
+        assert_eq!(reads, good_bufs);
+        // Rejections did not hold queue 7 up: its frames went out between
+        // queue 3's.
+        let order: Vec<usize> = b.frames.iter().map(|f| b.ids[f].0).collect();
+        let first7 = order.iter().position(|&q| q == 7).unwrap();
+        let last3 = order.iter().rposition(|&q| q == 3).unwrap();
+        assert!(first7 < last3, "order {order:?}");
+    }
+
+    #[test]
+    fn ring_wraps_and_the_host_reposts() {
+        let mut b = Bench::new(63, 20);
+        b.notify_ready = |c| c % 5 < 3;
+        let queues = [2usize, 9];
+        let wanted = [30usize, 21];
+        for &q in &queues {
+            b.commit(q, settings(q, 3));
+        }
+        b.wait_idle_config();
+        let mut made = [0usize; 2];
+        let mut cycles = 0;
+        while made != wanted {
+            for (k, &q) in queues.iter().enumerate() {
+                let done = b.completions.iter().filter(|c| c.0 == q).count();
+                // Post while the ring has a free slot, ringing every other one.
+                if made[k] < wanted[k] && made[k] - done < 8 {
+                    let len = 14 + (made[k] * 37 + k * 11) % 200;
+                    let addr = 0x500_0000 + (q * 0x10_0000 + made[k] * 0x400) as u64 + made[k] as u64 % 8;
+                    b.post(q, addr, &frame(q, made[k], len), len as u16, Status::Ok);
+                    made[k] += 1;
+                    if made[k] % 2 == 0 || made[k] == wanted[k] || made[k] - done == 8 {
+                        b.ring(q);
+                    }
+                }
+            }
+            b.step();
+            cycles += 1;
+            assert!(cycles < 100_000, "stuck");
+        }
+        b.finish(&queues, 50_000);
+        // The indices went round the 8-slot rings several times.
+        assert!(b.writebacks(2).iter().filter(|w| w.0 == 0).count() >= 3);
+    }
+
+    #[test]
+    fn doorbells_during_a_look_at_an_empty_queue_are_kept() {
+        let mut b = Bench::new(20, 0);
+        b.commit(1, settings(1, 4));
+        b.commit(2, settings(2, 6));
+        b.wait_idle_config();
+        // Queue 2 keeps the scheduler busy in the background.
+        for n in 0..60 {
+            b.post(2, 0x600_0000 + n as u64 * 0x100, &frame(2, n, 40), 40, Status::Ok);
+        }
+        b.ring(2);
+        // Queue 1 gets a frame, then another one `k` cycles later, for k in
+        // a range that puts the second doorbell in every phase of the
+        // scheduler's look at the queue emptied by the first. Each must go.
+        let mut n = 0;
+        for k in 0..48 {
+            for _ in 0..2 {
+                b.post(1, 0x700_0000 + n as u64 * 0x100, &frame(1, n, 20), 20, Status::Ok);
+                n += 1;
+                b.ring(1);
+                b.run(k);
+            }
+            let want = b.posted[1].len();
+            b.run_until(3_000, |b| b.completions.iter().filter(|c| c.0 == 1).count() == want);
+        }
+        b.finish(&[1, 2], 20_000);
+    }
+
+    /// What to wait for before recreating queue 3: the `.1`th DMA access
+    /// of a kind to its old ring or buffers.
+    #[derive(Clone, Copy, Debug)]
+    enum Moment {
+        DescRead(usize),
+        DataRead(usize),
+        WriteBack(usize),
+        Completion,
+    }
+
+    /// Recreates queue 3 on a new ring `offset` cycles after `moment`,
+    /// while its eight 1500-byte frames and queue 8's frames are being
+    /// sent; checks what became of the old ring's turns and that the new
+    /// ring starts at index 0. Returns how many old frames were sent, how
+    /// long `cfg_busy` was high, and queue 8's descriptor reads meanwhile.
+    fn commit_during_traffic(moment: Moment, offset: u64) -> (usize, u64, usize) {
+        let mut b = Bench::new(63, 20);
+        b.commit(3, settings(3, 4));
+        b.commit(8, settings(8, 6));
+        b.wait_idle_config();
+        let old_ring = ring_of(3);
+        for n in 0..8 {
+            b.post(3, 0x800_0000 + n as u64 * 0x1000, &frame(3, n, 1500), 1500, Status::Ok);
+        }
+        for n in 0..60 {
+            b.post(8, 0x900_0000 + n as u64 * 0x1000, &frame(8, n, 100), 100, Status::Ok);
+        }
+        b.ring(3);
+        b.ring(8);
+        let old = |a: &Access, write: bool, base: u64| a.write == write && a.addr >= base && a.addr < base + 0x10_0000;
+        b.run_until(10_000, |b| match moment {
+            Moment::DescRead(n) => b.log.iter().filter(|a| old(a, false, old_ring)).count() >= n,
+            Moment::DataRead(n) => b.log.iter().filter(|a| old(a, false, 0x800_0000)).count() >= n,
+            Moment::WriteBack(n) => b.log.iter().filter(|a| old(a, true, old_ring)).count() >= n,
+            Moment::Completion => b.completions.iter().any(|c| c.0 == 3),
+        });
+        b.run(offset);
+        let new = QueueSettings { tx_ring: 0xA00_0000, ..settings(3, 3) };
+        let before = b.completions.len();
+        let commit_cycle = b.h.cycles;
+        b.commit(3, new);
+        b.wait_idle_config();
+        let settled = b.h.cycles;
+        let ring8 =
+            b.log.iter().filter(|a| a.cycle > commit_cycle && a.cycle < settled && a.addr >> 20 == ring_of(8) >> 20);
+        let ring8 = ring8.count();
+        // The old incarnation finished in order up to some point, reported
+        // nothing from the commit on, and neither its ring nor its buffers
+        // were touched after the restart.
+        let old_done: Vec<u16> = b.completions[..before].iter().filter(|c| c.0 == 3).map(|c| c.1).collect();
+        assert_eq!(old_done, (1..=old_done.len() as u16).collect::<Vec<_>>());
+        assert!(b.completions[before..].iter().all(|c| c.0 != 3));
+        assert!(b.qcounts[before..].iter().all(|c| c.0 != 3));
+        b.run(3_000);
+        let late = |a: &&Access| a.cycle >= settled;
+        assert!(b.log.iter().filter(late).all(|a| a.addr < 0x800_0000 || a.addr >= 0x900_0000));
+        assert!(b.log.iter().filter(late).all(|a| a.addr < old_ring || a.addr >= old_ring + 0x100));
+        let old_wbs = b.wbs.iter().filter(|w| w.0 >= old_ring && w.0 < old_ring + 0x100).count();
+        // The old frames that left are a prefix of the old ring, each whole
+        // (the bench checks every frame against what was posted).
+        let old_sent: Vec<u16> = b.frames.iter().filter(|f| b.ids[*f].0 == 3).map(|f| b.ids[f].1).collect();
+        assert_eq!(old_sent, (0..old_sent.len() as u16).collect::<Vec<_>>());
+        assert!(old_sent.len() >= old_wbs && old_wbs >= old_done.len());
+        assert!(old_wbs < 8, "the commit came too late to test anything");
+
+        // The new ring starts at index 0.
+        b.posted[3].clear();
+        b.frames.retain(|f| b.ids[f].0 != 3);
+        b.completions.retain(|c| c.0 != 3);
+        b.qcounts.retain(|c| c.0 != 3);
+        for n in 0..7 {
+            b.post(3, 0xB00_0000 + n as u64 * 0x1000, &frame(3, 100 + n, 90), 90, Status::Ok);
+        }
+        b.ring(3);
+        b.finish(&[3, 8], 50_000);
+        assert_eq!(b.writebacks(3)[0].0, 0);
+        (old_sent.len(), settled - commit_cycle, ring8)
+    }
+
+    #[test]
+    fn commit_restarts_the_queue_and_drops_its_old_turns() {
+        let (sent, busy, ring8) = commit_during_traffic(Moment::Completion, 0);
+        println!("old frames sent {sent}, busy {busy} cycles, queue 8 descriptor reads meanwhile {ring8}");
+        // Other queues were not held up by the restart.
+        assert!(ring8 >= 2, "queue 8 waited for queue 3's restart");
+    }
+
+    #[test]
+    fn commit_at_any_point_of_a_frame_s_way() {
+        // From before the descriptor read to the write-back of the second
+        // frame: the commit lands in every stage.
+        use Moment::*;
+        let mut sent = vec![];
+        for (moment, offset) in [
+            (DescRead(1), 0),
+            (DescRead(1), 1),
+            (DescRead(1), 2),
+            (DescRead(1), 66),
+            (DataRead(1), 0),
+            (DataRead(1), 1),
+            (DataRead(1), 64),
+            (DataRead(1), 66),
+            (DataRead(1), 68),
+            (DataRead(1), 300),
+            (DataRead(1), 1400),
+            (WriteBack(1), 0),
+            (WriteBack(1), 1),
+            (WriteBack(1), 2),
+            (WriteBack(1), 3),
+            (DataRead(2), 0),
+            (DataRead(2), 200),
+            (WriteBack(2), 0),
+            (WriteBack(2), 1),
+        ] {
+            sent.push(commit_during_traffic(moment, offset).0);
+        }
+        println!("old frames sent: {sent:?}");
+        assert!(sent.iter().any(|&n| n == 0) && sent.iter().any(|&n| n >= 2));
+    }
+
+    #[test]
+    fn generates_verilog() {
+        let mut uut = TxEngine::new(&NicParams::default());
+        uut.connect_all();
+        check_all(&uut).unwrap();
+        let v = generate_verilog(&uut);
+        assert!(v.contains("module top"));
+        if let Ok(p) = std::env::var("DUMP_VERILOG") {
+            std::fs::write(p, v).unwrap();
+        }
+    }
+}
