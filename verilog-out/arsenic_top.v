@@ -13,23 +13,23 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     input wire  [31:0] regs$wdata;
     output wire  regs$ack;
     output wire  [31:0] regs$rdata;
-    output reg  dma$rd_req_valid;
-    output reg  [63:0] dma$rd_req_addr;
-    output reg  [15:0] dma$rd_req_len;
-    output reg  [7:0] dma$rd_req_tag;
+    output wire  dma$rd_req_valid;
+    output wire  [63:0] dma$rd_req_addr;
+    output wire  [15:0] dma$rd_req_len;
+    output wire  [7:0] dma$rd_req_tag;
     input wire  dma$rd_req_ready;
     input wire  dma$rd_rsp_valid;
     input wire  [63:0] dma$rd_rsp_data;
     input wire  [7:0] dma$rd_rsp_tag;
     input wire  dma$rd_rsp_last;
-    output reg  dma$rd_rsp_ready;
-    output reg  dma$wr_req_valid;
-    output reg  [63:0] dma$wr_req_addr;
-    output reg  [15:0] dma$wr_req_len;
+    output wire  dma$rd_rsp_ready;
+    output wire  dma$wr_req_valid;
+    output wire  [63:0] dma$wr_req_addr;
+    output wire  [15:0] dma$wr_req_len;
     input wire  dma$wr_req_ready;
-    output reg  dma$wr_data_valid;
-    output reg  [63:0] dma$wr_data;
-    output reg  dma$wr_data_last;
+    output wire  dma$wr_data_valid;
+    output wire  [63:0] dma$wr_data;
+    output wire  dma$wr_data_last;
     input wire  dma$wr_data_ready;
     input wire  [7:0] mac_rx$data;
     input wire  mac_rx$valid;
@@ -59,6 +59,19 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     wire  [15:0] control$filter$slot;
     wire  [351:0] control$filter$entry;
     wire  [319:0] control$rss_key;
+    wire  control$settings$write;
+    wire  [11:0] control$settings$queue;
+    wire  [562:0] control$settings$settings;
+    reg  control$cfg_busy;
+    wire  control$doorbell$valid;
+    wire  [11:0] control$doorbell$queue;
+    wire  [1:0] control$doorbell$kind;
+    wire  [15:0] control$doorbell$value;
+    wire  control$qc_rd_strobe;
+    wire  [11:0] control$qc_rd_queue;
+    wire  [1:0] control$qc_rd_counter;
+    reg  control$qc_rd_ack;
+    reg  [31:0] control$qc_rd_data;
     reg  demux$clock;
     reg  [7:0] demux$data;
     reg  demux$valid;
@@ -87,7 +100,225 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     reg  loop_fifo$frames_in$last;
     reg  loop_fifo$frames_in$error;
     wire  loop_fifo$frames_in$ready;
+    wire  [7:0] loop_fifo$frames_out$data;
+    wire  loop_fifo$frames_out$valid;
+    wire  loop_fifo$frames_out$last;
+    wire  loop_fifo$frames_out$error;
+    reg  loop_fifo$frames_out$ready;
     wire  loop_fifo$overflow;
+    reg  rx$clock;
+    reg  [7:0] rx$frames_in$data;
+    reg  rx$frames_in$valid;
+    reg  rx$frames_in$last;
+    reg  rx$frames_in$error;
+    wire  rx$frames_in$ready;
+    reg  rx$keep;
+    reg  rx$decision$valid;
+    reg  [3:0] rx$decision$reason;
+    reg  [11:0] rx$decision$queue;
+    reg  [2:0] rx$decision$kind;
+    reg  [15:0] rx$decision$filter_id;
+    reg  [31:0] rx$decision$rss;
+    reg  rx$settings$write;
+    reg  [11:0] rx$settings$queue;
+    reg  [562:0] rx$settings$settings;
+    reg  rx$doorbell$valid;
+    reg  [11:0] rx$doorbell$queue;
+    reg  [1:0] rx$doorbell$kind;
+    reg  [15:0] rx$doorbell$value;
+    wire  rx$dma$rd_req_valid;
+    wire  [63:0] rx$dma$rd_req_addr;
+    wire  [15:0] rx$dma$rd_req_len;
+    wire  [7:0] rx$dma$rd_req_tag;
+    reg  rx$dma$rd_req_ready;
+    reg  rx$dma$rd_rsp_valid;
+    reg  [63:0] rx$dma$rd_rsp_data;
+    reg  [7:0] rx$dma$rd_rsp_tag;
+    reg  rx$dma$rd_rsp_last;
+    wire  rx$dma$rd_rsp_ready;
+    wire  rx$dma$wr_req_valid;
+    wire  [63:0] rx$dma$wr_req_addr;
+    wire  [15:0] rx$dma$wr_req_len;
+    reg  rx$dma$wr_req_ready;
+    wire  rx$dma$wr_data_valid;
+    wire  [63:0] rx$dma$wr_data;
+    wire  rx$dma$wr_data_last;
+    reg  rx$dma$wr_data_ready;
+    wire  rx$completion$valid;
+    wire  [11:0] rx$completion$queue;
+    wire  rx$completion$is_tx;
+    wire  [15:0] rx$completion$done;
+    reg  rx$completion$ready;
+    wire  rx$qcount$valid;
+    wire  [11:0] rx$qcount$queue;
+    wire  [1:0] rx$qcount$counter;
+    reg  rx$qcount$ready;
+    wire  [5:0] rx$counts;
+    wire  rx$cfg_busy;
+    reg  tx$clock;
+    reg  tx$settings$write;
+    reg  [11:0] tx$settings$queue;
+    reg  [562:0] tx$settings$settings;
+    wire  tx$cfg_busy;
+    reg  tx$doorbell$valid;
+    reg  [11:0] tx$doorbell$queue;
+    reg  [1:0] tx$doorbell$kind;
+    reg  [15:0] tx$doorbell$value;
+    wire  tx$dma$rd_req_valid;
+    wire  [63:0] tx$dma$rd_req_addr;
+    wire  [15:0] tx$dma$rd_req_len;
+    wire  [7:0] tx$dma$rd_req_tag;
+    reg  tx$dma$rd_req_ready;
+    reg  tx$dma$rd_rsp_valid;
+    reg  [63:0] tx$dma$rd_rsp_data;
+    reg  [7:0] tx$dma$rd_rsp_tag;
+    reg  tx$dma$rd_rsp_last;
+    wire  tx$dma$rd_rsp_ready;
+    wire  tx$dma$wr_req_valid;
+    wire  [63:0] tx$dma$wr_req_addr;
+    wire  [15:0] tx$dma$wr_req_len;
+    reg  tx$dma$wr_req_ready;
+    wire  tx$dma$wr_data_valid;
+    wire  [63:0] tx$dma$wr_data;
+    wire  tx$dma$wr_data_last;
+    reg  tx$dma$wr_data_ready;
+    wire  [7:0] tx$frames_out$data;
+    wire  tx$frames_out$valid;
+    wire  tx$frames_out$last;
+    wire  tx$frames_out$error;
+    reg  tx$frames_out$ready;
+    wire  tx$completion$valid;
+    wire  [11:0] tx$completion$queue;
+    wire  tx$completion$is_tx;
+    wire  [15:0] tx$completion$done;
+    reg  tx$completion$ready;
+    wire  tx$qcount$valid;
+    wire  [11:0] tx$qcount$queue;
+    wire  [1:0] tx$qcount$counter;
+    reg  tx$qcount$ready;
+    wire  [2:0] tx$counts;
+    reg  evt$clock;
+    reg  evt$settings$write;
+    reg  [11:0] evt$settings$queue;
+    reg  [562:0] evt$settings$settings;
+    reg  evt$doorbell$valid;
+    reg  [11:0] evt$doorbell$queue;
+    reg  [1:0] evt$doorbell$kind;
+    reg  [15:0] evt$doorbell$value;
+    reg  evt$rx_done$valid;
+    reg  [11:0] evt$rx_done$queue;
+    reg  evt$rx_done$is_tx;
+    reg  [15:0] evt$rx_done$done;
+    wire  evt$rx_done$ready;
+    reg  evt$tx_done$valid;
+    reg  [11:0] evt$tx_done$queue;
+    reg  evt$tx_done$is_tx;
+    reg  [15:0] evt$tx_done$done;
+    wire  evt$tx_done$ready;
+    wire  evt$dma$rd_req_valid;
+    wire  [63:0] evt$dma$rd_req_addr;
+    wire  [15:0] evt$dma$rd_req_len;
+    wire  [7:0] evt$dma$rd_req_tag;
+    reg  evt$dma$rd_req_ready;
+    reg  evt$dma$rd_rsp_valid;
+    reg  [63:0] evt$dma$rd_rsp_data;
+    reg  [7:0] evt$dma$rd_rsp_tag;
+    reg  evt$dma$rd_rsp_last;
+    wire  evt$dma$rd_rsp_ready;
+    wire  evt$dma$wr_req_valid;
+    wire  [63:0] evt$dma$wr_req_addr;
+    wire  [15:0] evt$dma$wr_req_len;
+    reg  evt$dma$wr_req_ready;
+    wire  evt$dma$wr_data_valid;
+    wire  [63:0] evt$dma$wr_data;
+    wire  evt$dma$wr_data_last;
+    reg  evt$dma$wr_data_ready;
+    wire  evt$counts;
+    wire  evt$cfg_busy;
+    reg  qcount$clock;
+    reg  qcount$rx$valid;
+    reg  [11:0] qcount$rx$queue;
+    reg  [1:0] qcount$rx$counter;
+    wire  qcount$rx$ready;
+    reg  qcount$tx$valid;
+    reg  [11:0] qcount$tx$queue;
+    reg  [1:0] qcount$tx$counter;
+    wire  qcount$tx$ready;
+    reg  qcount$settings$write;
+    reg  [11:0] qcount$settings$queue;
+    reg  [562:0] qcount$settings$settings;
+    wire  qcount$cfg_busy;
+    reg  qcount$rd_strobe;
+    reg  [11:0] qcount$rd_queue;
+    reg  [1:0] qcount$rd_counter;
+    wire  qcount$rd_ack;
+    wire  [31:0] qcount$rd_data;
+    reg  arbiter$clock;
+    reg  arbiter$rx$rd_req_valid;
+    reg  [63:0] arbiter$rx$rd_req_addr;
+    reg  [15:0] arbiter$rx$rd_req_len;
+    reg  [7:0] arbiter$rx$rd_req_tag;
+    wire  arbiter$rx$rd_req_ready;
+    wire  arbiter$rx$rd_rsp_valid;
+    wire  [63:0] arbiter$rx$rd_rsp_data;
+    wire  [7:0] arbiter$rx$rd_rsp_tag;
+    wire  arbiter$rx$rd_rsp_last;
+    reg  arbiter$rx$rd_rsp_ready;
+    reg  arbiter$rx$wr_req_valid;
+    reg  [63:0] arbiter$rx$wr_req_addr;
+    reg  [15:0] arbiter$rx$wr_req_len;
+    wire  arbiter$rx$wr_req_ready;
+    reg  arbiter$rx$wr_data_valid;
+    reg  [63:0] arbiter$rx$wr_data;
+    reg  arbiter$rx$wr_data_last;
+    wire  arbiter$rx$wr_data_ready;
+    reg  arbiter$tx$rd_req_valid;
+    reg  [63:0] arbiter$tx$rd_req_addr;
+    reg  [15:0] arbiter$tx$rd_req_len;
+    reg  [7:0] arbiter$tx$rd_req_tag;
+    wire  arbiter$tx$rd_req_ready;
+    wire  arbiter$tx$rd_rsp_valid;
+    wire  [63:0] arbiter$tx$rd_rsp_data;
+    wire  [7:0] arbiter$tx$rd_rsp_tag;
+    wire  arbiter$tx$rd_rsp_last;
+    reg  arbiter$tx$rd_rsp_ready;
+    reg  arbiter$tx$wr_req_valid;
+    reg  [63:0] arbiter$tx$wr_req_addr;
+    reg  [15:0] arbiter$tx$wr_req_len;
+    wire  arbiter$tx$wr_req_ready;
+    reg  arbiter$tx$wr_data_valid;
+    reg  [63:0] arbiter$tx$wr_data;
+    reg  arbiter$tx$wr_data_last;
+    wire  arbiter$tx$wr_data_ready;
+    reg  arbiter$evt$rd_req_valid;
+    reg  [63:0] arbiter$evt$rd_req_addr;
+    reg  [15:0] arbiter$evt$rd_req_len;
+    reg  [7:0] arbiter$evt$rd_req_tag;
+    wire  arbiter$evt$rd_req_ready;
+    wire  arbiter$evt$rd_rsp_valid;
+    wire  [63:0] arbiter$evt$rd_rsp_data;
+    wire  [7:0] arbiter$evt$rd_rsp_tag;
+    wire  arbiter$evt$rd_rsp_last;
+    reg  arbiter$evt$rd_rsp_ready;
+    reg  arbiter$evt$wr_req_valid;
+    reg  [63:0] arbiter$evt$wr_req_addr;
+    reg  [15:0] arbiter$evt$wr_req_len;
+    wire  arbiter$evt$wr_req_ready;
+    reg  arbiter$evt$wr_data_valid;
+    reg  [63:0] arbiter$evt$wr_data;
+    reg  arbiter$evt$wr_data_last;
+    wire  arbiter$evt$wr_data_ready;
+    reg  mux$clock;
+    reg  [7:0] mux$a$data;
+    reg  mux$a$valid;
+    reg  mux$a$last;
+    reg  mux$a$error;
+    wire  mux$a$ready;
+    reg  [7:0] mux$b$data;
+    reg  mux$b$valid;
+    reg  mux$b$last;
+    reg  mux$b$error;
+    wire  mux$b$ready;
     reg  in_frame$d;
     wire  in_frame$q;
     reg  in_frame$clock;
@@ -117,7 +348,20 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .filter$clear(control$filter$clear),
         .filter$slot(control$filter$slot),
         .filter$entry(control$filter$entry),
-        .rss_key(control$rss_key)
+        .rss_key(control$rss_key),
+        .settings$write(control$settings$write),
+        .settings$queue(control$settings$queue),
+        .settings$settings(control$settings$settings),
+        .cfg_busy(control$cfg_busy),
+        .doorbell$valid(control$doorbell$valid),
+        .doorbell$queue(control$doorbell$queue),
+        .doorbell$kind(control$doorbell$kind),
+        .doorbell$value(control$doorbell$value),
+        .qc_rd_strobe(control$qc_rd_strobe),
+        .qc_rd_queue(control$qc_rd_queue),
+        .qc_rd_counter(control$qc_rd_counter),
+        .qc_rd_ack(control$qc_rd_ack),
+        .qc_rd_data(control$qc_rd_data)
     );
     top$demux demux(
         .clock(demux$clock),
@@ -163,12 +407,260 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .frames_in$last(loop_fifo$frames_in$last),
         .frames_in$error(loop_fifo$frames_in$error),
         .frames_in$ready(loop_fifo$frames_in$ready),
+        .frames_out$data(loop_fifo$frames_out$data),
+        .frames_out$valid(loop_fifo$frames_out$valid),
+        .frames_out$last(loop_fifo$frames_out$last),
+        .frames_out$error(loop_fifo$frames_out$error),
+        .frames_out$ready(loop_fifo$frames_out$ready),
+        .overflow(loop_fifo$overflow)
+    );
+    top$rx rx(
+        .clock(rx$clock),
+        .frames_in$data(rx$frames_in$data),
+        .frames_in$valid(rx$frames_in$valid),
+        .frames_in$last(rx$frames_in$last),
+        .frames_in$error(rx$frames_in$error),
+        .frames_in$ready(rx$frames_in$ready),
+        .keep(rx$keep),
+        .decision$valid(rx$decision$valid),
+        .decision$reason(rx$decision$reason),
+        .decision$queue(rx$decision$queue),
+        .decision$kind(rx$decision$kind),
+        .decision$filter_id(rx$decision$filter_id),
+        .decision$rss(rx$decision$rss),
+        .settings$write(rx$settings$write),
+        .settings$queue(rx$settings$queue),
+        .settings$settings(rx$settings$settings),
+        .doorbell$valid(rx$doorbell$valid),
+        .doorbell$queue(rx$doorbell$queue),
+        .doorbell$kind(rx$doorbell$kind),
+        .doorbell$value(rx$doorbell$value),
+        .dma$rd_req_valid(rx$dma$rd_req_valid),
+        .dma$rd_req_addr(rx$dma$rd_req_addr),
+        .dma$rd_req_len(rx$dma$rd_req_len),
+        .dma$rd_req_tag(rx$dma$rd_req_tag),
+        .dma$rd_req_ready(rx$dma$rd_req_ready),
+        .dma$rd_rsp_valid(rx$dma$rd_rsp_valid),
+        .dma$rd_rsp_data(rx$dma$rd_rsp_data),
+        .dma$rd_rsp_tag(rx$dma$rd_rsp_tag),
+        .dma$rd_rsp_last(rx$dma$rd_rsp_last),
+        .dma$rd_rsp_ready(rx$dma$rd_rsp_ready),
+        .dma$wr_req_valid(rx$dma$wr_req_valid),
+        .dma$wr_req_addr(rx$dma$wr_req_addr),
+        .dma$wr_req_len(rx$dma$wr_req_len),
+        .dma$wr_req_ready(rx$dma$wr_req_ready),
+        .dma$wr_data_valid(rx$dma$wr_data_valid),
+        .dma$wr_data(rx$dma$wr_data),
+        .dma$wr_data_last(rx$dma$wr_data_last),
+        .dma$wr_data_ready(rx$dma$wr_data_ready),
+        .completion$valid(rx$completion$valid),
+        .completion$queue(rx$completion$queue),
+        .completion$is_tx(rx$completion$is_tx),
+        .completion$done(rx$completion$done),
+        .completion$ready(rx$completion$ready),
+        .qcount$valid(rx$qcount$valid),
+        .qcount$queue(rx$qcount$queue),
+        .qcount$counter(rx$qcount$counter),
+        .qcount$ready(rx$qcount$ready),
+        .counts(rx$counts),
+        .cfg_busy(rx$cfg_busy)
+    );
+    top$tx tx(
+        .clock(tx$clock),
+        .settings$write(tx$settings$write),
+        .settings$queue(tx$settings$queue),
+        .settings$settings(tx$settings$settings),
+        .cfg_busy(tx$cfg_busy),
+        .doorbell$valid(tx$doorbell$valid),
+        .doorbell$queue(tx$doorbell$queue),
+        .doorbell$kind(tx$doorbell$kind),
+        .doorbell$value(tx$doorbell$value),
+        .dma$rd_req_valid(tx$dma$rd_req_valid),
+        .dma$rd_req_addr(tx$dma$rd_req_addr),
+        .dma$rd_req_len(tx$dma$rd_req_len),
+        .dma$rd_req_tag(tx$dma$rd_req_tag),
+        .dma$rd_req_ready(tx$dma$rd_req_ready),
+        .dma$rd_rsp_valid(tx$dma$rd_rsp_valid),
+        .dma$rd_rsp_data(tx$dma$rd_rsp_data),
+        .dma$rd_rsp_tag(tx$dma$rd_rsp_tag),
+        .dma$rd_rsp_last(tx$dma$rd_rsp_last),
+        .dma$rd_rsp_ready(tx$dma$rd_rsp_ready),
+        .dma$wr_req_valid(tx$dma$wr_req_valid),
+        .dma$wr_req_addr(tx$dma$wr_req_addr),
+        .dma$wr_req_len(tx$dma$wr_req_len),
+        .dma$wr_req_ready(tx$dma$wr_req_ready),
+        .dma$wr_data_valid(tx$dma$wr_data_valid),
+        .dma$wr_data(tx$dma$wr_data),
+        .dma$wr_data_last(tx$dma$wr_data_last),
+        .dma$wr_data_ready(tx$dma$wr_data_ready),
+        .frames_out$data(tx$frames_out$data),
+        .frames_out$valid(tx$frames_out$valid),
+        .frames_out$last(tx$frames_out$last),
+        .frames_out$error(tx$frames_out$error),
+        .frames_out$ready(tx$frames_out$ready),
+        .completion$valid(tx$completion$valid),
+        .completion$queue(tx$completion$queue),
+        .completion$is_tx(tx$completion$is_tx),
+        .completion$done(tx$completion$done),
+        .completion$ready(tx$completion$ready),
+        .qcount$valid(tx$qcount$valid),
+        .qcount$queue(tx$qcount$queue),
+        .qcount$counter(tx$qcount$counter),
+        .qcount$ready(tx$qcount$ready),
+        .counts(tx$counts)
+    );
+    top$evt evt(
+        .clock(evt$clock),
+        .settings$write(evt$settings$write),
+        .settings$queue(evt$settings$queue),
+        .settings$settings(evt$settings$settings),
+        .doorbell$valid(evt$doorbell$valid),
+        .doorbell$queue(evt$doorbell$queue),
+        .doorbell$kind(evt$doorbell$kind),
+        .doorbell$value(evt$doorbell$value),
+        .rx_done$valid(evt$rx_done$valid),
+        .rx_done$queue(evt$rx_done$queue),
+        .rx_done$is_tx(evt$rx_done$is_tx),
+        .rx_done$done(evt$rx_done$done),
+        .rx_done$ready(evt$rx_done$ready),
+        .tx_done$valid(evt$tx_done$valid),
+        .tx_done$queue(evt$tx_done$queue),
+        .tx_done$is_tx(evt$tx_done$is_tx),
+        .tx_done$done(evt$tx_done$done),
+        .tx_done$ready(evt$tx_done$ready),
+        .dma$rd_req_valid(evt$dma$rd_req_valid),
+        .dma$rd_req_addr(evt$dma$rd_req_addr),
+        .dma$rd_req_len(evt$dma$rd_req_len),
+        .dma$rd_req_tag(evt$dma$rd_req_tag),
+        .dma$rd_req_ready(evt$dma$rd_req_ready),
+        .dma$rd_rsp_valid(evt$dma$rd_rsp_valid),
+        .dma$rd_rsp_data(evt$dma$rd_rsp_data),
+        .dma$rd_rsp_tag(evt$dma$rd_rsp_tag),
+        .dma$rd_rsp_last(evt$dma$rd_rsp_last),
+        .dma$rd_rsp_ready(evt$dma$rd_rsp_ready),
+        .dma$wr_req_valid(evt$dma$wr_req_valid),
+        .dma$wr_req_addr(evt$dma$wr_req_addr),
+        .dma$wr_req_len(evt$dma$wr_req_len),
+        .dma$wr_req_ready(evt$dma$wr_req_ready),
+        .dma$wr_data_valid(evt$dma$wr_data_valid),
+        .dma$wr_data(evt$dma$wr_data),
+        .dma$wr_data_last(evt$dma$wr_data_last),
+        .dma$wr_data_ready(evt$dma$wr_data_ready),
+        .counts(evt$counts),
+        .cfg_busy(evt$cfg_busy)
+    );
+    top$qcount qcount(
+        .clock(qcount$clock),
+        .rx$valid(qcount$rx$valid),
+        .rx$queue(qcount$rx$queue),
+        .rx$counter(qcount$rx$counter),
+        .rx$ready(qcount$rx$ready),
+        .tx$valid(qcount$tx$valid),
+        .tx$queue(qcount$tx$queue),
+        .tx$counter(qcount$tx$counter),
+        .tx$ready(qcount$tx$ready),
+        .settings$write(qcount$settings$write),
+        .settings$queue(qcount$settings$queue),
+        .settings$settings(qcount$settings$settings),
+        .cfg_busy(qcount$cfg_busy),
+        .rd_strobe(qcount$rd_strobe),
+        .rd_queue(qcount$rd_queue),
+        .rd_counter(qcount$rd_counter),
+        .rd_ack(qcount$rd_ack),
+        .rd_data(qcount$rd_data)
+    );
+    top$arbiter arbiter(
+        .clock(arbiter$clock),
+        .rx$rd_req_valid(arbiter$rx$rd_req_valid),
+        .rx$rd_req_addr(arbiter$rx$rd_req_addr),
+        .rx$rd_req_len(arbiter$rx$rd_req_len),
+        .rx$rd_req_tag(arbiter$rx$rd_req_tag),
+        .rx$rd_req_ready(arbiter$rx$rd_req_ready),
+        .rx$rd_rsp_valid(arbiter$rx$rd_rsp_valid),
+        .rx$rd_rsp_data(arbiter$rx$rd_rsp_data),
+        .rx$rd_rsp_tag(arbiter$rx$rd_rsp_tag),
+        .rx$rd_rsp_last(arbiter$rx$rd_rsp_last),
+        .rx$rd_rsp_ready(arbiter$rx$rd_rsp_ready),
+        .rx$wr_req_valid(arbiter$rx$wr_req_valid),
+        .rx$wr_req_addr(arbiter$rx$wr_req_addr),
+        .rx$wr_req_len(arbiter$rx$wr_req_len),
+        .rx$wr_req_ready(arbiter$rx$wr_req_ready),
+        .rx$wr_data_valid(arbiter$rx$wr_data_valid),
+        .rx$wr_data(arbiter$rx$wr_data),
+        .rx$wr_data_last(arbiter$rx$wr_data_last),
+        .rx$wr_data_ready(arbiter$rx$wr_data_ready),
+        .tx$rd_req_valid(arbiter$tx$rd_req_valid),
+        .tx$rd_req_addr(arbiter$tx$rd_req_addr),
+        .tx$rd_req_len(arbiter$tx$rd_req_len),
+        .tx$rd_req_tag(arbiter$tx$rd_req_tag),
+        .tx$rd_req_ready(arbiter$tx$rd_req_ready),
+        .tx$rd_rsp_valid(arbiter$tx$rd_rsp_valid),
+        .tx$rd_rsp_data(arbiter$tx$rd_rsp_data),
+        .tx$rd_rsp_tag(arbiter$tx$rd_rsp_tag),
+        .tx$rd_rsp_last(arbiter$tx$rd_rsp_last),
+        .tx$rd_rsp_ready(arbiter$tx$rd_rsp_ready),
+        .tx$wr_req_valid(arbiter$tx$wr_req_valid),
+        .tx$wr_req_addr(arbiter$tx$wr_req_addr),
+        .tx$wr_req_len(arbiter$tx$wr_req_len),
+        .tx$wr_req_ready(arbiter$tx$wr_req_ready),
+        .tx$wr_data_valid(arbiter$tx$wr_data_valid),
+        .tx$wr_data(arbiter$tx$wr_data),
+        .tx$wr_data_last(arbiter$tx$wr_data_last),
+        .tx$wr_data_ready(arbiter$tx$wr_data_ready),
+        .evt$rd_req_valid(arbiter$evt$rd_req_valid),
+        .evt$rd_req_addr(arbiter$evt$rd_req_addr),
+        .evt$rd_req_len(arbiter$evt$rd_req_len),
+        .evt$rd_req_tag(arbiter$evt$rd_req_tag),
+        .evt$rd_req_ready(arbiter$evt$rd_req_ready),
+        .evt$rd_rsp_valid(arbiter$evt$rd_rsp_valid),
+        .evt$rd_rsp_data(arbiter$evt$rd_rsp_data),
+        .evt$rd_rsp_tag(arbiter$evt$rd_rsp_tag),
+        .evt$rd_rsp_last(arbiter$evt$rd_rsp_last),
+        .evt$rd_rsp_ready(arbiter$evt$rd_rsp_ready),
+        .evt$wr_req_valid(arbiter$evt$wr_req_valid),
+        .evt$wr_req_addr(arbiter$evt$wr_req_addr),
+        .evt$wr_req_len(arbiter$evt$wr_req_len),
+        .evt$wr_req_ready(arbiter$evt$wr_req_ready),
+        .evt$wr_data_valid(arbiter$evt$wr_data_valid),
+        .evt$wr_data(arbiter$evt$wr_data),
+        .evt$wr_data_last(arbiter$evt$wr_data_last),
+        .evt$wr_data_ready(arbiter$evt$wr_data_ready),
+        .host$rd_req_valid(dma$rd_req_valid),
+        .host$rd_req_addr(dma$rd_req_addr),
+        .host$rd_req_len(dma$rd_req_len),
+        .host$rd_req_tag(dma$rd_req_tag),
+        .host$rd_req_ready(dma$rd_req_ready),
+        .host$rd_rsp_valid(dma$rd_rsp_valid),
+        .host$rd_rsp_data(dma$rd_rsp_data),
+        .host$rd_rsp_tag(dma$rd_rsp_tag),
+        .host$rd_rsp_last(dma$rd_rsp_last),
+        .host$rd_rsp_ready(dma$rd_rsp_ready),
+        .host$wr_req_valid(dma$wr_req_valid),
+        .host$wr_req_addr(dma$wr_req_addr),
+        .host$wr_req_len(dma$wr_req_len),
+        .host$wr_req_ready(dma$wr_req_ready),
+        .host$wr_data_valid(dma$wr_data_valid),
+        .host$wr_data(dma$wr_data),
+        .host$wr_data_last(dma$wr_data_last),
+        .host$wr_data_ready(dma$wr_data_ready)
+    );
+    top$mux mux(
+        .clock(mux$clock),
+        .a$data(mux$a$data),
+        .a$valid(mux$a$valid),
+        .a$last(mux$a$last),
+        .a$error(mux$a$error),
+        .a$ready(mux$a$ready),
+        .b$data(mux$b$data),
+        .b$valid(mux$b$valid),
+        .b$last(mux$b$last),
+        .b$error(mux$b$error),
+        .b$ready(mux$b$ready),
         .frames_out$data(mac_tx$data),
         .frames_out$valid(mac_tx$valid),
         .frames_out$last(mac_tx$last),
         .frames_out$error(mac_tx$error),
-        .frames_out$ready(mac_tx$ready),
-        .overflow(loop_fifo$overflow)
+        .frames_out$ready(mac_tx$ready)
     );
     top$in_frame in_frame(
         .d(in_frame$d),
@@ -187,16 +679,28 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         check$clock = clock;
         loop_fifo$clock = clock;
         demux$clock = clock;
+        rx$clock = clock;
+        tx$clock = clock;
+        evt$clock = clock;
+        qcount$clock = clock;
+        arbiter$clock = clock;
+        mux$clock = clock;
+        in_frame$clock = clock;
+        frame_looped$clock = clock;
+        in_frame$d = in_frame$q;
+        frame_looped$d = frame_looped$q;
         demux$data = check$frames_out$data;
         demux$valid = check$frames_out$valid;
         demux$last = check$frames_out$last;
         demux$error = check$frames_out$error;
         demux$default_queue = control$default_queue;
         demux$rss_key = control$rss_key;
-        in_frame$clock = clock;
-        frame_looped$clock = clock;
-        in_frame$d = in_frame$q;
-        frame_looped$d = frame_looped$q;
+        rx$decision$valid = decision$valid;
+        rx$decision$reason = decision$reason;
+        rx$decision$queue = decision$queue;
+        rx$decision$kind = decision$kind;
+        rx$decision$filter_id = decision$filter_id;
+        rx$decision$rss = decision$rss;
         check$frames_out$ready = 1'b1;
         take = frame_looped$q;
         if (~in_frame$q) begin
@@ -210,28 +714,624 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         loop_fifo$frames_in$valid = check$frames_out$valid & take;
         loop_fifo$frames_in$last = check$frames_out$last;
         loop_fifo$frames_in$error = check$frames_out$error;
+        rx$frames_in$data = check$frames_out$data;
+        rx$frames_in$valid = check$frames_out$valid;
+        rx$frames_in$last = check$frames_out$last;
+        rx$frames_in$error = check$frames_out$error;
+        rx$keep = ~take;
+        rx$settings$write = control$settings$write;
+        rx$settings$queue = control$settings$queue;
+        rx$settings$settings = control$settings$settings;
+        tx$settings$write = control$settings$write;
+        tx$settings$queue = control$settings$queue;
+        tx$settings$settings = control$settings$settings;
+        evt$settings$write = control$settings$write;
+        evt$settings$queue = control$settings$queue;
+        evt$settings$settings = control$settings$settings;
+        qcount$settings$write = control$settings$write;
+        qcount$settings$queue = control$settings$queue;
+        qcount$settings$settings = control$settings$settings;
+        rx$doorbell$valid = control$doorbell$valid;
+        rx$doorbell$queue = control$doorbell$queue;
+        rx$doorbell$kind = control$doorbell$kind;
+        rx$doorbell$value = control$doorbell$value;
+        tx$doorbell$valid = control$doorbell$valid;
+        tx$doorbell$queue = control$doorbell$queue;
+        tx$doorbell$kind = control$doorbell$kind;
+        tx$doorbell$value = control$doorbell$value;
+        evt$doorbell$valid = control$doorbell$valid;
+        evt$doorbell$queue = control$doorbell$queue;
+        evt$doorbell$kind = control$doorbell$kind;
+        evt$doorbell$value = control$doorbell$value;
+        control$cfg_busy = rx$cfg_busy | tx$cfg_busy | evt$cfg_busy | qcount$cfg_busy;
+        qcount$rd_strobe = control$qc_rd_strobe;
+        qcount$rd_queue = control$qc_rd_queue;
+        qcount$rd_counter = control$qc_rd_counter;
+        control$qc_rd_ack = qcount$rd_ack;
+        control$qc_rd_data = qcount$rd_data;
         frame_end = check$frames_out$valid & check$frames_out$last;
         tx_beat = mac_tx$valid & mac_tx$ready;
-        control$inc = ((frame_end) & 32'hffffffff) | (((check$frames_out$valid) & 32'hffffffff) << 32'h1) | ((((tx_beat & mac_tx$last)) & 32'hffffffff) << 32'h2) | (((tx_beat) & 32'hffffffff) << 32'h3) | (((check$runt) & 32'hffffffff) << 32'h4) | (((check$giant) & 32'hffffffff) << 32'h5) | (((check$mac_error) & 32'hffffffff) << 32'h6) | (((loop_fifo$overflow) & 32'hffffffff) << 32'h7) | ((((frame_end & ~check$frames_out$error & ~take)) & 32'hffffffff) << 32'h8) | (((demux$counts) & 32'hffffffff) << 32'h9);
-        dma$rd_req_valid = 1'b0;
-        dma$rd_req_addr = 32'h0;
-        dma$rd_req_len = 32'h0;
-        dma$rd_req_tag = 32'h0;
-        dma$rd_rsp_ready = 1'b1;
-        dma$wr_req_valid = 1'b0;
-        dma$wr_req_addr = 32'h0;
-        dma$wr_req_len = 32'h0;
-        dma$wr_data_valid = 1'b0;
-        dma$wr_data = 32'h0;
-        dma$wr_data_last = 1'b0;
+        control$inc = ((frame_end) & 32'hffffffff) | (((check$frames_out$valid) & 32'hffffffff) << 32'h1) | ((((tx_beat & mac_tx$last)) & 32'hffffffff) << 32'h2) | (((tx_beat) & 32'hffffffff) << 32'h3) | (((check$runt) & 32'hffffffff) << 32'h4) | (((check$giant) & 32'hffffffff) << 32'h5) | (((check$mac_error) & 32'hffffffff) << 32'h6) | ((((loop_fifo$overflow | rx$counts[32'h5])) & 32'hffffffff) << 32'h7) | (((demux$counts) & 32'hffffffff) << 32'h8) | (((rx$counts[(32'h0)+:(5)]) & 32'hffffffff) << 32'h12) | (((tx$counts) & 32'hffffffff) << 32'h17) | (((evt$counts) & 32'hffffffff) << 32'h1a);
     end
     
+    always @(*) arbiter$rx$rd_req_valid = rx$dma$rd_req_valid;
+    always @(*) arbiter$rx$rd_req_addr = rx$dma$rd_req_addr;
+    always @(*) arbiter$rx$rd_req_len = rx$dma$rd_req_len;
+    always @(*) arbiter$rx$rd_req_tag = rx$dma$rd_req_tag;
+    always @(*) rx$dma$rd_req_ready = arbiter$rx$rd_req_ready;
+    always @(*) rx$dma$rd_rsp_valid = arbiter$rx$rd_rsp_valid;
+    always @(*) rx$dma$rd_rsp_data = arbiter$rx$rd_rsp_data;
+    always @(*) rx$dma$rd_rsp_tag = arbiter$rx$rd_rsp_tag;
+    always @(*) rx$dma$rd_rsp_last = arbiter$rx$rd_rsp_last;
+    always @(*) arbiter$rx$rd_rsp_ready = rx$dma$rd_rsp_ready;
+    always @(*) arbiter$rx$wr_req_valid = rx$dma$wr_req_valid;
+    always @(*) arbiter$rx$wr_req_addr = rx$dma$wr_req_addr;
+    always @(*) arbiter$rx$wr_req_len = rx$dma$wr_req_len;
+    always @(*) rx$dma$wr_req_ready = arbiter$rx$wr_req_ready;
+    always @(*) arbiter$rx$wr_data_valid = rx$dma$wr_data_valid;
+    always @(*) arbiter$rx$wr_data = rx$dma$wr_data;
+    always @(*) arbiter$rx$wr_data_last = rx$dma$wr_data_last;
+    always @(*) rx$dma$wr_data_ready = arbiter$rx$wr_data_ready;
+    always @(*) arbiter$tx$rd_req_valid = tx$dma$rd_req_valid;
+    always @(*) arbiter$tx$rd_req_addr = tx$dma$rd_req_addr;
+    always @(*) arbiter$tx$rd_req_len = tx$dma$rd_req_len;
+    always @(*) arbiter$tx$rd_req_tag = tx$dma$rd_req_tag;
+    always @(*) tx$dma$rd_req_ready = arbiter$tx$rd_req_ready;
+    always @(*) tx$dma$rd_rsp_valid = arbiter$tx$rd_rsp_valid;
+    always @(*) tx$dma$rd_rsp_data = arbiter$tx$rd_rsp_data;
+    always @(*) tx$dma$rd_rsp_tag = arbiter$tx$rd_rsp_tag;
+    always @(*) tx$dma$rd_rsp_last = arbiter$tx$rd_rsp_last;
+    always @(*) arbiter$tx$rd_rsp_ready = tx$dma$rd_rsp_ready;
+    always @(*) arbiter$tx$wr_req_valid = tx$dma$wr_req_valid;
+    always @(*) arbiter$tx$wr_req_addr = tx$dma$wr_req_addr;
+    always @(*) arbiter$tx$wr_req_len = tx$dma$wr_req_len;
+    always @(*) tx$dma$wr_req_ready = arbiter$tx$wr_req_ready;
+    always @(*) arbiter$tx$wr_data_valid = tx$dma$wr_data_valid;
+    always @(*) arbiter$tx$wr_data = tx$dma$wr_data;
+    always @(*) arbiter$tx$wr_data_last = tx$dma$wr_data_last;
+    always @(*) tx$dma$wr_data_ready = arbiter$tx$wr_data_ready;
+    always @(*) arbiter$evt$rd_req_valid = evt$dma$rd_req_valid;
+    always @(*) arbiter$evt$rd_req_addr = evt$dma$rd_req_addr;
+    always @(*) arbiter$evt$rd_req_len = evt$dma$rd_req_len;
+    always @(*) arbiter$evt$rd_req_tag = evt$dma$rd_req_tag;
+    always @(*) evt$dma$rd_req_ready = arbiter$evt$rd_req_ready;
+    always @(*) evt$dma$rd_rsp_valid = arbiter$evt$rd_rsp_valid;
+    always @(*) evt$dma$rd_rsp_data = arbiter$evt$rd_rsp_data;
+    always @(*) evt$dma$rd_rsp_tag = arbiter$evt$rd_rsp_tag;
+    always @(*) evt$dma$rd_rsp_last = arbiter$evt$rd_rsp_last;
+    always @(*) arbiter$evt$rd_rsp_ready = evt$dma$rd_rsp_ready;
+    always @(*) arbiter$evt$wr_req_valid = evt$dma$wr_req_valid;
+    always @(*) arbiter$evt$wr_req_addr = evt$dma$wr_req_addr;
+    always @(*) arbiter$evt$wr_req_len = evt$dma$wr_req_len;
+    always @(*) evt$dma$wr_req_ready = arbiter$evt$wr_req_ready;
+    always @(*) arbiter$evt$wr_data_valid = evt$dma$wr_data_valid;
+    always @(*) arbiter$evt$wr_data = evt$dma$wr_data;
+    always @(*) arbiter$evt$wr_data_last = evt$dma$wr_data_last;
+    always @(*) evt$dma$wr_data_ready = arbiter$evt$wr_data_ready;
+    always @(*) mux$a$data = loop_fifo$frames_out$data;
+    always @(*) mux$a$valid = loop_fifo$frames_out$valid;
+    always @(*) mux$a$last = loop_fifo$frames_out$last;
+    always @(*) mux$a$error = loop_fifo$frames_out$error;
+    always @(*) loop_fifo$frames_out$ready = mux$a$ready;
+    always @(*) mux$b$data = tx$frames_out$data;
+    always @(*) mux$b$valid = tx$frames_out$valid;
+    always @(*) mux$b$last = tx$frames_out$last;
+    always @(*) mux$b$error = tx$frames_out$error;
+    always @(*) tx$frames_out$ready = mux$b$ready;
     always @(*) demux$filter$write = control$filter$write;
     always @(*) demux$filter$wildcard = control$filter$wildcard;
     always @(*) demux$filter$clear = control$filter$clear;
     always @(*) demux$filter$slot = control$filter$slot;
     always @(*) demux$filter$entry = control$filter$entry;
+    always @(*) evt$rx_done$valid = rx$completion$valid;
+    always @(*) evt$rx_done$queue = rx$completion$queue;
+    always @(*) evt$rx_done$is_tx = rx$completion$is_tx;
+    always @(*) evt$rx_done$done = rx$completion$done;
+    always @(*) rx$completion$ready = evt$rx_done$ready;
+    always @(*) evt$tx_done$valid = tx$completion$valid;
+    always @(*) evt$tx_done$queue = tx$completion$queue;
+    always @(*) evt$tx_done$is_tx = tx$completion$is_tx;
+    always @(*) evt$tx_done$done = tx$completion$done;
+    always @(*) tx$completion$ready = evt$tx_done$ready;
+    always @(*) qcount$rx$valid = rx$qcount$valid;
+    always @(*) qcount$rx$queue = rx$qcount$queue;
+    always @(*) qcount$rx$counter = rx$qcount$counter;
+    always @(*) rx$qcount$ready = qcount$rx$ready;
+    always @(*) qcount$tx$valid = tx$qcount$valid;
+    always @(*) qcount$tx$queue = tx$qcount$queue;
+    always @(*) qcount$tx$counter = tx$qcount$counter;
+    always @(*) tx$qcount$ready = qcount$tx$ready;
 endmodule // top
+
+
+module top$arbiter(clock,rx$rd_req_valid,rx$rd_req_addr,rx$rd_req_len,rx$rd_req_tag,rx$rd_req_ready,rx$rd_rsp_valid,rx$rd_rsp_data,rx$rd_rsp_tag,rx$rd_rsp_last,rx$rd_rsp_ready,rx$wr_req_valid,rx$wr_req_addr,rx$wr_req_len,rx$wr_req_ready,rx$wr_data_valid,rx$wr_data,rx$wr_data_last,rx$wr_data_ready,tx$rd_req_valid,tx$rd_req_addr,tx$rd_req_len,tx$rd_req_tag,tx$rd_req_ready,tx$rd_rsp_valid,tx$rd_rsp_data,tx$rd_rsp_tag,tx$rd_rsp_last,tx$rd_rsp_ready,tx$wr_req_valid,tx$wr_req_addr,tx$wr_req_len,tx$wr_req_ready,tx$wr_data_valid,tx$wr_data,tx$wr_data_last,tx$wr_data_ready,evt$rd_req_valid,evt$rd_req_addr,evt$rd_req_len,evt$rd_req_tag,evt$rd_req_ready,evt$rd_rsp_valid,evt$rd_rsp_data,evt$rd_rsp_tag,evt$rd_rsp_last,evt$rd_rsp_ready,evt$wr_req_valid,evt$wr_req_addr,evt$wr_req_len,evt$wr_req_ready,evt$wr_data_valid,evt$wr_data,evt$wr_data_last,evt$wr_data_ready,host$rd_req_valid,host$rd_req_addr,host$rd_req_len,host$rd_req_tag,host$rd_req_ready,host$rd_rsp_valid,host$rd_rsp_data,host$rd_rsp_tag,host$rd_rsp_last,host$rd_rsp_ready,host$wr_req_valid,host$wr_req_addr,host$wr_req_len,host$wr_req_ready,host$wr_data_valid,host$wr_data,host$wr_data_last,host$wr_data_ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  rx$rd_req_valid;
+    input wire  [63:0] rx$rd_req_addr;
+    input wire  [15:0] rx$rd_req_len;
+    input wire  [7:0] rx$rd_req_tag;
+    output reg  rx$rd_req_ready;
+    output reg  rx$rd_rsp_valid;
+    output reg  [63:0] rx$rd_rsp_data;
+    output reg  [7:0] rx$rd_rsp_tag;
+    output reg  rx$rd_rsp_last;
+    input wire  rx$rd_rsp_ready;
+    input wire  rx$wr_req_valid;
+    input wire  [63:0] rx$wr_req_addr;
+    input wire  [15:0] rx$wr_req_len;
+    output reg  rx$wr_req_ready;
+    input wire  rx$wr_data_valid;
+    input wire  [63:0] rx$wr_data;
+    input wire  rx$wr_data_last;
+    output reg  rx$wr_data_ready;
+    input wire  tx$rd_req_valid;
+    input wire  [63:0] tx$rd_req_addr;
+    input wire  [15:0] tx$rd_req_len;
+    input wire  [7:0] tx$rd_req_tag;
+    output reg  tx$rd_req_ready;
+    output reg  tx$rd_rsp_valid;
+    output reg  [63:0] tx$rd_rsp_data;
+    output reg  [7:0] tx$rd_rsp_tag;
+    output reg  tx$rd_rsp_last;
+    input wire  tx$rd_rsp_ready;
+    input wire  tx$wr_req_valid;
+    input wire  [63:0] tx$wr_req_addr;
+    input wire  [15:0] tx$wr_req_len;
+    output reg  tx$wr_req_ready;
+    input wire  tx$wr_data_valid;
+    input wire  [63:0] tx$wr_data;
+    input wire  tx$wr_data_last;
+    output reg  tx$wr_data_ready;
+    input wire  evt$rd_req_valid;
+    input wire  [63:0] evt$rd_req_addr;
+    input wire  [15:0] evt$rd_req_len;
+    input wire  [7:0] evt$rd_req_tag;
+    output reg  evt$rd_req_ready;
+    output reg  evt$rd_rsp_valid;
+    output reg  [63:0] evt$rd_rsp_data;
+    output reg  [7:0] evt$rd_rsp_tag;
+    output reg  evt$rd_rsp_last;
+    input wire  evt$rd_rsp_ready;
+    input wire  evt$wr_req_valid;
+    input wire  [63:0] evt$wr_req_addr;
+    input wire  [15:0] evt$wr_req_len;
+    output reg  evt$wr_req_ready;
+    input wire  evt$wr_data_valid;
+    input wire  [63:0] evt$wr_data;
+    input wire  evt$wr_data_last;
+    output reg  evt$wr_data_ready;
+    output reg  host$rd_req_valid;
+    output reg  [63:0] host$rd_req_addr;
+    output reg  [15:0] host$rd_req_len;
+    output reg  [7:0] host$rd_req_tag;
+    input wire  host$rd_req_ready;
+    input wire  host$rd_rsp_valid;
+    input wire  [63:0] host$rd_rsp_data;
+    input wire  [7:0] host$rd_rsp_tag;
+    input wire  host$rd_rsp_last;
+    output reg  host$rd_rsp_ready;
+    output reg  host$wr_req_valid;
+    output reg  [63:0] host$wr_req_addr;
+    output reg  [15:0] host$wr_req_len;
+    input wire  host$wr_req_ready;
+    output reg  host$wr_data_valid;
+    output reg  [63:0] host$wr_data;
+    output reg  host$wr_data_last;
+    input wire  host$wr_data_ready;
+    
+    // Stub signals
+    reg  [1:0] rd_last$d;
+    wire  [1:0] rd_last$q;
+    reg  rd_last$clock;
+    reg  rd_hold$d;
+    wire  rd_hold$q;
+    reg  rd_hold$clock;
+    reg  [1:0] rd_hold_src$d;
+    wire  [1:0] rd_hold_src$q;
+    reg  rd_hold_src$clock;
+    reg  [1:0] wr_last$d;
+    wire  [1:0] wr_last$q;
+    reg  wr_last$clock;
+    reg  wr_hold$d;
+    wire  wr_hold$q;
+    reg  wr_hold$clock;
+    reg  [1:0] wr_hold_src$d;
+    wire  [1:0] wr_hold_src$q;
+    reg  wr_hold_src$clock;
+    reg  wr_busy$d;
+    wire  wr_busy$q;
+    reg  wr_busy$clock;
+    reg  [1:0] wr_src$d;
+    wire  [1:0] wr_src$q;
+    reg  wr_src$clock;
+    
+    // Local signals
+    reg  [1:0] rd_grant;
+    reg  [1:0] wr_grant;
+    reg  [1:0] rsp_src;
+    
+    // Sub module instances
+    top$arbiter$rd_last rd_last(
+        .d(rd_last$d),
+        .q(rd_last$q),
+        .clock(rd_last$clock)
+    );
+    top$arbiter$rd_hold rd_hold(
+        .d(rd_hold$d),
+        .q(rd_hold$q),
+        .clock(rd_hold$clock)
+    );
+    top$arbiter$rd_hold_src rd_hold_src(
+        .d(rd_hold_src$d),
+        .q(rd_hold_src$q),
+        .clock(rd_hold_src$clock)
+    );
+    top$arbiter$wr_last wr_last(
+        .d(wr_last$d),
+        .q(wr_last$q),
+        .clock(wr_last$clock)
+    );
+    top$arbiter$wr_hold wr_hold(
+        .d(wr_hold$d),
+        .q(wr_hold$q),
+        .clock(wr_hold$clock)
+    );
+    top$arbiter$wr_hold_src wr_hold_src(
+        .d(wr_hold_src$d),
+        .q(wr_hold_src$q),
+        .clock(wr_hold_src$clock)
+    );
+    top$arbiter$wr_busy wr_busy(
+        .d(wr_busy$d),
+        .q(wr_busy$q),
+        .clock(wr_busy$clock)
+    );
+    top$arbiter$wr_src wr_src(
+        .d(wr_src$d),
+        .q(wr_src$q),
+        .clock(wr_src$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd_last$clock = clock;
+        rd_hold$clock = clock;
+        rd_hold_src$clock = clock;
+        wr_last$clock = clock;
+        wr_hold$clock = clock;
+        wr_hold_src$clock = clock;
+        wr_busy$clock = clock;
+        wr_src$clock = clock;
+        rd_last$d = rd_last$q;
+        rd_hold$d = rd_hold$q;
+        rd_hold_src$d = rd_hold_src$q;
+        wr_last$d = wr_last$q;
+        wr_hold$d = wr_hold$q;
+        wr_hold_src$d = wr_hold_src$q;
+        wr_busy$d = wr_busy$q;
+        wr_src$d = wr_src$q;
+        rd_grant = rd_last$q;
+        if (rd_last$q == 32'h0) begin
+            if (tx$rd_req_valid) begin
+                rd_grant = 32'h1;
+            end
+            else if (evt$rd_req_valid) begin
+                rd_grant = 32'h2;
+            end
+            else begin
+                rd_grant = 32'h0;
+            end
+        end
+        else if (rd_last$q == 32'h1) begin
+            if (evt$rd_req_valid) begin
+                rd_grant = 32'h2;
+            end
+            else if (rx$rd_req_valid) begin
+                rd_grant = 32'h0;
+            end
+            else begin
+                rd_grant = 32'h1;
+            end
+        end
+        else if (rx$rd_req_valid) begin
+            rd_grant = 32'h0;
+        end
+        else if (tx$rd_req_valid) begin
+            rd_grant = 32'h1;
+        end
+        else begin
+            rd_grant = 32'h2;
+        end
+        if (rd_hold$q) begin
+            rd_grant = rd_hold_src$q;
+        end
+        host$rd_req_valid = rx$rd_req_valid;
+        host$rd_req_addr = rx$rd_req_addr;
+        host$rd_req_len = rx$rd_req_len;
+        host$rd_req_tag = rx$rd_req_tag & 32'h3f;
+        if (rd_grant == 32'h1) begin
+            host$rd_req_valid = tx$rd_req_valid;
+            host$rd_req_addr = tx$rd_req_addr;
+            host$rd_req_len = tx$rd_req_len;
+            host$rd_req_tag = (tx$rd_req_tag & 32'h3f) | 32'h40;
+        end
+        else if (rd_grant == 32'h2) begin
+            host$rd_req_valid = evt$rd_req_valid;
+            host$rd_req_addr = evt$rd_req_addr;
+            host$rd_req_len = evt$rd_req_len;
+            host$rd_req_tag = (evt$rd_req_tag & 32'h3f) | 32'h80;
+        end
+        rx$rd_req_ready = host$rd_req_ready & (rd_grant == 32'h0);
+        tx$rd_req_ready = host$rd_req_ready & (rd_grant == 32'h1);
+        evt$rd_req_ready = host$rd_req_ready & (rd_grant == 32'h2);
+        rd_hold$d = host$rd_req_valid & ~host$rd_req_ready;
+        rd_hold_src$d = rd_grant;
+        if (host$rd_req_valid & host$rd_req_ready) begin
+            rd_last$d = rd_grant;
+        end
+        rsp_src = host$rd_rsp_tag[(32'h6)+:(2)];
+        rx$rd_rsp_valid = host$rd_rsp_valid & (rsp_src == 32'h0);
+        tx$rd_rsp_valid = host$rd_rsp_valid & (rsp_src == 32'h1);
+        evt$rd_rsp_valid = host$rd_rsp_valid & (rsp_src == 32'h2);
+        rx$rd_rsp_data = host$rd_rsp_data;
+        tx$rd_rsp_data = host$rd_rsp_data;
+        evt$rd_rsp_data = host$rd_rsp_data;
+        rx$rd_rsp_tag = host$rd_rsp_tag & 32'h3f;
+        tx$rd_rsp_tag = host$rd_rsp_tag & 32'h3f;
+        evt$rd_rsp_tag = host$rd_rsp_tag & 32'h3f;
+        rx$rd_rsp_last = host$rd_rsp_last;
+        tx$rd_rsp_last = host$rd_rsp_last;
+        evt$rd_rsp_last = host$rd_rsp_last;
+        host$rd_rsp_ready = 1'b1;
+        if (rsp_src == 32'h0) begin
+            host$rd_rsp_ready = rx$rd_rsp_ready;
+        end
+        else if (rsp_src == 32'h1) begin
+            host$rd_rsp_ready = tx$rd_rsp_ready;
+        end
+        else if (rsp_src == 32'h2) begin
+            host$rd_rsp_ready = evt$rd_rsp_ready;
+        end
+        wr_grant = wr_last$q;
+        if (wr_last$q == 32'h0) begin
+            if (tx$wr_req_valid) begin
+                wr_grant = 32'h1;
+            end
+            else if (evt$wr_req_valid) begin
+                wr_grant = 32'h2;
+            end
+            else begin
+                wr_grant = 32'h0;
+            end
+        end
+        else if (wr_last$q == 32'h1) begin
+            if (evt$wr_req_valid) begin
+                wr_grant = 32'h2;
+            end
+            else if (rx$wr_req_valid) begin
+                wr_grant = 32'h0;
+            end
+            else begin
+                wr_grant = 32'h1;
+            end
+        end
+        else if (rx$wr_req_valid) begin
+            wr_grant = 32'h0;
+        end
+        else if (tx$wr_req_valid) begin
+            wr_grant = 32'h1;
+        end
+        else begin
+            wr_grant = 32'h2;
+        end
+        if (wr_hold$q) begin
+            wr_grant = wr_hold_src$q;
+        end
+        host$wr_req_valid = rx$wr_req_valid;
+        host$wr_req_addr = rx$wr_req_addr;
+        host$wr_req_len = rx$wr_req_len;
+        if (wr_grant == 32'h1) begin
+            host$wr_req_valid = tx$wr_req_valid;
+            host$wr_req_addr = tx$wr_req_addr;
+            host$wr_req_len = tx$wr_req_len;
+        end
+        else if (wr_grant == 32'h2) begin
+            host$wr_req_valid = evt$wr_req_valid;
+            host$wr_req_addr = evt$wr_req_addr;
+            host$wr_req_len = evt$wr_req_len;
+        end
+        if (wr_busy$q) begin
+            host$wr_req_valid = 1'b0;
+        end
+        rx$wr_req_ready = host$wr_req_ready & ~wr_busy$q & (wr_grant == 32'h0);
+        tx$wr_req_ready = host$wr_req_ready & ~wr_busy$q & (wr_grant == 32'h1);
+        evt$wr_req_ready = host$wr_req_ready & ~wr_busy$q & (wr_grant == 32'h2);
+        wr_hold$d = host$wr_req_valid & ~host$wr_req_ready;
+        wr_hold_src$d = wr_grant;
+        if (host$wr_req_valid & host$wr_req_ready) begin
+            wr_last$d = wr_grant;
+            wr_busy$d = 1'b1;
+            wr_src$d = wr_grant;
+        end
+        host$wr_data_valid = 1'b0;
+        host$wr_data = rx$wr_data;
+        host$wr_data_last = rx$wr_data_last;
+        if (wr_src$q == 32'h0) begin
+            host$wr_data_valid = wr_busy$q & rx$wr_data_valid;
+        end
+        else if (wr_src$q == 32'h1) begin
+            host$wr_data_valid = wr_busy$q & tx$wr_data_valid;
+            host$wr_data = tx$wr_data;
+            host$wr_data_last = tx$wr_data_last;
+        end
+        else begin
+            host$wr_data_valid = wr_busy$q & evt$wr_data_valid;
+            host$wr_data = evt$wr_data;
+            host$wr_data_last = evt$wr_data_last;
+        end
+        rx$wr_data_ready = host$wr_data_ready & wr_busy$q & (wr_src$q == 32'h0);
+        tx$wr_data_ready = host$wr_data_ready & wr_busy$q & (wr_src$q == 32'h1);
+        evt$wr_data_ready = host$wr_data_ready & wr_busy$q & (wr_src$q == 32'h2);
+        if (host$wr_data_valid & host$wr_data_ready & host$wr_data_last) begin
+            wr_busy$d = 1'b0;
+        end
+    end
+    
+endmodule // top$arbiter
+
+
+module top$arbiter$rd_hold(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rd_hold
+
+
+module top$arbiter$rd_hold_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rd_hold_src
+
+
+module top$arbiter$rd_last(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rd_last
+
+
+module top$arbiter$wr_busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wr_busy
+
+
+module top$arbiter$wr_hold(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wr_hold
+
+
+module top$arbiter$wr_hold_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wr_hold_src
+
+
+module top$arbiter$wr_last(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wr_last
+
+
+module top$arbiter$wr_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wr_src
 
 
 module top$check(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,runt,giant,mac_error);
@@ -331,7 +1431,7 @@ module top$check$length(d,q,clock);
 endmodule // top$check$length
 
 
-module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key);
+module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key,settings$write,settings$queue,settings$settings,cfg_busy,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,qc_rd_strobe,qc_rd_queue,qc_rd_counter,qc_rd_ack,qc_rd_data);
     
     // Module arguments
     input wire  clock;
@@ -350,8 +1450,26 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     output reg  [15:0] filter$slot;
     output reg  [351:0] filter$entry;
     output reg  [319:0] rss_key;
+    output reg  settings$write;
+    output reg  [11:0] settings$queue;
+    output reg  [562:0] settings$settings;
+    input wire  cfg_busy;
+    output reg  doorbell$valid;
+    output reg  [11:0] doorbell$queue;
+    output reg  [1:0] doorbell$kind;
+    output reg  [15:0] doorbell$value;
+    output reg  qc_rd_strobe;
+    output reg  [11:0] qc_rd_queue;
+    output reg  [1:0] qc_rd_counter;
+    input wire  qc_rd_ack;
+    input wire  [31:0] qc_rd_data;
     
     // Constant declarations
+    localparam  qcfg_base = 24'h300;
+    localparam  qcfg_end = 24'h354;
+    localparam  qcfg_cmd_addr = 24'h354;
+    localparam  qcfg_status_addr = 24'h358;
+    localparam  queue_count = 24'h40;
     localparam  rss_base = 24'h240;
     localparam  rss_end = 24'h268;
     localparam  default_queue_addr = 24'h48;
@@ -363,9 +1481,102 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     localparam  scratch_addr = 24'h40;
     localparam  control_addr = 24'h44;
     localparam  counters_base = 24'h100;
-    localparam  counters_end = 24'h198;
+    localparam  counters_end = 24'h1d8;
     
     // Stub signals
+    reg  [31:0] qcfg_words$0$d;
+    wire  [31:0] qcfg_words$0$q;
+    reg  qcfg_words$0$clock;
+    reg  [31:0] qcfg_words$1$d;
+    wire  [31:0] qcfg_words$1$q;
+    reg  qcfg_words$1$clock;
+    reg  [31:0] qcfg_words$2$d;
+    wire  [31:0] qcfg_words$2$q;
+    reg  qcfg_words$2$clock;
+    reg  [31:0] qcfg_words$3$d;
+    wire  [31:0] qcfg_words$3$q;
+    reg  qcfg_words$3$clock;
+    reg  [31:0] qcfg_words$4$d;
+    wire  [31:0] qcfg_words$4$q;
+    reg  qcfg_words$4$clock;
+    reg  [31:0] qcfg_words$5$d;
+    wire  [31:0] qcfg_words$5$q;
+    reg  qcfg_words$5$clock;
+    reg  [31:0] qcfg_words$6$d;
+    wire  [31:0] qcfg_words$6$q;
+    reg  qcfg_words$6$clock;
+    reg  [31:0] qcfg_words$7$d;
+    wire  [31:0] qcfg_words$7$q;
+    reg  qcfg_words$7$clock;
+    reg  [31:0] qcfg_words$8$d;
+    wire  [31:0] qcfg_words$8$q;
+    reg  qcfg_words$8$clock;
+    reg  [31:0] qcfg_words$9$d;
+    wire  [31:0] qcfg_words$9$q;
+    reg  qcfg_words$9$clock;
+    reg  [31:0] qcfg_words$10$d;
+    wire  [31:0] qcfg_words$10$q;
+    reg  qcfg_words$10$clock;
+    reg  [31:0] qcfg_words$11$d;
+    wire  [31:0] qcfg_words$11$q;
+    reg  qcfg_words$11$clock;
+    reg  [31:0] qcfg_words$12$d;
+    wire  [31:0] qcfg_words$12$q;
+    reg  qcfg_words$12$clock;
+    reg  [31:0] qcfg_words$13$d;
+    wire  [31:0] qcfg_words$13$q;
+    reg  qcfg_words$13$clock;
+    reg  [31:0] qcfg_words$14$d;
+    wire  [31:0] qcfg_words$14$q;
+    reg  qcfg_words$14$clock;
+    reg  [31:0] qcfg_words$15$d;
+    wire  [31:0] qcfg_words$15$q;
+    reg  qcfg_words$15$clock;
+    reg  [31:0] qcfg_words$16$d;
+    wire  [31:0] qcfg_words$16$q;
+    reg  qcfg_words$16$clock;
+    reg  [31:0] qcfg_words$17$d;
+    wire  [31:0] qcfg_words$17$q;
+    reg  qcfg_words$17$clock;
+    reg  [31:0] qcfg_words$18$d;
+    wire  [31:0] qcfg_words$18$q;
+    reg  qcfg_words$18$clock;
+    reg  [31:0] qcfg_words$19$d;
+    wire  [31:0] qcfg_words$19$q;
+    reg  qcfg_words$19$clock;
+    reg  [31:0] qcfg_words$20$d;
+    wire  [31:0] qcfg_words$20$q;
+    reg  qcfg_words$20$clock;
+    reg  qcfg_write$d;
+    wire  qcfg_write$q;
+    reg  qcfg_write$clock;
+    reg  [11:0] qcfg_queue$d;
+    wire  [11:0] qcfg_queue$q;
+    reg  qcfg_queue$clock;
+    reg  db_valid$d;
+    wire  db_valid$q;
+    reg  db_valid$clock;
+    reg  [11:0] db_queue$d;
+    wire  [11:0] db_queue$q;
+    reg  db_queue$clock;
+    reg  [1:0] db_kind$d;
+    wire  [1:0] db_kind$q;
+    reg  db_kind$clock;
+    reg  [15:0] db_value$d;
+    wire  [15:0] db_value$q;
+    reg  db_value$clock;
+    reg  qc_wait$d;
+    wire  qc_wait$q;
+    reg  qc_wait$clock;
+    reg  qc_strobe$d;
+    wire  qc_strobe$q;
+    reg  qc_strobe$clock;
+    reg  [11:0] qc_queue$d;
+    wire  [11:0] qc_queue$q;
+    reg  qc_queue$clock;
+    reg  [1:0] qc_counter$d;
+    wire  [1:0] qc_counter$q;
+    reg  qc_counter$clock;
     reg  counters$0$clock;
     reg  counters$0$inc;
     wire  [63:0] counters$0$value;
@@ -423,6 +1634,30 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  counters$18$clock;
     reg  counters$18$inc;
     wire  [63:0] counters$18$value;
+    reg  counters$19$clock;
+    reg  counters$19$inc;
+    wire  [63:0] counters$19$value;
+    reg  counters$20$clock;
+    reg  counters$20$inc;
+    wire  [63:0] counters$20$value;
+    reg  counters$21$clock;
+    reg  counters$21$inc;
+    wire  [63:0] counters$21$value;
+    reg  counters$22$clock;
+    reg  counters$22$inc;
+    wire  [63:0] counters$22$value;
+    reg  counters$23$clock;
+    reg  counters$23$inc;
+    wire  [63:0] counters$23$value;
+    reg  counters$24$clock;
+    reg  counters$24$inc;
+    wire  [63:0] counters$24$value;
+    reg  counters$25$clock;
+    reg  counters$25$inc;
+    wire  [63:0] counters$25$value;
+    reg  counters$26$clock;
+    reg  counters$26$inc;
+    wire  [63:0] counters$26$value;
     reg  [3:0] id_rom$address;
     wire  [31:0] id_rom$data;
     reg  ack$d;
@@ -514,6 +1749,33 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  rss_words$9$clock;
     
     // Local signals
+    reg  [23:0] qcfg_offset;
+    reg  [31:0] qcfg_select;
+    reg  in_qcfg;
+    reg  [31:0] qw$0;
+    reg  [31:0] qw$1;
+    reg  [31:0] qw$2;
+    reg  [31:0] qw$3;
+    reg  [31:0] qw$4;
+    reg  [31:0] qw$5;
+    reg  [31:0] qw$6;
+    reg  [31:0] qw$7;
+    reg  [31:0] qw$8;
+    reg  [31:0] qw$9;
+    reg  [31:0] qw$10;
+    reg  [31:0] qw$11;
+    reg  [31:0] qw$12;
+    reg  [31:0] qw$13;
+    reg  [31:0] qw$14;
+    reg  [31:0] qw$15;
+    reg  [31:0] qw$16;
+    reg  [31:0] qw$17;
+    reg  [31:0] qw$18;
+    reg  [31:0] qw$19;
+    reg  [31:0] qw$20;
+    reg  [23:0] page;
+    reg  on_page;
+    reg  [11:0] uq_offset;
     reg  [23:0] rss_offset;
     reg  [15:0] rss_select;
     reg  in_rss;
@@ -530,6 +1792,161 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  in_counters;
     
     // Sub module instances
+    top$control$qcfg_words$0 qcfg_words$0(
+        .d(qcfg_words$0$d),
+        .q(qcfg_words$0$q),
+        .clock(qcfg_words$0$clock)
+    );
+    top$control$qcfg_words$1 qcfg_words$1(
+        .d(qcfg_words$1$d),
+        .q(qcfg_words$1$q),
+        .clock(qcfg_words$1$clock)
+    );
+    top$control$qcfg_words$2 qcfg_words$2(
+        .d(qcfg_words$2$d),
+        .q(qcfg_words$2$q),
+        .clock(qcfg_words$2$clock)
+    );
+    top$control$qcfg_words$3 qcfg_words$3(
+        .d(qcfg_words$3$d),
+        .q(qcfg_words$3$q),
+        .clock(qcfg_words$3$clock)
+    );
+    top$control$qcfg_words$4 qcfg_words$4(
+        .d(qcfg_words$4$d),
+        .q(qcfg_words$4$q),
+        .clock(qcfg_words$4$clock)
+    );
+    top$control$qcfg_words$5 qcfg_words$5(
+        .d(qcfg_words$5$d),
+        .q(qcfg_words$5$q),
+        .clock(qcfg_words$5$clock)
+    );
+    top$control$qcfg_words$6 qcfg_words$6(
+        .d(qcfg_words$6$d),
+        .q(qcfg_words$6$q),
+        .clock(qcfg_words$6$clock)
+    );
+    top$control$qcfg_words$7 qcfg_words$7(
+        .d(qcfg_words$7$d),
+        .q(qcfg_words$7$q),
+        .clock(qcfg_words$7$clock)
+    );
+    top$control$qcfg_words$8 qcfg_words$8(
+        .d(qcfg_words$8$d),
+        .q(qcfg_words$8$q),
+        .clock(qcfg_words$8$clock)
+    );
+    top$control$qcfg_words$9 qcfg_words$9(
+        .d(qcfg_words$9$d),
+        .q(qcfg_words$9$q),
+        .clock(qcfg_words$9$clock)
+    );
+    top$control$qcfg_words$10 qcfg_words$10(
+        .d(qcfg_words$10$d),
+        .q(qcfg_words$10$q),
+        .clock(qcfg_words$10$clock)
+    );
+    top$control$qcfg_words$11 qcfg_words$11(
+        .d(qcfg_words$11$d),
+        .q(qcfg_words$11$q),
+        .clock(qcfg_words$11$clock)
+    );
+    top$control$qcfg_words$12 qcfg_words$12(
+        .d(qcfg_words$12$d),
+        .q(qcfg_words$12$q),
+        .clock(qcfg_words$12$clock)
+    );
+    top$control$qcfg_words$13 qcfg_words$13(
+        .d(qcfg_words$13$d),
+        .q(qcfg_words$13$q),
+        .clock(qcfg_words$13$clock)
+    );
+    top$control$qcfg_words$14 qcfg_words$14(
+        .d(qcfg_words$14$d),
+        .q(qcfg_words$14$q),
+        .clock(qcfg_words$14$clock)
+    );
+    top$control$qcfg_words$15 qcfg_words$15(
+        .d(qcfg_words$15$d),
+        .q(qcfg_words$15$q),
+        .clock(qcfg_words$15$clock)
+    );
+    top$control$qcfg_words$16 qcfg_words$16(
+        .d(qcfg_words$16$d),
+        .q(qcfg_words$16$q),
+        .clock(qcfg_words$16$clock)
+    );
+    top$control$qcfg_words$17 qcfg_words$17(
+        .d(qcfg_words$17$d),
+        .q(qcfg_words$17$q),
+        .clock(qcfg_words$17$clock)
+    );
+    top$control$qcfg_words$18 qcfg_words$18(
+        .d(qcfg_words$18$d),
+        .q(qcfg_words$18$q),
+        .clock(qcfg_words$18$clock)
+    );
+    top$control$qcfg_words$19 qcfg_words$19(
+        .d(qcfg_words$19$d),
+        .q(qcfg_words$19$q),
+        .clock(qcfg_words$19$clock)
+    );
+    top$control$qcfg_words$20 qcfg_words$20(
+        .d(qcfg_words$20$d),
+        .q(qcfg_words$20$q),
+        .clock(qcfg_words$20$clock)
+    );
+    top$control$qcfg_write qcfg_write(
+        .d(qcfg_write$d),
+        .q(qcfg_write$q),
+        .clock(qcfg_write$clock)
+    );
+    top$control$qcfg_queue qcfg_queue(
+        .d(qcfg_queue$d),
+        .q(qcfg_queue$q),
+        .clock(qcfg_queue$clock)
+    );
+    top$control$db_valid db_valid(
+        .d(db_valid$d),
+        .q(db_valid$q),
+        .clock(db_valid$clock)
+    );
+    top$control$db_queue db_queue(
+        .d(db_queue$d),
+        .q(db_queue$q),
+        .clock(db_queue$clock)
+    );
+    top$control$db_kind db_kind(
+        .d(db_kind$d),
+        .q(db_kind$q),
+        .clock(db_kind$clock)
+    );
+    top$control$db_value db_value(
+        .d(db_value$d),
+        .q(db_value$q),
+        .clock(db_value$clock)
+    );
+    top$control$qc_wait qc_wait(
+        .d(qc_wait$d),
+        .q(qc_wait$q),
+        .clock(qc_wait$clock)
+    );
+    top$control$qc_strobe qc_strobe(
+        .d(qc_strobe$d),
+        .q(qc_strobe$q),
+        .clock(qc_strobe$clock)
+    );
+    top$control$qc_queue qc_queue(
+        .d(qc_queue$d),
+        .q(qc_queue$q),
+        .clock(qc_queue$clock)
+    );
+    top$control$qc_counter qc_counter(
+        .d(qc_counter$d),
+        .q(qc_counter$q),
+        .clock(qc_counter$clock)
+    );
     top$control$counters$0 counters$0(
         .clock(counters$0$clock),
         .inc(counters$0$inc),
@@ -624,6 +2041,46 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .clock(counters$18$clock),
         .inc(counters$18$inc),
         .value(counters$18$value)
+    );
+    top$control$counters$19 counters$19(
+        .clock(counters$19$clock),
+        .inc(counters$19$inc),
+        .value(counters$19$value)
+    );
+    top$control$counters$20 counters$20(
+        .clock(counters$20$clock),
+        .inc(counters$20$inc),
+        .value(counters$20$value)
+    );
+    top$control$counters$21 counters$21(
+        .clock(counters$21$clock),
+        .inc(counters$21$inc),
+        .value(counters$21$value)
+    );
+    top$control$counters$22 counters$22(
+        .clock(counters$22$clock),
+        .inc(counters$22$inc),
+        .value(counters$22$value)
+    );
+    top$control$counters$23 counters$23(
+        .clock(counters$23$clock),
+        .inc(counters$23$inc),
+        .value(counters$23$value)
+    );
+    top$control$counters$24 counters$24(
+        .clock(counters$24$clock),
+        .inc(counters$24$inc),
+        .value(counters$24$value)
+    );
+    top$control$counters$25 counters$25(
+        .clock(counters$25$clock),
+        .inc(counters$25$inc),
+        .value(counters$25$value)
+    );
+    top$control$counters$26 counters$26(
+        .clock(counters$26$clock),
+        .inc(counters$26$inc),
+        .value(counters$26$value)
     );
     top$control$id_rom id_rom(
         .address(id_rom$address),
@@ -786,6 +2243,16 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         value_word$clock = clock;
         cmd_write$clock = clock;
         cmd_word$clock = clock;
+        qcfg_write$clock = clock;
+        qcfg_queue$clock = clock;
+        db_valid$clock = clock;
+        db_queue$clock = clock;
+        db_kind$clock = clock;
+        db_value$clock = clock;
+        qc_wait$clock = clock;
+        qc_strobe$clock = clock;
+        qc_queue$clock = clock;
+        qc_counter$clock = clock;
         ack$d = ack$q;
         rdata$d = rdata$q;
         scratch$d = scratch$q;
@@ -795,6 +2262,117 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         value_word$d = value_word$q;
         cmd_write$d = cmd_write$q;
         cmd_word$d = cmd_word$q;
+        qcfg_write$d = qcfg_write$q;
+        qcfg_queue$d = qcfg_queue$q;
+        db_valid$d = db_valid$q;
+        db_queue$d = db_queue$q;
+        db_kind$d = db_kind$q;
+        db_value$d = db_value$q;
+        qc_wait$d = qc_wait$q;
+        qc_strobe$d = qc_strobe$q;
+        qc_queue$d = qc_queue$q;
+        qc_counter$d = qc_counter$q;
+        qcfg_words$0$clock = clock;
+        qcfg_words$0$d = qcfg_words$0$q;
+        qw$0 = qcfg_words$0$q;
+        qcfg_words$1$clock = clock;
+        qcfg_words$1$d = qcfg_words$1$q;
+        qw$1 = qcfg_words$1$q;
+        qcfg_words$2$clock = clock;
+        qcfg_words$2$d = qcfg_words$2$q;
+        qw$2 = qcfg_words$2$q;
+        qcfg_words$3$clock = clock;
+        qcfg_words$3$d = qcfg_words$3$q;
+        qw$3 = qcfg_words$3$q;
+        qcfg_words$4$clock = clock;
+        qcfg_words$4$d = qcfg_words$4$q;
+        qw$4 = qcfg_words$4$q;
+        qcfg_words$5$clock = clock;
+        qcfg_words$5$d = qcfg_words$5$q;
+        qw$5 = qcfg_words$5$q;
+        qcfg_words$6$clock = clock;
+        qcfg_words$6$d = qcfg_words$6$q;
+        qw$6 = qcfg_words$6$q;
+        qcfg_words$7$clock = clock;
+        qcfg_words$7$d = qcfg_words$7$q;
+        qw$7 = qcfg_words$7$q;
+        qcfg_words$8$clock = clock;
+        qcfg_words$8$d = qcfg_words$8$q;
+        qw$8 = qcfg_words$8$q;
+        qcfg_words$9$clock = clock;
+        qcfg_words$9$d = qcfg_words$9$q;
+        qw$9 = qcfg_words$9$q;
+        qcfg_words$10$clock = clock;
+        qcfg_words$10$d = qcfg_words$10$q;
+        qw$10 = qcfg_words$10$q;
+        qcfg_words$11$clock = clock;
+        qcfg_words$11$d = qcfg_words$11$q;
+        qw$11 = qcfg_words$11$q;
+        qcfg_words$12$clock = clock;
+        qcfg_words$12$d = qcfg_words$12$q;
+        qw$12 = qcfg_words$12$q;
+        qcfg_words$13$clock = clock;
+        qcfg_words$13$d = qcfg_words$13$q;
+        qw$13 = qcfg_words$13$q;
+        qcfg_words$14$clock = clock;
+        qcfg_words$14$d = qcfg_words$14$q;
+        qw$14 = qcfg_words$14$q;
+        qcfg_words$15$clock = clock;
+        qcfg_words$15$d = qcfg_words$15$q;
+        qw$15 = qcfg_words$15$q;
+        qcfg_words$16$clock = clock;
+        qcfg_words$16$d = qcfg_words$16$q;
+        qw$16 = qcfg_words$16$q;
+        qcfg_words$17$clock = clock;
+        qcfg_words$17$d = qcfg_words$17$q;
+        qw$17 = qcfg_words$17$q;
+        qcfg_words$18$clock = clock;
+        qcfg_words$18$d = qcfg_words$18$q;
+        qw$18 = qcfg_words$18$q;
+        qcfg_words$19$clock = clock;
+        qcfg_words$19$d = qcfg_words$19$q;
+        qw$19 = qcfg_words$19$q;
+        qcfg_words$20$clock = clock;
+        qcfg_words$20$d = qcfg_words$20$q;
+        qw$20 = qcfg_words$20$q;
+        in_qcfg = (regs$addr >= qcfg_base) & (regs$addr < qcfg_end);
+        qcfg_offset = regs$addr - qcfg_base;
+        qcfg_select = ((1'b1) & 32'hffffffff) << qcfg_offset[(32'h2)+:(5)];
+        settings$write = qcfg_write$q;
+        settings$queue = qcfg_queue$q;
+        settings$settings[(64'h2)+:(64)] = (((qw$1) & 64'hffffffffffffffff) << 32'h20) | ((qw$0) & 64'hffffffffffffffff);
+        settings$settings[(64'h46)+:(64)] = (((qw$3) & 64'hffffffffffffffff) << 32'h20) | ((qw$2) & 64'hffffffffffffffff);
+        settings$settings[(64'h42)+:(4)] = qw$4[(32'h0)+:(4)];
+        settings$settings[(64'h86)+:(4)] = qw$4[(32'h8)+:(4)];
+        settings$settings[(64'h8a)+:(64)] = (((qw$6) & 64'hffffffffffffffff) << 32'h20) | ((qw$5) & 64'hffffffffffffffff);
+        settings$settings[(64'hca)+:(64)] = (((qw$8) & 64'hffffffffffffffff) << 32'h20) | ((qw$7) & 64'hffffffffffffffff);
+        settings$settings[(64'h10a)+:(64)] = (((qw$10) & 64'hffffffffffffffff) << 32'h20) | ((qw$9) & 64'hffffffffffffffff);
+        settings$settings[(64'h14a)+:(8)] = qw$11[(32'h0)+:(8)];
+        settings$settings[(64'h152)+:(16)] = qw$11[(32'h10)+:(16)];
+        settings$settings[(64'h0)+:(1)] = qw$12[32'h0];
+        settings$settings[(64'h1)+:(1)] = qw$12[32'h1];
+        settings$settings[(64'h162)+:(1)] = qw$12[32'h4];
+        settings$settings[(64'h163)+:(1)] = qw$12[32'h5];
+        settings$settings[(64'h164)+:(1)] = qw$12[32'h6];
+        settings$settings[(64'h165)+:(1)] = qw$12[32'h7];
+        settings$settings[(64'h166)+:(1)] = qw$12[32'h8];
+        settings$settings[(64'h167)+:(48)] = (((qw$14[(32'h0)+:(16)]) & 48'hffffffffffff) << 32'h20) | ((qw$13) & 48'hffffffffffff);
+        settings$settings[(64'h197)+:(12)] = qw$15[(32'h0)+:(12)];
+        settings$settings[(64'h1a3)+:(128)] = (((qw$19) & 128'hffffffffffffffffffffffffffffffff) << 32'h60) | (((qw$18) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((qw$17) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | ((qw$16) & 128'hffffffffffffffffffffffffffffffff);
+        settings$settings[(64'h223)+:(16)] = qw$20[(32'h0)+:(16)];
+        qcfg_write$d = 1'b0;
+        page = regs$addr >> 32'hc;
+        on_page = (page >= 32'h1) & (page <= queue_count);
+        uq_offset = regs$addr[(32'h0)+:(12)];
+        doorbell$valid = db_valid$q;
+        doorbell$queue = db_queue$q;
+        doorbell$kind = db_kind$q;
+        doorbell$value = db_value$q;
+        db_valid$d = 1'b0;
+        qc_rd_strobe = qc_strobe$q;
+        qc_rd_queue = qc_queue$q;
+        qc_rd_counter = qc_counter$q;
+        qc_strobe$d = 1'b0;
         key_words$0$clock = clock;
         key_words$0$d = key_words$0$q;
         key_words$1$clock = clock;
@@ -898,6 +2476,22 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         counters$17$inc = inc[17];
         counters$18$clock = clock;
         counters$18$inc = inc[18];
+        counters$19$clock = clock;
+        counters$19$inc = inc[19];
+        counters$20$clock = clock;
+        counters$20$inc = inc[20];
+        counters$21$clock = clock;
+        counters$21$inc = inc[21];
+        counters$22$clock = clock;
+        counters$22$inc = inc[22];
+        counters$23$clock = clock;
+        counters$23$inc = inc[23];
+        counters$24$clock = clock;
+        counters$24$inc = inc[24];
+        counters$25$clock = clock;
+        counters$25$inc = inc[25];
+        counters$26$clock = clock;
+        counters$26$inc = inc[26];
         loopback = control$q[32'h0];
         default_queue = default_q$q;
         entry = 32'h0;
@@ -932,6 +2526,11 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         key_select = ((1'b1) & 16'hffff) << key_offset[(32'h2)+:(4)];
         regs$ack = ack$q;
         regs$rdata = rdata$q;
+        if (qc_wait$q & qc_rd_ack) begin
+            regs$ack = 1'b1;
+            regs$rdata = qc_rd_data;
+            qc_wait$d = 1'b0;
+        end
         id_rom$address = regs$addr[(32'h2)+:(4)];
         in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
         counter_offset = regs$addr - counters_base;
@@ -993,6 +2592,30 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         end
         if (counter_select[18]) begin
             counter_value = counters$18$value;
+        end
+        if (counter_select[19]) begin
+            counter_value = counters$19$value;
+        end
+        if (counter_select[20]) begin
+            counter_value = counters$20$value;
+        end
+        if (counter_select[21]) begin
+            counter_value = counters$21$value;
+        end
+        if (counter_select[22]) begin
+            counter_value = counters$22$value;
+        end
+        if (counter_select[23]) begin
+            counter_value = counters$23$value;
+        end
+        if (counter_select[24]) begin
+            counter_value = counters$24$value;
+        end
+        if (counter_select[25]) begin
+            counter_value = counters$25$value;
+        end
+        if (counter_select[26]) begin
+            counter_value = counters$26$value;
         end
         ack$d = regs$strobe;
         if (regs$strobe) begin
@@ -1077,6 +2700,81 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                     cmd_word$d = regs$wdata;
                     cmd_write$d = 1'b1;
                 end
+                if (in_qcfg) begin
+                    if (qcfg_select[0]) begin
+                        qcfg_words$0$d = regs$wdata;
+                    end
+                    if (qcfg_select[1]) begin
+                        qcfg_words$1$d = regs$wdata;
+                    end
+                    if (qcfg_select[2]) begin
+                        qcfg_words$2$d = regs$wdata;
+                    end
+                    if (qcfg_select[3]) begin
+                        qcfg_words$3$d = regs$wdata;
+                    end
+                    if (qcfg_select[4]) begin
+                        qcfg_words$4$d = regs$wdata;
+                    end
+                    if (qcfg_select[5]) begin
+                        qcfg_words$5$d = regs$wdata;
+                    end
+                    if (qcfg_select[6]) begin
+                        qcfg_words$6$d = regs$wdata;
+                    end
+                    if (qcfg_select[7]) begin
+                        qcfg_words$7$d = regs$wdata;
+                    end
+                    if (qcfg_select[8]) begin
+                        qcfg_words$8$d = regs$wdata;
+                    end
+                    if (qcfg_select[9]) begin
+                        qcfg_words$9$d = regs$wdata;
+                    end
+                    if (qcfg_select[10]) begin
+                        qcfg_words$10$d = regs$wdata;
+                    end
+                    if (qcfg_select[11]) begin
+                        qcfg_words$11$d = regs$wdata;
+                    end
+                    if (qcfg_select[12]) begin
+                        qcfg_words$12$d = regs$wdata;
+                    end
+                    if (qcfg_select[13]) begin
+                        qcfg_words$13$d = regs$wdata;
+                    end
+                    if (qcfg_select[14]) begin
+                        qcfg_words$14$d = regs$wdata;
+                    end
+                    if (qcfg_select[15]) begin
+                        qcfg_words$15$d = regs$wdata;
+                    end
+                    if (qcfg_select[16]) begin
+                        qcfg_words$16$d = regs$wdata;
+                    end
+                    if (qcfg_select[17]) begin
+                        qcfg_words$17$d = regs$wdata;
+                    end
+                    if (qcfg_select[18]) begin
+                        qcfg_words$18$d = regs$wdata;
+                    end
+                    if (qcfg_select[19]) begin
+                        qcfg_words$19$d = regs$wdata;
+                    end
+                    if (qcfg_select[20]) begin
+                        qcfg_words$20$d = regs$wdata;
+                    end
+                end
+                if ((regs$addr == qcfg_cmd_addr) & regs$wdata[32'h10] & ~cfg_busy & ~qcfg_write$q & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count)) begin
+                    qcfg_write$d = 1'b1;
+                    qcfg_queue$d = regs$wdata[(32'h0)+:(12)];
+                end
+                if (on_page & (uq_offset < 32'hc)) begin
+                    db_valid$d = 1'b1;
+                    db_queue$d = ((page - 32'h1) & 12'hfff);
+                    db_kind$d = uq_offset[(32'h2)+:(2)];
+                    db_value$d = regs$wdata[(32'h0)+:(16)];
+                end
                 rdata$d = 32'h0;
             end
             else begin
@@ -1124,6 +2822,81 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                     if (rss_select[9]) begin
                         rdata$d = rss_words$9$q;
                     end
+                end
+                else if (in_qcfg) begin
+                    if (qcfg_select[0]) begin
+                        rdata$d = qcfg_words$0$q;
+                    end
+                    if (qcfg_select[1]) begin
+                        rdata$d = qcfg_words$1$q;
+                    end
+                    if (qcfg_select[2]) begin
+                        rdata$d = qcfg_words$2$q;
+                    end
+                    if (qcfg_select[3]) begin
+                        rdata$d = qcfg_words$3$q;
+                    end
+                    if (qcfg_select[4]) begin
+                        rdata$d = qcfg_words$4$q;
+                    end
+                    if (qcfg_select[5]) begin
+                        rdata$d = qcfg_words$5$q;
+                    end
+                    if (qcfg_select[6]) begin
+                        rdata$d = qcfg_words$6$q;
+                    end
+                    if (qcfg_select[7]) begin
+                        rdata$d = qcfg_words$7$q;
+                    end
+                    if (qcfg_select[8]) begin
+                        rdata$d = qcfg_words$8$q;
+                    end
+                    if (qcfg_select[9]) begin
+                        rdata$d = qcfg_words$9$q;
+                    end
+                    if (qcfg_select[10]) begin
+                        rdata$d = qcfg_words$10$q;
+                    end
+                    if (qcfg_select[11]) begin
+                        rdata$d = qcfg_words$11$q;
+                    end
+                    if (qcfg_select[12]) begin
+                        rdata$d = qcfg_words$12$q;
+                    end
+                    if (qcfg_select[13]) begin
+                        rdata$d = qcfg_words$13$q;
+                    end
+                    if (qcfg_select[14]) begin
+                        rdata$d = qcfg_words$14$q;
+                    end
+                    if (qcfg_select[15]) begin
+                        rdata$d = qcfg_words$15$q;
+                    end
+                    if (qcfg_select[16]) begin
+                        rdata$d = qcfg_words$16$q;
+                    end
+                    if (qcfg_select[17]) begin
+                        rdata$d = qcfg_words$17$q;
+                    end
+                    if (qcfg_select[18]) begin
+                        rdata$d = qcfg_words$18$q;
+                    end
+                    if (qcfg_select[19]) begin
+                        rdata$d = qcfg_words$19$q;
+                    end
+                    if (qcfg_select[20]) begin
+                        rdata$d = qcfg_words$20$q;
+                    end
+                end
+                else if (regs$addr == qcfg_status_addr) begin
+                    rdata$d = (((cfg_busy | qcfg_write$q)) & 32'hffffffff);
+                end
+                else if (on_page & (uq_offset >= 32'h10) & (uq_offset < 32'h20)) begin
+                    ack$d = 1'b0;
+                    qc_wait$d = 1'b1;
+                    qc_strobe$d = 1'b1;
+                    qc_queue$d = ((page - 32'h1) & 12'hfff);
+                    qc_counter$d = uq_offset[(32'h2)+:(2)];
                 end
                 else if (in_counters) begin
                     if (regs$addr[32'h2]) begin
@@ -1778,6 +3551,57 @@ module top$control$counters$18$count(d,q,clock);
 endmodule // top$control$counters$18$count
 
 
+module top$control$counters$19(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$19$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$19
+
+
+module top$control$counters$19$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$19$count
+
+
 module top$control$counters$2(clock,inc,value);
     
     // Module arguments
@@ -1827,6 +3651,363 @@ module top$control$counters$2$count(d,q,clock);
     end
           
 endmodule // top$control$counters$2$count
+
+
+module top$control$counters$20(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$20$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$20
+
+
+module top$control$counters$20$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$20$count
+
+
+module top$control$counters$21(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$21$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$21
+
+
+module top$control$counters$21$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$21$count
+
+
+module top$control$counters$22(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$22$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$22
+
+
+module top$control$counters$22$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$22$count
+
+
+module top$control$counters$23(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$23$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$23
+
+
+module top$control$counters$23$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$23$count
+
+
+module top$control$counters$24(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$24$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$24
+
+
+module top$control$counters$24$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$24$count
+
+
+module top$control$counters$25(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$25$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$25
+
+
+module top$control$counters$25$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$25$count
+
+
+module top$control$counters$26(clock,inc,value);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  inc;
+    output reg  [63:0] value;
+    
+    // Stub signals
+    reg  [63:0] count$d;
+    wire  [63:0] count$q;
+    reg  count$clock;
+    
+    // Sub module instances
+    top$control$counters$26$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        count$clock = clock;
+        count$d = count$q;
+        if (inc) begin
+            count$d = count$q + 32'h1;
+        end
+        value = count$q;
+    end
+    
+endmodule // top$control$counters$26
+
+
+module top$control$counters$26$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$26$count
 
 
 module top$control$counters$3(clock,inc,value);
@@ -2186,6 +4367,82 @@ module top$control$counters$9$count(d,q,clock);
 endmodule // top$control$counters$9$count
 
 
+module top$control$db_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$db_kind
+
+
+module top$control$db_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$db_queue
+
+
+module top$control$db_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$db_valid
+
+
+module top$control$db_value(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$db_value
+
+
 module top$control$default_q(d,q,clock);
     
     // Module arguments
@@ -2436,6 +4693,519 @@ module top$control$key_words$9(d,q,clock);
     end
           
 endmodule // top$control$key_words$9
+
+
+module top$control$qc_counter(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qc_counter
+
+
+module top$control$qc_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qc_queue
+
+
+module top$control$qc_strobe(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qc_strobe
+
+
+module top$control$qc_wait(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qc_wait
+
+
+module top$control$qcfg_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_queue
+
+
+module top$control$qcfg_words$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$0
+
+
+module top$control$qcfg_words$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$1
+
+
+module top$control$qcfg_words$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$10
+
+
+module top$control$qcfg_words$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$11
+
+
+module top$control$qcfg_words$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$12
+
+
+module top$control$qcfg_words$13(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$13
+
+
+module top$control$qcfg_words$14(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$14
+
+
+module top$control$qcfg_words$15(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$15
+
+
+module top$control$qcfg_words$16(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$16
+
+
+module top$control$qcfg_words$17(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$17
+
+
+module top$control$qcfg_words$18(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$18
+
+
+module top$control$qcfg_words$19(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$19
+
+
+module top$control$qcfg_words$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$2
+
+
+module top$control$qcfg_words$20(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$20
+
+
+module top$control$qcfg_words$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$3
+
+
+module top$control$qcfg_words$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$4
+
+
+module top$control$qcfg_words$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$5
+
+
+module top$control$qcfg_words$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$6
+
+
+module top$control$qcfg_words$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$7
+
+
+module top$control$qcfg_words$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$8
+
+
+module top$control$qcfg_words$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_words$9
+
+
+module top$control$qcfg_write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$qcfg_write
 
 
 module top$control$rdata(d,q,clock);
@@ -5865,6 +8635,2073 @@ module top$demux$wild_table$ways$3(read_address,read_clock,read_data,write_addre
 endmodule // top$demux$wild_table$ways$3
 
 
+module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,rx_done$valid,rx_done$queue,rx_done$is_tx,rx_done$done,rx_done$ready,tx_done$valid,tx_done$queue,tx_done$is_tx,tx_done$done,tx_done$ready,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,counts,cfg_busy);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  settings$write;
+    input wire  [11:0] settings$queue;
+    input wire  [562:0] settings$settings;
+    input wire  doorbell$valid;
+    input wire  [11:0] doorbell$queue;
+    input wire  [1:0] doorbell$kind;
+    input wire  [15:0] doorbell$value;
+    input wire  rx_done$valid;
+    input wire  [11:0] rx_done$queue;
+    input wire  rx_done$is_tx;
+    input wire  [15:0] rx_done$done;
+    output reg  rx_done$ready;
+    input wire  tx_done$valid;
+    input wire  [11:0] tx_done$queue;
+    input wire  tx_done$is_tx;
+    input wire  [15:0] tx_done$done;
+    output reg  tx_done$ready;
+    output reg  dma$rd_req_valid;
+    output reg  [63:0] dma$rd_req_addr;
+    output reg  [15:0] dma$rd_req_len;
+    output reg  [7:0] dma$rd_req_tag;
+    input wire  dma$rd_req_ready;
+    input wire  dma$rd_rsp_valid;
+    input wire  [63:0] dma$rd_rsp_data;
+    input wire  [7:0] dma$rd_rsp_tag;
+    input wire  dma$rd_rsp_last;
+    output reg  dma$rd_rsp_ready;
+    output reg  dma$wr_req_valid;
+    output reg  [63:0] dma$wr_req_addr;
+    output reg  [15:0] dma$wr_req_len;
+    input wire  dma$wr_req_ready;
+    output reg  dma$wr_data_valid;
+    output reg  [63:0] dma$wr_data;
+    output reg  dma$wr_data_last;
+    input wire  dma$wr_data_ready;
+    output reg  counts;
+    output reg  cfg_busy;
+    
+    // Constant declarations
+    localparam  queue_count = 12'h40;
+    localparam  one = 64'h1;
+    
+    // Stub signals
+    reg  [5:0] cfg_ram$read_address;
+    reg  cfg_ram$read_clock;
+    wire  [87:0] cfg_ram$read_data;
+    reg  [5:0] cfg_ram$write_address;
+    reg  cfg_ram$write_clock;
+    reg  [87:0] cfg_ram$write_data;
+    reg  cfg_ram$write_enable;
+    reg  [5:0] state_ram$read_address;
+    reg  state_ram$read_clock;
+    wire  [80:0] state_ram$read_data;
+    reg  [5:0] state_ram$write_address;
+    reg  state_ram$write_clock;
+    reg  [80:0] state_ram$write_data;
+    reg  state_ram$write_enable;
+    reg  rx_fifo$clock;
+    reg  rx_fifo$read;
+    wire  [28:0] rx_fifo$data_out;
+    wire  rx_fifo$empty;
+    wire  rx_fifo$almost_empty;
+    wire  rx_fifo$underflow;
+    reg  rx_fifo$write;
+    reg  [28:0] rx_fifo$data_in;
+    wire  rx_fifo$full;
+    wire  rx_fifo$almost_full;
+    wire  rx_fifo$overflow;
+    reg  tx_fifo$clock;
+    reg  tx_fifo$read;
+    wire  [28:0] tx_fifo$data_out;
+    wire  tx_fifo$empty;
+    wire  tx_fifo$almost_empty;
+    wire  tx_fifo$underflow;
+    reg  tx_fifo$write;
+    reg  [28:0] tx_fifo$data_in;
+    wire  tx_fifo$full;
+    wire  tx_fifo$almost_full;
+    wire  tx_fifo$overflow;
+    reg  [6:0] prescale$d;
+    wire  [6:0] prescale$q;
+    reg  prescale$clock;
+    reg  [23:0] tick$d;
+    wire  [23:0] tick$q;
+    reg  tick$clock;
+    reg  [63:0] armed$d;
+    wire  [63:0] armed$q;
+    reg  armed$clock;
+    reg  hint_valid$d;
+    wire  hint_valid$q;
+    reg  hint_valid$clock;
+    reg  [5:0] hint_queue$d;
+    wire  [5:0] hint_queue$q;
+    reg  hint_queue$clock;
+    reg  reset_pending$d;
+    wire  reset_pending$q;
+    reg  reset_pending$clock;
+    reg  [5:0] reset_queue$d;
+    wire  [5:0] reset_queue$q;
+    reg  reset_queue$clock;
+    reg  [5:0] scan_ptr$d;
+    wire  [5:0] scan_ptr$q;
+    reg  scan_ptr$clock;
+    reg  scan_turn$d;
+    wire  scan_turn$q;
+    reg  scan_turn$clock;
+    reg  prefer_tx$d;
+    wire  prefer_tx$q;
+    reg  prefer_tx$clock;
+    reg  [1:0] s1_op$d;
+    wire  [1:0] s1_op$q;
+    reg  s1_op$clock;
+    reg  [5:0] s1_queue$d;
+    wire  [5:0] s1_queue$q;
+    reg  s1_queue$clock;
+    reg  s1_is_tx$d;
+    wire  s1_is_tx$q;
+    reg  s1_is_tx$clock;
+    reg  [15:0] s1_done$d;
+    wire  [15:0] s1_done$q;
+    reg  s1_done$clock;
+    reg  w_valid$d;
+    wire  w_valid$q;
+    reg  w_valid$clock;
+    reg  [5:0] w_queue$d;
+    wire  [5:0] w_queue$q;
+    reg  w_queue$clock;
+    reg  [80:0] w_state$d;
+    wire  [80:0] w_state$q;
+    reg  w_state$clock;
+    reg  e0_valid$d;
+    wire  e0_valid$q;
+    reg  e0_valid$clock;
+    reg  [63:0] e0_addr$d;
+    wire  [63:0] e0_addr$q;
+    reg  e0_addr$clock;
+    reg  [63:0] e0_word$d;
+    wire  [63:0] e0_word$q;
+    reg  e0_word$clock;
+    reg  e1_valid$d;
+    wire  e1_valid$q;
+    reg  e1_valid$clock;
+    reg  [63:0] e1_addr$d;
+    wire  [63:0] e1_addr$q;
+    reg  e1_addr$clock;
+    reg  [63:0] e1_word$d;
+    wire  [63:0] e1_word$q;
+    reg  e1_word$clock;
+    reg  e0_data$d;
+    wire  e0_data$q;
+    reg  e0_data$clock;
+    reg  sent$d;
+    wire  sent$q;
+    reg  sent$clock;
+    
+    // Local signals
+    reg  commit_ok;
+    reg  [5:0] commit_queue;
+    reg  arm_ok;
+    reg  [1:0] s0_op;
+    reg  [5:0] s0_queue;
+    reg  take_tx;
+    reg  [28:0] notice;
+    reg  [28:0] rx_notice;
+    reg  [28:0] tx_notice;
+    reg  [87:0] new_cfg;
+    reg  [87:0] cfg;
+    reg  [80:0] cur;
+    reg  [80:0] nxt;
+    reg  [23:0] elapsed;
+    reg  fire;
+    reg  [63:0] word;
+    reg  [63:0] armed_next;
+    reg  req_moved;
+    reg  data_moved;
+    
+    // Sub module instances
+    top$evt$cfg_ram cfg_ram(
+        .read_address(cfg_ram$read_address),
+        .read_clock(cfg_ram$read_clock),
+        .read_data(cfg_ram$read_data),
+        .write_address(cfg_ram$write_address),
+        .write_clock(cfg_ram$write_clock),
+        .write_data(cfg_ram$write_data),
+        .write_enable(cfg_ram$write_enable)
+    );
+    top$evt$state_ram state_ram(
+        .read_address(state_ram$read_address),
+        .read_clock(state_ram$read_clock),
+        .read_data(state_ram$read_data),
+        .write_address(state_ram$write_address),
+        .write_clock(state_ram$write_clock),
+        .write_data(state_ram$write_data),
+        .write_enable(state_ram$write_enable)
+    );
+    top$evt$rx_fifo rx_fifo(
+        .clock(rx_fifo$clock),
+        .read(rx_fifo$read),
+        .data_out(rx_fifo$data_out),
+        .empty(rx_fifo$empty),
+        .almost_empty(rx_fifo$almost_empty),
+        .underflow(rx_fifo$underflow),
+        .write(rx_fifo$write),
+        .data_in(rx_fifo$data_in),
+        .full(rx_fifo$full),
+        .almost_full(rx_fifo$almost_full),
+        .overflow(rx_fifo$overflow)
+    );
+    top$evt$tx_fifo tx_fifo(
+        .clock(tx_fifo$clock),
+        .read(tx_fifo$read),
+        .data_out(tx_fifo$data_out),
+        .empty(tx_fifo$empty),
+        .almost_empty(tx_fifo$almost_empty),
+        .underflow(tx_fifo$underflow),
+        .write(tx_fifo$write),
+        .data_in(tx_fifo$data_in),
+        .full(tx_fifo$full),
+        .almost_full(tx_fifo$almost_full),
+        .overflow(tx_fifo$overflow)
+    );
+    top$evt$prescale prescale(
+        .d(prescale$d),
+        .q(prescale$q),
+        .clock(prescale$clock)
+    );
+    top$evt$tick tick(
+        .d(tick$d),
+        .q(tick$q),
+        .clock(tick$clock)
+    );
+    top$evt$armed armed(
+        .d(armed$d),
+        .q(armed$q),
+        .clock(armed$clock)
+    );
+    top$evt$hint_valid hint_valid(
+        .d(hint_valid$d),
+        .q(hint_valid$q),
+        .clock(hint_valid$clock)
+    );
+    top$evt$hint_queue hint_queue(
+        .d(hint_queue$d),
+        .q(hint_queue$q),
+        .clock(hint_queue$clock)
+    );
+    top$evt$reset_pending reset_pending(
+        .d(reset_pending$d),
+        .q(reset_pending$q),
+        .clock(reset_pending$clock)
+    );
+    top$evt$reset_queue reset_queue(
+        .d(reset_queue$d),
+        .q(reset_queue$q),
+        .clock(reset_queue$clock)
+    );
+    top$evt$scan_ptr scan_ptr(
+        .d(scan_ptr$d),
+        .q(scan_ptr$q),
+        .clock(scan_ptr$clock)
+    );
+    top$evt$scan_turn scan_turn(
+        .d(scan_turn$d),
+        .q(scan_turn$q),
+        .clock(scan_turn$clock)
+    );
+    top$evt$prefer_tx prefer_tx(
+        .d(prefer_tx$d),
+        .q(prefer_tx$q),
+        .clock(prefer_tx$clock)
+    );
+    top$evt$s1_op s1_op(
+        .d(s1_op$d),
+        .q(s1_op$q),
+        .clock(s1_op$clock)
+    );
+    top$evt$s1_queue s1_queue(
+        .d(s1_queue$d),
+        .q(s1_queue$q),
+        .clock(s1_queue$clock)
+    );
+    top$evt$s1_is_tx s1_is_tx(
+        .d(s1_is_tx$d),
+        .q(s1_is_tx$q),
+        .clock(s1_is_tx$clock)
+    );
+    top$evt$s1_done s1_done(
+        .d(s1_done$d),
+        .q(s1_done$q),
+        .clock(s1_done$clock)
+    );
+    top$evt$w_valid w_valid(
+        .d(w_valid$d),
+        .q(w_valid$q),
+        .clock(w_valid$clock)
+    );
+    top$evt$w_queue w_queue(
+        .d(w_queue$d),
+        .q(w_queue$q),
+        .clock(w_queue$clock)
+    );
+    top$evt$w_state w_state(
+        .d(w_state$d),
+        .q(w_state$q),
+        .clock(w_state$clock)
+    );
+    top$evt$e0_valid e0_valid(
+        .d(e0_valid$d),
+        .q(e0_valid$q),
+        .clock(e0_valid$clock)
+    );
+    top$evt$e0_addr e0_addr(
+        .d(e0_addr$d),
+        .q(e0_addr$q),
+        .clock(e0_addr$clock)
+    );
+    top$evt$e0_word e0_word(
+        .d(e0_word$d),
+        .q(e0_word$q),
+        .clock(e0_word$clock)
+    );
+    top$evt$e1_valid e1_valid(
+        .d(e1_valid$d),
+        .q(e1_valid$q),
+        .clock(e1_valid$clock)
+    );
+    top$evt$e1_addr e1_addr(
+        .d(e1_addr$d),
+        .q(e1_addr$q),
+        .clock(e1_addr$clock)
+    );
+    top$evt$e1_word e1_word(
+        .d(e1_word$d),
+        .q(e1_word$q),
+        .clock(e1_word$clock)
+    );
+    top$evt$e0_data e0_data(
+        .d(e0_data$d),
+        .q(e0_data$q),
+        .clock(e0_data$clock)
+    );
+    top$evt$sent sent(
+        .d(sent$d),
+        .q(sent$q),
+        .clock(sent$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        rx_fifo$clock = clock;
+        tx_fifo$clock = clock;
+        prescale$clock = clock;
+        tick$clock = clock;
+        armed$clock = clock;
+        hint_valid$clock = clock;
+        hint_queue$clock = clock;
+        reset_pending$clock = clock;
+        reset_queue$clock = clock;
+        scan_ptr$clock = clock;
+        scan_turn$clock = clock;
+        prefer_tx$clock = clock;
+        s1_op$clock = clock;
+        s1_queue$clock = clock;
+        s1_is_tx$clock = clock;
+        s1_done$clock = clock;
+        w_valid$clock = clock;
+        w_queue$clock = clock;
+        w_state$clock = clock;
+        e0_valid$clock = clock;
+        e0_addr$clock = clock;
+        e0_word$clock = clock;
+        e1_valid$clock = clock;
+        e1_addr$clock = clock;
+        e1_word$clock = clock;
+        e0_data$clock = clock;
+        sent$clock = clock;
+        prescale$d = prescale$q;
+        tick$d = tick$q;
+        armed$d = armed$q;
+        hint_valid$d = hint_valid$q;
+        hint_queue$d = hint_queue$q;
+        reset_pending$d = reset_pending$q;
+        reset_queue$d = reset_queue$q;
+        scan_ptr$d = scan_ptr$q;
+        scan_turn$d = scan_turn$q;
+        prefer_tx$d = prefer_tx$q;
+        s1_op$d = s1_op$q;
+        s1_queue$d = s1_queue$q;
+        s1_is_tx$d = s1_is_tx$q;
+        s1_done$d = s1_done$q;
+        w_valid$d = w_valid$q;
+        w_queue$d = w_queue$q;
+        w_state$d = w_state$q;
+        e0_valid$d = e0_valid$q;
+        e0_addr$d = e0_addr$q;
+        e0_word$d = e0_word$q;
+        e1_valid$d = e1_valid$q;
+        e1_addr$d = e1_addr$q;
+        e1_word$d = e1_word$q;
+        e0_data$d = e0_data$q;
+        sent$d = sent$q;
+        cfg_ram$read_clock = clock;
+        cfg_ram$write_clock = clock;
+        state_ram$read_clock = clock;
+        state_ram$write_clock = clock;
+        prescale$d = prescale$q + 32'h1;
+        if (prescale$q == 32'h7f) begin
+            tick$d = tick$q + 32'h1;
+        end
+        rx_notice[(64'h0)+:(12)] = rx_done$queue;
+        rx_notice[(64'hc)+:(1)] = rx_done$is_tx;
+        rx_notice[(64'hd)+:(16)] = rx_done$done;
+        rx_fifo$data_in = rx_notice;
+        rx_fifo$write = rx_done$valid & ~rx_fifo$full;
+        rx_done$ready = ~rx_fifo$full;
+        tx_notice[(64'h0)+:(12)] = tx_done$queue;
+        tx_notice[(64'hc)+:(1)] = tx_done$is_tx;
+        tx_notice[(64'hd)+:(16)] = tx_done$done;
+        tx_fifo$data_in = tx_notice;
+        tx_fifo$write = tx_done$valid & ~tx_fifo$full;
+        tx_done$ready = ~tx_fifo$full;
+        commit_ok = settings$write & (settings$queue < queue_count);
+        commit_queue = settings$queue[(32'h0)+:(6)];
+        new_cfg[(64'h0)+:(64)] = settings$settings[(64'h10a)+:(64)];
+        new_cfg[(64'h40)+:(8)] = settings$settings[(64'h14a)+:(8)];
+        new_cfg[(64'h48)+:(16)] = settings$settings[(64'h152)+:(16)];
+        cfg_ram$write_address = commit_queue;
+        cfg_ram$write_data = new_cfg;
+        cfg_ram$write_enable = commit_ok;
+        arm_ok = doorbell$valid & (doorbell$kind == 32'h2) & (doorbell$queue < queue_count);
+        s0_op = 32'h0;
+        s0_queue = scan_ptr$q;
+        rx_fifo$read = 1'b0;
+        tx_fifo$read = 1'b0;
+        take_tx = ~tx_fifo$empty & (rx_fifo$empty | prefer_tx$q);
+        notice = rx_fifo$data_out;
+        if (take_tx) begin
+            notice = tx_fifo$data_out;
+        end
+        if (reset_pending$q) begin
+            s0_op = 32'h1;
+            s0_queue = reset_queue$q;
+            reset_pending$d = 1'b0;
+        end
+        else if (~e0_valid$q) begin
+            if (hint_valid$q) begin
+                s0_op = 32'h2;
+                s0_queue = hint_queue$q;
+                hint_valid$d = 1'b0;
+            end
+            else if ((~rx_fifo$empty | ~tx_fifo$empty) & ~scan_turn$q) begin
+                scan_turn$d = 1'b1;
+                rx_fifo$read = ~take_tx;
+                tx_fifo$read = take_tx;
+                prefer_tx$d = ~take_tx;
+                s0_queue = notice[(64'h0)+:(12)][(32'h0)+:(6)];
+                if (notice[(64'h0)+:(12)] < queue_count) begin
+                    s0_op = 32'h3;
+                end
+            end
+            else begin
+                s0_op = 32'h2;
+                scan_ptr$d = scan_ptr$q + 32'h1;
+                scan_turn$d = 1'b0;
+            end
+        end
+        if (commit_ok) begin
+            reset_pending$d = 1'b1;
+            reset_queue$d = commit_queue;
+        end
+        if (arm_ok) begin
+            hint_valid$d = 1'b1;
+            hint_queue$d = doorbell$queue[(32'h0)+:(6)];
+        end
+        cfg_ram$read_address = s0_queue;
+        state_ram$read_address = s0_queue;
+        s1_op$d = s0_op;
+        s1_queue$d = s0_queue;
+        s1_is_tx$d = notice[(64'hc)+:(1)];
+        s1_done$d = notice[(64'hd)+:(16)];
+        cfg_busy = reset_pending$q | (s1_op$q == 32'h1);
+        cfg = cfg_ram$read_data;
+        cur = state_ram$read_data;
+        if (w_valid$q & (w_queue$q == s1_queue$q)) begin
+            cur = w_state$q;
+        end
+        nxt = cur;
+        if (s1_op$q == 32'h3) begin
+            if (cur[(64'h0)+:(8)] == 32'h0) begin
+                nxt[(64'h9)+:(24)] = tick$q;
+                nxt[(64'h8)+:(1)] = 1'b0;
+            end
+            if (cur[(64'h0)+:(8)] != 32'hff) begin
+                nxt[(64'h0)+:(8)] = cur[(64'h0)+:(8)] + 32'h1;
+            end
+            if (s1_is_tx$q) begin
+                nxt[(64'h31)+:(16)] = s1_done$q;
+            end
+            else begin
+                nxt[(64'h21)+:(16)] = s1_done$q;
+            end
+        end
+        elapsed = tick$q - nxt[(64'h9)+:(24)];
+        if ((nxt[(64'h0)+:(8)] != 32'h0) & (cfg[(64'h48)+:(16)] != 32'h0) & (elapsed >= ((cfg[(64'h48)+:(16)]) & 24'hffffff))) begin
+            nxt[(64'h8)+:(1)] = 1'b1;
+        end
+        fire = s1_op$q[32'h1] & |cfg[(64'h0)+:(64)] & armed$q[s1_queue$q] & (nxt[(64'h0)+:(8)] != 32'h0) & ((nxt[(64'h0)+:(8)] >= cfg[(64'h40)+:(8)]) | nxt[(64'h8)+:(1)]);
+        if (fire) begin
+            nxt[(64'h0)+:(8)] = 32'h0;
+            nxt[(64'h8)+:(1)] = 1'b0;
+            nxt[(64'h41)+:(16)] = cur[(64'h41)+:(16)] + 32'h1;
+        end
+        if (s1_op$q == 32'h1) begin
+            nxt[(64'h0)+:(8)] = 32'h0;
+            nxt[(64'h8)+:(1)] = 1'b0;
+            nxt[(64'h9)+:(24)] = 32'h0;
+            nxt[(64'h21)+:(16)] = 32'h0;
+            nxt[(64'h31)+:(16)] = 32'h0;
+            nxt[(64'h41)+:(16)] = 32'h0;
+        end
+        state_ram$write_address = s1_queue$q;
+        state_ram$write_data = nxt;
+        state_ram$write_enable = s1_op$q != 32'h0;
+        w_valid$d = s1_op$q != 32'h0;
+        w_queue$d = s1_queue$q;
+        w_state$d = nxt;
+        word = ((nxt[(64'h21)+:(16)]) & 64'hffffffffffffffff) | (((nxt[(64'h31)+:(16)]) & 64'hffffffffffffffff) << 32'h10) | (((s1_queue$q) & 64'hffffffffffffffff) << 32'h20) | (((nxt[(64'h41)+:(16)]) & 64'hffffffffffffffff) << 32'h30);
+        armed_next = armed$q;
+        if (fire) begin
+            armed_next = armed_next & ~(one << s1_queue$q);
+        end
+        if (commit_ok) begin
+            armed_next = armed_next & ~(one << commit_queue);
+        end
+        if (arm_ok) begin
+            armed_next = armed_next | (one << doorbell$queue[(32'h0)+:(6)]);
+        end
+        armed$d = armed_next;
+        dma$rd_req_valid = 1'b0;
+        dma$rd_req_addr = 32'h0;
+        dma$rd_req_len = 32'h0;
+        dma$rd_req_tag = 32'h0;
+        dma$rd_rsp_ready = 1'b1;
+        dma$wr_req_valid = e0_valid$q & ~e0_data$q;
+        dma$wr_req_addr = e0_addr$q;
+        dma$wr_req_len = 32'h8;
+        dma$wr_data_valid = e0_valid$q & e0_data$q;
+        dma$wr_data = e0_word$q;
+        dma$wr_data_last = 1'b1;
+        req_moved = e0_valid$q & ~e0_data$q & dma$wr_req_ready;
+        data_moved = e0_valid$q & e0_data$q & dma$wr_data_ready;
+        if (req_moved) begin
+            e0_data$d = 1'b1;
+        end
+        sent$d = data_moved;
+        counts = sent$q;
+        if (data_moved) begin
+            e0_data$d = 1'b0;
+            e0_valid$d = e1_valid$q;
+            e0_addr$d = e1_addr$q;
+            e0_word$d = e1_word$q;
+            e1_valid$d = 1'b0;
+        end
+        if (fire) begin
+            if (e1_valid$q | (e0_valid$q & ~data_moved)) begin
+                e1_valid$d = 1'b1;
+                e1_addr$d = cfg[(64'h0)+:(64)];
+                e1_word$d = word;
+            end
+            else begin
+                e0_valid$d = 1'b1;
+                e0_addr$d = cfg[(64'h0)+:(64)];
+                e0_word$d = word;
+            end
+        end
+    end
+    
+endmodule // top$evt
+
+
+module top$evt$armed(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$armed
+
+
+module top$evt$cfg_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [87:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [87:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[87:0] mem[63:0];
+    
+    initial begin
+    mem[6'b0] = 88'h0;
+    mem[6'b1] = 88'h0;
+    mem[6'b10] = 88'h0;
+    mem[6'b11] = 88'h0;
+    mem[6'b100] = 88'h0;
+    mem[6'b101] = 88'h0;
+    mem[6'b110] = 88'h0;
+    mem[6'b111] = 88'h0;
+    mem[6'b1000] = 88'h0;
+    mem[6'b1001] = 88'h0;
+    mem[6'b1010] = 88'h0;
+    mem[6'b1011] = 88'h0;
+    mem[6'b1100] = 88'h0;
+    mem[6'b1101] = 88'h0;
+    mem[6'b1110] = 88'h0;
+    mem[6'b1111] = 88'h0;
+    mem[6'b10000] = 88'h0;
+    mem[6'b10001] = 88'h0;
+    mem[6'b10010] = 88'h0;
+    mem[6'b10011] = 88'h0;
+    mem[6'b10100] = 88'h0;
+    mem[6'b10101] = 88'h0;
+    mem[6'b10110] = 88'h0;
+    mem[6'b10111] = 88'h0;
+    mem[6'b11000] = 88'h0;
+    mem[6'b11001] = 88'h0;
+    mem[6'b11010] = 88'h0;
+    mem[6'b11011] = 88'h0;
+    mem[6'b11100] = 88'h0;
+    mem[6'b11101] = 88'h0;
+    mem[6'b11110] = 88'h0;
+    mem[6'b11111] = 88'h0;
+    mem[6'b100000] = 88'h0;
+    mem[6'b100001] = 88'h0;
+    mem[6'b100010] = 88'h0;
+    mem[6'b100011] = 88'h0;
+    mem[6'b100100] = 88'h0;
+    mem[6'b100101] = 88'h0;
+    mem[6'b100110] = 88'h0;
+    mem[6'b100111] = 88'h0;
+    mem[6'b101000] = 88'h0;
+    mem[6'b101001] = 88'h0;
+    mem[6'b101010] = 88'h0;
+    mem[6'b101011] = 88'h0;
+    mem[6'b101100] = 88'h0;
+    mem[6'b101101] = 88'h0;
+    mem[6'b101110] = 88'h0;
+    mem[6'b101111] = 88'h0;
+    mem[6'b110000] = 88'h0;
+    mem[6'b110001] = 88'h0;
+    mem[6'b110010] = 88'h0;
+    mem[6'b110011] = 88'h0;
+    mem[6'b110100] = 88'h0;
+    mem[6'b110101] = 88'h0;
+    mem[6'b110110] = 88'h0;
+    mem[6'b110111] = 88'h0;
+    mem[6'b111000] = 88'h0;
+    mem[6'b111001] = 88'h0;
+    mem[6'b111010] = 88'h0;
+    mem[6'b111011] = 88'h0;
+    mem[6'b111100] = 88'h0;
+    mem[6'b111101] = 88'h0;
+    mem[6'b111110] = 88'h0;
+    mem[6'b111111] = 88'h0;
+    end
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$evt$cfg_ram
+
+
+module top$evt$e0_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e0_addr
+
+
+module top$evt$e0_data(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e0_data
+
+
+module top$evt$e0_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e0_valid
+
+
+module top$evt$e0_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e0_word
+
+
+module top$evt$e1_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e1_addr
+
+
+module top$evt$e1_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e1_valid
+
+
+module top$evt$e1_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$e1_word
+
+
+module top$evt$hint_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$hint_queue
+
+
+module top$evt$hint_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$hint_valid
+
+
+module top$evt$prefer_tx(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$prefer_tx
+
+
+module top$evt$prescale(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$prescale
+
+
+module top$evt$reset_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$reset_pending
+
+
+module top$evt$reset_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$reset_queue
+
+
+module top$evt$rx_fifo(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [28:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [28:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [3:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [28:0] ram$read_data;
+    reg  [3:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [28:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [28:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [4:0] read_logic$write_address_delayed;
+    wire  [3:0] read_logic$ram_read_address;
+    reg  [28:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [4:0] read_logic$read_address_out;
+    wire  [4:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [28:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [3:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [28:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [4:0] write_logic$read_address;
+    wire  [4:0] write_logic$write_address_delayed;
+    wire  [4:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$evt$rx_fifo$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$evt$rx_fifo$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$evt$rx_fifo$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$evt$rx_fifo
+
+
+module top$evt$rx_fifo$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [28:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [28:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[28:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$evt$rx_fifo$ram
+
+
+module top$evt$rx_fifo$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [28:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [4:0] write_address_delayed;
+    output reg  [3:0] ram_read_address;
+    input wire  [28:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [4:0] read_address_out;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  block_size = 5'b1;
+    
+    // Stub signals
+    reg  [4:0] read_address$d;
+    wire  [4:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$evt$rx_fifo$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$evt$rx_fifo$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 4'hf);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 4'hf);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$evt$rx_fifo$read_logic
+
+
+module top$evt$rx_fifo$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rx_fifo$read_logic$dff_underflow
+
+
+module top$evt$rx_fifo$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rx_fifo$read_logic$read_address
+
+
+module top$evt$rx_fifo$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [28:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [3:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [28:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [4:0] read_address;
+    output reg  [4:0] write_address_delayed;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  almost_full_level = 5'b1111;
+    
+    // Stub signals
+    reg  [4:0] write_address$d;
+    wire  [4:0] write_address$q;
+    reg  write_address$clock;
+    reg  [4:0] dff_write_address_delay$d;
+    wire  [4:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$evt$rx_fifo$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$evt$rx_fifo$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$evt$rx_fifo$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 4'hf);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$evt$rx_fifo$write_logic
+
+
+module top$evt$rx_fifo$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rx_fifo$write_logic$dff_overflow
+
+
+module top$evt$rx_fifo$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rx_fifo$write_logic$dff_write_address_delay
+
+
+module top$evt$rx_fifo$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rx_fifo$write_logic$write_address
+
+
+module top$evt$s1_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s1_done
+
+
+module top$evt$s1_is_tx(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s1_is_tx
+
+
+module top$evt$s1_op(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s1_op
+
+
+module top$evt$s1_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s1_queue
+
+
+module top$evt$scan_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$scan_ptr
+
+
+module top$evt$scan_turn(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$scan_turn
+
+
+module top$evt$sent(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$sent
+
+
+module top$evt$state_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [80:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [80:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[80:0] mem[63:0];
+    
+    initial begin
+    mem[6'b0] = 81'h0;
+    mem[6'b1] = 81'h0;
+    mem[6'b10] = 81'h0;
+    mem[6'b11] = 81'h0;
+    mem[6'b100] = 81'h0;
+    mem[6'b101] = 81'h0;
+    mem[6'b110] = 81'h0;
+    mem[6'b111] = 81'h0;
+    mem[6'b1000] = 81'h0;
+    mem[6'b1001] = 81'h0;
+    mem[6'b1010] = 81'h0;
+    mem[6'b1011] = 81'h0;
+    mem[6'b1100] = 81'h0;
+    mem[6'b1101] = 81'h0;
+    mem[6'b1110] = 81'h0;
+    mem[6'b1111] = 81'h0;
+    mem[6'b10000] = 81'h0;
+    mem[6'b10001] = 81'h0;
+    mem[6'b10010] = 81'h0;
+    mem[6'b10011] = 81'h0;
+    mem[6'b10100] = 81'h0;
+    mem[6'b10101] = 81'h0;
+    mem[6'b10110] = 81'h0;
+    mem[6'b10111] = 81'h0;
+    mem[6'b11000] = 81'h0;
+    mem[6'b11001] = 81'h0;
+    mem[6'b11010] = 81'h0;
+    mem[6'b11011] = 81'h0;
+    mem[6'b11100] = 81'h0;
+    mem[6'b11101] = 81'h0;
+    mem[6'b11110] = 81'h0;
+    mem[6'b11111] = 81'h0;
+    mem[6'b100000] = 81'h0;
+    mem[6'b100001] = 81'h0;
+    mem[6'b100010] = 81'h0;
+    mem[6'b100011] = 81'h0;
+    mem[6'b100100] = 81'h0;
+    mem[6'b100101] = 81'h0;
+    mem[6'b100110] = 81'h0;
+    mem[6'b100111] = 81'h0;
+    mem[6'b101000] = 81'h0;
+    mem[6'b101001] = 81'h0;
+    mem[6'b101010] = 81'h0;
+    mem[6'b101011] = 81'h0;
+    mem[6'b101100] = 81'h0;
+    mem[6'b101101] = 81'h0;
+    mem[6'b101110] = 81'h0;
+    mem[6'b101111] = 81'h0;
+    mem[6'b110000] = 81'h0;
+    mem[6'b110001] = 81'h0;
+    mem[6'b110010] = 81'h0;
+    mem[6'b110011] = 81'h0;
+    mem[6'b110100] = 81'h0;
+    mem[6'b110101] = 81'h0;
+    mem[6'b110110] = 81'h0;
+    mem[6'b110111] = 81'h0;
+    mem[6'b111000] = 81'h0;
+    mem[6'b111001] = 81'h0;
+    mem[6'b111010] = 81'h0;
+    mem[6'b111011] = 81'h0;
+    mem[6'b111100] = 81'h0;
+    mem[6'b111101] = 81'h0;
+    mem[6'b111110] = 81'h0;
+    mem[6'b111111] = 81'h0;
+    end
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$evt$state_ram
+
+
+module top$evt$tick(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$tick
+
+
+module top$evt$tx_fifo(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [28:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [28:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [3:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [28:0] ram$read_data;
+    reg  [3:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [28:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [28:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [4:0] read_logic$write_address_delayed;
+    wire  [3:0] read_logic$ram_read_address;
+    reg  [28:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [4:0] read_logic$read_address_out;
+    wire  [4:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [28:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [3:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [28:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [4:0] write_logic$read_address;
+    wire  [4:0] write_logic$write_address_delayed;
+    wire  [4:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$evt$tx_fifo$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$evt$tx_fifo$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$evt$tx_fifo$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$evt$tx_fifo
+
+
+module top$evt$tx_fifo$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [28:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [28:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[28:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$evt$tx_fifo$ram
+
+
+module top$evt$tx_fifo$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [28:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [4:0] write_address_delayed;
+    output reg  [3:0] ram_read_address;
+    input wire  [28:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [4:0] read_address_out;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  block_size = 5'b1;
+    
+    // Stub signals
+    reg  [4:0] read_address$d;
+    wire  [4:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$evt$tx_fifo$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$evt$tx_fifo$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 4'hf);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 4'hf);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$evt$tx_fifo$read_logic
+
+
+module top$evt$tx_fifo$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$tx_fifo$read_logic$dff_underflow
+
+
+module top$evt$tx_fifo$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$tx_fifo$read_logic$read_address
+
+
+module top$evt$tx_fifo$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [28:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [3:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [28:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [4:0] read_address;
+    output reg  [4:0] write_address_delayed;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  almost_full_level = 5'b1111;
+    
+    // Stub signals
+    reg  [4:0] write_address$d;
+    wire  [4:0] write_address$q;
+    reg  write_address$clock;
+    reg  [4:0] dff_write_address_delay$d;
+    wire  [4:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$evt$tx_fifo$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$evt$tx_fifo$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$evt$tx_fifo$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 4'hf);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$evt$tx_fifo$write_logic
+
+
+module top$evt$tx_fifo$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$tx_fifo$write_logic$dff_overflow
+
+
+module top$evt$tx_fifo$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$tx_fifo$write_logic$dff_write_address_delay
+
+
+module top$evt$tx_fifo$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$tx_fifo$write_logic$write_address
+
+
+module top$evt$w_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$w_queue
+
+
+module top$evt$w_state(d,q,clock);
+    
+    // Module arguments
+    input wire  [80:0] d;
+    output reg  [80:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 81'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$w_state
+
+
+module top$evt$w_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$w_valid
+
+
 module top$frame_looped(d,q,clock);
     
     // Module arguments
@@ -6293,3 +11130,9649 @@ module top$loop_fifo$wr_ptr(d,q,clock);
     end
           
 endmodule // top$loop_fifo$wr_ptr
+
+
+module top$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] a$data;
+    input wire  a$valid;
+    input wire  a$last;
+    input wire  a$error;
+    output reg  a$ready;
+    input wire  [7:0] b$data;
+    input wire  b$valid;
+    input wire  b$last;
+    input wire  b$error;
+    output reg  b$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  busy$d;
+    wire  busy$q;
+    reg  busy$clock;
+    reg  from_b$d;
+    wire  from_b$q;
+    reg  from_b$clock;
+    reg  last_b$d;
+    wire  last_b$q;
+    reg  last_b$clock;
+    
+    // Local signals
+    reg  pick_b;
+    reg  sel_b;
+    
+    // Sub module instances
+    top$mux$busy busy(
+        .d(busy$d),
+        .q(busy$q),
+        .clock(busy$clock)
+    );
+    top$mux$from_b from_b(
+        .d(from_b$d),
+        .q(from_b$q),
+        .clock(from_b$clock)
+    );
+    top$mux$last_b last_b(
+        .d(last_b$d),
+        .q(last_b$q),
+        .clock(last_b$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        busy$clock = clock;
+        from_b$clock = clock;
+        last_b$clock = clock;
+        busy$d = busy$q;
+        from_b$d = from_b$q;
+        last_b$d = last_b$q;
+        pick_b = b$valid & (~a$valid | ~last_b$q);
+        sel_b = pick_b;
+        if (busy$q) begin
+            sel_b = from_b$q;
+        end
+        frames_out$data = a$data;
+        frames_out$valid = a$valid;
+        frames_out$last = a$last;
+        frames_out$error = a$error;
+        a$ready = frames_out$ready & ~sel_b;
+        b$ready = frames_out$ready & sel_b;
+        if (sel_b) begin
+            frames_out$data = b$data;
+            frames_out$valid = b$valid;
+            frames_out$last = b$last;
+            frames_out$error = b$error;
+        end
+        if (frames_out$valid & frames_out$ready) begin
+            busy$d = ~frames_out$last;
+            from_b$d = sel_b;
+            last_b$d = sel_b;
+        end
+    end
+    
+endmodule // top$mux
+
+
+module top$mux$busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$busy
+
+
+module top$mux$from_b(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$from_b
+
+
+module top$mux$last_b(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mux$last_b
+
+
+module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,tx$counter,tx$ready,settings$write,settings$queue,settings$settings,cfg_busy,rd_strobe,rd_queue,rd_counter,rd_ack,rd_data);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  rx$valid;
+    input wire  [11:0] rx$queue;
+    input wire  [1:0] rx$counter;
+    output reg  rx$ready;
+    input wire  tx$valid;
+    input wire  [11:0] tx$queue;
+    input wire  [1:0] tx$counter;
+    output reg  tx$ready;
+    input wire  settings$write;
+    input wire  [11:0] settings$queue;
+    input wire  [562:0] settings$settings;
+    output reg  cfg_busy;
+    input wire  rd_strobe;
+    input wire  [11:0] rd_queue;
+    input wire  [1:0] rd_counter;
+    output reg  rd_ack;
+    output reg  [31:0] rd_data;
+    
+    // Constant declarations
+    localparam  queue_count = 12'h40;
+    
+    // Stub signals
+    reg  [7:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [31:0] ram$read_data;
+    reg  [7:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [31:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  clr_active$d;
+    wire  clr_active$q;
+    reg  clr_active$clock;
+    reg  [5:0] clr_queue$d;
+    wire  [5:0] clr_queue$q;
+    reg  clr_queue$clock;
+    reg  [1:0] clr_index$d;
+    wire  [1:0] clr_index$q;
+    reg  clr_index$clock;
+    reg  rd_pending$d;
+    wire  rd_pending$q;
+    reg  rd_pending$clock;
+    reg  [7:0] rd_addr$d;
+    wire  [7:0] rd_addr$q;
+    reg  rd_addr$clock;
+    reg  rd_outside$d;
+    wire  rd_outside$q;
+    reg  rd_outside$clock;
+    reg  prefer_tx$d;
+    wire  prefer_tx$q;
+    reg  prefer_tx$clock;
+    reg  [1:0] s1_op$d;
+    wire  [1:0] s1_op$q;
+    reg  s1_op$clock;
+    reg  [7:0] s1_addr$d;
+    wire  [7:0] s1_addr$q;
+    reg  s1_addr$clock;
+    reg  s1_outside$d;
+    wire  s1_outside$q;
+    reg  s1_outside$clock;
+    reg  w_valid$d;
+    wire  w_valid$q;
+    reg  w_valid$clock;
+    reg  [7:0] w_addr$d;
+    wire  [7:0] w_addr$q;
+    reg  w_addr$clock;
+    reg  [31:0] w_data$d;
+    wire  [31:0] w_data$q;
+    reg  w_data$clock;
+    reg  ack$d;
+    wire  ack$q;
+    reg  ack$clock;
+    reg  [31:0] data$d;
+    wire  [31:0] data$q;
+    reg  data$clock;
+    
+    // Local signals
+    reg  [1:0] s0_op;
+    reg  [7:0] s0_addr;
+    reg  take_tx;
+    reg  [31:0] current;
+    
+    // Sub module instances
+    top$qcount$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$qcount$clr_active clr_active(
+        .d(clr_active$d),
+        .q(clr_active$q),
+        .clock(clr_active$clock)
+    );
+    top$qcount$clr_queue clr_queue(
+        .d(clr_queue$d),
+        .q(clr_queue$q),
+        .clock(clr_queue$clock)
+    );
+    top$qcount$clr_index clr_index(
+        .d(clr_index$d),
+        .q(clr_index$q),
+        .clock(clr_index$clock)
+    );
+    top$qcount$rd_pending rd_pending(
+        .d(rd_pending$d),
+        .q(rd_pending$q),
+        .clock(rd_pending$clock)
+    );
+    top$qcount$rd_addr rd_addr(
+        .d(rd_addr$d),
+        .q(rd_addr$q),
+        .clock(rd_addr$clock)
+    );
+    top$qcount$rd_outside rd_outside(
+        .d(rd_outside$d),
+        .q(rd_outside$q),
+        .clock(rd_outside$clock)
+    );
+    top$qcount$prefer_tx prefer_tx(
+        .d(prefer_tx$d),
+        .q(prefer_tx$q),
+        .clock(prefer_tx$clock)
+    );
+    top$qcount$s1_op s1_op(
+        .d(s1_op$d),
+        .q(s1_op$q),
+        .clock(s1_op$clock)
+    );
+    top$qcount$s1_addr s1_addr(
+        .d(s1_addr$d),
+        .q(s1_addr$q),
+        .clock(s1_addr$clock)
+    );
+    top$qcount$s1_outside s1_outside(
+        .d(s1_outside$d),
+        .q(s1_outside$q),
+        .clock(s1_outside$clock)
+    );
+    top$qcount$w_valid w_valid(
+        .d(w_valid$d),
+        .q(w_valid$q),
+        .clock(w_valid$clock)
+    );
+    top$qcount$w_addr w_addr(
+        .d(w_addr$d),
+        .q(w_addr$q),
+        .clock(w_addr$clock)
+    );
+    top$qcount$w_data w_data(
+        .d(w_data$d),
+        .q(w_data$q),
+        .clock(w_data$clock)
+    );
+    top$qcount$ack ack(
+        .d(ack$d),
+        .q(ack$q),
+        .clock(ack$clock)
+    );
+    top$qcount$data data(
+        .d(data$d),
+        .q(data$q),
+        .clock(data$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        clr_active$clock = clock;
+        clr_queue$clock = clock;
+        clr_index$clock = clock;
+        rd_pending$clock = clock;
+        rd_addr$clock = clock;
+        rd_outside$clock = clock;
+        prefer_tx$clock = clock;
+        s1_op$clock = clock;
+        s1_addr$clock = clock;
+        s1_outside$clock = clock;
+        w_valid$clock = clock;
+        w_addr$clock = clock;
+        w_data$clock = clock;
+        ack$clock = clock;
+        data$clock = clock;
+        clr_active$d = clr_active$q;
+        clr_queue$d = clr_queue$q;
+        clr_index$d = clr_index$q;
+        rd_pending$d = rd_pending$q;
+        rd_addr$d = rd_addr$q;
+        rd_outside$d = rd_outside$q;
+        prefer_tx$d = prefer_tx$q;
+        s1_op$d = s1_op$q;
+        s1_addr$d = s1_addr$q;
+        s1_outside$d = s1_outside$q;
+        w_valid$d = w_valid$q;
+        w_addr$d = w_addr$q;
+        w_data$d = w_data$q;
+        ack$d = ack$q;
+        data$d = data$q;
+        ram$read_clock = clock;
+        ram$write_clock = clock;
+        cfg_busy = clr_active$q;
+        rd_ack = ack$q;
+        rd_data = data$q;
+        s0_op = 32'h0;
+        s0_addr = rd_addr$q;
+        rx$ready = 1'b0;
+        tx$ready = 1'b0;
+        take_tx = 1'b0;
+        if (settings$write & (settings$queue < queue_count)) begin
+            s0_op = 32'h3;
+            s0_addr = ((settings$queue[(32'h0)+:(6)]) & 8'hff) << 32'h2;
+            clr_active$d = 1'b1;
+            clr_queue$d = settings$queue[(32'h0)+:(6)];
+            clr_index$d = 32'h1;
+        end
+        else if (clr_active$q) begin
+            s0_op = 32'h3;
+            s0_addr = (((clr_queue$q) & 8'hff) << 32'h2) | ((clr_index$q) & 8'hff);
+            clr_index$d = clr_index$q + 32'h1;
+            if (clr_index$q == 32'h3) begin
+                clr_active$d = 1'b0;
+            end
+        end
+        else if (rd_pending$q) begin
+            s0_op = 32'h2;
+            rd_pending$d = 1'b0;
+        end
+        else begin
+            rx$ready = ~tx$valid | ~prefer_tx$q;
+            tx$ready = ~rx$valid | prefer_tx$q;
+            take_tx = tx$valid & (~rx$valid | prefer_tx$q);
+            if (take_tx) begin
+                prefer_tx$d = 1'b0;
+                s0_addr = (((tx$queue[(32'h0)+:(6)]) & 8'hff) << 32'h2) | ((tx$counter) & 8'hff);
+                if (tx$queue < queue_count) begin
+                    s0_op = 32'h1;
+                end
+            end
+            else if (rx$valid) begin
+                prefer_tx$d = 1'b1;
+                s0_addr = (((rx$queue[(32'h0)+:(6)]) & 8'hff) << 32'h2) | ((rx$counter) & 8'hff);
+                if (rx$queue < queue_count) begin
+                    s0_op = 32'h1;
+                end
+            end
+        end
+        if (rd_strobe) begin
+            rd_pending$d = 1'b1;
+            rd_addr$d = (((rd_queue[(32'h0)+:(6)]) & 8'hff) << 32'h2) | ((rd_counter) & 8'hff);
+            rd_outside$d = rd_queue >= queue_count;
+        end
+        ram$read_address = s0_addr;
+        s1_op$d = s0_op;
+        s1_addr$d = s0_addr;
+        s1_outside$d = rd_outside$q;
+        current = ram$read_data;
+        if (w_valid$q & (w_addr$q == s1_addr$q)) begin
+            current = w_data$q;
+        end
+        ram$write_address = s1_addr$q;
+        ram$write_data = 32'h0;
+        ram$write_enable = 1'b0;
+        w_valid$d = 1'b0;
+        w_addr$d = s1_addr$q;
+        w_data$d = 32'h0;
+        ack$d = 1'b0;
+        if (s1_op$q == 32'h1) begin
+            ram$write_data = current + 32'h1;
+            ram$write_enable = 1'b1;
+            w_valid$d = 1'b1;
+            w_data$d = current + 32'h1;
+        end
+        else if (s1_op$q == 32'h3) begin
+            ram$write_enable = 1'b1;
+            w_valid$d = 1'b1;
+        end
+        else if (s1_op$q == 32'h2) begin
+            ack$d = 1'b1;
+            data$d = current;
+            if (s1_outside$q) begin
+                data$d = 32'h0;
+            end
+        end
+    end
+    
+endmodule // top$qcount
+
+
+module top$qcount$ack(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$ack
+
+
+module top$qcount$clr_active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$clr_active
+
+
+module top$qcount$clr_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$clr_index
+
+
+module top$qcount$clr_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$clr_queue
+
+
+module top$qcount$data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$data
+
+
+module top$qcount$prefer_tx(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$prefer_tx
+
+
+module top$qcount$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    input wire  read_clock;
+    output reg  [31:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[255:0];
+    
+    initial begin
+    mem[8'h0] = 32'h0;
+    mem[8'h1] = 32'h0;
+    mem[8'h2] = 32'h0;
+    mem[8'h3] = 32'h0;
+    mem[8'h4] = 32'h0;
+    mem[8'h5] = 32'h0;
+    mem[8'h6] = 32'h0;
+    mem[8'h7] = 32'h0;
+    mem[8'h8] = 32'h0;
+    mem[8'h9] = 32'h0;
+    mem[8'ha] = 32'h0;
+    mem[8'hb] = 32'h0;
+    mem[8'hc] = 32'h0;
+    mem[8'hd] = 32'h0;
+    mem[8'he] = 32'h0;
+    mem[8'hf] = 32'h0;
+    mem[8'h10] = 32'h0;
+    mem[8'h11] = 32'h0;
+    mem[8'h12] = 32'h0;
+    mem[8'h13] = 32'h0;
+    mem[8'h14] = 32'h0;
+    mem[8'h15] = 32'h0;
+    mem[8'h16] = 32'h0;
+    mem[8'h17] = 32'h0;
+    mem[8'h18] = 32'h0;
+    mem[8'h19] = 32'h0;
+    mem[8'h1a] = 32'h0;
+    mem[8'h1b] = 32'h0;
+    mem[8'h1c] = 32'h0;
+    mem[8'h1d] = 32'h0;
+    mem[8'h1e] = 32'h0;
+    mem[8'h1f] = 32'h0;
+    mem[8'h20] = 32'h0;
+    mem[8'h21] = 32'h0;
+    mem[8'h22] = 32'h0;
+    mem[8'h23] = 32'h0;
+    mem[8'h24] = 32'h0;
+    mem[8'h25] = 32'h0;
+    mem[8'h26] = 32'h0;
+    mem[8'h27] = 32'h0;
+    mem[8'h28] = 32'h0;
+    mem[8'h29] = 32'h0;
+    mem[8'h2a] = 32'h0;
+    mem[8'h2b] = 32'h0;
+    mem[8'h2c] = 32'h0;
+    mem[8'h2d] = 32'h0;
+    mem[8'h2e] = 32'h0;
+    mem[8'h2f] = 32'h0;
+    mem[8'h30] = 32'h0;
+    mem[8'h31] = 32'h0;
+    mem[8'h32] = 32'h0;
+    mem[8'h33] = 32'h0;
+    mem[8'h34] = 32'h0;
+    mem[8'h35] = 32'h0;
+    mem[8'h36] = 32'h0;
+    mem[8'h37] = 32'h0;
+    mem[8'h38] = 32'h0;
+    mem[8'h39] = 32'h0;
+    mem[8'h3a] = 32'h0;
+    mem[8'h3b] = 32'h0;
+    mem[8'h3c] = 32'h0;
+    mem[8'h3d] = 32'h0;
+    mem[8'h3e] = 32'h0;
+    mem[8'h3f] = 32'h0;
+    mem[8'h40] = 32'h0;
+    mem[8'h41] = 32'h0;
+    mem[8'h42] = 32'h0;
+    mem[8'h43] = 32'h0;
+    mem[8'h44] = 32'h0;
+    mem[8'h45] = 32'h0;
+    mem[8'h46] = 32'h0;
+    mem[8'h47] = 32'h0;
+    mem[8'h48] = 32'h0;
+    mem[8'h49] = 32'h0;
+    mem[8'h4a] = 32'h0;
+    mem[8'h4b] = 32'h0;
+    mem[8'h4c] = 32'h0;
+    mem[8'h4d] = 32'h0;
+    mem[8'h4e] = 32'h0;
+    mem[8'h4f] = 32'h0;
+    mem[8'h50] = 32'h0;
+    mem[8'h51] = 32'h0;
+    mem[8'h52] = 32'h0;
+    mem[8'h53] = 32'h0;
+    mem[8'h54] = 32'h0;
+    mem[8'h55] = 32'h0;
+    mem[8'h56] = 32'h0;
+    mem[8'h57] = 32'h0;
+    mem[8'h58] = 32'h0;
+    mem[8'h59] = 32'h0;
+    mem[8'h5a] = 32'h0;
+    mem[8'h5b] = 32'h0;
+    mem[8'h5c] = 32'h0;
+    mem[8'h5d] = 32'h0;
+    mem[8'h5e] = 32'h0;
+    mem[8'h5f] = 32'h0;
+    mem[8'h60] = 32'h0;
+    mem[8'h61] = 32'h0;
+    mem[8'h62] = 32'h0;
+    mem[8'h63] = 32'h0;
+    mem[8'h64] = 32'h0;
+    mem[8'h65] = 32'h0;
+    mem[8'h66] = 32'h0;
+    mem[8'h67] = 32'h0;
+    mem[8'h68] = 32'h0;
+    mem[8'h69] = 32'h0;
+    mem[8'h6a] = 32'h0;
+    mem[8'h6b] = 32'h0;
+    mem[8'h6c] = 32'h0;
+    mem[8'h6d] = 32'h0;
+    mem[8'h6e] = 32'h0;
+    mem[8'h6f] = 32'h0;
+    mem[8'h70] = 32'h0;
+    mem[8'h71] = 32'h0;
+    mem[8'h72] = 32'h0;
+    mem[8'h73] = 32'h0;
+    mem[8'h74] = 32'h0;
+    mem[8'h75] = 32'h0;
+    mem[8'h76] = 32'h0;
+    mem[8'h77] = 32'h0;
+    mem[8'h78] = 32'h0;
+    mem[8'h79] = 32'h0;
+    mem[8'h7a] = 32'h0;
+    mem[8'h7b] = 32'h0;
+    mem[8'h7c] = 32'h0;
+    mem[8'h7d] = 32'h0;
+    mem[8'h7e] = 32'h0;
+    mem[8'h7f] = 32'h0;
+    mem[8'h80] = 32'h0;
+    mem[8'h81] = 32'h0;
+    mem[8'h82] = 32'h0;
+    mem[8'h83] = 32'h0;
+    mem[8'h84] = 32'h0;
+    mem[8'h85] = 32'h0;
+    mem[8'h86] = 32'h0;
+    mem[8'h87] = 32'h0;
+    mem[8'h88] = 32'h0;
+    mem[8'h89] = 32'h0;
+    mem[8'h8a] = 32'h0;
+    mem[8'h8b] = 32'h0;
+    mem[8'h8c] = 32'h0;
+    mem[8'h8d] = 32'h0;
+    mem[8'h8e] = 32'h0;
+    mem[8'h8f] = 32'h0;
+    mem[8'h90] = 32'h0;
+    mem[8'h91] = 32'h0;
+    mem[8'h92] = 32'h0;
+    mem[8'h93] = 32'h0;
+    mem[8'h94] = 32'h0;
+    mem[8'h95] = 32'h0;
+    mem[8'h96] = 32'h0;
+    mem[8'h97] = 32'h0;
+    mem[8'h98] = 32'h0;
+    mem[8'h99] = 32'h0;
+    mem[8'h9a] = 32'h0;
+    mem[8'h9b] = 32'h0;
+    mem[8'h9c] = 32'h0;
+    mem[8'h9d] = 32'h0;
+    mem[8'h9e] = 32'h0;
+    mem[8'h9f] = 32'h0;
+    mem[8'ha0] = 32'h0;
+    mem[8'ha1] = 32'h0;
+    mem[8'ha2] = 32'h0;
+    mem[8'ha3] = 32'h0;
+    mem[8'ha4] = 32'h0;
+    mem[8'ha5] = 32'h0;
+    mem[8'ha6] = 32'h0;
+    mem[8'ha7] = 32'h0;
+    mem[8'ha8] = 32'h0;
+    mem[8'ha9] = 32'h0;
+    mem[8'haa] = 32'h0;
+    mem[8'hab] = 32'h0;
+    mem[8'hac] = 32'h0;
+    mem[8'had] = 32'h0;
+    mem[8'hae] = 32'h0;
+    mem[8'haf] = 32'h0;
+    mem[8'hb0] = 32'h0;
+    mem[8'hb1] = 32'h0;
+    mem[8'hb2] = 32'h0;
+    mem[8'hb3] = 32'h0;
+    mem[8'hb4] = 32'h0;
+    mem[8'hb5] = 32'h0;
+    mem[8'hb6] = 32'h0;
+    mem[8'hb7] = 32'h0;
+    mem[8'hb8] = 32'h0;
+    mem[8'hb9] = 32'h0;
+    mem[8'hba] = 32'h0;
+    mem[8'hbb] = 32'h0;
+    mem[8'hbc] = 32'h0;
+    mem[8'hbd] = 32'h0;
+    mem[8'hbe] = 32'h0;
+    mem[8'hbf] = 32'h0;
+    mem[8'hc0] = 32'h0;
+    mem[8'hc1] = 32'h0;
+    mem[8'hc2] = 32'h0;
+    mem[8'hc3] = 32'h0;
+    mem[8'hc4] = 32'h0;
+    mem[8'hc5] = 32'h0;
+    mem[8'hc6] = 32'h0;
+    mem[8'hc7] = 32'h0;
+    mem[8'hc8] = 32'h0;
+    mem[8'hc9] = 32'h0;
+    mem[8'hca] = 32'h0;
+    mem[8'hcb] = 32'h0;
+    mem[8'hcc] = 32'h0;
+    mem[8'hcd] = 32'h0;
+    mem[8'hce] = 32'h0;
+    mem[8'hcf] = 32'h0;
+    mem[8'hd0] = 32'h0;
+    mem[8'hd1] = 32'h0;
+    mem[8'hd2] = 32'h0;
+    mem[8'hd3] = 32'h0;
+    mem[8'hd4] = 32'h0;
+    mem[8'hd5] = 32'h0;
+    mem[8'hd6] = 32'h0;
+    mem[8'hd7] = 32'h0;
+    mem[8'hd8] = 32'h0;
+    mem[8'hd9] = 32'h0;
+    mem[8'hda] = 32'h0;
+    mem[8'hdb] = 32'h0;
+    mem[8'hdc] = 32'h0;
+    mem[8'hdd] = 32'h0;
+    mem[8'hde] = 32'h0;
+    mem[8'hdf] = 32'h0;
+    mem[8'he0] = 32'h0;
+    mem[8'he1] = 32'h0;
+    mem[8'he2] = 32'h0;
+    mem[8'he3] = 32'h0;
+    mem[8'he4] = 32'h0;
+    mem[8'he5] = 32'h0;
+    mem[8'he6] = 32'h0;
+    mem[8'he7] = 32'h0;
+    mem[8'he8] = 32'h0;
+    mem[8'he9] = 32'h0;
+    mem[8'hea] = 32'h0;
+    mem[8'heb] = 32'h0;
+    mem[8'hec] = 32'h0;
+    mem[8'hed] = 32'h0;
+    mem[8'hee] = 32'h0;
+    mem[8'hef] = 32'h0;
+    mem[8'hf0] = 32'h0;
+    mem[8'hf1] = 32'h0;
+    mem[8'hf2] = 32'h0;
+    mem[8'hf3] = 32'h0;
+    mem[8'hf4] = 32'h0;
+    mem[8'hf5] = 32'h0;
+    mem[8'hf6] = 32'h0;
+    mem[8'hf7] = 32'h0;
+    mem[8'hf8] = 32'h0;
+    mem[8'hf9] = 32'h0;
+    mem[8'hfa] = 32'h0;
+    mem[8'hfb] = 32'h0;
+    mem[8'hfc] = 32'h0;
+    mem[8'hfd] = 32'h0;
+    mem[8'hfe] = 32'h0;
+    mem[8'hff] = 32'h0;
+    end
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$qcount$ram
+
+
+module top$qcount$rd_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$rd_addr
+
+
+module top$qcount$rd_outside(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$rd_outside
+
+
+module top$qcount$rd_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$rd_pending
+
+
+module top$qcount$s1_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s1_addr
+
+
+module top$qcount$s1_op(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s1_op
+
+
+module top$qcount$s1_outside(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s1_outside
+
+
+module top$qcount$w_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$w_addr
+
+
+module top$qcount$w_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$w_data
+
+
+module top$qcount$w_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$w_valid
+
+
+module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,keep,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,settings$write,settings$queue,settings$settings,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,completion$valid,completion$queue,completion$is_tx,completion$done,completion$ready,qcount$valid,qcount$queue,qcount$counter,qcount$ready,counts,cfg_busy);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    input wire  keep;
+    input wire  decision$valid;
+    input wire  [3:0] decision$reason;
+    input wire  [11:0] decision$queue;
+    input wire  [2:0] decision$kind;
+    input wire  [15:0] decision$filter_id;
+    input wire  [31:0] decision$rss;
+    input wire  settings$write;
+    input wire  [11:0] settings$queue;
+    input wire  [562:0] settings$settings;
+    input wire  doorbell$valid;
+    input wire  [11:0] doorbell$queue;
+    input wire  [1:0] doorbell$kind;
+    input wire  [15:0] doorbell$value;
+    output reg  dma$rd_req_valid;
+    output reg  [63:0] dma$rd_req_addr;
+    output reg  [15:0] dma$rd_req_len;
+    output reg  [7:0] dma$rd_req_tag;
+    input wire  dma$rd_req_ready;
+    input wire  dma$rd_rsp_valid;
+    input wire  [63:0] dma$rd_rsp_data;
+    input wire  [7:0] dma$rd_rsp_tag;
+    input wire  dma$rd_rsp_last;
+    output reg  dma$rd_rsp_ready;
+    output reg  dma$wr_req_valid;
+    output reg  [63:0] dma$wr_req_addr;
+    output reg  [15:0] dma$wr_req_len;
+    input wire  dma$wr_req_ready;
+    output reg  dma$wr_data_valid;
+    output reg  [63:0] dma$wr_data;
+    output reg  dma$wr_data_last;
+    input wire  dma$wr_data_ready;
+    output reg  completion$valid;
+    output reg  [11:0] completion$queue;
+    output reg  completion$is_tx;
+    output reg  [15:0] completion$done;
+    input wire  completion$ready;
+    output reg  qcount$valid;
+    output reg  [11:0] qcount$queue;
+    output reg  [1:0] qcount$counter;
+    input wire  qcount$ready;
+    output reg  [5:0] counts;
+    output reg  cfg_busy;
+    
+    // Constant declarations
+    localparam  queue_count = 12'h40;
+    
+    // Enums
+    localparam Issue$Idle = 0;
+    localparam Issue$Lookup = 1;
+    localparam Issue$Send = 2;
+    localparam WriteOut$Idle = 0;
+    localparam WriteOut$DataReq = 1;
+    localparam WriteOut$Data = 2;
+    localparam WriteOut$WbReq = 3;
+    localparam WriteOut$WbData = 4;
+    localparam WriteOut$Finish = 5;
+    
+    // Stub signals
+    reg  [9:0] frame_ram$read_address;
+    reg  frame_ram$read_clock;
+    wire  [63:0] frame_ram$read_data;
+    reg  [9:0] frame_ram$write_address;
+    reg  frame_ram$write_clock;
+    reg  [63:0] frame_ram$write_data;
+    reg  frame_ram$write_enable;
+    reg  [63:0] acc$d;
+    wire  [63:0] acc$q;
+    reg  acc$clock;
+    reg  [2:0] byte_idx$d;
+    wire  [2:0] byte_idx$q;
+    reg  byte_idx$clock;
+    reg  [9:0] wr_ptr$d;
+    wire  [9:0] wr_ptr$q;
+    reg  wr_ptr$clock;
+    reg  [9:0] commit_ptr$d;
+    wire  [9:0] commit_ptr$q;
+    reg  commit_ptr$clock;
+    reg  [9:0] rd_ptr$d;
+    wire  [9:0] rd_ptr$q;
+    reg  rd_ptr$clock;
+    reg  [15:0] in_len$d;
+    wire  [15:0] in_len$q;
+    reg  in_len$clock;
+    reg  in_ovf$d;
+    wire  in_ovf$q;
+    reg  in_ovf$clock;
+    reg  [15:0] in_seq$d;
+    wire  [15:0] in_seq$q;
+    reg  in_seq$clock;
+    reg  [5:0] stored$d;
+    wire  [5:0] stored$q;
+    reg  stored$clock;
+    reg  records$clock;
+    reg  records$read;
+    wire  [31:0] records$data_out;
+    wire  records$empty;
+    wire  records$almost_empty;
+    wire  records$underflow;
+    reg  records$write;
+    reg  [31:0] records$data_in;
+    wire  records$full;
+    wire  records$almost_full;
+    wire  records$overflow;
+    reg  [15:0] dec_seq$d;
+    wire  [15:0] dec_seq$q;
+    reg  dec_seq$clock;
+    reg  decisions$clock;
+    reg  decisions$read;
+    wire  [50:0] decisions$data_out;
+    wire  decisions$empty;
+    wire  decisions$almost_empty;
+    wire  decisions$underflow;
+    reg  decisions$write;
+    reg  [50:0] decisions$data_in;
+    wire  decisions$full;
+    wire  decisions$almost_full;
+    wire  decisions$overflow;
+    reg  paired$clock;
+    reg  paired$read;
+    wire  [51:0] paired$data_out;
+    wire  paired$empty;
+    wire  paired$almost_empty;
+    wire  paired$underflow;
+    reg  paired$write;
+    reg  [51:0] paired$data_in;
+    wire  paired$full;
+    wire  paired$almost_full;
+    wire  paired$overflow;
+    reg  [5:0] cfg_ram$read_address;
+    reg  cfg_ram$read_clock;
+    wire  [562:0] cfg_ram$read_data;
+    reg  [5:0] cfg_ram$write_address;
+    reg  cfg_ram$write_clock;
+    reg  [562:0] cfg_ram$write_data;
+    reg  cfg_ram$write_enable;
+    reg  [5:0] head_ram$read_address;
+    reg  head_ram$read_clock;
+    wire  [15:0] head_ram$read_data;
+    reg  [5:0] head_ram$write_address;
+    reg  head_ram$write_clock;
+    reg  [15:0] head_ram$write_data;
+    reg  head_ram$write_enable;
+    reg  [5:0] tail_ram$read_address;
+    reg  tail_ram$read_clock;
+    wire  [15:0] tail_ram$read_data;
+    reg  [5:0] tail_ram$write_address;
+    reg  tail_ram$write_clock;
+    reg  [15:0] tail_ram$write_data;
+    reg  tail_ram$write_enable;
+    reg  [1:0] issue$d;
+    wire  [1:0] issue$q;
+    reg  issue$clock;
+    reg  [245:0] b_entry$d;
+    wire  [245:0] b_entry$q;
+    reg  b_entry$clock;
+    reg  [15:0] b_head$d;
+    wire  [15:0] b_head$q;
+    reg  b_head$clock;
+    reg  [4:0] pipe_count$d;
+    wire  [4:0] pipe_count$q;
+    reg  pipe_count$clock;
+    reg  inflight$clock;
+    reg  inflight$read;
+    wire  [245:0] inflight$data_out;
+    wire  inflight$empty;
+    wire  inflight$almost_empty;
+    wire  inflight$underflow;
+    reg  inflight$write;
+    reg  [245:0] inflight$data_in;
+    wire  inflight$full;
+    wire  inflight$almost_full;
+    wire  inflight$overflow;
+    reg  [63:0] rsp_word0$d;
+    wire  [63:0] rsp_word0$q;
+    reg  rsp_word0$clock;
+    reg  rsp_have0$d;
+    wire  rsp_have0$q;
+    reg  rsp_have0$clock;
+    reg  responses$clock;
+    reg  responses$read;
+    wire  [79:0] responses$data_out;
+    wire  responses$empty;
+    wire  responses$almost_empty;
+    wire  responses$underflow;
+    reg  responses$write;
+    reg  [79:0] responses$data_in;
+    wire  responses$full;
+    wire  responses$almost_full;
+    wire  responses$overflow;
+    reg  [5:0] done_ram$read_address;
+    reg  done_ram$read_clock;
+    wire  [15:0] done_ram$read_data;
+    reg  [5:0] done_ram$write_address;
+    reg  done_ram$write_clock;
+    reg  [15:0] done_ram$write_data;
+    reg  done_ram$write_enable;
+    reg  [2:0] wout$d;
+    wire  [2:0] wout$q;
+    reg  wout$clock;
+    reg  [3:0] c_status$d;
+    wire  [3:0] c_status$q;
+    reg  c_status$clock;
+    reg  [9:0] beat_ptr$d;
+    wire  [9:0] beat_ptr$q;
+    reg  beat_ptr$clock;
+    reg  [9:0] beats_left$d;
+    wire  [9:0] beats_left$q;
+    reg  beats_left$clock;
+    reg  cmp_valid$d;
+    wire  cmp_valid$q;
+    reg  cmp_valid$clock;
+    reg  [11:0] cmp_queue$d;
+    wire  [11:0] cmp_queue$q;
+    reg  cmp_queue$clock;
+    reg  [15:0] cmp_done$d;
+    wire  [15:0] cmp_done$q;
+    reg  cmp_done$clock;
+    reg  qc_valid$d;
+    wire  qc_valid$q;
+    reg  qc_valid$clock;
+    reg  [11:0] qc_queue$d;
+    wire  [11:0] qc_queue$q;
+    reg  qc_queue$clock;
+    reg  [1:0] qc_counter$d;
+    wire  [1:0] qc_counter$q;
+    reg  qc_counter$clock;
+    reg  [5:0] counts_q$d;
+    wire  [5:0] counts_q$q;
+    reg  counts_q$clock;
+    reg  reset_pending$d;
+    wire  reset_pending$q;
+    reg  reset_pending$clock;
+    reg  [5:0] reset_index$d;
+    wire  [5:0] reset_index$q;
+    reg  reset_index$clock;
+    
+    // Local signals
+    reg  [63:0] word;
+    reg  [5:0] shift;
+    reg  kept_beat;
+    reg  word_done;
+    reg  buf_full;
+    reg  frame_end;
+    reg  commit;
+    reg  overflow_drop;
+    reg  [5:0] stored_next;
+    reg  [15:0] seq_gap;
+    reg  [5:0] b_index;
+    reg  [15:0] b_mask;
+    reg  [15:0] b_slot;
+    reg  b_push;
+    reg  [4:0] pipe_next;
+    reg  [64:0] buf_end;
+    reg  in_window;
+    reg  [15:0] len_round;
+    reg  [9:0] words;
+    reg  [9:0] rd_addr;
+    reg  [63:0] wb_word;
+    reg  can_finish;
+    reg  [5:0] count_bits;
+    reg  cfg_in_range;
+    reg  db_write;
+    reg  reset_go;
+    
+    // Sub module instances
+    top$rx$frame_ram frame_ram(
+        .read_address(frame_ram$read_address),
+        .read_clock(frame_ram$read_clock),
+        .read_data(frame_ram$read_data),
+        .write_address(frame_ram$write_address),
+        .write_clock(frame_ram$write_clock),
+        .write_data(frame_ram$write_data),
+        .write_enable(frame_ram$write_enable)
+    );
+    top$rx$acc acc(
+        .d(acc$d),
+        .q(acc$q),
+        .clock(acc$clock)
+    );
+    top$rx$byte_idx byte_idx(
+        .d(byte_idx$d),
+        .q(byte_idx$q),
+        .clock(byte_idx$clock)
+    );
+    top$rx$wr_ptr wr_ptr(
+        .d(wr_ptr$d),
+        .q(wr_ptr$q),
+        .clock(wr_ptr$clock)
+    );
+    top$rx$commit_ptr commit_ptr(
+        .d(commit_ptr$d),
+        .q(commit_ptr$q),
+        .clock(commit_ptr$clock)
+    );
+    top$rx$rd_ptr rd_ptr(
+        .d(rd_ptr$d),
+        .q(rd_ptr$q),
+        .clock(rd_ptr$clock)
+    );
+    top$rx$in_len in_len(
+        .d(in_len$d),
+        .q(in_len$q),
+        .clock(in_len$clock)
+    );
+    top$rx$in_ovf in_ovf(
+        .d(in_ovf$d),
+        .q(in_ovf$q),
+        .clock(in_ovf$clock)
+    );
+    top$rx$in_seq in_seq(
+        .d(in_seq$d),
+        .q(in_seq$q),
+        .clock(in_seq$clock)
+    );
+    top$rx$stored stored(
+        .d(stored$d),
+        .q(stored$q),
+        .clock(stored$clock)
+    );
+    top$rx$records records(
+        .clock(records$clock),
+        .read(records$read),
+        .data_out(records$data_out),
+        .empty(records$empty),
+        .almost_empty(records$almost_empty),
+        .underflow(records$underflow),
+        .write(records$write),
+        .data_in(records$data_in),
+        .full(records$full),
+        .almost_full(records$almost_full),
+        .overflow(records$overflow)
+    );
+    top$rx$dec_seq dec_seq(
+        .d(dec_seq$d),
+        .q(dec_seq$q),
+        .clock(dec_seq$clock)
+    );
+    top$rx$decisions decisions(
+        .clock(decisions$clock),
+        .read(decisions$read),
+        .data_out(decisions$data_out),
+        .empty(decisions$empty),
+        .almost_empty(decisions$almost_empty),
+        .underflow(decisions$underflow),
+        .write(decisions$write),
+        .data_in(decisions$data_in),
+        .full(decisions$full),
+        .almost_full(decisions$almost_full),
+        .overflow(decisions$overflow)
+    );
+    top$rx$paired paired(
+        .clock(paired$clock),
+        .read(paired$read),
+        .data_out(paired$data_out),
+        .empty(paired$empty),
+        .almost_empty(paired$almost_empty),
+        .underflow(paired$underflow),
+        .write(paired$write),
+        .data_in(paired$data_in),
+        .full(paired$full),
+        .almost_full(paired$almost_full),
+        .overflow(paired$overflow)
+    );
+    top$rx$cfg_ram cfg_ram(
+        .read_address(cfg_ram$read_address),
+        .read_clock(cfg_ram$read_clock),
+        .read_data(cfg_ram$read_data),
+        .write_address(cfg_ram$write_address),
+        .write_clock(cfg_ram$write_clock),
+        .write_data(cfg_ram$write_data),
+        .write_enable(cfg_ram$write_enable)
+    );
+    top$rx$head_ram head_ram(
+        .read_address(head_ram$read_address),
+        .read_clock(head_ram$read_clock),
+        .read_data(head_ram$read_data),
+        .write_address(head_ram$write_address),
+        .write_clock(head_ram$write_clock),
+        .write_data(head_ram$write_data),
+        .write_enable(head_ram$write_enable)
+    );
+    top$rx$tail_ram tail_ram(
+        .read_address(tail_ram$read_address),
+        .read_clock(tail_ram$read_clock),
+        .read_data(tail_ram$read_data),
+        .write_address(tail_ram$write_address),
+        .write_clock(tail_ram$write_clock),
+        .write_data(tail_ram$write_data),
+        .write_enable(tail_ram$write_enable)
+    );
+    top$rx$issue issue(
+        .d(issue$d),
+        .q(issue$q),
+        .clock(issue$clock)
+    );
+    top$rx$b_entry b_entry(
+        .d(b_entry$d),
+        .q(b_entry$q),
+        .clock(b_entry$clock)
+    );
+    top$rx$b_head b_head(
+        .d(b_head$d),
+        .q(b_head$q),
+        .clock(b_head$clock)
+    );
+    top$rx$pipe_count pipe_count(
+        .d(pipe_count$d),
+        .q(pipe_count$q),
+        .clock(pipe_count$clock)
+    );
+    top$rx$inflight inflight(
+        .clock(inflight$clock),
+        .read(inflight$read),
+        .data_out(inflight$data_out),
+        .empty(inflight$empty),
+        .almost_empty(inflight$almost_empty),
+        .underflow(inflight$underflow),
+        .write(inflight$write),
+        .data_in(inflight$data_in),
+        .full(inflight$full),
+        .almost_full(inflight$almost_full),
+        .overflow(inflight$overflow)
+    );
+    top$rx$rsp_word0 rsp_word0(
+        .d(rsp_word0$d),
+        .q(rsp_word0$q),
+        .clock(rsp_word0$clock)
+    );
+    top$rx$rsp_have0 rsp_have0(
+        .d(rsp_have0$d),
+        .q(rsp_have0$q),
+        .clock(rsp_have0$clock)
+    );
+    top$rx$responses responses(
+        .clock(responses$clock),
+        .read(responses$read),
+        .data_out(responses$data_out),
+        .empty(responses$empty),
+        .almost_empty(responses$almost_empty),
+        .underflow(responses$underflow),
+        .write(responses$write),
+        .data_in(responses$data_in),
+        .full(responses$full),
+        .almost_full(responses$almost_full),
+        .overflow(responses$overflow)
+    );
+    top$rx$done_ram done_ram(
+        .read_address(done_ram$read_address),
+        .read_clock(done_ram$read_clock),
+        .read_data(done_ram$read_data),
+        .write_address(done_ram$write_address),
+        .write_clock(done_ram$write_clock),
+        .write_data(done_ram$write_data),
+        .write_enable(done_ram$write_enable)
+    );
+    top$rx$wout wout(
+        .d(wout$d),
+        .q(wout$q),
+        .clock(wout$clock)
+    );
+    top$rx$c_status c_status(
+        .d(c_status$d),
+        .q(c_status$q),
+        .clock(c_status$clock)
+    );
+    top$rx$beat_ptr beat_ptr(
+        .d(beat_ptr$d),
+        .q(beat_ptr$q),
+        .clock(beat_ptr$clock)
+    );
+    top$rx$beats_left beats_left(
+        .d(beats_left$d),
+        .q(beats_left$q),
+        .clock(beats_left$clock)
+    );
+    top$rx$cmp_valid cmp_valid(
+        .d(cmp_valid$d),
+        .q(cmp_valid$q),
+        .clock(cmp_valid$clock)
+    );
+    top$rx$cmp_queue cmp_queue(
+        .d(cmp_queue$d),
+        .q(cmp_queue$q),
+        .clock(cmp_queue$clock)
+    );
+    top$rx$cmp_done cmp_done(
+        .d(cmp_done$d),
+        .q(cmp_done$q),
+        .clock(cmp_done$clock)
+    );
+    top$rx$qc_valid qc_valid(
+        .d(qc_valid$d),
+        .q(qc_valid$q),
+        .clock(qc_valid$clock)
+    );
+    top$rx$qc_queue qc_queue(
+        .d(qc_queue$d),
+        .q(qc_queue$q),
+        .clock(qc_queue$clock)
+    );
+    top$rx$qc_counter qc_counter(
+        .d(qc_counter$d),
+        .q(qc_counter$q),
+        .clock(qc_counter$clock)
+    );
+    top$rx$counts_q counts_q(
+        .d(counts_q$d),
+        .q(counts_q$q),
+        .clock(counts_q$clock)
+    );
+    top$rx$reset_pending reset_pending(
+        .d(reset_pending$d),
+        .q(reset_pending$q),
+        .clock(reset_pending$clock)
+    );
+    top$rx$reset_index reset_index(
+        .d(reset_index$d),
+        .q(reset_index$q),
+        .clock(reset_index$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        records$clock = clock;
+        decisions$clock = clock;
+        paired$clock = clock;
+        inflight$clock = clock;
+        responses$clock = clock;
+        acc$clock = clock;
+        byte_idx$clock = clock;
+        wr_ptr$clock = clock;
+        commit_ptr$clock = clock;
+        rd_ptr$clock = clock;
+        in_len$clock = clock;
+        in_ovf$clock = clock;
+        in_seq$clock = clock;
+        stored$clock = clock;
+        dec_seq$clock = clock;
+        issue$clock = clock;
+        b_entry$clock = clock;
+        b_head$clock = clock;
+        pipe_count$clock = clock;
+        rsp_word0$clock = clock;
+        rsp_have0$clock = clock;
+        wout$clock = clock;
+        c_status$clock = clock;
+        beat_ptr$clock = clock;
+        beats_left$clock = clock;
+        cmp_valid$clock = clock;
+        cmp_queue$clock = clock;
+        cmp_done$clock = clock;
+        qc_valid$clock = clock;
+        qc_queue$clock = clock;
+        qc_counter$clock = clock;
+        counts_q$clock = clock;
+        reset_pending$clock = clock;
+        reset_index$clock = clock;
+        acc$d = acc$q;
+        byte_idx$d = byte_idx$q;
+        wr_ptr$d = wr_ptr$q;
+        commit_ptr$d = commit_ptr$q;
+        rd_ptr$d = rd_ptr$q;
+        in_len$d = in_len$q;
+        in_ovf$d = in_ovf$q;
+        in_seq$d = in_seq$q;
+        stored$d = stored$q;
+        dec_seq$d = dec_seq$q;
+        issue$d = issue$q;
+        b_entry$d = b_entry$q;
+        b_head$d = b_head$q;
+        pipe_count$d = pipe_count$q;
+        rsp_word0$d = rsp_word0$q;
+        rsp_have0$d = rsp_have0$q;
+        wout$d = wout$q;
+        c_status$d = c_status$q;
+        beat_ptr$d = beat_ptr$q;
+        beats_left$d = beats_left$q;
+        cmp_valid$d = cmp_valid$q;
+        cmp_queue$d = cmp_queue$q;
+        cmp_done$d = cmp_done$q;
+        qc_valid$d = qc_valid$q;
+        qc_queue$d = qc_queue$q;
+        qc_counter$d = qc_counter$q;
+        counts_q$d = counts_q$q;
+        reset_pending$d = reset_pending$q;
+        reset_index$d = reset_index$q;
+        frame_ram$read_clock = clock;
+        frame_ram$write_clock = clock;
+        cfg_ram$read_clock = clock;
+        cfg_ram$write_clock = clock;
+        head_ram$read_clock = clock;
+        head_ram$write_clock = clock;
+        tail_ram$read_clock = clock;
+        tail_ram$write_clock = clock;
+        done_ram$read_clock = clock;
+        done_ram$write_clock = clock;
+        counts = counts_q$q;
+        cfg_busy = reset_pending$q;
+        frames_in$ready = 1'b1;
+        kept_beat = frames_in$valid & keep;
+        frame_end = frames_in$valid & frames_in$last;
+        shift = ((byte_idx$q) & 6'h3f) << 32'h3;
+        word = acc$q | (((frames_in$data) & 64'hffffffffffffffff) << shift);
+        word_done = (byte_idx$q == 32'h7) | frames_in$last;
+        buf_full = (wr_ptr$q + 32'h1) == rd_ptr$q;
+        frame_ram$write_address = wr_ptr$q;
+        frame_ram$write_data = word;
+        frame_ram$write_enable = 1'b0;
+        commit = 1'b0;
+        overflow_drop = 1'b0;
+        if (kept_beat) begin
+            in_len$d = in_len$q + 32'h1;
+            acc$d = word;
+            byte_idx$d = byte_idx$q + 32'h1;
+            if (word_done) begin
+                acc$d = 32'h0;
+                byte_idx$d = 32'h0;
+                if (~buf_full & ~in_ovf$q) begin
+                    frame_ram$write_enable = 1'b1;
+                    wr_ptr$d = wr_ptr$q + 32'h1;
+                end
+                else begin
+                    in_ovf$d = 1'b1;
+                end
+            end
+        end
+        if (frame_end) begin
+            in_seq$d = in_seq$q + 32'h1;
+            in_len$d = 32'h0;
+            in_ovf$d = 1'b0;
+            acc$d = 32'h0;
+            byte_idx$d = 32'h0;
+            wr_ptr$d = commit_ptr$q;
+            if (kept_beat & ~frames_in$error) begin
+                if (buf_full | in_ovf$q | (stored$q == 32'h1f)) begin
+                    overflow_drop = 1'b1;
+                end
+                else begin
+                    commit = 1'b1;
+                    wr_ptr$d = wr_ptr$q + 32'h1;
+                    commit_ptr$d = wr_ptr$q + 32'h1;
+                end
+            end
+        end
+        records$write = commit;
+        records$data_in[(64'h0)+:(16)] = in_seq$q;
+        records$data_in[(64'h10)+:(16)] = in_len$q + 32'h1;
+        decisions$write = decision$valid;
+        decisions$data_in[(64'h0)+:(16)] = dec_seq$q;
+        decisions$data_in[(64'h10)+:(12)] = decision$queue;
+        decisions$data_in[(64'h1c)+:(4)] = decision$reason;
+        decisions$data_in[(64'h20)+:(3)] = decision$kind;
+        decisions$data_in[(64'h23)+:(16)] = decision$filter_id;
+        if (decision$valid) begin
+            dec_seq$d = dec_seq$q + 32'h1;
+        end
+        seq_gap = records$data_out[(64'h0)+:(16)] - decisions$data_out[(64'h0)+:(16)];
+        decisions$read = 1'b0;
+        records$read = 1'b0;
+        paired$write = 1'b0;
+        paired$data_in[(64'h0)+:(1)] = 1'b0;
+        paired$data_in[(64'h1)+:(16)] = records$data_out[(64'h10)+:(16)];
+        paired$data_in[(64'h11)+:(12)] = decisions$data_out[(64'h10)+:(12)];
+        paired$data_in[(64'h1d)+:(4)] = decisions$data_out[(64'h1c)+:(4)];
+        paired$data_in[(64'h21)+:(3)] = decisions$data_out[(64'h20)+:(3)];
+        paired$data_in[(64'h24)+:(16)] = decisions$data_out[(64'h23)+:(16)];
+        if (~decisions$empty & ~paired$full) begin
+            if (records$empty | (~seq_gap[32'hf] & (seq_gap != 32'h0))) begin
+                decisions$read = 1'b1;
+            end
+            else if (seq_gap == 32'h0) begin
+                decisions$read = 1'b1;
+                records$read = 1'b1;
+                paired$write = 1'b1;
+            end
+            else begin
+                records$read = 1'b1;
+                paired$write = 1'b1;
+                paired$data_in[(64'h0)+:(1)] = 1'b1;
+            end
+        end
+        b_index = paired$data_out[(64'h11)+:(12)][(32'h0)+:(6)];
+        cfg_ram$read_address = b_index;
+        head_ram$read_address = b_index;
+        tail_ram$read_address = b_index;
+        b_mask = (((1'b1) & 16'hffff) << cfg_ram$read_data[(64'h42)+:(4)]) - 32'h1;
+        b_slot = head_ram$read_data & b_mask;
+        b_push = 1'b0;
+        inflight$data_in = b_entry$q;
+        head_ram$write_address = b_index;
+        head_ram$write_data = b_head$q + 32'h1;
+        head_ram$write_enable = 1'b0;
+        dma$rd_req_valid = 1'b0;
+        dma$rd_req_addr = b_entry$q[(64'h35)+:(64)];
+        dma$rd_req_len = 32'h10;
+        dma$rd_req_tag = 32'h0;
+        case (issue$q)
+            Issue$Idle:
+                begin
+                    if (~paired$empty & ~reset_pending$q & ~inflight$full) begin
+                        issue$d = Issue$Lookup;
+                    end
+                end
+            Issue$Lookup:
+                begin
+                    b_head$d = head_ram$read_data;
+                    b_entry$d[(64'h2)+:(16)] = paired$data_out[(64'h1)+:(16)];
+                    b_entry$d[(64'h12)+:(12)] = paired$data_out[(64'h11)+:(12)];
+                    b_entry$d[(64'h1e)+:(4)] = paired$data_out[(64'h1d)+:(4)];
+                    b_entry$d[(64'h22)+:(3)] = paired$data_out[(64'h21)+:(3)];
+                    b_entry$d[(64'h25)+:(16)] = paired$data_out[(64'h24)+:(16)];
+                    b_entry$d[(64'h35)+:(64)] = cfg_ram$read_data[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
+                    b_entry$d[(64'h75)+:(1)] = cfg_ram$read_data[(64'h1)+:(1)];
+                    b_entry$d[(64'h76)+:(64)] = cfg_ram$read_data[(64'h8a)+:(64)];
+                    b_entry$d[(64'hb6)+:(64)] = cfg_ram$read_data[(64'hca)+:(64)];
+                    if (paired$data_out[(64'h0)+:(1)]) begin
+                        b_entry$d[(64'h0)+:(2)] = 32'h3;
+                    end
+                    else if ((paired$data_out[(64'h11)+:(12)] >= queue_count) | ~cfg_ram$read_data[(64'h0)+:(1)]) begin
+                        b_entry$d[(64'h0)+:(2)] = 32'h1;
+                    end
+                    else if (head_ram$read_data == tail_ram$read_data) begin
+                        b_entry$d[(64'h0)+:(2)] = 32'h2;
+                    end
+                    else begin
+                        b_entry$d[(64'h0)+:(2)] = 32'h0;
+                    end
+                    issue$d = Issue$Send;
+                end
+            Issue$Send:
+                begin
+                    if (b_entry$q[(64'h0)+:(2)] == 32'h0) begin
+                        dma$rd_req_valid = 1'b1;
+                        if (dma$rd_req_ready) begin
+                            b_push = 1'b1;
+                            head_ram$write_enable = 1'b1;
+                        end
+                    end
+                    else begin
+                        b_push = 1'b1;
+                    end
+                    if (b_push) begin
+                        issue$d = Issue$Idle;
+                    end
+                end
+        endcase
+        inflight$write = b_push;
+        paired$read = b_push;
+        dma$rd_rsp_ready = 1'b1;
+        responses$write = 1'b0;
+        responses$data_in[(64'h0)+:(64)] = rsp_word0$q;
+        responses$data_in[(64'h40)+:(16)] = dma$rd_rsp_data[(32'h0)+:(16)];
+        if (dma$rd_rsp_valid) begin
+            if (dma$rd_rsp_last) begin
+                responses$write = 1'b1;
+                rsp_have0$d = 1'b0;
+                if (~rsp_have0$q) begin
+                    responses$data_in[(64'h0)+:(64)] = dma$rd_rsp_data;
+                    responses$data_in[(64'h40)+:(16)] = 32'h0;
+                end
+            end
+            else begin
+                rsp_word0$d = dma$rd_rsp_data;
+                rsp_have0$d = 1'b1;
+            end
+        end
+        buf_end = ((responses$data_out[(64'h0)+:(64)]) & 65'h1ffffffffffffffff) + ((responses$data_out[(64'h40)+:(16)]) & 65'h1ffffffffffffffff);
+        in_window = inflight$data_out[(64'h75)+:(1)] | ((responses$data_out[(64'h0)+:(64)] >= inflight$data_out[(64'h76)+:(64)]) & (buf_end <= ((inflight$data_out[(64'hb6)+:(64)]) & 65'h1ffffffffffffffff)));
+        len_round = inflight$data_out[(64'h2)+:(16)] + 32'h7;
+        words = len_round[(32'h3)+:(10)];
+        wb_word = ((inflight$data_out[(64'h2)+:(16)]) & 64'hffffffffffffffff) | (((inflight$data_out[(64'h12)+:(12)]) & 64'hffffffffffffffff) << 32'h10) | (((c_status$q) & 64'hffffffffffffffff) << 32'h1c) | (((inflight$data_out[(64'h25)+:(16)]) & 64'hffffffffffffffff) << 32'h20) | (((inflight$data_out[(64'h1e)+:(4)]) & 64'hffffffffffffffff) << 32'h30) | (((inflight$data_out[(64'h22)+:(3)]) & 64'hffffffffffffffff) << 32'h34) | (((1'b1) & 64'hffffffffffffffff) << 32'h3f);
+        done_ram$read_address = inflight$data_out[(64'h12)+:(12)][(32'h0)+:(6)];
+        done_ram$write_address = inflight$data_out[(64'h12)+:(12)][(32'h0)+:(6)];
+        done_ram$write_data = done_ram$read_data + 32'h1;
+        done_ram$write_enable = 1'b0;
+        rd_addr = beat_ptr$q;
+        dma$wr_req_valid = 1'b0;
+        dma$wr_req_addr = responses$data_out[(64'h0)+:(64)];
+        dma$wr_req_len = inflight$data_out[(64'h2)+:(16)];
+        dma$wr_data_valid = 1'b0;
+        dma$wr_data = frame_ram$read_data;
+        dma$wr_data_last = beats_left$q == 32'h1;
+        inflight$read = 1'b0;
+        responses$read = 1'b0;
+        count_bits = 32'h0;
+        if (overflow_drop) begin
+            count_bits = 32'h20;
+        end
+        can_finish = (~cmp_valid$q | completion$ready) & (~qc_valid$q | qcount$ready) & ~((inflight$data_out[(64'h0)+:(2)] == 32'h3) & overflow_drop);
+        if (cmp_valid$q & completion$ready) begin
+            cmp_valid$d = 1'b0;
+        end
+        if (qc_valid$q & qcount$ready) begin
+            qc_valid$d = 1'b0;
+        end
+        case (wout$q)
+            WriteOut$Idle:
+                begin
+                    if (~inflight$empty) begin
+                        if (inflight$data_out[(64'h0)+:(2)] != 32'h0) begin
+                            wout$d = WriteOut$Finish;
+                        end
+                        else if (~responses$empty) begin
+                            if (~in_window) begin
+                                c_status$d = 32'h1;
+                                wout$d = WriteOut$WbReq;
+                            end
+                            else if (inflight$data_out[(64'h2)+:(16)] > responses$data_out[(64'h40)+:(16)]) begin
+                                c_status$d = 32'h2;
+                                wout$d = WriteOut$WbReq;
+                            end
+                            else begin
+                                c_status$d = 32'h0;
+                                wout$d = WriteOut$DataReq;
+                            end
+                        end
+                    end
+                end
+            WriteOut$DataReq:
+                begin
+                    dma$wr_req_valid = 1'b1;
+                    beats_left$d = words;
+                    if (dma$wr_req_ready) begin
+                        wout$d = WriteOut$Data;
+                    end
+                end
+            WriteOut$Data:
+                begin
+                    dma$wr_data_valid = 1'b1;
+                    if (dma$wr_data_ready) begin
+                        rd_addr = beat_ptr$q + 32'h1;
+                        beats_left$d = beats_left$q - 32'h1;
+                        if (beats_left$q == 32'h1) begin
+                            wout$d = WriteOut$WbReq;
+                        end
+                    end
+                end
+            WriteOut$WbReq:
+                begin
+                    dma$wr_req_valid = 1'b1;
+                    dma$wr_req_addr = inflight$data_out[(64'h35)+:(64)] + 32'h8;
+                    dma$wr_req_len = 32'h8;
+                    if (dma$wr_req_ready) begin
+                        wout$d = WriteOut$WbData;
+                    end
+                end
+            WriteOut$WbData:
+                begin
+                    dma$wr_data_valid = 1'b1;
+                    dma$wr_data = wb_word;
+                    dma$wr_data_last = 1'b1;
+                    if (dma$wr_data_ready) begin
+                        wout$d = WriteOut$Finish;
+                    end
+                end
+            WriteOut$Finish:
+                begin
+                    if (can_finish) begin
+                        wout$d = WriteOut$Idle;
+                        inflight$read = 1'b1;
+                        rd_ptr$d = rd_ptr$q + words;
+                        rd_addr = rd_ptr$q + words;
+                        if (inflight$data_out[(64'h0)+:(2)] == 32'h0) begin
+                            responses$read = 1'b1;
+                            done_ram$write_enable = 1'b1;
+                            cmp_valid$d = 1'b1;
+                            cmp_queue$d = inflight$data_out[(64'h12)+:(12)];
+                            cmp_done$d = done_ram$read_data + 32'h1;
+                            qc_valid$d = 1'b1;
+                            qc_queue$d = inflight$data_out[(64'h12)+:(12)];
+                            if (c_status$q == 32'h0) begin
+                                qc_counter$d = 32'h0;
+                                count_bits = count_bits | 32'h1;
+                            end
+                            else if (c_status$q == 32'h1) begin
+                                qc_counter$d = 32'h1;
+                                count_bits = count_bits | 32'h8;
+                            end
+                            else begin
+                                qc_counter$d = 32'h1;
+                                count_bits = count_bits | 32'h10;
+                            end
+                        end
+                        else if (inflight$data_out[(64'h0)+:(2)] == 32'h1) begin
+                            count_bits = count_bits | 32'h2;
+                        end
+                        else if (inflight$data_out[(64'h0)+:(2)] == 32'h2) begin
+                            qc_valid$d = 1'b1;
+                            qc_queue$d = inflight$data_out[(64'h12)+:(12)];
+                            qc_counter$d = 32'h1;
+                            count_bits = count_bits | 32'h4;
+                        end
+                        else begin
+                            count_bits = count_bits | 32'h20;
+                        end
+                    end
+                end
+        endcase
+        frame_ram$read_address = rd_addr;
+        beat_ptr$d = rd_addr;
+        counts_q$d = count_bits;
+        completion$valid = cmp_valid$q;
+        completion$queue = cmp_queue$q;
+        completion$is_tx = 1'b0;
+        completion$done = cmp_done$q;
+        qcount$valid = qc_valid$q;
+        qcount$queue = qc_queue$q;
+        qcount$counter = qc_counter$q;
+        stored_next = stored$q;
+        if (commit) begin
+            stored_next = stored_next + 32'h1;
+        end
+        if (inflight$read) begin
+            stored_next = stored_next - 32'h1;
+        end
+        stored$d = stored_next;
+        pipe_next = pipe_count$q;
+        if (b_push) begin
+            pipe_next = pipe_next + 32'h1;
+        end
+        if (inflight$read) begin
+            pipe_next = pipe_next - 32'h1;
+        end
+        pipe_count$d = pipe_next;
+        cfg_in_range = settings$queue < queue_count;
+        db_write = doorbell$valid & (doorbell$kind == 32'h0) & (doorbell$queue < queue_count);
+        reset_go = reset_pending$q & (issue$q == Issue$Idle) & (pipe_count$q == 32'h0);
+        cfg_ram$write_address = settings$queue[(32'h0)+:(6)];
+        cfg_ram$write_data = settings$settings;
+        cfg_ram$write_enable = settings$write & cfg_in_range;
+        tail_ram$write_address = doorbell$queue[(32'h0)+:(6)];
+        tail_ram$write_data = doorbell$value;
+        tail_ram$write_enable = db_write;
+        if (reset_go) begin
+            reset_pending$d = 1'b0;
+            head_ram$write_address = reset_index$q;
+            head_ram$write_data = 32'h0;
+            head_ram$write_enable = 1'b1;
+            done_ram$write_address = reset_index$q;
+            done_ram$write_data = 32'h0;
+            done_ram$write_enable = 1'b1;
+        end
+        if (settings$write & cfg_in_range) begin
+            tail_ram$write_address = settings$queue[(32'h0)+:(6)];
+            tail_ram$write_data = 32'h0;
+            tail_ram$write_enable = 1'b1;
+            reset_pending$d = 1'b1;
+            reset_index$d = settings$queue[(32'h0)+:(6)];
+        end
+    end
+    
+endmodule // top$rx
+
+
+module top$rx$acc(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$acc
+
+
+module top$rx$b_entry(d,q,clock);
+    
+    // Module arguments
+    input wire  [245:0] d;
+    output reg  [245:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 246'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$b_entry
+
+
+module top$rx$b_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$b_head
+
+
+module top$rx$beat_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$beat_ptr
+
+
+module top$rx$beats_left(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$beats_left
+
+
+module top$rx$byte_idx(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$byte_idx
+
+
+module top$rx$c_status(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_status
+
+
+module top$rx$cfg_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [562:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [562:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[562:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$cfg_ram
+
+
+module top$rx$cmp_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$cmp_done
+
+
+module top$rx$cmp_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$cmp_queue
+
+
+module top$rx$cmp_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$cmp_valid
+
+
+module top$rx$commit_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$commit_ptr
+
+
+module top$rx$counts_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$counts_q
+
+
+module top$rx$dec_seq(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$dec_seq
+
+
+module top$rx$decisions(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [50:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [50:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [2:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [50:0] ram$read_data;
+    reg  [2:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [50:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [50:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [3:0] read_logic$write_address_delayed;
+    wire  [2:0] read_logic$ram_read_address;
+    reg  [50:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [3:0] read_logic$read_address_out;
+    wire  [3:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [50:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [2:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [50:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [3:0] write_logic$read_address;
+    wire  [3:0] write_logic$write_address_delayed;
+    wire  [3:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$rx$decisions$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx$decisions$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$rx$decisions$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$rx$decisions
+
+
+module top$rx$decisions$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [2:0] read_address;
+    input wire  read_clock;
+    output reg  [50:0] read_data;
+    input wire  [2:0] write_address;
+    input wire  write_clock;
+    input wire  [50:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[50:0] mem[7:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$decisions$ram
+
+
+module top$rx$decisions$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [50:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [3:0] write_address_delayed;
+    output reg  [2:0] ram_read_address;
+    input wire  [50:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [3:0] read_address_out;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  block_size = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] read_address$d;
+    wire  [3:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$decisions$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$rx$decisions$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$rx$decisions$read_logic
+
+
+module top$rx$decisions$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$decisions$read_logic$dff_underflow
+
+
+module top$rx$decisions$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$decisions$read_logic$read_address
+
+
+module top$rx$decisions$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [50:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [2:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [50:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [3:0] read_address;
+    output reg  [3:0] write_address_delayed;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  almost_full_level = 4'h7;
+    
+    // Stub signals
+    reg  [3:0] write_address$d;
+    wire  [3:0] write_address$q;
+    reg  write_address$clock;
+    reg  [3:0] dff_write_address_delay$d;
+    wire  [3:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$decisions$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$rx$decisions$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$rx$decisions$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$rx$decisions$write_logic
+
+
+module top$rx$decisions$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$decisions$write_logic$dff_overflow
+
+
+module top$rx$decisions$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$decisions$write_logic$dff_write_address_delay
+
+
+module top$rx$decisions$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$decisions$write_logic$write_address
+
+
+module top$rx$done_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [15:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$done_ram
+
+
+module top$rx$frame_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [9:0] read_address;
+    input wire  read_clock;
+    output reg  [63:0] read_data;
+    input wire  [9:0] write_address;
+    input wire  write_clock;
+    input wire  [63:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[63:0] mem[1023:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$frame_ram
+
+
+module top$rx$head_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [15:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$head_ram
+
+
+module top$rx$in_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$in_len
+
+
+module top$rx$in_ovf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$in_ovf
+
+
+module top$rx$in_seq(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$in_seq
+
+
+module top$rx$inflight(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [245:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [245:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [3:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [245:0] ram$read_data;
+    reg  [3:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [245:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [245:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [4:0] read_logic$write_address_delayed;
+    wire  [3:0] read_logic$ram_read_address;
+    reg  [245:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [4:0] read_logic$read_address_out;
+    wire  [4:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [245:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [3:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [245:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [4:0] write_logic$read_address;
+    wire  [4:0] write_logic$write_address_delayed;
+    wire  [4:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$rx$inflight$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx$inflight$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$rx$inflight$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$rx$inflight
+
+
+module top$rx$inflight$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [245:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [245:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[245:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$inflight$ram
+
+
+module top$rx$inflight$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [245:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [4:0] write_address_delayed;
+    output reg  [3:0] ram_read_address;
+    input wire  [245:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [4:0] read_address_out;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  block_size = 5'b1;
+    
+    // Stub signals
+    reg  [4:0] read_address$d;
+    wire  [4:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$inflight$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$rx$inflight$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 4'hf);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 4'hf);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$rx$inflight$read_logic
+
+
+module top$rx$inflight$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$inflight$read_logic$dff_underflow
+
+
+module top$rx$inflight$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$inflight$read_logic$read_address
+
+
+module top$rx$inflight$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [245:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [3:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [245:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [4:0] read_address;
+    output reg  [4:0] write_address_delayed;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  almost_full_level = 5'b1111;
+    
+    // Stub signals
+    reg  [4:0] write_address$d;
+    wire  [4:0] write_address$q;
+    reg  write_address$clock;
+    reg  [4:0] dff_write_address_delay$d;
+    wire  [4:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$inflight$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$rx$inflight$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$rx$inflight$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 4'hf);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$rx$inflight$write_logic
+
+
+module top$rx$inflight$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$inflight$write_logic$dff_overflow
+
+
+module top$rx$inflight$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$inflight$write_logic$dff_write_address_delay
+
+
+module top$rx$inflight$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$inflight$write_logic$write_address
+
+
+module top$rx$issue(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Issue$Idle = 0;
+    localparam Issue$Lookup = 1;
+    localparam Issue$Send = 2;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$issue
+
+
+module top$rx$paired(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [51:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [51:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [4:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [51:0] ram$read_data;
+    reg  [4:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [51:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [51:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [5:0] read_logic$write_address_delayed;
+    wire  [4:0] read_logic$ram_read_address;
+    reg  [51:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [5:0] read_logic$read_address_out;
+    wire  [5:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [51:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [4:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [51:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [5:0] write_logic$read_address;
+    wire  [5:0] write_logic$write_address_delayed;
+    wire  [5:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$rx$paired$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx$paired$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$rx$paired$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$rx$paired
+
+
+module top$rx$paired$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [4:0] read_address;
+    input wire  read_clock;
+    output reg  [51:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [51:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[51:0] mem[31:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$paired$ram
+
+
+module top$rx$paired$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [51:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [5:0] write_address_delayed;
+    output reg  [4:0] ram_read_address;
+    input wire  [51:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [5:0] read_address_out;
+    output reg  [5:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 6'b11111;
+    localparam  fifo_size = 6'b100000;
+    localparam  block_size = 6'b1;
+    
+    // Stub signals
+    reg  [5:0] read_address$d;
+    wire  [5:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$paired$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$rx$paired$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 5'h1f);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 5'h1f);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$rx$paired$read_logic
+
+
+module top$rx$paired$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$paired$read_logic$dff_underflow
+
+
+module top$rx$paired$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$paired$read_logic$read_address
+
+
+module top$rx$paired$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [51:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [4:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [51:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [5:0] read_address;
+    output reg  [5:0] write_address_delayed;
+    output reg  [5:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 6'b11111;
+    localparam  fifo_size = 6'b100000;
+    localparam  almost_full_level = 6'b11111;
+    
+    // Stub signals
+    reg  [5:0] write_address$d;
+    wire  [5:0] write_address$q;
+    reg  write_address$clock;
+    reg  [5:0] dff_write_address_delay$d;
+    wire  [5:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$paired$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$rx$paired$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$rx$paired$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 5'h1f);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$rx$paired$write_logic
+
+
+module top$rx$paired$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$paired$write_logic$dff_overflow
+
+
+module top$rx$paired$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$paired$write_logic$dff_write_address_delay
+
+
+module top$rx$paired$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$paired$write_logic$write_address
+
+
+module top$rx$pipe_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pipe_count
+
+
+module top$rx$qc_counter(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$qc_counter
+
+
+module top$rx$qc_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$qc_queue
+
+
+module top$rx$qc_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$qc_valid
+
+
+module top$rx$rd_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rd_ptr
+
+
+module top$rx$records(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [31:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [31:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [4:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [31:0] ram$read_data;
+    reg  [4:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [31:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [31:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [5:0] read_logic$write_address_delayed;
+    wire  [4:0] read_logic$ram_read_address;
+    reg  [31:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [5:0] read_logic$read_address_out;
+    wire  [5:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [31:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [4:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [31:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [5:0] write_logic$read_address;
+    wire  [5:0] write_logic$write_address_delayed;
+    wire  [5:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$rx$records$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx$records$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$rx$records$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$rx$records
+
+
+module top$rx$records$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [4:0] read_address;
+    input wire  read_clock;
+    output reg  [31:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [31:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[31:0] mem[31:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$records$ram
+
+
+module top$rx$records$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [31:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [5:0] write_address_delayed;
+    output reg  [4:0] ram_read_address;
+    input wire  [31:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [5:0] read_address_out;
+    output reg  [5:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 6'b11111;
+    localparam  fifo_size = 6'b100000;
+    localparam  block_size = 6'b1;
+    
+    // Stub signals
+    reg  [5:0] read_address$d;
+    wire  [5:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$records$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$rx$records$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 5'h1f);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 5'h1f);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$rx$records$read_logic
+
+
+module top$rx$records$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$records$read_logic$dff_underflow
+
+
+module top$rx$records$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$records$read_logic$read_address
+
+
+module top$rx$records$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [31:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [4:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [31:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [5:0] read_address;
+    output reg  [5:0] write_address_delayed;
+    output reg  [5:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 6'b11111;
+    localparam  fifo_size = 6'b100000;
+    localparam  almost_full_level = 6'b11111;
+    
+    // Stub signals
+    reg  [5:0] write_address$d;
+    wire  [5:0] write_address$q;
+    reg  write_address$clock;
+    reg  [5:0] dff_write_address_delay$d;
+    wire  [5:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$records$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$rx$records$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$rx$records$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 5'h1f);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$rx$records$write_logic
+
+
+module top$rx$records$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$records$write_logic$dff_overflow
+
+
+module top$rx$records$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$records$write_logic$dff_write_address_delay
+
+
+module top$rx$records$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$records$write_logic$write_address
+
+
+module top$rx$reset_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$reset_index
+
+
+module top$rx$reset_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$reset_pending
+
+
+module top$rx$responses(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [79:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [79:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [3:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [79:0] ram$read_data;
+    reg  [3:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [79:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [79:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [4:0] read_logic$write_address_delayed;
+    wire  [3:0] read_logic$ram_read_address;
+    reg  [79:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [4:0] read_logic$read_address_out;
+    wire  [4:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [79:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [3:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [79:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [4:0] write_logic$read_address;
+    wire  [4:0] write_logic$write_address_delayed;
+    wire  [4:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$rx$responses$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx$responses$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$rx$responses$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$rx$responses
+
+
+module top$rx$responses$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [3:0] read_address;
+    input wire  read_clock;
+    output reg  [79:0] read_data;
+    input wire  [3:0] write_address;
+    input wire  write_clock;
+    input wire  [79:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[79:0] mem[15:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$responses$ram
+
+
+module top$rx$responses$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [79:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [4:0] write_address_delayed;
+    output reg  [3:0] ram_read_address;
+    input wire  [79:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [4:0] read_address_out;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  block_size = 5'b1;
+    
+    // Stub signals
+    reg  [4:0] read_address$d;
+    wire  [4:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$responses$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$rx$responses$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 4'hf);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 4'hf);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$rx$responses$read_logic
+
+
+module top$rx$responses$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$responses$read_logic$dff_underflow
+
+
+module top$rx$responses$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$responses$read_logic$read_address
+
+
+module top$rx$responses$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [79:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [3:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [79:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [4:0] read_address;
+    output reg  [4:0] write_address_delayed;
+    output reg  [4:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 5'b1111;
+    localparam  fifo_size = 5'b10000;
+    localparam  almost_full_level = 5'b1111;
+    
+    // Stub signals
+    reg  [4:0] write_address$d;
+    wire  [4:0] write_address$q;
+    reg  write_address$clock;
+    reg  [4:0] dff_write_address_delay$d;
+    wire  [4:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$rx$responses$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$rx$responses$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$rx$responses$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 4'hf);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$rx$responses$write_logic
+
+
+module top$rx$responses$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$responses$write_logic$dff_overflow
+
+
+module top$rx$responses$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$responses$write_logic$dff_write_address_delay
+
+
+module top$rx$responses$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$responses$write_logic$write_address
+
+
+module top$rx$rsp_have0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rsp_have0
+
+
+module top$rx$rsp_word0(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rsp_word0
+
+
+module top$rx$stored(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$stored
+
+
+module top$rx$tail_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [15:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$tail_ram
+
+
+module top$rx$wout(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam WriteOut$Idle = 0;
+    localparam WriteOut$DataReq = 1;
+    localparam WriteOut$Data = 2;
+    localparam WriteOut$WbReq = 3;
+    localparam WriteOut$WbData = 4;
+    localparam WriteOut$Finish = 5;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$wout
+
+
+module top$rx$wr_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$wr_ptr
+
+
+module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,completion$valid,completion$queue,completion$is_tx,completion$done,completion$ready,qcount$valid,qcount$queue,qcount$counter,qcount$ready,counts);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  settings$write;
+    input wire  [11:0] settings$queue;
+    input wire  [562:0] settings$settings;
+    output reg  cfg_busy;
+    input wire  doorbell$valid;
+    input wire  [11:0] doorbell$queue;
+    input wire  [1:0] doorbell$kind;
+    input wire  [15:0] doorbell$value;
+    output reg  dma$rd_req_valid;
+    output reg  [63:0] dma$rd_req_addr;
+    output reg  [15:0] dma$rd_req_len;
+    output reg  [7:0] dma$rd_req_tag;
+    input wire  dma$rd_req_ready;
+    input wire  dma$rd_rsp_valid;
+    input wire  [63:0] dma$rd_rsp_data;
+    input wire  [7:0] dma$rd_rsp_tag;
+    input wire  dma$rd_rsp_last;
+    output reg  dma$rd_rsp_ready;
+    output reg  dma$wr_req_valid;
+    output reg  [63:0] dma$wr_req_addr;
+    output reg  [15:0] dma$wr_req_len;
+    input wire  dma$wr_req_ready;
+    output reg  dma$wr_data_valid;
+    output reg  [63:0] dma$wr_data;
+    output reg  dma$wr_data_last;
+    input wire  dma$wr_data_ready;
+    output wire  [7:0] frames_out$data;
+    output wire  frames_out$valid;
+    output wire  frames_out$last;
+    output wire  frames_out$error;
+    input wire  frames_out$ready;
+    output reg  completion$valid;
+    output reg  [11:0] completion$queue;
+    output reg  completion$is_tx;
+    output reg  [15:0] completion$done;
+    input wire  completion$ready;
+    output reg  qcount$valid;
+    output reg  [11:0] qcount$queue;
+    output reg  [1:0] qcount$counter;
+    input wire  qcount$ready;
+    output reg  [2:0] counts;
+    
+    // Constant declarations
+    localparam  min_len = 16'he;
+    localparam  max_len = 16'h5f2;
+    
+    // Enums
+    localparam Step$Idle = 0;
+    localparam Step$Read = 1;
+    localparam Step$Decide = 2;
+    localparam WbStep$Idle = 0;
+    localparam WbStep$Request = 1;
+    localparam WbStep$Data = 2;
+    localparam WbStep$Notify = 3;
+    
+    // Stub signals
+    reg  [5:0] cfg_sched$read_address;
+    reg  cfg_sched$read_clock;
+    wire  [562:0] cfg_sched$read_data;
+    reg  [5:0] cfg_sched$write_address;
+    reg  cfg_sched$write_clock;
+    reg  [562:0] cfg_sched$write_data;
+    reg  cfg_sched$write_enable;
+    reg  [5:0] cfg_desc$read_address;
+    reg  cfg_desc$read_clock;
+    wire  [562:0] cfg_desc$read_data;
+    reg  [5:0] cfg_desc$write_address;
+    reg  cfg_desc$write_clock;
+    reg  [562:0] cfg_desc$write_data;
+    reg  cfg_desc$write_enable;
+    reg  [5:0] cfg_tpl$read_address;
+    reg  cfg_tpl$read_clock;
+    wire  [562:0] cfg_tpl$read_data;
+    reg  [5:0] cfg_tpl$write_address;
+    reg  cfg_tpl$write_clock;
+    reg  [562:0] cfg_tpl$write_data;
+    reg  cfg_tpl$write_enable;
+    reg  [5:0] heads$read_address;
+    reg  heads$read_clock;
+    wire  [15:0] heads$read_data;
+    reg  [5:0] heads$write_address;
+    reg  heads$write_clock;
+    reg  [15:0] heads$write_data;
+    reg  heads$write_enable;
+    reg  [5:0] tails$read_address;
+    reg  tails$read_clock;
+    wire  [15:0] tails$read_data;
+    reg  [5:0] tails$write_address;
+    reg  tails$write_clock;
+    reg  [15:0] tails$write_data;
+    reg  tails$write_enable;
+    reg  [63:0] enabled$d;
+    wire  [63:0] enabled$q;
+    reg  enabled$clock;
+    reg  [63:0] pending$d;
+    wire  [63:0] pending$q;
+    reg  pending$clock;
+    reg  [63:0] restarts$d;
+    wire  [63:0] restarts$q;
+    reg  restarts$clock;
+    reg  [7:0] made$d;
+    wire  [7:0] made$q;
+    reg  made$clock;
+    reg  [7:0] retired$d;
+    wire  [7:0] retired$q;
+    reg  retired$clock;
+    reg  [7:0] marker$d;
+    wire  [7:0] marker$q;
+    reg  marker$clock;
+    reg  [1:0] sched$d;
+    wire  [1:0] sched$q;
+    reg  sched$clock;
+    reg  [5:0] sched_q$d;
+    wire  [5:0] sched_q$q;
+    reg  sched_q$clock;
+    reg  [5:0] rr_start$d;
+    wire  [5:0] rr_start$q;
+    reg  rr_start$clock;
+    reg  db_hit$d;
+    wire  db_hit$q;
+    reg  db_hit$clock;
+    reg  rq_valid$d;
+    wire  rq_valid$q;
+    reg  rq_valid$clock;
+    reg  [63:0] rq_addr$d;
+    wire  [63:0] rq_addr$q;
+    reg  rq_addr$clock;
+    reg  [15:0] rq_len$d;
+    wire  [15:0] rq_len$q;
+    reg  rq_len$clock;
+    reg  [7:0] rq_tag$d;
+    wire  [7:0] rq_tag$q;
+    reg  rq_tag$clock;
+    reg  [63:0] first_word$d;
+    wire  [63:0] first_word$q;
+    reg  first_word$clock;
+    reg  turns$clock;
+    reg  turns$read;
+    wire  [85:0] turns$data_out;
+    wire  turns$empty;
+    wire  turns$almost_empty;
+    wire  turns$underflow;
+    reg  turns$write;
+    reg  [85:0] turns$data_in;
+    wire  turns$full;
+    wire  turns$almost_full;
+    wire  turns$overflow;
+    reg  descs$clock;
+    reg  descs$read;
+    wire  [79:0] descs$data_out;
+    wire  descs$empty;
+    wire  descs$almost_empty;
+    wire  descs$underflow;
+    reg  descs$write;
+    reg  [79:0] descs$data_in;
+    wire  descs$full;
+    wire  descs$almost_full;
+    wire  descs$overflow;
+    reg  [8:0] words$read_address;
+    reg  words$read_clock;
+    wire  [63:0] words$read_data;
+    reg  [8:0] words$write_address;
+    reg  words$write_clock;
+    reg  [63:0] words$write_data;
+    reg  words$write_enable;
+    reg  [9:0] wp$d;
+    wire  [9:0] wp$q;
+    reg  wp$clock;
+    reg  [9:0] wp_late$d;
+    wire  [9:0] wp_late$q;
+    reg  wp_late$clock;
+    reg  [9:0] rp$d;
+    wire  [9:0] rp$q;
+    reg  rp$clock;
+    reg  [9:0] reserved$d;
+    wire  [9:0] reserved$q;
+    reg  reserved$clock;
+    reg  [1:0] dstep$d;
+    wire  [1:0] dstep$q;
+    reg  dstep$clock;
+    reg  [85:0] d_turn$d;
+    wire  [85:0] d_turn$q;
+    reg  d_turn$clock;
+    reg  [79:0] d_desc$d;
+    wire  [79:0] d_desc$q;
+    reg  d_desc$clock;
+    reg  jobs$clock;
+    reg  jobs$read;
+    wire  [106:0] jobs$data_out;
+    wire  jobs$empty;
+    wire  jobs$almost_empty;
+    wire  jobs$underflow;
+    reg  jobs$write;
+    reg  [106:0] jobs$data_in;
+    wire  jobs$full;
+    wire  jobs$almost_full;
+    wire  jobs$overflow;
+    reg  s_active$d;
+    wire  s_active$q;
+    reg  s_active$clock;
+    reg  s_ready$d;
+    wire  s_ready$q;
+    reg  s_ready$clock;
+    reg  [106:0] s_job$d;
+    wire  [106:0] s_job$q;
+    reg  s_job$clock;
+    reg  [15:0] s_pos$d;
+    wire  [15:0] s_pos$q;
+    reg  s_pos$clock;
+    reg  [12:0] fifo_used$d;
+    wire  [12:0] fifo_used$q;
+    reg  fifo_used$clock;
+    reg  s_emitted$d;
+    wire  s_emitted$q;
+    reg  s_emitted$clock;
+    reg  tpl_check$clock;
+    reg  [7:0] tpl_check$data;
+    reg  tpl_check$valid;
+    reg  tpl_check$last;
+    reg  [562:0] tpl_check$settings;
+    wire  tpl_check$ok;
+    reg  out_fifo$clock;
+    reg  [7:0] out_fifo$frames_in$data;
+    reg  out_fifo$frames_in$valid;
+    reg  out_fifo$frames_in$last;
+    reg  out_fifo$frames_in$error;
+    wire  out_fifo$frames_in$ready;
+    wire  out_fifo$overflow;
+    reg  finished$clock;
+    reg  finished$read;
+    wire  [106:0] finished$data_out;
+    wire  finished$empty;
+    wire  finished$almost_empty;
+    wire  finished$underflow;
+    reg  finished$write;
+    reg  [106:0] finished$data_in;
+    wire  finished$full;
+    wire  finished$almost_full;
+    wire  finished$overflow;
+    reg  [1:0] wstep$d;
+    wire  [1:0] wstep$q;
+    reg  wstep$clock;
+    reg  [106:0] w_job$d;
+    wire  [106:0] w_job$q;
+    reg  w_job$clock;
+    reg  cpl_pend$d;
+    wire  cpl_pend$q;
+    reg  cpl_pend$clock;
+    reg  qc_pend$d;
+    wire  qc_pend$q;
+    reg  qc_pend$clock;
+    reg  w_shown$d;
+    wire  w_shown$q;
+    reg  w_shown$clock;
+    reg  [2:0] count_pulse$d;
+    wire  [2:0] count_pulse$q;
+    reg  count_pulse$clock;
+    
+    // Local signals
+    reg  [7:0] since_marker;
+    reg  commit;
+    reg  [5:0] commit_q;
+    reg  [63:0] commit_mask;
+    reg  ring;
+    reg  [5:0] ring_q;
+    reg  [63:0] ring_mask;
+    reg  [63:0] cand;
+    reg  [63:0] from_start;
+    reg  [63:0] enc_in;
+    reg  [31:0] enc32;
+    reg  [15:0] enc16;
+    reg  [7:0] enc8;
+    reg  [3:0] enc4;
+    reg  [1:0] enc2;
+    reg  z5;
+    reg  z4;
+    reg  z3;
+    reg  z2;
+    reg  z1;
+    reg  z0;
+    reg  [5:0] pick;
+    reg  [63:0] pick_mask;
+    reg  has_work;
+    reg  [15:0] slot;
+    reg  [63:0] desc_at;
+    reg  sched_go;
+    reg  sched_clear;
+    reg  [63:0] sched_mask;
+    reg  [63:0] sched_restarts;
+    reg  sched_stale;
+    reg  restart_now;
+    reg  rq_free;
+    reg  [64:0] d_end;
+    reg  d_bad_len;
+    reg  d_outside;
+    reg  [63:0] d_restarts;
+    reg  d_stale;
+    reg  [16:0] d_words;
+    reg  [9:0] d_used;
+    reg  [16:0] d_need;
+    reg  [106:0] d_job;
+    reg  d_reject;
+    reg  d_fetch;
+    reg  [63:0] s_head_restarts;
+    reg  s_head_stale;
+    reg  s_cut;
+    reg  s_skip;
+    reg  [15:0] s_word_idx;
+    reg  [15:0] s_last_word;
+    reg  s_flush_end;
+    reg  [16:0] s_need;
+    reg  s_start;
+    reg  [9:0] s_avail;
+    reg  s_emit;
+    reg  s_is_last;
+    reg  s_word_end;
+    reg  [9:0] s_rp_next;
+    reg  [63:0] s_shifted;
+    reg  [7:0] s_byte;
+    reg  [63:0] s_restarts;
+    reg  s_stale;
+    reg  s_fail;
+    reg  s_drop;
+    reg  [12:0] s_add;
+    reg  [12:0] s_sub;
+    reg  [106:0] s_done;
+    reg  [63:0] w_restarts;
+    reg  w_stale;
+    reg  w_cpl_left;
+    reg  w_qc_left;
+    reg  retire;
+    
+    // Sub module instances
+    top$tx$cfg_sched cfg_sched(
+        .read_address(cfg_sched$read_address),
+        .read_clock(cfg_sched$read_clock),
+        .read_data(cfg_sched$read_data),
+        .write_address(cfg_sched$write_address),
+        .write_clock(cfg_sched$write_clock),
+        .write_data(cfg_sched$write_data),
+        .write_enable(cfg_sched$write_enable)
+    );
+    top$tx$cfg_desc cfg_desc(
+        .read_address(cfg_desc$read_address),
+        .read_clock(cfg_desc$read_clock),
+        .read_data(cfg_desc$read_data),
+        .write_address(cfg_desc$write_address),
+        .write_clock(cfg_desc$write_clock),
+        .write_data(cfg_desc$write_data),
+        .write_enable(cfg_desc$write_enable)
+    );
+    top$tx$cfg_tpl cfg_tpl(
+        .read_address(cfg_tpl$read_address),
+        .read_clock(cfg_tpl$read_clock),
+        .read_data(cfg_tpl$read_data),
+        .write_address(cfg_tpl$write_address),
+        .write_clock(cfg_tpl$write_clock),
+        .write_data(cfg_tpl$write_data),
+        .write_enable(cfg_tpl$write_enable)
+    );
+    top$tx$heads heads(
+        .read_address(heads$read_address),
+        .read_clock(heads$read_clock),
+        .read_data(heads$read_data),
+        .write_address(heads$write_address),
+        .write_clock(heads$write_clock),
+        .write_data(heads$write_data),
+        .write_enable(heads$write_enable)
+    );
+    top$tx$tails tails(
+        .read_address(tails$read_address),
+        .read_clock(tails$read_clock),
+        .read_data(tails$read_data),
+        .write_address(tails$write_address),
+        .write_clock(tails$write_clock),
+        .write_data(tails$write_data),
+        .write_enable(tails$write_enable)
+    );
+    top$tx$enabled enabled(
+        .d(enabled$d),
+        .q(enabled$q),
+        .clock(enabled$clock)
+    );
+    top$tx$pending pending(
+        .d(pending$d),
+        .q(pending$q),
+        .clock(pending$clock)
+    );
+    top$tx$restarts restarts(
+        .d(restarts$d),
+        .q(restarts$q),
+        .clock(restarts$clock)
+    );
+    top$tx$made made(
+        .d(made$d),
+        .q(made$q),
+        .clock(made$clock)
+    );
+    top$tx$retired retired(
+        .d(retired$d),
+        .q(retired$q),
+        .clock(retired$clock)
+    );
+    top$tx$marker marker(
+        .d(marker$d),
+        .q(marker$q),
+        .clock(marker$clock)
+    );
+    top$tx$sched sched(
+        .d(sched$d),
+        .q(sched$q),
+        .clock(sched$clock)
+    );
+    top$tx$sched_q sched_q(
+        .d(sched_q$d),
+        .q(sched_q$q),
+        .clock(sched_q$clock)
+    );
+    top$tx$rr_start rr_start(
+        .d(rr_start$d),
+        .q(rr_start$q),
+        .clock(rr_start$clock)
+    );
+    top$tx$db_hit db_hit(
+        .d(db_hit$d),
+        .q(db_hit$q),
+        .clock(db_hit$clock)
+    );
+    top$tx$rq_valid rq_valid(
+        .d(rq_valid$d),
+        .q(rq_valid$q),
+        .clock(rq_valid$clock)
+    );
+    top$tx$rq_addr rq_addr(
+        .d(rq_addr$d),
+        .q(rq_addr$q),
+        .clock(rq_addr$clock)
+    );
+    top$tx$rq_len rq_len(
+        .d(rq_len$d),
+        .q(rq_len$q),
+        .clock(rq_len$clock)
+    );
+    top$tx$rq_tag rq_tag(
+        .d(rq_tag$d),
+        .q(rq_tag$q),
+        .clock(rq_tag$clock)
+    );
+    top$tx$first_word first_word(
+        .d(first_word$d),
+        .q(first_word$q),
+        .clock(first_word$clock)
+    );
+    top$tx$turns turns(
+        .clock(turns$clock),
+        .read(turns$read),
+        .data_out(turns$data_out),
+        .empty(turns$empty),
+        .almost_empty(turns$almost_empty),
+        .underflow(turns$underflow),
+        .write(turns$write),
+        .data_in(turns$data_in),
+        .full(turns$full),
+        .almost_full(turns$almost_full),
+        .overflow(turns$overflow)
+    );
+    top$tx$descs descs(
+        .clock(descs$clock),
+        .read(descs$read),
+        .data_out(descs$data_out),
+        .empty(descs$empty),
+        .almost_empty(descs$almost_empty),
+        .underflow(descs$underflow),
+        .write(descs$write),
+        .data_in(descs$data_in),
+        .full(descs$full),
+        .almost_full(descs$almost_full),
+        .overflow(descs$overflow)
+    );
+    top$tx$words words(
+        .read_address(words$read_address),
+        .read_clock(words$read_clock),
+        .read_data(words$read_data),
+        .write_address(words$write_address),
+        .write_clock(words$write_clock),
+        .write_data(words$write_data),
+        .write_enable(words$write_enable)
+    );
+    top$tx$wp wp(
+        .d(wp$d),
+        .q(wp$q),
+        .clock(wp$clock)
+    );
+    top$tx$wp_late wp_late(
+        .d(wp_late$d),
+        .q(wp_late$q),
+        .clock(wp_late$clock)
+    );
+    top$tx$rp rp(
+        .d(rp$d),
+        .q(rp$q),
+        .clock(rp$clock)
+    );
+    top$tx$reserved reserved(
+        .d(reserved$d),
+        .q(reserved$q),
+        .clock(reserved$clock)
+    );
+    top$tx$dstep dstep(
+        .d(dstep$d),
+        .q(dstep$q),
+        .clock(dstep$clock)
+    );
+    top$tx$d_turn d_turn(
+        .d(d_turn$d),
+        .q(d_turn$q),
+        .clock(d_turn$clock)
+    );
+    top$tx$d_desc d_desc(
+        .d(d_desc$d),
+        .q(d_desc$q),
+        .clock(d_desc$clock)
+    );
+    top$tx$jobs jobs(
+        .clock(jobs$clock),
+        .read(jobs$read),
+        .data_out(jobs$data_out),
+        .empty(jobs$empty),
+        .almost_empty(jobs$almost_empty),
+        .underflow(jobs$underflow),
+        .write(jobs$write),
+        .data_in(jobs$data_in),
+        .full(jobs$full),
+        .almost_full(jobs$almost_full),
+        .overflow(jobs$overflow)
+    );
+    top$tx$s_active s_active(
+        .d(s_active$d),
+        .q(s_active$q),
+        .clock(s_active$clock)
+    );
+    top$tx$s_ready s_ready(
+        .d(s_ready$d),
+        .q(s_ready$q),
+        .clock(s_ready$clock)
+    );
+    top$tx$s_job s_job(
+        .d(s_job$d),
+        .q(s_job$q),
+        .clock(s_job$clock)
+    );
+    top$tx$s_pos s_pos(
+        .d(s_pos$d),
+        .q(s_pos$q),
+        .clock(s_pos$clock)
+    );
+    top$tx$fifo_used fifo_used(
+        .d(fifo_used$d),
+        .q(fifo_used$q),
+        .clock(fifo_used$clock)
+    );
+    top$tx$s_emitted s_emitted(
+        .d(s_emitted$d),
+        .q(s_emitted$q),
+        .clock(s_emitted$clock)
+    );
+    top$tx$tpl_check tpl_check(
+        .clock(tpl_check$clock),
+        .data(tpl_check$data),
+        .valid(tpl_check$valid),
+        .last(tpl_check$last),
+        .settings(tpl_check$settings),
+        .ok(tpl_check$ok)
+    );
+    top$tx$out_fifo out_fifo(
+        .clock(out_fifo$clock),
+        .frames_in$data(out_fifo$frames_in$data),
+        .frames_in$valid(out_fifo$frames_in$valid),
+        .frames_in$last(out_fifo$frames_in$last),
+        .frames_in$error(out_fifo$frames_in$error),
+        .frames_in$ready(out_fifo$frames_in$ready),
+        .frames_out$data(frames_out$data),
+        .frames_out$valid(frames_out$valid),
+        .frames_out$last(frames_out$last),
+        .frames_out$error(frames_out$error),
+        .frames_out$ready(frames_out$ready),
+        .overflow(out_fifo$overflow)
+    );
+    top$tx$finished finished(
+        .clock(finished$clock),
+        .read(finished$read),
+        .data_out(finished$data_out),
+        .empty(finished$empty),
+        .almost_empty(finished$almost_empty),
+        .underflow(finished$underflow),
+        .write(finished$write),
+        .data_in(finished$data_in),
+        .full(finished$full),
+        .almost_full(finished$almost_full),
+        .overflow(finished$overflow)
+    );
+    top$tx$wstep wstep(
+        .d(wstep$d),
+        .q(wstep$q),
+        .clock(wstep$clock)
+    );
+    top$tx$w_job w_job(
+        .d(w_job$d),
+        .q(w_job$q),
+        .clock(w_job$clock)
+    );
+    top$tx$cpl_pend cpl_pend(
+        .d(cpl_pend$d),
+        .q(cpl_pend$q),
+        .clock(cpl_pend$clock)
+    );
+    top$tx$qc_pend qc_pend(
+        .d(qc_pend$d),
+        .q(qc_pend$q),
+        .clock(qc_pend$clock)
+    );
+    top$tx$w_shown w_shown(
+        .d(w_shown$d),
+        .q(w_shown$q),
+        .clock(w_shown$clock)
+    );
+    top$tx$count_pulse count_pulse(
+        .d(count_pulse$d),
+        .q(count_pulse$q),
+        .clock(count_pulse$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        turns$clock = clock;
+        descs$clock = clock;
+        jobs$clock = clock;
+        finished$clock = clock;
+        tpl_check$clock = clock;
+        out_fifo$clock = clock;
+        enabled$clock = clock;
+        pending$clock = clock;
+        restarts$clock = clock;
+        made$clock = clock;
+        retired$clock = clock;
+        marker$clock = clock;
+        sched$clock = clock;
+        sched_q$clock = clock;
+        rr_start$clock = clock;
+        db_hit$clock = clock;
+        rq_valid$clock = clock;
+        rq_addr$clock = clock;
+        rq_len$clock = clock;
+        rq_tag$clock = clock;
+        first_word$clock = clock;
+        wp$clock = clock;
+        wp_late$clock = clock;
+        rp$clock = clock;
+        reserved$clock = clock;
+        dstep$clock = clock;
+        d_turn$clock = clock;
+        d_desc$clock = clock;
+        s_active$clock = clock;
+        s_ready$clock = clock;
+        s_job$clock = clock;
+        s_pos$clock = clock;
+        s_emitted$clock = clock;
+        fifo_used$clock = clock;
+        wstep$clock = clock;
+        w_job$clock = clock;
+        cpl_pend$clock = clock;
+        qc_pend$clock = clock;
+        w_shown$clock = clock;
+        count_pulse$clock = clock;
+        enabled$d = enabled$q;
+        pending$d = pending$q;
+        restarts$d = restarts$q;
+        made$d = made$q;
+        retired$d = retired$q;
+        marker$d = marker$q;
+        sched$d = sched$q;
+        sched_q$d = sched_q$q;
+        rr_start$d = rr_start$q;
+        db_hit$d = db_hit$q;
+        rq_valid$d = rq_valid$q;
+        rq_addr$d = rq_addr$q;
+        rq_len$d = rq_len$q;
+        rq_tag$d = rq_tag$q;
+        first_word$d = first_word$q;
+        wp$d = wp$q;
+        wp_late$d = wp_late$q;
+        rp$d = rp$q;
+        reserved$d = reserved$q;
+        dstep$d = dstep$q;
+        d_turn$d = d_turn$q;
+        d_desc$d = d_desc$q;
+        s_active$d = s_active$q;
+        s_ready$d = s_ready$q;
+        s_job$d = s_job$q;
+        s_pos$d = s_pos$q;
+        s_emitted$d = s_emitted$q;
+        fifo_used$d = fifo_used$q;
+        wstep$d = wstep$q;
+        w_job$d = w_job$q;
+        cpl_pend$d = cpl_pend$q;
+        qc_pend$d = qc_pend$q;
+        w_shown$d = w_shown$q;
+        count_pulse$d = count_pulse$q;
+        cfg_sched$read_clock = clock;
+        cfg_sched$write_clock = clock;
+        cfg_desc$read_clock = clock;
+        cfg_desc$write_clock = clock;
+        cfg_tpl$read_clock = clock;
+        cfg_tpl$write_clock = clock;
+        heads$read_clock = clock;
+        heads$write_clock = clock;
+        tails$read_clock = clock;
+        tails$write_clock = clock;
+        words$read_clock = clock;
+        words$write_clock = clock;
+        commit = settings$write & (settings$queue < 32'h40);
+        commit_q = settings$queue[(32'h0)+:(6)];
+        commit_mask = 32'h0;
+        if (commit) begin
+            commit_mask = ((1'b1) & 64'hffffffffffffffff) << commit_q;
+        end
+        ring = doorbell$valid & (doorbell$kind == 32'h1) & (doorbell$queue < 32'h40);
+        ring_q = doorbell$queue[(32'h0)+:(6)];
+        ring_mask = 32'h0;
+        if (ring) begin
+            ring_mask = ((1'b1) & 64'hffffffffffffffff) << ring_q;
+        end
+        cfg_sched$write_address = commit_q;
+        cfg_sched$write_data = settings$settings;
+        cfg_sched$write_enable = commit;
+        cfg_desc$write_address = commit_q;
+        cfg_desc$write_data = settings$settings;
+        cfg_desc$write_enable = commit;
+        cfg_tpl$write_address = commit_q;
+        cfg_tpl$write_data = settings$settings;
+        cfg_tpl$write_enable = commit;
+        tails$write_address = ring_q;
+        tails$write_data = doorbell$value;
+        tails$write_enable = ring;
+        if (commit) begin
+            tails$write_address = commit_q;
+            tails$write_data = 32'h0;
+            tails$write_enable = 1'b1;
+        end
+        enabled$d = enabled$q & ~commit_mask;
+        if (commit & settings$settings[(64'h0)+:(1)]) begin
+            enabled$d = enabled$q | commit_mask;
+        end
+        cfg_busy = restarts$q != 32'h0;
+        since_marker = retired$q - marker$q;
+        restart_now = (restarts$q != 32'h0) & ~since_marker[32'h7] & (sched$q == Step$Idle);
+        cand = pending$q & enabled$q & ~restarts$q;
+        from_start = cand & ~((((1'b1) & 64'hffffffffffffffff) << rr_start$q) - 32'h1);
+        enc_in = cand;
+        if (from_start != 32'h0) begin
+            enc_in = from_start;
+        end
+        if (restart_now) begin
+            enc_in = restarts$q;
+        end
+        z5 = enc_in[(32'h0)+:(32)] == 32'h0;
+        enc32 = enc_in[(32'h0)+:(32)];
+        if (z5) begin
+            enc32 = enc_in[(32'h20)+:(32)];
+        end
+        z4 = enc32[(32'h0)+:(16)] == 32'h0;
+        enc16 = enc32[(32'h0)+:(16)];
+        if (z4) begin
+            enc16 = enc32[(32'h10)+:(16)];
+        end
+        z3 = enc16[(32'h0)+:(8)] == 32'h0;
+        enc8 = enc16[(32'h0)+:(8)];
+        if (z3) begin
+            enc8 = enc16[(32'h8)+:(8)];
+        end
+        z2 = enc8[(32'h0)+:(4)] == 32'h0;
+        enc4 = enc8[(32'h0)+:(4)];
+        if (z2) begin
+            enc4 = enc8[(32'h4)+:(4)];
+        end
+        z1 = enc4[(32'h0)+:(2)] == 32'h0;
+        enc2 = enc4[(32'h0)+:(2)];
+        if (z1) begin
+            enc2 = enc4[(32'h2)+:(2)];
+        end
+        z0 = ~enc2[32'h0];
+        pick = (((z5) & 6'h3f) << 32'h5) | (((z4) & 6'h3f) << 32'h4) | (((z3) & 6'h3f) << 32'h3) | (((z2) & 6'h3f) << 32'h2) | (((z1) & 6'h3f) << 32'h1) | ((z0) & 6'h3f);
+        pick_mask = ((1'b1) & 64'hffffffffffffffff) << pick;
+        rq_free = ~rq_valid$q | dma$rd_req_ready;
+        dma$rd_req_valid = rq_valid$q;
+        dma$rd_req_addr = rq_addr$q;
+        dma$rd_req_len = rq_len$q;
+        dma$rd_req_tag = rq_tag$q;
+        if (dma$rd_req_ready) begin
+            rq_valid$d = 1'b0;
+        end
+        cfg_desc$read_address = d_turn$q[(64'h0)+:(6)];
+        d_end = ((d_desc$q[(64'h0)+:(64)]) & 65'h1ffffffffffffffff) + ((d_desc$q[(64'h40)+:(16)]) & 65'h1ffffffffffffffff);
+        d_bad_len = (d_desc$q[(64'h40)+:(16)] < min_len) | (d_desc$q[(64'h40)+:(16)] > max_len);
+        d_outside = ~cfg_desc$read_data[(64'h1)+:(1)] & ((d_desc$q[(64'h0)+:(64)] < cfg_desc$read_data[(64'h8a)+:(64)]) | (d_end > ((cfg_desc$read_data[(64'hca)+:(64)]) & 65'h1ffffffffffffffff)));
+        d_restarts = restarts$q >> d_turn$q[(64'h0)+:(6)];
+        d_stale = d_restarts[32'h0] | (commit & (commit_q == d_turn$q[(64'h0)+:(6)]));
+        d_words = (((d_desc$q[(64'h40)+:(16)]) & 17'h1ffff) + 32'h7) >> 32'h3;
+        d_used = reserved$q - rp$q;
+        d_need = ((d_used) & 17'h1ffff) + d_words;
+        d_job[(64'h0)+:(6)] = d_turn$q[(64'h0)+:(6)];
+        d_job[(64'h6)+:(16)] = d_turn$q[(64'h6)+:(16)];
+        d_job[(64'h16)+:(64)] = d_turn$q[(64'h16)+:(64)];
+        d_job[(64'h56)+:(16)] = d_desc$q[(64'h40)+:(16)];
+        d_job[(64'h66)+:(1)] = 1'b0;
+        d_job[(64'h67)+:(4)] = 32'h1;
+        if (d_bad_len) begin
+            d_job[(64'h67)+:(4)] = 32'h3;
+        end
+        d_reject = 1'b0;
+        d_fetch = 1'b0;
+        turns$read = 1'b0;
+        descs$read = 1'b0;
+        jobs$write = 1'b0;
+        case (dstep$q)
+            Step$Idle:
+                begin
+                    if (~turns$empty & ~descs$empty) begin
+                        d_turn$d = turns$data_out;
+                        d_desc$d = descs$data_out;
+                        turns$read = 1'b1;
+                        descs$read = 1'b1;
+                        dstep$d = Step$Read;
+                    end
+                end
+            Step$Read:
+                begin
+                    dstep$d = Step$Decide;
+                end
+            Step$Decide:
+                begin
+                    if (~jobs$full) begin
+                        if (d_stale | d_bad_len | d_outside) begin
+                            d_reject = 1'b1;
+                        end
+                        else if ((d_need <= 32'h200) & rq_free) begin
+                            d_fetch = 1'b1;
+                        end
+                    end
+                end
+        endcase
+        if (d_fetch) begin
+            d_job[(64'h66)+:(1)] = 1'b1;
+            d_job[(64'h67)+:(4)] = 32'h0;
+            rq_valid$d = 1'b1;
+            rq_addr$d = d_desc$q[(64'h0)+:(64)];
+            rq_len$d = d_desc$q[(64'h40)+:(16)];
+            rq_tag$d = 32'h1;
+            reserved$d = reserved$q + d_words[(32'h0)+:(10)];
+        end
+        jobs$data_in = d_job;
+        if (d_reject | d_fetch) begin
+            jobs$write = 1'b1;
+            dstep$d = Step$Idle;
+        end
+        cfg_sched$read_address = sched_q$q;
+        heads$read_address = sched_q$q;
+        tails$read_address = sched_q$q;
+        has_work = cfg_sched$read_data[(64'h0)+:(1)] & (heads$read_data != tails$read_data);
+        slot = heads$read_data & ((((1'b1) & 16'hffff) << cfg_sched$read_data[(64'h86)+:(4)]) - 32'h1);
+        desc_at = cfg_sched$read_data[(64'h46)+:(64)] + (((slot) & 64'hffffffffffffffff) << 32'h4);
+        turns$data_in[(64'h0)+:(6)] = sched_q$q;
+        turns$data_in[(64'h6)+:(16)] = heads$read_data;
+        turns$data_in[(64'h16)+:(64)] = desc_at + 32'h8;
+        heads$write_address = sched_q$q;
+        heads$write_data = heads$read_data + 32'h1;
+        heads$write_enable = 1'b0;
+        turns$write = 1'b0;
+        sched_go = 1'b0;
+        sched_clear = 1'b0;
+        sched_restarts = restarts$q >> sched_q$q;
+        sched_stale = sched_restarts[32'h0] | (commit & (commit_q == sched_q$q));
+        if ((sched$q != Step$Idle) & ring & (ring_q == sched_q$q)) begin
+            db_hit$d = 1'b1;
+        end
+        case (sched$q)
+            Step$Idle:
+                begin
+                    if (~restart_now & ~commit & (cand != 32'h0) & ~turns$full) begin
+                        sched_q$d = pick;
+                        db_hit$d = 1'b0;
+                        sched$d = Step$Read;
+                    end
+                end
+            Step$Read:
+                begin
+                    sched$d = Step$Decide;
+                end
+            Step$Decide:
+                begin
+                    if (sched_stale) begin
+                        sched$d = Step$Idle;
+                    end
+                    else if (has_work) begin
+                        if (rq_free & ~d_fetch & ~turns$full) begin
+                            sched_go = 1'b1;
+                        end
+                    end
+                    else begin
+                        sched_clear = ~db_hit$q & ~(ring & (ring_q == sched_q$q));
+                        rr_start$d = sched_q$q + 32'h1;
+                        sched$d = Step$Idle;
+                    end
+                end
+        endcase
+        if (sched_go) begin
+            rq_valid$d = 1'b1;
+            rq_addr$d = desc_at;
+            rq_len$d = 32'h10;
+            rq_tag$d = 32'h0;
+            turns$write = 1'b1;
+            heads$write_enable = 1'b1;
+            rr_start$d = sched_q$q + 32'h1;
+            sched$d = Step$Idle;
+        end
+        sched_mask = 32'h0;
+        if (sched_clear) begin
+            sched_mask = ((1'b1) & 64'hffffffffffffffff) << sched_q$q;
+        end
+        pending$d = (pending$q & ~sched_mask & ~commit_mask) | ring_mask;
+        if (commit) begin
+            marker$d = made$q;
+            if (sched_go) begin
+                marker$d = made$q + 32'h1;
+            end
+        end
+        if (restart_now) begin
+            heads$write_address = pick;
+            heads$write_data = 32'h0;
+            heads$write_enable = 1'b1;
+            restarts$d = (restarts$q & ~pick_mask) | commit_mask;
+        end
+        else begin
+            restarts$d = restarts$q | commit_mask;
+        end
+        dma$rd_rsp_ready = 1'b1;
+        words$write_address = wp$q[(32'h0)+:(9)];
+        words$write_data = dma$rd_rsp_data;
+        words$write_enable = 1'b0;
+        descs$data_in[(64'h0)+:(64)] = first_word$q;
+        descs$data_in[(64'h40)+:(16)] = dma$rd_rsp_data[(32'h0)+:(16)];
+        descs$write = 1'b0;
+        if (dma$rd_rsp_valid) begin
+            if (dma$rd_rsp_tag[32'h0]) begin
+                words$write_enable = 1'b1;
+                wp$d = wp$q + 32'h1;
+            end
+            else if (dma$rd_rsp_last) begin
+                descs$write = 1'b1;
+            end
+            else begin
+                first_word$d = dma$rd_rsp_data;
+            end
+        end
+        wp_late$d = wp$q;
+        s_head_restarts = restarts$q >> jobs$data_out[(64'h0)+:(6)];
+        s_head_stale = s_head_restarts[32'h0] | (commit & (commit_q == jobs$data_out[(64'h0)+:(6)]));
+        s_need = ((fifo_used$q) & 17'h1ffff) + ((jobs$data_out[(64'h56)+:(16)]) & 17'h1ffff);
+        s_start = ~s_active$q & ~jobs$empty & ~finished$full & (~jobs$data_out[(64'h66)+:(1)] | (s_need <= 32'hfff) | s_head_stale);
+        jobs$read = s_start;
+        cfg_tpl$read_address = s_job$q[(64'h0)+:(6)];
+        if (s_start) begin
+            cfg_tpl$read_address = jobs$data_out[(64'h0)+:(6)];
+        end
+        s_restarts = restarts$q >> s_job$q[(64'h0)+:(6)];
+        s_stale = s_restarts[32'h0] | (commit & (commit_q == s_job$q[(64'h0)+:(6)]));
+        s_avail = wp_late$q - rp$q;
+        s_emit = s_active$q & s_ready$q & (s_avail != 32'h0) & ~s_stale;
+        s_is_last = s_pos$q == (s_job$q[(64'h56)+:(16)] - 32'h1);
+        s_word_end = (s_pos$q[(32'h0)+:(3)] == 32'h7) | s_is_last;
+        s_cut = s_active$q & s_stale & s_emitted$q;
+        s_skip = s_active$q & s_stale & (s_avail != 32'h0);
+        s_word_idx = s_pos$q >> 32'h3;
+        s_last_word = (s_job$q[(64'h56)+:(16)] - 32'h1) >> 32'h3;
+        s_flush_end = s_skip & (s_word_idx == s_last_word);
+        s_rp_next = rp$q;
+        if ((s_emit & s_word_end) | s_skip) begin
+            s_rp_next = rp$q + 32'h1;
+        end
+        words$read_address = s_rp_next[(32'h0)+:(9)];
+        rp$d = s_rp_next;
+        s_shifted = words$read_data >> (((s_pos$q[(32'h0)+:(3)]) & 64'hffffffffffffffff) << 32'h3);
+        s_byte = s_shifted[(32'h0)+:(8)];
+        tpl_check$data = s_byte;
+        tpl_check$valid = s_emit | s_cut;
+        tpl_check$last = s_is_last | s_cut;
+        tpl_check$settings = cfg_tpl$read_data;
+        s_fail = ~tpl_check$ok & ~cfg_tpl$read_data[(64'h1)+:(1)];
+        s_drop = (s_emit & s_is_last & s_fail) | s_flush_end;
+        out_fifo$frames_in$data = s_byte;
+        out_fifo$frames_in$valid = s_emit | s_cut;
+        out_fifo$frames_in$last = s_is_last | s_cut;
+        out_fifo$frames_in$error = s_fail | s_cut;
+        if (s_active$q) begin
+            s_ready$d = 1'b1;
+        end
+        if (s_emit) begin
+            s_pos$d = s_pos$q + 32'h1;
+            s_emitted$d = ~s_is_last;
+        end
+        if (s_skip) begin
+            s_pos$d = (s_pos$q | 32'h7) + 32'h1;
+        end
+        if (s_cut) begin
+            s_emitted$d = 1'b0;
+        end
+        s_done = s_job$q;
+        s_done[(64'h67)+:(4)] = 32'h0;
+        if (s_fail) begin
+            s_done[(64'h67)+:(4)] = 32'h4;
+        end
+        if (~s_active$q) begin
+            s_done = jobs$data_out;
+        end
+        finished$data_in = s_done;
+        finished$write = 1'b0;
+        if (s_start) begin
+            if (jobs$data_out[(64'h66)+:(1)]) begin
+                s_active$d = 1'b1;
+                s_ready$d = 1'b0;
+                s_emitted$d = 1'b0;
+                s_job$d = jobs$data_out;
+                s_pos$d = 32'h0;
+            end
+            else begin
+                finished$write = 1'b1;
+            end
+        end
+        if ((s_emit & s_is_last) | s_flush_end) begin
+            s_active$d = 1'b0;
+            finished$write = 1'b1;
+        end
+        s_add = 32'h0;
+        if (s_start & jobs$data_out[(64'h66)+:(1)]) begin
+            s_add = jobs$data_out[(64'h56)+:(16)][(32'h0)+:(13)];
+        end
+        s_sub = 32'h0;
+        if (s_drop) begin
+            s_sub = s_job$q[(64'h56)+:(16)][(32'h0)+:(13)];
+        end
+        if (frames_out$valid & frames_out$ready) begin
+            fifo_used$d = fifo_used$q + s_add - s_sub - 32'h1;
+        end
+        else begin
+            fifo_used$d = fifo_used$q + s_add - s_sub;
+        end
+        w_restarts = restarts$q >> w_job$q[(64'h0)+:(6)];
+        w_stale = w_restarts[32'h0] | (commit & (commit_q == w_job$q[(64'h0)+:(6)]));
+        dma$wr_req_valid = 1'b0;
+        dma$wr_req_addr = w_job$q[(64'h16)+:(64)];
+        dma$wr_req_len = 32'h8;
+        dma$wr_data_valid = 1'b0;
+        dma$wr_data = ((w_job$q[(64'h56)+:(16)]) & 64'hffffffffffffffff) | (((w_job$q[(64'h0)+:(6)]) & 64'hffffffffffffffff) << 32'h10) | (((w_job$q[(64'h67)+:(4)]) & 64'hffffffffffffffff) << 32'h1c) | (((1'b1) & 64'hffffffffffffffff) << 32'h3f);
+        dma$wr_data_last = 1'b1;
+        completion$valid = 1'b0;
+        completion$queue = ((w_job$q[(64'h0)+:(6)]) & 12'hfff);
+        completion$is_tx = 1'b1;
+        completion$done = w_job$q[(64'h6)+:(16)] + 32'h1;
+        qcount$valid = 1'b0;
+        qcount$queue = ((w_job$q[(64'h0)+:(6)]) & 12'hfff);
+        qcount$counter = 32'h3;
+        if (w_job$q[(64'h67)+:(4)] == 32'h0) begin
+            qcount$counter = 32'h2;
+        end
+        count_pulse$d = 32'h0;
+        counts = count_pulse$q;
+        finished$read = 1'b0;
+        retire = 1'b0;
+        w_cpl_left = cpl_pend$q & ~completion$ready;
+        w_qc_left = qc_pend$q & ~qcount$ready;
+        case (wstep$q)
+            WbStep$Idle:
+                begin
+                    if (~finished$empty) begin
+                        w_job$d = finished$data_out;
+                        finished$read = 1'b1;
+                        wstep$d = WbStep$Request;
+                    end
+                end
+            WbStep$Request:
+                begin
+                    if (w_stale & ~w_shown$q) begin
+                        retire = 1'b1;
+                    end
+                    else begin
+                        dma$wr_req_valid = 1'b1;
+                        w_shown$d = 1'b1;
+                        if (dma$wr_req_ready) begin
+                            w_shown$d = 1'b0;
+                            wstep$d = WbStep$Data;
+                        end
+                    end
+                end
+            WbStep$Data:
+                begin
+                    dma$wr_data_valid = 1'b1;
+                    if (dma$wr_data_ready) begin
+                        wstep$d = WbStep$Notify;
+                        cpl_pend$d = 1'b1;
+                        qc_pend$d = 1'b1;
+                    end
+                end
+            WbStep$Notify:
+                begin
+                    if (w_stale & ~w_shown$q) begin
+                        cpl_pend$d = 1'b0;
+                        qc_pend$d = 1'b0;
+                        retire = 1'b1;
+                    end
+                    else begin
+                        if (~w_shown$q) begin
+                            if (w_job$q[(64'h67)+:(4)] == 32'h1) begin
+                                count_pulse$d = 32'h1;
+                            end
+                            if (w_job$q[(64'h67)+:(4)] == 32'h4) begin
+                                count_pulse$d = 32'h2;
+                            end
+                            if (w_job$q[(64'h67)+:(4)] == 32'h3) begin
+                                count_pulse$d = 32'h4;
+                            end
+                        end
+                        w_shown$d = 1'b1;
+                        completion$valid = cpl_pend$q;
+                        qcount$valid = qc_pend$q;
+                        cpl_pend$d = w_cpl_left;
+                        qc_pend$d = w_qc_left;
+                        if (~w_cpl_left & ~w_qc_left) begin
+                            w_shown$d = 1'b0;
+                            retire = 1'b1;
+                        end
+                    end
+                end
+        endcase
+        if (retire) begin
+            wstep$d = WbStep$Idle;
+        end
+        if (sched_go) begin
+            made$d = made$q + 32'h1;
+        end
+        if (retire) begin
+            retired$d = retired$q + 32'h1;
+        end
+    end
+    
+endmodule // top$tx
+
+
+module top$tx$cfg_desc(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [562:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [562:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[562:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$cfg_desc
+
+
+module top$tx$cfg_sched(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [562:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [562:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[562:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$cfg_sched
+
+
+module top$tx$cfg_tpl(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [562:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [562:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[562:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$cfg_tpl
+
+
+module top$tx$count_pulse(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$count_pulse
+
+
+module top$tx$cpl_pend(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$cpl_pend
+
+
+module top$tx$d_desc(d,q,clock);
+    
+    // Module arguments
+    input wire  [79:0] d;
+    output reg  [79:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 80'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$d_desc
+
+
+module top$tx$d_turn(d,q,clock);
+    
+    // Module arguments
+    input wire  [85:0] d;
+    output reg  [85:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 86'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$d_turn
+
+
+module top$tx$db_hit(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$db_hit
+
+
+module top$tx$descs(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [79:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [79:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [2:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [79:0] ram$read_data;
+    reg  [2:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [79:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [79:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [3:0] read_logic$write_address_delayed;
+    wire  [2:0] read_logic$ram_read_address;
+    reg  [79:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [3:0] read_logic$read_address_out;
+    wire  [3:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [79:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [2:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [79:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [3:0] write_logic$read_address;
+    wire  [3:0] write_logic$write_address_delayed;
+    wire  [3:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$tx$descs$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$tx$descs$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$tx$descs$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$tx$descs
+
+
+module top$tx$descs$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [2:0] read_address;
+    input wire  read_clock;
+    output reg  [79:0] read_data;
+    input wire  [2:0] write_address;
+    input wire  write_clock;
+    input wire  [79:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[79:0] mem[7:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$descs$ram
+
+
+module top$tx$descs$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [79:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [3:0] write_address_delayed;
+    output reg  [2:0] ram_read_address;
+    input wire  [79:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [3:0] read_address_out;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  block_size = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] read_address$d;
+    wire  [3:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$descs$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$tx$descs$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$tx$descs$read_logic
+
+
+module top$tx$descs$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$descs$read_logic$dff_underflow
+
+
+module top$tx$descs$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$descs$read_logic$read_address
+
+
+module top$tx$descs$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [79:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [2:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [79:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [3:0] read_address;
+    output reg  [3:0] write_address_delayed;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  almost_full_level = 4'h7;
+    
+    // Stub signals
+    reg  [3:0] write_address$d;
+    wire  [3:0] write_address$q;
+    reg  write_address$clock;
+    reg  [3:0] dff_write_address_delay$d;
+    wire  [3:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$descs$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$tx$descs$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$tx$descs$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$tx$descs$write_logic
+
+
+module top$tx$descs$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$descs$write_logic$dff_overflow
+
+
+module top$tx$descs$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$descs$write_logic$dff_write_address_delay
+
+
+module top$tx$descs$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$descs$write_logic$write_address
+
+
+module top$tx$dstep(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Step$Idle = 0;
+    localparam Step$Read = 1;
+    localparam Step$Decide = 2;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dstep
+
+
+module top$tx$enabled(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$enabled
+
+
+module top$tx$fifo_used(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$fifo_used
+
+
+module top$tx$finished(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [106:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [106:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [2:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [106:0] ram$read_data;
+    reg  [2:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [106:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [106:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [3:0] read_logic$write_address_delayed;
+    wire  [2:0] read_logic$ram_read_address;
+    reg  [106:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [3:0] read_logic$read_address_out;
+    wire  [3:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [106:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [2:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [106:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [3:0] write_logic$read_address;
+    wire  [3:0] write_logic$write_address_delayed;
+    wire  [3:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$tx$finished$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$tx$finished$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$tx$finished$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$tx$finished
+
+
+module top$tx$finished$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [2:0] read_address;
+    input wire  read_clock;
+    output reg  [106:0] read_data;
+    input wire  [2:0] write_address;
+    input wire  write_clock;
+    input wire  [106:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[106:0] mem[7:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$finished$ram
+
+
+module top$tx$finished$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [106:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [3:0] write_address_delayed;
+    output reg  [2:0] ram_read_address;
+    input wire  [106:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [3:0] read_address_out;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  block_size = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] read_address$d;
+    wire  [3:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$finished$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$tx$finished$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$tx$finished$read_logic
+
+
+module top$tx$finished$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$finished$read_logic$dff_underflow
+
+
+module top$tx$finished$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$finished$read_logic$read_address
+
+
+module top$tx$finished$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [106:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [2:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [106:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [3:0] read_address;
+    output reg  [3:0] write_address_delayed;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  almost_full_level = 4'h7;
+    
+    // Stub signals
+    reg  [3:0] write_address$d;
+    wire  [3:0] write_address$q;
+    reg  write_address$clock;
+    reg  [3:0] dff_write_address_delay$d;
+    wire  [3:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$finished$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$tx$finished$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$tx$finished$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$tx$finished$write_logic
+
+
+module top$tx$finished$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$finished$write_logic$dff_overflow
+
+
+module top$tx$finished$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$finished$write_logic$dff_write_address_delay
+
+
+module top$tx$finished$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$finished$write_logic$write_address
+
+
+module top$tx$first_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$first_word
+
+
+module top$tx$heads(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [15:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$heads
+
+
+module top$tx$jobs(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [106:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [106:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [2:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [106:0] ram$read_data;
+    reg  [2:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [106:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [106:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [3:0] read_logic$write_address_delayed;
+    wire  [2:0] read_logic$ram_read_address;
+    reg  [106:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [3:0] read_logic$read_address_out;
+    wire  [3:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [106:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [2:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [106:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [3:0] write_logic$read_address;
+    wire  [3:0] write_logic$write_address_delayed;
+    wire  [3:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$tx$jobs$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$tx$jobs$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$tx$jobs$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$tx$jobs
+
+
+module top$tx$jobs$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [2:0] read_address;
+    input wire  read_clock;
+    output reg  [106:0] read_data;
+    input wire  [2:0] write_address;
+    input wire  write_clock;
+    input wire  [106:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[106:0] mem[7:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$jobs$ram
+
+
+module top$tx$jobs$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [106:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [3:0] write_address_delayed;
+    output reg  [2:0] ram_read_address;
+    input wire  [106:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [3:0] read_address_out;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  block_size = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] read_address$d;
+    wire  [3:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$jobs$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$tx$jobs$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$tx$jobs$read_logic
+
+
+module top$tx$jobs$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$jobs$read_logic$dff_underflow
+
+
+module top$tx$jobs$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$jobs$read_logic$read_address
+
+
+module top$tx$jobs$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [106:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [2:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [106:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [3:0] read_address;
+    output reg  [3:0] write_address_delayed;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  almost_full_level = 4'h7;
+    
+    // Stub signals
+    reg  [3:0] write_address$d;
+    wire  [3:0] write_address$q;
+    reg  write_address$clock;
+    reg  [3:0] dff_write_address_delay$d;
+    wire  [3:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$jobs$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$tx$jobs$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$tx$jobs$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$tx$jobs$write_logic
+
+
+module top$tx$jobs$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$jobs$write_logic$dff_overflow
+
+
+module top$tx$jobs$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$jobs$write_logic$dff_write_address_delay
+
+
+module top$tx$jobs$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$jobs$write_logic$write_address
+
+
+module top$tx$made(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$made
+
+
+module top$tx$marker(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$marker
+
+
+module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [11:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [8:0] ram$read_data;
+    reg  [11:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [8:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [11:0] wr_ptr$d;
+    wire  [11:0] wr_ptr$q;
+    reg  wr_ptr$clock;
+    reg  [11:0] commit_ptr$d;
+    wire  [11:0] commit_ptr$q;
+    reg  commit_ptr$clock;
+    reg  [11:0] rd_ptr$d;
+    wire  [11:0] rd_ptr$q;
+    reg  rd_ptr$clock;
+    reg  overflowed$d;
+    wire  overflowed$q;
+    reg  overflowed$clock;
+    reg  pending$d;
+    wire  pending$q;
+    reg  pending$clock;
+    reg  head_valid$d;
+    wire  head_valid$q;
+    reg  head_valid$clock;
+    reg  [8:0] head_word$d;
+    wire  [8:0] head_word$q;
+    reg  head_word$clock;
+    reg  spare_valid$d;
+    wire  spare_valid$q;
+    reg  spare_valid$clock;
+    reg  [8:0] spare_word$d;
+    wire  [8:0] spare_word$q;
+    reg  spare_word$clock;
+    
+    // Local signals
+    reg  full;
+    reg  head_kept;
+    reg  fetch;
+    
+    // Sub module instances
+    top$tx$out_fifo$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$tx$out_fifo$wr_ptr wr_ptr(
+        .d(wr_ptr$d),
+        .q(wr_ptr$q),
+        .clock(wr_ptr$clock)
+    );
+    top$tx$out_fifo$commit_ptr commit_ptr(
+        .d(commit_ptr$d),
+        .q(commit_ptr$q),
+        .clock(commit_ptr$clock)
+    );
+    top$tx$out_fifo$rd_ptr rd_ptr(
+        .d(rd_ptr$d),
+        .q(rd_ptr$q),
+        .clock(rd_ptr$clock)
+    );
+    top$tx$out_fifo$overflowed overflowed(
+        .d(overflowed$d),
+        .q(overflowed$q),
+        .clock(overflowed$clock)
+    );
+    top$tx$out_fifo$pending pending(
+        .d(pending$d),
+        .q(pending$q),
+        .clock(pending$clock)
+    );
+    top$tx$out_fifo$head_valid head_valid(
+        .d(head_valid$d),
+        .q(head_valid$q),
+        .clock(head_valid$clock)
+    );
+    top$tx$out_fifo$head_word head_word(
+        .d(head_word$d),
+        .q(head_word$q),
+        .clock(head_word$clock)
+    );
+    top$tx$out_fifo$spare_valid spare_valid(
+        .d(spare_valid$d),
+        .q(spare_valid$q),
+        .clock(spare_valid$clock)
+    );
+    top$tx$out_fifo$spare_word spare_word(
+        .d(spare_word$d),
+        .q(spare_word$q),
+        .clock(spare_word$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wr_ptr$clock = clock;
+        commit_ptr$clock = clock;
+        rd_ptr$clock = clock;
+        overflowed$clock = clock;
+        pending$clock = clock;
+        head_valid$clock = clock;
+        head_word$clock = clock;
+        spare_valid$clock = clock;
+        spare_word$clock = clock;
+        wr_ptr$d = wr_ptr$q;
+        commit_ptr$d = commit_ptr$q;
+        rd_ptr$d = rd_ptr$q;
+        overflowed$d = overflowed$q;
+        pending$d = pending$q;
+        head_valid$d = head_valid$q;
+        head_word$d = head_word$q;
+        spare_valid$d = spare_valid$q;
+        spare_word$d = spare_word$q;
+        ram$write_clock = clock;
+        ram$read_clock = clock;
+        frames_in$ready = 1'b1;
+        overflow = 1'b0;
+        full = (wr_ptr$q + 32'h1) == rd_ptr$q;
+        ram$write_address = wr_ptr$q;
+        ram$write_data = (((frames_in$data) & 9'h1ff) << 32'h1) | ((frames_in$last) & 9'h1ff);
+        ram$write_enable = 1'b0;
+        if (frames_in$valid) begin
+            if (~full & ~overflowed$q) begin
+                ram$write_enable = 1'b1;
+                wr_ptr$d = wr_ptr$q + 32'h1;
+            end
+            else begin
+                overflowed$d = 1'b1;
+            end
+            if (frames_in$last) begin
+                overflowed$d = 1'b0;
+                if (frames_in$error | full | overflowed$q) begin
+                    wr_ptr$d = commit_ptr$q;
+                    overflow = ~frames_in$error;
+                end
+                else begin
+                    commit_ptr$d = wr_ptr$q + 32'h1;
+                end
+            end
+        end
+        frames_out$valid = head_valid$q;
+        frames_out$data = head_word$q[(32'h1)+:(8)];
+        frames_out$last = head_word$q[32'h0];
+        frames_out$error = 1'b0;
+        head_kept = head_valid$q & ~frames_out$ready;
+        if (head_kept) begin
+            if (~spare_valid$q & pending$q) begin
+                spare_valid$d = 1'b1;
+                spare_word$d = ram$read_data;
+            end
+        end
+        else if (spare_valid$q) begin
+            head_valid$d = 1'b1;
+            head_word$d = spare_word$q;
+            spare_valid$d = pending$q;
+            spare_word$d = ram$read_data;
+        end
+        else begin
+            head_valid$d = pending$q;
+            head_word$d = ram$read_data;
+        end
+        fetch = (rd_ptr$q != commit_ptr$q) & ~((head_kept & spare_valid$q) | (head_kept & pending$q) | (spare_valid$q & pending$q));
+        ram$read_address = rd_ptr$q;
+        pending$d = fetch;
+        if (fetch) begin
+            rd_ptr$d = rd_ptr$q + 32'h1;
+        end
+    end
+    
+endmodule // top$tx$out_fifo
+
+
+module top$tx$out_fifo$commit_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$commit_ptr
+
+
+module top$tx$out_fifo$head_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$head_valid
+
+
+module top$tx$out_fifo$head_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$head_word
+
+
+module top$tx$out_fifo$overflowed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$overflowed
+
+
+module top$tx$out_fifo$pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$pending
+
+
+module top$tx$out_fifo$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [11:0] read_address;
+    input wire  read_clock;
+    output reg  [8:0] read_data;
+    input wire  [11:0] write_address;
+    input wire  write_clock;
+    input wire  [8:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[8:0] mem[4095:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$out_fifo$ram
+
+
+module top$tx$out_fifo$rd_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$rd_ptr
+
+
+module top$tx$out_fifo$spare_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$spare_valid
+
+
+module top$tx$out_fifo$spare_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$spare_word
+
+
+module top$tx$out_fifo$wr_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$wr_ptr
+
+
+module top$tx$pending(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$pending
+
+
+module top$tx$qc_pend(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$qc_pend
+
+
+module top$tx$reserved(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$reserved
+
+
+module top$tx$restarts(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$restarts
+
+
+module top$tx$retired(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$retired
+
+
+module top$tx$rp(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rp
+
+
+module top$tx$rq_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rq_addr
+
+
+module top$tx$rq_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rq_len
+
+
+module top$tx$rq_tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rq_tag
+
+
+module top$tx$rq_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rq_valid
+
+
+module top$tx$rr_start(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rr_start
+
+
+module top$tx$s_active(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_active
+
+
+module top$tx$s_emitted(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_emitted
+
+
+module top$tx$s_job(d,q,clock);
+    
+    // Module arguments
+    input wire  [106:0] d;
+    output reg  [106:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 107'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_job
+
+
+module top$tx$s_pos(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_pos
+
+
+module top$tx$s_ready(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_ready
+
+
+module top$tx$sched(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Step$Idle = 0;
+    localparam Step$Read = 1;
+    localparam Step$Decide = 2;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sched
+
+
+module top$tx$sched_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sched_q
+
+
+module top$tx$tails(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [15:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [15:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[15:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$tails
+
+
+module top$tx$tpl_check(clock,data,valid,last,settings,ok);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] data;
+    input wire  valid;
+    input wire  last;
+    input wire  [562:0] settings;
+    output reg  ok;
+    
+    // Stub signals
+    reg  [15:0] pos$d;
+    wire  [15:0] pos$q;
+    reg  pos$clock;
+    reg  [7:0] held$d;
+    wire  [7:0] held$q;
+    reg  held$clock;
+    reg  [1:0] tags$d;
+    wire  [1:0] tags$q;
+    reg  tags$clock;
+    reg  l3_known$d;
+    wire  l3_known$q;
+    reg  l3_known$clock;
+    reg  [15:0] l3$d;
+    wire  [15:0] l3$q;
+    reg  l3$clock;
+    reg  type_v4$d;
+    wire  type_v4$q;
+    reg  type_v4$clock;
+    reg  type_v6$d;
+    wire  type_v6$q;
+    reg  type_v6$clock;
+    reg  is_v4$d;
+    wire  is_v4$q;
+    reg  is_v4$clock;
+    reg  is_v6$d;
+    wire  is_v6$q;
+    reg  is_v6$clock;
+    reg  l4_known$d;
+    wire  l4_known$q;
+    reg  l4_known$clock;
+    reg  [15:0] l4$d;
+    wire  [15:0] l4$q;
+    reg  l4$clock;
+    reg  [7:0] frag_hi$d;
+    wire  [7:0] frag_hi$q;
+    reg  frag_hi$clock;
+    reg  frag_seen$d;
+    wire  frag_seen$q;
+    reg  frag_seen$clock;
+    reg  later_fragment$d;
+    wire  later_fragment$q;
+    reg  later_fragment$clock;
+    reg  proto_seen$d;
+    wire  proto_seen$q;
+    reg  proto_seen$clock;
+    reg  proto_tcp_udp$d;
+    wire  proto_tcp_udp$q;
+    reg  proto_tcp_udp$clock;
+    reg  [47:0] mac$d;
+    wire  [47:0] mac$q;
+    reg  mac$clock;
+    reg  mac_seen$d;
+    wire  mac_seen$q;
+    reg  mac_seen$clock;
+    reg  [15:0] vid$d;
+    wire  [15:0] vid$q;
+    reg  vid$clock;
+    reg  vid_seen$d;
+    wire  vid_seen$q;
+    reg  vid_seen$clock;
+    reg  [127:0] src$d;
+    wire  [127:0] src$q;
+    reg  src$clock;
+    reg  src_seen$d;
+    wire  src_seen$q;
+    reg  src_seen$clock;
+    reg  [15:0] sport$d;
+    wire  [15:0] sport$q;
+    reg  sport$clock;
+    reg  sport_seen$d;
+    wire  sport_seen$q;
+    reg  sport_seen$clock;
+    
+    // Local signals
+    reg  [15:0] p;
+    reg  [15:0] rel;
+    reg  [15:0] type_pos;
+    reg  [15:0] tpid;
+    reg  mac_pass;
+    reg  vlan_pass;
+    reg  ip_pass;
+    reg  port_pass;
+    reg  n_is_v4;
+    reg  n_is_v6;
+    reg  n_l4_known;
+    reg  [15:0] n_l4;
+    reg  n_frag_seen;
+    reg  n_later_fragment;
+    reg  n_proto_seen;
+    reg  n_proto_tcp_udp;
+    reg  [47:0] n_mac;
+    reg  n_mac_seen;
+    reg  [15:0] n_vid;
+    reg  n_vid_seen;
+    reg  [127:0] n_src;
+    reg  n_src_seen;
+    reg  [15:0] n_sport;
+    reg  n_sport_seen;
+    
+    // Sub module instances
+    top$tx$tpl_check$pos pos(
+        .d(pos$d),
+        .q(pos$q),
+        .clock(pos$clock)
+    );
+    top$tx$tpl_check$held held(
+        .d(held$d),
+        .q(held$q),
+        .clock(held$clock)
+    );
+    top$tx$tpl_check$tags tags(
+        .d(tags$d),
+        .q(tags$q),
+        .clock(tags$clock)
+    );
+    top$tx$tpl_check$l3_known l3_known(
+        .d(l3_known$d),
+        .q(l3_known$q),
+        .clock(l3_known$clock)
+    );
+    top$tx$tpl_check$l3 l3(
+        .d(l3$d),
+        .q(l3$q),
+        .clock(l3$clock)
+    );
+    top$tx$tpl_check$type_v4 type_v4(
+        .d(type_v4$d),
+        .q(type_v4$q),
+        .clock(type_v4$clock)
+    );
+    top$tx$tpl_check$type_v6 type_v6(
+        .d(type_v6$d),
+        .q(type_v6$q),
+        .clock(type_v6$clock)
+    );
+    top$tx$tpl_check$is_v4 is_v4(
+        .d(is_v4$d),
+        .q(is_v4$q),
+        .clock(is_v4$clock)
+    );
+    top$tx$tpl_check$is_v6 is_v6(
+        .d(is_v6$d),
+        .q(is_v6$q),
+        .clock(is_v6$clock)
+    );
+    top$tx$tpl_check$l4_known l4_known(
+        .d(l4_known$d),
+        .q(l4_known$q),
+        .clock(l4_known$clock)
+    );
+    top$tx$tpl_check$l4 l4(
+        .d(l4$d),
+        .q(l4$q),
+        .clock(l4$clock)
+    );
+    top$tx$tpl_check$frag_hi frag_hi(
+        .d(frag_hi$d),
+        .q(frag_hi$q),
+        .clock(frag_hi$clock)
+    );
+    top$tx$tpl_check$frag_seen frag_seen(
+        .d(frag_seen$d),
+        .q(frag_seen$q),
+        .clock(frag_seen$clock)
+    );
+    top$tx$tpl_check$later_fragment later_fragment(
+        .d(later_fragment$d),
+        .q(later_fragment$q),
+        .clock(later_fragment$clock)
+    );
+    top$tx$tpl_check$proto_seen proto_seen(
+        .d(proto_seen$d),
+        .q(proto_seen$q),
+        .clock(proto_seen$clock)
+    );
+    top$tx$tpl_check$proto_tcp_udp proto_tcp_udp(
+        .d(proto_tcp_udp$d),
+        .q(proto_tcp_udp$q),
+        .clock(proto_tcp_udp$clock)
+    );
+    top$tx$tpl_check$mac mac(
+        .d(mac$d),
+        .q(mac$q),
+        .clock(mac$clock)
+    );
+    top$tx$tpl_check$mac_seen mac_seen(
+        .d(mac_seen$d),
+        .q(mac_seen$q),
+        .clock(mac_seen$clock)
+    );
+    top$tx$tpl_check$vid vid(
+        .d(vid$d),
+        .q(vid$q),
+        .clock(vid$clock)
+    );
+    top$tx$tpl_check$vid_seen vid_seen(
+        .d(vid_seen$d),
+        .q(vid_seen$q),
+        .clock(vid_seen$clock)
+    );
+    top$tx$tpl_check$src src(
+        .d(src$d),
+        .q(src$q),
+        .clock(src$clock)
+    );
+    top$tx$tpl_check$src_seen src_seen(
+        .d(src_seen$d),
+        .q(src_seen$q),
+        .clock(src_seen$clock)
+    );
+    top$tx$tpl_check$sport sport(
+        .d(sport$d),
+        .q(sport$q),
+        .clock(sport$clock)
+    );
+    top$tx$tpl_check$sport_seen sport_seen(
+        .d(sport_seen$d),
+        .q(sport_seen$q),
+        .clock(sport_seen$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        pos$clock = clock;
+        held$clock = clock;
+        tags$clock = clock;
+        l3_known$clock = clock;
+        l3$clock = clock;
+        type_v4$clock = clock;
+        type_v6$clock = clock;
+        is_v4$clock = clock;
+        is_v6$clock = clock;
+        l4_known$clock = clock;
+        l4$clock = clock;
+        frag_hi$clock = clock;
+        frag_seen$clock = clock;
+        later_fragment$clock = clock;
+        proto_seen$clock = clock;
+        proto_tcp_udp$clock = clock;
+        mac$clock = clock;
+        mac_seen$clock = clock;
+        vid$clock = clock;
+        vid_seen$clock = clock;
+        src$clock = clock;
+        src_seen$clock = clock;
+        sport$clock = clock;
+        sport_seen$clock = clock;
+        pos$d = pos$q;
+        held$d = held$q;
+        tags$d = tags$q;
+        l3_known$d = l3_known$q;
+        l3$d = l3$q;
+        type_v4$d = type_v4$q;
+        type_v6$d = type_v6$q;
+        is_v4$d = is_v4$q;
+        is_v6$d = is_v6$q;
+        l4_known$d = l4_known$q;
+        l4$d = l4$q;
+        frag_hi$d = frag_hi$q;
+        frag_seen$d = frag_seen$q;
+        later_fragment$d = later_fragment$q;
+        proto_seen$d = proto_seen$q;
+        proto_tcp_udp$d = proto_tcp_udp$q;
+        mac$d = mac$q;
+        mac_seen$d = mac_seen$q;
+        vid$d = vid$q;
+        vid_seen$d = vid_seen$q;
+        src$d = src$q;
+        src_seen$d = src_seen$q;
+        sport$d = sport$q;
+        sport_seen$d = sport_seen$q;
+        p = pos$q;
+        rel = pos$q - l3$q;
+        type_pos = (((tags$q) & 16'hffff) << 32'h2) + 32'hd;
+        tpid = (((held$q) & 16'hffff) << 32'h8) | ((data) & 16'hffff);
+        n_is_v4 = is_v4$q;
+        n_is_v6 = is_v6$q;
+        n_l4_known = l4_known$q;
+        n_l4 = l4$q;
+        n_frag_seen = frag_seen$q;
+        n_later_fragment = later_fragment$q;
+        n_proto_seen = proto_seen$q;
+        n_proto_tcp_udp = proto_tcp_udp$q;
+        n_mac = mac$q;
+        n_mac_seen = mac_seen$q;
+        n_vid = vid$q;
+        n_vid_seen = vid_seen$q;
+        n_src = src$q;
+        n_src_seen = src_seen$q;
+        n_sport = sport$q;
+        n_sport_seen = sport_seen$q;
+        if (valid) begin
+            pos$d = p + 32'h1;
+            held$d = data;
+            if ((p >= 32'h6) & (p < 32'hc)) begin
+                n_mac = (mac$q << 32'h8) | ((data) & 48'hffffffffffff);
+            end
+            if (p == 32'hb) begin
+                n_mac_seen = 1'b1;
+            end
+            if (~l3_known$q & (p == type_pos)) begin
+                if (((tpid == 32'h8100) | (tpid == 32'h88a8)) & (tags$q != 32'h2)) begin
+                    tags$d = tags$q + 32'h1;
+                end
+                else begin
+                    l3_known$d = 1'b1;
+                    l3$d = type_pos + 32'h1;
+                    type_v4$d = tpid == 32'h800;
+                    type_v6$d = tpid == 32'h86dd;
+                end
+            end
+            if ((p == 32'he) | (p == 32'hf)) begin
+                n_vid = (vid$q << 32'h8) | ((data) & 16'hffff);
+            end
+            if ((p == 32'hf) & (tags$q != 32'h0)) begin
+                n_vid_seen = 1'b1;
+            end
+            if (l3_known$q & (p == l3$q)) begin
+                n_is_v4 = type_v4$q & (data[(32'h4)+:(4)] == 32'h4);
+                n_is_v6 = type_v6$q & (data[(32'h4)+:(4)] == 32'h6);
+                if (type_v4$q & (data[(32'h4)+:(4)] == 32'h4)) begin
+                    n_l4_known = 1'b1;
+                    n_l4 = l3$q + (((data[(32'h0)+:(4)]) & 16'hffff) << 32'h2);
+                end
+                if (type_v6$q & (data[(32'h4)+:(4)] == 32'h6)) begin
+                    n_l4_known = 1'b1;
+                    n_l4 = l3$q + 32'h28;
+                end
+            end
+            if (is_v4$q) begin
+                if (rel == 32'h6) begin
+                    frag_hi$d = data & 32'h1f;
+                end
+                if (rel == 32'h7) begin
+                    n_frag_seen = 1'b1;
+                    n_later_fragment = (frag_hi$q != 32'h0) | (data != 32'h0);
+                end
+                if (rel == 32'h9) begin
+                    n_proto_seen = 1'b1;
+                    n_proto_tcp_udp = (data == 32'h6) | (data == 32'h11);
+                end
+                if ((rel >= 32'hc) & (rel < 32'h10)) begin
+                    n_src = (src$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                end
+                if (rel == 32'hf) begin
+                    n_src_seen = 1'b1;
+                end
+            end
+            if (is_v6$q) begin
+                if (rel == 32'h6) begin
+                    n_proto_seen = 1'b1;
+                    n_proto_tcp_udp = (data == 32'h6) | (data == 32'h11);
+                end
+                if ((rel >= 32'h8) & (rel < 32'h18)) begin
+                    n_src = (src$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                end
+                if (rel == 32'h17) begin
+                    n_src_seen = 1'b1;
+                end
+            end
+            if (n_l4_known & ((p == n_l4) | (p == (n_l4 + 32'h1)))) begin
+                n_sport = (sport$q << 32'h8) | ((data) & 16'hffff);
+            end
+            if (n_l4_known & (p == (n_l4 + 32'h1))) begin
+                n_sport_seen = 1'b1;
+            end
+        end
+        mac_pass = ~settings[(64'h162)+:(1)] | (n_mac_seen & (n_mac == settings[(64'h167)+:(48)]));
+        vlan_pass = ~settings[(64'h163)+:(1)] | (n_vid_seen & (n_vid[(32'h0)+:(12)] == settings[(64'h197)+:(12)]));
+        ip_pass = ~settings[(64'h164)+:(1)];
+        if (settings[(64'h164)+:(1)] & n_src_seen) begin
+            if (settings[(64'h165)+:(1)]) begin
+                ip_pass = n_is_v6 & (n_src == settings[(64'h1a3)+:(128)]);
+            end
+            else begin
+                ip_pass = n_is_v4 & (n_src[(32'h0)+:(32)] == settings[(64'h1a3)+:(128)][(32'h0)+:(32)]);
+            end
+        end
+        port_pass = ~settings[(64'h166)+:(1)] | (n_sport_seen & (n_sport == settings[(64'h223)+:(16)]) & n_proto_seen & n_proto_tcp_udp & (n_is_v6 | (n_is_v4 & n_frag_seen & ~n_later_fragment)));
+        ok = mac_pass & vlan_pass & ip_pass & port_pass;
+        is_v4$d = n_is_v4;
+        is_v6$d = n_is_v6;
+        l4_known$d = n_l4_known;
+        l4$d = n_l4;
+        frag_seen$d = n_frag_seen;
+        later_fragment$d = n_later_fragment;
+        proto_seen$d = n_proto_seen;
+        proto_tcp_udp$d = n_proto_tcp_udp;
+        mac$d = n_mac;
+        mac_seen$d = n_mac_seen;
+        vid$d = n_vid;
+        vid_seen$d = n_vid_seen;
+        src$d = n_src;
+        src_seen$d = n_src_seen;
+        sport$d = n_sport;
+        sport_seen$d = n_sport_seen;
+        if (valid & last) begin
+            pos$d = 32'h0;
+            held$d = 32'h0;
+            tags$d = 32'h0;
+            l3_known$d = 1'b0;
+            l3$d = 32'h0;
+            type_v4$d = 1'b0;
+            type_v6$d = 1'b0;
+            is_v4$d = 1'b0;
+            is_v6$d = 1'b0;
+            l4_known$d = 1'b0;
+            l4$d = 32'h0;
+            frag_hi$d = 32'h0;
+            frag_seen$d = 1'b0;
+            later_fragment$d = 1'b0;
+            proto_seen$d = 1'b0;
+            proto_tcp_udp$d = 1'b0;
+            mac$d = 32'h0;
+            mac_seen$d = 1'b0;
+            vid$d = 32'h0;
+            vid_seen$d = 1'b0;
+            src$d = 32'h0;
+            src_seen$d = 1'b0;
+            sport$d = 32'h0;
+            sport_seen$d = 1'b0;
+        end
+    end
+    
+endmodule // top$tx$tpl_check
+
+
+module top$tx$tpl_check$frag_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$frag_hi
+
+
+module top$tx$tpl_check$frag_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$frag_seen
+
+
+module top$tx$tpl_check$held(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$held
+
+
+module top$tx$tpl_check$is_v4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$is_v4
+
+
+module top$tx$tpl_check$is_v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$is_v6
+
+
+module top$tx$tpl_check$l3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$l3
+
+
+module top$tx$tpl_check$l3_known(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$l3_known
+
+
+module top$tx$tpl_check$l4(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$l4
+
+
+module top$tx$tpl_check$l4_known(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$l4_known
+
+
+module top$tx$tpl_check$later_fragment(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$later_fragment
+
+
+module top$tx$tpl_check$mac(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$mac
+
+
+module top$tx$tpl_check$mac_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$mac_seen
+
+
+module top$tx$tpl_check$pos(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$pos
+
+
+module top$tx$tpl_check$proto_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$proto_seen
+
+
+module top$tx$tpl_check$proto_tcp_udp(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$proto_tcp_udp
+
+
+module top$tx$tpl_check$sport(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$sport
+
+
+module top$tx$tpl_check$sport_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$sport_seen
+
+
+module top$tx$tpl_check$src(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$src
+
+
+module top$tx$tpl_check$src_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$src_seen
+
+
+module top$tx$tpl_check$tags(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$tags
+
+
+module top$tx$tpl_check$type_v4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$type_v4
+
+
+module top$tx$tpl_check$type_v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$type_v6
+
+
+module top$tx$tpl_check$vid(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$vid
+
+
+module top$tx$tpl_check$vid_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$vid_seen
+
+
+module top$tx$turns(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [85:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [85:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [2:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [85:0] ram$read_data;
+    reg  [2:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [85:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [85:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [3:0] read_logic$write_address_delayed;
+    wire  [2:0] read_logic$ram_read_address;
+    reg  [85:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [3:0] read_logic$read_address_out;
+    wire  [3:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [85:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [2:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [85:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [3:0] write_logic$read_address;
+    wire  [3:0] write_logic$write_address_delayed;
+    wire  [3:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$tx$turns$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$tx$turns$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$tx$turns$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$tx$turns
+
+
+module top$tx$turns$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [2:0] read_address;
+    input wire  read_clock;
+    output reg  [85:0] read_data;
+    input wire  [2:0] write_address;
+    input wire  write_clock;
+    input wire  [85:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[85:0] mem[7:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$turns$ram
+
+
+module top$tx$turns$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [85:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [3:0] write_address_delayed;
+    output reg  [2:0] ram_read_address;
+    input wire  [85:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [3:0] read_address_out;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  block_size = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] read_address$d;
+    wire  [3:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$turns$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$tx$turns$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$tx$turns$read_logic
+
+
+module top$tx$turns$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$turns$read_logic$dff_underflow
+
+
+module top$tx$turns$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$turns$read_logic$read_address
+
+
+module top$tx$turns$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [85:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [2:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [85:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [3:0] read_address;
+    output reg  [3:0] write_address_delayed;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  almost_full_level = 4'h7;
+    
+    // Stub signals
+    reg  [3:0] write_address$d;
+    wire  [3:0] write_address$q;
+    reg  write_address$clock;
+    reg  [3:0] dff_write_address_delay$d;
+    wire  [3:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$tx$turns$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$tx$turns$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$tx$turns$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$tx$turns$write_logic
+
+
+module top$tx$turns$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$turns$write_logic$dff_overflow
+
+
+module top$tx$turns$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$turns$write_logic$dff_write_address_delay
+
+
+module top$tx$turns$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$turns$write_logic$write_address
+
+
+module top$tx$w_job(d,q,clock);
+    
+    // Module arguments
+    input wire  [106:0] d;
+    output reg  [106:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 107'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_job
+
+
+module top$tx$w_shown(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_shown
+
+
+module top$tx$words(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [8:0] read_address;
+    input wire  read_clock;
+    output reg  [63:0] read_data;
+    input wire  [8:0] write_address;
+    input wire  write_clock;
+    input wire  [63:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[63:0] mem[511:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$tx$words
+
+
+module top$tx$wp(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$wp
+
+
+module top$tx$wp_late(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$wp_late
+
+
+module top$tx$wstep(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam WbStep$Idle = 0;
+    localparam WbStep$Request = 1;
+    localparam WbStep$Data = 2;
+    localparam WbStep$Notify = 3;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$wstep

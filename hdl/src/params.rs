@@ -84,7 +84,7 @@ impl NicParams {
         let buffer = 1u32 << LOOPBACK_BUFFER_LOG2;
         if self.queues != QUEUE_COUNT as u32 {
             return Err(format!(
-                "the queue count is set by QUEUE_COUNT_LOG2 in params.rs ({QUEUE_COUNT}); got {}",
+                "queues must be {QUEUE_COUNT} (queue state RAMs are sized by QUEUE_COUNT_LOG2 in params.rs), got {}",
                 self.queues
             ));
         }

@@ -100,12 +100,12 @@ impl Logic for NicTop {
         self.demux.default_queue.next = self.control.default_queue.val();
         self.demux.rss_key.next = self.control.rss_key.val();
         DecisionOut::link(&mut self.decision, &mut self.demux.decision);
-        self.rx.decision.valid.next = self.demux.decision.valid.val();
-        self.rx.decision.reason.next = self.demux.decision.reason.val();
-        self.rx.decision.queue.next = self.demux.decision.queue.val();
-        self.rx.decision.kind.next = self.demux.decision.kind.val();
-        self.rx.decision.filter_id.next = self.demux.decision.filter_id.val();
-        self.rx.decision.rss.next = self.demux.decision.rss.val();
+        self.rx.decision.valid.next = self.decision.valid.val();
+        self.rx.decision.reason.next = self.decision.reason.val();
+        self.rx.decision.queue.next = self.decision.queue.val();
+        self.rx.decision.kind.next = self.decision.kind.val();
+        self.rx.decision.filter_id.next = self.decision.filter_id.val();
+        self.rx.decision.rss.next = self.decision.rss.val();
 
         // The receive path never stalls the MAC: what cannot be kept is
         // dropped downstream and counted.

@@ -16,7 +16,10 @@ use std::rc::Rc;
 /// before `drain` gives up: enough for the loopback buffer to empty twice.
 const DRAIN_SLACK_CYCLES: u64 = 200_000;
 /// Idle cycles that count as quiet: longer than any gap inside the NIC.
-const QUIET_CYCLES: u64 = 256;
+/// The longest is the transmit engine checking a maximum frame against its
+/// queue's template, one byte a cycle, and then dropping it: 1522 cycles
+/// with nothing on the wire and no DMA.
+const QUIET_CYCLES: u64 = 2048;
 
 pub struct RtlDevice {
     sim: Rc<RefCell<Sim>>,
