@@ -29,7 +29,7 @@ fn action() -> impl Strategy<Value = Action> {
         2 => prop_oneof![9 => 0u16..40, 1 => any::<u16>()].prop_map(Action::RxTail),
         2 => prop_oneof![9 => 0u16..40, 1 => any::<u16>()].prop_map(Action::TxTail),
         2 => (0u16..1024, any::<u32>()).prop_map(|(w, value)| Action::PageWrite { offset: w * 4, value }),
-        2 => (1u8..8, 60u16..1514).prop_map(|(frames, len)| Action::Traffic { frames, len }),
+        2 => (1u8..4, 60u16..1514).prop_map(|(frames, len)| Action::Traffic { frames, len }),
         1 => (1u16..3000).prop_map(Action::Run),
     ]
 }
@@ -42,7 +42,7 @@ fn check(o: arsenic::protection::Outcome) -> Result<(), TestCaseError> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn a_hostile_queue_stays_in_its_reach_on_the_model(
@@ -54,7 +54,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
 
     #[test]
     fn a_hostile_queue_stays_in_its_reach_on_the_rtl(

@@ -89,6 +89,11 @@ pub trait Wire {
     /// `drain`, telling `report` now and then how many of the frames sent
     /// so far have been taken in, for a progress display.
     fn drain_reporting(&mut self, report: &mut dyn FnMut(u64)) -> Result<()>;
+    /// Runs until the device goes quiet or `max_cycles` pass; returns
+    /// whether it went quiet. For callers that expect a device kept busy
+    /// on purpose (a queue flooded with bogus descriptors) and must not
+    /// take that for a hang.
+    fn settle(&mut self, max_cycles: u64) -> Result<bool>;
     /// Frames transmitted since the last call.
     fn take_transmitted(&mut self) -> Vec<WireFrame>;
     /// Core cycles elapsed.

@@ -330,6 +330,10 @@ impl Wire for ModelDevice {
         Ok(())
     }
 
+    fn settle(&mut self, _max_cycles: u64) -> Result<bool> {
+        Ok(true)
+    }
+
     fn take_transmitted(&mut self) -> Vec<WireFrame> {
         std::mem::take(&mut self.nic.borrow_mut().transmitted)
     }

@@ -213,6 +213,10 @@ impl Wire for RtlDevice {
         Ok(())
     }
 
+    fn settle(&mut self, max_cycles: u64) -> Result<bool> {
+        Ok(self.sim.borrow_mut().run_until_quiet(QUIET_CYCLES, max_cycles))
+    }
+
     fn take_transmitted(&mut self) -> Vec<WireFrame> {
         let frames = self.sim.borrow_mut().take_tx();
         let mut out = Vec::with_capacity(frames.len());
