@@ -173,7 +173,6 @@ fn config_on_builtin_traffic_puts_every_good_frame_in_one_queue() {
         "sim",
         "--backend",
         "model",
-        "--loopback",
         "--config",
         cfg.to_str().unwrap(),
         "--out",
@@ -185,11 +184,21 @@ fn config_on_builtin_traffic_puts_every_good_frame_in_one_queue() {
     let queued: u64 =
         stats["steering"]["queue_frames"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
     assert_eq!(queued, c("rx_frames") - c("rx_drop_runt") - c("rx_drop_giant") - c("rx_drop_mac_error"));
+    // Every decided frame reached its queue's application.
+    assert_eq!(c("rx_delivered"), queued);
+    let received: u64 = stats["queues"].as_object().unwrap().values().map(|q| q["received"].as_u64().unwrap()).sum();
+    assert_eq!(received, queued);
     // TCP spreads over queues 8..=11 by RSS; everything else is queue 1.
     let files = queue_files(&out);
     assert_eq!(files, ["rxq1.pcap", "rxq10.pcap", "rxq11.pcap", "rxq8.pcap", "rxq9.pcap"]);
-    // Loopback is unaffected by steering.
-    assert_eq!(c("tx_frames"), queued);
+    assert_eq!(c("tx_frames"), 0);
+
+    // With --loopback the frames go back out instead, decided all the same.
+    let o = arsenic(&["sim", "--backend", "model", "--loopback", "--config", cfg.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let stats = json(&out.join("stats.json"));
+    assert_eq!(stats["counters"]["tx_frames"].as_u64().unwrap(), queued);
+    assert!(queue_files(&out).is_empty(), "looped frames reached a queue");
 }
 
 #[test]

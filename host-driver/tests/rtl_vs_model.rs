@@ -161,6 +161,12 @@ fn a_device_without_the_magic_is_not_opened() {
         fn map_page(&self, _: Page) -> anyhow::Result<Box<dyn arsenic::device::RegisterPage>> {
             Ok(Box::new(BlankPage))
         }
+        fn dma_alloc(&self, _: usize) -> anyhow::Result<arsenic::dma::DmaBlock> {
+            anyhow::bail!("a blank device has no DMA")
+        }
+        fn waiter(&self) -> Box<dyn arsenic::device::Waiter> {
+            unreachable!("Nic::open never waits")
+        }
     }
     let err = Nic::open(&Blank).err().expect("opened a device with no magic");
     assert!(format!("{err}").contains("no Arsenic NIC"), "{err}");
