@@ -222,26 +222,9 @@ impl Logic for DmaArbiter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::Harness;
+    use crate::harness::{Harness, Rng};
     use std::collections::{HashMap, VecDeque};
 
-    /// xorshift64*: deterministic, so a failure replays exactly.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        fn chance(&mut self, percent: u64) -> bool {
-            self.below(100) < percent
-        }
-    }
 
     /// Host memory: read-only pattern below `WRITE_BASE`, written bytes above.
     fn pattern(addr: u64) -> u8 {

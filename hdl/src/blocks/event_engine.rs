@@ -453,24 +453,11 @@ impl Logic for EventEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::harness::Harness;
+    use crate::harness::{Harness, Rng};
     use crate::ports::queue::{QueueConfig, DOORBELL_ARM};
     use crate::queue::{EventWord, EVENT_TICK_CYCLES};
     use std::collections::{HashMap, VecDeque};
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn chance(&mut self, percent: u64) -> bool {
-            self.next() % 100 < percent
-        }
-    }
 
     /// An event the DMA model received: the cycle its request moved, the
     /// address, and the decoded word.
