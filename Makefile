@@ -20,7 +20,7 @@ verilog:
 # demo config's filters, and show the result (rxq<N>.pcap, stats.json in
 # $(OUT)), checked against the behavioural model.
 sim: setup verilog
-	$(CARGO) run -q --release -p arsenic --bin arsenic -- sim --config configs/demo.toml --out $(OUT)
+	$(CARGO) run -q --release -p arsenic --bin arsenic -- sim --config configs/demo.toml --echo --out $(OUT)
 
 lint: setup
 	@scripts/lint-verilog.sh

@@ -52,6 +52,10 @@ enum Command {
         /// queue's frames then go to rxq<N>.pcap.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Every application queue sends back each frame it receives, MAC
+        /// addresses swapped (a reflector on each queue).
+        #[arg(long)]
+        echo: bool,
         /// Transmit the frames of a capture from queue N (repeatable).
         #[arg(long, value_name = "N=FILE", value_parser = parse_txq)]
         txq: Vec<(u32, PathBuf)>,
@@ -86,7 +90,7 @@ fn run(cli: Cli) -> Result<()> {
                 .map_err(anyhow::Error::msg)?;
             println!("wrote {}", path.display());
         }
-        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config, txq } => {
+        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config, txq, echo } => {
             if trace.is_some() && backend != Backend::Rtl {
                 bail!("--trace records the RTL's signals; it needs --backend rtl");
             }
@@ -97,7 +101,10 @@ fn run(cli: Cli) -> Result<()> {
                 None => Input::Builtin { frames, seed },
             };
             let txq = sim_run::load_txq(&txq, arsenic_hdl::NicParams::default().queues)?;
-            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering, txq };
+            if echo && loopback {
+                bail!("--echo answers from the queues; with --loopback no frame reaches one");
+            }
+            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering, txq, echo };
             let report = sim_run::run(&opts)?;
             sim_run::write_outputs(&report, &out)?;
             print_report(&report, &out);

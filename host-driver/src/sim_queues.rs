@@ -23,6 +23,17 @@ fn spec(unrestricted: bool) -> QueueSpec {
     QueueSpec { rx_ring_log2: 9, tx_ring_log2: 9, buffers: 1024, buffer_bytes: 2048, unrestricted, ..Default::default() }
 }
 
+/// What a reflector sends back for a received frame: the same bytes with
+/// the Ethernet source and destination swapped.
+pub fn echo_of(frame: &[u8]) -> Vec<u8> {
+    let mut out = frame.to_vec();
+    if out.len() >= 12 {
+        let (dst, src) = out.split_at_mut(6);
+        dst.swap_with_slice(&mut src[..6]);
+    }
+    out
+}
+
 /// A frame as the driver received it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivered {
@@ -47,6 +58,9 @@ pub struct QueueReport {
 
 pub struct SimQueues {
     pairs: BTreeMap<u32, QueuePair>,
+    /// Application queues send back what they receive (`--echo`).
+    echo: bool,
+    default_queue: u32,
     to_send: BTreeMap<u32, VecDeque<Vec<u8>>>,
     posted: BTreeMap<u32, u64>,
     pub delivered: BTreeMap<u32, Vec<Delivered>>,
@@ -61,6 +75,7 @@ impl SimQueues {
         default_queue: u32,
         rx: &BTreeSet<u32>,
         txq: &[(u32, Vec<Vec<u8>>)],
+        echo: bool,
     ) -> Result<Self> {
         let mut wanted: BTreeSet<u32> = rx.clone();
         wanted.insert(default_queue);
@@ -76,7 +91,7 @@ impl SimQueues {
         for (q, frames) in txq {
             to_send.entry(*q).or_default().extend(frames.iter().cloned());
         }
-        Ok(Self { pairs, to_send, posted: BTreeMap::new(), delivered: BTreeMap::new() })
+        Ok(Self { pairs, echo, default_queue, to_send, posted: BTreeMap::new(), delivered: BTreeMap::new() })
     }
 
     pub fn queues(&self) -> impl Iterator<Item = u32> + '_ {
@@ -124,6 +139,9 @@ impl SimQueues {
                 }
                 let out = self.delivered.entry(*q).or_default();
                 out.extend(burst.iter().map(|p| Delivered { data: p.to_vec(), meta: *p.meta().expect("received") }));
+                if self.echo && *q != self.default_queue {
+                    self.to_send.entry(*q).or_default().extend(burst.iter().map(|p| echo_of(p)));
+                }
             }
             pair.tx_outstanding();
         }

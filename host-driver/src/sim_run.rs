@@ -55,6 +55,8 @@ pub struct SimOptions {
     pub steering: Option<SteeringConfig>,
     /// Frames to transmit from queues, as `load_txq` reads them.
     pub txq: Vec<(u32, Vec<Vec<u8>>)>,
+    /// Every application queue sends back what it receives.
+    pub echo: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -239,6 +241,7 @@ fn play<D: Device + Wire + Demux>(
     steering: Option<&SteeringConfig>,
     frames: &[TestFrame],
     txq: &[(u32, Vec<Vec<u8>>)],
+    echo: bool,
 ) -> Result<Outcome> {
     let mut nic = Nic::open(dev)?;
     nic.set_loopback(loopback).context("setting loopback")?;
@@ -253,7 +256,7 @@ fn play<D: Device + Wire + Demux>(
             }
         }
         let default_queue = nic.default_queue()?;
-        Some(SimQueues::create(&mut nic, &*dev, default_queue, &targets, txq)?)
+        Some(SimQueues::create(&mut nic, &*dev, default_queue, &targets, txq, echo)?)
     } else {
         None
     };
@@ -392,14 +395,14 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             if let Some(path) = &opts.trace {
                 dev.trace(path)?;
             }
-            play(&mut dev, opts.loopback, steering, &frames, txq)?
+            play(&mut dev, opts.loopback, steering, &frames, txq, opts.echo)?
         }
-        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq)?,
+        Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq, opts.echo)?,
     };
     let wall = started.elapsed();
     let model_check = if opts.check_model && opts.backend == Backend::Rtl {
-        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq)?;
-        Some(compare(&outcome, &model, !txq.is_empty()))
+        let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq, opts.echo)?;
+        Some(compare(&outcome, &model, !txq.is_empty() || opts.echo))
     } else {
         None
     };

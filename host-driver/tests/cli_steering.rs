@@ -298,15 +298,27 @@ fn bad_configs_are_one_line_naming_the_file_and_filter() {
 fn the_demo_config_steers_builtin_traffic_on_the_rtl() {
     let dir = tmp("demo");
     let cfg = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/demo.toml");
-    let o = arsenic(&["sim", "--config", cfg.to_str().unwrap(), "--out", dir.to_str().unwrap()]);
+    // What `make sim` runs: every application queue reflects what it gets.
+    let o = arsenic(&["sim", "--config", cfg.to_str().unwrap(), "--echo", "--out", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).contains("agree on every frame and counter"));
     let files = queue_files(&dir);
+    let mut echoed = vec![];
     for q in 0..=10 {
         if q == 3 {
             continue;
         }
-        let q = format!("rxq{q}.pcap");
-        assert!(files.iter().any(|f| *f == q), "{q} missing from {files:?}");
+        let name = format!("rxq{q}.pcap");
+        assert!(files.iter().any(|f| *f == name), "{name} missing from {files:?}");
+        if q != 0 {
+            echoed.extend(arsenic::capture::read_ethernet(&dir.join(&name)).unwrap().frames.into_iter().map(|f| arsenic::sim_queues::echo_of(&f)));
+        }
     }
+    // The reflected frames left on the wire, each once; the kernel's queue
+    // sent nothing.
+    let mut sent = arsenic::capture::read_ethernet(&dir.join("tx.pcap")).unwrap().frames;
+    sent.sort();
+    echoed.sort();
+    assert_eq!(sent.len(), 150);
+    assert_eq!(sent, echoed);
 }

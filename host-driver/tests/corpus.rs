@@ -30,6 +30,7 @@ fn check_file(path: &PathBuf, tally: &mut Tally) {
         check_model: true,
         steering: None,
         txq: vec![],
+        echo: false,
     };
     let result = std::panic::catch_unwind(|| sim_run::run(&opts));
     let report = match result {

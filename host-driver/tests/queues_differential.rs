@@ -31,6 +31,9 @@ fn agree(source: &str, frames: Vec<TestFrame>, txq: Vec<(u32, Vec<Vec<u8>>)>) ->
         trace: None,
         check_model: true,
         txq,
+        // Every application queue reflects what it receives, so many
+        // queues transmit at once as well.
+        echo: true,
     };
     let report = sim_run::run(&opts).map_err(|e| format!("{source}: {e:#}"))?;
     let check = report.model_check.as_ref().unwrap();
@@ -65,10 +68,14 @@ proptest! {
     ) {
         let frames = traffic::mixed(n, seed, 1522);
         let txq: Vec<(u32, Vec<Vec<u8>>)> = txq.iter().enumerate().map(|(i, &(q, k))| (q, tx_frames(q, k, seed ^ i as u64))).collect();
+        let txq_frames: Vec<Vec<Vec<u8>>> = txq.iter().map(|(_, f)| f.clone()).collect();
         let report = agree("proptest", frames, txq).map_err(TestCaseError::fail)?;
         let delivered: u64 = report.queues.as_ref().unwrap().values().map(|q| q.received).sum();
         prop_assert_eq!(delivered, report.counters.get("rx_delivered").unwrap());
         prop_assert_eq!(report.counters.get("rx_drop_no_buffer"), Some(0));
+        let echoed: u64 = report.queues.as_ref().unwrap().iter().filter(|(q, _)| **q != 0).map(|(_, r)| r.received).sum();
+        let txq_good: u64 = txq_frames.iter().flatten().filter(|f| (14..=1522).contains(&f.len())).count() as u64;
+        prop_assert_eq!(report.counters.get("tx_frames"), Some(echoed + txq_good));
     }
 }
 
