@@ -16,6 +16,7 @@ pub mod dma;
 pub mod differential;
 pub mod protection;
 pub mod queue;
+pub mod rates;
 pub mod sim_queues;
 pub mod sim_run;
 pub mod traffic;

@@ -206,6 +206,9 @@ fn print_report(r: &SimReport, out: &std::path::Path) {
             println!("{line}");
         }
     }
+    if r.sent_by.iter().any(|q| q.is_some()) {
+        println!("         throughput per queue over time -> {}, {}", out.join("rates.csv").display(), out.join("rates.svg").display());
+    }
     println!("         counters and run details -> {}", out.join("stats.json").display());
     match &r.model_check {
         Some(c) if c.agrees => println!("check    the RTL and the behavioural model agree on every frame and counter"),

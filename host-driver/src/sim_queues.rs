@@ -11,7 +11,7 @@ use crate::queue::{QueuePair, QueueSpec, RingErrors};
 use anyhow::{Context, Result};
 use arsenic_hdl::queue::WriteBack;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 /// Frames the wire carries between two reaps: half a receive ring, so a
 /// chunk steered entirely to one queue still finds buffers posted.
@@ -63,6 +63,9 @@ pub struct SimQueues {
     default_queue: u32,
     to_send: BTreeMap<u32, VecDeque<Vec<u8>>>,
     posted: BTreeMap<u32, u64>,
+    /// Which queue posted each frame still unmatched on the wire, oldest
+    /// first per content, so sent frames can be told apart by queue.
+    posted_frames: HashMap<Vec<u8>, VecDeque<u32>>,
     pub delivered: BTreeMap<u32, Vec<Delivered>>,
 }
 
@@ -91,7 +94,7 @@ impl SimQueues {
         for (q, frames) in txq {
             to_send.entry(*q).or_default().extend(frames.iter().cloned());
         }
-        Ok(Self { pairs, echo, default_queue, to_send, posted: BTreeMap::new(), delivered: BTreeMap::new() })
+        Ok(Self { pairs, echo, default_queue, to_send, posted: BTreeMap::new(), posted_frames: HashMap::new(), delivered: BTreeMap::new() })
     }
 
     pub fn queues(&self) -> impl Iterator<Item = u32> + '_ {
@@ -118,7 +121,11 @@ impl SimQueues {
                 burst.push_back(p);
                 frames.pop_front();
             }
+            let contents: Vec<Vec<u8>> = burst.iter().map(|p| p.to_vec()).collect();
             let taken = pair.tx_burst(&mut burst)?;
+            for c in contents.into_iter().take(taken) {
+                self.posted_frames.entry(c).or_default().push_back(*q);
+            }
             // What the ring had no room for goes back to the front, in order.
             for p in burst.into_iter().rev() {
                 frames.push_front(p.to_vec());
@@ -126,6 +133,22 @@ impl SimQueues {
             *self.posted.entry(*q).or_default() += taken as u64;
         }
         Ok(())
+    }
+
+    /// The queue that sent each of `frames` (None: not a queue's, e.g.
+    /// looped back), matching content against what each queue posted.
+    pub fn attribute(&mut self, frames: &[Vec<u8>]) -> Vec<Option<u32>> {
+        frames
+            .iter()
+            .map(|f| {
+                let owners = self.posted_frames.get_mut(f)?;
+                let q = owners.pop_front();
+                if owners.is_empty() {
+                    self.posted_frames.remove(f);
+                }
+                q
+            })
+            .collect()
     }
 
     /// Takes every received frame off every queue and refills the rings;

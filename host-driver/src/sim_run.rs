@@ -105,6 +105,9 @@ pub struct SimReport {
     pub queues: Option<BTreeMap<u32, QueueReport>>,
     #[serde(skip)]
     pub transmitted: Vec<WireFrame>,
+    /// The queue that sent each transmitted frame, if one did.
+    #[serde(skip)]
+    pub sent_by: Vec<Option<u32>>,
     /// What each queue's application received, with the cycle each frame
     /// began to arrive.
     #[serde(skip)]
@@ -225,6 +228,8 @@ struct Outcome {
     steering: Option<SteeringReport>,
     queues: Option<BTreeMap<u32, QueueReport>>,
     delivered: BTreeMap<u32, Vec<Delivered>>,
+    /// The queue that sent each transmitted frame, if one did.
+    sent_by: Vec<Option<u32>>,
     cycles: u64,
 }
 
@@ -296,12 +301,18 @@ fn play<D: Device + Wire + Demux>(
         }
     }
     let counters = nic.counters().context("reading the counters")?;
+    let transmitted = dev.take_transmitted();
+    let sent_by = match queues.as_mut() {
+        Some(q) => q.attribute(&transmitted.iter().map(|f| f.data.clone()).collect::<Vec<_>>()),
+        None => vec![None; transmitted.len()],
+    };
     let received = dev.take_received();
     let steering = steering.map(|c| SteeringReport::new(c, &nic, received.clone())).transpose()?;
     Ok(Outcome {
         info: nic.info.clone(),
         counters,
-        transmitted: dev.take_transmitted(),
+        transmitted,
+        sent_by,
         received,
         steering,
         queues: queues.as_ref().map(|q| q.report()).transpose()?,
@@ -310,27 +321,31 @@ fn play<D: Device + Wire + Demux>(
     })
 }
 
-/// The frames on the wire, sorted when several queues transmit: the RTL
-/// interleaves queues as their doorbells arrive, the model at once, and
-/// only each queue's own order is defined.
-fn wire_frames(o: &Outcome, sort: bool) -> Vec<&[u8]> {
-    let mut v: Vec<&[u8]> = o.transmitted.iter().map(|f| f.data.as_slice()).collect();
-    if sort {
-        v.sort();
+/// The frames on the wire by sender (None: looped back), each in the order
+/// it left: the RTL interleaves queues as their doorbells arrive, the
+/// model serves each doorbell at once, and only each sender's own order
+/// is defined.
+fn wire_by_sender(o: &Outcome) -> BTreeMap<Option<u32>, Vec<&[u8]>> {
+    let mut by: BTreeMap<Option<u32>, Vec<&[u8]>> = BTreeMap::new();
+    for (f, q) in o.transmitted.iter().zip(&o.sent_by) {
+        by.entry(*q).or_default().push(f.data.as_slice());
     }
-    v
+    by
 }
 
-fn compare(rtl: &Outcome, model: &Outcome, txq_used: bool) -> ModelCheck {
-    let (rtl_wire, model_wire) = (wire_frames(rtl, txq_used), wire_frames(model, txq_used));
+fn compare(rtl: &Outcome, model: &Outcome) -> ModelCheck {
+    let (rtl_wire, model_wire) = (wire_by_sender(rtl), wire_by_sender(model));
     let difference = if rtl.transmitted.len() != model.transmitted.len() {
         Some(format!(
             "the RTL transmitted {} frames, the model {}",
             rtl.transmitted.len(),
             model.transmitted.len()
         ))
-    } else if let Some(i) = rtl_wire.iter().zip(&model_wire).position(|(a, b)| a != b) {
-        Some(format!("transmitted frame {} differs", i + 1))
+    } else if let Some((q, a)) = rtl_wire.iter().find(|(q, a)| model_wire.get(q) != Some(a)) {
+        let b = model_wire.get(q).map_or(&[][..], |v| v.as_slice());
+        let i = a.iter().zip(b).position(|(x, y)| x != y).unwrap_or(a.len().min(b.len()));
+        let who = q.map_or("looped back".to_string(), |q| format!("from queue {q}"));
+        Some(format!("frame {} sent {who} differs (RTL sent {}, model {})", i + 1, a.len(), b.len()))
     } else if rtl.delivered != model.delivered {
         let q = rtl.delivered.keys().chain(model.delivered.keys()).find(|q| rtl.delivered.get(q) != model.delivered.get(q));
         Some(format!("the frames delivered to queue {} differ", q.copied().unwrap_or(0)))
@@ -402,7 +417,7 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
     let wall = started.elapsed();
     let model_check = if opts.check_model && opts.backend == Backend::Rtl {
         let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq, opts.echo)?;
-        Some(compare(&outcome, &model, !txq.is_empty() || opts.echo))
+        Some(compare(&outcome, &model))
     } else {
         None
     };
@@ -423,6 +438,7 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
         delivered: arrival_cycles(&outcome.received, outcome.delivered),
         steering: outcome.steering,
         queues: outcome.queues,
+        sent_by: outcome.sent_by,
         transmitted: outcome.transmitted,
     })
 }
@@ -477,6 +493,29 @@ pub fn write_outputs(report: &SimReport, dir: &Path) -> Result<()> {
         let frames: Vec<(Duration, &[u8])> = frames.iter().map(|(c, d)| (stamp(*c), d.data.as_slice())).collect();
         if !frames.is_empty() {
             capture::write_pcap(&queue_capture(dir, *queue), &frames)?;
+        }
+    }
+    let sent: Vec<(u64, usize, u32)> = report
+        .transmitted
+        .iter()
+        .zip(&report.sent_by)
+        .filter_map(|(f, q)| q.map(|q| (f.cycle, f.data.len(), q)))
+        .collect();
+    match crate::rates::Rates::of(&sent) {
+        Some(rates) => {
+            rates.write_csv(&dir.join("rates.csv"))?;
+            rates.draw_svg(&dir.join("rates.svg"))?;
+        }
+        None => {
+            // No queue sent anything: an earlier run's plot would mislead.
+            for stale in ["rates.csv", "rates.svg"] {
+                match std::fs::remove_file(dir.join(stale)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(e).with_context(|| format!("cannot remove the earlier run's {stale}"))
+                    }
+                    _ => {}
+                }
+            }
         }
     }
     let stats = dir.join("stats.json");

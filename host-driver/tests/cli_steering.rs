@@ -321,4 +321,14 @@ fn the_demo_config_steers_builtin_traffic_on_the_rtl() {
     echoed.sort();
     assert_eq!(sent.len(), 150);
     assert_eq!(sent, echoed);
+    // Each reflecting queue's throughput over time.
+    let csv = std::fs::read_to_string(dir.join("rates.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert_eq!(header.split(',').count(), 1 + 9, "{header}");
+    assert!(header.starts_with("time_us,queue1_mbps,queue2_mbps,queue4_mbps"), "{header}");
+    for row in csv.lines().skip(1) {
+        let total: f64 = row.split(',').skip(1).map(|v| v.parse::<f64>().unwrap()).sum();
+        assert!(total <= 1000.0 + 1e-6, "more than line rate in one window: {row}");
+    }
+    assert!(std::fs::read_to_string(dir.join("rates.svg")).unwrap().contains("queue 10"));
 }
