@@ -332,7 +332,11 @@ pub fn hash_masks(f: usize) -> [Key; HASH_BITS] {
 
 /// Table hash `f` (0 or 1) of a key, HASH_BITS wide.
 pub fn table_hash(f: usize, key: &Key) -> u32 {
-    hash_masks(f).iter().enumerate().fold(0, |h, (j, m)| {
+    // The masks are fixed; drawing them anew per lookup made them most of
+    // the model's time per frame.
+    static MASKS: std::sync::OnceLock<[[Key; HASH_BITS]; 2]> = std::sync::OnceLock::new();
+    let masks = MASKS.get_or_init(|| [hash_masks(0), hash_masks(1)]);
+    masks[f].iter().enumerate().fold(0, |h, (j, m)| {
         let parity = key.0.iter().zip(m.0.iter()).fold(0, |p, (a, b)| p ^ (a & b).count_ones()) & 1;
         h | parity << j
     })
