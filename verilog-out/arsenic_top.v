@@ -12201,6 +12201,10 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     localparam Issue$Idle = 0;
     localparam Issue$Lookup = 1;
     localparam Issue$Send = 2;
+    localparam Prefetch$Scan = 0;
+    localparam Prefetch$Check = 1;
+    localparam Prefetch$Send = 2;
+    localparam Prefetch$Wait = 3;
     localparam WriteOut$Idle = 0;
     localparam WriteOut$DataReq = 1;
     localparam WriteOut$Data = 2;
@@ -12303,8 +12307,8 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [1:0] issue$d;
     wire  [1:0] issue$q;
     reg  issue$clock;
-    reg  [245:0] b_entry$d;
-    wire  [245:0] b_entry$q;
+    reg  [326:0] b_entry$d;
+    wire  [326:0] b_entry$q;
     reg  b_entry$clock;
     reg  [15:0] b_head$d;
     wire  [15:0] b_head$q;
@@ -12314,15 +12318,55 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  pipe_count$clock;
     reg  inflight$clock;
     reg  inflight$read;
-    wire  [245:0] inflight$data_out;
+    wire  [326:0] inflight$data_out;
     wire  inflight$empty;
     wire  inflight$almost_empty;
     wire  inflight$underflow;
     reg  inflight$write;
-    reg  [245:0] inflight$data_in;
+    reg  [326:0] inflight$data_in;
     wire  inflight$full;
     wire  inflight$almost_full;
     wire  inflight$overflow;
+    reg  [5:0] pf_ram$read_address;
+    reg  pf_ram$read_clock;
+    wire  [96:0] pf_ram$read_data;
+    reg  [5:0] pf_ram$write_address;
+    reg  pf_ram$write_clock;
+    reg  [96:0] pf_ram$write_data;
+    reg  pf_ram$write_enable;
+    reg  [1:0] pf$d;
+    wire  [1:0] pf$q;
+    reg  pf$clock;
+    reg  [5:0] pf_q$d;
+    wire  [5:0] pf_q$q;
+    reg  pf_q$clock;
+    reg  [5:0] pf_rr$d;
+    wire  [5:0] pf_rr$q;
+    reg  pf_rr$clock;
+    reg  [5:0] pf_hint$d;
+    wire  [5:0] pf_hint$q;
+    reg  pf_hint$clock;
+    reg  pf_hint_valid$d;
+    wire  pf_hint_valid$q;
+    reg  pf_hint_valid$clock;
+    reg  pf_from_hint$d;
+    wire  pf_from_hint$q;
+    reg  pf_from_hint$clock;
+    reg  [63:0] pf_addr$d;
+    wire  [63:0] pf_addr$q;
+    reg  pf_addr$clock;
+    reg  [15:0] pf_idx$d;
+    wire  [15:0] pf_idx$q;
+    reg  pf_idx$clock;
+    reg  pf_req_up$d;
+    wire  pf_req_up$q;
+    reg  pf_req_up$clock;
+    reg  [63:0] pf_word0$d;
+    wire  [63:0] pf_word0$q;
+    reg  pf_word0$clock;
+    reg  pf_have0$d;
+    wire  pf_have0$q;
+    reg  pf_have0$clock;
     reg  [63:0] rsp_word0$d;
     wire  [63:0] rsp_word0$q;
     reg  rsp_word0$clock;
@@ -12403,7 +12447,17 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [15:0] b_slot;
     reg  b_push;
     reg  [4:0] pipe_next;
+    reg  issue_start;
+    reg  [5:0] ram_addr;
+    reg  issue_rd;
+    reg  pf_want;
+    reg  pf_port;
+    reg  pf_advance;
+    reg  pf_hit;
     reg  [64:0] buf_end;
+    reg  [63:0] wo_addr;
+    reg  [15:0] wo_buflen;
+    reg  wo_have;
     reg  in_window;
     reg  [15:0] len_round;
     reg  [9:0] words;
@@ -12574,6 +12628,70 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .almost_full(inflight$almost_full),
         .overflow(inflight$overflow)
     );
+    top$rx$pf_ram pf_ram(
+        .read_address(pf_ram$read_address),
+        .read_clock(pf_ram$read_clock),
+        .read_data(pf_ram$read_data),
+        .write_address(pf_ram$write_address),
+        .write_clock(pf_ram$write_clock),
+        .write_data(pf_ram$write_data),
+        .write_enable(pf_ram$write_enable)
+    );
+    top$rx$pf pf(
+        .d(pf$d),
+        .q(pf$q),
+        .clock(pf$clock)
+    );
+    top$rx$pf_q pf_q(
+        .d(pf_q$d),
+        .q(pf_q$q),
+        .clock(pf_q$clock)
+    );
+    top$rx$pf_rr pf_rr(
+        .d(pf_rr$d),
+        .q(pf_rr$q),
+        .clock(pf_rr$clock)
+    );
+    top$rx$pf_hint pf_hint(
+        .d(pf_hint$d),
+        .q(pf_hint$q),
+        .clock(pf_hint$clock)
+    );
+    top$rx$pf_hint_valid pf_hint_valid(
+        .d(pf_hint_valid$d),
+        .q(pf_hint_valid$q),
+        .clock(pf_hint_valid$clock)
+    );
+    top$rx$pf_from_hint pf_from_hint(
+        .d(pf_from_hint$d),
+        .q(pf_from_hint$q),
+        .clock(pf_from_hint$clock)
+    );
+    top$rx$pf_addr pf_addr(
+        .d(pf_addr$d),
+        .q(pf_addr$q),
+        .clock(pf_addr$clock)
+    );
+    top$rx$pf_idx pf_idx(
+        .d(pf_idx$d),
+        .q(pf_idx$q),
+        .clock(pf_idx$clock)
+    );
+    top$rx$pf_req_up pf_req_up(
+        .d(pf_req_up$d),
+        .q(pf_req_up$q),
+        .clock(pf_req_up$clock)
+    );
+    top$rx$pf_word0 pf_word0(
+        .d(pf_word0$d),
+        .q(pf_word0$q),
+        .clock(pf_word0$clock)
+    );
+    top$rx$pf_have0 pf_have0(
+        .d(pf_have0$d),
+        .q(pf_have0$q),
+        .clock(pf_have0$clock)
+    );
     top$rx$rsp_word0 rsp_word0(
         .d(rsp_word0$d),
         .q(rsp_word0$q),
@@ -12708,6 +12826,17 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         counts_q$clock = clock;
         reset_pending$clock = clock;
         reset_index$clock = clock;
+        pf$clock = clock;
+        pf_q$clock = clock;
+        pf_rr$clock = clock;
+        pf_hint$clock = clock;
+        pf_hint_valid$clock = clock;
+        pf_from_hint$clock = clock;
+        pf_addr$clock = clock;
+        pf_idx$clock = clock;
+        pf_req_up$clock = clock;
+        pf_word0$clock = clock;
+        pf_have0$clock = clock;
         acc$d = acc$q;
         byte_idx$d = byte_idx$q;
         wr_ptr$d = wr_ptr$q;
@@ -12737,6 +12866,19 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         counts_q$d = counts_q$q;
         reset_pending$d = reset_pending$q;
         reset_index$d = reset_index$q;
+        pf$d = pf$q;
+        pf_q$d = pf_q$q;
+        pf_rr$d = pf_rr$q;
+        pf_hint$d = pf_hint$q;
+        pf_hint_valid$d = pf_hint_valid$q;
+        pf_from_hint$d = pf_from_hint$q;
+        pf_addr$d = pf_addr$q;
+        pf_idx$d = pf_idx$q;
+        pf_req_up$d = pf_req_up$q;
+        pf_word0$d = pf_word0$q;
+        pf_have0$d = pf_have0$q;
+        pf_ram$read_clock = clock;
+        pf_ram$write_clock = clock;
         frame_ram$read_clock = clock;
         frame_ram$write_clock = clock;
         cfg_ram$read_clock = clock;
@@ -12833,9 +12975,18 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             end
         end
         b_index = paired$data_out[(64'h11)+:(12)][(32'h0)+:(6)];
-        cfg_ram$read_address = b_index;
-        head_ram$read_address = b_index;
-        tail_ram$read_address = b_index;
+        issue_start = (issue$q == Issue$Idle) & ~paired$empty & ~reset_pending$q & ~inflight$full;
+        ram_addr = pf_q$q;
+        if (issue_start) begin
+            ram_addr = b_index;
+        end
+        cfg_ram$read_address = ram_addr;
+        head_ram$read_address = ram_addr;
+        tail_ram$read_address = ram_addr;
+        pf_ram$read_address = ram_addr;
+        pf_hit = pf_ram$read_data[(64'h0)+:(1)] & (pf_ram$read_data[(64'h1)+:(16)] == head_ram$read_data);
+        issue_rd = (issue$q == Issue$Send) & (b_entry$q[(64'h0)+:(2)] == 32'h0) & ~b_entry$q[(64'hf6)+:(1)];
+        pf_port = (pf$q == Prefetch$Send) & (pf_req_up$q | ~issue_rd);
         b_mask = (((1'b1) & 16'hffff) << cfg_ram$read_data[(64'h42)+:(4)]) - 32'h1;
         b_slot = head_ram$read_data & b_mask;
         b_push = 1'b0;
@@ -12843,14 +12994,19 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         head_ram$write_address = b_index;
         head_ram$write_data = b_head$q + 32'h1;
         head_ram$write_enable = 1'b0;
-        dma$rd_req_valid = 1'b0;
+        dma$rd_req_valid = issue_rd | pf_port;
         dma$rd_req_addr = b_entry$q[(64'h35)+:(64)];
         dma$rd_req_len = 32'h10;
         dma$rd_req_tag = 32'h0;
+        if (pf_port) begin
+            dma$rd_req_addr = pf_addr$q;
+            dma$rd_req_tag = 32'h1;
+        end
+        pf_req_up$d = pf_port & ~dma$rd_req_ready;
         case (issue$q)
             Issue$Idle:
                 begin
-                    if (~paired$empty & ~reset_pending$q & ~inflight$full) begin
+                    if (issue_start) begin
                         issue$d = Issue$Lookup;
                     end
                 end
@@ -12866,6 +13022,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     b_entry$d[(64'h75)+:(1)] = cfg_ram$read_data[(64'h1)+:(1)];
                     b_entry$d[(64'h76)+:(64)] = cfg_ram$read_data[(64'h8a)+:(64)];
                     b_entry$d[(64'hb6)+:(64)] = cfg_ram$read_data[(64'hca)+:(64)];
+                    b_entry$d[(64'hf6)+:(1)] = pf_hit;
+                    b_entry$d[(64'hf7)+:(64)] = pf_ram$read_data[(64'h11)+:(64)];
+                    b_entry$d[(64'h137)+:(16)] = pf_ram$read_data[(64'h51)+:(16)];
                     if (paired$data_out[(64'h0)+:(1)]) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h3;
                     end
@@ -12882,9 +13041,12 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 end
             Issue$Send:
                 begin
-                    if (b_entry$q[(64'h0)+:(2)] == 32'h0) begin
-                        dma$rd_req_valid = 1'b1;
-                        if (dma$rd_req_ready) begin
+                    if (b_entry$q[(64'hf6)+:(1)] & (b_entry$q[(64'h0)+:(2)] == 32'h0)) begin
+                        b_push = 1'b1;
+                        head_ram$write_enable = 1'b1;
+                    end
+                    else if (issue_rd) begin
+                        if (dma$rd_req_ready & ~pf_port) begin
                             b_push = 1'b1;
                             head_ram$write_enable = 1'b1;
                         end
@@ -12899,11 +13061,66 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         endcase
         inflight$write = b_push;
         paired$read = b_push;
+        pf_want = (((pf_q$q) & 12'hfff) < queue_count) & cfg_ram$read_data[(64'h0)+:(1)] & (head_ram$read_data != tail_ram$read_data) & ~pf_hit & ~reset_pending$q;
+        pf_advance = 1'b0;
+        pf_ram$write_address = pf_q$q;
+        pf_ram$write_data[(64'h0)+:(1)] = 1'b0;
+        pf_ram$write_data[(64'h1)+:(16)] = pf_idx$q;
+        pf_ram$write_data[(64'h11)+:(64)] = pf_word0$q;
+        pf_ram$write_data[(64'h51)+:(16)] = dma$rd_rsp_data[(32'h0)+:(16)];
+        pf_ram$write_enable = 1'b0;
+        case (pf$q)
+            Prefetch$Scan:
+                begin
+                    if (~issue_start & ~reset_pending$q) begin
+                        pf$d = Prefetch$Check;
+                    end
+                end
+            Prefetch$Check:
+                begin
+                    pf_idx$d = head_ram$read_data;
+                    pf_addr$d = cfg_ram$read_data[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
+                    if (pf_want) begin
+                        pf$d = Prefetch$Send;
+                    end
+                    else begin
+                        pf_ram$write_enable = pf_ram$read_data[(64'h0)+:(1)] & ~pf_hit;
+                        pf_advance = 1'b1;
+                        pf$d = Prefetch$Scan;
+                    end
+                end
+            Prefetch$Send:
+                begin
+                    if (pf_port & dma$rd_req_ready) begin
+                        pf$d = Prefetch$Wait;
+                    end
+                end
+            Prefetch$Wait:
+                begin
+                end
+        endcase
         dma$rd_rsp_ready = 1'b1;
         responses$write = 1'b0;
         responses$data_in[(64'h0)+:(64)] = rsp_word0$q;
         responses$data_in[(64'h40)+:(16)] = dma$rd_rsp_data[(32'h0)+:(16)];
-        if (dma$rd_rsp_valid) begin
+        if (dma$rd_rsp_valid & dma$rd_rsp_tag[32'h0]) begin
+            if (dma$rd_rsp_last) begin
+                pf_ram$write_enable = 1'b1;
+                pf_ram$write_data[(64'h0)+:(1)] = 1'b1;
+                pf_have0$d = 1'b0;
+                if (~pf_have0$q) begin
+                    pf_ram$write_data[(64'h11)+:(64)] = dma$rd_rsp_data;
+                    pf_ram$write_data[(64'h51)+:(16)] = 32'h0;
+                end
+                pf_advance = 1'b1;
+                pf$d = Prefetch$Scan;
+            end
+            else begin
+                pf_word0$d = dma$rd_rsp_data;
+                pf_have0$d = 1'b1;
+            end
+        end
+        else if (dma$rd_rsp_valid) begin
             if (dma$rd_rsp_last) begin
                 responses$write = 1'b1;
                 rsp_have0$d = 1'b0;
@@ -12917,8 +13134,16 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 rsp_have0$d = 1'b1;
             end
         end
-        buf_end = ((responses$data_out[(64'h0)+:(64)]) & 65'h1ffffffffffffffff) + ((responses$data_out[(64'h40)+:(16)]) & 65'h1ffffffffffffffff);
-        in_window = inflight$data_out[(64'h75)+:(1)] | ((responses$data_out[(64'h0)+:(64)] >= inflight$data_out[(64'h76)+:(64)]) & (buf_end <= ((inflight$data_out[(64'hb6)+:(64)]) & 65'h1ffffffffffffffff)));
+        wo_addr = responses$data_out[(64'h0)+:(64)];
+        wo_buflen = responses$data_out[(64'h40)+:(16)];
+        wo_have = ~responses$empty;
+        if (inflight$data_out[(64'hf6)+:(1)]) begin
+            wo_addr = inflight$data_out[(64'hf7)+:(64)];
+            wo_buflen = inflight$data_out[(64'h137)+:(16)];
+            wo_have = 1'b1;
+        end
+        buf_end = ((wo_addr) & 65'h1ffffffffffffffff) + ((wo_buflen) & 65'h1ffffffffffffffff);
+        in_window = inflight$data_out[(64'h75)+:(1)] | ((wo_addr >= inflight$data_out[(64'h76)+:(64)]) & (buf_end <= ((inflight$data_out[(64'hb6)+:(64)]) & 65'h1ffffffffffffffff)));
         len_round = inflight$data_out[(64'h2)+:(16)] + 32'h7;
         words = len_round[(32'h3)+:(10)];
         wb_word = ((inflight$data_out[(64'h2)+:(16)]) & 64'hffffffffffffffff) | (((inflight$data_out[(64'h12)+:(12)]) & 64'hffffffffffffffff) << 32'h10) | (((c_status$q) & 64'hffffffffffffffff) << 32'h1c) | (((inflight$data_out[(64'h25)+:(16)]) & 64'hffffffffffffffff) << 32'h20) | (((inflight$data_out[(64'h1e)+:(4)]) & 64'hffffffffffffffff) << 32'h30) | (((inflight$data_out[(64'h22)+:(3)]) & 64'hffffffffffffffff) << 32'h34) | (((1'b1) & 64'hffffffffffffffff) << 32'h3f);
@@ -12928,7 +13153,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         done_ram$write_enable = 1'b0;
         rd_addr = beat_ptr$q;
         dma$wr_req_valid = 1'b0;
-        dma$wr_req_addr = responses$data_out[(64'h0)+:(64)];
+        dma$wr_req_addr = wo_addr;
         dma$wr_req_len = inflight$data_out[(64'h2)+:(16)];
         dma$wr_data_valid = 1'b0;
         dma$wr_data = frame_ram$read_data;
@@ -12953,12 +13178,12 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                         if (inflight$data_out[(64'h0)+:(2)] != 32'h0) begin
                             wout$d = WriteOut$Finish;
                         end
-                        else if (~responses$empty) begin
+                        else if (wo_have) begin
                             if (~in_window) begin
                                 c_status$d = 32'h1;
                                 wout$d = WriteOut$WbReq;
                             end
-                            else if (inflight$data_out[(64'h2)+:(16)] > responses$data_out[(64'h40)+:(16)]) begin
+                            else if (inflight$data_out[(64'h2)+:(16)] > wo_buflen) begin
                                 c_status$d = 32'h2;
                                 wout$d = WriteOut$WbReq;
                             end
@@ -13014,7 +13239,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                         rd_ptr$d = rd_ptr$q + words;
                         rd_addr = rd_ptr$q + words;
                         if (inflight$data_out[(64'h0)+:(2)] == 32'h0) begin
-                            responses$read = 1'b1;
+                            responses$read = ~inflight$data_out[(64'hf6)+:(1)];
                             done_ram$write_enable = 1'b1;
                             cmp_valid$d = 1'b1;
                             cmp_queue$d = inflight$data_out[(64'h12)+:(12)];
@@ -13077,7 +13302,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         pipe_count$d = pipe_next;
         cfg_in_range = settings$queue < queue_count;
         db_write = doorbell$valid & (doorbell$kind == 32'h0) & (doorbell$queue < queue_count);
-        reset_go = reset_pending$q & (issue$q == Issue$Idle) & (pipe_count$q == 32'h0);
+        reset_go = reset_pending$q & (issue$q == Issue$Idle) & (pipe_count$q == 32'h0) & (pf$q == Prefetch$Scan);
         cfg_ram$write_address = settings$queue[(32'h0)+:(6)];
         cfg_ram$write_data = settings$settings;
         cfg_ram$write_enable = settings$write & cfg_in_range;
@@ -13092,6 +13317,29 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             done_ram$write_address = reset_index$q;
             done_ram$write_data = 32'h0;
             done_ram$write_enable = 1'b1;
+            pf_ram$write_address = reset_index$q;
+            pf_ram$write_data[(64'h0)+:(1)] = 1'b0;
+            pf_ram$write_enable = 1'b1;
+        end
+        if (pf_advance) begin
+            if (pf_hint_valid$q & ~pf_from_hint$q) begin
+                pf_q$d = pf_hint$q;
+                pf_hint_valid$d = 1'b0;
+                pf_from_hint$d = 1'b1;
+            end
+            else begin
+                pf_q$d = pf_rr$q + 32'h1;
+                pf_rr$d = pf_rr$q + 32'h1;
+                pf_from_hint$d = 1'b0;
+            end
+        end
+        if (b_push & (b_entry$q[(64'h0)+:(2)] == 32'h0)) begin
+            pf_hint$d = b_index;
+            pf_hint_valid$d = 1'b1;
+        end
+        if (db_write) begin
+            pf_hint$d = doorbell$queue[(32'h0)+:(6)];
+            pf_hint_valid$d = 1'b1;
         end
         if (settings$write & cfg_in_range) begin
             tail_ram$write_address = settings$queue[(32'h0)+:(6)];
@@ -13127,13 +13375,13 @@ endmodule // top$rx$acc
 module top$rx$b_entry(d,q,clock);
     
     // Module arguments
-    input wire  [245:0] d;
-    output reg  [245:0] q;
+    input wire  [326:0] d;
+    output reg  [326:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 246'h0;
+       q = 327'h0;
     end
     
     always @(posedge clock) begin
@@ -13939,12 +14187,12 @@ module top$rx$inflight(clock,read,data_out,empty,almost_empty,underflow,write,da
     // Module arguments
     input wire  clock;
     input wire  read;
-    output reg  [245:0] data_out;
+    output reg  [326:0] data_out;
     output reg  empty;
     output reg  almost_empty;
     output reg  underflow;
     input wire  write;
-    input wire  [245:0] data_in;
+    input wire  [326:0] data_in;
     output reg  full;
     output reg  almost_full;
     output reg  overflow;
@@ -13952,32 +14200,32 @@ module top$rx$inflight(clock,read,data_out,empty,almost_empty,underflow,write,da
     // Stub signals
     reg  [3:0] ram$read_address;
     reg  ram$read_clock;
-    wire  [245:0] ram$read_data;
+    wire  [326:0] ram$read_data;
     reg  [3:0] ram$write_address;
     reg  ram$write_clock;
-    reg  [245:0] ram$write_data;
+    reg  [326:0] ram$write_data;
     reg  ram$write_enable;
     reg  read_logic$clock;
     reg  read_logic$read;
-    wire  [245:0] read_logic$data_out;
+    wire  [326:0] read_logic$data_out;
     wire  read_logic$empty;
     wire  read_logic$almost_empty;
     wire  read_logic$underflow;
     reg  [4:0] read_logic$write_address_delayed;
     wire  [3:0] read_logic$ram_read_address;
-    reg  [245:0] read_logic$ram_read_data;
+    reg  [326:0] read_logic$ram_read_data;
     wire  read_logic$ram_read_clock;
     wire  [4:0] read_logic$read_address_out;
     wire  [4:0] read_logic$fill_level;
     reg  write_logic$write;
-    reg  [245:0] write_logic$data_in;
+    reg  [326:0] write_logic$data_in;
     wire  write_logic$full;
     wire  write_logic$almost_full;
     wire  write_logic$overflow;
     reg  write_logic$clock;
     wire  [3:0] write_logic$ram_write_address;
     wire  write_logic$ram_write_clock;
-    wire  [245:0] write_logic$ram_write_data;
+    wire  [326:0] write_logic$ram_write_data;
     wire  write_logic$ram_write_enable;
     reg  [4:0] write_logic$read_address;
     wire  [4:0] write_logic$write_address_delayed;
@@ -14056,14 +14304,14 @@ module top$rx$inflight$ram(read_address,read_clock,read_data,write_address,write
     // Module arguments
     input wire  [3:0] read_address;
     input wire  read_clock;
-    output reg  [245:0] read_data;
+    output reg  [326:0] read_data;
     input wire  [3:0] write_address;
     input wire  write_clock;
-    input wire  [245:0] write_data;
+    input wire  [326:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[245:0] mem[15:0];
+    reg[326:0] mem[15:0];
     
     
     
@@ -14085,13 +14333,13 @@ module top$rx$inflight$read_logic(clock,read,data_out,empty,almost_empty,underfl
     // Module arguments
     input wire  clock;
     input wire  read;
-    output reg  [245:0] data_out;
+    output reg  [326:0] data_out;
     output reg  empty;
     output reg  almost_empty;
     output reg  underflow;
     input wire  [4:0] write_address_delayed;
     output reg  [3:0] ram_read_address;
-    input wire  [245:0] ram_read_data;
+    input wire  [326:0] ram_read_data;
     output reg  ram_read_clock;
     output reg  [4:0] read_address_out;
     output reg  [4:0] fill_level;
@@ -14199,14 +14447,14 @@ module top$rx$inflight$write_logic(write,data_in,full,almost_full,overflow,clock
     
     // Module arguments
     input wire  write;
-    input wire  [245:0] data_in;
+    input wire  [326:0] data_in;
     output reg  full;
     output reg  almost_full;
     output reg  overflow;
     input wire  clock;
     output reg  [3:0] ram_write_address;
     output reg  ram_write_clock;
-    output reg  [245:0] ram_write_data;
+    output reg  [326:0] ram_write_data;
     output reg  ram_write_enable;
     input wire  [4:0] read_address;
     output reg  [4:0] write_address_delayed;
@@ -14774,6 +15022,250 @@ module top$rx$paired$write_logic$write_address(d,q,clock);
     end
           
 endmodule // top$rx$paired$write_logic$write_address
+
+
+module top$rx$pf(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Prefetch$Scan = 0;
+    localparam Prefetch$Check = 1;
+    localparam Prefetch$Send = 2;
+    localparam Prefetch$Wait = 3;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf
+
+
+module top$rx$pf_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_addr
+
+
+module top$rx$pf_from_hint(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_from_hint
+
+
+module top$rx$pf_have0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_have0
+
+
+module top$rx$pf_hint(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_hint
+
+
+module top$rx$pf_hint_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_hint_valid
+
+
+module top$rx$pf_idx(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_idx
+
+
+module top$rx$pf_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_q
+
+
+module top$rx$pf_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [96:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [96:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[96:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx$pf_ram
+
+
+module top$rx$pf_req_up(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_req_up
+
+
+module top$rx$pf_rr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_rr
+
+
+module top$rx$pf_word0(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_word0
 
 
 module top$rx$pipe_count(d,q,clock);
