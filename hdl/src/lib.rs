@@ -11,6 +11,7 @@ pub mod params;
 pub mod ports;
 pub mod queue;
 pub mod regmap;
+pub mod shaping;
 pub mod top;
 
 

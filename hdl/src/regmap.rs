@@ -103,6 +103,18 @@ pub const QCFG_CMD_COMMIT: u32 = 1 << 16;
 pub const QCFG_STATUS: u32 = QCFG_CMD + 4;
 pub const QCFG_STATUS_BUSY: u32 = 1 << 0;
 
+/// Transmit shaping (privileged, `shaping` holds the rules): stage
+/// `shaping::SHAPE_WORDS` words in `shaping::ShapeSettings::words` order and
+/// write `SHAPE_CMD` with the queue number and `SHAPE_CMD_WRITE`; the queue's
+/// shaping changes at once, without a restart. `SHAPE_CMD_READ` loads the
+/// staging words with the queue's shaping instead (readable the cycle
+/// after). Queue numbers past the last queue are ignored.
+pub const SHAPE: u32 = 0x380;
+pub const SHAPE_CMD: u32 = SHAPE + 4 * crate::shaping::SHAPE_WORDS as u32;
+pub const SHAPE_CMD_QUEUE_MASK: u32 = 0xFFF;
+pub const SHAPE_CMD_WRITE: u32 = 1 << 16;
+pub const SHAPE_CMD_READ: u32 = 1 << 17;
+
 /// A queue's user page: all an application that maps it can touch.
 /// Tails are the host's producer indices (free-running, 16 bits); any write
 /// to `UQ_EVENT_ARM` arms the queue's event. The counters are read-only,

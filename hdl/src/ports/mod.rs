@@ -7,6 +7,7 @@ pub mod frame_stream;
 pub mod parsed_frame;
 pub mod queue;
 pub mod reg_bus;
+pub mod shaper;
 
 pub use dma::{DmaMaster, DmaSlave};
 pub use filter_write::{FilterWriteSink, FilterWriteSource};
@@ -17,3 +18,4 @@ pub use queue::{
     QueueCountSink, QueueCountSource,
 };
 pub use reg_bus::{RegInitiator, RegTarget};
+pub use shaper::{ShapeConfig, ShapeConfigSink, ShapeConfigSource, ShaperSink, ShaperSource};
