@@ -24,9 +24,13 @@
 //!   the ceiling is. Green queues are served first, round robin; they are
 //!   charged on both buckets. When no green queue has work, yellow ones
 //!   share the link by deficit round robin: each visit adds the queue's
-//!   [`quantum`] to its deficit, the queue is served while its deficit is
-//!   not negative, and only its ceiling and deficit are charged (as in HTB,
-//!   borrowed bandwidth does not use up the guarantee).
+//!   [`quantum`] to its deficit (which never rises above one quantum), the
+//!   queue is served while its deficit is not negative, and only its
+//!   ceiling and deficit are charged (as in HTB, borrowed bandwidth does not
+//!   use up the guarantee). The deficit is charged the wire bytes when the
+//!   refund comes, not at the turn: a queue's turns in flight when its
+//!   deficit runs out are carried as debt into its next visit, so shares
+//!   stay exact in bytes.
 //! - A zero guaranteed rate means no guarantee (the bucket stays empty); a
 //!   zero ceiling rate means no ceiling (always ok). A zero weight counts
 //!   as 1. All-zero settings, the reset state, are an unshaped queue.

@@ -12,9 +12,10 @@
 
 use super::StatCounter;
 use crate::filter::{ENTRY_BITS, KEY_WORDS};
-use crate::params::{NicParams, QUEUE_BITS, QUEUE_COUNT, REG_ADDR_BITS};
-use crate::ports::{DoorbellSource, FilterWriteSource, QueueConfigSource, RegTarget};
+use crate::params::{NicParams, QUEUE_BITS, QUEUE_COUNT, QUEUE_COUNT_LOG2, REG_ADDR_BITS};
+use crate::ports::{DoorbellSource, FilterWriteSource, QueueConfigSource, RegTarget, ShapeConfig, ShapeConfigSource};
 use crate::queue::QCFG_WORDS;
+use crate::shaping::SHAPE_WORDS;
 use crate::regmap::{self, Counter};
 use rust_hdl::prelude::*;
 use std::collections::BTreeMap;
@@ -29,6 +30,9 @@ pub const COUNTER_COUNT: usize = Counter::ALL.len();
 // The queue staging layout below is literal: keep it in step with
 // `queue::QueueSettings::words` and `regmap`.
 const _: () = assert!(QCFG_WORDS == 21 && regmap::QCFG == 0x300 && regmap::QCFG_CMD == 0x354);
+const _: () = assert!(SHAPE_WORDS == 5 && regmap::SHAPE == 0x380 && regmap::SHAPE_CMD == 0x394);
+const _: () = assert!(regmap::SHAPE_CMD_WRITE == 1 << 16 && regmap::SHAPE_CMD_READ == 1 << 17);
+const _: () = assert!(crate::shaping::RATE_BITS == 28 && crate::shaping::BURST_BITS == 22);
 const _: () = assert!(regmap::UQ_RX_TAIL == 0 && regmap::UQ_TX_TAIL == 4 && regmap::UQ_EVENT_ARM == 8);
 const _: () = assert!(regmap::UQ_RX_DELIVERED == 0x10 && regmap::UQ_TX_REJECTED == 0x1C);
 const _: () = {
@@ -52,6 +56,8 @@ pub struct ControlPage {
     pub settings: QueueConfigSource,
     /// An engine has not yet taken the last commit.
     pub cfg_busy: Signal<In, Bit>,
+    /// Shaping writes, from the staging registers.
+    pub shape: ShapeConfigSource,
     pub doorbell: DoorbellSource,
     /// Reads of the per-queue counters (`blocks::QueueCounters`).
     pub qc_rd_strobe: Signal<Out, Bit>,
@@ -60,6 +66,20 @@ pub struct ControlPage {
     pub qc_rd_ack: Signal<In, Bit>,
     pub qc_rd_data: Signal<In, Bits<32>>,
     qcfg_words: [DFF<Bits<32>>; QCFG_WORDS],
+    shape_words: [DFF<Bits<32>>; SHAPE_WORDS],
+    shape_write: DFF<Bit>,
+    shape_read: DFF<Bit>,
+    shape_queue: DFF<Bits<QUEUE_BITS>>,
+    /// Every queue's shaping as last written, read back by `SHAPE_CMD_READ`.
+    shape_copy: RAM<ShapeConfig, QUEUE_COUNT_LOG2>,
+    shape_base: Constant<Bits<REG_ADDR_BITS>>,
+    shape_end: Constant<Bits<REG_ADDR_BITS>>,
+    shape_cmd_addr: Constant<Bits<REG_ADDR_BITS>>,
+    shape_offset: Signal<Local, Bits<REG_ADDR_BITS>>,
+    shape_select: Signal<Local, Bits<8>>,
+    in_shape: Signal<Local, Bit>,
+    shape_cmd_ok: Signal<Local, Bit>,
+    sw: [Signal<Local, Bits<32>>; SHAPE_WORDS],
     qcfg_write: DFF<Bit>,
     qcfg_queue: DFF<Bits<QUEUE_BITS>>,
     qcfg_base: Constant<Bits<REG_ADDR_BITS>>,
@@ -147,6 +167,7 @@ impl ControlPage {
             rss_key: Default::default(),
             settings: Default::default(),
             cfg_busy: Default::default(),
+            shape: Default::default(),
             doorbell: Default::default(),
             qc_rd_strobe: Default::default(),
             qc_rd_queue: Default::default(),
@@ -154,6 +175,19 @@ impl ControlPage {
             qc_rd_ack: Default::default(),
             qc_rd_data: Default::default(),
             qcfg_words: Default::default(),
+            shape_words: Default::default(),
+            shape_write: Default::default(),
+            shape_read: Default::default(),
+            shape_queue: Default::default(),
+            shape_copy: Default::default(),
+            shape_base: addr(regmap::SHAPE),
+            shape_end: addr(regmap::SHAPE + 4 * SHAPE_WORDS as u32),
+            shape_cmd_addr: addr(regmap::SHAPE_CMD),
+            shape_offset: Default::default(),
+            shape_select: Default::default(),
+            in_shape: Default::default(),
+            shape_cmd_ok: Default::default(),
+            sw: Default::default(),
             qcfg_write: Default::default(),
             qcfg_queue: Default::default(),
             qcfg_base: addr(regmap::QCFG),
@@ -224,7 +258,7 @@ impl Logic for ControlPage {
     fn update(&mut self) {
         dff_setup!(
             self, clock, ack, rdata, scratch, control, high_latch, default_q, value_word, cmd_write, cmd_word,
-            qcfg_write, qcfg_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter
+            qcfg_write, qcfg_queue, shape_write, shape_read, shape_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter
         );
         for i in 0..QCFG_WORDS {
             self.qcfg_words[i].clock.next = self.clock.val();
@@ -269,6 +303,42 @@ impl Logic for ControlPage {
             | bit_cast::<128, 32>(self.qw[16].val());
         self.settings.settings.next.tpl_port = self.qw[20].val().get_bits::<16>(0);
         self.qcfg_write.d.next = false;
+
+        // Shaping staging: a write goes to the shaper and to the copy kept
+        // for reading back; a read loads the words from the copy.
+        for i in 0..SHAPE_WORDS {
+            self.shape_words[i].clock.next = self.clock.val();
+            self.shape_words[i].d.next = self.shape_words[i].q.val();
+            self.sw[i].next = self.shape_words[i].q.val();
+        }
+        self.in_shape.next =
+            (self.regs.addr.val() >= self.shape_base.val()) & (self.regs.addr.val() < self.shape_end.val());
+        self.shape_offset.next = self.regs.addr.val() - self.shape_base.val();
+        self.shape_select.next = bit_cast::<8, 1>(true.into()) << self.shape_offset.val().get_bits::<3>(2);
+        self.shape.write.next = self.shape_write.q.val();
+        self.shape.queue.next = self.shape_queue.q.val();
+        self.shape.shape.next.g_rate = self.sw[0].val().get_bits::<28>(0);
+        self.shape.shape.next.g_burst = self.sw[1].val().get_bits::<22>(0);
+        self.shape.shape.next.c_rate = self.sw[2].val().get_bits::<28>(0);
+        self.shape.shape.next.c_burst = self.sw[3].val().get_bits::<22>(0);
+        self.shape.shape.next.weight = self.sw[4].val().get_bits::<8>(0);
+        self.shape_copy.read_clock.next = self.clock.val();
+        self.shape_copy.write_clock.next = self.clock.val();
+        self.shape_copy.write_address.next = self.shape_queue.q.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.shape_copy.write_data.next = self.shape.shape.val();
+        self.shape_copy.write_enable.next = self.shape_write.q.val();
+        self.shape_copy.read_address.next = self.regs.wdata.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        if self.shape_read.q.val() {
+            self.shape_words[0].d.next = bit_cast::<32, 28>(self.shape_copy.read_data.val().g_rate);
+            self.shape_words[1].d.next = bit_cast::<32, 22>(self.shape_copy.read_data.val().g_burst);
+            self.shape_words[2].d.next = bit_cast::<32, 28>(self.shape_copy.read_data.val().c_rate);
+            self.shape_words[3].d.next = bit_cast::<32, 22>(self.shape_copy.read_data.val().c_burst);
+            self.shape_words[4].d.next = bit_cast::<32, 8>(self.shape_copy.read_data.val().weight);
+        }
+        self.shape_write.d.next = false;
+        self.shape_read.d.next = false;
+        self.shape_cmd_ok.next = (self.regs.addr.val() == self.shape_cmd_addr.val())
+            & (bit_cast::<REG_ADDR_BITS, 12>(self.regs.wdata.val().get_bits::<12>(0)) < self.queue_count.val());
 
         // User pages: page 1 + q belongs to queue q.
         self.page.next = self.regs.addr.val() >> 12;
@@ -388,6 +458,21 @@ impl Logic for ControlPage {
                         }
                     }
                 }
+                if self.in_shape.val() {
+                    for i in 0..SHAPE_WORDS {
+                        if self.shape_select.val().get_bit(i) {
+                            self.shape_words[i].d.next = self.regs.wdata.val();
+                        }
+                    }
+                }
+                if self.shape_cmd_ok.val() {
+                    self.shape_queue.d.next = self.regs.wdata.val().get_bits::<QUEUE_BITS>(0);
+                    if self.regs.wdata.val().get_bit(16) {
+                        self.shape_write.d.next = true;
+                    } else if self.regs.wdata.val().get_bit(17) {
+                        self.shape_read.d.next = true;
+                    }
+                }
                 // A commit lands only when every engine took the last one
                 // and the queue exists; the driver polls QCFG_STATUS.
                 if (self.regs.addr.val() == self.qcfg_cmd_addr.val())
@@ -427,6 +512,12 @@ impl Logic for ControlPage {
                     for i in 0..QCFG_WORDS {
                         if self.qcfg_select.val().get_bit(i) {
                             self.rdata.d.next = self.qcfg_words[i].q.val();
+                        }
+                    }
+                } else if self.in_shape.val() {
+                    for i in 0..SHAPE_WORDS {
+                        if self.shape_select.val().get_bit(i) {
+                            self.rdata.d.next = self.shape_words[i].q.val();
                         }
                     }
                 } else if self.regs.addr.val() == self.qcfg_status_addr.val() {
@@ -636,6 +727,51 @@ mod tests {
         access(&mut h, true, regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | 64);
         assert!(!h.uut.settings.write.val());
         assert_eq!(read(&mut h, regmap::QCFG_STATUS), 0);
+    }
+
+    #[test]
+    fn shaping_is_written_at_once_and_read_back_per_queue() {
+        use crate::shaping::ShapeSettings;
+        let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
+        let write = |h: &mut Harness<ControlPage>, q: u32, s: &ShapeSettings| {
+            for (i, w) in s.words().iter().enumerate() {
+                access(h, true, regmap::SHAPE + 4 * i as u32, *w);
+            }
+            h.uut.regs.strobe.next = true;
+            h.uut.regs.write.next = true;
+            h.uut.regs.addr.next = (regmap::SHAPE_CMD as u64).into();
+            h.uut.regs.wdata.next = ((regmap::SHAPE_CMD_WRITE | q) as u64).into();
+            h.cycle();
+            h.uut.regs.strobe.next = false;
+            h.settle();
+            let shown = h.uut.shape.write.val();
+            let shape = h.uut.shape.shape.val();
+            let queue = h.uut.shape.queue.val();
+            h.cycle();
+            assert!(!h.uut.shape.write.val(), "a write lasted more than one cycle");
+            (shown, queue, shape)
+        };
+        let a = ShapeSettings { g_rate: 0x0ABC_DEF1, g_burst: 0x3F_FFFF, c_rate: 1 << 24, c_burst: 9000, weight: 200 };
+        let b = ShapeSettings { g_rate: 5, g_burst: 6, c_rate: 7, c_burst: 8, weight: 9 };
+        let (shown, queue, shape) = write(&mut h, 63, &a);
+        assert!(shown);
+        assert_eq!(queue, 63u64);
+        assert_eq!(shape.g_rate, 0x0ABC_DEF1u64);
+        assert_eq!(shape.c_burst, 9000u64);
+        assert_eq!(shape.weight, 200u64);
+        write(&mut h, 2, &b);
+        // Bits the gateware does not keep are dropped, as `from_words` says.
+        let (shown, _, _) = write(&mut h, 64, &ShapeSettings { g_rate: u32::MAX, ..a });
+        assert!(!shown, "a queue that does not exist was shaped");
+        let readback = |h: &mut Harness<ControlPage>, q: u32| {
+            access(h, true, regmap::SHAPE_CMD, regmap::SHAPE_CMD_READ | q);
+            let w: Vec<u32> = (0..5).map(|i| read(h, regmap::SHAPE + 4 * i)).collect();
+            ShapeSettings::from_words(&w.try_into().unwrap())
+        };
+        assert_eq!(readback(&mut h, 63), a);
+        assert_eq!(readback(&mut h, 2), b);
+        assert_eq!(readback(&mut h, 7), ShapeSettings::default());
+        assert!(!h.uut.shape.write.val(), "a read wrote");
     }
 
     #[test]
