@@ -30,7 +30,8 @@ fn tx_spec(q: u32) -> QueueSpec {
     QueueSpec { rx_ring_log2: 3, tx_ring_log2: TX_RING_LOG2, buffers: 72, template: app_template(q), ..Default::default() }
 }
 
-/// A frame on the wire, attributed to the queue that sent it.
+/// A frame on the wire, attributed to the queue that sent it (u32::MAX
+/// for a frame from no application port, which no scenario counts).
 #[derive(Clone, Copy, Debug)]
 pub struct Sent {
     pub cycle: u64,
@@ -122,10 +123,11 @@ pub fn run_backlogged<D: Device + Wire>(dev: &mut D, queues: &[(u32, Shaping)], 
     let frames = dev
         .take_transmitted()
         .into_iter()
-        .filter(|f| (start..end).contains(&f.cycle))
+        .filter(|f| (start..end).contains(&f.cycle) && f.data.len() >= 36)
         .map(|f| {
             let port = u16::from_be_bytes([f.data[34], f.data[35]]);
-            Sent { cycle: f.cycle, queue: (port - 7000) as u32, wire_bytes: wire_bytes(f.data.len() as u32) }
+            let queue = port.checked_sub(7000).map_or(u32::MAX, u32::from);
+            Sent { cycle: f.cycle, queue, wire_bytes: wire_bytes(f.data.len() as u32) }
         })
         .collect();
     Run { nic, clock_hz, start, cycles, frames }
