@@ -5,7 +5,8 @@
 //! demultiplexer's host side (parser, filter tables, filters); `queue` the
 //! queue pairs applications hold, over `dma` memory; `config`
 //! reads steering configs; `capture` reads and writes pcap files; `traffic`
-//! generates test traffic; `sim_run` is the job behind `arsenic sim`.
+//! generates test traffic; `shaping` sets per-queue transmit rates;
+//! `sim_run` is the job behind `arsenic sim`.
 
 pub mod capture;
 pub mod config;
@@ -18,5 +19,6 @@ pub mod protection;
 pub mod queue;
 pub mod rates;
 pub mod sim_queues;
+pub mod shaping;
 pub mod sim_run;
 pub mod traffic;

@@ -10,6 +10,8 @@
 
 pub mod model;
 pub mod model_engine;
+mod model_shaper;
+mod model_transmit;
 pub mod rtl;
 
 use crate::dma::DmaBlock;

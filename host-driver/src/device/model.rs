@@ -1,15 +1,32 @@
 //! The `model` backend: a behavioural NIC in plain Rust. It answers the same
 //! register map as the gateware and makes the same decision for every frame,
-//! but has no clock: a frame is handled the moment it is sent. It is the
-//! oracle the RTL is compared against and the fast backend for driver tests.
+//! but has no clock of its own: it does its work at the instants things
+//! happen, a received frame as it is sent in, a transmitted one when the
+//! shaper's turn comes (`model_transmit`). It is the oracle the RTL is
+//! compared against and the fast backend for driver tests.
+//!
+//! Model time (`Waiter::now`) moves when a frame is received (to the end
+//! of the frame) and when the driver waits; transmission runs up to the
+//! present whenever it moves and on every transmit doorbell, so with an
+//! idle wire a doorbell's first frame starts at once and the rest follow
+//! back to back, or as the shaper allows. `Wire::drain` and `settle` let
+//! time pass until every posted frame is out.
 //!
 //! Where it deliberately differs: it never runs out of buffer (at line rate
 //! in and out the RTL does not either; overflow needs a stalled transmitter,
 //! which only the RTL models), its timestamps are the arrival times, and its
 //! demultiplexer decides each frame at once, so it never reports `Overrun`.
-//! Its descriptor engine (`model_engine`) likewise works at once.
+//! Its descriptor engine (`model_engine`) works at once too: a transmit
+//! turn's descriptor and frame are read, and its write-back written, at the
+//! cycle the frame starts, where the RTL reads ahead with some latency; so
+//! the RTL's frames start a pipeline's depth later, and its shaper charges
+//! a turn's admission before the length is known and refunds it after,
+//! where the model charges the wire bytes at once (the same balance as
+//! soon as the refund lands). Looped-back frames go out as they arrive and
+//! do not take turns with the queues' frames.
 
 use super::model_engine::{Effects, QueueEngine};
+use super::model_transmit::Transmitter;
 use super::{check_page_offset, Demux, Device, Page, Received, RegisterPage, Waiter, Wire, WireFrame};
 use crate::demux::decide::{self, DemuxRegisters, SlotTables};
 use crate::dma::DmaBlock;
@@ -46,8 +63,7 @@ struct ModelNic {
     /// Model time in core cycles: the receive wire's clock, or later if
     /// the driver waited.
     now: u64,
-    /// First cycle the transmit wire is free.
-    tx_free_at: u64,
+    tx: Transmitter,
     /// Wall-clock time spent serving transmit doorbells, so a benchmark
     /// can tell the model's share of a driver loop from the driver's.
     tx_doorbell_nanos: u64,
@@ -70,7 +86,7 @@ impl ModelDevice {
                 received: Vec::new(),
                 engine: QueueEngine::new(params.min_frame_bytes as usize, params.max_frame_bytes as usize),
                 now: 0,
-                tx_free_at: 0,
+                tx: Transmitter::default(),
                 tx_doorbell_nanos: 0,
                 params,
             })),
@@ -93,13 +109,49 @@ impl ModelNic {
         for c in fx.counts {
             self.count(c, 1);
         }
-        for frame in fx.transmit {
-            let at = self.tx_free_at.max(self.now);
-            self.tx_free_at = at + wire_cycles(frame.len());
+    }
+
+    /// Sends what the queues and the shaper allow up to the present.
+    fn run_transmit(&mut self) {
+        let mut fx = Effects::default();
+        let mut sent = Vec::new();
+        self.tx.run(self.now, &mut self.engine, &mut fx, &mut sent);
+        self.apply(fx);
+        for frame in sent {
             self.count(Counter::TxFrames, 1);
-            self.count(Counter::TxBytes, frame.len() as u64);
-            self.transmitted.push(WireFrame { cycle: at, data: frame });
+            self.count(Counter::TxBytes, frame.data.len() as u64);
+            self.transmitted.push(frame);
         }
+    }
+
+    /// Lets time pass to cycle `t`: transmission runs up to it, then the
+    /// time-moderated events that fell due fire.
+    fn advance_to(&mut self, t: u64) {
+        self.now = self.now.max(t);
+        self.run_transmit();
+        let mut fx = Effects::default();
+        let now = self.now;
+        self.engine.tick(now, &mut fx);
+        self.apply(fx);
+    }
+
+    /// Lets time pass until every posted frame has left and the wire is
+    /// free again, or `max_cycles` have passed; returns whether it got there.
+    fn settle(&mut self, max_cycles: u64) -> bool {
+        let deadline = self.now.saturating_add(max_cycles);
+        while let Some(start) = self.tx.next_start(&self.engine) {
+            if start > deadline {
+                self.advance_to(deadline);
+                return false;
+            }
+            self.advance_to(start);
+        }
+        if self.tx.free_at() > deadline {
+            self.advance_to(deadline);
+            return false;
+        }
+        self.advance_to(self.tx.free_at());
+        true
     }
 
     fn user_read(&mut self, queue: usize, offset: u32) -> u32 {
@@ -117,8 +169,8 @@ impl ModelNic {
             regmap::UQ_RX_TAIL => self.engine.rx_tail(queue, value as u16),
             regmap::UQ_TX_TAIL => {
                 let started = std::time::Instant::now();
-                self.engine.tx_tail(self.now, queue, value as u16, &mut fx);
-                self.apply(std::mem::take(&mut fx));
+                self.engine.tx_tail(queue, value as u16);
+                self.run_transmit();
                 self.tx_doorbell_nanos += started.elapsed().as_nanos() as u64;
             }
             regmap::UQ_EVENT_ARM => self.engine.arm(self.now, queue, &mut fx),
@@ -134,6 +186,9 @@ impl ModelNic {
         }
         if (regmap::QCFG..regmap::QCFG_CMD).contains(&addr) {
             return self.engine.staged(((addr - regmap::QCFG) / 4) as usize);
+        }
+        if (regmap::SHAPE..regmap::SHAPE_CMD).contains(&addr) {
+            return self.tx.shaper.staged(((addr - regmap::SHAPE) / 4) as usize);
         }
         if addr < regmap::ID_END {
             return regmap::id_registers(&self.params)
@@ -175,6 +230,12 @@ impl ModelNic {
                     self.engine.commit(queue);
                 }
             }
+            a if (regmap::SHAPE..regmap::SHAPE_CMD).contains(&a) => {
+                self.tx.shaper.stage(((a - regmap::SHAPE) / 4) as usize, value)
+            }
+            // Transmission has run up to the present, so the change applies
+            // from this cycle on.
+            regmap::SHAPE_CMD => self.tx.shaper.command(self.now, value),
             regmap::SCRATCH => self.scratch = value,
             regmap::CONTROL => self.control = value,
             regmap::DEFAULT_QUEUE => self.demux.default_queue = value & ((1 << QUEUE_BITS) - 1),
@@ -205,7 +266,9 @@ impl ModelNic {
         self.count(Counter::RxBytes, len);
         let at = self.wire_free_at.max(self.now);
         self.wire_free_at = at + wire_cycles(frame.len());
+        // Transmission goes on while the frame arrives.
         self.now = self.wire_free_at;
+        self.run_transmit();
         let decision = decide::decide(frame, fcs_error, &self.params, &self.tables, &self.demux);
         if let Some(c) = decide::counter(&decision) {
             self.count(c, 1);
@@ -262,7 +325,8 @@ impl RegisterPage for ModelPage {
 }
 
 impl ModelDevice {
-    /// Wall-clock nanoseconds the model spent transmitting on doorbells.
+    /// Wall-clock nanoseconds the model spent serving transmit doorbells
+    /// (the frames a doorbell lets start at once).
     pub fn tx_doorbell_nanos(&self) -> u64 {
         self.nic.borrow().tx_doorbell_nanos
     }
@@ -309,14 +373,17 @@ impl Waiter for ModelWaiter {
 
     fn advance(&self, cycles: u64) -> Result<()> {
         let mut nic = self.nic.borrow_mut();
-        nic.now += cycles;
-        let mut fx = Effects::default();
-        let now = nic.now;
-        nic.engine.tick(now, &mut fx);
-        nic.apply(fx);
+        let t = nic.now.saturating_add(cycles);
+        nic.advance_to(t);
         Ok(())
     }
 }
+
+/// How long `drain` lets transmission run: far beyond any ring's worth
+/// of frames at the slowest rate a driver can set (4096 maximum frames at
+/// 1 Mb/s take 50 s, 6.3e9 cycles), short of hiding a model that never
+/// finishes.
+const DRAIN_MAX_CYCLES: u64 = 1 << 40;
 
 impl Wire for ModelDevice {
     fn send(&mut self, frame: &[u8], fcs_error: bool) {
@@ -326,12 +393,16 @@ impl Wire for ModelDevice {
     }
 
     fn drain_reporting(&mut self, _report: &mut dyn FnMut(u64)) -> Result<()> {
-        // Every frame was handled the moment it was sent.
+        // Every received frame was handled the moment it was sent; what is
+        // left is transmission.
+        if !self.nic.borrow_mut().settle(DRAIN_MAX_CYCLES) {
+            anyhow::bail!("the model's transmit queues did not empty within {DRAIN_MAX_CYCLES} cycles");
+        }
         Ok(())
     }
 
-    fn settle(&mut self, _max_cycles: u64) -> Result<bool> {
-        Ok(true)
+    fn settle(&mut self, max_cycles: u64) -> Result<bool> {
+        Ok(self.nic.borrow_mut().settle(max_cycles))
     }
 
     fn take_transmitted(&mut self) -> Vec<WireFrame> {
@@ -339,7 +410,7 @@ impl Wire for ModelDevice {
     }
 
     fn cycles(&self) -> u64 {
-        self.nic.borrow().wire_free_at
+        self.nic.borrow().now
     }
 }
 

@@ -1,13 +1,15 @@
 //! The descriptor engine of the `model` backend: the same rules as the
 //! gateware's receive, transmit and event engines, applied the moment
 //! something happens instead of over cycles. Each rule is written once,
-//! here, in the order the gateware applies it.
+//! here, in the order the gateware applies it. Which transmit queue takes
+//! the next turn, and when, is `model_transmit`'s business; this engine
+//! carries the turn out.
 //!
-//! Where it differs from the RTL by design: work is done at once, so a
-//! transmit doorbell sends every frame it makes available before the next
-//! register access (the RTL interleaves queues whose doorbells came close
-//! together; per queue the order is the same), and events fire at the
-//! first moment their rule holds rather than at the next scan.
+//! Where it differs from the RTL by design: a turn reads its descriptor
+//! and frame and writes its write-back all at the cycle the frame starts
+//! on the wire (the RTL reads ahead while the previous frame is still
+//! going out), and events fire at the first moment their rule holds
+//! rather than at the next scan.
 
 use arsenic_hdl::params::QUEUE_COUNT;
 use arsenic_hdl::queue::{
@@ -42,16 +44,12 @@ struct QueueState {
 #[derive(Default)]
 pub struct Effects {
     pub counts: Vec<Counter>,
-    /// Frames to put on the wire, in order.
-    pub transmit: Vec<Vec<u8>>,
 }
 
 pub struct QueueEngine {
     pub memory: HostMemory,
     queues: Vec<QueueState>,
     staged: [u32; QCFG_WORDS],
-    /// The queue served last by the transmit round robin.
-    last_served: usize,
     log: Vec<DmaAccess>,
     max_frame: usize,
     min_frame: usize,
@@ -63,7 +61,6 @@ impl QueueEngine {
             memory: HostMemory::default(),
             queues: vec![QueueState::default(); QUEUE_COUNT],
             staged: [0; QCFG_WORDS],
-            last_served: QUEUE_COUNT - 1,
             log: Vec::new(),
             max_frame,
             min_frame,
@@ -154,32 +151,25 @@ impl QueueEngine {
         }
     }
 
-    pub fn tx_tail(&mut self, cycle: u64, queue: usize, tail: u16, fx: &mut Effects) {
+    pub fn tx_tail(&mut self, queue: usize, tail: u16) {
         if let Some(q) = self.queues.get_mut(queue) {
             q.tx_tail = tail;
         }
-        self.run_transmit(cycle, fx);
     }
 
-    /// Serves every queue with posted frames, one frame per turn, in
-    /// round-robin order starting after the queue served last.
-    fn run_transmit(&mut self, cycle: u64, fx: &mut Effects) {
-        loop {
-            let next = (1..=QUEUE_COUNT).map(|i| (self.last_served + i) % QUEUE_COUNT).find(|&i| {
-                let q = &self.queues[i];
-                q.settings.enable && q.tx_head != q.tx_tail
-            });
-            let Some(qi) = next else { return };
-            self.last_served = qi;
-            self.transmit_one(cycle, qi, fx);
-        }
+    /// Whether `queue` is enabled and has transmit descriptors posted.
+    pub fn tx_pending(&self, queue: usize) -> bool {
+        self.queues.get(queue).is_some_and(|q| q.settings.enable && q.tx_head != q.tx_tail)
     }
 
-    fn transmit_one(&mut self, cycle: u64, qi: usize, fx: &mut Effects) {
+    /// Carries out `qi`'s next transmit descriptor at `cycle`; returns the
+    /// frame if it may go on the wire.
+    pub fn transmit_one(&mut self, cycle: u64, qi: usize, fx: &mut Effects) -> Option<Vec<u8>> {
         let q = self.queues[qi];
         let s = q.settings;
         let (wb_at, addr, len) = self.descriptor(cycle, s.tx_ring, s.tx_log2, q.tx_head);
         self.queues[qi].tx_head = q.tx_head.wrapping_add(1);
+        let mut sent = None;
         let status = if len < self.min_frame || len > self.max_frame {
             fx.counts.push(Counter::TxDropBadLength);
             Status::BadLength
@@ -189,7 +179,7 @@ impl QueueEngine {
         } else {
             let frame = self.read(cycle, addr, len);
             if s.unrestricted || s.template.allows(&frame) {
-                fx.transmit.push(frame);
+                sent = Some(frame);
                 Status::Ok
             } else {
                 fx.counts.push(Counter::TxDropTemplate);
@@ -201,6 +191,7 @@ impl QueueEngine {
         self.write(cycle, wb_at, &wb.encode().to_le_bytes());
         self.queues[qi].event.tx_done = self.queues[qi].tx_head;
         self.completed(cycle, qi, fx);
+        sent
     }
 
     fn completed(&mut self, cycle: u64, qi: usize, fx: &mut Effects) {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod queues;
+pub mod shaping;
 
 use std::path::PathBuf;
 
