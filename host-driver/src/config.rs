@@ -27,6 +27,10 @@
 //! mac = "02:00:00:00:00:01"
 //! vlan = 10                  # optional: only on this VLAN (the first tag's)
 //! queue = 5
+//!
+//! [[shape]]                  # transmit shaping, see `shape_config`
+//! queue = 5
+//! ceiling = "200M"
 //! ```
 //!
 //! A listen filter without `dst` matches IPv4 and IPv6 and takes a table
@@ -38,6 +42,8 @@
 use crate::control::Nic;
 use crate::demux::filters::{Filter, Target, MAX_SPREAD, PROTO_TCP, PROTO_UDP};
 use crate::demux::steering::FilterId;
+use crate::device::Device;
+use crate::shaping::Shaping;
 use anyhow::{anyhow, bail, Context, Result};
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -60,6 +66,8 @@ pub struct SteeringConfig {
     /// The RSS secret key, if the config sets one.
     pub rss_key: Option<[u8; 40]>,
     pub filters: Vec<ConfigFilter>,
+    /// `[[shape]]` tables: (1-based position, queue, shaping).
+    pub shapes: Vec<(usize, u32, Shaping)>,
 }
 
 impl SteeringConfig {
@@ -75,6 +83,7 @@ impl SteeringConfig {
         let mut default_queue = None;
         let mut rss_key = None;
         let mut filters = Vec::new();
+        let mut shapes = Vec::new();
         for (key, value) in &top {
             match key.as_str() {
                 "default_queue" => {
@@ -103,12 +112,34 @@ impl SteeringConfig {
                         filters.push(ConfigFilter { index, filter, target });
                     }
                 }
+                "shape" => {
+                    let Value::Array(items) = value else {
+                        bail!("{file}: `shape` must be a list of [[shape]] tables");
+                    };
+                    for (i, item) in items.iter().enumerate() {
+                        let Value::Table(t) = item else {
+                            bail!("{file}: shape {}: must be a [[shape]] table", i + 1);
+                        };
+                        let (queue, shaping) =
+                            crate::shape_config::shape_from(t).map_err(|e| anyhow!("{file}: shape {}: {e}", i + 1))?;
+                        shapes.push((i + 1, queue, shaping));
+                    }
+                }
                 other => bail!(
-                    "{file}: unknown key `{other}`; a config has `default_queue`, `rss_key` and [[filter]] tables"
+                    "{file}: unknown key `{other}`; a config has `default_queue`, `rss_key`, [[filter]] and [[shape]] tables"
                 ),
             }
         }
-        Ok(SteeringConfig { path: path.to_path_buf(), default_queue, rss_key, filters })
+        Ok(SteeringConfig { path: path.to_path_buf(), default_queue, rss_key, filters, shapes })
+    }
+
+    /// Shapes the queues the `[[shape]]` tables name, in file order.
+    pub fn apply_shaping(&self, nic: &mut Nic, device: &dyn Device) -> Result<()> {
+        for (index, queue, shaping) in &self.shapes {
+            nic.set_shaping(device, *queue, shaping)
+                .map_err(|e| anyhow!("{}: shape {index} (queue {queue}): {e:#}", self.path.display()))?;
+        }
+        Ok(())
     }
 
     /// Sets the default queue and installs the filters, in file order.

@@ -18,6 +18,7 @@ pub mod differential;
 pub mod protection;
 pub mod queue;
 pub mod rates;
+pub mod shape_config;
 pub mod sim_queues;
 pub mod shaping;
 pub mod sim_run;

@@ -265,6 +265,9 @@ fn play<D: Device + Wire + Demux>(
     } else {
         None
     };
+    if let Some(config) = steering {
+        config.apply_shaping(&mut nic, &*dev)?;
+    }
     // A bar on a terminal for runs long enough to wait for; indicatif draws
     // nothing when stderr is not a terminal (tests, CI, pipes).
     let sent = frames.iter().filter(|f| !f.data.is_empty()).count() as u64;
