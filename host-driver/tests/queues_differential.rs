@@ -19,7 +19,7 @@ fn config(frames: &[TestFrame]) -> SteeringConfig {
         .enumerate()
         .map(|(i, (filter, target))| ConfigFilter { index: i + 1, filter, target })
         .collect();
-    SteeringConfig { path: "generated".into(), default_queue: Some(0), rss_key: None, filters }
+    SteeringConfig { path: "generated".into(), default_queue: Some(0), rss_key: None, filters, shapes: vec![] }
 }
 
 fn agree(source: &str, frames: Vec<TestFrame>, txq: Vec<(u32, Vec<Vec<u8>>)>) -> Result<sim_run::SimReport, String> {

@@ -307,3 +307,26 @@ pub fn invalid_settings_are_refused<D: Device>(dev: &D) {
     nic.set_shaping(dev, 2, &Shaping { guarantee: rate(250_000_000), ..Default::default() }).unwrap();
     assert_eq!(nic.shaping(dev, 1).unwrap(), more);
 }
+
+/// The mix the model and the gateware are compared on: two queues held to
+/// their ceilings, one with a guarantee that also borrows, and two that
+/// share what is left 1:2, every queue backlogged.
+pub fn mixed_shaping() -> Vec<(u32, Shaping)> {
+    let rate = |mbps: u64| Some(Rate { bits_per_s: mbps * 1_000_000, burst_bytes: 16384 });
+    vec![
+        (1, Shaping { ceiling: rate(50), ..Default::default() }),
+        (2, Shaping { ceiling: rate(100), ..Default::default() }),
+        (3, Shaping { guarantee: rate(150), ceiling: rate(400), weight: 1 }),
+        (4, Shaping { weight: 1, ..Default::default() }),
+        (5, Shaping { weight: 2, ..Default::default() }),
+    ]
+}
+
+/// Each queue's steady-state wire bytes per millisecond in a backlogged
+/// run of `mixed_shaping`.
+pub fn mixed_rates<D: Device + Wire>(dev: &mut D, frame_len: usize, windows: u64, window: u64) -> BTreeMap<u32, f64> {
+    let queues = mixed_shaping();
+    let run = run_backlogged(dev, &queues, frame_len, 0, windows * window);
+    let ms = run.steady_cycles(window) as f64 / (run.clock_hz as f64 / 1000.0);
+    queues.iter().map(|(q, _)| (*q, run.steady_bytes(*q, window) as f64 / ms)).collect()
+}
