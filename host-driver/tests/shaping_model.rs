@@ -4,6 +4,7 @@ mod common;
 
 use arsenic::device::model::ModelDevice;
 use arsenic_hdl::shaping::wire_bytes;
+use arsenic::shaping::measure::{BIG_FRAME, WINDOW_10MS};
 use common::shaping::*;
 
 /// Every rate across the range holds to its ceiling. Each run is long

@@ -9,6 +9,7 @@ mod common;
 
 use arsenic::device::model::ModelDevice;
 use arsenic::device::rtl::RtlDevice;
+use arsenic::shaping::measure::{mixed_rates, BIG_FRAME, WINDOW_10MS, WINDOW_1MS};
 use common::shaping::*;
 
 fn dev() -> RtlDevice {
@@ -73,9 +74,9 @@ fn rtl_invalid_settings_are_refused() {
 fn rtl_rates_match_the_model() {
     let (len, windows) = (256, 4);
     let mut d = dev();
-    let rtl = mixed_rates(&mut d, len, windows, WINDOW_10MS);
+    let rtl = mixed_rates(&mut d, len, windows, WINDOW_10MS).unwrap();
     clean(&d);
-    let model = mixed_rates(&mut ModelDevice::default(), len, windows, WINDOW_10MS);
+    let model = mixed_rates(&mut ModelDevice::default(), len, windows, WINDOW_10MS).unwrap();
     for (q, m) in &model {
         let r = rtl[q];
         let diff = (r - m) / m * 100.0;

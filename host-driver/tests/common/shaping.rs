@@ -1,221 +1,59 @@
 //! Transmit shaping scenarios run on every backend: queues kept backlogged
 //! for a while, as a greedy application would, and the wire measured
-//! against the shaping contract. Each returns the figures it measured and
-//! asserts on them inside. Window lengths are parameters: the model runs
-//! 10 ms windows cheaply, the Verilated gateware manages about a
-//! millisecond of traffic per couple of seconds.
+//! (`arsenic::shaping::measure`) against the bounds. Window lengths
+//! are parameters: the model runs 10 ms windows cheaply, the Verilated
+//! gateware manages about a millisecond of traffic per couple of seconds.
 
 #![allow(dead_code)]
 
-use super::queues::{app_template, from_app};
 use arsenic::control::Nic;
 use arsenic::device::{Device, Wire};
-use arsenic::queue::{QueuePair, QueueSpec};
+use arsenic::shaping::measure::{self, run_backlogged, shares, CONFORMANCE_BURST};
 use arsenic::shaping::{Rate, Shaping};
-use arsenic_hdl::shaping::{rate_from_bps, wire_bytes, MAX_BURST_BYTES, MIN_BURST_BYTES, RATE_FRAC_BITS};
-use std::collections::{BTreeMap, VecDeque};
+use arsenic_hdl::shaping::{wire_bytes, MAX_BURST_BYTES, MIN_BURST_BYTES};
 
-/// 10 ms at 125 MHz.
-pub const WINDOW_10MS: u64 = 1_250_000;
-/// 1 ms at 125 MHz.
-pub const WINDOW_1MS: u64 = 125_000;
-/// Longest frame the app template sends: a full 1514-byte Ethernet frame.
-pub const BIG_FRAME: usize = 1514;
 
-const TX_RING_LOG2: u8 = 5;
-
-/// Transmit-only queues: a small receive ring, room for a full transmit
-/// ring and the frames being built for it.
-fn tx_spec(q: u32) -> QueueSpec {
-    QueueSpec { rx_ring_log2: 3, tx_ring_log2: TX_RING_LOG2, buffers: 72, template: app_template(q), ..Default::default() }
-}
-
-/// A frame on the wire, attributed to the queue that sent it (u32::MAX
-/// for a frame from no application port, which no scenario counts).
-#[derive(Clone, Copy, Debug)]
-pub struct Sent {
-    pub cycle: u64,
-    pub queue: u32,
-    pub wire_bytes: u32,
-}
-
-/// What a backlogged run put on the wire.
-pub struct Run {
-    pub nic: Nic,
-    pub clock_hz: u32,
-    /// The cycle the traffic started, and how long it ran.
-    pub start: u64,
-    pub cycles: u64,
-    pub frames: Vec<Sent>,
-}
-
-impl Run {
-    /// Wire bytes `queue` sent in each of `windows` windows of `window`
-    /// cycles from the start. A frame's bytes cross the wire one per cycle
-    /// from its first, so each window is credited the bytes that crossed
-    /// in it, not whole frames.
-    pub fn window_bytes(&self, queue: u32, window: u64) -> Vec<u64> {
-        let windows = (self.cycles / window) as usize;
-        let mut bins = vec![0u64; windows];
-        for f in self.frames.iter().filter(|f| f.queue == queue) {
-            let (mut at, end) = (f.cycle - self.start, f.cycle - self.start + f.wire_bytes as u64);
-            while at < end {
-                let w = at / window;
-                let upto = ((w + 1) * window).min(end);
-                if let Some(b) = bins.get_mut(w as usize) {
-                    *b += upto - at;
-                }
-                at = upto;
-            }
-        }
-        bins
-    }
-
-    /// Wire bytes `queue` sent after the first window: the first holds the
-    /// start-up (empty buckets, rings filling), the rest the steady state.
-    pub fn steady_bytes(&self, queue: u32, window: u64) -> u64 {
-        self.window_bytes(queue, window).iter().skip(1).sum()
-    }
-
-    /// Cycles the steady state covers.
-    pub fn steady_cycles(&self, window: u64) -> u64 {
-        (self.cycles / window - 1) * window
-    }
-}
-
-/// Creates `queues` with their shaping, lets them idle `idle` cycles (so
-/// their buckets fill), keeps every transmit ring full of `frame_len`-byte
-/// frames from UDP port 7000 + q for `cycles` cycles, and returns what
-/// left on the wire in that time.
-pub fn run_backlogged<D: Device + Wire>(dev: &mut D, queues: &[(u32, Shaping)], frame_len: usize, idle: u64, cycles: u64) -> Run {
-    let mut nic = Nic::open(&*dev).unwrap();
-    let clock_hz = nic.info.clock_hz;
-    let mut pairs: Vec<QueuePair> = vec![];
-    for (q, s) in queues {
-        pairs.push(nic.create_queue(&*dev, *q, &tx_spec(*q)).unwrap());
-        nic.set_shaping(&*dev, *q, s).unwrap();
-    }
-    dev.take_transmitted();
-    let waiter = dev.waiter();
-    waiter.advance(idle).unwrap();
-    let start = waiter.now();
-    // Between refills a lone queue at line rate empties at most half its
-    // ring, so no queue ever runs dry for want of frames.
-    let step = (1u64 << (TX_RING_LOG2 - 1)) * wire_bytes(frame_len as u32) as u64;
-    let mut seq = 0u32;
-    while waiter.now() < start + cycles {
-        for p in &mut pairs {
-            let room = (1usize << TX_RING_LOG2) - p.tx_outstanding() as usize;
-            let mut burst: VecDeque<_> = (0..room)
-                .map_while(|_| {
-                    seq += 1;
-                    let f = from_app(p.queue(), frame_len, seq);
-                    let mut pkt = p.alloc(f.len())?;
-                    pkt.copy_from_slice(&f);
-                    Some(pkt)
-                })
-                .collect();
-            p.tx_burst(&mut burst).unwrap();
-        }
-        waiter.advance(step.min(start + cycles - waiter.now())).unwrap();
-    }
-    let end = start + cycles;
-    let frames = dev
-        .take_transmitted()
-        .into_iter()
-        .filter(|f| (start..end).contains(&f.cycle) && f.data.len() >= 36)
-        .map(|f| {
-            let port = u16::from_be_bytes([f.data[34], f.data[35]]);
-            let queue = port.checked_sub(7000).map_or(u32::MAX, u32::from);
-            Sent { cycle: f.cycle, queue, wire_bytes: wire_bytes(f.data.len() as u32) }
-        })
-        .collect();
-    Run { nic, clock_hz, start, cycles, frames }
-}
-
-fn ceiling(bits_per_s: u64, burst_bytes: u32) -> Shaping {
-    Shaping { ceiling: Some(Rate { bits_per_s, burst_bytes }), ..Default::default() }
-}
-
-/// One queue capped at `rate_bps` with an 8 KiB burst, idle until its
-/// bucket is full, then backlogged for `windows` windows of `window`
-/// cycles, so it starts with a burst. After the first window the mean
-/// rate is within 0.5% of the configured (quantised) rate and every window
-/// within one frame of it; over any stretch between two frame starts the
-/// queue sent no more than the burst plus the rate times the stretch.
-/// Returns the mean's error in percent.
+/// One queue capped at `rate_bps`, starting with a full bucket: after the
+/// first window the mean rate is within 0.5% of the configured (quantised)
+/// rate and every window within one frame of it; over any stretch between
+/// two frame starts the queue sent no more than the burst plus the rate
+/// times the stretch. Returns the mean's error in percent.
 pub fn conformance<D: Device + Wire>(dev: &mut D, rate_bps: u64, frame_len: usize, windows: u64, window: u64) -> f64 {
-    const Q: u32 = 1;
-    const BURST: u32 = 8192;
-    let clock_hz = Nic::open(&*dev).unwrap().info.clock_hz;
-    let rate = rate_from_bps(rate_bps, clock_hz) as u128;
-    let fill = (((BURST as u128) << RATE_FRAC_BITS) / rate) as u64 + 1;
-    let run = run_backlogged(dev, &[(Q, ceiling(rate_bps, BURST))], frame_len, fill, windows * window);
+    let c = measure::conformance(dev, rate_bps, frame_len, windows, window).unwrap();
     let frame = wire_bytes(frame_len as u32) as f64;
-    let per_window = (rate * window as u128) as f64 / (1u128 << RATE_FRAC_BITS) as f64;
-    let bins = run.window_bytes(Q, window);
-    for (w, &b) in bins.iter().enumerate().skip(1) {
+    for (w, &b) in c.windows.iter().enumerate() {
         assert!(
-            (b as f64 - per_window).abs() <= frame,
-            "{rate_bps} b/s: window {w} carried {b} wire bytes, {per_window:.0} expected within a frame"
+            (b as f64 - c.per_window).abs() <= frame,
+            "{rate_bps} b/s: window {} carried {b} wire bytes, {:.0} expected within a frame",
+            w + 1,
+            c.per_window
         );
     }
-    let mean = bins.iter().skip(1).sum::<u64>() as f64 / (bins.len() - 1) as f64;
-    let error = (mean - per_window) / per_window * 100.0;
-    assert!(error.abs() < 0.5, "{rate_bps} b/s: mean {mean:.1} bytes a window, {per_window:.1} expected ({error:.3}%)");
-    // sent(i..=j) <= burst + rate * (start_j - start_i), in rate units:
-    // the running minimum of (bytes before i) - rate * start_i gives the
-    // worst i for each j in one pass.
-    let mut sent_before = 0i128;
-    let mut worst_base = i128::MAX;
-    for f in run.frames.iter().filter(|f| f.queue == Q) {
-        let at = rate as i128 * f.cycle as i128;
-        worst_base = worst_base.min((sent_before << RATE_FRAC_BITS) - at);
-        sent_before += f.wire_bytes as i128;
-        let over = (sent_before << RATE_FRAC_BITS) - at - worst_base - ((BURST as i128) << RATE_FRAC_BITS);
-        assert!(over <= 0, "{rate_bps} b/s: the frame at cycle {} ends a stretch {} bytes over the bucket", f.cycle, over >> RATE_FRAC_BITS);
-    }
-    error
+    assert!(c.mean_error_pct.abs() < 0.5, "{rate_bps} b/s: mean off by {:.3}%", c.mean_error_pct);
+    assert!(
+        c.burst_excess <= 0,
+        "{rate_bps} b/s: a stretch went {} bytes over the {CONFORMANCE_BURST}-byte bucket",
+        c.burst_excess
+    );
+    c.mean_error_pct
 }
 
-/// Queue 0 guaranteed 100 Mb/s without a ceiling, beside `greedy` unshaped
-/// queues, all backlogged with `frame_len` frames: queue 0 keeps at least
-/// 99% of its guarantee. Returns its rate as a fraction of the guarantee.
+/// Queue 0 guaranteed 100 Mb/s beside `greedy` unshaped queues keeps at
+/// least 99% of it, and the others fill the link. Returns the fraction.
 pub fn isolation<D: Device + Wire>(dev: &mut D, greedy: u32, frame_len: usize, windows: u64, window: u64) -> f64 {
-    const GUARANTEE: u64 = 100_000_000;
     // With fewer the fair share alone would exceed the guarantee and the
     // scenario could not tell a shaper from round robin.
     assert!(greedy >= 10, "isolation needs at least 10 greedy queues to mean anything, got {greedy}");
-    let a = Shaping { guarantee: Some(Rate { bits_per_s: GUARANTEE, burst_bytes: 16384 }), ..Default::default() };
-    let mut queues = vec![(0, a)];
-    queues.extend((1..=greedy).map(|q| (q, Shaping::default())));
-    let run = run_backlogged(dev, &queues, frame_len, 0, windows * window);
-    let bps = run.steady_bytes(0, window) as f64 * 8.0 * run.clock_hz as f64 / run.steady_cycles(window) as f64;
-    let fraction = bps / GUARANTEE as f64;
-    assert!(fraction >= 0.99, "the guaranteed queue got {bps:.0} b/s beside {greedy} greedy ones");
-    // The others share the rest, so the link stays full.
-    let all: u64 = (0..=greedy).map(|q| run.steady_bytes(q, window)).sum();
-    assert!(all as f64 >= 0.95 * run.steady_cycles(window) as f64, "the link idled: {all} wire bytes");
+    let (fraction, utilisation) = measure::isolation(dev, greedy, frame_len, windows, window).unwrap();
+    assert!(fraction >= 0.99, "the guaranteed queue got {:.2}% of 100 Mb/s beside {greedy} greedy ones", fraction * 100.0);
+    assert!(utilisation >= 0.95, "the link idled: {utilisation:.4} wire bytes a cycle");
     fraction
 }
 
-/// Each queue's share of the steady state's wire bytes, by queue.
-fn shares(run: &Run, queues: &[u32], window: u64) -> BTreeMap<u32, f64> {
-    let bytes: Vec<u64> = queues.iter().map(|&q| run.steady_bytes(q, window)).collect();
-    let total = bytes.iter().sum::<u64>().max(1) as f64;
-    queues.iter().zip(bytes).map(|(&q, b)| (q, b as f64 / total)).collect()
-}
-
-/// `queues` unshaped queues of equal weight, backlogged: Jain's fairness
-/// index of their wire bytes is at least 0.99 and the link stays busy.
-/// Returns (Jain's index, link utilisation in wire bytes per cycle).
+/// Equal-weight unshaped backlogged queues: Jain's index at least 0.99 and
+/// the link busy. Returns (Jain's index, utilisation).
 pub fn fairness<D: Device + Wire>(dev: &mut D, queues: u32, frame_len: usize, windows: u64, window: u64) -> (f64, f64) {
-    let list: Vec<(u32, Shaping)> = (0..queues).map(|q| (q, Shaping::default())).collect();
-    let run = run_backlogged(dev, &list, frame_len, 0, windows * window);
-    let bytes: Vec<f64> = (0..queues).map(|q| run.steady_bytes(q, window) as f64).collect();
-    let sum: f64 = bytes.iter().sum();
-    let jain = sum * sum / (queues as f64 * bytes.iter().map(|b| b * b).sum::<f64>()).max(1.0);
-    let utilisation = sum / run.steady_cycles(window) as f64;
+    let (jain, utilisation, bytes) = measure::fairness(dev, queues, frame_len, windows, window).unwrap();
     assert!(jain >= 0.99, "Jain's index {jain:.4} over {queues} queues: {bytes:?}");
     assert!(utilisation >= 0.95, "the link idled: {utilisation:.4} wire bytes a cycle");
     (jain, utilisation)
@@ -226,7 +64,7 @@ pub fn fairness<D: Device + Wire>(dev: &mut D, queues: u32, frame_len: usize, wi
 pub fn weighted<D: Device + Wire>(dev: &mut D, frame_len: usize, windows: u64, window: u64) -> Vec<f64> {
     let weights = [(1u32, 1u8), (2, 2), (3, 4)];
     let list: Vec<(u32, Shaping)> = weights.iter().map(|&(q, weight)| (q, Shaping { weight, ..Default::default() })).collect();
-    let run = run_backlogged(dev, &list, frame_len, 0, windows * window);
+    let run = run_backlogged(dev, &list, frame_len, 0, windows * window).unwrap();
     let got = shares(&run, &[1, 2, 3], window);
     let total_weight: u32 = weights.iter().map(|w| w.1 as u32).sum();
     for &(q, weight) in &weights {
@@ -308,25 +146,3 @@ pub fn invalid_settings_are_refused<D: Device>(dev: &D) {
     assert_eq!(nic.shaping(dev, 1).unwrap(), more);
 }
 
-/// The mix the model and the gateware are compared on: two queues held to
-/// their ceilings, one with a guarantee that also borrows, and two that
-/// share what is left 1:2, every queue backlogged.
-pub fn mixed_shaping() -> Vec<(u32, Shaping)> {
-    let rate = |mbps: u64| Some(Rate { bits_per_s: mbps * 1_000_000, burst_bytes: 16384 });
-    vec![
-        (1, Shaping { ceiling: rate(50), ..Default::default() }),
-        (2, Shaping { ceiling: rate(100), ..Default::default() }),
-        (3, Shaping { guarantee: rate(150), ceiling: rate(400), weight: 1 }),
-        (4, Shaping { weight: 1, ..Default::default() }),
-        (5, Shaping { weight: 2, ..Default::default() }),
-    ]
-}
-
-/// Each queue's steady-state wire bytes per millisecond in a backlogged
-/// run of `mixed_shaping`.
-pub fn mixed_rates<D: Device + Wire>(dev: &mut D, frame_len: usize, windows: u64, window: u64) -> BTreeMap<u32, f64> {
-    let queues = mixed_shaping();
-    let run = run_backlogged(dev, &queues, frame_len, 0, windows * window);
-    let ms = run.steady_cycles(window) as f64 / (run.clock_hz as f64 / 1000.0);
-    queues.iter().map(|(q, _)| (*q, run.steady_bytes(*q, window) as f64 / ms)).collect()
-}

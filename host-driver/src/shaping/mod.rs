@@ -3,6 +3,12 @@
 //! sharing what is left. `arsenic_hdl::shaping` holds the rules the NIC
 //! follows; this module converts to and from its register units and
 //! refuses settings the NIC could not honour.
+//!
+//! `measure` runs backlogged queues on any backend and measures what
+//! reached the wire: the figures the tests hold to the bounds and
+//! the benchmark reports.
+
+pub mod measure;
 
 use crate::control::Nic;
 use crate::device::Device;
