@@ -6,6 +6,7 @@
 //! top with loopback on and the same traffic in one run, so they compare.
 
 mod queues;
+mod rates;
 
 use anyhow::{bail, Context, Result};
 use arsenic::capture;
@@ -169,6 +170,7 @@ fn main() -> Result<()> {
     let (corpus_frames, corpus_disagreements) = corpus_agreement()?;
     let (driver_ns, model_share) = queues::driver_forwarding(30_000)?;
     let (fuzz_cases, violations) = queues::protection_fuzz(40)?;
+    let (jain, utilisation) = rates::fairness()?;
     let measured = [
         ("sim.verilator_cycles_per_s", verilator_cycles_per_s()?),
         ("sim.rusthdl_cycles_per_s", rusthdl_cycles_per_s()?),
@@ -184,6 +186,11 @@ fn main() -> Result<()> {
         ("driver.model_share_of_loop", model_share),
         ("protection.fuzz_cases", fuzz_cases as f64),
         ("protection.violations", violations as f64),
+        ("rate.max_error_pct", (rates::max_error_pct()? * 1e4).round() / 1e4),
+        ("rate.isolation_fraction", (rates::isolation_fraction()? * 1e4).round() / 1e4),
+        ("rate.link_utilisation", (utilisation * 1e4).round() / 1e4),
+        ("rate.jain_fairness", (jain * 1e5).round() / 1e5),
+        ("rate.decision_cycles", rates::decision_cycles()),
     ];
     println!("{:<36} {:>16}", "figure", "value");
     for (name, value) in &measured {
