@@ -34,7 +34,11 @@
 //! Every cycle the engine does not use sweeps one queue, so a queue is
 //! updated at least once every `QUEUE_COUNT` free cycles. Refills are
 //! clamped at 1023 cycles: a queue left alone longer (the engine using more
-//! than 960 of 1023 cycles) loses the excess refill, never gains.
+//! than 960 of 1023 cycles) loses the excess refill, never gains; `last`
+//! is 16 bits, so a queue must not go 65536 cycles without an update.
+//! Tokens and the deficit only go below zero by turns taken while their
+//! bits were set, about one ADMIT each; the 48-bit counts and the 24-bit
+//! deficit would wrap only after thousands of turns taken against the bits.
 
 use crate::params::{QUEUE_BITS, QUEUE_COUNT, QUEUE_COUNT_LOG2};
 use crate::ports::{ShapeConfig, ShapeConfigSink, ShaperSink};
@@ -56,6 +60,8 @@ const _: () = {
     assert!(TOKEN_BITS == 48 && ELAPSED_BITS == 10 && DEFICIT_BITS == 24);
     // cap + refill + refund < 2^46 + 2^46 fits a signed 48-bit count.
     assert!(BURST_BITS as usize + RATE_FRAC_BITS as usize + 1 <= TOKEN_BITS - 1);
+    // The product's 38 bits, below the cap's 46.
+    assert!(RATE_BITS as usize + ELAPSED_BITS == 38);
     assert!(RATE_BITS as usize + ELAPSED_BITS < (BURST_BITS + RATE_FRAC_BITS) as usize);
     assert!(12 + (RATE_FRAC_BITS as usize) < (BURST_BITS + RATE_FRAC_BITS) as usize);
     assert!(QUANTUM_BYTES == 1 << 11 && WEIGHT_MAX == 255);
@@ -1048,6 +1054,5 @@ mod tests {
         check_all(&uut).unwrap();
         let v = generate_verilog(&uut);
         assert!(v.contains("module top"));
-        std::fs::write(std::env::temp_dir().join("tx_shaper.v"), &v).unwrap();
     }
 }
