@@ -13,6 +13,7 @@ pub mod queue_counters;
 pub mod rx_engine;
 pub mod stat_counter;
 pub mod tx_engine;
+pub mod tx_shaper;
 pub mod tx_template;
 
 pub use control_page::ControlPage;
@@ -28,4 +29,5 @@ pub use queue_counters::QueueCounters;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
 pub use tx_engine::TxEngine;
+pub use tx_shaper::TxShaper;
 pub use tx_template::TxTemplateCheck;
