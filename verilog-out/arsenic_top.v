@@ -63,6 +63,9 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     wire  [11:0] control$settings$queue;
     wire  [562:0] control$settings$settings;
     reg  control$cfg_busy;
+    wire  control$shape$write;
+    wire  [11:0] control$shape$queue;
+    wire  [107:0] control$shape$shape;
     wire  control$doorbell$valid;
     wire  [11:0] control$doorbell$queue;
     wire  [1:0] control$doorbell$kind;
@@ -197,6 +200,24 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     wire  [1:0] tx$qcount$counter;
     reg  tx$qcount$ready;
     wire  [2:0] tx$counts;
+    wire  [1:0] tx$shaper$op;
+    wire  [5:0] tx$shaper$queue;
+    wire  tx$shaper$green;
+    wire  [11:0] tx$shaper$bytes;
+    reg  [63:0] tx$shaper$green_ok;
+    reg  [63:0] tx$shaper$ceiling_ok;
+    reg  [63:0] tx$shaper$deficit_ok;
+    reg  shaper$clock;
+    reg  shaper$shape$write;
+    reg  [11:0] shaper$shape$queue;
+    reg  [107:0] shaper$shape$shape;
+    reg  [1:0] shaper$sched$op;
+    reg  [5:0] shaper$sched$queue;
+    reg  shaper$sched$green;
+    reg  [11:0] shaper$sched$bytes;
+    wire  [63:0] shaper$sched$green_ok;
+    wire  [63:0] shaper$sched$ceiling_ok;
+    wire  [63:0] shaper$sched$deficit_ok;
     reg  evt$clock;
     reg  evt$settings$write;
     reg  [11:0] evt$settings$queue;
@@ -353,6 +374,9 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .settings$queue(control$settings$queue),
         .settings$settings(control$settings$settings),
         .cfg_busy(control$cfg_busy),
+        .shape$write(control$shape$write),
+        .shape$queue(control$shape$queue),
+        .shape$shape(control$shape$shape),
         .doorbell$valid(control$doorbell$valid),
         .doorbell$queue(control$doorbell$queue),
         .doorbell$kind(control$doorbell$kind),
@@ -507,7 +531,27 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .qcount$queue(tx$qcount$queue),
         .qcount$counter(tx$qcount$counter),
         .qcount$ready(tx$qcount$ready),
-        .counts(tx$counts)
+        .counts(tx$counts),
+        .shaper$op(tx$shaper$op),
+        .shaper$queue(tx$shaper$queue),
+        .shaper$green(tx$shaper$green),
+        .shaper$bytes(tx$shaper$bytes),
+        .shaper$green_ok(tx$shaper$green_ok),
+        .shaper$ceiling_ok(tx$shaper$ceiling_ok),
+        .shaper$deficit_ok(tx$shaper$deficit_ok)
+    );
+    top$shaper shaper(
+        .clock(shaper$clock),
+        .shape$write(shaper$shape$write),
+        .shape$queue(shaper$shape$queue),
+        .shape$shape(shaper$shape$shape),
+        .sched$op(shaper$sched$op),
+        .sched$queue(shaper$sched$queue),
+        .sched$green(shaper$sched$green),
+        .sched$bytes(shaper$sched$bytes),
+        .sched$green_ok(shaper$sched$green_ok),
+        .sched$ceiling_ok(shaper$sched$ceiling_ok),
+        .sched$deficit_ok(shaper$sched$deficit_ok)
     );
     top$evt evt(
         .clock(evt$clock),
@@ -681,6 +725,7 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         demux$clock = clock;
         rx$clock = clock;
         tx$clock = clock;
+        shaper$clock = clock;
         evt$clock = clock;
         qcount$clock = clock;
         arbiter$clock = clock;
@@ -823,6 +868,16 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     always @(*) demux$filter$clear = control$filter$clear;
     always @(*) demux$filter$slot = control$filter$slot;
     always @(*) demux$filter$entry = control$filter$entry;
+    always @(*) shaper$shape$write = control$shape$write;
+    always @(*) shaper$shape$queue = control$shape$queue;
+    always @(*) shaper$shape$shape = control$shape$shape;
+    always @(*) shaper$sched$op = tx$shaper$op;
+    always @(*) shaper$sched$queue = tx$shaper$queue;
+    always @(*) shaper$sched$green = tx$shaper$green;
+    always @(*) shaper$sched$bytes = tx$shaper$bytes;
+    always @(*) tx$shaper$green_ok = shaper$sched$green_ok;
+    always @(*) tx$shaper$ceiling_ok = shaper$sched$ceiling_ok;
+    always @(*) tx$shaper$deficit_ok = shaper$sched$deficit_ok;
     always @(*) evt$rx_done$valid = rx$completion$valid;
     always @(*) evt$rx_done$queue = rx$completion$queue;
     always @(*) evt$rx_done$is_tx = rx$completion$is_tx;
@@ -1431,7 +1486,7 @@ module top$check$length(d,q,clock);
 endmodule // top$check$length
 
 
-module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key,settings$write,settings$queue,settings$settings,cfg_busy,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,qc_rd_strobe,qc_rd_queue,qc_rd_counter,qc_rd_ack,qc_rd_data);
+module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key,settings$write,settings$queue,settings$settings,cfg_busy,shape$write,shape$queue,shape$shape,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,qc_rd_strobe,qc_rd_queue,qc_rd_counter,qc_rd_ack,qc_rd_data);
     
     // Module arguments
     input wire  clock;
@@ -1454,6 +1509,9 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     output reg  [11:0] settings$queue;
     output reg  [562:0] settings$settings;
     input wire  cfg_busy;
+    output reg  shape$write;
+    output reg  [11:0] shape$queue;
+    output reg  [107:0] shape$shape;
     output reg  doorbell$valid;
     output reg  [11:0] doorbell$queue;
     output reg  [1:0] doorbell$kind;
@@ -1465,6 +1523,9 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     input wire  [31:0] qc_rd_data;
     
     // Constant declarations
+    localparam  shape_base = 24'h380;
+    localparam  shape_end = 24'h394;
+    localparam  shape_cmd_addr = 24'h394;
     localparam  qcfg_base = 24'h300;
     localparam  qcfg_end = 24'h354;
     localparam  qcfg_cmd_addr = 24'h354;
@@ -1547,6 +1608,37 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [31:0] qcfg_words$20$d;
     wire  [31:0] qcfg_words$20$q;
     reg  qcfg_words$20$clock;
+    reg  [31:0] shape_words$0$d;
+    wire  [31:0] shape_words$0$q;
+    reg  shape_words$0$clock;
+    reg  [31:0] shape_words$1$d;
+    wire  [31:0] shape_words$1$q;
+    reg  shape_words$1$clock;
+    reg  [31:0] shape_words$2$d;
+    wire  [31:0] shape_words$2$q;
+    reg  shape_words$2$clock;
+    reg  [31:0] shape_words$3$d;
+    wire  [31:0] shape_words$3$q;
+    reg  shape_words$3$clock;
+    reg  [31:0] shape_words$4$d;
+    wire  [31:0] shape_words$4$q;
+    reg  shape_words$4$clock;
+    reg  shape_write$d;
+    wire  shape_write$q;
+    reg  shape_write$clock;
+    reg  shape_read$d;
+    wire  shape_read$q;
+    reg  shape_read$clock;
+    reg  [11:0] shape_queue$d;
+    wire  [11:0] shape_queue$q;
+    reg  shape_queue$clock;
+    reg  [5:0] shape_copy$read_address;
+    reg  shape_copy$read_clock;
+    wire  [107:0] shape_copy$read_data;
+    reg  [5:0] shape_copy$write_address;
+    reg  shape_copy$write_clock;
+    reg  [107:0] shape_copy$write_data;
+    reg  shape_copy$write_enable;
     reg  qcfg_write$d;
     wire  qcfg_write$q;
     reg  qcfg_write$clock;
@@ -1749,6 +1841,15 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  rss_words$9$clock;
     
     // Local signals
+    reg  [23:0] shape_offset;
+    reg  [7:0] shape_select;
+    reg  in_shape;
+    reg  shape_cmd_ok;
+    reg  [31:0] sw$0;
+    reg  [31:0] sw$1;
+    reg  [31:0] sw$2;
+    reg  [31:0] sw$3;
+    reg  [31:0] sw$4;
     reg  [23:0] qcfg_offset;
     reg  [31:0] qcfg_select;
     reg  in_qcfg;
@@ -1896,6 +1997,55 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .d(qcfg_words$20$d),
         .q(qcfg_words$20$q),
         .clock(qcfg_words$20$clock)
+    );
+    top$control$shape_words$0 shape_words$0(
+        .d(shape_words$0$d),
+        .q(shape_words$0$q),
+        .clock(shape_words$0$clock)
+    );
+    top$control$shape_words$1 shape_words$1(
+        .d(shape_words$1$d),
+        .q(shape_words$1$q),
+        .clock(shape_words$1$clock)
+    );
+    top$control$shape_words$2 shape_words$2(
+        .d(shape_words$2$d),
+        .q(shape_words$2$q),
+        .clock(shape_words$2$clock)
+    );
+    top$control$shape_words$3 shape_words$3(
+        .d(shape_words$3$d),
+        .q(shape_words$3$q),
+        .clock(shape_words$3$clock)
+    );
+    top$control$shape_words$4 shape_words$4(
+        .d(shape_words$4$d),
+        .q(shape_words$4$q),
+        .clock(shape_words$4$clock)
+    );
+    top$control$shape_write shape_write(
+        .d(shape_write$d),
+        .q(shape_write$q),
+        .clock(shape_write$clock)
+    );
+    top$control$shape_read shape_read(
+        .d(shape_read$d),
+        .q(shape_read$q),
+        .clock(shape_read$clock)
+    );
+    top$control$shape_queue shape_queue(
+        .d(shape_queue$d),
+        .q(shape_queue$q),
+        .clock(shape_queue$clock)
+    );
+    top$control$shape_copy shape_copy(
+        .read_address(shape_copy$read_address),
+        .read_clock(shape_copy$read_clock),
+        .read_data(shape_copy$read_data),
+        .write_address(shape_copy$write_address),
+        .write_clock(shape_copy$write_clock),
+        .write_data(shape_copy$write_data),
+        .write_enable(shape_copy$write_enable)
     );
     top$control$qcfg_write qcfg_write(
         .d(qcfg_write$d),
@@ -2245,6 +2395,9 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         cmd_word$clock = clock;
         qcfg_write$clock = clock;
         qcfg_queue$clock = clock;
+        shape_write$clock = clock;
+        shape_read$clock = clock;
+        shape_queue$clock = clock;
         db_valid$clock = clock;
         db_queue$clock = clock;
         db_kind$clock = clock;
@@ -2264,6 +2417,9 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         cmd_word$d = cmd_word$q;
         qcfg_write$d = qcfg_write$q;
         qcfg_queue$d = qcfg_queue$q;
+        shape_write$d = shape_write$q;
+        shape_read$d = shape_read$q;
+        shape_queue$d = shape_queue$q;
         db_valid$d = db_valid$q;
         db_queue$d = db_queue$q;
         db_kind$d = db_kind$q;
@@ -2361,6 +2517,47 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         settings$settings[(64'h1a3)+:(128)] = (((qw$19) & 128'hffffffffffffffffffffffffffffffff) << 32'h60) | (((qw$18) & 128'hffffffffffffffffffffffffffffffff) << 32'h40) | (((qw$17) & 128'hffffffffffffffffffffffffffffffff) << 32'h20) | ((qw$16) & 128'hffffffffffffffffffffffffffffffff);
         settings$settings[(64'h223)+:(16)] = qw$20[(32'h0)+:(16)];
         qcfg_write$d = 1'b0;
+        shape_words$0$clock = clock;
+        shape_words$0$d = shape_words$0$q;
+        sw$0 = shape_words$0$q;
+        shape_words$1$clock = clock;
+        shape_words$1$d = shape_words$1$q;
+        sw$1 = shape_words$1$q;
+        shape_words$2$clock = clock;
+        shape_words$2$d = shape_words$2$q;
+        sw$2 = shape_words$2$q;
+        shape_words$3$clock = clock;
+        shape_words$3$d = shape_words$3$q;
+        sw$3 = shape_words$3$q;
+        shape_words$4$clock = clock;
+        shape_words$4$d = shape_words$4$q;
+        sw$4 = shape_words$4$q;
+        in_shape = (regs$addr >= shape_base) & (regs$addr < shape_end);
+        shape_offset = regs$addr - shape_base;
+        shape_select = ((1'b1) & 8'hff) << shape_offset[(32'h2)+:(3)];
+        shape$write = shape_write$q;
+        shape$queue = shape_queue$q;
+        shape$shape[(64'h0)+:(28)] = sw$0[(32'h0)+:(28)];
+        shape$shape[(64'h1c)+:(22)] = sw$1[(32'h0)+:(22)];
+        shape$shape[(64'h32)+:(28)] = sw$2[(32'h0)+:(28)];
+        shape$shape[(64'h4e)+:(22)] = sw$3[(32'h0)+:(22)];
+        shape$shape[(64'h64)+:(8)] = sw$4[(32'h0)+:(8)];
+        shape_copy$read_clock = clock;
+        shape_copy$write_clock = clock;
+        shape_copy$write_address = shape_queue$q[(32'h0)+:(6)];
+        shape_copy$write_data = shape$shape;
+        shape_copy$write_enable = shape_write$q;
+        shape_copy$read_address = regs$wdata[(32'h0)+:(6)];
+        if (shape_read$q) begin
+            shape_words$0$d = ((shape_copy$read_data[(64'h0)+:(28)]) & 32'hffffffff);
+            shape_words$1$d = ((shape_copy$read_data[(64'h1c)+:(22)]) & 32'hffffffff);
+            shape_words$2$d = ((shape_copy$read_data[(64'h32)+:(28)]) & 32'hffffffff);
+            shape_words$3$d = ((shape_copy$read_data[(64'h4e)+:(22)]) & 32'hffffffff);
+            shape_words$4$d = ((shape_copy$read_data[(64'h64)+:(8)]) & 32'hffffffff);
+        end
+        shape_write$d = 1'b0;
+        shape_read$d = 1'b0;
+        shape_cmd_ok = (regs$addr == shape_cmd_addr) & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count);
         page = regs$addr >> 32'hc;
         on_page = (page >= 32'h1) & (page <= queue_count);
         uq_offset = regs$addr[(32'h0)+:(12)];
@@ -2765,6 +2962,32 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                         qcfg_words$20$d = regs$wdata;
                     end
                 end
+                if (in_shape) begin
+                    if (shape_select[0]) begin
+                        shape_words$0$d = regs$wdata;
+                    end
+                    if (shape_select[1]) begin
+                        shape_words$1$d = regs$wdata;
+                    end
+                    if (shape_select[2]) begin
+                        shape_words$2$d = regs$wdata;
+                    end
+                    if (shape_select[3]) begin
+                        shape_words$3$d = regs$wdata;
+                    end
+                    if (shape_select[4]) begin
+                        shape_words$4$d = regs$wdata;
+                    end
+                end
+                if (shape_cmd_ok) begin
+                    shape_queue$d = regs$wdata[(32'h0)+:(12)];
+                    if (regs$wdata[32'h10]) begin
+                        shape_write$d = 1'b1;
+                    end
+                    else if (regs$wdata[32'h11]) begin
+                        shape_read$d = 1'b1;
+                    end
+                end
                 if ((regs$addr == qcfg_cmd_addr) & regs$wdata[32'h10] & ~cfg_busy & ~qcfg_write$q & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count)) begin
                     qcfg_write$d = 1'b1;
                     qcfg_queue$d = regs$wdata[(32'h0)+:(12)];
@@ -2886,6 +3109,23 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
                     end
                     if (qcfg_select[20]) begin
                         rdata$d = qcfg_words$20$q;
+                    end
+                end
+                else if (in_shape) begin
+                    if (shape_select[0]) begin
+                        rdata$d = shape_words$0$q;
+                    end
+                    if (shape_select[1]) begin
+                        rdata$d = shape_words$1$q;
+                    end
+                    if (shape_select[2]) begin
+                        rdata$d = shape_words$2$q;
+                    end
+                    if (shape_select[3]) begin
+                        rdata$d = shape_words$3$q;
+                    end
+                    if (shape_select[4]) begin
+                        rdata$d = shape_words$4$q;
                     end
                 end
                 else if (regs$addr == qcfg_status_addr) begin
@@ -5754,6 +5994,187 @@ module top$control$scratch(d,q,clock);
     end
           
 endmodule // top$control$scratch
+
+
+module top$control$shape_copy(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [107:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [107:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[107:0] mem[63:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$control$shape_copy
+
+
+module top$control$shape_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_queue
+
+
+module top$control$shape_read(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_read
+
+
+module top$control$shape_words$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_words$0
+
+
+module top$control$shape_words$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_words$1
+
+
+module top$control$shape_words$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_words$2
+
+
+module top$control$shape_words$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_words$3
+
+
+module top$control$shape_words$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_words$4
+
+
+module top$control$shape_write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$shape_write
 
 
 module top$control$value_word(d,q,clock);
@@ -16351,7 +16772,1042 @@ module top$rx$wr_ptr(d,q,clock);
 endmodule // top$rx$wr_ptr
 
 
-module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,completion$valid,completion$queue,completion$is_tx,completion$done,completion$ready,qcount$valid,qcount$queue,qcount$counter,qcount$ready,counts);
+module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue,sched$green,sched$bytes,sched$green_ok,sched$ceiling_ok,sched$deficit_ok);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  shape$write;
+    input wire  [11:0] shape$queue;
+    input wire  [107:0] shape$shape;
+    input wire  [1:0] sched$op;
+    input wire  [5:0] sched$queue;
+    input wire  sched$green;
+    input wire  [11:0] sched$bytes;
+    output reg  [63:0] sched$green_ok;
+    output reg  [63:0] sched$ceiling_ok;
+    output reg  [63:0] sched$deficit_ok;
+    
+    // Constant declarations
+    localparam  queue_count = 12'h40;
+    localparam  neg_admit_d = 28'hffff9f6;
+    localparam  neg_admit_tok = 48'hfff9f6000000;
+    localparam  admit_tok = 48'h60a000000;
+    localparam  flip = 48'h800000000000;
+    localparam  admit_d = 28'h60a;
+    
+    // Stub signals
+    reg  [5:0] cfg_ram$read_address;
+    reg  cfg_ram$read_clock;
+    wire  [107:0] cfg_ram$read_data;
+    reg  [5:0] cfg_ram$write_address;
+    reg  cfg_ram$write_clock;
+    reg  [107:0] cfg_ram$write_data;
+    reg  cfg_ram$write_enable;
+    reg  [5:0] state_ram$read_address;
+    reg  state_ram$read_clock;
+    wire  [139:0] state_ram$read_data;
+    reg  [5:0] state_ram$write_address;
+    reg  state_ram$write_clock;
+    reg  [139:0] state_ram$write_data;
+    reg  state_ram$write_enable;
+    reg  [15:0] now$d;
+    wire  [15:0] now$q;
+    reg  now$clock;
+    reg  [5:0] sweep_ptr$d;
+    wire  [5:0] sweep_ptr$q;
+    reg  sweep_ptr$clock;
+    reg  s1_valid$d;
+    wire  s1_valid$q;
+    reg  s1_valid$clock;
+    reg  [1:0] s1_kind$d;
+    wire  [1:0] s1_kind$q;
+    reg  s1_kind$clock;
+    reg  [5:0] s1_q$d;
+    wire  [5:0] s1_q$q;
+    reg  s1_q$clock;
+    reg  s1_green$d;
+    wire  s1_green$q;
+    reg  s1_green$clock;
+    reg  [11:0] s1_bytes$d;
+    wire  [11:0] s1_bytes$q;
+    reg  s1_bytes$clock;
+    reg  f_valid$d;
+    wire  f_valid$q;
+    reg  f_valid$clock;
+    reg  [5:0] f_q$d;
+    wire  [5:0] f_q$q;
+    reg  f_q$clock;
+    reg  [139:0] f_state$d;
+    wire  [139:0] f_state$q;
+    reg  f_state$clock;
+    reg  cf_valid$d;
+    wire  cf_valid$q;
+    reg  cf_valid$clock;
+    reg  [5:0] cf_q$d;
+    wire  [5:0] cf_q$q;
+    reg  cf_q$clock;
+    reg  [107:0] cf_data$d;
+    wire  [107:0] cf_data$q;
+    reg  cf_data$clock;
+    reg  [63:0] green_bits$d;
+    wire  [63:0] green_bits$q;
+    reg  green_bits$clock;
+    reg  [63:0] ceiling_bits$d;
+    wire  [63:0] ceiling_bits$q;
+    reg  ceiling_bits$clock;
+    reg  [63:0] deficit_bits$d;
+    wire  [63:0] deficit_bits$q;
+    reg  deficit_bits$clock;
+    
+    // Local signals
+    reg  [47:0] g_tokens;
+    reg  [47:0] g_add;
+    reg  g_charge;
+    reg  [37:0] g_r1;
+    reg  [37:0] g_r3;
+    reg  [37:0] g_pp0;
+    reg  [37:0] g_pp1;
+    reg  [37:0] g_pp2;
+    reg  [37:0] g_pp3;
+    reg  [37:0] g_pp4;
+    reg  [37:0] g_product;
+    reg  [47:0] g_sum;
+    reg  [47:0] g_cap;
+    reg  [47:0] g_lim;
+    reg  [47:0] g_new;
+    reg  g_admit;
+    reg  [47:0] c_tokens;
+    reg  [47:0] c_add;
+    reg  c_charge;
+    reg  [37:0] c_r1;
+    reg  [37:0] c_r3;
+    reg  [37:0] c_pp0;
+    reg  [37:0] c_pp1;
+    reg  [37:0] c_pp2;
+    reg  [37:0] c_pp3;
+    reg  [37:0] c_pp4;
+    reg  [37:0] c_product;
+    reg  [47:0] c_sum;
+    reg  [47:0] c_cap;
+    reg  [47:0] c_lim;
+    reg  [47:0] c_new;
+    reg  c_admit;
+    reg  [5:0] op_q;
+    reg  cfg_write;
+    reg  [63:0] turn_mask;
+    reg  [107:0] settings;
+    reg  [139:0] cur;
+    reg  [15:0] elapsed16;
+    reg  [9:0] elapsed;
+    reg  is_turn;
+    reg  is_refund;
+    reg  is_visit;
+    reg  [47:0] refund_tok;
+    reg  [7:0] weight;
+    reg  [27:0] quantum;
+    reg  [27:0] d_add;
+    reg  d_capped;
+    reg  [27:0] d_cap;
+    reg  [27:0] d_sum;
+    reg  [27:0] d_new;
+    reg  [139:0] new_state;
+    reg  c_ok;
+    reg  g_ok;
+    reg  [63:0] s1_mask;
+    reg  [63:0] green_set;
+    reg  [63:0] ceiling_set;
+    reg  [63:0] deficit_set;
+    
+    // Sub module instances
+    top$shaper$cfg_ram cfg_ram(
+        .read_address(cfg_ram$read_address),
+        .read_clock(cfg_ram$read_clock),
+        .read_data(cfg_ram$read_data),
+        .write_address(cfg_ram$write_address),
+        .write_clock(cfg_ram$write_clock),
+        .write_data(cfg_ram$write_data),
+        .write_enable(cfg_ram$write_enable)
+    );
+    top$shaper$state_ram state_ram(
+        .read_address(state_ram$read_address),
+        .read_clock(state_ram$read_clock),
+        .read_data(state_ram$read_data),
+        .write_address(state_ram$write_address),
+        .write_clock(state_ram$write_clock),
+        .write_data(state_ram$write_data),
+        .write_enable(state_ram$write_enable)
+    );
+    top$shaper$now now(
+        .d(now$d),
+        .q(now$q),
+        .clock(now$clock)
+    );
+    top$shaper$sweep_ptr sweep_ptr(
+        .d(sweep_ptr$d),
+        .q(sweep_ptr$q),
+        .clock(sweep_ptr$clock)
+    );
+    top$shaper$s1_valid s1_valid(
+        .d(s1_valid$d),
+        .q(s1_valid$q),
+        .clock(s1_valid$clock)
+    );
+    top$shaper$s1_kind s1_kind(
+        .d(s1_kind$d),
+        .q(s1_kind$q),
+        .clock(s1_kind$clock)
+    );
+    top$shaper$s1_q s1_q(
+        .d(s1_q$d),
+        .q(s1_q$q),
+        .clock(s1_q$clock)
+    );
+    top$shaper$s1_green s1_green(
+        .d(s1_green$d),
+        .q(s1_green$q),
+        .clock(s1_green$clock)
+    );
+    top$shaper$s1_bytes s1_bytes(
+        .d(s1_bytes$d),
+        .q(s1_bytes$q),
+        .clock(s1_bytes$clock)
+    );
+    top$shaper$f_valid f_valid(
+        .d(f_valid$d),
+        .q(f_valid$q),
+        .clock(f_valid$clock)
+    );
+    top$shaper$f_q f_q(
+        .d(f_q$d),
+        .q(f_q$q),
+        .clock(f_q$clock)
+    );
+    top$shaper$f_state f_state(
+        .d(f_state$d),
+        .q(f_state$q),
+        .clock(f_state$clock)
+    );
+    top$shaper$cf_valid cf_valid(
+        .d(cf_valid$d),
+        .q(cf_valid$q),
+        .clock(cf_valid$clock)
+    );
+    top$shaper$cf_q cf_q(
+        .d(cf_q$d),
+        .q(cf_q$q),
+        .clock(cf_q$clock)
+    );
+    top$shaper$cf_data cf_data(
+        .d(cf_data$d),
+        .q(cf_data$q),
+        .clock(cf_data$clock)
+    );
+    top$shaper$green_bits green_bits(
+        .d(green_bits$d),
+        .q(green_bits$q),
+        .clock(green_bits$clock)
+    );
+    top$shaper$ceiling_bits ceiling_bits(
+        .d(ceiling_bits$d),
+        .q(ceiling_bits$q),
+        .clock(ceiling_bits$clock)
+    );
+    top$shaper$deficit_bits deficit_bits(
+        .d(deficit_bits$d),
+        .q(deficit_bits$q),
+        .clock(deficit_bits$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        now$clock = clock;
+        sweep_ptr$clock = clock;
+        s1_valid$clock = clock;
+        s1_kind$clock = clock;
+        s1_q$clock = clock;
+        s1_green$clock = clock;
+        s1_bytes$clock = clock;
+        f_valid$clock = clock;
+        f_q$clock = clock;
+        f_state$clock = clock;
+        cf_valid$clock = clock;
+        cf_q$clock = clock;
+        cf_data$clock = clock;
+        green_bits$clock = clock;
+        ceiling_bits$clock = clock;
+        deficit_bits$clock = clock;
+        now$d = now$q;
+        sweep_ptr$d = sweep_ptr$q;
+        s1_valid$d = s1_valid$q;
+        s1_kind$d = s1_kind$q;
+        s1_q$d = s1_q$q;
+        s1_green$d = s1_green$q;
+        s1_bytes$d = s1_bytes$q;
+        f_valid$d = f_valid$q;
+        f_q$d = f_q$q;
+        f_state$d = f_state$q;
+        cf_valid$d = cf_valid$q;
+        cf_q$d = cf_q$q;
+        cf_data$d = cf_data$q;
+        green_bits$d = green_bits$q;
+        ceiling_bits$d = ceiling_bits$q;
+        deficit_bits$d = deficit_bits$q;
+        cfg_ram$read_clock = clock;
+        cfg_ram$write_clock = clock;
+        state_ram$read_clock = clock;
+        state_ram$write_clock = clock;
+        sched$green_ok = green_bits$q;
+        sched$ceiling_ok = ceiling_bits$q;
+        sched$deficit_ok = deficit_bits$q;
+        now$d = now$q + 32'h1;
+        cfg_write = shape$write & (shape$queue < queue_count);
+        cfg_ram$write_address = shape$queue[(32'h0)+:(6)];
+        cfg_ram$write_data = shape$shape;
+        cfg_ram$write_enable = cfg_write;
+        cf_valid$d = cfg_write;
+        cf_q$d = shape$queue[(32'h0)+:(6)];
+        cf_data$d = shape$shape;
+        op_q = sched$queue;
+        if (sched$op == 32'h0) begin
+            op_q = sweep_ptr$q;
+            sweep_ptr$d = sweep_ptr$q + 32'h1;
+        end
+        cfg_ram$read_address = op_q;
+        state_ram$read_address = op_q;
+        s1_valid$d = 1'b1;
+        s1_kind$d = sched$op;
+        s1_q$d = op_q;
+        s1_green$d = sched$green;
+        s1_bytes$d = sched$bytes;
+        turn_mask = 32'h0;
+        if (sched$op == 32'h1) begin
+            turn_mask = ((1'b1) & 64'hffffffffffffffff) << sched$queue;
+        end
+        settings = cfg_ram$read_data;
+        if (cf_valid$q & (cf_q$q == s1_q$q)) begin
+            settings = cf_data$q;
+        end
+        cur = state_ram$read_data;
+        if (f_valid$q & (f_q$q == s1_q$q)) begin
+            cur = f_state$q;
+        end
+        elapsed16 = now$q - cur[(64'h7c)+:(16)];
+        elapsed = elapsed16[(32'h0)+:(10)];
+        if (elapsed16[(32'ha)+:(6)] != 32'h0) begin
+            elapsed = 32'h3ff;
+        end
+        is_turn = s1_kind$q == 32'h1;
+        is_refund = s1_kind$q == 32'h2;
+        is_visit = s1_kind$q == 32'h3;
+        refund_tok = ((s1_bytes$q) & 48'hffffffffffff) << 32'h18;
+        g_tokens = cur[(64'h0)+:(48)];
+        if (settings[(64'h0)+:(28)] == 32'h0) begin
+            g_tokens = 32'h0;
+        end
+        g_add = 32'h0;
+        g_charge = 1'b0;
+        if (is_turn & s1_green$q) begin
+            g_add = neg_admit_tok;
+            g_charge = 1'b1;
+        end
+        if (is_refund & s1_green$q) begin
+            g_add = refund_tok;
+        end
+        g_r1 = ((settings[(64'h0)+:(28)]) & 38'h3fffffffff);
+        g_r3 = g_r1 + (g_r1 << 32'h1);
+        g_pp0 = 32'h0;
+        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
+            g_pp0 = g_r1 << 32'h0;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
+            g_pp0 = g_r1 << 32'h1;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
+            g_pp0 = g_r3 << 32'h0;
+        end
+        g_pp1 = 32'h0;
+        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
+            g_pp1 = g_r1 << 32'h2;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
+            g_pp1 = g_r1 << 32'h3;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
+            g_pp1 = g_r3 << 32'h2;
+        end
+        g_pp2 = 32'h0;
+        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
+            g_pp2 = g_r1 << 32'h4;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
+            g_pp2 = g_r1 << 32'h5;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
+            g_pp2 = g_r3 << 32'h4;
+        end
+        g_pp3 = 32'h0;
+        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
+            g_pp3 = g_r1 << 32'h6;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
+            g_pp3 = g_r1 << 32'h7;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
+            g_pp3 = g_r3 << 32'h6;
+        end
+        g_pp4 = 32'h0;
+        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
+            g_pp4 = g_r1 << 32'h8;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
+            g_pp4 = g_r1 << 32'h9;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
+            g_pp4 = g_r3 << 32'h8;
+        end
+        g_product = ((g_pp0 + g_pp1) + (g_pp2 + g_pp3)) + g_pp4;
+        g_sum = (g_tokens + g_add) + ((g_product) & 48'hffffffffffff);
+        g_cap = ((settings[(64'h1c)+:(22)]) & 48'hffffffffffff) << 32'h18;
+        g_lim = g_cap;
+        if (g_charge) begin
+            g_lim = g_cap - admit_tok;
+        end
+        g_new = g_lim;
+        if ((g_sum ^ flip) < (g_lim ^ flip)) begin
+            g_new = g_sum;
+        end
+        g_admit = ~g_sum[32'h2f] & (g_sum >= admit_tok) & ~g_lim[32'h2f] & (g_lim >= admit_tok);
+        c_tokens = cur[(64'h30)+:(48)];
+        if (settings[(64'h32)+:(28)] == 32'h0) begin
+            c_tokens = ((settings[(64'h4e)+:(22)]) & 48'hffffffffffff) << 32'h18;
+        end
+        c_add = 32'h0;
+        c_charge = 1'b0;
+        if (is_turn) begin
+            c_add = neg_admit_tok;
+            c_charge = 1'b1;
+        end
+        if (is_refund) begin
+            c_add = refund_tok;
+        end
+        c_r1 = ((settings[(64'h32)+:(28)]) & 38'h3fffffffff);
+        c_r3 = c_r1 + (c_r1 << 32'h1);
+        c_pp0 = 32'h0;
+        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
+            c_pp0 = c_r1 << 32'h0;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
+            c_pp0 = c_r1 << 32'h1;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
+            c_pp0 = c_r3 << 32'h0;
+        end
+        c_pp1 = 32'h0;
+        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
+            c_pp1 = c_r1 << 32'h2;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
+            c_pp1 = c_r1 << 32'h3;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
+            c_pp1 = c_r3 << 32'h2;
+        end
+        c_pp2 = 32'h0;
+        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
+            c_pp2 = c_r1 << 32'h4;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
+            c_pp2 = c_r1 << 32'h5;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
+            c_pp2 = c_r3 << 32'h4;
+        end
+        c_pp3 = 32'h0;
+        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
+            c_pp3 = c_r1 << 32'h6;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
+            c_pp3 = c_r1 << 32'h7;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
+            c_pp3 = c_r3 << 32'h6;
+        end
+        c_pp4 = 32'h0;
+        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
+            c_pp4 = c_r1 << 32'h8;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
+            c_pp4 = c_r1 << 32'h9;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
+            c_pp4 = c_r3 << 32'h8;
+        end
+        c_product = ((c_pp0 + c_pp1) + (c_pp2 + c_pp3)) + c_pp4;
+        c_sum = (c_tokens + c_add) + ((c_product) & 48'hffffffffffff);
+        c_cap = ((settings[(64'h4e)+:(22)]) & 48'hffffffffffff) << 32'h18;
+        c_lim = c_cap;
+        if (c_charge) begin
+            c_lim = c_cap - admit_tok;
+        end
+        c_new = c_lim;
+        if ((c_sum ^ flip) < (c_lim ^ flip)) begin
+            c_new = c_sum;
+        end
+        c_admit = ~c_sum[32'h2f] & (c_sum >= admit_tok) & ~c_lim[32'h2f] & (c_lim >= admit_tok);
+        weight = settings[(64'h64)+:(8)];
+        if (settings[(64'h64)+:(8)] == 32'h0) begin
+            weight = 32'h1;
+        end
+        quantum = ((weight) & 28'hfffffff) << 32'hb;
+        d_cap = (quantum << 32'h4) + (quantum << 32'h2) + admit_d;
+        d_add = 32'h0;
+        d_capped = 1'b0;
+        if (is_turn & ~s1_green$q) begin
+            d_add = neg_admit_d;
+        end
+        if (is_refund & ~s1_green$q) begin
+            d_add = ((s1_bytes$q) & 28'hfffffff);
+        end
+        if (is_visit) begin
+            d_add = quantum;
+            d_capped = 1'b1;
+        end
+        d_sum = cur[(64'h60)+:(28)] + d_add;
+        new_state[(64'h0)+:(48)] = g_new;
+        new_state[(64'h30)+:(48)] = c_new;
+        d_new = d_sum;
+        if (d_capped & ~d_sum[32'h1b] & (d_sum > d_cap)) begin
+            d_new = d_cap;
+        end
+        new_state[(64'h60)+:(28)] = d_new;
+        new_state[(64'h7c)+:(16)] = now$q;
+        state_ram$write_address = s1_q$q;
+        state_ram$write_data = new_state;
+        state_ram$write_enable = s1_valid$q;
+        f_valid$d = s1_valid$q;
+        f_q$d = s1_q$q;
+        f_state$d = new_state;
+        c_ok = (settings[(64'h32)+:(28)] == 32'h0) | c_admit;
+        g_ok = c_ok & (settings[(64'h0)+:(28)] != 32'h0) & g_admit;
+        s1_mask = 32'h0;
+        if (s1_valid$q) begin
+            s1_mask = ((1'b1) & 64'hffffffffffffffff) << s1_q$q;
+        end
+        green_set = 32'h0;
+        if (g_ok) begin
+            green_set = s1_mask;
+        end
+        ceiling_set = 32'h0;
+        if (c_ok) begin
+            ceiling_set = s1_mask;
+        end
+        deficit_set = 32'h0;
+        if (~d_new[32'h1b]) begin
+            deficit_set = s1_mask;
+        end
+        green_bits$d = ((green_bits$q & ~s1_mask) | green_set) & ~turn_mask;
+        ceiling_bits$d = ((ceiling_bits$q & ~s1_mask) | ceiling_set) & ~turn_mask;
+        deficit_bits$d = ((deficit_bits$q & ~s1_mask) | deficit_set) & ~turn_mask;
+    end
+    
+endmodule // top$shaper
+
+
+module top$shaper$ceiling_bits(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$ceiling_bits
+
+
+module top$shaper$cf_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [107:0] d;
+    output reg  [107:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 108'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$cf_data
+
+
+module top$shaper$cf_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$cf_q
+
+
+module top$shaper$cf_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$cf_valid
+
+
+module top$shaper$cfg_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [107:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [107:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[107:0] mem[63:0];
+    
+    initial begin
+    mem[6'b0] = 108'h0;
+    mem[6'b1] = 108'h0;
+    mem[6'b10] = 108'h0;
+    mem[6'b11] = 108'h0;
+    mem[6'b100] = 108'h0;
+    mem[6'b101] = 108'h0;
+    mem[6'b110] = 108'h0;
+    mem[6'b111] = 108'h0;
+    mem[6'b1000] = 108'h0;
+    mem[6'b1001] = 108'h0;
+    mem[6'b1010] = 108'h0;
+    mem[6'b1011] = 108'h0;
+    mem[6'b1100] = 108'h0;
+    mem[6'b1101] = 108'h0;
+    mem[6'b1110] = 108'h0;
+    mem[6'b1111] = 108'h0;
+    mem[6'b10000] = 108'h0;
+    mem[6'b10001] = 108'h0;
+    mem[6'b10010] = 108'h0;
+    mem[6'b10011] = 108'h0;
+    mem[6'b10100] = 108'h0;
+    mem[6'b10101] = 108'h0;
+    mem[6'b10110] = 108'h0;
+    mem[6'b10111] = 108'h0;
+    mem[6'b11000] = 108'h0;
+    mem[6'b11001] = 108'h0;
+    mem[6'b11010] = 108'h0;
+    mem[6'b11011] = 108'h0;
+    mem[6'b11100] = 108'h0;
+    mem[6'b11101] = 108'h0;
+    mem[6'b11110] = 108'h0;
+    mem[6'b11111] = 108'h0;
+    mem[6'b100000] = 108'h0;
+    mem[6'b100001] = 108'h0;
+    mem[6'b100010] = 108'h0;
+    mem[6'b100011] = 108'h0;
+    mem[6'b100100] = 108'h0;
+    mem[6'b100101] = 108'h0;
+    mem[6'b100110] = 108'h0;
+    mem[6'b100111] = 108'h0;
+    mem[6'b101000] = 108'h0;
+    mem[6'b101001] = 108'h0;
+    mem[6'b101010] = 108'h0;
+    mem[6'b101011] = 108'h0;
+    mem[6'b101100] = 108'h0;
+    mem[6'b101101] = 108'h0;
+    mem[6'b101110] = 108'h0;
+    mem[6'b101111] = 108'h0;
+    mem[6'b110000] = 108'h0;
+    mem[6'b110001] = 108'h0;
+    mem[6'b110010] = 108'h0;
+    mem[6'b110011] = 108'h0;
+    mem[6'b110100] = 108'h0;
+    mem[6'b110101] = 108'h0;
+    mem[6'b110110] = 108'h0;
+    mem[6'b110111] = 108'h0;
+    mem[6'b111000] = 108'h0;
+    mem[6'b111001] = 108'h0;
+    mem[6'b111010] = 108'h0;
+    mem[6'b111011] = 108'h0;
+    mem[6'b111100] = 108'h0;
+    mem[6'b111101] = 108'h0;
+    mem[6'b111110] = 108'h0;
+    mem[6'b111111] = 108'h0;
+    end
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$shaper$cfg_ram
+
+
+module top$shaper$deficit_bits(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$deficit_bits
+
+
+module top$shaper$f_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$f_q
+
+
+module top$shaper$f_state(d,q,clock);
+    
+    // Module arguments
+    input wire  [139:0] d;
+    output reg  [139:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 140'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$f_state
+
+
+module top$shaper$f_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$f_valid
+
+
+module top$shaper$green_bits(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$green_bits
+
+
+module top$shaper$now(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$now
+
+
+module top$shaper$s1_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$s1_bytes
+
+
+module top$shaper$s1_green(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$s1_green
+
+
+module top$shaper$s1_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$s1_kind
+
+
+module top$shaper$s1_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$s1_q
+
+
+module top$shaper$s1_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$s1_valid
+
+
+module top$shaper$state_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [5:0] read_address;
+    input wire  read_clock;
+    output reg  [139:0] read_data;
+    input wire  [5:0] write_address;
+    input wire  write_clock;
+    input wire  [139:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[139:0] mem[63:0];
+    
+    initial begin
+    mem[6'b0] = 140'h0;
+    mem[6'b1] = 140'h0;
+    mem[6'b10] = 140'h0;
+    mem[6'b11] = 140'h0;
+    mem[6'b100] = 140'h0;
+    mem[6'b101] = 140'h0;
+    mem[6'b110] = 140'h0;
+    mem[6'b111] = 140'h0;
+    mem[6'b1000] = 140'h0;
+    mem[6'b1001] = 140'h0;
+    mem[6'b1010] = 140'h0;
+    mem[6'b1011] = 140'h0;
+    mem[6'b1100] = 140'h0;
+    mem[6'b1101] = 140'h0;
+    mem[6'b1110] = 140'h0;
+    mem[6'b1111] = 140'h0;
+    mem[6'b10000] = 140'h0;
+    mem[6'b10001] = 140'h0;
+    mem[6'b10010] = 140'h0;
+    mem[6'b10011] = 140'h0;
+    mem[6'b10100] = 140'h0;
+    mem[6'b10101] = 140'h0;
+    mem[6'b10110] = 140'h0;
+    mem[6'b10111] = 140'h0;
+    mem[6'b11000] = 140'h0;
+    mem[6'b11001] = 140'h0;
+    mem[6'b11010] = 140'h0;
+    mem[6'b11011] = 140'h0;
+    mem[6'b11100] = 140'h0;
+    mem[6'b11101] = 140'h0;
+    mem[6'b11110] = 140'h0;
+    mem[6'b11111] = 140'h0;
+    mem[6'b100000] = 140'h0;
+    mem[6'b100001] = 140'h0;
+    mem[6'b100010] = 140'h0;
+    mem[6'b100011] = 140'h0;
+    mem[6'b100100] = 140'h0;
+    mem[6'b100101] = 140'h0;
+    mem[6'b100110] = 140'h0;
+    mem[6'b100111] = 140'h0;
+    mem[6'b101000] = 140'h0;
+    mem[6'b101001] = 140'h0;
+    mem[6'b101010] = 140'h0;
+    mem[6'b101011] = 140'h0;
+    mem[6'b101100] = 140'h0;
+    mem[6'b101101] = 140'h0;
+    mem[6'b101110] = 140'h0;
+    mem[6'b101111] = 140'h0;
+    mem[6'b110000] = 140'h0;
+    mem[6'b110001] = 140'h0;
+    mem[6'b110010] = 140'h0;
+    mem[6'b110011] = 140'h0;
+    mem[6'b110100] = 140'h0;
+    mem[6'b110101] = 140'h0;
+    mem[6'b110110] = 140'h0;
+    mem[6'b110111] = 140'h0;
+    mem[6'b111000] = 140'h0;
+    mem[6'b111001] = 140'h0;
+    mem[6'b111010] = 140'h0;
+    mem[6'b111011] = 140'h0;
+    mem[6'b111100] = 140'h0;
+    mem[6'b111101] = 140'h0;
+    mem[6'b111110] = 140'h0;
+    mem[6'b111111] = 140'h0;
+    end
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$shaper$state_ram
+
+
+module top$shaper$sweep_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$sweep_ptr
+
+
+module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,completion$valid,completion$queue,completion$is_tx,completion$done,completion$ready,qcount$valid,qcount$queue,qcount$counter,qcount$ready,counts,shaper$op,shaper$queue,shaper$green,shaper$bytes,shaper$green_ok,shaper$ceiling_ok,shaper$deficit_ok);
     
     // Module arguments
     input wire  clock;
@@ -16396,10 +17852,18 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     output reg  [1:0] qcount$counter;
     input wire  qcount$ready;
     output reg  [2:0] counts;
+    output reg  [1:0] shaper$op;
+    output reg  [5:0] shaper$queue;
+    output reg  shaper$green;
+    output reg  [11:0] shaper$bytes;
+    input wire  [63:0] shaper$green_ok;
+    input wire  [63:0] shaper$ceiling_ok;
+    input wire  [63:0] shaper$deficit_ok;
     
     // Constant declarations
     localparam  min_len = 16'he;
     localparam  max_len = 16'h5f2;
+    localparam  refund_base = 12'h5f2;
     
     // Enums
     localparam Step$Idle = 0;
@@ -16476,6 +17940,15 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  db_hit$d;
     wire  db_hit$q;
     reg  db_hit$clock;
+    reg  [5:0] drr_cur$d;
+    wire  [5:0] drr_cur$q;
+    reg  drr_cur$clock;
+    reg  sched_green$d;
+    wire  sched_green$q;
+    reg  sched_green$clock;
+    reg  sched_cool$d;
+    wire  sched_cool$q;
+    reg  sched_cool$clock;
     reg  rq_valid$d;
     wire  rq_valid$q;
     reg  rq_valid$clock;
@@ -16493,12 +17966,12 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  first_word$clock;
     reg  turns$clock;
     reg  turns$read;
-    wire  [85:0] turns$data_out;
+    wire  [86:0] turns$data_out;
     wire  turns$empty;
     wire  turns$almost_empty;
     wire  turns$underflow;
     reg  turns$write;
-    reg  [85:0] turns$data_in;
+    reg  [86:0] turns$data_in;
     wire  turns$full;
     wire  turns$almost_full;
     wire  turns$overflow;
@@ -16535,8 +18008,8 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [1:0] dstep$d;
     wire  [1:0] dstep$q;
     reg  dstep$clock;
-    reg  [85:0] d_turn$d;
-    wire  [85:0] d_turn$q;
+    reg  [86:0] d_turn$d;
+    wire  [86:0] d_turn$q;
     reg  d_turn$clock;
     reg  [79:0] d_desc$d;
     wire  [79:0] d_desc$q;
@@ -16622,7 +18095,6 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [5:0] ring_q;
     reg  [63:0] ring_mask;
     reg  [63:0] cand;
-    reg  [63:0] from_start;
     reg  [63:0] enc_in;
     reg  [31:0] enc32;
     reg  [15:0] enc16;
@@ -16637,6 +18109,15 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  z0;
     reg  [5:0] pick;
     reg  [63:0] pick_mask;
+    reg  [63:0] elig;
+    reg  [63:0] green;
+    reg  [63:0] green_from;
+    reg  [63:0] yellow_from;
+    reg  [63:0] cur_mask;
+    reg  stay;
+    reg  visit;
+    reg  [11:0] d_refund;
+    reg  [11:0] d_short;
     reg  has_work;
     reg  [15:0] slot;
     reg  [63:0] desc_at;
@@ -16782,6 +18263,21 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .d(db_hit$d),
         .q(db_hit$q),
         .clock(db_hit$clock)
+    );
+    top$tx$drr_cur drr_cur(
+        .d(drr_cur$d),
+        .q(drr_cur$q),
+        .clock(drr_cur$clock)
+    );
+    top$tx$sched_green sched_green(
+        .d(sched_green$d),
+        .q(sched_green$q),
+        .clock(sched_green$clock)
+    );
+    top$tx$sched_cool sched_cool(
+        .d(sched_cool$d),
+        .q(sched_cool$q),
+        .clock(sched_cool$clock)
     );
     top$tx$rq_valid rq_valid(
         .d(rq_valid$d),
@@ -17005,6 +18501,9 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         sched_q$clock = clock;
         rr_start$clock = clock;
         db_hit$clock = clock;
+        drr_cur$clock = clock;
+        sched_green$clock = clock;
+        sched_cool$clock = clock;
         rq_valid$clock = clock;
         rq_addr$clock = clock;
         rq_len$clock = clock;
@@ -17039,6 +18538,9 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         sched_q$d = sched_q$q;
         rr_start$d = rr_start$q;
         db_hit$d = db_hit$q;
+        drr_cur$d = drr_cur$q;
+        sched_green$d = sched_green$q;
+        sched_cool$d = sched_cool$q;
         rq_valid$d = rq_valid$q;
         rq_addr$d = rq_addr$q;
         rq_len$d = rq_len$q;
@@ -17112,10 +18614,24 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         since_marker = retired$q - marker$q;
         restart_now = (restarts$q != 32'h0) & ~since_marker[32'h7] & (sched$q == Step$Idle);
         cand = pending$q & enabled$q & ~restarts$q;
-        from_start = cand & ~((((1'b1) & 64'hffffffffffffffff) << rr_start$q) - 32'h1);
-        enc_in = cand;
-        if (from_start != 32'h0) begin
-            enc_in = from_start;
+        elig = cand & shaper$ceiling_ok;
+        green = elig & shaper$green_ok;
+        cur_mask = ((1'b1) & 64'hffffffffffffffff) << drr_cur$q;
+        stay = (elig & shaper$deficit_ok & cur_mask) != 32'h0;
+        green_from = green & ~((((1'b1) & 64'hffffffffffffffff) << rr_start$q) - 32'h1);
+        yellow_from = elig & ~((cur_mask << 32'h1) - 32'h1);
+        enc_in = elig;
+        if (yellow_from != 32'h0) begin
+            enc_in = yellow_from;
+        end
+        if (stay) begin
+            enc_in = cur_mask;
+        end
+        if (green != 32'h0) begin
+            enc_in = green;
+        end
+        if (green_from != 32'h0) begin
+            enc_in = green_from;
         end
         if (restart_now) begin
             enc_in = restarts$q;
@@ -17166,14 +18682,19 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         d_used = reserved$q - rp$q;
         d_need = ((d_used) & 17'h1ffff) + d_words;
         d_job[(64'h0)+:(6)] = d_turn$q[(64'h0)+:(6)];
-        d_job[(64'h6)+:(16)] = d_turn$q[(64'h6)+:(16)];
-        d_job[(64'h16)+:(64)] = d_turn$q[(64'h16)+:(64)];
+        d_job[(64'h6)+:(16)] = d_turn$q[(64'h7)+:(16)];
+        d_job[(64'h16)+:(64)] = d_turn$q[(64'h17)+:(64)];
         d_job[(64'h56)+:(16)] = d_desc$q[(64'h40)+:(16)];
         d_job[(64'h66)+:(1)] = 1'b0;
         d_job[(64'h67)+:(4)] = 32'h1;
         if (d_bad_len) begin
             d_job[(64'h67)+:(4)] = 32'h3;
         end
+        d_short = d_desc$q[(64'h40)+:(16)][(32'h0)+:(12)];
+        if (d_desc$q[(64'h40)+:(16)] < 32'h3c) begin
+            d_short = 32'h3c;
+        end
+        d_refund = 32'h60a;
         d_reject = 1'b0;
         d_fetch = 1'b0;
         turns$read = 1'b0;
@@ -17207,6 +18728,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                 end
         endcase
         if (d_fetch) begin
+            d_refund = refund_base - d_short;
             d_job[(64'h66)+:(1)] = 1'b1;
             d_job[(64'h67)+:(4)] = 32'h0;
             rq_valid$d = 1'b1;
@@ -17227,14 +18749,17 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         slot = heads$read_data & ((((1'b1) & 16'hffff) << cfg_sched$read_data[(64'h86)+:(4)]) - 32'h1);
         desc_at = cfg_sched$read_data[(64'h46)+:(64)] + (((slot) & 64'hffffffffffffffff) << 32'h4);
         turns$data_in[(64'h0)+:(6)] = sched_q$q;
-        turns$data_in[(64'h6)+:(16)] = heads$read_data;
-        turns$data_in[(64'h16)+:(64)] = desc_at + 32'h8;
+        turns$data_in[(64'h6)+:(1)] = sched_green$q;
+        turns$data_in[(64'h7)+:(16)] = heads$read_data;
+        turns$data_in[(64'h17)+:(64)] = desc_at + 32'h8;
         heads$write_address = sched_q$q;
         heads$write_data = heads$read_data + 32'h1;
         heads$write_enable = 1'b0;
         turns$write = 1'b0;
         sched_go = 1'b0;
         sched_clear = 1'b0;
+        visit = 1'b0;
+        sched_cool$d = 1'b0;
         sched_restarts = restarts$q >> sched_q$q;
         sched_stale = sched_restarts[32'h0] | (commit & (commit_q == sched_q$q));
         if ((sched$q != Step$Idle) & ring & (ring_q == sched_q$q)) begin
@@ -17243,10 +18768,15 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         case (sched$q)
             Step$Idle:
                 begin
-                    if (~restart_now & ~commit & (cand != 32'h0) & ~turns$full) begin
+                    if (~restart_now & ~commit & (elig != 32'h0) & ~turns$full & ~sched_cool$q & ~d_reject & ~d_fetch) begin
                         sched_q$d = pick;
                         db_hit$d = 1'b0;
                         sched$d = Step$Read;
+                        sched_green$d = green != 32'h0;
+                        if (green == 32'h0) begin
+                            drr_cur$d = pick;
+                            visit = ~stay;
+                        end
                     end
                 end
             Step$Read:
@@ -17259,7 +18789,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                         sched$d = Step$Idle;
                     end
                     else if (has_work) begin
-                        if (rq_free & ~d_fetch & ~turns$full) begin
+                        if (rq_free & ~d_fetch & ~d_reject & ~turns$full) begin
                             sched_go = 1'b1;
                         end
                     end
@@ -17270,6 +18800,24 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                     end
                 end
         endcase
+        shaper$op = 32'h0;
+        shaper$queue = pick;
+        shaper$green = 1'b0;
+        shaper$bytes = d_refund;
+        if (visit) begin
+            shaper$op = 32'h3;
+        end
+        if (sched_go) begin
+            shaper$op = 32'h1;
+            shaper$queue = sched_q$q;
+            shaper$green = sched_green$q;
+            sched_cool$d = 1'b1;
+        end
+        if (d_reject | d_fetch) begin
+            shaper$op = 32'h2;
+            shaper$queue = d_turn$q[(64'h0)+:(6)];
+            shaper$green = d_turn$q[(64'h6)+:(1)];
+        end
         if (sched_go) begin
             rq_valid$d = 1'b1;
             rq_addr$d = desc_at;
@@ -17659,13 +19207,13 @@ endmodule // top$tx$d_desc
 module top$tx$d_turn(d,q,clock);
     
     // Module arguments
-    input wire  [85:0] d;
-    output reg  [85:0] q;
+    input wire  [86:0] d;
+    output reg  [86:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 86'h0;
+       q = 87'h0;
     end
     
     always @(posedge clock) begin
@@ -18101,6 +19649,25 @@ module top$tx$descs$write_logic$write_address(d,q,clock);
     end
           
 endmodule // top$tx$descs$write_logic$write_address
+
+
+module top$tx$drr_cur(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$drr_cur
 
 
 module top$tx$dstep(d,q,clock);
@@ -19789,6 +21356,44 @@ module top$tx$sched(d,q,clock);
 endmodule // top$tx$sched
 
 
+module top$tx$sched_cool(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sched_cool
+
+
+module top$tx$sched_green(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sched_green
+
+
 module top$tx$sched_q(d,q,clock);
     
     // Module arguments
@@ -20736,12 +22341,12 @@ module top$tx$turns(clock,read,data_out,empty,almost_empty,underflow,write,data_
     // Module arguments
     input wire  clock;
     input wire  read;
-    output reg  [85:0] data_out;
+    output reg  [86:0] data_out;
     output reg  empty;
     output reg  almost_empty;
     output reg  underflow;
     input wire  write;
-    input wire  [85:0] data_in;
+    input wire  [86:0] data_in;
     output reg  full;
     output reg  almost_full;
     output reg  overflow;
@@ -20749,32 +22354,32 @@ module top$tx$turns(clock,read,data_out,empty,almost_empty,underflow,write,data_
     // Stub signals
     reg  [2:0] ram$read_address;
     reg  ram$read_clock;
-    wire  [85:0] ram$read_data;
+    wire  [86:0] ram$read_data;
     reg  [2:0] ram$write_address;
     reg  ram$write_clock;
-    reg  [85:0] ram$write_data;
+    reg  [86:0] ram$write_data;
     reg  ram$write_enable;
     reg  read_logic$clock;
     reg  read_logic$read;
-    wire  [85:0] read_logic$data_out;
+    wire  [86:0] read_logic$data_out;
     wire  read_logic$empty;
     wire  read_logic$almost_empty;
     wire  read_logic$underflow;
     reg  [3:0] read_logic$write_address_delayed;
     wire  [2:0] read_logic$ram_read_address;
-    reg  [85:0] read_logic$ram_read_data;
+    reg  [86:0] read_logic$ram_read_data;
     wire  read_logic$ram_read_clock;
     wire  [3:0] read_logic$read_address_out;
     wire  [3:0] read_logic$fill_level;
     reg  write_logic$write;
-    reg  [85:0] write_logic$data_in;
+    reg  [86:0] write_logic$data_in;
     wire  write_logic$full;
     wire  write_logic$almost_full;
     wire  write_logic$overflow;
     reg  write_logic$clock;
     wire  [2:0] write_logic$ram_write_address;
     wire  write_logic$ram_write_clock;
-    wire  [85:0] write_logic$ram_write_data;
+    wire  [86:0] write_logic$ram_write_data;
     wire  write_logic$ram_write_enable;
     reg  [3:0] write_logic$read_address;
     wire  [3:0] write_logic$write_address_delayed;
@@ -20853,14 +22458,14 @@ module top$tx$turns$ram(read_address,read_clock,read_data,write_address,write_cl
     // Module arguments
     input wire  [2:0] read_address;
     input wire  read_clock;
-    output reg  [85:0] read_data;
+    output reg  [86:0] read_data;
     input wire  [2:0] write_address;
     input wire  write_clock;
-    input wire  [85:0] write_data;
+    input wire  [86:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[85:0] mem[7:0];
+    reg[86:0] mem[7:0];
     
     
     
@@ -20882,13 +22487,13 @@ module top$tx$turns$read_logic(clock,read,data_out,empty,almost_empty,underflow,
     // Module arguments
     input wire  clock;
     input wire  read;
-    output reg  [85:0] data_out;
+    output reg  [86:0] data_out;
     output reg  empty;
     output reg  almost_empty;
     output reg  underflow;
     input wire  [3:0] write_address_delayed;
     output reg  [2:0] ram_read_address;
-    input wire  [85:0] ram_read_data;
+    input wire  [86:0] ram_read_data;
     output reg  ram_read_clock;
     output reg  [3:0] read_address_out;
     output reg  [3:0] fill_level;
@@ -20996,14 +22601,14 @@ module top$tx$turns$write_logic(write,data_in,full,almost_full,overflow,clock,ra
     
     // Module arguments
     input wire  write;
-    input wire  [85:0] data_in;
+    input wire  [86:0] data_in;
     output reg  full;
     output reg  almost_full;
     output reg  overflow;
     input wire  clock;
     output reg  [2:0] ram_write_address;
     output reg  ram_write_clock;
-    output reg  [85:0] ram_write_data;
+    output reg  [86:0] ram_write_data;
     output reg  ram_write_enable;
     input wire  [3:0] read_address;
     output reg  [3:0] write_address_delayed;

@@ -24,13 +24,14 @@
 //!   the ceiling is. Green queues are served first, round robin; they are
 //!   charged on both buckets. When no green queue has work, yellow ones
 //!   share the link by deficit round robin: each visit adds the queue's
-//!   [`quantum`] to its deficit (which never rises above one quantum), the
-//!   queue is served while its deficit is not negative, and only its
-//!   ceiling and deficit are charged (as in HTB, borrowed bandwidth does not
-//!   use up the guarantee). The deficit is charged the wire bytes when the
-//!   refund comes, not at the turn: a queue's turns in flight when its
-//!   deficit runs out are carried as debt into its next visit, so shares
-//!   stay exact in bytes.
+//!   [`quantum`] to its deficit, the queue is served while its deficit is
+//!   not negative, and only its ceiling and deficit are charged (as in HTB,
+//!   borrowed bandwidth does not use up the guarantee). The deficit is
+//!   charged and refunded like the buckets, and refunds are not capped, so
+//!   the credit a queue leaves with carries to its next visit and shares
+//!   are exact in bytes; a visit caps the deficit at
+//!   [`DEFICIT_CAP_QUANTA`] quanta and an admission, which bounds what a
+//!   queue that went quiet can save up.
 //! - A zero guaranteed rate means no guarantee (the bucket stays empty); a
 //!   zero ceiling rate means no ceiling (always ok). A zero weight counts
 //!   as 1. All-zero settings, the reset state, are an unshaped queue.
@@ -54,6 +55,11 @@ pub const MIN_BURST_BYTES: u32 = 2 * ADMIT_BYTES;
 /// [`ADMIT_BYTES`], so one visit always lets a queue send.
 pub const QUANTUM_BYTES: u32 = 2048;
 pub const WEIGHT_MAX: u32 = 255;
+/// A visit caps the deficit at this many quanta (plus an admission). A
+/// queue of minimum frames takes a turn for each admission it holds, so it
+/// must be able to carry about `ADMIT_BYTES / wire_bytes(60)` quanta of
+/// credit for its turns to add up to its share in bytes.
+pub const DEFICIT_CAP_QUANTA: u32 = 20;
 /// FCS, preamble with start delimiter, and the minimum inter-frame gap.
 pub const WIRE_OVERHEAD_BYTES: u32 = 4 + 8 + 12;
 /// Frames shorter than this (without FCS) are padded on the wire.
@@ -172,6 +178,7 @@ mod tests {
         assert!((back - 1e6).abs() / 1e6 < 1e-4, "{back}");
         assert_eq!(quantum(0), QUANTUM_BYTES);
         assert!(QUANTUM_BYTES > ADMIT_BYTES);
+        assert!(DEFICIT_CAP_QUANTA > ADMIT_BYTES / wire_bytes(60));
     }
 
     #[test]

@@ -14,10 +14,13 @@
 
 use crate::blocks::{
     ControlPage, DecisionOut, DmaArbiter, EventEngine, FlowDemux, FrameCheck, FrameFifo, FrameMux, QueueCounters,
-    RxEngine, TxEngine,
+    RxEngine, TxEngine, TxShaper,
 };
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
-use crate::ports::{CompletionSource, DmaMaster, FilterWriteSource, FrameSink, FrameSource, QueueCountSource, RegTarget};
+use crate::ports::{
+    CompletionSource, DmaMaster, FilterWriteSource, FrameSink, FrameSource, QueueCountSource, RegTarget, ShapeConfigSource,
+    ShaperSource,
+};
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
@@ -35,6 +38,7 @@ pub struct NicTop {
     loop_fifo: FrameFifo<LOOPBACK_BUFFER_LOG2>,
     rx: RxEngine,
     tx: TxEngine,
+    shaper: TxShaper,
     evt: EventEngine,
     qcount: QueueCounters,
     arbiter: DmaArbiter,
@@ -63,6 +67,7 @@ impl NicTop {
             loop_fifo: Default::default(),
             rx: RxEngine::new(params),
             tx: TxEngine::new(params),
+            shaper: Default::default(),
             evt: EventEngine::new(params),
             qcount: Default::default(),
             arbiter: Default::default(),
@@ -79,7 +84,7 @@ impl NicTop {
 impl Logic for NicTop {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, control, check, loop_fifo, demux, rx, tx, evt, qcount, arbiter, mux);
+        clock!(self, clock, control, check, loop_fifo, demux, rx, tx, shaper, evt, qcount, arbiter, mux);
         dff_setup!(self, clock, in_frame, frame_looped);
         RegTarget::link(&mut self.regs, &mut self.control.regs);
         FrameSink::link(&mut self.mac_rx, &mut self.check.frames_in);
@@ -91,6 +96,8 @@ impl Logic for NicTop {
         FrameSource::join(&mut self.loop_fifo.frames_out, &mut self.mux.a);
         FrameSource::join(&mut self.tx.frames_out, &mut self.mux.b);
         FilterWriteSource::join(&mut self.control.filter, &mut self.demux.filter);
+        ShapeConfigSource::join(&mut self.control.shape, &mut self.shaper.shape);
+        ShaperSource::join(&mut self.tx.shaper, &mut self.shaper.sched);
 
         // The demultiplexer watches the checked stream.
         self.demux.data.next = self.check.frames_out.data.val();

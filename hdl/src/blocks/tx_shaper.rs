@@ -36,13 +36,15 @@
 //! clamped at 1023 cycles: a queue left alone longer (the engine using more
 //! than 960 of 1023 cycles) loses the excess refill, never gains; `last`
 //! is 16 bits, so a queue must not go 65536 cycles without an update.
-//! Tokens and the deficit only go below zero by turns taken while their
-//! bits were set, about one ADMIT each; the 48-bit counts and the 24-bit
-//! deficit would wrap only after thousands of turns taken against the bits.
+//! Tokens only go below zero by turns taken while their bits were set,
+//! about one ADMIT each, and the deficit by the wire bytes of turns in
+//! flight when it ran out (the engine holds at most a turn FIFO's worth);
+//! the 48-bit counts and the 24-bit deficit would wrap only after
+//! thousands of such turns.
 
 use crate::params::{QUEUE_BITS, QUEUE_COUNT, QUEUE_COUNT_LOG2};
 use crate::ports::{ShapeConfig, ShapeConfigSink, ShaperSink};
-use crate::shaping::{ADMIT_BYTES, BURST_BITS, QUANTUM_BYTES, RATE_BITS, RATE_FRAC_BITS, WEIGHT_MAX};
+use crate::shaping::{ADMIT_BYTES, BURST_BITS, DEFICIT_CAP_QUANTA, QUANTUM_BYTES, RATE_BITS, RATE_FRAC_BITS, WEIGHT_MAX};
 use rust_hdl::prelude::*;
 
 /// Token counts: signed, 2^-24 bytes. Bursts are below 2^46 units, a refill
@@ -51,13 +53,13 @@ const TOKEN_BITS: usize = 48;
 /// Elapsed cycles a refill counts at most.
 const ELAPSED_BITS: usize = 10;
 /// Deficit: signed bytes; a quantum is below 2^19.
-const DEFICIT_BITS: usize = 24;
+const DEFICIT_BITS: usize = 28;
 
 // Literals in the kernels below stand for these.
 const _: () = {
     use crate::ports::shaper::*;
     assert!(RATE_FRAC_BITS == 24 && RATE_BITS == 28 && BURST_BITS == 22);
-    assert!(TOKEN_BITS == 48 && ELAPSED_BITS == 10 && DEFICIT_BITS == 24);
+    assert!(TOKEN_BITS == 48 && ELAPSED_BITS == 10 && DEFICIT_BITS == 28);
     // cap + refill + refund < 2^46 + 2^46 fits a signed 48-bit count.
     assert!(BURST_BITS as usize + RATE_FRAC_BITS as usize + 1 <= TOKEN_BITS - 1);
     // The product's 38 bits, below the cap's 46.
@@ -65,7 +67,8 @@ const _: () = {
     assert!(RATE_BITS as usize + ELAPSED_BITS < (BURST_BITS + RATE_FRAC_BITS) as usize);
     assert!(12 + (RATE_FRAC_BITS as usize) < (BURST_BITS + RATE_FRAC_BITS) as usize);
     assert!(QUANTUM_BYTES == 1 << 11 && WEIGHT_MAX == 255);
-    assert!((WEIGHT_MAX * QUANTUM_BYTES) < 1 << (DEFICIT_BITS - 2));
+    assert!(DEFICIT_CAP_QUANTA == 20);
+    assert!(DEFICIT_CAP_QUANTA * WEIGHT_MAX * QUANTUM_BYTES + 2 * ADMIT_BYTES < 1 << (DEFICIT_BITS - 2));
     assert!(SHAPER_OP_NONE == 0 && SHAPER_OP_TURN == 1 && SHAPER_OP_REFUND == 2 && SHAPER_OP_VISIT == 3);
 };
 
@@ -161,6 +164,8 @@ pub struct TxShaper {
     quantum: Signal<Local, Bits<DEFICIT_BITS>>,
     d_add: Signal<Local, Bits<DEFICIT_BITS>>,
     d_capped: Signal<Local, Bit>,
+    d_cap: Signal<Local, Bits<DEFICIT_BITS>>,
+    admit_d: Constant<Bits<DEFICIT_BITS>>,
     d_sum: Signal<Local, Bits<DEFICIT_BITS>>,
     d_new: Signal<Local, Bits<DEFICIT_BITS>>,
     new_state: Signal<Local, ShaperState>,
@@ -249,6 +254,8 @@ impl Default for TxShaper {
             quantum: Default::default(),
             d_add: Default::default(),
             d_capped: Default::default(),
+            d_cap: Default::default(),
+            admit_d: Constant::new((ADMIT_BYTES as u64).into()),
             d_sum: Default::default(),
             d_new: Default::default(),
             new_state: Default::default(),
@@ -492,21 +499,24 @@ impl Logic for TxShaper {
             & !self.c_lim.val().get_bit(47)
             & (self.c_lim.val() >= self.admit_tok.val());
 
-        // Deficit: charged by yellow ops, topped up by visits, never above
-        // the quantum.
+        // Deficit: a yellow turn takes ADMIT at once, so the queue stops
+        // taking turns as soon as its deficit is spent; the refund gives
+        // back what the frame did not use, uncapped, so the credit a queue
+        // leaves with carries to its next visit and shares stay exact in
+        // bytes. Only a visit is capped (`shaping::DEFICIT_CAP_QUANTA`).
         self.weight.next = self.settings.val().weight;
         if self.settings.val().weight == 0 {
             self.weight.next = 1.into();
         }
-        self.quantum.next = bit_cast::<24, 8>(self.weight.val()) << 11;
+        self.quantum.next = bit_cast::<28, 8>(self.weight.val()) << 11;
+        self.d_cap.next = (self.quantum.val() << 4) + (self.quantum.val() << 2) + self.admit_d.val();
         self.d_add.next = 0.into();
         self.d_capped.next = false;
         if self.is_turn.val() & !self.s1_green.q.val() {
             self.d_add.next = self.neg_admit_d.val();
         }
         if self.is_refund.val() & !self.s1_green.q.val() {
-            self.d_add.next = bit_cast::<24, 12>(self.s1_bytes.q.val());
-            self.d_capped.next = true;
+            self.d_add.next = bit_cast::<28, 12>(self.s1_bytes.q.val());
         }
         if self.is_visit.val() {
             self.d_add.next = self.quantum.val();
@@ -517,8 +527,8 @@ impl Logic for TxShaper {
         self.new_state.next.g_tok = self.g_new.val();
         self.new_state.next.c_tok = self.c_new.val();
         self.d_new.next = self.d_sum.val();
-        if self.d_capped.val() & !self.d_sum.val().get_bit(23) & (self.d_sum.val() > self.quantum.val()) {
-            self.d_new.next = self.quantum.val();
+        if self.d_capped.val() & !self.d_sum.val().get_bit(27) & (self.d_sum.val() > self.d_cap.val()) {
+            self.d_new.next = self.d_cap.val();
         }
         self.new_state.next.deficit = self.d_new.val();
         self.new_state.next.last = self.now.q.val();
@@ -545,7 +555,7 @@ impl Logic for TxShaper {
             self.ceiling_set.next = self.s1_mask.val();
         }
         self.deficit_set.next = 0.into();
-        if !self.d_new.val().get_bit(23) {
+        if !self.d_new.val().get_bit(27) {
             self.deficit_set.next = self.s1_mask.val();
         }
         self.green_bits.d.next =
@@ -650,10 +660,10 @@ mod tests {
                     if op.green {
                         st.g.refund(op.bytes, s.g_burst);
                     } else {
-                        st.d = (st.d + op.bytes as i64).min(q);
+                        st.d += op.bytes as i64;
                     }
                 }
-                SHAPER_OP_VISIT => st.d = (st.d + q).min(q),
+                SHAPER_OP_VISIT => st.d = (st.d + q).min(DEFICIT_CAP_QUANTA as i64 * q + A as i64),
                 _ => {}
             }
             let c_ok = s.c_rate == 0 || st.c.ok();
@@ -874,22 +884,31 @@ mod tests {
         assert!(b.bit(GREEN, Q));
         b.op(turn(Q, true));
         assert!(!b.bit(GREEN, Q));
-        // Yellow turns charge the deficit: it starts at 0.
+        // A yellow turn takes a whole admission from the deficit at once
+        // (it starts at 0, so it goes negative) and leaves the guarantee.
         b.op(turn(Q, false));
         assert!(!b.bit(DEFICIT, Q) && b.bit(CEILING, Q));
-        // A visit adds the quantum (4096 at weight 2), a second one is
-        // capped at it: three turns then leave it negative, not a fourth.
+        // Its refund gives back what the frame did not use: the deficit is
+        // then the frame's wire bytes in debt.
+        b.op(refund(Q, false, A - 84));
+        assert!(!b.bit(DEFICIT, Q));
+        // A visit adds the quantum (4096 at weight 2): 4096 - 84 left.
+        // Twenty more visits reach the cap, 20 quanta and an admission.
         b.op(visit(Q));
         assert!(b.bit(DEFICIT, Q));
-        b.op(visit(Q));
-        b.op(refund(Q, false, 4000));
-        for left in [true, true, false] {
-            b.op(turn(Q, false));
-            assert_eq!(b.bit(DEFICIT, Q), left);
+        for _ in 0..20 {
+            b.op(visit(Q));
         }
-        // A yellow refund adds bytes back, capped at the quantum.
-        b.op(refund(Q, false, 542));
-        assert!(b.bit(DEFICIT, Q), "{}", quantum(2));
+        // 20 * 4096 + 1546 = 83466 of credit: 53 admissions leave 1528,
+        // the 54th 18 in debt, and refunds of 18 bring it back to 0.
+        for n in 1..=54 {
+            b.op(turn(Q, false));
+            assert_eq!(b.bit(DEFICIT, Q), n < 54, "after {n} turns");
+        }
+        b.op(refund(Q, false, 17));
+        assert!(!b.bit(DEFICIT, Q));
+        b.op(refund(Q, false, 1));
+        assert!(b.bit(DEFICIT, Q), "refunds are not capped");
         // Yellow ops left the guarantee alone: it still refills on time
         // (the model says exactly when).
         while !b.bit(GREEN, Q) {

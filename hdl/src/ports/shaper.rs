@@ -39,11 +39,9 @@ pub struct ShapeConfigSink {
 /// `op` kinds. At most one op a cycle; the shaper takes every one.
 pub const SHAPER_OP_NONE: u64 = 0;
 /// A turn was taken: charge `shaping::ADMIT_BYTES` to the ceiling, and to
-/// the guarantee if `green`.
+/// the guarantee if `green`, else to the deficit.
 pub const SHAPER_OP_TURN: u64 = 1;
-/// Give back `bytes` (a turn's admission less its wire bytes) to the
-/// ceiling, and to the guarantee if `green`; else charge the deficit the
-/// wire bytes, `ADMIT_BYTES - bytes`.
+/// Give back `bytes` (a turn's admission less its wire bytes) the same way.
 pub const SHAPER_OP_REFUND: u64 = 2;
 /// A deficit round robin visit: add the queue's quantum to its deficit.
 pub const SHAPER_OP_VISIT: u64 = 3;

@@ -31,9 +31,10 @@ pub fn isolation_fraction() -> Result<f64> {
     Ok(measure::isolation(&mut dev(), 63, BIG_FRAME, 4, WINDOW_1MS)?.0)
 }
 
-/// (Jain's index, link utilisation) of 64 equal backlogged queues.
+/// (Jain's index, link utilisation) of 64 equal backlogged queues over
+/// 20 ms after the first 10, some 25 full frames each.
 pub fn fairness() -> Result<(f64, f64)> {
-    let (jain, utilisation, _) = measure::fairness(&mut dev(), 64, BIG_FRAME, 4, WINDOW_1MS)?;
+    let (jain, utilisation, _) = measure::fairness(&mut dev(), 64, BIG_FRAME, 3, WINDOW_10MS)?;
     Ok((jain, utilisation))
 }
 
