@@ -16791,8 +16791,6 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     localparam  queue_count = 12'h40;
     localparam  neg_admit_d = 28'hffff9f6;
     localparam  neg_admit_tok = 48'hfff9f6000000;
-    localparam  admit_tok = 48'h60a000000;
-    localparam  flip = 48'h800000000000;
     localparam  admit_d = 28'h60a;
     
     // Stub signals
@@ -16858,40 +16856,30 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  [63:0] deficit_bits$d;
     wire  [63:0] deficit_bits$q;
     reg  deficit_bits$clock;
+    reg  [47:0] g_bucket$tokens;
+    reg  [27:0] g_bucket$rate;
+    reg  [21:0] g_bucket$burst;
+    reg  [9:0] g_bucket$elapsed;
+    reg  [47:0] g_bucket$add;
+    reg  g_bucket$charge;
+    wire  [47:0] g_bucket$result;
+    wire  g_bucket$admit;
+    reg  [47:0] c_bucket$tokens;
+    reg  [27:0] c_bucket$rate;
+    reg  [21:0] c_bucket$burst;
+    reg  [9:0] c_bucket$elapsed;
+    reg  [47:0] c_bucket$add;
+    reg  c_bucket$charge;
+    wire  [47:0] c_bucket$result;
+    wire  c_bucket$admit;
     
     // Local signals
     reg  [47:0] g_tokens;
     reg  [47:0] g_add;
     reg  g_charge;
-    reg  [37:0] g_r1;
-    reg  [37:0] g_r3;
-    reg  [37:0] g_pp0;
-    reg  [37:0] g_pp1;
-    reg  [37:0] g_pp2;
-    reg  [37:0] g_pp3;
-    reg  [37:0] g_pp4;
-    reg  [37:0] g_product;
-    reg  [47:0] g_sum;
-    reg  [47:0] g_cap;
-    reg  [47:0] g_lim;
-    reg  [47:0] g_new;
-    reg  g_admit;
     reg  [47:0] c_tokens;
     reg  [47:0] c_add;
     reg  c_charge;
-    reg  [37:0] c_r1;
-    reg  [37:0] c_r3;
-    reg  [37:0] c_pp0;
-    reg  [37:0] c_pp1;
-    reg  [37:0] c_pp2;
-    reg  [37:0] c_pp3;
-    reg  [37:0] c_pp4;
-    reg  [37:0] c_product;
-    reg  [47:0] c_sum;
-    reg  [47:0] c_cap;
-    reg  [47:0] c_lim;
-    reg  [47:0] c_new;
-    reg  c_admit;
     reg  [5:0] op_q;
     reg  cfg_write;
     reg  [63:0] turn_mask;
@@ -17017,6 +17005,26 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         .q(deficit_bits$q),
         .clock(deficit_bits$clock)
     );
+    top$shaper$g_bucket g_bucket(
+        .tokens(g_bucket$tokens),
+        .rate(g_bucket$rate),
+        .burst(g_bucket$burst),
+        .elapsed(g_bucket$elapsed),
+        .add(g_bucket$add),
+        .charge(g_bucket$charge),
+        .result(g_bucket$result),
+        .admit(g_bucket$admit)
+    );
+    top$shaper$c_bucket c_bucket(
+        .tokens(c_bucket$tokens),
+        .rate(c_bucket$rate),
+        .burst(c_bucket$burst),
+        .elapsed(c_bucket$elapsed),
+        .add(c_bucket$add),
+        .charge(c_bucket$charge),
+        .result(c_bucket$result),
+        .admit(c_bucket$admit)
+    );
     
     // Update code
     always @(*) begin
@@ -17113,70 +17121,12 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         if (is_refund & s1_green$q) begin
             g_add = refund_tok;
         end
-        g_r1 = ((settings[(64'h0)+:(28)]) & 38'h3fffffffff);
-        g_r3 = g_r1 + (g_r1 << 32'h1);
-        g_pp0 = 32'h0;
-        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
-            g_pp0 = g_r1 << 32'h0;
-        end
-        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
-            g_pp0 = g_r1 << 32'h1;
-        end
-        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
-            g_pp0 = g_r3 << 32'h0;
-        end
-        g_pp1 = 32'h0;
-        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
-            g_pp1 = g_r1 << 32'h2;
-        end
-        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
-            g_pp1 = g_r1 << 32'h3;
-        end
-        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
-            g_pp1 = g_r3 << 32'h2;
-        end
-        g_pp2 = 32'h0;
-        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
-            g_pp2 = g_r1 << 32'h4;
-        end
-        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
-            g_pp2 = g_r1 << 32'h5;
-        end
-        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
-            g_pp2 = g_r3 << 32'h4;
-        end
-        g_pp3 = 32'h0;
-        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
-            g_pp3 = g_r1 << 32'h6;
-        end
-        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
-            g_pp3 = g_r1 << 32'h7;
-        end
-        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
-            g_pp3 = g_r3 << 32'h6;
-        end
-        g_pp4 = 32'h0;
-        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
-            g_pp4 = g_r1 << 32'h8;
-        end
-        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
-            g_pp4 = g_r1 << 32'h9;
-        end
-        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
-            g_pp4 = g_r3 << 32'h8;
-        end
-        g_product = ((g_pp0 + g_pp1) + (g_pp2 + g_pp3)) + g_pp4;
-        g_sum = (g_tokens + g_add) + ((g_product) & 48'hffffffffffff);
-        g_cap = ((settings[(64'h1c)+:(22)]) & 48'hffffffffffff) << 32'h18;
-        g_lim = g_cap;
-        if (g_charge) begin
-            g_lim = g_cap - admit_tok;
-        end
-        g_new = g_lim;
-        if ((g_sum ^ flip) < (g_lim ^ flip)) begin
-            g_new = g_sum;
-        end
-        g_admit = ~g_sum[32'h2f] & (g_sum >= admit_tok) & ~g_lim[32'h2f] & (g_lim >= admit_tok);
+        g_bucket$tokens = g_tokens;
+        g_bucket$rate = settings[(64'h0)+:(28)];
+        g_bucket$burst = settings[(64'h1c)+:(22)];
+        g_bucket$elapsed = elapsed;
+        g_bucket$add = g_add;
+        g_bucket$charge = g_charge;
         c_tokens = cur[(64'h30)+:(48)];
         if (settings[(64'h32)+:(28)] == 32'h0) begin
             c_tokens = ((settings[(64'h4e)+:(22)]) & 48'hffffffffffff) << 32'h18;
@@ -17190,70 +17140,12 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         if (is_refund) begin
             c_add = refund_tok;
         end
-        c_r1 = ((settings[(64'h32)+:(28)]) & 38'h3fffffffff);
-        c_r3 = c_r1 + (c_r1 << 32'h1);
-        c_pp0 = 32'h0;
-        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
-            c_pp0 = c_r1 << 32'h0;
-        end
-        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
-            c_pp0 = c_r1 << 32'h1;
-        end
-        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
-            c_pp0 = c_r3 << 32'h0;
-        end
-        c_pp1 = 32'h0;
-        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
-            c_pp1 = c_r1 << 32'h2;
-        end
-        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
-            c_pp1 = c_r1 << 32'h3;
-        end
-        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
-            c_pp1 = c_r3 << 32'h2;
-        end
-        c_pp2 = 32'h0;
-        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
-            c_pp2 = c_r1 << 32'h4;
-        end
-        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
-            c_pp2 = c_r1 << 32'h5;
-        end
-        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
-            c_pp2 = c_r3 << 32'h4;
-        end
-        c_pp3 = 32'h0;
-        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
-            c_pp3 = c_r1 << 32'h6;
-        end
-        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
-            c_pp3 = c_r1 << 32'h7;
-        end
-        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
-            c_pp3 = c_r3 << 32'h6;
-        end
-        c_pp4 = 32'h0;
-        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
-            c_pp4 = c_r1 << 32'h8;
-        end
-        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
-            c_pp4 = c_r1 << 32'h9;
-        end
-        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
-            c_pp4 = c_r3 << 32'h8;
-        end
-        c_product = ((c_pp0 + c_pp1) + (c_pp2 + c_pp3)) + c_pp4;
-        c_sum = (c_tokens + c_add) + ((c_product) & 48'hffffffffffff);
-        c_cap = ((settings[(64'h4e)+:(22)]) & 48'hffffffffffff) << 32'h18;
-        c_lim = c_cap;
-        if (c_charge) begin
-            c_lim = c_cap - admit_tok;
-        end
-        c_new = c_lim;
-        if ((c_sum ^ flip) < (c_lim ^ flip)) begin
-            c_new = c_sum;
-        end
-        c_admit = ~c_sum[32'h2f] & (c_sum >= admit_tok) & ~c_lim[32'h2f] & (c_lim >= admit_tok);
+        c_bucket$tokens = c_tokens;
+        c_bucket$rate = settings[(64'h32)+:(28)];
+        c_bucket$burst = settings[(64'h4e)+:(22)];
+        c_bucket$elapsed = elapsed;
+        c_bucket$add = c_add;
+        c_bucket$charge = c_charge;
         weight = settings[(64'h64)+:(8)];
         if (settings[(64'h64)+:(8)] == 32'h0) begin
             weight = 32'h1;
@@ -17273,8 +17165,8 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
             d_capped = 1'b1;
         end
         d_sum = cur[(64'h60)+:(28)] + d_add;
-        new_state[(64'h0)+:(48)] = g_new;
-        new_state[(64'h30)+:(48)] = c_new;
+        new_state[(64'h0)+:(48)] = g_bucket$result;
+        new_state[(64'h30)+:(48)] = c_bucket$result;
         d_new = d_sum;
         if (d_capped & ~d_sum[32'h1b] & (d_sum > d_cap)) begin
             d_new = d_cap;
@@ -17287,8 +17179,8 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         f_valid$d = s1_valid$q;
         f_q$d = s1_q$q;
         f_state$d = new_state;
-        c_ok = (settings[(64'h32)+:(28)] == 32'h0) | c_admit;
-        g_ok = c_ok & (settings[(64'h0)+:(28)] != 32'h0) & g_admit;
+        c_ok = (settings[(64'h32)+:(28)] == 32'h0) | c_bucket$admit;
+        g_ok = c_ok & (settings[(64'h0)+:(28)] != 32'h0) & g_bucket$admit;
         s1_mask = 32'h0;
         if (s1_valid$q) begin
             s1_mask = ((1'b1) & 64'hffffffffffffffff) << s1_q$q;
@@ -17311,6 +17203,106 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     end
     
 endmodule // top$shaper
+
+
+module top$shaper$c_bucket(tokens,rate,burst,elapsed,add,charge,result,admit);
+    
+    // Module arguments
+    input wire  [47:0] tokens;
+    input wire  [27:0] rate;
+    input wire  [21:0] burst;
+    input wire  [9:0] elapsed;
+    input wire  [47:0] add;
+    input wire  charge;
+    output reg  [47:0] result;
+    output reg  admit;
+    
+    // Constant declarations
+    localparam  admit_tok = 48'h60a000000;
+    localparam  flip = 48'h800000000000;
+    
+    // Local signals
+    reg  [37:0] r1;
+    reg  [37:0] r3;
+    reg  [37:0] pp0;
+    reg  [37:0] pp1;
+    reg  [37:0] pp2;
+    reg  [37:0] pp3;
+    reg  [37:0] pp4;
+    reg  [37:0] product;
+    reg  [47:0] sum;
+    reg  [47:0] cap;
+    reg  [47:0] lim;
+    
+    // Update code
+    always @(*) begin
+        r1 = ((rate) & 38'h3fffffffff);
+        r3 = r1 + (r1 << 32'h1);
+        pp0 = 32'h0;
+        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
+            pp0 = r1;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
+            pp0 = r1 << 32'h1;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
+            pp0 = r3;
+        end
+        pp1 = 32'h0;
+        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
+            pp1 = r1 << 32'h2;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
+            pp1 = r1 << 32'h3;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
+            pp1 = r3 << 32'h2;
+        end
+        pp2 = 32'h0;
+        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
+            pp2 = r1 << 32'h4;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
+            pp2 = r1 << 32'h5;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
+            pp2 = r3 << 32'h4;
+        end
+        pp3 = 32'h0;
+        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
+            pp3 = r1 << 32'h6;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
+            pp3 = r1 << 32'h7;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
+            pp3 = r3 << 32'h6;
+        end
+        pp4 = 32'h0;
+        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
+            pp4 = r1 << 32'h8;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
+            pp4 = r1 << 32'h9;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
+            pp4 = r3 << 32'h8;
+        end
+        product = ((pp0 + pp1) + (pp2 + pp3)) + pp4;
+        sum = (tokens + add) + ((product) & 48'hffffffffffff);
+        cap = ((burst) & 48'hffffffffffff) << 32'h18;
+        lim = cap;
+        if (charge) begin
+            lim = cap - admit_tok;
+        end
+        result = lim;
+        if ((sum ^ flip) < (lim ^ flip)) begin
+            result = sum;
+        end
+        admit = ~sum[32'h2f] & (sum >= admit_tok) & ~lim[32'h2f] & (lim >= admit_tok);
+    end
+    
+endmodule // top$shaper$c_bucket
 
 
 module top$shaper$ceiling_bits(d,q,clock);
@@ -17558,6 +17550,106 @@ module top$shaper$f_valid(d,q,clock);
     end
           
 endmodule // top$shaper$f_valid
+
+
+module top$shaper$g_bucket(tokens,rate,burst,elapsed,add,charge,result,admit);
+    
+    // Module arguments
+    input wire  [47:0] tokens;
+    input wire  [27:0] rate;
+    input wire  [21:0] burst;
+    input wire  [9:0] elapsed;
+    input wire  [47:0] add;
+    input wire  charge;
+    output reg  [47:0] result;
+    output reg  admit;
+    
+    // Constant declarations
+    localparam  admit_tok = 48'h60a000000;
+    localparam  flip = 48'h800000000000;
+    
+    // Local signals
+    reg  [37:0] r1;
+    reg  [37:0] r3;
+    reg  [37:0] pp0;
+    reg  [37:0] pp1;
+    reg  [37:0] pp2;
+    reg  [37:0] pp3;
+    reg  [37:0] pp4;
+    reg  [37:0] product;
+    reg  [47:0] sum;
+    reg  [47:0] cap;
+    reg  [47:0] lim;
+    
+    // Update code
+    always @(*) begin
+        r1 = ((rate) & 38'h3fffffffff);
+        r3 = r1 + (r1 << 32'h1);
+        pp0 = 32'h0;
+        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
+            pp0 = r1;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
+            pp0 = r1 << 32'h1;
+        end
+        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
+            pp0 = r3;
+        end
+        pp1 = 32'h0;
+        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
+            pp1 = r1 << 32'h2;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
+            pp1 = r1 << 32'h3;
+        end
+        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
+            pp1 = r3 << 32'h2;
+        end
+        pp2 = 32'h0;
+        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
+            pp2 = r1 << 32'h4;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
+            pp2 = r1 << 32'h5;
+        end
+        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
+            pp2 = r3 << 32'h4;
+        end
+        pp3 = 32'h0;
+        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
+            pp3 = r1 << 32'h6;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
+            pp3 = r1 << 32'h7;
+        end
+        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
+            pp3 = r3 << 32'h6;
+        end
+        pp4 = 32'h0;
+        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
+            pp4 = r1 << 32'h8;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
+            pp4 = r1 << 32'h9;
+        end
+        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
+            pp4 = r3 << 32'h8;
+        end
+        product = ((pp0 + pp1) + (pp2 + pp3)) + pp4;
+        sum = (tokens + add) + ((product) & 48'hffffffffffff);
+        cap = ((burst) & 48'hffffffffffff) << 32'h18;
+        lim = cap;
+        if (charge) begin
+            lim = cap - admit_tok;
+        end
+        result = lim;
+        if ((sum ^ flip) < (lim ^ flip)) begin
+            result = sum;
+        end
+        admit = ~sum[32'h2f] & (sum >= admit_tok) & ~lim[32'h2f] & (lim >= admit_tok);
+    end
+    
+endmodule // top$shaper$g_bucket
 
 
 module top$shaper$green_bits(d,q,clock);

@@ -22,12 +22,8 @@
 //!   t+1 wins over the bits being written (its own result follows a cycle
 //!   later).
 //!
-//! The refill and the operation fold into one sum and one cap per bucket:
-//! `min(tokens + rate * elapsed + add, cap - charge)`, where `add` is the
-//! operation's signed change and `charge` is ADMIT for a turn (for a
-//! refund, capping before and after adding is the same cap, and a turn
-//! takes ADMIT off a value already capped). The multiply is five 2-bit
-//! partial products in an adder tree. A zero guaranteed rate empties the
+//! Each bucket's refill and operation is one `TokenBucket`, in the same
+//! cycle for the guarantee and the ceiling. A zero guaranteed rate empties the
 //! guarantee before the operation, a zero ceiling rate fills the ceiling
 //! to its burst, so neither can drift.
 //!
@@ -42,16 +38,12 @@
 //! the 48-bit counts and the 24-bit deficit would wrap only after
 //! thousands of such turns.
 
+use super::token_bucket::{TokenBucket, ELAPSED_BITS, TOKEN_BITS};
 use crate::params::{QUEUE_BITS, QUEUE_COUNT, QUEUE_COUNT_LOG2};
 use crate::ports::{ShapeConfig, ShapeConfigSink, ShaperSink};
 use crate::shaping::{ADMIT_BYTES, BURST_BITS, DEFICIT_CAP_QUANTA, QUANTUM_BYTES, RATE_BITS, RATE_FRAC_BITS, WEIGHT_MAX};
 use rust_hdl::prelude::*;
 
-/// Token counts: signed, 2^-24 bytes. Bursts are below 2^46 units, a refill
-/// adds below 2^38 and a refund below 2^36, so 48 bits never wrap.
-const TOKEN_BITS: usize = 48;
-/// Elapsed cycles a refill counts at most.
-const ELAPSED_BITS: usize = 10;
 /// Deficit: signed bytes; a quantum is below 2^19.
 const DEFICIT_BITS: usize = 28;
 
@@ -60,11 +52,7 @@ const _: () = {
     use crate::ports::shaper::*;
     assert!(RATE_FRAC_BITS == 24 && RATE_BITS == 28 && BURST_BITS == 22);
     assert!(TOKEN_BITS == 48 && ELAPSED_BITS == 10 && DEFICIT_BITS == 28);
-    // cap + refill + refund < 2^46 + 2^46 fits a signed 48-bit count.
-    assert!(BURST_BITS as usize + RATE_FRAC_BITS as usize + 1 <= TOKEN_BITS - 1);
-    // The product's 38 bits, below the cap's 46.
-    assert!(RATE_BITS as usize + ELAPSED_BITS == 38);
-    assert!(RATE_BITS as usize + ELAPSED_BITS < (BURST_BITS + RATE_FRAC_BITS) as usize);
+    // A refund's 12 bits of bytes stay below the cap's 46 bits.
     assert!(12 + (RATE_FRAC_BITS as usize) < (BURST_BITS + RATE_FRAC_BITS) as usize);
     assert!(QUANTUM_BYTES == 1 << 11 && WEIGHT_MAX == 255);
     assert!(DEFICIT_CAP_QUANTA == 20);
@@ -113,42 +101,15 @@ pub struct TxShaper {
     green_bits: DFF<Bits<QUEUE_COUNT>>,
     ceiling_bits: DFF<Bits<QUEUE_COUNT>>,
     deficit_bits: DFF<Bits<QUEUE_COUNT>>,
-    /// The ADMIT_BYTES << 24 a bucket must hold to be ok.
-    admit_tok: Constant<Bits<TOKEN_BITS>>,
-    /// The sign bit, flipped to compare signed counts as unsigned.
-    flip: Constant<Bits<TOKEN_BITS>>,
     g_tokens: Signal<Local, Bits<TOKEN_BITS>>,
+    /// The guarantee's and the ceiling's update.
+    g_bucket: TokenBucket,
+    c_bucket: TokenBucket,
     g_add: Signal<Local, Bits<TOKEN_BITS>>,
     g_charge: Signal<Local, Bit>,
-    g_r1: Signal<Local, Bits<38>>,
-    g_r3: Signal<Local, Bits<38>>,
-    g_pp0: Signal<Local, Bits<38>>,
-    g_pp1: Signal<Local, Bits<38>>,
-    g_pp2: Signal<Local, Bits<38>>,
-    g_pp3: Signal<Local, Bits<38>>,
-    g_pp4: Signal<Local, Bits<38>>,
-    g_product: Signal<Local, Bits<38>>,
-    g_sum: Signal<Local, Bits<TOKEN_BITS>>,
-    g_cap: Signal<Local, Bits<TOKEN_BITS>>,
-    g_lim: Signal<Local, Bits<TOKEN_BITS>>,
-    g_new: Signal<Local, Bits<TOKEN_BITS>>,
-    g_admit: Signal<Local, Bit>,
     c_tokens: Signal<Local, Bits<TOKEN_BITS>>,
     c_add: Signal<Local, Bits<TOKEN_BITS>>,
     c_charge: Signal<Local, Bit>,
-    c_r1: Signal<Local, Bits<38>>,
-    c_r3: Signal<Local, Bits<38>>,
-    c_pp0: Signal<Local, Bits<38>>,
-    c_pp1: Signal<Local, Bits<38>>,
-    c_pp2: Signal<Local, Bits<38>>,
-    c_pp3: Signal<Local, Bits<38>>,
-    c_pp4: Signal<Local, Bits<38>>,
-    c_product: Signal<Local, Bits<38>>,
-    c_sum: Signal<Local, Bits<TOKEN_BITS>>,
-    c_cap: Signal<Local, Bits<TOKEN_BITS>>,
-    c_lim: Signal<Local, Bits<TOKEN_BITS>>,
-    c_new: Signal<Local, Bits<TOKEN_BITS>>,
-    c_admit: Signal<Local, Bit>,
     op_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
     cfg_write: Signal<Local, Bit>,
     turn_mask: Signal<Local, Bits<QUEUE_COUNT>>,
@@ -205,40 +166,14 @@ impl Default for TxShaper {
             green_bits: Default::default(),
             ceiling_bits: Default::default(),
             deficit_bits: Default::default(),
-            admit_tok: Constant::new(((ADMIT_BYTES as u64) << RATE_FRAC_BITS).into()),
-            flip: Constant::new((1u64 << (TOKEN_BITS - 1)).into()),
             g_tokens: Default::default(),
+            g_bucket: Default::default(),
+            c_bucket: Default::default(),
             g_add: Default::default(),
             g_charge: Default::default(),
-            g_r1: Default::default(),
-            g_r3: Default::default(),
-            g_pp0: Default::default(),
-            g_pp1: Default::default(),
-            g_pp2: Default::default(),
-            g_pp3: Default::default(),
-            g_pp4: Default::default(),
-            g_product: Default::default(),
-            g_sum: Default::default(),
-            g_cap: Default::default(),
-            g_lim: Default::default(),
-            g_new: Default::default(),
-            g_admit: Default::default(),
             c_tokens: Default::default(),
             c_add: Default::default(),
             c_charge: Default::default(),
-            c_r1: Default::default(),
-            c_r3: Default::default(),
-            c_pp0: Default::default(),
-            c_pp1: Default::default(),
-            c_pp2: Default::default(),
-            c_pp3: Default::default(),
-            c_pp4: Default::default(),
-            c_product: Default::default(),
-            c_sum: Default::default(),
-            c_cap: Default::default(),
-            c_lim: Default::default(),
-            c_new: Default::default(),
-            c_admit: Default::default(),
             op_q: Default::default(),
             cfg_write: Default::default(),
             turn_mask: Default::default(),
@@ -345,76 +280,12 @@ impl Logic for TxShaper {
         if self.is_refund.val() & self.s1_green.q.val() {
             self.g_add.next = self.refund_tok.val();
         }
-        // rate * elapsed from 2-bit slices of elapsed, summed as a tree;
-        // the cap is min(sum, burst less what a turn charges).
-        self.g_r1.next = bit_cast::<38, 28>(self.settings.val().g_rate);
-        self.g_r3.next = self.g_r1.val() + (self.g_r1.val() << 1);
-        self.g_pp0.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(0) == 1 {
-            self.g_pp0.next = self.g_r1.val() << 0;
-        }
-        if self.elapsed.val().get_bits::<2>(0) == 2 {
-            self.g_pp0.next = self.g_r1.val() << 1;
-        }
-        if self.elapsed.val().get_bits::<2>(0) == 3 {
-            self.g_pp0.next = self.g_r3.val() << 0;
-        }
-        self.g_pp1.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(2) == 1 {
-            self.g_pp1.next = self.g_r1.val() << 2;
-        }
-        if self.elapsed.val().get_bits::<2>(2) == 2 {
-            self.g_pp1.next = self.g_r1.val() << 3;
-        }
-        if self.elapsed.val().get_bits::<2>(2) == 3 {
-            self.g_pp1.next = self.g_r3.val() << 2;
-        }
-        self.g_pp2.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(4) == 1 {
-            self.g_pp2.next = self.g_r1.val() << 4;
-        }
-        if self.elapsed.val().get_bits::<2>(4) == 2 {
-            self.g_pp2.next = self.g_r1.val() << 5;
-        }
-        if self.elapsed.val().get_bits::<2>(4) == 3 {
-            self.g_pp2.next = self.g_r3.val() << 4;
-        }
-        self.g_pp3.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(6) == 1 {
-            self.g_pp3.next = self.g_r1.val() << 6;
-        }
-        if self.elapsed.val().get_bits::<2>(6) == 2 {
-            self.g_pp3.next = self.g_r1.val() << 7;
-        }
-        if self.elapsed.val().get_bits::<2>(6) == 3 {
-            self.g_pp3.next = self.g_r3.val() << 6;
-        }
-        self.g_pp4.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(8) == 1 {
-            self.g_pp4.next = self.g_r1.val() << 8;
-        }
-        if self.elapsed.val().get_bits::<2>(8) == 2 {
-            self.g_pp4.next = self.g_r1.val() << 9;
-        }
-        if self.elapsed.val().get_bits::<2>(8) == 3 {
-            self.g_pp4.next = self.g_r3.val() << 8;
-        }
-        self.g_product.next = ((self.g_pp0.val() + self.g_pp1.val()) + (self.g_pp2.val() + self.g_pp3.val()))
-            + self.g_pp4.val();
-        self.g_sum.next = (self.g_tokens.val() + self.g_add.val()) + bit_cast::<48, 38>(self.g_product.val());
-        self.g_cap.next = bit_cast::<48, 22>(self.settings.val().g_burst) << 24;
-        self.g_lim.next = self.g_cap.val();
-        if self.g_charge.val() {
-            self.g_lim.next = self.g_cap.val() - self.admit_tok.val();
-        }
-        self.g_new.next = self.g_lim.val();
-        if (self.g_sum.val() ^ self.flip.val()) < (self.g_lim.val() ^ self.flip.val()) {
-            self.g_new.next = self.g_sum.val();
-        }
-        self.g_admit.next = !self.g_sum.val().get_bit(47)
-            & (self.g_sum.val() >= self.admit_tok.val())
-            & !self.g_lim.val().get_bit(47)
-            & (self.g_lim.val() >= self.admit_tok.val());
+        self.g_bucket.tokens.next = self.g_tokens.val();
+        self.g_bucket.rate.next = self.settings.val().g_rate;
+        self.g_bucket.burst.next = self.settings.val().g_burst;
+        self.g_bucket.elapsed.next = self.elapsed.val();
+        self.g_bucket.add.next = self.g_add.val();
+        self.g_bucket.charge.next = self.g_charge.val();
 
         // Ceiling: charged by every turn; full at a zero rate.
         self.c_tokens.next = self.cur.val().c_tok;
@@ -430,74 +301,12 @@ impl Logic for TxShaper {
         if self.is_refund.val() {
             self.c_add.next = self.refund_tok.val();
         }
-        self.c_r1.next = bit_cast::<38, 28>(self.settings.val().c_rate);
-        self.c_r3.next = self.c_r1.val() + (self.c_r1.val() << 1);
-        self.c_pp0.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(0) == 1 {
-            self.c_pp0.next = self.c_r1.val() << 0;
-        }
-        if self.elapsed.val().get_bits::<2>(0) == 2 {
-            self.c_pp0.next = self.c_r1.val() << 1;
-        }
-        if self.elapsed.val().get_bits::<2>(0) == 3 {
-            self.c_pp0.next = self.c_r3.val() << 0;
-        }
-        self.c_pp1.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(2) == 1 {
-            self.c_pp1.next = self.c_r1.val() << 2;
-        }
-        if self.elapsed.val().get_bits::<2>(2) == 2 {
-            self.c_pp1.next = self.c_r1.val() << 3;
-        }
-        if self.elapsed.val().get_bits::<2>(2) == 3 {
-            self.c_pp1.next = self.c_r3.val() << 2;
-        }
-        self.c_pp2.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(4) == 1 {
-            self.c_pp2.next = self.c_r1.val() << 4;
-        }
-        if self.elapsed.val().get_bits::<2>(4) == 2 {
-            self.c_pp2.next = self.c_r1.val() << 5;
-        }
-        if self.elapsed.val().get_bits::<2>(4) == 3 {
-            self.c_pp2.next = self.c_r3.val() << 4;
-        }
-        self.c_pp3.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(6) == 1 {
-            self.c_pp3.next = self.c_r1.val() << 6;
-        }
-        if self.elapsed.val().get_bits::<2>(6) == 2 {
-            self.c_pp3.next = self.c_r1.val() << 7;
-        }
-        if self.elapsed.val().get_bits::<2>(6) == 3 {
-            self.c_pp3.next = self.c_r3.val() << 6;
-        }
-        self.c_pp4.next = 0.into();
-        if self.elapsed.val().get_bits::<2>(8) == 1 {
-            self.c_pp4.next = self.c_r1.val() << 8;
-        }
-        if self.elapsed.val().get_bits::<2>(8) == 2 {
-            self.c_pp4.next = self.c_r1.val() << 9;
-        }
-        if self.elapsed.val().get_bits::<2>(8) == 3 {
-            self.c_pp4.next = self.c_r3.val() << 8;
-        }
-        self.c_product.next = ((self.c_pp0.val() + self.c_pp1.val()) + (self.c_pp2.val() + self.c_pp3.val()))
-            + self.c_pp4.val();
-        self.c_sum.next = (self.c_tokens.val() + self.c_add.val()) + bit_cast::<48, 38>(self.c_product.val());
-        self.c_cap.next = bit_cast::<48, 22>(self.settings.val().c_burst) << 24;
-        self.c_lim.next = self.c_cap.val();
-        if self.c_charge.val() {
-            self.c_lim.next = self.c_cap.val() - self.admit_tok.val();
-        }
-        self.c_new.next = self.c_lim.val();
-        if (self.c_sum.val() ^ self.flip.val()) < (self.c_lim.val() ^ self.flip.val()) {
-            self.c_new.next = self.c_sum.val();
-        }
-        self.c_admit.next = !self.c_sum.val().get_bit(47)
-            & (self.c_sum.val() >= self.admit_tok.val())
-            & !self.c_lim.val().get_bit(47)
-            & (self.c_lim.val() >= self.admit_tok.val());
+        self.c_bucket.tokens.next = self.c_tokens.val();
+        self.c_bucket.rate.next = self.settings.val().c_rate;
+        self.c_bucket.burst.next = self.settings.val().c_burst;
+        self.c_bucket.elapsed.next = self.elapsed.val();
+        self.c_bucket.add.next = self.c_add.val();
+        self.c_bucket.charge.next = self.c_charge.val();
 
         // Deficit: a yellow turn takes ADMIT at once, so the queue stops
         // taking turns as soon as its deficit is spent; the refund gives
@@ -524,8 +333,8 @@ impl Logic for TxShaper {
         }
         self.d_sum.next = self.cur.val().deficit + self.d_add.val();
 
-        self.new_state.next.g_tok = self.g_new.val();
-        self.new_state.next.c_tok = self.c_new.val();
+        self.new_state.next.g_tok = self.g_bucket.result.val();
+        self.new_state.next.c_tok = self.c_bucket.result.val();
         self.d_new.next = self.d_sum.val();
         if self.d_capped.val() & !self.d_sum.val().get_bit(27) & (self.d_sum.val() > self.d_cap.val()) {
             self.d_new.next = self.d_cap.val();
@@ -540,8 +349,8 @@ impl Logic for TxShaper {
         self.f_state.d.next = self.new_state.val();
 
         // The queue's bits; a turn this cycle clears its queue's bits first.
-        self.c_ok.next = (self.settings.val().c_rate == 0) | self.c_admit.val();
-        self.g_ok.next = self.c_ok.val() & (self.settings.val().g_rate != 0) & self.g_admit.val();
+        self.c_ok.next = (self.settings.val().c_rate == 0) | self.c_bucket.admit.val();
+        self.g_ok.next = self.c_ok.val() & (self.settings.val().g_rate != 0) & self.g_bucket.admit.val();
         self.s1_mask.next = 0.into();
         if self.s1_valid.q.val() {
             self.s1_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.s1_q.q.val();
