@@ -189,6 +189,9 @@ fn print_report(r: &SimReport, out: &std::path::Path) {
         }
         let reasons: Vec<String> = st.reasons.iter().map(|(name, n)| format!("{name} {n}")).collect();
         println!("         decisions: {}", reasons.join(", "));
+        for (q, shaping) in &st.shaping {
+            println!("         shaping queue {q:<3} {shaping}");
+        }
     }
     if let Some(queues) = &r.queues {
         println!("queues   through the driver (rx_burst / tx_burst on each queue's own page)");

@@ -1,7 +1,8 @@
 //! Each transmitting queue's throughput over time, from the frames that
 //! left on the wire: `rates.csv` (one row per window, one column per
-//! queue, frame bytes in Mb/s) and `rates.svg`, so a user sees at a glance
-//! what share each queue got.
+//! queue, frame bytes in Mb/s) and `rates.svg` (that throughput, and below
+//! it each queue's bytes sent so far, whose slope is its rate), so a user
+//! sees at a glance what share each queue got.
 
 use anyhow::{Context, Result};
 use arsenic_testbench::wire::NS_PER_CYCLE;
@@ -68,28 +69,54 @@ impl Rates {
         std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))
     }
 
+    /// Megabytes each queue had sent by the end of each window: the
+    /// queue's service curve, whose slope is its rate, so a queue held to a
+    /// ceiling is a straight line even where single windows are noisy.
+    pub fn cumulative_mb(&self) -> BTreeMap<u32, Vec<f64>> {
+        let mb_per_window = |mbps: f64| mbps * self.window_ns as f64 / 8e9;
+        self.series
+            .iter()
+            .map(|(&q, bins)| {
+                let curve = bins.iter().scan(0.0, |sum, &v| {
+                    *sum += mb_per_window(v);
+                    Some(*sum)
+                });
+                (q, curve.collect())
+            })
+            .collect()
+    }
+
+    /// Two panels: throughput per window above, the service curves below.
     pub fn draw_svg(&self, path: &Path) -> Result<()> {
-        let n = self.series.values().next().map_or(0, |v| v.len()).max(1);
-        let x_end = (n as u64 * self.window_ns) as f64 / 1000.0;
-        let y_end = self.series.values().flatten().fold(1.0f64, |a, &b| a.max(b)) * 1.1;
-        let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+        let root = SVGBackend::new(path, (900, 800)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption("transmit throughput per queue", ("sans-serif", 20))
+        let (top, bottom) = root.split_vertically(400);
+        self.panel(&top, "transmit throughput per queue", "Mb/s", &self.series)?;
+        self.panel(&bottom, "bytes sent so far (slope: rate)", "MB", &self.cumulative_mb())?;
+        root.present().with_context(|| format!("cannot write {}", path.display()))
+    }
+
+    fn panel(
+        &self,
+        area: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+        caption: &str,
+        unit: &str,
+        series: &BTreeMap<u32, Vec<f64>>,
+    ) -> Result<()> {
+        let n = series.values().next().map_or(0, |v| v.len()).max(1);
+        let x_end = (n as u64 * self.window_ns) as f64 / 1000.0;
+        let y_end = series.values().flatten().fold(f64::MIN_POSITIVE, |a, &b| a.max(b)) * 1.1;
+        let mut chart = ChartBuilder::on(area)
+            .caption(caption, ("sans-serif", 20))
             .margin(10)
             .x_label_area_size(40)
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..x_end, 0.0..y_end)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        chart
-            .configure_mesh()
-            .x_desc("time (us)")
-            .y_desc("Mb/s")
-            .draw()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        for (i, (q, bins)) in self.series.iter().enumerate() {
+        chart.configure_mesh().x_desc("time (us)").y_desc(unit).draw().map_err(|e| anyhow::anyhow!("{e}"))?;
+        for (i, (q, values)) in series.iter().enumerate() {
             let colour = Palette99::pick(i).to_rgba();
-            let points = bins.iter().enumerate().map(|(w, &v)| ((w as u64 * self.window_ns) as f64 / 1000.0, v));
+            let points = values.iter().enumerate().map(|(w, &v)| ((w as u64 * self.window_ns) as f64 / 1000.0, v));
             chart
                 .draw_series(LineSeries::new(points, colour.stroke_width(2)))
                 .map_err(|e| anyhow::anyhow!("{e}"))?
@@ -102,7 +129,7 @@ impl Rates {
             .border_style(BLACK)
             .draw()
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        root.present().with_context(|| format!("cannot write {}", path.display()))
+        Ok(())
     }
 }
 
@@ -118,6 +145,9 @@ mod tests {
         let mid = r.series[&3][r.series[&3].len() / 2];
         // Frame bytes only: 1500 of every 1524 byte-times.
         assert!((mid - 1000.0 * 1500.0 / 1524.0).abs() < 15.0, "{mid}");
+        // The service curve ends at every byte sent.
+        let total = *r.cumulative_mb()[&3].last().unwrap();
+        assert!((total - 2000.0 * 1500.0 / 1e6).abs() < 1e-6, "{total}");
     }
 
     #[test]

@@ -134,12 +134,14 @@ pub struct SteeringReport {
     pub reasons: BTreeMap<&'static str, u64>,
     /// Frames each filter steered, by filter id.
     pub filter_hits: BTreeMap<u16, u64>,
+    /// Each queue the config shapes, as the NIC reads its shaping back.
+    pub shaping: BTreeMap<u32, String>,
     #[serde(skip)]
     pub received: Vec<Received>,
 }
 
 impl SteeringReport {
-    fn new(config: &SteeringConfig, nic: &Nic, received: Vec<Received>) -> Result<SteeringReport> {
+    fn new(config: &SteeringConfig, nic: &Nic, device: &dyn Device, received: Vec<Received>) -> Result<SteeringReport> {
         let mut queue_frames = BTreeMap::new();
         let mut reasons = BTreeMap::new();
         let mut filter_hits = BTreeMap::new();
@@ -170,6 +172,11 @@ impl SteeringReport {
             queue_frames,
             reasons,
             filter_hits,
+            shaping: config
+                .shapes
+                .iter()
+                .map(|(_, q, _)| Ok((*q, nic.shaping(device, *q).with_context(|| format!("reading queue {q}'s shaping"))?.to_string())))
+                .collect::<Result<_>>()?,
             received,
         })
     }
@@ -310,7 +317,7 @@ fn play<D: Device + Wire + Demux>(
         None => vec![None; transmitted.len()],
     };
     let received = dev.take_received();
-    let steering = steering.map(|c| SteeringReport::new(c, &nic, received.clone())).transpose()?;
+    let steering = steering.map(|c| SteeringReport::new(c, &nic, &*dev, received.clone())).transpose()?;
     Ok(Outcome {
         info: nic.info.clone(),
         counters,

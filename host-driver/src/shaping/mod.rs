@@ -48,6 +48,26 @@ impl Default for Shaping {
     }
 }
 
+impl std::fmt::Display for Rate {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "{:.3} Mb/s (burst {} bytes)", self.bits_per_s as f64 / 1e6, self.burst_bytes)
+    }
+}
+
+impl std::fmt::Display for Shaping {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.guarantee {
+            Some(g) => write!(f, "guarantee {g}")?,
+            None => write!(f, "no guarantee")?,
+        }
+        match self.ceiling {
+            Some(c) => write!(f, ", ceiling {c}")?,
+            None => write!(f, ", no ceiling")?,
+        }
+        write!(f, ", weight {}", self.weight)
+    }
+}
+
 /// Line rate in bits per second for a NIC clocked at `clock_hz`: one wire
 /// byte per cycle.
 pub fn line_rate_bps(clock_hz: u32) -> u64 {
