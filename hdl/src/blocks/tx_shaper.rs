@@ -56,6 +56,10 @@ const _: () = {
     assert!(12 + (RATE_FRAC_BITS as usize) < (BURST_BITS + RATE_FRAC_BITS) as usize);
     assert!(QUANTUM_BYTES == 1 << 11 && WEIGHT_MAX == 255);
     assert!(DEFICIT_CAP_QUANTA == 20);
+    // A sweep round is QUEUE_COUNT cycles plus the engine's ops (fewer than
+    // one a cycle); the refill clamp must not bite on it, or queues lose
+    // tokens: more queues need more elapsed bits.
+    assert!(2 * crate::params::QUEUE_COUNT <= 1 << ELAPSED_BITS);
     assert!(DEFICIT_CAP_QUANTA * WEIGHT_MAX * QUANTUM_BYTES + 2 * ADMIT_BYTES < 1 << (DEFICIT_BITS - 2));
     assert!(SHAPER_OP_NONE == 0 && SHAPER_OP_TURN == 1 && SHAPER_OP_REFUND == 2 && SHAPER_OP_VISIT == 3);
 };
