@@ -266,6 +266,23 @@ fn bad_configs_are_one_line_naming_the_file_and_filter() {
                 .collect(),
             vec!["the wildcard filter table is full", "% load"],
         ),
+        // Shaping: the form is checked as the file is read, the rates
+        // against the device as they are applied.
+        ("[[shape]]\nqueue = 1\nceiling = \"fast\"\n".to_string(), vec!["shape 1: ceiling: \"fast\" is not a rate"]),
+        ("[[shape]]\nqueue = 1\nweight = 300\n".to_string(), vec!["shape 1: weight must be 1..=255"]),
+        (
+            filter("kind = \"mac\"\nmac = \"02:00:00:00:00:02\"\nqueue = 2") + "[[shape]]\nqueue = 2\nceiling = \"2G\"\n",
+            vec!["shape 1 (queue 2)", "ceiling rate must be 1000000..=1000000000"],
+        ),
+        (
+            "[[shape]]\nqueue = 1\nguarantee = \"50M\"\nceiling = \"10M\"\n".to_string(),
+            vec!["shape 1 (queue 1)", "is below the guarantee"],
+        ),
+        (
+            "[[shape]]\nqueue = 1\nguarantee = \"600M\"\n[[shape]]\nqueue = 2\nguarantee = \"600M\"\n".to_string(),
+            vec!["shape 2 (queue 2)", "over line rate"],
+        ),
+        ("[[shape]]\nqueue = 70\nceiling = \"10M\"\n".to_string(), vec!["shape 1 (queue 70)", "does not exist"]),
     ];
     for (i, (config, needles)) in cases.iter().enumerate() {
         let cfg = dir.join(format!("case{i}")).join("steer.toml");
