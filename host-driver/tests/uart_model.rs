@@ -283,6 +283,20 @@ fn uart_model_a_silent_board_is_a_timeout_not_a_hang() {
 }
 
 #[test]
+fn uart_model_a_line_that_takes_no_bytes_is_an_error_not_a_hang() {
+    let pty = nix::pty::openpty(None, None).unwrap();
+    let mut host = Tty::from_fd(pty.slave, "stuck pty").unwrap();
+    host.set_write_timeout(TIMEOUT);
+    // Nobody reads the master: the pty's buffer fills, then writes stop.
+    let started = Instant::now();
+    let err = host.write_all(&vec![0u8; 1 << 22]).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+    assert!(err.to_string().contains("stuck pty took no bytes within 150 ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
+    drop(pty.master);
+}
+
+#[test]
 fn uart_model_open_names_a_missing_port_and_a_bad_baud_rate() {
     let err = format!("{:#}", UartDevice::open("/dev/arsenic-no-such-tty".as_ref(), 115_200, TIMEOUT).err().unwrap());
     assert!(err.contains("/dev/arsenic-no-such-tty"), "{err}");
