@@ -6,7 +6,8 @@
 //! queue pairs applications hold, over `dma` memory; `config`
 //! reads steering configs; `capture` reads and writes pcap files; `traffic`
 //! generates test traffic; `shaping` sets per-queue transmit rates;
-//! `sim_run` is the job behind `arsenic sim`.
+//! `sim_run` is the job behind `arsenic sim`; `uart` is the serial-line
+//! control-plane protocol behind the `uart` backend.
 
 pub mod capture;
 pub mod config;
@@ -23,3 +24,4 @@ pub mod sim_queues;
 pub mod shaping;
 pub mod sim_run;
 pub mod traffic;
+pub mod uart;

@@ -3,10 +3,12 @@
 use anyhow::{bail, Result};
 use arsenic::config::SteeringConfig;
 use arsenic::control::Nic;
+use arsenic::device::uart::{UartDevice, DEFAULT_BAUD};
 use arsenic::device::{model::ModelDevice, rtl::RtlDevice, Device};
 use arsenic::sim_run::{self, Backend, Input, SimOptions, SimReport};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(name = "arsenic", version, about = "Arsenic: a user-accessible NIC, generated from Rust")]
@@ -62,9 +64,57 @@ enum Command {
     },
     /// Find the NIC and print what its identification registers say.
     Info {
-        #[arg(long, value_enum, default_value = "rtl")]
-        backend: Backend,
+        #[command(flatten)]
+        device: DeviceArgs,
     },
+    /// Read the NIC's statistics counters.
+    Counters {
+        #[command(flatten)]
+        device: DeviceArgs,
+    },
+}
+
+/// The device a command that only reads the control page talks to.
+#[derive(clap::Args)]
+struct DeviceArgs {
+    #[arg(long, value_enum, default_value = "rtl")]
+    backend: DeviceBackend,
+    /// The board's serial port, for --backend uart (the FT2232's second
+    /// channel, e.g. /dev/ttyUSB1).
+    #[arg(long)]
+    port: Option<PathBuf>,
+    /// Baud rate of the board's UART bridge.
+    #[arg(long, default_value_t = DEFAULT_BAUD)]
+    baud: u32,
+    /// How long a register access waits for the board's reply, in ms.
+    #[arg(long, default_value_t = 200)]
+    timeout_ms: u64,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DeviceBackend {
+    /// The generated Verilog, Verilated.
+    Rtl,
+    /// The behavioural model in plain Rust.
+    Model,
+    /// A board's control page over its serial line (no PCIe).
+    Uart,
+}
+
+fn open_device(a: &DeviceArgs) -> Result<Box<dyn Device>> {
+    if a.backend != DeviceBackend::Uart && a.port.is_some() {
+        bail!("--port names a board's serial port; it needs --backend uart");
+    }
+    Ok(match a.backend {
+        DeviceBackend::Rtl => Box::new(RtlDevice::new()),
+        DeviceBackend::Model => Box::new(ModelDevice::default()),
+        DeviceBackend::Uart => {
+            let Some(port) = &a.port else {
+                bail!("--backend uart needs --port, the board's serial port (e.g. /dev/ttyUSB1)");
+            };
+            Box::new(UartDevice::open(port, a.baud, Duration::from_millis(a.timeout_ms))?)
+        }
+    })
 }
 
 fn parse_txq(s: &str) -> Result<(u32, PathBuf), String> {
@@ -117,13 +167,15 @@ fn run(cli: Cli) -> Result<()> {
                 }
             }
         }
-        Command::Info { backend } => {
-            let dev: Box<dyn Device> = match backend {
-                Backend::Rtl => Box::new(RtlDevice::new()),
-                Backend::Model => Box::new(ModelDevice::default()),
-            };
+        Command::Info { device } => {
+            let dev = open_device(&device)?;
             let nic = Nic::open(dev.as_ref())?;
             println!("{}", serde_json::to_string_pretty(&nic.info)?);
+        }
+        Command::Counters { device } => {
+            let dev = open_device(&device)?;
+            let nic = Nic::open(dev.as_ref())?;
+            println!("{}", serde_json::to_string_pretty(&nic.counters()?)?);
         }
     }
     Ok(())

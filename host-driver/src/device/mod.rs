@@ -13,6 +13,7 @@ pub mod model_engine;
 mod model_shaper;
 mod model_transmit;
 pub mod rtl;
+pub mod uart;
 
 use crate::dma::DmaBlock;
 use anyhow::{bail, Result};
