@@ -1,6 +1,7 @@
 //! Gateware blocks, one job each, connected in `top`.
 
 pub mod control_page;
+pub mod crc32;
 pub mod dma_arbiter;
 pub mod event_engine;
 pub mod filter_table;
@@ -9,6 +10,7 @@ pub mod frame_check;
 pub mod frame_fifo;
 pub mod frame_mux;
 pub mod header_parser;
+pub mod mac_tx;
 pub mod queue_counters;
 pub mod rx_engine;
 pub mod stat_counter;
@@ -26,6 +28,7 @@ pub use frame_check::FrameCheck;
 pub use frame_fifo::FrameFifo;
 pub use frame_mux::FrameMux;
 pub use header_parser::HeaderParser;
+pub use mac_tx::MacTx;
 pub use queue_counters::QueueCounters;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
