@@ -1,4 +1,6 @@
-//! Gateware blocks, one job each, connected in `top`.
+//! Gateware blocks, one job each, connected in `top`. The GMII MACs
+//! (`mac_tx`, `mac_rx`) are the exception: `top` keeps frame-level MAC
+//! ports, and the board shell puts the MACs in front of them.
 
 pub mod control_page;
 pub mod crc32;
