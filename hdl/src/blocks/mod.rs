@@ -1,6 +1,9 @@
-//! Gateware blocks, one job each, connected in `top`.
+//! Gateware blocks, one job each, connected in `top`. The GMII MACs
+//! (`mac_tx`, `mac_rx`) are the exception: `top` keeps frame-level MAC
+//! ports, and the board shell puts the MACs in front of them.
 
 pub mod control_page;
+pub mod crc32;
 pub mod dma_arbiter;
 pub mod event_engine;
 pub mod filter_table;
@@ -9,6 +12,8 @@ pub mod frame_check;
 pub mod frame_fifo;
 pub mod frame_mux;
 pub mod header_parser;
+pub mod mac_rx;
+pub mod mac_tx;
 pub mod queue_counters;
 pub mod rx_engine;
 pub mod stat_counter;
@@ -26,6 +31,8 @@ pub use frame_check::FrameCheck;
 pub use frame_fifo::FrameFifo;
 pub use frame_mux::FrameMux;
 pub use header_parser::HeaderParser;
+pub use mac_rx::MacRx;
+pub use mac_tx::MacTx;
 pub use queue_counters::QueueCounters;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
