@@ -21,6 +21,7 @@ pub mod token_bucket;
 pub mod tx_engine;
 pub mod tx_shaper;
 pub mod tx_template;
+pub mod uart;
 
 pub use control_page::ControlPage;
 pub use dma_arbiter::DmaArbiter;
@@ -40,3 +41,4 @@ pub use token_bucket::TokenBucket;
 pub use tx_engine::TxEngine;
 pub use tx_shaper::TxShaper;
 pub use tx_template::TxTemplateCheck;
+pub use uart::{UartRx, UartTx};
