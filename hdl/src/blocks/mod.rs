@@ -22,6 +22,7 @@ pub mod tx_engine;
 pub mod tx_shaper;
 pub mod tx_template;
 pub mod uart;
+pub mod uart_bridge;
 
 pub use control_page::ControlPage;
 pub use dma_arbiter::DmaArbiter;
@@ -42,3 +43,4 @@ pub use tx_engine::TxEngine;
 pub use tx_shaper::TxShaper;
 pub use tx_template::TxTemplateCheck;
 pub use uart::{UartRx, UartTx};
+pub use uart_bridge::UartBridge;
