@@ -50,7 +50,7 @@ pub struct UartRx {
     low2: DFF<Bit>,
     state: DFF<RxState>,
     count: DFF<Bits<16>>,
-    bit: DFF<Bits<3>>,
+    bit_no: DFF<Bits<3>>,
     shift: DFF<Bits<8>>,
     data_q: DFF<Bits<8>>,
     valid_q: DFF<Bit>,
@@ -73,7 +73,7 @@ impl UartRx {
             low2: Default::default(),
             state: Default::default(),
             count: Default::default(),
-            bit: Default::default(),
+            bit_no: Default::default(),
             shift: Default::default(),
             data_q: Default::default(),
             valid_q: Default::default(),
@@ -85,7 +85,7 @@ impl UartRx {
 impl Logic for UartRx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, low1, low2, state, count, bit, shift, data_q, valid_q, error_q);
+        dff_setup!(self, clock, low1, low2, state, count, bit_no, shift, data_q, valid_q, error_q);
         self.data.next = self.data_q.q.val();
         self.valid.next = self.valid_q.q.val();
         self.framing_error.next = self.error_q.q.val();
@@ -105,7 +105,7 @@ impl Logic for UartRx {
             RxState::Start => {
                 if self.count.q.val() == self.half_m1.val() {
                     self.count.d.next = 0.into();
-                    self.bit.d.next = 0.into();
+                    self.bit_no.d.next = 0.into();
                     if self.low2.q.val() {
                         self.state.d.next = RxState::Data;
                     } else {
@@ -120,8 +120,8 @@ impl Logic for UartRx {
                     if !self.low2.q.val() {
                         self.shift.d.next = (self.shift.q.val() >> 1) | 0x80;
                     }
-                    self.bit.d.next = self.bit.q.val() + 1;
-                    if self.bit.q.val() == 7 {
+                    self.bit_no.d.next = self.bit_no.q.val() + 1;
+                    if self.bit_no.q.val() == 7 {
                         self.state.d.next = RxState::Stop;
                     }
                 }
@@ -168,7 +168,7 @@ pub struct UartTx {
     /// Data bits still to send, then the stop bit.
     shift: DFF<Bits<9>>,
     count: DFF<Bits<16>>,
-    bit: DFF<Bits<4>>,
+    bit_no: DFF<Bits<4>>,
     /// The stop bit's last cycle, when the next byte may already be taken.
     last_cycle: Signal<Local, Bit>,
 }
@@ -188,7 +188,7 @@ impl UartTx {
             line_low: Default::default(),
             shift: Default::default(),
             count: Default::default(),
-            bit: Default::default(),
+            bit_no: Default::default(),
             last_cycle: Default::default(),
         }
     }
@@ -197,15 +197,15 @@ impl UartTx {
 impl Logic for UartTx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, busy, line_low, shift, count, bit);
+        dff_setup!(self, clock, busy, line_low, shift, count, bit_no);
         self.tx.next = !self.line_low.q.val();
-        self.last_cycle.next = (self.bit.q.val() == 9) & (self.count.q.val() == self.period_m1.val());
+        self.last_cycle.next = (self.bit_no.q.val() == 9) & (self.count.q.val() == self.period_m1.val());
         self.ready.next = !self.busy.q.val() | self.last_cycle.val();
         self.count.d.next = self.count.q.val() + 1;
         if self.busy.q.val() & (self.count.q.val() == self.period_m1.val()) {
             self.count.d.next = 0.into();
-            self.bit.d.next = self.bit.q.val() + 1;
-            if self.bit.q.val() == 9 {
+            self.bit_no.d.next = self.bit_no.q.val() + 1;
+            if self.bit_no.q.val() == 9 {
                 self.busy.d.next = false;
             } else {
                 self.line_low.d.next = !self.shift.q.val().get_bit(0);
@@ -217,7 +217,7 @@ impl Logic for UartTx {
             self.line_low.d.next = true;
             self.shift.d.next = bit_cast::<9, 8>(self.data.val()) | 0x100;
             self.count.d.next = 0.into();
-            self.bit.d.next = 0.into();
+            self.bit_no.d.next = 0.into();
         }
     }
 }

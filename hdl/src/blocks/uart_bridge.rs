@@ -169,7 +169,7 @@ pub struct UartBridge {
     crc: DFF<Bits<16>>,
     /// The CRC the frame carries (bytes 10..12).
     crc_got: DFF<Bits<16>>,
-    wait: DFF<Bits<16>>,
+    waited: DFF<Bits<16>>,
     strobe: DFF<Bit>,
     /// Reply bytes 0..8, the next one to send in the top byte.
     reply: DFF<Bits<64>>,
@@ -212,7 +212,7 @@ impl UartBridge {
             value: Default::default(),
             crc: Default::default(),
             crc_got: Default::default(),
-            wait: Default::default(),
+            waited: Default::default(),
             strobe: Default::default(),
             reply: Default::default(),
             crc_out: Default::default(),
@@ -232,7 +232,7 @@ impl Logic for UartBridge {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, count, idle, cmd, seq, addr, value, crc, crc_got, wait, strobe, reply, crc_out,
+            self, clock, state, count, idle, cmd, seq, addr, value, crc, crc_got, waited, strobe, reply, crc_out,
             sent
         );
         clock!(self, clock, receiver, transmitter);
@@ -320,19 +320,19 @@ impl Logic for UartBridge {
                     self.reply.d.next = self.header.val() | self.bad_address.val();
                 } else {
                     self.strobe.d.next = true;
-                    self.wait.d.next = 0.into();
+                    self.waited.d.next = 0.into();
                     self.state.d.next = BridgeState::WaitAck;
                 }
             }
             BridgeState::WaitAck => {
-                self.wait.d.next = self.wait.q.val() + 1;
+                self.waited.d.next = self.waited.q.val() + 1;
                 if self.regs.ack.val() {
                     self.state.d.next = BridgeState::Reply;
                     self.reply.d.next = self.header.val();
                     if self.cmd.q.val() == 0x52 {
                         self.reply.d.next = self.header.val() | bit_cast::<64, 32>(self.regs.rdata.val());
                     }
-                } else if self.wait.q.val() == self.ack_limit.val() {
+                } else if self.waited.q.val() == self.ack_limit.val() {
                     self.state.d.next = BridgeState::Reply;
                     self.reply.d.next = self.header.val() | self.bad_address.val();
                 }
