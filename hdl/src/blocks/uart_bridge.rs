@@ -34,9 +34,23 @@ use super::uart::{bit_period, UartRx, UartTx};
 use crate::ports::RegInitiator;
 use rust_hdl::prelude::*;
 
-/// The line idle time that drops a partial request; the contract's
-/// `IDLE_RESET_MS` (host-driver cannot be a dependency of this crate).
+/// The protocol's framing constants: the host's `uart::protocol` takes
+/// them from here, so board and host cannot drift apart.
+pub const SYNC_REQUEST: u8 = 0xA5;
+pub const SYNC_REPLY: u8 = 0x5A;
+pub const REQUEST_LEN: usize = 12;
+pub const REPLY_LEN: usize = 10;
+pub const CMD_READ32: u8 = b'R';
+pub const CMD_WRITE32: u8 = b'W';
+/// The line idle time that drops a partial request.
 pub const IDLE_RESET_MS: u64 = 10;
+
+// Literals in the kernel below stand for these.
+const _: () = {
+    assert!(SYNC_REQUEST == 0xA5 && SYNC_REPLY == 0x5A && CMD_READ32 == 0x52 && CMD_WRITE32 == 0x57);
+    // Counts run 0..=11 for a request's bytes and 0..=9 for a reply's.
+    assert!(REQUEST_LEN == 12 && REPLY_LEN == 10);
+};
 /// Cycles the bridge waits for the register port's ack.
 pub const ACK_TIMEOUT_CYCLES: u16 = 1024;
 pub const CRC16_POLY: u16 = 0x1021;

@@ -54,14 +54,11 @@
 use arsenic_hdl::params::REG_ADDR_BITS;
 use std::fmt;
 
-pub const SYNC_REQUEST: u8 = 0xA5;
-pub const SYNC_REPLY: u8 = 0x5A;
-pub const REQUEST_LEN: usize = 12;
-pub const REPLY_LEN: usize = 10;
-pub const CMD_READ32: u8 = b'R';
-pub const CMD_WRITE32: u8 = b'W';
-/// A gap in a request longer than this makes the board drop it.
-pub const IDLE_RESET_MS: u64 = 10;
+/// The framing constants and the idle time (a gap in a request longer than
+/// `IDLE_RESET_MS` makes the board drop it) are the gateware bridge's.
+pub use arsenic_hdl::blocks::uart_bridge::{
+    CMD_READ32, CMD_WRITE32, IDLE_RESET_MS, REPLY_LEN, REQUEST_LEN, SYNC_REPLY, SYNC_REQUEST,
+};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
@@ -183,16 +180,10 @@ impl fmt::Display for ProtocolError {
 
 impl std::error::Error for ProtocolError {}
 
-/// CRC-16/CCITT-FALSE, bit by bit as the hardware computes it.
+/// CRC-16/CCITT-FALSE, the same function the gateware bridge is checked
+/// against.
 pub fn crc16(bytes: &[u8]) -> u16 {
-    let mut crc = 0xFFFFu16;
-    for &b in bytes {
-        crc ^= (b as u16) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { crc << 1 ^ 0x1021 } else { crc << 1 };
-        }
-    }
-    crc
+    arsenic_hdl::blocks::uart_bridge::crc16_update(0xFFFF, bytes)
 }
 
 pub fn encode_request(r: &Request) -> Result<[u8; REQUEST_LEN], ProtocolError> {
