@@ -2,6 +2,10 @@
 //! on the RTL and on the model alike: install, list, remove, reinstall,
 //! refuse duplicates and a full table without disturbing what is there.
 
+mod common;
+
+use common::tcp;
+
 use arsenic::control::Nic;
 use arsenic::demux::filters::{Filter, Target};
 use arsenic::device::model::ModelDevice;
@@ -12,16 +16,6 @@ use std::net::{IpAddr, Ipv4Addr};
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-
-fn tcp(sport: u16, dport: u16) -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 0x42, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
-    f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&dport.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0, 0, 0, 0, 0, 0]);
-    f.resize(60, 0);
-    f
-}
 
 /// The (reason, queue, kind) each frame gets.
 fn decide<D: Device + Wire + Demux>(dev: &mut D, frames: &[Vec<u8>]) -> Vec<(Reason, u32, Option<FilterKind>)> {

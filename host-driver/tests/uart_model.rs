@@ -4,6 +4,10 @@
 //! same results through it as on the model directly, and faults on the
 //! wire must end in a retry that works or a clear error, never a hang.
 
+mod common;
+
+use common::tcp;
+
 use arsenic::control::{Counters, Nic};
 use arsenic::demux::filters::{Filter, Target};
 use arsenic::device::model::ModelDevice;
@@ -26,16 +30,6 @@ const GENEROUS: Duration = Duration::from_secs(2);
 
 const A: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
 const B: IpAddr = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2));
-
-fn tcp(sport: u16, dport: u16) -> Vec<u8> {
-    let mut f = vec![0x02, 0, 0, 0, 0, 0x42, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
-    f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
-    f.extend_from_slice(&sport.to_be_bytes());
-    f.extend_from_slice(&dport.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0, 0, 0, 0, 0, 0]);
-    f.resize(60, 0);
-    f
-}
 
 /// Traffic before the control plane is touched: counters to read.
 fn before(dev: &mut ModelDevice) {

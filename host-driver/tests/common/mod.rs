@@ -1,5 +1,5 @@
-//! Shared by the integration tests: where the corpus is, and what a
-//! loopback NIC should send back for a list of frames.
+//! Shared by the integration tests: where the corpus is, what a loopback
+//! NIC should send back for a list of frames, and a TCP frame to steer.
 
 #![allow(dead_code)]
 
@@ -48,4 +48,16 @@ pub fn pcap_link_type(bytes: &[u8]) -> Option<u32> {
         [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => Some(u32::from_be_bytes(field)),
         _ => None,
     }
+}
+
+/// A 60-byte TCP segment from 10.0.0.1:`sport` to 10.0.0.2:`dport`, to MAC
+/// 02:00:00:00:00:42.
+pub fn tcp(sport: u16, dport: u16) -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, 0x42, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00];
+    f.extend_from_slice(&[0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+    f.extend_from_slice(&sport.to_be_bytes());
+    f.extend_from_slice(&dport.to_be_bytes());
+    f.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0, 0, 0, 0, 0, 0, 0]);
+    f.resize(60, 0);
+    f
 }
