@@ -348,4 +348,26 @@ fn the_demo_config_steers_builtin_traffic_on_the_rtl() {
         assert!(total <= 1000.0 + 1e-6, "more than line rate in one window: {row}");
     }
     assert!(std::fs::read_to_string(dir.join("rates.svg")).unwrap().contains("queue 10"));
+    // The demo's shaping, as the NIC reads it back.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("shaping queue 2   no guarantee, ceiling 20.000 Mb/s (burst 4096 bytes), weight 1"), "{stdout}");
+    let stats = json(&dir.join("stats.json"));
+    assert!(stats["steering"]["shaping"]["1"].as_str().unwrap().starts_with("guarantee 200.000 Mb/s"), "{stats}");
+    // Queue 2 never sent more than its 4096-byte burst plus 20 Mb/s over
+    // any run of windows (frame bytes, fewer than the wire bytes it is
+    // charged), and its replies trickled out for milliseconds.
+    let rows: Vec<Vec<f64>> =
+        csv.lines().skip(1).map(|r| r.split(',').map(|v| v.parse::<f64>().unwrap()).collect()).collect();
+    let window_us = rows[1][0] - rows[0][0];
+    let bytes: Vec<f64> = rows.iter().map(|r| r[2] * window_us / 8.0).collect();
+    for i in 0..bytes.len() {
+        let mut sum = 0.0;
+        for (j, b) in bytes.iter().enumerate().skip(i) {
+            sum += b;
+            let allowed = 4096.0 + 20e6 / 8.0 * (j - i + 1) as f64 * window_us / 1e6;
+            assert!(sum <= allowed + 1e-6, "queue 2 sent {sum:.0} bytes in windows {i}..={j}, over {allowed:.0}");
+        }
+    }
+    let last = rows.iter().rposition(|r| r[2] > 0.0).unwrap();
+    assert!(rows[last][0] > 2000.0, "queue 2 finished at {} us: not held to its ceiling", rows[last][0]);
 }
