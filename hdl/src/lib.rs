@@ -1,9 +1,11 @@
 //! Arsenic NIC gateware, described in rust-hdl.
 //!
 //! `ports` holds the interface types blocks talk through, `blocks` the
-//! blocks, `top` wires them into the NIC, and `generate` emits Verilog.
+//! blocks, `top` wires them into the NIC, `board` describes the boards it
+//! is built for, and `generate` emits Verilog.
 
 pub mod blocks;
+pub mod board;
 pub mod filter;
 pub mod generate;
 pub mod harness;
