@@ -3,6 +3,7 @@
 //! ports, and the board shell puts the MACs in front of them.
 
 pub mod control_page;
+pub mod count_crossing;
 pub mod crc32;
 pub mod dma_arbiter;
 pub mod ecp5_pll;
@@ -26,6 +27,7 @@ pub mod uart;
 pub mod uart_bridge;
 
 pub use control_page::ControlPage;
+pub use count_crossing::CountCrossing;
 pub use dma_arbiter::DmaArbiter;
 pub use ecp5_pll::Ecp5Pll;
 pub use event_engine::EventEngine;
