@@ -92,7 +92,10 @@ fn counter_builds_to_a_bitstream_with_a_sane_report() {
     assert_eq!(r.io, 9, "a clock and eight LEDs");
     assert_eq!(r.ddr_io, 0);
     assert_eq!(r.steps.iter().map(|s| s.step.as_str()).collect::<Vec<_>>(), ["synthesis", "place and route", "bitstream"]);
-    assert_eq!(read_report(&out), r, "report.json holds what build returned");
+    // Compared as text: serde_json's float parsing may differ in the last bit.
+    let text = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert_eq!(text, serde_json::to_string_pretty(&r).unwrap() + "\n", "report.json holds what build returned");
+    assert_eq!(read_report(&out).clocks[0].net, "clk");
 }
 
 #[test]

@@ -180,16 +180,15 @@ pub fn build(inputs: &BuildInputs, out_dir: &Path, opts: &BuildOptions) -> Resul
     write(out_dir, "top.v", &inputs.verilog)?;
     write(out_dir, "board.lpf", &lpf::with_clocks(&inputs.lpf, &inputs.clocks))?;
     let [synth, pnr, pack] = steps(inputs, opts);
-    let mut times = vec![];
-    times.push(StepTime { step: "synthesis".into(), seconds: synth.run(out_dir)?.as_secs_f64() });
-    times.push(StepTime { step: "place and route".into(), seconds: pnr.run(out_dir)?.as_secs_f64() });
+    let time = |step: &str, d: std::time::Duration| StepTime { step: step.into(), seconds: (d.as_secs_f64() * 100.0).round() / 100.0 };
+    let mut times = vec![time("synthesis", synth.run(out_dir)?), time("place and route", pnr.run(out_dir)?)];
 
     let pnr_report = parse_nextpnr(&read(out_dir, "pnr-report.json")?)?;
     let ddr = report::ddr_cells(&read(out_dir, "synth.json")?)?;
     let pnr_log = read(out_dir, pnr.log)?;
     let mut rep = report::assemble(&inputs.name, opts.seed, &pnr_report, &inputs.clocks, ddr, &pnr_log)?;
     if rep.timing_met {
-        times.push(StepTime { step: "bitstream".into(), seconds: pack.run(out_dir)?.as_secs_f64() });
+        times.push(time("bitstream", pack.run(out_dir)?));
         rep.bitstream = Some(out_dir.join(format!("{}.bit", inputs.name)));
     }
     rep.steps = times;
