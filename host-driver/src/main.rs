@@ -1,6 +1,7 @@
 //! The `arsenic` command.
 
 use anyhow::{bail, Result};
+use arsenic::board::{self, BuildOptions};
 use arsenic::config::SteeringConfig;
 use arsenic::control::Nic;
 use arsenic::device::uart::{UartDevice, DEFAULT_BAUD};
@@ -71,6 +72,39 @@ enum Command {
     Counters {
         #[command(flatten)]
         device: DeviceArgs,
+    },
+    /// Build a board's bitstream: synthesis, place and route, the timing
+    /// check, the bitstream; prints each clock's Fmax and the resources used.
+    Build {
+        /// The board (versa-ecp5).
+        #[arg(long)]
+        board: String,
+        /// Build directory [default: out/board/<BOARD>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// nextpnr's placement seed: the same seed gives the same result.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Map to LUTs with yosys's classic ABC instead of ABC9 (for when
+        /// ABC9 fails on a design).
+        #[arg(long)]
+        no_abc9: bool,
+    },
+    /// Load a board's bitstream with openFPGALoader.
+    Program {
+        /// The board (versa-ecp5).
+        #[arg(long)]
+        board: String,
+        /// The bitstream [default: out/board/<BOARD>/<BOARD>.bit].
+        #[arg(long)]
+        bitstream: Option<PathBuf>,
+        /// Write the board's SPI flash, loaded at every power-up, instead of
+        /// the FPGA's SRAM.
+        #[arg(long)]
+        flash: bool,
+        /// Print the openFPGALoader command instead of running it.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -176,6 +210,16 @@ fn run(cli: Cli) -> Result<()> {
             let dev = open_device(&device)?;
             let nic = Nic::open(dev.as_ref())?;
             println!("{}", serde_json::to_string_pretty(&nic.counters()?)?);
+        }
+        Command::Build { board: name, out, seed, no_abc9 } => {
+            let inputs = board::board_inputs(&name)?;
+            let out = out.unwrap_or_else(|| board::default_out_dir(&name));
+            board::build(&inputs, &out, &BuildOptions { seed, abc9: !no_abc9 })?;
+        }
+        Command::Program { board: name, bitstream, flash, dry_run } => {
+            board::check_board(&name)?;
+            let bitstream = bitstream.unwrap_or_else(|| board::default_bitstream(&name));
+            board::program(&bitstream, flash, dry_run)?;
         }
     }
     Ok(())

@@ -4,7 +4,9 @@
 //!
 //! sim.verilator_cycles_per_s and sim.rusthdl_cycles_per_s run the same
 //! top with loopback on and the same traffic in one run, so they compare.
+//! board.versa_ecp5.* come from the last `make bitstream`, when there is one.
 
+mod board;
 mod queues;
 mod rates;
 
@@ -171,7 +173,7 @@ fn main() -> Result<()> {
     let (driver_ns, model_share) = queues::driver_forwarding(30_000)?;
     let (fuzz_cases, violations) = queues::protection_fuzz(40)?;
     let (jain, utilisation) = rates::fairness()?;
-    let measured = [
+    let mut measured: Vec<(String, f64)> = [
         ("sim.verilator_cycles_per_s", verilator_cycles_per_s()?),
         ("sim.rusthdl_cycles_per_s", rusthdl_cycles_per_s()?),
         ("demux.cycles_per_frame_min", per_frame as f64),
@@ -191,7 +193,13 @@ fn main() -> Result<()> {
         ("rate.link_utilisation", (utilisation * 1e4).round() / 1e4),
         ("rate.jain_fairness", (jain * 1e5).round() / 1e5),
         ("rate.decision_cycles", rates::decision_cycles()),
-    ];
+    ]
+    .map(|(name, value)| (name.to_string(), value))
+    .to_vec();
+    let board_build = board::last_build("versa-ecp5")?;
+    if let Some((_, report)) = &board_build {
+        measured.extend(board::figures(report)?);
+    }
     println!("{:<36} {:>16}", "figure", "value");
     for (name, value) in &measured {
         if value.fract() == 0.0 || *value > 1000.0 {
@@ -201,6 +209,9 @@ fn main() -> Result<()> {
             println!("{name:<36} {value:>16.3}");
             results.insert(name.to_string(), serde_json::json!(value));
         }
+    }
+    if let Some((path, _)) = &board_build {
+        println!("{:<36} {:>16}", "(board figures from)", path.display());
     }
     println!("{:<36} {:>16.1}", "(Verilator / rust-hdl)", measured[0].1 / measured[1].1);
     println!("{:<36} {:>16}", "(demux budget: 64-byte frame, 1G)", "84");
