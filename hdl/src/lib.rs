@@ -1,12 +1,14 @@
 //! Arsenic NIC gateware, described in rust-hdl.
 //!
 //! `ports` holds the interface types blocks talk through, `blocks` the
-//! blocks, `top` wires them into the NIC, and `generate` emits Verilog.
+//! blocks, `top` wires them into the NIC, `mac_loop` is the GMII MAC's
+//! test top for Verilator, and `generate` emits Verilog.
 
 pub mod blocks;
 pub mod filter;
 pub mod generate;
 pub mod harness;
+pub mod mac_loop;
 pub mod params;
 pub mod ports;
 pub mod queue;
