@@ -166,6 +166,7 @@ impl MacLoopSim {
 pub struct TxFeeder {
     frames: VecDeque<(Vec<u8>, bool)>,
     pos: usize,
+    done: u64,
 }
 
 impl TxFeeder {
@@ -191,7 +192,13 @@ impl TxFeeder {
         if self.pos == len {
             self.frames.pop_front();
             self.pos = 0;
+            self.done += 1;
         }
+    }
+
+    /// (frames wholly taken so far, bytes taken of the next one).
+    pub fn position(&self) -> (u64, usize) {
+        (self.done, self.pos)
     }
 
     /// Frames not yet wholly taken.
@@ -309,8 +316,18 @@ impl Loopback {
 
     /// One cycle, MacRx getting what `tamper` makes of MacTx's GMII.
     pub fn step_tampered(&mut self, tamper: Tamper) -> Edge {
+        self.step_inner(false, tamper)
+    }
+
+    /// One cycle with the transmit stream's `valid` held low whatever the
+    /// feeder holds: an underrun if MacTx is in the middle of a frame.
+    pub fn step_withholding_tx(&mut self) -> Edge {
+        self.step_inner(true, &mut |_, g| g)
+    }
+
+    fn step_inner(&mut self, withhold: bool, tamper: Tamper) -> Edge {
         self.sim.drive_gmii_rx(self.in_flight);
-        self.sim.offer_tx(self.feeder.offer());
+        self.sim.offer_tx(if withhold { None } else { self.feeder.offer() });
         let edge = self.sim.step();
         if edge.tx_taken {
             self.feeder.taken();
