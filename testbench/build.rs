@@ -1,19 +1,27 @@
-//! Verilates `verilog-out/arsenic_top.v` and compiles it, Verilator's
-//! runtime and our C shim into a static library.
+//! Verilates `verilog-out/arsenic_top.v` (the NIC, prefix `Varsenic`) and
+//! `verilog-out/mac_loop.v` (the GMII MAC test top, prefix `Vmacloop`),
+//! and compiles both models, Verilator's runtime and a C shim for each into
+//! one static library. The prefixes keep the two models' symbols apart;
+//! the runtime is shared.
 //!
 //! Verilator 5.006's `--build` does not build its runtime, so the runtime
-//! sources are compiled here alongside the model.
+//! sources are compiled here alongside the models.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
-    let verilog = manifest.join("../verilog-out/arsenic_top.v");
-    let shim = manifest.join("csrc/shim.cpp");
-    println!("cargo:rerun-if-changed={}", verilog.display());
-    println!("cargo:rerun-if-changed={}", shim.display());
+    let models = [
+        ("arsenic_top.v", "Varsenic", "verilated", "shim.cpp"),
+        ("mac_loop.v", "Vmacloop", "verilated_mac_loop", "mac_loop_shim.cpp"),
+    ];
+    for (verilog, _, _, shim) in models {
+        println!("cargo:rerun-if-changed={}", manifest.join("../verilog-out").join(verilog).display());
+        println!("cargo:rerun-if-changed={}", manifest.join("csrc").join(shim).display());
+    }
     println!("cargo:rerun-if-changed=csrc/pins.h");
+    println!("cargo:rerun-if-changed=csrc/mac_loop_pins.h");
 
     let root = match Command::new("verilator").args(["--getenv", "VERILATOR_ROOT"]).output() {
         Ok(out) if out.status.success() => {
@@ -23,23 +31,6 @@ fn main() {
             "verilator was not found on PATH: run `scripts/setup.sh` (or `apt-get install verilator`)"
         ),
     };
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("verilated");
-    let _ = std::fs::remove_dir_all(&out);
-    std::fs::create_dir_all(&out).unwrap();
-
-    // -Wno-WIDTH: rust-hdl is loose about literal and slice widths.
-    // -Wno-UNOPTFLAT: rust-hdl puts each module's logic in one always block,
-    // so a child's output read by its parent looks like a loop to Verilator.
-    let status = Command::new("verilator")
-        .args(["--cc", "--prefix", "Varsenic", "--top-module", "top"])
-        .args(["-Wno-WIDTH", "-Wno-UNOPTFLAT", "--trace", "-O3", "--x-assign", "fast"])
-        .args(["--x-initial", "fast", "--noassert", "-Mdir"])
-        .arg(&out)
-        .arg(&verilog)
-        .status()
-        .expect("running verilator");
-    assert!(status.success(), "verilator failed on {}", verilog.display());
-
     let include = root.join("include");
     let mut build = cc::Build::new();
     build
@@ -49,19 +40,40 @@ fn main() {
         .flag_if_supported("-march=native")
         .debug(false)
         .warnings(false)
-        .include(&out)
         .include(&include)
         .include(include.join("vltstd"))
         .include(manifest.join("csrc"))
-        .define("VM_TRACE", "1")
-        .file(&shim);
+        .define("VM_TRACE", "1");
+    for (verilog, prefix, dir, shim) in models {
+        let verilog = manifest.join("../verilog-out").join(verilog);
+        let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join(dir);
+        verilate(&verilog, prefix, &out);
+        build.include(&out).file(manifest.join("csrc").join(shim));
+        for file in generated_sources(&out) {
+            build.file(file);
+        }
+    }
     for runtime in ["verilated.cpp", "verilated_threads.cpp", "verilated_vcd_c.cpp"] {
         build.file(include.join(runtime));
     }
-    for file in generated_sources(&out) {
-        build.file(file);
-    }
     build.compile("arsenic_verilated");
+}
+
+fn verilate(verilog: &Path, prefix: &str, out: &Path) {
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).unwrap();
+    // -Wno-WIDTH: rust-hdl is loose about literal and slice widths.
+    // -Wno-UNOPTFLAT: rust-hdl puts each module's logic in one always block,
+    // so a child's output read by its parent looks like a loop to Verilator.
+    let status = Command::new("verilator")
+        .args(["--cc", "--prefix", prefix, "--top-module", "top"])
+        .args(["-Wno-WIDTH", "-Wno-UNOPTFLAT", "--trace", "-O3", "--x-assign", "fast"])
+        .args(["--x-initial", "fast", "--noassert", "-Mdir"])
+        .arg(out)
+        .arg(verilog)
+        .status()
+        .expect("running verilator");
+    assert!(status.success(), "verilator failed on {}", verilog.display());
 }
 
 fn generated_sources(dir: &Path) -> Vec<PathBuf> {

@@ -20,7 +20,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate the NIC's Verilog.
+    /// Generate the NIC's Verilog and the test tops beside it (what `make verilog` does).
     Gen {
         /// Output directory.
         #[arg(long, default_value = "verilog-out")]
@@ -170,9 +170,11 @@ fn main() {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Gen { out } => {
-            let path = arsenic_hdl::generate::write(&arsenic_hdl::NicParams::default(), &out)
+            let paths = arsenic_hdl::generate::write(&arsenic_hdl::NicParams::default(), &out)
                 .map_err(anyhow::Error::msg)?;
-            println!("wrote {}", path.display());
+            for path in paths {
+                println!("wrote {}", path.display());
+            }
         }
         Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config, txq, echo } => {
             if trace.is_some() && backend != Backend::Rtl {

@@ -162,10 +162,12 @@ fn gen_writes_the_committed_verilog() {
     let dir = tmp("gen");
     let o = arsenic(&["gen", "--out", dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let fresh = std::fs::read(dir.join("arsenic_top.v")).unwrap();
-    let committed =
-        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../verilog-out/arsenic_top.v")).unwrap();
-    assert!(fresh == committed, "arsenic gen and verilog-out/ differ");
+    for name in ["arsenic_top.v", "mac_loop.v"] {
+        let fresh = std::fs::read(dir.join(name)).unwrap();
+        let committed =
+            std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../verilog-out").join(name)).unwrap();
+        assert!(fresh == committed, "arsenic gen and verilog-out/{name} differ");
+    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! Mirror of `csrc/pins.h`: the field order and types must match it.
+//! Mirrors of `csrc/pins.h` and `csrc/mac_loop_pins.h`: the field order and
+//! types must match them.
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -43,4 +44,36 @@ pub struct Pins {
     pub decision_kind: u8,
     pub decision_filter_id: u16,
     pub decision_rss: u32,
+}
+
+/// Mirror of `mac_loop_pins` in `csrc/mac_loop_pins.h`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MacLoopPins {
+    pub tx_data: u8,
+    pub tx_valid: u8,
+    pub tx_last: u8,
+    pub tx_error: u8,
+    pub gmii_rxd: u8,
+    pub gmii_rx_dv: u8,
+    pub gmii_rx_er: u8,
+    pub rx_ready: u8,
+    pub tx_ready: u8,
+    pub gmii_txd: u8,
+    pub gmii_tx_en: u8,
+    pub gmii_tx_er: u8,
+    pub rx_data: u8,
+    pub rx_valid: u8,
+    pub rx_last: u8,
+    pub rx_error: u8,
+    pub tx_frames_sent: u32,
+    pub tx_bytes_sent: u32,
+    pub tx_frames_aborted: u32,
+    pub rx_symbol_errors: u32,
+    pub rx_fcs_errors: u32,
+    pub rx_runts: u32,
+    pub rx_giants: u32,
+    pub rx_no_sfd: u32,
+    pub rx_good_frames: u32,
+    pub rx_good_bytes: u32,
 }

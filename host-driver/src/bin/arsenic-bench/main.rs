@@ -1,12 +1,15 @@
 //! `make bench`: measures, prints a table, and merges the figures into
 //! `bench/results.json` (a flat object of named numbers, so figures from
-//! other benchmarks stay).
+//! other benchmarks stay). `arsenic-bench FILE PREFIX...` measures only the
+//! figures whose names start with one of the prefixes (`mac.`, say) and
+//! leaves the rest of the file as it was.
 //!
 //! sim.verilator_cycles_per_s and sim.rusthdl_cycles_per_s run the same
 //! top with loopback on and the same traffic in one run, so they compare.
 //! board.versa_ecp5.* come from the last `make bitstream`, when there is one.
 
 mod board;
+mod mac;
 mod queues;
 mod rates;
 
@@ -163,42 +166,84 @@ fn corpus_agreement() -> Result<(u64, u64)> {
 }
 
 fn main() -> Result<()> {
-    let out = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "bench/results.json".into()));
+    let mut args = std::env::args().skip(1);
+    let out = PathBuf::from(args.next().unwrap_or_else(|| "bench/results.json".into()));
+    let only: Vec<String> = args.collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|p| name.starts_with(p.as_str()));
+    // A group runs when any of its figures is wanted; they share one run.
+    let wants = |names: &[&str]| names.iter().any(|n| wanted(n));
     let mut results: BTreeMap<String, serde_json::Value> = match std::fs::read_to_string(&out) {
         Ok(text) => serde_json::from_str(&text).with_context(|| format!("{} is not a JSON object", out.display()))?,
         Err(_) => BTreeMap::new(),
     };
-    let (per_frame, latency) = demux_timing()?;
-    let (corpus_frames, corpus_disagreements) = corpus_agreement()?;
-    let (driver_ns, model_share) = queues::driver_forwarding(30_000)?;
-    let (fuzz_cases, violations) = queues::protection_fuzz(40)?;
-    let (jain, utilisation) = rates::fairness()?;
-    let mut measured: Vec<(String, f64)> = [
-        ("sim.verilator_cycles_per_s", verilator_cycles_per_s()?),
-        ("sim.rusthdl_cycles_per_s", rusthdl_cycles_per_s()?),
-        ("demux.cycles_per_frame_min", per_frame as f64),
-        ("demux.latency_cycles", latency as f64),
-        ("demux.load_factor_at_first_failure", (load_factor_at_first_failure()? * 1000.0).round() / 1000.0),
-        ("demux.corpus_frames", corpus_frames as f64),
-        ("demux.corpus_disagreements", corpus_disagreements as f64),
-        ("rx.line_rate_fraction_64b", queues::rx_line_rate()?),
-        ("tx.line_rate_fraction_64b", queues::tx_line_rate()?),
-        ("rx.wire_to_host_ns", queues::wire_to_host_ns()?),
-        ("driver.ns_per_packet_batch32", driver_ns),
-        ("driver.model_share_of_loop", model_share),
-        ("protection.fuzz_cases", fuzz_cases as f64),
-        ("protection.violations", violations as f64),
-        ("rate.max_error_pct", (rates::max_error_pct()? * 1e4).round() / 1e4),
-        ("rate.isolation_fraction", (rates::isolation_fraction()? * 1e4).round() / 1e4),
-        ("rate.link_utilisation", (utilisation * 1e4).round() / 1e4),
-        ("rate.jain_fairness", (jain * 1e5).round() / 1e5),
-        ("rate.decision_cycles", rates::decision_cycles()),
-    ]
-    .map(|(name, value)| (name.to_string(), value))
-    .to_vec();
+    let mut measured: Vec<(&str, f64)> = vec![];
+    if wants(&["sim.verilator_cycles_per_s", "sim.rusthdl_cycles_per_s"]) {
+        measured.push(("sim.verilator_cycles_per_s", verilator_cycles_per_s()?));
+        measured.push(("sim.rusthdl_cycles_per_s", rusthdl_cycles_per_s()?));
+    }
+    if wants(&[
+        "demux.cycles_per_frame_min",
+        "demux.latency_cycles",
+        "demux.load_factor_at_first_failure",
+        "demux.corpus_frames",
+        "demux.corpus_disagreements",
+    ]) {
+        let (per_frame, latency) = demux_timing()?;
+        let (corpus_frames, corpus_disagreements) = corpus_agreement()?;
+        measured.extend([
+            ("demux.cycles_per_frame_min", per_frame as f64),
+            ("demux.latency_cycles", latency as f64),
+            ("demux.load_factor_at_first_failure", (load_factor_at_first_failure()? * 1000.0).round() / 1000.0),
+            ("demux.corpus_frames", corpus_frames as f64),
+            ("demux.corpus_disagreements", corpus_disagreements as f64),
+        ]);
+    }
+    if wants(&["rx.line_rate_fraction_64b", "tx.line_rate_fraction_64b", "rx.wire_to_host_ns"]) {
+        measured.extend([
+            ("rx.line_rate_fraction_64b", queues::rx_line_rate()?),
+            ("tx.line_rate_fraction_64b", queues::tx_line_rate()?),
+            ("rx.wire_to_host_ns", queues::wire_to_host_ns()?),
+        ]);
+    }
+    if wants(&["driver.ns_per_packet_batch32", "driver.model_share_of_loop"]) {
+        let (driver_ns, model_share) = queues::driver_forwarding(30_000)?;
+        measured.extend([("driver.ns_per_packet_batch32", driver_ns), ("driver.model_share_of_loop", model_share)]);
+    }
+    if wants(&["protection.fuzz_cases", "protection.violations"]) {
+        let (fuzz_cases, violations) = queues::protection_fuzz(40)?;
+        measured.extend([("protection.fuzz_cases", fuzz_cases as f64), ("protection.violations", violations as f64)]);
+    }
+    if wants(&[
+        "rate.max_error_pct",
+        "rate.isolation_fraction",
+        "rate.link_utilisation",
+        "rate.jain_fairness",
+        "rate.decision_cycles",
+    ]) {
+        let (jain, utilisation) = rates::fairness()?;
+        measured.extend([
+            ("rate.max_error_pct", (rates::max_error_pct()? * 1e4).round() / 1e4),
+            ("rate.isolation_fraction", (rates::isolation_fraction()? * 1e4).round() / 1e4),
+            ("rate.link_utilisation", (utilisation * 1e4).round() / 1e4),
+            ("rate.jain_fairness", (jain * 1e5).round() / 1e5),
+            ("rate.decision_cycles", rates::decision_cycles()),
+        ]);
+    }
+    if wants(&["mac.line_rate_fraction_64b", "mac.verilator_cycles_per_s"]) {
+        let (fraction, cycles_per_s) = mac::line_rate_64b(100_000)?;
+        measured.extend([
+            ("mac.line_rate_fraction_64b", (fraction * 1e4).round() / 1e4),
+            ("mac.verilator_cycles_per_s", cycles_per_s),
+        ]);
+    }
     let board_build = board::last_build("versa-ecp5")?;
+    let mut measured: Vec<(String, f64)> = measured.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
     if let Some((_, report)) = &board_build {
         measured.extend(board::figures(report)?);
+    }
+    measured.retain(|m| wanted(&m.0));
+    if measured.is_empty() {
+        bail!("no figure's name starts with {}", only.join(" or "));
     }
     println!("{:<36} {:>16}", "figure", "value");
     for (name, value) in &measured {
@@ -213,8 +258,13 @@ fn main() -> Result<()> {
     if let Some((path, _)) = &board_build {
         println!("{:<36} {:>16}", "(board figures from)", path.display());
     }
-    println!("{:<36} {:>16.1}", "(Verilator / rust-hdl)", measured[0].1 / measured[1].1);
-    println!("{:<36} {:>16}", "(demux budget: 64-byte frame, 1G)", "84");
+    let figure = |name: &str| measured.iter().find(|m| m.0 == name).map(|m| m.1);
+    if let (Some(v), Some(r)) = (figure("sim.verilator_cycles_per_s"), figure("sim.rusthdl_cycles_per_s")) {
+        println!("{:<36} {:>16.1}", "(Verilator / rust-hdl)", v / r);
+    }
+    if figure("demux.cycles_per_frame_min").is_some() || figure("mac.line_rate_fraction_64b").is_some() {
+        println!("{:<36} {:>16}", "(64-byte frame budget at 1G, cycles)", "84");
+    }
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).ok();
     }
