@@ -1,10 +1,12 @@
 //! Gateware blocks, one job each, connected in `top`. The GMII MACs
-//! (`mac_tx`, `mac_rx`) are the exception: `top` keeps frame-level MAC
-//! ports, and the board shell puts the MACs in front of them.
+//! (`mac_tx`, `mac_rx`) and the ECP5 I/O cells in front of them
+//! (`ecp5_io`) are the exception: `top` keeps frame-level MAC ports, and
+//! the board shell puts these blocks in front of them.
 
 pub mod control_page;
 pub mod crc32;
 pub mod dma_arbiter;
+pub mod ecp5_io;
 pub mod event_engine;
 pub mod filter_table;
 pub mod flow_demux;
@@ -26,6 +28,7 @@ pub mod uart_bridge;
 
 pub use control_page::ControlPage;
 pub use dma_arbiter::DmaArbiter;
+pub use ecp5_io::{Iddrx1f, Oddrx1f};
 pub use event_engine::EventEngine;
 pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionIn, DecisionOut, FlowDemux};
