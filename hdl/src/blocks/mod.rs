@@ -1,7 +1,8 @@
 //! Gateware blocks, one job each, connected in `top`. The GMII MACs
-//! (`mac_tx`, `mac_rx`) and the ECP5 I/O cells in front of them
-//! (`ecp5_io`) are the exception: `top` keeps frame-level MAC ports, and
-//! the board shell puts these blocks in front of them.
+//! (`mac_tx`, `mac_rx`), the ECP5 I/O cells in front of them (`ecp5_io`)
+//! and the receive clock crossing (`rx_crossing`) are the exception: `top`
+//! keeps frame-level MAC ports, and the board shell puts these blocks in
+//! front of them.
 
 pub mod control_page;
 pub mod crc32;
@@ -17,6 +18,7 @@ pub mod header_parser;
 pub mod mac_rx;
 pub mod mac_tx;
 pub mod queue_counters;
+pub mod rx_crossing;
 pub mod rx_engine;
 pub mod stat_counter;
 pub mod token_bucket;
@@ -39,6 +41,7 @@ pub use header_parser::HeaderParser;
 pub use mac_rx::MacRx;
 pub use mac_tx::MacTx;
 pub use queue_counters::QueueCounters;
+pub use rx_crossing::RxCrossing;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
 pub use token_bucket::TokenBucket;
