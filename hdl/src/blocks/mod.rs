@@ -1,8 +1,7 @@
 //! Gateware blocks, one job each, connected in `top`. The GMII MACs
-//! (`mac_tx`, `mac_rx`), the ECP5 I/O cells in front of them (`ecp5_io`)
-//! and the receive clock crossing (`rx_crossing`) are the exception: `top`
-//! keeps frame-level MAC ports, and the board shell puts these blocks in
-//! front of them.
+//! (`mac_tx`, `mac_rx`) and the board edge in front of them (`rgmii`,
+//! `ecp5_io`, `rx_crossing`) are the exception: `top` keeps frame-level MAC
+//! ports, and the board shell puts these blocks in front of them.
 
 pub mod control_page;
 pub mod crc32;
@@ -18,6 +17,7 @@ pub mod header_parser;
 pub mod mac_rx;
 pub mod mac_tx;
 pub mod queue_counters;
+pub mod rgmii;
 pub mod rx_crossing;
 pub mod rx_engine;
 pub mod stat_counter;
@@ -41,6 +41,7 @@ pub use header_parser::HeaderParser;
 pub use mac_rx::MacRx;
 pub use mac_tx::MacTx;
 pub use queue_counters::QueueCounters;
+pub use rgmii::{RgmiiRx, RgmiiTx};
 pub use rx_crossing::RxCrossing;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
