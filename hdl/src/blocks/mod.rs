@@ -1,12 +1,14 @@
 //! Gateware blocks, one job each, connected in `top`. The GMII MACs
-//! (`mac_tx`, `mac_rx`) are the exception: `top` keeps frame-level MAC
-//! ports, and the board shell puts the MACs in front of them.
+//! (`mac_tx`, `mac_rx`) and the board edge in front of them (`rgmii`,
+//! `ecp5_io`, `rx_crossing`) are the exception: `top` keeps frame-level MAC
+//! ports, and the board shell puts these blocks in front of them.
 
 pub mod control_page;
 pub mod count_crossing;
 pub mod crc32;
 pub mod dma_arbiter;
 pub mod ecp5_pll;
+pub mod ecp5_io;
 pub mod event_engine;
 pub mod filter_table;
 pub mod flow_demux;
@@ -17,6 +19,8 @@ pub mod header_parser;
 pub mod mac_rx;
 pub mod mac_tx;
 pub mod queue_counters;
+pub mod rgmii;
+pub mod rx_crossing;
 pub mod rx_engine;
 pub mod stat_counter;
 pub mod token_bucket;
@@ -30,6 +34,7 @@ pub use control_page::ControlPage;
 pub use count_crossing::CountCrossing;
 pub use dma_arbiter::DmaArbiter;
 pub use ecp5_pll::Ecp5Pll;
+pub use ecp5_io::{Iddrx1f, Oddrx1f};
 pub use event_engine::EventEngine;
 pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionIn, DecisionOut, FlowDemux};
@@ -40,6 +45,8 @@ pub use header_parser::HeaderParser;
 pub use mac_rx::MacRx;
 pub use mac_tx::MacTx;
 pub use queue_counters::QueueCounters;
+pub use rgmii::{RgmiiRx, RgmiiTx};
+pub use rx_crossing::RxCrossing;
 pub use rx_engine::RxEngine;
 pub use stat_counter::StatCounter;
 pub use token_bucket::TokenBucket;
