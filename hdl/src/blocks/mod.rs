@@ -5,6 +5,7 @@
 pub mod control_page;
 pub mod crc32;
 pub mod dma_arbiter;
+pub mod dma_memory;
 pub mod event_engine;
 pub mod filter_table;
 pub mod flow_demux;
@@ -26,6 +27,7 @@ pub mod uart_bridge;
 
 pub use control_page::ControlPage;
 pub use dma_arbiter::DmaArbiter;
+pub use dma_memory::{DmaMemory, DmaMemory8K};
 pub use event_engine::EventEngine;
 pub use filter_table::FilterTable;
 pub use flow_demux::{DecisionIn, DecisionOut, FlowDemux};
