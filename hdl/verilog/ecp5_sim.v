@@ -51,3 +51,29 @@ module ODDRX1F (input SCLK, input RST, input D0, input D1, output Q);
     end
     assign Q = SCLK ? high : low;
 endmodule
+
+// EHXPLLL, for lint only: the shells' PLL (blocks/ecp5_pll.rs) passes its
+// reference through, as the rust-hdl model does. Only the ports the shell
+// connects are modelled; the parameters are accepted and ignored.
+module EHXPLLL #(
+    parameter PLLRST_ENA = "DISABLED", parameter INTFB_WAKE = "DISABLED",
+    parameter STDBY_ENABLE = "DISABLED", parameter DPHASE_SOURCE = "DISABLED",
+    parameter OUTDIVIDER_MUXA = "DIVA", parameter OUTDIVIDER_MUXB = "DIVB",
+    parameter OUTDIVIDER_MUXC = "DIVC", parameter OUTDIVIDER_MUXD = "DIVD",
+    parameter CLKI_DIV = 1, parameter CLKOP_ENABLE = "ENABLED", parameter CLKOP_DIV = 8,
+    parameter CLKOP_CPHASE = 0, parameter CLKOP_FPHASE = 0, parameter CLKOS_ENABLE = "DISABLED",
+    parameter CLKOS_DIV = 8, parameter CLKOS_CPHASE = 0, parameter CLKOS_FPHASE = 0,
+    parameter FEEDBK_PATH = "CLKOP", parameter CLKFB_DIV = 1
+) (
+    input CLKI, input CLKFB, input RST, input STDBY, input PHASESEL0, input PHASESEL1,
+    input PHASEDIR, input PHASESTEP, input PHASELOADREG, input PLLWAKESYNC, input ENCLKOP,
+    output CLKOP, output CLKOS, output CLKINTFB, output LOCK
+);
+    assign CLKOP = CLKI;
+    assign CLKOS = CLKI;
+    assign CLKINTFB = 1'b0;
+    assign LOCK = 1'b1;
+    /* verilator lint_off UNUSED */
+    wire unused = &{CLKFB, RST, STDBY, PHASESEL0, PHASESEL1, PHASEDIR, PHASESTEP, PHASELOADREG, PLLWAKESYNC, ENCLKOP};
+    /* verilator lint_on UNUSED */
+endmodule

@@ -5,6 +5,8 @@
 
 pub mod versa_ecp5;
 
+use crate::params::NicParams;
+
 /// One top-level port bit of a board's shell and the package pin it sits on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Pin {
@@ -37,6 +39,8 @@ pub enum ClockKind {
 pub struct Board {
     /// The name users type (`--board versa-ecp5`).
     pub name: &'static str,
+    /// What it is, for people.
+    pub what: &'static str,
     /// The full part number printed on the chip.
     pub part: &'static str,
     /// The part as nextpnr-ecp5 takes it.
@@ -46,6 +50,10 @@ pub struct Board {
     pub clocks: &'static [ClockSpec],
     /// Where the pin facts were checked.
     pub sources: &'static [&'static str],
+    /// The shell's Verilog, around a core built with these parameters.
+    pub verilog: fn(&NicParams) -> Result<String, String>,
+    /// The file `generate::write` puts it in, under `verilog-out/`.
+    pub verilog_file: &'static str,
 }
 
 /// Every board the flow knows.

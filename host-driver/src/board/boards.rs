@@ -1,24 +1,13 @@
-//! The boards the flow knows, and what each hands to it. The gateware's
-//! board description (`arsenic_hdl::board`) supplies a board's top; this
-//! side adds the FPGA it goes on.
+//! The boards the flow knows: the gateware's board list
+//! (`arsenic_hdl::board`), each turned into what the flow takes.
 
 use super::{BuildInputs, ClockSpec};
-use anyhow::{bail, Result};
+use anyhow::{anyhow, Result};
+use arsenic_hdl::board::{self as hw, ClockKind};
+use arsenic_hdl::NicParams;
 use std::path::PathBuf;
 
-/// A board the flow can build for.
-pub struct Board {
-    pub name: &'static str,
-    /// What it is, for people.
-    pub what: &'static str,
-    pub inputs: fn() -> Result<BuildInputs>,
-}
-
-pub const BOARDS: &[Board] = &[Board {
-    name: "versa-ecp5",
-    what: "Lattice ECP5 Versa-5G, LFE5UM5G-45F-8BG381C",
-    inputs: || Ok(versa_ecp5(versa_ecp5_top()?)),
-}];
+pub use arsenic_hdl::board::{Board, BOARDS};
 
 /// What the gateware gives for a board: its top's Verilog, the top module's
 /// name, its pins (LPF) and the clocks it must meet.
@@ -32,33 +21,41 @@ pub struct BoardTop {
 
 /// The board of that name; an unknown name fails, listing the known boards.
 pub fn check_board(name: &str) -> Result<&'static Board> {
-    if let Some(b) = BOARDS.iter().find(|b| b.name == name) {
-        return Ok(b);
-    }
-    let known: Vec<String> = BOARDS.iter().map(|b| format!("{} ({})", b.name, b.what)).collect();
-    bail!("unknown board '{name}'; known boards: {}", known.join(", "))
+    hw::find(name).ok_or_else(|| {
+        let known: Vec<String> = BOARDS.iter().map(|b| format!("{} ({})", b.name, b.what)).collect();
+        anyhow!("unknown board '{name}'; known boards: {}", known.join(", "))
+    })
 }
 
-/// A board's inputs to the flow, by name.
+/// A board's inputs to the flow, by name: its shell around the default NIC.
 pub fn board_inputs(name: &str) -> Result<BuildInputs> {
-    (check_board(name)?.inputs)()
+    let b = check_board(name)?;
+    let verilog = (b.verilog)(&NicParams::default()).map_err(|e| anyhow!("{name}: {e}"))?;
+    Ok(inputs_for(b, BoardTop { verilog, top_module: b.top_module.into(), lpf: b.lpf(), clocks: board_clocks(b) }))
 }
 
-/// The Versa-5G's top, from the gateware. This is the one place the
-/// board's Verilog, pins and clocks come from `arsenic_hdl::board`; it is
-/// wired when that module lands (issue 6, the board shell).
-pub fn versa_ecp5_top() -> Result<BoardTop> {
-    bail!("the Versa-5G board top is not in this build: it comes from arsenic_hdl::board (the board shell, issue 6)")
+/// Every clock the board's LPF constrains. Ports keep their names in the
+/// netlist, which is what the flow looks clocks up by.
+fn board_clocks(b: &Board) -> Vec<ClockSpec> {
+    b.clocks
+        .iter()
+        .filter(|c| c.kind == ClockKind::Port)
+        .map(|c| ClockSpec { net: c.name.into(), mhz: c.mhz })
+        .collect()
 }
 
-/// The Versa-5G's FPGA: LFE5UM5G-45F, CABGA381 package, speed grade 8.
+/// Any top built for the Versa-5G's FPGA (tests build small ones).
 pub fn versa_ecp5(top: BoardTop) -> BuildInputs {
+    inputs_for(&hw::versa_ecp5::BOARD, top)
+}
+
+fn inputs_for(b: &Board, top: BoardTop) -> BuildInputs {
     BuildInputs {
-        name: "versa-ecp5".into(),
+        name: b.name.into(),
         verilog: top.verilog,
         top_module: top.top_module,
         lpf: top.lpf,
-        device_args: ["--um5g-45k", "--package", "CABGA381", "--speed", "8"].map(String::from).to_vec(),
+        device_args: b.nextpnr_device.iter().map(|s| s.to_string()).collect(),
         clocks: top.clocks,
     }
 }

@@ -18,7 +18,7 @@ mod report;
 mod table;
 mod tools;
 
-pub use boards::{board_inputs, check_board, default_bitstream, default_out_dir, versa_ecp5, versa_ecp5_top, Board, BoardTop, BOARDS};
+pub use boards::{board_inputs, check_board, default_bitstream, default_out_dir, versa_ecp5, Board, BoardTop, BOARDS};
 pub use program::{ftdi_attached, loader_command, loader_on_path, program, FT2232H};
 pub use report::{assemble, clock_net, clocks, ddr_cells, parse_nextpnr, timing_gate, BoardReport, ClockReport, NextpnrReport, StepTime, Usage};
 pub use table::table;

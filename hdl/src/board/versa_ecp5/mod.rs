@@ -5,6 +5,11 @@
 //! agree on every pin used here (see `SOURCES`); the LEDs and resets are
 //! active low in both.
 
+pub mod regions;
+pub mod shell;
+
+pub use shell::VersaEcp5;
+
 use super::{Board, ClockKind, ClockSpec, Pin};
 
 const fn pin(port: &'static str, site: &'static str, io_type: &'static str) -> Pin {
@@ -77,12 +82,15 @@ pub const CLOCKS: &[ClockSpec] = &[
 
 pub const BOARD: Board = Board {
     name: "versa-ecp5",
+    what: "Lattice ECP5 Versa-5G, LFE5UM5G-45F-8BG381C",
     part: "LFE5UM5G-45F-8BG381C",
     nextpnr_device: &["--um5g-45k", "--package", "CABGA381", "--speed", "8"],
-    top_module: "versa_ecp5",
+    top_module: "top",
     pins: PINS,
     clocks: CLOCKS,
     sources: SOURCES,
+    verilog: shell::verilog,
+    verilog_file: "versa_ecp5.v",
 };
 
 #[cfg(test)]
