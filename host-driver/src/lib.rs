@@ -11,6 +11,7 @@
 //! board's bitstream and programs it.
 
 pub mod board;
+pub mod board_stats;
 pub mod capture;
 pub mod config;
 pub mod control;

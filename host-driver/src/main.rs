@@ -73,6 +73,17 @@ enum Command {
         #[command(flatten)]
         device: DeviceArgs,
     },
+    /// Read a board's per-port MAC statistics over its serial port (the
+    /// Versa shell's two Ethernet ports).
+    Ports {
+        /// The board's serial port (the FT2232's second channel, e.g. /dev/ttyUSB1).
+        #[arg(long)]
+        port: PathBuf,
+        #[arg(long, default_value_t = DEFAULT_BAUD)]
+        baud: u32,
+        #[arg(long, default_value_t = 200)]
+        timeout_ms: u64,
+    },
     /// Build a board's bitstream: synthesis, place and route, the timing
     /// check, the bitstream; prints each clock's Fmax and the resources used.
     Build {
@@ -212,6 +223,10 @@ fn run(cli: Cli) -> Result<()> {
             let dev = open_device(&device)?;
             let nic = Nic::open(dev.as_ref())?;
             println!("{}", serde_json::to_string_pretty(&nic.counters()?)?);
+        }
+        Command::Ports { port, baud, timeout_ms } => {
+            let dev = UartDevice::open(&port, baud, Duration::from_millis(timeout_ms))?;
+            println!("{}", serde_json::to_string_pretty(&arsenic::board_stats::read(&dev)?)?);
         }
         Command::Build { board: name, out, seed, no_abc9 } => {
             let inputs = board::board_inputs(&name)?;

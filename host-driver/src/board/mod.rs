@@ -100,8 +100,10 @@ fn check(inputs: &BuildInputs) -> Result<()> {
 /// yosys's script. ABC9 is the default because it maps for delay: on a
 /// 32x32 multiply-accumulate it reached 105.9 MHz where the classic ABC
 /// reached 99.4, and it mapped the NIC core (verilog-out, 22.7k LUT4s)
-/// without trouble. ABC9 inside YoWASP Yosys has been seen to die silently
-/// on a very large design, so the classic mapping stays one option away.
+/// without trouble. The classic mapping stays one option away for a design
+/// ABC9 cannot take. (YoWASP's tools see only their working directory:
+/// an output path outside it makes Yosys exit with status 1 and no message,
+/// which is why every path here is relative to the build directory.)
 /// It cannot be had with `-noabc9`: yosys 0.70's synth_ecp5 accepts that
 /// and ignores it, always running `abc9 -W 300` in its map_luts step. So
 /// the script runs synth_ecp5 up to map_luts, does that step with `abc

@@ -63,6 +63,16 @@ impl UartDevice {
     pub fn link_stats(&self) -> LinkStats {
         self.link.borrow().stats()
     }
+
+    /// A register of the board shell outside the core's pages (the shell's
+    /// statistics and memory windows), by its absolute address.
+    pub fn shell_read32(&self, addr: u32) -> Result<u32> {
+        self.link.borrow_mut().read32(addr)
+    }
+
+    pub fn shell_write32(&self, addr: u32, value: u32) -> Result<()> {
+        self.link.borrow_mut().write32(addr, value)
+    }
 }
 
 impl Device for UartDevice {
