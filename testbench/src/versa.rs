@@ -389,6 +389,8 @@ pub struct VersaSim {
     tx: [PhyTx; PORTS],
     uart_out: UartOut,
     uart_in: UartIn,
+    /// Core cycle counts at which each PHY reset pin rose.
+    reset_rises: [Vec<u64>; PORTS],
 }
 
 const CORE: usize = 0;
@@ -433,6 +435,7 @@ impl VersaSim {
                 framing_errors: 0,
                 quiet_cycles: 0,
             },
+            reset_rises: Default::default(),
         };
         for p in 0..PORTS {
             let (nibble, ctl) = sim.rx[p].next_beat();
@@ -474,8 +477,14 @@ impl VersaSim {
     }
 
     fn eval(&mut self, time_ps: u64) {
+        let resets_before = self.phy_reset_n();
         self.model.eval(&mut self.pins, time_ps);
         self.rx_dirty = [false; PORTS];
+        for (port, (before, now)) in resets_before.into_iter().zip(self.phy_reset_n()).enumerate() {
+            if now && !before {
+                self.reset_rises[port].push(self.cycles);
+            }
+        }
         let p = &self.pins;
         let period = self.config.clk100.period_ps;
         self.tx[0].observe(p.eth0_txc != 0, p.eth0_txd, p.eth0_tx_ctl != 0, time_ps, self.cycles, period);
@@ -646,6 +655,12 @@ impl VersaSim {
     /// Each PHY's reset pin (`ethN_rst_n`): true once the PHY is let out of reset.
     pub fn phy_reset_n(&self) -> [bool; PORTS] {
         [self.pins.eth0_rst_n != 0, self.pins.eth1_rst_n != 0]
+    }
+
+    /// The core cycle counts (`cycles()` just after the edge) at which port
+    /// `port`'s PHY reset pin rose, i.e. the PHY was let out of reset.
+    pub fn phy_reset_rises(&self, port: usize) -> &[u64] {
+        &self.reset_rises[port]
     }
 
     /// Each PHY's MDC pin.
