@@ -118,6 +118,15 @@ impl Board {
     }
 }
 
+impl Board {
+    /// How long the test took and how fast the board ran, for the log.
+    fn report(&mut self, test: &str, started: Instant) {
+        let cycles = self.with(|s| s.cycles());
+        let t = started.elapsed().as_secs_f64();
+        eprintln!("{test}: {cycles} core cycles in {t:.1} s, {:.0} cycles/s", cycles as f64 / t);
+    }
+}
+
 impl Drop for Board {
     fn drop(&mut self) {
         self.jobs.take();
@@ -210,7 +219,7 @@ fn versa_shell_discovery_over_the_uart_and_phy_reset() {
         assert_eq!(s.phy_reset_n(), [false, false], "the count restarts when the button is let go");
     });
     drop(uart);
-    eprintln!("discovery and PHY reset: {:?}", started.elapsed());
+    board.report("discovery and PHY reset", started);
 }
 
 #[test]
@@ -266,7 +275,7 @@ fn versa_shell_port0_through_core_loopback_to_port1() {
     assert_eq!(tx1, [want as u32, sum(&good) as u32, 0]);
     assert_eq!(uart.link_stats().retries, 0);
     drop(uart);
-    eprintln!("port 0 -> core -> port 1: {:?}", started.elapsed());
+    board.report("port 0 -> core -> port 1", started);
 }
 
 #[test]
@@ -308,13 +317,13 @@ fn versa_shell_port1_forwards_to_port0_and_drops_bad_frames() {
     assert_eq!(uart.read32_at(STATS_WINDOW + 0x100 + stat_offset(1, PortStat::RxFrames)).unwrap(), 0);
     assert_eq!(uart.link_stats().retries, 0);
     drop(uart);
-    eprintln!("port 1 -> port 0: {:?}", started.elapsed());
+    board.report("port 1 -> port 0", started);
 }
 
 #[test]
 fn versa_shell_memory_window_round_trips_over_the_uart() {
     let started = Instant::now();
-    let (_board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
     // First word, last word of the 8 KiB, one between; then one past the end.
     let words = [(0x0000, 0x0123_4567), (0x1FFC, 0x89AB_CDEF), (0x0ABC, 0xDEAD_BEEF)];
     for (offset, value) in words {
@@ -330,7 +339,7 @@ fn versa_shell_memory_window_round_trips_over_the_uart() {
     assert!(err.contains("refused the address"), "{err}");
     assert_eq!(uart.link_stats().retries, 0);
     drop(uart);
-    eprintln!("memory window: {:?}", started.elapsed());
+    board.report("memory window", started);
 }
 
 #[test]
@@ -358,5 +367,5 @@ fn versa_shell_in_band_link_status_reaches_stats_and_leds() {
     assert_eq!(link(&uart), [0, 1]);
     assert_eq!(leds(&mut board), LED_LINK1);
     drop(uart);
-    eprintln!("link status: {:?}", started.elapsed());
+    board.report("link status", started);
 }
