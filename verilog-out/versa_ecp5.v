@@ -650,6 +650,9 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
                 stats_rdata$d = forward_drops$q;
             end
         end
+        if (|bridge$regs$addr[(32'h8)+:(14)]) begin
+            stats_rdata$d = 32'h0;
+        end
         bridge$regs$ack = core$regs$ack | mem$regs$ack | stats_ack$q;
         bridge$regs$rdata = stats_rdata$q;
         if (core$regs$ack) begin

@@ -21,11 +21,11 @@ pub fn read(dev: &UartDevice) -> Result<BoardStats> {
         let mut values = BTreeMap::new();
         for stat in PortStat::ALL {
             let addr = STATS_WINDOW + stat_offset(port, stat);
-            let v = dev.shell_read32(addr).with_context(|| format!("reading port {port} {}", stat.name()))?;
+            let v = dev.read32_at(addr).with_context(|| format!("reading port {port} {}", stat.name()))?;
             values.insert(stat.name(), v);
         }
         ports.push(values);
     }
-    let forward_drops = dev.shell_read32(STATS_WINDOW + FORWARD_DROPS).context("reading the forward drops")?;
+    let forward_drops = dev.read32_at(STATS_WINDOW + FORWARD_DROPS).context("reading the forward drops")?;
     Ok(BoardStats { ports, forward_drops })
 }

@@ -7,12 +7,17 @@
 //!
 //! [`mac_loop::MacLoopSim`] is a second, small model: the GMII MAC's test
 //! top, with the wire between its transmitter and receiver left open.
+//!
+//! [`versa::VersaSim`] is the Versa board shell with the NIC inside, driven
+//! at its pins on three independent clocks: RGMII on both ports, the UART,
+//! the LEDs and the PHY resets.
 
 mod ffi;
 pub mod host_memory;
 pub mod mac_loop;
 mod pins;
 mod sim;
+pub mod versa;
 pub mod wire;
 
 pub use pins::Pins;

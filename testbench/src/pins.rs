@@ -1,5 +1,5 @@
-//! Mirrors of `csrc/pins.h` and `csrc/mac_loop_pins.h`: the field order and
-//! types must match them.
+//! Mirrors of `csrc/pins.h`, `csrc/mac_loop_pins.h` and `csrc/versa_pins.h`:
+//! the field order and types must match them.
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
@@ -76,4 +76,32 @@ pub(crate) struct MacLoopPins {
     pub rx_no_sfd: u32,
     pub rx_good_frames: u32,
     pub rx_good_bytes: u32,
+}
+
+/// Mirror of `versa_pins` in `csrc/versa_pins.h`: every top-level pin of
+/// the Versa shell, one byte each.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct VersaPins {
+    pub clk100: u8,
+    pub rst_n: u8,
+    pub uart_rx: u8,
+    pub eth0_rxc: u8,
+    pub eth0_rx_ctl: u8,
+    pub eth0_rxd: u8,
+    pub eth1_rxc: u8,
+    pub eth1_rx_ctl: u8,
+    pub eth1_rxd: u8,
+    pub led: u8,
+    pub uart_tx: u8,
+    pub eth0_rst_n: u8,
+    pub eth0_mdc: u8,
+    pub eth0_txc: u8,
+    pub eth0_tx_ctl: u8,
+    pub eth0_txd: u8,
+    pub eth1_rst_n: u8,
+    pub eth1_mdc: u8,
+    pub eth1_txc: u8,
+    pub eth1_tx_ctl: u8,
+    pub eth1_txd: u8,
 }

@@ -64,13 +64,16 @@ impl UartDevice {
         self.link.borrow().stats()
     }
 
-    /// A register of the board shell outside the core's pages (the shell's
-    /// statistics and memory windows), by its absolute address.
-    pub fn shell_read32(&self, addr: u32) -> Result<u32> {
+    /// One 32-bit read at `addr` in the bridge's whole register space, for
+    /// what a board's shell maps beside the core's pages, which no `Page`
+    /// names (the Versa's on-chip memory and port statistics, at the
+    /// offsets in `arsenic_hdl::board::versa_ecp5::regions`).
+    pub fn read32_at(&self, addr: u32) -> Result<u32> {
         self.link.borrow_mut().read32(addr)
     }
 
-    pub fn shell_write32(&self, addr: u32, value: u32) -> Result<()> {
+    /// One 32-bit write at `addr`, as `read32_at`.
+    pub fn write32_at(&self, addr: u32, value: u32) -> Result<()> {
         self.link.borrow_mut().write32(addr, value)
     }
 }

@@ -402,6 +402,11 @@ impl Logic for VersaEcp5 {
                 self.stats_rdata.d.next = self.forward_drops.q.val();
             }
         }
+        // The window is 4 MiB and the counters take its first 256 bytes:
+        // above them it must read 0, not repeat them every 256 bytes.
+        if self.bridge.regs.addr.val().get_bits::<14>(8).any() {
+            self.stats_rdata.d.next = 0.into();
+        }
         self.bridge.regs.ack.next = self.core.regs.ack.val() | self.mem.regs.ack.val() | self.stats_ack.q.val();
         self.bridge.regs.rdata.next = self.stats_rdata.q.val();
         if self.core.regs.ack.val() {

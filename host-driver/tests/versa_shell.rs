@@ -1,0 +1,371 @@
+//! The Versa board shell's own Verilog (`verilog-out/versa_ecp5.v`) as a
+//! system: the Verilated board with both PHYs and the FT2232 around it
+//! (`arsenic_testbench::versa::VersaSim`), its UART bridged to a
+//! pseudo-terminal, and the real host driver (`UartDevice`, `Nic`) on the
+//! other side, as on a desk with a board plugged in.
+//!
+//! The board runs in a thread of its own, free-running like a real one: it
+//! moves the pseudo-terminal's bytes to and from its UART pins every
+//! `SLICE` core cycles and, between slices, runs what the test hands it
+//! (frames to inject, pins to look at) through `Board::with`.
+//!
+//! The UART is the slow part: at 115200 baud a register access is 22 bytes
+//! on the line, about 239,000 core cycles, so every test makes as few as
+//! it can.
+
+use arsenic::control::Nic;
+use arsenic::device::uart::UartDevice;
+use arsenic::uart::tty::Tty;
+use arsenic_hdl::blocks::uart::bit_period;
+use arsenic_hdl::board::versa_ecp5::regions::{
+    stat_offset, PortStat, FORWARD_DROPS, MEMORY_WINDOW, STATS_WINDOW,
+};
+use arsenic_hdl::board::versa_ecp5::shell::UART_BAUD;
+use arsenic_hdl::regmap::{self, Counter};
+use arsenic_hdl::NicParams;
+use arsenic_testbench::mac_loop::Gmii;
+use arsenic_testbench::versa::{fcs, wire_bytes, InBandStatus, TxBurst, VersaConfig, VersaSim, INTERFRAME_GAP};
+use std::io::{Read, Write};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// Per register access: far longer than one takes in simulation on a
+/// loaded machine (a few seconds), still a bound.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// Core cycles between looks at the pseudo-terminal: about one UART bit.
+const SLICE: u64 = 1024;
+/// The shell holds the PHYs in reset for 2^21 core cycles; the reset
+/// button's two-flop synchroniser adds two.
+const PHY_RESET_CYCLES: u64 = (1 << 21) + 2;
+/// LEDs (lit low), from the shell's documentation.
+const LED_LINK0: u8 = 1 << 0;
+const LED_ACT0: u8 = 1 << 1;
+const LED_LINK1: u8 = 1 << 2;
+const LED_ACT1: u8 = 1 << 3;
+const LED_PLL_UNLOCKED: u8 = 1 << 4;
+const LED_UART: u8 = 1 << 5;
+const LED_RX_ERROR: u8 = 1 << 6;
+
+type Job = Box<dyn FnOnce(&mut VersaSim) + Send>;
+
+/// The simulated board in its thread.
+struct Board {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+/// The shell's UART bit period in core cycles, as its bridge was built.
+fn uart_bit_cycles() -> u64 {
+    bit_period(NicParams::default().clock_hz as u64, UART_BAUD) as u64
+}
+
+impl Board {
+    /// Starts the board and gives the host its end of the line.
+    fn start(config: VersaConfig) -> (Board, UartDevice) {
+        let pty = nix::pty::openpty(None, None).unwrap();
+        let name = nix::unistd::ttyname(&pty.slave).unwrap().display().to_string();
+        let host = Tty::from_fd(pty.slave, &name).unwrap();
+        let mut line = Tty::from_fd(pty.master, "pty master").unwrap();
+        // The board's clock does not wait for the host: just look.
+        line.set_read_timeout(Duration::ZERO);
+        let (jobs, inbox) = mpsc::channel::<Job>();
+        let thread = std::thread::spawn(move || {
+            let mut sim = VersaSim::new(config);
+            let mut buf = [0u8; 256];
+            loop {
+                loop {
+                    match inbox.try_recv() {
+                        Ok(job) => job(&mut sim),
+                        Err(mpsc::TryRecvError::Empty) => break,
+                        Err(mpsc::TryRecvError::Disconnected) => return,
+                    }
+                }
+                match line.read(&mut buf) {
+                    Ok(n) => sim.uart_write(&buf[..n]),
+                    // The host has closed its side; the test may still
+                    // have jobs for the board.
+                    Err(e) if e.raw_os_error() == Some(nix::errno::Errno::EIO as i32) => {}
+                    Err(e) => panic!("reading the pseudo-terminal: {e}"),
+                }
+                sim.run_cycles(SLICE);
+                let out = sim.uart_read();
+                if !out.is_empty() {
+                    line.write_all(&out).expect("writing the pseudo-terminal");
+                }
+            }
+        });
+        let uart = UartDevice::new(host, &name, TIMEOUT);
+        (Board { jobs: Some(jobs), thread: Some(thread) }, uart)
+    }
+
+    /// Runs `f` on the board between two slices and returns what it gives.
+    fn with<R: Send + 'static>(&mut self, f: impl FnOnce(&mut VersaSim) -> R + Send + 'static) -> R {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |sim| {
+            let _ = tx.send(f(sim));
+        });
+        if self.jobs.as_ref().unwrap().send(job).is_ok() {
+            if let Ok(r) = rx.recv() {
+                return r;
+            }
+        }
+        // The board thread is gone: show why.
+        match self.thread.take().unwrap().join() {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(()) => panic!("the board thread ended"),
+        }
+    }
+}
+
+impl Board {
+    /// How long the test took and how fast the board ran, for the log.
+    fn report(&mut self, test: &str, started: Instant) {
+        let cycles = self.with(|s| s.cycles());
+        let t = started.elapsed().as_secs_f64();
+        eprintln!("{test}: {cycles} core cycles in {t:.1} s, {:.0} cycles/s", cycles as f64 / t);
+    }
+}
+
+impl Drop for Board {
+    fn drop(&mut self) {
+        self.jobs.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A frame to pass through the board: addressed, with a payload that
+/// differs at every offset and between frames.
+fn frame(len: usize, seed: u8) -> Vec<u8> {
+    let mut f = vec![0x02, 0, 0, 0, 0, seed, 0x02, 0, 0, 0, 0, 0x01, 0x88, 0xB5];
+    f.extend((14..len).map(|i| (i as u8).wrapping_mul(31) ^ seed));
+    f.truncate(len);
+    f
+}
+
+/// A port's statistics, read over the UART.
+fn port_stats(uart: &UartDevice, port: u32, stats: &[PortStat]) -> Vec<u32> {
+    stats.iter().map(|&s| uart.read32_at(STATS_WINDOW + stat_offset(port, s)).unwrap()).collect()
+}
+
+fn sum(frames: &[Vec<u8>]) -> u64 {
+    frames.iter().map(|f| f.len() as u64).sum()
+}
+
+/// Each burst carries a good frame, and the bursts start far enough apart
+/// for their bytes and the interframe gap.
+fn frames_of(bursts: &[TxBurst]) -> Vec<Vec<u8>> {
+    for pair in bursts.windows(2) {
+        let needed = (pair[0].bytes.len() + INTERFRAME_GAP) as u64;
+        assert!(
+            pair[1].start_cycle - pair[0].start_cycle >= needed,
+            "bursts at cycles {} and {}: less than {needed} byte times apart",
+            pair[0].start_cycle,
+            pair[1].start_cycle
+        );
+    }
+    bursts.iter().enumerate().map(|(i, b)| b.frame().unwrap_or_else(|e| panic!("burst {i}: {e}"))).collect()
+}
+
+#[test]
+fn versa_shell_discovery_over_the_uart_and_phy_reset() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let (resets, mdc) = board.with(|s| (s.phy_reset_n(), s.mdc()));
+    assert_eq!(resets, [false, false], "the PHYs must be held in reset from the start");
+    assert_eq!(mdc, [false, false]);
+
+    // The ID page of the core inside the shell, through the real driver.
+    let nic = Nic::open(&uart).unwrap();
+    let params = NicParams::default();
+    assert_eq!(nic.info.backend, "uart");
+    let info = &nic.info;
+    let (major, minor) = info.version.split_once('.').unwrap();
+    let version = major.parse::<u32>().unwrap() << 16 | minor.parse::<u32>().unwrap();
+    let read = [
+        (regmap::MAGIC, regmap::MAGIC_VALUE),
+        (regmap::VERSION, version),
+        (regmap::QUEUES, info.queues),
+        (regmap::EXACT_FILTERS, info.exact_filters),
+        (regmap::WILDCARD_FILTERS, info.wildcard_filters),
+        (regmap::DATAPATH_BYTES, info.datapath_bytes),
+        (regmap::MAX_FRAME, info.max_frame_bytes),
+        (regmap::CLOCK_HZ, info.clock_hz),
+        (regmap::MIN_FRAME, info.min_frame_bytes),
+    ];
+    assert_eq!(read.to_vec(), regmap::id_registers(&params).to_vec());
+    let link = uart.link_stats();
+    assert_eq!((link.accesses, link.retries, link.skipped, link.stale), (9, 0, 0, 0), "{link:?}");
+
+    // Nine accesses take longer than the PHY reset: it has been let go,
+    // once, exactly 2^21 cycles after the synchroniser let the count run.
+    let (rises, now, framing) = board.with(|s| {
+        assert!(s.run_until(4 * PHY_RESET_CYCLES, |s| s.phy_reset_n() == [true, true]));
+        ([s.phy_reset_rises(0).to_vec(), s.phy_reset_rises(1).to_vec()], s.cycles(), s.uart_framing_errors())
+    });
+    assert_eq!(rises, [vec![PHY_RESET_CYCLES], vec![PHY_RESET_CYCLES]], "at cycle {now}");
+    assert_eq!(framing, 0);
+
+    // The reset button puts both PHYs back in reset and restarts the count.
+    board.with(|s| {
+        s.set_reset_button(true);
+        s.run_cycles(4);
+        assert_eq!(s.phy_reset_n(), [false, false], "reset button held");
+        s.run_cycles(1000);
+        s.set_reset_button(false);
+        s.run_cycles(10_000);
+        assert_eq!(s.phy_reset_n(), [false, false], "the count restarts when the button is let go");
+    });
+    drop(uart);
+    board.report("discovery and PHY reset", started);
+}
+
+#[test]
+fn versa_shell_port0_through_core_loopback_to_port1() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let nic = Nic::open(&uart).unwrap();
+    nic.set_loopback(true).unwrap();
+
+    let sizes = [60usize, 61, 64, 127, 1514, 59, 1522, 300];
+    let sent: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| frame(n, 0x10 + i as u8)).collect();
+    // 59 bytes is 63 with the FCS: a runt, which port 0's MAC marks bad.
+    let good: Vec<Vec<u8>> = sent.iter().filter(|f| f.len() >= 60).cloned().collect();
+    let want = good.len();
+    let inject = sent.clone();
+    let (done, out1, out0, leds, line, clocks) = board.with(move |s| {
+        let before = [s.cycles(), s.rxc_rises(0), s.rxc_rises(1)];
+        for f in &inject {
+            s.send_frame(0, f);
+        }
+        let done = s.run_until(100_000, |s| s.rx_pending(0) == 0 && s.bursts_waiting(1) >= want);
+        // Room for anything that should not come.
+        s.run_cycles(5_000);
+        let clocks = [s.cycles() - before[0], s.rxc_rises(0) - before[1], s.rxc_rises(1) - before[2]];
+        (done, s.take_bursts(1), s.take_bursts(0), s.leds_lit(), s.tx_line_stats(1), clocks)
+    });
+    // The receive clocks really are others than the core's: 250 ppm slow
+    // and fast, so over these cycles each slipped by whole periods.
+    let [core, rxc0, rxc1] = clocks;
+    assert!(core > 10_000 && rxc0 + core / 5000 <= core && rxc1 >= core + core / 5000, "{clocks:?}");
+    assert!(done, "{} of {want} frames out of port 1", out1.len());
+    assert_eq!(frames_of(&out1), good, "port 1 must send exactly the good frames port 0 received");
+    assert!(out0.is_empty(), "port 0 sent {} bursts", out0.len());
+    assert_eq!((line.txc_bad_periods, line.er_outside_bursts), (0, 0), "{line:?}");
+    assert!(line.txc_rises > 0);
+    let lit = LED_LINK0 | LED_LINK1 | LED_ACT0 | LED_ACT1 | LED_RX_ERROR | LED_UART;
+    assert_eq!(leds & !(1 << 7), lit, "LEDs lit: {leds:08b}");
+
+    // The core saw every frame, the runt as a MAC error, and sent the rest.
+    let counters: Vec<u64> = [Counter::RxFrames, Counter::RxBytes, Counter::RxDropMacError, Counter::TxFrames, Counter::TxBytes]
+        .iter()
+        .map(|&c| nic.counter(c).unwrap())
+        .collect();
+    assert_eq!(counters, [sent.len() as u64, sum(&sent), 1, want as u64, sum(&good)]);
+    // The shell's port statistics: port 0 received, port 1 sent.
+    let rx0 = port_stats(
+        &uart,
+        0,
+        &[PortStat::RxFrames, PortStat::RxBytes, PortStat::RxRunts, PortStat::RxFcsErrors, PortStat::RxCrossingOverflows, PortStat::RxCrossingUnderruns],
+    );
+    assert_eq!(rx0, [want as u32, sum(&good) as u32, 1, 0, 0, 0]);
+    let tx1 = port_stats(&uart, 1, &[PortStat::TxFrames, PortStat::TxBytes, PortStat::TxAborted]);
+    assert_eq!(tx1, [want as u32, sum(&good) as u32, 0]);
+    assert_eq!(uart.link_stats().retries, 0);
+    drop(uart);
+    board.report("port 0 -> core -> port 1", started);
+}
+
+#[test]
+fn versa_shell_port1_forwards_to_port0_and_drops_bad_frames() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let good = vec![frame(60, 0x40), frame(1514, 0x41), frame(200, 0x42), frame(64, 0x43)];
+    let bad_fcs = frame(100, 0x44);
+    // A symbol error: RX_ER with RX_DV in the middle of a good-looking frame.
+    let symbol = frame(80, 0x45);
+    let mut symbol_beats: Vec<Gmii> = wire_bytes(&symbol, fcs(&symbol)).into_iter().map(Gmii::byte).collect();
+    symbol_beats[40].er = true;
+    let to_send = (good.clone(), bad_fcs.clone(), symbol_beats);
+    let want = good.len();
+    let (done, out0, out1) = board.with(move |s| {
+        let (good, bad_fcs, symbol_beats) = to_send;
+        s.send_frame(1, &good[0]);
+        s.send_frame_with_fcs(1, &bad_fcs, fcs(&bad_fcs) ^ 0x0400_0000);
+        s.send_frame(1, &good[1]);
+        s.send_beats(1, symbol_beats);
+        s.send_idle(1, INTERFRAME_GAP);
+        s.send_frame(1, &good[2]);
+        s.send_frame(1, &good[3]);
+        let done = s.run_until(100_000, |s| s.rx_pending(1) == 0 && s.bursts_waiting(0) >= want);
+        s.run_cycles(5_000);
+        (done, s.take_bursts(0), s.take_bursts(1))
+    });
+    assert!(done, "{} of {want} frames out of port 0", out0.len());
+    assert_eq!(frames_of(&out0), good, "port 0 must send exactly port 1's good frames");
+    assert!(out1.is_empty(), "port 1 sent {} bursts: the forward path bypasses the core", out1.len());
+
+    let rx1 = port_stats(&uart, 1, &[PortStat::RxFrames, PortStat::RxBytes, PortStat::RxFcsErrors, PortStat::RxSymbolErrors]);
+    assert_eq!(rx1, [want as u32, sum(&good) as u32, 1, 1]);
+    let tx0 = port_stats(&uart, 0, &[PortStat::TxFrames, PortStat::TxBytes, PortStat::TxAborted]);
+    assert_eq!(tx0, [want as u32, sum(&good) as u32, 0]);
+    assert_eq!(uart.read32_at(STATS_WINDOW + FORWARD_DROPS).unwrap(), 0);
+    // Nothing else is mapped in the window: not a copy of the counters
+    // 256 bytes on (the shell decoded only the low 8 address bits).
+    assert_eq!(uart.read32_at(STATS_WINDOW + 0x100 + stat_offset(1, PortStat::RxFrames)).unwrap(), 0);
+    assert_eq!(uart.link_stats().retries, 0);
+    drop(uart);
+    board.report("port 1 -> port 0", started);
+}
+
+#[test]
+fn versa_shell_memory_window_round_trips_over_the_uart() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    // First word, last word of the 8 KiB, one between; then one past the end.
+    let words = [(0x0000, 0x0123_4567), (0x1FFC, 0x89AB_CDEF), (0x0ABC, 0xDEAD_BEEF)];
+    for (offset, value) in words {
+        uart.write32_at(MEMORY_WINDOW + offset, value).unwrap();
+    }
+    uart.write32_at(MEMORY_WINDOW + 0x2000, 0x5555_AAAA).unwrap();
+    for (offset, value) in words {
+        assert_eq!(uart.read32_at(MEMORY_WINDOW + offset).unwrap(), value, "offset 0x{offset:x}");
+    }
+    assert_eq!(uart.read32_at(MEMORY_WINDOW + 0x2000).unwrap(), 0, "past the memory's end reads 0");
+    // The bridge refuses a misaligned address without touching anything.
+    let err = format!("{:#}", uart.read32_at(MEMORY_WINDOW + 2).unwrap_err());
+    assert!(err.contains("refused the address"), "{err}");
+    assert_eq!(uart.link_stats().retries, 0);
+    drop(uart);
+    board.report("memory window", started);
+}
+
+#[test]
+fn versa_shell_in_band_link_status_reaches_stats_and_leds() {
+    let started = Instant::now();
+    let mut config = VersaConfig::new(uart_bit_cycles());
+    config.status = [InBandStatus::LINK_DOWN; 2];
+    let (mut board, uart) = Board::start(config);
+    let link = |uart: &UartDevice| -> [u32; 2] {
+        [0, 1].map(|p| uart.read32_at(STATS_WINDOW + stat_offset(p, PortStat::Link)).unwrap())
+    };
+    let leds = |board: &mut Board| board.with(|s| s.leds_lit() & (LED_LINK0 | LED_LINK1 | LED_PLL_UNLOCKED));
+
+    assert_eq!(link(&uart), [0, 0]);
+    assert_eq!(leds(&mut board), 0);
+
+    board.with(|s| s.set_in_band_status(0, InBandStatus::UP_1000_FULL));
+    assert_eq!(link(&uart), [1, 0]);
+    assert_eq!(leds(&mut board), LED_LINK0);
+
+    board.with(|s| {
+        s.set_in_band_status(0, InBandStatus::LINK_DOWN);
+        s.set_in_band_status(1, InBandStatus::UP_1000_FULL);
+    });
+    assert_eq!(link(&uart), [0, 1]);
+    assert_eq!(leds(&mut board), LED_LINK1);
+    drop(uart);
+    board.report("link status", started);
+}
