@@ -28,6 +28,10 @@ const BLOCKS: &[(&str, Emit)] = &[
     ("header_parser", |_| emit(HeaderParser::default())),
     ("rx_crossing", |_| emit(RxCrossing::default())),
     ("dma_memory", |_| emit(DmaMemory8K::new(dma_memory::DMA_MEMORY_BASE))),
+    ("frame_fifo", |_| emit(FrameFifo::<{ arsenic_hdl::params::LOOPBACK_BUFFER_LOG2 }>::default())),
+    ("filter_table", |_| emit(FilterTable::<{ arsenic_hdl::params::EXACT_BUCKET_BITS }>::new(false))),
+    ("tx_template", |_| emit(TxTemplateCheck::default())),
+    ("uart_bridge", |p| emit(UartBridge::for_clock(p.clock_hz as u64, 115_200))),
     ("nic_top", |p| emit(arsenic_hdl::top::NicTop::new(p))),
 ];
 
