@@ -129,11 +129,22 @@ pub struct TxShaper {
     a2_green: DFF<Bit>,
     a2_bytes: DFF<Bits<12>>,
     a2_ts: DFF<Bits<16>>,
+    /// The time of the queue's last update: the RAM's, unless `a2_fwd`
+    /// (an update in flight, at `a2_flast`). Muxed a cycle after the RAM's
+    /// late data has been registered.
     a2_last: DFF<Bits<16>>,
+    a2_fwd: DFF<Bit>,
+    a2_flast: DFF<Bits<16>>,
+    /// The op one cycle ahead is of this queue (its result will be in the
+    /// result registers when this op is in stage 2).
+    a2_m4: DFF<Bit>,
     a2_cfg: DFF<ShapeConfig>,
+    /// The counts: the RAM's, unless `a2_ftok` (the result registers').
     a2_g: DFF<Bits<TOKEN_BITS>>,
     a2_c: DFF<Bits<TOKEN_BITS>>,
     a2_d: DFF<Bits<DEFICIT_BITS>>,
+    a2_ftok: DFF<Bit>,
+    a2_fst: DFF<ShaperState>,
     // Stage 3.
     a3_v: DFF<Bit>,
     a3_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
@@ -146,6 +157,9 @@ pub struct TxShaper {
     a3_dcap: DFF<Bits<DEFICIT_BITS>>,
     a3_dadd: DFF<Bits<DEFICIT_BITS>>,
     a3_capped: DFF<Bit>,
+    /// The ops one and two cycles ahead are of this queue.
+    a3_hit: DFF<Bit>,
+    a3_mr: DFF<Bit>,
     // Stage 4.
     a4_v: DFF<Bit>,
     a4_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
@@ -197,10 +211,7 @@ pub struct TxShaper {
     weight: Signal<Local, Bits<8>>,
     quantum: Signal<Local, Bits<DEFICIT_BITS>>,
     d_add: Signal<Local, Bits<DEFICIT_BITS>>,
-    mr2: Signal<Local, Bit>,
-    // Stage 3.
-    mr3: Signal<Local, Bit>,
-    hit1: Signal<Local, Bit>,
+    last: Signal<Local, Bits<16>>,
     dadd_hi: Signal<Local, Bits<30>>,
     // Stage 4.
     d_sum: Signal<Local, Bits<DEFICIT_BITS>>,
@@ -253,10 +264,15 @@ impl Default for TxShaper {
             a2_bytes: Default::default(),
             a2_ts: Default::default(),
             a2_last: Default::default(),
+            a2_fwd: Default::default(),
+            a2_flast: Default::default(),
+            a2_m4: Default::default(),
             a2_cfg: Default::default(),
             a2_g: Default::default(),
             a2_c: Default::default(),
             a2_d: Default::default(),
+            a2_ftok: Default::default(),
+            a2_fst: Default::default(),
             a3_v: Default::default(),
             a3_q: Default::default(),
             a3_ts: Default::default(),
@@ -267,6 +283,8 @@ impl Default for TxShaper {
             a3_dcap: Default::default(),
             a3_dadd: Default::default(),
             a3_capped: Default::default(),
+            a3_hit: Default::default(),
+            a3_mr: Default::default(),
             a4_v: Default::default(),
             a4_q: Default::default(),
             a4_ts: Default::default(),
@@ -311,9 +329,7 @@ impl Default for TxShaper {
             weight: Default::default(),
             quantum: Default::default(),
             d_add: Default::default(),
-            mr2: Default::default(),
-            mr3: Default::default(),
-            hit1: Default::default(),
+            last: Default::default(),
             dadd_hi: Default::default(),
             d_sum: Default::default(),
             dtok_hi: Default::default(),
@@ -341,8 +357,8 @@ impl Logic for TxShaper {
     fn update(&mut self) {
         dff_setup!(
             self, clock, now, sweep_ptr, a1_v, a1_kind, a1_q, a1_green, a1_bytes, cf_valid, cf_q, cf_data, a2_v,
-            a2_kind, a2_q, a2_green, a2_bytes, a2_ts, a2_last, a2_cfg, a2_g, a2_c, a2_d, a3_v, a3_q, a3_ts, a3_sup,
-            a3_g, a3_c, a3_d, a3_dcap, a3_dadd, a3_capped, a4_v, a4_q, a4_ts, a4_sup, a4_mask, a4_dtok, a4_dcap,
+            a2_kind, a2_q, a2_green, a2_bytes, a2_ts, a2_last, a2_fwd, a2_flast, a2_m4, a2_cfg, a2_g, a2_c, a2_d, a2_ftok, a2_fst, a3_v, a3_q, a3_ts, a3_sup,
+            a3_g, a3_c, a3_d, a3_dcap, a3_dadd, a3_capped, a3_hit, a3_mr, a4_v, a4_q, a4_ts, a4_sup, a4_mask, a4_dtok, a4_dcap,
             a4_dadd, a4_dl, a4_capped, r_v, r_q, r_state, w_v, w_q, w_state, green_bits, ceiling_bits, deficit_bits
         );
         clock!(self, clock, g_bucket, c_bucket);
@@ -385,8 +401,9 @@ impl Logic for TxShaper {
         // write their bits over its clear.
         self.a1_turn.next = self.a1_v.q.val() & (self.a1_kind.q.val() == 1);
 
-        // Stage 1: the queue's words, newest first. The forwarded values
-        // come from registers, so the RAM's late data meets one mux.
+        // Stage 1: the queue's words, newest first. The RAM's late data is
+        // registered as it is, beside what in-flight updates of the queue
+        // forward, and chosen from next cycle.
         self.a2_cfg.d.next = self.cfg_ram.read_data.val();
         if self.cf_valid.q.val() & (self.cf_q.q.val() == self.a1_q.q.val()) {
             self.a2_cfg.d.next = self.cf_data.q.val();
@@ -410,9 +427,9 @@ impl Logic for TxShaper {
             self.f_last.next = self.a2_ts.q.val();
         }
         self.a2_last.d.next = self.state_ram.read_data.val().last;
-        if self.m2.val() | self.m3.val() | self.m4.val() | self.mr.val() | self.mw.val() {
-            self.a2_last.d.next = self.f_last.val();
-        }
+        self.a2_flast.d.next = self.f_last.val();
+        self.a2_fwd.d.next = self.m2.val() | self.m3.val() | self.m4.val() | self.mr.val() | self.mw.val();
+        self.a2_m4.d.next = self.m4.val();
         self.f_st.next = self.w_state.q.val();
         if self.mr.val() {
             self.f_st.next = self.r_state.q.val();
@@ -420,11 +437,8 @@ impl Logic for TxShaper {
         self.a2_g.d.next = self.state_ram.read_data.val().g_tok;
         self.a2_c.d.next = self.state_ram.read_data.val().c_tok;
         self.a2_d.d.next = self.state_ram.read_data.val().deficit;
-        if self.mr.val() | self.mw.val() {
-            self.a2_g.d.next = self.f_st.val().g_tok;
-            self.a2_c.d.next = self.f_st.val().c_tok;
-            self.a2_d.d.next = self.f_st.val().deficit;
-        }
+        self.a2_ftok.d.next = self.mr.val() | self.mw.val();
+        self.a2_fst.d.next = self.f_st.val();
         self.a2_v.d.next = self.a1_v.q.val();
         self.a2_kind.d.next = self.a1_kind.q.val();
         self.a2_q.d.next = self.a1_q.q.val();
@@ -433,7 +447,11 @@ impl Logic for TxShaper {
         self.a2_ts.d.next = self.now.q.val();
 
         // Stage 2: the buckets' first stage, the deficit's terms.
-        self.diff.next = self.a2_ts.q.val() - self.a2_last.q.val();
+        self.last.next = self.a2_last.q.val();
+        if self.a2_fwd.q.val() {
+            self.last.next = self.a2_flast.q.val();
+        }
+        self.diff.next = self.a2_ts.q.val() - self.last.val();
         self.is_turn.next = self.a2_kind.q.val() == 1;
         self.is_refund.next = self.a2_kind.q.val() == 2;
         self.is_visit.next = self.a2_kind.q.val() == 3;
@@ -500,11 +518,15 @@ impl Logic for TxShaper {
         }
         self.a3_dadd.d.next = self.d_add.val();
         // The counts of the update three cycles ahead, now in the result.
-        self.mr2.next = self.r_v.q.val() & (self.r_q.q.val() == self.a2_q.q.val());
         self.a3_g.d.next = self.a2_g.q.val();
         self.a3_c.d.next = self.a2_c.q.val();
         self.a3_d.d.next = self.a2_d.q.val();
-        if self.mr2.val() {
+        if self.a2_ftok.q.val() {
+            self.a3_g.d.next = self.a2_fst.q.val().g_tok;
+            self.a3_c.d.next = self.a2_fst.q.val().c_tok;
+            self.a3_d.d.next = self.a2_fst.q.val().deficit;
+        }
+        if self.a2_m4.q.val() {
             self.a3_g.d.next = self.r_state.q.val().g_tok;
             self.a3_c.d.next = self.r_state.q.val().c_tok;
             self.a3_d.d.next = self.r_state.q.val().deficit;
@@ -513,22 +535,22 @@ impl Logic for TxShaper {
         self.a3_q.d.next = self.a2_q.q.val();
         self.a3_ts.d.next = self.a2_ts.q.val();
         self.a3_sup.d.next = self.a1_turn.val() & (self.a1_q.q.val() == self.a2_q.q.val());
+        self.a3_hit.d.next = self.a3_v.q.val() & (self.a3_q.q.val() == self.a2_q.q.val());
+        self.a3_mr.d.next = self.a4_v.q.val() & (self.a4_q.q.val() == self.a2_q.q.val());
 
         // Stage 3: the counts to start from: the update one cycle ahead's
         // result if it is this queue's, else two cycles ahead's, else the
         // ones carried from the RAM.
-        self.mr3.next = self.r_v.q.val() & (self.r_q.q.val() == self.a3_q.q.val());
-        self.hit1.next = self.a4_v.q.val() & (self.a4_q.q.val() == self.a3_q.q.val());
         self.g_bucket.tokens.next = self.a3_g.q.val();
         self.c_bucket.tokens.next = self.a3_c.q.val();
         self.a4_dtok.d.next = self.a3_d.q.val();
-        if self.mr3.val() {
+        if self.a3_mr.q.val() {
             self.g_bucket.tokens.next = self.r_state.q.val().g_tok;
             self.c_bucket.tokens.next = self.r_state.q.val().c_tok;
             self.a4_dtok.d.next = self.r_state.q.val().deficit;
         }
-        self.g_bucket.chain.next = self.hit1.val();
-        self.c_bucket.chain.next = self.hit1.val();
+        self.g_bucket.chain.next = self.a3_hit.q.val();
+        self.c_bucket.chain.next = self.a3_hit.q.val();
         self.dadd_hi.next = 0.into();
         if self.a3_dadd.q.val().get_bit(27) {
             self.dadd_hi.next = self.ext_d.val();
@@ -559,7 +581,7 @@ impl Logic for TxShaper {
         }
         self.d_ok.next = self.d_over.val() | !self.d_sum.val().get_bit(27);
         // The update one cycle behind, of the same queue, starts from this.
-        if self.hit1.val() {
+        if self.a3_hit.q.val() {
             self.a4_dtok.d.next = self.d_new.val();
         }
         self.r_v.d.next = self.a4_v.q.val();
