@@ -15,18 +15,22 @@
 //!   otherwise a sweep visit of queue `sweep_ptr`, which then advances. Both
 //!   RAMs are addressed with its queue. A TURN clears the queue's three
 //!   bits at the edge, so they read 0 in cycle t+1.
-//! - Cycle t+1: the queue's words arrive and are registered, newest first:
-//!   a configuration written in cycle t is forwarded (the RAM still returns
-//!   the old word), and so is the state of the queue's last update when
-//!   it is still in flight (its time of update from the stage it is in,
-//!   its counts from the result registers once they hold them). The
-//!   update's time is `now` of this cycle.
-//! - Cycle t+2: `elapsed = min((now - last) mod 2^16, 1023)`; the buckets'
-//!   partial products, caps and operation terms (`TokenBucket`), the
-//!   deficit's quantum and cap.
+//! - Cycle t+1: the queue's words arrive and are registered: a
+//!   configuration written in cycle t is forwarded (the RAM still returns
+//!   the old word); the state words are registered as they come, beside
+//!   what in-flight updates of the queue forward (the last one's time of
+//!   update from the stage it is in, counts from the result registers once
+//!   they hold them), so the RAM's late data meets no logic. The update's
+//!   time is `now` of this cycle.
+//! - Cycle t+2: the newest words chosen; `elapsed = min((now - last) mod
+//!   2^16, 1023)`; the buckets' partial products, caps and operation terms
+//!   (`TokenBucket`), the deficit's quantum and cap. The counts of an
+//!   update three cycles ahead, now in the result registers, are taken.
 //! - Cycle t+3: the refill products are summed; the counts the update
-//!   starts from are settled: an update of the same queue one cycle ahead
-//!   passes its result straight on (the buckets' `chain`).
+//!   starts from are settled: two cycles ahead's from the result registers,
+//!   and an update of the same queue one cycle ahead passes its result
+//!   straight on (the buckets' `chain`). Which stages hold the same queue
+//!   is compared a cycle ahead of its use.
 //! - Cycle t+4: the new counts, the deficit and the three ok bits; the
 //!   queue's bits are written at the edge and show in cycle t+5 (they
 //!   showed in t+2 before the pipeline was deepened), unless a TURN on
