@@ -15,7 +15,8 @@
 //!   discarded. A stored frame older than the decision in hand never got
 //!   its own (it came before the frame's last beat, or found the decision
 //!   FIFO full; the demultiplexer does neither) and is dropped as overflow.
-//! - Descriptor issue reads the queue's configuration and ring indices,
+//! - Descriptor issue reads the queue's configuration and ring indices
+//!   (registered a cycle after the RAMs answer, as are the prefetcher's),
 //!   decides whether the frame can be placed, and if so advances the ring
 //!   head and takes the descriptor from the prefetch cache, or, when the
 //!   cache does not hold the head's descriptor, issues the 16-byte read.
@@ -49,11 +50,11 @@
 //! frame's last byte and reads answering after L. With the descriptor
 //! prefetched (the usual case once buffers are posted and the queue's
 //! previous frame left ~L cycles ago): the write-back request comes
-//! D + 10 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
-//! frames: 58 cycles). Without it: the descriptor read is requested D + 6
+//! D + 11 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
+//! frames: 59 cycles). Without it: the descriptor read is requested D + 7
 //! cycles after the last byte, its two beats come L and L + 1 later, the
 //! frame's write request 3 cycles after that, and the write-back request
-//! `ceil(len / 8) + 1` after the frame's (L = 63: 122 cycles). A frame
+//! `ceil(len / 8) + 1` after the frame's (L = 63: 123 cycles). A frame
 //! whose queue's prefetch is still out reads its descriptor again rather
 //! than wait (the prefetched copy is then never used). Descriptor reads
 //! are 16 bytes, tag 0 for a frame's own read, tag 1 for a prefetch; a
@@ -177,6 +178,8 @@ enum Issue {
     Idle,
     /// The queue's RAMs are being read for the oldest paired frame.
     Lookup,
+    /// Their data is in the `r_*` registers: the outcome is decided.
+    Decide,
     /// The outcome is latched; a descriptor read waits for `rd_req_ready`.
     Send,
 }
@@ -185,8 +188,10 @@ enum Issue {
 enum Prefetch {
     /// Waits for a cycle in which issue leaves the queue RAMs' read ports.
     Scan,
-    /// The RAMs show queue `pf_q`: read its next descriptor or move on.
+    /// The RAMs show queue `pf_q`; their data goes into `r_*`.
     Check,
+    /// From `r_*`: read queue `pf_q`'s next descriptor or move on.
+    Decide,
     /// The prefetch read waits for `rd_req_ready`.
     Send,
     /// The read is out; its response fills the cache.
@@ -274,6 +279,13 @@ pub struct RxEngine {
     issue_start: Signal<Local, Bit>,
     ram_addr: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
     issue_rd: Signal<Local, Bit>,
+
+    /// The queue RAMs' data, registered every cycle: block-RAM data comes
+    /// late in the cycle, so issue and prefetch decide on it a cycle later.
+    r_cfg: DFF<QueueConfig>,
+    r_head: DFF<Bits<16>>,
+    r_tail: DFF<Bits<16>>,
+    r_pf: DFF<Prefetched>,
 
     // Prefetch.
     pf_ram: RAM<Prefetched, QUEUE_COUNT_LOG2>,
@@ -390,6 +402,10 @@ impl RxEngine {
             issue_start: Default::default(),
             ram_addr: Default::default(),
             issue_rd: Default::default(),
+            r_cfg: Default::default(),
+            r_head: Default::default(),
+            r_tail: Default::default(),
+            r_pf: Default::default(),
             pf_ram: Default::default(),
             pf: Default::default(),
             pf_q: Default::default(),
@@ -449,7 +465,7 @@ impl Logic for RxEngine {
             self, clock, acc, byte_idx, wr_ptr, commit_ptr, rd_ptr, in_len, in_ovf, in_seq, stored,
             dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, beat_ptr,
             beats_left, cmp_valid, cmp_queue, cmp_done, qc_valid, qc_queue, qc_counter, counts_q,
-            reset_pending, reset_index, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
+            reset_pending, reset_index, r_cfg, r_head, r_tail, r_pf, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
             pf_req_up, pf_word0, pf_have0
         );
         self.pf_ram.read_clock.next = self.clock.val();
@@ -578,14 +594,17 @@ impl Logic for RxEngine {
         self.head_ram.read_address.next = self.ram_addr.val();
         self.tail_ram.read_address.next = self.ram_addr.val();
         self.pf_ram.read_address.next = self.ram_addr.val();
-        self.pf_hit.next = self.pf_ram.read_data.val().valid
-            & (self.pf_ram.read_data.val().idx == self.head_ram.read_data.val());
+        self.r_cfg.d.next = self.cfg_ram.read_data.val();
+        self.r_head.d.next = self.head_ram.read_data.val();
+        self.r_tail.d.next = self.tail_ram.read_data.val();
+        self.r_pf.d.next = self.pf_ram.read_data.val();
+        self.pf_hit.next = self.r_pf.q.val().valid & (self.r_pf.q.val().idx == self.r_head.q.val());
         self.issue_rd.next = (self.issue.q.val() == Issue::Send)
             & (self.b_entry.q.val().action == 0)
             & !self.b_entry.q.val().cached;
         self.pf_port.next = (self.pf.q.val() == Prefetch::Send) & (self.pf_req_up.q.val() | !self.issue_rd.val());
-        self.b_mask.next = (bit_cast::<16, 1>(true.into()) << self.cfg_ram.read_data.val().rx_log2) - 1;
-        self.b_slot.next = self.head_ram.read_data.val() & self.b_mask.val();
+        self.b_mask.next = (bit_cast::<16, 1>(true.into()) << self.r_cfg.q.val().rx_log2) - 1;
+        self.b_slot.next = self.r_head.q.val() & self.b_mask.val();
         self.b_push.next = false;
         self.inflight.data_in.next = self.b_entry.q.val();
         self.head_ram.write_address.next = self.b_index.val();
@@ -609,27 +628,30 @@ impl Logic for RxEngine {
                 }
             }
             Issue::Lookup => {
-                self.b_head.d.next = self.head_ram.read_data.val();
+                self.issue.d.next = Issue::Decide;
+            }
+            Issue::Decide => {
+                self.b_head.d.next = self.r_head.q.val();
                 self.b_entry.d.next.len = self.paired.data_out.val().len;
                 self.b_entry.d.next.queue = self.paired.data_out.val().queue;
                 self.b_entry.d.next.reason = self.paired.data_out.val().reason;
                 self.b_entry.d.next.kind = self.paired.data_out.val().kind;
                 self.b_entry.d.next.filter_id = self.paired.data_out.val().filter_id;
                 self.b_entry.d.next.desc_addr =
-                    self.cfg_ram.read_data.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
-                self.b_entry.d.next.unrestricted = self.cfg_ram.read_data.val().unrestricted;
-                self.b_entry.d.next.win_base = self.cfg_ram.read_data.val().win_base;
-                self.b_entry.d.next.win_limit = self.cfg_ram.read_data.val().win_limit;
+                    self.r_cfg.q.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
+                self.b_entry.d.next.unrestricted = self.r_cfg.q.val().unrestricted;
+                self.b_entry.d.next.win_base = self.r_cfg.q.val().win_base;
+                self.b_entry.d.next.win_limit = self.r_cfg.q.val().win_limit;
                 self.b_entry.d.next.cached = self.pf_hit.val();
-                self.b_entry.d.next.pre_addr = self.pf_ram.read_data.val().addr;
-                self.b_entry.d.next.pre_buflen = self.pf_ram.read_data.val().buflen;
+                self.b_entry.d.next.pre_addr = self.r_pf.q.val().addr;
+                self.b_entry.d.next.pre_buflen = self.r_pf.q.val().buflen;
                 if self.paired.data_out.val().lost {
                     self.b_entry.d.next.action = 3.into();
                 } else if (self.paired.data_out.val().queue >= self.queue_count.val())
-                    | !self.cfg_ram.read_data.val().enable
+                    | !self.r_cfg.q.val().enable
                 {
                     self.b_entry.d.next.action = 1.into();
-                } else if self.head_ram.read_data.val() == self.tail_ram.read_data.val() {
+                } else if self.r_head.q.val() == self.r_tail.q.val() {
                     self.b_entry.d.next.action = 2.into();
                 } else {
                     self.b_entry.d.next.action = 0.into();
@@ -663,8 +685,8 @@ impl Logic for RxEngine {
         // While a commit's reset is pending it starts nothing, and the
         // reset waits for its read to land, then empties that queue's entry.
         self.pf_want.next = (bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.pf_q.q.val()) < self.queue_count.val())
-            & self.cfg_ram.read_data.val().enable
-            & (self.head_ram.read_data.val() != self.tail_ram.read_data.val())
+            & self.r_cfg.q.val().enable
+            & (self.r_head.q.val() != self.r_tail.q.val())
             & !self.pf_hit.val()
             & !self.reset_pending.q.val();
         self.pf_advance.next = false;
@@ -681,16 +703,19 @@ impl Logic for RxEngine {
                 }
             }
             Prefetch::Check => {
-                self.pf_idx.d.next = self.head_ram.read_data.val();
+                self.pf.d.next = Prefetch::Decide;
+            }
+            Prefetch::Decide => {
+                self.pf_idx.d.next = self.r_head.q.val();
                 self.pf_addr.d.next =
-                    self.cfg_ram.read_data.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
+                    self.r_cfg.q.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
                 if self.pf_want.val() {
                     self.pf.d.next = Prefetch::Send;
                 } else {
                     // An entry left behind by a head that moved on is
                     // cleared, so it cannot match again once the 16-bit
                     // head comes round.
-                    self.pf_ram.write_enable.next = self.pf_ram.read_data.val().valid & !self.pf_hit.val();
+                    self.pf_ram.write_enable.next = self.r_pf.q.val().valid & !self.pf_hit.val();
                     self.pf_advance.next = true;
                     self.pf.d.next = Prefetch::Scan;
                 }
