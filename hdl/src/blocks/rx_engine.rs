@@ -244,6 +244,13 @@ pub struct RxEngine {
     in_seq: DFF<Bits<16>>,
     /// Stored frames not yet finished by the write-out stage.
     stored: DFF<Bits<6>>,
+    commit_q: DFF<Bit>,
+    ovf_q: DFF<Bit>,
+    read_q: DFF<Bit>,
+    stored_full: Signal<Local, Bit>,
+    wr_p1: DFFWithInit<Bits<WORD_LOG2>>,
+    commit_p1: DFFWithInit<Bits<WORD_LOG2>>,
+    wr_p2: Signal<Local, Bits<WORD_LOG2>>,
     records: SynchronousFIFO<StoredFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }, 1>,
     word: Signal<Local, Bits<64>>,
     shift: Signal<Local, Bits<6>>,
@@ -372,6 +379,13 @@ impl RxEngine {
             in_ovf: Default::default(),
             in_seq: Default::default(),
             stored: Default::default(),
+            commit_q: Default::default(),
+            ovf_q: Default::default(),
+            read_q: Default::default(),
+            stored_full: Default::default(),
+            wr_p1: DFFWithInit::new(1.into()),
+            commit_p1: DFFWithInit::new(1.into()),
+            wr_p2: Default::default(),
             records: Default::default(),
             word: Default::default(),
             shift: Default::default(),
@@ -462,12 +476,16 @@ impl Logic for RxEngine {
     fn update(&mut self) {
         clock!(self, clock, records, decisions, paired, inflight, responses);
         dff_setup!(
-            self, clock, acc, byte_idx, wr_ptr, commit_ptr, rd_ptr, in_len, in_ovf, in_seq, stored,
+            self, clock, acc, byte_idx, wr_ptr, commit_ptr, rd_ptr, in_len, in_ovf, in_seq, stored, commit_q, read_q, ovf_q,
             dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, beat_ptr,
             beats_left, cmp_valid, cmp_queue, cmp_done, qc_valid, qc_queue, qc_counter, counts_q,
             reset_pending, reset_index, r_cfg, r_head, r_tail, r_pf, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
             pf_req_up, pf_word0, pf_have0
         );
+        self.wr_p1.clock.next = self.clock.val();
+        self.wr_p1.d.next = self.wr_p1.q.val();
+        self.commit_p1.clock.next = self.clock.val();
+        self.commit_p1.d.next = self.commit_p1.q.val();
         self.pf_ram.read_clock.next = self.clock.val();
         self.pf_ram.write_clock.next = self.clock.val();
         self.frame_ram.read_clock.next = self.clock.val();
@@ -487,12 +505,18 @@ impl Logic for RxEngine {
         // frame's end. Bytes gather into a word written when it is full or
         // the frame ends; bytes past the frame's end stay zero.
         self.frames_in.ready.next = true;
+        // 31 stored frames, counting the pulses `stored` has not taken yet.
+        self.stored_full.next = ((self.stored.q.val() == 31) & !(self.read_q.q.val() & !self.commit_q.q.val()))
+            | ((self.stored.q.val() == 30) & self.commit_q.q.val() & !self.read_q.q.val());
         self.kept_beat.next = self.frames_in.valid.val() & self.keep.val();
         self.frame_end.next = self.frames_in.valid.val() & self.frames_in.last.val();
         self.shift.next = bit_cast::<6, 3>(self.byte_idx.q.val()) << 3;
         self.word.next = self.acc.q.val() | (bit_cast::<64, 8>(self.frames_in.data.val()) << self.shift.val());
         self.word_done.next = (self.byte_idx.q.val() == 7) | self.frames_in.last.val();
-        self.buf_full.next = (self.wr_ptr.q.val() + 1) == self.rd_ptr.q.val();
+        // `wr_p1`/`commit_p1` shadow the pointers plus one, so that no
+        // adder sits in front of the full compare.
+        self.wr_p2.next = self.wr_p1.q.val() + 1;
+        self.buf_full.next = self.wr_p1.q.val() == self.rd_ptr.q.val();
         self.frame_ram.write_address.next = self.wr_ptr.q.val();
         self.frame_ram.write_data.next = self.word.val();
         self.frame_ram.write_enable.next = false;
@@ -507,7 +531,8 @@ impl Logic for RxEngine {
                 self.byte_idx.d.next = 0.into();
                 if !self.buf_full.val() & !self.in_ovf.q.val() {
                     self.frame_ram.write_enable.next = true;
-                    self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
+                    self.wr_ptr.d.next = self.wr_p1.q.val();
+                    self.wr_p1.d.next = self.wr_p2.val();
                 } else {
                     self.in_ovf.d.next = true;
                 }
@@ -520,14 +545,17 @@ impl Logic for RxEngine {
             self.acc.d.next = 0.into();
             self.byte_idx.d.next = 0.into();
             self.wr_ptr.d.next = self.commit_ptr.q.val();
+            self.wr_p1.d.next = self.commit_p1.q.val();
             if self.kept_beat.val() & !self.frames_in.error.val() {
                 // The last word goes in this cycle unless the buffer is full.
-                if self.buf_full.val() | self.in_ovf.q.val() | (self.stored.q.val() == 31) {
+                if self.buf_full.val() | self.in_ovf.q.val() | self.stored_full.val() {
                     self.overflow_drop.next = true;
                 } else {
                     self.commit.next = true;
-                    self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
-                    self.commit_ptr.d.next = self.wr_ptr.q.val() + 1;
+                    self.wr_ptr.d.next = self.wr_p1.q.val();
+                    self.commit_ptr.d.next = self.wr_p1.q.val();
+                    self.wr_p1.d.next = self.wr_p2.val();
+                    self.commit_p1.d.next = self.wr_p2.val();
                 }
             }
         }
@@ -801,14 +829,17 @@ impl Logic for RxEngine {
         self.inflight.read.next = false;
         self.responses.read.next = false;
         self.count_bits.next = 0.into();
-        if self.overflow_drop.val() {
+        // The intake's overflow pulse is counted a cycle late, from a
+        // register, so the intake's decision does not reach write-out.
+        self.ovf_q.d.next = self.overflow_drop.val();
+        if self.ovf_q.q.val() {
             self.count_bits.next = 32.into();
         }
         // The outputs of the previous frame must be gone (or going now);
         // a lost frame waits a cycle if the intake pulses the same bit.
         self.can_finish.next = (!self.cmp_valid.q.val() | self.completion.ready.val())
             & (!self.qc_valid.q.val() | self.qcount.ready.val())
-            & !((self.inflight.data_out.val().action == 3) & self.overflow_drop.val());
+            & !((self.inflight.data_out.val().action == 3) & self.ovf_q.q.val());
         if self.cmp_valid.q.val() & self.completion.ready.val() {
             self.cmp_valid.d.next = false;
         }
@@ -919,11 +950,15 @@ impl Logic for RxEngine {
 
         // Occupancy counts: stored frames (bounded for the FIFOs) and
         // frames past issue (zero means no ring index is in use).
+        // `stored` follows a cycle late, from registered pulses, so no
+        // adder hangs on the intake and write-out decisions.
+        self.commit_q.d.next = self.commit.val();
+        self.read_q.d.next = self.inflight.read.val();
         self.stored_next.next = self.stored.q.val();
-        if self.commit.val() {
+        if self.commit_q.q.val() {
             self.stored_next.next = self.stored_next.val() + 1;
         }
-        if self.inflight.read.val() {
+        if self.read_q.q.val() {
             self.stored_next.next = self.stored_next.val() - 1;
         }
         self.stored.d.next = self.stored_next.val();
