@@ -823,6 +823,8 @@ mod tests {
         reg_latency: Vec<u64>,
         rd_accepted_at: Vec<u64>,
         beats_at: Vec<u64>,
+        /// Cycles in which a write's last beat moved.
+        wr_done_at: Vec<u64>,
     }
 
     impl Bench {
@@ -852,6 +854,7 @@ mod tests {
                 reg_latency: vec![],
                 rd_accepted_at: vec![],
                 beats_at: vec![],
+                wr_done_at: vec![],
             }
         }
 
@@ -994,6 +997,7 @@ mod tests {
                 self.beat_shown = false;
                 self.wr_beats.pop_front();
                 if self.wr_beats.is_empty() {
+                    self.wr_done_at.push(cycle);
                     let (a, d) = self.wr_active.take().unwrap();
                     if let Some((s, e)) = inside(a, d.len() as u64) {
                         self.model[s as usize..e as usize].copy_from_slice(&d);
@@ -1337,6 +1341,112 @@ mod tests {
             }
             assert_eq!(got, beats_of(&data).into_iter().collect::<Vec<_>>(), "write at 0x{addr:x}, {len} bytes");
         }
+    }
+
+    /// Reads the 32-bit word at `off` through the register window.
+    fn reg_read(h: &mut Harness<DmaMemory8K>, off: u64) -> u32 {
+        h.uut.regs.strobe.next = true;
+        h.uut.regs.write.next = false;
+        h.uut.regs.addr.next = off.into();
+        h.cycle();
+        h.uut.regs.strobe.next = false;
+        for _ in 0..12 {
+            h.settle();
+            if h.uut.regs.ack.val() {
+                let v = u64::from(h.uut.regs.rdata.val()) as u32;
+                h.cycle();
+                return v;
+            }
+            h.cycle();
+        }
+        panic!("no ack");
+    }
+
+    /// A register write and a DMA write of the other half of the same
+    /// word, on consecutive RAM edges in either order: the second reads
+    /// the word on the edge the first writes it, so only the write stage's
+    /// forwarding (`bp_hit`) keeps the first one's bytes.
+    #[test]
+    fn a_register_write_and_a_partial_dma_write_to_one_word_on_adjacent_edges_both_land() {
+        const WORD: u64 = 40;
+        for reg_first in [true, false] {
+            let mut h = Harness::new(DmaMemory8K::default(), |m| &mut m.clock);
+            h.uut.dma.rd_rsp_ready.next = true;
+            // DMA: 4 bytes into the upper half of the word, one beat.
+            h.uut.dma.wr_req_valid.next = true;
+            h.uut.dma.wr_req_addr.next = (BASE + WORD * 8 + 4).into();
+            h.uut.dma.wr_req_len.next = 4.into();
+            h.settle();
+            assert!(h.uut.dma.wr_req_ready.val());
+            h.cycle();
+            h.uut.dma.wr_req_valid.next = false;
+            h.uut.dma.wr_data.next = 0xD4D3_D2D1u64.into();
+            h.uut.dma.wr_data_last.next = true;
+            // Register: the lower half.
+            h.uut.regs.write.next = true;
+            h.uut.regs.addr.next = (WORD * 8).into();
+            h.uut.regs.wdata.next = 0x4433_2211u64.into();
+            if reg_first {
+                // Strobe; the access takes the RAM on the next edge (DMA is
+                // idle), its write lands on the one after, on which the
+                // DMA beat is offered and reads the word.
+                h.uut.regs.strobe.next = true;
+                h.cycle();
+                h.uut.regs.strobe.next = false;
+                h.cycle();
+                assert!(!h.uut.regs.ack.val());
+                h.uut.dma.wr_data_valid.next = true;
+                h.settle();
+                assert!(h.uut.dma.wr_data_ready.val());
+                h.cycle();
+            } else {
+                // The beat reads the word now and is written on the next
+                // edge, on which the register access reads it.
+                h.uut.dma.wr_data_valid.next = true;
+                h.uut.regs.strobe.next = true;
+                h.settle();
+                assert!(h.uut.dma.wr_data_ready.val());
+                h.cycle();
+                h.uut.regs.strobe.next = false;
+            }
+            h.uut.dma.wr_data_valid.next = false;
+            for _ in 0..12 {
+                h.cycle();
+            }
+            let got = (reg_read(&mut h, WORD * 8), reg_read(&mut h, WORD * 8 + 4));
+            assert_eq!(got, (0x4433_2211, 0xD4D3_D2D1), "register write first: {reg_first}");
+            assert_eq!((u64::from(h.uut.bad_reads.val()), u64::from(h.uut.bad_writes.val())), (0, 0));
+        }
+    }
+
+    /// Back-to-back 2 KiB reads keep a fetch wanting the read port every
+    /// cycle; short unaligned writes elsewhere want it for two partial
+    /// words each. Both must get through: writes finish while the reads
+    /// still stream, and the reads keep most of their rate.
+    #[test]
+    fn dma_reads_and_partial_writes_take_turns_at_the_read_port() {
+        let mut b = Bench::new(0x7u64 << 40 | 0x0DD5);
+        for i in 0..16u64 {
+            b.reads.push_back((BASE + (i % 2) * 2048, 2048, i as u8));
+        }
+        for i in 0..200u64 {
+            let a = BASE + 4096 + (i * 24) % 4000 + 3;
+            let data = (0..8).map(|j| (i * 8 + j) as u8).collect();
+            b.writes.push_back((a, data));
+        }
+        b.run(40_000);
+        let reads_done = *b.beats_at.last().unwrap();
+        let writes_done = *b.wr_done_at.last().unwrap();
+        let start = b.rd_accepted_at[0];
+        let beats_while_writing = b.beats_at.iter().filter(|&&c| c <= writes_done).count() as u64;
+        eprintln!(
+            "reads {start}..{reads_done}, writes done at {writes_done}, {beats_while_writing} beats in {} cycles",
+            writes_done - start
+        );
+        assert!(writes_done < reads_done, "the writes waited for the reads to finish");
+        assert!(beats_while_writing * 2 >= writes_done - start, "the reads lost more than half their rate to the writes");
+        b.check_memory();
+        b.check_counters();
     }
 
     /// A write whose `wr_data_last` disagrees with its length: ended at an
