@@ -164,11 +164,20 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     rs_wr: DFF<Bits<2>>,
     rs_count: DFF<Bits<3>>,
     rs_valid: DFF<Bit>,
+    /// Whether there will be no room for a fetch, worked out a cycle
+    /// ahead for both cases of that cycle's fetch (`fetch_in`: it fetched a
+    /// word that yields a beat), so `room` is one multiplexer after registers.
+    full_if_fetch: DFF<Bit>,
+    full_if_none: DFF<Bit>,
+    fetch_in: DFF<Bit>,
 
     // Writes: the write in progress. Beats and words left; words exceed
     // beats by one while an unaligned write's final word is due.
     w_word: DFF<Bits<WORD_BITS>>,
     w_shift: DFF<Bits<3>>,
+    /// `w_shift` one-hot, so the beat-to-word shift is an OR of eight
+    /// terms rather than a chain of compares.
+    w_sh: DFF<Bits<8>>,
     w_beats: DFF<Bits<COUNT_BITS>>,
     w_words: DFF<Bits<COUNT_BITS>>,
     /// Compares of the counts, kept as registers beside them.
@@ -319,8 +328,12 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             rs_wr: Default::default(),
             rs_count: Default::default(),
             rs_valid: Default::default(),
+            full_if_fetch: Default::default(),
+            full_if_none: Default::default(),
+            fetch_in: Default::default(),
             w_word: Default::default(),
             w_shift: Default::default(),
+            w_sh: Default::default(),
             w_beats: Default::default(),
             w_words: Default::default(),
             wb_nz: Default::default(),
@@ -448,8 +461,12 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             rs_wr,
             rs_count,
             rs_valid,
+            full_if_fetch,
+            full_if_none,
+            fetch_in,
             w_word,
             w_shift,
+            w_sh,
             w_beats,
             w_words,
             wb_nz,
@@ -532,11 +549,13 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         // those on their way (the word the RAM shows, the one registered)
         // leave a slot for it, whatever the consumer does; with
         // `rd_rsp_ready` high that still allows a fetch every cycle.
+        // Beats held + arriving this edge + the word the RAM shows must
+        // stay at most 3.
         self.arrive.next = self.wf_valid.q.val() & self.wf.q.val().produce;
-        self.in_flight.next = self.rs_count.q.val()
-            + bit_cast::<3, 1>((self.wf_valid.q.val() & self.wf.q.val().produce).into())
-            + bit_cast::<3, 1>((self.fetched_valid.q.val() & self.fetched.q.val().produce).into());
-        self.room.next = self.in_flight.val() <= 3;
+        self.room.next = !self.full_if_none.q.val();
+        if self.fetch_in.q.val() {
+            self.room.next = !self.full_if_fetch.q.val();
+        }
         self.rs_want.next = self.cur_valid.val() & self.room.val() & !self.cur.val().zero;
 
         // The word read on the last edge is registered with what it turns
@@ -637,6 +656,11 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         }
         self.rs_count.d.next = self.rs_count_next.val();
         self.rs_valid.d.next = self.rs_count_next.val() != 0;
+        // Next cycle's beats held and arriving, before this cycle's fetch.
+        self.in_flight.next = self.rs_count_next.val()
+            + bit_cast::<3, 1>((self.fetched_valid.q.val() & self.fetched.q.val().produce).into());
+        self.full_if_none.d.next = self.in_flight.val() > 3;
+        self.full_if_fetch.d.next = self.in_flight.val() > 2;
 
         // Write requests. Words = beats, plus one when the last beat's
         // bytes run past the end of its word.
@@ -664,6 +688,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         if self.wr_take.val() & (self.dma.wr_req_len.val() != 0) {
             self.w_word.d.next = self.wr_off.val().get_bits::<WORD_BITS>(3);
             self.w_shift.d.next = self.wr_lane.val();
+            self.w_sh.d.next = (self.all_bytes.val() >> 7) << self.wr_lane.val();
             self.w_beats.d.next = self.wr_count.val();
             self.wb_nz.d.next = true;
             self.wb_one.d.next = self.wr_count.val() == 1;
@@ -688,21 +713,30 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         if !self.wb_nz.q.val() {
             self.dw_in.next = 0.into();
         }
-        self.dw_data.next = self.dw_in.val();
-        if self.w_shift.q.val() == 1 {
-            self.dw_data.next = (self.dw_in.val() << 8) | (self.w_prev.q.val() >> 56);
-        } else if self.w_shift.q.val() == 2 {
-            self.dw_data.next = (self.dw_in.val() << 16) | (self.w_prev.q.val() >> 48);
-        } else if self.w_shift.q.val() == 3 {
-            self.dw_data.next = (self.dw_in.val() << 24) | (self.w_prev.q.val() >> 40);
-        } else if self.w_shift.q.val() == 4 {
-            self.dw_data.next = (self.dw_in.val() << 32) | (self.w_prev.q.val() >> 32);
-        } else if self.w_shift.q.val() == 5 {
-            self.dw_data.next = (self.dw_in.val() << 40) | (self.w_prev.q.val() >> 24);
-        } else if self.w_shift.q.val() == 6 {
-            self.dw_data.next = (self.dw_in.val() << 48) | (self.w_prev.q.val() >> 16);
-        } else if self.w_shift.q.val() == 7 {
-            self.dw_data.next = (self.dw_in.val() << 56) | (self.w_prev.q.val() >> 8);
+        self.dw_data.next = 0.into();
+        if self.w_sh.q.val().get_bit(0) {
+            self.dw_data.next = self.dw_in.val();
+        }
+        if self.w_sh.q.val().get_bit(1) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 8) | (self.w_prev.q.val() >> 56);
+        }
+        if self.w_sh.q.val().get_bit(2) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 16) | (self.w_prev.q.val() >> 48);
+        }
+        if self.w_sh.q.val().get_bit(3) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 24) | (self.w_prev.q.val() >> 40);
+        }
+        if self.w_sh.q.val().get_bit(4) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 32) | (self.w_prev.q.val() >> 32);
+        }
+        if self.w_sh.q.val().get_bit(5) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 40) | (self.w_prev.q.val() >> 24);
+        }
+        if self.w_sh.q.val().get_bit(6) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 48) | (self.w_prev.q.val() >> 16);
+        }
+        if self.w_sh.q.val().get_bit(7) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 56) | (self.w_prev.q.val() >> 8);
         }
         self.dw_mask.next = self.w_mask.q.val();
         self.dw_partial.next = self.w_part.q.val();
@@ -752,6 +786,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
 
         // The fetch: it moves to the fetched stage, the request advances.
         self.fetched_valid.d.next = self.f_go.val();
+        self.fetch_in.d.next = self.f_go.val() & !self.cur.val().prime;
         self.fetched.d.next.produce = !self.cur.val().prime;
         self.fetched.d.next.last = self.cur.val().one;
         self.fetched.d.next.shift = self.cur.val().shift;
