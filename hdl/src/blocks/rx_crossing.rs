@@ -195,6 +195,7 @@ pub struct RxCrossing {
     frame_in: Signal<Local, Bit>,
     word: Signal<Local, Bits<WORD_BITS>>,
     pop: Signal<Local, Bit>,
+    rptr_p1: Signal<Local, Bits<7>>,
     rptr_next: Signal<Local, Bits<7>>,
 }
 
@@ -271,6 +272,7 @@ impl RxCrossing {
             frame_in: Default::default(),
             word: Default::default(),
             pop: Default::default(),
+            rptr_p1: Default::default(),
             rptr_next: Default::default(),
         }
     }
@@ -311,9 +313,10 @@ impl Logic for RxCrossing {
         // the true one (and a cycle older is older still).
         self.used_now.next = self.wptr.q.val() - self.rptr_seen.binary.val();
         self.used_prev.d.next = self.used_now.val();
-        self.prev_ge62.d.next = self.used_now.val() >= 62;
-        self.prev_ge63.d.next = self.used_now.val() >= 63;
-        self.prev_ge64.d.next = self.used_now.val() >= 64;
+        // As bit tests (the count is at most 64), not a second carry chain.
+        self.prev_ge62.d.next = self.used_now.val().get_bit(6) | (self.used_now.val().get_bits::<5>(1) == 31);
+        self.prev_ge63.d.next = self.used_now.val().get_bit(6) | (self.used_now.val().get_bits::<6>(0) == 63);
+        self.prev_ge64.d.next = self.used_now.val().get_bit(6);
         self.used.next = self.used_prev.q.val() + bit_cast::<7, 1>(self.wrote.q.val().into());
         // used < 63 and used < 64, with used = used_prev + wrote.
         self.lt63.next = !self.prev_ge62.q.val() | (!self.prev_ge63.q.val() & !self.wrote.q.val());
@@ -423,7 +426,8 @@ impl Logic for RxCrossing {
         // the pointer then and the one after; which one it is now depends
         // on whether that cycle popped.
         self.ram.read_address.next = self.rptr.q.val().get_bits::<6>(0);
-        self.ram_next.read_address.next = (self.rptr.q.val() + 1).get_bits::<6>(0);
+        self.rptr_p1.next = self.rptr.q.val() + 1;
+        self.ram_next.read_address.next = self.rptr_p1.val().get_bits::<6>(0);
         self.word.next = self.ram.read_data.val();
         if self.popped_now.q.val() {
             self.word.next = self.ram_next.read_data.val();
