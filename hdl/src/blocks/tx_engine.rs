@@ -81,7 +81,7 @@ const _: () = {
     use crate::ports::queue::*;
     use crate::queue::*;
     assert!(QUEUE_COUNT == 64 && QUEUE_COUNT_LOG2 == 6);
-    assert!(WORDS_LOG2 == 9 && FIFO_LOG2 == 12);
+    assert!(WORDS_LOG2 == 9 && FIFO_LOG2 == 12 && QUEUE_BITS == 12);
     assert!(DESC_BYTES == 16 && DESC_WRITEBACK_OFFSET == 8);
     assert!(DOORBELL_TX_TAIL == 1 && QCOUNT_TX_SENT == 2 && QCOUNT_TX_REJECTED == 3);
     assert!(Status::Ok as u8 == 0 && Status::Window as u8 == 1);
@@ -357,6 +357,9 @@ pub struct TxEngine {
     d_used: Signal<Local, Bits<10>>,
     d_job: Signal<Local, TxJob>,
     d_reject: Signal<Local, Bit>,
+    d_may: Signal<Local, Bit>,
+    s_room: DFF<Bits<16>>,
+    since_ok: DFF<Bit>,
     d_fetch: Signal<Local, Bit>,
     jobs: SynchronousFIFO<TxJob, 3, 4, 1>,
 
@@ -435,10 +438,10 @@ pub struct TxEngine {
     w_data: DFF<Bit>,
     cpl_v: DFF<Bit>,
     qc_v: DFF<Bit>,
-    /// The notices are showing: they stay until taken.
-    w_shown: DFF<Bit>,
+    /// The turn is done: retire it next cycle.
+    w_retire: DFF<Bit>,
+    w_kill: Signal<Local, Bit>,
     count_pulse: DFF<Bits<3>>,
-    w_stale: Signal<Local, Bit>,
     w_cpl_left: Signal<Local, Bit>,
     w_qc_left: Signal<Local, Bit>,
     retire: Signal<Local, Bit>,
@@ -614,6 +617,9 @@ impl TxEngine {
             d_used: Default::default(),
             d_job: Default::default(),
             d_reject: Default::default(),
+            d_may: Default::default(),
+            s_room: Default::default(),
+            since_ok: Default::default(),
             d_fetch: Default::default(),
             jobs: Default::default(),
             s_active: Default::default(),
@@ -676,9 +682,9 @@ impl TxEngine {
             w_data: Default::default(),
             cpl_v: Default::default(),
             qc_v: Default::default(),
-            w_shown: Default::default(),
+            w_retire: Default::default(),
+            w_kill: Default::default(),
             count_pulse: Default::default(),
-            w_stale: Default::default(),
             w_cpl_left: Default::default(),
             w_qc_left: Default::default(),
             retire: Default::default(),
@@ -825,7 +831,9 @@ impl Logic for TxEngine {
             w_data,
             cpl_v,
             qc_v,
-            w_shown,
+            w_retire,
+            s_room,
+            since_ok,
             count_pulse
         );
         self.cfg_sched.read_clock.next = self.clock.val();
@@ -842,13 +850,15 @@ impl Logic for TxEngine {
         self.words.write_clock.next = self.clock.val();
 
         // Commits and tail doorbells for queues that exist.
-        self.commit.next = self.settings.write.val() & (self.settings.queue.val() < 64);
+        self.commit.next = self.settings.write.val() & (self.settings.queue.val().get_bits::<6>(6) == 0);
         self.commit_q.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.commit_mask.next = 0.into();
         if self.commit.val() {
             self.commit_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.commit_q.val();
         }
-        self.ring.next = self.doorbell.valid.val() & (self.doorbell.kind.val() == 1) & (self.doorbell.queue.val() < 64);
+        self.ring.next = self.doorbell.valid.val()
+            & (self.doorbell.kind.val() == 1)
+            & (self.doorbell.queue.val().get_bits::<6>(6) == 0);
         self.ring_q.next = self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.ring_mask.next = 0.into();
         if self.ring.val() {
@@ -1148,9 +1158,12 @@ impl Logic for TxEngine {
         // all retired, while the scheduler rests (it shares the head RAM's
         // write port).
         self.since_marker.next = self.retired.q.val() - self.marker.q.val();
+        // (Registered: a commit moves the marker, and holds `settle` for
+        // longer than that takes to show.)
+        self.since_ok.d.next = !self.since_marker.val().get_bit(7);
         self.restart_now.next = self.p_rany.q.val()
             & (self.settle.q.val() == 0)
-            & !self.since_marker.val().get_bit(7)
+            & self.since_ok.q.val()
             & (self.sched.q.val() == Step::Idle);
 
         // The read request register: the descriptor stage goes first.
@@ -1203,6 +1216,9 @@ impl Logic for TxEngine {
         }
         self.d_reject.next = false;
         self.d_fetch.next = false;
+        // When the descriptor stage may talk to the shaper or take the
+        // request register: the scheduler stays out of its way.
+        self.d_may.next = (self.dstep.q.val() == Step::Decide) & !self.jobs.full.val();
         self.turns.read.next = false;
         self.descs.read.next = false;
         self.jobs.write.next = false;
@@ -1291,8 +1307,7 @@ impl Logic for TxEngine {
                     & (self.settle.q.val() == 0)
                     & self.p_any.q.val()
                     & !self.turns.full.val()
-                    & !self.d_reject.val()
-                    & !self.d_fetch.val()
+                    & !self.d_may.val()
                 {
                     self.sched_q.d.next = self.p_q.q.val();
                     self.db_hit.d.next = false;
@@ -1317,7 +1332,7 @@ impl Logic for TxEngine {
                 if self.sched_stale.val() {
                     self.sched.d.next = Step::Idle;
                 } else if self.sc_work.q.val() {
-                    if self.rq_free.val() & !self.d_fetch.val() & !self.d_reject.val() & !self.turns.full.val() {
+                    if self.rq_free.val() & !self.d_may.val() & !self.turns.full.val() {
                         self.sched_go.next = true;
                     }
                 } else {
@@ -1426,15 +1441,16 @@ impl Logic for TxEngine {
         // head job may start is registered, and not trusted in the cycle
         // after a job was taken.
         self.rs_h.next = self.restarts.q.val() >> self.jobs.data_out.val().queue;
-        self.s_head_stale.next =
-            self.rs_h.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.jobs.data_out.val().queue));
+        // (The FIFO's room as of a cycle ago: it only grows meanwhile, but
+        // for a start, and that is not followed by another.)
+        self.s_head_stale.next = self.rs_h.val().get_bit(0);
+        self.s_room.d.next = 4095 - bit_cast::<16, 13>(self.fifo_used.q.val());
         self.s_lm1.next = self.jobs.data_out.val().len - 1;
         self.s_lw.next = self.s_lm1.val() >> 3;
         self.s_start.next =
             !self.s_active.q.val() & !self.jobs.empty.val() & !self.finished.full.val() & self.s_start_ok.q.val();
         self.s_start_ok.d.next = (!self.jobs.data_out.val().has_data
-            | ((bit_cast::<17, 13>(self.fifo_used.q.val()) + bit_cast::<17, 16>(self.jobs.data_out.val().len))
-                <= 4095)
+            | (self.jobs.data_out.val().len <= self.s_room.q.val())
             | self.s_head_stale.val())
             & !self.s_start.val();
         self.jobs.read.next = self.s_start.val();
@@ -1570,15 +1586,18 @@ impl Logic for TxEngine {
             self.fifo_used.d.next = self.fifo_used.q.val() + self.s_add.q.val() - self.s_sub.q.val();
         }
 
-        // Write-back stage, its outputs from registers. What is decided in
-        // one cycle shows in the next, unless a commit for the queue comes
-        // in that very cycle (`w_fresh`); once shown it stays until taken.
+        // Write-back stage, its outputs from registers. A request or the
+        // notices show from the cycle after they are set up; in that first
+        // cycle (`w_fresh`) they are held back if the turn is stale by then
+        // (`w_kill`), and dropped; once shown they stay until taken. The
+        // stage retires a turn in the cycle after `w_retire` is set.
         self.w_hit.next = self.commit.val() & (self.commit_q.val() == self.w_job.q.val().queue);
         self.rs_w.next = self.restarts.q.val() >> self.w_job.q.val().queue;
         self.w_stale_r.d.next = self.rs_w.val().get_bit(0) | self.w_hit.val();
-        self.w_stale.next = self.w_stale_r.q.val() | self.w_hit.val();
+        self.w_kill.next = self.w_fresh.q.val() & (self.w_stale_r.q.val() | self.w_hit.val());
         self.w_fresh.d.next = false;
-        self.dma.wr_req_valid.next = self.w_req.q.val() & !(self.w_fresh.q.val() & self.w_hit.val());
+        self.w_retire.d.next = self.w_kill.val();
+        self.dma.wr_req_valid.next = self.w_req.q.val() & !self.w_kill.val();
         self.dma.wr_req_addr.next = self.w_job.q.val().wb_addr;
         self.dma.wr_req_len.next = 8.into();
         self.dma.wr_data_valid.next = self.w_data.q.val();
@@ -1587,11 +1606,11 @@ impl Logic for TxEngine {
             | (bit_cast::<64, 4>(self.w_job.q.val().status) << 28)
             | (bit_cast::<64, 1>(true.into()) << 63);
         self.dma.wr_data_last.next = true;
-        self.completion.valid.next = self.cpl_v.q.val() & !(self.w_fresh.q.val() & self.w_hit.val());
+        self.completion.valid.next = self.cpl_v.q.val() & !self.w_kill.val();
         self.completion.queue.next = bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.w_job.q.val().queue);
         self.completion.is_tx.next = true;
         self.completion.done.next = self.w_done.q.val();
-        self.qcount.valid.next = self.qc_v.q.val() & !(self.w_fresh.q.val() & self.w_hit.val());
+        self.qcount.valid.next = self.qc_v.q.val() & !self.w_kill.val();
         self.qcount.queue.next = bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.w_job.q.val().queue);
         self.qcount.counter.next = 3.into();
         if self.w_job.q.val().status == 0 {
@@ -1599,7 +1618,7 @@ impl Logic for TxEngine {
         }
         self.count_pulse.d.next = 0.into();
         self.counts.next = self.count_pulse.q.val();
-        if self.w_fresh.q.val() & self.w_hit.val() {
+        if self.w_kill.val() {
             self.counts.next = 0.into();
         }
         self.finished.read.next = false;
@@ -1616,21 +1635,15 @@ impl Logic for TxEngine {
                 }
             }
             WbStep::Prep => {
+                self.w_req.d.next = true;
+                self.w_fresh.d.next = true;
                 self.wstep.d.next = WbStep::Request;
             }
             WbStep::Request => {
-                // A stale turn is dropped here unless its request is already
-                // showing.
-                if !self.w_req.q.val() {
-                    if self.w_stale.val() {
-                        self.retire.next = true;
-                    } else {
-                        self.w_req.d.next = true;
-                        self.w_fresh.d.next = true;
-                    }
-                } else if self.w_fresh.q.val() & self.w_hit.val() {
-                    self.w_req.d.next = false;
+                if self.w_retire.q.val() {
                     self.retire.next = true;
+                } else if self.w_kill.val() {
+                    self.w_req.d.next = false;
                 } else if self.dma.wr_req_ready.val() {
                     // The request went out: its data must follow.
                     self.w_req.d.next = false;
@@ -1641,39 +1654,32 @@ impl Logic for TxEngine {
             WbStep::Data => {
                 if self.dma.wr_data_ready.val() {
                     self.w_data.d.next = false;
+                    self.w_fresh.d.next = true;
+                    self.cpl_v.d.next = true;
+                    self.qc_v.d.next = true;
+                    if self.w_job.q.val().status == 1 {
+                        self.count_pulse.d.next = 1.into();
+                    }
+                    if self.w_job.q.val().status == 4 {
+                        self.count_pulse.d.next = 2.into();
+                    }
+                    if self.w_job.q.val().status == 3 {
+                        self.count_pulse.d.next = 4.into();
+                    }
                     self.wstep.d.next = WbStep::Notify;
                 }
             }
             WbStep::Notify => {
-                if !self.w_shown.q.val() {
-                    if self.w_stale.val() {
-                        self.retire.next = true;
-                    } else {
-                        if self.w_job.q.val().status == 1 {
-                            self.count_pulse.d.next = 1.into();
-                        }
-                        if self.w_job.q.val().status == 4 {
-                            self.count_pulse.d.next = 2.into();
-                        }
-                        if self.w_job.q.val().status == 3 {
-                            self.count_pulse.d.next = 4.into();
-                        }
-                        self.w_shown.d.next = true;
-                        self.w_fresh.d.next = true;
-                        self.cpl_v.d.next = true;
-                        self.qc_v.d.next = true;
-                    }
-                } else if self.w_fresh.q.val() & self.w_hit.val() {
+                if self.w_retire.q.val() {
+                    self.retire.next = true;
+                } else if self.w_kill.val() {
                     self.cpl_v.d.next = false;
                     self.qc_v.d.next = false;
-                    self.w_shown.d.next = false;
-                    self.retire.next = true;
                 } else {
                     self.cpl_v.d.next = self.w_cpl_left.val();
                     self.qc_v.d.next = self.w_qc_left.val();
                     if !self.w_cpl_left.val() & !self.w_qc_left.val() {
-                        self.w_shown.d.next = false;
-                        self.retire.next = true;
+                        self.w_retire.d.next = true;
                     }
                 }
             }
