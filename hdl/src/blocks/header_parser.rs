@@ -70,7 +70,7 @@ pub struct HeaderParser {
     dst_port: DFF<Bits<16>>,
     ihl_bytes: DFF<Bits<8>>,
     /// `rel` of the IPv4 header's last byte (IHL * 4 - 1).
-    ihl_last: DFF<Bits<16>>,
+    ihl_last: DFF<Bits<6>>,
     ip_len: DFF<Bits<16>>,
     frag_hi: DFF<Bits<8>>,
     fragment: DFF<Bit>,
@@ -79,12 +79,22 @@ pub struct HeaderParser {
     next_hdr: DFF<Bits<8>>,
     /// `rel` of the last byte of the IPv6 extension header, and of the TCP
     /// header, precomputed when their lengths arrive.
-    ext_last: DFF<Bits<16>>,
-    l4_last: DFF<Bits<16>>,
+    ext_last: DFF<Bits<11>>,
+    l4_last: DFF<Bits<6>>,
     /// The current byte's offset in its header: counts up with `pos` and
     /// restarts whenever `base` moves to the next byte, so it is a register
-    /// rather than a subtraction in front of every header's compares.
-    rel_q: DFF<Bits<16>>,
+    /// rather than a subtraction in front of every header's compares. Only
+    /// as wide as the compares need: no header is walked past its last
+    /// byte, and the longest, an IPv6 extension header, ends by offset
+    /// 2047; IPv4, IPv6 and TCP headers by 59, the tags and types by 1, so
+    /// their compares use the low 6 bits. (Past a header, in `Done`, `rel`
+    /// is not looked at.)
+    rel_q: DFF<Bits<11>>,
+    /// Whether `next_hdr` and `protocol` name an extension header (0, 43,
+    /// 60), a fragment header (44) or TCP/UDP, bits 0 to 2, classified as
+    /// they are taken so the dispatch does not compare them behind `rel`.
+    nh_class: DFF<Bits<3>>,
+    proto_class: DFF<Bits<3>>,
     /// The report, registered so the decision logic behind starts from flops.
     res_valid: DFF<Bit>,
     res: DFF<ParsedFrame>,
@@ -97,7 +107,10 @@ pub struct HeaderParser {
     frame_len: DFF<Bits<17>>,
     st: Signal<Local, Header>,
     p: Signal<Local, Bits<16>>,
-    rel: Signal<Local, Bits<16>>,
+    rel: Signal<Local, Bits<11>>,
+    r6: Signal<Local, Bits<6>>,
+    data_class: Signal<Local, Bits<3>>,
+    dispatch_class: Signal<Local, Bits<3>>,
     next_base: Signal<Local, Bits<16>>,
     ethertype: Signal<Local, Bits<16>>,
     dispatch: Signal<Local, Bit>,
@@ -146,6 +159,8 @@ impl Default for HeaderParser {
             ext_last: Default::default(),
             l4_last: Default::default(),
             rel_q: Default::default(),
+            nh_class: Default::default(),
+            proto_class: Default::default(),
             res_valid: Default::default(),
             res: Default::default(),
             verdict: Default::default(),
@@ -158,6 +173,9 @@ impl Default for HeaderParser {
             st: Default::default(),
             p: Default::default(),
             rel: Default::default(),
+            r6: Default::default(),
+            data_class: Default::default(),
+            dispatch_class: Default::default(),
             next_base: Default::default(),
             ethertype: Default::default(),
             dispatch: Default::default(),
@@ -188,7 +206,8 @@ impl Logic for HeaderParser {
         dff_setup!(
             self, clock, in_frame, pos, state, base, tags, held, vlan_id, vlan_seen, ip, v6, mac,
             protocol, src_addr, dst_addr, ports, src_port, dst_port, ihl_bytes, ihl_last, ip_len,
-            frag_hi, fragment, ip_end, need_end, next_hdr, ext_last, l4_last, rel_q, res_valid, res,
+            frag_hi, fragment, ip_end, need_end, next_hdr, ext_last, l4_last, rel_q, nh_class, proto_class, res_valid,
+            res,
             verdict, rss_hash, key_shift, finishing, frame_error, frame_len
         );
         // A frame's first byte starts from a clean slate.
@@ -199,11 +218,29 @@ impl Logic for HeaderParser {
             self.p.next = 0.into();
         }
         self.rel.next = self.rel_q.q.val();
+        self.r6.next = self.rel_q.q.val().get_bits::<6>(0);
+        self.data_class.next = 0.into();
+        if (self.data.val() == 0) | (self.data.val() == 43) | (self.data.val() == 60) {
+            self.data_class.next = 1.into();
+        }
+        if self.data.val() == 44 {
+            self.data_class.next = 2.into();
+        }
+        if (self.data.val() == 6) | (self.data.val() == 17) {
+            self.data_class.next = 4.into();
+        }
         self.next_base.next = self.p.val() + 1;
         self.ethertype.next =
             (bit_cast::<16, 8>(self.held.q.val()) << 8) | bit_cast::<16, 8>(self.data.val());
         self.dispatch.next = false;
+        // Only the IPv4 header dispatches on its protocol; the IPv6 header
+        // and the extension headers on their next header.
         self.dispatch_nh.next = self.next_hdr.q.val();
+        self.dispatch_class.next = self.nh_class.q.val();
+        if self.st.val() == Header::Ipv4 {
+            self.dispatch_nh.next = self.protocol.q.val();
+            self.dispatch_class.next = self.proto_class.q.val();
+        }
         self.feed.next = false;
         self.ext_end.next = false;
         self.finishing.d.next = false;
@@ -237,6 +274,7 @@ impl Logic for HeaderParser {
                 self.src_port.d.next = 0.into();
                 self.dst_port.d.next = 0.into();
                 self.protocol.d.next = 0.into();
+                self.proto_class.d.next = 1.into();
                 self.rss_hash.d.next = 0.into();
                 self.key_shift.d.next = self.rss_key.val();
                 self.need_end.d.next = 0.into();
@@ -258,7 +296,7 @@ impl Logic for HeaderParser {
                     self.rel_q.d.next = 0.into();
                 }
             } else if self.st.val() == Header::Type {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     self.held.d.next = self.data.val();
                 } else {
                     self.base.d.next = self.next_base.val();
@@ -282,7 +320,7 @@ impl Logic for HeaderParser {
                     }
                 }
             } else if self.st.val() == Header::Tci {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     self.held.d.next = self.data.val();
                 } else {
                     if self.tags.q.val() == 0 {
@@ -296,38 +334,39 @@ impl Logic for HeaderParser {
                     self.rel_q.d.next = 0.into();
                 }
             } else if self.st.val() == Header::Ipv4 {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     self.ihl_bytes.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2;
-                    self.ihl_last.d.next = (bit_cast::<16, 4>(self.data.val().get_bits::<4>(0)) << 2) - 1;
+                    self.ihl_last.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(0)) << 2) - 1;
                     if (self.data.val().get_bits::<4>(4) != 4) | (self.data.val().get_bits::<4>(0) < 5) {
                         self.verdict.d.next = 4.into();
                         self.state.d.next = Header::Done;
                     }
                 }
-                if self.rel.val() == 2 {
+                if self.r6.val() == 2 {
                     self.held.d.next = self.data.val();
                 }
-                if self.rel.val() == 3 {
+                if self.r6.val() == 3 {
                     self.ip_len.d.next = self.ethertype.val();
                 }
-                if self.rel.val() == 6 {
+                if self.r6.val() == 6 {
                     self.frag_hi.d.next = self.data.val();
                 }
-                if self.rel.val() == 7 {
+                if self.r6.val() == 7 {
                     self.fragment.d.next = (self.frag_hi.q.val() & 0x3F).any() | self.data.val().any();
                 }
-                if self.rel.val() == 9 {
+                if self.r6.val() == 9 {
                     self.protocol.d.next = self.data.val();
+                    self.proto_class.d.next = self.data_class.val();
                 }
-                if (self.rel.val() >= 12) & (self.rel.val() < 16) {
+                if (self.r6.val() >= 12) & (self.r6.val() < 16) {
                     self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.rel.val() >= 16) & (self.rel.val() < 20) {
+                if (self.r6.val() >= 16) & (self.r6.val() < 20) {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.rel.val() >= 19) & (self.rel.val() == self.ihl_last.q.val()) {
+                if (self.r6.val() >= 19) & (self.r6.val() == self.ihl_last.q.val()) {
                     if self.fragment.q.val() {
                         self.verdict.d.next = 2.into();
                         self.state.d.next = Header::Done;
@@ -335,34 +374,34 @@ impl Logic for HeaderParser {
                         self.ip_end.d.next =
                             bit_cast::<17, 16>(self.base.q.val()) + bit_cast::<17, 16>(self.ip_len.q.val());
                         self.dispatch.next = true;
-                        self.dispatch_nh.next = self.protocol.q.val();
                     }
                 }
             } else if self.st.val() == Header::Ipv6 {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     if self.data.val().get_bits::<4>(4) != 6 {
                         self.verdict.d.next = 5.into();
                         self.state.d.next = Header::Done;
                     }
                 }
-                if self.rel.val() == 4 {
+                if self.r6.val() == 4 {
                     self.held.d.next = self.data.val();
                 }
-                if self.rel.val() == 5 {
+                if self.r6.val() == 5 {
                     self.ip_len.d.next = self.ethertype.val();
                 }
-                if self.rel.val() == 6 {
+                if self.r6.val() == 6 {
                     self.next_hdr.d.next = self.data.val();
+                    self.nh_class.d.next = self.data_class.val();
                 }
-                if (self.rel.val() >= 8) & (self.rel.val() < 24) {
+                if (self.r6.val() >= 8) & (self.r6.val() < 24) {
                     self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.rel.val() >= 24) & (self.rel.val() < 40) {
+                if (self.r6.val() >= 24) & (self.r6.val() < 40) {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if self.rel.val() == 39 {
+                if self.r6.val() == 39 {
                     self.ip_end.d.next = bit_cast::<17, 16>(self.base.q.val())
                         + bit_cast::<17, 16>(self.ip_len.q.val())
                         + 40;
@@ -371,9 +410,10 @@ impl Logic for HeaderParser {
             } else if self.st.val() == Header::Ext {
                 if self.rel.val() == 0 {
                     self.next_hdr.d.next = self.data.val();
+                    self.nh_class.d.next = self.data_class.val();
                 }
                 if self.rel.val() == 1 {
-                    self.ext_last.d.next = (bit_cast::<16, 8>(self.data.val()) << 3) | 7;
+                    self.ext_last.d.next = (bit_cast::<11, 8>(self.data.val()) << 3) | 7;
                 }
                 if (self.rel.val() > 1) & (self.rel.val() == self.ext_last.q.val()) {
                     self.dispatch.next = true;
@@ -382,27 +422,27 @@ impl Logic for HeaderParser {
                 self.verdict.d.next = 2.into();
                 self.state.d.next = Header::Done;
             } else if self.st.val() == Header::L4 {
-                if self.rel.val() < 2 {
+                if self.r6.val() < 2 {
                     self.src_port.d.next = (self.src_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
                     self.feed.next = true;
-                } else if self.rel.val() < 4 {
+                } else if self.r6.val() < 4 {
                     self.dst_port.d.next = (self.dst_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
                     self.feed.next = true;
                 }
                 if self.protocol.q.val() == 17 {
-                    if self.rel.val() == 7 {
+                    if self.r6.val() == 7 {
                         self.state.d.next = Header::Done;
                         self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                     }
                 } else {
-                    if self.rel.val() == 12 {
-                        self.l4_last.d.next = (bit_cast::<16, 4>(self.data.val().get_bits::<4>(4)) << 2) - 1;
+                    if self.r6.val() == 12 {
+                        self.l4_last.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(4)) << 2) - 1;
                         if self.data.val().get_bits::<4>(4) < 5 {
                             self.verdict.d.next = 6.into();
                             self.state.d.next = Header::Done;
                         }
                     }
-                    if (self.rel.val() > 12) & (self.rel.val() == self.l4_last.q.val()) {
+                    if (self.r6.val() > 12) & (self.r6.val() == self.l4_last.q.val()) {
                         self.state.d.next = Header::Done;
                         self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                     }
@@ -414,13 +454,14 @@ impl Logic for HeaderParser {
                 self.base.d.next = self.next_base.val();
                 self.rel_q.d.next = 0.into();
                 self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
-                if (self.dispatch_nh.val() == 0) | (self.dispatch_nh.val() == 43) | (self.dispatch_nh.val() == 60) {
+                if self.dispatch_class.val().get_bit(0) {
                     self.state.d.next = Header::Ext;
-                } else if self.dispatch_nh.val() == 44 {
+                } else if self.dispatch_class.val().get_bit(1) {
                     self.state.d.next = Header::Frag6;
                 } else {
                     self.protocol.d.next = self.dispatch_nh.val();
-                    if (self.dispatch_nh.val() == 6) | (self.dispatch_nh.val() == 17) {
+                    self.proto_class.d.next = self.dispatch_class.val();
+                    if self.dispatch_class.val().get_bit(2) {
                         self.ports.d.next = true;
                         self.state.d.next = Header::L4;
                     } else {
