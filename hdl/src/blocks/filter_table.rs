@@ -4,7 +4,8 @@
 //! what lets the host's cuckoo insertion fill it past 90%.
 //!
 //! A lookup is a pipeline, so that no stage does more than a few LUT levels
-//! at 125 MHz: the cycle `start` is taken latches the key and both hashes;
+//! at 125 MHz: the cycle `start` is taken latches the key and both hashes
+//! (as 8 partial parities per bit, XORed in front of the RAM address);
 //! then bucket 0 is read; its ways are compared with the key in 4-bit
 //! chunks (registered) while bucket 1 is read; the chunks are ANDed into
 //! one match per way (registered) while bucket 1 is compared; then the
@@ -21,7 +22,7 @@ use crate::filter::{self, ENTRY_BITS, HASH_BITS, KEY_BITS, VALUE_LSB, WAYS};
 
 // The value's position and the chunking of the key are literals in the
 // kernel below.
-const _: () = assert!(VALUE_LSB == 320 && KEY_BITS == CHUNKS * 4);
+const _: () = assert!(VALUE_LSB == 320 && KEY_BITS == CHUNKS * 4 && KEY_BITS == 8 * 38);
 /// 4-bit chunks of a key: block RAM data (late, 3.9 ns) plus the two LUT
 /// levels of a 4-bit compare fit one cycle; 8-bit chunks took three.
 const CHUNKS: usize = 76;
@@ -49,8 +50,12 @@ pub struct FilterTable<const BB: usize> {
     masks0: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     masks1: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     key_q: DFF<Bits<KEY_BITS>>,
-    h0_q: DFF<Bits<BB>>,
-    h1_q: DFF<Bits<BB>>,
+    /// Per hash bit, the parities of the key's 8 slices of 38 bits under
+    /// its mask: a 304-bit parity is too deep for one cycle behind the
+    /// key's register, and the last XOR of 8 is cheap in front of the RAM
+    /// address.
+    h0_part: [DFF<Bits<8>>; HASH_BITS],
+    h1_part: [DFF<Bits<8>>; HASH_BITS],
     /// 0 idle, 1 reading bucket 0, 2 comparing it and reading bucket 1,
     /// 3 matching bucket 0 and comparing bucket 1, 4 deciding on bucket 0
     /// and matching bucket 1, 5 deciding on bucket 1.
@@ -65,6 +70,10 @@ pub struct FilterTable<const BB: usize> {
     done_q: DFF<Bit>,
     hit_q: DFF<Bit>,
     value_q: DFF<Bits<32>>,
+    masked0: Signal<Local, Bits<KEY_BITS>>,
+    masked1: Signal<Local, Bits<KEY_BITS>>,
+    part0: Signal<Local, Bits<8>>,
+    part1: Signal<Local, Bits<8>>,
     h0: Signal<Local, Bits<HASH_BITS>>,
     h1: Signal<Local, Bits<HASH_BITS>>,
     way_select: Signal<Local, Bits<WAYS>>,
@@ -109,8 +118,8 @@ impl<const BB: usize> Default for FilterTable<BB> {
             masks0: masks(0),
             masks1: masks(1),
             key_q: Default::default(),
-            h0_q: Default::default(),
-            h1_q: Default::default(),
+            h0_part: Default::default(),
+            h1_part: Default::default(),
             state: Default::default(),
             chunks_eq: Default::default(),
             read_value: Default::default(),
@@ -119,6 +128,10 @@ impl<const BB: usize> Default for FilterTable<BB> {
             done_q: Default::default(),
             hit_q: Default::default(),
             value_q: Default::default(),
+            masked0: Default::default(),
+            masked1: Default::default(),
+            part0: Default::default(),
+            part1: Default::default(),
             h0: Default::default(),
             h1: Default::default(),
             way_select: Default::default(),
@@ -134,14 +147,30 @@ impl<const BB: usize> Default for FilterTable<BB> {
 impl<const BB: usize> Logic for FilterTable<BB> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, key_q, h0_q, h1_q, state, way_match, done_q, hit_q, value_q);
-        // H3 hashes of the key being taken: each bit the parity of the key
-        // under one mask.
+        dff_setup!(self, clock, key_q, state, way_match, done_q, hit_q, value_q);
+        // H3 hashes of the key: each bit the parity of the key under one
+        // mask, in slices registered with the key, finished from them.
         self.h0.next = 0.into();
         self.h1.next = 0.into();
         for j in 0..HASH_BITS {
-            self.h0.next = self.h0.val().replace_bit(j, (self.key.val() & self.masks0[j].val()).xor());
-            self.h1.next = self.h1.val().replace_bit(j, (self.key.val() & self.masks1[j].val()).xor());
+            self.h0_part[j].clock.next = self.clock.val();
+            self.h1_part[j].clock.next = self.clock.val();
+            self.h0_part[j].d.next = self.h0_part[j].q.val();
+            self.h1_part[j].d.next = self.h1_part[j].q.val();
+            self.masked0.next = self.key.val() & self.masks0[j].val();
+            self.masked1.next = self.key.val() & self.masks1[j].val();
+            self.part0.next = 0.into();
+            self.part1.next = 0.into();
+            for k in 0..8 {
+                self.part0.next = self.part0.val().replace_bit(k, self.masked0.val().get_bits::<38>(38 * k).xor());
+                self.part1.next = self.part1.val().replace_bit(k, self.masked1.val().get_bits::<38>(38 * k).xor());
+            }
+            if (self.state.q.val() == 0) & self.start.val() {
+                self.h0_part[j].d.next = self.part0.val();
+                self.h1_part[j].d.next = self.part1.val();
+            }
+            self.h0.next = self.h0.val().replace_bit(j, self.h0_part[j].q.val().xor());
+            self.h1.next = self.h1.val().replace_bit(j, self.h1_part[j].q.val().xor());
         }
         self.mine.next = self.writes.write.val() & (self.writes.wildcard.val() == self.is_wildcard.val());
         self.way_select.next = bit_cast::<WAYS, 1>(true.into()) << self.writes.slot.val().get_bits::<2>(0);
@@ -156,9 +185,9 @@ impl<const BB: usize> Logic for FilterTable<BB> {
                 self.ways[i].write_data.next = 0.into();
             }
             self.ways[i].write_enable.next = self.mine.val() & self.way_select.val().get_bit(i);
-            self.ways[i].read_address.next = self.h0_q.q.val();
+            self.ways[i].read_address.next = self.h0.val().get_bits::<BB>(0);
             if self.state.q.val() == 2 {
-                self.ways[i].read_address.next = self.h1_q.q.val();
+                self.ways[i].read_address.next = self.h1.val().get_bits::<BB>(0);
             }
             self.chunks_eq[i].clock.next = self.clock.val();
             self.read_value[i].clock.next = self.clock.val();
@@ -197,8 +226,6 @@ impl<const BB: usize> Logic for FilterTable<BB> {
         if self.state.q.val() == 0 {
             if self.start.val() {
                 self.key_q.d.next = self.key.val();
-                self.h0_q.d.next = self.h0.val().get_bits::<BB>(0);
-                self.h1_q.d.next = self.h1.val().get_bits::<BB>(0);
                 self.state.d.next = 1.into();
             }
         } else if self.state.q.val() == 4 {
@@ -313,9 +340,15 @@ mod tests {
         for n in 0..50 {
             let k = key(n * 7919);
             h.uut.key.next = key_bits(&k);
+            h.uut.start.next = true;
+            h.cycle();
+            h.uut.start.next = false;
             h.settle();
             assert_eq!(h.uut.h0.val().index() as u32, table_hash(0, &k), "h0 of key {n}");
             assert_eq!(h.uut.h1.val().index() as u32, table_hash(1, &k), "h1 of key {n}");
+            for _ in 0..5 {
+                h.cycle();
+            }
         }
     }
 

@@ -96,11 +96,20 @@ pub struct FlowDemux {
     value_r: DFF<Bits<32>>,
     sum_r: DFF<Bits<13>>,
     overruns: DFF<Bits<8>>,
+    /// overruns != 0 and overruns == 255, kept alongside it so the intake
+    /// does not compare the count first.
+    ovr_owed: DFF<Bit>,
+    ovr_full: DFF<Bit>,
+    ovr_inc: Signal<Local, Bit>,
+    ovr_dec: Signal<Local, Bit>,
     /// The frame being looked up.
     frame: DFF<ParsedFrame>,
     /// A frame that ended while a lookup ran, waiting its turn.
     w_valid: DFF<Bit>,
     waiting_frame: DFF<ParsedFrame>,
+    /// The waiting frame parsed cleanly (its reason is 0).
+    w_ok: DFF<Bit>,
+    next_ok: Signal<Local, Bit>,
     /// The frame to start this cycle: the waiting one, else the one ending.
     next_frame: Signal<Local, ParsedFrame>,
     take_waiting: Signal<Local, Bit>,
@@ -150,8 +159,14 @@ impl FlowDemux {
             value_r: Default::default(),
             sum_r: Default::default(),
             overruns: Default::default(),
+            ovr_owed: Default::default(),
+            ovr_full: Default::default(),
+            ovr_inc: Default::default(),
+            ovr_dec: Default::default(),
             w_valid: Default::default(),
             waiting_frame: Default::default(),
+            w_ok: Default::default(),
+            next_ok: Default::default(),
             next_frame: Default::default(),
             frame: Default::default(),
             take_waiting: Default::default(),
@@ -183,7 +198,8 @@ impl Logic for FlowDemux {
         clock!(self, clock, parser, exact_table, wild_table);
         dff_setup!(
             self, clock, busy, step, kind, key_r, applies_r, value_r, sum_r, overruns, d_valid,
-            d_reason, d_queue, d_kind, d_id, d_rss, d_counts, w_valid, waiting_frame, frame
+            d_reason, d_queue, d_kind, d_id, d_rss, d_counts, w_valid, waiting_frame, frame, ovr_owed,
+            ovr_full, w_ok
         );
         self.parser.data.next = self.data.val();
         self.parser.valid.next = self.valid.val();
@@ -323,9 +339,9 @@ impl Logic for FlowDemux {
         // leave one per cycle, in order. (The paths that set the decision
         // register are exclusive: lookups only while busy, overruns and
         // rejects only while idle, rejects only with no overrun waiting.)
-        self.ovr.next = self.overruns.q.val();
-        if !self.busy.q.val() & !self.w_valid.q.val() & (self.overruns.q.val() != 0) {
-            self.ovr.next = self.ovr.val() - 1;
+        self.ovr_dec.next = !self.busy.q.val() & !self.w_valid.q.val() & self.ovr_owed.q.val();
+        self.ovr_inc.next = false;
+        if self.ovr_dec.val() {
             self.d_valid.d.next = true;
             self.d_reason.d.next = 9.into();
             self.d_queue.d.next = self.default_queue.val();
@@ -340,11 +356,13 @@ impl Logic for FlowDemux {
         self.take_waiting.next = !self.busy.q.val() & self.w_valid.q.val();
         self.take_new.next = !self.busy.q.val()
             & !self.w_valid.q.val()
-            & (self.overruns.q.val() == 0)
+            & !self.ovr_owed.q.val()
             & self.parser.result_valid.val();
         self.next_frame.next = self.parser.result.val();
+        self.next_ok.next = self.parser.result.val().reason == 0;
         if self.take_waiting.val() {
             self.next_frame.next = self.waiting_frame.q.val();
+            self.next_ok.next = self.w_ok.q.val();
         }
         // A frame ending now that cannot start waits in the slot, if it is
         // free (or being freed) and no overrun is owed; else it overruns.
@@ -352,15 +370,16 @@ impl Logic for FlowDemux {
             self.w_valid.d.next = false;
         }
         if self.parser.result_valid.val() & !self.take_new.val() {
-            if (!self.w_valid.q.val() | self.take_waiting.val()) & (self.overruns.q.val() == 0) {
+            if (!self.w_valid.q.val() | self.take_waiting.val()) & !self.ovr_owed.q.val() {
                 self.w_valid.d.next = true;
                 self.waiting_frame.d.next = self.parser.result.val();
-            } else if self.overruns.q.val() != 255 {
-                self.ovr.next = self.ovr.val() + 1;
+                self.w_ok.d.next = self.parser.result.val().reason == 0;
+            } else if !self.ovr_full.q.val() {
+                self.ovr_inc.next = true;
             }
         }
         if self.take_waiting.val() | self.take_new.val() {
-            if self.next_frame.val().reason == 0 {
+            if self.next_ok.val() {
                 self.busy.d.next = true;
                 self.step.d.next = 0.into();
                 self.kind.d.next = 0.into();
@@ -383,6 +402,17 @@ impl Logic for FlowDemux {
                 self.d_id.d.next = 0.into();
                 self.d_rss.d.next = 0.into();
             }
+        }
+        self.ovr.next = self.overruns.q.val();
+        if self.ovr_inc.val() & !self.ovr_dec.val() {
+            self.ovr.next = self.overruns.q.val() + 1;
+            self.ovr_owed.d.next = true;
+            self.ovr_full.d.next = self.overruns.q.val() == 254;
+        }
+        if self.ovr_dec.val() & !self.ovr_inc.val() {
+            self.ovr.next = self.overruns.q.val() - 1;
+            self.ovr_owed.d.next = self.overruns.q.val() != 1;
+            self.ovr_full.d.next = false;
         }
         self.overruns.d.next = self.ovr.val();
     }
