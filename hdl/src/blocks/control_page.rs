@@ -144,28 +144,6 @@ pub struct ControlPage {
     counter_select: Signal<Local, Bits<32>>,
     counter_value: Signal<Local, Bits<64>>,
     in_counters: Signal<Local, Bit>,
-    // The read decode as one hit per region (made exclusive in the
-    // old priority order) and an OR of the selected values, instead of
-    // a chain of if/else muxes.
-    h_id: Signal<Local, Bit>,
-    h_scr: Signal<Local, Bit>,
-    h_ctl: Signal<Local, Bit>,
-    h_dq: Signal<Local, Bit>,
-    h_rss: Signal<Local, Bit>,
-    h_qcfg: Signal<Local, Bit>,
-    h_shape: Signal<Local, Bit>,
-    h_st: Signal<Local, Bit>,
-    h_qc: Signal<Local, Bit>,
-    h_cnt: Signal<Local, Bit>,
-    v_id: Signal<Local, Bits<32>>,
-    v_scr: Signal<Local, Bits<32>>,
-    v_ctl: Signal<Local, Bits<32>>,
-    v_dq: Signal<Local, Bits<32>>,
-    v_rss: Signal<Local, Bits<32>>,
-    v_qcfg: Signal<Local, Bits<32>>,
-    v_shape: Signal<Local, Bits<32>>,
-    v_st: Signal<Local, Bits<32>>,
-    v_cnt: Signal<Local, Bits<32>>,
 }
 
 fn addr(offset: u32) -> Constant<Bits<REG_ADDR_BITS>> {
@@ -271,25 +249,6 @@ impl ControlPage {
             counter_select: Default::default(),
             counter_value: Default::default(),
             in_counters: Default::default(),
-            h_id: Default::default(),
-            h_scr: Default::default(),
-            h_ctl: Default::default(),
-            h_dq: Default::default(),
-            h_rss: Default::default(),
-            h_qcfg: Default::default(),
-            h_shape: Default::default(),
-            h_st: Default::default(),
-            h_qc: Default::default(),
-            h_cnt: Default::default(),
-            v_id: Default::default(),
-            v_scr: Default::default(),
-            v_ctl: Default::default(),
-            v_dq: Default::default(),
-            v_rss: Default::default(),
-            v_qcfg: Default::default(),
-            v_shape: Default::default(),
-            v_st: Default::default(),
-            v_cnt: Default::default(),
         }
     }
 }
@@ -459,74 +418,6 @@ impl Logic for ControlPage {
             }
         }
 
-        self.h_id.next = self.regs.addr.val() < self.id_end.val();
-        self.h_scr.next = !self.h_id.val() & (self.regs.addr.val() == self.scratch_addr.val());
-        self.h_ctl.next = !self.h_id.val() & (self.regs.addr.val() == self.control_addr.val());
-        self.h_dq.next = !self.h_id.val() & (self.regs.addr.val() == self.default_queue_addr.val());
-        self.h_rss.next = !self.h_id.val() & !self.h_scr.val() & !self.h_ctl.val() & !self.h_dq.val() & self.in_rss.val();
-        self.h_qcfg.next = !self.h_id.val() & !self.h_scr.val() & !self.h_ctl.val() & !self.h_dq.val()
-            & !self.in_rss.val() & self.in_qcfg.val();
-        self.h_shape.next = !self.h_id.val() & !self.h_scr.val() & !self.h_ctl.val() & !self.h_dq.val()
-            & !self.in_rss.val() & !self.in_qcfg.val() & self.in_shape.val();
-        self.h_st.next = !self.h_id.val() & !self.h_scr.val() & !self.h_ctl.val() & !self.h_dq.val()
-            & !self.in_rss.val() & !self.in_qcfg.val() & !self.in_shape.val()
-            & (self.regs.addr.val() == self.qcfg_status_addr.val());
-        self.h_qc.next = !self.h_id.val() & !self.h_scr.val() & !self.h_ctl.val() & !self.h_dq.val()
-            & !self.in_rss.val() & !self.in_qcfg.val() & !self.in_shape.val()
-            & (self.regs.addr.val() != self.qcfg_status_addr.val())
-            & self.on_page.val() & (self.uq_offset.val() >= 0x10) & (self.uq_offset.val() < 0x20);
-        self.h_cnt.next = !self.h_id.val() & !self.h_scr.val() & !self.h_ctl.val() & !self.h_dq.val()
-            & !self.in_rss.val() & !self.in_qcfg.val() & !self.in_shape.val()
-            & (self.regs.addr.val() != self.qcfg_status_addr.val())
-            & !(self.on_page.val() & (self.uq_offset.val() >= 0x10) & (self.uq_offset.val() < 0x20))
-            & self.in_counters.val();
-        self.v_id.next = 0.into();
-        if self.h_id.val() {
-            self.v_id.next = self.id_rom.data.val();
-        }
-        self.v_scr.next = 0.into();
-        if self.h_scr.val() {
-            self.v_scr.next = self.scratch.q.val();
-        }
-        self.v_ctl.next = 0.into();
-        if self.h_ctl.val() {
-            self.v_ctl.next = self.control.q.val();
-        }
-        self.v_dq.next = 0.into();
-        if self.h_dq.val() {
-            self.v_dq.next = bit_cast::<32, QUEUE_BITS>(self.default_q.q.val());
-        }
-        self.v_rss.next = 0.into();
-        for i in 0..10 {
-            if self.h_rss.val() & self.rss_select.val().get_bit(i) {
-                self.v_rss.next = self.v_rss.val() | self.rss_words[i].q.val();
-            }
-        }
-        self.v_qcfg.next = 0.into();
-        for i in 0..QCFG_WORDS {
-            if self.h_qcfg.val() & self.qcfg_select.val().get_bit(i) {
-                self.v_qcfg.next = self.v_qcfg.val() | self.qcfg_words[i].q.val();
-            }
-        }
-        self.v_shape.next = 0.into();
-        for i in 0..SHAPE_WORDS {
-            if self.h_shape.val() & self.shape_select.val().get_bit(i) {
-                self.v_shape.next = self.v_shape.val() | self.shape_words[i].q.val();
-            }
-        }
-        self.v_st.next = 0.into();
-        if self.h_st.val() {
-            self.v_st.next = bit_cast::<32, 1>((self.cfg_busy.val() | self.qcfg_write.q.val()).into());
-        }
-        self.v_cnt.next = 0.into();
-        if self.h_cnt.val() {
-            if self.regs.addr.val().get_bit(2) {
-                self.v_cnt.next = self.high_latch.q.val();
-            } else {
-                self.v_cnt.next = self.counter_value.val().get_bits::<32>(0);
-            }
-        }
-
         self.ack.d.next = self.regs.strobe.val();
         if self.regs.strobe.val() {
             if self.regs.write.val() {
@@ -602,25 +493,49 @@ impl Logic for ControlPage {
                 }
                 self.rdata.d.next = 0.into();
             } else {
-                self.rdata.d.next = self.v_id.val()
-                    | self.v_scr.val()
-                    | self.v_ctl.val()
-                    | self.v_dq.val()
-                    | self.v_rss.val()
-                    | self.v_qcfg.val()
-                    | self.v_shape.val()
-                    | self.v_st.val()
-                    | self.v_cnt.val();
-                if self.h_qc.val() {
+                self.rdata.d.next = 0.into();
+                if self.regs.addr.val() < self.id_end.val() {
+                    self.rdata.d.next = self.id_rom.data.val();
+                } else if self.regs.addr.val() == self.scratch_addr.val() {
+                    self.rdata.d.next = self.scratch.q.val();
+                } else if self.regs.addr.val() == self.control_addr.val() {
+                    self.rdata.d.next = self.control.q.val();
+                } else if self.regs.addr.val() == self.default_queue_addr.val() {
+                    self.rdata.d.next = bit_cast::<32, QUEUE_BITS>(self.default_q.q.val());
+                } else if self.in_rss.val() {
+                    for i in 0..10 {
+                        if self.rss_select.val().get_bit(i) {
+                            self.rdata.d.next = self.rss_words[i].q.val();
+                        }
+                    }
+                } else if self.in_qcfg.val() {
+                    for i in 0..QCFG_WORDS {
+                        if self.qcfg_select.val().get_bit(i) {
+                            self.rdata.d.next = self.qcfg_words[i].q.val();
+                        }
+                    }
+                } else if self.in_shape.val() {
+                    for i in 0..SHAPE_WORDS {
+                        if self.shape_select.val().get_bit(i) {
+                            self.rdata.d.next = self.shape_words[i].q.val();
+                        }
+                    }
+                } else if self.regs.addr.val() == self.qcfg_status_addr.val() {
+                    self.rdata.d.next = bit_cast::<32, 1>((self.cfg_busy.val() | self.qcfg_write.q.val()).into());
+                } else if self.on_page.val() & (self.uq_offset.val() >= 0x10) & (self.uq_offset.val() < 0x20) {
                     // The counter RAM answers later; hold the ack until it does.
                     self.ack.d.next = false;
                     self.qc_wait.d.next = true;
                     self.qc_strobe.d.next = true;
                     self.qc_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
                     self.qc_counter.d.next = self.uq_offset.val().get_bits::<2>(2);
-                }
-                if self.h_cnt.val() & !self.regs.addr.val().get_bit(2) {
-                    self.high_latch.d.next = self.counter_value.val().get_bits::<32>(32);
+                } else if self.in_counters.val() {
+                    if self.regs.addr.val().get_bit(2) {
+                        self.rdata.d.next = self.high_latch.q.val();
+                    } else {
+                        self.rdata.d.next = self.counter_value.val().get_bits::<32>(0);
+                        self.high_latch.d.next = self.counter_value.val().get_bits::<32>(32);
+                    }
                 }
             }
         }
