@@ -50,11 +50,11 @@
 //! frame's last byte and reads answering after L. With the descriptor
 //! prefetched (the usual case once buffers are posted and the queue's
 //! previous frame left ~L cycles ago): the write-back request comes
-//! D + 11 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
-//! frames: 59 cycles). Without it: the descriptor read is requested D + 7
+//! D + 13 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
+//! frames: 61 cycles). Without it: the descriptor read is requested D + 7
 //! cycles after the last byte, its two beats come L and L + 1 later, the
-//! frame's write request 3 cycles after that, and the write-back request
-//! `ceil(len / 8) + 1` after the frame's (L = 63: 123 cycles). A frame
+//! frame's write request 5 cycles after that, and the write-back request
+//! `ceil(len / 8) + 1` after the frame's (L = 63: 125 cycles). A frame
 //! whose queue's prefetch is still out reads its descriptor again rather
 //! than wait (the prefetched copy is then never used). Descriptor reads
 //! are 16 bytes, tag 0 for a frame's own read, tag 1 for a prefetch; a
@@ -201,6 +201,8 @@ enum Prefetch {
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum WriteOut {
     Idle,
+    Check1,
+    Check2,
     DataReq,
     Data,
     WbReq,
@@ -324,6 +326,16 @@ pub struct RxEngine {
     done_ram: RAM<Bits<16>, QUEUE_COUNT_LOG2>,
     wout: DFF<WriteOut>,
     c_status: DFF<Bits<4>>,
+    // The buffer checks, two register stages behind the FIFO heads
+    // (which hold still from Idle until Finish): sum and base compare,
+    // then the limit compare.
+    ck_end: DFF<Bits<65>>,
+    ck_limit: DFF<Bits<65>>,
+    ck_base_ok: DFF<Bit>,
+    ck_unres: DFF<Bit>,
+    ck_long1: DFF<Bit>,
+    ck_window_ok: DFF<Bit>,
+    ck_long2: DFF<Bit>,
     /// The next word to send; the frame RAM is always addressed with it.
     beat_ptr: DFF<Bits<WORD_LOG2>>,
     beats_left: DFF<Bits<WORD_LOG2>>,
@@ -442,6 +454,13 @@ impl RxEngine {
             done_ram: Default::default(),
             wout: Default::default(),
             c_status: Default::default(),
+            ck_end: Default::default(),
+            ck_limit: Default::default(),
+            ck_base_ok: Default::default(),
+            ck_unres: Default::default(),
+            ck_long1: Default::default(),
+            ck_window_ok: Default::default(),
+            ck_long2: Default::default(),
             beat_ptr: Default::default(),
             beats_left: Default::default(),
             cmp_valid: Default::default(),
@@ -477,7 +496,7 @@ impl Logic for RxEngine {
         clock!(self, clock, records, decisions, paired, inflight, responses);
         dff_setup!(
             self, clock, acc, byte_idx, wr_ptr, commit_ptr, rd_ptr, in_len, in_ovf, in_seq, stored, commit_q, read_q, ovf_q,
-            dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, beat_ptr,
+            dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, ck_end, ck_limit, ck_base_ok, ck_unres, ck_long1, ck_window_ok, ck_long2, beat_ptr,
             beats_left, cmp_valid, cmp_queue, cmp_done, qc_valid, qc_queue, qc_counter, counts_q,
             reset_pending, reset_index, r_cfg, r_head, r_tail, r_pf, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
             pf_req_up, pf_word0, pf_have0
@@ -803,9 +822,15 @@ impl Logic for RxEngine {
             self.wo_have.next = true;
         }
         self.buf_end.next = bit_cast::<65, 64>(self.wo_addr.val()) + bit_cast::<65, 16>(self.wo_buflen.val());
-        self.in_window.next = self.inflight.data_out.val().unrestricted
-            | ((self.wo_addr.val() >= self.inflight.data_out.val().win_base)
-                & (self.buf_end.val() <= bit_cast::<65, 64>(self.inflight.data_out.val().win_limit)));
+        self.ck_end.d.next = self.buf_end.val();
+        self.ck_limit.d.next = bit_cast::<65, 64>(self.inflight.data_out.val().win_limit);
+        self.ck_base_ok.d.next = self.wo_addr.val() >= self.inflight.data_out.val().win_base;
+        self.ck_unres.d.next = self.inflight.data_out.val().unrestricted;
+        self.ck_long1.d.next = self.inflight.data_out.val().len > self.wo_buflen.val();
+        self.in_window.next =
+            self.ck_unres.q.val() | (self.ck_base_ok.q.val() & (self.ck_end.q.val() <= self.ck_limit.q.val()));
+        self.ck_window_ok.d.next = self.in_window.val();
+        self.ck_long2.d.next = self.ck_long1.q.val();
         self.len_round.next = self.inflight.data_out.val().len + 7;
         self.words.next = self.len_round.val().get_bits::<WORD_LOG2>(3);
         self.wb_word.next = bit_cast::<64, 16>(self.inflight.data_out.val().len)
@@ -852,17 +877,23 @@ impl Logic for RxEngine {
                     if self.inflight.data_out.val().action != 0 {
                         self.wout.d.next = WriteOut::Finish;
                     } else if self.wo_have.val() {
-                        if !self.in_window.val() {
-                            self.c_status.d.next = 1.into();
-                            self.wout.d.next = WriteOut::WbReq;
-                        } else if self.inflight.data_out.val().len > self.wo_buflen.val() {
-                            self.c_status.d.next = 2.into();
-                            self.wout.d.next = WriteOut::WbReq;
-                        } else {
-                            self.c_status.d.next = 0.into();
-                            self.wout.d.next = WriteOut::DataReq;
-                        }
+                        self.wout.d.next = WriteOut::Check1;
                     }
+                }
+            }
+            WriteOut::Check1 => {
+                self.wout.d.next = WriteOut::Check2;
+            }
+            WriteOut::Check2 => {
+                if !self.ck_window_ok.q.val() {
+                    self.c_status.d.next = 1.into();
+                    self.wout.d.next = WriteOut::WbReq;
+                } else if self.ck_long2.q.val() {
+                    self.c_status.d.next = 2.into();
+                    self.wout.d.next = WriteOut::WbReq;
+                } else {
+                    self.c_status.d.next = 0.into();
+                    self.wout.d.next = WriteOut::DataReq;
                 }
             }
             WriteOut::DataReq => {
