@@ -366,7 +366,11 @@ impl Logic for HeaderParser {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.r6.val() >= 19) & (self.r6.val() == self.ihl_last.q.val()) {
+                // `!= 0` rather than `>= 19`: `ihl_last` is written at offset 0 and is
+                // at least 19 whenever the header survives that byte, so from offset 1
+                // on the equality alone is exact, and a zero test is cheaper than a
+                // magnitude compare in front of the state register.
+                if (self.r6.val() != 0) & (self.r6.val() == self.ihl_last.q.val()) {
                     if self.fragment.q.val() {
                         self.verdict.d.next = 2.into();
                         self.state.d.next = Header::Done;
