@@ -977,66 +977,327 @@ module top$arbiter(clock,rx$rd_req_valid,rx$rd_req_addr,rx$rd_req_len,rx$rd_req_
     input wire  host$wr_data_ready;
     
     // Stub signals
+    reg  rx_rd$clock;
+    reg  rx_rd$in_valid;
+    wire  rx_rd$in_ready;
+    reg  [63:0] rx_rd$in_x;
+    reg  [15:0] rx_rd$in_y;
+    reg  [7:0] rx_rd$in_z;
+    reg  rx_rd$in_f;
+    wire  rx_rd$out_valid;
+    reg  rx_rd$out_ready;
+    wire  [63:0] rx_rd$out_x;
+    wire  [15:0] rx_rd$out_y;
+    wire  [7:0] rx_rd$out_z;
+    wire  rx_rd$out_f;
+    reg  tx_rd$clock;
+    reg  tx_rd$in_valid;
+    wire  tx_rd$in_ready;
+    reg  [63:0] tx_rd$in_x;
+    reg  [15:0] tx_rd$in_y;
+    reg  [7:0] tx_rd$in_z;
+    reg  tx_rd$in_f;
+    wire  tx_rd$out_valid;
+    reg  tx_rd$out_ready;
+    wire  [63:0] tx_rd$out_x;
+    wire  [15:0] tx_rd$out_y;
+    wire  [7:0] tx_rd$out_z;
+    wire  tx_rd$out_f;
+    reg  evt_rd$clock;
+    reg  evt_rd$in_valid;
+    wire  evt_rd$in_ready;
+    reg  [63:0] evt_rd$in_x;
+    reg  [15:0] evt_rd$in_y;
+    reg  [7:0] evt_rd$in_z;
+    reg  evt_rd$in_f;
+    wire  evt_rd$out_valid;
+    reg  evt_rd$out_ready;
+    wire  [63:0] evt_rd$out_x;
+    wire  [15:0] evt_rd$out_y;
+    wire  [7:0] evt_rd$out_z;
+    wire  evt_rd$out_f;
+    reg  rx_wr$clock;
+    reg  rx_wr$in_valid;
+    wire  rx_wr$in_ready;
+    reg  [63:0] rx_wr$in_x;
+    reg  [15:0] rx_wr$in_y;
+    reg  [7:0] rx_wr$in_z;
+    reg  rx_wr$in_f;
+    wire  rx_wr$out_valid;
+    reg  rx_wr$out_ready;
+    wire  [63:0] rx_wr$out_x;
+    wire  [15:0] rx_wr$out_y;
+    wire  [7:0] rx_wr$out_z;
+    wire  rx_wr$out_f;
+    reg  tx_wr$clock;
+    reg  tx_wr$in_valid;
+    wire  tx_wr$in_ready;
+    reg  [63:0] tx_wr$in_x;
+    reg  [15:0] tx_wr$in_y;
+    reg  [7:0] tx_wr$in_z;
+    reg  tx_wr$in_f;
+    wire  tx_wr$out_valid;
+    reg  tx_wr$out_ready;
+    wire  [63:0] tx_wr$out_x;
+    wire  [15:0] tx_wr$out_y;
+    wire  [7:0] tx_wr$out_z;
+    wire  tx_wr$out_f;
+    reg  evt_wr$clock;
+    reg  evt_wr$in_valid;
+    wire  evt_wr$in_ready;
+    reg  [63:0] evt_wr$in_x;
+    reg  [15:0] evt_wr$in_y;
+    reg  [7:0] evt_wr$in_z;
+    reg  evt_wr$in_f;
+    wire  evt_wr$out_valid;
+    reg  evt_wr$out_ready;
+    wire  [63:0] evt_wr$out_x;
+    wire  [15:0] evt_wr$out_y;
+    wire  [7:0] evt_wr$out_z;
+    wire  evt_wr$out_f;
+    reg  wd$clock;
+    reg  wd$in_valid;
+    wire  wd$in_ready;
+    reg  [63:0] wd$in_x;
+    reg  [15:0] wd$in_y;
+    reg  [7:0] wd$in_z;
+    reg  wd$in_f;
+    wire  wd$out_valid;
+    reg  wd$out_ready;
+    wire  [63:0] wd$out_x;
+    wire  [15:0] wd$out_y;
+    wire  [7:0] wd$out_z;
+    wire  wd$out_f;
     reg  [1:0] rd_last$d;
     wire  [1:0] rd_last$q;
     reg  rd_last$clock;
-    reg  rd_hold$d;
-    wire  rd_hold$q;
-    reg  rd_hold$clock;
-    reg  [1:0] rd_hold_src$d;
-    wire  [1:0] rd_hold_src$q;
-    reg  rd_hold_src$clock;
+    reg  ro_valid$d;
+    wire  ro_valid$q;
+    reg  ro_valid$clock;
+    reg  [63:0] ro_addr$d;
+    wire  [63:0] ro_addr$q;
+    reg  ro_addr$clock;
+    reg  [15:0] ro_len$d;
+    wire  [15:0] ro_len$q;
+    reg  ro_len$clock;
+    reg  [7:0] ro_tag$d;
+    wire  [7:0] ro_tag$q;
+    reg  ro_tag$clock;
     reg  [1:0] wr_last$d;
     wire  [1:0] wr_last$q;
     reg  wr_last$clock;
-    reg  wr_hold$d;
-    wire  wr_hold$q;
-    reg  wr_hold$clock;
-    reg  [1:0] wr_hold_src$d;
-    wire  [1:0] wr_hold_src$q;
-    reg  wr_hold_src$clock;
+    reg  wo_valid$d;
+    wire  wo_valid$q;
+    reg  wo_valid$clock;
+    reg  [63:0] wo_addr$d;
+    wire  [63:0] wo_addr$q;
+    reg  wo_addr$clock;
+    reg  [15:0] wo_len$d;
+    wire  [15:0] wo_len$q;
+    reg  wo_len$clock;
+    reg  [1:0] wo_src$d;
+    wire  [1:0] wo_src$q;
+    reg  wo_src$clock;
     reg  wr_busy$d;
     wire  wr_busy$q;
     reg  wr_busy$clock;
     reg  [1:0] wr_src$d;
     wire  [1:0] wr_src$q;
     reg  wr_src$clock;
+    reg  last_in$d;
+    wire  last_in$q;
+    reg  last_in$clock;
+    reg  rx_den$d;
+    wire  rx_den$q;
+    reg  rx_den$clock;
+    reg  tx_den$d;
+    wire  tx_den$q;
+    reg  tx_den$clock;
+    reg  evt_den$d;
+    wire  evt_den$q;
+    reg  evt_den$clock;
+    reg  rsp_rx$d;
+    wire  rsp_rx$q;
+    reg  rsp_rx$clock;
+    reg  rsp_tx$d;
+    wire  rsp_tx$q;
+    reg  rsp_tx$clock;
+    reg  rsp_evt$d;
+    wire  rsp_evt$q;
+    reg  rsp_evt$clock;
+    reg  [63:0] rsp_data$d;
+    wire  [63:0] rsp_data$q;
+    reg  rsp_data$clock;
+    reg  [7:0] rsp_tag$d;
+    wire  [7:0] rsp_tag$q;
+    reg  rsp_tag$clock;
+    reg  rsp_last$d;
+    wire  rsp_last$q;
+    reg  rsp_last$clock;
     
     // Local signals
     reg  [1:0] rd_grant;
+    reg  rd_any;
+    reg  rd_load;
     reg  [1:0] wr_grant;
-    reg  [1:0] rsp_src;
+    reg  wr_any;
+    reg  wr_load;
     
     // Sub module instances
+    top$arbiter$rx_rd rx_rd(
+        .clock(rx_rd$clock),
+        .in_valid(rx_rd$in_valid),
+        .in_ready(rx_rd$in_ready),
+        .in_x(rx_rd$in_x),
+        .in_y(rx_rd$in_y),
+        .in_z(rx_rd$in_z),
+        .in_f(rx_rd$in_f),
+        .out_valid(rx_rd$out_valid),
+        .out_ready(rx_rd$out_ready),
+        .out_x(rx_rd$out_x),
+        .out_y(rx_rd$out_y),
+        .out_z(rx_rd$out_z),
+        .out_f(rx_rd$out_f)
+    );
+    top$arbiter$tx_rd tx_rd(
+        .clock(tx_rd$clock),
+        .in_valid(tx_rd$in_valid),
+        .in_ready(tx_rd$in_ready),
+        .in_x(tx_rd$in_x),
+        .in_y(tx_rd$in_y),
+        .in_z(tx_rd$in_z),
+        .in_f(tx_rd$in_f),
+        .out_valid(tx_rd$out_valid),
+        .out_ready(tx_rd$out_ready),
+        .out_x(tx_rd$out_x),
+        .out_y(tx_rd$out_y),
+        .out_z(tx_rd$out_z),
+        .out_f(tx_rd$out_f)
+    );
+    top$arbiter$evt_rd evt_rd(
+        .clock(evt_rd$clock),
+        .in_valid(evt_rd$in_valid),
+        .in_ready(evt_rd$in_ready),
+        .in_x(evt_rd$in_x),
+        .in_y(evt_rd$in_y),
+        .in_z(evt_rd$in_z),
+        .in_f(evt_rd$in_f),
+        .out_valid(evt_rd$out_valid),
+        .out_ready(evt_rd$out_ready),
+        .out_x(evt_rd$out_x),
+        .out_y(evt_rd$out_y),
+        .out_z(evt_rd$out_z),
+        .out_f(evt_rd$out_f)
+    );
+    top$arbiter$rx_wr rx_wr(
+        .clock(rx_wr$clock),
+        .in_valid(rx_wr$in_valid),
+        .in_ready(rx_wr$in_ready),
+        .in_x(rx_wr$in_x),
+        .in_y(rx_wr$in_y),
+        .in_z(rx_wr$in_z),
+        .in_f(rx_wr$in_f),
+        .out_valid(rx_wr$out_valid),
+        .out_ready(rx_wr$out_ready),
+        .out_x(rx_wr$out_x),
+        .out_y(rx_wr$out_y),
+        .out_z(rx_wr$out_z),
+        .out_f(rx_wr$out_f)
+    );
+    top$arbiter$tx_wr tx_wr(
+        .clock(tx_wr$clock),
+        .in_valid(tx_wr$in_valid),
+        .in_ready(tx_wr$in_ready),
+        .in_x(tx_wr$in_x),
+        .in_y(tx_wr$in_y),
+        .in_z(tx_wr$in_z),
+        .in_f(tx_wr$in_f),
+        .out_valid(tx_wr$out_valid),
+        .out_ready(tx_wr$out_ready),
+        .out_x(tx_wr$out_x),
+        .out_y(tx_wr$out_y),
+        .out_z(tx_wr$out_z),
+        .out_f(tx_wr$out_f)
+    );
+    top$arbiter$evt_wr evt_wr(
+        .clock(evt_wr$clock),
+        .in_valid(evt_wr$in_valid),
+        .in_ready(evt_wr$in_ready),
+        .in_x(evt_wr$in_x),
+        .in_y(evt_wr$in_y),
+        .in_z(evt_wr$in_z),
+        .in_f(evt_wr$in_f),
+        .out_valid(evt_wr$out_valid),
+        .out_ready(evt_wr$out_ready),
+        .out_x(evt_wr$out_x),
+        .out_y(evt_wr$out_y),
+        .out_z(evt_wr$out_z),
+        .out_f(evt_wr$out_f)
+    );
+    top$arbiter$wd wd(
+        .clock(wd$clock),
+        .in_valid(wd$in_valid),
+        .in_ready(wd$in_ready),
+        .in_x(wd$in_x),
+        .in_y(wd$in_y),
+        .in_z(wd$in_z),
+        .in_f(wd$in_f),
+        .out_valid(wd$out_valid),
+        .out_ready(wd$out_ready),
+        .out_x(wd$out_x),
+        .out_y(wd$out_y),
+        .out_z(wd$out_z),
+        .out_f(wd$out_f)
+    );
     top$arbiter$rd_last rd_last(
         .d(rd_last$d),
         .q(rd_last$q),
         .clock(rd_last$clock)
     );
-    top$arbiter$rd_hold rd_hold(
-        .d(rd_hold$d),
-        .q(rd_hold$q),
-        .clock(rd_hold$clock)
+    top$arbiter$ro_valid ro_valid(
+        .d(ro_valid$d),
+        .q(ro_valid$q),
+        .clock(ro_valid$clock)
     );
-    top$arbiter$rd_hold_src rd_hold_src(
-        .d(rd_hold_src$d),
-        .q(rd_hold_src$q),
-        .clock(rd_hold_src$clock)
+    top$arbiter$ro_addr ro_addr(
+        .d(ro_addr$d),
+        .q(ro_addr$q),
+        .clock(ro_addr$clock)
+    );
+    top$arbiter$ro_len ro_len(
+        .d(ro_len$d),
+        .q(ro_len$q),
+        .clock(ro_len$clock)
+    );
+    top$arbiter$ro_tag ro_tag(
+        .d(ro_tag$d),
+        .q(ro_tag$q),
+        .clock(ro_tag$clock)
     );
     top$arbiter$wr_last wr_last(
         .d(wr_last$d),
         .q(wr_last$q),
         .clock(wr_last$clock)
     );
-    top$arbiter$wr_hold wr_hold(
-        .d(wr_hold$d),
-        .q(wr_hold$q),
-        .clock(wr_hold$clock)
+    top$arbiter$wo_valid wo_valid(
+        .d(wo_valid$d),
+        .q(wo_valid$q),
+        .clock(wo_valid$clock)
     );
-    top$arbiter$wr_hold_src wr_hold_src(
-        .d(wr_hold_src$d),
-        .q(wr_hold_src$q),
-        .clock(wr_hold_src$clock)
+    top$arbiter$wo_addr wo_addr(
+        .d(wo_addr$d),
+        .q(wo_addr$q),
+        .clock(wo_addr$clock)
+    );
+    top$arbiter$wo_len wo_len(
+        .d(wo_len$d),
+        .q(wo_len$q),
+        .clock(wo_len$clock)
+    );
+    top$arbiter$wo_src wo_src(
+        .d(wo_src$d),
+        .q(wo_src$q),
+        .clock(wo_src$clock)
     );
     top$arbiter$wr_busy wr_busy(
         .d(wr_busy$d),
@@ -1048,31 +1309,134 @@ module top$arbiter(clock,rx$rd_req_valid,rx$rd_req_addr,rx$rd_req_len,rx$rd_req_
         .q(wr_src$q),
         .clock(wr_src$clock)
     );
+    top$arbiter$last_in last_in(
+        .d(last_in$d),
+        .q(last_in$q),
+        .clock(last_in$clock)
+    );
+    top$arbiter$rx_den rx_den(
+        .d(rx_den$d),
+        .q(rx_den$q),
+        .clock(rx_den$clock)
+    );
+    top$arbiter$tx_den tx_den(
+        .d(tx_den$d),
+        .q(tx_den$q),
+        .clock(tx_den$clock)
+    );
+    top$arbiter$evt_den evt_den(
+        .d(evt_den$d),
+        .q(evt_den$q),
+        .clock(evt_den$clock)
+    );
+    top$arbiter$rsp_rx rsp_rx(
+        .d(rsp_rx$d),
+        .q(rsp_rx$q),
+        .clock(rsp_rx$clock)
+    );
+    top$arbiter$rsp_tx rsp_tx(
+        .d(rsp_tx$d),
+        .q(rsp_tx$q),
+        .clock(rsp_tx$clock)
+    );
+    top$arbiter$rsp_evt rsp_evt(
+        .d(rsp_evt$d),
+        .q(rsp_evt$q),
+        .clock(rsp_evt$clock)
+    );
+    top$arbiter$rsp_data rsp_data(
+        .d(rsp_data$d),
+        .q(rsp_data$q),
+        .clock(rsp_data$clock)
+    );
+    top$arbiter$rsp_tag rsp_tag(
+        .d(rsp_tag$d),
+        .q(rsp_tag$q),
+        .clock(rsp_tag$clock)
+    );
+    top$arbiter$rsp_last rsp_last(
+        .d(rsp_last$d),
+        .q(rsp_last$q),
+        .clock(rsp_last$clock)
+    );
     
     // Update code
     always @(*) begin
         rd_last$clock = clock;
-        rd_hold$clock = clock;
-        rd_hold_src$clock = clock;
+        ro_valid$clock = clock;
+        ro_addr$clock = clock;
+        ro_len$clock = clock;
+        ro_tag$clock = clock;
         wr_last$clock = clock;
-        wr_hold$clock = clock;
-        wr_hold_src$clock = clock;
+        wo_valid$clock = clock;
+        wo_addr$clock = clock;
+        wo_len$clock = clock;
+        wo_src$clock = clock;
         wr_busy$clock = clock;
         wr_src$clock = clock;
+        last_in$clock = clock;
+        rx_den$clock = clock;
+        tx_den$clock = clock;
+        evt_den$clock = clock;
+        rsp_rx$clock = clock;
+        rsp_tx$clock = clock;
+        rsp_evt$clock = clock;
+        rsp_data$clock = clock;
+        rsp_tag$clock = clock;
+        rsp_last$clock = clock;
         rd_last$d = rd_last$q;
-        rd_hold$d = rd_hold$q;
-        rd_hold_src$d = rd_hold_src$q;
+        ro_valid$d = ro_valid$q;
+        ro_addr$d = ro_addr$q;
+        ro_len$d = ro_len$q;
+        ro_tag$d = ro_tag$q;
         wr_last$d = wr_last$q;
-        wr_hold$d = wr_hold$q;
-        wr_hold_src$d = wr_hold_src$q;
+        wo_valid$d = wo_valid$q;
+        wo_addr$d = wo_addr$q;
+        wo_len$d = wo_len$q;
+        wo_src$d = wo_src$q;
         wr_busy$d = wr_busy$q;
         wr_src$d = wr_src$q;
-        rd_grant = rd_last$q;
+        last_in$d = last_in$q;
+        rx_den$d = rx_den$q;
+        tx_den$d = tx_den$q;
+        evt_den$d = evt_den$q;
+        rsp_rx$d = rsp_rx$q;
+        rsp_tx$d = rsp_tx$q;
+        rsp_evt$d = rsp_evt$q;
+        rsp_data$d = rsp_data$q;
+        rsp_tag$d = rsp_tag$q;
+        rsp_last$d = rsp_last$q;
+        rx_rd$clock = clock;
+        tx_rd$clock = clock;
+        evt_rd$clock = clock;
+        rx_wr$clock = clock;
+        tx_wr$clock = clock;
+        evt_wr$clock = clock;
+        wd$clock = clock;
+        rx_rd$in_valid = rx$rd_req_valid;
+        rx_rd$in_x = rx$rd_req_addr;
+        rx_rd$in_y = rx$rd_req_len;
+        rx_rd$in_z = rx$rd_req_tag & 32'h3f;
+        rx_rd$in_f = 1'b0;
+        rx$rd_req_ready = rx_rd$in_ready;
+        tx_rd$in_valid = tx$rd_req_valid;
+        tx_rd$in_x = tx$rd_req_addr;
+        tx_rd$in_y = tx$rd_req_len;
+        tx_rd$in_z = (tx$rd_req_tag & 32'h3f) | 32'h40;
+        tx_rd$in_f = 1'b0;
+        tx$rd_req_ready = tx_rd$in_ready;
+        evt_rd$in_valid = evt$rd_req_valid;
+        evt_rd$in_x = evt$rd_req_addr;
+        evt_rd$in_y = evt$rd_req_len;
+        evt_rd$in_z = (evt$rd_req_tag & 32'h3f) | 32'h80;
+        evt_rd$in_f = 1'b0;
+        evt$rd_req_ready = evt_rd$in_ready;
+        rd_any = rx_rd$out_valid | tx_rd$out_valid | evt_rd$out_valid;
         if (rd_last$q == 32'h0) begin
-            if (tx$rd_req_valid) begin
+            if (tx_rd$out_valid) begin
                 rd_grant = 32'h1;
             end
-            else if (evt$rd_req_valid) begin
+            else if (evt_rd$out_valid) begin
                 rd_grant = 32'h2;
             end
             else begin
@@ -1080,81 +1444,97 @@ module top$arbiter(clock,rx$rd_req_valid,rx$rd_req_addr,rx$rd_req_len,rx$rd_req_
             end
         end
         else if (rd_last$q == 32'h1) begin
-            if (evt$rd_req_valid) begin
+            if (evt_rd$out_valid) begin
                 rd_grant = 32'h2;
             end
-            else if (rx$rd_req_valid) begin
+            else if (rx_rd$out_valid) begin
                 rd_grant = 32'h0;
             end
             else begin
                 rd_grant = 32'h1;
             end
         end
-        else if (rx$rd_req_valid) begin
+        else if (rx_rd$out_valid) begin
             rd_grant = 32'h0;
         end
-        else if (tx$rd_req_valid) begin
+        else if (tx_rd$out_valid) begin
             rd_grant = 32'h1;
         end
         else begin
             rd_grant = 32'h2;
         end
-        if (rd_hold$q) begin
-            rd_grant = rd_hold_src$q;
+        rd_load = ~ro_valid$q | host$rd_req_ready;
+        rx_rd$out_ready = rd_load & (rd_grant == 32'h0);
+        tx_rd$out_ready = rd_load & (rd_grant == 32'h1);
+        evt_rd$out_ready = rd_load & (rd_grant == 32'h2);
+        if (rd_load) begin
+            ro_valid$d = rd_any;
+            if (rd_grant == 32'h0) begin
+                ro_addr$d = rx_rd$out_x;
+                ro_len$d = rx_rd$out_y;
+                ro_tag$d = rx_rd$out_z;
+            end
+            else if (rd_grant == 32'h1) begin
+                ro_addr$d = tx_rd$out_x;
+                ro_len$d = tx_rd$out_y;
+                ro_tag$d = tx_rd$out_z;
+            end
+            else begin
+                ro_addr$d = evt_rd$out_x;
+                ro_len$d = evt_rd$out_y;
+                ro_tag$d = evt_rd$out_z;
+            end
+            if (rd_any) begin
+                rd_last$d = rd_grant;
+            end
         end
-        host$rd_req_valid = rx$rd_req_valid;
-        host$rd_req_addr = rx$rd_req_addr;
-        host$rd_req_len = rx$rd_req_len;
-        host$rd_req_tag = rx$rd_req_tag & 32'h3f;
-        if (rd_grant == 32'h1) begin
-            host$rd_req_valid = tx$rd_req_valid;
-            host$rd_req_addr = tx$rd_req_addr;
-            host$rd_req_len = tx$rd_req_len;
-            host$rd_req_tag = (tx$rd_req_tag & 32'h3f) | 32'h40;
-        end
-        else if (rd_grant == 32'h2) begin
-            host$rd_req_valid = evt$rd_req_valid;
-            host$rd_req_addr = evt$rd_req_addr;
-            host$rd_req_len = evt$rd_req_len;
-            host$rd_req_tag = (evt$rd_req_tag & 32'h3f) | 32'h80;
-        end
-        rx$rd_req_ready = host$rd_req_ready & (rd_grant == 32'h0);
-        tx$rd_req_ready = host$rd_req_ready & (rd_grant == 32'h1);
-        evt$rd_req_ready = host$rd_req_ready & (rd_grant == 32'h2);
-        rd_hold$d = host$rd_req_valid & ~host$rd_req_ready;
-        rd_hold_src$d = rd_grant;
-        if (host$rd_req_valid & host$rd_req_ready) begin
-            rd_last$d = rd_grant;
-        end
-        rsp_src = host$rd_rsp_tag[(32'h6)+:(2)];
-        rx$rd_rsp_valid = host$rd_rsp_valid & (rsp_src == 32'h0);
-        tx$rd_rsp_valid = host$rd_rsp_valid & (rsp_src == 32'h1);
-        evt$rd_rsp_valid = host$rd_rsp_valid & (rsp_src == 32'h2);
-        rx$rd_rsp_data = host$rd_rsp_data;
-        tx$rd_rsp_data = host$rd_rsp_data;
-        evt$rd_rsp_data = host$rd_rsp_data;
-        rx$rd_rsp_tag = host$rd_rsp_tag & 32'h3f;
-        tx$rd_rsp_tag = host$rd_rsp_tag & 32'h3f;
-        evt$rd_rsp_tag = host$rd_rsp_tag & 32'h3f;
-        rx$rd_rsp_last = host$rd_rsp_last;
-        tx$rd_rsp_last = host$rd_rsp_last;
-        evt$rd_rsp_last = host$rd_rsp_last;
+        host$rd_req_valid = ro_valid$q;
+        host$rd_req_addr = ro_addr$q;
+        host$rd_req_len = ro_len$q;
+        host$rd_req_tag = ro_tag$q;
         host$rd_rsp_ready = 1'b1;
-        if (rsp_src == 32'h0) begin
-            host$rd_rsp_ready = rx$rd_rsp_ready;
-        end
-        else if (rsp_src == 32'h1) begin
-            host$rd_rsp_ready = tx$rd_rsp_ready;
-        end
-        else if (rsp_src == 32'h2) begin
-            host$rd_rsp_ready = evt$rd_rsp_ready;
-        end
-        wr_grant = wr_last$q;
+        rsp_rx$d = host$rd_rsp_valid & (host$rd_rsp_tag[(32'h6)+:(2)] == 32'h0);
+        rsp_tx$d = host$rd_rsp_valid & (host$rd_rsp_tag[(32'h6)+:(2)] == 32'h1);
+        rsp_evt$d = host$rd_rsp_valid & (host$rd_rsp_tag[(32'h6)+:(2)] == 32'h2);
+        rsp_data$d = host$rd_rsp_data;
+        rsp_tag$d = host$rd_rsp_tag & 32'h3f;
+        rsp_last$d = host$rd_rsp_last;
+        rx$rd_rsp_valid = rsp_rx$q;
+        tx$rd_rsp_valid = rsp_tx$q;
+        evt$rd_rsp_valid = rsp_evt$q;
+        rx$rd_rsp_data = rsp_data$q;
+        tx$rd_rsp_data = rsp_data$q;
+        evt$rd_rsp_data = rsp_data$q;
+        rx$rd_rsp_tag = rsp_tag$q;
+        tx$rd_rsp_tag = rsp_tag$q;
+        evt$rd_rsp_tag = rsp_tag$q;
+        rx$rd_rsp_last = rsp_last$q;
+        tx$rd_rsp_last = rsp_last$q;
+        evt$rd_rsp_last = rsp_last$q;
+        rx_wr$in_valid = rx$wr_req_valid;
+        rx_wr$in_x = rx$wr_req_addr;
+        rx_wr$in_y = rx$wr_req_len;
+        rx_wr$in_z = 32'h0;
+        rx_wr$in_f = 1'b0;
+        rx$wr_req_ready = rx_wr$in_ready;
+        tx_wr$in_valid = tx$wr_req_valid;
+        tx_wr$in_x = tx$wr_req_addr;
+        tx_wr$in_y = tx$wr_req_len;
+        tx_wr$in_z = 32'h0;
+        tx_wr$in_f = 1'b0;
+        tx$wr_req_ready = tx_wr$in_ready;
+        evt_wr$in_valid = evt$wr_req_valid;
+        evt_wr$in_x = evt$wr_req_addr;
+        evt_wr$in_y = evt$wr_req_len;
+        evt_wr$in_z = 32'h0;
+        evt_wr$in_f = 1'b0;
+        evt$wr_req_ready = evt_wr$in_ready;
+        wr_any = rx_wr$out_valid | tx_wr$out_valid | evt_wr$out_valid;
         if (wr_last$q == 32'h0) begin
-            if (tx$wr_req_valid) begin
+            if (tx_wr$out_valid) begin
                 wr_grant = 32'h1;
             end
-            else if (evt$wr_req_valid) begin
+            else if (evt_wr$out_valid) begin
                 wr_grant = 32'h2;
             end
             else begin
@@ -1162,82 +1542,90 @@ module top$arbiter(clock,rx$rd_req_valid,rx$rd_req_addr,rx$rd_req_len,rx$rd_req_
             end
         end
         else if (wr_last$q == 32'h1) begin
-            if (evt$wr_req_valid) begin
+            if (evt_wr$out_valid) begin
                 wr_grant = 32'h2;
             end
-            else if (rx$wr_req_valid) begin
+            else if (rx_wr$out_valid) begin
                 wr_grant = 32'h0;
             end
             else begin
                 wr_grant = 32'h1;
             end
         end
-        else if (rx$wr_req_valid) begin
+        else if (rx_wr$out_valid) begin
             wr_grant = 32'h0;
         end
-        else if (tx$wr_req_valid) begin
+        else if (tx_wr$out_valid) begin
             wr_grant = 32'h1;
         end
         else begin
             wr_grant = 32'h2;
         end
-        if (wr_hold$q) begin
-            wr_grant = wr_hold_src$q;
-        end
-        host$wr_req_valid = rx$wr_req_valid;
-        host$wr_req_addr = rx$wr_req_addr;
-        host$wr_req_len = rx$wr_req_len;
-        if (wr_grant == 32'h1) begin
-            host$wr_req_valid = tx$wr_req_valid;
-            host$wr_req_addr = tx$wr_req_addr;
-            host$wr_req_len = tx$wr_req_len;
-        end
-        else if (wr_grant == 32'h2) begin
-            host$wr_req_valid = evt$wr_req_valid;
-            host$wr_req_addr = evt$wr_req_addr;
-            host$wr_req_len = evt$wr_req_len;
-        end
-        if (wr_busy$q) begin
-            host$wr_req_valid = 1'b0;
-        end
-        rx$wr_req_ready = host$wr_req_ready & ~wr_busy$q & (wr_grant == 32'h0);
-        tx$wr_req_ready = host$wr_req_ready & ~wr_busy$q & (wr_grant == 32'h1);
-        evt$wr_req_ready = host$wr_req_ready & ~wr_busy$q & (wr_grant == 32'h2);
-        wr_hold$d = host$wr_req_valid & ~host$wr_req_ready;
-        wr_hold_src$d = wr_grant;
-        if (host$wr_req_valid & host$wr_req_ready) begin
+        wr_load = ~wo_valid$q & ~wr_busy$q;
+        rx_wr$out_ready = wr_load & (wr_grant == 32'h0);
+        tx_wr$out_ready = wr_load & (wr_grant == 32'h1);
+        evt_wr$out_ready = wr_load & (wr_grant == 32'h2);
+        if (wr_load & wr_any) begin
+            wo_valid$d = 1'b1;
+            wo_src$d = wr_grant;
             wr_last$d = wr_grant;
+            if (wr_grant == 32'h0) begin
+                wo_addr$d = rx_wr$out_x;
+                wo_len$d = rx_wr$out_y;
+            end
+            else if (wr_grant == 32'h1) begin
+                wo_addr$d = tx_wr$out_x;
+                wo_len$d = tx_wr$out_y;
+            end
+            else begin
+                wo_addr$d = evt_wr$out_x;
+                wo_len$d = evt_wr$out_y;
+            end
+        end
+        host$wr_req_valid = wo_valid$q;
+        host$wr_req_addr = wo_addr$q;
+        host$wr_req_len = wo_len$q;
+        if (wo_valid$q & host$wr_req_ready) begin
+            wo_valid$d = 1'b0;
             wr_busy$d = 1'b1;
-            wr_src$d = wr_grant;
+            wr_src$d = wo_src$q;
         end
-        host$wr_data_valid = 1'b0;
-        host$wr_data = rx$wr_data;
-        host$wr_data_last = rx$wr_data_last;
-        if (wr_src$q == 32'h0) begin
-            host$wr_data_valid = wr_busy$q & rx$wr_data_valid;
+        wd$in_valid = (rx_den$q & rx$wr_data_valid) | (tx_den$q & tx$wr_data_valid) | (evt_den$q & evt$wr_data_valid);
+        wd$in_x = rx$wr_data;
+        wd$in_f = rx$wr_data_last;
+        if (wr_src$q == 32'h1) begin
+            wd$in_x = tx$wr_data;
+            wd$in_f = tx$wr_data_last;
         end
-        else if (wr_src$q == 32'h1) begin
-            host$wr_data_valid = wr_busy$q & tx$wr_data_valid;
-            host$wr_data = tx$wr_data;
-            host$wr_data_last = tx$wr_data_last;
+        else if (wr_src$q == 32'h2) begin
+            wd$in_x = evt$wr_data;
+            wd$in_f = evt$wr_data_last;
         end
-        else begin
-            host$wr_data_valid = wr_busy$q & evt$wr_data_valid;
-            host$wr_data = evt$wr_data;
-            host$wr_data_last = evt$wr_data_last;
+        wd$in_y = 32'h0;
+        wd$in_z = 32'h0;
+        rx$wr_data_ready = rx_den$q & wd$in_ready;
+        tx$wr_data_ready = tx_den$q & wd$in_ready;
+        evt$wr_data_ready = evt_den$q & wd$in_ready;
+        if (wd$in_valid & wd$in_ready & wd$in_f) begin
+            last_in$d = 1'b1;
         end
-        rx$wr_data_ready = host$wr_data_ready & wr_busy$q & (wr_src$q == 32'h0);
-        tx$wr_data_ready = host$wr_data_ready & wr_busy$q & (wr_src$q == 32'h1);
-        evt$wr_data_ready = host$wr_data_ready & wr_busy$q & (wr_src$q == 32'h2);
-        if (host$wr_data_valid & host$wr_data_ready & host$wr_data_last) begin
+        host$wr_data_valid = wd$out_valid;
+        host$wr_data = wd$out_x;
+        host$wr_data_last = wd$out_f;
+        wd$out_ready = host$wr_data_ready;
+        if (wd$out_valid & host$wr_data_ready & wd$out_f) begin
             wr_busy$d = 1'b0;
+            last_in$d = 1'b0;
         end
+        rx_den$d = wr_busy$d & ~last_in$d & (wr_src$d == 32'h0);
+        tx_den$d = wr_busy$d & ~last_in$d & (wr_src$d == 32'h1);
+        evt_den$d = wr_busy$d & ~last_in$d & (wr_src$d == 32'h2);
     end
     
 endmodule // top$arbiter
 
 
-module top$arbiter$rd_hold(d,q,clock);
+module top$arbiter$evt_den(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -1253,26 +1641,730 @@ module top$arbiter$rd_hold(d,q,clock);
        q <= d;
     end
           
-endmodule // top$arbiter$rd_hold
+endmodule // top$arbiter$evt_den
 
 
-module top$arbiter$rd_hold_src(d,q,clock);
+module top$arbiter$evt_rd(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$evt_rd$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$evt_rd$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$evt_rd$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$evt_rd$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$evt_rd$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$evt_rd$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$evt_rd$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$evt_rd$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$evt_rd$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$evt_rd$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$evt_rd
+
+
+module top$arbiter$evt_rd$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 2'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$arbiter$rd_hold_src
+endmodule // top$arbiter$evt_rd$f
+
+
+module top$arbiter$evt_rd$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$full
+
+
+module top$arbiter$evt_rd$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$sf
+
+
+module top$arbiter$evt_rd$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$sfull
+
+
+module top$arbiter$evt_rd$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$sx
+
+
+module top$arbiter$evt_rd$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$sy
+
+
+module top$arbiter$evt_rd$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$sz
+
+
+module top$arbiter$evt_rd$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$x
+
+
+module top$arbiter$evt_rd$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$y
+
+
+module top$arbiter$evt_rd$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_rd$z
+
+
+module top$arbiter$evt_wr(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$evt_wr$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$evt_wr$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$evt_wr$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$evt_wr$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$evt_wr$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$evt_wr$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$evt_wr$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$evt_wr$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$evt_wr$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$evt_wr$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$evt_wr
+
+
+module top$arbiter$evt_wr$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$f
+
+
+module top$arbiter$evt_wr$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$full
+
+
+module top$arbiter$evt_wr$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$sf
+
+
+module top$arbiter$evt_wr$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$sfull
+
+
+module top$arbiter$evt_wr$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$sx
+
+
+module top$arbiter$evt_wr$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$sy
+
+
+module top$arbiter$evt_wr$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$sz
+
+
+module top$arbiter$evt_wr$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$x
+
+
+module top$arbiter$evt_wr$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$y
+
+
+module top$arbiter$evt_wr$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$evt_wr$z
+
+
+module top$arbiter$last_in(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$last_in
 
 
 module top$arbiter$rd_last(d,q,clock);
@@ -1294,6 +2386,2070 @@ module top$arbiter$rd_last(d,q,clock);
 endmodule // top$arbiter$rd_last
 
 
+module top$arbiter$ro_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$ro_addr
+
+
+module top$arbiter$ro_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$ro_len
+
+
+module top$arbiter$ro_tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$ro_tag
+
+
+module top$arbiter$ro_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$ro_valid
+
+
+module top$arbiter$rsp_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rsp_data
+
+
+module top$arbiter$rsp_evt(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rsp_evt
+
+
+module top$arbiter$rsp_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rsp_last
+
+
+module top$arbiter$rsp_rx(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rsp_rx
+
+
+module top$arbiter$rsp_tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rsp_tag
+
+
+module top$arbiter$rsp_tx(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rsp_tx
+
+
+module top$arbiter$rx_den(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_den
+
+
+module top$arbiter$rx_rd(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$rx_rd$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$rx_rd$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$rx_rd$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$rx_rd$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$rx_rd$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$rx_rd$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$rx_rd$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$rx_rd$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$rx_rd$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$rx_rd$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$rx_rd
+
+
+module top$arbiter$rx_rd$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$f
+
+
+module top$arbiter$rx_rd$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$full
+
+
+module top$arbiter$rx_rd$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$sf
+
+
+module top$arbiter$rx_rd$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$sfull
+
+
+module top$arbiter$rx_rd$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$sx
+
+
+module top$arbiter$rx_rd$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$sy
+
+
+module top$arbiter$rx_rd$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$sz
+
+
+module top$arbiter$rx_rd$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$x
+
+
+module top$arbiter$rx_rd$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$y
+
+
+module top$arbiter$rx_rd$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_rd$z
+
+
+module top$arbiter$rx_wr(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$rx_wr$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$rx_wr$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$rx_wr$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$rx_wr$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$rx_wr$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$rx_wr$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$rx_wr$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$rx_wr$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$rx_wr$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$rx_wr$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$rx_wr
+
+
+module top$arbiter$rx_wr$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$f
+
+
+module top$arbiter$rx_wr$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$full
+
+
+module top$arbiter$rx_wr$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$sf
+
+
+module top$arbiter$rx_wr$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$sfull
+
+
+module top$arbiter$rx_wr$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$sx
+
+
+module top$arbiter$rx_wr$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$sy
+
+
+module top$arbiter$rx_wr$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$sz
+
+
+module top$arbiter$rx_wr$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$x
+
+
+module top$arbiter$rx_wr$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$y
+
+
+module top$arbiter$rx_wr$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$rx_wr$z
+
+
+module top$arbiter$tx_den(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_den
+
+
+module top$arbiter$tx_rd(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$tx_rd$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$tx_rd$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$tx_rd$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$tx_rd$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$tx_rd$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$tx_rd$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$tx_rd$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$tx_rd$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$tx_rd$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$tx_rd$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$tx_rd
+
+
+module top$arbiter$tx_rd$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$f
+
+
+module top$arbiter$tx_rd$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$full
+
+
+module top$arbiter$tx_rd$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$sf
+
+
+module top$arbiter$tx_rd$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$sfull
+
+
+module top$arbiter$tx_rd$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$sx
+
+
+module top$arbiter$tx_rd$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$sy
+
+
+module top$arbiter$tx_rd$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$sz
+
+
+module top$arbiter$tx_rd$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$x
+
+
+module top$arbiter$tx_rd$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$y
+
+
+module top$arbiter$tx_rd$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_rd$z
+
+
+module top$arbiter$tx_wr(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$tx_wr$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$tx_wr$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$tx_wr$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$tx_wr$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$tx_wr$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$tx_wr$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$tx_wr$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$tx_wr$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$tx_wr$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$tx_wr$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$tx_wr
+
+
+module top$arbiter$tx_wr$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$f
+
+
+module top$arbiter$tx_wr$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$full
+
+
+module top$arbiter$tx_wr$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$sf
+
+
+module top$arbiter$tx_wr$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$sfull
+
+
+module top$arbiter$tx_wr$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$sx
+
+
+module top$arbiter$tx_wr$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$sy
+
+
+module top$arbiter$tx_wr$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$sz
+
+
+module top$arbiter$tx_wr$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$x
+
+
+module top$arbiter$tx_wr$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$y
+
+
+module top$arbiter$tx_wr$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$tx_wr$z
+
+
+module top$arbiter$wd(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$arbiter$wd$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$arbiter$wd$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$arbiter$wd$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$arbiter$wd$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$arbiter$wd$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$arbiter$wd$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$arbiter$wd$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$arbiter$wd$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$arbiter$wd$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$arbiter$wd$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$arbiter$wd
+
+
+module top$arbiter$wd$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$f
+
+
+module top$arbiter$wd$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$full
+
+
+module top$arbiter$wd$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$sf
+
+
+module top$arbiter$wd$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$sfull
+
+
+module top$arbiter$wd$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$sx
+
+
+module top$arbiter$wd$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$sy
+
+
+module top$arbiter$wd$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$sz
+
+
+module top$arbiter$wd$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$x
+
+
+module top$arbiter$wd$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$y
+
+
+module top$arbiter$wd$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wd$z
+
+
+module top$arbiter$wo_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wo_addr
+
+
+module top$arbiter$wo_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wo_len
+
+
+module top$arbiter$wo_src(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wo_src
+
+
+module top$arbiter$wo_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$arbiter$wo_valid
+
+
 module top$arbiter$wr_busy(d,q,clock);
     
     // Module arguments
@@ -1311,44 +4467,6 @@ module top$arbiter$wr_busy(d,q,clock);
     end
           
 endmodule // top$arbiter$wr_busy
-
-
-module top$arbiter$wr_hold(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$arbiter$wr_hold
-
-
-module top$arbiter$wr_hold_src(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$arbiter$wr_hold_src
 
 
 module top$arbiter$wr_last(d,q,clock);
@@ -6259,15 +9377,33 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
     reg  busy$d;
     wire  busy$q;
     reg  busy$clock;
-    reg  waiting$d;
-    wire  waiting$q;
-    reg  waiting$clock;
+    reg  [1:0] step$d;
+    wire  [1:0] step$q;
+    reg  step$clock;
     reg  [2:0] kind$d;
     wire  [2:0] kind$q;
     reg  kind$clock;
+    reg  [303:0] key_r$d;
+    wire  [303:0] key_r$q;
+    reg  key_r$clock;
+    reg  applies_r$d;
+    wire  applies_r$q;
+    reg  applies_r$clock;
+    reg  [31:0] value_r$d;
+    wire  [31:0] value_r$q;
+    reg  value_r$clock;
+    reg  [12:0] sum_r$d;
+    wire  [12:0] sum_r$q;
+    reg  sum_r$clock;
     reg  [7:0] overruns$d;
     wire  [7:0] overruns$q;
     reg  overruns$clock;
+    reg  ovr_owed$d;
+    wire  ovr_owed$q;
+    reg  ovr_owed$clock;
+    reg  ovr_full$d;
+    wire  ovr_full$q;
+    reg  ovr_full$clock;
     reg  [395:0] frame$d;
     wire  [395:0] frame$q;
     reg  frame$clock;
@@ -6277,6 +9413,9 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
     reg  [395:0] waiting_frame$d;
     wire  [395:0] waiting_frame$q;
     reg  waiting_frame$clock;
+    reg  w_ok$d;
+    wire  w_ok$q;
+    reg  w_ok$clock;
     reg  d_valid$d;
     wire  d_valid$q;
     reg  d_valid$clock;
@@ -6300,16 +9439,20 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
     reg  d_counts$clock;
     
     // Local signals
+    reg  ovr_inc;
+    reg  ovr_dec;
+    reg  next_ok;
     reg  [395:0] next_frame;
     reg  take_waiting;
     reg  take_new;
+    reg  [2:0] key_kind;
     reg  applies;
     reg  [303:0] key;
     reg  done;
     reg  hit;
-    reg  [31:0] value;
     reg  [12:0] spread_mask;
-    reg  [12:0] sum;
+    reg  [13:0] wrapped;
+    reg  next_kind;
     reg  emit;
     reg  [7:0] ovr;
     
@@ -6357,20 +9500,50 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
         .q(busy$q),
         .clock(busy$clock)
     );
-    top$demux$waiting waiting(
-        .d(waiting$d),
-        .q(waiting$q),
-        .clock(waiting$clock)
+    top$demux$step step(
+        .d(step$d),
+        .q(step$q),
+        .clock(step$clock)
     );
     top$demux$kind kind(
         .d(kind$d),
         .q(kind$q),
         .clock(kind$clock)
     );
+    top$demux$key_r key_r(
+        .d(key_r$d),
+        .q(key_r$q),
+        .clock(key_r$clock)
+    );
+    top$demux$applies_r applies_r(
+        .d(applies_r$d),
+        .q(applies_r$q),
+        .clock(applies_r$clock)
+    );
+    top$demux$value_r value_r(
+        .d(value_r$d),
+        .q(value_r$q),
+        .clock(value_r$clock)
+    );
+    top$demux$sum_r sum_r(
+        .d(sum_r$d),
+        .q(sum_r$q),
+        .clock(sum_r$clock)
+    );
     top$demux$overruns overruns(
         .d(overruns$d),
         .q(overruns$q),
         .clock(overruns$clock)
+    );
+    top$demux$ovr_owed ovr_owed(
+        .d(ovr_owed$d),
+        .q(ovr_owed$q),
+        .clock(ovr_owed$clock)
+    );
+    top$demux$ovr_full ovr_full(
+        .d(ovr_full$d),
+        .q(ovr_full$q),
+        .clock(ovr_full$clock)
     );
     top$demux$frame frame(
         .d(frame$d),
@@ -6386,6 +9559,11 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
         .d(waiting_frame$d),
         .q(waiting_frame$q),
         .clock(waiting_frame$clock)
+    );
+    top$demux$w_ok w_ok(
+        .d(w_ok$d),
+        .q(w_ok$q),
+        .clock(w_ok$clock)
     );
     top$demux$d_valid d_valid(
         .d(d_valid$d),
@@ -6429,8 +9607,12 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
         exact_table$clock = clock;
         wild_table$clock = clock;
         busy$clock = clock;
-        waiting$clock = clock;
+        step$clock = clock;
         kind$clock = clock;
+        key_r$clock = clock;
+        applies_r$clock = clock;
+        value_r$clock = clock;
+        sum_r$clock = clock;
         overruns$clock = clock;
         d_valid$clock = clock;
         d_reason$clock = clock;
@@ -6442,9 +9624,16 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
         w_valid$clock = clock;
         waiting_frame$clock = clock;
         frame$clock = clock;
+        ovr_owed$clock = clock;
+        ovr_full$clock = clock;
+        w_ok$clock = clock;
         busy$d = busy$q;
-        waiting$d = waiting$q;
+        step$d = step$q;
         kind$d = kind$q;
+        key_r$d = key_r$q;
+        applies_r$d = applies_r$q;
+        value_r$d = value_r$q;
+        sum_r$d = sum_r$q;
         overruns$d = overruns$q;
         d_valid$d = d_valid$q;
         d_reason$d = d_reason$q;
@@ -6456,6 +9645,9 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
         w_valid$d = w_valid$q;
         waiting_frame$d = waiting_frame$q;
         frame$d = frame$q;
+        ovr_owed$d = ovr_owed$q;
+        ovr_full$d = ovr_full$q;
+        w_ok$d = w_ok$q;
         parser$data = data;
         parser$valid = valid;
         parser$last = last;
@@ -6471,54 +9663,51 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
         d_valid$d = 1'b0;
         d_counts$d = 32'h0;
         emit = 1'b0;
+        next_kind = 1'b0;
+        key_kind = kind$q + 32'h1;
         applies = 1'b1;
-        if (kind$q < 32'h4) begin
+        if (key_kind < 32'h4) begin
             applies = frame$q[(64'h41)+:(1)] & frame$q[(64'h14b)+:(1)];
         end
-        else if (kind$q < 32'h6) begin
+        else if (key_kind < 32'h6) begin
             applies = frame$q[(64'h41)+:(1)];
         end
-        else if (kind$q == 32'h6) begin
+        else if (key_kind == 32'h6) begin
             applies = frame$q[(64'h34)+:(1)];
         end
-        key = ((kind$q) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h129;
-        if (kind$q < 32'h6) begin
+        key = ((key_kind) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h129;
+        if (key_kind < 32'h6) begin
             key = key | (((frame$q[(64'h42)+:(1)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h128) | (((frame$q[(64'h43)+:(8)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120);
-            if (((kind$q < 32'h4) & (kind$q != 32'h3)) | (kind$q == 32'h4)) begin
+            if (((key_kind < 32'h4) & (key_kind != 32'h3)) | (key_kind == 32'h4)) begin
                 key = key | (((frame$q[(64'hcb)+:(128)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
             end
-            if (kind$q < 32'h4) begin
+            if (key_kind < 32'h4) begin
                 key = key | ((frame$q[(64'h15c)+:(16)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
             end
-            if (kind$q == 32'h1) begin
+            if (key_kind == 32'h1) begin
                 key = key | (((frame$q[(64'h4b)+:(128)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'ha0) | (((frame$q[(64'h14c)+:(16)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h10);
             end
         end
         else begin
             key = key | (((frame$q[(64'h4)+:(48)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h20);
-            if (kind$q == 32'h6) begin
+            if (key_kind == 32'h6) begin
                 key = key | ((frame$q[(64'h35)+:(12)]) & 304'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff);
             end
         end
-        exact_table$key = key;
-        wild_table$key = key;
+        key_r$d = key;
+        applies_r$d = applies;
+        exact_table$key = key_r$q;
+        wild_table$key = key_r$q;
         exact_table$start = 1'b0;
         wild_table$start = 1'b0;
         done = exact_table$done | wild_table$done;
         hit = (exact_table$done & exact_table$hit) | (wild_table$done & wild_table$hit);
-        value = wild_table$value;
-        if (exact_table$done) begin
-            value = exact_table$value;
-        end
-        spread_mask = (((1'b1) & 13'h1fff) << value[(32'hc)+:(3)]) - 32'h1;
-        sum = ((value[(32'h0)+:(12)]) & 13'h1fff) + (((frame$q[(64'h16c)+:(32)]) & 13'h1fff) & spread_mask);
-        if (sum >= queues) begin
-            sum = sum - queues;
-        end
+        spread_mask = (((1'b1) & 13'h1fff) << value_r$q[(32'hc)+:(3)]) - 32'h1;
+        wrapped = ((sum_r$q) & 14'h3fff) - ((queues) & 14'h3fff);
         if (busy$q) begin
-            if (~waiting$q) begin
-                if (applies) begin
-                    waiting$d = 1'b1;
+            if (step$q == 32'h0) begin
+                if (applies_r$q) begin
+                    step$d = 32'h1;
                     exact_table$start = kind$q == 32'h1;
                     wild_table$start = kind$q != 32'h1;
                 end
@@ -6526,33 +9715,52 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
                     emit = 1'b1;
                 end
                 else begin
-                    kind$d = kind$q + 32'h1;
+                    next_kind = 1'b1;
                 end
             end
-            else if (done) begin
-                waiting$d = 1'b0;
-                if (hit) begin
-                    busy$d = 1'b0;
-                    d_valid$d = 1'b1;
-                    d_reason$d = 32'h0;
-                    d_queue$d = sum[(32'h0)+:(12)];
-                    d_kind$d = kind$q;
-                    d_id$d = value[(32'h10)+:(16)];
-                    d_rss$d = frame$q[(64'h16c)+:(32)];
-                    if (kind$q == 32'h1) begin
-                        d_counts$d = 32'h1;
+            else if (step$q == 32'h1) begin
+                if (done) begin
+                    if (hit) begin
+                        step$d = 32'h2;
+                        value_r$d = wild_table$value;
+                        if (exact_table$done) begin
+                            value_r$d = exact_table$value;
+                        end
+                    end
+                    else if (kind$q == 32'h7) begin
+                        emit = 1'b1;
                     end
                     else begin
-                        d_counts$d = 32'h2;
+                        step$d = 32'h0;
+                        next_kind = 1'b1;
                     end
                 end
-                else if (kind$q == 32'h7) begin
-                    emit = 1'b1;
+            end
+            else if (step$q == 32'h2) begin
+                step$d = 32'h3;
+                sum_r$d = ((value_r$q[(32'h0)+:(12)]) & 13'h1fff) + (((frame$q[(64'h16c)+:(32)]) & 13'h1fff) & spread_mask);
+            end
+            else begin
+                busy$d = 1'b0;
+                d_valid$d = 1'b1;
+                d_reason$d = 32'h0;
+                d_queue$d = sum_r$q[(32'h0)+:(12)];
+                if (~wrapped[32'hd]) begin
+                    d_queue$d = wrapped[(32'h0)+:(12)];
+                end
+                d_kind$d = kind$q;
+                d_id$d = value_r$q[(32'h10)+:(16)];
+                d_rss$d = frame$q[(64'h16c)+:(32)];
+                if (kind$q == 32'h1) begin
+                    d_counts$d = 32'h1;
                 end
                 else begin
-                    kind$d = kind$q + 32'h1;
+                    d_counts$d = 32'h2;
                 end
             end
+        end
+        if (next_kind) begin
+            kind$d = kind$q + 32'h1;
         end
         if (emit) begin
             busy$d = 1'b0;
@@ -6564,9 +9772,9 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
             d_rss$d = frame$q[(64'h16c)+:(32)];
             d_counts$d = 32'h4;
         end
-        ovr = overruns$q;
-        if (~busy$q & ~w_valid$q & (overruns$q != 32'h0)) begin
-            ovr = ovr - 32'h1;
+        ovr_dec = ~busy$q & ~w_valid$q & ovr_owed$q;
+        ovr_inc = 1'b0;
+        if (ovr_dec) begin
             d_valid$d = 1'b1;
             d_reason$d = 32'h9;
             d_queue$d = default_queue;
@@ -6576,28 +9784,32 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
             d_counts$d = 32'h200;
         end
         take_waiting = ~busy$q & w_valid$q;
-        take_new = ~busy$q & ~w_valid$q & (overruns$q == 32'h0) & parser$result_valid;
+        take_new = ~busy$q & ~w_valid$q & ~ovr_owed$q & parser$result_valid;
         next_frame = parser$result;
+        next_ok = parser$result[(64'h0)+:(4)] == 32'h0;
         if (take_waiting) begin
             next_frame = waiting_frame$q;
+            next_ok = w_ok$q;
         end
         if (take_waiting) begin
             w_valid$d = 1'b0;
         end
         if (parser$result_valid & ~take_new) begin
-            if ((~w_valid$q | take_waiting) & (overruns$q == 32'h0)) begin
+            if ((~w_valid$q | take_waiting) & ~ovr_owed$q) begin
                 w_valid$d = 1'b1;
                 waiting_frame$d = parser$result;
+                w_ok$d = parser$result[(64'h0)+:(4)] == 32'h0;
             end
-            else if (overruns$q != 32'hff) begin
-                ovr = ovr + 32'h1;
+            else if (~ovr_full$q) begin
+                ovr_inc = 1'b1;
             end
         end
         if (take_waiting | take_new) begin
-            if (next_frame[(64'h0)+:(4)] == 32'h0) begin
+            if (next_ok) begin
                 busy$d = 1'b1;
-                waiting$d = 1'b0;
-                kind$d = 32'h1;
+                step$d = 32'h0;
+                kind$d = 32'h0;
+                applies_r$d = 1'b0;
                 frame$d = next_frame;
             end
             else begin
@@ -6616,10 +9828,40 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
                 d_rss$d = 32'h0;
             end
         end
+        ovr = overruns$q;
+        if (ovr_inc & ~ovr_dec) begin
+            ovr = overruns$q + 32'h1;
+            ovr_owed$d = 1'b1;
+            ovr_full$d = overruns$q == 32'hfe;
+        end
+        if (ovr_dec & ~ovr_inc) begin
+            ovr = overruns$q - 32'h1;
+            ovr_owed$d = overruns$q != 32'h1;
+            ovr_full$d = 1'b0;
+        end
         overruns$d = ovr;
     end
     
 endmodule // top$demux
+
+
+module top$demux$applies_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$applies_r
 
 
 module top$demux$busy(d,q,clock);
@@ -6857,18 +10099,167 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
     reg  [303:0] key_q$d;
     wire  [303:0] key_q$q;
     reg  key_q$clock;
-    reg  [1:0] state$d;
-    wire  [1:0] state$q;
+    reg  [7:0] h0_part$0$d;
+    wire  [7:0] h0_part$0$q;
+    reg  h0_part$0$clock;
+    reg  [7:0] h0_part$1$d;
+    wire  [7:0] h0_part$1$q;
+    reg  h0_part$1$clock;
+    reg  [7:0] h0_part$2$d;
+    wire  [7:0] h0_part$2$q;
+    reg  h0_part$2$clock;
+    reg  [7:0] h0_part$3$d;
+    wire  [7:0] h0_part$3$q;
+    reg  h0_part$3$clock;
+    reg  [7:0] h0_part$4$d;
+    wire  [7:0] h0_part$4$q;
+    reg  h0_part$4$clock;
+    reg  [7:0] h0_part$5$d;
+    wire  [7:0] h0_part$5$q;
+    reg  h0_part$5$clock;
+    reg  [7:0] h0_part$6$d;
+    wire  [7:0] h0_part$6$q;
+    reg  h0_part$6$clock;
+    reg  [7:0] h0_part$7$d;
+    wire  [7:0] h0_part$7$q;
+    reg  h0_part$7$clock;
+    reg  [7:0] h0_part$8$d;
+    wire  [7:0] h0_part$8$q;
+    reg  h0_part$8$clock;
+    reg  [7:0] h0_part$9$d;
+    wire  [7:0] h0_part$9$q;
+    reg  h0_part$9$clock;
+    reg  [7:0] h0_part$10$d;
+    wire  [7:0] h0_part$10$q;
+    reg  h0_part$10$clock;
+    reg  [7:0] h0_part$11$d;
+    wire  [7:0] h0_part$11$q;
+    reg  h0_part$11$clock;
+    reg  [7:0] h0_part$12$d;
+    wire  [7:0] h0_part$12$q;
+    reg  h0_part$12$clock;
+    reg  [7:0] h0_part$13$d;
+    wire  [7:0] h0_part$13$q;
+    reg  h0_part$13$clock;
+    reg  [7:0] h0_part$14$d;
+    wire  [7:0] h0_part$14$q;
+    reg  h0_part$14$clock;
+    reg  [7:0] h0_part$15$d;
+    wire  [7:0] h0_part$15$q;
+    reg  h0_part$15$clock;
+    reg  [7:0] h1_part$0$d;
+    wire  [7:0] h1_part$0$q;
+    reg  h1_part$0$clock;
+    reg  [7:0] h1_part$1$d;
+    wire  [7:0] h1_part$1$q;
+    reg  h1_part$1$clock;
+    reg  [7:0] h1_part$2$d;
+    wire  [7:0] h1_part$2$q;
+    reg  h1_part$2$clock;
+    reg  [7:0] h1_part$3$d;
+    wire  [7:0] h1_part$3$q;
+    reg  h1_part$3$clock;
+    reg  [7:0] h1_part$4$d;
+    wire  [7:0] h1_part$4$q;
+    reg  h1_part$4$clock;
+    reg  [7:0] h1_part$5$d;
+    wire  [7:0] h1_part$5$q;
+    reg  h1_part$5$clock;
+    reg  [7:0] h1_part$6$d;
+    wire  [7:0] h1_part$6$q;
+    reg  h1_part$6$clock;
+    reg  [7:0] h1_part$7$d;
+    wire  [7:0] h1_part$7$q;
+    reg  h1_part$7$clock;
+    reg  [7:0] h1_part$8$d;
+    wire  [7:0] h1_part$8$q;
+    reg  h1_part$8$clock;
+    reg  [7:0] h1_part$9$d;
+    wire  [7:0] h1_part$9$q;
+    reg  h1_part$9$clock;
+    reg  [7:0] h1_part$10$d;
+    wire  [7:0] h1_part$10$q;
+    reg  h1_part$10$clock;
+    reg  [7:0] h1_part$11$d;
+    wire  [7:0] h1_part$11$q;
+    reg  h1_part$11$clock;
+    reg  [7:0] h1_part$12$d;
+    wire  [7:0] h1_part$12$q;
+    reg  h1_part$12$clock;
+    reg  [7:0] h1_part$13$d;
+    wire  [7:0] h1_part$13$q;
+    reg  h1_part$13$clock;
+    reg  [7:0] h1_part$14$d;
+    wire  [7:0] h1_part$14$q;
+    reg  h1_part$14$clock;
+    reg  [7:0] h1_part$15$d;
+    wire  [7:0] h1_part$15$q;
+    reg  h1_part$15$clock;
+    reg  [2:0] state$d;
+    wire  [2:0] state$q;
     reg  state$clock;
+    reg  [75:0] chunks_eq$0$d;
+    wire  [75:0] chunks_eq$0$q;
+    reg  chunks_eq$0$clock;
+    reg  [75:0] chunks_eq$1$d;
+    wire  [75:0] chunks_eq$1$q;
+    reg  chunks_eq$1$clock;
+    reg  [75:0] chunks_eq$2$d;
+    wire  [75:0] chunks_eq$2$q;
+    reg  chunks_eq$2$clock;
+    reg  [75:0] chunks_eq$3$d;
+    wire  [75:0] chunks_eq$3$q;
+    reg  chunks_eq$3$clock;
+    reg  [31:0] read_value$0$d;
+    wire  [31:0] read_value$0$q;
+    reg  read_value$0$clock;
+    reg  [31:0] read_value$1$d;
+    wire  [31:0] read_value$1$q;
+    reg  read_value$1$clock;
+    reg  [31:0] read_value$2$d;
+    wire  [31:0] read_value$2$q;
+    reg  read_value$2$clock;
+    reg  [31:0] read_value$3$d;
+    wire  [31:0] read_value$3$q;
+    reg  read_value$3$clock;
+    reg  [3:0] way_match$d;
+    wire  [3:0] way_match$q;
+    reg  way_match$clock;
+    reg  [31:0] match_value$0$d;
+    wire  [31:0] match_value$0$q;
+    reg  match_value$0$clock;
+    reg  [31:0] match_value$1$d;
+    wire  [31:0] match_value$1$q;
+    reg  match_value$1$clock;
+    reg  [31:0] match_value$2$d;
+    wire  [31:0] match_value$2$q;
+    reg  match_value$2$clock;
+    reg  [31:0] match_value$3$d;
+    wire  [31:0] match_value$3$q;
+    reg  match_value$3$clock;
+    reg  done_q$d;
+    wire  done_q$q;
+    reg  done_q$clock;
+    reg  hit_q$d;
+    wire  hit_q$q;
+    reg  hit_q$clock;
+    reg  [31:0] value_q$d;
+    wire  [31:0] value_q$q;
+    reg  value_q$clock;
     
     // Local signals
+    reg  [303:0] masked0;
+    reg  [303:0] masked1;
+    reg  [7:0] part0;
+    reg  [7:0] part1;
     reg  [15:0] h0;
     reg  [15:0] h1;
     reg  [3:0] way_select;
     reg  mine;
-    reg  matched;
-    reg  [31:0] matched_value;
     reg  [351:0] entry;
+    reg  [75:0] eq_now;
+    reg  [3:0] match_now;
+    reg  [31:0] first_value;
     
     // Sub module instances
     top$demux$exact_table$ways$0 ways$0(
@@ -6912,56 +10303,751 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         .q(key_q$q),
         .clock(key_q$clock)
     );
+    top$demux$exact_table$h0_part$0 h0_part$0(
+        .d(h0_part$0$d),
+        .q(h0_part$0$q),
+        .clock(h0_part$0$clock)
+    );
+    top$demux$exact_table$h0_part$1 h0_part$1(
+        .d(h0_part$1$d),
+        .q(h0_part$1$q),
+        .clock(h0_part$1$clock)
+    );
+    top$demux$exact_table$h0_part$2 h0_part$2(
+        .d(h0_part$2$d),
+        .q(h0_part$2$q),
+        .clock(h0_part$2$clock)
+    );
+    top$demux$exact_table$h0_part$3 h0_part$3(
+        .d(h0_part$3$d),
+        .q(h0_part$3$q),
+        .clock(h0_part$3$clock)
+    );
+    top$demux$exact_table$h0_part$4 h0_part$4(
+        .d(h0_part$4$d),
+        .q(h0_part$4$q),
+        .clock(h0_part$4$clock)
+    );
+    top$demux$exact_table$h0_part$5 h0_part$5(
+        .d(h0_part$5$d),
+        .q(h0_part$5$q),
+        .clock(h0_part$5$clock)
+    );
+    top$demux$exact_table$h0_part$6 h0_part$6(
+        .d(h0_part$6$d),
+        .q(h0_part$6$q),
+        .clock(h0_part$6$clock)
+    );
+    top$demux$exact_table$h0_part$7 h0_part$7(
+        .d(h0_part$7$d),
+        .q(h0_part$7$q),
+        .clock(h0_part$7$clock)
+    );
+    top$demux$exact_table$h0_part$8 h0_part$8(
+        .d(h0_part$8$d),
+        .q(h0_part$8$q),
+        .clock(h0_part$8$clock)
+    );
+    top$demux$exact_table$h0_part$9 h0_part$9(
+        .d(h0_part$9$d),
+        .q(h0_part$9$q),
+        .clock(h0_part$9$clock)
+    );
+    top$demux$exact_table$h0_part$10 h0_part$10(
+        .d(h0_part$10$d),
+        .q(h0_part$10$q),
+        .clock(h0_part$10$clock)
+    );
+    top$demux$exact_table$h0_part$11 h0_part$11(
+        .d(h0_part$11$d),
+        .q(h0_part$11$q),
+        .clock(h0_part$11$clock)
+    );
+    top$demux$exact_table$h0_part$12 h0_part$12(
+        .d(h0_part$12$d),
+        .q(h0_part$12$q),
+        .clock(h0_part$12$clock)
+    );
+    top$demux$exact_table$h0_part$13 h0_part$13(
+        .d(h0_part$13$d),
+        .q(h0_part$13$q),
+        .clock(h0_part$13$clock)
+    );
+    top$demux$exact_table$h0_part$14 h0_part$14(
+        .d(h0_part$14$d),
+        .q(h0_part$14$q),
+        .clock(h0_part$14$clock)
+    );
+    top$demux$exact_table$h0_part$15 h0_part$15(
+        .d(h0_part$15$d),
+        .q(h0_part$15$q),
+        .clock(h0_part$15$clock)
+    );
+    top$demux$exact_table$h1_part$0 h1_part$0(
+        .d(h1_part$0$d),
+        .q(h1_part$0$q),
+        .clock(h1_part$0$clock)
+    );
+    top$demux$exact_table$h1_part$1 h1_part$1(
+        .d(h1_part$1$d),
+        .q(h1_part$1$q),
+        .clock(h1_part$1$clock)
+    );
+    top$demux$exact_table$h1_part$2 h1_part$2(
+        .d(h1_part$2$d),
+        .q(h1_part$2$q),
+        .clock(h1_part$2$clock)
+    );
+    top$demux$exact_table$h1_part$3 h1_part$3(
+        .d(h1_part$3$d),
+        .q(h1_part$3$q),
+        .clock(h1_part$3$clock)
+    );
+    top$demux$exact_table$h1_part$4 h1_part$4(
+        .d(h1_part$4$d),
+        .q(h1_part$4$q),
+        .clock(h1_part$4$clock)
+    );
+    top$demux$exact_table$h1_part$5 h1_part$5(
+        .d(h1_part$5$d),
+        .q(h1_part$5$q),
+        .clock(h1_part$5$clock)
+    );
+    top$demux$exact_table$h1_part$6 h1_part$6(
+        .d(h1_part$6$d),
+        .q(h1_part$6$q),
+        .clock(h1_part$6$clock)
+    );
+    top$demux$exact_table$h1_part$7 h1_part$7(
+        .d(h1_part$7$d),
+        .q(h1_part$7$q),
+        .clock(h1_part$7$clock)
+    );
+    top$demux$exact_table$h1_part$8 h1_part$8(
+        .d(h1_part$8$d),
+        .q(h1_part$8$q),
+        .clock(h1_part$8$clock)
+    );
+    top$demux$exact_table$h1_part$9 h1_part$9(
+        .d(h1_part$9$d),
+        .q(h1_part$9$q),
+        .clock(h1_part$9$clock)
+    );
+    top$demux$exact_table$h1_part$10 h1_part$10(
+        .d(h1_part$10$d),
+        .q(h1_part$10$q),
+        .clock(h1_part$10$clock)
+    );
+    top$demux$exact_table$h1_part$11 h1_part$11(
+        .d(h1_part$11$d),
+        .q(h1_part$11$q),
+        .clock(h1_part$11$clock)
+    );
+    top$demux$exact_table$h1_part$12 h1_part$12(
+        .d(h1_part$12$d),
+        .q(h1_part$12$q),
+        .clock(h1_part$12$clock)
+    );
+    top$demux$exact_table$h1_part$13 h1_part$13(
+        .d(h1_part$13$d),
+        .q(h1_part$13$q),
+        .clock(h1_part$13$clock)
+    );
+    top$demux$exact_table$h1_part$14 h1_part$14(
+        .d(h1_part$14$d),
+        .q(h1_part$14$q),
+        .clock(h1_part$14$clock)
+    );
+    top$demux$exact_table$h1_part$15 h1_part$15(
+        .d(h1_part$15$d),
+        .q(h1_part$15$q),
+        .clock(h1_part$15$clock)
+    );
     top$demux$exact_table$state state(
         .d(state$d),
         .q(state$q),
         .clock(state$clock)
+    );
+    top$demux$exact_table$chunks_eq$0 chunks_eq$0(
+        .d(chunks_eq$0$d),
+        .q(chunks_eq$0$q),
+        .clock(chunks_eq$0$clock)
+    );
+    top$demux$exact_table$chunks_eq$1 chunks_eq$1(
+        .d(chunks_eq$1$d),
+        .q(chunks_eq$1$q),
+        .clock(chunks_eq$1$clock)
+    );
+    top$demux$exact_table$chunks_eq$2 chunks_eq$2(
+        .d(chunks_eq$2$d),
+        .q(chunks_eq$2$q),
+        .clock(chunks_eq$2$clock)
+    );
+    top$demux$exact_table$chunks_eq$3 chunks_eq$3(
+        .d(chunks_eq$3$d),
+        .q(chunks_eq$3$q),
+        .clock(chunks_eq$3$clock)
+    );
+    top$demux$exact_table$read_value$0 read_value$0(
+        .d(read_value$0$d),
+        .q(read_value$0$q),
+        .clock(read_value$0$clock)
+    );
+    top$demux$exact_table$read_value$1 read_value$1(
+        .d(read_value$1$d),
+        .q(read_value$1$q),
+        .clock(read_value$1$clock)
+    );
+    top$demux$exact_table$read_value$2 read_value$2(
+        .d(read_value$2$d),
+        .q(read_value$2$q),
+        .clock(read_value$2$clock)
+    );
+    top$demux$exact_table$read_value$3 read_value$3(
+        .d(read_value$3$d),
+        .q(read_value$3$q),
+        .clock(read_value$3$clock)
+    );
+    top$demux$exact_table$way_match way_match(
+        .d(way_match$d),
+        .q(way_match$q),
+        .clock(way_match$clock)
+    );
+    top$demux$exact_table$match_value$0 match_value$0(
+        .d(match_value$0$d),
+        .q(match_value$0$q),
+        .clock(match_value$0$clock)
+    );
+    top$demux$exact_table$match_value$1 match_value$1(
+        .d(match_value$1$d),
+        .q(match_value$1$q),
+        .clock(match_value$1$clock)
+    );
+    top$demux$exact_table$match_value$2 match_value$2(
+        .d(match_value$2$d),
+        .q(match_value$2$q),
+        .clock(match_value$2$clock)
+    );
+    top$demux$exact_table$match_value$3 match_value$3(
+        .d(match_value$3$d),
+        .q(match_value$3$q),
+        .clock(match_value$3$clock)
+    );
+    top$demux$exact_table$done_q done_q(
+        .d(done_q$d),
+        .q(done_q$q),
+        .clock(done_q$clock)
+    );
+    top$demux$exact_table$hit_q hit_q(
+        .d(hit_q$d),
+        .q(hit_q$q),
+        .clock(hit_q$clock)
+    );
+    top$demux$exact_table$value_q value_q(
+        .d(value_q$d),
+        .q(value_q$q),
+        .clock(value_q$clock)
     );
     
     // Update code
     always @(*) begin
         key_q$clock = clock;
         state$clock = clock;
+        way_match$clock = clock;
+        done_q$clock = clock;
+        hit_q$clock = clock;
+        value_q$clock = clock;
         key_q$d = key_q$q;
         state$d = state$q;
+        way_match$d = way_match$q;
+        done_q$d = done_q$q;
+        hit_q$d = hit_q$q;
+        value_q$d = value_q$q;
         h0 = 32'h0;
         h1 = 32'h0;
-        h0 = (h0 & ~(1 << (0)) | ((^(key_q$q & masks0$0)) << (0)));
-        h1 = (h1 & ~(1 << (0)) | ((^(key_q$q & masks1$0)) << (0)));
-        h0 = (h0 & ~(1 << (1)) | ((^(key_q$q & masks0$1)) << (1)));
-        h1 = (h1 & ~(1 << (1)) | ((^(key_q$q & masks1$1)) << (1)));
-        h0 = (h0 & ~(1 << (2)) | ((^(key_q$q & masks0$2)) << (2)));
-        h1 = (h1 & ~(1 << (2)) | ((^(key_q$q & masks1$2)) << (2)));
-        h0 = (h0 & ~(1 << (3)) | ((^(key_q$q & masks0$3)) << (3)));
-        h1 = (h1 & ~(1 << (3)) | ((^(key_q$q & masks1$3)) << (3)));
-        h0 = (h0 & ~(1 << (4)) | ((^(key_q$q & masks0$4)) << (4)));
-        h1 = (h1 & ~(1 << (4)) | ((^(key_q$q & masks1$4)) << (4)));
-        h0 = (h0 & ~(1 << (5)) | ((^(key_q$q & masks0$5)) << (5)));
-        h1 = (h1 & ~(1 << (5)) | ((^(key_q$q & masks1$5)) << (5)));
-        h0 = (h0 & ~(1 << (6)) | ((^(key_q$q & masks0$6)) << (6)));
-        h1 = (h1 & ~(1 << (6)) | ((^(key_q$q & masks1$6)) << (6)));
-        h0 = (h0 & ~(1 << (7)) | ((^(key_q$q & masks0$7)) << (7)));
-        h1 = (h1 & ~(1 << (7)) | ((^(key_q$q & masks1$7)) << (7)));
-        h0 = (h0 & ~(1 << (8)) | ((^(key_q$q & masks0$8)) << (8)));
-        h1 = (h1 & ~(1 << (8)) | ((^(key_q$q & masks1$8)) << (8)));
-        h0 = (h0 & ~(1 << (9)) | ((^(key_q$q & masks0$9)) << (9)));
-        h1 = (h1 & ~(1 << (9)) | ((^(key_q$q & masks1$9)) << (9)));
-        h0 = (h0 & ~(1 << (10)) | ((^(key_q$q & masks0$10)) << (10)));
-        h1 = (h1 & ~(1 << (10)) | ((^(key_q$q & masks1$10)) << (10)));
-        h0 = (h0 & ~(1 << (11)) | ((^(key_q$q & masks0$11)) << (11)));
-        h1 = (h1 & ~(1 << (11)) | ((^(key_q$q & masks1$11)) << (11)));
-        h0 = (h0 & ~(1 << (12)) | ((^(key_q$q & masks0$12)) << (12)));
-        h1 = (h1 & ~(1 << (12)) | ((^(key_q$q & masks1$12)) << (12)));
-        h0 = (h0 & ~(1 << (13)) | ((^(key_q$q & masks0$13)) << (13)));
-        h1 = (h1 & ~(1 << (13)) | ((^(key_q$q & masks1$13)) << (13)));
-        h0 = (h0 & ~(1 << (14)) | ((^(key_q$q & masks0$14)) << (14)));
-        h1 = (h1 & ~(1 << (14)) | ((^(key_q$q & masks1$14)) << (14)));
-        h0 = (h0 & ~(1 << (15)) | ((^(key_q$q & masks0$15)) << (15)));
-        h1 = (h1 & ~(1 << (15)) | ((^(key_q$q & masks1$15)) << (15)));
+        h0_part$0$clock = clock;
+        h1_part$0$clock = clock;
+        h0_part$0$d = h0_part$0$q;
+        h1_part$0$d = h1_part$0$q;
+        masked0 = key & masks0$0;
+        masked1 = key & masks1$0;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$0$d = part0;
+            h1_part$0$d = part1;
+        end
+        h0 = (h0 & ~(1 << (0)) | ((^h0_part$0$q) << (0)));
+        h1 = (h1 & ~(1 << (0)) | ((^h1_part$0$q) << (0)));
+        h0_part$1$clock = clock;
+        h1_part$1$clock = clock;
+        h0_part$1$d = h0_part$1$q;
+        h1_part$1$d = h1_part$1$q;
+        masked0 = key & masks0$1;
+        masked1 = key & masks1$1;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$1$d = part0;
+            h1_part$1$d = part1;
+        end
+        h0 = (h0 & ~(1 << (1)) | ((^h0_part$1$q) << (1)));
+        h1 = (h1 & ~(1 << (1)) | ((^h1_part$1$q) << (1)));
+        h0_part$2$clock = clock;
+        h1_part$2$clock = clock;
+        h0_part$2$d = h0_part$2$q;
+        h1_part$2$d = h1_part$2$q;
+        masked0 = key & masks0$2;
+        masked1 = key & masks1$2;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$2$d = part0;
+            h1_part$2$d = part1;
+        end
+        h0 = (h0 & ~(1 << (2)) | ((^h0_part$2$q) << (2)));
+        h1 = (h1 & ~(1 << (2)) | ((^h1_part$2$q) << (2)));
+        h0_part$3$clock = clock;
+        h1_part$3$clock = clock;
+        h0_part$3$d = h0_part$3$q;
+        h1_part$3$d = h1_part$3$q;
+        masked0 = key & masks0$3;
+        masked1 = key & masks1$3;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$3$d = part0;
+            h1_part$3$d = part1;
+        end
+        h0 = (h0 & ~(1 << (3)) | ((^h0_part$3$q) << (3)));
+        h1 = (h1 & ~(1 << (3)) | ((^h1_part$3$q) << (3)));
+        h0_part$4$clock = clock;
+        h1_part$4$clock = clock;
+        h0_part$4$d = h0_part$4$q;
+        h1_part$4$d = h1_part$4$q;
+        masked0 = key & masks0$4;
+        masked1 = key & masks1$4;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$4$d = part0;
+            h1_part$4$d = part1;
+        end
+        h0 = (h0 & ~(1 << (4)) | ((^h0_part$4$q) << (4)));
+        h1 = (h1 & ~(1 << (4)) | ((^h1_part$4$q) << (4)));
+        h0_part$5$clock = clock;
+        h1_part$5$clock = clock;
+        h0_part$5$d = h0_part$5$q;
+        h1_part$5$d = h1_part$5$q;
+        masked0 = key & masks0$5;
+        masked1 = key & masks1$5;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$5$d = part0;
+            h1_part$5$d = part1;
+        end
+        h0 = (h0 & ~(1 << (5)) | ((^h0_part$5$q) << (5)));
+        h1 = (h1 & ~(1 << (5)) | ((^h1_part$5$q) << (5)));
+        h0_part$6$clock = clock;
+        h1_part$6$clock = clock;
+        h0_part$6$d = h0_part$6$q;
+        h1_part$6$d = h1_part$6$q;
+        masked0 = key & masks0$6;
+        masked1 = key & masks1$6;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$6$d = part0;
+            h1_part$6$d = part1;
+        end
+        h0 = (h0 & ~(1 << (6)) | ((^h0_part$6$q) << (6)));
+        h1 = (h1 & ~(1 << (6)) | ((^h1_part$6$q) << (6)));
+        h0_part$7$clock = clock;
+        h1_part$7$clock = clock;
+        h0_part$7$d = h0_part$7$q;
+        h1_part$7$d = h1_part$7$q;
+        masked0 = key & masks0$7;
+        masked1 = key & masks1$7;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$7$d = part0;
+            h1_part$7$d = part1;
+        end
+        h0 = (h0 & ~(1 << (7)) | ((^h0_part$7$q) << (7)));
+        h1 = (h1 & ~(1 << (7)) | ((^h1_part$7$q) << (7)));
+        h0_part$8$clock = clock;
+        h1_part$8$clock = clock;
+        h0_part$8$d = h0_part$8$q;
+        h1_part$8$d = h1_part$8$q;
+        masked0 = key & masks0$8;
+        masked1 = key & masks1$8;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$8$d = part0;
+            h1_part$8$d = part1;
+        end
+        h0 = (h0 & ~(1 << (8)) | ((^h0_part$8$q) << (8)));
+        h1 = (h1 & ~(1 << (8)) | ((^h1_part$8$q) << (8)));
+        h0_part$9$clock = clock;
+        h1_part$9$clock = clock;
+        h0_part$9$d = h0_part$9$q;
+        h1_part$9$d = h1_part$9$q;
+        masked0 = key & masks0$9;
+        masked1 = key & masks1$9;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$9$d = part0;
+            h1_part$9$d = part1;
+        end
+        h0 = (h0 & ~(1 << (9)) | ((^h0_part$9$q) << (9)));
+        h1 = (h1 & ~(1 << (9)) | ((^h1_part$9$q) << (9)));
+        h0_part$10$clock = clock;
+        h1_part$10$clock = clock;
+        h0_part$10$d = h0_part$10$q;
+        h1_part$10$d = h1_part$10$q;
+        masked0 = key & masks0$10;
+        masked1 = key & masks1$10;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$10$d = part0;
+            h1_part$10$d = part1;
+        end
+        h0 = (h0 & ~(1 << (10)) | ((^h0_part$10$q) << (10)));
+        h1 = (h1 & ~(1 << (10)) | ((^h1_part$10$q) << (10)));
+        h0_part$11$clock = clock;
+        h1_part$11$clock = clock;
+        h0_part$11$d = h0_part$11$q;
+        h1_part$11$d = h1_part$11$q;
+        masked0 = key & masks0$11;
+        masked1 = key & masks1$11;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$11$d = part0;
+            h1_part$11$d = part1;
+        end
+        h0 = (h0 & ~(1 << (11)) | ((^h0_part$11$q) << (11)));
+        h1 = (h1 & ~(1 << (11)) | ((^h1_part$11$q) << (11)));
+        h0_part$12$clock = clock;
+        h1_part$12$clock = clock;
+        h0_part$12$d = h0_part$12$q;
+        h1_part$12$d = h1_part$12$q;
+        masked0 = key & masks0$12;
+        masked1 = key & masks1$12;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$12$d = part0;
+            h1_part$12$d = part1;
+        end
+        h0 = (h0 & ~(1 << (12)) | ((^h0_part$12$q) << (12)));
+        h1 = (h1 & ~(1 << (12)) | ((^h1_part$12$q) << (12)));
+        h0_part$13$clock = clock;
+        h1_part$13$clock = clock;
+        h0_part$13$d = h0_part$13$q;
+        h1_part$13$d = h1_part$13$q;
+        masked0 = key & masks0$13;
+        masked1 = key & masks1$13;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$13$d = part0;
+            h1_part$13$d = part1;
+        end
+        h0 = (h0 & ~(1 << (13)) | ((^h0_part$13$q) << (13)));
+        h1 = (h1 & ~(1 << (13)) | ((^h1_part$13$q) << (13)));
+        h0_part$14$clock = clock;
+        h1_part$14$clock = clock;
+        h0_part$14$d = h0_part$14$q;
+        h1_part$14$d = h1_part$14$q;
+        masked0 = key & masks0$14;
+        masked1 = key & masks1$14;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$14$d = part0;
+            h1_part$14$d = part1;
+        end
+        h0 = (h0 & ~(1 << (14)) | ((^h0_part$14$q) << (14)));
+        h1 = (h1 & ~(1 << (14)) | ((^h1_part$14$q) << (14)));
+        h0_part$15$clock = clock;
+        h1_part$15$clock = clock;
+        h0_part$15$d = h0_part$15$q;
+        h1_part$15$d = h1_part$15$q;
+        masked0 = key & masks0$15;
+        masked1 = key & masks1$15;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$15$d = part0;
+            h1_part$15$d = part1;
+        end
+        h0 = (h0 & ~(1 << (15)) | ((^h0_part$15$q) << (15)));
+        h1 = (h1 & ~(1 << (15)) | ((^h1_part$15$q) << (15)));
         mine = writes$write & (writes$wildcard == is_wildcard);
         way_select = ((1'b1) & 4'hf) << writes$slot[(32'h0)+:(2)];
-        matched = 1'b0;
-        matched_value = 32'h0;
+        match_now = 32'h0;
         ways$0$read_clock = clock;
         ways$0$write_clock = clock;
         ways$0$write_address = writes$slot[(32'h2)+:(8)];
@@ -6974,11 +11060,91 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(8)];
         end
+        chunks_eq$0$clock = clock;
+        read_value$0$clock = clock;
+        match_value$0$clock = clock;
         entry = ways$0$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
-        end
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$0$d = eq_now;
+        read_value$0$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (0)) | ((&chunks_eq$0$q) << (0)));
+        match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
         ways$1$write_address = writes$slot[(32'h2)+:(8)];
@@ -6991,11 +11157,91 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(8)];
         end
+        chunks_eq$1$clock = clock;
+        read_value$1$clock = clock;
+        match_value$1$clock = clock;
         entry = ways$1$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
-        end
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$1$d = eq_now;
+        read_value$1$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (1)) | ((&chunks_eq$1$q) << (1)));
+        match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
         ways$2$write_address = writes$slot[(32'h2)+:(8)];
@@ -7008,11 +11254,91 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(8)];
         end
+        chunks_eq$2$clock = clock;
+        read_value$2$clock = clock;
+        match_value$2$clock = clock;
         entry = ways$2$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
-        end
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$2$d = eq_now;
+        read_value$2$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (2)) | ((&chunks_eq$2$q) << (2)));
+        match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
         ways$3$write_address = writes$slot[(32'h2)+:(8)];
@@ -7025,42 +11351,858 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(8)];
         end
+        chunks_eq$3$clock = clock;
+        read_value$3$clock = clock;
+        match_value$3$clock = clock;
         entry = ways$3$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$3$d = eq_now;
+        read_value$3$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (3)) | ((&chunks_eq$3$q) << (3)));
+        match_value$3$d = read_value$3$q;
+        way_match$d = match_now;
+        first_value = match_value$3$q;
+        if (way_match$q[32'h2]) begin
+            first_value = match_value$2$q;
+        end
+        if (way_match$q[32'h1]) begin
+            first_value = match_value$1$q;
+        end
+        if (way_match$q[32'h0]) begin
+            first_value = match_value$0$q;
         end
         busy = state$q != 32'h0;
-        done = 1'b0;
-        hit = 1'b0;
-        value = matched_value;
+        done = done_q$q;
+        hit = hit_q$q;
+        value = value_q$q;
+        done_q$d = 1'b0;
         if (state$q == 32'h0) begin
             if (start) begin
                 key_q$d = key;
                 state$d = 32'h1;
             end
         end
-        else if (state$q == 32'h1) begin
-            state$d = 32'h2;
-        end
-        else if (state$q == 32'h2) begin
-            if (matched) begin
-                done = 1'b1;
-                hit = 1'b1;
+        else if (state$q == 32'h4) begin
+            if (|way_match$q) begin
+                done_q$d = 1'b1;
+                hit_q$d = 1'b1;
+                value_q$d = first_value;
                 state$d = 32'h0;
             end
             else begin
-                state$d = 32'h3;
+                state$d = 32'h5;
             end
         end
-        else begin
-            done = 1'b1;
-            hit = matched;
+        else if (state$q == 32'h5) begin
+            done_q$d = 1'b1;
+            hit_q$d = |way_match$q;
+            value_q$d = first_value;
             state$d = 32'h0;
+        end
+        else begin
+            state$d = state$q + 32'h1;
         end
     end
     
 endmodule // top$demux$exact_table
+
+
+module top$demux$exact_table$chunks_eq$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$chunks_eq$0
+
+
+module top$demux$exact_table$chunks_eq$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$chunks_eq$1
+
+
+module top$demux$exact_table$chunks_eq$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$chunks_eq$2
+
+
+module top$demux$exact_table$chunks_eq$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$chunks_eq$3
+
+
+module top$demux$exact_table$done_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$done_q
+
+
+module top$demux$exact_table$h0_part$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$0
+
+
+module top$demux$exact_table$h0_part$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$1
+
+
+module top$demux$exact_table$h0_part$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$10
+
+
+module top$demux$exact_table$h0_part$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$11
+
+
+module top$demux$exact_table$h0_part$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$12
+
+
+module top$demux$exact_table$h0_part$13(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$13
+
+
+module top$demux$exact_table$h0_part$14(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$14
+
+
+module top$demux$exact_table$h0_part$15(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$15
+
+
+module top$demux$exact_table$h0_part$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$2
+
+
+module top$demux$exact_table$h0_part$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$3
+
+
+module top$demux$exact_table$h0_part$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$4
+
+
+module top$demux$exact_table$h0_part$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$5
+
+
+module top$demux$exact_table$h0_part$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$6
+
+
+module top$demux$exact_table$h0_part$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$7
+
+
+module top$demux$exact_table$h0_part$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$8
+
+
+module top$demux$exact_table$h0_part$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h0_part$9
+
+
+module top$demux$exact_table$h1_part$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$0
+
+
+module top$demux$exact_table$h1_part$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$1
+
+
+module top$demux$exact_table$h1_part$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$10
+
+
+module top$demux$exact_table$h1_part$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$11
+
+
+module top$demux$exact_table$h1_part$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$12
+
+
+module top$demux$exact_table$h1_part$13(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$13
+
+
+module top$demux$exact_table$h1_part$14(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$14
+
+
+module top$demux$exact_table$h1_part$15(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$15
+
+
+module top$demux$exact_table$h1_part$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$2
+
+
+module top$demux$exact_table$h1_part$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$3
+
+
+module top$demux$exact_table$h1_part$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$4
+
+
+module top$demux$exact_table$h1_part$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$5
+
+
+module top$demux$exact_table$h1_part$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$6
+
+
+module top$demux$exact_table$h1_part$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$7
+
+
+module top$demux$exact_table$h1_part$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$8
+
+
+module top$demux$exact_table$h1_part$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$h1_part$9
+
+
+module top$demux$exact_table$hit_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$hit_q
 
 
 module top$demux$exact_table$key_q(d,q,clock);
@@ -7082,16 +12224,168 @@ module top$demux$exact_table$key_q(d,q,clock);
 endmodule // top$demux$exact_table$key_q
 
 
-module top$demux$exact_table$state(d,q,clock);
+module top$demux$exact_table$match_value$0(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [31:0] d;
+    output reg  [31:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 2'h0;
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$match_value$0
+
+
+module top$demux$exact_table$match_value$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$match_value$1
+
+
+module top$demux$exact_table$match_value$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$match_value$2
+
+
+module top$demux$exact_table$match_value$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$match_value$3
+
+
+module top$demux$exact_table$read_value$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$read_value$0
+
+
+module top$demux$exact_table$read_value$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$read_value$1
+
+
+module top$demux$exact_table$read_value$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$read_value$2
+
+
+module top$demux$exact_table$read_value$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$read_value$3
+
+
+module top$demux$exact_table$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
     end
     
     always @(posedge clock) begin
@@ -7099,6 +12393,44 @@ module top$demux$exact_table$state(d,q,clock);
     end
           
 endmodule // top$demux$exact_table$state
+
+
+module top$demux$exact_table$value_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$value_q
+
+
+module top$demux$exact_table$way_match(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$exact_table$way_match
 
 
 module top$demux$exact_table$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -7236,6 +12568,25 @@ module top$demux$frame(d,q,clock);
 endmodule // top$demux$frame
 
 
+module top$demux$key_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [303:0] d;
+    output reg  [303:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 304'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$key_r
+
+
 module top$demux$kind(d,q,clock);
     
     // Module arguments
@@ -7272,6 +12623,44 @@ module top$demux$overruns(d,q,clock);
     end
           
 endmodule // top$demux$overruns
+
+
+module top$demux$ovr_full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$ovr_full
+
+
+module top$demux$ovr_owed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$ovr_owed
 
 
 module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result);
@@ -7352,6 +12741,9 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [7:0] ihl_bytes$d;
     wire  [7:0] ihl_bytes$q;
     reg  ihl_bytes$clock;
+    reg  [5:0] ihl_last$d;
+    wire  [5:0] ihl_last$q;
+    reg  ihl_last$clock;
     reg  [15:0] ip_len$d;
     wire  [15:0] ip_len$q;
     reg  ip_len$clock;
@@ -7370,12 +12762,27 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [7:0] next_hdr$d;
     wire  [7:0] next_hdr$q;
     reg  next_hdr$clock;
-    reg  [15:0] ext_len$d;
-    wire  [15:0] ext_len$q;
-    reg  ext_len$clock;
-    reg  [7:0] l4_len$d;
-    wire  [7:0] l4_len$q;
-    reg  l4_len$clock;
+    reg  [10:0] ext_last$d;
+    wire  [10:0] ext_last$q;
+    reg  ext_last$clock;
+    reg  [5:0] l4_last$d;
+    wire  [5:0] l4_last$q;
+    reg  l4_last$clock;
+    reg  [10:0] rel_q$d;
+    wire  [10:0] rel_q$q;
+    reg  rel_q$clock;
+    reg  [2:0] nh_class$d;
+    wire  [2:0] nh_class$q;
+    reg  nh_class$clock;
+    reg  [2:0] proto_class$d;
+    wire  [2:0] proto_class$q;
+    reg  proto_class$clock;
+    reg  res_valid$d;
+    wire  res_valid$q;
+    reg  res_valid$clock;
+    reg  [395:0] res$d;
+    wire  [395:0] res$q;
+    reg  res$clock;
     reg  [3:0] verdict$d;
     wire  [3:0] verdict$q;
     reg  verdict$clock;
@@ -7398,7 +12805,10 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     // Local signals
     reg  [3:0] st;
     reg  [15:0] p;
-    reg  [15:0] rel;
+    reg  [10:0] rel;
+    reg  [5:0] r6;
+    reg  [2:0] data_class;
+    reg  [2:0] dispatch_class;
     reg  [15:0] next_base;
     reg  [15:0] ethertype;
     reg  dispatch;
@@ -7499,6 +12909,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .q(ihl_bytes$q),
         .clock(ihl_bytes$clock)
     );
+    top$demux$parser$ihl_last ihl_last(
+        .d(ihl_last$d),
+        .q(ihl_last$q),
+        .clock(ihl_last$clock)
+    );
     top$demux$parser$ip_len ip_len(
         .d(ip_len$d),
         .q(ip_len$q),
@@ -7529,15 +12944,40 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .q(next_hdr$q),
         .clock(next_hdr$clock)
     );
-    top$demux$parser$ext_len ext_len(
-        .d(ext_len$d),
-        .q(ext_len$q),
-        .clock(ext_len$clock)
+    top$demux$parser$ext_last ext_last(
+        .d(ext_last$d),
+        .q(ext_last$q),
+        .clock(ext_last$clock)
     );
-    top$demux$parser$l4_len l4_len(
-        .d(l4_len$d),
-        .q(l4_len$q),
-        .clock(l4_len$clock)
+    top$demux$parser$l4_last l4_last(
+        .d(l4_last$d),
+        .q(l4_last$q),
+        .clock(l4_last$clock)
+    );
+    top$demux$parser$rel_q rel_q(
+        .d(rel_q$d),
+        .q(rel_q$q),
+        .clock(rel_q$clock)
+    );
+    top$demux$parser$nh_class nh_class(
+        .d(nh_class$d),
+        .q(nh_class$q),
+        .clock(nh_class$clock)
+    );
+    top$demux$parser$proto_class proto_class(
+        .d(proto_class$d),
+        .q(proto_class$q),
+        .clock(proto_class$clock)
+    );
+    top$demux$parser$res_valid res_valid(
+        .d(res_valid$d),
+        .q(res_valid$q),
+        .clock(res_valid$clock)
+    );
+    top$demux$parser$res res(
+        .d(res$d),
+        .q(res$q),
+        .clock(res$clock)
     );
     top$demux$parser$verdict verdict(
         .d(verdict$d),
@@ -7590,14 +13030,20 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         src_port$clock = clock;
         dst_port$clock = clock;
         ihl_bytes$clock = clock;
+        ihl_last$clock = clock;
         ip_len$clock = clock;
         frag_hi$clock = clock;
         fragment$clock = clock;
         ip_end$clock = clock;
         need_end$clock = clock;
         next_hdr$clock = clock;
-        ext_len$clock = clock;
-        l4_len$clock = clock;
+        ext_last$clock = clock;
+        l4_last$clock = clock;
+        rel_q$clock = clock;
+        nh_class$clock = clock;
+        proto_class$clock = clock;
+        res_valid$clock = clock;
+        res$clock = clock;
         verdict$clock = clock;
         rss_hash$clock = clock;
         key_shift$clock = clock;
@@ -7622,14 +13068,20 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         src_port$d = src_port$q;
         dst_port$d = dst_port$q;
         ihl_bytes$d = ihl_bytes$q;
+        ihl_last$d = ihl_last$q;
         ip_len$d = ip_len$q;
         frag_hi$d = frag_hi$q;
         fragment$d = fragment$q;
         ip_end$d = ip_end$q;
         need_end$d = need_end$q;
         next_hdr$d = next_hdr$q;
-        ext_len$d = ext_len$q;
-        l4_len$d = l4_len$q;
+        ext_last$d = ext_last$q;
+        l4_last$d = l4_last$q;
+        rel_q$d = rel_q$q;
+        nh_class$d = nh_class$q;
+        proto_class$d = proto_class$q;
+        res_valid$d = res_valid$q;
+        res$d = res$q;
         verdict$d = verdict$q;
         rss_hash$d = rss_hash$q;
         key_shift$d = key_shift$q;
@@ -7642,11 +13094,27 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
             st = Header$Macs;
             p = 32'h0;
         end
-        rel = p - base$q;
+        rel = rel_q$q;
+        r6 = rel_q$q[(32'h0)+:(6)];
+        data_class = 32'h0;
+        if ((data == 32'h0) | (data == 32'h2b) | (data == 32'h3c)) begin
+            data_class = 32'h1;
+        end
+        if (data == 32'h2c) begin
+            data_class = 32'h2;
+        end
+        if ((data == 32'h6) | (data == 32'h11)) begin
+            data_class = 32'h4;
+        end
         next_base = p + 32'h1;
         ethertype = (((held$q) & 16'hffff) << 32'h8) | ((data) & 16'hffff);
         dispatch = 1'b0;
         dispatch_nh = next_hdr$q;
+        dispatch_class = nh_class$q;
+        if (st == Header$Ipv4) begin
+            dispatch_nh = protocol$q;
+            dispatch_class = proto_class$q;
+        end
         feed = 1'b0;
         ext_end = 1'b0;
         finishing$d = 1'b0;
@@ -7679,6 +13147,7 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
             in_frame$d = ~last;
             if (p != 32'hffff) begin
                 pos$d = p + 32'h1;
+                rel_q$d = rel + 32'h1;
             end
             if (~in_frame$q) begin
                 state$d = Header$Macs;
@@ -7694,6 +13163,7 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 src_port$d = 32'h0;
                 dst_port$d = 32'h0;
                 protocol$d = 32'h0;
+                proto_class$d = 32'h1;
                 rss_hash$d = 32'h0;
                 key_shift$d = rss_key;
                 need_end$d = 32'h0;
@@ -7711,14 +13181,16 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 if (p == 32'hb) begin
                     state$d = Header$Type;
                     base$d = 32'hc;
+                    rel_q$d = 32'h0;
                 end
             end
             else if (st == Header$Type) begin
-                if (rel == 32'h0) begin
+                if (r6 == 32'h0) begin
                     held$d = data;
                 end
                 else begin
                     base$d = next_base;
+                    rel_q$d = 32'h0;
                     if ((ethertype == 32'h8100) | (ethertype == 32'h88a8)) begin
                         if (tags$q == 32'h2) begin
                             verdict$d = 32'h7;
@@ -7743,7 +13215,7 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 end
             end
             else if (st == Header$Tci) begin
-                if (rel == 32'h0) begin
+                if (r6 == 32'h0) begin
                     held$d = data;
                 end
                 else begin
@@ -7754,40 +13226,43 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                     tags$d = tags$q + 32'h1;
                     state$d = Header$Type;
                     base$d = next_base;
+                    rel_q$d = 32'h0;
                 end
             end
             else if (st == Header$Ipv4) begin
-                if (rel == 32'h0) begin
+                if (r6 == 32'h0) begin
                     ihl_bytes$d = ((data[(32'h0)+:(4)]) & 8'hff) << 32'h2;
+                    ihl_last$d = (((data[(32'h0)+:(4)]) & 6'h3f) << 32'h2) - 32'h1;
                     if ((data[(32'h4)+:(4)] != 32'h4) | (data[(32'h0)+:(4)] < 32'h5)) begin
                         verdict$d = 32'h4;
                         state$d = Header$Done;
                     end
                 end
-                if (rel == 32'h2) begin
+                if (r6 == 32'h2) begin
                     held$d = data;
                 end
-                if (rel == 32'h3) begin
+                if (r6 == 32'h3) begin
                     ip_len$d = ethertype;
                 end
-                if (rel == 32'h6) begin
+                if (r6 == 32'h6) begin
                     frag_hi$d = data;
                 end
-                if (rel == 32'h7) begin
+                if (r6 == 32'h7) begin
                     fragment$d = |(frag_hi$q & 32'h3f) | |data;
                 end
-                if (rel == 32'h9) begin
+                if (r6 == 32'h9) begin
                     protocol$d = data;
+                    proto_class$d = data_class;
                 end
-                if ((rel >= 32'hc) & (rel < 32'h10)) begin
+                if ((r6 >= 32'hc) & (r6 < 32'h10)) begin
                     src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if ((rel >= 32'h10) & (rel < 32'h14)) begin
+                if ((r6 >= 32'h10) & (r6 < 32'h14)) begin
                     dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if ((rel >= 32'h13) & (rel == ((ihl_bytes$q) & 16'hffff) - 32'h1)) begin
+                if ((r6 != 32'h0) & (r6 == ihl_last$q)) begin
                     if (fragment$q) begin
                         verdict$d = 32'h2;
                         state$d = Header$Done;
@@ -7795,35 +13270,35 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                     else begin
                         ip_end$d = ((base$q) & 17'h1ffff) + ((ip_len$q) & 17'h1ffff);
                         dispatch = 1'b1;
-                        dispatch_nh = protocol$q;
                     end
                 end
             end
             else if (st == Header$Ipv6) begin
-                if (rel == 32'h0) begin
+                if (r6 == 32'h0) begin
                     if (data[(32'h4)+:(4)] != 32'h6) begin
                         verdict$d = 32'h5;
                         state$d = Header$Done;
                     end
                 end
-                if (rel == 32'h4) begin
+                if (r6 == 32'h4) begin
                     held$d = data;
                 end
-                if (rel == 32'h5) begin
+                if (r6 == 32'h5) begin
                     ip_len$d = ethertype;
                 end
-                if (rel == 32'h6) begin
+                if (r6 == 32'h6) begin
                     next_hdr$d = data;
+                    nh_class$d = data_class;
                 end
-                if ((rel >= 32'h8) & (rel < 32'h18)) begin
+                if ((r6 >= 32'h8) & (r6 < 32'h18)) begin
                     src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if ((rel >= 32'h18) & (rel < 32'h28)) begin
+                if ((r6 >= 32'h18) & (r6 < 32'h28)) begin
                     dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if (rel == 32'h27) begin
+                if (r6 == 32'h27) begin
                     ip_end$d = ((base$q) & 17'h1ffff) + ((ip_len$q) & 17'h1ffff) + 32'h28;
                     dispatch = 1'b1;
                 end
@@ -7831,11 +13306,12 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
             else if (st == Header$Ext) begin
                 if (rel == 32'h0) begin
                     next_hdr$d = data;
+                    nh_class$d = data_class;
                 end
                 if (rel == 32'h1) begin
-                    ext_len$d = (((data) & 16'hffff) + 32'h1) << 32'h3;
+                    ext_last$d = (((data) & 11'h7ff) << 32'h3) | 32'h7;
                 end
-                if ((rel > 32'h1) & (rel == ext_len$q - 32'h1)) begin
+                if ((rel > 32'h1) & (rel == ext_last$q)) begin
                     dispatch = 1'b1;
                 end
             end
@@ -7844,29 +13320,29 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 state$d = Header$Done;
             end
             else if (st == Header$L4) begin
-                if (rel < 32'h2) begin
+                if (r6 < 32'h2) begin
                     src_port$d = (src_port$q << 32'h8) | ((data) & 16'hffff);
                     feed = 1'b1;
                 end
-                else if (rel < 32'h4) begin
+                else if (r6 < 32'h4) begin
                     dst_port$d = (dst_port$q << 32'h8) | ((data) & 16'hffff);
                     feed = 1'b1;
                 end
                 if (protocol$q == 32'h11) begin
-                    if (rel == 32'h7) begin
+                    if (r6 == 32'h7) begin
                         state$d = Header$Done;
                         need_end$d = ((next_base) & 17'h1ffff);
                     end
                 end
                 else begin
-                    if (rel == 32'hc) begin
-                        l4_len$d = ((data[(32'h4)+:(4)]) & 8'hff) << 32'h2;
+                    if (r6 == 32'hc) begin
+                        l4_last$d = (((data[(32'h4)+:(4)]) & 6'h3f) << 32'h2) - 32'h1;
                         if (data[(32'h4)+:(4)] < 32'h5) begin
                             verdict$d = 32'h6;
                             state$d = Header$Done;
                         end
                     end
-                    if ((rel > 32'hc) & (rel == ((l4_len$q) & 16'hffff) - 32'h1)) begin
+                    if ((r6 > 32'hc) & (r6 == l4_last$q)) begin
                         state$d = Header$Done;
                         need_end$d = ((next_base) & 17'h1ffff);
                     end
@@ -7874,16 +13350,18 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
             end
             if (dispatch) begin
                 base$d = next_base;
+                rel_q$d = 32'h0;
                 need_end$d = ((next_base) & 17'h1ffff);
-                if ((dispatch_nh == 32'h0) | (dispatch_nh == 32'h2b) | (dispatch_nh == 32'h3c)) begin
+                if (dispatch_class[32'h0]) begin
                     state$d = Header$Ext;
                 end
-                else if (dispatch_nh == 32'h2c) begin
+                else if (dispatch_class[32'h1]) begin
                     state$d = Header$Frag6;
                 end
                 else begin
                     protocol$d = dispatch_nh;
-                    if ((dispatch_nh == 32'h6) | (dispatch_nh == 32'h11)) begin
+                    proto_class$d = dispatch_class;
+                    if (dispatch_class[32'h2]) begin
                         ports$d = 1'b1;
                         state$d = Header$L4;
                     end
@@ -7918,20 +13396,22 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 c_reason = 32'h3;
             end
         end
-        result_valid = finishing$q;
-        result[(64'h0)+:(4)] = c_reason;
-        result[(64'h4)+:(48)] = mac$q;
-        result[(64'h34)+:(1)] = vlan_seen$q;
-        result[(64'h35)+:(12)] = vlan_id$q;
-        result[(64'h41)+:(1)] = ip$q;
-        result[(64'h42)+:(1)] = v6$q;
-        result[(64'h43)+:(8)] = protocol$q;
-        result[(64'h4b)+:(128)] = src_addr$q;
-        result[(64'hcb)+:(128)] = dst_addr$q;
-        result[(64'h14b)+:(1)] = ports$q;
-        result[(64'h14c)+:(16)] = src_port$q;
-        result[(64'h15c)+:(16)] = dst_port$q;
-        result[(64'h16c)+:(32)] = rss_hash$q;
+        res_valid$d = finishing$q;
+        res$d[(64'h0)+:(4)] = c_reason;
+        res$d[(64'h4)+:(48)] = mac$q;
+        res$d[(64'h34)+:(1)] = vlan_seen$q;
+        res$d[(64'h35)+:(12)] = vlan_id$q;
+        res$d[(64'h41)+:(1)] = ip$q;
+        res$d[(64'h42)+:(1)] = v6$q;
+        res$d[(64'h43)+:(8)] = protocol$q;
+        res$d[(64'h4b)+:(128)] = src_addr$q;
+        res$d[(64'hcb)+:(128)] = dst_addr$q;
+        res$d[(64'h14b)+:(1)] = ports$q;
+        res$d[(64'h14c)+:(16)] = src_port$q;
+        res$d[(64'h15c)+:(16)] = dst_port$q;
+        res$d[(64'h16c)+:(32)] = rss_hash$q;
+        result_valid = res_valid$q;
+        result = res$q;
     end
     
 endmodule // top$demux$parser
@@ -7994,23 +13474,23 @@ module top$demux$parser$dst_port(d,q,clock);
 endmodule // top$demux$parser$dst_port
 
 
-module top$demux$parser$ext_len(d,q,clock);
+module top$demux$parser$ext_last(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  [10:0] d;
+    output reg  [10:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 11'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$parser$ext_len
+endmodule // top$demux$parser$ext_last
 
 
 module top$demux$parser$finishing(d,q,clock);
@@ -8146,6 +13626,25 @@ module top$demux$parser$ihl_bytes(d,q,clock);
 endmodule // top$demux$parser$ihl_bytes
 
 
+module top$demux$parser$ihl_last(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ihl_last
+
+
 module top$demux$parser$in_frame(d,q,clock);
     
     // Module arguments
@@ -8241,23 +13740,23 @@ module top$demux$parser$key_shift(d,q,clock);
 endmodule // top$demux$parser$key_shift
 
 
-module top$demux$parser$l4_len(d,q,clock);
+module top$demux$parser$l4_last(d,q,clock);
     
     // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
+    input wire  [5:0] d;
+    output reg  [5:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 8'h0;
+       q = 6'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$parser$l4_len
+endmodule // top$demux$parser$l4_last
 
 
 module top$demux$parser$mac(d,q,clock);
@@ -8317,6 +13816,25 @@ module top$demux$parser$next_hdr(d,q,clock);
 endmodule // top$demux$parser$next_hdr
 
 
+module top$demux$parser$nh_class(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$nh_class
+
+
 module top$demux$parser$ports(d,q,clock);
     
     // Module arguments
@@ -8355,6 +13873,25 @@ module top$demux$parser$pos(d,q,clock);
 endmodule // top$demux$parser$pos
 
 
+module top$demux$parser$proto_class(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$proto_class
+
+
 module top$demux$parser$protocol(d,q,clock);
     
     // Module arguments
@@ -8372,6 +13909,63 @@ module top$demux$parser$protocol(d,q,clock);
     end
           
 endmodule // top$demux$parser$protocol
+
+
+module top$demux$parser$rel_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$rel_q
+
+
+module top$demux$parser$res(d,q,clock);
+    
+    // Module arguments
+    input wire  [395:0] d;
+    output reg  [395:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 396'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$res
+
+
+module top$demux$parser$res_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$res_valid
 
 
 module top$demux$parser$rss_hash(d,q,clock);
@@ -8556,6 +14150,82 @@ module top$demux$parser$vlan_seen(d,q,clock);
 endmodule // top$demux$parser$vlan_seen
 
 
+module top$demux$step(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$step
+
+
+module top$demux$sum_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$sum_r
+
+
+module top$demux$value_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$value_r
+
+
+module top$demux$w_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$w_ok
+
+
 module top$demux$w_valid(d,q,clock);
     
     // Module arguments
@@ -8573,25 +14243,6 @@ module top$demux$w_valid(d,q,clock);
     end
           
 endmodule // top$demux$w_valid
-
-
-module top$demux$waiting(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$demux$waiting
 
 
 module top$demux$waiting_frame(d,q,clock);
@@ -8696,18 +14347,167 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
     reg  [303:0] key_q$d;
     wire  [303:0] key_q$q;
     reg  key_q$clock;
-    reg  [1:0] state$d;
-    wire  [1:0] state$q;
+    reg  [7:0] h0_part$0$d;
+    wire  [7:0] h0_part$0$q;
+    reg  h0_part$0$clock;
+    reg  [7:0] h0_part$1$d;
+    wire  [7:0] h0_part$1$q;
+    reg  h0_part$1$clock;
+    reg  [7:0] h0_part$2$d;
+    wire  [7:0] h0_part$2$q;
+    reg  h0_part$2$clock;
+    reg  [7:0] h0_part$3$d;
+    wire  [7:0] h0_part$3$q;
+    reg  h0_part$3$clock;
+    reg  [7:0] h0_part$4$d;
+    wire  [7:0] h0_part$4$q;
+    reg  h0_part$4$clock;
+    reg  [7:0] h0_part$5$d;
+    wire  [7:0] h0_part$5$q;
+    reg  h0_part$5$clock;
+    reg  [7:0] h0_part$6$d;
+    wire  [7:0] h0_part$6$q;
+    reg  h0_part$6$clock;
+    reg  [7:0] h0_part$7$d;
+    wire  [7:0] h0_part$7$q;
+    reg  h0_part$7$clock;
+    reg  [7:0] h0_part$8$d;
+    wire  [7:0] h0_part$8$q;
+    reg  h0_part$8$clock;
+    reg  [7:0] h0_part$9$d;
+    wire  [7:0] h0_part$9$q;
+    reg  h0_part$9$clock;
+    reg  [7:0] h0_part$10$d;
+    wire  [7:0] h0_part$10$q;
+    reg  h0_part$10$clock;
+    reg  [7:0] h0_part$11$d;
+    wire  [7:0] h0_part$11$q;
+    reg  h0_part$11$clock;
+    reg  [7:0] h0_part$12$d;
+    wire  [7:0] h0_part$12$q;
+    reg  h0_part$12$clock;
+    reg  [7:0] h0_part$13$d;
+    wire  [7:0] h0_part$13$q;
+    reg  h0_part$13$clock;
+    reg  [7:0] h0_part$14$d;
+    wire  [7:0] h0_part$14$q;
+    reg  h0_part$14$clock;
+    reg  [7:0] h0_part$15$d;
+    wire  [7:0] h0_part$15$q;
+    reg  h0_part$15$clock;
+    reg  [7:0] h1_part$0$d;
+    wire  [7:0] h1_part$0$q;
+    reg  h1_part$0$clock;
+    reg  [7:0] h1_part$1$d;
+    wire  [7:0] h1_part$1$q;
+    reg  h1_part$1$clock;
+    reg  [7:0] h1_part$2$d;
+    wire  [7:0] h1_part$2$q;
+    reg  h1_part$2$clock;
+    reg  [7:0] h1_part$3$d;
+    wire  [7:0] h1_part$3$q;
+    reg  h1_part$3$clock;
+    reg  [7:0] h1_part$4$d;
+    wire  [7:0] h1_part$4$q;
+    reg  h1_part$4$clock;
+    reg  [7:0] h1_part$5$d;
+    wire  [7:0] h1_part$5$q;
+    reg  h1_part$5$clock;
+    reg  [7:0] h1_part$6$d;
+    wire  [7:0] h1_part$6$q;
+    reg  h1_part$6$clock;
+    reg  [7:0] h1_part$7$d;
+    wire  [7:0] h1_part$7$q;
+    reg  h1_part$7$clock;
+    reg  [7:0] h1_part$8$d;
+    wire  [7:0] h1_part$8$q;
+    reg  h1_part$8$clock;
+    reg  [7:0] h1_part$9$d;
+    wire  [7:0] h1_part$9$q;
+    reg  h1_part$9$clock;
+    reg  [7:0] h1_part$10$d;
+    wire  [7:0] h1_part$10$q;
+    reg  h1_part$10$clock;
+    reg  [7:0] h1_part$11$d;
+    wire  [7:0] h1_part$11$q;
+    reg  h1_part$11$clock;
+    reg  [7:0] h1_part$12$d;
+    wire  [7:0] h1_part$12$q;
+    reg  h1_part$12$clock;
+    reg  [7:0] h1_part$13$d;
+    wire  [7:0] h1_part$13$q;
+    reg  h1_part$13$clock;
+    reg  [7:0] h1_part$14$d;
+    wire  [7:0] h1_part$14$q;
+    reg  h1_part$14$clock;
+    reg  [7:0] h1_part$15$d;
+    wire  [7:0] h1_part$15$q;
+    reg  h1_part$15$clock;
+    reg  [2:0] state$d;
+    wire  [2:0] state$q;
     reg  state$clock;
+    reg  [75:0] chunks_eq$0$d;
+    wire  [75:0] chunks_eq$0$q;
+    reg  chunks_eq$0$clock;
+    reg  [75:0] chunks_eq$1$d;
+    wire  [75:0] chunks_eq$1$q;
+    reg  chunks_eq$1$clock;
+    reg  [75:0] chunks_eq$2$d;
+    wire  [75:0] chunks_eq$2$q;
+    reg  chunks_eq$2$clock;
+    reg  [75:0] chunks_eq$3$d;
+    wire  [75:0] chunks_eq$3$q;
+    reg  chunks_eq$3$clock;
+    reg  [31:0] read_value$0$d;
+    wire  [31:0] read_value$0$q;
+    reg  read_value$0$clock;
+    reg  [31:0] read_value$1$d;
+    wire  [31:0] read_value$1$q;
+    reg  read_value$1$clock;
+    reg  [31:0] read_value$2$d;
+    wire  [31:0] read_value$2$q;
+    reg  read_value$2$clock;
+    reg  [31:0] read_value$3$d;
+    wire  [31:0] read_value$3$q;
+    reg  read_value$3$clock;
+    reg  [3:0] way_match$d;
+    wire  [3:0] way_match$q;
+    reg  way_match$clock;
+    reg  [31:0] match_value$0$d;
+    wire  [31:0] match_value$0$q;
+    reg  match_value$0$clock;
+    reg  [31:0] match_value$1$d;
+    wire  [31:0] match_value$1$q;
+    reg  match_value$1$clock;
+    reg  [31:0] match_value$2$d;
+    wire  [31:0] match_value$2$q;
+    reg  match_value$2$clock;
+    reg  [31:0] match_value$3$d;
+    wire  [31:0] match_value$3$q;
+    reg  match_value$3$clock;
+    reg  done_q$d;
+    wire  done_q$q;
+    reg  done_q$clock;
+    reg  hit_q$d;
+    wire  hit_q$q;
+    reg  hit_q$clock;
+    reg  [31:0] value_q$d;
+    wire  [31:0] value_q$q;
+    reg  value_q$clock;
     
     // Local signals
+    reg  [303:0] masked0;
+    reg  [303:0] masked1;
+    reg  [7:0] part0;
+    reg  [7:0] part1;
     reg  [15:0] h0;
     reg  [15:0] h1;
     reg  [3:0] way_select;
     reg  mine;
-    reg  matched;
-    reg  [31:0] matched_value;
     reg  [351:0] entry;
+    reg  [75:0] eq_now;
+    reg  [3:0] match_now;
+    reg  [31:0] first_value;
     
     // Sub module instances
     top$demux$wild_table$ways$0 ways$0(
@@ -8751,56 +14551,751 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         .q(key_q$q),
         .clock(key_q$clock)
     );
+    top$demux$wild_table$h0_part$0 h0_part$0(
+        .d(h0_part$0$d),
+        .q(h0_part$0$q),
+        .clock(h0_part$0$clock)
+    );
+    top$demux$wild_table$h0_part$1 h0_part$1(
+        .d(h0_part$1$d),
+        .q(h0_part$1$q),
+        .clock(h0_part$1$clock)
+    );
+    top$demux$wild_table$h0_part$2 h0_part$2(
+        .d(h0_part$2$d),
+        .q(h0_part$2$q),
+        .clock(h0_part$2$clock)
+    );
+    top$demux$wild_table$h0_part$3 h0_part$3(
+        .d(h0_part$3$d),
+        .q(h0_part$3$q),
+        .clock(h0_part$3$clock)
+    );
+    top$demux$wild_table$h0_part$4 h0_part$4(
+        .d(h0_part$4$d),
+        .q(h0_part$4$q),
+        .clock(h0_part$4$clock)
+    );
+    top$demux$wild_table$h0_part$5 h0_part$5(
+        .d(h0_part$5$d),
+        .q(h0_part$5$q),
+        .clock(h0_part$5$clock)
+    );
+    top$demux$wild_table$h0_part$6 h0_part$6(
+        .d(h0_part$6$d),
+        .q(h0_part$6$q),
+        .clock(h0_part$6$clock)
+    );
+    top$demux$wild_table$h0_part$7 h0_part$7(
+        .d(h0_part$7$d),
+        .q(h0_part$7$q),
+        .clock(h0_part$7$clock)
+    );
+    top$demux$wild_table$h0_part$8 h0_part$8(
+        .d(h0_part$8$d),
+        .q(h0_part$8$q),
+        .clock(h0_part$8$clock)
+    );
+    top$demux$wild_table$h0_part$9 h0_part$9(
+        .d(h0_part$9$d),
+        .q(h0_part$9$q),
+        .clock(h0_part$9$clock)
+    );
+    top$demux$wild_table$h0_part$10 h0_part$10(
+        .d(h0_part$10$d),
+        .q(h0_part$10$q),
+        .clock(h0_part$10$clock)
+    );
+    top$demux$wild_table$h0_part$11 h0_part$11(
+        .d(h0_part$11$d),
+        .q(h0_part$11$q),
+        .clock(h0_part$11$clock)
+    );
+    top$demux$wild_table$h0_part$12 h0_part$12(
+        .d(h0_part$12$d),
+        .q(h0_part$12$q),
+        .clock(h0_part$12$clock)
+    );
+    top$demux$wild_table$h0_part$13 h0_part$13(
+        .d(h0_part$13$d),
+        .q(h0_part$13$q),
+        .clock(h0_part$13$clock)
+    );
+    top$demux$wild_table$h0_part$14 h0_part$14(
+        .d(h0_part$14$d),
+        .q(h0_part$14$q),
+        .clock(h0_part$14$clock)
+    );
+    top$demux$wild_table$h0_part$15 h0_part$15(
+        .d(h0_part$15$d),
+        .q(h0_part$15$q),
+        .clock(h0_part$15$clock)
+    );
+    top$demux$wild_table$h1_part$0 h1_part$0(
+        .d(h1_part$0$d),
+        .q(h1_part$0$q),
+        .clock(h1_part$0$clock)
+    );
+    top$demux$wild_table$h1_part$1 h1_part$1(
+        .d(h1_part$1$d),
+        .q(h1_part$1$q),
+        .clock(h1_part$1$clock)
+    );
+    top$demux$wild_table$h1_part$2 h1_part$2(
+        .d(h1_part$2$d),
+        .q(h1_part$2$q),
+        .clock(h1_part$2$clock)
+    );
+    top$demux$wild_table$h1_part$3 h1_part$3(
+        .d(h1_part$3$d),
+        .q(h1_part$3$q),
+        .clock(h1_part$3$clock)
+    );
+    top$demux$wild_table$h1_part$4 h1_part$4(
+        .d(h1_part$4$d),
+        .q(h1_part$4$q),
+        .clock(h1_part$4$clock)
+    );
+    top$demux$wild_table$h1_part$5 h1_part$5(
+        .d(h1_part$5$d),
+        .q(h1_part$5$q),
+        .clock(h1_part$5$clock)
+    );
+    top$demux$wild_table$h1_part$6 h1_part$6(
+        .d(h1_part$6$d),
+        .q(h1_part$6$q),
+        .clock(h1_part$6$clock)
+    );
+    top$demux$wild_table$h1_part$7 h1_part$7(
+        .d(h1_part$7$d),
+        .q(h1_part$7$q),
+        .clock(h1_part$7$clock)
+    );
+    top$demux$wild_table$h1_part$8 h1_part$8(
+        .d(h1_part$8$d),
+        .q(h1_part$8$q),
+        .clock(h1_part$8$clock)
+    );
+    top$demux$wild_table$h1_part$9 h1_part$9(
+        .d(h1_part$9$d),
+        .q(h1_part$9$q),
+        .clock(h1_part$9$clock)
+    );
+    top$demux$wild_table$h1_part$10 h1_part$10(
+        .d(h1_part$10$d),
+        .q(h1_part$10$q),
+        .clock(h1_part$10$clock)
+    );
+    top$demux$wild_table$h1_part$11 h1_part$11(
+        .d(h1_part$11$d),
+        .q(h1_part$11$q),
+        .clock(h1_part$11$clock)
+    );
+    top$demux$wild_table$h1_part$12 h1_part$12(
+        .d(h1_part$12$d),
+        .q(h1_part$12$q),
+        .clock(h1_part$12$clock)
+    );
+    top$demux$wild_table$h1_part$13 h1_part$13(
+        .d(h1_part$13$d),
+        .q(h1_part$13$q),
+        .clock(h1_part$13$clock)
+    );
+    top$demux$wild_table$h1_part$14 h1_part$14(
+        .d(h1_part$14$d),
+        .q(h1_part$14$q),
+        .clock(h1_part$14$clock)
+    );
+    top$demux$wild_table$h1_part$15 h1_part$15(
+        .d(h1_part$15$d),
+        .q(h1_part$15$q),
+        .clock(h1_part$15$clock)
+    );
     top$demux$wild_table$state state(
         .d(state$d),
         .q(state$q),
         .clock(state$clock)
+    );
+    top$demux$wild_table$chunks_eq$0 chunks_eq$0(
+        .d(chunks_eq$0$d),
+        .q(chunks_eq$0$q),
+        .clock(chunks_eq$0$clock)
+    );
+    top$demux$wild_table$chunks_eq$1 chunks_eq$1(
+        .d(chunks_eq$1$d),
+        .q(chunks_eq$1$q),
+        .clock(chunks_eq$1$clock)
+    );
+    top$demux$wild_table$chunks_eq$2 chunks_eq$2(
+        .d(chunks_eq$2$d),
+        .q(chunks_eq$2$q),
+        .clock(chunks_eq$2$clock)
+    );
+    top$demux$wild_table$chunks_eq$3 chunks_eq$3(
+        .d(chunks_eq$3$d),
+        .q(chunks_eq$3$q),
+        .clock(chunks_eq$3$clock)
+    );
+    top$demux$wild_table$read_value$0 read_value$0(
+        .d(read_value$0$d),
+        .q(read_value$0$q),
+        .clock(read_value$0$clock)
+    );
+    top$demux$wild_table$read_value$1 read_value$1(
+        .d(read_value$1$d),
+        .q(read_value$1$q),
+        .clock(read_value$1$clock)
+    );
+    top$demux$wild_table$read_value$2 read_value$2(
+        .d(read_value$2$d),
+        .q(read_value$2$q),
+        .clock(read_value$2$clock)
+    );
+    top$demux$wild_table$read_value$3 read_value$3(
+        .d(read_value$3$d),
+        .q(read_value$3$q),
+        .clock(read_value$3$clock)
+    );
+    top$demux$wild_table$way_match way_match(
+        .d(way_match$d),
+        .q(way_match$q),
+        .clock(way_match$clock)
+    );
+    top$demux$wild_table$match_value$0 match_value$0(
+        .d(match_value$0$d),
+        .q(match_value$0$q),
+        .clock(match_value$0$clock)
+    );
+    top$demux$wild_table$match_value$1 match_value$1(
+        .d(match_value$1$d),
+        .q(match_value$1$q),
+        .clock(match_value$1$clock)
+    );
+    top$demux$wild_table$match_value$2 match_value$2(
+        .d(match_value$2$d),
+        .q(match_value$2$q),
+        .clock(match_value$2$clock)
+    );
+    top$demux$wild_table$match_value$3 match_value$3(
+        .d(match_value$3$d),
+        .q(match_value$3$q),
+        .clock(match_value$3$clock)
+    );
+    top$demux$wild_table$done_q done_q(
+        .d(done_q$d),
+        .q(done_q$q),
+        .clock(done_q$clock)
+    );
+    top$demux$wild_table$hit_q hit_q(
+        .d(hit_q$d),
+        .q(hit_q$q),
+        .clock(hit_q$clock)
+    );
+    top$demux$wild_table$value_q value_q(
+        .d(value_q$d),
+        .q(value_q$q),
+        .clock(value_q$clock)
     );
     
     // Update code
     always @(*) begin
         key_q$clock = clock;
         state$clock = clock;
+        way_match$clock = clock;
+        done_q$clock = clock;
+        hit_q$clock = clock;
+        value_q$clock = clock;
         key_q$d = key_q$q;
         state$d = state$q;
+        way_match$d = way_match$q;
+        done_q$d = done_q$q;
+        hit_q$d = hit_q$q;
+        value_q$d = value_q$q;
         h0 = 32'h0;
         h1 = 32'h0;
-        h0 = (h0 & ~(1 << (0)) | ((^(key_q$q & masks0$0)) << (0)));
-        h1 = (h1 & ~(1 << (0)) | ((^(key_q$q & masks1$0)) << (0)));
-        h0 = (h0 & ~(1 << (1)) | ((^(key_q$q & masks0$1)) << (1)));
-        h1 = (h1 & ~(1 << (1)) | ((^(key_q$q & masks1$1)) << (1)));
-        h0 = (h0 & ~(1 << (2)) | ((^(key_q$q & masks0$2)) << (2)));
-        h1 = (h1 & ~(1 << (2)) | ((^(key_q$q & masks1$2)) << (2)));
-        h0 = (h0 & ~(1 << (3)) | ((^(key_q$q & masks0$3)) << (3)));
-        h1 = (h1 & ~(1 << (3)) | ((^(key_q$q & masks1$3)) << (3)));
-        h0 = (h0 & ~(1 << (4)) | ((^(key_q$q & masks0$4)) << (4)));
-        h1 = (h1 & ~(1 << (4)) | ((^(key_q$q & masks1$4)) << (4)));
-        h0 = (h0 & ~(1 << (5)) | ((^(key_q$q & masks0$5)) << (5)));
-        h1 = (h1 & ~(1 << (5)) | ((^(key_q$q & masks1$5)) << (5)));
-        h0 = (h0 & ~(1 << (6)) | ((^(key_q$q & masks0$6)) << (6)));
-        h1 = (h1 & ~(1 << (6)) | ((^(key_q$q & masks1$6)) << (6)));
-        h0 = (h0 & ~(1 << (7)) | ((^(key_q$q & masks0$7)) << (7)));
-        h1 = (h1 & ~(1 << (7)) | ((^(key_q$q & masks1$7)) << (7)));
-        h0 = (h0 & ~(1 << (8)) | ((^(key_q$q & masks0$8)) << (8)));
-        h1 = (h1 & ~(1 << (8)) | ((^(key_q$q & masks1$8)) << (8)));
-        h0 = (h0 & ~(1 << (9)) | ((^(key_q$q & masks0$9)) << (9)));
-        h1 = (h1 & ~(1 << (9)) | ((^(key_q$q & masks1$9)) << (9)));
-        h0 = (h0 & ~(1 << (10)) | ((^(key_q$q & masks0$10)) << (10)));
-        h1 = (h1 & ~(1 << (10)) | ((^(key_q$q & masks1$10)) << (10)));
-        h0 = (h0 & ~(1 << (11)) | ((^(key_q$q & masks0$11)) << (11)));
-        h1 = (h1 & ~(1 << (11)) | ((^(key_q$q & masks1$11)) << (11)));
-        h0 = (h0 & ~(1 << (12)) | ((^(key_q$q & masks0$12)) << (12)));
-        h1 = (h1 & ~(1 << (12)) | ((^(key_q$q & masks1$12)) << (12)));
-        h0 = (h0 & ~(1 << (13)) | ((^(key_q$q & masks0$13)) << (13)));
-        h1 = (h1 & ~(1 << (13)) | ((^(key_q$q & masks1$13)) << (13)));
-        h0 = (h0 & ~(1 << (14)) | ((^(key_q$q & masks0$14)) << (14)));
-        h1 = (h1 & ~(1 << (14)) | ((^(key_q$q & masks1$14)) << (14)));
-        h0 = (h0 & ~(1 << (15)) | ((^(key_q$q & masks0$15)) << (15)));
-        h1 = (h1 & ~(1 << (15)) | ((^(key_q$q & masks1$15)) << (15)));
+        h0_part$0$clock = clock;
+        h1_part$0$clock = clock;
+        h0_part$0$d = h0_part$0$q;
+        h1_part$0$d = h1_part$0$q;
+        masked0 = key & masks0$0;
+        masked1 = key & masks1$0;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$0$d = part0;
+            h1_part$0$d = part1;
+        end
+        h0 = (h0 & ~(1 << (0)) | ((^h0_part$0$q) << (0)));
+        h1 = (h1 & ~(1 << (0)) | ((^h1_part$0$q) << (0)));
+        h0_part$1$clock = clock;
+        h1_part$1$clock = clock;
+        h0_part$1$d = h0_part$1$q;
+        h1_part$1$d = h1_part$1$q;
+        masked0 = key & masks0$1;
+        masked1 = key & masks1$1;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$1$d = part0;
+            h1_part$1$d = part1;
+        end
+        h0 = (h0 & ~(1 << (1)) | ((^h0_part$1$q) << (1)));
+        h1 = (h1 & ~(1 << (1)) | ((^h1_part$1$q) << (1)));
+        h0_part$2$clock = clock;
+        h1_part$2$clock = clock;
+        h0_part$2$d = h0_part$2$q;
+        h1_part$2$d = h1_part$2$q;
+        masked0 = key & masks0$2;
+        masked1 = key & masks1$2;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$2$d = part0;
+            h1_part$2$d = part1;
+        end
+        h0 = (h0 & ~(1 << (2)) | ((^h0_part$2$q) << (2)));
+        h1 = (h1 & ~(1 << (2)) | ((^h1_part$2$q) << (2)));
+        h0_part$3$clock = clock;
+        h1_part$3$clock = clock;
+        h0_part$3$d = h0_part$3$q;
+        h1_part$3$d = h1_part$3$q;
+        masked0 = key & masks0$3;
+        masked1 = key & masks1$3;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$3$d = part0;
+            h1_part$3$d = part1;
+        end
+        h0 = (h0 & ~(1 << (3)) | ((^h0_part$3$q) << (3)));
+        h1 = (h1 & ~(1 << (3)) | ((^h1_part$3$q) << (3)));
+        h0_part$4$clock = clock;
+        h1_part$4$clock = clock;
+        h0_part$4$d = h0_part$4$q;
+        h1_part$4$d = h1_part$4$q;
+        masked0 = key & masks0$4;
+        masked1 = key & masks1$4;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$4$d = part0;
+            h1_part$4$d = part1;
+        end
+        h0 = (h0 & ~(1 << (4)) | ((^h0_part$4$q) << (4)));
+        h1 = (h1 & ~(1 << (4)) | ((^h1_part$4$q) << (4)));
+        h0_part$5$clock = clock;
+        h1_part$5$clock = clock;
+        h0_part$5$d = h0_part$5$q;
+        h1_part$5$d = h1_part$5$q;
+        masked0 = key & masks0$5;
+        masked1 = key & masks1$5;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$5$d = part0;
+            h1_part$5$d = part1;
+        end
+        h0 = (h0 & ~(1 << (5)) | ((^h0_part$5$q) << (5)));
+        h1 = (h1 & ~(1 << (5)) | ((^h1_part$5$q) << (5)));
+        h0_part$6$clock = clock;
+        h1_part$6$clock = clock;
+        h0_part$6$d = h0_part$6$q;
+        h1_part$6$d = h1_part$6$q;
+        masked0 = key & masks0$6;
+        masked1 = key & masks1$6;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$6$d = part0;
+            h1_part$6$d = part1;
+        end
+        h0 = (h0 & ~(1 << (6)) | ((^h0_part$6$q) << (6)));
+        h1 = (h1 & ~(1 << (6)) | ((^h1_part$6$q) << (6)));
+        h0_part$7$clock = clock;
+        h1_part$7$clock = clock;
+        h0_part$7$d = h0_part$7$q;
+        h1_part$7$d = h1_part$7$q;
+        masked0 = key & masks0$7;
+        masked1 = key & masks1$7;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$7$d = part0;
+            h1_part$7$d = part1;
+        end
+        h0 = (h0 & ~(1 << (7)) | ((^h0_part$7$q) << (7)));
+        h1 = (h1 & ~(1 << (7)) | ((^h1_part$7$q) << (7)));
+        h0_part$8$clock = clock;
+        h1_part$8$clock = clock;
+        h0_part$8$d = h0_part$8$q;
+        h1_part$8$d = h1_part$8$q;
+        masked0 = key & masks0$8;
+        masked1 = key & masks1$8;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$8$d = part0;
+            h1_part$8$d = part1;
+        end
+        h0 = (h0 & ~(1 << (8)) | ((^h0_part$8$q) << (8)));
+        h1 = (h1 & ~(1 << (8)) | ((^h1_part$8$q) << (8)));
+        h0_part$9$clock = clock;
+        h1_part$9$clock = clock;
+        h0_part$9$d = h0_part$9$q;
+        h1_part$9$d = h1_part$9$q;
+        masked0 = key & masks0$9;
+        masked1 = key & masks1$9;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$9$d = part0;
+            h1_part$9$d = part1;
+        end
+        h0 = (h0 & ~(1 << (9)) | ((^h0_part$9$q) << (9)));
+        h1 = (h1 & ~(1 << (9)) | ((^h1_part$9$q) << (9)));
+        h0_part$10$clock = clock;
+        h1_part$10$clock = clock;
+        h0_part$10$d = h0_part$10$q;
+        h1_part$10$d = h1_part$10$q;
+        masked0 = key & masks0$10;
+        masked1 = key & masks1$10;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$10$d = part0;
+            h1_part$10$d = part1;
+        end
+        h0 = (h0 & ~(1 << (10)) | ((^h0_part$10$q) << (10)));
+        h1 = (h1 & ~(1 << (10)) | ((^h1_part$10$q) << (10)));
+        h0_part$11$clock = clock;
+        h1_part$11$clock = clock;
+        h0_part$11$d = h0_part$11$q;
+        h1_part$11$d = h1_part$11$q;
+        masked0 = key & masks0$11;
+        masked1 = key & masks1$11;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$11$d = part0;
+            h1_part$11$d = part1;
+        end
+        h0 = (h0 & ~(1 << (11)) | ((^h0_part$11$q) << (11)));
+        h1 = (h1 & ~(1 << (11)) | ((^h1_part$11$q) << (11)));
+        h0_part$12$clock = clock;
+        h1_part$12$clock = clock;
+        h0_part$12$d = h0_part$12$q;
+        h1_part$12$d = h1_part$12$q;
+        masked0 = key & masks0$12;
+        masked1 = key & masks1$12;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$12$d = part0;
+            h1_part$12$d = part1;
+        end
+        h0 = (h0 & ~(1 << (12)) | ((^h0_part$12$q) << (12)));
+        h1 = (h1 & ~(1 << (12)) | ((^h1_part$12$q) << (12)));
+        h0_part$13$clock = clock;
+        h1_part$13$clock = clock;
+        h0_part$13$d = h0_part$13$q;
+        h1_part$13$d = h1_part$13$q;
+        masked0 = key & masks0$13;
+        masked1 = key & masks1$13;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$13$d = part0;
+            h1_part$13$d = part1;
+        end
+        h0 = (h0 & ~(1 << (13)) | ((^h0_part$13$q) << (13)));
+        h1 = (h1 & ~(1 << (13)) | ((^h1_part$13$q) << (13)));
+        h0_part$14$clock = clock;
+        h1_part$14$clock = clock;
+        h0_part$14$d = h0_part$14$q;
+        h1_part$14$d = h1_part$14$q;
+        masked0 = key & masks0$14;
+        masked1 = key & masks1$14;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$14$d = part0;
+            h1_part$14$d = part1;
+        end
+        h0 = (h0 & ~(1 << (14)) | ((^h0_part$14$q) << (14)));
+        h1 = (h1 & ~(1 << (14)) | ((^h1_part$14$q) << (14)));
+        h0_part$15$clock = clock;
+        h1_part$15$clock = clock;
+        h0_part$15$d = h0_part$15$q;
+        h1_part$15$d = h1_part$15$q;
+        masked0 = key & masks0$15;
+        masked1 = key & masks1$15;
+        part0 = 32'h0;
+        part1 = 32'h0;
+        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
+        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
+        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
+        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
+        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
+        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
+        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
+        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
+        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
+        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
+        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
+        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
+        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
+        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
+        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
+        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
+        if ((state$q == 32'h0) & start) begin
+            h0_part$15$d = part0;
+            h1_part$15$d = part1;
+        end
+        h0 = (h0 & ~(1 << (15)) | ((^h0_part$15$q) << (15)));
+        h1 = (h1 & ~(1 << (15)) | ((^h1_part$15$q) << (15)));
         mine = writes$write & (writes$wildcard == is_wildcard);
         way_select = ((1'b1) & 4'hf) << writes$slot[(32'h0)+:(2)];
-        matched = 1'b0;
-        matched_value = 32'h0;
+        match_now = 32'h0;
         ways$0$read_clock = clock;
         ways$0$write_clock = clock;
         ways$0$write_address = writes$slot[(32'h2)+:(4)];
@@ -8813,11 +15308,91 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(4)];
         end
+        chunks_eq$0$clock = clock;
+        read_value$0$clock = clock;
+        match_value$0$clock = clock;
         entry = ways$0$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
-        end
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$0$d = eq_now;
+        read_value$0$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (0)) | ((&chunks_eq$0$q) << (0)));
+        match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
         ways$1$write_address = writes$slot[(32'h2)+:(4)];
@@ -8830,11 +15405,91 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(4)];
         end
+        chunks_eq$1$clock = clock;
+        read_value$1$clock = clock;
+        match_value$1$clock = clock;
         entry = ways$1$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
-        end
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$1$d = eq_now;
+        read_value$1$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (1)) | ((&chunks_eq$1$q) << (1)));
+        match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
         ways$2$write_address = writes$slot[(32'h2)+:(4)];
@@ -8847,11 +15502,91 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(4)];
         end
+        chunks_eq$2$clock = clock;
+        read_value$2$clock = clock;
+        match_value$2$clock = clock;
         entry = ways$2$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
-        end
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$2$d = eq_now;
+        read_value$2$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (2)) | ((&chunks_eq$2$q) << (2)));
+        match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
         ways$3$write_address = writes$slot[(32'h2)+:(4)];
@@ -8864,42 +15599,858 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(4)];
         end
+        chunks_eq$3$clock = clock;
+        read_value$3$clock = clock;
+        match_value$3$clock = clock;
         entry = ways$3$read_data;
-        if (entry[(32'h0)+:(304)] == key_q$q) begin
-            matched = 1'b1;
-            matched_value = entry[(32'h140)+:(32)];
+        eq_now = 32'h0;
+        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
+        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
+        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
+        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
+        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
+        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
+        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
+        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
+        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
+        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
+        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
+        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
+        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
+        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
+        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
+        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
+        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
+        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
+        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
+        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
+        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
+        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
+        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
+        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
+        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
+        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
+        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
+        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
+        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
+        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
+        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
+        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
+        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
+        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
+        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
+        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
+        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
+        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
+        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
+        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
+        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
+        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
+        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
+        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
+        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
+        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
+        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
+        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
+        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
+        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
+        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
+        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
+        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
+        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
+        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
+        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
+        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
+        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
+        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
+        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
+        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
+        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
+        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
+        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
+        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
+        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
+        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
+        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
+        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
+        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
+        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
+        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
+        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
+        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
+        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
+        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
+        chunks_eq$3$d = eq_now;
+        read_value$3$d = entry[(32'h140)+:(32)];
+        match_now = (match_now & ~(1 << (3)) | ((&chunks_eq$3$q) << (3)));
+        match_value$3$d = read_value$3$q;
+        way_match$d = match_now;
+        first_value = match_value$3$q;
+        if (way_match$q[32'h2]) begin
+            first_value = match_value$2$q;
+        end
+        if (way_match$q[32'h1]) begin
+            first_value = match_value$1$q;
+        end
+        if (way_match$q[32'h0]) begin
+            first_value = match_value$0$q;
         end
         busy = state$q != 32'h0;
-        done = 1'b0;
-        hit = 1'b0;
-        value = matched_value;
+        done = done_q$q;
+        hit = hit_q$q;
+        value = value_q$q;
+        done_q$d = 1'b0;
         if (state$q == 32'h0) begin
             if (start) begin
                 key_q$d = key;
                 state$d = 32'h1;
             end
         end
-        else if (state$q == 32'h1) begin
-            state$d = 32'h2;
-        end
-        else if (state$q == 32'h2) begin
-            if (matched) begin
-                done = 1'b1;
-                hit = 1'b1;
+        else if (state$q == 32'h4) begin
+            if (|way_match$q) begin
+                done_q$d = 1'b1;
+                hit_q$d = 1'b1;
+                value_q$d = first_value;
                 state$d = 32'h0;
             end
             else begin
-                state$d = 32'h3;
+                state$d = 32'h5;
             end
         end
-        else begin
-            done = 1'b1;
-            hit = matched;
+        else if (state$q == 32'h5) begin
+            done_q$d = 1'b1;
+            hit_q$d = |way_match$q;
+            value_q$d = first_value;
             state$d = 32'h0;
+        end
+        else begin
+            state$d = state$q + 32'h1;
         end
     end
     
 endmodule // top$demux$wild_table
+
+
+module top$demux$wild_table$chunks_eq$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$chunks_eq$0
+
+
+module top$demux$wild_table$chunks_eq$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$chunks_eq$1
+
+
+module top$demux$wild_table$chunks_eq$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$chunks_eq$2
+
+
+module top$demux$wild_table$chunks_eq$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [75:0] d;
+    output reg  [75:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 76'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$chunks_eq$3
+
+
+module top$demux$wild_table$done_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$done_q
+
+
+module top$demux$wild_table$h0_part$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$0
+
+
+module top$demux$wild_table$h0_part$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$1
+
+
+module top$demux$wild_table$h0_part$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$10
+
+
+module top$demux$wild_table$h0_part$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$11
+
+
+module top$demux$wild_table$h0_part$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$12
+
+
+module top$demux$wild_table$h0_part$13(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$13
+
+
+module top$demux$wild_table$h0_part$14(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$14
+
+
+module top$demux$wild_table$h0_part$15(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$15
+
+
+module top$demux$wild_table$h0_part$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$2
+
+
+module top$demux$wild_table$h0_part$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$3
+
+
+module top$demux$wild_table$h0_part$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$4
+
+
+module top$demux$wild_table$h0_part$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$5
+
+
+module top$demux$wild_table$h0_part$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$6
+
+
+module top$demux$wild_table$h0_part$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$7
+
+
+module top$demux$wild_table$h0_part$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$8
+
+
+module top$demux$wild_table$h0_part$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h0_part$9
+
+
+module top$demux$wild_table$h1_part$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$0
+
+
+module top$demux$wild_table$h1_part$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$1
+
+
+module top$demux$wild_table$h1_part$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$10
+
+
+module top$demux$wild_table$h1_part$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$11
+
+
+module top$demux$wild_table$h1_part$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$12
+
+
+module top$demux$wild_table$h1_part$13(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$13
+
+
+module top$demux$wild_table$h1_part$14(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$14
+
+
+module top$demux$wild_table$h1_part$15(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$15
+
+
+module top$demux$wild_table$h1_part$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$2
+
+
+module top$demux$wild_table$h1_part$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$3
+
+
+module top$demux$wild_table$h1_part$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$4
+
+
+module top$demux$wild_table$h1_part$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$5
+
+
+module top$demux$wild_table$h1_part$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$6
+
+
+module top$demux$wild_table$h1_part$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$7
+
+
+module top$demux$wild_table$h1_part$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$8
+
+
+module top$demux$wild_table$h1_part$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$h1_part$9
+
+
+module top$demux$wild_table$hit_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$hit_q
 
 
 module top$demux$wild_table$key_q(d,q,clock);
@@ -8921,16 +16472,168 @@ module top$demux$wild_table$key_q(d,q,clock);
 endmodule // top$demux$wild_table$key_q
 
 
-module top$demux$wild_table$state(d,q,clock);
+module top$demux$wild_table$match_value$0(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [31:0] d;
+    output reg  [31:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 2'h0;
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$match_value$0
+
+
+module top$demux$wild_table$match_value$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$match_value$1
+
+
+module top$demux$wild_table$match_value$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$match_value$2
+
+
+module top$demux$wild_table$match_value$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$match_value$3
+
+
+module top$demux$wild_table$read_value$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$read_value$0
+
+
+module top$demux$wild_table$read_value$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$read_value$1
+
+
+module top$demux$wild_table$read_value$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$read_value$2
+
+
+module top$demux$wild_table$read_value$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$read_value$3
+
+
+module top$demux$wild_table$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
     end
     
     always @(posedge clock) begin
@@ -8938,6 +16641,44 @@ module top$demux$wild_table$state(d,q,clock);
     end
           
 endmodule // top$demux$wild_table$state
+
+
+module top$demux$wild_table$value_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$value_q
+
+
+module top$demux$wild_table$way_match(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$wild_table$way_match
 
 
 module top$demux$wild_table$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -9105,10 +16846,10 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
     // Stub signals
     reg  [5:0] cfg_ram$read_address;
     reg  cfg_ram$read_clock;
-    wire  [87:0] cfg_ram$read_data;
+    wire  [97:0] cfg_ram$read_data;
     reg  [5:0] cfg_ram$write_address;
     reg  cfg_ram$write_clock;
-    reg  [87:0] cfg_ram$write_data;
+    reg  [97:0] cfg_ram$write_data;
     reg  cfg_ram$write_enable;
     reg  [5:0] state_ram$read_address;
     reg  state_ram$read_clock;
@@ -9181,6 +16922,69 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
     reg  [15:0] s1_done$d;
     wire  [15:0] s1_done$q;
     reg  s1_done$clock;
+    reg  [1:0] s2_op$d;
+    wire  [1:0] s2_op$q;
+    reg  s2_op$clock;
+    reg  [5:0] s2_queue$d;
+    wire  [5:0] s2_queue$q;
+    reg  s2_queue$clock;
+    reg  s2_is_tx$d;
+    wire  s2_is_tx$q;
+    reg  s2_is_tx$clock;
+    reg  [15:0] s2_done$d;
+    wire  [15:0] s2_done$q;
+    reg  s2_done$clock;
+    reg  [80:0] s2_cur$d;
+    wire  [80:0] s2_cur$q;
+    reg  s2_cur$clock;
+    reg  [97:0] s2_cfg$d;
+    wire  [97:0] s2_cfg$q;
+    reg  s2_cfg$clock;
+    reg  [1:0] s3_op$d;
+    wire  [1:0] s3_op$q;
+    reg  s3_op$clock;
+    reg  [5:0] s3_queue$d;
+    wire  [5:0] s3_queue$q;
+    reg  s3_queue$clock;
+    reg  [80:0] s3_nxt$d;
+    wire  [80:0] s3_nxt$q;
+    reg  s3_nxt$clock;
+    reg  s3_pre_fire$d;
+    wire  s3_pre_fire$q;
+    reg  s3_pre_fire$clock;
+    reg  [7:0] s2_armed$d;
+    wire  [7:0] s2_armed$q;
+    reg  s2_armed$clock;
+    reg  s3_armed$d;
+    wire  s3_armed$q;
+    reg  s3_armed$clock;
+    reg  rxh_valid$d;
+    wire  rxh_valid$q;
+    reg  rxh_valid$clock;
+    reg  [28:0] rxh$d;
+    wire  [28:0] rxh$q;
+    reg  rxh$clock;
+    reg  rxh_in_range$d;
+    wire  rxh_in_range$q;
+    reg  rxh_in_range$clock;
+    reg  txh_valid$d;
+    wire  txh_valid$q;
+    reg  txh_valid$clock;
+    reg  [28:0] txh$d;
+    wire  [28:0] txh$q;
+    reg  txh$clock;
+    reg  txh_in_range$d;
+    wire  txh_in_range$q;
+    reg  txh_in_range$clock;
+    reg  [15:0] s3_seq1$d;
+    wire  [15:0] s3_seq1$q;
+    reg  s3_seq1$clock;
+    reg  [63:0] s3_addr$d;
+    wire  [63:0] s3_addr$q;
+    reg  s3_addr$clock;
+    reg  [63:0] s3_word$d;
+    wire  [63:0] s3_word$q;
+    reg  s3_word$clock;
     reg  w_valid$d;
     wire  w_valid$q;
     reg  w_valid$clock;
@@ -9199,15 +17003,20 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
     reg  [63:0] e0_word$d;
     wire  [63:0] e0_word$q;
     reg  e0_word$clock;
-    reg  e1_valid$d;
-    wire  e1_valid$q;
-    reg  e1_valid$clock;
-    reg  [63:0] e1_addr$d;
-    wire  [63:0] e1_addr$q;
-    reg  e1_addr$clock;
-    reg  [63:0] e1_word$d;
-    wire  [63:0] e1_word$q;
-    reg  e1_word$clock;
+    reg  evq$clock;
+    reg  evq$read;
+    wire  [127:0] evq$data_out;
+    wire  evq$empty;
+    wire  evq$almost_empty;
+    wire  evq$underflow;
+    reg  evq$write;
+    reg  [127:0] evq$data_in;
+    wire  evq$full;
+    wire  evq$almost_full;
+    wire  evq$overflow;
+    reg  ev_idle$d;
+    wire  ev_idle$q;
+    reg  ev_idle$clock;
     reg  e0_data$d;
     wire  e0_data$q;
     reg  e0_data$clock;
@@ -9225,13 +17034,33 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
     reg  [28:0] notice;
     reg  [28:0] rx_notice;
     reg  [28:0] tx_notice;
-    reg  [87:0] new_cfg;
-    reg  [87:0] cfg;
+    reg  [97:0] new_cfg;
     reg  [80:0] cur;
+    reg  [80:0] fin;
+    reg  pend_zero;
+    reg  [15:0] seq1;
+    reg  s1_busy;
+    reg  s2_busy;
+    reg  hz_hint;
+    reg  hz_scan;
+    reg  hz_notice;
+    reg  [63:0] grp_all;
+    reg  [7:0] grp_armed;
+    reg  [7:0] grp_clear;
+    reg  [7:0] grp_set;
+    reg  nh_valid;
+    reg  nh_in_range;
+    reg  [5:0] rx_q;
+    reg  [5:0] tx_q;
+    reg  hz_rx;
+    reg  hz_tx;
+    reg  is_notice;
+    reg  time_due;
+    reg  count_ok;
+    reg  [127:0] new_event;
     reg  [80:0] nxt;
     reg  [23:0] elapsed;
     reg  fire;
-    reg  [63:0] word;
     reg  [63:0] armed_next;
     reg  req_moved;
     reg  data_moved;
@@ -9351,6 +17180,111 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         .q(s1_done$q),
         .clock(s1_done$clock)
     );
+    top$evt$s2_op s2_op(
+        .d(s2_op$d),
+        .q(s2_op$q),
+        .clock(s2_op$clock)
+    );
+    top$evt$s2_queue s2_queue(
+        .d(s2_queue$d),
+        .q(s2_queue$q),
+        .clock(s2_queue$clock)
+    );
+    top$evt$s2_is_tx s2_is_tx(
+        .d(s2_is_tx$d),
+        .q(s2_is_tx$q),
+        .clock(s2_is_tx$clock)
+    );
+    top$evt$s2_done s2_done(
+        .d(s2_done$d),
+        .q(s2_done$q),
+        .clock(s2_done$clock)
+    );
+    top$evt$s2_cur s2_cur(
+        .d(s2_cur$d),
+        .q(s2_cur$q),
+        .clock(s2_cur$clock)
+    );
+    top$evt$s2_cfg s2_cfg(
+        .d(s2_cfg$d),
+        .q(s2_cfg$q),
+        .clock(s2_cfg$clock)
+    );
+    top$evt$s3_op s3_op(
+        .d(s3_op$d),
+        .q(s3_op$q),
+        .clock(s3_op$clock)
+    );
+    top$evt$s3_queue s3_queue(
+        .d(s3_queue$d),
+        .q(s3_queue$q),
+        .clock(s3_queue$clock)
+    );
+    top$evt$s3_nxt s3_nxt(
+        .d(s3_nxt$d),
+        .q(s3_nxt$q),
+        .clock(s3_nxt$clock)
+    );
+    top$evt$s3_pre_fire s3_pre_fire(
+        .d(s3_pre_fire$d),
+        .q(s3_pre_fire$q),
+        .clock(s3_pre_fire$clock)
+    );
+    top$evt$s2_armed s2_armed(
+        .d(s2_armed$d),
+        .q(s2_armed$q),
+        .clock(s2_armed$clock)
+    );
+    top$evt$s3_armed s3_armed(
+        .d(s3_armed$d),
+        .q(s3_armed$q),
+        .clock(s3_armed$clock)
+    );
+    top$evt$rxh_valid rxh_valid(
+        .d(rxh_valid$d),
+        .q(rxh_valid$q),
+        .clock(rxh_valid$clock)
+    );
+    top$evt$rxh rxh(
+        .d(rxh$d),
+        .q(rxh$q),
+        .clock(rxh$clock)
+    );
+    top$evt$rxh_in_range rxh_in_range(
+        .d(rxh_in_range$d),
+        .q(rxh_in_range$q),
+        .clock(rxh_in_range$clock)
+    );
+    top$evt$txh_valid txh_valid(
+        .d(txh_valid$d),
+        .q(txh_valid$q),
+        .clock(txh_valid$clock)
+    );
+    top$evt$txh txh(
+        .d(txh$d),
+        .q(txh$q),
+        .clock(txh$clock)
+    );
+    top$evt$txh_in_range txh_in_range(
+        .d(txh_in_range$d),
+        .q(txh_in_range$q),
+        .clock(txh_in_range$clock)
+    );
+    top$evt$s3_seq1 s3_seq1(
+        .d(s3_seq1$d),
+        .q(s3_seq1$q),
+        .clock(s3_seq1$clock)
+    );
+    top$evt$s3_addr s3_addr(
+        .d(s3_addr$d),
+        .q(s3_addr$q),
+        .clock(s3_addr$clock)
+    );
+    top$evt$s3_word s3_word(
+        .d(s3_word$d),
+        .q(s3_word$q),
+        .clock(s3_word$clock)
+    );
     top$evt$w_valid w_valid(
         .d(w_valid$d),
         .q(w_valid$q),
@@ -9381,20 +17315,23 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         .q(e0_word$q),
         .clock(e0_word$clock)
     );
-    top$evt$e1_valid e1_valid(
-        .d(e1_valid$d),
-        .q(e1_valid$q),
-        .clock(e1_valid$clock)
+    top$evt$evq evq(
+        .clock(evq$clock),
+        .read(evq$read),
+        .data_out(evq$data_out),
+        .empty(evq$empty),
+        .almost_empty(evq$almost_empty),
+        .underflow(evq$underflow),
+        .write(evq$write),
+        .data_in(evq$data_in),
+        .full(evq$full),
+        .almost_full(evq$almost_full),
+        .overflow(evq$overflow)
     );
-    top$evt$e1_addr e1_addr(
-        .d(e1_addr$d),
-        .q(e1_addr$q),
-        .clock(e1_addr$clock)
-    );
-    top$evt$e1_word e1_word(
-        .d(e1_word$d),
-        .q(e1_word$q),
-        .clock(e1_word$clock)
+    top$evt$ev_idle ev_idle(
+        .d(ev_idle$d),
+        .q(ev_idle$q),
+        .clock(ev_idle$clock)
     );
     top$evt$e0_data e0_data(
         .d(e0_data$d),
@@ -9411,6 +17348,7 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
     always @(*) begin
         rx_fifo$clock = clock;
         tx_fifo$clock = clock;
+        evq$clock = clock;
         prescale$clock = clock;
         tick$clock = clock;
         armed$clock = clock;
@@ -9425,15 +17363,34 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         s1_queue$clock = clock;
         s1_is_tx$clock = clock;
         s1_done$clock = clock;
+        s2_op$clock = clock;
+        s2_queue$clock = clock;
+        s2_is_tx$clock = clock;
+        s2_done$clock = clock;
+        s2_cur$clock = clock;
+        s2_cfg$clock = clock;
+        s3_op$clock = clock;
+        s3_queue$clock = clock;
+        s3_nxt$clock = clock;
+        s3_pre_fire$clock = clock;
+        s2_armed$clock = clock;
+        s3_armed$clock = clock;
+        rxh_valid$clock = clock;
+        rxh$clock = clock;
+        rxh_in_range$clock = clock;
+        txh_valid$clock = clock;
+        txh$clock = clock;
+        txh_in_range$clock = clock;
+        ev_idle$clock = clock;
+        s3_seq1$clock = clock;
+        s3_addr$clock = clock;
+        s3_word$clock = clock;
         w_valid$clock = clock;
         w_queue$clock = clock;
         w_state$clock = clock;
         e0_valid$clock = clock;
         e0_addr$clock = clock;
         e0_word$clock = clock;
-        e1_valid$clock = clock;
-        e1_addr$clock = clock;
-        e1_word$clock = clock;
         e0_data$clock = clock;
         sent$clock = clock;
         prescale$d = prescale$q;
@@ -9450,15 +17407,34 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         s1_queue$d = s1_queue$q;
         s1_is_tx$d = s1_is_tx$q;
         s1_done$d = s1_done$q;
+        s2_op$d = s2_op$q;
+        s2_queue$d = s2_queue$q;
+        s2_is_tx$d = s2_is_tx$q;
+        s2_done$d = s2_done$q;
+        s2_cur$d = s2_cur$q;
+        s2_cfg$d = s2_cfg$q;
+        s3_op$d = s3_op$q;
+        s3_queue$d = s3_queue$q;
+        s3_nxt$d = s3_nxt$q;
+        s3_pre_fire$d = s3_pre_fire$q;
+        s2_armed$d = s2_armed$q;
+        s3_armed$d = s3_armed$q;
+        rxh_valid$d = rxh_valid$q;
+        rxh$d = rxh$q;
+        rxh_in_range$d = rxh_in_range$q;
+        txh_valid$d = txh_valid$q;
+        txh$d = txh$q;
+        txh_in_range$d = txh_in_range$q;
+        ev_idle$d = ev_idle$q;
+        s3_seq1$d = s3_seq1$q;
+        s3_addr$d = s3_addr$q;
+        s3_word$d = s3_word$q;
         w_valid$d = w_valid$q;
         w_queue$d = w_queue$q;
         w_state$d = w_state$q;
         e0_valid$d = e0_valid$q;
         e0_addr$d = e0_addr$q;
         e0_word$d = e0_word$q;
-        e1_valid$d = e1_valid$q;
-        e1_addr$d = e1_addr$q;
-        e1_word$d = e1_word$q;
         e0_data$d = e0_data$q;
         sent$d = sent$q;
         cfg_ram$read_clock = clock;
@@ -9486,45 +17462,82 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         new_cfg[(64'h0)+:(64)] = settings$settings[(64'h10a)+:(64)];
         new_cfg[(64'h40)+:(8)] = settings$settings[(64'h14a)+:(8)];
         new_cfg[(64'h48)+:(16)] = settings$settings[(64'h152)+:(16)];
+        new_cfg[(64'h58)+:(1)] = |settings$settings[(64'h10a)+:(64)];
+        new_cfg[(64'h59)+:(1)] = |settings$settings[(64'h152)+:(16)];
+        new_cfg[(64'h5a)+:(8)] = 32'h0;
+        if (|settings$settings[(64'h14a)+:(8)]) begin
+            new_cfg[(64'h5a)+:(8)] = settings$settings[(64'h14a)+:(8)] - 32'h1;
+        end
         cfg_ram$write_address = commit_queue;
         cfg_ram$write_data = new_cfg;
         cfg_ram$write_enable = commit_ok;
         arm_ok = doorbell$valid & (doorbell$kind == 32'h2) & (doorbell$queue < queue_count);
+        rx_fifo$read = ~rxh_valid$q & ~rx_fifo$empty;
+        if (rx_fifo$read) begin
+            rxh_valid$d = 1'b1;
+            rxh$d = rx_fifo$data_out;
+            rxh_in_range$d = rx_fifo$data_out[(64'h0)+:(12)][(32'h6)+:(6)] == 32'h0;
+        end
+        tx_fifo$read = ~txh_valid$q & ~tx_fifo$empty;
+        if (tx_fifo$read) begin
+            txh_valid$d = 1'b1;
+            txh$d = tx_fifo$data_out;
+            txh_in_range$d = tx_fifo$data_out[(64'h0)+:(12)][(32'h6)+:(6)] == 32'h0;
+        end
+        take_tx = txh_valid$q & (~rxh_valid$q | prefer_tx$q);
+        notice = rxh$q;
+        nh_in_range = rxh_in_range$q;
+        if (take_tx) begin
+            notice = txh$q;
+            nh_in_range = txh_in_range$q;
+        end
+        nh_valid = rxh_valid$q | txh_valid$q;
+        s1_busy = s1_op$q != 32'h0;
+        s2_busy = s2_op$q != 32'h0;
+        rx_q = rxh$q[(64'h0)+:(12)][(32'h0)+:(6)];
+        tx_q = txh$q[(64'h0)+:(12)][(32'h0)+:(6)];
+        hz_hint = (s1_busy & (s1_queue$q == hint_queue$q)) | (s2_busy & (s2_queue$q == hint_queue$q));
+        hz_scan = (s1_busy & (s1_queue$q == scan_ptr$q)) | (s2_busy & (s2_queue$q == scan_ptr$q));
+        hz_rx = (s1_busy & (s1_queue$q == rx_q)) | (s2_busy & (s2_queue$q == rx_q));
+        hz_tx = (s1_busy & (s1_queue$q == tx_q)) | (s2_busy & (s2_queue$q == tx_q));
+        hz_notice = hz_rx;
+        if (take_tx) begin
+            hz_notice = hz_tx;
+        end
         s0_op = 32'h0;
         s0_queue = scan_ptr$q;
-        rx_fifo$read = 1'b0;
-        tx_fifo$read = 1'b0;
-        take_tx = ~tx_fifo$empty & (rx_fifo$empty | prefer_tx$q);
-        notice = rx_fifo$data_out;
-        if (take_tx) begin
-            notice = tx_fifo$data_out;
-        end
         if (reset_pending$q) begin
             s0_op = 32'h1;
             s0_queue = reset_queue$q;
             reset_pending$d = 1'b0;
         end
-        else if (~e0_valid$q) begin
-            if (hint_valid$q) begin
+        else if (hint_valid$q) begin
+            s0_queue = hint_queue$q;
+            if (ev_idle$q & ~hz_hint) begin
                 s0_op = 32'h2;
-                s0_queue = hint_queue$q;
                 hint_valid$d = 1'b0;
             end
-            else if ((~rx_fifo$empty | ~tx_fifo$empty) & ~scan_turn$q) begin
-                scan_turn$d = 1'b1;
-                rx_fifo$read = ~take_tx;
-                tx_fifo$read = take_tx;
-                prefer_tx$d = ~take_tx;
-                s0_queue = notice[(64'h0)+:(12)][(32'h0)+:(6)];
-                if (notice[(64'h0)+:(12)] < queue_count) begin
+        end
+        else if (nh_valid & ~scan_turn$q) begin
+            s0_queue = notice[(64'h0)+:(12)][(32'h0)+:(6)];
+            if (ev_idle$q & (~nh_in_range | ~hz_notice)) begin
+                if (nh_in_range) begin
                     s0_op = 32'h3;
                 end
+                scan_turn$d = 1'b1;
+                prefer_tx$d = ~take_tx;
+                if (take_tx) begin
+                    txh_valid$d = 1'b0;
+                end
+                else begin
+                    rxh_valid$d = 1'b0;
+                end
             end
-            else begin
-                s0_op = 32'h2;
-                scan_ptr$d = scan_ptr$q + 32'h1;
-                scan_turn$d = 1'b0;
-            end
+        end
+        else if (ev_idle$q & ~hz_scan) begin
+            s0_op = 32'h2;
+            scan_ptr$d = scan_ptr$q + 32'h1;
+            scan_turn$d = 1'b0;
         end
         if (commit_ok) begin
             reset_pending$d = 1'b1;
@@ -9540,39 +17553,61 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         s1_queue$d = s0_queue;
         s1_is_tx$d = notice[(64'hc)+:(1)];
         s1_done$d = notice[(64'hd)+:(16)];
-        cfg_busy = reset_pending$q | (s1_op$q == 32'h1);
-        cfg = cfg_ram$read_data;
+        cfg_busy = reset_pending$q | (s1_op$q == 32'h1) | (s2_op$q == 32'h1) | (s3_op$q == 32'h1);
+        grp_all = armed$q >> (((s1_queue$q[(32'h3)+:(3)]) & 6'h3f) << 32'h3);
+        grp_armed = grp_all[(32'h0)+:(8)];
+        grp_clear = 32'h0;
+        if (commit_ok & (commit_queue[(32'h3)+:(3)] == s1_queue$q[(32'h3)+:(3)])) begin
+            grp_clear = ((1'b1) & 8'hff) << commit_queue[(32'h0)+:(3)];
+        end
+        grp_set = 32'h0;
+        if (arm_ok & (doorbell$queue[(32'h3)+:(3)] == s1_queue$q[(32'h3)+:(3)])) begin
+            grp_set = ((1'b1) & 8'hff) << doorbell$queue[(32'h0)+:(3)];
+        end
+        s2_armed$d = (grp_armed & ~grp_clear) | grp_set;
+        s3_armed$d = (s2_armed$q[s2_queue$q[(32'h0)+:(3)]] & ~(commit_ok & (commit_queue == s2_queue$q))) | (arm_ok & (doorbell$queue[(32'h0)+:(6)] == s2_queue$q));
         cur = state_ram$read_data;
         if (w_valid$q & (w_queue$q == s1_queue$q)) begin
             cur = w_state$q;
         end
-        nxt = cur;
-        if (s1_op$q == 32'h3) begin
-            if (cur[(64'h0)+:(8)] == 32'h0) begin
+        s2_cur$d = cur;
+        s2_cfg$d = cfg_ram$read_data;
+        s2_op$d = s1_op$q;
+        s2_queue$d = s1_queue$q;
+        s2_is_tx$d = s1_is_tx$q;
+        s2_done$d = s1_done$q;
+        pend_zero = s2_cur$q[(64'h0)+:(8)] == 32'h0;
+        is_notice = s2_op$q == 32'h3;
+        nxt = s2_cur$q;
+        if (is_notice) begin
+            if (pend_zero) begin
                 nxt[(64'h9)+:(24)] = tick$q;
                 nxt[(64'h8)+:(1)] = 1'b0;
             end
-            if (cur[(64'h0)+:(8)] != 32'hff) begin
-                nxt[(64'h0)+:(8)] = cur[(64'h0)+:(8)] + 32'h1;
+            if (s2_cur$q[(64'h0)+:(8)] != 32'hff) begin
+                nxt[(64'h0)+:(8)] = s2_cur$q[(64'h0)+:(8)] + 32'h1;
             end
-            if (s1_is_tx$q) begin
-                nxt[(64'h31)+:(16)] = s1_done$q;
+            if (s2_is_tx$q) begin
+                nxt[(64'h31)+:(16)] = s2_done$q;
             end
             else begin
-                nxt[(64'h21)+:(16)] = s1_done$q;
+                nxt[(64'h21)+:(16)] = s2_done$q;
             end
         end
-        elapsed = tick$q - nxt[(64'h9)+:(24)];
-        if ((nxt[(64'h0)+:(8)] != 32'h0) & (cfg[(64'h48)+:(16)] != 32'h0) & (elapsed >= ((cfg[(64'h48)+:(16)]) & 24'hffffff))) begin
+        elapsed = tick$q - s2_cur$q[(64'h9)+:(24)];
+        time_due = ~pend_zero & s2_cfg$q[(64'h59)+:(1)] & (elapsed >= ((s2_cfg$q[(64'h48)+:(16)]) & 24'hffffff));
+        if (time_due) begin
             nxt[(64'h8)+:(1)] = 1'b1;
         end
-        fire = s1_op$q[32'h1] & |cfg[(64'h0)+:(64)] & armed$q[s1_queue$q] & (nxt[(64'h0)+:(8)] != 32'h0) & ((nxt[(64'h0)+:(8)] >= cfg[(64'h40)+:(8)]) | nxt[(64'h8)+:(1)]);
-        if (fire) begin
-            nxt[(64'h0)+:(8)] = 32'h0;
-            nxt[(64'h8)+:(1)] = 1'b0;
-            nxt[(64'h41)+:(16)] = cur[(64'h41)+:(16)] + 32'h1;
+        count_ok = s2_cur$q[(64'h0)+:(8)] >= s2_cfg$q[(64'h40)+:(8)];
+        if (is_notice) begin
+            count_ok = s2_cur$q[(64'h0)+:(8)] >= s2_cfg$q[(64'h5a)+:(8)];
         end
-        if (s1_op$q == 32'h1) begin
+        s3_pre_fire$d = s2_op$q[32'h1] & s2_cfg$q[(64'h58)+:(1)] & (is_notice | ~pend_zero) & (count_ok | nxt[(64'h8)+:(1)]);
+        seq1 = s2_cur$q[(64'h41)+:(16)] + 32'h1;
+        s3_seq1$d = seq1;
+        s3_word$d = ((nxt[(64'h21)+:(16)]) & 64'hffffffffffffffff) | (((nxt[(64'h31)+:(16)]) & 64'hffffffffffffffff) << 32'h10) | (((s2_queue$q) & 64'hffffffffffffffff) << 32'h20) | (((seq1) & 64'hffffffffffffffff) << 32'h30);
+        if (s2_op$q == 32'h1) begin
             nxt[(64'h0)+:(8)] = 32'h0;
             nxt[(64'h8)+:(1)] = 1'b0;
             nxt[(64'h9)+:(24)] = 32'h0;
@@ -9580,16 +17615,26 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
             nxt[(64'h31)+:(16)] = 32'h0;
             nxt[(64'h41)+:(16)] = 32'h0;
         end
-        state_ram$write_address = s1_queue$q;
-        state_ram$write_data = nxt;
-        state_ram$write_enable = s1_op$q != 32'h0;
-        w_valid$d = s1_op$q != 32'h0;
-        w_queue$d = s1_queue$q;
-        w_state$d = nxt;
-        word = ((nxt[(64'h21)+:(16)]) & 64'hffffffffffffffff) | (((nxt[(64'h31)+:(16)]) & 64'hffffffffffffffff) << 32'h10) | (((s1_queue$q) & 64'hffffffffffffffff) << 32'h20) | (((nxt[(64'h41)+:(16)]) & 64'hffffffffffffffff) << 32'h30);
+        s3_nxt$d = nxt;
+        s3_op$d = s2_op$q;
+        s3_queue$d = s2_queue$q;
+        s3_addr$d = s2_cfg$q[(64'h0)+:(64)];
+        fire = s3_pre_fire$q & s3_armed$q;
+        fin = s3_nxt$q;
+        if (fire) begin
+            fin[(64'h0)+:(8)] = 32'h0;
+            fin[(64'h8)+:(1)] = 1'b0;
+            fin[(64'h41)+:(16)] = s3_seq1$q;
+        end
+        state_ram$write_address = s3_queue$q;
+        state_ram$write_data = fin;
+        state_ram$write_enable = s3_op$q != 32'h0;
+        w_valid$d = s3_op$q != 32'h0;
+        w_queue$d = s3_queue$q;
+        w_state$d = fin;
         armed_next = armed$q;
         if (fire) begin
-            armed_next = armed_next & ~(one << s1_queue$q);
+            armed_next = armed_next & ~(one << s3_queue$q);
         end
         if (commit_ok) begin
             armed_next = armed_next & ~(one << commit_queue);
@@ -9618,21 +17663,28 @@ module top$evt(clock,settings$write,settings$queue,settings$settings,doorbell$va
         counts = sent$q;
         if (data_moved) begin
             e0_data$d = 1'b0;
-            e0_valid$d = e1_valid$q;
-            e0_addr$d = e1_addr$q;
-            e0_word$d = e1_word$q;
-            e1_valid$d = 1'b0;
+            e0_valid$d = 1'b0;
+        end
+        ev_idle$d = ~e0_valid$q & evq$empty;
+        new_event[(64'h0)+:(64)] = s3_addr$q;
+        new_event[(64'h40)+:(64)] = s3_word$q;
+        evq$data_in = new_event;
+        evq$write = 1'b0;
+        evq$read = 1'b0;
+        if (~e0_valid$q & ~evq$empty) begin
+            evq$read = 1'b1;
+            e0_valid$d = 1'b1;
+            e0_addr$d = evq$data_out[(64'h0)+:(64)];
+            e0_word$d = evq$data_out[(64'h40)+:(64)];
         end
         if (fire) begin
-            if (e1_valid$q | (e0_valid$q & ~data_moved)) begin
-                e1_valid$d = 1'b1;
-                e1_addr$d = cfg[(64'h0)+:(64)];
-                e1_word$d = word;
+            if (~e0_valid$q & evq$empty) begin
+                e0_valid$d = 1'b1;
+                e0_addr$d = s3_addr$q;
+                e0_word$d = s3_word$q;
             end
             else begin
-                e0_valid$d = 1'b1;
-                e0_addr$d = cfg[(64'h0)+:(64)];
-                e0_word$d = word;
+                evq$write = 1'b1;
             end
         end
     end
@@ -9664,80 +17716,80 @@ module top$evt$cfg_ram(read_address,read_clock,read_data,write_address,write_clo
     // Module arguments
     input wire  [5:0] read_address;
     input wire  read_clock;
-    output reg  [87:0] read_data;
+    output reg  [97:0] read_data;
     input wire  [5:0] write_address;
     input wire  write_clock;
-    input wire  [87:0] write_data;
+    input wire  [97:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[87:0] mem[63:0];
+    reg[97:0] mem[63:0];
     
     initial begin
-    mem[6'b0] = 88'h0;
-    mem[6'b1] = 88'h0;
-    mem[6'b10] = 88'h0;
-    mem[6'b11] = 88'h0;
-    mem[6'b100] = 88'h0;
-    mem[6'b101] = 88'h0;
-    mem[6'b110] = 88'h0;
-    mem[6'b111] = 88'h0;
-    mem[6'b1000] = 88'h0;
-    mem[6'b1001] = 88'h0;
-    mem[6'b1010] = 88'h0;
-    mem[6'b1011] = 88'h0;
-    mem[6'b1100] = 88'h0;
-    mem[6'b1101] = 88'h0;
-    mem[6'b1110] = 88'h0;
-    mem[6'b1111] = 88'h0;
-    mem[6'b10000] = 88'h0;
-    mem[6'b10001] = 88'h0;
-    mem[6'b10010] = 88'h0;
-    mem[6'b10011] = 88'h0;
-    mem[6'b10100] = 88'h0;
-    mem[6'b10101] = 88'h0;
-    mem[6'b10110] = 88'h0;
-    mem[6'b10111] = 88'h0;
-    mem[6'b11000] = 88'h0;
-    mem[6'b11001] = 88'h0;
-    mem[6'b11010] = 88'h0;
-    mem[6'b11011] = 88'h0;
-    mem[6'b11100] = 88'h0;
-    mem[6'b11101] = 88'h0;
-    mem[6'b11110] = 88'h0;
-    mem[6'b11111] = 88'h0;
-    mem[6'b100000] = 88'h0;
-    mem[6'b100001] = 88'h0;
-    mem[6'b100010] = 88'h0;
-    mem[6'b100011] = 88'h0;
-    mem[6'b100100] = 88'h0;
-    mem[6'b100101] = 88'h0;
-    mem[6'b100110] = 88'h0;
-    mem[6'b100111] = 88'h0;
-    mem[6'b101000] = 88'h0;
-    mem[6'b101001] = 88'h0;
-    mem[6'b101010] = 88'h0;
-    mem[6'b101011] = 88'h0;
-    mem[6'b101100] = 88'h0;
-    mem[6'b101101] = 88'h0;
-    mem[6'b101110] = 88'h0;
-    mem[6'b101111] = 88'h0;
-    mem[6'b110000] = 88'h0;
-    mem[6'b110001] = 88'h0;
-    mem[6'b110010] = 88'h0;
-    mem[6'b110011] = 88'h0;
-    mem[6'b110100] = 88'h0;
-    mem[6'b110101] = 88'h0;
-    mem[6'b110110] = 88'h0;
-    mem[6'b110111] = 88'h0;
-    mem[6'b111000] = 88'h0;
-    mem[6'b111001] = 88'h0;
-    mem[6'b111010] = 88'h0;
-    mem[6'b111011] = 88'h0;
-    mem[6'b111100] = 88'h0;
-    mem[6'b111101] = 88'h0;
-    mem[6'b111110] = 88'h0;
-    mem[6'b111111] = 88'h0;
+    mem[6'b0] = 98'h0;
+    mem[6'b1] = 98'h0;
+    mem[6'b10] = 98'h0;
+    mem[6'b11] = 98'h0;
+    mem[6'b100] = 98'h0;
+    mem[6'b101] = 98'h0;
+    mem[6'b110] = 98'h0;
+    mem[6'b111] = 98'h0;
+    mem[6'b1000] = 98'h0;
+    mem[6'b1001] = 98'h0;
+    mem[6'b1010] = 98'h0;
+    mem[6'b1011] = 98'h0;
+    mem[6'b1100] = 98'h0;
+    mem[6'b1101] = 98'h0;
+    mem[6'b1110] = 98'h0;
+    mem[6'b1111] = 98'h0;
+    mem[6'b10000] = 98'h0;
+    mem[6'b10001] = 98'h0;
+    mem[6'b10010] = 98'h0;
+    mem[6'b10011] = 98'h0;
+    mem[6'b10100] = 98'h0;
+    mem[6'b10101] = 98'h0;
+    mem[6'b10110] = 98'h0;
+    mem[6'b10111] = 98'h0;
+    mem[6'b11000] = 98'h0;
+    mem[6'b11001] = 98'h0;
+    mem[6'b11010] = 98'h0;
+    mem[6'b11011] = 98'h0;
+    mem[6'b11100] = 98'h0;
+    mem[6'b11101] = 98'h0;
+    mem[6'b11110] = 98'h0;
+    mem[6'b11111] = 98'h0;
+    mem[6'b100000] = 98'h0;
+    mem[6'b100001] = 98'h0;
+    mem[6'b100010] = 98'h0;
+    mem[6'b100011] = 98'h0;
+    mem[6'b100100] = 98'h0;
+    mem[6'b100101] = 98'h0;
+    mem[6'b100110] = 98'h0;
+    mem[6'b100111] = 98'h0;
+    mem[6'b101000] = 98'h0;
+    mem[6'b101001] = 98'h0;
+    mem[6'b101010] = 98'h0;
+    mem[6'b101011] = 98'h0;
+    mem[6'b101100] = 98'h0;
+    mem[6'b101101] = 98'h0;
+    mem[6'b101110] = 98'h0;
+    mem[6'b101111] = 98'h0;
+    mem[6'b110000] = 98'h0;
+    mem[6'b110001] = 98'h0;
+    mem[6'b110010] = 98'h0;
+    mem[6'b110011] = 98'h0;
+    mem[6'b110100] = 98'h0;
+    mem[6'b110101] = 98'h0;
+    mem[6'b110110] = 98'h0;
+    mem[6'b110111] = 98'h0;
+    mem[6'b111000] = 98'h0;
+    mem[6'b111001] = 98'h0;
+    mem[6'b111010] = 98'h0;
+    mem[6'b111011] = 98'h0;
+    mem[6'b111100] = 98'h0;
+    mem[6'b111101] = 98'h0;
+    mem[6'b111110] = 98'h0;
+    mem[6'b111111] = 98'h0;
     end
     
     
@@ -9830,26 +17882,7 @@ module top$evt$e0_word(d,q,clock);
 endmodule // top$evt$e0_word
 
 
-module top$evt$e1_addr(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$evt$e1_addr
-
-
-module top$evt$e1_valid(d,q,clock);
+module top$evt$ev_idle(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -9865,26 +17898,416 @@ module top$evt$e1_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$evt$e1_valid
+endmodule // top$evt$ev_idle
 
 
-module top$evt$e1_word(d,q,clock);
+module top$evt$evq(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  clock;
+    input wire  read;
+    output reg  [127:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  write;
+    input wire  [127:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [2:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [127:0] ram$read_data;
+    reg  [2:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [127:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  read_logic$clock;
+    reg  read_logic$read;
+    wire  [127:0] read_logic$data_out;
+    wire  read_logic$empty;
+    wire  read_logic$almost_empty;
+    wire  read_logic$underflow;
+    reg  [3:0] read_logic$write_address_delayed;
+    wire  [2:0] read_logic$ram_read_address;
+    reg  [127:0] read_logic$ram_read_data;
+    wire  read_logic$ram_read_clock;
+    wire  [3:0] read_logic$read_address_out;
+    wire  [3:0] read_logic$fill_level;
+    reg  write_logic$write;
+    reg  [127:0] write_logic$data_in;
+    wire  write_logic$full;
+    wire  write_logic$almost_full;
+    wire  write_logic$overflow;
+    reg  write_logic$clock;
+    wire  [2:0] write_logic$ram_write_address;
+    wire  write_logic$ram_write_clock;
+    wire  [127:0] write_logic$ram_write_data;
+    wire  write_logic$ram_write_enable;
+    reg  [3:0] write_logic$read_address;
+    wire  [3:0] write_logic$write_address_delayed;
+    wire  [3:0] write_logic$fill_level;
+    
+    // Sub module instances
+    top$evt$evq$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$evt$evq$read_logic read_logic(
+        .clock(read_logic$clock),
+        .read(read_logic$read),
+        .data_out(read_logic$data_out),
+        .empty(read_logic$empty),
+        .almost_empty(read_logic$almost_empty),
+        .underflow(read_logic$underflow),
+        .write_address_delayed(read_logic$write_address_delayed),
+        .ram_read_address(read_logic$ram_read_address),
+        .ram_read_data(read_logic$ram_read_data),
+        .ram_read_clock(read_logic$ram_read_clock),
+        .read_address_out(read_logic$read_address_out),
+        .fill_level(read_logic$fill_level)
+    );
+    top$evt$evq$write_logic write_logic(
+        .write(write_logic$write),
+        .data_in(write_logic$data_in),
+        .full(write_logic$full),
+        .almost_full(write_logic$almost_full),
+        .overflow(write_logic$overflow),
+        .clock(write_logic$clock),
+        .ram_write_address(write_logic$ram_write_address),
+        .ram_write_clock(write_logic$ram_write_clock),
+        .ram_write_data(write_logic$ram_write_data),
+        .ram_write_enable(write_logic$ram_write_enable),
+        .read_address(write_logic$read_address),
+        .write_address_delayed(write_logic$write_address_delayed),
+        .fill_level(write_logic$fill_level)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_logic$clock = clock;
+        write_logic$clock = clock;
+        read_logic$read = read;
+        empty = read_logic$empty;
+        almost_empty = read_logic$almost_empty;
+        data_out = read_logic$data_out;
+        underflow = read_logic$underflow;
+        overflow = write_logic$overflow;
+        almost_full = write_logic$almost_full;
+        full = write_logic$full;
+        write_logic$write = write;
+        write_logic$data_in = data_in;
+        ram$write_clock = clock;
+        ram$write_enable = write_logic$ram_write_enable;
+        ram$write_address = write_logic$ram_write_address;
+        ram$write_data = write_logic$ram_write_data;
+        ram$read_clock = clock;
+        ram$read_address = read_logic$ram_read_address;
+        read_logic$ram_read_data = ram$read_data;
+        read_logic$write_address_delayed = write_logic$write_address_delayed;
+        write_logic$read_address = read_logic$read_address_out;
+    end
+    
+endmodule // top$evt$evq
+
+
+module top$evt$evq$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [2:0] read_address;
+    input wire  read_clock;
+    output reg  [127:0] read_data;
+    input wire  [2:0] write_address;
+    input wire  write_clock;
+    input wire  [127:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[127:0] mem[7:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$evt$evq$ram
+
+
+module top$evt$evq$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  read;
+    output reg  [127:0] data_out;
+    output reg  empty;
+    output reg  almost_empty;
+    output reg  underflow;
+    input wire  [3:0] write_address_delayed;
+    output reg  [2:0] ram_read_address;
+    input wire  [127:0] ram_read_data;
+    output reg  ram_read_clock;
+    output reg  [3:0] read_address_out;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  block_size = 4'h1;
+    
+    // Stub signals
+    reg  [3:0] read_address$d;
+    wire  [3:0] read_address$q;
+    reg  read_address$clock;
+    reg  dff_underflow$d;
+    wire  dff_underflow$q;
+    reg  dff_underflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$evt$evq$read_logic$read_address read_address(
+        .d(read_address$d),
+        .q(read_address$q),
+        .clock(read_address$clock)
+    );
+    top$evt$evq$read_logic$dff_underflow dff_underflow(
+        .d(dff_underflow$d),
+        .q(dff_underflow$q),
+        .clock(dff_underflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        read_address$clock = clock;
+        dff_underflow$clock = clock;
+        read_address$d = read_address$q;
+        dff_underflow$d = dff_underflow$q;
+        ram_read_clock = clock;
+        is_empty = (read_address$q == write_address_delayed);
+        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
+        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_empty = (fill_level < block_size);
+        empty = is_empty;
+        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
+        data_out = ram_read_data;
+        if (read & ~is_empty) begin
+            read_address$d = read_address$q + 32'h1;
+            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
+        end
+        else begin
+            read_address$d = read_address$q;
+        end
+        dff_underflow$d = dff_underflow$q | (is_empty & read);
+        underflow = dff_underflow$q;
+        read_address_out = read_address$q;
+    end
+    
+endmodule // top$evt$evq$read_logic
+
+
+module top$evt$evq$read_logic$dff_underflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$evt$e1_word
+endmodule // top$evt$evq$read_logic$dff_underflow
+
+
+module top$evt$evq$read_logic$read_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$evq$read_logic$read_address
+
+
+module top$evt$evq$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
+    
+    // Module arguments
+    input wire  write;
+    input wire  [127:0] data_in;
+    output reg  full;
+    output reg  almost_full;
+    output reg  overflow;
+    input wire  clock;
+    output reg  [2:0] ram_write_address;
+    output reg  ram_write_clock;
+    output reg  [127:0] ram_write_data;
+    output reg  ram_write_enable;
+    input wire  [3:0] read_address;
+    output reg  [3:0] write_address_delayed;
+    output reg  [3:0] fill_level;
+    
+    // Constant declarations
+    localparam  fifo_address_mask = 4'h7;
+    localparam  fifo_size = 4'h8;
+    localparam  almost_full_level = 4'h7;
+    
+    // Stub signals
+    reg  [3:0] write_address$d;
+    wire  [3:0] write_address$q;
+    reg  write_address$clock;
+    reg  [3:0] dff_write_address_delay$d;
+    wire  [3:0] dff_write_address_delay$q;
+    reg  dff_write_address_delay$clock;
+    reg  dff_overflow$d;
+    wire  dff_overflow$q;
+    reg  dff_overflow$clock;
+    
+    // Local signals
+    reg  is_empty;
+    reg  is_full;
+    
+    // Sub module instances
+    top$evt$evq$write_logic$write_address write_address(
+        .d(write_address$d),
+        .q(write_address$q),
+        .clock(write_address$clock)
+    );
+    top$evt$evq$write_logic$dff_write_address_delay dff_write_address_delay(
+        .d(dff_write_address_delay$d),
+        .q(dff_write_address_delay$q),
+        .clock(dff_write_address_delay$clock)
+    );
+    top$evt$evq$write_logic$dff_overflow dff_overflow(
+        .d(dff_overflow$d),
+        .q(dff_overflow$q),
+        .clock(dff_overflow$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff_overflow$clock = clock;
+        write_address$clock = clock;
+        dff_write_address_delay$clock = clock;
+        dff_overflow$d = dff_overflow$q;
+        write_address$d = write_address$q;
+        dff_write_address_delay$d = dff_write_address_delay$q;
+        ram_write_clock = clock;
+        dff_write_address_delay$d = write_address$q;
+        write_address_delayed = dff_write_address_delay$q;
+        ram_write_enable = 1'b0;
+        is_empty = (read_address == dff_write_address_delay$q);
+        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
+        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
+        if (is_full) begin
+            fill_level = fifo_size;
+        end
+        almost_full = (fill_level >= almost_full_level);
+        full = is_full;
+        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
+        ram_write_data = data_in;
+        if (write & ~is_full) begin
+            write_address$d = write_address$q + 32'h1;
+            ram_write_enable = 1'b1;
+        end
+        else begin
+            write_address$d = write_address$q;
+            ram_write_enable = 1'b0;
+        end
+        dff_overflow$d = dff_overflow$q | (is_full & write);
+        overflow = dff_overflow$q;
+    end
+    
+endmodule // top$evt$evq$write_logic
+
+
+module top$evt$evq$write_logic$dff_overflow(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$evq$write_logic$dff_overflow
+
+
+module top$evt$evq$write_logic$dff_write_address_delay(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$evq$write_logic$dff_write_address_delay
+
+
+module top$evt$evq$write_logic$write_address(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$evq$write_logic$write_address
 
 
 module top$evt$hint_queue(d,q,clock);
@@ -10410,6 +18833,63 @@ module top$evt$rx_fifo$write_logic$write_address(d,q,clock);
 endmodule // top$evt$rx_fifo$write_logic$write_address
 
 
+module top$evt$rxh(d,q,clock);
+    
+    // Module arguments
+    input wire  [28:0] d;
+    output reg  [28:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 29'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rxh
+
+
+module top$evt$rxh_in_range(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rxh_in_range
+
+
+module top$evt$rxh_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$rxh_valid
+
+
 module top$evt$s1_done(d,q,clock);
     
     // Module arguments
@@ -10484,6 +18964,291 @@ module top$evt$s1_queue(d,q,clock);
     end
           
 endmodule // top$evt$s1_queue
+
+
+module top$evt$s2_armed(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_armed
+
+
+module top$evt$s2_cfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [97:0] d;
+    output reg  [97:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 98'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_cfg
+
+
+module top$evt$s2_cur(d,q,clock);
+    
+    // Module arguments
+    input wire  [80:0] d;
+    output reg  [80:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 81'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_cur
+
+
+module top$evt$s2_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_done
+
+
+module top$evt$s2_is_tx(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_is_tx
+
+
+module top$evt$s2_op(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_op
+
+
+module top$evt$s2_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s2_queue
+
+
+module top$evt$s3_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_addr
+
+
+module top$evt$s3_armed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_armed
+
+
+module top$evt$s3_nxt(d,q,clock);
+    
+    // Module arguments
+    input wire  [80:0] d;
+    output reg  [80:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 81'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_nxt
+
+
+module top$evt$s3_op(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_op
+
+
+module top$evt$s3_pre_fire(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_pre_fire
+
+
+module top$evt$s3_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_queue
+
+
+module top$evt$s3_seq1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_seq1
+
+
+module top$evt$s3_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$s3_word
 
 
 module top$evt$scan_ptr(d,q,clock);
@@ -11066,6 +19831,63 @@ module top$evt$tx_fifo$write_logic$write_address(d,q,clock);
 endmodule // top$evt$tx_fifo$write_logic$write_address
 
 
+module top$evt$txh(d,q,clock);
+    
+    // Module arguments
+    input wire  [28:0] d;
+    output reg  [28:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 29'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$txh
+
+
+module top$evt$txh_in_range(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$txh_in_range
+
+
+module top$evt$txh_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$evt$txh_valid
+
+
 module top$evt$w_queue(d,q,clock);
     
     // Module arguments
@@ -11188,9 +20010,15 @@ module top$loop_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_
     reg  [11:0] wr_ptr$d;
     wire  [11:0] wr_ptr$q;
     reg  wr_ptr$clock;
+    reg  [11:0] wr_next_x$d;
+    wire  [11:0] wr_next_x$q;
+    reg  wr_next_x$clock;
     reg  [11:0] commit_ptr$d;
     wire  [11:0] commit_ptr$q;
     reg  commit_ptr$clock;
+    reg  [11:0] commit_next_x$d;
+    wire  [11:0] commit_next_x$q;
+    reg  commit_next_x$clock;
     reg  [11:0] rd_ptr$d;
     wire  [11:0] rd_ptr$q;
     reg  rd_ptr$clock;
@@ -11203,20 +20031,28 @@ module top$loop_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_
     reg  head_valid$d;
     wire  head_valid$q;
     reg  head_valid$clock;
-    reg  [8:0] head_word$d;
-    wire  [8:0] head_word$q;
-    reg  head_word$clock;
     reg  spare_valid$d;
     wire  spare_valid$q;
     reg  spare_valid$clock;
-    reg  [8:0] spare_word$d;
-    wire  [8:0] spare_word$q;
-    reg  spare_word$clock;
+    reg  [8:0] slot0$d;
+    wire  [8:0] slot0$q;
+    reg  slot0$clock;
+    reg  [8:0] slot1$d;
+    wire  [8:0] slot1$q;
+    reg  slot1$clock;
+    reg  rd_slot$d;
+    wire  rd_slot$q;
+    reg  rd_slot$clock;
+    reg  wr_slot$d;
+    wire  wr_slot$q;
+    reg  wr_slot$clock;
     
     // Local signals
     reg  full;
     reg  head_kept;
+    reg  pop;
     reg  fetch;
+    reg  [8:0] head_word;
     
     // Sub module instances
     top$loop_fifo$ram ram(
@@ -11233,10 +20069,20 @@ module top$loop_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_
         .q(wr_ptr$q),
         .clock(wr_ptr$clock)
     );
+    top$loop_fifo$wr_next_x wr_next_x(
+        .d(wr_next_x$d),
+        .q(wr_next_x$q),
+        .clock(wr_next_x$clock)
+    );
     top$loop_fifo$commit_ptr commit_ptr(
         .d(commit_ptr$d),
         .q(commit_ptr$q),
         .clock(commit_ptr$clock)
+    );
+    top$loop_fifo$commit_next_x commit_next_x(
+        .d(commit_next_x$d),
+        .q(commit_next_x$q),
+        .clock(commit_next_x$clock)
     );
     top$loop_fifo$rd_ptr rd_ptr(
         .d(rd_ptr$d),
@@ -11258,54 +20104,73 @@ module top$loop_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_
         .q(head_valid$q),
         .clock(head_valid$clock)
     );
-    top$loop_fifo$head_word head_word(
-        .d(head_word$d),
-        .q(head_word$q),
-        .clock(head_word$clock)
-    );
     top$loop_fifo$spare_valid spare_valid(
         .d(spare_valid$d),
         .q(spare_valid$q),
         .clock(spare_valid$clock)
     );
-    top$loop_fifo$spare_word spare_word(
-        .d(spare_word$d),
-        .q(spare_word$q),
-        .clock(spare_word$clock)
+    top$loop_fifo$slot0 slot0(
+        .d(slot0$d),
+        .q(slot0$q),
+        .clock(slot0$clock)
+    );
+    top$loop_fifo$slot1 slot1(
+        .d(slot1$d),
+        .q(slot1$q),
+        .clock(slot1$clock)
+    );
+    top$loop_fifo$rd_slot rd_slot(
+        .d(rd_slot$d),
+        .q(rd_slot$q),
+        .clock(rd_slot$clock)
+    );
+    top$loop_fifo$wr_slot wr_slot(
+        .d(wr_slot$d),
+        .q(wr_slot$q),
+        .clock(wr_slot$clock)
     );
     
     // Update code
     always @(*) begin
         wr_ptr$clock = clock;
+        wr_next_x$clock = clock;
         commit_ptr$clock = clock;
+        commit_next_x$clock = clock;
         rd_ptr$clock = clock;
         overflowed$clock = clock;
         pending$clock = clock;
         head_valid$clock = clock;
-        head_word$clock = clock;
         spare_valid$clock = clock;
-        spare_word$clock = clock;
+        slot0$clock = clock;
+        slot1$clock = clock;
+        rd_slot$clock = clock;
+        wr_slot$clock = clock;
         wr_ptr$d = wr_ptr$q;
+        wr_next_x$d = wr_next_x$q;
         commit_ptr$d = commit_ptr$q;
+        commit_next_x$d = commit_next_x$q;
         rd_ptr$d = rd_ptr$q;
         overflowed$d = overflowed$q;
         pending$d = pending$q;
         head_valid$d = head_valid$q;
-        head_word$d = head_word$q;
         spare_valid$d = spare_valid$q;
-        spare_word$d = spare_word$q;
+        slot0$d = slot0$q;
+        slot1$d = slot1$q;
+        rd_slot$d = rd_slot$q;
+        wr_slot$d = wr_slot$q;
         ram$write_clock = clock;
         ram$read_clock = clock;
         frames_in$ready = 1'b1;
         overflow = 1'b0;
-        full = (wr_ptr$q + 32'h1) == rd_ptr$q;
+        full = wr_next_x$q == (rd_ptr$q ^ 32'h1);
         ram$write_address = wr_ptr$q;
         ram$write_data = (((frames_in$data) & 9'h1ff) << 32'h1) | ((frames_in$last) & 9'h1ff);
         ram$write_enable = 1'b0;
         if (frames_in$valid) begin
             if (~full & ~overflowed$q) begin
                 ram$write_enable = 1'b1;
-                wr_ptr$d = wr_ptr$q + 32'h1;
+                wr_ptr$d = wr_next_x$q ^ 32'h1;
+                wr_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
             end
             else begin
                 overflowed$d = 1'b1;
@@ -11314,33 +20179,48 @@ module top$loop_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_
                 overflowed$d = 1'b0;
                 if (frames_in$error | full | overflowed$q) begin
                     wr_ptr$d = commit_ptr$q;
+                    wr_next_x$d = commit_next_x$q;
                     overflow = ~frames_in$error;
                 end
                 else begin
-                    commit_ptr$d = wr_ptr$q + 32'h1;
+                    commit_ptr$d = wr_next_x$q ^ 32'h1;
+                    commit_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
                 end
             end
         end
+        head_word = slot0$q;
+        if (rd_slot$q) begin
+            head_word = slot1$q;
+        end
         frames_out$valid = head_valid$q;
-        frames_out$data = head_word$q[(32'h1)+:(8)];
-        frames_out$last = head_word$q[32'h0];
+        frames_out$data = head_word[(32'h1)+:(8)];
+        frames_out$last = head_word[32'h0];
         frames_out$error = 1'b0;
         head_kept = head_valid$q & ~frames_out$ready;
+        pop = head_valid$q & frames_out$ready;
+        if (pending$q) begin
+            if (wr_slot$q) begin
+                slot1$d = ram$read_data;
+            end
+            else begin
+                slot0$d = ram$read_data;
+            end
+            wr_slot$d = ~wr_slot$q;
+        end
+        if (pop) begin
+            rd_slot$d = ~rd_slot$q;
+        end
         if (head_kept) begin
             if (~spare_valid$q & pending$q) begin
                 spare_valid$d = 1'b1;
-                spare_word$d = ram$read_data;
             end
         end
         else if (spare_valid$q) begin
             head_valid$d = 1'b1;
-            head_word$d = spare_word$q;
             spare_valid$d = pending$q;
-            spare_word$d = ram$read_data;
         end
         else begin
             head_valid$d = pending$q;
-            head_word$d = ram$read_data;
         end
         fetch = (rd_ptr$q != commit_ptr$q) & ~((head_kept & spare_valid$q) | (head_kept & pending$q) | (spare_valid$q & pending$q));
         ram$read_address = rd_ptr$q;
@@ -11351,6 +20231,25 @@ module top$loop_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frames_
     end
     
 endmodule // top$loop_fifo
+
+
+module top$loop_fifo$commit_next_x(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$loop_fifo$commit_next_x
 
 
 module top$loop_fifo$commit_ptr(d,q,clock);
@@ -11389,25 +20288,6 @@ module top$loop_fifo$head_valid(d,q,clock);
     end
           
 endmodule // top$loop_fifo$head_valid
-
-
-module top$loop_fifo$head_word(d,q,clock);
-    
-    // Module arguments
-    input wire  [8:0] d;
-    output reg  [8:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 9'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$loop_fifo$head_word
 
 
 module top$loop_fifo$overflowed(d,q,clock);
@@ -11496,6 +20376,63 @@ module top$loop_fifo$rd_ptr(d,q,clock);
 endmodule // top$loop_fifo$rd_ptr
 
 
+module top$loop_fifo$rd_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$loop_fifo$rd_slot
+
+
+module top$loop_fifo$slot0(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$loop_fifo$slot0
+
+
+module top$loop_fifo$slot1(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$loop_fifo$slot1
+
+
 module top$loop_fifo$spare_valid(d,q,clock);
     
     // Module arguments
@@ -11515,23 +20452,23 @@ module top$loop_fifo$spare_valid(d,q,clock);
 endmodule // top$loop_fifo$spare_valid
 
 
-module top$loop_fifo$spare_word(d,q,clock);
+module top$loop_fifo$wr_next_x(d,q,clock);
     
     // Module arguments
-    input wire  [8:0] d;
-    output reg  [8:0] q;
+    input wire  [11:0] d;
+    output reg  [11:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 9'h0;
+       q = 12'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$loop_fifo$spare_word
+endmodule // top$loop_fifo$wr_next_x
 
 
 module top$loop_fifo$wr_ptr(d,q,clock);
@@ -11551,6 +20488,25 @@ module top$loop_fifo$wr_ptr(d,q,clock);
     end
           
 endmodule // top$loop_fifo$wr_ptr
+
+
+module top$loop_fifo$wr_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$loop_fifo$wr_slot
 
 
 module top$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
@@ -11760,6 +20716,27 @@ module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,
     reg  s1_outside$d;
     wire  s1_outside$q;
     reg  s1_outside$clock;
+    reg  [1:0] s2_op$d;
+    wire  [1:0] s2_op$q;
+    reg  s2_op$clock;
+    reg  [7:0] s2_addr$d;
+    wire  [7:0] s2_addr$q;
+    reg  s2_addr$clock;
+    reg  s2_outside$d;
+    wire  s2_outside$q;
+    reg  s2_outside$clock;
+    reg  [31:0] s2_raw$d;
+    wire  [31:0] s2_raw$q;
+    reg  s2_raw$clock;
+    reg  s2_fwd1$d;
+    wire  s2_fwd1$q;
+    reg  s2_fwd1$clock;
+    reg  s2_fwd2$d;
+    wire  s2_fwd2$q;
+    reg  s2_fwd2$clock;
+    reg  [31:0] w2_data$d;
+    wire  [31:0] w2_data$q;
+    reg  w2_data$clock;
     reg  w_valid$d;
     wire  w_valid$q;
     reg  w_valid$clock;
@@ -11781,6 +20758,8 @@ module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,
     reg  [7:0] s0_addr;
     reg  take_tx;
     reg  [31:0] current;
+    reg  s1_writes2;
+    reg  [31:0] s2_new;
     
     // Sub module instances
     top$qcount$ram ram(
@@ -11842,6 +20821,41 @@ module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,
         .q(s1_outside$q),
         .clock(s1_outside$clock)
     );
+    top$qcount$s2_op s2_op(
+        .d(s2_op$d),
+        .q(s2_op$q),
+        .clock(s2_op$clock)
+    );
+    top$qcount$s2_addr s2_addr(
+        .d(s2_addr$d),
+        .q(s2_addr$q),
+        .clock(s2_addr$clock)
+    );
+    top$qcount$s2_outside s2_outside(
+        .d(s2_outside$d),
+        .q(s2_outside$q),
+        .clock(s2_outside$clock)
+    );
+    top$qcount$s2_raw s2_raw(
+        .d(s2_raw$d),
+        .q(s2_raw$q),
+        .clock(s2_raw$clock)
+    );
+    top$qcount$s2_fwd1 s2_fwd1(
+        .d(s2_fwd1$d),
+        .q(s2_fwd1$q),
+        .clock(s2_fwd1$clock)
+    );
+    top$qcount$s2_fwd2 s2_fwd2(
+        .d(s2_fwd2$d),
+        .q(s2_fwd2$q),
+        .clock(s2_fwd2$clock)
+    );
+    top$qcount$w2_data w2_data(
+        .d(w2_data$d),
+        .q(w2_data$q),
+        .clock(w2_data$clock)
+    );
     top$qcount$w_valid w_valid(
         .d(w_valid$d),
         .q(w_valid$q),
@@ -11880,6 +20894,13 @@ module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,
         s1_op$clock = clock;
         s1_addr$clock = clock;
         s1_outside$clock = clock;
+        s2_op$clock = clock;
+        s2_addr$clock = clock;
+        s2_outside$clock = clock;
+        s2_raw$clock = clock;
+        s2_fwd1$clock = clock;
+        s2_fwd2$clock = clock;
+        w2_data$clock = clock;
         w_valid$clock = clock;
         w_addr$clock = clock;
         w_data$clock = clock;
@@ -11895,6 +20916,13 @@ module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,
         s1_op$d = s1_op$q;
         s1_addr$d = s1_addr$q;
         s1_outside$d = s1_outside$q;
+        s2_op$d = s2_op$q;
+        s2_addr$d = s2_addr$q;
+        s2_outside$d = s2_outside$q;
+        s2_raw$d = s2_raw$q;
+        s2_fwd1$d = s2_fwd1$q;
+        s2_fwd2$d = s2_fwd2$q;
+        w2_data$d = w2_data$q;
         w_valid$d = w_valid$q;
         w_addr$d = w_addr$q;
         w_data$d = w_data$q;
@@ -11957,31 +20985,36 @@ module top$qcount(clock,rx$valid,rx$queue,rx$counter,rx$ready,tx$valid,tx$queue,
         s1_op$d = s0_op;
         s1_addr$d = s0_addr;
         s1_outside$d = rd_outside$q;
-        current = ram$read_data;
-        if (w_valid$q & (w_addr$q == s1_addr$q)) begin
+        s1_writes2 = (s2_op$q == 32'h1) | (s2_op$q == 32'h3);
+        s2_fwd1$d = s1_writes2 & (s2_addr$q == s1_addr$q);
+        s2_fwd2$d = w_valid$q & (w_addr$q == s1_addr$q);
+        s2_raw$d = ram$read_data;
+        s2_op$d = s1_op$q;
+        s2_addr$d = s1_addr$q;
+        s2_outside$d = s1_outside$q;
+        current = s2_raw$q;
+        if (s2_fwd1$q) begin
             current = w_data$q;
         end
-        ram$write_address = s1_addr$q;
-        ram$write_data = 32'h0;
-        ram$write_enable = 1'b0;
-        w_valid$d = 1'b0;
-        w_addr$d = s1_addr$q;
-        w_data$d = 32'h0;
+        else if (s2_fwd2$q) begin
+            current = w2_data$q;
+        end
+        s2_new = 32'h0;
+        if (s2_op$q == 32'h1) begin
+            s2_new = current + 32'h1;
+        end
+        w2_data$d = w_data$q;
+        ram$write_address = s2_addr$q;
+        ram$write_data = s2_new;
+        ram$write_enable = (s2_op$q == 32'h1) | (s2_op$q == 32'h3);
+        w_valid$d = (s2_op$q == 32'h1) | (s2_op$q == 32'h3);
+        w_addr$d = s2_addr$q;
+        w_data$d = s2_new;
         ack$d = 1'b0;
-        if (s1_op$q == 32'h1) begin
-            ram$write_data = current + 32'h1;
-            ram$write_enable = 1'b1;
-            w_valid$d = 1'b1;
-            w_data$d = current + 32'h1;
-        end
-        else if (s1_op$q == 32'h3) begin
-            ram$write_enable = 1'b1;
-            w_valid$d = 1'b1;
-        end
-        else if (s1_op$q == 32'h2) begin
+        if (s2_op$q == 32'h2) begin
             ack$d = 1'b1;
             data$d = current;
-            if (s1_outside$q) begin
+            if (s2_outside$q) begin
                 data$d = 32'h0;
             end
         end
@@ -12505,6 +21538,139 @@ module top$qcount$s1_outside(d,q,clock);
 endmodule // top$qcount$s1_outside
 
 
+module top$qcount$s2_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s2_addr
+
+
+module top$qcount$s2_fwd1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s2_fwd1
+
+
+module top$qcount$s2_fwd2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s2_fwd2
+
+
+module top$qcount$s2_op(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s2_op
+
+
+module top$qcount$s2_outside(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s2_outside
+
+
+module top$qcount$s2_raw(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$s2_raw
+
+
+module top$qcount$w2_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$qcount$w2_data
+
+
 module top$qcount$w_addr(d,q,clock);
     
     // Module arguments
@@ -12621,17 +21787,21 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     // Enums
     localparam Issue$Idle = 0;
     localparam Issue$Lookup = 1;
-    localparam Issue$Send = 2;
+    localparam Issue$Decide = 2;
+    localparam Issue$Send = 3;
     localparam Prefetch$Scan = 0;
     localparam Prefetch$Check = 1;
-    localparam Prefetch$Send = 2;
-    localparam Prefetch$Wait = 3;
+    localparam Prefetch$Decide = 2;
+    localparam Prefetch$Send = 3;
+    localparam Prefetch$Wait = 4;
     localparam WriteOut$Idle = 0;
-    localparam WriteOut$DataReq = 1;
-    localparam WriteOut$Data = 2;
-    localparam WriteOut$WbReq = 3;
-    localparam WriteOut$WbData = 4;
-    localparam WriteOut$Finish = 5;
+    localparam WriteOut$Check1 = 1;
+    localparam WriteOut$Check2 = 2;
+    localparam WriteOut$DataReq = 3;
+    localparam WriteOut$Data = 4;
+    localparam WriteOut$WbReq = 5;
+    localparam WriteOut$WbData = 6;
+    localparam WriteOut$Finish = 7;
     
     // Stub signals
     reg  [9:0] frame_ram$read_address;
@@ -12668,6 +21838,21 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [5:0] stored$d;
     wire  [5:0] stored$q;
     reg  stored$clock;
+    reg  commit_q$d;
+    wire  commit_q$q;
+    reg  commit_q$clock;
+    reg  ovf_q$d;
+    wire  ovf_q$q;
+    reg  ovf_q$clock;
+    reg  read_q$d;
+    wire  read_q$q;
+    reg  read_q$clock;
+    reg  [9:0] wr_p1$d;
+    wire  [9:0] wr_p1$q;
+    reg  wr_p1$clock;
+    reg  [9:0] commit_p1$d;
+    wire  [9:0] commit_p1$q;
+    reg  commit_p1$clock;
     reg  records$clock;
     reg  records$read;
     wire  [31:0] records$data_out;
@@ -12748,6 +21933,18 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     wire  inflight$full;
     wire  inflight$almost_full;
     wire  inflight$overflow;
+    reg  [562:0] r_cfg$d;
+    wire  [562:0] r_cfg$q;
+    reg  r_cfg$clock;
+    reg  [15:0] r_head$d;
+    wire  [15:0] r_head$q;
+    reg  r_head$clock;
+    reg  [15:0] r_tail$d;
+    wire  [15:0] r_tail$q;
+    reg  r_tail$clock;
+    reg  [96:0] r_pf$d;
+    wire  [96:0] r_pf$q;
+    reg  r_pf$clock;
     reg  [5:0] pf_ram$read_address;
     reg  pf_ram$read_clock;
     wire  [96:0] pf_ram$read_data;
@@ -12755,8 +21952,8 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  pf_ram$write_clock;
     reg  [96:0] pf_ram$write_data;
     reg  pf_ram$write_enable;
-    reg  [1:0] pf$d;
-    wire  [1:0] pf$q;
+    reg  [2:0] pf$d;
+    wire  [2:0] pf$q;
     reg  pf$clock;
     reg  [5:0] pf_q$d;
     wire  [5:0] pf_q$q;
@@ -12818,6 +22015,27 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [3:0] c_status$d;
     wire  [3:0] c_status$q;
     reg  c_status$clock;
+    reg  [64:0] ck_end$d;
+    wire  [64:0] ck_end$q;
+    reg  ck_end$clock;
+    reg  [64:0] ck_limit$d;
+    wire  [64:0] ck_limit$q;
+    reg  ck_limit$clock;
+    reg  ck_base_ok$d;
+    wire  ck_base_ok$q;
+    reg  ck_base_ok$clock;
+    reg  ck_unres$d;
+    wire  ck_unres$q;
+    reg  ck_unres$clock;
+    reg  ck_long1$d;
+    wire  ck_long1$q;
+    reg  ck_long1$clock;
+    reg  ck_window_ok$d;
+    wire  ck_window_ok$q;
+    reg  ck_window_ok$clock;
+    reg  ck_long2$d;
+    wire  ck_long2$q;
+    reg  ck_long2$clock;
     reg  [9:0] beat_ptr$d;
     wire  [9:0] beat_ptr$q;
     reg  beat_ptr$clock;
@@ -12853,6 +22071,8 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  reset_index$clock;
     
     // Local signals
+    reg  stored_full;
+    reg  [9:0] wr_p2;
     reg  [63:0] word;
     reg  [5:0] shift;
     reg  kept_beat;
@@ -12944,6 +22164,31 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .d(stored$d),
         .q(stored$q),
         .clock(stored$clock)
+    );
+    top$rx$commit_q commit_q(
+        .d(commit_q$d),
+        .q(commit_q$q),
+        .clock(commit_q$clock)
+    );
+    top$rx$ovf_q ovf_q(
+        .d(ovf_q$d),
+        .q(ovf_q$q),
+        .clock(ovf_q$clock)
+    );
+    top$rx$read_q read_q(
+        .d(read_q$d),
+        .q(read_q$q),
+        .clock(read_q$clock)
+    );
+    top$rx$wr_p1 wr_p1(
+        .d(wr_p1$d),
+        .q(wr_p1$q),
+        .clock(wr_p1$clock)
+    );
+    top$rx$commit_p1 commit_p1(
+        .d(commit_p1$d),
+        .q(commit_p1$q),
+        .clock(commit_p1$clock)
     );
     top$rx$records records(
         .clock(records$clock),
@@ -13048,6 +22293,26 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .full(inflight$full),
         .almost_full(inflight$almost_full),
         .overflow(inflight$overflow)
+    );
+    top$rx$r_cfg r_cfg(
+        .d(r_cfg$d),
+        .q(r_cfg$q),
+        .clock(r_cfg$clock)
+    );
+    top$rx$r_head r_head(
+        .d(r_head$d),
+        .q(r_head$q),
+        .clock(r_head$clock)
+    );
+    top$rx$r_tail r_tail(
+        .d(r_tail$d),
+        .q(r_tail$q),
+        .clock(r_tail$clock)
+    );
+    top$rx$r_pf r_pf(
+        .d(r_pf$d),
+        .q(r_pf$q),
+        .clock(r_pf$clock)
     );
     top$rx$pf_ram pf_ram(
         .read_address(pf_ram$read_address),
@@ -13155,6 +22420,41 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .q(c_status$q),
         .clock(c_status$clock)
     );
+    top$rx$ck_end ck_end(
+        .d(ck_end$d),
+        .q(ck_end$q),
+        .clock(ck_end$clock)
+    );
+    top$rx$ck_limit ck_limit(
+        .d(ck_limit$d),
+        .q(ck_limit$q),
+        .clock(ck_limit$clock)
+    );
+    top$rx$ck_base_ok ck_base_ok(
+        .d(ck_base_ok$d),
+        .q(ck_base_ok$q),
+        .clock(ck_base_ok$clock)
+    );
+    top$rx$ck_unres ck_unres(
+        .d(ck_unres$d),
+        .q(ck_unres$q),
+        .clock(ck_unres$clock)
+    );
+    top$rx$ck_long1 ck_long1(
+        .d(ck_long1$d),
+        .q(ck_long1$q),
+        .clock(ck_long1$clock)
+    );
+    top$rx$ck_window_ok ck_window_ok(
+        .d(ck_window_ok$d),
+        .q(ck_window_ok$q),
+        .clock(ck_window_ok$clock)
+    );
+    top$rx$ck_long2 ck_long2(
+        .d(ck_long2$d),
+        .q(ck_long2$q),
+        .clock(ck_long2$clock)
+    );
     top$rx$beat_ptr beat_ptr(
         .d(beat_ptr$d),
         .q(beat_ptr$q),
@@ -13227,6 +22527,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         in_ovf$clock = clock;
         in_seq$clock = clock;
         stored$clock = clock;
+        commit_q$clock = clock;
+        read_q$clock = clock;
+        ovf_q$clock = clock;
         dec_seq$clock = clock;
         issue$clock = clock;
         b_entry$clock = clock;
@@ -13236,6 +22539,13 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         rsp_have0$clock = clock;
         wout$clock = clock;
         c_status$clock = clock;
+        ck_end$clock = clock;
+        ck_limit$clock = clock;
+        ck_base_ok$clock = clock;
+        ck_unres$clock = clock;
+        ck_long1$clock = clock;
+        ck_window_ok$clock = clock;
+        ck_long2$clock = clock;
         beat_ptr$clock = clock;
         beats_left$clock = clock;
         cmp_valid$clock = clock;
@@ -13247,6 +22557,10 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         counts_q$clock = clock;
         reset_pending$clock = clock;
         reset_index$clock = clock;
+        r_cfg$clock = clock;
+        r_head$clock = clock;
+        r_tail$clock = clock;
+        r_pf$clock = clock;
         pf$clock = clock;
         pf_q$clock = clock;
         pf_rr$clock = clock;
@@ -13267,6 +22581,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         in_ovf$d = in_ovf$q;
         in_seq$d = in_seq$q;
         stored$d = stored$q;
+        commit_q$d = commit_q$q;
+        read_q$d = read_q$q;
+        ovf_q$d = ovf_q$q;
         dec_seq$d = dec_seq$q;
         issue$d = issue$q;
         b_entry$d = b_entry$q;
@@ -13276,6 +22593,13 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         rsp_have0$d = rsp_have0$q;
         wout$d = wout$q;
         c_status$d = c_status$q;
+        ck_end$d = ck_end$q;
+        ck_limit$d = ck_limit$q;
+        ck_base_ok$d = ck_base_ok$q;
+        ck_unres$d = ck_unres$q;
+        ck_long1$d = ck_long1$q;
+        ck_window_ok$d = ck_window_ok$q;
+        ck_long2$d = ck_long2$q;
         beat_ptr$d = beat_ptr$q;
         beats_left$d = beats_left$q;
         cmp_valid$d = cmp_valid$q;
@@ -13287,6 +22611,10 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         counts_q$d = counts_q$q;
         reset_pending$d = reset_pending$q;
         reset_index$d = reset_index$q;
+        r_cfg$d = r_cfg$q;
+        r_head$d = r_head$q;
+        r_tail$d = r_tail$q;
+        r_pf$d = r_pf$q;
         pf$d = pf$q;
         pf_q$d = pf_q$q;
         pf_rr$d = pf_rr$q;
@@ -13298,6 +22626,10 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         pf_req_up$d = pf_req_up$q;
         pf_word0$d = pf_word0$q;
         pf_have0$d = pf_have0$q;
+        wr_p1$clock = clock;
+        wr_p1$d = wr_p1$q;
+        commit_p1$clock = clock;
+        commit_p1$d = commit_p1$q;
         pf_ram$read_clock = clock;
         pf_ram$write_clock = clock;
         frame_ram$read_clock = clock;
@@ -13313,12 +22645,14 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         counts = counts_q$q;
         cfg_busy = reset_pending$q;
         frames_in$ready = 1'b1;
+        stored_full = ((stored$q == 32'h1f) & ~(read_q$q & ~commit_q$q)) | ((stored$q == 32'h1e) & commit_q$q & ~read_q$q);
         kept_beat = frames_in$valid & keep;
         frame_end = frames_in$valid & frames_in$last;
         shift = ((byte_idx$q) & 6'h3f) << 32'h3;
         word = acc$q | (((frames_in$data) & 64'hffffffffffffffff) << shift);
         word_done = (byte_idx$q == 32'h7) | frames_in$last;
-        buf_full = (wr_ptr$q + 32'h1) == rd_ptr$q;
+        wr_p2 = wr_p1$q + 32'h1;
+        buf_full = wr_p1$q == rd_ptr$q;
         frame_ram$write_address = wr_ptr$q;
         frame_ram$write_data = word;
         frame_ram$write_enable = 1'b0;
@@ -13333,7 +22667,8 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 byte_idx$d = 32'h0;
                 if (~buf_full & ~in_ovf$q) begin
                     frame_ram$write_enable = 1'b1;
-                    wr_ptr$d = wr_ptr$q + 32'h1;
+                    wr_ptr$d = wr_p1$q;
+                    wr_p1$d = wr_p2;
                 end
                 else begin
                     in_ovf$d = 1'b1;
@@ -13347,14 +22682,17 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             acc$d = 32'h0;
             byte_idx$d = 32'h0;
             wr_ptr$d = commit_ptr$q;
+            wr_p1$d = commit_p1$q;
             if (kept_beat & ~frames_in$error) begin
-                if (buf_full | in_ovf$q | (stored$q == 32'h1f)) begin
+                if (buf_full | in_ovf$q | stored_full) begin
                     overflow_drop = 1'b1;
                 end
                 else begin
                     commit = 1'b1;
-                    wr_ptr$d = wr_ptr$q + 32'h1;
-                    commit_ptr$d = wr_ptr$q + 32'h1;
+                    wr_ptr$d = wr_p1$q;
+                    commit_ptr$d = wr_p1$q;
+                    wr_p1$d = wr_p2;
+                    commit_p1$d = wr_p2;
                 end
             end
         end
@@ -13405,11 +22743,15 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         head_ram$read_address = ram_addr;
         tail_ram$read_address = ram_addr;
         pf_ram$read_address = ram_addr;
-        pf_hit = pf_ram$read_data[(64'h0)+:(1)] & (pf_ram$read_data[(64'h1)+:(16)] == head_ram$read_data);
+        r_cfg$d = cfg_ram$read_data;
+        r_head$d = head_ram$read_data;
+        r_tail$d = tail_ram$read_data;
+        r_pf$d = pf_ram$read_data;
+        pf_hit = r_pf$q[(64'h0)+:(1)] & (r_pf$q[(64'h1)+:(16)] == r_head$q);
         issue_rd = (issue$q == Issue$Send) & (b_entry$q[(64'h0)+:(2)] == 32'h0) & ~b_entry$q[(64'hf6)+:(1)];
         pf_port = (pf$q == Prefetch$Send) & (pf_req_up$q | ~issue_rd);
-        b_mask = (((1'b1) & 16'hffff) << cfg_ram$read_data[(64'h42)+:(4)]) - 32'h1;
-        b_slot = head_ram$read_data & b_mask;
+        b_mask = (((1'b1) & 16'hffff) << r_cfg$q[(64'h42)+:(4)]) - 32'h1;
+        b_slot = r_head$q & b_mask;
         b_push = 1'b0;
         inflight$data_in = b_entry$q;
         head_ram$write_address = b_index;
@@ -13433,26 +22775,30 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 end
             Issue$Lookup:
                 begin
-                    b_head$d = head_ram$read_data;
+                    issue$d = Issue$Decide;
+                end
+            Issue$Decide:
+                begin
+                    b_head$d = r_head$q;
                     b_entry$d[(64'h2)+:(16)] = paired$data_out[(64'h1)+:(16)];
                     b_entry$d[(64'h12)+:(12)] = paired$data_out[(64'h11)+:(12)];
                     b_entry$d[(64'h1e)+:(4)] = paired$data_out[(64'h1d)+:(4)];
                     b_entry$d[(64'h22)+:(3)] = paired$data_out[(64'h21)+:(3)];
                     b_entry$d[(64'h25)+:(16)] = paired$data_out[(64'h24)+:(16)];
-                    b_entry$d[(64'h35)+:(64)] = cfg_ram$read_data[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
-                    b_entry$d[(64'h75)+:(1)] = cfg_ram$read_data[(64'h1)+:(1)];
-                    b_entry$d[(64'h76)+:(64)] = cfg_ram$read_data[(64'h8a)+:(64)];
-                    b_entry$d[(64'hb6)+:(64)] = cfg_ram$read_data[(64'hca)+:(64)];
+                    b_entry$d[(64'h35)+:(64)] = r_cfg$q[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
+                    b_entry$d[(64'h75)+:(1)] = r_cfg$q[(64'h1)+:(1)];
+                    b_entry$d[(64'h76)+:(64)] = r_cfg$q[(64'h8a)+:(64)];
+                    b_entry$d[(64'hb6)+:(64)] = r_cfg$q[(64'hca)+:(64)];
                     b_entry$d[(64'hf6)+:(1)] = pf_hit;
-                    b_entry$d[(64'hf7)+:(64)] = pf_ram$read_data[(64'h11)+:(64)];
-                    b_entry$d[(64'h137)+:(16)] = pf_ram$read_data[(64'h51)+:(16)];
+                    b_entry$d[(64'hf7)+:(64)] = r_pf$q[(64'h11)+:(64)];
+                    b_entry$d[(64'h137)+:(16)] = r_pf$q[(64'h51)+:(16)];
                     if (paired$data_out[(64'h0)+:(1)]) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h3;
                     end
-                    else if ((paired$data_out[(64'h11)+:(12)] >= queue_count) | ~cfg_ram$read_data[(64'h0)+:(1)]) begin
+                    else if ((paired$data_out[(64'h11)+:(12)] >= queue_count) | ~r_cfg$q[(64'h0)+:(1)]) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h1;
                     end
-                    else if (head_ram$read_data == tail_ram$read_data) begin
+                    else if (r_head$q == r_tail$q) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h2;
                     end
                     else begin
@@ -13482,7 +22828,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         endcase
         inflight$write = b_push;
         paired$read = b_push;
-        pf_want = (((pf_q$q) & 12'hfff) < queue_count) & cfg_ram$read_data[(64'h0)+:(1)] & (head_ram$read_data != tail_ram$read_data) & ~pf_hit & ~reset_pending$q;
+        pf_want = (((pf_q$q) & 12'hfff) < queue_count) & r_cfg$q[(64'h0)+:(1)] & (r_head$q != r_tail$q) & ~pf_hit & ~reset_pending$q;
         pf_advance = 1'b0;
         pf_ram$write_address = pf_q$q;
         pf_ram$write_data[(64'h0)+:(1)] = 1'b0;
@@ -13499,13 +22845,17 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 end
             Prefetch$Check:
                 begin
-                    pf_idx$d = head_ram$read_data;
-                    pf_addr$d = cfg_ram$read_data[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
+                    pf$d = Prefetch$Decide;
+                end
+            Prefetch$Decide:
+                begin
+                    pf_idx$d = r_head$q;
+                    pf_addr$d = r_cfg$q[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
                     if (pf_want) begin
                         pf$d = Prefetch$Send;
                     end
                     else begin
-                        pf_ram$write_enable = pf_ram$read_data[(64'h0)+:(1)] & ~pf_hit;
+                        pf_ram$write_enable = r_pf$q[(64'h0)+:(1)] & ~pf_hit;
                         pf_advance = 1'b1;
                         pf$d = Prefetch$Scan;
                     end
@@ -13564,7 +22914,14 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             wo_have = 1'b1;
         end
         buf_end = ((wo_addr) & 65'h1ffffffffffffffff) + ((wo_buflen) & 65'h1ffffffffffffffff);
-        in_window = inflight$data_out[(64'h75)+:(1)] | ((wo_addr >= inflight$data_out[(64'h76)+:(64)]) & (buf_end <= ((inflight$data_out[(64'hb6)+:(64)]) & 65'h1ffffffffffffffff)));
+        ck_end$d = buf_end;
+        ck_limit$d = ((inflight$data_out[(64'hb6)+:(64)]) & 65'h1ffffffffffffffff);
+        ck_base_ok$d = wo_addr >= inflight$data_out[(64'h76)+:(64)];
+        ck_unres$d = inflight$data_out[(64'h75)+:(1)];
+        ck_long1$d = inflight$data_out[(64'h2)+:(16)] > wo_buflen;
+        in_window = ck_unres$q | (ck_base_ok$q & (ck_end$q <= ck_limit$q));
+        ck_window_ok$d = in_window;
+        ck_long2$d = ck_long1$q;
         len_round = inflight$data_out[(64'h2)+:(16)] + 32'h7;
         words = len_round[(32'h3)+:(10)];
         wb_word = ((inflight$data_out[(64'h2)+:(16)]) & 64'hffffffffffffffff) | (((inflight$data_out[(64'h12)+:(12)]) & 64'hffffffffffffffff) << 32'h10) | (((c_status$q) & 64'hffffffffffffffff) << 32'h1c) | (((inflight$data_out[(64'h25)+:(16)]) & 64'hffffffffffffffff) << 32'h20) | (((inflight$data_out[(64'h1e)+:(4)]) & 64'hffffffffffffffff) << 32'h30) | (((inflight$data_out[(64'h22)+:(3)]) & 64'hffffffffffffffff) << 32'h34) | (((1'b1) & 64'hffffffffffffffff) << 32'h3f);
@@ -13582,10 +22939,11 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         inflight$read = 1'b0;
         responses$read = 1'b0;
         count_bits = 32'h0;
-        if (overflow_drop) begin
+        ovf_q$d = overflow_drop;
+        if (ovf_q$q) begin
             count_bits = 32'h20;
         end
-        can_finish = (~cmp_valid$q | completion$ready) & (~qc_valid$q | qcount$ready) & ~((inflight$data_out[(64'h0)+:(2)] == 32'h3) & overflow_drop);
+        can_finish = (~cmp_valid$q | completion$ready) & (~qc_valid$q | qcount$ready) & ~((inflight$data_out[(64'h0)+:(2)] == 32'h3) & ovf_q$q);
         if (cmp_valid$q & completion$ready) begin
             cmp_valid$d = 1'b0;
         end
@@ -13600,19 +22958,27 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                             wout$d = WriteOut$Finish;
                         end
                         else if (wo_have) begin
-                            if (~in_window) begin
-                                c_status$d = 32'h1;
-                                wout$d = WriteOut$WbReq;
-                            end
-                            else if (inflight$data_out[(64'h2)+:(16)] > wo_buflen) begin
-                                c_status$d = 32'h2;
-                                wout$d = WriteOut$WbReq;
-                            end
-                            else begin
-                                c_status$d = 32'h0;
-                                wout$d = WriteOut$DataReq;
-                            end
+                            wout$d = WriteOut$Check1;
                         end
+                    end
+                end
+            WriteOut$Check1:
+                begin
+                    wout$d = WriteOut$Check2;
+                end
+            WriteOut$Check2:
+                begin
+                    if (~ck_window_ok$q) begin
+                        c_status$d = 32'h1;
+                        wout$d = WriteOut$WbReq;
+                    end
+                    else if (ck_long2$q) begin
+                        c_status$d = 32'h2;
+                        wout$d = WriteOut$WbReq;
+                    end
+                    else begin
+                        c_status$d = 32'h0;
+                        wout$d = WriteOut$DataReq;
                     end
                 end
             WriteOut$DataReq:
@@ -13705,11 +23071,13 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         qcount$valid = qc_valid$q;
         qcount$queue = qc_queue$q;
         qcount$counter = qc_counter$q;
+        commit_q$d = commit;
+        read_q$d = inflight$read;
         stored_next = stored$q;
-        if (commit) begin
+        if (commit_q$q) begin
             stored_next = stored_next + 32'h1;
         end
-        if (inflight$read) begin
+        if (read_q$q) begin
             stored_next = stored_next - 32'h1;
         end
         stored$d = stored_next;
@@ -13936,6 +23304,139 @@ module top$rx$cfg_ram(read_address,read_clock,read_data,write_address,write_cloc
 endmodule // top$rx$cfg_ram
 
 
+module top$rx$ck_base_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_base_ok
+
+
+module top$rx$ck_end(d,q,clock);
+    
+    // Module arguments
+    input wire  [64:0] d;
+    output reg  [64:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 65'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_end
+
+
+module top$rx$ck_limit(d,q,clock);
+    
+    // Module arguments
+    input wire  [64:0] d;
+    output reg  [64:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 65'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_limit
+
+
+module top$rx$ck_long1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_long1
+
+
+module top$rx$ck_long2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_long2
+
+
+module top$rx$ck_unres(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_unres
+
+
+module top$rx$ck_window_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ck_window_ok
+
+
 module top$rx$cmp_done(d,q,clock);
     
     // Module arguments
@@ -13993,6 +23494,57 @@ module top$rx$cmp_valid(d,q,clock);
 endmodule // top$rx$cmp_valid
 
 
+module top$rx$commit_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 10'b1;
+    
+    // Stub signals
+    reg  [9:0] dff$d;
+    wire  [9:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$rx$commit_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$rx$commit_p1
+
+
+module top$rx$commit_p1$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$commit_p1$dff
+
+
 module top$rx$commit_ptr(d,q,clock);
     
     // Module arguments
@@ -14010,6 +23562,25 @@ module top$rx$commit_ptr(d,q,clock);
     end
           
 endmodule // top$rx$commit_ptr
+
+
+module top$rx$commit_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$commit_q
 
 
 module top$rx$counts_q(d,q,clock);
@@ -15022,7 +24593,8 @@ module top$rx$issue(d,q,clock);
     // Enums
     localparam Issue$Idle = 0;
     localparam Issue$Lookup = 1;
-    localparam Issue$Send = 2;
+    localparam Issue$Decide = 2;
+    localparam Issue$Send = 3;
     
     // Update code (custom)
     initial begin
@@ -15034,6 +24606,25 @@ module top$rx$issue(d,q,clock);
     end
           
 endmodule // top$rx$issue
+
+
+module top$rx$ovf_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ovf_q
 
 
 module top$rx$paired(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
@@ -15448,15 +25039,16 @@ endmodule // top$rx$paired$write_logic$write_address
 module top$rx$pf(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [2:0] d;
+    output reg  [2:0] q;
     input wire  clock;
     
     // Enums
     localparam Prefetch$Scan = 0;
     localparam Prefetch$Check = 1;
-    localparam Prefetch$Send = 2;
-    localparam Prefetch$Wait = 3;
+    localparam Prefetch$Decide = 2;
+    localparam Prefetch$Send = 3;
+    localparam Prefetch$Wait = 4;
     
     // Update code (custom)
     initial begin
@@ -15765,6 +25357,82 @@ module top$rx$qc_valid(d,q,clock);
 endmodule // top$rx$qc_valid
 
 
+module top$rx$r_cfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [562:0] d;
+    output reg  [562:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 563'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$r_cfg
+
+
+module top$rx$r_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$r_head
+
+
+module top$rx$r_pf(d,q,clock);
+    
+    // Module arguments
+    input wire  [96:0] d;
+    output reg  [96:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 97'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$r_pf
+
+
+module top$rx$r_tail(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$r_tail
+
+
 module top$rx$rd_ptr(d,q,clock);
     
     // Module arguments
@@ -15782,6 +25450,25 @@ module top$rx$rd_ptr(d,q,clock);
     end
           
 endmodule // top$rx$rd_ptr
+
+
+module top$rx$read_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$read_q
 
 
 module top$rx$records(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
@@ -16735,11 +26422,13 @@ module top$rx$wout(d,q,clock);
     
     // Enums
     localparam WriteOut$Idle = 0;
-    localparam WriteOut$DataReq = 1;
-    localparam WriteOut$Data = 2;
-    localparam WriteOut$WbReq = 3;
-    localparam WriteOut$WbData = 4;
-    localparam WriteOut$Finish = 5;
+    localparam WriteOut$Check1 = 1;
+    localparam WriteOut$Check2 = 2;
+    localparam WriteOut$DataReq = 3;
+    localparam WriteOut$Data = 4;
+    localparam WriteOut$WbReq = 5;
+    localparam WriteOut$WbData = 6;
+    localparam WriteOut$Finish = 7;
     
     // Update code (custom)
     initial begin
@@ -16751,6 +26440,57 @@ module top$rx$wout(d,q,clock);
     end
           
 endmodule // top$rx$wout
+
+
+module top$rx$wr_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 10'b1;
+    
+    // Stub signals
+    reg  [9:0] dff$d;
+    wire  [9:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$rx$wr_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$rx$wr_p1
+
+
+module top$rx$wr_p1$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$wr_p1$dff
 
 
 module top$rx$wr_ptr(d,q,clock);
@@ -16792,6 +26532,7 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     localparam  neg_admit_d = 28'hffff9f6;
     localparam  neg_admit_tok = 48'hfff9f6000000;
     localparam  admit_d = 28'h60a;
+    localparam  ext_d = 30'h30000000;
     
     // Stub signals
     reg  [5:0] cfg_ram$read_address;
@@ -16814,30 +26555,21 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  [5:0] sweep_ptr$d;
     wire  [5:0] sweep_ptr$q;
     reg  sweep_ptr$clock;
-    reg  s1_valid$d;
-    wire  s1_valid$q;
-    reg  s1_valid$clock;
-    reg  [1:0] s1_kind$d;
-    wire  [1:0] s1_kind$q;
-    reg  s1_kind$clock;
-    reg  [5:0] s1_q$d;
-    wire  [5:0] s1_q$q;
-    reg  s1_q$clock;
-    reg  s1_green$d;
-    wire  s1_green$q;
-    reg  s1_green$clock;
-    reg  [11:0] s1_bytes$d;
-    wire  [11:0] s1_bytes$q;
-    reg  s1_bytes$clock;
-    reg  f_valid$d;
-    wire  f_valid$q;
-    reg  f_valid$clock;
-    reg  [5:0] f_q$d;
-    wire  [5:0] f_q$q;
-    reg  f_q$clock;
-    reg  [139:0] f_state$d;
-    wire  [139:0] f_state$q;
-    reg  f_state$clock;
+    reg  a1_v$d;
+    wire  a1_v$q;
+    reg  a1_v$clock;
+    reg  [1:0] a1_kind$d;
+    wire  [1:0] a1_kind$q;
+    reg  a1_kind$clock;
+    reg  [5:0] a1_q$d;
+    wire  [5:0] a1_q$q;
+    reg  a1_q$clock;
+    reg  a1_green$d;
+    wire  a1_green$q;
+    reg  a1_green$clock;
+    reg  [11:0] a1_bytes$d;
+    wire  [11:0] a1_bytes$q;
+    reg  a1_bytes$clock;
     reg  cf_valid$d;
     wire  cf_valid$q;
     reg  cf_valid$clock;
@@ -16847,6 +26579,138 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  [107:0] cf_data$d;
     wire  [107:0] cf_data$q;
     reg  cf_data$clock;
+    reg  a2_v$d;
+    wire  a2_v$q;
+    reg  a2_v$clock;
+    reg  [1:0] a2_kind$d;
+    wire  [1:0] a2_kind$q;
+    reg  a2_kind$clock;
+    reg  [5:0] a2_q$d;
+    wire  [5:0] a2_q$q;
+    reg  a2_q$clock;
+    reg  a2_green$d;
+    wire  a2_green$q;
+    reg  a2_green$clock;
+    reg  [11:0] a2_bytes$d;
+    wire  [11:0] a2_bytes$q;
+    reg  a2_bytes$clock;
+    reg  [15:0] a2_ts$d;
+    wire  [15:0] a2_ts$q;
+    reg  a2_ts$clock;
+    reg  [15:0] a2_last$d;
+    wire  [15:0] a2_last$q;
+    reg  a2_last$clock;
+    reg  a2_fwd$d;
+    wire  a2_fwd$q;
+    reg  a2_fwd$clock;
+    reg  [15:0] a2_flast$d;
+    wire  [15:0] a2_flast$q;
+    reg  a2_flast$clock;
+    reg  a2_m4$d;
+    wire  a2_m4$q;
+    reg  a2_m4$clock;
+    reg  [107:0] a2_cfg$d;
+    wire  [107:0] a2_cfg$q;
+    reg  a2_cfg$clock;
+    reg  [47:0] a2_g$d;
+    wire  [47:0] a2_g$q;
+    reg  a2_g$clock;
+    reg  [47:0] a2_c$d;
+    wire  [47:0] a2_c$q;
+    reg  a2_c$clock;
+    reg  [27:0] a2_d$d;
+    wire  [27:0] a2_d$q;
+    reg  a2_d$clock;
+    reg  a2_ftok$d;
+    wire  a2_ftok$q;
+    reg  a2_ftok$clock;
+    reg  [139:0] a2_fst$d;
+    wire  [139:0] a2_fst$q;
+    reg  a2_fst$clock;
+    reg  a3_v$d;
+    wire  a3_v$q;
+    reg  a3_v$clock;
+    reg  [5:0] a3_q$d;
+    wire  [5:0] a3_q$q;
+    reg  a3_q$clock;
+    reg  [15:0] a3_ts$d;
+    wire  [15:0] a3_ts$q;
+    reg  a3_ts$clock;
+    reg  a3_sup$d;
+    wire  a3_sup$q;
+    reg  a3_sup$clock;
+    reg  [47:0] a3_g$d;
+    wire  [47:0] a3_g$q;
+    reg  a3_g$clock;
+    reg  [47:0] a3_c$d;
+    wire  [47:0] a3_c$q;
+    reg  a3_c$clock;
+    reg  [27:0] a3_d$d;
+    wire  [27:0] a3_d$q;
+    reg  a3_d$clock;
+    reg  [27:0] a3_dcap$d;
+    wire  [27:0] a3_dcap$q;
+    reg  a3_dcap$clock;
+    reg  [27:0] a3_dadd$d;
+    wire  [27:0] a3_dadd$q;
+    reg  a3_dadd$clock;
+    reg  a3_capped$d;
+    wire  a3_capped$q;
+    reg  a3_capped$clock;
+    reg  a3_hit$d;
+    wire  a3_hit$q;
+    reg  a3_hit$clock;
+    reg  a3_mr$d;
+    wire  a3_mr$q;
+    reg  a3_mr$clock;
+    reg  a4_v$d;
+    wire  a4_v$q;
+    reg  a4_v$clock;
+    reg  [5:0] a4_q$d;
+    wire  [5:0] a4_q$q;
+    reg  a4_q$clock;
+    reg  [15:0] a4_ts$d;
+    wire  [15:0] a4_ts$q;
+    reg  a4_ts$clock;
+    reg  a4_sup$d;
+    wire  a4_sup$q;
+    reg  a4_sup$clock;
+    reg  [63:0] a4_mask$d;
+    wire  [63:0] a4_mask$q;
+    reg  a4_mask$clock;
+    reg  [27:0] a4_dtok$d;
+    wire  [27:0] a4_dtok$q;
+    reg  a4_dtok$clock;
+    reg  [27:0] a4_dcap$d;
+    wire  [27:0] a4_dcap$q;
+    reg  a4_dcap$clock;
+    reg  [27:0] a4_dadd$d;
+    wire  [27:0] a4_dadd$q;
+    reg  a4_dadd$clock;
+    reg  [29:0] a4_dl$d;
+    wire  [29:0] a4_dl$q;
+    reg  a4_dl$clock;
+    reg  a4_capped$d;
+    wire  a4_capped$q;
+    reg  a4_capped$clock;
+    reg  r_v$d;
+    wire  r_v$q;
+    reg  r_v$clock;
+    reg  [5:0] r_q$d;
+    wire  [5:0] r_q$q;
+    reg  r_q$clock;
+    reg  [139:0] r_state$d;
+    wire  [139:0] r_state$q;
+    reg  r_state$clock;
+    reg  w_v$d;
+    wire  w_v$q;
+    reg  w_v$clock;
+    reg  [5:0] w_q$d;
+    wire  [5:0] w_q$q;
+    reg  w_q$clock;
+    reg  [139:0] w_state$d;
+    wire  [139:0] w_state$q;
+    reg  w_state$clock;
     reg  [63:0] green_bits$d;
     wire  [63:0] green_bits$q;
     reg  green_bits$clock;
@@ -16856,52 +26720,71 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  [63:0] deficit_bits$d;
     wire  [63:0] deficit_bits$q;
     reg  deficit_bits$clock;
-    reg  [47:0] g_bucket$tokens;
+    reg  g_bucket$clock;
+    reg  [15:0] g_bucket$diff;
     reg  [27:0] g_bucket$rate;
     reg  [21:0] g_bucket$burst;
-    reg  [9:0] g_bucket$elapsed;
     reg  [47:0] g_bucket$add;
     reg  g_bucket$charge;
+    reg  g_bucket$empty;
+    reg  g_bucket$full;
+    reg  [47:0] g_bucket$tokens;
+    reg  g_bucket$chain;
     wire  [47:0] g_bucket$result;
     wire  g_bucket$admit;
-    reg  [47:0] c_bucket$tokens;
+    reg  c_bucket$clock;
+    reg  [15:0] c_bucket$diff;
     reg  [27:0] c_bucket$rate;
     reg  [21:0] c_bucket$burst;
-    reg  [9:0] c_bucket$elapsed;
     reg  [47:0] c_bucket$add;
     reg  c_bucket$charge;
+    reg  c_bucket$empty;
+    reg  c_bucket$full;
+    reg  [47:0] c_bucket$tokens;
+    reg  c_bucket$chain;
     wire  [47:0] c_bucket$result;
     wire  c_bucket$admit;
     
     // Local signals
-    reg  [47:0] g_tokens;
-    reg  [47:0] g_add;
-    reg  g_charge;
-    reg  [47:0] c_tokens;
-    reg  [47:0] c_add;
-    reg  c_charge;
     reg  [5:0] op_q;
     reg  cfg_write;
     reg  [63:0] turn_mask;
-    reg  [107:0] settings;
-    reg  [139:0] cur;
-    reg  [15:0] elapsed16;
-    reg  [9:0] elapsed;
+    reg  a1_turn;
+    reg  m2;
+    reg  m3;
+    reg  m4;
+    reg  mr;
+    reg  mw;
+    reg  [15:0] f_last;
+    reg  [139:0] f_st;
+    reg  [15:0] diff;
     reg  is_turn;
     reg  is_refund;
     reg  is_visit;
     reg  [47:0] refund_tok;
+    reg  [47:0] g_add;
+    reg  g_charge;
+    reg  [47:0] c_add;
+    reg  c_charge;
     reg  [7:0] weight;
     reg  [27:0] quantum;
     reg  [27:0] d_add;
-    reg  d_capped;
-    reg  [27:0] d_cap;
+    reg  [15:0] last;
+    reg  [29:0] dadd_hi;
     reg  [27:0] d_sum;
+    reg  [29:0] dtok_hi;
+    reg  [29:0] d_gap;
+    reg  d_over;
     reg  [27:0] d_new;
-    reg  [139:0] new_state;
+    reg  d_ok;
     reg  c_ok;
     reg  g_ok;
-    reg  [63:0] s1_mask;
+    reg  sup_now;
+    reg  [63:0] s4_mask;
+    reg  [63:0] set_mask;
+    reg  [63:0] green_keep;
+    reg  [63:0] ceiling_keep;
+    reg  [63:0] deficit_keep;
     reg  [63:0] green_set;
     reg  [63:0] ceiling_set;
     reg  [63:0] deficit_set;
@@ -16935,45 +26818,30 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         .q(sweep_ptr$q),
         .clock(sweep_ptr$clock)
     );
-    top$shaper$s1_valid s1_valid(
-        .d(s1_valid$d),
-        .q(s1_valid$q),
-        .clock(s1_valid$clock)
+    top$shaper$a1_v a1_v(
+        .d(a1_v$d),
+        .q(a1_v$q),
+        .clock(a1_v$clock)
     );
-    top$shaper$s1_kind s1_kind(
-        .d(s1_kind$d),
-        .q(s1_kind$q),
-        .clock(s1_kind$clock)
+    top$shaper$a1_kind a1_kind(
+        .d(a1_kind$d),
+        .q(a1_kind$q),
+        .clock(a1_kind$clock)
     );
-    top$shaper$s1_q s1_q(
-        .d(s1_q$d),
-        .q(s1_q$q),
-        .clock(s1_q$clock)
+    top$shaper$a1_q a1_q(
+        .d(a1_q$d),
+        .q(a1_q$q),
+        .clock(a1_q$clock)
     );
-    top$shaper$s1_green s1_green(
-        .d(s1_green$d),
-        .q(s1_green$q),
-        .clock(s1_green$clock)
+    top$shaper$a1_green a1_green(
+        .d(a1_green$d),
+        .q(a1_green$q),
+        .clock(a1_green$clock)
     );
-    top$shaper$s1_bytes s1_bytes(
-        .d(s1_bytes$d),
-        .q(s1_bytes$q),
-        .clock(s1_bytes$clock)
-    );
-    top$shaper$f_valid f_valid(
-        .d(f_valid$d),
-        .q(f_valid$q),
-        .clock(f_valid$clock)
-    );
-    top$shaper$f_q f_q(
-        .d(f_q$d),
-        .q(f_q$q),
-        .clock(f_q$clock)
-    );
-    top$shaper$f_state f_state(
-        .d(f_state$d),
-        .q(f_state$q),
-        .clock(f_state$clock)
+    top$shaper$a1_bytes a1_bytes(
+        .d(a1_bytes$d),
+        .q(a1_bytes$q),
+        .clock(a1_bytes$clock)
     );
     top$shaper$cf_valid cf_valid(
         .d(cf_valid$d),
@@ -16989,6 +26857,226 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         .d(cf_data$d),
         .q(cf_data$q),
         .clock(cf_data$clock)
+    );
+    top$shaper$a2_v a2_v(
+        .d(a2_v$d),
+        .q(a2_v$q),
+        .clock(a2_v$clock)
+    );
+    top$shaper$a2_kind a2_kind(
+        .d(a2_kind$d),
+        .q(a2_kind$q),
+        .clock(a2_kind$clock)
+    );
+    top$shaper$a2_q a2_q(
+        .d(a2_q$d),
+        .q(a2_q$q),
+        .clock(a2_q$clock)
+    );
+    top$shaper$a2_green a2_green(
+        .d(a2_green$d),
+        .q(a2_green$q),
+        .clock(a2_green$clock)
+    );
+    top$shaper$a2_bytes a2_bytes(
+        .d(a2_bytes$d),
+        .q(a2_bytes$q),
+        .clock(a2_bytes$clock)
+    );
+    top$shaper$a2_ts a2_ts(
+        .d(a2_ts$d),
+        .q(a2_ts$q),
+        .clock(a2_ts$clock)
+    );
+    top$shaper$a2_last a2_last(
+        .d(a2_last$d),
+        .q(a2_last$q),
+        .clock(a2_last$clock)
+    );
+    top$shaper$a2_fwd a2_fwd(
+        .d(a2_fwd$d),
+        .q(a2_fwd$q),
+        .clock(a2_fwd$clock)
+    );
+    top$shaper$a2_flast a2_flast(
+        .d(a2_flast$d),
+        .q(a2_flast$q),
+        .clock(a2_flast$clock)
+    );
+    top$shaper$a2_m4 a2_m4(
+        .d(a2_m4$d),
+        .q(a2_m4$q),
+        .clock(a2_m4$clock)
+    );
+    top$shaper$a2_cfg a2_cfg(
+        .d(a2_cfg$d),
+        .q(a2_cfg$q),
+        .clock(a2_cfg$clock)
+    );
+    top$shaper$a2_g a2_g(
+        .d(a2_g$d),
+        .q(a2_g$q),
+        .clock(a2_g$clock)
+    );
+    top$shaper$a2_c a2_c(
+        .d(a2_c$d),
+        .q(a2_c$q),
+        .clock(a2_c$clock)
+    );
+    top$shaper$a2_d a2_d(
+        .d(a2_d$d),
+        .q(a2_d$q),
+        .clock(a2_d$clock)
+    );
+    top$shaper$a2_ftok a2_ftok(
+        .d(a2_ftok$d),
+        .q(a2_ftok$q),
+        .clock(a2_ftok$clock)
+    );
+    top$shaper$a2_fst a2_fst(
+        .d(a2_fst$d),
+        .q(a2_fst$q),
+        .clock(a2_fst$clock)
+    );
+    top$shaper$a3_v a3_v(
+        .d(a3_v$d),
+        .q(a3_v$q),
+        .clock(a3_v$clock)
+    );
+    top$shaper$a3_q a3_q(
+        .d(a3_q$d),
+        .q(a3_q$q),
+        .clock(a3_q$clock)
+    );
+    top$shaper$a3_ts a3_ts(
+        .d(a3_ts$d),
+        .q(a3_ts$q),
+        .clock(a3_ts$clock)
+    );
+    top$shaper$a3_sup a3_sup(
+        .d(a3_sup$d),
+        .q(a3_sup$q),
+        .clock(a3_sup$clock)
+    );
+    top$shaper$a3_g a3_g(
+        .d(a3_g$d),
+        .q(a3_g$q),
+        .clock(a3_g$clock)
+    );
+    top$shaper$a3_c a3_c(
+        .d(a3_c$d),
+        .q(a3_c$q),
+        .clock(a3_c$clock)
+    );
+    top$shaper$a3_d a3_d(
+        .d(a3_d$d),
+        .q(a3_d$q),
+        .clock(a3_d$clock)
+    );
+    top$shaper$a3_dcap a3_dcap(
+        .d(a3_dcap$d),
+        .q(a3_dcap$q),
+        .clock(a3_dcap$clock)
+    );
+    top$shaper$a3_dadd a3_dadd(
+        .d(a3_dadd$d),
+        .q(a3_dadd$q),
+        .clock(a3_dadd$clock)
+    );
+    top$shaper$a3_capped a3_capped(
+        .d(a3_capped$d),
+        .q(a3_capped$q),
+        .clock(a3_capped$clock)
+    );
+    top$shaper$a3_hit a3_hit(
+        .d(a3_hit$d),
+        .q(a3_hit$q),
+        .clock(a3_hit$clock)
+    );
+    top$shaper$a3_mr a3_mr(
+        .d(a3_mr$d),
+        .q(a3_mr$q),
+        .clock(a3_mr$clock)
+    );
+    top$shaper$a4_v a4_v(
+        .d(a4_v$d),
+        .q(a4_v$q),
+        .clock(a4_v$clock)
+    );
+    top$shaper$a4_q a4_q(
+        .d(a4_q$d),
+        .q(a4_q$q),
+        .clock(a4_q$clock)
+    );
+    top$shaper$a4_ts a4_ts(
+        .d(a4_ts$d),
+        .q(a4_ts$q),
+        .clock(a4_ts$clock)
+    );
+    top$shaper$a4_sup a4_sup(
+        .d(a4_sup$d),
+        .q(a4_sup$q),
+        .clock(a4_sup$clock)
+    );
+    top$shaper$a4_mask a4_mask(
+        .d(a4_mask$d),
+        .q(a4_mask$q),
+        .clock(a4_mask$clock)
+    );
+    top$shaper$a4_dtok a4_dtok(
+        .d(a4_dtok$d),
+        .q(a4_dtok$q),
+        .clock(a4_dtok$clock)
+    );
+    top$shaper$a4_dcap a4_dcap(
+        .d(a4_dcap$d),
+        .q(a4_dcap$q),
+        .clock(a4_dcap$clock)
+    );
+    top$shaper$a4_dadd a4_dadd(
+        .d(a4_dadd$d),
+        .q(a4_dadd$q),
+        .clock(a4_dadd$clock)
+    );
+    top$shaper$a4_dl a4_dl(
+        .d(a4_dl$d),
+        .q(a4_dl$q),
+        .clock(a4_dl$clock)
+    );
+    top$shaper$a4_capped a4_capped(
+        .d(a4_capped$d),
+        .q(a4_capped$q),
+        .clock(a4_capped$clock)
+    );
+    top$shaper$r_v r_v(
+        .d(r_v$d),
+        .q(r_v$q),
+        .clock(r_v$clock)
+    );
+    top$shaper$r_q r_q(
+        .d(r_q$d),
+        .q(r_q$q),
+        .clock(r_q$clock)
+    );
+    top$shaper$r_state r_state(
+        .d(r_state$d),
+        .q(r_state$q),
+        .clock(r_state$clock)
+    );
+    top$shaper$w_v w_v(
+        .d(w_v$d),
+        .q(w_v$q),
+        .clock(w_v$clock)
+    );
+    top$shaper$w_q w_q(
+        .d(w_q$d),
+        .q(w_q$q),
+        .clock(w_q$clock)
+    );
+    top$shaper$w_state w_state(
+        .d(w_state$d),
+        .q(w_state$q),
+        .clock(w_state$clock)
     );
     top$shaper$green_bits green_bits(
         .d(green_bits$d),
@@ -17006,22 +27094,30 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         .clock(deficit_bits$clock)
     );
     top$shaper$g_bucket g_bucket(
-        .tokens(g_bucket$tokens),
+        .clock(g_bucket$clock),
+        .diff(g_bucket$diff),
         .rate(g_bucket$rate),
         .burst(g_bucket$burst),
-        .elapsed(g_bucket$elapsed),
         .add(g_bucket$add),
         .charge(g_bucket$charge),
+        .empty(g_bucket$empty),
+        .full(g_bucket$full),
+        .tokens(g_bucket$tokens),
+        .chain(g_bucket$chain),
         .result(g_bucket$result),
         .admit(g_bucket$admit)
     );
     top$shaper$c_bucket c_bucket(
-        .tokens(c_bucket$tokens),
+        .clock(c_bucket$clock),
+        .diff(c_bucket$diff),
         .rate(c_bucket$rate),
         .burst(c_bucket$burst),
-        .elapsed(c_bucket$elapsed),
         .add(c_bucket$add),
         .charge(c_bucket$charge),
+        .empty(c_bucket$empty),
+        .full(c_bucket$full),
+        .tokens(c_bucket$tokens),
+        .chain(c_bucket$chain),
         .result(c_bucket$result),
         .admit(c_bucket$admit)
     );
@@ -17030,36 +27126,120 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     always @(*) begin
         now$clock = clock;
         sweep_ptr$clock = clock;
-        s1_valid$clock = clock;
-        s1_kind$clock = clock;
-        s1_q$clock = clock;
-        s1_green$clock = clock;
-        s1_bytes$clock = clock;
-        f_valid$clock = clock;
-        f_q$clock = clock;
-        f_state$clock = clock;
+        a1_v$clock = clock;
+        a1_kind$clock = clock;
+        a1_q$clock = clock;
+        a1_green$clock = clock;
+        a1_bytes$clock = clock;
         cf_valid$clock = clock;
         cf_q$clock = clock;
         cf_data$clock = clock;
+        a2_v$clock = clock;
+        a2_kind$clock = clock;
+        a2_q$clock = clock;
+        a2_green$clock = clock;
+        a2_bytes$clock = clock;
+        a2_ts$clock = clock;
+        a2_last$clock = clock;
+        a2_fwd$clock = clock;
+        a2_flast$clock = clock;
+        a2_m4$clock = clock;
+        a2_cfg$clock = clock;
+        a2_g$clock = clock;
+        a2_c$clock = clock;
+        a2_d$clock = clock;
+        a2_ftok$clock = clock;
+        a2_fst$clock = clock;
+        a3_v$clock = clock;
+        a3_q$clock = clock;
+        a3_ts$clock = clock;
+        a3_sup$clock = clock;
+        a3_g$clock = clock;
+        a3_c$clock = clock;
+        a3_d$clock = clock;
+        a3_dcap$clock = clock;
+        a3_dadd$clock = clock;
+        a3_capped$clock = clock;
+        a3_hit$clock = clock;
+        a3_mr$clock = clock;
+        a4_v$clock = clock;
+        a4_q$clock = clock;
+        a4_ts$clock = clock;
+        a4_sup$clock = clock;
+        a4_mask$clock = clock;
+        a4_dtok$clock = clock;
+        a4_dcap$clock = clock;
+        a4_dadd$clock = clock;
+        a4_dl$clock = clock;
+        a4_capped$clock = clock;
+        r_v$clock = clock;
+        r_q$clock = clock;
+        r_state$clock = clock;
+        w_v$clock = clock;
+        w_q$clock = clock;
+        w_state$clock = clock;
         green_bits$clock = clock;
         ceiling_bits$clock = clock;
         deficit_bits$clock = clock;
         now$d = now$q;
         sweep_ptr$d = sweep_ptr$q;
-        s1_valid$d = s1_valid$q;
-        s1_kind$d = s1_kind$q;
-        s1_q$d = s1_q$q;
-        s1_green$d = s1_green$q;
-        s1_bytes$d = s1_bytes$q;
-        f_valid$d = f_valid$q;
-        f_q$d = f_q$q;
-        f_state$d = f_state$q;
+        a1_v$d = a1_v$q;
+        a1_kind$d = a1_kind$q;
+        a1_q$d = a1_q$q;
+        a1_green$d = a1_green$q;
+        a1_bytes$d = a1_bytes$q;
         cf_valid$d = cf_valid$q;
         cf_q$d = cf_q$q;
         cf_data$d = cf_data$q;
+        a2_v$d = a2_v$q;
+        a2_kind$d = a2_kind$q;
+        a2_q$d = a2_q$q;
+        a2_green$d = a2_green$q;
+        a2_bytes$d = a2_bytes$q;
+        a2_ts$d = a2_ts$q;
+        a2_last$d = a2_last$q;
+        a2_fwd$d = a2_fwd$q;
+        a2_flast$d = a2_flast$q;
+        a2_m4$d = a2_m4$q;
+        a2_cfg$d = a2_cfg$q;
+        a2_g$d = a2_g$q;
+        a2_c$d = a2_c$q;
+        a2_d$d = a2_d$q;
+        a2_ftok$d = a2_ftok$q;
+        a2_fst$d = a2_fst$q;
+        a3_v$d = a3_v$q;
+        a3_q$d = a3_q$q;
+        a3_ts$d = a3_ts$q;
+        a3_sup$d = a3_sup$q;
+        a3_g$d = a3_g$q;
+        a3_c$d = a3_c$q;
+        a3_d$d = a3_d$q;
+        a3_dcap$d = a3_dcap$q;
+        a3_dadd$d = a3_dadd$q;
+        a3_capped$d = a3_capped$q;
+        a3_hit$d = a3_hit$q;
+        a3_mr$d = a3_mr$q;
+        a4_v$d = a4_v$q;
+        a4_q$d = a4_q$q;
+        a4_ts$d = a4_ts$q;
+        a4_sup$d = a4_sup$q;
+        a4_mask$d = a4_mask$q;
+        a4_dtok$d = a4_dtok$q;
+        a4_dcap$d = a4_dcap$q;
+        a4_dadd$d = a4_dadd$q;
+        a4_dl$d = a4_dl$q;
+        a4_capped$d = a4_capped$q;
+        r_v$d = r_v$q;
+        r_q$d = r_q$q;
+        r_state$d = r_state$q;
+        w_v$d = w_v$q;
+        w_q$d = w_q$q;
+        w_state$d = w_state$q;
         green_bits$d = green_bits$q;
         ceiling_bits$d = ceiling_bits$q;
         deficit_bits$d = deficit_bits$q;
+        g_bucket$clock = clock;
+        c_bucket$clock = clock;
         cfg_ram$read_clock = clock;
         cfg_ram$write_clock = clock;
         state_ram$read_clock = clock;
@@ -17082,55 +27262,82 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         end
         cfg_ram$read_address = op_q;
         state_ram$read_address = op_q;
-        s1_valid$d = 1'b1;
-        s1_kind$d = sched$op;
-        s1_q$d = op_q;
-        s1_green$d = sched$green;
-        s1_bytes$d = sched$bytes;
+        a1_v$d = 1'b1;
+        a1_kind$d = sched$op;
+        a1_q$d = op_q;
+        a1_green$d = sched$green;
+        a1_bytes$d = sched$bytes;
         turn_mask = 32'h0;
         if (sched$op == 32'h1) begin
             turn_mask = ((1'b1) & 64'hffffffffffffffff) << sched$queue;
         end
-        settings = cfg_ram$read_data;
-        if (cf_valid$q & (cf_q$q == s1_q$q)) begin
-            settings = cf_data$q;
+        a1_turn = a1_v$q & (a1_kind$q == 32'h1);
+        a2_cfg$d = cfg_ram$read_data;
+        if (cf_valid$q & (cf_q$q == a1_q$q)) begin
+            a2_cfg$d = cf_data$q;
         end
-        cur = state_ram$read_data;
-        if (f_valid$q & (f_q$q == s1_q$q)) begin
-            cur = f_state$q;
+        m2 = a2_v$q & (a2_q$q == a1_q$q);
+        m3 = a3_v$q & (a3_q$q == a1_q$q);
+        m4 = a4_v$q & (a4_q$q == a1_q$q);
+        mr = r_v$q & (r_q$q == a1_q$q);
+        mw = w_v$q & (w_q$q == a1_q$q);
+        f_last = w_state$q[(64'h7c)+:(16)];
+        if (mr) begin
+            f_last = r_state$q[(64'h7c)+:(16)];
         end
-        elapsed16 = now$q - cur[(64'h7c)+:(16)];
-        elapsed = elapsed16[(32'h0)+:(10)];
-        if (elapsed16[(32'ha)+:(6)] != 32'h0) begin
-            elapsed = 32'h3ff;
+        if (m4) begin
+            f_last = a4_ts$q;
         end
-        is_turn = s1_kind$q == 32'h1;
-        is_refund = s1_kind$q == 32'h2;
-        is_visit = s1_kind$q == 32'h3;
-        refund_tok = ((s1_bytes$q) & 48'hffffffffffff) << 32'h18;
-        g_tokens = cur[(64'h0)+:(48)];
-        if (settings[(64'h0)+:(28)] == 32'h0) begin
-            g_tokens = 32'h0;
+        if (m3) begin
+            f_last = a3_ts$q;
         end
+        if (m2) begin
+            f_last = a2_ts$q;
+        end
+        a2_last$d = state_ram$read_data[(64'h7c)+:(16)];
+        a2_flast$d = f_last;
+        a2_fwd$d = m2 | m3 | m4 | mr | mw;
+        a2_m4$d = m4;
+        f_st = w_state$q;
+        if (mr) begin
+            f_st = r_state$q;
+        end
+        a2_g$d = state_ram$read_data[(64'h0)+:(48)];
+        a2_c$d = state_ram$read_data[(64'h30)+:(48)];
+        a2_d$d = state_ram$read_data[(64'h60)+:(28)];
+        a2_ftok$d = mr | mw;
+        a2_fst$d = f_st;
+        a2_v$d = a1_v$q;
+        a2_kind$d = a1_kind$q;
+        a2_q$d = a1_q$q;
+        a2_green$d = a1_green$q;
+        a2_bytes$d = a1_bytes$q;
+        a2_ts$d = now$q;
+        last = a2_last$q;
+        if (a2_fwd$q) begin
+            last = a2_flast$q;
+        end
+        diff = a2_ts$q - last;
+        is_turn = a2_kind$q == 32'h1;
+        is_refund = a2_kind$q == 32'h2;
+        is_visit = a2_kind$q == 32'h3;
+        refund_tok = ((a2_bytes$q) & 48'hffffffffffff) << 32'h18;
         g_add = 32'h0;
         g_charge = 1'b0;
-        if (is_turn & s1_green$q) begin
+        if (is_turn & a2_green$q) begin
             g_add = neg_admit_tok;
             g_charge = 1'b1;
         end
-        if (is_refund & s1_green$q) begin
+        if (is_refund & a2_green$q) begin
             g_add = refund_tok;
         end
-        g_bucket$tokens = g_tokens;
-        g_bucket$rate = settings[(64'h0)+:(28)];
-        g_bucket$burst = settings[(64'h1c)+:(22)];
-        g_bucket$elapsed = elapsed;
+        g_bucket$diff = diff;
+        g_bucket$rate = a2_cfg$q[(64'h0)+:(28)];
+        g_bucket$burst = a2_cfg$q[(64'h1c)+:(22)];
         g_bucket$add = g_add;
         g_bucket$charge = g_charge;
-        c_tokens = cur[(64'h30)+:(48)];
-        if (settings[(64'h32)+:(28)] == 32'h0) begin
-            c_tokens = ((settings[(64'h4e)+:(22)]) & 48'hffffffffffff) << 32'h18;
-        end
+        g_bucket$empty = a2_cfg$q[(64'h0)+:(28)] == 32'h0;
+        g_bucket$full = 1'b0;
         c_add = 32'h0;
         c_charge = 1'b0;
         if (is_turn) begin
@@ -17140,169 +27347,1735 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         if (is_refund) begin
             c_add = refund_tok;
         end
-        c_bucket$tokens = c_tokens;
-        c_bucket$rate = settings[(64'h32)+:(28)];
-        c_bucket$burst = settings[(64'h4e)+:(22)];
-        c_bucket$elapsed = elapsed;
+        c_bucket$diff = diff;
+        c_bucket$rate = a2_cfg$q[(64'h32)+:(28)];
+        c_bucket$burst = a2_cfg$q[(64'h4e)+:(22)];
         c_bucket$add = c_add;
         c_bucket$charge = c_charge;
-        weight = settings[(64'h64)+:(8)];
-        if (settings[(64'h64)+:(8)] == 32'h0) begin
+        c_bucket$empty = 1'b0;
+        c_bucket$full = a2_cfg$q[(64'h32)+:(28)] == 32'h0;
+        weight = a2_cfg$q[(64'h64)+:(8)];
+        if (a2_cfg$q[(64'h64)+:(8)] == 32'h0) begin
             weight = 32'h1;
         end
         quantum = ((weight) & 28'hfffffff) << 32'hb;
-        d_cap = (quantum << 32'h4) + (quantum << 32'h2) + admit_d;
+        a3_dcap$d = (quantum << 32'h4) + (quantum << 32'h2) + admit_d;
         d_add = 32'h0;
-        d_capped = 1'b0;
-        if (is_turn & ~s1_green$q) begin
+        a3_capped$d = 1'b0;
+        if (is_turn & ~a2_green$q) begin
             d_add = neg_admit_d;
         end
-        if (is_refund & ~s1_green$q) begin
-            d_add = ((s1_bytes$q) & 28'hfffffff);
+        if (is_refund & ~a2_green$q) begin
+            d_add = ((a2_bytes$q) & 28'hfffffff);
         end
         if (is_visit) begin
             d_add = quantum;
-            d_capped = 1'b1;
+            a3_capped$d = 1'b1;
         end
-        d_sum = cur[(64'h60)+:(28)] + d_add;
-        new_state[(64'h0)+:(48)] = g_bucket$result;
-        new_state[(64'h30)+:(48)] = c_bucket$result;
+        a3_dadd$d = d_add;
+        a3_g$d = a2_g$q;
+        a3_c$d = a2_c$q;
+        a3_d$d = a2_d$q;
+        if (a2_ftok$q) begin
+            a3_g$d = a2_fst$q[(64'h0)+:(48)];
+            a3_c$d = a2_fst$q[(64'h30)+:(48)];
+            a3_d$d = a2_fst$q[(64'h60)+:(28)];
+        end
+        if (a2_m4$q) begin
+            a3_g$d = r_state$q[(64'h0)+:(48)];
+            a3_c$d = r_state$q[(64'h30)+:(48)];
+            a3_d$d = r_state$q[(64'h60)+:(28)];
+        end
+        a3_v$d = a2_v$q;
+        a3_q$d = a2_q$q;
+        a3_ts$d = a2_ts$q;
+        a3_sup$d = a1_turn & (a1_q$q == a2_q$q);
+        a3_hit$d = a3_v$q & (a3_q$q == a2_q$q);
+        a3_mr$d = a4_v$q & (a4_q$q == a2_q$q);
+        g_bucket$tokens = a3_g$q;
+        c_bucket$tokens = a3_c$q;
+        a4_dtok$d = a3_d$q;
+        if (a3_mr$q) begin
+            g_bucket$tokens = r_state$q[(64'h0)+:(48)];
+            c_bucket$tokens = r_state$q[(64'h30)+:(48)];
+            a4_dtok$d = r_state$q[(64'h60)+:(28)];
+        end
+        g_bucket$chain = a3_hit$q;
+        c_bucket$chain = a3_hit$q;
+        dadd_hi = 32'h0;
+        if (a3_dadd$q[32'h1b]) begin
+            dadd_hi = ext_d;
+        end
+        a4_dl$d = ((a3_dcap$q) & 30'h3fffffff) - (((a3_dadd$q) & 30'h3fffffff) | dadd_hi);
+        a4_mask$d = ((1'b1) & 64'hffffffffffffffff) << a3_q$q;
+        a4_sup$d = a3_sup$q | (a1_turn & (a1_q$q == a3_q$q));
+        a4_v$d = a3_v$q;
+        a4_q$d = a3_q$q;
+        a4_ts$d = a3_ts$q;
+        a4_dcap$d = a3_dcap$q;
+        a4_dadd$d = a3_dadd$q;
+        a4_capped$d = a3_capped$q;
+        d_sum = a4_dtok$q + a4_dadd$q;
+        dtok_hi = 32'h0;
+        if (a4_dtok$q[32'h1b]) begin
+            dtok_hi = ext_d;
+        end
+        d_gap = a4_dl$q - (((a4_dtok$q) & 30'h3fffffff) | dtok_hi);
+        d_over = a4_capped$q & d_gap[32'h1d];
         d_new = d_sum;
-        if (d_capped & ~d_sum[32'h1b] & (d_sum > d_cap)) begin
-            d_new = d_cap;
+        if (d_over) begin
+            d_new = a4_dcap$q;
         end
-        new_state[(64'h60)+:(28)] = d_new;
-        new_state[(64'h7c)+:(16)] = now$q;
-        state_ram$write_address = s1_q$q;
-        state_ram$write_data = new_state;
-        state_ram$write_enable = s1_valid$q;
-        f_valid$d = s1_valid$q;
-        f_q$d = s1_q$q;
-        f_state$d = new_state;
-        c_ok = (settings[(64'h32)+:(28)] == 32'h0) | c_bucket$admit;
-        g_ok = c_ok & (settings[(64'h0)+:(28)] != 32'h0) & g_bucket$admit;
-        s1_mask = 32'h0;
-        if (s1_valid$q) begin
-            s1_mask = ((1'b1) & 64'hffffffffffffffff) << s1_q$q;
+        d_ok = d_over | ~d_sum[32'h1b];
+        if (a3_hit$q) begin
+            a4_dtok$d = d_new;
         end
+        r_v$d = a4_v$q;
+        r_q$d = a4_q$q;
+        r_state$d[(64'h0)+:(48)] = g_bucket$result;
+        r_state$d[(64'h30)+:(48)] = c_bucket$result;
+        r_state$d[(64'h60)+:(28)] = d_new;
+        r_state$d[(64'h7c)+:(16)] = a4_ts$q;
+        c_ok = c_bucket$admit;
+        g_ok = c_bucket$admit & g_bucket$admit;
+        sup_now = a4_sup$q | (a1_turn & (a1_q$q == a4_q$q));
+        s4_mask = 32'h0;
+        if (a4_v$q & ~sup_now) begin
+            s4_mask = a4_mask$q;
+        end
+        set_mask = s4_mask & ~turn_mask;
+        green_keep = green_bits$q & ~s4_mask & ~turn_mask;
+        ceiling_keep = ceiling_bits$q & ~s4_mask & ~turn_mask;
+        deficit_keep = deficit_bits$q & ~s4_mask & ~turn_mask;
         green_set = 32'h0;
         if (g_ok) begin
-            green_set = s1_mask;
+            green_set = set_mask;
         end
         ceiling_set = 32'h0;
         if (c_ok) begin
-            ceiling_set = s1_mask;
+            ceiling_set = set_mask;
         end
         deficit_set = 32'h0;
-        if (~d_new[32'h1b]) begin
-            deficit_set = s1_mask;
+        if (d_ok) begin
+            deficit_set = set_mask;
         end
-        green_bits$d = ((green_bits$q & ~s1_mask) | green_set) & ~turn_mask;
-        ceiling_bits$d = ((ceiling_bits$q & ~s1_mask) | ceiling_set) & ~turn_mask;
-        deficit_bits$d = ((deficit_bits$q & ~s1_mask) | deficit_set) & ~turn_mask;
+        green_bits$d = green_keep | green_set;
+        ceiling_bits$d = ceiling_keep | ceiling_set;
+        deficit_bits$d = deficit_keep | deficit_set;
+        state_ram$write_address = r_q$q;
+        state_ram$write_data = r_state$q;
+        state_ram$write_enable = r_v$q;
+        w_v$d = r_v$q;
+        w_q$d = r_q$q;
+        w_state$d = r_state$q;
     end
     
 endmodule // top$shaper
 
 
-module top$shaper$c_bucket(tokens,rate,burst,elapsed,add,charge,result,admit);
+module top$shaper$a1_bytes(d,q,clock);
     
     // Module arguments
-    input wire  [47:0] tokens;
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a1_bytes
+
+
+module top$shaper$a1_green(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a1_green
+
+
+module top$shaper$a1_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a1_kind
+
+
+module top$shaper$a1_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a1_q
+
+
+module top$shaper$a1_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a1_v
+
+
+module top$shaper$a2_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_bytes
+
+
+module top$shaper$a2_c(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_c
+
+
+module top$shaper$a2_cfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [107:0] d;
+    output reg  [107:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 108'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_cfg
+
+
+module top$shaper$a2_d(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_d
+
+
+module top$shaper$a2_flast(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_flast
+
+
+module top$shaper$a2_fst(d,q,clock);
+    
+    // Module arguments
+    input wire  [139:0] d;
+    output reg  [139:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 140'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_fst
+
+
+module top$shaper$a2_ftok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_ftok
+
+
+module top$shaper$a2_fwd(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_fwd
+
+
+module top$shaper$a2_g(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_g
+
+
+module top$shaper$a2_green(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_green
+
+
+module top$shaper$a2_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_kind
+
+
+module top$shaper$a2_last(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_last
+
+
+module top$shaper$a2_m4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_m4
+
+
+module top$shaper$a2_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_q
+
+
+module top$shaper$a2_ts(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_ts
+
+
+module top$shaper$a2_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a2_v
+
+
+module top$shaper$a3_c(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_c
+
+
+module top$shaper$a3_capped(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_capped
+
+
+module top$shaper$a3_d(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_d
+
+
+module top$shaper$a3_dadd(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_dadd
+
+
+module top$shaper$a3_dcap(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_dcap
+
+
+module top$shaper$a3_g(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_g
+
+
+module top$shaper$a3_hit(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_hit
+
+
+module top$shaper$a3_mr(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_mr
+
+
+module top$shaper$a3_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_q
+
+
+module top$shaper$a3_sup(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_sup
+
+
+module top$shaper$a3_ts(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_ts
+
+
+module top$shaper$a3_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a3_v
+
+
+module top$shaper$a4_capped(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_capped
+
+
+module top$shaper$a4_dadd(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_dadd
+
+
+module top$shaper$a4_dcap(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_dcap
+
+
+module top$shaper$a4_dl(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_dl
+
+
+module top$shaper$a4_dtok(d,q,clock);
+    
+    // Module arguments
+    input wire  [27:0] d;
+    output reg  [27:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 28'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_dtok
+
+
+module top$shaper$a4_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_mask
+
+
+module top$shaper$a4_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_q
+
+
+module top$shaper$a4_sup(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_sup
+
+
+module top$shaper$a4_ts(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_ts
+
+
+module top$shaper$a4_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$a4_v
+
+
+module top$shaper$c_bucket(clock,diff,rate,burst,add,charge,empty,full,tokens,chain,result,admit);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [15:0] diff;
     input wire  [27:0] rate;
     input wire  [21:0] burst;
-    input wire  [9:0] elapsed;
     input wire  [47:0] add;
     input wire  charge;
+    input wire  empty;
+    input wire  full;
+    input wire  [47:0] tokens;
+    input wire  chain;
     output reg  [47:0] result;
     output reg  admit;
     
     // Constant declarations
     localparam  admit_tok = 48'h60a000000;
-    localparam  flip = 48'h800000000000;
+    localparam  admit_tok50 = 50'h60a000000;
+    localparam  ext = 50'h3000000000000;
+    localparam  low48 = 50'hffffffffffff;
+    localparam  one_admit = 22'h60a;
+    localparam  two_admits = 22'hc14;
+    
+    // Stub signals
+    reg  [29:0] b_pp0$d;
+    wire  [29:0] b_pp0$q;
+    reg  b_pp0$clock;
+    reg  [29:0] b_pp1$d;
+    wire  [29:0] b_pp1$q;
+    reg  b_pp1$clock;
+    reg  [29:0] b_pp2$d;
+    wire  [29:0] b_pp2$q;
+    reg  b_pp2$clock;
+    reg  [29:0] b_pp3$d;
+    wire  [29:0] b_pp3$q;
+    reg  b_pp3$clock;
+    reg  [29:0] b_pp4$d;
+    wire  [29:0] b_pp4$q;
+    reg  b_pp4$clock;
+    reg  b_hi$d;
+    wire  b_hi$q;
+    reg  b_hi$clock;
+    reg  [29:0] b_r3$d;
+    wire  [29:0] b_r3$q;
+    reg  b_r3$clock;
+    reg  [47:0] b_add$d;
+    wire  [47:0] b_add$q;
+    reg  b_add$clock;
+    reg  [49:0] b_add_l$d;
+    wire  [49:0] b_add_l$q;
+    reg  b_add_l$clock;
+    reg  [49:0] b_add_m$d;
+    wire  [49:0] b_add_m$q;
+    reg  b_add_m$clock;
+    reg  [1:0] b_f$d;
+    wire  [1:0] b_f$q;
+    reg  b_f$clock;
+    reg  [47:0] b_lim$d;
+    wire  [47:0] b_lim$q;
+    reg  b_lim$clock;
+    reg  b_ovr$d;
+    wire  b_ovr$q;
+    reg  b_ovr$clock;
+    reg  [47:0] b_ovr_tok$d;
+    wire  [47:0] b_ovr_tok$q;
+    reg  b_ovr_tok$clock;
+    reg  [37:0] c_s$d;
+    wire  [37:0] c_s$q;
+    reg  c_s$clock;
+    reg  [47:0] c_e$d;
+    wire  [47:0] c_e$q;
+    reg  c_e$clock;
+    reg  [49:0] c_el$d;
+    wire  [49:0] c_el$q;
+    reg  c_el$clock;
+    reg  [49:0] c_em$d;
+    wire  [49:0] c_em$q;
+    reg  c_em$clock;
+    reg  [47:0] c_lim$d;
+    wire  [47:0] c_lim$q;
+    reg  c_lim$clock;
+    reg  [47:0] c_tok$d;
+    wire  [47:0] c_tok$q;
+    reg  c_tok$clock;
     
     // Local signals
-    reg  [37:0] r1;
-    reg  [37:0] r3;
-    reg  [37:0] pp0;
-    reg  [37:0] pp1;
-    reg  [37:0] pp2;
-    reg  [37:0] pp3;
-    reg  [37:0] pp4;
-    reg  [37:0] product;
-    reg  [47:0] sum;
+    reg  [29:0] r1;
+    reg  [29:0] r3;
+    reg  [29:0] pa0;
+    reg  [29:0] pa1;
+    reg  [29:0] pa2;
+    reg  [29:0] pa3;
+    reg  [29:0] pa4;
     reg  [47:0] cap;
     reg  [47:0] lim;
+    reg  lim_ok;
+    reg  [49:0] add_hi;
+    reg  [49:0] add50;
+    reg  [49:0] lim_hi;
+    reg  [49:0] lim50;
+    reg  [29:0] q0;
+    reg  [29:0] q1;
+    reg  [29:0] q2;
+    reg  [29:0] q3;
+    reg  [29:0] q4;
+    reg  [37:0] x01;
+    reg  [37:0] x23;
+    reg  [47:0] q4s;
+    reg  [49:0] q4s50;
+    reg  [49:0] e_m0;
+    reg  [1:0] top2;
+    reg  [47:0] other;
+    reg  [49:0] t_hi;
+    reg  [49:0] t50;
+    reg  [47:0] s48;
+    reg  [49:0] s50;
+    reg  [47:0] sum;
+    reg  [49:0] lt50;
+    reg  [49:0] am50;
+    
+    // Sub module instances
+    top$shaper$c_bucket$b_pp0 b_pp0(
+        .d(b_pp0$d),
+        .q(b_pp0$q),
+        .clock(b_pp0$clock)
+    );
+    top$shaper$c_bucket$b_pp1 b_pp1(
+        .d(b_pp1$d),
+        .q(b_pp1$q),
+        .clock(b_pp1$clock)
+    );
+    top$shaper$c_bucket$b_pp2 b_pp2(
+        .d(b_pp2$d),
+        .q(b_pp2$q),
+        .clock(b_pp2$clock)
+    );
+    top$shaper$c_bucket$b_pp3 b_pp3(
+        .d(b_pp3$d),
+        .q(b_pp3$q),
+        .clock(b_pp3$clock)
+    );
+    top$shaper$c_bucket$b_pp4 b_pp4(
+        .d(b_pp4$d),
+        .q(b_pp4$q),
+        .clock(b_pp4$clock)
+    );
+    top$shaper$c_bucket$b_hi b_hi(
+        .d(b_hi$d),
+        .q(b_hi$q),
+        .clock(b_hi$clock)
+    );
+    top$shaper$c_bucket$b_r3 b_r3(
+        .d(b_r3$d),
+        .q(b_r3$q),
+        .clock(b_r3$clock)
+    );
+    top$shaper$c_bucket$b_add b_add(
+        .d(b_add$d),
+        .q(b_add$q),
+        .clock(b_add$clock)
+    );
+    top$shaper$c_bucket$b_add_l b_add_l(
+        .d(b_add_l$d),
+        .q(b_add_l$q),
+        .clock(b_add_l$clock)
+    );
+    top$shaper$c_bucket$b_add_m b_add_m(
+        .d(b_add_m$d),
+        .q(b_add_m$q),
+        .clock(b_add_m$clock)
+    );
+    top$shaper$c_bucket$b_f b_f(
+        .d(b_f$d),
+        .q(b_f$q),
+        .clock(b_f$clock)
+    );
+    top$shaper$c_bucket$b_lim b_lim(
+        .d(b_lim$d),
+        .q(b_lim$q),
+        .clock(b_lim$clock)
+    );
+    top$shaper$c_bucket$b_ovr b_ovr(
+        .d(b_ovr$d),
+        .q(b_ovr$q),
+        .clock(b_ovr$clock)
+    );
+    top$shaper$c_bucket$b_ovr_tok b_ovr_tok(
+        .d(b_ovr_tok$d),
+        .q(b_ovr_tok$q),
+        .clock(b_ovr_tok$clock)
+    );
+    top$shaper$c_bucket$c_s c_s(
+        .d(c_s$d),
+        .q(c_s$q),
+        .clock(c_s$clock)
+    );
+    top$shaper$c_bucket$c_e c_e(
+        .d(c_e$d),
+        .q(c_e$q),
+        .clock(c_e$clock)
+    );
+    top$shaper$c_bucket$c_el c_el(
+        .d(c_el$d),
+        .q(c_el$q),
+        .clock(c_el$clock)
+    );
+    top$shaper$c_bucket$c_em c_em(
+        .d(c_em$d),
+        .q(c_em$q),
+        .clock(c_em$clock)
+    );
+    top$shaper$c_bucket$c_lim c_lim(
+        .d(c_lim$d),
+        .q(c_lim$q),
+        .clock(c_lim$clock)
+    );
+    top$shaper$c_bucket$c_tok c_tok(
+        .d(c_tok$d),
+        .q(c_tok$q),
+        .clock(c_tok$clock)
+    );
     
     // Update code
     always @(*) begin
-        r1 = ((rate) & 38'h3fffffffff);
+        b_pp0$clock = clock;
+        b_pp1$clock = clock;
+        b_pp2$clock = clock;
+        b_pp3$clock = clock;
+        b_pp4$clock = clock;
+        b_hi$clock = clock;
+        b_r3$clock = clock;
+        b_add$clock = clock;
+        b_add_l$clock = clock;
+        b_add_m$clock = clock;
+        b_f$clock = clock;
+        b_lim$clock = clock;
+        b_ovr$clock = clock;
+        b_ovr_tok$clock = clock;
+        c_s$clock = clock;
+        c_e$clock = clock;
+        c_el$clock = clock;
+        c_em$clock = clock;
+        c_lim$clock = clock;
+        c_tok$clock = clock;
+        b_pp0$d = b_pp0$q;
+        b_pp1$d = b_pp1$q;
+        b_pp2$d = b_pp2$q;
+        b_pp3$d = b_pp3$q;
+        b_pp4$d = b_pp4$q;
+        b_hi$d = b_hi$q;
+        b_r3$d = b_r3$q;
+        b_add$d = b_add$q;
+        b_add_l$d = b_add_l$q;
+        b_add_m$d = b_add_m$q;
+        b_f$d = b_f$q;
+        b_lim$d = b_lim$q;
+        b_ovr$d = b_ovr$q;
+        b_ovr_tok$d = b_ovr_tok$q;
+        c_s$d = c_s$q;
+        c_e$d = c_e$q;
+        c_el$d = c_el$q;
+        c_em$d = c_em$q;
+        c_lim$d = c_lim$q;
+        c_tok$d = c_tok$q;
+        r1 = ((rate) & 30'h3fffffff);
         r3 = r1 + (r1 << 32'h1);
-        pp0 = 32'h0;
-        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
-            pp0 = r1;
+        pa0 = 32'h0;
+        if (diff[(32'h0)+:(2)] == 32'h1) begin
+            pa0 = r1;
         end
-        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
-            pp0 = r1 << 32'h1;
+        if (diff[(32'h0)+:(2)] == 32'h2) begin
+            pa0 = r1 << 32'h1;
         end
-        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
-            pp0 = r3;
+        if (diff[(32'h0)+:(2)] == 32'h3) begin
+            pa0 = r3;
         end
-        pp1 = 32'h0;
-        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
-            pp1 = r1 << 32'h2;
+        pa1 = 32'h0;
+        if (diff[(32'h2)+:(2)] == 32'h1) begin
+            pa1 = r1;
         end
-        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
-            pp1 = r1 << 32'h3;
+        if (diff[(32'h2)+:(2)] == 32'h2) begin
+            pa1 = r1 << 32'h1;
         end
-        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
-            pp1 = r3 << 32'h2;
+        if (diff[(32'h2)+:(2)] == 32'h3) begin
+            pa1 = r3;
         end
-        pp2 = 32'h0;
-        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
-            pp2 = r1 << 32'h4;
+        pa2 = 32'h0;
+        if (diff[(32'h4)+:(2)] == 32'h1) begin
+            pa2 = r1;
         end
-        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
-            pp2 = r1 << 32'h5;
+        if (diff[(32'h4)+:(2)] == 32'h2) begin
+            pa2 = r1 << 32'h1;
         end
-        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
-            pp2 = r3 << 32'h4;
+        if (diff[(32'h4)+:(2)] == 32'h3) begin
+            pa2 = r3;
         end
-        pp3 = 32'h0;
-        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
-            pp3 = r1 << 32'h6;
+        pa3 = 32'h0;
+        if (diff[(32'h6)+:(2)] == 32'h1) begin
+            pa3 = r1;
         end
-        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
-            pp3 = r1 << 32'h7;
+        if (diff[(32'h6)+:(2)] == 32'h2) begin
+            pa3 = r1 << 32'h1;
         end
-        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
-            pp3 = r3 << 32'h6;
+        if (diff[(32'h6)+:(2)] == 32'h3) begin
+            pa3 = r3;
         end
-        pp4 = 32'h0;
-        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
-            pp4 = r1 << 32'h8;
+        pa4 = 32'h0;
+        if (diff[(32'h8)+:(2)] == 32'h1) begin
+            pa4 = r1;
         end
-        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
-            pp4 = r1 << 32'h9;
+        if (diff[(32'h8)+:(2)] == 32'h2) begin
+            pa4 = r1 << 32'h1;
         end
-        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
-            pp4 = r3 << 32'h8;
+        if (diff[(32'h8)+:(2)] == 32'h3) begin
+            pa4 = r3;
         end
-        product = ((pp0 + pp1) + (pp2 + pp3)) + pp4;
-        sum = (tokens + add) + ((product) & 48'hffffffffffff);
+        b_pp0$d = pa0;
+        b_pp1$d = pa1;
+        b_pp2$d = pa2;
+        b_pp3$d = pa3;
+        b_pp4$d = pa4;
+        b_hi$d = diff[(32'ha)+:(6)] != 32'h0;
+        b_r3$d = r3;
         cap = ((burst) & 48'hffffffffffff) << 32'h18;
         lim = cap;
+        lim_ok = burst >= one_admit;
         if (charge) begin
             lim = cap - admit_tok;
+            lim_ok = burst >= two_admits;
         end
-        result = lim;
-        if ((sum ^ flip) < (lim ^ flip)) begin
+        add_hi = 32'h0;
+        if (add[32'h2f]) begin
+            add_hi = ext;
+        end
+        add50 = ((add) & 50'h3ffffffffffff) | add_hi;
+        lim_hi = 32'h0;
+        if (lim[32'h2f]) begin
+            lim_hi = ext;
+        end
+        lim50 = ((lim) & 50'h3ffffffffffff) | lim_hi;
+        b_add$d = add;
+        b_add_l$d = add50 - lim50;
+        b_add_m$d = add50 - admit_tok50;
+        b_f$d = 32'h0;
+        if (~lim_ok | empty) begin
+            b_f$d = 32'h3;
+        end
+        if (full) begin
+            b_f$d = 32'h1;
+        end
+        b_lim$d = lim;
+        b_ovr$d = empty | full;
+        b_ovr_tok$d = 32'h0;
+        if (full) begin
+            b_ovr_tok$d = cap;
+        end
+        q0 = b_pp0$q;
+        q1 = b_pp1$q;
+        q2 = b_pp2$q;
+        q3 = b_pp3$q;
+        q4 = b_pp4$q;
+        if (b_hi$q) begin
+            q0 = b_r3$q;
+            q1 = b_r3$q;
+            q2 = b_r3$q;
+            q3 = b_r3$q;
+            q4 = b_r3$q;
+        end
+        x01 = ((q0) & 38'h3fffffffff) + (((q1) & 38'h3fffffffff) << 32'h2);
+        x23 = (((q2) & 38'h3fffffffff) << 32'h4) + (((q3) & 38'h3fffffffff) << 32'h6);
+        c_s$d = x01 + x23;
+        q4s = ((q4) & 48'hffffffffffff) << 32'h8;
+        q4s50 = ((q4) & 50'h3ffffffffffff) << 32'h8;
+        c_e$d = b_add$q + q4s;
+        c_el$d = b_add_l$q + q4s50;
+        e_m0 = b_add_m$q + q4s50;
+        top2 = e_m0[(32'h30)+:(2)] + b_f$q;
+        c_em$d = (e_m0 & low48) | (((top2) & 50'h3ffffffffffff) << 32'h30);
+        t_hi = 32'h0;
+        if (c_tok$q[32'h2f]) begin
+            t_hi = ext;
+        end
+        t50 = ((c_tok$q) & 50'h3ffffffffffff) | t_hi;
+        s48 = ((c_s$q) & 48'hffffffffffff);
+        s50 = ((c_s$q) & 50'h3ffffffffffff);
+        sum = (c_tok$q ^ s48 ^ c_e$q) + (((c_tok$q & s48) | (c_tok$q & c_e$q) | (s48 & c_e$q)) << 32'h1);
+        lt50 = (t50 ^ s50 ^ c_el$q) + (((t50 & s50) | (t50 & c_el$q) | (s50 & c_el$q)) << 32'h1);
+        am50 = (t50 ^ s50 ^ c_em$q) + (((t50 & s50) | (t50 & c_em$q) | (s50 & c_em$q)) << 32'h1);
+        result = c_lim$q;
+        if (lt50[32'h31]) begin
             result = sum;
         end
-        admit = ~sum[32'h2f] & (sum >= admit_tok) & ~lim[32'h2f] & (lim >= admit_tok);
+        admit = ~am50[32'h31];
+        c_lim$d = b_lim$q;
+        other = tokens;
+        if (b_ovr$q) begin
+            other = b_ovr_tok$q;
+        end
+        c_tok$d = other;
+        if (chain & ~b_ovr$q) begin
+            c_tok$d = result;
+        end
     end
     
 endmodule // top$shaper$c_bucket
+
+
+module top$shaper$c_bucket$b_add(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_add
+
+
+module top$shaper$c_bucket$b_add_l(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_add_l
+
+
+module top$shaper$c_bucket$b_add_m(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_add_m
+
+
+module top$shaper$c_bucket$b_f(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_f
+
+
+module top$shaper$c_bucket$b_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_hi
+
+
+module top$shaper$c_bucket$b_lim(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_lim
+
+
+module top$shaper$c_bucket$b_ovr(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_ovr
+
+
+module top$shaper$c_bucket$b_ovr_tok(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_ovr_tok
+
+
+module top$shaper$c_bucket$b_pp0(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_pp0
+
+
+module top$shaper$c_bucket$b_pp1(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_pp1
+
+
+module top$shaper$c_bucket$b_pp2(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_pp2
+
+
+module top$shaper$c_bucket$b_pp3(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_pp3
+
+
+module top$shaper$c_bucket$b_pp4(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_pp4
+
+
+module top$shaper$c_bucket$b_r3(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$b_r3
+
+
+module top$shaper$c_bucket$c_e(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$c_e
+
+
+module top$shaper$c_bucket$c_el(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$c_el
+
+
+module top$shaper$c_bucket$c_em(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$c_em
+
+
+module top$shaper$c_bucket$c_lim(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$c_lim
+
+
+module top$shaper$c_bucket$c_s(d,q,clock);
+    
+    // Module arguments
+    input wire  [37:0] d;
+    output reg  [37:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 38'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$c_s
+
+
+module top$shaper$c_bucket$c_tok(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$c_bucket$c_tok
 
 
 module top$shaper$ceiling_bits(d,q,clock);
@@ -17495,45 +29268,491 @@ module top$shaper$deficit_bits(d,q,clock);
 endmodule // top$shaper$deficit_bits
 
 
-module top$shaper$f_q(d,q,clock);
+module top$shaper$g_bucket(clock,diff,rate,burst,add,charge,empty,full,tokens,chain,result,admit);
     
     // Module arguments
-    input wire  [5:0] d;
-    output reg  [5:0] q;
+    input wire  clock;
+    input wire  [15:0] diff;
+    input wire  [27:0] rate;
+    input wire  [21:0] burst;
+    input wire  [47:0] add;
+    input wire  charge;
+    input wire  empty;
+    input wire  full;
+    input wire  [47:0] tokens;
+    input wire  chain;
+    output reg  [47:0] result;
+    output reg  admit;
+    
+    // Constant declarations
+    localparam  admit_tok = 48'h60a000000;
+    localparam  admit_tok50 = 50'h60a000000;
+    localparam  ext = 50'h3000000000000;
+    localparam  low48 = 50'hffffffffffff;
+    localparam  one_admit = 22'h60a;
+    localparam  two_admits = 22'hc14;
+    
+    // Stub signals
+    reg  [29:0] b_pp0$d;
+    wire  [29:0] b_pp0$q;
+    reg  b_pp0$clock;
+    reg  [29:0] b_pp1$d;
+    wire  [29:0] b_pp1$q;
+    reg  b_pp1$clock;
+    reg  [29:0] b_pp2$d;
+    wire  [29:0] b_pp2$q;
+    reg  b_pp2$clock;
+    reg  [29:0] b_pp3$d;
+    wire  [29:0] b_pp3$q;
+    reg  b_pp3$clock;
+    reg  [29:0] b_pp4$d;
+    wire  [29:0] b_pp4$q;
+    reg  b_pp4$clock;
+    reg  b_hi$d;
+    wire  b_hi$q;
+    reg  b_hi$clock;
+    reg  [29:0] b_r3$d;
+    wire  [29:0] b_r3$q;
+    reg  b_r3$clock;
+    reg  [47:0] b_add$d;
+    wire  [47:0] b_add$q;
+    reg  b_add$clock;
+    reg  [49:0] b_add_l$d;
+    wire  [49:0] b_add_l$q;
+    reg  b_add_l$clock;
+    reg  [49:0] b_add_m$d;
+    wire  [49:0] b_add_m$q;
+    reg  b_add_m$clock;
+    reg  [1:0] b_f$d;
+    wire  [1:0] b_f$q;
+    reg  b_f$clock;
+    reg  [47:0] b_lim$d;
+    wire  [47:0] b_lim$q;
+    reg  b_lim$clock;
+    reg  b_ovr$d;
+    wire  b_ovr$q;
+    reg  b_ovr$clock;
+    reg  [47:0] b_ovr_tok$d;
+    wire  [47:0] b_ovr_tok$q;
+    reg  b_ovr_tok$clock;
+    reg  [37:0] c_s$d;
+    wire  [37:0] c_s$q;
+    reg  c_s$clock;
+    reg  [47:0] c_e$d;
+    wire  [47:0] c_e$q;
+    reg  c_e$clock;
+    reg  [49:0] c_el$d;
+    wire  [49:0] c_el$q;
+    reg  c_el$clock;
+    reg  [49:0] c_em$d;
+    wire  [49:0] c_em$q;
+    reg  c_em$clock;
+    reg  [47:0] c_lim$d;
+    wire  [47:0] c_lim$q;
+    reg  c_lim$clock;
+    reg  [47:0] c_tok$d;
+    wire  [47:0] c_tok$q;
+    reg  c_tok$clock;
+    
+    // Local signals
+    reg  [29:0] r1;
+    reg  [29:0] r3;
+    reg  [29:0] pa0;
+    reg  [29:0] pa1;
+    reg  [29:0] pa2;
+    reg  [29:0] pa3;
+    reg  [29:0] pa4;
+    reg  [47:0] cap;
+    reg  [47:0] lim;
+    reg  lim_ok;
+    reg  [49:0] add_hi;
+    reg  [49:0] add50;
+    reg  [49:0] lim_hi;
+    reg  [49:0] lim50;
+    reg  [29:0] q0;
+    reg  [29:0] q1;
+    reg  [29:0] q2;
+    reg  [29:0] q3;
+    reg  [29:0] q4;
+    reg  [37:0] x01;
+    reg  [37:0] x23;
+    reg  [47:0] q4s;
+    reg  [49:0] q4s50;
+    reg  [49:0] e_m0;
+    reg  [1:0] top2;
+    reg  [47:0] other;
+    reg  [49:0] t_hi;
+    reg  [49:0] t50;
+    reg  [47:0] s48;
+    reg  [49:0] s50;
+    reg  [47:0] sum;
+    reg  [49:0] lt50;
+    reg  [49:0] am50;
+    
+    // Sub module instances
+    top$shaper$g_bucket$b_pp0 b_pp0(
+        .d(b_pp0$d),
+        .q(b_pp0$q),
+        .clock(b_pp0$clock)
+    );
+    top$shaper$g_bucket$b_pp1 b_pp1(
+        .d(b_pp1$d),
+        .q(b_pp1$q),
+        .clock(b_pp1$clock)
+    );
+    top$shaper$g_bucket$b_pp2 b_pp2(
+        .d(b_pp2$d),
+        .q(b_pp2$q),
+        .clock(b_pp2$clock)
+    );
+    top$shaper$g_bucket$b_pp3 b_pp3(
+        .d(b_pp3$d),
+        .q(b_pp3$q),
+        .clock(b_pp3$clock)
+    );
+    top$shaper$g_bucket$b_pp4 b_pp4(
+        .d(b_pp4$d),
+        .q(b_pp4$q),
+        .clock(b_pp4$clock)
+    );
+    top$shaper$g_bucket$b_hi b_hi(
+        .d(b_hi$d),
+        .q(b_hi$q),
+        .clock(b_hi$clock)
+    );
+    top$shaper$g_bucket$b_r3 b_r3(
+        .d(b_r3$d),
+        .q(b_r3$q),
+        .clock(b_r3$clock)
+    );
+    top$shaper$g_bucket$b_add b_add(
+        .d(b_add$d),
+        .q(b_add$q),
+        .clock(b_add$clock)
+    );
+    top$shaper$g_bucket$b_add_l b_add_l(
+        .d(b_add_l$d),
+        .q(b_add_l$q),
+        .clock(b_add_l$clock)
+    );
+    top$shaper$g_bucket$b_add_m b_add_m(
+        .d(b_add_m$d),
+        .q(b_add_m$q),
+        .clock(b_add_m$clock)
+    );
+    top$shaper$g_bucket$b_f b_f(
+        .d(b_f$d),
+        .q(b_f$q),
+        .clock(b_f$clock)
+    );
+    top$shaper$g_bucket$b_lim b_lim(
+        .d(b_lim$d),
+        .q(b_lim$q),
+        .clock(b_lim$clock)
+    );
+    top$shaper$g_bucket$b_ovr b_ovr(
+        .d(b_ovr$d),
+        .q(b_ovr$q),
+        .clock(b_ovr$clock)
+    );
+    top$shaper$g_bucket$b_ovr_tok b_ovr_tok(
+        .d(b_ovr_tok$d),
+        .q(b_ovr_tok$q),
+        .clock(b_ovr_tok$clock)
+    );
+    top$shaper$g_bucket$c_s c_s(
+        .d(c_s$d),
+        .q(c_s$q),
+        .clock(c_s$clock)
+    );
+    top$shaper$g_bucket$c_e c_e(
+        .d(c_e$d),
+        .q(c_e$q),
+        .clock(c_e$clock)
+    );
+    top$shaper$g_bucket$c_el c_el(
+        .d(c_el$d),
+        .q(c_el$q),
+        .clock(c_el$clock)
+    );
+    top$shaper$g_bucket$c_em c_em(
+        .d(c_em$d),
+        .q(c_em$q),
+        .clock(c_em$clock)
+    );
+    top$shaper$g_bucket$c_lim c_lim(
+        .d(c_lim$d),
+        .q(c_lim$q),
+        .clock(c_lim$clock)
+    );
+    top$shaper$g_bucket$c_tok c_tok(
+        .d(c_tok$d),
+        .q(c_tok$q),
+        .clock(c_tok$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        b_pp0$clock = clock;
+        b_pp1$clock = clock;
+        b_pp2$clock = clock;
+        b_pp3$clock = clock;
+        b_pp4$clock = clock;
+        b_hi$clock = clock;
+        b_r3$clock = clock;
+        b_add$clock = clock;
+        b_add_l$clock = clock;
+        b_add_m$clock = clock;
+        b_f$clock = clock;
+        b_lim$clock = clock;
+        b_ovr$clock = clock;
+        b_ovr_tok$clock = clock;
+        c_s$clock = clock;
+        c_e$clock = clock;
+        c_el$clock = clock;
+        c_em$clock = clock;
+        c_lim$clock = clock;
+        c_tok$clock = clock;
+        b_pp0$d = b_pp0$q;
+        b_pp1$d = b_pp1$q;
+        b_pp2$d = b_pp2$q;
+        b_pp3$d = b_pp3$q;
+        b_pp4$d = b_pp4$q;
+        b_hi$d = b_hi$q;
+        b_r3$d = b_r3$q;
+        b_add$d = b_add$q;
+        b_add_l$d = b_add_l$q;
+        b_add_m$d = b_add_m$q;
+        b_f$d = b_f$q;
+        b_lim$d = b_lim$q;
+        b_ovr$d = b_ovr$q;
+        b_ovr_tok$d = b_ovr_tok$q;
+        c_s$d = c_s$q;
+        c_e$d = c_e$q;
+        c_el$d = c_el$q;
+        c_em$d = c_em$q;
+        c_lim$d = c_lim$q;
+        c_tok$d = c_tok$q;
+        r1 = ((rate) & 30'h3fffffff);
+        r3 = r1 + (r1 << 32'h1);
+        pa0 = 32'h0;
+        if (diff[(32'h0)+:(2)] == 32'h1) begin
+            pa0 = r1;
+        end
+        if (diff[(32'h0)+:(2)] == 32'h2) begin
+            pa0 = r1 << 32'h1;
+        end
+        if (diff[(32'h0)+:(2)] == 32'h3) begin
+            pa0 = r3;
+        end
+        pa1 = 32'h0;
+        if (diff[(32'h2)+:(2)] == 32'h1) begin
+            pa1 = r1;
+        end
+        if (diff[(32'h2)+:(2)] == 32'h2) begin
+            pa1 = r1 << 32'h1;
+        end
+        if (diff[(32'h2)+:(2)] == 32'h3) begin
+            pa1 = r3;
+        end
+        pa2 = 32'h0;
+        if (diff[(32'h4)+:(2)] == 32'h1) begin
+            pa2 = r1;
+        end
+        if (diff[(32'h4)+:(2)] == 32'h2) begin
+            pa2 = r1 << 32'h1;
+        end
+        if (diff[(32'h4)+:(2)] == 32'h3) begin
+            pa2 = r3;
+        end
+        pa3 = 32'h0;
+        if (diff[(32'h6)+:(2)] == 32'h1) begin
+            pa3 = r1;
+        end
+        if (diff[(32'h6)+:(2)] == 32'h2) begin
+            pa3 = r1 << 32'h1;
+        end
+        if (diff[(32'h6)+:(2)] == 32'h3) begin
+            pa3 = r3;
+        end
+        pa4 = 32'h0;
+        if (diff[(32'h8)+:(2)] == 32'h1) begin
+            pa4 = r1;
+        end
+        if (diff[(32'h8)+:(2)] == 32'h2) begin
+            pa4 = r1 << 32'h1;
+        end
+        if (diff[(32'h8)+:(2)] == 32'h3) begin
+            pa4 = r3;
+        end
+        b_pp0$d = pa0;
+        b_pp1$d = pa1;
+        b_pp2$d = pa2;
+        b_pp3$d = pa3;
+        b_pp4$d = pa4;
+        b_hi$d = diff[(32'ha)+:(6)] != 32'h0;
+        b_r3$d = r3;
+        cap = ((burst) & 48'hffffffffffff) << 32'h18;
+        lim = cap;
+        lim_ok = burst >= one_admit;
+        if (charge) begin
+            lim = cap - admit_tok;
+            lim_ok = burst >= two_admits;
+        end
+        add_hi = 32'h0;
+        if (add[32'h2f]) begin
+            add_hi = ext;
+        end
+        add50 = ((add) & 50'h3ffffffffffff) | add_hi;
+        lim_hi = 32'h0;
+        if (lim[32'h2f]) begin
+            lim_hi = ext;
+        end
+        lim50 = ((lim) & 50'h3ffffffffffff) | lim_hi;
+        b_add$d = add;
+        b_add_l$d = add50 - lim50;
+        b_add_m$d = add50 - admit_tok50;
+        b_f$d = 32'h0;
+        if (~lim_ok | empty) begin
+            b_f$d = 32'h3;
+        end
+        if (full) begin
+            b_f$d = 32'h1;
+        end
+        b_lim$d = lim;
+        b_ovr$d = empty | full;
+        b_ovr_tok$d = 32'h0;
+        if (full) begin
+            b_ovr_tok$d = cap;
+        end
+        q0 = b_pp0$q;
+        q1 = b_pp1$q;
+        q2 = b_pp2$q;
+        q3 = b_pp3$q;
+        q4 = b_pp4$q;
+        if (b_hi$q) begin
+            q0 = b_r3$q;
+            q1 = b_r3$q;
+            q2 = b_r3$q;
+            q3 = b_r3$q;
+            q4 = b_r3$q;
+        end
+        x01 = ((q0) & 38'h3fffffffff) + (((q1) & 38'h3fffffffff) << 32'h2);
+        x23 = (((q2) & 38'h3fffffffff) << 32'h4) + (((q3) & 38'h3fffffffff) << 32'h6);
+        c_s$d = x01 + x23;
+        q4s = ((q4) & 48'hffffffffffff) << 32'h8;
+        q4s50 = ((q4) & 50'h3ffffffffffff) << 32'h8;
+        c_e$d = b_add$q + q4s;
+        c_el$d = b_add_l$q + q4s50;
+        e_m0 = b_add_m$q + q4s50;
+        top2 = e_m0[(32'h30)+:(2)] + b_f$q;
+        c_em$d = (e_m0 & low48) | (((top2) & 50'h3ffffffffffff) << 32'h30);
+        t_hi = 32'h0;
+        if (c_tok$q[32'h2f]) begin
+            t_hi = ext;
+        end
+        t50 = ((c_tok$q) & 50'h3ffffffffffff) | t_hi;
+        s48 = ((c_s$q) & 48'hffffffffffff);
+        s50 = ((c_s$q) & 50'h3ffffffffffff);
+        sum = (c_tok$q ^ s48 ^ c_e$q) + (((c_tok$q & s48) | (c_tok$q & c_e$q) | (s48 & c_e$q)) << 32'h1);
+        lt50 = (t50 ^ s50 ^ c_el$q) + (((t50 & s50) | (t50 & c_el$q) | (s50 & c_el$q)) << 32'h1);
+        am50 = (t50 ^ s50 ^ c_em$q) + (((t50 & s50) | (t50 & c_em$q) | (s50 & c_em$q)) << 32'h1);
+        result = c_lim$q;
+        if (lt50[32'h31]) begin
+            result = sum;
+        end
+        admit = ~am50[32'h31];
+        c_lim$d = b_lim$q;
+        other = tokens;
+        if (b_ovr$q) begin
+            other = b_ovr_tok$q;
+        end
+        c_tok$d = other;
+        if (chain & ~b_ovr$q) begin
+            c_tok$d = result;
+        end
+    end
+    
+endmodule // top$shaper$g_bucket
+
+
+module top$shaper$g_bucket$b_add(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 6'h0;
+       q = 48'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$shaper$f_q
+endmodule // top$shaper$g_bucket$b_add
 
 
-module top$shaper$f_state(d,q,clock);
+module top$shaper$g_bucket$b_add_l(d,q,clock);
     
     // Module arguments
-    input wire  [139:0] d;
-    output reg  [139:0] q;
+    input wire  [49:0] d;
+    output reg  [49:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 140'h0;
+       q = 50'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$shaper$f_state
+endmodule // top$shaper$g_bucket$b_add_l
 
 
-module top$shaper$f_valid(d,q,clock);
+module top$shaper$g_bucket$b_add_m(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_add_m
+
+
+module top$shaper$g_bucket$b_f(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_f
+
+
+module top$shaper$g_bucket$b_hi(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -17549,107 +29768,292 @@ module top$shaper$f_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$shaper$f_valid
+endmodule // top$shaper$g_bucket$b_hi
 
 
-module top$shaper$g_bucket(tokens,rate,burst,elapsed,add,charge,result,admit);
+module top$shaper$g_bucket$b_lim(d,q,clock);
     
     // Module arguments
-    input wire  [47:0] tokens;
-    input wire  [27:0] rate;
-    input wire  [21:0] burst;
-    input wire  [9:0] elapsed;
-    input wire  [47:0] add;
-    input wire  charge;
-    output reg  [47:0] result;
-    output reg  admit;
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
     
-    // Constant declarations
-    localparam  admit_tok = 48'h60a000000;
-    localparam  flip = 48'h800000000000;
-    
-    // Local signals
-    reg  [37:0] r1;
-    reg  [37:0] r3;
-    reg  [37:0] pp0;
-    reg  [37:0] pp1;
-    reg  [37:0] pp2;
-    reg  [37:0] pp3;
-    reg  [37:0] pp4;
-    reg  [37:0] product;
-    reg  [47:0] sum;
-    reg  [47:0] cap;
-    reg  [47:0] lim;
-    
-    // Update code
-    always @(*) begin
-        r1 = ((rate) & 38'h3fffffffff);
-        r3 = r1 + (r1 << 32'h1);
-        pp0 = 32'h0;
-        if (elapsed[(32'h0)+:(2)] == 32'h1) begin
-            pp0 = r1;
-        end
-        if (elapsed[(32'h0)+:(2)] == 32'h2) begin
-            pp0 = r1 << 32'h1;
-        end
-        if (elapsed[(32'h0)+:(2)] == 32'h3) begin
-            pp0 = r3;
-        end
-        pp1 = 32'h0;
-        if (elapsed[(32'h2)+:(2)] == 32'h1) begin
-            pp1 = r1 << 32'h2;
-        end
-        if (elapsed[(32'h2)+:(2)] == 32'h2) begin
-            pp1 = r1 << 32'h3;
-        end
-        if (elapsed[(32'h2)+:(2)] == 32'h3) begin
-            pp1 = r3 << 32'h2;
-        end
-        pp2 = 32'h0;
-        if (elapsed[(32'h4)+:(2)] == 32'h1) begin
-            pp2 = r1 << 32'h4;
-        end
-        if (elapsed[(32'h4)+:(2)] == 32'h2) begin
-            pp2 = r1 << 32'h5;
-        end
-        if (elapsed[(32'h4)+:(2)] == 32'h3) begin
-            pp2 = r3 << 32'h4;
-        end
-        pp3 = 32'h0;
-        if (elapsed[(32'h6)+:(2)] == 32'h1) begin
-            pp3 = r1 << 32'h6;
-        end
-        if (elapsed[(32'h6)+:(2)] == 32'h2) begin
-            pp3 = r1 << 32'h7;
-        end
-        if (elapsed[(32'h6)+:(2)] == 32'h3) begin
-            pp3 = r3 << 32'h6;
-        end
-        pp4 = 32'h0;
-        if (elapsed[(32'h8)+:(2)] == 32'h1) begin
-            pp4 = r1 << 32'h8;
-        end
-        if (elapsed[(32'h8)+:(2)] == 32'h2) begin
-            pp4 = r1 << 32'h9;
-        end
-        if (elapsed[(32'h8)+:(2)] == 32'h3) begin
-            pp4 = r3 << 32'h8;
-        end
-        product = ((pp0 + pp1) + (pp2 + pp3)) + pp4;
-        sum = (tokens + add) + ((product) & 48'hffffffffffff);
-        cap = ((burst) & 48'hffffffffffff) << 32'h18;
-        lim = cap;
-        if (charge) begin
-            lim = cap - admit_tok;
-        end
-        result = lim;
-        if ((sum ^ flip) < (lim ^ flip)) begin
-            result = sum;
-        end
-        admit = ~sum[32'h2f] & (sum >= admit_tok) & ~lim[32'h2f] & (lim >= admit_tok);
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
     end
     
-endmodule // top$shaper$g_bucket
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_lim
+
+
+module top$shaper$g_bucket$b_ovr(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_ovr
+
+
+module top$shaper$g_bucket$b_ovr_tok(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_ovr_tok
+
+
+module top$shaper$g_bucket$b_pp0(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_pp0
+
+
+module top$shaper$g_bucket$b_pp1(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_pp1
+
+
+module top$shaper$g_bucket$b_pp2(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_pp2
+
+
+module top$shaper$g_bucket$b_pp3(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_pp3
+
+
+module top$shaper$g_bucket$b_pp4(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_pp4
+
+
+module top$shaper$g_bucket$b_r3(d,q,clock);
+    
+    // Module arguments
+    input wire  [29:0] d;
+    output reg  [29:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 30'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$b_r3
+
+
+module top$shaper$g_bucket$c_e(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$c_e
+
+
+module top$shaper$g_bucket$c_el(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$c_el
+
+
+module top$shaper$g_bucket$c_em(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$c_em
+
+
+module top$shaper$g_bucket$c_lim(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$c_lim
+
+
+module top$shaper$g_bucket$c_s(d,q,clock);
+    
+    // Module arguments
+    input wire  [37:0] d;
+    output reg  [37:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 38'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$c_s
+
+
+module top$shaper$g_bucket$c_tok(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$g_bucket$c_tok
 
 
 module top$shaper$green_bits(d,q,clock);
@@ -17690,64 +30094,7 @@ module top$shaper$now(d,q,clock);
 endmodule // top$shaper$now
 
 
-module top$shaper$s1_bytes(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$shaper$s1_bytes
-
-
-module top$shaper$s1_green(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$shaper$s1_green
-
-
-module top$shaper$s1_kind(d,q,clock);
-    
-    // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 2'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$shaper$s1_kind
-
-
-module top$shaper$s1_q(d,q,clock);
+module top$shaper$r_q(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -17763,10 +30110,29 @@ module top$shaper$s1_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$shaper$s1_q
+endmodule // top$shaper$r_q
 
 
-module top$shaper$s1_valid(d,q,clock);
+module top$shaper$r_state(d,q,clock);
+    
+    // Module arguments
+    input wire  [139:0] d;
+    output reg  [139:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 140'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$r_state
+
+
+module top$shaper$r_v(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -17782,7 +30148,7 @@ module top$shaper$s1_valid(d,q,clock);
        q <= d;
     end
           
-endmodule // top$shaper$s1_valid
+endmodule // top$shaper$r_v
 
 
 module top$shaper$state_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -17899,6 +30265,63 @@ module top$shaper$sweep_ptr(d,q,clock);
 endmodule // top$shaper$sweep_ptr
 
 
+module top$shaper$w_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$w_q
+
+
+module top$shaper$w_state(d,q,clock);
+    
+    // Module arguments
+    input wire  [139:0] d;
+    output reg  [139:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 140'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$w_state
+
+
+module top$shaper$w_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$w_v
+
+
 module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,completion$valid,completion$queue,completion$is_tx,completion$done,completion$ready,qcount$valid,qcount$queue,qcount$counter,qcount$ready,counts,shaper$op,shaper$queue,shaper$green,shaper$bytes,shaper$green_ok,shaper$ceiling_ok,shaper$deficit_ok);
     
     // Module arguments
@@ -17954,17 +30377,21 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     
     // Constant declarations
     localparam  min_len = 16'he;
+    localparam  ones = 64'hffffffffffffffff;
     localparam  max_len = 16'h5f2;
     localparam  refund_base = 12'h5f2;
     
     // Enums
     localparam Step$Idle = 0;
     localparam Step$Read = 1;
-    localparam Step$Decide = 2;
+    localparam Step$Load = 2;
+    localparam Step$Check = 3;
+    localparam Step$Decide = 4;
     localparam WbStep$Idle = 0;
-    localparam WbStep$Request = 1;
-    localparam WbStep$Data = 2;
-    localparam WbStep$Notify = 3;
+    localparam WbStep$Prep = 1;
+    localparam WbStep$Request = 2;
+    localparam WbStep$Data = 3;
+    localparam WbStep$Notify = 4;
     
     // Stub signals
     reg  [5:0] cfg_sched$read_address;
@@ -18011,6 +30438,9 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [63:0] restarts$d;
     wire  [63:0] restarts$q;
     reg  restarts$clock;
+    reg  busy$d;
+    wire  busy$q;
+    reg  busy$clock;
     reg  [7:0] made$d;
     wire  [7:0] made$q;
     reg  made$clock;
@@ -18020,8 +30450,8 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [7:0] marker$d;
     wire  [7:0] marker$q;
     reg  marker$clock;
-    reg  [1:0] sched$d;
-    wire  [1:0] sched$q;
+    reg  [2:0] sched$d;
+    wire  [2:0] sched$q;
     reg  sched$clock;
     reg  [5:0] sched_q$d;
     wire  [5:0] sched_q$q;
@@ -18038,9 +30468,156 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  sched_green$d;
     wire  sched_green$q;
     reg  sched_green$clock;
-    reg  sched_cool$d;
-    wire  sched_cool$q;
-    reg  sched_cool$clock;
+    reg  [3:0] settle$d;
+    wire  [3:0] settle$q;
+    reg  settle$clock;
+    reg  [63:0] rr_mask$d;
+    wire  [63:0] rr_mask$q;
+    reg  rr_mask$clock;
+    reg  [63:0] drr_above$d;
+    wire  [63:0] drr_above$q;
+    reg  drr_above$clock;
+    reg  [63:0] drr_one$d;
+    wire  [63:0] drr_one$q;
+    reg  drr_one$clock;
+    reg  [63:0] v_e$d;
+    wire  [63:0] v_e$q;
+    reg  v_e$clock;
+    reg  [63:0] v_g$d;
+    wire  [63:0] v_g$q;
+    reg  v_g$clock;
+    reg  [63:0] v_gf$d;
+    wire  [63:0] v_gf$q;
+    reg  v_gf$clock;
+    reg  [63:0] v_yf$d;
+    wire  [63:0] v_yf$q;
+    reg  v_yf$clock;
+    reg  [63:0] v_s$d;
+    wire  [63:0] v_s$q;
+    reg  v_s$clock;
+    reg  [7:0] a_r$d;
+    wire  [7:0] a_r$q;
+    reg  a_r$clock;
+    reg  [31:0] i_r$d;
+    wire  [31:0] i_r$q;
+    reg  i_r$clock;
+    reg  [7:0] a_gf$d;
+    wire  [7:0] a_gf$q;
+    reg  a_gf$clock;
+    reg  [31:0] i_gf$d;
+    wire  [31:0] i_gf$q;
+    reg  i_gf$clock;
+    reg  [7:0] a_g$d;
+    wire  [7:0] a_g$q;
+    reg  a_g$clock;
+    reg  [31:0] i_g$d;
+    wire  [31:0] i_g$q;
+    reg  i_g$clock;
+    reg  [7:0] a_yf$d;
+    wire  [7:0] a_yf$q;
+    reg  a_yf$clock;
+    reg  [31:0] i_yf$d;
+    wire  [31:0] i_yf$q;
+    reg  i_yf$clock;
+    reg  [7:0] a_e$d;
+    wire  [7:0] a_e$q;
+    reg  a_e$clock;
+    reg  [31:0] i_e$d;
+    wire  [31:0] i_e$q;
+    reg  i_e$clock;
+    reg  [7:0] a_s$d;
+    wire  [7:0] a_s$q;
+    reg  a_s$clock;
+    reg  k_r$d;
+    wire  k_r$q;
+    reg  k_r$clock;
+    reg  [5:0] q_r$d;
+    wire  [5:0] q_r$q;
+    reg  q_r$clock;
+    reg  k_gf$d;
+    wire  k_gf$q;
+    reg  k_gf$clock;
+    reg  [5:0] q_gf$d;
+    wire  [5:0] q_gf$q;
+    reg  q_gf$clock;
+    reg  k_g$d;
+    wire  k_g$q;
+    reg  k_g$clock;
+    reg  [5:0] q_g$d;
+    wire  [5:0] q_g$q;
+    reg  q_g$clock;
+    reg  k_yf$d;
+    wire  k_yf$q;
+    reg  k_yf$clock;
+    reg  [5:0] q_yf$d;
+    wire  [5:0] q_yf$q;
+    reg  q_yf$clock;
+    reg  k_e$d;
+    wire  k_e$q;
+    reg  k_e$clock;
+    reg  [5:0] q_e$d;
+    wire  [5:0] q_e$q;
+    reg  q_e$clock;
+    reg  k_s$d;
+    wire  k_s$q;
+    reg  k_s$clock;
+    reg  p_rany$d;
+    wire  p_rany$q;
+    reg  p_rany$clock;
+    reg  [5:0] p_rq$d;
+    wire  [5:0] p_rq$q;
+    reg  p_rq$clock;
+    reg  p_any$d;
+    wire  p_any$q;
+    reg  p_any$clock;
+    reg  p_green$d;
+    wire  p_green$q;
+    reg  p_green$clock;
+    reg  p_stay$d;
+    wire  p_stay$q;
+    reg  p_stay$clock;
+    reg  [5:0] p_q$d;
+    wire  [5:0] p_q$q;
+    reg  p_q$clock;
+    reg  sc_enable$d;
+    wire  sc_enable$q;
+    reg  sc_enable$clock;
+    reg  [15:0] sc_head$d;
+    wire  [15:0] sc_head$q;
+    reg  sc_head$clock;
+    reg  [15:0] sc_tail$d;
+    wire  [15:0] sc_tail$q;
+    reg  sc_tail$clock;
+    reg  [63:0] sc_ring$d;
+    wire  [63:0] sc_ring$q;
+    reg  sc_ring$clock;
+    reg  [3:0] sc_log2$d;
+    wire  [3:0] sc_log2$q;
+    reg  sc_log2$clock;
+    reg  sc_work$d;
+    wire  sc_work$q;
+    reg  sc_work$clock;
+    reg  [63:0] sc_desc$d;
+    wire  [63:0] sc_desc$q;
+    reg  sc_desc$clock;
+    reg  [63:0] sc_wb$d;
+    wire  [63:0] sc_wb$q;
+    reg  sc_wb$clock;
+    reg  [15:0] sc_next$d;
+    wire  [15:0] sc_next$q;
+    reg  sc_next$clock;
+    reg  [1:0] sh_op$d;
+    wire  [1:0] sh_op$q;
+    reg  sh_op$clock;
+    reg  [5:0] sh_queue$d;
+    wire  [5:0] sh_queue$q;
+    reg  sh_queue$clock;
+    reg  sh_green$d;
+    wire  sh_green$q;
+    reg  sh_green$clock;
+    reg  [11:0] sh_bytes$d;
+    wire  [11:0] sh_bytes$q;
+    reg  sh_bytes$clock;
     reg  rq_valid$d;
     wire  rq_valid$q;
     reg  rq_valid$clock;
@@ -18097,8 +30674,8 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [9:0] reserved$d;
     wire  [9:0] reserved$q;
     reg  reserved$clock;
-    reg  [1:0] dstep$d;
-    wire  [1:0] dstep$q;
+    reg  [2:0] dstep$d;
+    wire  [2:0] dstep$q;
     reg  dstep$clock;
     reg  [86:0] d_turn$d;
     wire  [86:0] d_turn$q;
@@ -18106,6 +30683,42 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [79:0] d_desc$d;
     wire  [79:0] d_desc$q;
     reg  d_desc$clock;
+    reg  dd_unres$d;
+    wire  dd_unres$q;
+    reg  dd_unres$clock;
+    reg  [63:0] dd_base$d;
+    wire  [63:0] dd_base$q;
+    reg  dd_base$clock;
+    reg  [64:0] dd_limit$d;
+    wire  [64:0] dd_limit$q;
+    reg  dd_limit$clock;
+    reg  [64:0] dd_end$d;
+    wire  [64:0] dd_end$q;
+    reg  dd_end$clock;
+    reg  dd_bad_len$d;
+    wire  dd_bad_len$q;
+    reg  dd_bad_len$clock;
+    reg  [9:0] dd_words$d;
+    wire  [9:0] dd_words$q;
+    reg  dd_words$clock;
+    reg  dd_outside$d;
+    wire  dd_outside$q;
+    reg  dd_outside$clock;
+    reg  dd_room$d;
+    wire  dd_room$q;
+    reg  dd_room$clock;
+    reg  dd_stale$d;
+    wire  dd_stale$q;
+    reg  dd_stale$clock;
+    reg  [11:0] dd_refund$d;
+    wire  [11:0] dd_refund$q;
+    reg  dd_refund$clock;
+    reg  [15:0] s_room$d;
+    wire  [15:0] s_room$q;
+    reg  s_room$clock;
+    reg  since_ok$d;
+    wire  since_ok$q;
+    reg  since_ok$clock;
     reg  jobs$clock;
     reg  jobs$read;
     wire  [106:0] jobs$data_out;
@@ -18123,18 +30736,102 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  s_ready$d;
     wire  s_ready$q;
     reg  s_ready$clock;
+    reg  s_drain$d;
+    wire  s_drain$q;
+    reg  s_drain$clock;
     reg  [106:0] s_job$d;
     wire  [106:0] s_job$q;
     reg  s_job$clock;
+    reg  [562:0] s_cfg$d;
+    wire  [562:0] s_cfg$q;
+    reg  s_cfg$clock;
     reg  [15:0] s_pos$d;
     wire  [15:0] s_pos$q;
     reg  s_pos$clock;
+    reg  [15:0] s_last_pos$d;
+    wire  [15:0] s_last_pos$q;
+    reg  s_last_pos$clock;
+    reg  [12:0] s_last_word$d;
+    wire  [12:0] s_last_word$q;
+    reg  s_last_word$clock;
     reg  [12:0] fifo_used$d;
     wire  [12:0] fifo_used$q;
     reg  fifo_used$clock;
+    reg  [12:0] s_add$d;
+    wire  [12:0] s_add$q;
+    reg  s_add$clock;
+    reg  [12:0] s_sub$d;
+    wire  [12:0] s_sub$q;
+    reg  s_sub$clock;
+    reg  s_start_ok$d;
+    wire  s_start_ok$q;
+    reg  s_start_ok$clock;
+    reg  s_stale_r$d;
+    wire  s_stale_r$q;
+    reg  s_stale_r$clock;
     reg  s_emitted$d;
     wire  s_emitted$q;
     reg  s_emitted$clock;
+    reg  [63:0] e_word$d;
+    wire  [63:0] e_word$q;
+    reg  e_word$clock;
+    reg  [2:0] e_sel$d;
+    wire  [2:0] e_sel$q;
+    reg  e_sel$clock;
+    reg  e_valid$d;
+    wire  e_valid$q;
+    reg  e_valid$clock;
+    reg  e_last$d;
+    wire  e_last$q;
+    reg  e_last$clock;
+    reg  e_cut$d;
+    wire  e_cut$q;
+    reg  e_cut$clock;
+    reg  e_end$d;
+    wire  e_end$q;
+    reg  e_end$clock;
+    reg  e_flush$d;
+    wire  e_flush$q;
+    reg  e_flush$clock;
+    reg  [7:0] b_byte$d;
+    wire  [7:0] b_byte$q;
+    reg  b_byte$clock;
+    reg  b_valid$d;
+    wire  b_valid$q;
+    reg  b_valid$clock;
+    reg  b_last$d;
+    wire  b_last$q;
+    reg  b_last$clock;
+    reg  b_cut$d;
+    wire  b_cut$q;
+    reg  b_cut$clock;
+    reg  b_end$d;
+    wire  b_end$q;
+    reg  b_end$clock;
+    reg  b_flush$d;
+    wire  b_flush$q;
+    reg  b_flush$clock;
+    reg  [7:0] c_byte$d;
+    wire  [7:0] c_byte$q;
+    reg  c_byte$clock;
+    reg  c_valid$d;
+    wire  c_valid$q;
+    reg  c_valid$clock;
+    reg  c_last$d;
+    wire  c_last$q;
+    reg  c_last$clock;
+    reg  c_cut$d;
+    wire  c_cut$q;
+    reg  c_cut$clock;
+    reg  c_end$d;
+    wire  c_end$q;
+    reg  c_end$clock;
+    reg  c_flush$d;
+    wire  c_flush$q;
+    reg  c_flush$clock;
+    reg  c_fail$d;
+    wire  c_fail$q;
+    reg  c_fail$clock;
     reg  tpl_check$clock;
     reg  [7:0] tpl_check$data;
     reg  tpl_check$valid;
@@ -18159,21 +30856,36 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     wire  finished$full;
     wire  finished$almost_full;
     wire  finished$overflow;
-    reg  [1:0] wstep$d;
-    wire  [1:0] wstep$q;
+    reg  [2:0] wstep$d;
+    wire  [2:0] wstep$q;
     reg  wstep$clock;
     reg  [106:0] w_job$d;
     wire  [106:0] w_job$q;
     reg  w_job$clock;
-    reg  cpl_pend$d;
-    wire  cpl_pend$q;
-    reg  cpl_pend$clock;
-    reg  qc_pend$d;
-    wire  qc_pend$q;
-    reg  qc_pend$clock;
-    reg  w_shown$d;
-    wire  w_shown$q;
-    reg  w_shown$clock;
+    reg  [15:0] w_done$d;
+    wire  [15:0] w_done$q;
+    reg  w_done$clock;
+    reg  w_stale_r$d;
+    wire  w_stale_r$q;
+    reg  w_stale_r$clock;
+    reg  w_req$d;
+    wire  w_req$q;
+    reg  w_req$clock;
+    reg  w_fresh$d;
+    wire  w_fresh$q;
+    reg  w_fresh$clock;
+    reg  w_data$d;
+    wire  w_data$q;
+    reg  w_data$clock;
+    reg  cpl_v$d;
+    wire  cpl_v$q;
+    reg  cpl_v$clock;
+    reg  qc_v$d;
+    wire  qc_v$q;
+    reg  qc_v$clock;
+    reg  w_retire$d;
+    wire  w_retire$q;
+    reg  w_retire$clock;
     reg  [2:0] count_pulse$d;
     wire  [2:0] count_pulse$q;
     reg  count_pulse$clock;
@@ -18187,75 +30899,66 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [5:0] ring_q;
     reg  [63:0] ring_mask;
     reg  [63:0] cand;
-    reg  [63:0] enc_in;
-    reg  [31:0] enc32;
-    reg  [15:0] enc16;
-    reg  [7:0] enc8;
-    reg  [3:0] enc4;
-    reg  [1:0] enc2;
-    reg  z5;
-    reg  z4;
-    reg  z3;
-    reg  z2;
-    reg  z1;
-    reg  z0;
-    reg  [5:0] pick;
-    reg  [63:0] pick_mask;
-    reg  [63:0] elig;
-    reg  [63:0] green;
-    reg  [63:0] green_from;
-    reg  [63:0] yellow_from;
-    reg  [63:0] cur_mask;
-    reg  stay;
+    reg  [7:0] t_b;
+    reg  [3:0] t_n4;
+    reg  [1:0] t_n2;
+    reg  t_z2;
+    reg  t_z1;
+    reg  t_z0;
+    reg  [2:0] t_idx;
+    reg  [7:0] t_a_r;
+    reg  [31:0] t_i_r;
+    reg  [7:0] t_a_gf;
+    reg  [31:0] t_i_gf;
+    reg  [7:0] t_a_g;
+    reg  [31:0] t_i_g;
+    reg  [7:0] t_a_yf;
+    reg  [31:0] t_i_yf;
+    reg  [7:0] t_a_e;
+    reg  [31:0] t_i_e;
+    reg  [7:0] t_a_s;
+    reg  [4:0] t_g3;
+    reg  [31:0] t_sh;
+    reg  [63:0] rs_d;
+    reg  [63:0] rs_s;
+    reg  [63:0] rs_h;
+    reg  [63:0] rs_j;
+    reg  [63:0] rs_w;
+    reg  [16:0] d_words;
+    reg  [63:0] e_shift;
+    reg  [15:0] s_lm1;
+    reg  [15:0] s_lw;
     reg  visit;
-    reg  [11:0] d_refund;
     reg  [11:0] d_short;
-    reg  has_work;
     reg  [15:0] slot;
-    reg  [63:0] desc_at;
     reg  sched_go;
     reg  sched_clear;
     reg  [63:0] sched_mask;
-    reg  [63:0] sched_restarts;
     reg  sched_stale;
     reg  restart_now;
+    reg  [63:0] restart_mask;
     reg  rq_free;
-    reg  [64:0] d_end;
-    reg  d_bad_len;
-    reg  d_outside;
-    reg  [63:0] d_restarts;
     reg  d_stale;
-    reg  [16:0] d_words;
     reg  [9:0] d_used;
-    reg  [16:0] d_need;
     reg  [106:0] d_job;
     reg  d_reject;
+    reg  d_may;
     reg  d_fetch;
-    reg  [63:0] s_head_restarts;
     reg  s_head_stale;
     reg  s_cut;
     reg  s_skip;
-    reg  [15:0] s_word_idx;
-    reg  [15:0] s_last_word;
     reg  s_flush_end;
-    reg  [16:0] s_need;
     reg  s_start;
     reg  [9:0] s_avail;
     reg  s_emit;
     reg  s_is_last;
     reg  s_word_end;
     reg  [9:0] s_rp_next;
-    reg  [63:0] s_shifted;
-    reg  [7:0] s_byte;
-    reg  [63:0] s_restarts;
     reg  s_stale;
-    reg  s_fail;
-    reg  s_drop;
-    reg  [12:0] s_add;
-    reg  [12:0] s_sub;
+    reg  s_fin;
     reg  [106:0] s_done;
-    reg  [63:0] w_restarts;
-    reg  w_stale;
+    reg  w_hit;
+    reg  w_kill;
     reg  w_cpl_left;
     reg  w_qc_left;
     reg  retire;
@@ -18321,6 +31024,11 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(restarts$q),
         .clock(restarts$clock)
     );
+    top$tx$busy busy(
+        .d(busy$d),
+        .q(busy$q),
+        .clock(busy$clock)
+    );
     top$tx$made made(
         .d(made$d),
         .q(made$q),
@@ -18366,10 +31074,255 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(sched_green$q),
         .clock(sched_green$clock)
     );
-    top$tx$sched_cool sched_cool(
-        .d(sched_cool$d),
-        .q(sched_cool$q),
-        .clock(sched_cool$clock)
+    top$tx$settle settle(
+        .d(settle$d),
+        .q(settle$q),
+        .clock(settle$clock)
+    );
+    top$tx$rr_mask rr_mask(
+        .d(rr_mask$d),
+        .q(rr_mask$q),
+        .clock(rr_mask$clock)
+    );
+    top$tx$drr_above drr_above(
+        .d(drr_above$d),
+        .q(drr_above$q),
+        .clock(drr_above$clock)
+    );
+    top$tx$drr_one drr_one(
+        .d(drr_one$d),
+        .q(drr_one$q),
+        .clock(drr_one$clock)
+    );
+    top$tx$v_e v_e(
+        .d(v_e$d),
+        .q(v_e$q),
+        .clock(v_e$clock)
+    );
+    top$tx$v_g v_g(
+        .d(v_g$d),
+        .q(v_g$q),
+        .clock(v_g$clock)
+    );
+    top$tx$v_gf v_gf(
+        .d(v_gf$d),
+        .q(v_gf$q),
+        .clock(v_gf$clock)
+    );
+    top$tx$v_yf v_yf(
+        .d(v_yf$d),
+        .q(v_yf$q),
+        .clock(v_yf$clock)
+    );
+    top$tx$v_s v_s(
+        .d(v_s$d),
+        .q(v_s$q),
+        .clock(v_s$clock)
+    );
+    top$tx$a_r a_r(
+        .d(a_r$d),
+        .q(a_r$q),
+        .clock(a_r$clock)
+    );
+    top$tx$i_r i_r(
+        .d(i_r$d),
+        .q(i_r$q),
+        .clock(i_r$clock)
+    );
+    top$tx$a_gf a_gf(
+        .d(a_gf$d),
+        .q(a_gf$q),
+        .clock(a_gf$clock)
+    );
+    top$tx$i_gf i_gf(
+        .d(i_gf$d),
+        .q(i_gf$q),
+        .clock(i_gf$clock)
+    );
+    top$tx$a_g a_g(
+        .d(a_g$d),
+        .q(a_g$q),
+        .clock(a_g$clock)
+    );
+    top$tx$i_g i_g(
+        .d(i_g$d),
+        .q(i_g$q),
+        .clock(i_g$clock)
+    );
+    top$tx$a_yf a_yf(
+        .d(a_yf$d),
+        .q(a_yf$q),
+        .clock(a_yf$clock)
+    );
+    top$tx$i_yf i_yf(
+        .d(i_yf$d),
+        .q(i_yf$q),
+        .clock(i_yf$clock)
+    );
+    top$tx$a_e a_e(
+        .d(a_e$d),
+        .q(a_e$q),
+        .clock(a_e$clock)
+    );
+    top$tx$i_e i_e(
+        .d(i_e$d),
+        .q(i_e$q),
+        .clock(i_e$clock)
+    );
+    top$tx$a_s a_s(
+        .d(a_s$d),
+        .q(a_s$q),
+        .clock(a_s$clock)
+    );
+    top$tx$k_r k_r(
+        .d(k_r$d),
+        .q(k_r$q),
+        .clock(k_r$clock)
+    );
+    top$tx$q_r q_r(
+        .d(q_r$d),
+        .q(q_r$q),
+        .clock(q_r$clock)
+    );
+    top$tx$k_gf k_gf(
+        .d(k_gf$d),
+        .q(k_gf$q),
+        .clock(k_gf$clock)
+    );
+    top$tx$q_gf q_gf(
+        .d(q_gf$d),
+        .q(q_gf$q),
+        .clock(q_gf$clock)
+    );
+    top$tx$k_g k_g(
+        .d(k_g$d),
+        .q(k_g$q),
+        .clock(k_g$clock)
+    );
+    top$tx$q_g q_g(
+        .d(q_g$d),
+        .q(q_g$q),
+        .clock(q_g$clock)
+    );
+    top$tx$k_yf k_yf(
+        .d(k_yf$d),
+        .q(k_yf$q),
+        .clock(k_yf$clock)
+    );
+    top$tx$q_yf q_yf(
+        .d(q_yf$d),
+        .q(q_yf$q),
+        .clock(q_yf$clock)
+    );
+    top$tx$k_e k_e(
+        .d(k_e$d),
+        .q(k_e$q),
+        .clock(k_e$clock)
+    );
+    top$tx$q_e q_e(
+        .d(q_e$d),
+        .q(q_e$q),
+        .clock(q_e$clock)
+    );
+    top$tx$k_s k_s(
+        .d(k_s$d),
+        .q(k_s$q),
+        .clock(k_s$clock)
+    );
+    top$tx$p_rany p_rany(
+        .d(p_rany$d),
+        .q(p_rany$q),
+        .clock(p_rany$clock)
+    );
+    top$tx$p_rq p_rq(
+        .d(p_rq$d),
+        .q(p_rq$q),
+        .clock(p_rq$clock)
+    );
+    top$tx$p_any p_any(
+        .d(p_any$d),
+        .q(p_any$q),
+        .clock(p_any$clock)
+    );
+    top$tx$p_green p_green(
+        .d(p_green$d),
+        .q(p_green$q),
+        .clock(p_green$clock)
+    );
+    top$tx$p_stay p_stay(
+        .d(p_stay$d),
+        .q(p_stay$q),
+        .clock(p_stay$clock)
+    );
+    top$tx$p_q p_q(
+        .d(p_q$d),
+        .q(p_q$q),
+        .clock(p_q$clock)
+    );
+    top$tx$sc_enable sc_enable(
+        .d(sc_enable$d),
+        .q(sc_enable$q),
+        .clock(sc_enable$clock)
+    );
+    top$tx$sc_head sc_head(
+        .d(sc_head$d),
+        .q(sc_head$q),
+        .clock(sc_head$clock)
+    );
+    top$tx$sc_tail sc_tail(
+        .d(sc_tail$d),
+        .q(sc_tail$q),
+        .clock(sc_tail$clock)
+    );
+    top$tx$sc_ring sc_ring(
+        .d(sc_ring$d),
+        .q(sc_ring$q),
+        .clock(sc_ring$clock)
+    );
+    top$tx$sc_log2 sc_log2(
+        .d(sc_log2$d),
+        .q(sc_log2$q),
+        .clock(sc_log2$clock)
+    );
+    top$tx$sc_work sc_work(
+        .d(sc_work$d),
+        .q(sc_work$q),
+        .clock(sc_work$clock)
+    );
+    top$tx$sc_desc sc_desc(
+        .d(sc_desc$d),
+        .q(sc_desc$q),
+        .clock(sc_desc$clock)
+    );
+    top$tx$sc_wb sc_wb(
+        .d(sc_wb$d),
+        .q(sc_wb$q),
+        .clock(sc_wb$clock)
+    );
+    top$tx$sc_next sc_next(
+        .d(sc_next$d),
+        .q(sc_next$q),
+        .clock(sc_next$clock)
+    );
+    top$tx$sh_op sh_op(
+        .d(sh_op$d),
+        .q(sh_op$q),
+        .clock(sh_op$clock)
+    );
+    top$tx$sh_queue sh_queue(
+        .d(sh_queue$d),
+        .q(sh_queue$q),
+        .clock(sh_queue$clock)
+    );
+    top$tx$sh_green sh_green(
+        .d(sh_green$d),
+        .q(sh_green$q),
+        .clock(sh_green$clock)
+    );
+    top$tx$sh_bytes sh_bytes(
+        .d(sh_bytes$d),
+        .q(sh_bytes$q),
+        .clock(sh_bytes$clock)
     );
     top$tx$rq_valid rq_valid(
         .d(rq_valid$d),
@@ -18466,6 +31419,66 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(d_desc$q),
         .clock(d_desc$clock)
     );
+    top$tx$dd_unres dd_unres(
+        .d(dd_unres$d),
+        .q(dd_unres$q),
+        .clock(dd_unres$clock)
+    );
+    top$tx$dd_base dd_base(
+        .d(dd_base$d),
+        .q(dd_base$q),
+        .clock(dd_base$clock)
+    );
+    top$tx$dd_limit dd_limit(
+        .d(dd_limit$d),
+        .q(dd_limit$q),
+        .clock(dd_limit$clock)
+    );
+    top$tx$dd_end dd_end(
+        .d(dd_end$d),
+        .q(dd_end$q),
+        .clock(dd_end$clock)
+    );
+    top$tx$dd_bad_len dd_bad_len(
+        .d(dd_bad_len$d),
+        .q(dd_bad_len$q),
+        .clock(dd_bad_len$clock)
+    );
+    top$tx$dd_words dd_words(
+        .d(dd_words$d),
+        .q(dd_words$q),
+        .clock(dd_words$clock)
+    );
+    top$tx$dd_outside dd_outside(
+        .d(dd_outside$d),
+        .q(dd_outside$q),
+        .clock(dd_outside$clock)
+    );
+    top$tx$dd_room dd_room(
+        .d(dd_room$d),
+        .q(dd_room$q),
+        .clock(dd_room$clock)
+    );
+    top$tx$dd_stale dd_stale(
+        .d(dd_stale$d),
+        .q(dd_stale$q),
+        .clock(dd_stale$clock)
+    );
+    top$tx$dd_refund dd_refund(
+        .d(dd_refund$d),
+        .q(dd_refund$q),
+        .clock(dd_refund$clock)
+    );
+    top$tx$s_room s_room(
+        .d(s_room$d),
+        .q(s_room$q),
+        .clock(s_room$clock)
+    );
+    top$tx$since_ok since_ok(
+        .d(since_ok$d),
+        .q(since_ok$q),
+        .clock(since_ok$clock)
+    );
     top$tx$jobs jobs(
         .clock(jobs$clock),
         .read(jobs$read),
@@ -18489,25 +31502,165 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(s_ready$q),
         .clock(s_ready$clock)
     );
+    top$tx$s_drain s_drain(
+        .d(s_drain$d),
+        .q(s_drain$q),
+        .clock(s_drain$clock)
+    );
     top$tx$s_job s_job(
         .d(s_job$d),
         .q(s_job$q),
         .clock(s_job$clock)
+    );
+    top$tx$s_cfg s_cfg(
+        .d(s_cfg$d),
+        .q(s_cfg$q),
+        .clock(s_cfg$clock)
     );
     top$tx$s_pos s_pos(
         .d(s_pos$d),
         .q(s_pos$q),
         .clock(s_pos$clock)
     );
+    top$tx$s_last_pos s_last_pos(
+        .d(s_last_pos$d),
+        .q(s_last_pos$q),
+        .clock(s_last_pos$clock)
+    );
+    top$tx$s_last_word s_last_word(
+        .d(s_last_word$d),
+        .q(s_last_word$q),
+        .clock(s_last_word$clock)
+    );
     top$tx$fifo_used fifo_used(
         .d(fifo_used$d),
         .q(fifo_used$q),
         .clock(fifo_used$clock)
     );
+    top$tx$s_add s_add(
+        .d(s_add$d),
+        .q(s_add$q),
+        .clock(s_add$clock)
+    );
+    top$tx$s_sub s_sub(
+        .d(s_sub$d),
+        .q(s_sub$q),
+        .clock(s_sub$clock)
+    );
+    top$tx$s_start_ok s_start_ok(
+        .d(s_start_ok$d),
+        .q(s_start_ok$q),
+        .clock(s_start_ok$clock)
+    );
+    top$tx$s_stale_r s_stale_r(
+        .d(s_stale_r$d),
+        .q(s_stale_r$q),
+        .clock(s_stale_r$clock)
+    );
     top$tx$s_emitted s_emitted(
         .d(s_emitted$d),
         .q(s_emitted$q),
         .clock(s_emitted$clock)
+    );
+    top$tx$e_word e_word(
+        .d(e_word$d),
+        .q(e_word$q),
+        .clock(e_word$clock)
+    );
+    top$tx$e_sel e_sel(
+        .d(e_sel$d),
+        .q(e_sel$q),
+        .clock(e_sel$clock)
+    );
+    top$tx$e_valid e_valid(
+        .d(e_valid$d),
+        .q(e_valid$q),
+        .clock(e_valid$clock)
+    );
+    top$tx$e_last e_last(
+        .d(e_last$d),
+        .q(e_last$q),
+        .clock(e_last$clock)
+    );
+    top$tx$e_cut e_cut(
+        .d(e_cut$d),
+        .q(e_cut$q),
+        .clock(e_cut$clock)
+    );
+    top$tx$e_end e_end(
+        .d(e_end$d),
+        .q(e_end$q),
+        .clock(e_end$clock)
+    );
+    top$tx$e_flush e_flush(
+        .d(e_flush$d),
+        .q(e_flush$q),
+        .clock(e_flush$clock)
+    );
+    top$tx$b_byte b_byte(
+        .d(b_byte$d),
+        .q(b_byte$q),
+        .clock(b_byte$clock)
+    );
+    top$tx$b_valid b_valid(
+        .d(b_valid$d),
+        .q(b_valid$q),
+        .clock(b_valid$clock)
+    );
+    top$tx$b_last b_last(
+        .d(b_last$d),
+        .q(b_last$q),
+        .clock(b_last$clock)
+    );
+    top$tx$b_cut b_cut(
+        .d(b_cut$d),
+        .q(b_cut$q),
+        .clock(b_cut$clock)
+    );
+    top$tx$b_end b_end(
+        .d(b_end$d),
+        .q(b_end$q),
+        .clock(b_end$clock)
+    );
+    top$tx$b_flush b_flush(
+        .d(b_flush$d),
+        .q(b_flush$q),
+        .clock(b_flush$clock)
+    );
+    top$tx$c_byte c_byte(
+        .d(c_byte$d),
+        .q(c_byte$q),
+        .clock(c_byte$clock)
+    );
+    top$tx$c_valid c_valid(
+        .d(c_valid$d),
+        .q(c_valid$q),
+        .clock(c_valid$clock)
+    );
+    top$tx$c_last c_last(
+        .d(c_last$d),
+        .q(c_last$q),
+        .clock(c_last$clock)
+    );
+    top$tx$c_cut c_cut(
+        .d(c_cut$d),
+        .q(c_cut$q),
+        .clock(c_cut$clock)
+    );
+    top$tx$c_end c_end(
+        .d(c_end$d),
+        .q(c_end$q),
+        .clock(c_end$clock)
+    );
+    top$tx$c_flush c_flush(
+        .d(c_flush$d),
+        .q(c_flush$q),
+        .clock(c_flush$clock)
+    );
+    top$tx$c_fail c_fail(
+        .d(c_fail$d),
+        .q(c_fail$q),
+        .clock(c_fail$clock)
     );
     top$tx$tpl_check tpl_check(
         .clock(tpl_check$clock),
@@ -18554,20 +31707,45 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(w_job$q),
         .clock(w_job$clock)
     );
-    top$tx$cpl_pend cpl_pend(
-        .d(cpl_pend$d),
-        .q(cpl_pend$q),
-        .clock(cpl_pend$clock)
+    top$tx$w_done w_done(
+        .d(w_done$d),
+        .q(w_done$q),
+        .clock(w_done$clock)
     );
-    top$tx$qc_pend qc_pend(
-        .d(qc_pend$d),
-        .q(qc_pend$q),
-        .clock(qc_pend$clock)
+    top$tx$w_stale_r w_stale_r(
+        .d(w_stale_r$d),
+        .q(w_stale_r$q),
+        .clock(w_stale_r$clock)
     );
-    top$tx$w_shown w_shown(
-        .d(w_shown$d),
-        .q(w_shown$q),
-        .clock(w_shown$clock)
+    top$tx$w_req w_req(
+        .d(w_req$d),
+        .q(w_req$q),
+        .clock(w_req$clock)
+    );
+    top$tx$w_fresh w_fresh(
+        .d(w_fresh$d),
+        .q(w_fresh$q),
+        .clock(w_fresh$clock)
+    );
+    top$tx$w_data w_data(
+        .d(w_data$d),
+        .q(w_data$q),
+        .clock(w_data$clock)
+    );
+    top$tx$cpl_v cpl_v(
+        .d(cpl_v$d),
+        .q(cpl_v$q),
+        .clock(cpl_v$clock)
+    );
+    top$tx$qc_v qc_v(
+        .d(qc_v$d),
+        .q(qc_v$q),
+        .clock(qc_v$clock)
+    );
+    top$tx$w_retire w_retire(
+        .d(w_retire$d),
+        .q(w_retire$q),
+        .clock(w_retire$clock)
     );
     top$tx$count_pulse count_pulse(
         .d(count_pulse$d),
@@ -18586,6 +31764,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         enabled$clock = clock;
         pending$clock = clock;
         restarts$clock = clock;
+        busy$clock = clock;
         made$clock = clock;
         retired$clock = clock;
         marker$clock = clock;
@@ -18595,7 +31774,56 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         db_hit$clock = clock;
         drr_cur$clock = clock;
         sched_green$clock = clock;
-        sched_cool$clock = clock;
+        settle$clock = clock;
+        rr_mask$clock = clock;
+        drr_above$clock = clock;
+        drr_one$clock = clock;
+        v_e$clock = clock;
+        v_g$clock = clock;
+        v_gf$clock = clock;
+        v_yf$clock = clock;
+        v_s$clock = clock;
+        a_r$clock = clock;
+        i_r$clock = clock;
+        a_gf$clock = clock;
+        i_gf$clock = clock;
+        a_g$clock = clock;
+        i_g$clock = clock;
+        a_yf$clock = clock;
+        i_yf$clock = clock;
+        a_e$clock = clock;
+        i_e$clock = clock;
+        a_s$clock = clock;
+        k_r$clock = clock;
+        q_r$clock = clock;
+        k_gf$clock = clock;
+        q_gf$clock = clock;
+        k_g$clock = clock;
+        q_g$clock = clock;
+        k_yf$clock = clock;
+        q_yf$clock = clock;
+        k_e$clock = clock;
+        q_e$clock = clock;
+        k_s$clock = clock;
+        p_rany$clock = clock;
+        p_rq$clock = clock;
+        p_any$clock = clock;
+        p_green$clock = clock;
+        p_stay$clock = clock;
+        p_q$clock = clock;
+        sc_enable$clock = clock;
+        sc_head$clock = clock;
+        sc_tail$clock = clock;
+        sc_ring$clock = clock;
+        sc_log2$clock = clock;
+        sc_work$clock = clock;
+        sc_desc$clock = clock;
+        sc_wb$clock = clock;
+        sc_next$clock = clock;
+        sh_op$clock = clock;
+        sh_queue$clock = clock;
+        sh_green$clock = clock;
+        sh_bytes$clock = clock;
         rq_valid$clock = clock;
         rq_addr$clock = clock;
         rq_len$clock = clock;
@@ -18608,21 +31836,67 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         dstep$clock = clock;
         d_turn$clock = clock;
         d_desc$clock = clock;
+        dd_unres$clock = clock;
+        dd_base$clock = clock;
+        dd_limit$clock = clock;
+        dd_end$clock = clock;
+        dd_bad_len$clock = clock;
+        dd_words$clock = clock;
+        dd_outside$clock = clock;
+        dd_room$clock = clock;
+        dd_stale$clock = clock;
+        dd_refund$clock = clock;
         s_active$clock = clock;
         s_ready$clock = clock;
+        s_drain$clock = clock;
         s_job$clock = clock;
+        s_cfg$clock = clock;
         s_pos$clock = clock;
-        s_emitted$clock = clock;
+        s_last_pos$clock = clock;
+        s_last_word$clock = clock;
         fifo_used$clock = clock;
+        s_add$clock = clock;
+        s_sub$clock = clock;
+        s_start_ok$clock = clock;
+        s_stale_r$clock = clock;
+        s_emitted$clock = clock;
+        e_word$clock = clock;
+        e_sel$clock = clock;
+        e_valid$clock = clock;
+        e_last$clock = clock;
+        e_cut$clock = clock;
+        e_end$clock = clock;
+        e_flush$clock = clock;
+        b_byte$clock = clock;
+        b_valid$clock = clock;
+        b_last$clock = clock;
+        b_cut$clock = clock;
+        b_end$clock = clock;
+        b_flush$clock = clock;
+        c_byte$clock = clock;
+        c_valid$clock = clock;
+        c_last$clock = clock;
+        c_cut$clock = clock;
+        c_end$clock = clock;
+        c_flush$clock = clock;
+        c_fail$clock = clock;
         wstep$clock = clock;
         w_job$clock = clock;
-        cpl_pend$clock = clock;
-        qc_pend$clock = clock;
-        w_shown$clock = clock;
+        w_done$clock = clock;
+        w_stale_r$clock = clock;
+        w_req$clock = clock;
+        w_fresh$clock = clock;
+        w_data$clock = clock;
+        cpl_v$clock = clock;
+        qc_v$clock = clock;
+        w_retire$clock = clock;
+        s_room$clock = clock;
+        since_ok$clock = clock;
         count_pulse$clock = clock;
         enabled$d = enabled$q;
         pending$d = pending$q;
         restarts$d = restarts$q;
+        busy$d = busy$q;
         made$d = made$q;
         retired$d = retired$q;
         marker$d = marker$q;
@@ -18632,7 +31906,56 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         db_hit$d = db_hit$q;
         drr_cur$d = drr_cur$q;
         sched_green$d = sched_green$q;
-        sched_cool$d = sched_cool$q;
+        settle$d = settle$q;
+        rr_mask$d = rr_mask$q;
+        drr_above$d = drr_above$q;
+        drr_one$d = drr_one$q;
+        v_e$d = v_e$q;
+        v_g$d = v_g$q;
+        v_gf$d = v_gf$q;
+        v_yf$d = v_yf$q;
+        v_s$d = v_s$q;
+        a_r$d = a_r$q;
+        i_r$d = i_r$q;
+        a_gf$d = a_gf$q;
+        i_gf$d = i_gf$q;
+        a_g$d = a_g$q;
+        i_g$d = i_g$q;
+        a_yf$d = a_yf$q;
+        i_yf$d = i_yf$q;
+        a_e$d = a_e$q;
+        i_e$d = i_e$q;
+        a_s$d = a_s$q;
+        k_r$d = k_r$q;
+        q_r$d = q_r$q;
+        k_gf$d = k_gf$q;
+        q_gf$d = q_gf$q;
+        k_g$d = k_g$q;
+        q_g$d = q_g$q;
+        k_yf$d = k_yf$q;
+        q_yf$d = q_yf$q;
+        k_e$d = k_e$q;
+        q_e$d = q_e$q;
+        k_s$d = k_s$q;
+        p_rany$d = p_rany$q;
+        p_rq$d = p_rq$q;
+        p_any$d = p_any$q;
+        p_green$d = p_green$q;
+        p_stay$d = p_stay$q;
+        p_q$d = p_q$q;
+        sc_enable$d = sc_enable$q;
+        sc_head$d = sc_head$q;
+        sc_tail$d = sc_tail$q;
+        sc_ring$d = sc_ring$q;
+        sc_log2$d = sc_log2$q;
+        sc_work$d = sc_work$q;
+        sc_desc$d = sc_desc$q;
+        sc_wb$d = sc_wb$q;
+        sc_next$d = sc_next$q;
+        sh_op$d = sh_op$q;
+        sh_queue$d = sh_queue$q;
+        sh_green$d = sh_green$q;
+        sh_bytes$d = sh_bytes$q;
         rq_valid$d = rq_valid$q;
         rq_addr$d = rq_addr$q;
         rq_len$d = rq_len$q;
@@ -18645,17 +31968,62 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         dstep$d = dstep$q;
         d_turn$d = d_turn$q;
         d_desc$d = d_desc$q;
+        dd_unres$d = dd_unres$q;
+        dd_base$d = dd_base$q;
+        dd_limit$d = dd_limit$q;
+        dd_end$d = dd_end$q;
+        dd_bad_len$d = dd_bad_len$q;
+        dd_words$d = dd_words$q;
+        dd_outside$d = dd_outside$q;
+        dd_room$d = dd_room$q;
+        dd_stale$d = dd_stale$q;
+        dd_refund$d = dd_refund$q;
         s_active$d = s_active$q;
         s_ready$d = s_ready$q;
+        s_drain$d = s_drain$q;
         s_job$d = s_job$q;
+        s_cfg$d = s_cfg$q;
         s_pos$d = s_pos$q;
-        s_emitted$d = s_emitted$q;
+        s_last_pos$d = s_last_pos$q;
+        s_last_word$d = s_last_word$q;
         fifo_used$d = fifo_used$q;
+        s_add$d = s_add$q;
+        s_sub$d = s_sub$q;
+        s_start_ok$d = s_start_ok$q;
+        s_stale_r$d = s_stale_r$q;
+        s_emitted$d = s_emitted$q;
+        e_word$d = e_word$q;
+        e_sel$d = e_sel$q;
+        e_valid$d = e_valid$q;
+        e_last$d = e_last$q;
+        e_cut$d = e_cut$q;
+        e_end$d = e_end$q;
+        e_flush$d = e_flush$q;
+        b_byte$d = b_byte$q;
+        b_valid$d = b_valid$q;
+        b_last$d = b_last$q;
+        b_cut$d = b_cut$q;
+        b_end$d = b_end$q;
+        b_flush$d = b_flush$q;
+        c_byte$d = c_byte$q;
+        c_valid$d = c_valid$q;
+        c_last$d = c_last$q;
+        c_cut$d = c_cut$q;
+        c_end$d = c_end$q;
+        c_flush$d = c_flush$q;
+        c_fail$d = c_fail$q;
         wstep$d = wstep$q;
         w_job$d = w_job$q;
-        cpl_pend$d = cpl_pend$q;
-        qc_pend$d = qc_pend$q;
-        w_shown$d = w_shown$q;
+        w_done$d = w_done$q;
+        w_stale_r$d = w_stale_r$q;
+        w_req$d = w_req$q;
+        w_fresh$d = w_fresh$q;
+        w_data$d = w_data$q;
+        cpl_v$d = cpl_v$q;
+        qc_v$d = qc_v$q;
+        w_retire$d = w_retire$q;
+        s_room$d = s_room$q;
+        since_ok$d = since_ok$q;
         count_pulse$d = count_pulse$q;
         cfg_sched$read_clock = clock;
         cfg_sched$write_clock = clock;
@@ -18669,13 +32037,13 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         tails$write_clock = clock;
         words$read_clock = clock;
         words$write_clock = clock;
-        commit = settings$write & (settings$queue < 32'h40);
+        commit = settings$write & (settings$queue[(32'h6)+:(6)] == 32'h0);
         commit_q = settings$queue[(32'h0)+:(6)];
         commit_mask = 32'h0;
         if (commit) begin
             commit_mask = ((1'b1) & 64'hffffffffffffffff) << commit_q;
         end
-        ring = doorbell$valid & (doorbell$kind == 32'h1) & (doorbell$queue < 32'h40);
+        ring = doorbell$valid & (doorbell$kind == 32'h1) & (doorbell$queue[(32'h6)+:(6)] == 32'h0);
         ring_q = doorbell$queue[(32'h0)+:(6)];
         ring_mask = 32'h0;
         if (ring) begin
@@ -18702,60 +32070,765 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         if (commit & settings$settings[(64'h0)+:(1)]) begin
             enabled$d = enabled$q | commit_mask;
         end
-        cfg_busy = restarts$q != 32'h0;
-        since_marker = retired$q - marker$q;
-        restart_now = (restarts$q != 32'h0) & ~since_marker[32'h7] & (sched$q == Step$Idle);
+        busy$d = (restarts$q != 32'h0) | commit;
+        cfg_busy = busy$q;
+        rr_mask$d = ones << rr_start$q;
+        drr_above$d = (ones << drr_cur$q) << 32'h1;
+        drr_one$d = ((1'b1) & 64'hffffffffffffffff) << drr_cur$q;
         cand = pending$q & enabled$q & ~restarts$q;
-        elig = cand & shaper$ceiling_ok;
-        green = elig & shaper$green_ok;
-        cur_mask = ((1'b1) & 64'hffffffffffffffff) << drr_cur$q;
-        stay = (elig & shaper$deficit_ok & cur_mask) != 32'h0;
-        green_from = green & ~((((1'b1) & 64'hffffffffffffffff) << rr_start$q) - 32'h1);
-        yellow_from = elig & ~((cur_mask << 32'h1) - 32'h1);
-        enc_in = elig;
-        if (yellow_from != 32'h0) begin
-            enc_in = yellow_from;
+        v_e$d = cand & shaper$ceiling_ok;
+        v_g$d = cand & shaper$ceiling_ok & shaper$green_ok;
+        v_gf$d = cand & shaper$ceiling_ok & shaper$green_ok & rr_mask$q;
+        v_yf$d = cand & shaper$ceiling_ok & drr_above$q;
+        v_s$d = cand & shaper$ceiling_ok & shaper$deficit_ok & drr_one$q;
+        t_a_r = 32'h0;
+        t_i_r = 32'h0;
+        t_a_gf = 32'h0;
+        t_i_gf = 32'h0;
+        t_a_g = 32'h0;
+        t_i_g = 32'h0;
+        t_a_yf = 32'h0;
+        t_i_yf = 32'h0;
+        t_a_e = 32'h0;
+        t_i_e = 32'h0;
+        t_a_s = 32'h0;
+        t_b = restarts$q[(0 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
         end
-        if (stay) begin
-            enc_in = cur_mask;
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
         end
-        if (green != 32'h0) begin
-            enc_in = green;
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(0 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
         end
-        if (green_from != 32'h0) begin
-            enc_in = green_from;
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
         end
-        if (restart_now) begin
-            enc_in = restarts$q;
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(0 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
         end
-        z5 = enc_in[(32'h0)+:(32)] == 32'h0;
-        enc32 = enc_in[(32'h0)+:(32)];
-        if (z5) begin
-            enc32 = enc_in[(32'h20)+:(32)];
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
         end
-        z4 = enc32[(32'h0)+:(16)] == 32'h0;
-        enc16 = enc32[(32'h0)+:(16)];
-        if (z4) begin
-            enc16 = enc32[(32'h10)+:(16)];
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(0 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
         end
-        z3 = enc16[(32'h0)+:(8)] == 32'h0;
-        enc8 = enc16[(32'h0)+:(8)];
-        if (z3) begin
-            enc8 = enc16[(32'h8)+:(8)];
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
         end
-        z2 = enc8[(32'h0)+:(4)] == 32'h0;
-        enc4 = enc8[(32'h0)+:(4)];
-        if (z2) begin
-            enc4 = enc8[(32'h4)+:(4)];
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(0 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
         end
-        z1 = enc4[(32'h0)+:(2)] == 32'h0;
-        enc2 = enc4[(32'h0)+:(2)];
-        if (z1) begin
-            enc2 = enc4[(32'h2)+:(2)];
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
         end
-        z0 = ~enc2[32'h0];
-        pick = (((z5) & 6'h3f) << 32'h5) | (((z4) & 6'h3f) << 32'h4) | (((z3) & 6'h3f) << 32'h3) | (((z2) & 6'h3f) << 32'h2) | (((z1) & 6'h3f) << 32'h1) | ((z0) & 6'h3f);
-        pick_mask = ((1'b1) & 64'hffffffffffffffff) << pick;
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(0 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(1 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(1 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(1 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(1 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(1 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(1 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(2 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(2 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(2 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(2 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(2 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(2 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(3 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(3 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(3 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(3 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(3 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(3 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(4 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(4 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(4 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(4 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(4 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(4 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(5 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(5 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(5 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(5 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(5 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(5 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(6 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(6 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(6 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(6 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(6 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(6 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_b = restarts$q[(7 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_r = (t_a_r >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_r = (t_i_r >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_gf$q[(7 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_gf = (t_a_gf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_gf = (t_i_gf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_g$q[(7 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_g = (t_a_g >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_g = (t_i_g >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_yf$q[(7 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_yf = (t_a_yf >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_yf = (t_i_yf >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_e$q[(7 * 32'h8)+:(8)];
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_a_e = (t_a_e >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        t_i_e = (t_i_e >> 32'h4) | (((t_idx) & 32'hffffffff) << 32'h1c);
+        t_b = v_s$q[(7 * 32'h8)+:(8)];
+        t_a_s = (t_a_s >> 32'h1) | ((((t_b != 32'h0)) & 8'hff) << 32'h7);
+        a_r$d = t_a_r;
+        i_r$d = t_i_r;
+        a_gf$d = t_a_gf;
+        i_gf$d = t_i_gf;
+        a_g$d = t_a_g;
+        i_g$d = t_i_g;
+        a_yf$d = t_a_yf;
+        i_yf$d = t_i_yf;
+        a_e$d = t_a_e;
+        i_e$d = t_i_e;
+        a_s$d = t_a_s;
+        k_s$d = a_s$q != 32'h0;
+        t_b = a_r$q;
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_g3 = ((t_idx) & 5'h1f) << 32'h2;
+        k_r$d = t_b != 32'h0;
+        t_sh = i_r$q >> t_g3;
+        q_r$d = (((t_idx) & 6'h3f) << 32'h3) | ((t_sh[(32'h0)+:(3)]) & 6'h3f);
+        t_b = a_gf$q;
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_g3 = ((t_idx) & 5'h1f) << 32'h2;
+        k_gf$d = t_b != 32'h0;
+        t_sh = i_gf$q >> t_g3;
+        q_gf$d = (((t_idx) & 6'h3f) << 32'h3) | ((t_sh[(32'h0)+:(3)]) & 6'h3f);
+        t_b = a_g$q;
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_g3 = ((t_idx) & 5'h1f) << 32'h2;
+        k_g$d = t_b != 32'h0;
+        t_sh = i_g$q >> t_g3;
+        q_g$d = (((t_idx) & 6'h3f) << 32'h3) | ((t_sh[(32'h0)+:(3)]) & 6'h3f);
+        t_b = a_yf$q;
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_g3 = ((t_idx) & 5'h1f) << 32'h2;
+        k_yf$d = t_b != 32'h0;
+        t_sh = i_yf$q >> t_g3;
+        q_yf$d = (((t_idx) & 6'h3f) << 32'h3) | ((t_sh[(32'h0)+:(3)]) & 6'h3f);
+        t_b = a_e$q;
+        t_z2 = t_b[(32'h0)+:(4)] == 32'h0;
+        t_n4 = t_b[(32'h0)+:(4)];
+        if (t_z2) begin
+            t_n4 = t_b[(32'h4)+:(4)];
+        end
+        t_z1 = t_n4[(32'h0)+:(2)] == 32'h0;
+        t_n2 = t_n4[(32'h0)+:(2)];
+        if (t_z1) begin
+            t_n2 = t_n4[(32'h2)+:(2)];
+        end
+        t_z0 = ~t_n2[32'h0];
+        t_idx = (((t_z2) & 3'h7) << 32'h2) | (((t_z1) & 3'h7) << 32'h1) | ((t_z0) & 3'h7);
+        t_g3 = ((t_idx) & 5'h1f) << 32'h2;
+        k_e$d = t_b != 32'h0;
+        t_sh = i_e$q >> t_g3;
+        q_e$d = (((t_idx) & 6'h3f) << 32'h3) | ((t_sh[(32'h0)+:(3)]) & 6'h3f);
+        p_rany$d = k_r$q;
+        p_rq$d = q_r$q;
+        p_any$d = k_e$q;
+        p_green$d = k_g$q;
+        p_stay$d = k_s$q;
+        p_q$d = q_e$q;
+        if (k_yf$q) begin
+            p_q$d = q_yf$q;
+        end
+        if (k_s$q) begin
+            p_q$d = drr_cur$q;
+        end
+        if (k_g$q) begin
+            p_q$d = q_g$q;
+        end
+        if (k_gf$q) begin
+            p_q$d = q_gf$q;
+        end
+        if (settle$q != 32'h0) begin
+            settle$d = settle$q - 32'h1;
+        end
+        since_marker = retired$q - marker$q;
+        since_ok$d = ~since_marker[32'h7];
+        restart_now = p_rany$q & (settle$q == 32'h0) & since_ok$q & (sched$q == Step$Idle);
         rq_free = ~rq_valid$q | dma$rd_req_ready;
         dma$rd_req_valid = rq_valid$q;
         dma$rd_req_addr = rq_addr$q;
@@ -18765,30 +32838,36 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             rq_valid$d = 1'b0;
         end
         cfg_desc$read_address = d_turn$q[(64'h0)+:(6)];
-        d_end = ((d_desc$q[(64'h0)+:(64)]) & 65'h1ffffffffffffffff) + ((d_desc$q[(64'h40)+:(16)]) & 65'h1ffffffffffffffff);
-        d_bad_len = (d_desc$q[(64'h40)+:(16)] < min_len) | (d_desc$q[(64'h40)+:(16)] > max_len);
-        d_outside = ~cfg_desc$read_data[(64'h1)+:(1)] & ((d_desc$q[(64'h0)+:(64)] < cfg_desc$read_data[(64'h8a)+:(64)]) | (d_end > ((cfg_desc$read_data[(64'hca)+:(64)]) & 65'h1ffffffffffffffff)));
-        d_restarts = restarts$q >> d_turn$q[(64'h0)+:(6)];
-        d_stale = d_restarts[32'h0] | (commit & (commit_q == d_turn$q[(64'h0)+:(6)]));
+        rs_d = restarts$q >> d_turn$q[(64'h0)+:(6)];
+        dd_stale$d = rs_d[32'h0] | (commit & (commit_q == d_turn$q[(64'h0)+:(6)]));
+        d_stale = dd_stale$q | (commit & (commit_q == d_turn$q[(64'h0)+:(6)]));
+        dd_unres$d = cfg_desc$read_data[(64'h1)+:(1)];
+        dd_base$d = cfg_desc$read_data[(64'h8a)+:(64)];
+        dd_limit$d = ((cfg_desc$read_data[(64'hca)+:(64)]) & 65'h1ffffffffffffffff);
+        dd_end$d = ((d_desc$q[(64'h0)+:(64)]) & 65'h1ffffffffffffffff) + ((d_desc$q[(64'h40)+:(16)]) & 65'h1ffffffffffffffff);
+        dd_bad_len$d = (d_desc$q[(64'h40)+:(16)] < min_len) | (d_desc$q[(64'h40)+:(16)] > max_len);
         d_words = (((d_desc$q[(64'h40)+:(16)]) & 17'h1ffff) + 32'h7) >> 32'h3;
+        dd_words$d = d_words[(32'h0)+:(10)];
+        dd_outside$d = ~dd_unres$q & ((d_desc$q[(64'h0)+:(64)] < dd_base$q) | (dd_end$q > dd_limit$q));
         d_used = reserved$q - rp$q;
-        d_need = ((d_used) & 17'h1ffff) + d_words;
+        dd_room$d = (((d_used) & 11'h7ff) + ((dd_words$q) & 11'h7ff)) <= 32'h200;
+        d_short = d_desc$q[(64'h40)+:(16)][(32'h0)+:(12)];
+        if (d_desc$q[(64'h40)+:(16)] < 32'h3c) begin
+            d_short = 32'h3c;
+        end
+        dd_refund$d = refund_base - d_short;
         d_job[(64'h0)+:(6)] = d_turn$q[(64'h0)+:(6)];
         d_job[(64'h6)+:(16)] = d_turn$q[(64'h7)+:(16)];
         d_job[(64'h16)+:(64)] = d_turn$q[(64'h17)+:(64)];
         d_job[(64'h56)+:(16)] = d_desc$q[(64'h40)+:(16)];
         d_job[(64'h66)+:(1)] = 1'b0;
         d_job[(64'h67)+:(4)] = 32'h1;
-        if (d_bad_len) begin
+        if (dd_bad_len$q) begin
             d_job[(64'h67)+:(4)] = 32'h3;
         end
-        d_short = d_desc$q[(64'h40)+:(16)][(32'h0)+:(12)];
-        if (d_desc$q[(64'h40)+:(16)] < 32'h3c) begin
-            d_short = 32'h3c;
-        end
-        d_refund = 32'h60a;
         d_reject = 1'b0;
         d_fetch = 1'b0;
+        d_may = (dstep$q == Step$Decide) & ~jobs$full;
         turns$read = 1'b0;
         descs$read = 1'b0;
         jobs$write = 1'b0;
@@ -18805,29 +32884,36 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                 end
             Step$Read:
                 begin
+                    dstep$d = Step$Load;
+                end
+            Step$Load:
+                begin
+                    dstep$d = Step$Check;
+                end
+            Step$Check:
+                begin
                     dstep$d = Step$Decide;
                 end
             Step$Decide:
                 begin
                     if (~jobs$full) begin
-                        if (d_stale | d_bad_len | d_outside) begin
+                        if (d_stale | dd_bad_len$q | dd_outside$q) begin
                             d_reject = 1'b1;
                         end
-                        else if ((d_need <= 32'h200) & rq_free) begin
+                        else if (dd_room$q & rq_free) begin
                             d_fetch = 1'b1;
                         end
                     end
                 end
         endcase
         if (d_fetch) begin
-            d_refund = refund_base - d_short;
             d_job[(64'h66)+:(1)] = 1'b1;
             d_job[(64'h67)+:(4)] = 32'h0;
             rq_valid$d = 1'b1;
             rq_addr$d = d_desc$q[(64'h0)+:(64)];
             rq_len$d = d_desc$q[(64'h40)+:(16)];
             rq_tag$d = 32'h1;
-            reserved$d = reserved$q + d_words[(32'h0)+:(10)];
+            reserved$d = reserved$q + dd_words$q;
         end
         jobs$data_in = d_job;
         if (d_reject | d_fetch) begin
@@ -18837,41 +32923,55 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         cfg_sched$read_address = sched_q$q;
         heads$read_address = sched_q$q;
         tails$read_address = sched_q$q;
-        has_work = cfg_sched$read_data[(64'h0)+:(1)] & (heads$read_data != tails$read_data);
-        slot = heads$read_data & ((((1'b1) & 16'hffff) << cfg_sched$read_data[(64'h86)+:(4)]) - 32'h1);
-        desc_at = cfg_sched$read_data[(64'h46)+:(64)] + (((slot) & 64'hffffffffffffffff) << 32'h4);
+        sc_enable$d = cfg_sched$read_data[(64'h0)+:(1)];
+        sc_ring$d = cfg_sched$read_data[(64'h46)+:(64)];
+        sc_log2$d = cfg_sched$read_data[(64'h86)+:(4)];
+        sc_head$d = heads$read_data;
+        sc_tail$d = tails$read_data;
+        sc_work$d = sc_enable$q & (sc_head$q != sc_tail$q);
+        slot = sc_head$q & ((((1'b1) & 16'hffff) << sc_log2$q) - 32'h1);
+        sc_desc$d = sc_ring$q + (((slot) & 64'hffffffffffffffff) << 32'h4);
+        sc_wb$d = sc_ring$q + ((((slot) & 64'hffffffffffffffff) << 32'h4) | 32'h8);
+        sc_next$d = sc_head$q + 32'h1;
         turns$data_in[(64'h0)+:(6)] = sched_q$q;
         turns$data_in[(64'h6)+:(1)] = sched_green$q;
-        turns$data_in[(64'h7)+:(16)] = heads$read_data;
-        turns$data_in[(64'h17)+:(64)] = desc_at + 32'h8;
+        turns$data_in[(64'h7)+:(16)] = sc_head$q;
+        turns$data_in[(64'h17)+:(64)] = sc_wb$q;
         heads$write_address = sched_q$q;
-        heads$write_data = heads$read_data + 32'h1;
+        heads$write_data = sc_next$q;
         heads$write_enable = 1'b0;
         turns$write = 1'b0;
         sched_go = 1'b0;
         sched_clear = 1'b0;
         visit = 1'b0;
-        sched_cool$d = 1'b0;
-        sched_restarts = restarts$q >> sched_q$q;
-        sched_stale = sched_restarts[32'h0] | (commit & (commit_q == sched_q$q));
+        rs_s = restarts$q >> sched_q$q;
+        sched_stale = rs_s[32'h0] | (commit & (commit_q == sched_q$q));
         if ((sched$q != Step$Idle) & ring & (ring_q == sched_q$q)) begin
             db_hit$d = 1'b1;
         end
         case (sched$q)
             Step$Idle:
                 begin
-                    if (~restart_now & ~commit & (elig != 32'h0) & ~turns$full & ~sched_cool$q & ~d_reject & ~d_fetch) begin
-                        sched_q$d = pick;
+                    if (~restart_now & ~commit & (settle$q == 32'h0) & p_any$q & ~turns$full & ~d_may) begin
+                        sched_q$d = p_q$q;
                         db_hit$d = 1'b0;
                         sched$d = Step$Read;
-                        sched_green$d = green != 32'h0;
-                        if (green == 32'h0) begin
-                            drr_cur$d = pick;
-                            visit = ~stay;
+                        sched_green$d = p_green$q;
+                        if (~p_green$q) begin
+                            drr_cur$d = p_q$q;
+                            visit = ~p_stay$q;
                         end
                     end
                 end
             Step$Read:
+                begin
+                    sched$d = Step$Load;
+                end
+            Step$Load:
+                begin
+                    sched$d = Step$Check;
+                end
+            Step$Check:
                 begin
                     sched$d = Step$Decide;
                 end
@@ -18880,8 +32980,8 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                     if (sched_stale) begin
                         sched$d = Step$Idle;
                     end
-                    else if (has_work) begin
-                        if (rq_free & ~d_fetch & ~d_reject & ~turns$full) begin
+                    else if (sc_work$q) begin
+                        if (rq_free & ~d_may & ~turns$full) begin
                             sched_go = 1'b1;
                         end
                     end
@@ -18892,27 +32992,33 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                     end
                 end
         endcase
-        shaper$op = 32'h0;
-        shaper$queue = pick;
-        shaper$green = 1'b0;
-        shaper$bytes = d_refund;
+        sh_op$d = 32'h0;
+        sh_queue$d = p_q$q;
+        sh_green$d = 1'b0;
+        sh_bytes$d = 32'h60a;
         if (visit) begin
-            shaper$op = 32'h3;
+            sh_op$d = 32'h3;
         end
         if (sched_go) begin
-            shaper$op = 32'h1;
-            shaper$queue = sched_q$q;
-            shaper$green = sched_green$q;
-            sched_cool$d = 1'b1;
+            sh_op$d = 32'h1;
+            sh_queue$d = sched_q$q;
+            sh_green$d = sched_green$q;
         end
         if (d_reject | d_fetch) begin
-            shaper$op = 32'h2;
-            shaper$queue = d_turn$q[(64'h0)+:(6)];
-            shaper$green = d_turn$q[(64'h6)+:(1)];
+            sh_op$d = 32'h2;
+            sh_queue$d = d_turn$q[(64'h0)+:(6)];
+            sh_green$d = d_turn$q[(64'h6)+:(1)];
         end
+        if (d_fetch) begin
+            sh_bytes$d = dd_refund$q;
+        end
+        shaper$op = sh_op$q;
+        shaper$queue = sh_queue$q;
+        shaper$green = sh_green$q;
+        shaper$bytes = sh_bytes$q;
         if (sched_go) begin
             rq_valid$d = 1'b1;
-            rq_addr$d = desc_at;
+            rq_addr$d = sc_desc$q;
             rq_len$d = 32'h10;
             rq_tag$d = 32'h0;
             turns$write = 1'b1;
@@ -18920,26 +33026,30 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             rr_start$d = sched_q$q + 32'h1;
             sched$d = Step$Idle;
         end
+        if ((sched$q == Step$Decide) & (sched_stale | ~sc_work$q | sched_go)) begin
+            settle$d = 32'h9;
+        end
         sched_mask = 32'h0;
         if (sched_clear) begin
             sched_mask = ((1'b1) & 64'hffffffffffffffff) << sched_q$q;
         end
         pending$d = (pending$q & ~sched_mask & ~commit_mask) | ring_mask;
         if (commit) begin
+            settle$d = 32'h6;
             marker$d = made$q;
             if (sched_go) begin
                 marker$d = made$q + 32'h1;
             end
         end
+        restart_mask = 32'h0;
         if (restart_now) begin
-            heads$write_address = pick;
+            settle$d = 32'h6;
+            restart_mask = ((1'b1) & 64'hffffffffffffffff) << p_rq$q;
+            heads$write_address = p_rq$q;
             heads$write_data = 32'h0;
             heads$write_enable = 1'b1;
-            restarts$d = (restarts$q & ~pick_mask) | commit_mask;
         end
-        else begin
-            restarts$d = restarts$q | commit_mask;
-        end
+        restarts$d = (restarts$q & ~restart_mask) | commit_mask;
         dma$rd_rsp_ready = 1'b1;
         words$write_address = wp$q[(32'h0)+:(9)];
         words$write_data = dma$rd_rsp_data;
@@ -18960,46 +33070,66 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             end
         end
         wp_late$d = wp$q;
-        s_head_restarts = restarts$q >> jobs$data_out[(64'h0)+:(6)];
-        s_head_stale = s_head_restarts[32'h0] | (commit & (commit_q == jobs$data_out[(64'h0)+:(6)]));
-        s_need = ((fifo_used$q) & 17'h1ffff) + ((jobs$data_out[(64'h56)+:(16)]) & 17'h1ffff);
-        s_start = ~s_active$q & ~jobs$empty & ~finished$full & (~jobs$data_out[(64'h66)+:(1)] | (s_need <= 32'hfff) | s_head_stale);
+        rs_h = restarts$q >> jobs$data_out[(64'h0)+:(6)];
+        s_head_stale = rs_h[32'h0];
+        s_room$d = 32'hfff - ((fifo_used$q) & 16'hffff);
+        s_lm1 = jobs$data_out[(64'h56)+:(16)] - 32'h1;
+        s_lw = s_lm1 >> 32'h3;
+        s_start = ~s_active$q & ~jobs$empty & ~finished$full & s_start_ok$q;
+        s_start_ok$d = (~jobs$data_out[(64'h66)+:(1)] | (jobs$data_out[(64'h56)+:(16)] <= s_room$q) | s_head_stale) & ~s_start;
         jobs$read = s_start;
         cfg_tpl$read_address = s_job$q[(64'h0)+:(6)];
         if (s_start) begin
             cfg_tpl$read_address = jobs$data_out[(64'h0)+:(6)];
         end
-        s_restarts = restarts$q >> s_job$q[(64'h0)+:(6)];
-        s_stale = s_restarts[32'h0] | (commit & (commit_q == s_job$q[(64'h0)+:(6)]));
+        rs_j = restarts$q >> s_job$q[(64'h0)+:(6)];
+        s_stale_r$d = rs_j[32'h0] | (commit & (commit_q == s_job$q[(64'h0)+:(6)]));
+        s_stale = s_stale_r$q | (commit & (commit_q == s_job$q[(64'h0)+:(6)]));
         s_avail = wp_late$q - rp$q;
-        s_emit = s_active$q & s_ready$q & (s_avail != 32'h0) & ~s_stale;
-        s_is_last = s_pos$q == (s_job$q[(64'h56)+:(16)] - 32'h1);
+        s_emit = s_active$q & s_ready$q & ~s_drain$q & (s_avail != 32'h0) & ~s_stale;
+        s_is_last = s_pos$q == s_last_pos$q;
         s_word_end = (s_pos$q[(32'h0)+:(3)] == 32'h7) | s_is_last;
-        s_cut = s_active$q & s_stale & s_emitted$q;
-        s_skip = s_active$q & s_stale & (s_avail != 32'h0);
-        s_word_idx = s_pos$q >> 32'h3;
-        s_last_word = (s_job$q[(64'h56)+:(16)] - 32'h1) >> 32'h3;
-        s_flush_end = s_skip & (s_word_idx == s_last_word);
+        s_cut = s_active$q & s_ready$q & ~s_drain$q & s_stale & s_emitted$q;
+        s_skip = s_active$q & s_ready$q & ~s_drain$q & s_stale & (s_avail != 32'h0);
+        s_flush_end = s_skip & (s_pos$q[(32'h3)+:(13)] == s_last_word$q);
         s_rp_next = rp$q;
         if ((s_emit & s_word_end) | s_skip) begin
             s_rp_next = rp$q + 32'h1;
         end
         words$read_address = s_rp_next[(32'h0)+:(9)];
         rp$d = s_rp_next;
-        s_shifted = words$read_data >> (((s_pos$q[(32'h0)+:(3)]) & 64'hffffffffffffffff) << 32'h3);
-        s_byte = s_shifted[(32'h0)+:(8)];
-        tpl_check$data = s_byte;
-        tpl_check$valid = s_emit | s_cut;
-        tpl_check$last = s_is_last | s_cut;
-        tpl_check$settings = cfg_tpl$read_data;
-        s_fail = ~tpl_check$ok & ~cfg_tpl$read_data[(64'h1)+:(1)];
-        s_drop = (s_emit & s_is_last & s_fail) | s_flush_end;
-        out_fifo$frames_in$data = s_byte;
-        out_fifo$frames_in$valid = s_emit | s_cut;
-        out_fifo$frames_in$last = s_is_last | s_cut;
-        out_fifo$frames_in$error = s_fail | s_cut;
-        if (s_active$q) begin
+        e_word$d = words$read_data;
+        e_sel$d = s_pos$q[(32'h0)+:(3)];
+        e_valid$d = s_emit | s_cut;
+        e_last$d = (s_emit & s_is_last) | s_cut;
+        e_cut$d = s_cut;
+        e_end$d = s_emit & s_is_last;
+        e_flush$d = s_flush_end;
+        e_shift = e_word$q >> (((e_sel$q) & 64'hffffffffffffffff) << 32'h3);
+        b_byte$d = e_shift[(32'h0)+:(8)];
+        b_valid$d = e_valid$q;
+        b_last$d = e_last$q;
+        b_cut$d = e_cut$q;
+        b_end$d = e_end$q;
+        b_flush$d = e_flush$q;
+        tpl_check$data = b_byte$q;
+        tpl_check$valid = b_valid$q;
+        tpl_check$last = b_last$q;
+        tpl_check$settings = s_cfg$q;
+        c_byte$d = b_byte$q;
+        c_valid$d = b_valid$q;
+        c_last$d = b_last$q;
+        c_cut$d = b_cut$q;
+        c_end$d = b_end$q;
+        c_flush$d = b_flush$q;
+        c_fail$d = b_end$q & ~tpl_check$ok & ~s_cfg$q[(64'h1)+:(1)];
+        out_fifo$frames_in$data = c_byte$q;
+        out_fifo$frames_in$valid = c_valid$q;
+        out_fifo$frames_in$last = c_last$q;
+        out_fifo$frames_in$error = c_fail$q | c_cut$q;
+        if (s_active$q & ~s_ready$q) begin
             s_ready$d = 1'b1;
+            s_cfg$d = cfg_tpl$read_data;
         end
         if (s_emit) begin
             s_pos$d = s_pos$q + 32'h1;
@@ -19011,59 +33141,69 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         if (s_cut) begin
             s_emitted$d = 1'b0;
         end
+        if ((s_emit & s_is_last) | s_flush_end) begin
+            s_drain$d = 1'b1;
+        end
+        s_fin = c_end$q | c_flush$q;
         s_done = s_job$q;
         s_done[(64'h67)+:(4)] = 32'h0;
-        if (s_fail) begin
+        if (c_fail$q) begin
             s_done[(64'h67)+:(4)] = 32'h4;
         end
         if (~s_active$q) begin
             s_done = jobs$data_out;
         end
         finished$data_in = s_done;
-        finished$write = 1'b0;
+        finished$write = s_fin;
         if (s_start) begin
             if (jobs$data_out[(64'h66)+:(1)]) begin
                 s_active$d = 1'b1;
                 s_ready$d = 1'b0;
+                s_drain$d = 1'b0;
                 s_emitted$d = 1'b0;
                 s_job$d = jobs$data_out;
                 s_pos$d = 32'h0;
+                s_last_pos$d = s_lm1;
+                s_last_word$d = s_lw[(32'h0)+:(13)];
             end
             else begin
                 finished$write = 1'b1;
             end
         end
-        if ((s_emit & s_is_last) | s_flush_end) begin
+        if (s_fin) begin
             s_active$d = 1'b0;
-            finished$write = 1'b1;
         end
-        s_add = 32'h0;
+        s_add$d = 32'h0;
         if (s_start & jobs$data_out[(64'h66)+:(1)]) begin
-            s_add = jobs$data_out[(64'h56)+:(16)][(32'h0)+:(13)];
+            s_add$d = jobs$data_out[(64'h56)+:(16)][(32'h0)+:(13)];
         end
-        s_sub = 32'h0;
-        if (s_drop) begin
-            s_sub = s_job$q[(64'h56)+:(16)][(32'h0)+:(13)];
+        s_sub$d = 32'h0;
+        if (c_flush$q | (c_end$q & c_fail$q)) begin
+            s_sub$d = s_job$q[(64'h56)+:(16)][(32'h0)+:(13)];
         end
         if (frames_out$valid & frames_out$ready) begin
-            fifo_used$d = fifo_used$q + s_add - s_sub - 32'h1;
+            fifo_used$d = fifo_used$q + s_add$q - s_sub$q - 32'h1;
         end
         else begin
-            fifo_used$d = fifo_used$q + s_add - s_sub;
+            fifo_used$d = fifo_used$q + s_add$q - s_sub$q;
         end
-        w_restarts = restarts$q >> w_job$q[(64'h0)+:(6)];
-        w_stale = w_restarts[32'h0] | (commit & (commit_q == w_job$q[(64'h0)+:(6)]));
-        dma$wr_req_valid = 1'b0;
+        w_hit = commit & (commit_q == w_job$q[(64'h0)+:(6)]);
+        rs_w = restarts$q >> w_job$q[(64'h0)+:(6)];
+        w_stale_r$d = rs_w[32'h0] | w_hit;
+        w_kill = w_fresh$q & (w_stale_r$q | w_hit);
+        w_fresh$d = 1'b0;
+        w_retire$d = w_kill;
+        dma$wr_req_valid = w_req$q & ~w_kill;
         dma$wr_req_addr = w_job$q[(64'h16)+:(64)];
         dma$wr_req_len = 32'h8;
-        dma$wr_data_valid = 1'b0;
+        dma$wr_data_valid = w_data$q;
         dma$wr_data = ((w_job$q[(64'h56)+:(16)]) & 64'hffffffffffffffff) | (((w_job$q[(64'h0)+:(6)]) & 64'hffffffffffffffff) << 32'h10) | (((w_job$q[(64'h67)+:(4)]) & 64'hffffffffffffffff) << 32'h1c) | (((1'b1) & 64'hffffffffffffffff) << 32'h3f);
         dma$wr_data_last = 1'b1;
-        completion$valid = 1'b0;
+        completion$valid = cpl_v$q & ~w_kill;
         completion$queue = ((w_job$q[(64'h0)+:(6)]) & 12'hfff);
         completion$is_tx = 1'b1;
-        completion$done = w_job$q[(64'h6)+:(16)] + 32'h1;
-        qcount$valid = 1'b0;
+        completion$done = w_done$q;
+        qcount$valid = qc_v$q & ~w_kill;
         qcount$queue = ((w_job$q[(64'h0)+:(6)]) & 12'hfff);
         qcount$counter = 32'h3;
         if (w_job$q[(64'h67)+:(4)] == 32'h0) begin
@@ -19071,69 +33211,76 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         end
         count_pulse$d = 32'h0;
         counts = count_pulse$q;
+        if (w_kill) begin
+            counts = 32'h0;
+        end
         finished$read = 1'b0;
         retire = 1'b0;
-        w_cpl_left = cpl_pend$q & ~completion$ready;
-        w_qc_left = qc_pend$q & ~qcount$ready;
+        w_cpl_left = cpl_v$q & ~completion$ready;
+        w_qc_left = qc_v$q & ~qcount$ready;
         case (wstep$q)
             WbStep$Idle:
                 begin
                     if (~finished$empty) begin
                         w_job$d = finished$data_out;
+                        w_done$d = finished$data_out[(64'h6)+:(16)] + 32'h1;
                         finished$read = 1'b1;
-                        wstep$d = WbStep$Request;
+                        wstep$d = WbStep$Prep;
                     end
+                end
+            WbStep$Prep:
+                begin
+                    w_req$d = 1'b1;
+                    w_fresh$d = 1'b1;
+                    wstep$d = WbStep$Request;
                 end
             WbStep$Request:
                 begin
-                    if (w_stale & ~w_shown$q) begin
+                    if (w_retire$q) begin
                         retire = 1'b1;
                     end
-                    else begin
-                        dma$wr_req_valid = 1'b1;
-                        w_shown$d = 1'b1;
-                        if (dma$wr_req_ready) begin
-                            w_shown$d = 1'b0;
-                            wstep$d = WbStep$Data;
-                        end
+                    else if (w_kill) begin
+                        w_req$d = 1'b0;
+                    end
+                    else if (dma$wr_req_ready) begin
+                        w_req$d = 1'b0;
+                        w_data$d = 1'b1;
+                        wstep$d = WbStep$Data;
                     end
                 end
             WbStep$Data:
                 begin
-                    dma$wr_data_valid = 1'b1;
                     if (dma$wr_data_ready) begin
+                        w_data$d = 1'b0;
+                        w_fresh$d = 1'b1;
+                        cpl_v$d = 1'b1;
+                        qc_v$d = 1'b1;
+                        if (w_job$q[(64'h67)+:(4)] == 32'h1) begin
+                            count_pulse$d = 32'h1;
+                        end
+                        if (w_job$q[(64'h67)+:(4)] == 32'h4) begin
+                            count_pulse$d = 32'h2;
+                        end
+                        if (w_job$q[(64'h67)+:(4)] == 32'h3) begin
+                            count_pulse$d = 32'h4;
+                        end
                         wstep$d = WbStep$Notify;
-                        cpl_pend$d = 1'b1;
-                        qc_pend$d = 1'b1;
                     end
                 end
             WbStep$Notify:
                 begin
-                    if (w_stale & ~w_shown$q) begin
-                        cpl_pend$d = 1'b0;
-                        qc_pend$d = 1'b0;
+                    if (w_retire$q) begin
                         retire = 1'b1;
                     end
+                    else if (w_kill) begin
+                        cpl_v$d = 1'b0;
+                        qc_v$d = 1'b0;
+                    end
                     else begin
-                        if (~w_shown$q) begin
-                            if (w_job$q[(64'h67)+:(4)] == 32'h1) begin
-                                count_pulse$d = 32'h1;
-                            end
-                            if (w_job$q[(64'h67)+:(4)] == 32'h4) begin
-                                count_pulse$d = 32'h2;
-                            end
-                            if (w_job$q[(64'h67)+:(4)] == 32'h3) begin
-                                count_pulse$d = 32'h4;
-                            end
-                        end
-                        w_shown$d = 1'b1;
-                        completion$valid = cpl_pend$q;
-                        qcount$valid = qc_pend$q;
-                        cpl_pend$d = w_cpl_left;
-                        qc_pend$d = w_qc_left;
+                        cpl_v$d = w_cpl_left;
+                        qc_v$d = w_qc_left;
                         if (~w_cpl_left & ~w_qc_left) begin
-                            w_shown$d = 1'b0;
-                            retire = 1'b1;
+                            w_retire$d = 1'b1;
                         end
                     end
                 end
@@ -19150,6 +33297,386 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     end
     
 endmodule // top$tx
+
+
+module top$tx$a_e(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$a_e
+
+
+module top$tx$a_g(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$a_g
+
+
+module top$tx$a_gf(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$a_gf
+
+
+module top$tx$a_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$a_r
+
+
+module top$tx$a_s(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$a_s
+
+
+module top$tx$a_yf(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$a_yf
+
+
+module top$tx$b_byte(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_byte
+
+
+module top$tx$b_cut(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_cut
+
+
+module top$tx$b_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_end
+
+
+module top$tx$b_flush(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_flush
+
+
+module top$tx$b_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_last
+
+
+module top$tx$b_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_valid
+
+
+module top$tx$busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$busy
+
+
+module top$tx$c_byte(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_byte
+
+
+module top$tx$c_cut(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_cut
+
+
+module top$tx$c_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_end
+
+
+module top$tx$c_fail(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_fail
+
+
+module top$tx$c_flush(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_flush
+
+
+module top$tx$c_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_last
+
+
+module top$tx$c_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_valid
 
 
 module top$tx$cfg_desc(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -19258,7 +33785,7 @@ module top$tx$count_pulse(d,q,clock);
 endmodule // top$tx$count_pulse
 
 
-module top$tx$cpl_pend(d,q,clock);
+module top$tx$cpl_v(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -19274,7 +33801,7 @@ module top$tx$cpl_pend(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$cpl_pend
+endmodule // top$tx$cpl_v
 
 
 module top$tx$d_desc(d,q,clock);
@@ -19332,6 +33859,196 @@ module top$tx$db_hit(d,q,clock);
     end
           
 endmodule // top$tx$db_hit
+
+
+module top$tx$dd_bad_len(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_bad_len
+
+
+module top$tx$dd_base(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_base
+
+
+module top$tx$dd_end(d,q,clock);
+    
+    // Module arguments
+    input wire  [64:0] d;
+    output reg  [64:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 65'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_end
+
+
+module top$tx$dd_limit(d,q,clock);
+    
+    // Module arguments
+    input wire  [64:0] d;
+    output reg  [64:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 65'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_limit
+
+
+module top$tx$dd_outside(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_outside
+
+
+module top$tx$dd_refund(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_refund
+
+
+module top$tx$dd_room(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_room
+
+
+module top$tx$dd_stale(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_stale
+
+
+module top$tx$dd_unres(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_unres
+
+
+module top$tx$dd_words(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$dd_words
 
 
 module top$tx$descs(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
@@ -19743,6 +34460,25 @@ module top$tx$descs$write_logic$write_address(d,q,clock);
 endmodule // top$tx$descs$write_logic$write_address
 
 
+module top$tx$drr_above(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$drr_above
+
+
 module top$tx$drr_cur(d,q,clock);
     
     // Module arguments
@@ -19762,17 +34498,38 @@ module top$tx$drr_cur(d,q,clock);
 endmodule // top$tx$drr_cur
 
 
+module top$tx$drr_one(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$drr_one
+
+
 module top$tx$dstep(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [2:0] d;
+    output reg  [2:0] q;
     input wire  clock;
     
     // Enums
     localparam Step$Idle = 0;
     localparam Step$Read = 1;
-    localparam Step$Decide = 2;
+    localparam Step$Load = 2;
+    localparam Step$Check = 3;
+    localparam Step$Decide = 4;
     
     // Update code (custom)
     initial begin
@@ -19784,6 +34541,139 @@ module top$tx$dstep(d,q,clock);
     end
           
 endmodule // top$tx$dstep
+
+
+module top$tx$e_cut(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_cut
+
+
+module top$tx$e_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_end
+
+
+module top$tx$e_flush(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_flush
+
+
+module top$tx$e_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_last
+
+
+module top$tx$e_sel(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_sel
+
+
+module top$tx$e_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_valid
+
+
+module top$tx$e_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$e_word
 
 
 module top$tx$enabled(d,q,clock);
@@ -20281,6 +35171,101 @@ module top$tx$heads(read_address,read_clock,read_data,write_address,write_clock,
 endmodule // top$tx$heads
 
 
+module top$tx$i_e(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$i_e
+
+
+module top$tx$i_g(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$i_g
+
+
+module top$tx$i_gf(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$i_gf
+
+
+module top$tx$i_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$i_r
+
+
+module top$tx$i_yf(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$i_yf
+
+
 module top$tx$jobs(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
     
     // Module arguments
@@ -20690,6 +35675,120 @@ module top$tx$jobs$write_logic$write_address(d,q,clock);
 endmodule // top$tx$jobs$write_logic$write_address
 
 
+module top$tx$k_e(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$k_e
+
+
+module top$tx$k_g(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$k_g
+
+
+module top$tx$k_gf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$k_gf
+
+
+module top$tx$k_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$k_r
+
+
+module top$tx$k_s(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$k_s
+
+
+module top$tx$k_yf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$k_yf
+
+
 module top$tx$made(d,q,clock);
     
     // Module arguments
@@ -20755,9 +35854,15 @@ module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frame
     reg  [11:0] wr_ptr$d;
     wire  [11:0] wr_ptr$q;
     reg  wr_ptr$clock;
+    reg  [11:0] wr_next_x$d;
+    wire  [11:0] wr_next_x$q;
+    reg  wr_next_x$clock;
     reg  [11:0] commit_ptr$d;
     wire  [11:0] commit_ptr$q;
     reg  commit_ptr$clock;
+    reg  [11:0] commit_next_x$d;
+    wire  [11:0] commit_next_x$q;
+    reg  commit_next_x$clock;
     reg  [11:0] rd_ptr$d;
     wire  [11:0] rd_ptr$q;
     reg  rd_ptr$clock;
@@ -20770,20 +35875,28 @@ module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frame
     reg  head_valid$d;
     wire  head_valid$q;
     reg  head_valid$clock;
-    reg  [8:0] head_word$d;
-    wire  [8:0] head_word$q;
-    reg  head_word$clock;
     reg  spare_valid$d;
     wire  spare_valid$q;
     reg  spare_valid$clock;
-    reg  [8:0] spare_word$d;
-    wire  [8:0] spare_word$q;
-    reg  spare_word$clock;
+    reg  [8:0] slot0$d;
+    wire  [8:0] slot0$q;
+    reg  slot0$clock;
+    reg  [8:0] slot1$d;
+    wire  [8:0] slot1$q;
+    reg  slot1$clock;
+    reg  rd_slot$d;
+    wire  rd_slot$q;
+    reg  rd_slot$clock;
+    reg  wr_slot$d;
+    wire  wr_slot$q;
+    reg  wr_slot$clock;
     
     // Local signals
     reg  full;
     reg  head_kept;
+    reg  pop;
     reg  fetch;
+    reg  [8:0] head_word;
     
     // Sub module instances
     top$tx$out_fifo$ram ram(
@@ -20800,10 +35913,20 @@ module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frame
         .q(wr_ptr$q),
         .clock(wr_ptr$clock)
     );
+    top$tx$out_fifo$wr_next_x wr_next_x(
+        .d(wr_next_x$d),
+        .q(wr_next_x$q),
+        .clock(wr_next_x$clock)
+    );
     top$tx$out_fifo$commit_ptr commit_ptr(
         .d(commit_ptr$d),
         .q(commit_ptr$q),
         .clock(commit_ptr$clock)
+    );
+    top$tx$out_fifo$commit_next_x commit_next_x(
+        .d(commit_next_x$d),
+        .q(commit_next_x$q),
+        .clock(commit_next_x$clock)
     );
     top$tx$out_fifo$rd_ptr rd_ptr(
         .d(rd_ptr$d),
@@ -20825,54 +35948,73 @@ module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frame
         .q(head_valid$q),
         .clock(head_valid$clock)
     );
-    top$tx$out_fifo$head_word head_word(
-        .d(head_word$d),
-        .q(head_word$q),
-        .clock(head_word$clock)
-    );
     top$tx$out_fifo$spare_valid spare_valid(
         .d(spare_valid$d),
         .q(spare_valid$q),
         .clock(spare_valid$clock)
     );
-    top$tx$out_fifo$spare_word spare_word(
-        .d(spare_word$d),
-        .q(spare_word$q),
-        .clock(spare_word$clock)
+    top$tx$out_fifo$slot0 slot0(
+        .d(slot0$d),
+        .q(slot0$q),
+        .clock(slot0$clock)
+    );
+    top$tx$out_fifo$slot1 slot1(
+        .d(slot1$d),
+        .q(slot1$q),
+        .clock(slot1$clock)
+    );
+    top$tx$out_fifo$rd_slot rd_slot(
+        .d(rd_slot$d),
+        .q(rd_slot$q),
+        .clock(rd_slot$clock)
+    );
+    top$tx$out_fifo$wr_slot wr_slot(
+        .d(wr_slot$d),
+        .q(wr_slot$q),
+        .clock(wr_slot$clock)
     );
     
     // Update code
     always @(*) begin
         wr_ptr$clock = clock;
+        wr_next_x$clock = clock;
         commit_ptr$clock = clock;
+        commit_next_x$clock = clock;
         rd_ptr$clock = clock;
         overflowed$clock = clock;
         pending$clock = clock;
         head_valid$clock = clock;
-        head_word$clock = clock;
         spare_valid$clock = clock;
-        spare_word$clock = clock;
+        slot0$clock = clock;
+        slot1$clock = clock;
+        rd_slot$clock = clock;
+        wr_slot$clock = clock;
         wr_ptr$d = wr_ptr$q;
+        wr_next_x$d = wr_next_x$q;
         commit_ptr$d = commit_ptr$q;
+        commit_next_x$d = commit_next_x$q;
         rd_ptr$d = rd_ptr$q;
         overflowed$d = overflowed$q;
         pending$d = pending$q;
         head_valid$d = head_valid$q;
-        head_word$d = head_word$q;
         spare_valid$d = spare_valid$q;
-        spare_word$d = spare_word$q;
+        slot0$d = slot0$q;
+        slot1$d = slot1$q;
+        rd_slot$d = rd_slot$q;
+        wr_slot$d = wr_slot$q;
         ram$write_clock = clock;
         ram$read_clock = clock;
         frames_in$ready = 1'b1;
         overflow = 1'b0;
-        full = (wr_ptr$q + 32'h1) == rd_ptr$q;
+        full = wr_next_x$q == (rd_ptr$q ^ 32'h1);
         ram$write_address = wr_ptr$q;
         ram$write_data = (((frames_in$data) & 9'h1ff) << 32'h1) | ((frames_in$last) & 9'h1ff);
         ram$write_enable = 1'b0;
         if (frames_in$valid) begin
             if (~full & ~overflowed$q) begin
                 ram$write_enable = 1'b1;
-                wr_ptr$d = wr_ptr$q + 32'h1;
+                wr_ptr$d = wr_next_x$q ^ 32'h1;
+                wr_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
             end
             else begin
                 overflowed$d = 1'b1;
@@ -20881,33 +36023,48 @@ module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frame
                 overflowed$d = 1'b0;
                 if (frames_in$error | full | overflowed$q) begin
                     wr_ptr$d = commit_ptr$q;
+                    wr_next_x$d = commit_next_x$q;
                     overflow = ~frames_in$error;
                 end
                 else begin
-                    commit_ptr$d = wr_ptr$q + 32'h1;
+                    commit_ptr$d = wr_next_x$q ^ 32'h1;
+                    commit_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
                 end
             end
         end
+        head_word = slot0$q;
+        if (rd_slot$q) begin
+            head_word = slot1$q;
+        end
         frames_out$valid = head_valid$q;
-        frames_out$data = head_word$q[(32'h1)+:(8)];
-        frames_out$last = head_word$q[32'h0];
+        frames_out$data = head_word[(32'h1)+:(8)];
+        frames_out$last = head_word[32'h0];
         frames_out$error = 1'b0;
         head_kept = head_valid$q & ~frames_out$ready;
+        pop = head_valid$q & frames_out$ready;
+        if (pending$q) begin
+            if (wr_slot$q) begin
+                slot1$d = ram$read_data;
+            end
+            else begin
+                slot0$d = ram$read_data;
+            end
+            wr_slot$d = ~wr_slot$q;
+        end
+        if (pop) begin
+            rd_slot$d = ~rd_slot$q;
+        end
         if (head_kept) begin
             if (~spare_valid$q & pending$q) begin
                 spare_valid$d = 1'b1;
-                spare_word$d = ram$read_data;
             end
         end
         else if (spare_valid$q) begin
             head_valid$d = 1'b1;
-            head_word$d = spare_word$q;
             spare_valid$d = pending$q;
-            spare_word$d = ram$read_data;
         end
         else begin
             head_valid$d = pending$q;
-            head_word$d = ram$read_data;
         end
         fetch = (rd_ptr$q != commit_ptr$q) & ~((head_kept & spare_valid$q) | (head_kept & pending$q) | (spare_valid$q & pending$q));
         ram$read_address = rd_ptr$q;
@@ -20918,6 +36075,25 @@ module top$tx$out_fifo(clock,frames_in$data,frames_in$valid,frames_in$last,frame
     end
     
 endmodule // top$tx$out_fifo
+
+
+module top$tx$out_fifo$commit_next_x(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$commit_next_x
 
 
 module top$tx$out_fifo$commit_ptr(d,q,clock);
@@ -20956,25 +36132,6 @@ module top$tx$out_fifo$head_valid(d,q,clock);
     end
           
 endmodule // top$tx$out_fifo$head_valid
-
-
-module top$tx$out_fifo$head_word(d,q,clock);
-    
-    // Module arguments
-    input wire  [8:0] d;
-    output reg  [8:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 9'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$tx$out_fifo$head_word
 
 
 module top$tx$out_fifo$overflowed(d,q,clock);
@@ -21063,6 +36220,63 @@ module top$tx$out_fifo$rd_ptr(d,q,clock);
 endmodule // top$tx$out_fifo$rd_ptr
 
 
+module top$tx$out_fifo$rd_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$rd_slot
+
+
+module top$tx$out_fifo$slot0(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$slot0
+
+
+module top$tx$out_fifo$slot1(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$slot1
+
+
 module top$tx$out_fifo$spare_valid(d,q,clock);
     
     // Module arguments
@@ -21082,23 +36296,23 @@ module top$tx$out_fifo$spare_valid(d,q,clock);
 endmodule // top$tx$out_fifo$spare_valid
 
 
-module top$tx$out_fifo$spare_word(d,q,clock);
+module top$tx$out_fifo$wr_next_x(d,q,clock);
     
     // Module arguments
-    input wire  [8:0] d;
-    output reg  [8:0] q;
+    input wire  [11:0] d;
+    output reg  [11:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 9'h0;
+       q = 12'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$tx$out_fifo$spare_word
+endmodule // top$tx$out_fifo$wr_next_x
 
 
 module top$tx$out_fifo$wr_ptr(d,q,clock);
@@ -21120,6 +36334,139 @@ module top$tx$out_fifo$wr_ptr(d,q,clock);
 endmodule // top$tx$out_fifo$wr_ptr
 
 
+module top$tx$out_fifo$wr_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$out_fifo$wr_slot
+
+
+module top$tx$p_any(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_any
+
+
+module top$tx$p_green(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_green
+
+
+module top$tx$p_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_q
+
+
+module top$tx$p_rany(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_rany
+
+
+module top$tx$p_rq(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_rq
+
+
+module top$tx$p_stay(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_stay
+
+
 module top$tx$pending(d,q,clock);
     
     // Module arguments
@@ -21139,7 +36486,102 @@ module top$tx$pending(d,q,clock);
 endmodule // top$tx$pending
 
 
-module top$tx$qc_pend(d,q,clock);
+module top$tx$q_e(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$q_e
+
+
+module top$tx$q_g(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$q_g
+
+
+module top$tx$q_gf(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$q_gf
+
+
+module top$tx$q_r(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$q_r
+
+
+module top$tx$q_yf(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$q_yf
+
+
+module top$tx$qc_v(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -21155,7 +36597,7 @@ module top$tx$qc_pend(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$qc_pend
+endmodule // top$tx$qc_v
 
 
 module top$tx$reserved(d,q,clock);
@@ -21310,6 +36752,25 @@ module top$tx$rq_valid(d,q,clock);
 endmodule // top$tx$rq_valid
 
 
+module top$tx$rr_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rr_mask
+
+
 module top$tx$rr_start(d,q,clock);
     
     // Module arguments
@@ -21346,6 +36807,63 @@ module top$tx$s_active(d,q,clock);
     end
           
 endmodule // top$tx$s_active
+
+
+module top$tx$s_add(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_add
+
+
+module top$tx$s_cfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [562:0] d;
+    output reg  [562:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 563'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_cfg
+
+
+module top$tx$s_drain(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_drain
 
 
 module top$tx$s_emitted(d,q,clock);
@@ -21386,6 +36904,44 @@ module top$tx$s_job(d,q,clock);
 endmodule // top$tx$s_job
 
 
+module top$tx$s_last_pos(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_last_pos
+
+
+module top$tx$s_last_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_last_word
+
+
 module top$tx$s_pos(d,q,clock);
     
     // Module arguments
@@ -21424,31 +36980,26 @@ module top$tx$s_ready(d,q,clock);
 endmodule // top$tx$s_ready
 
 
-module top$tx$sched(d,q,clock);
+module top$tx$s_room(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [15:0] d;
+    output reg  [15:0] q;
     input wire  clock;
-    
-    // Enums
-    localparam Step$Idle = 0;
-    localparam Step$Read = 1;
-    localparam Step$Decide = 2;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 16'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$tx$sched
+endmodule // top$tx$s_room
 
 
-module top$tx$sched_cool(d,q,clock);
+module top$tx$s_stale_r(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -21464,7 +37015,242 @@ module top$tx$sched_cool(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$sched_cool
+endmodule // top$tx$s_stale_r
+
+
+module top$tx$s_start_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_start_ok
+
+
+module top$tx$s_sub(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_sub
+
+
+module top$tx$sc_desc(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_desc
+
+
+module top$tx$sc_enable(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_enable
+
+
+module top$tx$sc_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_head
+
+
+module top$tx$sc_log2(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_log2
+
+
+module top$tx$sc_next(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_next
+
+
+module top$tx$sc_ring(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_ring
+
+
+module top$tx$sc_tail(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_tail
+
+
+module top$tx$sc_wb(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_wb
+
+
+module top$tx$sc_work(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sc_work
+
+
+module top$tx$sched(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam Step$Idle = 0;
+    localparam Step$Read = 1;
+    localparam Step$Load = 2;
+    localparam Step$Check = 3;
+    localparam Step$Decide = 4;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sched
 
 
 module top$tx$sched_green(d,q,clock);
@@ -21503,6 +37289,120 @@ module top$tx$sched_q(d,q,clock);
     end
           
 endmodule // top$tx$sched_q
+
+
+module top$tx$settle(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$settle
+
+
+module top$tx$sh_bytes(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sh_bytes
+
+
+module top$tx$sh_green(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sh_green
+
+
+module top$tx$sh_op(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sh_op
+
+
+module top$tx$sh_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sh_queue
+
+
+module top$tx$since_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$since_ok
 
 
 module top$tx$tails(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -21545,8 +37445,8 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     output reg  ok;
     
     // Stub signals
-    reg  [15:0] pos$d;
-    wire  [15:0] pos$q;
+    reg  [7:0] pos$d;
+    wire  [7:0] pos$q;
     reg  pos$clock;
     reg  [7:0] held$d;
     wire  [7:0] held$q;
@@ -21557,9 +37457,9 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     reg  l3_known$d;
     wire  l3_known$q;
     reg  l3_known$clock;
-    reg  [15:0] l3$d;
-    wire  [15:0] l3$q;
-    reg  l3$clock;
+    reg  [4:0] rel$d;
+    wire  [4:0] rel$q;
+    reg  rel$clock;
     reg  type_v4$d;
     wire  type_v4$q;
     reg  type_v4$clock;
@@ -21575,9 +37475,12 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     reg  l4_known$d;
     wire  l4_known$q;
     reg  l4_known$clock;
-    reg  [15:0] l4$d;
-    wire  [15:0] l4$q;
+    reg  [7:0] l4$d;
+    wire  [7:0] l4$q;
     reg  l4$clock;
+    reg  [7:0] l4_next$d;
+    wire  [7:0] l4_next$q;
+    reg  l4_next$clock;
     reg  [7:0] frag_hi$d;
     wire  [7:0] frag_hi$q;
     reg  frag_hi$clock;
@@ -21593,55 +37496,63 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     reg  proto_tcp_udp$d;
     wire  proto_tcp_udp$q;
     reg  proto_tcp_udp$clock;
-    reg  [47:0] mac$d;
-    wire  [47:0] mac$q;
-    reg  mac$clock;
+    reg  [47:0] mac_exp$d;
+    wire  [47:0] mac_exp$q;
+    reg  mac_exp$clock;
+    reg  [127:0] ip_exp$d;
+    wire  [127:0] ip_exp$q;
+    reg  ip_exp$clock;
+    reg  mac_bad$d;
+    wire  mac_bad$q;
+    reg  mac_bad$clock;
     reg  mac_seen$d;
     wire  mac_seen$q;
     reg  mac_seen$clock;
-    reg  [15:0] vid$d;
-    wire  [15:0] vid$q;
-    reg  vid$clock;
+    reg  vid_bad$d;
+    wire  vid_bad$q;
+    reg  vid_bad$clock;
     reg  vid_seen$d;
     wire  vid_seen$q;
     reg  vid_seen$clock;
-    reg  [127:0] src$d;
-    wire  [127:0] src$q;
-    reg  src$clock;
+    reg  src_bad$d;
+    wire  src_bad$q;
+    reg  src_bad$clock;
     reg  src_seen$d;
     wire  src_seen$q;
     reg  src_seen$clock;
-    reg  [15:0] sport$d;
-    wire  [15:0] sport$q;
-    reg  sport$clock;
+    reg  sport_bad$d;
+    wire  sport_bad$q;
+    reg  sport_bad$clock;
     reg  sport_seen$d;
     wire  sport_seen$q;
     reg  sport_seen$clock;
     
     // Local signals
-    reg  [15:0] p;
-    reg  [15:0] rel;
-    reg  [15:0] type_pos;
+    reg  [7:0] p;
+    reg  at_type;
+    reg  at_l3;
     reg  [15:0] tpid;
+    reg  mac_take;
+    reg  src_take;
+    reg  sport_take0;
+    reg  sport_take1;
     reg  mac_pass;
     reg  vlan_pass;
     reg  ip_pass;
     reg  port_pass;
     reg  n_is_v4;
     reg  n_is_v6;
-    reg  n_l4_known;
-    reg  [15:0] n_l4;
     reg  n_frag_seen;
     reg  n_later_fragment;
     reg  n_proto_seen;
     reg  n_proto_tcp_udp;
-    reg  [47:0] n_mac;
+    reg  n_mac_bad;
     reg  n_mac_seen;
-    reg  [15:0] n_vid;
+    reg  n_vid_bad;
     reg  n_vid_seen;
-    reg  [127:0] n_src;
+    reg  n_src_bad;
     reg  n_src_seen;
-    reg  [15:0] n_sport;
+    reg  n_sport_bad;
     reg  n_sport_seen;
     
     // Sub module instances
@@ -21665,10 +37576,10 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         .q(l3_known$q),
         .clock(l3_known$clock)
     );
-    top$tx$tpl_check$l3 l3(
-        .d(l3$d),
-        .q(l3$q),
-        .clock(l3$clock)
+    top$tx$tpl_check$rel rel(
+        .d(rel$d),
+        .q(rel$q),
+        .clock(rel$clock)
     );
     top$tx$tpl_check$type_v4 type_v4(
         .d(type_v4$d),
@@ -21700,6 +37611,11 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         .q(l4$q),
         .clock(l4$clock)
     );
+    top$tx$tpl_check$l4_next l4_next(
+        .d(l4_next$d),
+        .q(l4_next$q),
+        .clock(l4_next$clock)
+    );
     top$tx$tpl_check$frag_hi frag_hi(
         .d(frag_hi$d),
         .q(frag_hi$q),
@@ -21725,40 +37641,50 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         .q(proto_tcp_udp$q),
         .clock(proto_tcp_udp$clock)
     );
-    top$tx$tpl_check$mac mac(
-        .d(mac$d),
-        .q(mac$q),
-        .clock(mac$clock)
+    top$tx$tpl_check$mac_exp mac_exp(
+        .d(mac_exp$d),
+        .q(mac_exp$q),
+        .clock(mac_exp$clock)
+    );
+    top$tx$tpl_check$ip_exp ip_exp(
+        .d(ip_exp$d),
+        .q(ip_exp$q),
+        .clock(ip_exp$clock)
+    );
+    top$tx$tpl_check$mac_bad mac_bad(
+        .d(mac_bad$d),
+        .q(mac_bad$q),
+        .clock(mac_bad$clock)
     );
     top$tx$tpl_check$mac_seen mac_seen(
         .d(mac_seen$d),
         .q(mac_seen$q),
         .clock(mac_seen$clock)
     );
-    top$tx$tpl_check$vid vid(
-        .d(vid$d),
-        .q(vid$q),
-        .clock(vid$clock)
+    top$tx$tpl_check$vid_bad vid_bad(
+        .d(vid_bad$d),
+        .q(vid_bad$q),
+        .clock(vid_bad$clock)
     );
     top$tx$tpl_check$vid_seen vid_seen(
         .d(vid_seen$d),
         .q(vid_seen$q),
         .clock(vid_seen$clock)
     );
-    top$tx$tpl_check$src src(
-        .d(src$d),
-        .q(src$q),
-        .clock(src$clock)
+    top$tx$tpl_check$src_bad src_bad(
+        .d(src_bad$d),
+        .q(src_bad$q),
+        .clock(src_bad$clock)
     );
     top$tx$tpl_check$src_seen src_seen(
         .d(src_seen$d),
         .q(src_seen$q),
         .clock(src_seen$clock)
     );
-    top$tx$tpl_check$sport sport(
-        .d(sport$d),
-        .q(sport$q),
-        .clock(sport$clock)
+    top$tx$tpl_check$sport_bad sport_bad(
+        .d(sport_bad$d),
+        .q(sport_bad$q),
+        .clock(sport_bad$clock)
     );
     top$tx$tpl_check$sport_seen sport_seen(
         .d(sport_seen$d),
@@ -21772,199 +37698,243 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         held$clock = clock;
         tags$clock = clock;
         l3_known$clock = clock;
-        l3$clock = clock;
+        rel$clock = clock;
         type_v4$clock = clock;
         type_v6$clock = clock;
         is_v4$clock = clock;
         is_v6$clock = clock;
         l4_known$clock = clock;
         l4$clock = clock;
+        l4_next$clock = clock;
         frag_hi$clock = clock;
         frag_seen$clock = clock;
         later_fragment$clock = clock;
         proto_seen$clock = clock;
         proto_tcp_udp$clock = clock;
-        mac$clock = clock;
+        mac_exp$clock = clock;
+        ip_exp$clock = clock;
+        mac_bad$clock = clock;
         mac_seen$clock = clock;
-        vid$clock = clock;
+        vid_bad$clock = clock;
         vid_seen$clock = clock;
-        src$clock = clock;
+        src_bad$clock = clock;
         src_seen$clock = clock;
-        sport$clock = clock;
+        sport_bad$clock = clock;
         sport_seen$clock = clock;
         pos$d = pos$q;
         held$d = held$q;
         tags$d = tags$q;
         l3_known$d = l3_known$q;
-        l3$d = l3$q;
+        rel$d = rel$q;
         type_v4$d = type_v4$q;
         type_v6$d = type_v6$q;
         is_v4$d = is_v4$q;
         is_v6$d = is_v6$q;
         l4_known$d = l4_known$q;
         l4$d = l4$q;
+        l4_next$d = l4_next$q;
         frag_hi$d = frag_hi$q;
         frag_seen$d = frag_seen$q;
         later_fragment$d = later_fragment$q;
         proto_seen$d = proto_seen$q;
         proto_tcp_udp$d = proto_tcp_udp$q;
-        mac$d = mac$q;
+        mac_exp$d = mac_exp$q;
+        ip_exp$d = ip_exp$q;
+        mac_bad$d = mac_bad$q;
         mac_seen$d = mac_seen$q;
-        vid$d = vid$q;
+        vid_bad$d = vid_bad$q;
         vid_seen$d = vid_seen$q;
-        src$d = src$q;
+        src_bad$d = src_bad$q;
         src_seen$d = src_seen$q;
-        sport$d = sport$q;
+        sport_bad$d = sport_bad$q;
         sport_seen$d = sport_seen$q;
         p = pos$q;
-        rel = pos$q - l3$q;
-        type_pos = (((tags$q) & 16'hffff) << 32'h2) + 32'hd;
+        at_type = ~l3_known$q & (((tags$q == 32'h0) & (p == 32'hd)) | ((tags$q == 32'h1) & (p == 32'h11)) | ((tags$q == 32'h2) & (p == 32'h15)));
+        at_l3 = l3_known$q & (rel$q == 32'h0);
         tpid = (((held$q) & 16'hffff) << 32'h8) | ((data) & 16'hffff);
         n_is_v4 = is_v4$q;
         n_is_v6 = is_v6$q;
-        n_l4_known = l4_known$q;
-        n_l4 = l4$q;
         n_frag_seen = frag_seen$q;
         n_later_fragment = later_fragment$q;
         n_proto_seen = proto_seen$q;
         n_proto_tcp_udp = proto_tcp_udp$q;
-        n_mac = mac$q;
+        n_mac_bad = mac_bad$q;
         n_mac_seen = mac_seen$q;
-        n_vid = vid$q;
+        n_vid_bad = vid_bad$q;
         n_vid_seen = vid_seen$q;
-        n_src = src$q;
+        n_src_bad = src_bad$q;
         n_src_seen = src_seen$q;
-        n_sport = sport$q;
+        n_sport_bad = sport_bad$q;
         n_sport_seen = sport_seen$q;
+        mac_take = 1'b0;
+        src_take = 1'b0;
+        sport_take0 = 1'b0;
+        sport_take1 = 1'b0;
+        if (p == 32'h0) begin
+            mac_exp$d = settings[(64'h167)+:(48)];
+            ip_exp$d = settings[(64'h1a3)+:(128)] << 32'h60;
+            if (settings[(64'h165)+:(1)]) begin
+                ip_exp$d = settings[(64'h1a3)+:(128)];
+            end
+        end
         if (valid) begin
-            pos$d = p + 32'h1;
+            if (p != 32'hff) begin
+                pos$d = p + 32'h1;
+            end
+            if (rel$q != 32'h1f) begin
+                rel$d = rel$q + 32'h1;
+            end
             held$d = data;
             if ((p >= 32'h6) & (p < 32'hc)) begin
-                n_mac = (mac$q << 32'h8) | ((data) & 48'hffffffffffff);
+                mac_take = 1'b1;
+                mac_exp$d = mac_exp$q << 32'h8;
+                if (data != mac_exp$q[(32'h28)+:(8)]) begin
+                    n_mac_bad = 1'b1;
+                end
             end
             if (p == 32'hb) begin
                 n_mac_seen = 1'b1;
             end
-            if (~l3_known$q & (p == type_pos)) begin
+            if (at_type) begin
                 if (((tpid == 32'h8100) | (tpid == 32'h88a8)) & (tags$q != 32'h2)) begin
                     tags$d = tags$q + 32'h1;
                 end
                 else begin
                     l3_known$d = 1'b1;
-                    l3$d = type_pos + 32'h1;
+                    rel$d = 32'h0;
                     type_v4$d = tpid == 32'h800;
                     type_v6$d = tpid == 32'h86dd;
                 end
             end
-            if ((p == 32'he) | (p == 32'hf)) begin
-                n_vid = (vid$q << 32'h8) | ((data) & 16'hffff);
+            if ((p == 32'he) & (data[(32'h0)+:(4)] != settings[(64'h197)+:(12)][(32'h8)+:(4)])) begin
+                n_vid_bad = 1'b1;
+            end
+            if ((p == 32'hf) & (data != settings[(64'h197)+:(12)][(32'h0)+:(8)])) begin
+                n_vid_bad = 1'b1;
             end
             if ((p == 32'hf) & (tags$q != 32'h0)) begin
                 n_vid_seen = 1'b1;
             end
-            if (l3_known$q & (p == l3$q)) begin
+            if (at_l3) begin
                 n_is_v4 = type_v4$q & (data[(32'h4)+:(4)] == 32'h4);
                 n_is_v6 = type_v6$q & (data[(32'h4)+:(4)] == 32'h6);
                 if (type_v4$q & (data[(32'h4)+:(4)] == 32'h4)) begin
-                    n_l4_known = 1'b1;
-                    n_l4 = l3$q + (((data[(32'h0)+:(4)]) & 16'hffff) << 32'h2);
+                    l4_known$d = 1'b1;
+                    l4$d = p + (((data[(32'h0)+:(4)]) & 8'hff) << 32'h2);
+                    l4_next$d = p + ((((data[(32'h0)+:(4)]) & 8'hff) << 32'h2) | 32'h1);
+                    if (data[(32'h0)+:(4)] == 32'h0) begin
+                        sport_take0 = 1'b1;
+                    end
                 end
                 if (type_v6$q & (data[(32'h4)+:(4)] == 32'h6)) begin
-                    n_l4_known = 1'b1;
-                    n_l4 = l3$q + 32'h28;
+                    l4_known$d = 1'b1;
+                    l4$d = p + 32'h28;
+                    l4_next$d = p + 32'h29;
                 end
             end
             if (is_v4$q) begin
-                if (rel == 32'h6) begin
+                if (rel$q == 32'h6) begin
                     frag_hi$d = data & 32'h1f;
                 end
-                if (rel == 32'h7) begin
+                if (rel$q == 32'h7) begin
                     n_frag_seen = 1'b1;
                     n_later_fragment = (frag_hi$q != 32'h0) | (data != 32'h0);
                 end
-                if (rel == 32'h9) begin
+                if (rel$q == 32'h9) begin
                     n_proto_seen = 1'b1;
                     n_proto_tcp_udp = (data == 32'h6) | (data == 32'h11);
                 end
-                if ((rel >= 32'hc) & (rel < 32'h10)) begin
-                    n_src = (src$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                if ((rel$q >= 32'hc) & (rel$q < 32'h10)) begin
+                    src_take = 1'b1;
                 end
-                if (rel == 32'hf) begin
+                if (rel$q == 32'hf) begin
                     n_src_seen = 1'b1;
                 end
             end
             if (is_v6$q) begin
-                if (rel == 32'h6) begin
+                if (rel$q == 32'h6) begin
                     n_proto_seen = 1'b1;
                     n_proto_tcp_udp = (data == 32'h6) | (data == 32'h11);
                 end
-                if ((rel >= 32'h8) & (rel < 32'h18)) begin
-                    n_src = (src$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                if ((rel$q >= 32'h8) & (rel$q < 32'h18)) begin
+                    src_take = 1'b1;
                 end
-                if (rel == 32'h17) begin
+                if (rel$q == 32'h17) begin
                     n_src_seen = 1'b1;
                 end
             end
-            if (n_l4_known & ((p == n_l4) | (p == (n_l4 + 32'h1)))) begin
-                n_sport = (sport$q << 32'h8) | ((data) & 16'hffff);
+            if (src_take) begin
+                ip_exp$d = ip_exp$q << 32'h8;
+                if (data != ip_exp$q[(32'h78)+:(8)]) begin
+                    n_src_bad = 1'b1;
+                end
             end
-            if (n_l4_known & (p == (n_l4 + 32'h1))) begin
+            if (l4_known$q & (p == l4$q)) begin
+                sport_take0 = 1'b1;
+            end
+            if (l4_known$q & (p == l4_next$q)) begin
+                sport_take1 = 1'b1;
                 n_sport_seen = 1'b1;
             end
+            if (sport_take0 & (data != settings[(64'h223)+:(16)][(32'h8)+:(8)])) begin
+                n_sport_bad = 1'b1;
+            end
+            if (sport_take1 & (data != settings[(64'h223)+:(16)][(32'h0)+:(8)])) begin
+                n_sport_bad = 1'b1;
+            end
         end
-        mac_pass = ~settings[(64'h162)+:(1)] | (n_mac_seen & (n_mac == settings[(64'h167)+:(48)]));
-        vlan_pass = ~settings[(64'h163)+:(1)] | (n_vid_seen & (n_vid[(32'h0)+:(12)] == settings[(64'h197)+:(12)]));
+        mac_pass = ~settings[(64'h162)+:(1)] | (n_mac_seen & ~n_mac_bad);
+        vlan_pass = ~settings[(64'h163)+:(1)] | (n_vid_seen & ~n_vid_bad);
         ip_pass = ~settings[(64'h164)+:(1)];
         if (settings[(64'h164)+:(1)] & n_src_seen) begin
             if (settings[(64'h165)+:(1)]) begin
-                ip_pass = n_is_v6 & (n_src == settings[(64'h1a3)+:(128)]);
+                ip_pass = n_is_v6 & ~n_src_bad;
             end
             else begin
-                ip_pass = n_is_v4 & (n_src[(32'h0)+:(32)] == settings[(64'h1a3)+:(128)][(32'h0)+:(32)]);
+                ip_pass = n_is_v4 & ~n_src_bad;
             end
         end
-        port_pass = ~settings[(64'h166)+:(1)] | (n_sport_seen & (n_sport == settings[(64'h223)+:(16)]) & n_proto_seen & n_proto_tcp_udp & (n_is_v6 | (n_is_v4 & n_frag_seen & ~n_later_fragment)));
+        port_pass = ~settings[(64'h166)+:(1)] | (n_sport_seen & ~n_sport_bad & n_proto_seen & n_proto_tcp_udp & (n_is_v6 | (n_is_v4 & n_frag_seen & ~n_later_fragment)));
         ok = mac_pass & vlan_pass & ip_pass & port_pass;
         is_v4$d = n_is_v4;
         is_v6$d = n_is_v6;
-        l4_known$d = n_l4_known;
-        l4$d = n_l4;
         frag_seen$d = n_frag_seen;
         later_fragment$d = n_later_fragment;
         proto_seen$d = n_proto_seen;
         proto_tcp_udp$d = n_proto_tcp_udp;
-        mac$d = n_mac;
+        mac_bad$d = n_mac_bad;
         mac_seen$d = n_mac_seen;
-        vid$d = n_vid;
+        vid_bad$d = n_vid_bad;
         vid_seen$d = n_vid_seen;
-        src$d = n_src;
+        src_bad$d = n_src_bad;
         src_seen$d = n_src_seen;
-        sport$d = n_sport;
+        sport_bad$d = n_sport_bad;
         sport_seen$d = n_sport_seen;
         if (valid & last) begin
             pos$d = 32'h0;
             held$d = 32'h0;
             tags$d = 32'h0;
             l3_known$d = 1'b0;
-            l3$d = 32'h0;
+            rel$d = 32'h0;
             type_v4$d = 1'b0;
             type_v6$d = 1'b0;
             is_v4$d = 1'b0;
             is_v6$d = 1'b0;
             l4_known$d = 1'b0;
             l4$d = 32'h0;
+            l4_next$d = 32'h0;
             frag_hi$d = 32'h0;
             frag_seen$d = 1'b0;
             later_fragment$d = 1'b0;
             proto_seen$d = 1'b0;
             proto_tcp_udp$d = 1'b0;
-            mac$d = 32'h0;
+            mac_bad$d = 1'b0;
             mac_seen$d = 1'b0;
-            vid$d = 32'h0;
+            vid_bad$d = 1'b0;
             vid_seen$d = 1'b0;
-            src$d = 32'h0;
+            src_bad$d = 1'b0;
             src_seen$d = 1'b0;
-            sport$d = 32'h0;
+            sport_bad$d = 1'b0;
             sport_seen$d = 1'b0;
         end
     end
@@ -22029,6 +37999,25 @@ module top$tx$tpl_check$held(d,q,clock);
 endmodule // top$tx$tpl_check$held
 
 
+module top$tx$tpl_check$ip_exp(d,q,clock);
+    
+    // Module arguments
+    input wire  [127:0] d;
+    output reg  [127:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 128'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$ip_exp
+
+
 module top$tx$tpl_check$is_v4(d,q,clock);
     
     // Module arguments
@@ -22067,25 +38056,6 @@ module top$tx$tpl_check$is_v6(d,q,clock);
 endmodule // top$tx$tpl_check$is_v6
 
 
-module top$tx$tpl_check$l3(d,q,clock);
-    
-    // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 16'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$tx$tpl_check$l3
-
-
 module top$tx$tpl_check$l3_known(d,q,clock);
     
     // Module arguments
@@ -22108,13 +38078,13 @@ endmodule // top$tx$tpl_check$l3_known
 module top$tx$tpl_check$l4(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  [7:0] d;
+    output reg  [7:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 8'h0;
     end
     
     always @(posedge clock) begin
@@ -22143,6 +38113,25 @@ module top$tx$tpl_check$l4_known(d,q,clock);
 endmodule // top$tx$tpl_check$l4_known
 
 
+module top$tx$tpl_check$l4_next(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$l4_next
+
+
 module top$tx$tpl_check$later_fragment(d,q,clock);
     
     // Module arguments
@@ -22162,7 +38151,26 @@ module top$tx$tpl_check$later_fragment(d,q,clock);
 endmodule // top$tx$tpl_check$later_fragment
 
 
-module top$tx$tpl_check$mac(d,q,clock);
+module top$tx$tpl_check$mac_bad(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$mac_bad
+
+
+module top$tx$tpl_check$mac_exp(d,q,clock);
     
     // Module arguments
     input wire  [47:0] d;
@@ -22178,7 +38186,7 @@ module top$tx$tpl_check$mac(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$tpl_check$mac
+endmodule // top$tx$tpl_check$mac_exp
 
 
 module top$tx$tpl_check$mac_seen(d,q,clock);
@@ -22203,13 +38211,13 @@ endmodule // top$tx$tpl_check$mac_seen
 module top$tx$tpl_check$pos(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  [7:0] d;
+    output reg  [7:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 8'h0;
     end
     
     always @(posedge clock) begin
@@ -22257,23 +38265,42 @@ module top$tx$tpl_check$proto_tcp_udp(d,q,clock);
 endmodule // top$tx$tpl_check$proto_tcp_udp
 
 
-module top$tx$tpl_check$sport(d,q,clock);
+module top$tx$tpl_check$rel(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  [4:0] d;
+    output reg  [4:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 5'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$tx$tpl_check$sport
+endmodule // top$tx$tpl_check$rel
+
+
+module top$tx$tpl_check$sport_bad(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$sport_bad
 
 
 module top$tx$tpl_check$sport_seen(d,q,clock);
@@ -22295,23 +38322,23 @@ module top$tx$tpl_check$sport_seen(d,q,clock);
 endmodule // top$tx$tpl_check$sport_seen
 
 
-module top$tx$tpl_check$src(d,q,clock);
+module top$tx$tpl_check$src_bad(d,q,clock);
     
     // Module arguments
-    input wire  [127:0] d;
-    output reg  [127:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 128'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$tx$tpl_check$src
+endmodule // top$tx$tpl_check$src_bad
 
 
 module top$tx$tpl_check$src_seen(d,q,clock);
@@ -22390,23 +38417,23 @@ module top$tx$tpl_check$type_v6(d,q,clock);
 endmodule // top$tx$tpl_check$type_v6
 
 
-module top$tx$tpl_check$vid(d,q,clock);
+module top$tx$tpl_check$vid_bad(d,q,clock);
     
     // Module arguments
-    input wire  [15:0] d;
-    output reg  [15:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 16'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$tx$tpl_check$vid
+endmodule // top$tx$tpl_check$vid_bad
 
 
 module top$tx$tpl_check$vid_seen(d,q,clock);
@@ -22837,6 +38864,158 @@ module top$tx$turns$write_logic$write_address(d,q,clock);
 endmodule // top$tx$turns$write_logic$write_address
 
 
+module top$tx$v_e(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_e
+
+
+module top$tx$v_g(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_g
+
+
+module top$tx$v_gf(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_gf
+
+
+module top$tx$v_s(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_s
+
+
+module top$tx$v_yf(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_yf
+
+
+module top$tx$w_data(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_data
+
+
+module top$tx$w_done(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_done
+
+
+module top$tx$w_fresh(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_fresh
+
+
 module top$tx$w_job(d,q,clock);
     
     // Module arguments
@@ -22856,7 +39035,7 @@ module top$tx$w_job(d,q,clock);
 endmodule // top$tx$w_job
 
 
-module top$tx$w_shown(d,q,clock);
+module top$tx$w_req(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -22872,7 +39051,45 @@ module top$tx$w_shown(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$w_shown
+endmodule // top$tx$w_req
+
+
+module top$tx$w_retire(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_retire
+
+
+module top$tx$w_stale_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$w_stale_r
 
 
 module top$tx$words(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -22945,15 +39162,16 @@ endmodule // top$tx$wp_late
 module top$tx$wstep(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [2:0] d;
+    output reg  [2:0] q;
     input wire  clock;
     
     // Enums
     localparam WbStep$Idle = 0;
-    localparam WbStep$Request = 1;
-    localparam WbStep$Data = 2;
-    localparam WbStep$Notify = 3;
+    localparam WbStep$Prep = 1;
+    localparam WbStep$Request = 2;
+    localparam WbStep$Data = 3;
+    localparam WbStep$Notify = 4;
     
     // Update code (custom)
     initial begin

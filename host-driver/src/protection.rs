@@ -184,6 +184,12 @@ fn apply<D: Device + Wire>(dev: &mut D, attacker: &QueuePair, victim: &QueuePair
     Ok(())
 }
 
+/// A frame the victim sent: its source address and port (the hostile queue
+/// cannot forge them; its template check drops such frames).
+fn is_victims(d: &[u8]) -> bool {
+    d.get(34..36) == Some(&(7000 + VICTIM as u16).to_be_bytes()[..]) && d[6..12] == [0x02, 0, 0, 0, 0xA0, VICTIM as u8]
+}
+
 /// Runs one case: `hostile` alone, then `mixed` while the victim receives
 /// and sends `victim_frames` frames each way.
 pub fn run_case<D: Device + Wire + DmaLog>(dev: &mut D, hostile: &[Action], mixed: &[Action], victim_frames: u32) -> Result<Outcome> {
@@ -234,25 +240,24 @@ pub fn run_case<D: Device + Wire + DmaLog>(dev: &mut D, hostile: &[Action], mixe
     }
     let mut sent = 0;
     let mut got_rx = vec![];
+    let mut got_tx = vec![];
     for act in mixed {
         apply(dev, &attacker, &victim, &kernel, act, &mut tails, &mut seq)?;
         sent += victim.tx_burst(&mut burst)?;
     }
+    // A completion means the NIC has copied the frame out, not that it has
+    // left the wire, so the wire is gathered like the receive ring: until
+    // every frame is in or the budget runs out.
     for _ in 0..40 {
         sent += victim.tx_burst(&mut burst)?;
         dev.settle(SETTLE_CYCLES)?;
         got_rx.extend(victim.rx_burst(64)?.iter().map(|p| p.to_vec()));
-        if burst.is_empty() && victim.tx_outstanding() == 0 && got_rx.len() >= want_rx.len() {
+        got_tx.extend(dev.take_transmitted().into_iter().map(|f| f.data).filter(|d| is_victims(d)));
+        if burst.is_empty() && victim.tx_outstanding() == 0 && got_rx.len() >= want_rx.len() && got_tx.len() >= want_tx.len() {
             break;
         }
     }
     check(dev.take_dma_log(), &[&a, &k, &v], &mut out, "mixed phase");
-    let got_tx: Vec<Vec<u8>> = dev
-        .take_transmitted()
-        .into_iter()
-        .map(|f| f.data)
-        .filter(|d| d.get(34..36) == Some(&(7000 + VICTIM as u16).to_be_bytes()[..]) && d[6..12] == [0x02, 0, 0, 0, 0xA0, VICTIM as u8])
-        .collect();
     if got_rx != want_rx {
         out.victim_damage.push(format!("received {} of {} frames intact", got_rx.iter().zip(&want_rx).filter(|(a, b)| a == b).count(), want_rx.len()));
     }

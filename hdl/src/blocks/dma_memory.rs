@@ -19,12 +19,14 @@
 //! is in, then every further word yields one beat (byte 0 of a beat is the
 //! byte at the request address, bytes past the length zero, `rd_rsp_last` on
 //! beat `ceil(len / 8)`, `rd_rsp_tag` the request's tag, all 8 bits). So
-//! with `rd_rsp_ready` high, an aligned request's first beat comes 3 cycles
-//! after the cycle it was accepted in (an unaligned one's 4), then one beat
+//! with `rd_rsp_ready` high, an aligned request's first beat comes 4 cycles
+//! after the cycle it was accepted in (an unaligned one's 5), then one beat
 //! a cycle; back-to-back requests of two or more fetches follow each other
 //! with no gap, and requests of one fetch (aligned, 8 bytes or less) come
-//! one every other cycle. Responses sit in a two-beat buffer, so a
-//! consumer that drops `rd_rsp_ready` loses nothing.
+//! one every other cycle. A fetched word is registered before its beat is
+//! formed (the block RAM's output is late), and beats sit in a four-beat
+//! buffer counted against the fetches still in flight, so a consumer that
+//! drops `rd_rsp_ready` loses nothing.
 //!
 //! DMA writes. One at a time: the request is taken when no write is in
 //! progress, then exactly `ceil(len / 8)` beats; the write ends at the beat
@@ -91,6 +93,8 @@ struct MemRead {
     last_byte: Bits<3>,
     /// Fetches left: one per beat, plus the first word of an unaligned read.
     fetches: Bits<COUNT_BITS>,
+    /// `fetches == 1`, kept beside it so no compare sits in the fetch path.
+    one: bool,
     /// The next fetch is an unaligned read's first word, which yields no beat.
     prime: bool,
     /// Out of range: beats are zero and the RAM is not read.
@@ -140,24 +144,53 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     q1: DFF<MemRead>,
     q1_valid: DFF<Bit>,
     fetching: DFF<MemRead>,
+    /// `fetching.fetches != 0`: the current request has fetches left.
+    f_busy: DFF<Bit>,
     fetched: DFF<MemFetch>,
     fetched_valid: DFF<Bit>,
-    /// The word fetched before the one the RAM shows now.
+    /// The fetched word, registered, and what it turns into.
+    wq: DFF<Bits<DMA_DATA_BITS>>,
+    wf: DFF<MemFetch>,
+    wf_valid: DFF<Bit>,
+    /// The word fetched before the one in `wq`.
     prev: DFF<Bits<DMA_DATA_BITS>>,
-    head: DFF<MemBeat>,
-    head_valid: DFF<Bit>,
-    spare: DFF<MemBeat>,
-    spare_valid: DFF<Bit>,
+    /// Response buffer: four slots used in turn, `rs_count` beats held from
+    /// slot `rs_rd` on; `rs_valid` is `rs_count != 0`.
+    slot0: DFF<MemBeat>,
+    slot1: DFF<MemBeat>,
+    slot2: DFF<MemBeat>,
+    slot3: DFF<MemBeat>,
+    rs_rd: DFF<Bits<2>>,
+    rs_wr: DFF<Bits<2>>,
+    rs_count: DFF<Bits<3>>,
+    rs_valid: DFF<Bit>,
+    /// Whether there will be no room for a fetch, worked out a cycle
+    /// ahead for both cases of that cycle's fetch (`fetch_in`: it fetched a
+    /// word that yields a beat), so `room` is one multiplexer after registers.
+    full_if_fetch: DFF<Bit>,
+    full_if_none: DFF<Bit>,
+    fetch_in: DFF<Bit>,
 
     // Writes: the write in progress. Beats and words left; words exceed
     // beats by one while an unaligned write's final word is due.
     w_word: DFF<Bits<WORD_BITS>>,
     w_shift: DFF<Bits<3>>,
+    /// `w_shift` one-hot, so the beat-to-word shift is an OR of eight
+    /// terms rather than a chain of compares.
+    w_sh: DFF<Bits<8>>,
     w_beats: DFF<Bits<COUNT_BITS>>,
     w_words: DFF<Bits<COUNT_BITS>>,
-    w_first: DFF<Bit>,
-    w_head_mask: DFF<Bits<8>>,
+    /// Compares of the counts, kept as registers beside them.
+    wb_nz: DFF<Bit>,
+    wb_one: DFF<Bit>,
+    ww_nz: DFF<Bit>,
+    ww_one: DFF<Bit>,
+    /// Byte mask of the word the write issues next, and whether it is
+    /// partial (so its RAM word must be read).
+    w_mask: DFF<Bits<8>>,
+    w_part: DFF<Bit>,
     w_tail_mask: DFF<Bits<8>>,
+    w_tail_part: DFF<Bit>,
     w_bad: DFF<Bit>,
     w_prev: DFF<Bits<DMA_DATA_BITS>>,
     /// Whose turn it is when a fetch and a partial word both want the read port.
@@ -202,9 +235,12 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     cur: Signal<Local, MemRead>,
     cur_valid: Signal<Local, Bit>,
     cur_word: Signal<Local, Bits<OFF_BITS>>,
-    head_kept: Signal<Local, Bit>,
+    rs_pop: Signal<Local, Bit>,
     arrive: Signal<Local, Bit>,
+    in_flight: Signal<Local, Bits<3>>,
+    rs_count_next: Signal<Local, Bits<3>>,
     room: Signal<Local, Bit>,
+    head_beat: Signal<Local, MemBeat>,
     p_shift: Signal<Local, Bits<3>>,
     beat_data: Signal<Local, Bits<DMA_DATA_BITS>>,
     last_mask: Signal<Local, Bits<DMA_DATA_BITS>>,
@@ -224,6 +260,15 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     dw_partial: Signal<Local, Bit>,
     dw_want: Signal<Local, Bit>,
     dw_go: Signal<Local, Bit>,
+    dw_read: Signal<Local, Bit>,
+    force_reg: Signal<Local, Bit>,
+    eq_r: Signal<Local, Bit>,
+    eq_w: Signal<Local, Bit>,
+    eq_c: Signal<Local, Bit>,
+    wr_one_word: Signal<Local, Bit>,
+    wr_head_mask: Signal<Local, Bits<8>>,
+    wr_tail_mask: Signal<Local, Bits<8>>,
+    wr_mask: Signal<Local, Bits<8>>,
     rs_want: Signal<Local, Bit>,
     rs_grant: Signal<Local, Bit>,
     f_go: Signal<Local, Bit>,
@@ -268,20 +313,37 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             q1: Default::default(),
             q1_valid: Default::default(),
             fetching: Default::default(),
+            f_busy: Default::default(),
             fetched: Default::default(),
             fetched_valid: Default::default(),
+            wq: Default::default(),
+            wf: Default::default(),
+            wf_valid: Default::default(),
             prev: Default::default(),
-            head: Default::default(),
-            head_valid: Default::default(),
-            spare: Default::default(),
-            spare_valid: Default::default(),
+            slot0: Default::default(),
+            slot1: Default::default(),
+            slot2: Default::default(),
+            slot3: Default::default(),
+            rs_rd: Default::default(),
+            rs_wr: Default::default(),
+            rs_count: Default::default(),
+            rs_valid: Default::default(),
+            full_if_fetch: Default::default(),
+            full_if_none: Default::default(),
+            fetch_in: Default::default(),
             w_word: Default::default(),
             w_shift: Default::default(),
+            w_sh: Default::default(),
             w_beats: Default::default(),
             w_words: Default::default(),
-            w_first: Default::default(),
-            w_head_mask: Default::default(),
+            wb_nz: Default::default(),
+            wb_one: Default::default(),
+            ww_nz: Default::default(),
+            ww_one: Default::default(),
+            w_mask: Default::default(),
+            w_part: Default::default(),
             w_tail_mask: Default::default(),
+            w_tail_part: Default::default(),
             w_bad: Default::default(),
             w_prev: Default::default(),
             w_turn: Default::default(),
@@ -318,9 +380,12 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             cur: Default::default(),
             cur_valid: Default::default(),
             cur_word: Default::default(),
-            head_kept: Default::default(),
+            rs_pop: Default::default(),
             arrive: Default::default(),
+            in_flight: Default::default(),
+            rs_count_next: Default::default(),
             room: Default::default(),
+            head_beat: Default::default(),
             p_shift: Default::default(),
             beat_data: Default::default(),
             last_mask: Default::default(),
@@ -340,6 +405,15 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             dw_partial: Default::default(),
             dw_want: Default::default(),
             dw_go: Default::default(),
+            dw_read: Default::default(),
+            force_reg: Default::default(),
+            eq_r: Default::default(),
+            eq_w: Default::default(),
+            eq_c: Default::default(),
+            wr_one_word: Default::default(),
+            wr_head_mask: Default::default(),
+            wr_tail_mask: Default::default(),
+            wr_mask: Default::default(),
             rs_want: Default::default(),
             rs_grant: Default::default(),
             f_go: Default::default(),
@@ -372,20 +446,37 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             q1,
             q1_valid,
             fetching,
+            f_busy,
             fetched,
             fetched_valid,
+            wq,
+            wf,
+            wf_valid,
             prev,
-            head,
-            head_valid,
-            spare,
-            spare_valid,
+            slot0,
+            slot1,
+            slot2,
+            slot3,
+            rs_rd,
+            rs_wr,
+            rs_count,
+            rs_valid,
+            full_if_fetch,
+            full_if_none,
+            fetch_in,
             w_word,
             w_shift,
+            w_sh,
             w_beats,
             w_words,
-            w_first,
-            w_head_mask,
+            wb_nz,
+            wb_one,
+            ww_nz,
+            ww_one,
+            w_mask,
+            w_part,
             w_tail_mask,
+            w_tail_part,
             w_bad,
             w_prev,
             w_turn,
@@ -417,8 +508,8 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         if self.bp_hit.q.val() {
             self.word.next = self.bp_data.q.val();
         }
-        self.w_active.next = (self.w_beats.q.val() != 0) | (self.w_words.q.val() != 0);
-        self.spill_pending.next = (self.w_beats.q.val() == 0) & (self.w_words.q.val() != 0);
+        self.w_active.next = self.wb_nz.q.val() | self.ww_nz.q.val();
+        self.spill_pending.next = !self.wb_nz.q.val() & self.ww_nz.q.val();
 
         // Read requests join the queue; length 0 and out-of-range ones are
         // counted (the latter still queued, to answer with zero beats).
@@ -434,6 +525,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.new_rd.next.last_byte = self.dma.rd_req_len.val().get_bits::<3>(0) - 1;
         self.new_rd.next.fetches =
             self.rd_len8.val().get_bits::<COUNT_BITS>(3) + bit_cast::<COUNT_BITS, 1>(self.rd_prime.val().into());
+        self.new_rd.next.one = self.new_rd.val().fetches == 1;
         self.new_rd.next.prime = self.rd_prime.val();
         self.new_rd.next.zero = !self.rd_in.val();
         self.new_rd.next.tag = self.dma.rd_req_tag.val();
@@ -447,55 +539,64 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         // else the queue head's first.
         self.cur.next = self.fetching.q.val();
         self.cur_valid.next = true;
-        if self.fetching.q.val().fetches == 0 {
+        if !self.f_busy.q.val() {
             self.cur.next = self.q0.q.val();
             self.cur_valid.next = self.q0_valid.q.val();
         }
         self.cur_word.next = self.cur.val().word;
 
-        // Response buffer (head and spare): a fetch is offered only if at
-        // most one beat will be held once this cycle's moves are done, so
-        // its word always has a place next cycle.
-        self.head_kept.next = self.head_valid.q.val() & !self.dma.rd_rsp_ready.val();
-        self.arrive.next = self.fetched_valid.q.val() & self.fetched.q.val().produce;
-        self.room.next = !((self.head_kept.val() & self.spare_valid.q.val())
-            | (self.head_kept.val() & self.arrive.val())
-            | (self.spare_valid.q.val() & self.arrive.val()));
+        // Response buffer: a fetch is offered only if the beats held plus
+        // those on their way (the word the RAM shows, the one registered)
+        // leave a slot for it, whatever the consumer does; with
+        // `rd_rsp_ready` high that still allows a fetch every cycle.
+        // Beats held + arriving this edge + the word the RAM shows must
+        // stay at most 3.
+        self.arrive.next = self.wf_valid.q.val() & self.wf.q.val().produce;
+        self.room.next = !self.full_if_none.q.val();
+        if self.fetch_in.q.val() {
+            self.room.next = !self.full_if_fetch.q.val();
+        }
         self.rs_want.next = self.cur_valid.val() & self.room.val() & !self.cur.val().zero;
+
+        // The word read on the last edge is registered with what it turns
+        // into; the beat is formed from it a cycle later.
+        self.wq.d.next = self.word.val();
+        self.wf.d.next = self.fetched.q.val();
+        self.wf_valid.d.next = self.fetched_valid.q.val();
 
         // The beat the arriving word completes: the previous word's bytes
         // from the lane on, then this word's below it.
-        self.p_shift.next = self.fetched.q.val().shift;
-        self.beat_data.next = self.word.val();
+        self.p_shift.next = self.wf.q.val().shift;
+        self.beat_data.next = self.wq.q.val();
         if self.p_shift.val() == 1 {
-            self.beat_data.next = (self.prev.q.val() >> 8) | (self.word.val() << 56);
+            self.beat_data.next = (self.prev.q.val() >> 8) | (self.wq.q.val() << 56);
         } else if self.p_shift.val() == 2 {
-            self.beat_data.next = (self.prev.q.val() >> 16) | (self.word.val() << 48);
+            self.beat_data.next = (self.prev.q.val() >> 16) | (self.wq.q.val() << 48);
         } else if self.p_shift.val() == 3 {
-            self.beat_data.next = (self.prev.q.val() >> 24) | (self.word.val() << 40);
+            self.beat_data.next = (self.prev.q.val() >> 24) | (self.wq.q.val() << 40);
         } else if self.p_shift.val() == 4 {
-            self.beat_data.next = (self.prev.q.val() >> 32) | (self.word.val() << 32);
+            self.beat_data.next = (self.prev.q.val() >> 32) | (self.wq.q.val() << 32);
         } else if self.p_shift.val() == 5 {
-            self.beat_data.next = (self.prev.q.val() >> 40) | (self.word.val() << 24);
+            self.beat_data.next = (self.prev.q.val() >> 40) | (self.wq.q.val() << 24);
         } else if self.p_shift.val() == 6 {
-            self.beat_data.next = (self.prev.q.val() >> 48) | (self.word.val() << 16);
+            self.beat_data.next = (self.prev.q.val() >> 48) | (self.wq.q.val() << 16);
         } else if self.p_shift.val() == 7 {
-            self.beat_data.next = (self.prev.q.val() >> 56) | (self.word.val() << 8);
+            self.beat_data.next = (self.prev.q.val() >> 56) | (self.wq.q.val() << 8);
         }
         self.last_mask.next = self.top_byte.val() >> 56;
-        if self.fetched.q.val().last_byte == 1 {
+        if self.wf.q.val().last_byte == 1 {
             self.last_mask.next = self.top_byte.val() >> 48;
-        } else if self.fetched.q.val().last_byte == 2 {
+        } else if self.wf.q.val().last_byte == 2 {
             self.last_mask.next = self.top_byte.val() >> 40;
-        } else if self.fetched.q.val().last_byte == 3 {
+        } else if self.wf.q.val().last_byte == 3 {
             self.last_mask.next = self.top_byte.val() >> 32;
-        } else if self.fetched.q.val().last_byte == 4 {
+        } else if self.wf.q.val().last_byte == 4 {
             self.last_mask.next = self.top_byte.val() >> 24;
-        } else if self.fetched.q.val().last_byte == 5 {
+        } else if self.wf.q.val().last_byte == 5 {
             self.last_mask.next = self.top_byte.val() >> 16;
-        } else if self.fetched.q.val().last_byte == 6 {
+        } else if self.wf.q.val().last_byte == 6 {
             self.last_mask.next = self.top_byte.val() >> 8;
-        } else if self.fetched.q.val().last_byte == 7 {
+        } else if self.wf.q.val().last_byte == 7 {
             self.last_mask.next = self.top_byte.val();
         }
         // Bytes below the last valid one are kept: fill the mask downwards.
@@ -503,36 +604,63 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 16);
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 32);
         self.beat.next.data = self.beat_data.val();
-        if self.fetched.q.val().last {
+        if self.wf.q.val().last {
             self.beat.next.data = self.beat_data.val() & self.last_mask.val();
         }
-        if self.fetched.q.val().zero {
+        if self.wf.q.val().zero {
             self.beat.next.data = 0.into();
         }
-        self.beat.next.last = self.fetched.q.val().last;
-        self.beat.next.tag = self.fetched.q.val().tag;
-        if self.fetched_valid.q.val() {
-            self.prev.d.next = self.word.val();
+        self.beat.next.last = self.wf.q.val().last;
+        self.beat.next.tag = self.wf.q.val().tag;
+        if self.wf_valid.q.val() {
+            self.prev.d.next = self.wq.q.val();
         }
 
-        self.dma.rd_rsp_valid.next = self.head_valid.q.val();
-        self.dma.rd_rsp_data.next = self.head.q.val().data;
-        self.dma.rd_rsp_last.next = self.head.q.val().last;
-        self.dma.rd_rsp_tag.next = self.head.q.val().tag;
-        if self.head_kept.val() {
-            if !self.spare_valid.q.val() & self.arrive.val() {
-                self.spare_valid.d.next = true;
-                self.spare.d.next = self.beat.val();
-            }
-        } else if self.spare_valid.q.val() {
-            self.head_valid.d.next = true;
-            self.head.d.next = self.spare.q.val();
-            self.spare_valid.d.next = self.arrive.val();
-            self.spare.d.next = self.beat.val();
-        } else {
-            self.head_valid.d.next = self.arrive.val();
-            self.head.d.next = self.beat.val();
+        self.head_beat.next = self.slot0.q.val();
+        if self.rs_rd.q.val() == 1 {
+            self.head_beat.next = self.slot1.q.val();
+        } else if self.rs_rd.q.val() == 2 {
+            self.head_beat.next = self.slot2.q.val();
+        } else if self.rs_rd.q.val() == 3 {
+            self.head_beat.next = self.slot3.q.val();
         }
+        self.dma.rd_rsp_valid.next = self.rs_valid.q.val();
+        self.dma.rd_rsp_data.next = self.head_beat.val().data;
+        self.dma.rd_rsp_last.next = self.head_beat.val().last;
+        self.dma.rd_rsp_tag.next = self.head_beat.val().tag;
+        self.rs_pop.next = self.rs_valid.q.val() & self.dma.rd_rsp_ready.val();
+        if self.arrive.val() {
+            if self.rs_wr.q.val() == 0 {
+                self.slot0.d.next = self.beat.val();
+            }
+            if self.rs_wr.q.val() == 1 {
+                self.slot1.d.next = self.beat.val();
+            }
+            if self.rs_wr.q.val() == 2 {
+                self.slot2.d.next = self.beat.val();
+            }
+            if self.rs_wr.q.val() == 3 {
+                self.slot3.d.next = self.beat.val();
+            }
+            self.rs_wr.d.next = self.rs_wr.q.val() + 1;
+        }
+        if self.rs_pop.val() {
+            self.rs_rd.d.next = self.rs_rd.q.val() + 1;
+        }
+        self.rs_count_next.next = self.rs_count.q.val();
+        if self.arrive.val() & !self.rs_pop.val() {
+            self.rs_count_next.next = self.rs_count.q.val() + 1;
+        }
+        if !self.arrive.val() & self.rs_pop.val() {
+            self.rs_count_next.next = self.rs_count.q.val() - 1;
+        }
+        self.rs_count.d.next = self.rs_count_next.val();
+        self.rs_valid.d.next = self.rs_count_next.val() != 0;
+        // Next cycle's beats held and arriving, before this cycle's fetch.
+        self.in_flight.next = self.rs_count_next.val()
+            + bit_cast::<3, 1>((self.fetched_valid.q.val() & self.fetched.q.val().produce).into());
+        self.full_if_none.d.next = self.in_flight.val() > 3;
+        self.full_if_fetch.d.next = self.in_flight.val() > 2;
 
         // Write requests. Words = beats, plus one when the last beat's
         // bytes run past the end of its word.
@@ -548,93 +676,129 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.wr_spill.next =
             bit_cast::<4, 3>(self.wr_lane.val()) + bit_cast::<4, 3>(self.wr_len_m1.val().get_bits::<3>(0));
         self.wr_take.next = self.dma.wr_req_valid.val() & !self.w_active.val();
+        // The first word's mask: from the lane on, and up to the last byte
+        // if it is also the last word.
+        self.wr_one_word.next = (self.wr_count.val() == 1) & !self.wr_spill.val().get_bit(3);
+        self.wr_head_mask.next = self.all_bytes.val() << self.wr_lane.val();
+        self.wr_tail_mask.next = self.all_bytes.val() >> (7 - self.wr_spill.val().get_bits::<3>(0));
+        self.wr_mask.next = self.wr_head_mask.val();
+        if self.wr_one_word.val() {
+            self.wr_mask.next = self.wr_head_mask.val() & self.wr_tail_mask.val();
+        }
         if self.wr_take.val() & (self.dma.wr_req_len.val() != 0) {
             self.w_word.d.next = self.wr_off.val().get_bits::<WORD_BITS>(3);
             self.w_shift.d.next = self.wr_lane.val();
+            self.w_sh.d.next = (self.all_bytes.val() >> 7) << self.wr_lane.val();
             self.w_beats.d.next = self.wr_count.val();
+            self.wb_nz.d.next = true;
+            self.wb_one.d.next = self.wr_count.val() == 1;
             self.w_words.d.next = 0.into();
+            self.ww_nz.d.next = self.wr_in.val();
+            self.ww_one.d.next = self.wr_in.val() & self.wr_one_word.val();
             if self.wr_in.val() {
                 self.w_words.d.next =
                     self.wr_count.val() + bit_cast::<COUNT_BITS, 1>(self.wr_spill.val().get_bit(3).into());
             }
             self.w_bad.d.next = !self.wr_in.val();
-            self.w_first.d.next = true;
-            self.w_head_mask.d.next = self.all_bytes.val() << self.wr_lane.val();
-            self.w_tail_mask.d.next = self.all_bytes.val() >> (7 - self.wr_spill.val().get_bits::<3>(0));
+            self.w_mask.d.next = self.wr_mask.val();
+            self.w_part.d.next = self.wr_mask.val() != self.all_bytes.val();
+            self.w_tail_mask.d.next = self.wr_tail_mask.val();
+            self.w_tail_part.d.next = self.wr_tail_mask.val() != self.all_bytes.val();
         }
 
         // The word this write issues next: a beat's, or after the last
         // beat the final word of an unaligned write (its bytes come from
         // the last beat alone).
         self.dw_in.next = self.dma.wr_data.val();
-        if self.w_beats.q.val() == 0 {
+        if !self.wb_nz.q.val() {
             self.dw_in.next = 0.into();
         }
-        self.dw_data.next = self.dw_in.val();
-        if self.w_shift.q.val() == 1 {
-            self.dw_data.next = (self.dw_in.val() << 8) | (self.w_prev.q.val() >> 56);
-        } else if self.w_shift.q.val() == 2 {
-            self.dw_data.next = (self.dw_in.val() << 16) | (self.w_prev.q.val() >> 48);
-        } else if self.w_shift.q.val() == 3 {
-            self.dw_data.next = (self.dw_in.val() << 24) | (self.w_prev.q.val() >> 40);
-        } else if self.w_shift.q.val() == 4 {
-            self.dw_data.next = (self.dw_in.val() << 32) | (self.w_prev.q.val() >> 32);
-        } else if self.w_shift.q.val() == 5 {
-            self.dw_data.next = (self.dw_in.val() << 40) | (self.w_prev.q.val() >> 24);
-        } else if self.w_shift.q.val() == 6 {
-            self.dw_data.next = (self.dw_in.val() << 48) | (self.w_prev.q.val() >> 16);
-        } else if self.w_shift.q.val() == 7 {
-            self.dw_data.next = (self.dw_in.val() << 56) | (self.w_prev.q.val() >> 8);
+        self.dw_data.next = 0.into();
+        if self.w_sh.q.val().get_bit(0) {
+            self.dw_data.next = self.dw_in.val();
         }
-        self.dw_mask.next = self.all_bytes.val();
-        if self.w_first.q.val() {
-            self.dw_mask.next = self.w_head_mask.q.val();
+        if self.w_sh.q.val().get_bit(1) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 8) | (self.w_prev.q.val() >> 56);
         }
-        if self.w_words.q.val() == 1 {
-            self.dw_mask.next = self.dw_mask.val() & self.w_tail_mask.q.val();
+        if self.w_sh.q.val().get_bit(2) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 16) | (self.w_prev.q.val() >> 48);
         }
-        self.dw_partial.next = self.dw_mask.val() != self.all_bytes.val();
+        if self.w_sh.q.val().get_bit(3) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 24) | (self.w_prev.q.val() >> 40);
+        }
+        if self.w_sh.q.val().get_bit(4) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 32) | (self.w_prev.q.val() >> 32);
+        }
+        if self.w_sh.q.val().get_bit(5) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 40) | (self.w_prev.q.val() >> 24);
+        }
+        if self.w_sh.q.val().get_bit(6) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 48) | (self.w_prev.q.val() >> 16);
+        }
+        if self.w_sh.q.val().get_bit(7) {
+            self.dw_data.next = self.dw_data.val() | (self.dw_in.val() << 56) | (self.w_prev.q.val() >> 8);
+        }
+        self.dw_mask.next = self.w_mask.q.val();
+        self.dw_partial.next = self.w_part.q.val();
         self.dw_want.next = !self.w_bad.q.val()
-            & (((self.w_beats.q.val() != 0) & self.dma.wr_data_valid.val()) | self.spill_pending.val());
+            & ((self.wb_nz.q.val() & self.dma.wr_data_valid.val()) | self.spill_pending.val());
 
         // Who uses the RAM this cycle. The register access goes when DMA
         // does not want the RAM, or when it has waited 7 cycles; a fetch
         // and a partial word (which needs the read port) take turns.
-        self.reg_go.next = self.r_pend.q.val()
-            & ((self.r_wait.q.val() == 7) | (!self.rs_want.val() & !self.dw_want.val()));
-        self.conflict.next = self.rs_want.val() & self.dw_want.val() & self.dw_partial.val() & !self.reg_go.val();
-        self.dw_go.next = self.dw_want.val() & !self.reg_go.val() & (!self.conflict.val() | self.w_turn.q.val());
-        self.rs_grant.next = self.rs_want.val() & !self.reg_go.val() & (!self.conflict.val() | !self.w_turn.q.val());
+        // (When DMA wants the RAM, the register access goes only if forced,
+        // which keeps the grants shallow.)
+        self.force_reg.next = self.r_pend.q.val() & (self.r_wait.q.val() == 7);
+        self.reg_go.next = self.force_reg.val() | (self.r_pend.q.val() & !self.rs_want.val() & !self.dw_want.val());
+        self.conflict.next = self.rs_want.val() & self.dw_want.val() & self.dw_partial.val() & !self.force_reg.val();
+        self.dw_go.next = self.dw_want.val()
+            & !self.force_reg.val()
+            & (!(self.rs_want.val() & self.dw_partial.val()) | self.w_turn.q.val());
+        self.rs_grant.next = self.rs_want.val()
+            & !self.force_reg.val()
+            & (!(self.dw_want.val() & self.dw_partial.val()) | !self.w_turn.q.val());
         if self.conflict.val() {
             self.w_turn.d.next = !self.w_turn.q.val();
         }
         self.f_go.next = self.cur_valid.val() & self.room.val() & (self.cur.val().zero | self.rs_grant.val());
-        self.dma.wr_data_ready.next = (self.w_beats.q.val() != 0)
+        // With a beat offered DMA wants the RAM, so only a forced register
+        // access stops it; what `wr_data_ready` shows with no beat offered
+        // moves nothing.
+        self.dma.wr_data_ready.next = self.wb_nz.q.val()
             & (self.w_bad.q.val()
-                | (!self.reg_go.val()
+                | (!self.force_reg.val()
                     & (!(self.rs_want.val() & self.dw_partial.val()) | self.w_turn.q.val())));
 
+        self.dw_read.next = self.dw_go.val() & self.dw_partial.val();
         self.ra.next = self.cur_word.val().get_bits::<WORD_BITS>(0);
-        if self.dw_go.val() & self.dw_partial.val() {
+        if self.dw_read.val() {
             self.ra.next = self.w_word.q.val();
         }
         if self.reg_go.val() {
             self.ra.next = self.r_word.q.val();
         }
         self.ram.read_address.next = self.ra.val();
+        // The write stage's word against each address the read may take,
+        // compared from registers, then picked like the address.
+        self.eq_r.next = self.b_word.q.val() == self.r_word.q.val();
+        self.eq_w.next = self.b_word.q.val() == self.w_word.q.val();
+        self.eq_c.next = self.b_word.q.val() == self.cur_word.val().get_bits::<WORD_BITS>(0);
 
         // The fetch: it moves to the fetched stage, the request advances.
         self.fetched_valid.d.next = self.f_go.val();
+        self.fetch_in.d.next = self.f_go.val() & !self.cur.val().prime;
         self.fetched.d.next.produce = !self.cur.val().prime;
-        self.fetched.d.next.last = self.cur.val().fetches == 1;
+        self.fetched.d.next.last = self.cur.val().one;
         self.fetched.d.next.shift = self.cur.val().shift;
         self.fetched.d.next.last_byte = self.cur.val().last_byte;
         self.fetched.d.next.zero = self.cur.val().zero;
         self.fetched.d.next.tag = self.cur.val().tag;
-        self.pop.next = self.f_go.val() & (self.fetching.q.val().fetches == 0);
+        self.pop.next = self.f_go.val() & !self.f_busy.q.val();
         if self.f_go.val() {
             self.fetching.d.next = self.cur.val();
             self.fetching.d.next.fetches = self.cur.val().fetches - 1;
+            self.fetching.d.next.one = self.cur.val().fetches == 2;
+            self.f_busy.d.next = !self.cur.val().one;
             self.fetching.d.next.word = self.cur_word.val() + 1;
             self.fetching.d.next.prime = false;
         }
@@ -657,7 +821,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         // Write beats. A beat whose `last` disagrees with the length ends
         // the write if early, and is counted either way.
         self.wbeat.next = self.dma.wr_data_valid.val() & self.dma.wr_data_ready.val();
-        self.mismatch.next = self.wbeat.val() & (self.dma.wr_data_last.val() != (self.w_beats.q.val() == 1));
+        self.mismatch.next = self.wbeat.val() & (self.dma.wr_data_last.val() != self.wb_one.q.val());
         self.b_valid.d.next = false;
         if self.dw_go.val() {
             self.b_valid.d.next = true;
@@ -666,14 +830,28 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             self.b_mask.d.next = self.dw_mask.val();
             self.w_word.d.next = self.w_word.q.val() + 1;
             self.w_words.d.next = self.w_words.q.val() - 1;
-            self.w_first.d.next = false;
+            self.ww_nz.d.next = !self.ww_one.q.val();
+            self.ww_one.d.next = self.w_words.q.val() == 2;
+            // Words after the first are whole but the last.
+            self.w_mask.d.next = self.all_bytes.val();
+            self.w_part.d.next = false;
+            if self.w_words.q.val() == 2 {
+                self.w_mask.d.next = self.w_tail_mask.q.val();
+                self.w_part.d.next = self.w_tail_part.q.val();
+            }
             self.w_prev.d.next = self.dma.wr_data.val();
         }
         if self.wbeat.val() {
             self.w_beats.d.next = self.w_beats.q.val() - 1;
-            if self.dma.wr_data_last.val() & (self.w_beats.q.val() != 1) {
+            self.wb_nz.d.next = !self.wb_one.q.val();
+            self.wb_one.d.next = self.w_beats.q.val() == 2;
+            if self.dma.wr_data_last.val() & !self.wb_one.q.val() {
                 self.w_beats.d.next = 0.into();
                 self.w_words.d.next = 0.into();
+                self.wb_nz.d.next = false;
+                self.wb_one.d.next = false;
+                self.ww_nz.d.next = false;
+                self.ww_one.d.next = false;
             }
         }
         if (self.wr_take.val() & ((self.dma.wr_req_len.val() == 0) | !self.wr_in.val())) | self.mismatch.val() {
@@ -740,7 +918,13 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.ram.write_enable.next = self.b_valid.q.val();
         self.ram.write_address.next = self.b_word.q.val();
         self.ram.write_data.next = self.merged.val();
-        self.bp_hit.d.next = self.b_valid.q.val() & (self.b_word.q.val() == self.ra.val());
+        self.bp_hit.d.next = self.b_valid.q.val() & self.eq_c.val();
+        if self.dw_read.val() {
+            self.bp_hit.d.next = self.b_valid.q.val() & self.eq_w.val();
+        }
+        if self.reg_go.val() {
+            self.bp_hit.d.next = self.b_valid.q.val() & self.eq_r.val();
+        }
         self.bp_data.d.next = self.merged.val();
     }
 }
@@ -823,6 +1007,8 @@ mod tests {
         reg_latency: Vec<u64>,
         rd_accepted_at: Vec<u64>,
         beats_at: Vec<u64>,
+        /// Cycles in which a write's last beat moved.
+        wr_done_at: Vec<u64>,
     }
 
     impl Bench {
@@ -852,6 +1038,7 @@ mod tests {
                 reg_latency: vec![],
                 rd_accepted_at: vec![],
                 beats_at: vec![],
+                wr_done_at: vec![],
             }
         }
 
@@ -994,6 +1181,7 @@ mod tests {
                 self.beat_shown = false;
                 self.wr_beats.pop_front();
                 if self.wr_beats.is_empty() {
+                    self.wr_done_at.push(cycle);
                     let (a, d) = self.wr_active.take().unwrap();
                     if let Some((s, e)) = inside(a, d.len() as u64) {
                         self.model[s as usize..e as usize].copy_from_slice(&d);
@@ -1237,21 +1425,21 @@ mod tests {
         let mut b = Bench::new(1);
         b.writes.push_back((BASE, (0..2048).map(|i| i as u8).collect()));
         b.run(1000);
-        // An aligned 2 KiB read: first beat 3 cycles after acceptance,
+        // An aligned 2 KiB read: first beat 4 cycles after acceptance,
         // then one every cycle.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
         b.reads.push_back((BASE, 2048, 1));
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 3..t + 3 + 256).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 4..t + 4 + 256).collect::<Vec<_>>());
         // Unaligned: one cycle more, then the same rate.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
         b.reads.push_back((BASE + 5, 2040, 2));
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 4..t + 4 + 255).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 5..t + 5 + 255).collect::<Vec<_>>());
         // Back-to-back 16-byte reads: no gap between requests.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
@@ -1260,7 +1448,7 @@ mod tests {
         }
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 3..t + 3 + 40).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 4..t + 4 + 40).collect::<Vec<_>>());
         // Back-to-back unaligned 16-byte reads: three fetches for two beats.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
@@ -1270,7 +1458,7 @@ mod tests {
         b.run(1000);
         let t = b.rd_accepted_at[0];
         let span = b.beats_at.last().unwrap() - t;
-        assert_eq!((b.beats_at.len(), span), (40, 4 + 60 - 2));
+        assert_eq!((b.beats_at.len(), span), (40, 5 + 60 - 2));
         // One-fetch reads too, the queue holding two requests.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
@@ -1279,7 +1467,7 @@ mod tests {
         }
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 3..t + 3 + 20).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 4..t + 4 + 20).collect::<Vec<_>>());
     }
 
     /// Drives the block by hand: a write, then a read of the same bytes
@@ -1337,6 +1525,112 @@ mod tests {
             }
             assert_eq!(got, beats_of(&data).into_iter().collect::<Vec<_>>(), "write at 0x{addr:x}, {len} bytes");
         }
+    }
+
+    /// Reads the 32-bit word at `off` through the register window.
+    fn reg_read(h: &mut Harness<DmaMemory8K>, off: u64) -> u32 {
+        h.uut.regs.strobe.next = true;
+        h.uut.regs.write.next = false;
+        h.uut.regs.addr.next = off.into();
+        h.cycle();
+        h.uut.regs.strobe.next = false;
+        for _ in 0..12 {
+            h.settle();
+            if h.uut.regs.ack.val() {
+                let v = u64::from(h.uut.regs.rdata.val()) as u32;
+                h.cycle();
+                return v;
+            }
+            h.cycle();
+        }
+        panic!("no ack");
+    }
+
+    /// A register write and a DMA write of the other half of the same
+    /// word, on consecutive RAM edges in either order: the second reads
+    /// the word on the edge the first writes it, so only the write stage's
+    /// forwarding (`bp_hit`) keeps the first one's bytes.
+    #[test]
+    fn a_register_write_and_a_partial_dma_write_to_one_word_on_adjacent_edges_both_land() {
+        const WORD: u64 = 40;
+        for reg_first in [true, false] {
+            let mut h = Harness::new(DmaMemory8K::default(), |m| &mut m.clock);
+            h.uut.dma.rd_rsp_ready.next = true;
+            // DMA: 4 bytes into the upper half of the word, one beat.
+            h.uut.dma.wr_req_valid.next = true;
+            h.uut.dma.wr_req_addr.next = (BASE + WORD * 8 + 4).into();
+            h.uut.dma.wr_req_len.next = 4.into();
+            h.settle();
+            assert!(h.uut.dma.wr_req_ready.val());
+            h.cycle();
+            h.uut.dma.wr_req_valid.next = false;
+            h.uut.dma.wr_data.next = 0xD4D3_D2D1u64.into();
+            h.uut.dma.wr_data_last.next = true;
+            // Register: the lower half.
+            h.uut.regs.write.next = true;
+            h.uut.regs.addr.next = (WORD * 8).into();
+            h.uut.regs.wdata.next = 0x4433_2211u64.into();
+            if reg_first {
+                // Strobe; the access takes the RAM on the next edge (DMA is
+                // idle), its write lands on the one after, on which the
+                // DMA beat is offered and reads the word.
+                h.uut.regs.strobe.next = true;
+                h.cycle();
+                h.uut.regs.strobe.next = false;
+                h.cycle();
+                assert!(!h.uut.regs.ack.val());
+                h.uut.dma.wr_data_valid.next = true;
+                h.settle();
+                assert!(h.uut.dma.wr_data_ready.val());
+                h.cycle();
+            } else {
+                // The beat reads the word now and is written on the next
+                // edge, on which the register access reads it.
+                h.uut.dma.wr_data_valid.next = true;
+                h.uut.regs.strobe.next = true;
+                h.settle();
+                assert!(h.uut.dma.wr_data_ready.val());
+                h.cycle();
+                h.uut.regs.strobe.next = false;
+            }
+            h.uut.dma.wr_data_valid.next = false;
+            for _ in 0..12 {
+                h.cycle();
+            }
+            let got = (reg_read(&mut h, WORD * 8), reg_read(&mut h, WORD * 8 + 4));
+            assert_eq!(got, (0x4433_2211, 0xD4D3_D2D1), "register write first: {reg_first}");
+            assert_eq!((u64::from(h.uut.bad_reads.val()), u64::from(h.uut.bad_writes.val())), (0, 0));
+        }
+    }
+
+    /// Back-to-back 2 KiB reads keep a fetch wanting the read port every
+    /// cycle; short unaligned writes elsewhere want it for two partial
+    /// words each. Both must get through: writes finish while the reads
+    /// still stream, and the reads keep most of their rate.
+    #[test]
+    fn dma_reads_and_partial_writes_take_turns_at_the_read_port() {
+        let mut b = Bench::new(0x7u64 << 40 | 0x0DD5);
+        for i in 0..16u64 {
+            b.reads.push_back((BASE + (i % 2) * 2048, 2048, i as u8));
+        }
+        for i in 0..200u64 {
+            let a = BASE + 4096 + (i * 24) % 4000 + 3;
+            let data = (0..8).map(|j| (i * 8 + j) as u8).collect();
+            b.writes.push_back((a, data));
+        }
+        b.run(40_000);
+        let reads_done = *b.beats_at.last().unwrap();
+        let writes_done = *b.wr_done_at.last().unwrap();
+        let start = b.rd_accepted_at[0];
+        let beats_while_writing = b.beats_at.iter().filter(|&&c| c <= writes_done).count() as u64;
+        eprintln!(
+            "reads {start}..{reads_done}, writes done at {writes_done}, {beats_while_writing} beats in {} cycles",
+            writes_done - start
+        );
+        assert!(writes_done < reads_done, "the writes waited for the reads to finish");
+        assert!(beats_while_writing * 2 >= writes_done - start, "the reads lost more than half their rate to the writes");
+        b.check_memory();
+        b.check_counters();
     }
 
     /// A write whose `wr_data_last` disagrees with its length: ended at an

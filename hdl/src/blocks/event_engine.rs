@@ -25,22 +25,28 @@
 //! `seq` already incremented (the first event of a queue has seq 1), then
 //! clears `armed` and `pending`; `rx_done`/`tx_done` are kept.
 //!
-//! Processing is serial, one operation per cycle through two stages:
+//! Processing is serial, one operation per cycle through four stages (so
+//! that block-RAM data and the wide compares each get a cycle at 125 MHz):
 //! stage 0 picks an operation and addresses the config and state RAMs at
-//! its queue; stage 1 gets both a cycle later (the state just written by
-//! the previous operation is forwarded, as the RAM still returns the old
-//! one), updates the state, writes it back and decides whether to fire.
+//! its queue; stage 1 registers both (the state stage 3 wrote last cycle is
+//! forwarded, as the RAM still returns the old one); stage 2 computes the
+//! new state and whether it fires if armed; stage 3 looks at `armed`,
+//! writes the state back and fires. An operation that reads a queue's
+//! state is not picked while another one on that queue is in stage 1 or
+//! 2 (the cycle goes unused), so no result is ever missed.
 //! Operations, highest priority first:
 //! 1. the state reset of a commit, the cycle after the commit;
 //! 2. an arm: the queue named by the latest arm doorbell not yet evaluated,
 //!    so arming a queue that has enough pending fires within a few cycles;
 //! 3. a completion notice from the receive or transmit FIFO (alternating
-//!    between them), alternating with 4 while notices wait;
+//!    between them, each FIFO's head held in a register), alternating
+//!    with 4 while notices wait;
 //! 4. a scan step: the next queue in turn is evaluated as is, which is what
 //!    fires time-moderated events. Idle, the scan visits every queue in
 //!    `QUEUE_COUNT` cycles; under a flood of notices in `2 * QUEUE_COUNT`.
-//! Operations 2 to 4 wait while an event is in the DMA output (two event
-//! slots cover the operation in stage 1 and the one being picked), so a
+//! Operations 2 to 4 wait while an event is in the DMA output (as seen a
+//! cycle late; an 8-entry event FIFO behind the output slot covers the
+//! operations in stages 1 to 3 and the two picked meanwhile), so a
 //! host that stalls the write stalls the engine, but never loses anything:
 //! notices wait in 16-entry FIFOs whose `ready` drops only when full, and
 //! `armed` is set by the doorbell itself (never stalled); a doorbell that
@@ -51,8 +57,9 @@
 //!
 //! A commit (`settings.write`) writes the queue's event address, count
 //! and ticks at once and clears `armed`; the next cycle's reset zeroes
-//! `pending`, `rx_done`, `tx_done` and `seq` (`cfg_busy` is high in the two
-//! cycles after the commit). An operation already in stage 1 in the commit cycle may
+//! `pending`, `rx_done`, `tx_done` and `seq` (`cfg_busy` is high in the four
+//! cycles after the commit). An operation already in stages 1 to 3 in the
+//! commit cycle may
 //! still fire with the old settings (it came before the commit); none after
 //! can fire until the queue is armed again. Notices accepted before the
 //! commit but still in a FIFO are applied after the reset (they are at
@@ -83,6 +90,11 @@ pub struct EventConfig {
     pub addr: Bits<64>,
     pub count: Bits<8>,
     pub ticks: Bits<16>,
+    /// Derived at the commit, so that no wide compare follows the RAM:
+    /// `addr != 0`, `ticks != 0`, and `max(count, 1) - 1`.
+    pub live: bool,
+    pub timed: bool,
+    pub count_m1: Bits<8>,
 }
 
 /// A queue's event state.
@@ -96,6 +108,13 @@ pub struct EventState {
     pub rx_done: Bits<16>,
     pub tx_done: Bits<16>,
     pub seq: Bits<16>,
+}
+
+/// An event fired while the DMA port was busy.
+#[derive(Copy, Clone, Debug, Default, PartialEq, LogicStruct)]
+pub struct PendingEvent {
+    pub addr: Bits<DMA_ADDR_BITS>,
+    pub word: Bits<DMA_DATA_BITS>,
 }
 
 /// A completion notice as it waits in a FIFO.
@@ -140,17 +159,43 @@ pub struct EventEngine {
     s1_queue: DFF<Bits<QUEUE_COUNT_LOG2>>,
     s1_is_tx: DFF<Bit>,
     s1_done: DFF<Bits<16>>,
-    /// Stage 1's state write of the previous cycle, for forwarding.
+    /// Stage 2: the queue's state and settings as read.
+    s2_op: DFF<Bits<2>>,
+    s2_queue: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    s2_is_tx: DFF<Bit>,
+    s2_done: DFF<Bits<16>>,
+    s2_cur: DFF<EventState>,
+    s2_cfg: DFF<EventConfig>,
+    /// Stage 3: the new state, and the event it fires if the queue is armed.
+    s3_op: DFF<Bits<2>>,
+    s3_queue: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    s3_nxt: DFF<EventState>,
+    s3_pre_fire: DFF<Bit>,
+    s2_armed: DFF<Bits<8>>,
+    s3_armed: DFF<Bit>,
+    /// Each FIFO's next notice.
+    rxh_valid: DFF<Bit>,
+    rxh: DFF<Notice>,
+    rxh_in_range: DFF<Bit>,
+    txh_valid: DFF<Bit>,
+    txh: DFF<Notice>,
+    txh_in_range: DFF<Bit>,
+    s3_seq1: DFF<Bits<16>>,
+    s3_addr: DFF<Bits<DMA_ADDR_BITS>>,
+    s3_word: DFF<Bits<DMA_DATA_BITS>>,
+    /// Stage 3's state write of the previous cycle, for forwarding.
     w_valid: DFF<Bit>,
     w_queue: DFF<Bits<QUEUE_COUNT_LOG2>>,
     w_state: DFF<EventState>,
-    /// Event slots: slot 0 is on the DMA port, slot 1 waits behind it.
+    /// Event slot 0 is on the DMA port; events behind it wait in `evq`.
     e0_valid: DFF<Bit>,
     e0_addr: DFF<Bits<DMA_ADDR_BITS>>,
     e0_word: DFF<Bits<DMA_DATA_BITS>>,
-    e1_valid: DFF<Bit>,
-    e1_addr: DFF<Bits<DMA_ADDR_BITS>>,
-    e1_word: DFF<Bits<DMA_DATA_BITS>>,
+    /// Picks wait while an event waits (as seen a cycle late), so at most
+    /// the operations in stages 1 and 2 and the two picked next fire behind
+    /// the one that took slot 0: 4 of the 8 entries.
+    evq: SynchronousFIFO<PendingEvent, 3, 4, 1>,
+    ev_idle: DFF<Bit>,
     /// Slot 0's request has moved; its data beat is next.
     e0_data: DFF<Bit>,
     sent: DFF<Bit>,
@@ -164,12 +209,32 @@ pub struct EventEngine {
     rx_notice: Signal<Local, Notice>,
     tx_notice: Signal<Local, Notice>,
     new_cfg: Signal<Local, EventConfig>,
-    cfg: Signal<Local, EventConfig>,
     cur: Signal<Local, EventState>,
+    fin: Signal<Local, EventState>,
+    pend_zero: Signal<Local, Bit>,
+    seq1: Signal<Local, Bits<16>>,
+    s1_busy: Signal<Local, Bit>,
+    s2_busy: Signal<Local, Bit>,
+    hz_hint: Signal<Local, Bit>,
+    hz_scan: Signal<Local, Bit>,
+    hz_notice: Signal<Local, Bit>,
+    grp_all: Signal<Local, Bits<QUEUE_COUNT>>,
+    grp_armed: Signal<Local, Bits<8>>,
+    grp_clear: Signal<Local, Bits<8>>,
+    grp_set: Signal<Local, Bits<8>>,
+    nh_valid: Signal<Local, Bit>,
+    nh_in_range: Signal<Local, Bit>,
+    rx_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    tx_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    hz_rx: Signal<Local, Bit>,
+    hz_tx: Signal<Local, Bit>,
+    is_notice: Signal<Local, Bit>,
+    time_due: Signal<Local, Bit>,
+    count_ok: Signal<Local, Bit>,
+    new_event: Signal<Local, PendingEvent>,
     nxt: Signal<Local, EventState>,
     elapsed: Signal<Local, Bits<24>>,
     fire: Signal<Local, Bit>,
-    word: Signal<Local, Bits<DMA_DATA_BITS>>,
     armed_next: Signal<Local, Bits<QUEUE_COUNT>>,
     req_moved: Signal<Local, Bit>,
     data_moved: Signal<Local, Bit>,
@@ -208,15 +273,45 @@ impl EventEngine {
             s1_queue: Default::default(),
             s1_is_tx: Default::default(),
             s1_done: Default::default(),
+            s2_op: Default::default(),
+            s2_queue: Default::default(),
+            s2_is_tx: Default::default(),
+            s2_done: Default::default(),
+            s2_cur: Default::default(),
+            s2_cfg: Default::default(),
+            s3_op: Default::default(),
+            s3_queue: Default::default(),
+            s3_nxt: Default::default(),
+            s3_pre_fire: Default::default(),
+            s2_armed: Default::default(),
+            s3_armed: Default::default(),
+            rxh_valid: Default::default(),
+            rxh: Default::default(),
+            rxh_in_range: Default::default(),
+            txh_valid: Default::default(),
+            txh: Default::default(),
+            txh_in_range: Default::default(),
+            ev_idle: Default::default(),
+            grp_all: Default::default(),
+            grp_armed: Default::default(),
+            grp_clear: Default::default(),
+            grp_set: Default::default(),
+            nh_valid: Default::default(),
+            nh_in_range: Default::default(),
+            rx_q: Default::default(),
+            tx_q: Default::default(),
+            hz_rx: Default::default(),
+            hz_tx: Default::default(),
+            s3_seq1: Default::default(),
+            s3_addr: Default::default(),
+            s3_word: Default::default(),
             w_valid: Default::default(),
             w_queue: Default::default(),
             w_state: Default::default(),
             e0_valid: Default::default(),
             e0_addr: Default::default(),
             e0_word: Default::default(),
-            e1_valid: Default::default(),
-            e1_addr: Default::default(),
-            e1_word: Default::default(),
+            evq: Default::default(),
             e0_data: Default::default(),
             sent: Default::default(),
             commit_ok: Default::default(),
@@ -229,12 +324,23 @@ impl EventEngine {
             rx_notice: Default::default(),
             tx_notice: Default::default(),
             new_cfg: Default::default(),
-            cfg: Default::default(),
             cur: Default::default(),
+            fin: Default::default(),
+            pend_zero: Default::default(),
+            seq1: Default::default(),
+            s1_busy: Default::default(),
+            s2_busy: Default::default(),
+            hz_hint: Default::default(),
+            hz_scan: Default::default(),
+            hz_notice: Default::default(),
+
+            is_notice: Default::default(),
+            time_due: Default::default(),
+            count_ok: Default::default(),
+            new_event: Default::default(),
             nxt: Default::default(),
             elapsed: Default::default(),
             fire: Default::default(),
-            word: Default::default(),
             armed_next: Default::default(),
             req_moved: Default::default(),
             data_moved: Default::default(),
@@ -245,11 +351,13 @@ impl EventEngine {
 impl Logic for EventEngine {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, rx_fifo, tx_fifo);
+        clock!(self, clock, rx_fifo, tx_fifo, evq);
         dff_setup!(
             self, clock, prescale, tick, armed, hint_valid, hint_queue, reset_pending, reset_queue,
-            scan_ptr, scan_turn, prefer_tx, s1_op, s1_queue, s1_is_tx, s1_done, w_valid, w_queue,
-            w_state, e0_valid, e0_addr, e0_word, e1_valid, e1_addr, e1_word, e0_data, sent
+            scan_ptr, scan_turn, prefer_tx, s1_op, s1_queue, s1_is_tx, s1_done, s2_op, s2_queue, s2_is_tx,
+            s2_done, s2_cur, s2_cfg, s3_op, s3_queue, s3_nxt, s3_pre_fire, s2_armed, s3_armed, rxh_valid, rxh, rxh_in_range, txh_valid, txh,
+            txh_in_range, ev_idle, s3_seq1, s3_addr, s3_word, w_valid,
+            w_queue, w_state, e0_valid, e0_addr, e0_word, e0_data, sent
         );
         self.cfg_ram.read_clock.next = self.clock.val();
         self.cfg_ram.write_clock.next = self.clock.val();
@@ -282,6 +390,12 @@ impl Logic for EventEngine {
         self.new_cfg.next.addr = self.settings.settings.val().evt_addr;
         self.new_cfg.next.count = self.settings.settings.val().evt_count;
         self.new_cfg.next.ticks = self.settings.settings.val().evt_ticks;
+        self.new_cfg.next.live = self.settings.settings.val().evt_addr.any();
+        self.new_cfg.next.timed = self.settings.settings.val().evt_ticks.any();
+        self.new_cfg.next.count_m1 = 0.into();
+        if self.settings.settings.val().evt_count.any() {
+            self.new_cfg.next.count_m1 = self.settings.settings.val().evt_count - 1;
+        }
         self.cfg_ram.write_address.next = self.commit_queue.val();
         self.cfg_ram.write_data.next = self.new_cfg.val();
         self.cfg_ram.write_enable.next = self.commit_ok.val();
@@ -289,39 +403,81 @@ impl Logic for EventEngine {
             & (self.doorbell.kind.val() == 2)
             & (self.doorbell.queue.val() < self.queue_count.val());
 
-        // Stage 0: pick an operation.
+        // Each FIFO's next notice waits in a register (so no FIFO read
+        // hangs on the pick below), refilled whenever it is empty.
+        self.rx_fifo.read.next = !self.rxh_valid.q.val() & !self.rx_fifo.empty.val();
+        if self.rx_fifo.read.val() {
+            self.rxh_valid.d.next = true;
+            self.rxh.d.next = self.rx_fifo.data_out.val();
+            self.rxh_in_range.d.next = self.rx_fifo.data_out.val().queue.get_bits::<6>(6) == 0;
+        }
+        self.tx_fifo.read.next = !self.txh_valid.q.val() & !self.tx_fifo.empty.val();
+        if self.tx_fifo.read.val() {
+            self.txh_valid.d.next = true;
+            self.txh.d.next = self.tx_fifo.data_out.val();
+            self.txh_in_range.d.next = self.tx_fifo.data_out.val().queue.get_bits::<6>(6) == 0;
+        }
+        self.take_tx.next = self.txh_valid.q.val() & (!self.rxh_valid.q.val() | self.prefer_tx.q.val());
+        self.notice.next = self.rxh.q.val();
+        self.nh_in_range.next = self.rxh_in_range.q.val();
+        if self.take_tx.val() {
+            self.notice.next = self.txh.q.val();
+            self.nh_in_range.next = self.txh_in_range.q.val();
+        }
+        self.nh_valid.next = self.rxh_valid.q.val() | self.txh_valid.q.val();
+
+        // Stage 0: pick an operation. One that evaluates a queue waits
+        // (a bubble) while an operation on the same queue is in stage 1 or
+        // 2: the state RAM would return the queue's state from before their
+        // writes. The queue is chosen from registers alone, the hazard
+        // compares only decide whether the operation goes.
+        self.s1_busy.next = self.s1_op.q.val() != 0;
+        self.s2_busy.next = self.s2_op.q.val() != 0;
+        self.rx_q.next = self.rxh.q.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.tx_q.next = self.txh.q.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.hz_hint.next = (self.s1_busy.val() & (self.s1_queue.q.val() == self.hint_queue.q.val()))
+            | (self.s2_busy.val() & (self.s2_queue.q.val() == self.hint_queue.q.val()));
+        self.hz_scan.next = (self.s1_busy.val() & (self.s1_queue.q.val() == self.scan_ptr.q.val()))
+            | (self.s2_busy.val() & (self.s2_queue.q.val() == self.scan_ptr.q.val()));
+        self.hz_rx.next = (self.s1_busy.val() & (self.s1_queue.q.val() == self.rx_q.val()))
+            | (self.s2_busy.val() & (self.s2_queue.q.val() == self.rx_q.val()));
+        self.hz_tx.next = (self.s1_busy.val() & (self.s1_queue.q.val() == self.tx_q.val()))
+            | (self.s2_busy.val() & (self.s2_queue.q.val() == self.tx_q.val()));
+        self.hz_notice.next = self.hz_rx.val();
+        if self.take_tx.val() {
+            self.hz_notice.next = self.hz_tx.val();
+        }
         self.s0_op.next = 0.into();
         self.s0_queue.next = self.scan_ptr.q.val();
-        self.rx_fifo.read.next = false;
-        self.tx_fifo.read.next = false;
-        self.take_tx.next = !self.tx_fifo.empty.val() & (self.rx_fifo.empty.val() | self.prefer_tx.q.val());
-        self.notice.next = self.rx_fifo.data_out.val();
-        if self.take_tx.val() {
-            self.notice.next = self.tx_fifo.data_out.val();
-        }
         if self.reset_pending.q.val() {
+            // A reset reads nothing, so it never waits.
             self.s0_op.next = 1.into();
             self.s0_queue.next = self.reset_queue.q.val();
             self.reset_pending.d.next = false;
-        } else if !self.e0_valid.q.val() {
-            if self.hint_valid.q.val() {
+        } else if self.hint_valid.q.val() {
+            self.s0_queue.next = self.hint_queue.q.val();
+            if self.ev_idle.q.val() & !self.hz_hint.val() {
                 self.s0_op.next = 2.into();
-                self.s0_queue.next = self.hint_queue.q.val();
                 self.hint_valid.d.next = false;
-            } else if (!self.rx_fifo.empty.val() | !self.tx_fifo.empty.val()) & !self.scan_turn.q.val() {
-                self.scan_turn.d.next = true;
-                self.rx_fifo.read.next = !self.take_tx.val();
-                self.tx_fifo.read.next = self.take_tx.val();
-                self.prefer_tx.d.next = !self.take_tx.val();
-                self.s0_queue.next = self.notice.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
-                if self.notice.val().queue < self.queue_count.val() {
+            }
+        } else if self.nh_valid.val() & !self.scan_turn.q.val() {
+            self.s0_queue.next = self.notice.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
+            if self.ev_idle.q.val() & (!self.nh_in_range.val() | !self.hz_notice.val()) {
+                if self.nh_in_range.val() {
                     self.s0_op.next = 3.into();
                 }
-            } else {
-                self.s0_op.next = 2.into();
-                self.scan_ptr.d.next = self.scan_ptr.q.val() + 1;
-                self.scan_turn.d.next = false;
+                self.scan_turn.d.next = true;
+                self.prefer_tx.d.next = !self.take_tx.val();
+                if self.take_tx.val() {
+                    self.txh_valid.d.next = false;
+                } else {
+                    self.rxh_valid.d.next = false;
+                }
             }
+        } else if self.ev_idle.q.val() & !self.hz_scan.val() {
+            self.s0_op.next = 2.into();
+            self.scan_ptr.d.next = self.scan_ptr.q.val() + 1;
+            self.scan_turn.d.next = false;
         }
         if self.commit_ok.val() {
             self.reset_pending.d.next = true;
@@ -337,47 +493,91 @@ impl Logic for EventEngine {
         self.s1_queue.d.next = self.s0_queue.val();
         self.s1_is_tx.d.next = self.notice.val().is_tx;
         self.s1_done.d.next = self.notice.val().done;
-        self.cfg_busy.next = self.reset_pending.q.val() | (self.s1_op.q.val() == 1);
+        self.cfg_busy.next = self.reset_pending.q.val()
+            | (self.s1_op.q.val() == 1)
+            | (self.s2_op.q.val() == 1)
+            | (self.s3_op.q.val() == 1);
+        // Whether the queue is armed, followed through stages 1 and 2 (no
+        // operation ahead that could fire for the same queue is still in
+        // the pipeline, see stage 0); a doorbell wins over a commit. Stage
+        // 1 keeps the queue's group of 8 armed bits, stage 2 the bit: a
+        // 64-way choice in one cycle is too slow.
+        self.grp_all.next = self.armed.q.val() >> (bit_cast::<6, 3>(self.s1_queue.q.val().get_bits::<3>(3)) << 3);
+        self.grp_armed.next = self.grp_all.val().get_bits::<8>(0);
+        self.grp_clear.next = 0.into();
+        if self.commit_ok.val() & (self.commit_queue.val().get_bits::<3>(3) == self.s1_queue.q.val().get_bits::<3>(3)) {
+            self.grp_clear.next = bit_cast::<8, 1>(true.into()) << self.commit_queue.val().get_bits::<3>(0);
+        }
+        self.grp_set.next = 0.into();
+        if self.arm_ok.val()
+            & (self.doorbell.queue.val().get_bits::<3>(3) == self.s1_queue.q.val().get_bits::<3>(3))
+        {
+            self.grp_set.next = bit_cast::<8, 1>(true.into()) << self.doorbell.queue.val().get_bits::<3>(0);
+        }
+        self.s2_armed.d.next = (self.grp_armed.val() & !self.grp_clear.val()) | self.grp_set.val();
+        self.s3_armed.d.next = (self.s2_armed.q.val().get_bit(self.s2_queue.q.val().get_bits::<3>(0).index())
+            & !(self.commit_ok.val() & (self.commit_queue.val() == self.s2_queue.q.val())))
+            | (self.arm_ok.val() & (self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.s2_queue.q.val()));
 
-        // Stage 1: update the state and decide.
-        self.cfg.next = self.cfg_ram.read_data.val();
+        // Stage 1: the RAMs' data, registered; the state stage 3 wrote last
+        // cycle is forwarded, as the RAM still returned the old one (stage
+        // 0 keeps any closer operation on the same queue out).
         self.cur.next = self.state_ram.read_data.val();
         if self.w_valid.q.val() & (self.w_queue.q.val() == self.s1_queue.q.val()) {
             self.cur.next = self.w_state.q.val();
         }
-        self.nxt.next = self.cur.val();
-        if self.s1_op.q.val() == 3 {
-            if self.cur.val().pending == 0 {
+        self.s2_cur.d.next = self.cur.val();
+        self.s2_cfg.d.next = self.cfg_ram.read_data.val();
+        self.s2_op.d.next = self.s1_op.q.val();
+        self.s2_queue.d.next = self.s1_queue.q.val();
+        self.s2_is_tx.d.next = self.s1_is_tx.q.val();
+        self.s2_done.d.next = self.s1_done.q.val();
+
+        // Stage 2: the new state and whether it may fire, but for `armed`.
+        // The compares run on the old state in parallel, then are chosen.
+        self.pend_zero.next = self.s2_cur.q.val().pending == 0;
+        self.is_notice.next = self.s2_op.q.val() == 3;
+        self.nxt.next = self.s2_cur.q.val();
+        if self.is_notice.val() {
+            if self.pend_zero.val() {
                 self.nxt.next.first = self.tick.q.val();
                 self.nxt.next.due = false;
             }
-            if self.cur.val().pending != 255 {
-                self.nxt.next.pending = self.cur.val().pending + 1;
+            if self.s2_cur.q.val().pending != 255 {
+                self.nxt.next.pending = self.s2_cur.q.val().pending + 1;
             }
-            if self.s1_is_tx.q.val() {
-                self.nxt.next.tx_done = self.s1_done.q.val();
+            if self.s2_is_tx.q.val() {
+                self.nxt.next.tx_done = self.s2_done.q.val();
             } else {
-                self.nxt.next.rx_done = self.s1_done.q.val();
+                self.nxt.next.rx_done = self.s2_done.q.val();
             }
         }
-        self.elapsed.next = self.tick.q.val() - self.nxt.val().first;
-        if (self.nxt.val().pending != 0)
-            & (self.cfg.val().ticks != 0)
-            & (self.elapsed.val() >= bit_cast::<24, 16>(self.cfg.val().ticks))
-        {
+        // A first completion just now has elapsed 0, never due; otherwise
+        // pending stays non-zero, so the time compare alone decides.
+        self.elapsed.next = self.tick.q.val() - self.s2_cur.q.val().first;
+        self.time_due.next = !self.pend_zero.val()
+            & self.s2_cfg.q.val().timed
+            & (self.elapsed.val() >= bit_cast::<24, 16>(self.s2_cfg.q.val().ticks));
+        if self.time_due.val() {
             self.nxt.next.due = true;
         }
-        self.fire.next = self.s1_op.q.val().get_bit(1)
-            & self.cfg.val().addr.any()
-            & self.armed.q.val().get_bit(self.s1_queue.q.val().index())
-            & (self.nxt.val().pending != 0)
-            & ((self.nxt.val().pending >= self.cfg.val().count) | self.nxt.val().due);
-        if self.fire.val() {
-            self.nxt.next.pending = 0.into();
-            self.nxt.next.due = false;
-            self.nxt.next.seq = self.cur.val().seq + 1;
+        // pending + 1 (saturating at 255) >= count is pending >= count - 1
+        // (0 for a count of 0, which counts as 1).
+        self.count_ok.next = self.s2_cur.q.val().pending >= self.s2_cfg.q.val().count;
+        if self.is_notice.val() {
+            self.count_ok.next = self.s2_cur.q.val().pending >= self.s2_cfg.q.val().count_m1;
         }
-        if self.s1_op.q.val() == 1 {
+        self.s3_pre_fire.d.next = self.s2_op.q.val().get_bit(1)
+            & self.s2_cfg.q.val().live
+            & (self.is_notice.val() | !self.pend_zero.val())
+            & (self.count_ok.val() | self.nxt.val().due);
+        self.seq1.next = self.s2_cur.q.val().seq + 1;
+        self.s3_seq1.d.next = self.seq1.val();
+        self.s3_word.d.next = bit_cast::<DMA_DATA_BITS, 16>(self.nxt.val().rx_done)
+            | (bit_cast::<DMA_DATA_BITS, 16>(self.nxt.val().tx_done) << 16)
+            | (bit_cast::<DMA_DATA_BITS, QUEUE_COUNT_LOG2>(self.s2_queue.q.val()) << 32)
+            | (bit_cast::<DMA_DATA_BITS, 16>(self.seq1.val()) << 48);
+        if self.s2_op.q.val() == 1 {
             self.nxt.next.pending = 0.into();
             self.nxt.next.due = false;
             self.nxt.next.first = 0.into();
@@ -385,21 +585,30 @@ impl Logic for EventEngine {
             self.nxt.next.tx_done = 0.into();
             self.nxt.next.seq = 0.into();
         }
-        self.state_ram.write_address.next = self.s1_queue.q.val();
-        self.state_ram.write_data.next = self.nxt.val();
-        self.state_ram.write_enable.next = self.s1_op.q.val() != 0;
-        self.w_valid.d.next = self.s1_op.q.val() != 0;
-        self.w_queue.d.next = self.s1_queue.q.val();
-        self.w_state.d.next = self.nxt.val();
-        self.word.next = bit_cast::<DMA_DATA_BITS, 16>(self.nxt.val().rx_done)
-            | (bit_cast::<DMA_DATA_BITS, 16>(self.nxt.val().tx_done) << 16)
-            | (bit_cast::<DMA_DATA_BITS, QUEUE_COUNT_LOG2>(self.s1_queue.q.val()) << 32)
-            | (bit_cast::<DMA_DATA_BITS, 16>(self.nxt.val().seq) << 48);
+        self.s3_nxt.d.next = self.nxt.val();
+        self.s3_op.d.next = self.s2_op.q.val();
+        self.s3_queue.d.next = self.s2_queue.q.val();
+        self.s3_addr.d.next = self.s2_cfg.q.val().addr;
+
+        // Stage 3: fire if armed, write the state back.
+        self.fire.next = self.s3_pre_fire.q.val() & self.s3_armed.q.val();
+        self.fin.next = self.s3_nxt.q.val();
+        if self.fire.val() {
+            self.fin.next.pending = 0.into();
+            self.fin.next.due = false;
+            self.fin.next.seq = self.s3_seq1.q.val();
+        }
+        self.state_ram.write_address.next = self.s3_queue.q.val();
+        self.state_ram.write_data.next = self.fin.val();
+        self.state_ram.write_enable.next = self.s3_op.q.val() != 0;
+        self.w_valid.d.next = self.s3_op.q.val() != 0;
+        self.w_queue.d.next = self.s3_queue.q.val();
+        self.w_state.d.next = self.fin.val();
 
         // Armed: a doorbell wins over a clear in the same cycle.
         self.armed_next.next = self.armed.q.val();
         if self.fire.val() {
-            self.armed_next.next = self.armed_next.val() & !(self.one.val() << self.s1_queue.q.val());
+            self.armed_next.next = self.armed_next.val() & !(self.one.val() << self.s3_queue.q.val());
         }
         if self.commit_ok.val() {
             self.armed_next.next = self.armed_next.val() & !(self.one.val() << self.commit_queue.val());
@@ -410,7 +619,9 @@ impl Logic for EventEngine {
         }
         self.armed.d.next = self.armed_next.val();
 
-        // The DMA port: slot 0's request, then its data beat.
+        // The DMA port: slot 0's request, then its data beat. Events fired
+        // while slot 0 is taken wait in `evq`; an empty slot 0 takes the
+        // oldest of them the next cycle, or a new event at once if none.
         self.dma.rd_req_valid.next = false;
         self.dma.rd_req_addr.next = 0.into();
         self.dma.rd_req_len.next = 0.into();
@@ -431,20 +642,29 @@ impl Logic for EventEngine {
         self.counts.next = self.sent.q.val();
         if self.data_moved.val() {
             self.e0_data.d.next = false;
-            self.e0_valid.d.next = self.e1_valid.q.val();
-            self.e0_addr.d.next = self.e1_addr.q.val();
-            self.e0_word.d.next = self.e1_word.q.val();
-            self.e1_valid.d.next = false;
+            self.e0_valid.d.next = false;
+        }
+        // Picks see last cycle's view (a register, not the FIFO's flags):
+        // one more operation may then be picked after an event appears.
+        self.ev_idle.d.next = !self.e0_valid.q.val() & self.evq.empty.val();
+        self.new_event.next.addr = self.s3_addr.q.val();
+        self.new_event.next.word = self.s3_word.q.val();
+        self.evq.data_in.next = self.new_event.val();
+        self.evq.write.next = false;
+        self.evq.read.next = false;
+        if !self.e0_valid.q.val() & !self.evq.empty.val() {
+            self.evq.read.next = true;
+            self.e0_valid.d.next = true;
+            self.e0_addr.d.next = self.evq.data_out.val().addr;
+            self.e0_word.d.next = self.evq.data_out.val().word;
         }
         if self.fire.val() {
-            if self.e1_valid.q.val() | (self.e0_valid.q.val() & !self.data_moved.val()) {
-                self.e1_valid.d.next = true;
-                self.e1_addr.d.next = self.cfg.val().addr;
-                self.e1_word.d.next = self.word.val();
-            } else {
+            if !self.e0_valid.q.val() & self.evq.empty.val() {
                 self.e0_valid.d.next = true;
-                self.e0_addr.d.next = self.cfg.val().addr;
-                self.e0_word.d.next = self.word.val();
+                self.e0_addr.d.next = self.s3_addr.q.val();
+                self.e0_word.d.next = self.s3_word.q.val();
+            } else {
+                self.evq.write.next = true;
             }
         }
     }
@@ -569,7 +789,7 @@ mod tests {
 
         /// Commits the queue's event settings, then waits out the commit.
         fn commit(&mut self, q: u64, addr: u64, count: u64, ticks: u64) {
-            self.commit = Some((q, EventConfig { addr: addr.into(), count: count.into(), ticks: ticks.into() }));
+            self.commit = Some((q, EventConfig { addr: addr.into(), count: count.into(), ticks: ticks.into(), ..Default::default() }));
             self.run(4);
         }
 

@@ -3,27 +3,42 @@
 //! of either of its two buckets (`filter::table_hash` 0 and 1), which is
 //! what lets the host's cuckoo insertion fill it past 90%.
 //!
-//! A lookup takes three cycles when the key is in its first bucket and four
-//! otherwise: latch the key, read bucket 0, compare and read bucket 1,
-//! compare. Writes come from the control page and never stall a lookup; a
-//! lookup racing a write to the same slot sees the old or the new entry,
-//! never a mixture, because each entry is written in one cycle.
+//! A lookup is a pipeline, so that no stage does more than a few LUT levels
+//! at 125 MHz: the cycle `start` is taken latches the key and both hashes
+//! (as 8 partial parities per bit, XORed in front of the RAM address);
+//! then bucket 0 is read; its ways are compared with the key in 4-bit
+//! chunks (registered) while bucket 1 is read; the chunks are ANDed into
+//! one match per way (registered) while bucket 1 is compared; then the
+//! result is registered. `done` shows 5 cycles after the cycle `start` was
+//! taken in when the key is in its first bucket, 6 otherwise (a miss takes
+//! 6); the table is idle again in the cycle `done` shows. Within a
+//! bucket the lowest way wins, then bucket 0 before bucket 1, as in the
+//! model (`arsenic::demux::decide`). Writes come from the control page and
+//! never stall a lookup; a lookup racing a write to the same slot sees the
+//! old or the new entry, never a mixture, because each entry is written in
+//! one cycle.
 
 use crate::filter::{self, ENTRY_BITS, HASH_BITS, KEY_BITS, VALUE_LSB, WAYS};
 
-// The value's position is a literal in the kernel below.
-const _: () = assert!(VALUE_LSB == 320);
+// The value's position and the chunking of the key are literals in the
+// kernel below.
+const _: () = assert!(VALUE_LSB == 320 && KEY_BITS == CHUNKS * 4 && KEY_BITS == 8 * 38);
+/// 4-bit chunks of a key: block RAM data (late, 3.9 ns) plus the two LUT
+/// levels of a 4-bit compare fit one cycle; 8-bit chunks took three.
+const CHUNKS: usize = 76;
 use crate::ports::FilterWriteSink;
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
 pub struct FilterTable<const BB: usize> {
     pub clock: Signal<In, Clock>,
-    /// Lookup request: `key` is taken when `start` is high and the table is idle.
+    /// Lookup request: `key` is taken when `start` is high and the table is
+    /// idle. The hashes are taken from `key` directly, so drive it from a
+    /// register.
     pub start: Signal<In, Bit>,
     pub key: Signal<In, Bits<KEY_BITS>>,
     pub busy: Signal<Out, Bit>,
-    /// One-cycle pulse with the result.
+    /// One-cycle pulse with the result, all three from registers.
     pub done: Signal<Out, Bit>,
     pub hit: Signal<Out, Bit>,
     pub value: Signal<Out, Bits<32>>,
@@ -35,15 +50,38 @@ pub struct FilterTable<const BB: usize> {
     masks0: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     masks1: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     key_q: DFF<Bits<KEY_BITS>>,
-    /// 0 idle, 1 reading bucket 0, 2 comparing it and reading bucket 1, 3 comparing that.
-    state: DFF<Bits<2>>,
+    /// Per hash bit, the parities of the key's 8 slices of 38 bits under
+    /// its mask: a 304-bit parity is too deep for one cycle behind the
+    /// key's register, and the last XOR of 8 is cheap in front of the RAM
+    /// address.
+    h0_part: [DFF<Bits<8>>; HASH_BITS],
+    h1_part: [DFF<Bits<8>>; HASH_BITS],
+    /// 0 idle, 1 reading bucket 0, 2 comparing it and reading bucket 1,
+    /// 3 matching bucket 0 and comparing bucket 1, 4 deciding on bucket 0
+    /// and matching bucket 1, 5 deciding on bucket 1.
+    state: DFF<Bits<3>>,
+    /// Per way: which 4-bit chunks of the entry equal the key's.
+    chunks_eq: [DFF<Bits<CHUNKS>>; WAYS],
+    /// Per way: the value read with those chunks.
+    read_value: [DFF<Bits<32>>; WAYS],
+    /// Per way: the whole key matched; and the value that goes with it.
+    way_match: DFF<Bits<WAYS>>,
+    match_value: [DFF<Bits<32>>; WAYS],
+    done_q: DFF<Bit>,
+    hit_q: DFF<Bit>,
+    value_q: DFF<Bits<32>>,
+    masked0: Signal<Local, Bits<KEY_BITS>>,
+    masked1: Signal<Local, Bits<KEY_BITS>>,
+    part0: Signal<Local, Bits<8>>,
+    part1: Signal<Local, Bits<8>>,
     h0: Signal<Local, Bits<HASH_BITS>>,
     h1: Signal<Local, Bits<HASH_BITS>>,
     way_select: Signal<Local, Bits<WAYS>>,
     mine: Signal<Local, Bit>,
-    matched: Signal<Local, Bit>,
-    matched_value: Signal<Local, Bits<32>>,
     entry: Signal<Local, Bits<ENTRY_BITS>>,
+    eq_now: Signal<Local, Bits<CHUNKS>>,
+    match_now: Signal<Local, Bits<WAYS>>,
+    first_value: Signal<Local, Bits<32>>,
 }
 
 fn masks(f: usize) -> [Constant<Bits<KEY_BITS>>; HASH_BITS] {
@@ -80,14 +118,28 @@ impl<const BB: usize> Default for FilterTable<BB> {
             masks0: masks(0),
             masks1: masks(1),
             key_q: Default::default(),
+            h0_part: Default::default(),
+            h1_part: Default::default(),
             state: Default::default(),
+            chunks_eq: Default::default(),
+            read_value: Default::default(),
+            way_match: Default::default(),
+            match_value: Default::default(),
+            done_q: Default::default(),
+            hit_q: Default::default(),
+            value_q: Default::default(),
+            masked0: Default::default(),
+            masked1: Default::default(),
+            part0: Default::default(),
+            part1: Default::default(),
             h0: Default::default(),
             h1: Default::default(),
             way_select: Default::default(),
             mine: Default::default(),
-            matched: Default::default(),
-            matched_value: Default::default(),
             entry: Default::default(),
+            eq_now: Default::default(),
+            match_now: Default::default(),
+            first_value: Default::default(),
         }
     }
 }
@@ -95,18 +147,35 @@ impl<const BB: usize> Default for FilterTable<BB> {
 impl<const BB: usize> Logic for FilterTable<BB> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, key_q, state);
-        // H3 hashes: each bit the parity of the key under one mask.
+        dff_setup!(self, clock, key_q, state, way_match, done_q, hit_q, value_q);
+        // H3 hashes of the key: each bit the parity of the key under one
+        // mask, in slices registered with the key, finished from them.
         self.h0.next = 0.into();
         self.h1.next = 0.into();
         for j in 0..HASH_BITS {
-            self.h0.next = self.h0.val().replace_bit(j, (self.key_q.q.val() & self.masks0[j].val()).xor());
-            self.h1.next = self.h1.val().replace_bit(j, (self.key_q.q.val() & self.masks1[j].val()).xor());
+            self.h0_part[j].clock.next = self.clock.val();
+            self.h1_part[j].clock.next = self.clock.val();
+            self.h0_part[j].d.next = self.h0_part[j].q.val();
+            self.h1_part[j].d.next = self.h1_part[j].q.val();
+            self.masked0.next = self.key.val() & self.masks0[j].val();
+            self.masked1.next = self.key.val() & self.masks1[j].val();
+            self.part0.next = 0.into();
+            self.part1.next = 0.into();
+            for k in 0..8 {
+                self.part0.next = self.part0.val().replace_bit(k, self.masked0.val().get_bits::<38>(38 * k).xor());
+                self.part1.next = self.part1.val().replace_bit(k, self.masked1.val().get_bits::<38>(38 * k).xor());
+            }
+            if (self.state.q.val() == 0) & self.start.val() {
+                self.h0_part[j].d.next = self.part0.val();
+                self.h1_part[j].d.next = self.part1.val();
+            }
+            self.h0.next = self.h0.val().replace_bit(j, self.h0_part[j].q.val().xor());
+            self.h1.next = self.h1.val().replace_bit(j, self.h1_part[j].q.val().xor());
         }
         self.mine.next = self.writes.write.val() & (self.writes.wildcard.val() == self.is_wildcard.val());
         self.way_select.next = bit_cast::<WAYS, 1>(true.into()) << self.writes.slot.val().get_bits::<2>(0);
-        self.matched.next = false;
-        self.matched_value.next = 0.into();
+        // The bucket read in each state's cycle arrives in the next.
+        self.match_now.next = 0.into();
         for i in 0..WAYS {
             self.ways[i].read_clock.next = self.clock.val();
             self.ways[i].write_clock.next = self.clock.val();
@@ -120,36 +189,61 @@ impl<const BB: usize> Logic for FilterTable<BB> {
             if self.state.q.val() == 2 {
                 self.ways[i].read_address.next = self.h1.val().get_bits::<BB>(0);
             }
+            self.chunks_eq[i].clock.next = self.clock.val();
+            self.read_value[i].clock.next = self.clock.val();
+            self.match_value[i].clock.next = self.clock.val();
             self.entry.next = self.ways[i].read_data.val();
-            if self.entry.val().get_bits::<KEY_BITS>(0) == self.key_q.q.val() {
-                self.matched.next = true;
-                self.matched_value.next = self.entry.val().get_bits::<32>(320);
+            self.eq_now.next = 0.into();
+            for c in 0..CHUNKS {
+                self.eq_now.next = self.eq_now.val().replace_bit(
+                    c,
+                    self.entry.val().get_bits::<4>(4 * c) == self.key_q.q.val().get_bits::<4>(4 * c),
+                );
             }
+            self.chunks_eq[i].d.next = self.eq_now.val();
+            self.read_value[i].d.next = self.entry.val().get_bits::<32>(320);
+            self.match_now.next = self.match_now.val().replace_bit(i, self.chunks_eq[i].q.val().all());
+            self.match_value[i].d.next = self.read_value[i].q.val();
+        }
+        self.way_match.d.next = self.match_now.val();
+        // The lowest matching way's value.
+        self.first_value.next = self.match_value[3].q.val();
+        if self.way_match.q.val().get_bit(2) {
+            self.first_value.next = self.match_value[2].q.val();
+        }
+        if self.way_match.q.val().get_bit(1) {
+            self.first_value.next = self.match_value[1].q.val();
+        }
+        if self.way_match.q.val().get_bit(0) {
+            self.first_value.next = self.match_value[0].q.val();
         }
 
         self.busy.next = self.state.q.val() != 0;
-        self.done.next = false;
-        self.hit.next = false;
-        self.value.next = self.matched_value.val();
+        self.done.next = self.done_q.q.val();
+        self.hit.next = self.hit_q.q.val();
+        self.value.next = self.value_q.q.val();
+        self.done_q.d.next = false;
         if self.state.q.val() == 0 {
             if self.start.val() {
                 self.key_q.d.next = self.key.val();
                 self.state.d.next = 1.into();
             }
-        } else if self.state.q.val() == 1 {
-            self.state.d.next = 2.into();
-        } else if self.state.q.val() == 2 {
-            if self.matched.val() {
-                self.done.next = true;
-                self.hit.next = true;
+        } else if self.state.q.val() == 4 {
+            if self.way_match.q.val().any() {
+                self.done_q.d.next = true;
+                self.hit_q.d.next = true;
+                self.value_q.d.next = self.first_value.val();
                 self.state.d.next = 0.into();
             } else {
-                self.state.d.next = 3.into();
+                self.state.d.next = 5.into();
             }
-        } else {
-            self.done.next = true;
-            self.hit.next = self.matched.val();
+        } else if self.state.q.val() == 5 {
+            self.done_q.d.next = true;
+            self.hit_q.d.next = self.way_match.q.val().any();
+            self.value_q.d.next = self.first_value.val();
             self.state.d.next = 0.into();
+        } else {
+            self.state.d.next = self.state.q.val() + 1;
         }
     }
 }
@@ -188,7 +282,8 @@ mod tests {
         h.uut.writes.write.next = false;
     }
 
-    /// Returns (hit, value, cycles from start to done).
+    /// Returns (hit, value, cycles from start to done), in the cycle done
+    /// shows (so the next lookup may start in it).
     fn lookup(h: &mut Harness<FilterTable<BB>>, k: &Key) -> (bool, u32, u32) {
         h.uut.key.next = key_bits(k);
         h.uut.start.next = true;
@@ -197,9 +292,7 @@ mod tests {
         for n in 1..10 {
             h.settle();
             if h.uut.done.val() {
-                let r = (h.uut.hit.val(), h.uut.value.val().index() as u32, n);
-                h.cycle();
-                return r;
+                return (h.uut.hit.val(), h.uut.value.val().index() as u32, n);
             }
             h.cycle();
         }
@@ -222,8 +315,8 @@ mod tests {
         // a in its first bucket, b in its second, c nowhere.
         write(&mut h, (table_hash(0, &a) & mask) * 4 + 3, Some((&a, 0xA)));
         write(&mut h, (table_hash(1, &b) & mask) * 4 + 1, Some((&b, 0xB)));
-        assert_eq!(lookup(&mut h, &a), (true, 0xA, 2));
-        assert_eq!(lookup(&mut h, &b), (true, 0xB, 3));
+        assert_eq!(lookup(&mut h, &a), (true, 0xA, 5));
+        assert_eq!(lookup(&mut h, &b), (true, 0xB, 6));
         assert!(!lookup(&mut h, &c).0);
         // A key in a bucket that is neither of its own is not found.
         let wrong = ((table_hash(0, &c) & mask) + 1) & mask;
@@ -235,7 +328,7 @@ mod tests {
         write_to(&mut h, true, (table_hash(0, &d) & mask) * 4, Some((&d, 0xD)));
         assert!(!lookup(&mut h, &d).0);
         write(&mut h, (table_hash(0, &d) & mask) * 4, Some((&d, 0xD)));
-        assert_eq!(lookup(&mut h, &d), (true, 0xD, 2));
+        assert_eq!(lookup(&mut h, &d), (true, 0xD, 5));
         // Clearing removes the entry.
         write(&mut h, (table_hash(0, &a) & mask) * 4 + 3, None);
         assert!(!lookup(&mut h, &a).0);
@@ -253,8 +346,46 @@ mod tests {
             h.settle();
             assert_eq!(h.uut.h0.val().index() as u32, table_hash(0, &k), "h0 of key {n}");
             assert_eq!(h.uut.h1.val().index() as u32, table_hash(1, &k), "h1 of key {n}");
-            for _ in 0..4 {
+            for _ in 0..5 {
                 h.cycle();
+            }
+        }
+    }
+
+    /// Duplicate keys (which the control plane never installs) resolve as
+    /// the model's lookup does: lowest way first, bucket 0 before bucket 1.
+    #[test]
+    fn the_first_way_of_the_first_bucket_wins() {
+        let mut h = Harness::new(FilterTable::<BB>::new(false), |t| &mut t.clock);
+        let mask = (1 << BB) - 1;
+        let a = (1..).map(key).find(|k| table_hash(0, k) & mask != table_hash(1, k) & mask).unwrap();
+        write(&mut h, (table_hash(1, &a) & mask) * 4, Some((&a, 0x10)));
+        write(&mut h, (table_hash(0, &a) & mask) * 4 + 3, Some((&a, 0x13)));
+        assert_eq!(lookup(&mut h, &a), (true, 0x13, 5));
+        write(&mut h, (table_hash(0, &a) & mask) * 4 + 1, Some((&a, 0x11)));
+        assert_eq!(lookup(&mut h, &a), (true, 0x11, 5));
+        write(&mut h, (table_hash(0, &a) & mask) * 4 + 1, None);
+        write(&mut h, (table_hash(0, &a) & mask) * 4 + 3, None);
+        assert_eq!(lookup(&mut h, &a), (true, 0x10, 6));
+    }
+
+    /// Back-to-back lookups, each started the cycle its predecessor's
+    /// result shows, get their own results.
+    #[test]
+    fn back_to_back_lookups_keep_their_own_results() {
+        let mut h = Harness::new(FilterTable::<BB>::new(false), |t| &mut t.clock);
+        let mask = (1 << BB) - 1;
+        let keys: Vec<Key> = (10..16).map(key).collect();
+        for (n, k) in keys.iter().enumerate().step_by(2) {
+            write(&mut h, (table_hash((n / 2) % 2, k) & mask) * 4 + (n as u32 / 2) % 4, Some((k, n as u32)));
+        }
+        for _ in 0..2 {
+            for (n, k) in keys.iter().enumerate() {
+                let (hit, value, _) = lookup(&mut h, k);
+                assert_eq!(hit, n % 2 == 0, "key {n}");
+                if hit {
+                    assert_eq!(value, n as u32);
+                }
             }
         }
     }

@@ -2,9 +2,13 @@
 //! then looks its flow up in the filter tables, most specific kind first,
 //! and reports one decision per frame: the queue, why, and which filter.
 //!
-//! The lookups run while the next frame arrives. A miss through all seven
-//! kinds takes about 30 cycles, inside the 84 byte-times of a minimum
-//! frame at 1 Gb/s. A frame shorter than that (a runt, or a short frame as
+//! The lookups run while the next frame arrives. Every stage is pipelined
+//! for 125 MHz (the parser's report and the tables' results are registered,
+//! each key is formed a cycle before its lookup starts, a hit's queue takes
+//! two more cycles), so a lookup costs 7 cycles per kind that applies and
+//! 1 per kind that does not: a miss through all seven kinds is decided 53
+//! cycles after the frame's last byte, inside the 84 byte-times of a
+//! minimum frame at 1 Gb/s. A frame shorter than that (a runt, or a short frame as
 //! a capture holds it) can end while the previous lookup still runs; it
 //! waits in a one-frame slot. Only if the slot is taken too does a frame go
 //! to the default queue counted as an overrun, after the decisions of the
@@ -78,14 +82,34 @@ pub struct FlowDemux {
     wild_table: FilterTable<WILDCARD_BUCKET_BITS>,
     queues: Constant<Bits<13>>,
     busy: DFF<Bit>,
-    waiting: DFF<Bit>,
+    /// While busy: 0 issuing `kind`'s lookup (or skipping it), 1 waiting for
+    /// its result, 2 adding a hit's spread, 3 wrapping it and deciding.
+    step: DFF<Bits<2>>,
+    /// The kind being looked up; 0 (which never applies) for the cycle
+    /// after a frame starts, while its first key is formed.
     kind: DFF<Bits<3>>,
+    /// The key of kind + 1 and whether that kind applies, formed a cycle
+    /// ahead so a lookup starts from registers.
+    key_r: DFF<Bits<KEY_BITS>>,
+    applies_r: DFF<Bit>,
+    /// A hit's value, then its base queue plus the masked RSS hash.
+    value_r: DFF<Bits<32>>,
+    sum_r: DFF<Bits<13>>,
     overruns: DFF<Bits<8>>,
+    /// overruns != 0 and overruns == 255, kept alongside it so the intake
+    /// does not compare the count first.
+    ovr_owed: DFF<Bit>,
+    ovr_full: DFF<Bit>,
+    ovr_inc: Signal<Local, Bit>,
+    ovr_dec: Signal<Local, Bit>,
     /// The frame being looked up.
     frame: DFF<ParsedFrame>,
     /// A frame that ended while a lookup ran, waiting its turn.
     w_valid: DFF<Bit>,
     waiting_frame: DFF<ParsedFrame>,
+    /// The waiting frame parsed cleanly (its reason is 0).
+    w_ok: DFF<Bit>,
+    next_ok: Signal<Local, Bit>,
     /// The frame to start this cycle: the waiting one, else the one ending.
     next_frame: Signal<Local, ParsedFrame>,
     take_waiting: Signal<Local, Bit>,
@@ -98,13 +122,14 @@ pub struct FlowDemux {
     d_id: DFF<Bits<16>>,
     d_rss: DFF<Bits<32>>,
     d_counts: DFF<Bits<DEMUX_COUNTERS>>,
+    key_kind: Signal<Local, Bits<3>>,
     applies: Signal<Local, Bit>,
     key: Signal<Local, Bits<KEY_BITS>>,
     done: Signal<Local, Bit>,
     hit: Signal<Local, Bit>,
-    value: Signal<Local, Bits<32>>,
     spread_mask: Signal<Local, Bits<13>>,
-    sum: Signal<Local, Bits<13>>,
+    wrapped: Signal<Local, Bits<14>>,
+    next_kind: Signal<Local, Bit>,
     emit: Signal<Local, Bit>,
     ovr: Signal<Local, Bits<8>>,
 }
@@ -127,11 +152,21 @@ impl FlowDemux {
             wild_table: FilterTable::new(true),
             queues: Constant::new((params.queues as u64).into()),
             busy: Default::default(),
-            waiting: Default::default(),
+            step: Default::default(),
             kind: Default::default(),
+            key_r: Default::default(),
+            applies_r: Default::default(),
+            value_r: Default::default(),
+            sum_r: Default::default(),
             overruns: Default::default(),
+            ovr_owed: Default::default(),
+            ovr_full: Default::default(),
+            ovr_inc: Default::default(),
+            ovr_dec: Default::default(),
             w_valid: Default::default(),
             waiting_frame: Default::default(),
+            w_ok: Default::default(),
+            next_ok: Default::default(),
             next_frame: Default::default(),
             frame: Default::default(),
             take_waiting: Default::default(),
@@ -143,13 +178,14 @@ impl FlowDemux {
             d_id: Default::default(),
             d_rss: Default::default(),
             d_counts: Default::default(),
+            key_kind: Default::default(),
             applies: Default::default(),
             key: Default::default(),
             done: Default::default(),
             hit: Default::default(),
-            value: Default::default(),
             spread_mask: Default::default(),
-            sum: Default::default(),
+            wrapped: Default::default(),
+            next_kind: Default::default(),
             emit: Default::default(),
             ovr: Default::default(),
         }
@@ -161,8 +197,9 @@ impl Logic for FlowDemux {
     fn update(&mut self) {
         clock!(self, clock, parser, exact_table, wild_table);
         dff_setup!(
-            self, clock, busy, waiting, kind, overruns, d_valid, d_reason, d_queue,
-            d_kind, d_id, d_rss, d_counts, w_valid, waiting_frame, frame
+            self, clock, busy, step, kind, key_r, applies_r, value_r, sum_r, overruns, d_valid,
+            d_reason, d_queue, d_kind, d_id, d_rss, d_counts, w_valid, waiting_frame, frame, ovr_owed,
+            ovr_full, w_ok
         );
         self.parser.data.next = self.data.val();
         self.parser.valid.next = self.valid.val();
@@ -182,89 +219,109 @@ impl Logic for FlowDemux {
         self.d_valid.d.next = false;
         self.d_counts.d.next = 0.into();
         self.emit.next = false;
+        self.next_kind.next = false;
 
-        // Does the current kind apply to the frame, and its key.
+        // Whether the kind after the current one applies to the frame, and
+        // its key, registered for the cycle that kind is issued in.
+        self.key_kind.next = self.kind.q.val() + 1;
         self.applies.next = true;
-        if self.kind.q.val() < 4 {
+        if self.key_kind.val() < 4 {
             self.applies.next = self.frame.q.val().is_ip & self.frame.q.val().has_ports;
-        } else if self.kind.q.val() < 6 {
+        } else if self.key_kind.val() < 6 {
             self.applies.next = self.frame.q.val().is_ip;
-        } else if self.kind.q.val() == 6 {
+        } else if self.key_kind.val() == 6 {
             self.applies.next = self.frame.q.val().vlan_valid;
         }
-        self.key.next = bit_cast::<KEY_BITS, 3>(self.kind.q.val()) << 297;
-        if self.kind.q.val() < 6 {
+        self.key.next = bit_cast::<KEY_BITS, 3>(self.key_kind.val()) << 297;
+        if self.key_kind.val() < 6 {
             self.key.next = self.key.val()
                 | (bit_cast::<KEY_BITS, 1>(self.frame.q.val().is_v6.into()) << 296)
                 | (bit_cast::<KEY_BITS, 8>(self.frame.q.val().proto) << 288);
-            if ((self.kind.q.val() < 4) & (self.kind.q.val() != 3)) | (self.kind.q.val() == 4) {
+            if ((self.key_kind.val() < 4) & (self.key_kind.val() != 3)) | (self.key_kind.val() == 4) {
                 self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 128>(self.frame.q.val().dst) << 32);
             }
-            if self.kind.q.val() < 4 {
+            if self.key_kind.val() < 4 {
                 self.key.next = self.key.val() | bit_cast::<KEY_BITS, 16>(self.frame.q.val().dport);
             }
-            if self.kind.q.val() == 1 {
+            if self.key_kind.val() == 1 {
                 self.key.next = self.key.val()
                     | (bit_cast::<KEY_BITS, 128>(self.frame.q.val().src) << 160)
                     | (bit_cast::<KEY_BITS, 16>(self.frame.q.val().sport) << 16);
             }
         } else {
             self.key.next = self.key.val() | (bit_cast::<KEY_BITS, 48>(self.frame.q.val().dst_mac) << 32);
-            if self.kind.q.val() == 6 {
+            if self.key_kind.val() == 6 {
                 self.key.next = self.key.val() | bit_cast::<KEY_BITS, 12>(self.frame.q.val().vlan);
             }
         }
-        self.exact_table.key.next = self.key.val();
-        self.wild_table.key.next = self.key.val();
+        // Formed every cycle: `kind` only moves on when the registered key
+        // has just been used (or skipped), and a table takes its key only
+        // in the cycle it starts.
+        self.key_r.d.next = self.key.val();
+        self.applies_r.d.next = self.applies.val();
+        self.exact_table.key.next = self.key_r.q.val();
+        self.wild_table.key.next = self.key_r.q.val();
         self.exact_table.start.next = false;
         self.wild_table.start.next = false;
+        // Only one table looks up at a time; their results are registered.
         self.done.next = self.exact_table.done.val() | self.wild_table.done.val();
         self.hit.next = (self.exact_table.done.val() & self.exact_table.hit.val())
             | (self.wild_table.done.val() & self.wild_table.hit.val());
-        self.value.next = self.wild_table.value.val();
-        if self.exact_table.done.val() {
-            self.value.next = self.exact_table.value.val();
-        }
-        self.spread_mask.next = (bit_cast::<13, 1>(true.into()) << self.value.val().get_bits::<3>(12)) - 1;
-        self.sum.next = bit_cast::<13, 12>(self.value.val().get_bits::<12>(0))
-            + (bit_cast::<13, 32>(self.frame.q.val().rss) & self.spread_mask.val());
-        if self.sum.val() >= self.queues.val() {
-            self.sum.next = self.sum.val() - self.queues.val();
-        }
+        self.spread_mask.next = (bit_cast::<13, 1>(true.into()) << self.value_r.q.val().get_bits::<3>(12)) - 1;
+        self.wrapped.next = bit_cast::<14, 13>(self.sum_r.q.val()) - bit_cast::<14, 13>(self.queues.val());
 
         // The lookup sequence.
         if self.busy.q.val() {
-            if !self.waiting.q.val() {
-                if self.applies.val() {
-                    self.waiting.d.next = true;
+            if self.step.q.val() == 0 {
+                if self.applies_r.q.val() {
+                    self.step.d.next = 1.into();
                     self.exact_table.start.next = self.kind.q.val() == 1;
                     self.wild_table.start.next = self.kind.q.val() != 1;
                 } else if self.kind.q.val() == 7 {
                     self.emit.next = true;
                 } else {
-                    self.kind.d.next = self.kind.q.val() + 1;
+                    self.next_kind.next = true;
                 }
-            } else if self.done.val() {
-                self.waiting.d.next = false;
-                if self.hit.val() {
-                    self.busy.d.next = false;
-                    self.d_valid.d.next = true;
-                    self.d_reason.d.next = 0.into();
-                    self.d_queue.d.next = self.sum.val().get_bits::<QUEUE_BITS>(0);
-                    self.d_kind.d.next = self.kind.q.val();
-                    self.d_id.d.next = self.value.val().get_bits::<16>(16);
-                    self.d_rss.d.next = self.frame.q.val().rss;
-                    if self.kind.q.val() == 1 {
-                        self.d_counts.d.next = 1.into();
+            } else if self.step.q.val() == 1 {
+                if self.done.val() {
+                    if self.hit.val() {
+                        self.step.d.next = 2.into();
+                        self.value_r.d.next = self.wild_table.value.val();
+                        if self.exact_table.done.val() {
+                            self.value_r.d.next = self.exact_table.value.val();
+                        }
+                    } else if self.kind.q.val() == 7 {
+                        self.emit.next = true;
                     } else {
-                        self.d_counts.d.next = 2.into();
+                        self.step.d.next = 0.into();
+                        self.next_kind.next = true;
                     }
-                } else if self.kind.q.val() == 7 {
-                    self.emit.next = true;
+                }
+            } else if self.step.q.val() == 2 {
+                self.step.d.next = 3.into();
+                self.sum_r.d.next = bit_cast::<13, 12>(self.value_r.q.val().get_bits::<12>(0))
+                    + (bit_cast::<13, 32>(self.frame.q.val().rss) & self.spread_mask.val());
+            } else {
+                // The group wraps past the last queue once (`Action::queue_for`).
+                self.busy.d.next = false;
+                self.d_valid.d.next = true;
+                self.d_reason.d.next = 0.into();
+                self.d_queue.d.next = self.sum_r.q.val().get_bits::<QUEUE_BITS>(0);
+                if !self.wrapped.val().get_bit(13) {
+                    self.d_queue.d.next = self.wrapped.val().get_bits::<QUEUE_BITS>(0);
+                }
+                self.d_kind.d.next = self.kind.q.val();
+                self.d_id.d.next = self.value_r.q.val().get_bits::<16>(16);
+                self.d_rss.d.next = self.frame.q.val().rss;
+                if self.kind.q.val() == 1 {
+                    self.d_counts.d.next = 1.into();
                 } else {
-                    self.kind.d.next = self.kind.q.val() + 1;
+                    self.d_counts.d.next = 2.into();
                 }
             }
+        }
+        if self.next_kind.val() {
+            self.kind.d.next = self.kind.q.val() + 1;
         }
         // No filter matched: the default queue.
         if self.emit.val() {
@@ -282,9 +339,9 @@ impl Logic for FlowDemux {
         // leave one per cycle, in order. (The paths that set the decision
         // register are exclusive: lookups only while busy, overruns and
         // rejects only while idle, rejects only with no overrun waiting.)
-        self.ovr.next = self.overruns.q.val();
-        if !self.busy.q.val() & !self.w_valid.q.val() & (self.overruns.q.val() != 0) {
-            self.ovr.next = self.ovr.val() - 1;
+        self.ovr_dec.next = !self.busy.q.val() & !self.w_valid.q.val() & self.ovr_owed.q.val();
+        self.ovr_inc.next = false;
+        if self.ovr_dec.val() {
             self.d_valid.d.next = true;
             self.d_reason.d.next = 9.into();
             self.d_queue.d.next = self.default_queue.val();
@@ -299,11 +356,13 @@ impl Logic for FlowDemux {
         self.take_waiting.next = !self.busy.q.val() & self.w_valid.q.val();
         self.take_new.next = !self.busy.q.val()
             & !self.w_valid.q.val()
-            & (self.overruns.q.val() == 0)
+            & !self.ovr_owed.q.val()
             & self.parser.result_valid.val();
         self.next_frame.next = self.parser.result.val();
+        self.next_ok.next = self.parser.result.val().reason == 0;
         if self.take_waiting.val() {
             self.next_frame.next = self.waiting_frame.q.val();
+            self.next_ok.next = self.w_ok.q.val();
         }
         // A frame ending now that cannot start waits in the slot, if it is
         // free (or being freed) and no overrun is owed; else it overruns.
@@ -311,18 +370,20 @@ impl Logic for FlowDemux {
             self.w_valid.d.next = false;
         }
         if self.parser.result_valid.val() & !self.take_new.val() {
-            if (!self.w_valid.q.val() | self.take_waiting.val()) & (self.overruns.q.val() == 0) {
+            if (!self.w_valid.q.val() | self.take_waiting.val()) & !self.ovr_owed.q.val() {
                 self.w_valid.d.next = true;
                 self.waiting_frame.d.next = self.parser.result.val();
-            } else if self.overruns.q.val() != 255 {
-                self.ovr.next = self.ovr.val() + 1;
+                self.w_ok.d.next = self.parser.result.val().reason == 0;
+            } else if !self.ovr_full.q.val() {
+                self.ovr_inc.next = true;
             }
         }
         if self.take_waiting.val() | self.take_new.val() {
-            if self.next_frame.val().reason == 0 {
+            if self.next_ok.val() {
                 self.busy.d.next = true;
-                self.waiting.d.next = false;
-                self.kind.d.next = 1.into();
+                self.step.d.next = 0.into();
+                self.kind.d.next = 0.into();
+                self.applies_r.d.next = false;
                 self.frame.d.next = self.next_frame.val();
             } else {
                 // Rejected or malformed: no lookup. Counter bits follow
@@ -341,6 +402,17 @@ impl Logic for FlowDemux {
                 self.d_id.d.next = 0.into();
                 self.d_rss.d.next = 0.into();
             }
+        }
+        self.ovr.next = self.overruns.q.val();
+        if self.ovr_inc.val() & !self.ovr_dec.val() {
+            self.ovr.next = self.overruns.q.val() + 1;
+            self.ovr_owed.d.next = true;
+            self.ovr_full.d.next = self.overruns.q.val() == 254;
+        }
+        if self.ovr_dec.val() & !self.ovr_inc.val() {
+            self.ovr.next = self.overruns.q.val() - 1;
+            self.ovr_owed.d.next = self.overruns.q.val() != 1;
+            self.ovr_full.d.next = false;
         }
         self.overruns.d.next = self.ovr.val();
     }
@@ -402,6 +474,38 @@ mod tests {
 
     fn run(h: &mut Harness<FlowDemux>, frames: &[Vec<u8>]) -> Vec<(u64, u64, u64, u64)> {
         run_gap(h, frames, 24)
+    }
+
+    /// The longest lookup (a VLAN-tagged TCP frame that misses all seven
+    /// kinds) for minimum frames at line rate: 60 bytes plus FCS, preamble
+    /// and gap is 84 cycles per frame, and every frame is decided, in
+    /// order, with none left to wait, let alone overrun.
+    #[test]
+    fn keeps_up_with_minimum_frames_that_miss_everything() {
+        const LONGEST_LOOKUP: usize = 53;
+        let mut h = Harness::new(FlowDemux::new(&NicParams::default()), |d| &mut d.clock);
+        h.uut.default_queue.next = 3.into();
+        let mut f = tcp4(22);
+        f.splice(12..12, [0x81, 0x00, 0x00, 0x05]);
+        f.resize(60, 0);
+        let miss = (Reason::Miss as u64, 3, 0, 0);
+        assert_eq!(run_gap(&mut h, &vec![f.clone(); 8], 24), vec![miss; 8]);
+        // The decision's latency from the last byte, which the slot must
+        // cover for a shorter frame behind it.
+        let mut latency = None;
+        for (i, &b) in f.iter().chain([0u8; 80].iter()).enumerate() {
+            h.uut.valid.next = i < f.len();
+            h.uut.data.next = (b as u64).into();
+            h.uut.last.next = i + 1 == f.len();
+            h.uut.error.next = false;
+            h.settle();
+            assert!(!h.uut.w_valid.q.val(), "a frame waited");
+            if h.uut.decision.valid.val() {
+                latency = Some(i + 1 - f.len());
+            }
+            h.cycle();
+        }
+        assert_eq!(latency, Some(LONGEST_LOOKUP));
     }
 
     #[test]

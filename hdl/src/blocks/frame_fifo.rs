@@ -7,9 +7,12 @@
 //! which is what a MAC receive port needs.
 //!
 //! Read side: the RAM answers one cycle after it is addressed, so fetched
-//! words land in a two-entry frames_out stage (head and spare). A fetch is only
+//! words land in a two-entry output stage (head and spare). A fetch is only
 //! issued when the stage is sure to have room, which keeps one beat per cycle
 //! flowing while the consumer is ready and loses nothing when it stalls.
+//! The stage is two slots used in turn rather than a head fed from a spare,
+//! so the block RAM's late read data goes straight into a register, and
+//! `frames_out` is one multiplexer level after registers.
 
 use crate::params::DATA_BITS;
 use crate::ports::{FrameSink, FrameSource};
@@ -29,21 +32,32 @@ pub struct FrameFifo<const AW: usize> {
     ram: RAM<Bits<WORD_BITS>, AW>,
     /// Next address the writer fills.
     wr_ptr: DFF<Bits<AW>>,
+    /// `(wr_ptr + 1) ^ 1`: the full test compares registers, no adder (the
+    /// `^ 1` makes the reset value 0 match `wr_ptr` = 0).
+    wr_next_x: DFF<Bits<AW>>,
     /// End of the last complete good frame: the reader stops here.
     commit_ptr: DFF<Bits<AW>>,
+    /// `(commit_ptr + 1) ^ 1`, for `wr_next_x` on a roll-back.
+    commit_next_x: DFF<Bits<AW>>,
     /// Next address the reader fetches.
     rd_ptr: DFF<Bits<AW>>,
     /// The current frame ran out of room; it is discarded at its last beat.
     overflowed: DFF<Bit>,
     /// A word was fetched last cycle and is on the RAM's frames_out now.
     pending: DFF<Bit>,
+    /// One or two words are held; `frames_out` shows slot `rd_slot`.
     head_valid: DFF<Bit>,
-    head_word: DFF<Bits<WORD_BITS>>,
     spare_valid: DFF<Bit>,
-    spare_word: DFF<Bits<WORD_BITS>>,
+    slot0: DFF<Bits<WORD_BITS>>,
+    slot1: DFF<Bits<WORD_BITS>>,
+    rd_slot: DFF<Bit>,
+    /// The slot the next fetched word lands in.
+    wr_slot: DFF<Bit>,
     full: Signal<Local, Bit>,
     head_kept: Signal<Local, Bit>,
+    pop: Signal<Local, Bit>,
     fetch: Signal<Local, Bit>,
+    head_word: Signal<Local, Bits<WORD_BITS>>,
 }
 
 impl<const AW: usize> Logic for FrameFifo<AW> {
@@ -53,14 +67,18 @@ impl<const AW: usize> Logic for FrameFifo<AW> {
             self,
             clock,
             wr_ptr,
+            wr_next_x,
             commit_ptr,
+            commit_next_x,
             rd_ptr,
             overflowed,
             pending,
             head_valid,
-            head_word,
             spare_valid,
-            spare_word
+            slot0,
+            slot1,
+            rd_slot,
+            wr_slot
         );
         self.ram.write_clock.next = self.clock.val();
         self.ram.read_clock.next = self.clock.val();
@@ -68,7 +86,7 @@ impl<const AW: usize> Logic for FrameFifo<AW> {
         // Writer: never stalls; keeps or rolls back each frame at its end.
         self.frames_in.ready.next = true;
         self.overflow.next = false;
-        self.full.next = (self.wr_ptr.q.val() + 1) == self.rd_ptr.q.val();
+        self.full.next = self.wr_next_x.q.val() == (self.rd_ptr.q.val() ^ 1);
         self.ram.write_address.next = self.wr_ptr.q.val();
         self.ram.write_data.next =
             (bit_cast::<WORD_BITS, DATA_BITS>(self.frames_in.data.val()) << 1)
@@ -77,7 +95,8 @@ impl<const AW: usize> Logic for FrameFifo<AW> {
         if self.frames_in.valid.val() {
             if !self.full.val() & !self.overflowed.q.val() {
                 self.ram.write_enable.next = true;
-                self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
+                self.wr_ptr.d.next = self.wr_next_x.q.val() ^ 1;
+                self.wr_next_x.d.next = ((self.wr_next_x.q.val() ^ 1) + 1) ^ 1;
             } else {
                 self.overflowed.d.next = true;
             }
@@ -85,32 +104,48 @@ impl<const AW: usize> Logic for FrameFifo<AW> {
                 self.overflowed.d.next = false;
                 if self.frames_in.error.val() | self.full.val() | self.overflowed.q.val() {
                     self.wr_ptr.d.next = self.commit_ptr.q.val();
+                    self.wr_next_x.d.next = self.commit_next_x.q.val();
                     self.overflow.next = !self.frames_in.error.val();
                 } else {
-                    self.commit_ptr.d.next = self.wr_ptr.q.val() + 1;
+                    self.commit_ptr.d.next = self.wr_next_x.q.val() ^ 1;
+                    self.commit_next_x.d.next = ((self.wr_next_x.q.val() ^ 1) + 1) ^ 1;
                 }
             }
         }
 
-        // Reader: pop from the head, refill from the spare or the RAM.
+        // Reader: the head is the slot `rd_slot`; a fetched word lands in
+        // slot `wr_slot` the cycle after the fetch. Words held: head_valid +
+        // spare_valid, minus a pop, plus an arrival.
+        self.head_word.next = self.slot0.q.val();
+        if self.rd_slot.q.val() {
+            self.head_word.next = self.slot1.q.val();
+        }
         self.frames_out.valid.next = self.head_valid.q.val();
-        self.frames_out.data.next = self.head_word.q.val().get_bits::<DATA_BITS>(1);
-        self.frames_out.last.next = self.head_word.q.val().get_bit(0);
+        self.frames_out.data.next = self.head_word.val().get_bits::<DATA_BITS>(1);
+        self.frames_out.last.next = self.head_word.val().get_bit(0);
         self.frames_out.error.next = false;
         self.head_kept.next = self.head_valid.q.val() & !self.frames_out.ready.val();
+        self.pop.next = self.head_valid.q.val() & self.frames_out.ready.val();
+        if self.pending.q.val() {
+            if self.wr_slot.q.val() {
+                self.slot1.d.next = self.ram.read_data.val();
+            } else {
+                self.slot0.d.next = self.ram.read_data.val();
+            }
+            self.wr_slot.d.next = !self.wr_slot.q.val();
+        }
+        if self.pop.val() {
+            self.rd_slot.d.next = !self.rd_slot.q.val();
+        }
         if self.head_kept.val() {
             if !self.spare_valid.q.val() & self.pending.q.val() {
                 self.spare_valid.d.next = true;
-                self.spare_word.d.next = self.ram.read_data.val();
             }
         } else if self.spare_valid.q.val() {
             self.head_valid.d.next = true;
-            self.head_word.d.next = self.spare_word.q.val();
             self.spare_valid.d.next = self.pending.q.val();
-            self.spare_word.d.next = self.ram.read_data.val();
         } else {
             self.head_valid.d.next = self.pending.q.val();
-            self.head_word.d.next = self.ram.read_data.val();
         }
         // Fetch only if at most one word will be held once this cycle's
         // moves are done, so next cycle's arrival always has a slot.

@@ -1,15 +1,16 @@
 //! Streaming header parser: watches the checked receive stream one byte per
-//! cycle and, the cycle after each frame's last byte, reports what it found
-//! and the frame's RSS hash, computed on the fly from the bytes as they
-//! pass. The rules are outlined in `crate::filter` and stated exactly, rule
-//! by rule, in the host driver's `demux/parse.rs`, which the model runs and
-//! the differential tests hold this block to.
+//! cycle and, two cycles after each frame's last byte, reports what it
+//! found and the frame's RSS hash, computed on the fly from the bytes as
+//! they pass. The rules are outlined in `crate::filter` and stated exactly,
+//! rule by rule, in the host driver's `demux/parse.rs`, which the model runs
+//! and the differential tests hold this block to.
 //!
 //! It never stalls the stream and keeps no copy of the frame: each header
 //! is walked by position, with `base` the offset where the current header
 //! starts and `rel` the current byte's offset inside it. The report for one
-//! frame is read from registers in the same cycle as the next frame's first
-//! byte updates them, so frames may follow each other with no gap.
+//! frame is computed from registers in the same cycle as the next frame's
+//! first byte updates them, and registered, so frames may follow each
+//! other with no gap.
 
 use crate::filter::Reason;
 use crate::params::DATA_BITS;
@@ -68,14 +69,35 @@ pub struct HeaderParser {
     src_port: DFF<Bits<16>>,
     dst_port: DFF<Bits<16>>,
     ihl_bytes: DFF<Bits<8>>,
+    /// `rel` of the IPv4 header's last byte (IHL * 4 - 1).
+    ihl_last: DFF<Bits<6>>,
     ip_len: DFF<Bits<16>>,
     frag_hi: DFF<Bits<8>>,
     fragment: DFF<Bit>,
     ip_end: DFF<Bits<17>>,
     need_end: DFF<Bits<17>>,
     next_hdr: DFF<Bits<8>>,
-    ext_len: DFF<Bits<16>>,
-    l4_len: DFF<Bits<8>>,
+    /// `rel` of the last byte of the IPv6 extension header, and of the TCP
+    /// header, precomputed when their lengths arrive.
+    ext_last: DFF<Bits<11>>,
+    l4_last: DFF<Bits<6>>,
+    /// The current byte's offset in its header: counts up with `pos` and
+    /// restarts whenever `base` moves to the next byte, so it is a register
+    /// rather than a subtraction in front of every header's compares. Only
+    /// as wide as the compares need: no header is walked past its last
+    /// byte, and the longest, an IPv6 extension header, ends by offset
+    /// 2047; IPv4, IPv6 and TCP headers by 59, the tags and types by 1, so
+    /// their compares use the low 6 bits. (Past a header, in `Done`, `rel`
+    /// is not looked at.)
+    rel_q: DFF<Bits<11>>,
+    /// Whether `next_hdr` and `protocol` name an extension header (0, 43,
+    /// 60), a fragment header (44) or TCP/UDP, bits 0 to 2, classified as
+    /// they are taken so the dispatch does not compare them behind `rel`.
+    nh_class: DFF<Bits<3>>,
+    proto_class: DFF<Bits<3>>,
+    /// The report, registered so the decision logic behind starts from flops.
+    res_valid: DFF<Bit>,
+    res: DFF<ParsedFrame>,
     verdict: DFF<Bits<4>>,
     rss_hash: DFF<Bits<32>>,
     /// The key, shifted one byte per hashed input byte.
@@ -85,7 +107,10 @@ pub struct HeaderParser {
     frame_len: DFF<Bits<17>>,
     st: Signal<Local, Header>,
     p: Signal<Local, Bits<16>>,
-    rel: Signal<Local, Bits<16>>,
+    rel: Signal<Local, Bits<11>>,
+    r6: Signal<Local, Bits<6>>,
+    data_class: Signal<Local, Bits<3>>,
+    dispatch_class: Signal<Local, Bits<3>>,
     next_base: Signal<Local, Bits<16>>,
     ethertype: Signal<Local, Bits<16>>,
     dispatch: Signal<Local, Bit>,
@@ -124,14 +149,20 @@ impl Default for HeaderParser {
             src_port: Default::default(),
             dst_port: Default::default(),
             ihl_bytes: Default::default(),
+            ihl_last: Default::default(),
             ip_len: Default::default(),
             frag_hi: Default::default(),
             fragment: Default::default(),
             ip_end: Default::default(),
             need_end: Default::default(),
             next_hdr: Default::default(),
-            ext_len: Default::default(),
-            l4_len: Default::default(),
+            ext_last: Default::default(),
+            l4_last: Default::default(),
+            rel_q: Default::default(),
+            nh_class: Default::default(),
+            proto_class: Default::default(),
+            res_valid: Default::default(),
+            res: Default::default(),
             verdict: Default::default(),
             rss_hash: Default::default(),
             rss_key: Default::default(),
@@ -142,6 +173,9 @@ impl Default for HeaderParser {
             st: Default::default(),
             p: Default::default(),
             rel: Default::default(),
+            r6: Default::default(),
+            data_class: Default::default(),
+            dispatch_class: Default::default(),
             next_base: Default::default(),
             ethertype: Default::default(),
             dispatch: Default::default(),
@@ -171,9 +205,10 @@ impl Logic for HeaderParser {
     fn update(&mut self) {
         dff_setup!(
             self, clock, in_frame, pos, state, base, tags, held, vlan_id, vlan_seen, ip, v6, mac,
-            protocol, src_addr, dst_addr, ports, src_port, dst_port, ihl_bytes, ip_len, frag_hi,
-            fragment, ip_end, need_end, next_hdr, ext_len, l4_len, verdict, rss_hash, key_shift,
-            finishing, frame_error, frame_len
+            protocol, src_addr, dst_addr, ports, src_port, dst_port, ihl_bytes, ihl_last, ip_len,
+            frag_hi, fragment, ip_end, need_end, next_hdr, ext_last, l4_last, rel_q, nh_class, proto_class, res_valid,
+            res,
+            verdict, rss_hash, key_shift, finishing, frame_error, frame_len
         );
         // A frame's first byte starts from a clean slate.
         self.st.next = self.state.q.val();
@@ -182,12 +217,30 @@ impl Logic for HeaderParser {
             self.st.next = Header::Macs;
             self.p.next = 0.into();
         }
-        self.rel.next = self.p.val() - self.base.q.val();
+        self.rel.next = self.rel_q.q.val();
+        self.r6.next = self.rel_q.q.val().get_bits::<6>(0);
+        self.data_class.next = 0.into();
+        if (self.data.val() == 0) | (self.data.val() == 43) | (self.data.val() == 60) {
+            self.data_class.next = 1.into();
+        }
+        if self.data.val() == 44 {
+            self.data_class.next = 2.into();
+        }
+        if (self.data.val() == 6) | (self.data.val() == 17) {
+            self.data_class.next = 4.into();
+        }
         self.next_base.next = self.p.val() + 1;
         self.ethertype.next =
             (bit_cast::<16, 8>(self.held.q.val()) << 8) | bit_cast::<16, 8>(self.data.val());
         self.dispatch.next = false;
+        // Only the IPv4 header dispatches on its protocol; the IPv6 header
+        // and the extension headers on their next header.
         self.dispatch_nh.next = self.next_hdr.q.val();
+        self.dispatch_class.next = self.nh_class.q.val();
+        if self.st.val() == Header::Ipv4 {
+            self.dispatch_nh.next = self.protocol.q.val();
+            self.dispatch_class.next = self.proto_class.q.val();
+        }
         self.feed.next = false;
         self.ext_end.next = false;
         self.finishing.d.next = false;
@@ -205,6 +258,7 @@ impl Logic for HeaderParser {
             self.in_frame.d.next = !self.last.val();
             if self.p.val() != 0xFFFF {
                 self.pos.d.next = self.p.val() + 1;
+                self.rel_q.d.next = self.rel.val() + 1;
             }
             if !self.in_frame.q.val() {
                 self.state.d.next = Header::Macs;
@@ -220,6 +274,7 @@ impl Logic for HeaderParser {
                 self.src_port.d.next = 0.into();
                 self.dst_port.d.next = 0.into();
                 self.protocol.d.next = 0.into();
+                self.proto_class.d.next = 1.into();
                 self.rss_hash.d.next = 0.into();
                 self.key_shift.d.next = self.rss_key.val();
                 self.need_end.d.next = 0.into();
@@ -238,12 +293,14 @@ impl Logic for HeaderParser {
                 if self.p.val() == 11 {
                     self.state.d.next = Header::Type;
                     self.base.d.next = 12.into();
+                    self.rel_q.d.next = 0.into();
                 }
             } else if self.st.val() == Header::Type {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     self.held.d.next = self.data.val();
                 } else {
                     self.base.d.next = self.next_base.val();
+                    self.rel_q.d.next = 0.into();
                     if (self.ethertype.val() == 0x8100) | (self.ethertype.val() == 0x88A8) {
                         if self.tags.q.val() == 2 {
                             self.verdict.d.next = 7.into();
@@ -263,7 +320,7 @@ impl Logic for HeaderParser {
                     }
                 }
             } else if self.st.val() == Header::Tci {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     self.held.d.next = self.data.val();
                 } else {
                     if self.tags.q.val() == 0 {
@@ -274,39 +331,46 @@ impl Logic for HeaderParser {
                     self.tags.d.next = self.tags.q.val() + 1;
                     self.state.d.next = Header::Type;
                     self.base.d.next = self.next_base.val();
+                    self.rel_q.d.next = 0.into();
                 }
             } else if self.st.val() == Header::Ipv4 {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     self.ihl_bytes.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2;
+                    self.ihl_last.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(0)) << 2) - 1;
                     if (self.data.val().get_bits::<4>(4) != 4) | (self.data.val().get_bits::<4>(0) < 5) {
                         self.verdict.d.next = 4.into();
                         self.state.d.next = Header::Done;
                     }
                 }
-                if self.rel.val() == 2 {
+                if self.r6.val() == 2 {
                     self.held.d.next = self.data.val();
                 }
-                if self.rel.val() == 3 {
+                if self.r6.val() == 3 {
                     self.ip_len.d.next = self.ethertype.val();
                 }
-                if self.rel.val() == 6 {
+                if self.r6.val() == 6 {
                     self.frag_hi.d.next = self.data.val();
                 }
-                if self.rel.val() == 7 {
+                if self.r6.val() == 7 {
                     self.fragment.d.next = (self.frag_hi.q.val() & 0x3F).any() | self.data.val().any();
                 }
-                if self.rel.val() == 9 {
+                if self.r6.val() == 9 {
                     self.protocol.d.next = self.data.val();
+                    self.proto_class.d.next = self.data_class.val();
                 }
-                if (self.rel.val() >= 12) & (self.rel.val() < 16) {
+                if (self.r6.val() >= 12) & (self.r6.val() < 16) {
                     self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.rel.val() >= 16) & (self.rel.val() < 20) {
+                if (self.r6.val() >= 16) & (self.r6.val() < 20) {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.rel.val() >= 19) & (self.rel.val() == bit_cast::<16, 8>(self.ihl_bytes.q.val()) - 1) {
+                // `!= 0` rather than `>= 19`: `ihl_last` is written at offset 0 and is
+                // at least 19 whenever the header survives that byte, so from offset 1
+                // on the equality alone is exact, and a zero test is cheaper than a
+                // magnitude compare in front of the state register.
+                if (self.r6.val() != 0) & (self.r6.val() == self.ihl_last.q.val()) {
                     if self.fragment.q.val() {
                         self.verdict.d.next = 2.into();
                         self.state.d.next = Header::Done;
@@ -314,34 +378,34 @@ impl Logic for HeaderParser {
                         self.ip_end.d.next =
                             bit_cast::<17, 16>(self.base.q.val()) + bit_cast::<17, 16>(self.ip_len.q.val());
                         self.dispatch.next = true;
-                        self.dispatch_nh.next = self.protocol.q.val();
                     }
                 }
             } else if self.st.val() == Header::Ipv6 {
-                if self.rel.val() == 0 {
+                if self.r6.val() == 0 {
                     if self.data.val().get_bits::<4>(4) != 6 {
                         self.verdict.d.next = 5.into();
                         self.state.d.next = Header::Done;
                     }
                 }
-                if self.rel.val() == 4 {
+                if self.r6.val() == 4 {
                     self.held.d.next = self.data.val();
                 }
-                if self.rel.val() == 5 {
+                if self.r6.val() == 5 {
                     self.ip_len.d.next = self.ethertype.val();
                 }
-                if self.rel.val() == 6 {
+                if self.r6.val() == 6 {
                     self.next_hdr.d.next = self.data.val();
+                    self.nh_class.d.next = self.data_class.val();
                 }
-                if (self.rel.val() >= 8) & (self.rel.val() < 24) {
+                if (self.r6.val() >= 8) & (self.r6.val() < 24) {
                     self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.rel.val() >= 24) & (self.rel.val() < 40) {
+                if (self.r6.val() >= 24) & (self.r6.val() < 40) {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if self.rel.val() == 39 {
+                if self.r6.val() == 39 {
                     self.ip_end.d.next = bit_cast::<17, 16>(self.base.q.val())
                         + bit_cast::<17, 16>(self.ip_len.q.val())
                         + 40;
@@ -350,38 +414,39 @@ impl Logic for HeaderParser {
             } else if self.st.val() == Header::Ext {
                 if self.rel.val() == 0 {
                     self.next_hdr.d.next = self.data.val();
+                    self.nh_class.d.next = self.data_class.val();
                 }
                 if self.rel.val() == 1 {
-                    self.ext_len.d.next = (bit_cast::<16, 8>(self.data.val()) + 1) << 3;
+                    self.ext_last.d.next = (bit_cast::<11, 8>(self.data.val()) << 3) | 7;
                 }
-                if (self.rel.val() > 1) & (self.rel.val() == self.ext_len.q.val() - 1) {
+                if (self.rel.val() > 1) & (self.rel.val() == self.ext_last.q.val()) {
                     self.dispatch.next = true;
                 }
             } else if self.st.val() == Header::Frag6 {
                 self.verdict.d.next = 2.into();
                 self.state.d.next = Header::Done;
             } else if self.st.val() == Header::L4 {
-                if self.rel.val() < 2 {
+                if self.r6.val() < 2 {
                     self.src_port.d.next = (self.src_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
                     self.feed.next = true;
-                } else if self.rel.val() < 4 {
+                } else if self.r6.val() < 4 {
                     self.dst_port.d.next = (self.dst_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
                     self.feed.next = true;
                 }
                 if self.protocol.q.val() == 17 {
-                    if self.rel.val() == 7 {
+                    if self.r6.val() == 7 {
                         self.state.d.next = Header::Done;
                         self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                     }
                 } else {
-                    if self.rel.val() == 12 {
-                        self.l4_len.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(4)) << 2;
+                    if self.r6.val() == 12 {
+                        self.l4_last.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(4)) << 2) - 1;
                         if self.data.val().get_bits::<4>(4) < 5 {
                             self.verdict.d.next = 6.into();
                             self.state.d.next = Header::Done;
                         }
                     }
-                    if (self.rel.val() > 12) & (self.rel.val() == bit_cast::<16, 8>(self.l4_len.q.val()) - 1) {
+                    if (self.r6.val() > 12) & (self.r6.val() == self.l4_last.q.val()) {
                         self.state.d.next = Header::Done;
                         self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                     }
@@ -391,14 +456,16 @@ impl Logic for HeaderParser {
             // The current header ended: decide what follows it.
             if self.dispatch.val() {
                 self.base.d.next = self.next_base.val();
+                self.rel_q.d.next = 0.into();
                 self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
-                if (self.dispatch_nh.val() == 0) | (self.dispatch_nh.val() == 43) | (self.dispatch_nh.val() == 60) {
+                if self.dispatch_class.val().get_bit(0) {
                     self.state.d.next = Header::Ext;
-                } else if self.dispatch_nh.val() == 44 {
+                } else if self.dispatch_class.val().get_bit(1) {
                     self.state.d.next = Header::Frag6;
                 } else {
                     self.protocol.d.next = self.dispatch_nh.val();
-                    if (self.dispatch_nh.val() == 6) | (self.dispatch_nh.val() == 17) {
+                    self.proto_class.d.next = self.dispatch_class.val();
+                    if self.dispatch_class.val().get_bit(2) {
                         self.ports.d.next = true;
                         self.state.d.next = Header::L4;
                     } else {
@@ -429,20 +496,22 @@ impl Logic for HeaderParser {
                 self.c_reason.next = 3.into();
             }
         }
-        self.result_valid.next = self.finishing.q.val();
-        self.result.next.reason = self.c_reason.val();
-        self.result.next.dst_mac = self.mac.q.val();
-        self.result.next.vlan_valid = self.vlan_seen.q.val();
-        self.result.next.vlan = self.vlan_id.q.val();
-        self.result.next.is_ip = self.ip.q.val();
-        self.result.next.is_v6 = self.v6.q.val();
-        self.result.next.proto = self.protocol.q.val();
-        self.result.next.src = self.src_addr.q.val();
-        self.result.next.dst = self.dst_addr.q.val();
-        self.result.next.has_ports = self.ports.q.val();
-        self.result.next.sport = self.src_port.q.val();
-        self.result.next.dport = self.dst_port.q.val();
-        self.result.next.rss = self.rss_hash.q.val();
+        self.res_valid.d.next = self.finishing.q.val();
+        self.res.d.next.reason = self.c_reason.val();
+        self.res.d.next.dst_mac = self.mac.q.val();
+        self.res.d.next.vlan_valid = self.vlan_seen.q.val();
+        self.res.d.next.vlan = self.vlan_id.q.val();
+        self.res.d.next.is_ip = self.ip.q.val();
+        self.res.d.next.is_v6 = self.v6.q.val();
+        self.res.d.next.proto = self.protocol.q.val();
+        self.res.d.next.src = self.src_addr.q.val();
+        self.res.d.next.dst = self.dst_addr.q.val();
+        self.res.d.next.has_ports = self.ports.q.val();
+        self.res.d.next.sport = self.src_port.q.val();
+        self.res.d.next.dport = self.dst_port.q.val();
+        self.res.d.next.rss = self.rss_hash.q.val();
+        self.result_valid.next = self.res_valid.q.val();
+        self.result.next = self.res.q.val();
     }
 }
 

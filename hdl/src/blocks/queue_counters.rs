@@ -2,12 +2,14 @@
 //! `ports::queue`): four 32-bit wrapping counters per queue in one block
 //! RAM, addressed `queue * 4 + counter`.
 //!
-//! Every access is one operation through a two-stage pipeline, one
+//! Every access is one operation through a three-stage pipeline, one
 //! operation per cycle: stage 0 picks it and addresses the RAM, stage 1
-//! gets the old value a cycle later and writes the new one. The value
-//! stage 1 wrote last cycle is forwarded when the next operation is on the
-//! same counter (the RAM would still return the old one), so back-to-back
-//! increments of one counter all count.
+//! registers the RAM's data, stage 2 computes the new value and writes it.
+//! The RAM does not yet hold the values of the two operations ahead of the
+//! one in stage 1, so theirs are forwarded from registers when they are on
+//! the same counter, and back-to-back increments of one counter all count.
+//! The RAM's read data goes straight into a register (block RAM data
+//! arrives late in the cycle), which keeps the block at 125 MHz.
 //!
 //! Operations, highest priority first:
 //! - a commit (`settings.write` for a queue below `QUEUE_COUNT`) clears the
@@ -18,7 +20,7 @@
 //!   nothing else runs while the clear does, an increment accepted before
 //!   the commit cycle is cleared and one accepted after it counts.
 //! - a read: `rd_strobe` latches `rd_queue`/`rd_counter`; `rd_ack` pulses
-//!   with `rd_data` 3 cycles after the strobe (later only if a clear is
+//!   with `rd_data` 4 cycles after the strobe (later only if a clear is
 //!   running). The value includes every increment accepted before the
 //!   read entered stage 0. A queue at or above `QUEUE_COUNT` reads 0. One
 //!   read at a time: a new strobe only after the previous ack.
@@ -61,7 +63,17 @@ pub struct QueueCounters {
     s1_op: DFF<Bits<2>>,
     s1_addr: DFF<Bits<ADDR_BITS>>,
     s1_outside: DFF<Bit>,
-    /// Stage 1's write of the previous cycle, for forwarding.
+    /// Stage 2: the operation with its counter's old value.
+    s2_op: DFF<Bits<2>>,
+    s2_addr: DFF<Bits<ADDR_BITS>>,
+    s2_outside: DFF<Bit>,
+    /// The RAM's data and whether the counter is the one written this
+    /// cycle (`w_data`) or the cycle before (`w2_data`) instead.
+    s2_raw: DFF<Bits<32>>,
+    s2_fwd1: DFF<Bit>,
+    s2_fwd2: DFF<Bit>,
+    w2_data: DFF<Bits<32>>,
+    /// Stage 2's write of the previous cycle, for forwarding.
     w_valid: DFF<Bit>,
     w_addr: DFF<Bits<ADDR_BITS>>,
     w_data: DFF<Bits<32>>,
@@ -71,6 +83,8 @@ pub struct QueueCounters {
     s0_addr: Signal<Local, Bits<ADDR_BITS>>,
     take_tx: Signal<Local, Bit>,
     current: Signal<Local, Bits<32>>,
+    s1_writes2: Signal<Local, Bit>,
+    s2_new: Signal<Local, Bits<32>>,
 }
 
 impl Default for QueueCounters {
@@ -99,6 +113,13 @@ impl Default for QueueCounters {
             s1_op: Default::default(),
             s1_addr: Default::default(),
             s1_outside: Default::default(),
+            s2_op: Default::default(),
+            s2_addr: Default::default(),
+            s2_outside: Default::default(),
+            s2_raw: Default::default(),
+            s2_fwd1: Default::default(),
+            s2_fwd2: Default::default(),
+            w2_data: Default::default(),
             w_valid: Default::default(),
             w_addr: Default::default(),
             w_data: Default::default(),
@@ -108,6 +129,8 @@ impl Default for QueueCounters {
             s0_addr: Default::default(),
             take_tx: Default::default(),
             current: Default::default(),
+            s1_writes2: Default::default(),
+            s2_new: Default::default(),
         }
     }
 }
@@ -117,7 +140,7 @@ impl Logic for QueueCounters {
     fn update(&mut self) {
         dff_setup!(
             self, clock, clr_active, clr_queue, clr_index, rd_pending, rd_addr, rd_outside, prefer_tx,
-            s1_op, s1_addr, s1_outside, w_valid, w_addr, w_data, ack, data
+            s1_op, s1_addr, s1_outside, s2_op, s2_addr, s2_outside, s2_raw, s2_fwd1, s2_fwd2, w2_data, w_valid, w_addr, w_data, ack, data
         );
         self.ram.read_clock.next = self.clock.val();
         self.ram.write_clock.next = self.clock.val();
@@ -189,30 +212,42 @@ impl Logic for QueueCounters {
         self.s1_addr.d.next = self.s0_addr.val();
         self.s1_outside.d.next = self.rd_outside.q.val();
 
-        // Stage 1: the old value, forwarded if last cycle's write was to it.
-        self.current.next = self.ram.read_data.val();
-        if self.w_valid.q.val() & (self.w_addr.q.val() == self.s1_addr.q.val()) {
+        // Stage 1: the RAM's data, registered as is. The RAM does not yet
+        // hold the values of the two operations ahead: the one in stage 2
+        // writes this cycle, the one before it wrote at the edge that read
+        // this data. Which of them is on the same counter is registered
+        // too, and their values are taken from `w_data`/`w2_data` next.
+        self.s1_writes2.next = (self.s2_op.q.val() == 1) | (self.s2_op.q.val() == 3);
+        self.s2_fwd1.d.next = self.s1_writes2.val() & (self.s2_addr.q.val() == self.s1_addr.q.val());
+        self.s2_fwd2.d.next = self.w_valid.q.val() & (self.w_addr.q.val() == self.s1_addr.q.val());
+        self.s2_raw.d.next = self.ram.read_data.val();
+        self.s2_op.d.next = self.s1_op.q.val();
+        self.s2_addr.d.next = self.s1_addr.q.val();
+        self.s2_outside.d.next = self.s1_outside.q.val();
+
+        // Stage 2: the current value, the new one, written.
+        self.current.next = self.s2_raw.q.val();
+        if self.s2_fwd1.q.val() {
             self.current.next = self.w_data.q.val();
+        } else if self.s2_fwd2.q.val() {
+            self.current.next = self.w2_data.q.val();
         }
-        self.ram.write_address.next = self.s1_addr.q.val();
-        self.ram.write_data.next = 0.into();
-        self.ram.write_enable.next = false;
-        self.w_valid.d.next = false;
-        self.w_addr.d.next = self.s1_addr.q.val();
-        self.w_data.d.next = 0.into();
+        self.s2_new.next = 0.into();
+        if self.s2_op.q.val() == 1 {
+            self.s2_new.next = self.current.val() + 1;
+        }
+        self.w2_data.d.next = self.w_data.q.val();
+        self.ram.write_address.next = self.s2_addr.q.val();
+        self.ram.write_data.next = self.s2_new.val();
+        self.ram.write_enable.next = (self.s2_op.q.val() == 1) | (self.s2_op.q.val() == 3);
+        self.w_valid.d.next = (self.s2_op.q.val() == 1) | (self.s2_op.q.val() == 3);
+        self.w_addr.d.next = self.s2_addr.q.val();
+        self.w_data.d.next = self.s2_new.val();
         self.ack.d.next = false;
-        if self.s1_op.q.val() == 1 {
-            self.ram.write_data.next = self.current.val() + 1;
-            self.ram.write_enable.next = true;
-            self.w_valid.d.next = true;
-            self.w_data.d.next = self.current.val() + 1;
-        } else if self.s1_op.q.val() == 3 {
-            self.ram.write_enable.next = true;
-            self.w_valid.d.next = true;
-        } else if self.s1_op.q.val() == 2 {
+        if self.s2_op.q.val() == 2 {
             self.ack.d.next = true;
             self.data.d.next = self.current.val();
-            if self.s1_outside.q.val() {
+            if self.s2_outside.q.val() {
                 self.data.d.next = 0.into();
             }
         }
@@ -326,7 +361,7 @@ mod tests {
                         waited += 1;
                         assert!(waited < 8, "no ack");
                     }
-                    assert_eq!(waited, 3, "ack latency");
+                    assert_eq!(waited, 4, "ack latency");
                 }
             }
         }

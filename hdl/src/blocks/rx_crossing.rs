@@ -29,10 +29,11 @@
 //!
 //! Sizing: the two clocks are 125 MHz +-100 ppm each, so one runs at most
 //! 200 ppm (e = 2e-4) faster than the other. The reader starts a frame once
-//! 8 of its words are visible, and sees the write pointer at most 3 of its
-//! cycles late (the pointer's register and two-flop synchroniser); the
-//! writer sees the read pointer at most 3 of its cycles late. So when a
-//! frame starts the writer counts about 8 + 3 + 3 words used. While the
+//! 8 of its words are visible, and sees the write pointer at most 4 of its
+//! cycles late (the pointer's register, the two-flop synchroniser and a
+//! register of compares after it); the writer sees the read pointer at
+//! most 4 of its cycles late likewise. So when a frame starts the writer
+//! counts about 8 + 4 + 4 words used. While the
 //! frame streams, each side moves one word per cycle of its own clock, so
 //! the backlog drifts by at most e * L words for an L-byte frame: 0.3 for
 //! 1522 bytes, 1.8 for a 9000-byte jumbo. Between frames the reader drains
@@ -41,7 +42,7 @@
 //! leaves at least 7 idle cycles between frames (the 4 FCS bytes it strips,
 //! a cycle of RX_DV low, a preamble byte and the SFD; 24 with the standard
 //! interframe gap and preamble), far above 0.3. The test measures at most
-//! 12 words used with the clocks 250 ppm apart either way and a single
+//! 14 words used with the clocks 250 ppm apart either way and a single
 //! idle cycle between frames of 14..1522 bytes. A 64-word FIFO, of which
 //! the writer fills 62 before it cuts, therefore cannot fill unless the
 //! reader stops, or one frame is longer than about (62 - 14) / e =
@@ -117,8 +118,13 @@ pub struct RxCrossing {
     pub overflows: Signal<Out, Bits<32>>,
     /// Frames cut short because the FIFO ran dry inside them (wrapping).
     pub underruns: Signal<Out, Bits<32>>,
+    /// Two copies of the store: `ram` is read at the read pointer, `ram_next`
+    /// one word past it, so the reader's RAM addresses come from a register
+    /// and this cycle's pop only selects between the two words next cycle.
     ram: RAM<Bits<WORD_BITS>, 6>,
+    ram_next: RAM<Bits<WORD_BITS>, 6>,
     start_beats: Constant<Bits<7>>,
+    start_beats_p1: Constant<Bits<7>>,
     // Write domain.
     wptr: DFF<Bits<7>>,
     wptr_gray: DFF<Bits<7>>,
@@ -135,7 +141,21 @@ pub struct RxCrossing {
     ends_gray: DFF<Bits<7>>,
     ovf: DFF<Bits<4>>,
     ovf_gray: DFF<Bits<4>>,
+    /// Words used as counted last cycle (write pointer minus the read
+    /// pointer seen), and whether the write pointer has moved since: the
+    /// room checks use registered compares of the first, corrected by the
+    /// second, so no subtraction sits in front of the write decision.
+    used_prev: DFF<Bits<7>>,
+    wrote: DFF<Bit>,
+    /// `used_prev >= 62, 63, 64`: at reset (all 0) the FIFO is empty.
+    prev_ge62: DFF<Bit>,
+    prev_ge63: DFF<Bit>,
+    prev_ge64: DFF<Bit>,
+    /// Words used as the writer counts them (only tests read it).
     used: Signal<Local, Bits<7>>,
+    used_now: Signal<Local, Bits<7>>,
+    lt63: Signal<Local, Bit>,
+    lt64: Signal<Local, Bit>,
     wptr_next: Signal<Local, Bits<7>>,
     // Read domain.
     wptr_sync1: DFF<Bits<7>>,
@@ -156,8 +176,26 @@ pub struct RxCrossing {
     state: DFF<ReadState>,
     n_overflows: DFF<Bits<32>>,
     n_underruns: DFF<Bits<32>>,
-    avail: Signal<Local, Bits<7>>,
+    /// Last cycle's pop, and whether it popped a frame's last word.
+    popped_now: DFF<Bit>,
+    popped_last: DFF<Bit>,
+    /// Compares made last cycle of the write pointer seen then against the
+    /// read pointer and frame count of then, before that cycle's pop; this
+    /// cycle's `avail` and "a whole frame is in" follow from them and the
+    /// pop, without an adder in front of the pop.
+    d_ge1: DFF<Bit>,
+    d_ge2: DFF<Bit>,
+    d_ge_start: DFF<Bit>,
+    d_ge_start1: DFF<Bit>,
+    ends_ne: DFF<Bit>,
+    ends_ne1: DFF<Bit>,
+    diff: Signal<Local, Bits<7>>,
+    avail_nz: Signal<Local, Bit>,
+    avail_ge_start: Signal<Local, Bit>,
+    frame_in: Signal<Local, Bit>,
+    word: Signal<Local, Bits<WORD_BITS>>,
     pop: Signal<Local, Bit>,
+    rptr_p1: Signal<Local, Bits<7>>,
     rptr_next: Signal<Local, Bits<7>>,
 }
 
@@ -179,7 +217,9 @@ impl RxCrossing {
             overflows: Default::default(),
             underruns: Default::default(),
             ram: Default::default(),
+            ram_next: Default::default(),
             start_beats: Constant::new(start_beats.into()),
+            start_beats_p1: Constant::new((start_beats + 1).into()),
             wptr: Default::default(),
             wptr_gray: Default::default(),
             rptr_sync1: Default::default(),
@@ -192,7 +232,15 @@ impl RxCrossing {
             ends_gray: Default::default(),
             ovf: Default::default(),
             ovf_gray: Default::default(),
+            used_prev: Default::default(),
+            wrote: Default::default(),
+            prev_ge62: Default::default(),
+            prev_ge63: Default::default(),
+            prev_ge64: Default::default(),
             used: Default::default(),
+            used_now: Default::default(),
+            lt63: Default::default(),
+            lt64: Default::default(),
             wptr_next: Default::default(),
             wptr_sync1: Default::default(),
             wptr_sync2: Default::default(),
@@ -210,8 +258,21 @@ impl RxCrossing {
             state: Default::default(),
             n_overflows: Default::default(),
             n_underruns: Default::default(),
-            avail: Default::default(),
+            popped_now: Default::default(),
+            popped_last: Default::default(),
+            d_ge1: Default::default(),
+            d_ge2: Default::default(),
+            d_ge_start: Default::default(),
+            d_ge_start1: Default::default(),
+            ends_ne: Default::default(),
+            ends_ne1: Default::default(),
+            diff: Default::default(),
+            avail_nz: Default::default(),
+            avail_ge_start: Default::default(),
+            frame_in: Default::default(),
+            word: Default::default(),
             pop: Default::default(),
+            rptr_p1: Default::default(),
             rptr_next: Default::default(),
         }
     }
@@ -234,15 +295,32 @@ impl Logic for RxCrossing {
             ends,
             ends_gray,
             ovf,
-            ovf_gray
+            ovf_gray,
+            used_prev,
+            wrote,
+            prev_ge62,
+            prev_ge63,
+            prev_ge64
         );
         self.ram.write_clock.next = self.write_clock.val();
+        self.ram_next.write_clock.next = self.write_clock.val();
         self.frames_in.ready.next = true;
         self.rptr_sync1.d.next = self.rptr_gray.q.val();
         self.rptr_sync2.d.next = self.rptr_sync1.q.val();
         self.rptr_seen.gray.next = self.rptr_sync2.q.val();
-        // At most 64: the read pointer seen is never ahead of the true one.
-        self.used.next = self.wptr.q.val() - self.rptr_seen.binary.val();
+        // The read pointer seen a cycle ago against this cycle's write
+        // pointer: at most 64, as the read pointer seen is never ahead of
+        // the true one (and a cycle older is older still).
+        self.used_now.next = self.wptr.q.val() - self.rptr_seen.binary.val();
+        self.used_prev.d.next = self.used_now.val();
+        // As bit tests (the count is at most 64), not a second carry chain.
+        self.prev_ge62.d.next = self.used_now.val().get_bit(6) | (self.used_now.val().get_bits::<5>(1) == 31);
+        self.prev_ge63.d.next = self.used_now.val().get_bit(6) | (self.used_now.val().get_bits::<6>(0) == 63);
+        self.prev_ge64.d.next = self.used_now.val().get_bit(6);
+        self.used.next = self.used_prev.q.val() + bit_cast::<7, 1>(self.wrote.q.val().into());
+        // used < 63 and used < 64, with used = used_prev + wrote.
+        self.lt63.next = !self.prev_ge62.q.val() | (!self.prev_ge63.q.val() & !self.wrote.q.val());
+        self.lt64.next = !self.prev_ge63.q.val() | (!self.prev_ge64.q.val() & !self.wrote.q.val());
 
         self.ram.write_address.next = self.wptr.q.val().get_bits::<6>(0);
         self.ram.write_data.next = (bit_cast::<WORD_BITS, DATA_BITS>(self.frames_in.data.val()) << 2)
@@ -259,7 +337,7 @@ impl Logic for RxCrossing {
             } else if !self.in_frame.q.val() {
                 // A frame's first beat: it needs the spare word too, unless
                 // it is also the frame's last.
-                if (self.used.val() < 63) | (self.frames_in.last.val() & (self.used.val() < 64)) {
+                if self.lt63.val() | (self.frames_in.last.val() & self.lt64.val()) {
                     self.ram.write_enable.next = true;
                     self.wptr_next.next = self.wptr.q.val() + 1;
                     if self.frames_in.last.val() {
@@ -277,7 +355,7 @@ impl Logic for RxCrossing {
                 if self.frames_in.last.val() {
                     self.in_frame.d.next = false;
                     self.ended.d.next = (self.ended.q.val() << 1) | 1;
-                } else if self.used.val() >= 63 {
+                } else if !self.lt63.val() {
                     // Only the spare word is left: end the frame in it.
                     self.ram.write_data.next =
                         (bit_cast::<WORD_BITS, DATA_BITS>(self.frames_in.data.val()) << 2) | 3;
@@ -289,6 +367,10 @@ impl Logic for RxCrossing {
             }
         }
         self.wptr.d.next = self.wptr_next.val();
+        self.wrote.d.next = self.ram.write_enable.val();
+        self.ram_next.write_address.next = self.ram.write_address.val();
+        self.ram_next.write_data.next = self.ram.write_data.val();
+        self.ram_next.write_enable.next = self.ram.write_enable.val();
         self.wptr_gray.d.next = self.wptr_next.val() ^ (self.wptr_next.val() >> 1);
         if self.ended.q.val().get_bit(1) {
             self.ends.d.next = self.ends.q.val() + 1;
@@ -312,9 +394,18 @@ impl Logic for RxCrossing {
             ovf_counted,
             state,
             n_overflows,
-            n_underruns
+            n_underruns,
+            popped_now,
+            popped_last,
+            d_ge1,
+            d_ge2,
+            d_ge_start,
+            d_ge_start1,
+            ends_ne,
+            ends_ne1
         );
         self.ram.read_clock.next = self.clock.val();
+        self.ram_next.read_clock.next = self.clock.val();
         self.wptr_sync1.d.next = self.wptr_gray.q.val();
         self.wptr_sync2.d.next = self.wptr_sync1.q.val();
         self.wptr_seen.gray.next = self.wptr_sync2.q.val();
@@ -331,31 +422,53 @@ impl Logic for RxCrossing {
         self.n_overflows.d.next = self.n_overflows.q.val()
             + bit_cast::<32, 4>(self.ovf_seen.binary.val() - self.ovf_counted.q.val());
 
-        // The RAM is addressed with the pointer after this cycle's pop, so
-        // its output is always the word at `rptr`: first word fall-through.
-        self.avail.next = self.wptr_seen.binary.val() - self.rptr.q.val();
-        self.frames_out.data.next = self.ram.read_data.val().get_bits::<DATA_BITS>(2);
-        self.frames_out.last.next = self.ram.read_data.val().get_bit(1);
-        self.frames_out.error.next = self.ram.read_data.val().get_bit(0);
+        // The word at the read pointer: last cycle read both the word at
+        // the pointer then and the one after; which one it is now depends
+        // on whether that cycle popped.
+        self.ram.read_address.next = self.rptr.q.val().get_bits::<6>(0);
+        self.rptr_p1.next = self.rptr.q.val() + 1;
+        self.ram_next.read_address.next = self.rptr_p1.val().get_bits::<6>(0);
+        self.word.next = self.ram.read_data.val();
+        if self.popped_now.q.val() {
+            self.word.next = self.ram_next.read_data.val();
+        }
+        // Words visible: the write pointer seen last cycle minus the read
+        // pointer now (one cycle more behind than the pointer seen now,
+        // which only delays, never advances, what the reader may take).
+        self.diff.next = self.wptr_seen.binary.val() - self.rptr.q.val();
+        self.d_ge1.d.next = self.diff.val() != 0;
+        self.d_ge2.d.next = self.diff.val() >= 2;
+        self.d_ge_start.d.next = self.diff.val() >= self.start_beats.val();
+        self.d_ge_start1.d.next = self.diff.val() >= self.start_beats_p1.val();
+        self.ends_ne.d.next = self.ends_seen.binary.val() != self.popped.q.val();
+        self.ends_ne1.d.next = self.ends_seen.binary.val() != (self.popped.q.val() + 1);
+        self.avail_nz.next = self.d_ge2.q.val() | (self.d_ge1.q.val() & !self.popped_now.q.val());
+        self.avail_ge_start.next =
+            self.d_ge_start1.q.val() | (self.d_ge_start.q.val() & !self.popped_now.q.val());
+        self.frame_in.next = self.ends_ne.q.val();
+        if self.popped_last.q.val() {
+            self.frame_in.next = self.ends_ne1.q.val();
+        }
+        self.frames_out.data.next = self.word.val().get_bits::<DATA_BITS>(2);
+        self.frames_out.last.next = self.word.val().get_bit(1);
+        self.frames_out.error.next = self.word.val().get_bit(0);
         self.frames_out.valid.next = false;
         self.pop.next = false;
         match self.state.q.val() {
             ReadState::Idle => {
-                if (self.avail.val() != 0)
-                    & ((self.ends_seen.binary.val() != self.popped.q.val()) | (self.avail.val() >= self.start_beats.val()))
-                {
+                if self.avail_nz.val() & (self.frame_in.val() | self.avail_ge_start.val()) {
                     self.frames_out.valid.next = true;
                     self.pop.next = self.frames_out.ready.val();
-                    if self.frames_out.ready.val() & !self.ram.read_data.val().get_bit(1) {
+                    if self.frames_out.ready.val() & !self.word.val().get_bit(1) {
                         self.state.d.next = ReadState::InFrame;
                     }
                 }
             }
             ReadState::InFrame => {
                 self.frames_out.valid.next = true;
-                if self.avail.val() != 0 {
+                if self.avail_nz.val() {
                     self.pop.next = self.frames_out.ready.val();
-                    if self.frames_out.ready.val() & self.ram.read_data.val().get_bit(1) {
+                    if self.frames_out.ready.val() & self.word.val().get_bit(1) {
                         self.state.d.next = ReadState::Idle;
                     }
                 } else {
@@ -381,8 +494,8 @@ impl Logic for RxCrossing {
                 }
             }
             ReadState::Skip => {
-                self.pop.next = self.avail.val() != 0;
-                if (self.avail.val() != 0) & self.ram.read_data.val().get_bit(1) {
+                self.pop.next = self.avail_nz.val();
+                if (self.avail_nz.val()) & self.word.val().get_bit(1) {
                     self.state.d.next = ReadState::Idle;
                 }
             }
@@ -390,11 +503,12 @@ impl Logic for RxCrossing {
         self.rptr_next.next = self.rptr.q.val();
         if self.pop.val() {
             self.rptr_next.next = self.rptr.q.val() + 1;
-            if self.ram.read_data.val().get_bit(1) {
+            if self.word.val().get_bit(1) {
                 self.popped.d.next = self.popped.q.val() + 1;
             }
         }
-        self.ram.read_address.next = self.rptr_next.val().get_bits::<6>(0);
+        self.popped_now.d.next = self.pop.val();
+        self.popped_last.d.next = self.pop.val() & self.word.val().get_bit(1);
         self.rptr.d.next = self.rptr_next.val();
         self.rptr_gray.d.next = self.rptr_next.val() ^ (self.rptr_next.val() >> 1);
     }

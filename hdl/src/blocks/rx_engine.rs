@@ -15,7 +15,8 @@
 //!   discarded. A stored frame older than the decision in hand never got
 //!   its own (it came before the frame's last beat, or found the decision
 //!   FIFO full; the demultiplexer does neither) and is dropped as overflow.
-//! - Descriptor issue reads the queue's configuration and ring indices,
+//! - Descriptor issue reads the queue's configuration and ring indices
+//!   (registered a cycle after the RAMs answer, as are the prefetcher's),
 //!   decides whether the frame can be placed, and if so advances the ring
 //!   head and takes the descriptor from the prefetch cache, or, when the
 //!   cache does not hold the head's descriptor, issues the 16-byte read.
@@ -49,11 +50,11 @@
 //! frame's last byte and reads answering after L. With the descriptor
 //! prefetched (the usual case once buffers are posted and the queue's
 //! previous frame left ~L cycles ago): the write-back request comes
-//! D + 10 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
-//! frames: 58 cycles). Without it: the descriptor read is requested D + 6
+//! D + 13 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
+//! frames: 61 cycles). Without it: the descriptor read is requested D + 7
 //! cycles after the last byte, its two beats come L and L + 1 later, the
-//! frame's write request 3 cycles after that, and the write-back request
-//! `ceil(len / 8) + 1` after the frame's (L = 63: 122 cycles). A frame
+//! frame's write request 5 cycles after that, and the write-back request
+//! `ceil(len / 8) + 1` after the frame's (L = 63: 125 cycles). A frame
 //! whose queue's prefetch is still out reads its descriptor again rather
 //! than wait (the prefetched copy is then never used). Descriptor reads
 //! are 16 bytes, tag 0 for a frame's own read, tag 1 for a prefetch; a
@@ -177,6 +178,8 @@ enum Issue {
     Idle,
     /// The queue's RAMs are being read for the oldest paired frame.
     Lookup,
+    /// Their data is in the `r_*` registers: the outcome is decided.
+    Decide,
     /// The outcome is latched; a descriptor read waits for `rd_req_ready`.
     Send,
 }
@@ -185,8 +188,10 @@ enum Issue {
 enum Prefetch {
     /// Waits for a cycle in which issue leaves the queue RAMs' read ports.
     Scan,
-    /// The RAMs show queue `pf_q`: read its next descriptor or move on.
+    /// The RAMs show queue `pf_q`; their data goes into `r_*`.
     Check,
+    /// From `r_*`: read queue `pf_q`'s next descriptor or move on.
+    Decide,
     /// The prefetch read waits for `rd_req_ready`.
     Send,
     /// The read is out; its response fills the cache.
@@ -196,6 +201,8 @@ enum Prefetch {
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum WriteOut {
     Idle,
+    Check1,
+    Check2,
     DataReq,
     Data,
     WbReq,
@@ -239,6 +246,13 @@ pub struct RxEngine {
     in_seq: DFF<Bits<16>>,
     /// Stored frames not yet finished by the write-out stage.
     stored: DFF<Bits<6>>,
+    commit_q: DFF<Bit>,
+    ovf_q: DFF<Bit>,
+    read_q: DFF<Bit>,
+    stored_full: Signal<Local, Bit>,
+    wr_p1: DFFWithInit<Bits<WORD_LOG2>>,
+    commit_p1: DFFWithInit<Bits<WORD_LOG2>>,
+    wr_p2: Signal<Local, Bits<WORD_LOG2>>,
     records: SynchronousFIFO<StoredFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }, 1>,
     word: Signal<Local, Bits<64>>,
     shift: Signal<Local, Bits<6>>,
@@ -275,6 +289,13 @@ pub struct RxEngine {
     ram_addr: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
     issue_rd: Signal<Local, Bit>,
 
+    /// The queue RAMs' data, registered every cycle: block-RAM data comes
+    /// late in the cycle, so issue and prefetch decide on it a cycle later.
+    r_cfg: DFF<QueueConfig>,
+    r_head: DFF<Bits<16>>,
+    r_tail: DFF<Bits<16>>,
+    r_pf: DFF<Prefetched>,
+
     // Prefetch.
     pf_ram: RAM<Prefetched, QUEUE_COUNT_LOG2>,
     pf: DFF<Prefetch>,
@@ -305,6 +326,16 @@ pub struct RxEngine {
     done_ram: RAM<Bits<16>, QUEUE_COUNT_LOG2>,
     wout: DFF<WriteOut>,
     c_status: DFF<Bits<4>>,
+    // The buffer checks, two register stages behind the FIFO heads
+    // (which hold still from Idle until Finish): sum and base compare,
+    // then the limit compare.
+    ck_end: DFF<Bits<65>>,
+    ck_limit: DFF<Bits<65>>,
+    ck_base_ok: DFF<Bit>,
+    ck_unres: DFF<Bit>,
+    ck_long1: DFF<Bit>,
+    ck_window_ok: DFF<Bit>,
+    ck_long2: DFF<Bit>,
     /// The next word to send; the frame RAM is always addressed with it.
     beat_ptr: DFF<Bits<WORD_LOG2>>,
     beats_left: DFF<Bits<WORD_LOG2>>,
@@ -360,6 +391,13 @@ impl RxEngine {
             in_ovf: Default::default(),
             in_seq: Default::default(),
             stored: Default::default(),
+            commit_q: Default::default(),
+            ovf_q: Default::default(),
+            read_q: Default::default(),
+            stored_full: Default::default(),
+            wr_p1: DFFWithInit::new(1.into()),
+            commit_p1: DFFWithInit::new(1.into()),
+            wr_p2: Default::default(),
             records: Default::default(),
             word: Default::default(),
             shift: Default::default(),
@@ -390,6 +428,10 @@ impl RxEngine {
             issue_start: Default::default(),
             ram_addr: Default::default(),
             issue_rd: Default::default(),
+            r_cfg: Default::default(),
+            r_head: Default::default(),
+            r_tail: Default::default(),
+            r_pf: Default::default(),
             pf_ram: Default::default(),
             pf: Default::default(),
             pf_q: Default::default(),
@@ -412,6 +454,13 @@ impl RxEngine {
             done_ram: Default::default(),
             wout: Default::default(),
             c_status: Default::default(),
+            ck_end: Default::default(),
+            ck_limit: Default::default(),
+            ck_base_ok: Default::default(),
+            ck_unres: Default::default(),
+            ck_long1: Default::default(),
+            ck_window_ok: Default::default(),
+            ck_long2: Default::default(),
             beat_ptr: Default::default(),
             beats_left: Default::default(),
             cmp_valid: Default::default(),
@@ -446,12 +495,16 @@ impl Logic for RxEngine {
     fn update(&mut self) {
         clock!(self, clock, records, decisions, paired, inflight, responses);
         dff_setup!(
-            self, clock, acc, byte_idx, wr_ptr, commit_ptr, rd_ptr, in_len, in_ovf, in_seq, stored,
-            dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, beat_ptr,
+            self, clock, acc, byte_idx, wr_ptr, commit_ptr, rd_ptr, in_len, in_ovf, in_seq, stored, commit_q, read_q, ovf_q,
+            dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, ck_end, ck_limit, ck_base_ok, ck_unres, ck_long1, ck_window_ok, ck_long2, beat_ptr,
             beats_left, cmp_valid, cmp_queue, cmp_done, qc_valid, qc_queue, qc_counter, counts_q,
-            reset_pending, reset_index, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
+            reset_pending, reset_index, r_cfg, r_head, r_tail, r_pf, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
             pf_req_up, pf_word0, pf_have0
         );
+        self.wr_p1.clock.next = self.clock.val();
+        self.wr_p1.d.next = self.wr_p1.q.val();
+        self.commit_p1.clock.next = self.clock.val();
+        self.commit_p1.d.next = self.commit_p1.q.val();
         self.pf_ram.read_clock.next = self.clock.val();
         self.pf_ram.write_clock.next = self.clock.val();
         self.frame_ram.read_clock.next = self.clock.val();
@@ -471,12 +524,18 @@ impl Logic for RxEngine {
         // frame's end. Bytes gather into a word written when it is full or
         // the frame ends; bytes past the frame's end stay zero.
         self.frames_in.ready.next = true;
+        // 31 stored frames, counting the pulses `stored` has not taken yet.
+        self.stored_full.next = ((self.stored.q.val() == 31) & !(self.read_q.q.val() & !self.commit_q.q.val()))
+            | ((self.stored.q.val() == 30) & self.commit_q.q.val() & !self.read_q.q.val());
         self.kept_beat.next = self.frames_in.valid.val() & self.keep.val();
         self.frame_end.next = self.frames_in.valid.val() & self.frames_in.last.val();
         self.shift.next = bit_cast::<6, 3>(self.byte_idx.q.val()) << 3;
         self.word.next = self.acc.q.val() | (bit_cast::<64, 8>(self.frames_in.data.val()) << self.shift.val());
         self.word_done.next = (self.byte_idx.q.val() == 7) | self.frames_in.last.val();
-        self.buf_full.next = (self.wr_ptr.q.val() + 1) == self.rd_ptr.q.val();
+        // `wr_p1`/`commit_p1` shadow the pointers plus one, so that no
+        // adder sits in front of the full compare.
+        self.wr_p2.next = self.wr_p1.q.val() + 1;
+        self.buf_full.next = self.wr_p1.q.val() == self.rd_ptr.q.val();
         self.frame_ram.write_address.next = self.wr_ptr.q.val();
         self.frame_ram.write_data.next = self.word.val();
         self.frame_ram.write_enable.next = false;
@@ -491,7 +550,8 @@ impl Logic for RxEngine {
                 self.byte_idx.d.next = 0.into();
                 if !self.buf_full.val() & !self.in_ovf.q.val() {
                     self.frame_ram.write_enable.next = true;
-                    self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
+                    self.wr_ptr.d.next = self.wr_p1.q.val();
+                    self.wr_p1.d.next = self.wr_p2.val();
                 } else {
                     self.in_ovf.d.next = true;
                 }
@@ -504,14 +564,17 @@ impl Logic for RxEngine {
             self.acc.d.next = 0.into();
             self.byte_idx.d.next = 0.into();
             self.wr_ptr.d.next = self.commit_ptr.q.val();
+            self.wr_p1.d.next = self.commit_p1.q.val();
             if self.kept_beat.val() & !self.frames_in.error.val() {
                 // The last word goes in this cycle unless the buffer is full.
-                if self.buf_full.val() | self.in_ovf.q.val() | (self.stored.q.val() == 31) {
+                if self.buf_full.val() | self.in_ovf.q.val() | self.stored_full.val() {
                     self.overflow_drop.next = true;
                 } else {
                     self.commit.next = true;
-                    self.wr_ptr.d.next = self.wr_ptr.q.val() + 1;
-                    self.commit_ptr.d.next = self.wr_ptr.q.val() + 1;
+                    self.wr_ptr.d.next = self.wr_p1.q.val();
+                    self.commit_ptr.d.next = self.wr_p1.q.val();
+                    self.wr_p1.d.next = self.wr_p2.val();
+                    self.commit_p1.d.next = self.wr_p2.val();
                 }
             }
         }
@@ -578,14 +641,17 @@ impl Logic for RxEngine {
         self.head_ram.read_address.next = self.ram_addr.val();
         self.tail_ram.read_address.next = self.ram_addr.val();
         self.pf_ram.read_address.next = self.ram_addr.val();
-        self.pf_hit.next = self.pf_ram.read_data.val().valid
-            & (self.pf_ram.read_data.val().idx == self.head_ram.read_data.val());
+        self.r_cfg.d.next = self.cfg_ram.read_data.val();
+        self.r_head.d.next = self.head_ram.read_data.val();
+        self.r_tail.d.next = self.tail_ram.read_data.val();
+        self.r_pf.d.next = self.pf_ram.read_data.val();
+        self.pf_hit.next = self.r_pf.q.val().valid & (self.r_pf.q.val().idx == self.r_head.q.val());
         self.issue_rd.next = (self.issue.q.val() == Issue::Send)
             & (self.b_entry.q.val().action == 0)
             & !self.b_entry.q.val().cached;
         self.pf_port.next = (self.pf.q.val() == Prefetch::Send) & (self.pf_req_up.q.val() | !self.issue_rd.val());
-        self.b_mask.next = (bit_cast::<16, 1>(true.into()) << self.cfg_ram.read_data.val().rx_log2) - 1;
-        self.b_slot.next = self.head_ram.read_data.val() & self.b_mask.val();
+        self.b_mask.next = (bit_cast::<16, 1>(true.into()) << self.r_cfg.q.val().rx_log2) - 1;
+        self.b_slot.next = self.r_head.q.val() & self.b_mask.val();
         self.b_push.next = false;
         self.inflight.data_in.next = self.b_entry.q.val();
         self.head_ram.write_address.next = self.b_index.val();
@@ -609,27 +675,30 @@ impl Logic for RxEngine {
                 }
             }
             Issue::Lookup => {
-                self.b_head.d.next = self.head_ram.read_data.val();
+                self.issue.d.next = Issue::Decide;
+            }
+            Issue::Decide => {
+                self.b_head.d.next = self.r_head.q.val();
                 self.b_entry.d.next.len = self.paired.data_out.val().len;
                 self.b_entry.d.next.queue = self.paired.data_out.val().queue;
                 self.b_entry.d.next.reason = self.paired.data_out.val().reason;
                 self.b_entry.d.next.kind = self.paired.data_out.val().kind;
                 self.b_entry.d.next.filter_id = self.paired.data_out.val().filter_id;
                 self.b_entry.d.next.desc_addr =
-                    self.cfg_ram.read_data.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
-                self.b_entry.d.next.unrestricted = self.cfg_ram.read_data.val().unrestricted;
-                self.b_entry.d.next.win_base = self.cfg_ram.read_data.val().win_base;
-                self.b_entry.d.next.win_limit = self.cfg_ram.read_data.val().win_limit;
+                    self.r_cfg.q.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
+                self.b_entry.d.next.unrestricted = self.r_cfg.q.val().unrestricted;
+                self.b_entry.d.next.win_base = self.r_cfg.q.val().win_base;
+                self.b_entry.d.next.win_limit = self.r_cfg.q.val().win_limit;
                 self.b_entry.d.next.cached = self.pf_hit.val();
-                self.b_entry.d.next.pre_addr = self.pf_ram.read_data.val().addr;
-                self.b_entry.d.next.pre_buflen = self.pf_ram.read_data.val().buflen;
+                self.b_entry.d.next.pre_addr = self.r_pf.q.val().addr;
+                self.b_entry.d.next.pre_buflen = self.r_pf.q.val().buflen;
                 if self.paired.data_out.val().lost {
                     self.b_entry.d.next.action = 3.into();
                 } else if (self.paired.data_out.val().queue >= self.queue_count.val())
-                    | !self.cfg_ram.read_data.val().enable
+                    | !self.r_cfg.q.val().enable
                 {
                     self.b_entry.d.next.action = 1.into();
-                } else if self.head_ram.read_data.val() == self.tail_ram.read_data.val() {
+                } else if self.r_head.q.val() == self.r_tail.q.val() {
                     self.b_entry.d.next.action = 2.into();
                 } else {
                     self.b_entry.d.next.action = 0.into();
@@ -663,8 +732,8 @@ impl Logic for RxEngine {
         // While a commit's reset is pending it starts nothing, and the
         // reset waits for its read to land, then empties that queue's entry.
         self.pf_want.next = (bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.pf_q.q.val()) < self.queue_count.val())
-            & self.cfg_ram.read_data.val().enable
-            & (self.head_ram.read_data.val() != self.tail_ram.read_data.val())
+            & self.r_cfg.q.val().enable
+            & (self.r_head.q.val() != self.r_tail.q.val())
             & !self.pf_hit.val()
             & !self.reset_pending.q.val();
         self.pf_advance.next = false;
@@ -681,16 +750,19 @@ impl Logic for RxEngine {
                 }
             }
             Prefetch::Check => {
-                self.pf_idx.d.next = self.head_ram.read_data.val();
+                self.pf.d.next = Prefetch::Decide;
+            }
+            Prefetch::Decide => {
+                self.pf_idx.d.next = self.r_head.q.val();
                 self.pf_addr.d.next =
-                    self.cfg_ram.read_data.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
+                    self.r_cfg.q.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
                 if self.pf_want.val() {
                     self.pf.d.next = Prefetch::Send;
                 } else {
                     // An entry left behind by a head that moved on is
                     // cleared, so it cannot match again once the 16-bit
                     // head comes round.
-                    self.pf_ram.write_enable.next = self.pf_ram.read_data.val().valid & !self.pf_hit.val();
+                    self.pf_ram.write_enable.next = self.r_pf.q.val().valid & !self.pf_hit.val();
                     self.pf_advance.next = true;
                     self.pf.d.next = Prefetch::Scan;
                 }
@@ -750,9 +822,15 @@ impl Logic for RxEngine {
             self.wo_have.next = true;
         }
         self.buf_end.next = bit_cast::<65, 64>(self.wo_addr.val()) + bit_cast::<65, 16>(self.wo_buflen.val());
-        self.in_window.next = self.inflight.data_out.val().unrestricted
-            | ((self.wo_addr.val() >= self.inflight.data_out.val().win_base)
-                & (self.buf_end.val() <= bit_cast::<65, 64>(self.inflight.data_out.val().win_limit)));
+        self.ck_end.d.next = self.buf_end.val();
+        self.ck_limit.d.next = bit_cast::<65, 64>(self.inflight.data_out.val().win_limit);
+        self.ck_base_ok.d.next = self.wo_addr.val() >= self.inflight.data_out.val().win_base;
+        self.ck_unres.d.next = self.inflight.data_out.val().unrestricted;
+        self.ck_long1.d.next = self.inflight.data_out.val().len > self.wo_buflen.val();
+        self.in_window.next =
+            self.ck_unres.q.val() | (self.ck_base_ok.q.val() & (self.ck_end.q.val() <= self.ck_limit.q.val()));
+        self.ck_window_ok.d.next = self.in_window.val();
+        self.ck_long2.d.next = self.ck_long1.q.val();
         self.len_round.next = self.inflight.data_out.val().len + 7;
         self.words.next = self.len_round.val().get_bits::<WORD_LOG2>(3);
         self.wb_word.next = bit_cast::<64, 16>(self.inflight.data_out.val().len)
@@ -776,14 +854,17 @@ impl Logic for RxEngine {
         self.inflight.read.next = false;
         self.responses.read.next = false;
         self.count_bits.next = 0.into();
-        if self.overflow_drop.val() {
+        // The intake's overflow pulse is counted a cycle late, from a
+        // register, so the intake's decision does not reach write-out.
+        self.ovf_q.d.next = self.overflow_drop.val();
+        if self.ovf_q.q.val() {
             self.count_bits.next = 32.into();
         }
         // The outputs of the previous frame must be gone (or going now);
         // a lost frame waits a cycle if the intake pulses the same bit.
         self.can_finish.next = (!self.cmp_valid.q.val() | self.completion.ready.val())
             & (!self.qc_valid.q.val() | self.qcount.ready.val())
-            & !((self.inflight.data_out.val().action == 3) & self.overflow_drop.val());
+            & !((self.inflight.data_out.val().action == 3) & self.ovf_q.q.val());
         if self.cmp_valid.q.val() & self.completion.ready.val() {
             self.cmp_valid.d.next = false;
         }
@@ -796,17 +877,23 @@ impl Logic for RxEngine {
                     if self.inflight.data_out.val().action != 0 {
                         self.wout.d.next = WriteOut::Finish;
                     } else if self.wo_have.val() {
-                        if !self.in_window.val() {
-                            self.c_status.d.next = 1.into();
-                            self.wout.d.next = WriteOut::WbReq;
-                        } else if self.inflight.data_out.val().len > self.wo_buflen.val() {
-                            self.c_status.d.next = 2.into();
-                            self.wout.d.next = WriteOut::WbReq;
-                        } else {
-                            self.c_status.d.next = 0.into();
-                            self.wout.d.next = WriteOut::DataReq;
-                        }
+                        self.wout.d.next = WriteOut::Check1;
                     }
+                }
+            }
+            WriteOut::Check1 => {
+                self.wout.d.next = WriteOut::Check2;
+            }
+            WriteOut::Check2 => {
+                if !self.ck_window_ok.q.val() {
+                    self.c_status.d.next = 1.into();
+                    self.wout.d.next = WriteOut::WbReq;
+                } else if self.ck_long2.q.val() {
+                    self.c_status.d.next = 2.into();
+                    self.wout.d.next = WriteOut::WbReq;
+                } else {
+                    self.c_status.d.next = 0.into();
+                    self.wout.d.next = WriteOut::DataReq;
                 }
             }
             WriteOut::DataReq => {
@@ -894,11 +981,15 @@ impl Logic for RxEngine {
 
         // Occupancy counts: stored frames (bounded for the FIFOs) and
         // frames past issue (zero means no ring index is in use).
+        // `stored` follows a cycle late, from registered pulses, so no
+        // adder hangs on the intake and write-out decisions.
+        self.commit_q.d.next = self.commit.val();
+        self.read_q.d.next = self.inflight.read.val();
         self.stored_next.next = self.stored.q.val();
-        if self.commit.val() {
+        if self.commit_q.q.val() {
             self.stored_next.next = self.stored_next.val() + 1;
         }
-        if self.inflight.read.val() {
+        if self.read_q.q.val() {
             self.stored_next.next = self.stored_next.val() - 1;
         }
         self.stored.d.next = self.stored_next.val();

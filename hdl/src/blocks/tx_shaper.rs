@@ -7,25 +7,47 @@
 //! both token counts, the deficit and the time of the last update). A
 //! 16-bit cycle counter `now` runs freely.
 //!
-//! One read-modify-write pipeline takes one operation a cycle:
+//! A five-stage read-modify-write pipeline takes one operation a cycle, so
+//! that no register-to-register path holds more than one carry chain of
+//! the update after the block RAM (the board's 125 MHz):
 //! - Cycle t: the operation is the engine's when `sched.op` is not
 //!   `SHAPER_OP_NONE` (every such op is taken: there is no ready),
 //!   otherwise a sweep visit of queue `sweep_ptr`, which then advances. Both
 //!   RAMs are addressed with its queue. A TURN clears the queue's three
 //!   bits at the edge, so they read 0 in cycle t+1.
-//! - Cycle t+1: the queue's words arrive (the state written at the previous
-//!   edge and a configuration written in cycle t are forwarded, since the
-//!   RAMs still return the old words), the buckets are refilled for
-//!   `elapsed = min((now - last) mod 2^16, 1023)` cycles and the operation
-//!   is applied; the new state and the queue's three bits are written at
-//!   the edge, so they show in cycle t+2. A TURN on the same queue in cycle
-//!   t+1 wins over the bits being written (its own result follows a cycle
-//!   later).
+//! - Cycle t+1: the queue's words arrive and are registered: a
+//!   configuration written in cycle t is forwarded (the RAM still returns
+//!   the old word); the state words are registered as they come, beside
+//!   what in-flight updates of the queue forward (the last one's time of
+//!   update from the stage it is in, counts from the result registers once
+//!   they hold them), so the RAM's late data meets no logic. The update's
+//!   time is `now` of this cycle.
+//! - Cycle t+2: the newest words chosen; `elapsed = min((now - last) mod
+//!   2^16, 1023)`; the buckets' partial products, caps and operation terms
+//!   (`TokenBucket`), the deficit's quantum and cap. The counts of an
+//!   update three cycles ahead, now in the result registers, are taken.
+//! - Cycle t+3: the refill products are summed; the counts the update
+//!   starts from are settled: two cycles ahead's from the result registers,
+//!   and an update of the same queue one cycle ahead passes its result
+//!   straight on (the buckets' `chain`). Which stages hold the same queue
+//!   is compared a cycle ahead of its use.
+//! - Cycle t+4: the new counts, the deficit and the three ok bits; the
+//!   queue's bits are written at the edge and show in cycle t+5 (they
+//!   showed in t+2 before the pipeline was deepened), unless a TURN on
+//!   the same queue came in cycles t+1..t+4: its clear stands until its
+//!   own result shows, since these bits do not count its charge.
+//! - Cycle t+5: the new state is written to the RAM (and kept one more
+//!   cycle for a read that missed it).
 //!
-//! Each bucket's refill and operation is one `TokenBucket`, in the same
-//! cycle for the guarantee and the ceiling. A zero guaranteed rate empties the
-//! guarantee before the operation, a zero ceiling rate fills the ceiling
-//! to its burst, so neither can drift.
+//! So an op's effect on the bitmaps shows five cycles after it is
+//! presented, three more than before, and the turn's clear still shows
+//! the next cycle. While a queue's bits are clear after a turn the engine
+//! sees it as not eligible; bits that show late only ever withhold a turn
+//! (a turn's clear is immediate), so no queue sends more than its
+//! buckets allow.
+//!
+//! A zero guaranteed rate empties the guarantee before the operation, a
+//! zero ceiling rate fills the ceiling to its burst, so neither can drift.
 //!
 //! Every cycle the engine does not use sweeps one queue, so a queue is
 //! updated at least once every `QUEUE_COUNT` free cycles. Refills are
@@ -60,6 +82,8 @@ const _: () = {
     // one a cycle); the refill clamp must not bite on it, or queues lose
     // tokens: more queues need more elapsed bits.
     assert!(2 * crate::params::QUEUE_COUNT <= 1 << ELAPSED_BITS);
+    // The deficit's cap less an op's change, and that less a deficit,
+    // compare in 30 bits.
     assert!(DEFICIT_CAP_QUANTA * WEIGHT_MAX * QUANTUM_BYTES + 2 * ADMIT_BYTES < 1 << (DEFICIT_BITS - 2));
     assert!(SHAPER_OP_NONE == 0 && SHAPER_OP_TURN == 1 && SHAPER_OP_REFUND == 2 && SHAPER_OP_VISIT == 3);
 };
@@ -86,57 +110,128 @@ pub struct TxShaper {
     neg_admit_d: Constant<Bits<DEFICIT_BITS>>,
     /// ADMIT_BYTES << 24 off a bucket, in two's complement.
     neg_admit_tok: Constant<Bits<TOKEN_BITS>>,
+    admit_d: Constant<Bits<DEFICIT_BITS>>,
+    /// The two bits a negative deficit gains in 30 bits.
+    ext_d: Constant<Bits<30>>,
     now: DFF<Bits<16>>,
     sweep_ptr: DFF<Bits<QUEUE_COUNT_LOG2>>,
-    // Stage 1: the operation whose RAM words arrive this cycle.
-    s1_valid: DFF<Bit>,
-    s1_kind: DFF<Bits<2>>,
-    s1_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
-    s1_green: DFF<Bit>,
-    s1_bytes: DFF<Bits<12>>,
-    /// Stage 1's write of the previous cycle.
-    f_valid: DFF<Bit>,
-    f_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
-    f_state: DFF<ShaperState>,
+    // Stage 1: the op whose RAM words arrive this cycle.
+    a1_v: DFF<Bit>,
+    a1_kind: DFF<Bits<2>>,
+    a1_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    a1_green: DFF<Bit>,
+    a1_bytes: DFF<Bits<12>>,
     /// The configuration written last cycle.
     cf_valid: DFF<Bit>,
     cf_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
     cf_data: DFF<ShapeConfig>,
+    // Stage 2: the op with its words, its time of update and the time of
+    // the update before.
+    a2_v: DFF<Bit>,
+    a2_kind: DFF<Bits<2>>,
+    a2_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    a2_green: DFF<Bit>,
+    a2_bytes: DFF<Bits<12>>,
+    a2_ts: DFF<Bits<16>>,
+    /// The time of the queue's last update: the RAM's, unless `a2_fwd`
+    /// (an update in flight, at `a2_flast`). Muxed a cycle after the RAM's
+    /// late data has been registered.
+    a2_last: DFF<Bits<16>>,
+    a2_fwd: DFF<Bit>,
+    a2_flast: DFF<Bits<16>>,
+    /// The op one cycle ahead is of this queue (its result will be in the
+    /// result registers when this op is in stage 2).
+    a2_m4: DFF<Bit>,
+    a2_cfg: DFF<ShapeConfig>,
+    /// The counts: the RAM's, unless `a2_ftok` (the result registers').
+    a2_g: DFF<Bits<TOKEN_BITS>>,
+    a2_c: DFF<Bits<TOKEN_BITS>>,
+    a2_d: DFF<Bits<DEFICIT_BITS>>,
+    a2_ftok: DFF<Bit>,
+    a2_fst: DFF<ShaperState>,
+    // Stage 3.
+    a3_v: DFF<Bit>,
+    a3_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    a3_ts: DFF<Bits<16>>,
+    /// A younger turn on the queue: this op's bits are stale.
+    a3_sup: DFF<Bit>,
+    a3_g: DFF<Bits<TOKEN_BITS>>,
+    a3_c: DFF<Bits<TOKEN_BITS>>,
+    a3_d: DFF<Bits<DEFICIT_BITS>>,
+    a3_dcap: DFF<Bits<DEFICIT_BITS>>,
+    a3_dadd: DFF<Bits<DEFICIT_BITS>>,
+    a3_capped: DFF<Bit>,
+    /// The ops one and two cycles ahead are of this queue.
+    a3_hit: DFF<Bit>,
+    a3_mr: DFF<Bit>,
+    // Stage 4.
+    a4_v: DFF<Bit>,
+    a4_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    a4_ts: DFF<Bits<16>>,
+    a4_sup: DFF<Bit>,
+    a4_mask: DFF<Bits<QUEUE_COUNT>>,
+    a4_dtok: DFF<Bits<DEFICIT_BITS>>,
+    a4_dcap: DFF<Bits<DEFICIT_BITS>>,
+    a4_dadd: DFF<Bits<DEFICIT_BITS>>,
+    /// The deficit's cap less the op's change, in 30 bits.
+    a4_dl: DFF<Bits<30>>,
+    a4_capped: DFF<Bit>,
+    // Stage 5: the result, written to the state RAM; and the one written
+    // last cycle, for a read that got the old word.
+    r_v: DFF<Bit>,
+    r_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    r_state: DFF<ShaperState>,
+    w_v: DFF<Bit>,
+    w_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    w_state: DFF<ShaperState>,
     green_bits: DFF<Bits<QUEUE_COUNT>>,
     ceiling_bits: DFF<Bits<QUEUE_COUNT>>,
     deficit_bits: DFF<Bits<QUEUE_COUNT>>,
-    g_tokens: Signal<Local, Bits<TOKEN_BITS>>,
     /// The guarantee's and the ceiling's update.
     g_bucket: TokenBucket,
     c_bucket: TokenBucket,
-    g_add: Signal<Local, Bits<TOKEN_BITS>>,
-    g_charge: Signal<Local, Bit>,
-    c_tokens: Signal<Local, Bits<TOKEN_BITS>>,
-    c_add: Signal<Local, Bits<TOKEN_BITS>>,
-    c_charge: Signal<Local, Bit>,
     op_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
     cfg_write: Signal<Local, Bit>,
     turn_mask: Signal<Local, Bits<QUEUE_COUNT>>,
-    settings: Signal<Local, ShapeConfig>,
-    cur: Signal<Local, ShaperState>,
-    elapsed16: Signal<Local, Bits<16>>,
-    elapsed: Signal<Local, Bits<ELAPSED_BITS>>,
+    a1_turn: Signal<Local, Bit>,
+    // Stage 1.
+    m2: Signal<Local, Bit>,
+    m3: Signal<Local, Bit>,
+    m4: Signal<Local, Bit>,
+    mr: Signal<Local, Bit>,
+    mw: Signal<Local, Bit>,
+    f_last: Signal<Local, Bits<16>>,
+    f_st: Signal<Local, ShaperState>,
+    // Stage 2.
+    diff: Signal<Local, Bits<16>>,
     is_turn: Signal<Local, Bit>,
     is_refund: Signal<Local, Bit>,
     is_visit: Signal<Local, Bit>,
     refund_tok: Signal<Local, Bits<TOKEN_BITS>>,
+    g_add: Signal<Local, Bits<TOKEN_BITS>>,
+    g_charge: Signal<Local, Bit>,
+    c_add: Signal<Local, Bits<TOKEN_BITS>>,
+    c_charge: Signal<Local, Bit>,
     weight: Signal<Local, Bits<8>>,
     quantum: Signal<Local, Bits<DEFICIT_BITS>>,
     d_add: Signal<Local, Bits<DEFICIT_BITS>>,
-    d_capped: Signal<Local, Bit>,
-    d_cap: Signal<Local, Bits<DEFICIT_BITS>>,
-    admit_d: Constant<Bits<DEFICIT_BITS>>,
+    last: Signal<Local, Bits<16>>,
+    dadd_hi: Signal<Local, Bits<30>>,
+    // Stage 4.
     d_sum: Signal<Local, Bits<DEFICIT_BITS>>,
+    dtok_hi: Signal<Local, Bits<30>>,
+    d_gap: Signal<Local, Bits<30>>,
+    d_over: Signal<Local, Bit>,
     d_new: Signal<Local, Bits<DEFICIT_BITS>>,
-    new_state: Signal<Local, ShaperState>,
+    d_ok: Signal<Local, Bit>,
     c_ok: Signal<Local, Bit>,
     g_ok: Signal<Local, Bit>,
-    s1_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    sup_now: Signal<Local, Bit>,
+    s4_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    set_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    green_keep: Signal<Local, Bits<QUEUE_COUNT>>,
+    ceiling_keep: Signal<Local, Bits<QUEUE_COUNT>>,
+    deficit_keep: Signal<Local, Bits<QUEUE_COUNT>>,
     green_set: Signal<Local, Bits<QUEUE_COUNT>>,
     ceiling_set: Signal<Local, Bits<QUEUE_COUNT>>,
     deficit_set: Signal<Local, Bits<QUEUE_COUNT>>,
@@ -154,53 +249,106 @@ impl Default for TxShaper {
             queue_count: Constant::new((QUEUE_COUNT as u64).into()),
             neg_admit_d: Constant::new(((1u64 << DEFICIT_BITS) - ADMIT_BYTES as u64).into()),
             neg_admit_tok: Constant::new(((1u64 << TOKEN_BITS) - ((ADMIT_BYTES as u64) << RATE_FRAC_BITS)).into()),
+            admit_d: Constant::new((ADMIT_BYTES as u64).into()),
+            ext_d: Constant::new((3u64 << DEFICIT_BITS).into()),
             now: Default::default(),
             sweep_ptr: Default::default(),
-            s1_valid: Default::default(),
-            s1_kind: Default::default(),
-            s1_q: Default::default(),
-            s1_green: Default::default(),
-            s1_bytes: Default::default(),
-            f_valid: Default::default(),
-            f_q: Default::default(),
-            f_state: Default::default(),
+            a1_v: Default::default(),
+            a1_kind: Default::default(),
+            a1_q: Default::default(),
+            a1_green: Default::default(),
+            a1_bytes: Default::default(),
             cf_valid: Default::default(),
             cf_q: Default::default(),
             cf_data: Default::default(),
+            a2_v: Default::default(),
+            a2_kind: Default::default(),
+            a2_q: Default::default(),
+            a2_green: Default::default(),
+            a2_bytes: Default::default(),
+            a2_ts: Default::default(),
+            a2_last: Default::default(),
+            a2_fwd: Default::default(),
+            a2_flast: Default::default(),
+            a2_m4: Default::default(),
+            a2_cfg: Default::default(),
+            a2_g: Default::default(),
+            a2_c: Default::default(),
+            a2_d: Default::default(),
+            a2_ftok: Default::default(),
+            a2_fst: Default::default(),
+            a3_v: Default::default(),
+            a3_q: Default::default(),
+            a3_ts: Default::default(),
+            a3_sup: Default::default(),
+            a3_g: Default::default(),
+            a3_c: Default::default(),
+            a3_d: Default::default(),
+            a3_dcap: Default::default(),
+            a3_dadd: Default::default(),
+            a3_capped: Default::default(),
+            a3_hit: Default::default(),
+            a3_mr: Default::default(),
+            a4_v: Default::default(),
+            a4_q: Default::default(),
+            a4_ts: Default::default(),
+            a4_sup: Default::default(),
+            a4_mask: Default::default(),
+            a4_dtok: Default::default(),
+            a4_dcap: Default::default(),
+            a4_dadd: Default::default(),
+            a4_dl: Default::default(),
+            a4_capped: Default::default(),
+            r_v: Default::default(),
+            r_q: Default::default(),
+            r_state: Default::default(),
+            w_v: Default::default(),
+            w_q: Default::default(),
+            w_state: Default::default(),
             green_bits: Default::default(),
             ceiling_bits: Default::default(),
             deficit_bits: Default::default(),
-            g_tokens: Default::default(),
             g_bucket: Default::default(),
             c_bucket: Default::default(),
-            g_add: Default::default(),
-            g_charge: Default::default(),
-            c_tokens: Default::default(),
-            c_add: Default::default(),
-            c_charge: Default::default(),
             op_q: Default::default(),
             cfg_write: Default::default(),
             turn_mask: Default::default(),
-            settings: Default::default(),
-            cur: Default::default(),
-            elapsed16: Default::default(),
-            elapsed: Default::default(),
+            a1_turn: Default::default(),
+            m2: Default::default(),
+            m3: Default::default(),
+            m4: Default::default(),
+            mr: Default::default(),
+            mw: Default::default(),
+            f_last: Default::default(),
+            f_st: Default::default(),
+            diff: Default::default(),
             is_turn: Default::default(),
             is_refund: Default::default(),
             is_visit: Default::default(),
             refund_tok: Default::default(),
+            g_add: Default::default(),
+            g_charge: Default::default(),
+            c_add: Default::default(),
+            c_charge: Default::default(),
             weight: Default::default(),
             quantum: Default::default(),
             d_add: Default::default(),
-            d_capped: Default::default(),
-            d_cap: Default::default(),
-            admit_d: Constant::new((ADMIT_BYTES as u64).into()),
+            last: Default::default(),
+            dadd_hi: Default::default(),
             d_sum: Default::default(),
+            dtok_hi: Default::default(),
+            d_gap: Default::default(),
+            d_over: Default::default(),
             d_new: Default::default(),
-            new_state: Default::default(),
+            d_ok: Default::default(),
             c_ok: Default::default(),
             g_ok: Default::default(),
-            s1_mask: Default::default(),
+            sup_now: Default::default(),
+            s4_mask: Default::default(),
+            set_mask: Default::default(),
+            green_keep: Default::default(),
+            ceiling_keep: Default::default(),
+            deficit_keep: Default::default(),
             green_set: Default::default(),
             ceiling_set: Default::default(),
             deficit_set: Default::default(),
@@ -212,9 +360,12 @@ impl Logic for TxShaper {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, now, sweep_ptr, s1_valid, s1_kind, s1_q, s1_green, s1_bytes, f_valid, f_q, f_state,
-            cf_valid, cf_q, cf_data, green_bits, ceiling_bits, deficit_bits
+            self, clock, now, sweep_ptr, a1_v, a1_kind, a1_q, a1_green, a1_bytes, cf_valid, cf_q, cf_data, a2_v,
+            a2_kind, a2_q, a2_green, a2_bytes, a2_ts, a2_last, a2_fwd, a2_flast, a2_m4, a2_cfg, a2_g, a2_c, a2_d, a2_ftok, a2_fst, a3_v, a3_q, a3_ts, a3_sup,
+            a3_g, a3_c, a3_d, a3_dcap, a3_dadd, a3_capped, a3_hit, a3_mr, a4_v, a4_q, a4_ts, a4_sup, a4_mask, a4_dtok, a4_dcap,
+            a4_dadd, a4_dl, a4_capped, r_v, r_q, r_state, w_v, w_q, w_state, green_bits, ceiling_bits, deficit_bits
         );
+        clock!(self, clock, g_bucket, c_bucket);
         self.cfg_ram.read_clock.next = self.clock.val();
         self.cfg_ram.write_clock.next = self.clock.val();
         self.state_ram.read_clock.next = self.clock.val();
@@ -241,61 +392,94 @@ impl Logic for TxShaper {
         }
         self.cfg_ram.read_address.next = self.op_q.val();
         self.state_ram.read_address.next = self.op_q.val();
-        self.s1_valid.d.next = true;
-        self.s1_kind.d.next = self.sched.op.val();
-        self.s1_q.d.next = self.op_q.val();
-        self.s1_green.d.next = self.sched.green.val();
-        self.s1_bytes.d.next = self.sched.bytes.val();
+        self.a1_v.d.next = true;
+        self.a1_kind.d.next = self.sched.op.val();
+        self.a1_q.d.next = self.op_q.val();
+        self.a1_green.d.next = self.sched.green.val();
+        self.a1_bytes.d.next = self.sched.bytes.val();
         self.turn_mask.next = 0.into();
         if self.sched.op.val() == 1 {
             self.turn_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.sched.queue.val();
         }
+        // The turn presented last cycle: older ops of its queue must not
+        // write their bits over its clear.
+        self.a1_turn.next = self.a1_v.q.val() & (self.a1_kind.q.val() == 1);
 
-        // Stage 1: the queue's words, newest first.
-        self.settings.next = self.cfg_ram.read_data.val();
-        if self.cf_valid.q.val() & (self.cf_q.q.val() == self.s1_q.q.val()) {
-            self.settings.next = self.cf_data.q.val();
+        // Stage 1: the queue's words, newest first. The RAM's late data is
+        // registered as it is, beside what in-flight updates of the queue
+        // forward, and chosen from next cycle.
+        self.a2_cfg.d.next = self.cfg_ram.read_data.val();
+        if self.cf_valid.q.val() & (self.cf_q.q.val() == self.a1_q.q.val()) {
+            self.a2_cfg.d.next = self.cf_data.q.val();
         }
-        self.cur.next = self.state_ram.read_data.val();
-        if self.f_valid.q.val() & (self.f_q.q.val() == self.s1_q.q.val()) {
-            self.cur.next = self.f_state.q.val();
+        self.m2.next = self.a2_v.q.val() & (self.a2_q.q.val() == self.a1_q.q.val());
+        self.m3.next = self.a3_v.q.val() & (self.a3_q.q.val() == self.a1_q.q.val());
+        self.m4.next = self.a4_v.q.val() & (self.a4_q.q.val() == self.a1_q.q.val());
+        self.mr.next = self.r_v.q.val() & (self.r_q.q.val() == self.a1_q.q.val());
+        self.mw.next = self.w_v.q.val() & (self.w_q.q.val() == self.a1_q.q.val());
+        self.f_last.next = self.w_state.q.val().last;
+        if self.mr.val() {
+            self.f_last.next = self.r_state.q.val().last;
         }
-        self.elapsed16.next = self.now.q.val() - self.cur.val().last;
-        self.elapsed.next = self.elapsed16.val().get_bits::<10>(0);
-        if self.elapsed16.val().get_bits::<6>(10) != 0 {
-            self.elapsed.next = 1023.into();
+        if self.m4.val() {
+            self.f_last.next = self.a4_ts.q.val();
         }
-        self.is_turn.next = self.s1_kind.q.val() == 1;
-        self.is_refund.next = self.s1_kind.q.val() == 2;
-        self.is_visit.next = self.s1_kind.q.val() == 3;
-        self.refund_tok.next = bit_cast::<48, 12>(self.s1_bytes.q.val()) << 24;
+        if self.m3.val() {
+            self.f_last.next = self.a3_ts.q.val();
+        }
+        if self.m2.val() {
+            self.f_last.next = self.a2_ts.q.val();
+        }
+        self.a2_last.d.next = self.state_ram.read_data.val().last;
+        self.a2_flast.d.next = self.f_last.val();
+        self.a2_fwd.d.next = self.m2.val() | self.m3.val() | self.m4.val() | self.mr.val() | self.mw.val();
+        self.a2_m4.d.next = self.m4.val();
+        self.f_st.next = self.w_state.q.val();
+        if self.mr.val() {
+            self.f_st.next = self.r_state.q.val();
+        }
+        self.a2_g.d.next = self.state_ram.read_data.val().g_tok;
+        self.a2_c.d.next = self.state_ram.read_data.val().c_tok;
+        self.a2_d.d.next = self.state_ram.read_data.val().deficit;
+        self.a2_ftok.d.next = self.mr.val() | self.mw.val();
+        self.a2_fst.d.next = self.f_st.val();
+        self.a2_v.d.next = self.a1_v.q.val();
+        self.a2_kind.d.next = self.a1_kind.q.val();
+        self.a2_q.d.next = self.a1_q.q.val();
+        self.a2_green.d.next = self.a1_green.q.val();
+        self.a2_bytes.d.next = self.a1_bytes.q.val();
+        self.a2_ts.d.next = self.now.q.val();
+
+        // Stage 2: the buckets' first stage, the deficit's terms.
+        self.last.next = self.a2_last.q.val();
+        if self.a2_fwd.q.val() {
+            self.last.next = self.a2_flast.q.val();
+        }
+        self.diff.next = self.a2_ts.q.val() - self.last.val();
+        self.is_turn.next = self.a2_kind.q.val() == 1;
+        self.is_refund.next = self.a2_kind.q.val() == 2;
+        self.is_visit.next = self.a2_kind.q.val() == 3;
+        self.refund_tok.next = bit_cast::<48, 12>(self.a2_bytes.q.val()) << 24;
 
         // Guarantee: charged only by green ops; none at a zero rate.
-        self.g_tokens.next = self.cur.val().g_tok;
-        if self.settings.val().g_rate == 0 {
-            self.g_tokens.next = 0.into();
-        }
         self.g_add.next = 0.into();
         self.g_charge.next = false;
-        if self.is_turn.val() & self.s1_green.q.val() {
+        if self.is_turn.val() & self.a2_green.q.val() {
             self.g_add.next = self.neg_admit_tok.val();
             self.g_charge.next = true;
         }
-        if self.is_refund.val() & self.s1_green.q.val() {
+        if self.is_refund.val() & self.a2_green.q.val() {
             self.g_add.next = self.refund_tok.val();
         }
-        self.g_bucket.tokens.next = self.g_tokens.val();
-        self.g_bucket.rate.next = self.settings.val().g_rate;
-        self.g_bucket.burst.next = self.settings.val().g_burst;
-        self.g_bucket.elapsed.next = self.elapsed.val();
+        self.g_bucket.diff.next = self.diff.val();
+        self.g_bucket.rate.next = self.a2_cfg.q.val().g_rate;
+        self.g_bucket.burst.next = self.a2_cfg.q.val().g_burst;
         self.g_bucket.add.next = self.g_add.val();
         self.g_bucket.charge.next = self.g_charge.val();
+        self.g_bucket.empty.next = self.a2_cfg.q.val().g_rate == 0;
+        self.g_bucket.full.next = false;
 
         // Ceiling: charged by every turn; full at a zero rate.
-        self.c_tokens.next = self.cur.val().c_tok;
-        if self.settings.val().c_rate == 0 {
-            self.c_tokens.next = bit_cast::<48, 22>(self.settings.val().c_burst) << 24;
-        }
         self.c_add.next = 0.into();
         self.c_charge.next = false;
         if self.is_turn.val() {
@@ -305,78 +489,150 @@ impl Logic for TxShaper {
         if self.is_refund.val() {
             self.c_add.next = self.refund_tok.val();
         }
-        self.c_bucket.tokens.next = self.c_tokens.val();
-        self.c_bucket.rate.next = self.settings.val().c_rate;
-        self.c_bucket.burst.next = self.settings.val().c_burst;
-        self.c_bucket.elapsed.next = self.elapsed.val();
+        self.c_bucket.diff.next = self.diff.val();
+        self.c_bucket.rate.next = self.a2_cfg.q.val().c_rate;
+        self.c_bucket.burst.next = self.a2_cfg.q.val().c_burst;
         self.c_bucket.add.next = self.c_add.val();
         self.c_bucket.charge.next = self.c_charge.val();
+        self.c_bucket.empty.next = false;
+        self.c_bucket.full.next = self.a2_cfg.q.val().c_rate == 0;
 
         // Deficit: a yellow turn takes ADMIT at once, so the queue stops
         // taking turns as soon as its deficit is spent; the refund gives
         // back what the frame did not use, uncapped, so the credit a queue
         // leaves with carries to its next visit and shares stay exact in
         // bytes. Only a visit is capped (`shaping::DEFICIT_CAP_QUANTA`).
-        self.weight.next = self.settings.val().weight;
-        if self.settings.val().weight == 0 {
+        self.weight.next = self.a2_cfg.q.val().weight;
+        if self.a2_cfg.q.val().weight == 0 {
             self.weight.next = 1.into();
         }
         self.quantum.next = bit_cast::<28, 8>(self.weight.val()) << 11;
-        self.d_cap.next = (self.quantum.val() << 4) + (self.quantum.val() << 2) + self.admit_d.val();
+        self.a3_dcap.d.next = (self.quantum.val() << 4) + (self.quantum.val() << 2) + self.admit_d.val();
         self.d_add.next = 0.into();
-        self.d_capped.next = false;
-        if self.is_turn.val() & !self.s1_green.q.val() {
+        self.a3_capped.d.next = false;
+        if self.is_turn.val() & !self.a2_green.q.val() {
             self.d_add.next = self.neg_admit_d.val();
         }
-        if self.is_refund.val() & !self.s1_green.q.val() {
-            self.d_add.next = bit_cast::<28, 12>(self.s1_bytes.q.val());
+        if self.is_refund.val() & !self.a2_green.q.val() {
+            self.d_add.next = bit_cast::<28, 12>(self.a2_bytes.q.val());
         }
         if self.is_visit.val() {
             self.d_add.next = self.quantum.val();
-            self.d_capped.next = true;
+            self.a3_capped.d.next = true;
         }
-        self.d_sum.next = self.cur.val().deficit + self.d_add.val();
+        self.a3_dadd.d.next = self.d_add.val();
+        // The counts of the update three cycles ahead, now in the result.
+        self.a3_g.d.next = self.a2_g.q.val();
+        self.a3_c.d.next = self.a2_c.q.val();
+        self.a3_d.d.next = self.a2_d.q.val();
+        if self.a2_ftok.q.val() {
+            self.a3_g.d.next = self.a2_fst.q.val().g_tok;
+            self.a3_c.d.next = self.a2_fst.q.val().c_tok;
+            self.a3_d.d.next = self.a2_fst.q.val().deficit;
+        }
+        if self.a2_m4.q.val() {
+            self.a3_g.d.next = self.r_state.q.val().g_tok;
+            self.a3_c.d.next = self.r_state.q.val().c_tok;
+            self.a3_d.d.next = self.r_state.q.val().deficit;
+        }
+        self.a3_v.d.next = self.a2_v.q.val();
+        self.a3_q.d.next = self.a2_q.q.val();
+        self.a3_ts.d.next = self.a2_ts.q.val();
+        self.a3_sup.d.next = self.a1_turn.val() & (self.a1_q.q.val() == self.a2_q.q.val());
+        self.a3_hit.d.next = self.a3_v.q.val() & (self.a3_q.q.val() == self.a2_q.q.val());
+        self.a3_mr.d.next = self.a4_v.q.val() & (self.a4_q.q.val() == self.a2_q.q.val());
 
-        self.new_state.next.g_tok = self.g_bucket.result.val();
-        self.new_state.next.c_tok = self.c_bucket.result.val();
+        // Stage 3: the counts to start from: the update one cycle ahead's
+        // result if it is this queue's, else two cycles ahead's, else the
+        // ones carried from the RAM.
+        self.g_bucket.tokens.next = self.a3_g.q.val();
+        self.c_bucket.tokens.next = self.a3_c.q.val();
+        self.a4_dtok.d.next = self.a3_d.q.val();
+        if self.a3_mr.q.val() {
+            self.g_bucket.tokens.next = self.r_state.q.val().g_tok;
+            self.c_bucket.tokens.next = self.r_state.q.val().c_tok;
+            self.a4_dtok.d.next = self.r_state.q.val().deficit;
+        }
+        self.g_bucket.chain.next = self.a3_hit.q.val();
+        self.c_bucket.chain.next = self.a3_hit.q.val();
+        self.dadd_hi.next = 0.into();
+        if self.a3_dadd.q.val().get_bit(27) {
+            self.dadd_hi.next = self.ext_d.val();
+        }
+        self.a4_dl.d.next =
+            bit_cast::<30, 28>(self.a3_dcap.q.val()) - (bit_cast::<30, 28>(self.a3_dadd.q.val()) | self.dadd_hi.val());
+        self.a4_mask.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.a3_q.q.val();
+        self.a4_sup.d.next = self.a3_sup.q.val() | (self.a1_turn.val() & (self.a1_q.q.val() == self.a3_q.q.val()));
+        self.a4_v.d.next = self.a3_v.q.val();
+        self.a4_q.d.next = self.a3_q.q.val();
+        self.a4_ts.d.next = self.a3_ts.q.val();
+        self.a4_dcap.d.next = self.a3_dcap.q.val();
+        self.a4_dadd.d.next = self.a3_dadd.q.val();
+        self.a4_capped.d.next = self.a3_capped.q.val();
+
+        // Stage 4: the new counts and bits. A visit caps the deficit when
+        // `deficit + add > cap`, that is `cap - add - deficit < 0`.
+        self.d_sum.next = self.a4_dtok.q.val() + self.a4_dadd.q.val();
+        self.dtok_hi.next = 0.into();
+        if self.a4_dtok.q.val().get_bit(27) {
+            self.dtok_hi.next = self.ext_d.val();
+        }
+        self.d_gap.next = self.a4_dl.q.val() - (bit_cast::<30, 28>(self.a4_dtok.q.val()) | self.dtok_hi.val());
+        self.d_over.next = self.a4_capped.q.val() & self.d_gap.val().get_bit(29);
         self.d_new.next = self.d_sum.val();
-        if self.d_capped.val() & !self.d_sum.val().get_bit(27) & (self.d_sum.val() > self.d_cap.val()) {
-            self.d_new.next = self.d_cap.val();
+        if self.d_over.val() {
+            self.d_new.next = self.a4_dcap.q.val();
         }
-        self.new_state.next.deficit = self.d_new.val();
-        self.new_state.next.last = self.now.q.val();
-        self.state_ram.write_address.next = self.s1_q.q.val();
-        self.state_ram.write_data.next = self.new_state.val();
-        self.state_ram.write_enable.next = self.s1_valid.q.val();
-        self.f_valid.d.next = self.s1_valid.q.val();
-        self.f_q.d.next = self.s1_q.q.val();
-        self.f_state.d.next = self.new_state.val();
+        self.d_ok.next = self.d_over.val() | !self.d_sum.val().get_bit(27);
+        // The update one cycle behind, of the same queue, starts from this.
+        if self.a3_hit.q.val() {
+            self.a4_dtok.d.next = self.d_new.val();
+        }
+        self.r_v.d.next = self.a4_v.q.val();
+        self.r_q.d.next = self.a4_q.q.val();
+        self.r_state.d.next.g_tok = self.g_bucket.result.val();
+        self.r_state.d.next.c_tok = self.c_bucket.result.val();
+        self.r_state.d.next.deficit = self.d_new.val();
+        self.r_state.d.next.last = self.a4_ts.q.val();
 
-        // The queue's bits; a turn this cycle clears its queue's bits first.
-        self.c_ok.next = (self.settings.val().c_rate == 0) | self.c_bucket.admit.val();
-        self.g_ok.next = self.c_ok.val() & (self.settings.val().g_rate != 0) & self.g_bucket.admit.val();
-        self.s1_mask.next = 0.into();
-        if self.s1_valid.q.val() {
-            self.s1_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.s1_q.q.val();
+        // The queue's bits, unless a younger turn of its queue has cleared
+        // them; a turn this cycle clears its queue's bits first. The
+        // buckets' `admit` covers zero rates and bursts below an admission.
+        self.c_ok.next = self.c_bucket.admit.val();
+        self.g_ok.next = self.c_bucket.admit.val() & self.g_bucket.admit.val();
+        self.sup_now.next = self.a4_sup.q.val() | (self.a1_turn.val() & (self.a1_q.q.val() == self.a4_q.q.val()));
+        self.s4_mask.next = 0.into();
+        if self.a4_v.q.val() & !self.sup_now.val() {
+            self.s4_mask.next = self.a4_mask.q.val();
         }
+        self.set_mask.next = self.s4_mask.val() & !self.turn_mask.val();
+        self.green_keep.next = self.green_bits.q.val() & !self.s4_mask.val() & !self.turn_mask.val();
+        self.ceiling_keep.next = self.ceiling_bits.q.val() & !self.s4_mask.val() & !self.turn_mask.val();
+        self.deficit_keep.next = self.deficit_bits.q.val() & !self.s4_mask.val() & !self.turn_mask.val();
         self.green_set.next = 0.into();
         if self.g_ok.val() {
-            self.green_set.next = self.s1_mask.val();
+            self.green_set.next = self.set_mask.val();
         }
         self.ceiling_set.next = 0.into();
         if self.c_ok.val() {
-            self.ceiling_set.next = self.s1_mask.val();
+            self.ceiling_set.next = self.set_mask.val();
         }
         self.deficit_set.next = 0.into();
-        if !self.d_new.val().get_bit(27) {
-            self.deficit_set.next = self.s1_mask.val();
+        if self.d_ok.val() {
+            self.deficit_set.next = self.set_mask.val();
         }
-        self.green_bits.d.next =
-            ((self.green_bits.q.val() & !self.s1_mask.val()) | self.green_set.val()) & !self.turn_mask.val();
-        self.ceiling_bits.d.next =
-            ((self.ceiling_bits.q.val() & !self.s1_mask.val()) | self.ceiling_set.val()) & !self.turn_mask.val();
-        self.deficit_bits.d.next =
-            ((self.deficit_bits.q.val() & !self.s1_mask.val()) | self.deficit_set.val()) & !self.turn_mask.val();
+        self.green_bits.d.next = self.green_keep.val() | self.green_set.val();
+        self.ceiling_bits.d.next = self.ceiling_keep.val() | self.ceiling_set.val();
+        self.deficit_bits.d.next = self.deficit_keep.val() | self.deficit_set.val();
+
+        // Stage 5: the state RAM takes the result; a read in this cycle
+        // still gets the old word, so the result is kept one more cycle.
+        self.state_ram.write_address.next = self.r_q.q.val();
+        self.state_ram.write_data.next = self.r_state.q.val();
+        self.state_ram.write_enable.next = self.r_v.q.val();
+        self.w_v.d.next = self.r_v.q.val();
+        self.w_q.d.next = self.r_q.q.val();
+        self.w_state.d.next = self.r_state.q.val();
     }
 }
 
@@ -421,15 +677,21 @@ mod tests {
         last: u16,
     }
 
+    /// Cycles from an op to its bits.
+    const LATENCY: u64 = 5;
+
     /// The shaper as the module notes and `shaping` describe it, cycle by
     /// cycle: an op presented in cycle t is applied with `now = t + 1` and
-    /// shows in cycle t + 2; a turn clears its bits for cycle t + 1.
+    /// its bits show in cycle t + LATENCY; a turn clears its bits for cycle
+    /// t + 1, and the bits of its queue's ops still to show are dropped.
     struct Model {
         cfg: Vec<ShapeSettings>,
         st: Vec<QState>,
         bits: [u64; 3],
         sweep: usize,
         pending: Option<Op>,
+        /// (cycle, queue, ok bits) not yet shown.
+        shows: VecDeque<(u64, usize, [bool; 3])>,
     }
 
     impl Model {
@@ -440,10 +702,12 @@ mod tests {
                 bits: [0; 3],
                 sweep: 0,
                 pending: None,
+                shows: VecDeque::new(),
             }
         }
 
-        fn apply(&mut self, op: Op, now: u16) {
+        /// Applies `op` at `now`; its bits show in cycle `show`.
+        fn apply(&mut self, op: Op, now: u16, show: u64) {
             let s = self.cfg[op.queue];
             let st = &mut self.st[op.queue];
             let elapsed = now.wrapping_sub(st.last).min(1023) as u64;
@@ -481,8 +745,20 @@ mod tests {
             }
             let c_ok = s.c_rate == 0 || st.c.ok();
             let ok = [c_ok && s.g_rate != 0 && st.g.ok(), c_ok, st.d >= 0];
-            for (b, ok) in self.bits.iter_mut().zip(ok) {
-                *b = (*b & !(1 << op.queue)) | ((ok as u64) << op.queue);
+            self.shows.push_back((show, op.queue, ok));
+        }
+
+        /// The bits that show in `cycle`.
+        fn show(&mut self, cycle: u64) {
+            while let Some(&(c, q, ok)) = self.shows.front() {
+                if c > cycle {
+                    break;
+                }
+                assert_eq!(c, cycle);
+                self.shows.pop_front();
+                for (b, ok) in self.bits.iter_mut().zip(ok) {
+                    *b = (*b & !(1 << q)) | ((ok as u64) << q);
+                }
             }
         }
     }
@@ -533,6 +809,7 @@ mod tests {
         /// bitmaps must equal the model's, in this cycle and every one.
         fn step(&mut self, op: Option<Op>, cfg: Option<(u64, ShapeSettings)>) {
             let cycle = self.h.cycles;
+            self.m.show(cycle);
             let bits = self.bits();
             assert_eq!(bits, self.m.bits, "cycle {cycle}: bitmaps (green, ceiling, deficit) differ");
             for i in 0..3 {
@@ -552,7 +829,7 @@ mod tests {
 
             let prev = self.m.pending.take();
             if let Some(p) = prev {
-                self.m.apply(p, cycle as u16);
+                self.m.apply(p, cycle as u16, cycle - 1 + LATENCY);
             }
             if cfg.is_some() && cq < QUEUE_COUNT as u64 {
                 self.m.cfg[cq as usize] = cs;
@@ -563,6 +840,7 @@ mod tests {
                         for b in self.m.bits.iter_mut() {
                             *b &= !(1 << o.queue);
                         }
+                        self.m.shows.retain(|s| s.1 != o.queue);
                     }
                     o
                 }
@@ -590,7 +868,8 @@ mod tests {
             self.step(None, Some((queue, s)));
         }
 
-        /// An op, then one idle cycle, checking the t+1 clear of a turn.
+        /// An op, then idle cycles until its bits show, checking the t+1
+        /// clear of a turn.
         fn op(&mut self, op: Op) {
             self.step(Some(op), None);
             if op.kind == SHAPER_OP_TURN {
@@ -598,7 +877,9 @@ mod tests {
                     assert!(!self.bit(which, op.queue), "bit {which} not cleared the cycle after a turn");
                 }
             }
-            self.step(None, None);
+            for _ in 1..LATENCY {
+                self.step(None, None);
+            }
         }
     }
 
@@ -740,8 +1021,8 @@ mod tests {
     fn zero_rates_reset_and_config_change() {
         let mut b = Bench::new();
         // Reset: unshaped queues, bits right once the first sweep round has
-        // been written (queue 63 is swept in cycle 63, shows in 65).
-        b.run(64);
+        // been written (queue 63 is swept in cycle 63, shows in 68).
+        b.run(67);
         assert_eq!(b.bits()[CEILING], u64::MAX >> 1);
         b.run(1);
         assert_eq!(b.bits(), [0, u64::MAX, u64::MAX]);

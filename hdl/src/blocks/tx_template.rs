@@ -23,11 +23,15 @@
 //! set every frame passes. `unrestricted` is not looked at here: the engine
 //! skips the check for such queues.
 //!
-//! Each header field is collected by position as it passes, like the
-//! receive parser does. The state after the current beat is computed first
-//! (in the `n_*` locals) and the verdict is taken from it, so `ok`
-//! on the last beat already counts that beat and can drive a FIFO's `error`
-//! flag in the same cycle. The state restarts after every last beat.
+//! Each header field is compared byte by byte as it passes, against the
+//! template's byte for that position: a field passes if it was seen whole
+//! and no byte of it differed. The IP source and MAC are compared against
+//! shifting copies of the template, loaded while the check is at the
+//! frame's first byte (so `settings` must be in place by then). The
+//! verdict for the current beat is taken from the registered state and
+//! this beat's byte compares only, so `ok` on the last beat already counts
+//! that beat and can drive a FIFO's `error` flag in the same cycle, a few
+//! LUT levels after `data`. The state restarts after every last beat.
 
 use crate::params::DATA_BITS;
 use crate::ports::QueueConfig;
@@ -39,41 +43,56 @@ pub struct TxTemplateCheck {
     pub data: Signal<In, Bits<DATA_BITS>>,
     pub valid: Signal<In, Bit>,
     pub last: Signal<In, Bit>,
-    /// The sending queue's configuration; must hold still for the frame.
+    /// The sending queue's configuration; must hold still from the frame's
+    /// first beat to its last.
     pub settings: Signal<In, QueueConfig>,
     /// The verdict, meaningful on a beat with `valid && last`.
     pub ok: Signal<Out, Bit>,
 
-    /// Offset of the current byte in its frame.
-    pos: DFF<Bits<16>>,
+    /// Offset of the current byte in its frame, up to 255 (every header
+    /// field looked at lies below: L4 starts by byte 22 + 60).
+    pos: DFF<Bits<8>>,
     /// The byte before the current one (the high half of a type).
     held: DFF<Bits<8>>,
     tags: DFF<Bits<2>>,
     l3_known: DFF<Bit>,
-    l3: DFF<Bits<16>>,
+    /// Offset of the current byte from L3's start once that is known, up
+    /// to 31 (the fields looked at end by 24).
+    rel: DFF<Bits<5>>,
     type_v4: DFF<Bit>,
     type_v6: DFF<Bit>,
     is_v4: DFF<Bit>,
     is_v6: DFF<Bit>,
     l4_known: DFF<Bit>,
-    l4: DFF<Bits<16>>,
+    /// Where L4 starts, and the byte after.
+    l4: DFF<Bits<8>>,
+    l4_next: DFF<Bits<8>>,
     frag_hi: DFF<Bits<8>>,
     frag_seen: DFF<Bit>,
     later_fragment: DFF<Bit>,
     proto_seen: DFF<Bit>,
     proto_tcp_udp: DFF<Bit>,
-    mac: DFF<Bits<48>>,
+    /// The template's MAC and IP source, shifted a byte up per byte
+    /// compared: the top byte is the one the next field byte must equal.
+    mac_exp: DFF<Bits<48>>,
+    ip_exp: DFF<Bits<128>>,
+    /// A byte of the field differed from the template.
+    mac_bad: DFF<Bit>,
     mac_seen: DFF<Bit>,
-    vid: DFF<Bits<16>>,
+    vid_bad: DFF<Bit>,
     vid_seen: DFF<Bit>,
-    src: DFF<Bits<128>>,
+    src_bad: DFF<Bit>,
     src_seen: DFF<Bit>,
-    sport: DFF<Bits<16>>,
+    sport_bad: DFF<Bit>,
     sport_seen: DFF<Bit>,
-    p: Signal<Local, Bits<16>>,
-    rel: Signal<Local, Bits<16>>,
-    type_pos: Signal<Local, Bits<16>>,
+    p: Signal<Local, Bits<8>>,
+    at_type: Signal<Local, Bit>,
+    at_l3: Signal<Local, Bit>,
     tpid: Signal<Local, Bits<16>>,
+    mac_take: Signal<Local, Bit>,
+    src_take: Signal<Local, Bit>,
+    sport_take0: Signal<Local, Bit>,
+    sport_take1: Signal<Local, Bit>,
     mac_pass: Signal<Local, Bit>,
     vlan_pass: Signal<Local, Bit>,
     ip_pass: Signal<Local, Bit>,
@@ -81,19 +100,17 @@ pub struct TxTemplateCheck {
     // The state after the current beat, which the verdict is taken from.
     n_is_v4: Signal<Local, Bit>,
     n_is_v6: Signal<Local, Bit>,
-    n_l4_known: Signal<Local, Bit>,
-    n_l4: Signal<Local, Bits<16>>,
     n_frag_seen: Signal<Local, Bit>,
     n_later_fragment: Signal<Local, Bit>,
     n_proto_seen: Signal<Local, Bit>,
     n_proto_tcp_udp: Signal<Local, Bit>,
-    n_mac: Signal<Local, Bits<48>>,
+    n_mac_bad: Signal<Local, Bit>,
     n_mac_seen: Signal<Local, Bit>,
-    n_vid: Signal<Local, Bits<16>>,
+    n_vid_bad: Signal<Local, Bit>,
     n_vid_seen: Signal<Local, Bit>,
-    n_src: Signal<Local, Bits<128>>,
+    n_src_bad: Signal<Local, Bit>,
     n_src_seen: Signal<Local, Bit>,
-    n_sport: Signal<Local, Bits<16>>,
+    n_sport_bad: Signal<Local, Bit>,
     n_sport_seen: Signal<Local, Bit>,
 }
 
@@ -107,144 +124,192 @@ impl Logic for TxTemplateCheck {
             held,
             tags,
             l3_known,
-            l3,
+            rel,
             type_v4,
             type_v6,
             is_v4,
             is_v6,
             l4_known,
             l4,
+            l4_next,
             frag_hi,
             frag_seen,
             later_fragment,
             proto_seen,
             proto_tcp_udp,
-            mac,
+            mac_exp,
+            ip_exp,
+            mac_bad,
             mac_seen,
-            vid,
+            vid_bad,
             vid_seen,
-            src,
+            src_bad,
             src_seen,
-            sport,
+            sport_bad,
             sport_seen
         );
         self.p.next = self.pos.q.val();
-        self.rel.next = self.pos.q.val() - self.l3.q.val();
-        self.type_pos.next = (bit_cast::<16, 2>(self.tags.q.val()) << 2) + 13;
+        self.at_type.next = !self.l3_known.q.val()
+            & (((self.tags.q.val() == 0) & (self.p.val() == 13))
+                | ((self.tags.q.val() == 1) & (self.p.val() == 17))
+                | ((self.tags.q.val() == 2) & (self.p.val() == 21)));
+        self.at_l3.next = self.l3_known.q.val() & (self.rel.q.val() == 0);
         self.tpid.next = (bit_cast::<16, 8>(self.held.q.val()) << 8) | bit_cast::<16, 8>(self.data.val());
         self.n_is_v4.next = self.is_v4.q.val();
         self.n_is_v6.next = self.is_v6.q.val();
-        self.n_l4_known.next = self.l4_known.q.val();
-        self.n_l4.next = self.l4.q.val();
         self.n_frag_seen.next = self.frag_seen.q.val();
         self.n_later_fragment.next = self.later_fragment.q.val();
         self.n_proto_seen.next = self.proto_seen.q.val();
         self.n_proto_tcp_udp.next = self.proto_tcp_udp.q.val();
-        self.n_mac.next = self.mac.q.val();
+        self.n_mac_bad.next = self.mac_bad.q.val();
         self.n_mac_seen.next = self.mac_seen.q.val();
-        self.n_vid.next = self.vid.q.val();
+        self.n_vid_bad.next = self.vid_bad.q.val();
         self.n_vid_seen.next = self.vid_seen.q.val();
-        self.n_src.next = self.src.q.val();
+        self.n_src_bad.next = self.src_bad.q.val();
         self.n_src_seen.next = self.src_seen.q.val();
-        self.n_sport.next = self.sport.q.val();
+        self.n_sport_bad.next = self.sport_bad.q.val();
         self.n_sport_seen.next = self.sport_seen.q.val();
+        self.mac_take.next = false;
+        self.src_take.next = false;
+        self.sport_take0.next = false;
+        self.sport_take1.next = false;
+        // The template's fields are loaded while at the first byte.
+        if self.p.val() == 0 {
+            self.mac_exp.d.next = self.settings.val().tpl_mac;
+            self.ip_exp.d.next = self.settings.val().tpl_ip << 96;
+            if self.settings.val().ip_v6 {
+                self.ip_exp.d.next = self.settings.val().tpl_ip;
+            }
+        }
 
         if self.valid.val() {
-            self.pos.d.next = self.p.val() + 1;
+            if self.p.val() != 255 {
+                self.pos.d.next = self.p.val() + 1;
+            }
+            if self.rel.q.val() != 31 {
+                self.rel.d.next = self.rel.q.val() + 1;
+            }
             self.held.d.next = self.data.val();
             if (self.p.val() >= 6) & (self.p.val() < 12) {
-                self.n_mac.next = (self.mac.q.val() << 8) | bit_cast::<48, 8>(self.data.val());
+                self.mac_take.next = true;
+                self.mac_exp.d.next = self.mac_exp.q.val() << 8;
+                if self.data.val() != self.mac_exp.q.val().get_bits::<8>(40) {
+                    self.n_mac_bad.next = true;
+                }
             }
             if self.p.val() == 11 {
                 self.n_mac_seen.next = true;
             }
             // Types and tags, up to two tags.
-            if !self.l3_known.q.val() & (self.p.val() == self.type_pos.val()) {
+            if self.at_type.val() {
                 if ((self.tpid.val() == 0x8100) | (self.tpid.val() == 0x88A8)) & (self.tags.q.val() != 2) {
                     self.tags.d.next = self.tags.q.val() + 1;
                 } else {
                     self.l3_known.d.next = true;
-                    self.l3.d.next = self.type_pos.val() + 1;
+                    self.rel.d.next = 0.into();
                     self.type_v4.d.next = self.tpid.val() == 0x0800;
                     self.type_v6.d.next = self.tpid.val() == 0x86DD;
                 }
             }
-            if (self.p.val() == 14) | (self.p.val() == 15) {
-                self.n_vid.next = (self.vid.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
+            // The first tag's VID: 12 bits over bytes 14 and 15.
+            if (self.p.val() == 14)
+                & (self.data.val().get_bits::<4>(0) != self.settings.val().tpl_vlan.get_bits::<4>(8))
+            {
+                self.n_vid_bad.next = true;
+            }
+            if (self.p.val() == 15) & (self.data.val() != self.settings.val().tpl_vlan.get_bits::<8>(0)) {
+                self.n_vid_bad.next = true;
             }
             if (self.p.val() == 15) & (self.tags.q.val() != 0) {
                 self.n_vid_seen.next = true;
             }
             // The IP version byte fixes the family and where L4 starts.
-            if self.l3_known.q.val() & (self.p.val() == self.l3.q.val()) {
+            // With IHL 0 the port starts on the version byte itself.
+            if self.at_l3.val() {
                 self.n_is_v4.next = self.type_v4.q.val() & (self.data.val().get_bits::<4>(4) == 4);
                 self.n_is_v6.next = self.type_v6.q.val() & (self.data.val().get_bits::<4>(4) == 6);
                 if self.type_v4.q.val() & (self.data.val().get_bits::<4>(4) == 4) {
-                    self.n_l4_known.next = true;
-                    self.n_l4.next = self.l3.q.val() + (bit_cast::<16, 4>(self.data.val().get_bits::<4>(0)) << 2);
+                    self.l4_known.d.next = true;
+                    self.l4.d.next = self.p.val() + (bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2);
+                    self.l4_next.d.next =
+                        self.p.val() + ((bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2) | 1);
+                    if self.data.val().get_bits::<4>(0) == 0 {
+                        self.sport_take0.next = true;
+                    }
                 }
                 if self.type_v6.q.val() & (self.data.val().get_bits::<4>(4) == 6) {
-                    self.n_l4_known.next = true;
-                    self.n_l4.next = self.l3.q.val() + 40;
+                    self.l4_known.d.next = true;
+                    self.l4.d.next = self.p.val() + 40;
+                    self.l4_next.d.next = self.p.val() + 41;
                 }
             }
             if self.is_v4.q.val() {
-                if self.rel.val() == 6 {
+                if self.rel.q.val() == 6 {
                     self.frag_hi.d.next = self.data.val() & 0x1F;
                 }
-                if self.rel.val() == 7 {
+                if self.rel.q.val() == 7 {
                     self.n_frag_seen.next = true;
                     self.n_later_fragment.next = (self.frag_hi.q.val() != 0) | (self.data.val() != 0);
                 }
-                if self.rel.val() == 9 {
+                if self.rel.q.val() == 9 {
                     self.n_proto_seen.next = true;
                     self.n_proto_tcp_udp.next = (self.data.val() == 6) | (self.data.val() == 17);
                 }
-                if (self.rel.val() >= 12) & (self.rel.val() < 16) {
-                    self.n_src.next = (self.src.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                if (self.rel.q.val() >= 12) & (self.rel.q.val() < 16) {
+                    self.src_take.next = true;
                 }
-                if self.rel.val() == 15 {
+                if self.rel.q.val() == 15 {
                     self.n_src_seen.next = true;
                 }
             }
             if self.is_v6.q.val() {
-                if self.rel.val() == 6 {
+                if self.rel.q.val() == 6 {
                     self.n_proto_seen.next = true;
                     self.n_proto_tcp_udp.next = (self.data.val() == 6) | (self.data.val() == 17);
                 }
-                if (self.rel.val() >= 8) & (self.rel.val() < 24) {
-                    self.n_src.next = (self.src.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                if (self.rel.q.val() >= 8) & (self.rel.q.val() < 24) {
+                    self.src_take.next = true;
                 }
-                if self.rel.val() == 23 {
+                if self.rel.q.val() == 23 {
                     self.n_src_seen.next = true;
                 }
             }
-            // With IHL 0 the port starts on the version byte itself, hence
-            // the L4 offset as it is after this beat.
-            if self.n_l4_known.val() & ((self.p.val() == self.n_l4.val()) | (self.p.val() == (self.n_l4.val() + 1))) {
-                self.n_sport.next = (self.sport.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
+            if self.src_take.val() {
+                self.ip_exp.d.next = self.ip_exp.q.val() << 8;
+                if self.data.val() != self.ip_exp.q.val().get_bits::<8>(120) {
+                    self.n_src_bad.next = true;
+                }
             }
-            if self.n_l4_known.val() & (self.p.val() == (self.n_l4.val() + 1)) {
+            if self.l4_known.q.val() & (self.p.val() == self.l4.q.val()) {
+                self.sport_take0.next = true;
+            }
+            if self.l4_known.q.val() & (self.p.val() == self.l4_next.q.val()) {
+                self.sport_take1.next = true;
                 self.n_sport_seen.next = true;
+            }
+            if self.sport_take0.val() & (self.data.val() != self.settings.val().tpl_port.get_bits::<8>(8)) {
+                self.n_sport_bad.next = true;
+            }
+            if self.sport_take1.val() & (self.data.val() != self.settings.val().tpl_port.get_bits::<8>(0)) {
+                self.n_sport_bad.next = true;
             }
         }
 
-        self.mac_pass.next = !self.settings.val().check_mac
-            | (self.n_mac_seen.val() & (self.n_mac.val() == self.settings.val().tpl_mac));
-        self.vlan_pass.next = !self.settings.val().check_vlan
-            | (self.n_vid_seen.val() & (self.n_vid.val().get_bits::<12>(0) == self.settings.val().tpl_vlan));
+        self.mac_pass.next = !self.settings.val().check_mac | (self.n_mac_seen.val() & !self.n_mac_bad.val());
+        self.vlan_pass.next = !self.settings.val().check_vlan | (self.n_vid_seen.val() & !self.n_vid_bad.val());
+        // The source compared is the template's family's: the shifting copy
+        // was loaded for it.
         self.ip_pass.next = !self.settings.val().check_ip;
         if self.settings.val().check_ip & self.n_src_seen.val() {
             if self.settings.val().ip_v6 {
-                self.ip_pass.next = self.n_is_v6.val() & (self.n_src.val() == self.settings.val().tpl_ip);
+                self.ip_pass.next = self.n_is_v6.val() & !self.n_src_bad.val();
             } else {
-                self.ip_pass.next = self.n_is_v4.val()
-                    & (self.n_src.val().get_bits::<32>(0) == self.settings.val().tpl_ip.get_bits::<32>(0));
+                self.ip_pass.next = self.n_is_v4.val() & !self.n_src_bad.val();
             }
         }
         self.port_pass.next = !self.settings.val().check_port
             | (self.n_sport_seen.val()
-                & (self.n_sport.val() == self.settings.val().tpl_port)
+                & !self.n_sport_bad.val()
                 & self.n_proto_seen.val()
                 & self.n_proto_tcp_udp.val()
                 & (self.n_is_v6.val() | (self.n_is_v4.val() & self.n_frag_seen.val() & !self.n_later_fragment.val())));
@@ -252,19 +317,17 @@ impl Logic for TxTemplateCheck {
 
         self.is_v4.d.next = self.n_is_v4.val();
         self.is_v6.d.next = self.n_is_v6.val();
-        self.l4_known.d.next = self.n_l4_known.val();
-        self.l4.d.next = self.n_l4.val();
         self.frag_seen.d.next = self.n_frag_seen.val();
         self.later_fragment.d.next = self.n_later_fragment.val();
         self.proto_seen.d.next = self.n_proto_seen.val();
         self.proto_tcp_udp.d.next = self.n_proto_tcp_udp.val();
-        self.mac.d.next = self.n_mac.val();
+        self.mac_bad.d.next = self.n_mac_bad.val();
         self.mac_seen.d.next = self.n_mac_seen.val();
-        self.vid.d.next = self.n_vid.val();
+        self.vid_bad.d.next = self.n_vid_bad.val();
         self.vid_seen.d.next = self.n_vid_seen.val();
-        self.src.d.next = self.n_src.val();
+        self.src_bad.d.next = self.n_src_bad.val();
         self.src_seen.d.next = self.n_src_seen.val();
-        self.sport.d.next = self.n_sport.val();
+        self.sport_bad.d.next = self.n_sport_bad.val();
         self.sport_seen.d.next = self.n_sport_seen.val();
         // The next frame starts from a clean slate. (Nothing reads a `d`
         // input: rust-hdl's simulator would see these resets there.)
@@ -273,25 +336,26 @@ impl Logic for TxTemplateCheck {
             self.held.d.next = 0.into();
             self.tags.d.next = 0.into();
             self.l3_known.d.next = false;
-            self.l3.d.next = 0.into();
+            self.rel.d.next = 0.into();
             self.type_v4.d.next = false;
             self.type_v6.d.next = false;
             self.is_v4.d.next = false;
             self.is_v6.d.next = false;
             self.l4_known.d.next = false;
             self.l4.d.next = 0.into();
+            self.l4_next.d.next = 0.into();
             self.frag_hi.d.next = 0.into();
             self.frag_seen.d.next = false;
             self.later_fragment.d.next = false;
             self.proto_seen.d.next = false;
             self.proto_tcp_udp.d.next = false;
-            self.mac.d.next = 0.into();
+            self.mac_bad.d.next = false;
             self.mac_seen.d.next = false;
-            self.vid.d.next = 0.into();
+            self.vid_bad.d.next = false;
             self.vid_seen.d.next = false;
-            self.src.d.next = 0.into();
+            self.src_bad.d.next = false;
             self.src_seen.d.next = false;
-            self.sport.d.next = 0.into();
+            self.sport_bad.d.next = false;
             self.sport_seen.d.next = false;
         }
     }

@@ -359,9 +359,11 @@ impl Logic for UartBridge {
                         self.crc_out.d.next = self.crc_tx.crc_out.val();
                         self.reply.d.next = self.reply.q.val() << 8;
                     }
+                    // `count` and `idle` are already 0: both were cleared
+                    // with the byte that completed the request. Not clearing
+                    // them again keeps the transmitter's handshake out of
+                    // their reset logic.
                     if self.sent.q.val() == 9 {
-                        self.count.d.next = 0.into();
-                        self.idle.d.next = 0.into();
                         self.state.d.next = BridgeState::Receive;
                     }
                 }
