@@ -3,9 +3,12 @@
 //! that link comes back out, so an application's stack on an Arsenic
 //! queue can talk to real Linux sockets.
 //!
-//! `tap` is the link's file-descriptor end; `frames` answers ARP by hand.
+//! `tap` is the link's file-descriptor end; `netns` a namespace (and
+//! threads whose sockets live in it); `frames` answers ARP by hand.
 
 pub mod frames;
+pub mod netns;
 pub mod tap;
 
+pub use netns::Namespace;
 pub use tap::Tap;
