@@ -75,8 +75,9 @@ impl Tap {
         if frame.len() < 14 {
             bail!("frame of {} bytes on TAP {}: an Ethernet frame needs at least its 14-byte header", frame.len(), self.name);
         }
-        // A TAP takes a frame in one write and never stays full: it does
-        // not queue, so a write does not return EAGAIN; retry only EINTR.
+        // A TAP takes a frame in one write, and its send buffer has no
+        // limit, so a write does not return EAGAIN: a frame the kernel
+        // cannot take is dropped, as on a wire. Only EINTR is retried.
         loop {
             match (&self.file).write(frame) {
                 Ok(n) if n == frame.len() => return Ok(()),
@@ -86,6 +87,7 @@ impl Tap {
                 Err(e) if e.raw_os_error() == Some(libc::EIO) => {
                     bail!("TAP {} is down, the frame was refused: bring it up (`ip link set {} up`)", self.name, self.name)
                 }
+                Err(e) if e.raw_os_error() == Some(libc::EBADFD) => return Err(self.detached()),
                 Err(e) => return Err(e).with_context(|| format!("writing a {}-byte frame to TAP {}", frame.len(), self.name)),
             }
         }
@@ -102,6 +104,7 @@ impl Tap {
                 Ok(n) => return Ok(Some(buf[..n].to_vec())),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.raw_os_error() == Some(libc::EBADFD) => return Err(self.detached()),
                 Err(e) => return Err(e).with_context(|| format!("reading a frame from TAP {}", self.name)),
             }
         }
@@ -125,12 +128,16 @@ impl Tap {
                     // POLLERR: tun reports it once the device is gone
                     // (deleted with its namespace) and the fd is left
                     // detached; waiting on would spin.
-                    bail!("TAP {} is no longer attached (was its namespace deleted?)", self.name);
+                    return Err(self.detached());
                 }
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(e).with_context(|| format!("waiting on TAP {}", self.name)),
             }
         }
+    }
+
+    fn detached(&self) -> anyhow::Error {
+        anyhow::anyhow!("TAP {} is gone (deleted with its namespace?): open a new one", self.name)
     }
 }
 

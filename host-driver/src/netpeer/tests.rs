@@ -325,6 +325,25 @@ fn tap_alone_reads_nothing_and_refuses_bad_input() -> Result<()> {
 }
 
 #[test]
+fn a_tap_whose_namespace_is_deleted_reports_it_instead_of_waiting() -> Result<()> {
+    require_root_network()?;
+    let tap = Tap::open(&format!("arsd{:x}", std::process::id()))?;
+    let ns = Namespace::create()?;
+    super::netns::ip(&["link", "set", "dev", tap.name(), "netns", ns.name()])?;
+    drop(ns);
+    // The kernel deletes the link when it frees the namespace, a moment
+    // after `ip netns del` returns; the wait must end then with an error.
+    let started = Instant::now();
+    let err = tap.wait_readable(WAIT).err().ok_or_else(|| anyhow!("wait_readable outlived the link"))?;
+    assert!(started.elapsed() < WAIT);
+    for err in [Some(err), tap.recv().err(), tap.send(&[0u8; 60]).err()] {
+        let err = err.ok_or_else(|| anyhow!("a detached TAP still works"))?.to_string();
+        assert!(err.contains("is gone"), "{err}");
+    }
+    Ok(())
+}
+
+#[test]
 fn bad_configs_are_refused_before_anything_is_made() {
     let base = PeerConfig::default();
     let cases = [
