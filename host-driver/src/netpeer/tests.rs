@@ -222,6 +222,57 @@ fn tcp_syn_reaches_the_tap_and_a_reset_refuses_it() -> Result<()> {
 }
 
 #[test]
+fn tcp_data_comes_cut_to_the_mss_with_checksums_filled_in() -> Result<()> {
+    require_root_network()?;
+    let cfg = PeerConfig::default();
+    let peer = LinuxPeer::start(&cfg)?;
+    let tap = peer.tap();
+    let target = SocketAddrV4::new(NIC_IP, 80);
+    const SENT: usize = 8000;
+    let client = peer.namespace().spawn(move || {
+        let mut s = TcpStream::connect_timeout(&target.into(), WAIT)?;
+        s.set_write_timeout(Some(WAIT))?;
+        std::io::Write::write_all(&mut s, &[0x5a; SENT])?;
+        Ok(())
+    });
+
+    let frame = next_frame(tap, WAIT)?;
+    tap.send(&answer_arp(&frame, NIC_IP, NIC_MAC).ok_or_else(|| anyhow!("expected an ARP request, got {frame:02x?}"))?)?;
+    let syn = next_frame(tap, WAIT)?;
+    let t = parse_ipv4(&syn)?.segment.to_vec();
+    let their_seq = u32::from_be_bytes(t[4..8].try_into()?);
+    let mut synack = Vec::new();
+    synack.extend_from_slice(&t[2..4]);
+    synack.extend_from_slice(&t[0..2]);
+    synack.extend_from_slice(&1000u32.to_be_bytes());
+    synack.extend_from_slice(&their_seq.wrapping_add(1).to_be_bytes());
+    synack.extend_from_slice(&[0x60, 0x12, 0xff, 0xff, 0, 0, 0, 0]); // SYN|ACK, 64 KiB window
+    synack.extend_from_slice(&[2, 4, 0x05, 0xb4]); // MSS 1460
+    let c = l4_checksum(NIC_IP, cfg.peer_ip, 6, &synack);
+    synack[16..18].copy_from_slice(&c.to_be_bytes());
+    tap.send(&ipv4_frame(NIC_MAC, cfg.peer_mac, NIC_IP, cfg.peer_ip, 6, &synack))?;
+
+    // Linux sends it all in its first window, never ACKed here, so some
+    // segments may come twice (retransmitted): count each start once.
+    let mut seen = std::collections::BTreeMap::new();
+    while seen.values().sum::<usize>() < SENT {
+        let frame = next_frame(tap, WAIT)?;
+        let p = parse_ipv4(&frame)?;
+        ensure!(p.proto == 6, "not TCP: {frame:02x?}");
+        assert!(frame.len() <= usize::from(cfg.mtu) + 14, "a {}-byte frame: segmentation was offloaded", frame.len());
+        assert_eq!(l4_checksum(p.src, p.dst, 6, p.segment), 0, "TCP checksum not filled in");
+        let data = &p.segment[usize::from(p.segment[12] >> 4) * 4..];
+        if !data.is_empty() {
+            assert!(data.iter().all(|&b| b == 0x5a));
+            seen.insert(u32::from_be_bytes(p.segment[4..8].try_into()?), data.len());
+        }
+    }
+    assert_eq!(seen.values().max(), Some(&1460), "segments cut to the MSS: {seen:?}");
+    client.join().map_err(|_| anyhow!("client thread panicked"))??;
+    Ok(())
+}
+
+#[test]
 fn link_is_configured_and_silent_until_asked() -> Result<()> {
     require_root_network()?;
     let cfg = PeerConfig {
