@@ -28,5 +28,6 @@ pub mod shape_config;
 pub mod sim_queues;
 pub mod shaping;
 pub mod sim_run;
+pub mod stack;
 pub mod traffic;
 pub mod uart;
