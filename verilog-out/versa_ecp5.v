@@ -12138,6 +12138,7 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
     localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
     localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
+    localparam  chunk_lsb = 304'h1111111111111111111111111111111111111111111111111111111111111111111111111111;
     
     // Stub signals
     reg  [7:0] ways$0$read_address;
@@ -12270,18 +12271,18 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     reg  [2:0] state$d;
     wire  [2:0] state$q;
     reg  state$clock;
-    reg  [75:0] chunks_eq$0$d;
-    wire  [75:0] chunks_eq$0$q;
-    reg  chunks_eq$0$clock;
-    reg  [75:0] chunks_eq$1$d;
-    wire  [75:0] chunks_eq$1$q;
-    reg  chunks_eq$1$clock;
-    reg  [75:0] chunks_eq$2$d;
-    wire  [75:0] chunks_eq$2$q;
-    reg  chunks_eq$2$clock;
-    reg  [75:0] chunks_eq$3$d;
-    wire  [75:0] chunks_eq$3$q;
-    reg  chunks_eq$3$clock;
+    reg  [303:0] chunks_ne$0$d;
+    wire  [303:0] chunks_ne$0$q;
+    reg  chunks_ne$0$clock;
+    reg  [303:0] chunks_ne$1$d;
+    wire  [303:0] chunks_ne$1$q;
+    reg  chunks_ne$1$clock;
+    reg  [303:0] chunks_ne$2$d;
+    wire  [303:0] chunks_ne$2$q;
+    reg  chunks_ne$2$clock;
+    reg  [303:0] chunks_ne$3$d;
+    wire  [303:0] chunks_ne$3$q;
+    reg  chunks_ne$3$clock;
     reg  [31:0] read_value$0$d;
     wire  [31:0] read_value$0$q;
     reg  read_value$0$clock;
@@ -12329,7 +12330,7 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     reg  [3:0] way_select;
     reg  mine;
     reg  [351:0] entry;
-    reg  [75:0] eq_now;
+    reg  [303:0] diff;
     reg  [3:0] match_now;
     reg  [31:0] first_value;
     
@@ -12540,25 +12541,25 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         .q(state$q),
         .clock(state$clock)
     );
-    top$core$demux$exact_table$chunks_eq$0 chunks_eq$0(
-        .d(chunks_eq$0$d),
-        .q(chunks_eq$0$q),
-        .clock(chunks_eq$0$clock)
+    top$core$demux$exact_table$chunks_ne$0 chunks_ne$0(
+        .d(chunks_ne$0$d),
+        .q(chunks_ne$0$q),
+        .clock(chunks_ne$0$clock)
     );
-    top$core$demux$exact_table$chunks_eq$1 chunks_eq$1(
-        .d(chunks_eq$1$d),
-        .q(chunks_eq$1$q),
-        .clock(chunks_eq$1$clock)
+    top$core$demux$exact_table$chunks_ne$1 chunks_ne$1(
+        .d(chunks_ne$1$d),
+        .q(chunks_ne$1$q),
+        .clock(chunks_ne$1$clock)
     );
-    top$core$demux$exact_table$chunks_eq$2 chunks_eq$2(
-        .d(chunks_eq$2$d),
-        .q(chunks_eq$2$q),
-        .clock(chunks_eq$2$clock)
+    top$core$demux$exact_table$chunks_ne$2 chunks_ne$2(
+        .d(chunks_ne$2$d),
+        .q(chunks_ne$2$q),
+        .clock(chunks_ne$2$clock)
     );
-    top$core$demux$exact_table$chunks_eq$3 chunks_eq$3(
-        .d(chunks_eq$3$d),
-        .q(chunks_eq$3$q),
-        .clock(chunks_eq$3$clock)
+    top$core$demux$exact_table$chunks_ne$3 chunks_ne$3(
+        .d(chunks_ne$3$d),
+        .q(chunks_ne$3$q),
+        .clock(chunks_ne$3$clock)
     );
     top$core$demux$exact_table$read_value$0 read_value$0(
         .d(read_value$0$d),
@@ -13132,90 +13133,14 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$0$clock = clock;
+        chunks_ne$0$clock = clock;
         read_value$0$clock = clock;
         match_value$0$clock = clock;
         entry = ways$0$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$0$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$0$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$0$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (0)) | ((&chunks_eq$0$q) << (0)));
+        match_now = (match_now & ~(1 << (0)) | ((~|chunks_ne$0$q) << (0)));
         match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
@@ -13229,90 +13154,14 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$1$clock = clock;
+        chunks_ne$1$clock = clock;
         read_value$1$clock = clock;
         match_value$1$clock = clock;
         entry = ways$1$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$1$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$1$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$1$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (1)) | ((&chunks_eq$1$q) << (1)));
+        match_now = (match_now & ~(1 << (1)) | ((~|chunks_ne$1$q) << (1)));
         match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
@@ -13326,90 +13175,14 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$2$clock = clock;
+        chunks_ne$2$clock = clock;
         read_value$2$clock = clock;
         match_value$2$clock = clock;
         entry = ways$2$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$2$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$2$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$2$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (2)) | ((&chunks_eq$2$q) << (2)));
+        match_now = (match_now & ~(1 << (2)) | ((~|chunks_ne$2$q) << (2)));
         match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
@@ -13423,90 +13196,14 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$3$clock = clock;
+        chunks_ne$3$clock = clock;
         read_value$3$clock = clock;
         match_value$3$clock = clock;
         entry = ways$3$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$3$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$3$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$3$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (3)) | ((&chunks_eq$3$q) << (3)));
+        match_now = (match_now & ~(1 << (3)) | ((~|chunks_ne$3$q) << (3)));
         match_value$3$d = read_value$3$q;
         way_match$d = match_now;
         first_value = match_value$3$q;
@@ -13555,80 +13252,80 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
 endmodule // top$core$demux$exact_table
 
 
-module top$core$demux$exact_table$chunks_eq$0(d,q,clock);
+module top$core$demux$exact_table$chunks_ne$0(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_eq$0
+endmodule // top$core$demux$exact_table$chunks_ne$0
 
 
-module top$core$demux$exact_table$chunks_eq$1(d,q,clock);
+module top$core$demux$exact_table$chunks_ne$1(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_eq$1
+endmodule // top$core$demux$exact_table$chunks_ne$1
 
 
-module top$core$demux$exact_table$chunks_eq$2(d,q,clock);
+module top$core$demux$exact_table$chunks_ne$2(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_eq$2
+endmodule // top$core$demux$exact_table$chunks_ne$2
 
 
-module top$core$demux$exact_table$chunks_eq$3(d,q,clock);
+module top$core$demux$exact_table$chunks_ne$3(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_eq$3
+endmodule // top$core$demux$exact_table$chunks_ne$3
 
 
 module top$core$demux$exact_table$done_q(d,q,clock);
@@ -16386,6 +16083,7 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
     localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
     localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
     localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
+    localparam  chunk_lsb = 304'h1111111111111111111111111111111111111111111111111111111111111111111111111111;
     
     // Stub signals
     reg  [3:0] ways$0$read_address;
@@ -16518,18 +16216,18 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
     reg  [2:0] state$d;
     wire  [2:0] state$q;
     reg  state$clock;
-    reg  [75:0] chunks_eq$0$d;
-    wire  [75:0] chunks_eq$0$q;
-    reg  chunks_eq$0$clock;
-    reg  [75:0] chunks_eq$1$d;
-    wire  [75:0] chunks_eq$1$q;
-    reg  chunks_eq$1$clock;
-    reg  [75:0] chunks_eq$2$d;
-    wire  [75:0] chunks_eq$2$q;
-    reg  chunks_eq$2$clock;
-    reg  [75:0] chunks_eq$3$d;
-    wire  [75:0] chunks_eq$3$q;
-    reg  chunks_eq$3$clock;
+    reg  [303:0] chunks_ne$0$d;
+    wire  [303:0] chunks_ne$0$q;
+    reg  chunks_ne$0$clock;
+    reg  [303:0] chunks_ne$1$d;
+    wire  [303:0] chunks_ne$1$q;
+    reg  chunks_ne$1$clock;
+    reg  [303:0] chunks_ne$2$d;
+    wire  [303:0] chunks_ne$2$q;
+    reg  chunks_ne$2$clock;
+    reg  [303:0] chunks_ne$3$d;
+    wire  [303:0] chunks_ne$3$q;
+    reg  chunks_ne$3$clock;
     reg  [31:0] read_value$0$d;
     wire  [31:0] read_value$0$q;
     reg  read_value$0$clock;
@@ -16577,7 +16275,7 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
     reg  [3:0] way_select;
     reg  mine;
     reg  [351:0] entry;
-    reg  [75:0] eq_now;
+    reg  [303:0] diff;
     reg  [3:0] match_now;
     reg  [31:0] first_value;
     
@@ -16788,25 +16486,25 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
         .q(state$q),
         .clock(state$clock)
     );
-    top$core$demux$wild_table$chunks_eq$0 chunks_eq$0(
-        .d(chunks_eq$0$d),
-        .q(chunks_eq$0$q),
-        .clock(chunks_eq$0$clock)
+    top$core$demux$wild_table$chunks_ne$0 chunks_ne$0(
+        .d(chunks_ne$0$d),
+        .q(chunks_ne$0$q),
+        .clock(chunks_ne$0$clock)
     );
-    top$core$demux$wild_table$chunks_eq$1 chunks_eq$1(
-        .d(chunks_eq$1$d),
-        .q(chunks_eq$1$q),
-        .clock(chunks_eq$1$clock)
+    top$core$demux$wild_table$chunks_ne$1 chunks_ne$1(
+        .d(chunks_ne$1$d),
+        .q(chunks_ne$1$q),
+        .clock(chunks_ne$1$clock)
     );
-    top$core$demux$wild_table$chunks_eq$2 chunks_eq$2(
-        .d(chunks_eq$2$d),
-        .q(chunks_eq$2$q),
-        .clock(chunks_eq$2$clock)
+    top$core$demux$wild_table$chunks_ne$2 chunks_ne$2(
+        .d(chunks_ne$2$d),
+        .q(chunks_ne$2$q),
+        .clock(chunks_ne$2$clock)
     );
-    top$core$demux$wild_table$chunks_eq$3 chunks_eq$3(
-        .d(chunks_eq$3$d),
-        .q(chunks_eq$3$q),
-        .clock(chunks_eq$3$clock)
+    top$core$demux$wild_table$chunks_ne$3 chunks_ne$3(
+        .d(chunks_ne$3$d),
+        .q(chunks_ne$3$q),
+        .clock(chunks_ne$3$clock)
     );
     top$core$demux$wild_table$read_value$0 read_value$0(
         .d(read_value$0$d),
@@ -17380,90 +17078,14 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$0$clock = clock;
+        chunks_ne$0$clock = clock;
         read_value$0$clock = clock;
         match_value$0$clock = clock;
         entry = ways$0$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$0$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$0$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$0$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (0)) | ((&chunks_eq$0$q) << (0)));
+        match_now = (match_now & ~(1 << (0)) | ((~|chunks_ne$0$q) << (0)));
         match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
@@ -17477,90 +17099,14 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$1$clock = clock;
+        chunks_ne$1$clock = clock;
         read_value$1$clock = clock;
         match_value$1$clock = clock;
         entry = ways$1$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$1$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$1$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$1$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (1)) | ((&chunks_eq$1$q) << (1)));
+        match_now = (match_now & ~(1 << (1)) | ((~|chunks_ne$1$q) << (1)));
         match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
@@ -17574,90 +17120,14 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$2$clock = clock;
+        chunks_ne$2$clock = clock;
         read_value$2$clock = clock;
         match_value$2$clock = clock;
         entry = ways$2$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$2$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$2$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$2$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (2)) | ((&chunks_eq$2$q) << (2)));
+        match_now = (match_now & ~(1 << (2)) | ((~|chunks_ne$2$q) << (2)));
         match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
@@ -17671,90 +17141,14 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$3$clock = clock;
+        chunks_ne$3$clock = clock;
         read_value$3$clock = clock;
         match_value$3$clock = clock;
         entry = ways$3$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$3$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$3$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$3$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (3)) | ((&chunks_eq$3$q) << (3)));
+        match_now = (match_now & ~(1 << (3)) | ((~|chunks_ne$3$q) << (3)));
         match_value$3$d = read_value$3$q;
         way_match$d = match_now;
         first_value = match_value$3$q;
@@ -17803,80 +17197,80 @@ module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$writ
 endmodule // top$core$demux$wild_table
 
 
-module top$core$demux$wild_table$chunks_eq$0(d,q,clock);
+module top$core$demux$wild_table$chunks_ne$0(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$wild_table$chunks_eq$0
+endmodule // top$core$demux$wild_table$chunks_ne$0
 
 
-module top$core$demux$wild_table$chunks_eq$1(d,q,clock);
+module top$core$demux$wild_table$chunks_ne$1(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$wild_table$chunks_eq$1
+endmodule // top$core$demux$wild_table$chunks_ne$1
 
 
-module top$core$demux$wild_table$chunks_eq$2(d,q,clock);
+module top$core$demux$wild_table$chunks_ne$2(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$wild_table$chunks_eq$2
+endmodule // top$core$demux$wild_table$chunks_ne$2
 
 
-module top$core$demux$wild_table$chunks_eq$3(d,q,clock);
+module top$core$demux$wild_table$chunks_ne$3(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$core$demux$wild_table$chunks_eq$3
+endmodule // top$core$demux$wild_table$chunks_ne$3
 
 
 module top$core$demux$wild_table$done_q(d,q,clock);
