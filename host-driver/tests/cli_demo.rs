@@ -1,18 +1,9 @@
 //! `arsenic demo tcp` as a user runs it: the summary, the JSON report, the
 //! fallback peer, and bad options refused in one line.
 
-use std::process::{Command, Output};
+mod common;
 
-fn arsenic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arsenic")).args(args).output().expect("running arsenic")
-}
-
-fn refused(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-}
+use common::cli::{arsenic, assert_refused};
 
 #[test]
 fn the_tcp_demo_swaps_files_with_a_second_nic_and_reports_them() {
@@ -42,8 +33,8 @@ fn the_tcp_demo_talks_to_linux_where_it_may() {
 
 #[test]
 fn bad_demo_options_are_refused_in_one_line() {
-    refused(&arsenic(&["demo", "tcp", "--bytes", "0"]), "--bytes must be");
-    refused(&arsenic(&["demo", "tcp", "--loss", "1000"]), "per thousand");
-    refused(&arsenic(&["demo", "tcp", "--rate-mbps", "0"]), "rate must be");
-    refused(&arsenic(&["demo", "tcp", "--rate-mbps", "5000"]), "rate must be");
+    assert_refused(&arsenic(&["demo", "tcp", "--bytes", "0"]), "--bytes must be");
+    assert_refused(&arsenic(&["demo", "tcp", "--loss", "1000"]), "per thousand");
+    assert_refused(&arsenic(&["demo", "tcp", "--rate-mbps", "0"]), "rate must be");
+    assert_refused(&arsenic(&["demo", "tcp", "--rate-mbps", "5000"]), "rate must be");
 }
