@@ -137,3 +137,45 @@ fn the_kernel_path_answers_what_no_filter_claims_and_the_nic_drops_spoofed_heade
     assert_eq!(net.host.apps[0].stack.phy_mut().queue_mut().tx_outstanding(), 0);
     assert_eq!(net.host.apps[0].stack.phy().queue().errors().tx_template, 2);
 }
+
+#[test]
+fn the_application_talks_udp_through_smoltcp_on_its_queue() {
+    use smoltcp::socket::udp;
+    use smoltcp::wire::{IpAddress, IpEndpoint};
+    use std::net::UdpSocket;
+    use std::time::Duration;
+    linux_allowed();
+    let mut net = demo::linux_net(RtlDevice::new(), &DemoConfig::default()).unwrap();
+    let bound = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let bound_in_ns = bound.clone();
+    let echo = net.far.peer.namespace().spawn(move || {
+        let s = UdpSocket::bind((demo::PEER.ip, 6001))?;
+        bound_in_ns.store(true, std::sync::atomic::Ordering::SeqCst);
+        s.set_read_timeout(Some(Duration::from_secs(120)))?;
+        let mut buf = [0u8; 2048];
+        let (n, from) = s.recv_from(&mut buf)?;
+        s.send_to(&buf[..n].iter().rev().copied().collect::<Vec<u8>>(), from)?;
+        Ok(from)
+    });
+    while !bound.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]);
+    let stack = &mut net.host.apps[0].stack;
+    let h = stack.add(udp::Socket::new(buf(), buf()));
+    stack.socket::<udp::Socket>(h).bind(demo::APP_PORT).unwrap();
+    let peer = IpEndpoint::new(IpAddress::Ipv4(demo::PEER.ip), 6001);
+    stack.socket::<udp::Socket>(h).send_slice(b"over my own queue", peer).unwrap();
+    let mut reply = None;
+    for _ in 0..20_000 {
+        net.step().unwrap();
+        if let Ok((data, meta)) = net.host.apps[0].stack.socket::<udp::Socket>(h).recv() {
+            reply = Some((data.to_vec(), meta.endpoint));
+            break;
+        }
+    }
+    let from = echo.join().unwrap().unwrap();
+    assert_eq!(from, std::net::SocketAddr::from((demo::HOST.ip, demo::APP_PORT)));
+    assert_eq!(reply, Some((b"eueuq nwo ym revo".to_vec(), peer)));
+    assert_eq!(net.host.kernel.seen().udp, 0, "the reply went to the application's queue, not the default one");
+}
