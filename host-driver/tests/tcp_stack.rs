@@ -15,8 +15,8 @@ fn a_file_crosses_both_ways_between_two_model_nics() {
 
 #[test]
 fn a_file_crosses_both_ways_between_two_rtl_nics() {
-    let cfg = DemoConfig { bytes: 256 * 1024, ..Default::default() };
+    let cfg = DemoConfig { bytes: 1 << 20, ..Default::default() };
     let r = two_nics(RtlDevice::new(), RtlDevice::new(), &cfg, &mut |_, _| {}).unwrap();
     println!("{r:#?}");
-    assert_eq!(r.to_peer.bytes, 256 * 1024);
+    assert_eq!(r.to_peer.bytes, 1 << 20);
 }
