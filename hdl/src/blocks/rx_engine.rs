@@ -9,7 +9,8 @@
 //!   is committed at its last beat (error frames and frames that find no
 //!   room are rolled back) and its (sequence number, length) is queued.
 //!   Every frame that ends, stored or not, takes a sequence number.
-//! - Pairing: decisions arrive in frame order, numbered the same way, so a
+//! - Pairing (one step per two cycles: compare, then pop): decisions
+//!   arrive in frame order, numbered the same way, so a
 //!   decision whose number matches the oldest stored frame belongs to it;
 //!   one with a later number was for a frame that was not stored and is
 //!   discarded. A stored frame older than the decision in hand never got
@@ -50,11 +51,11 @@
 //! frame's last byte and reads answering after L. With the descriptor
 //! prefetched (the usual case once buffers are posted and the queue's
 //! previous frame left ~L cycles ago): the write-back request comes
-//! D + 13 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
-//! frames: 61 cycles). Without it: the descriptor read is requested D + 7
+//! D + 15 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
+//! frames: 63 cycles). Without it: the descriptor read is requested D + 9
 //! cycles after the last byte, its two beats come L and L + 1 later, the
 //! frame's write request 5 cycles after that, and the write-back request
-//! `ceil(len / 8) + 1` after the frame's (L = 63: 125 cycles). A frame
+//! `ceil(len / 8) + 1` after the frame's (L = 63: 127 cycles). A frame
 //! whose queue's prefetch is still out reads its descriptor again rather
 //! than wait (the prefetched copy is then never used). Descriptor reads
 //! are 16 bytes, tag 0 for a frame's own read, tag 1 for a prefetch; a
@@ -176,6 +177,8 @@ pub struct Descriptor {
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum Issue {
     Idle,
+    /// The queue RAMs' (registered) read address is the frame's queue.
+    Addr,
     /// The queue's RAMs are being read for the oldest paired frame.
     Lookup,
     /// Their data is in the `r_*` registers: the outcome is decided.
@@ -188,10 +191,14 @@ enum Issue {
 enum Prefetch {
     /// Waits for a cycle in which issue leaves the queue RAMs' read ports.
     Scan,
+    /// The RAMs' (registered) read address is `pf_q`.
+    Addr,
     /// The RAMs show queue `pf_q`; their data goes into `r_*`.
     Check,
-    /// From `r_*`: read queue `pf_q`'s next descriptor or move on.
+    /// From `r_*`: the compares are registered (`pf_go`, `pf_clr`).
     Decide,
+    /// From those: read queue `pf_q`'s next descriptor or move on.
+    Act,
     /// The prefetch read waits for `rd_req_ready`.
     Send,
     /// The read is out; its response fills the cache.
@@ -208,6 +215,9 @@ enum WriteOut {
     WbReq,
     WbData,
     Finish,
+    /// The frame's FIFO entries are popped (from registers, a cycle after
+    /// Finish decided, so no handshake input reaches the FIFOs' RAMs).
+    Pop,
 }
 
 #[derive(LogicBlock)]
@@ -258,7 +268,16 @@ pub struct RxEngine {
     shift: Signal<Local, Bits<6>>,
     kept_beat: Signal<Local, Bit>,
     word_done: Signal<Local, Bit>,
-    buf_full: Signal<Local, Bit>,
+    /// The next word would fill the buffer: registered, against the
+    /// read pointer as it was a cycle before (so space freed by write-out
+    /// is seen a cycle late, never early).
+    buf_full: DFF<Bit>,
+    full_p1: Signal<Local, Bit>,
+    full_p2: Signal<Local, Bit>,
+    full_c1: Signal<Local, Bit>,
+    /// The write pointer moves on by one word this cycle / rewinds.
+    wr_adv: Signal<Local, Bit>,
+    wr_rewind: Signal<Local, Bit>,
     frame_end: Signal<Local, Bit>,
     commit: Signal<Local, Bit>,
     overflow_drop: Signal<Local, Bit>,
@@ -269,6 +288,12 @@ pub struct RxEngine {
     decisions: SynchronousFIFO<NumberedDecision, DECISION_FIFO_LOG2, { DECISION_FIFO_LOG2 + 1 }, 1>,
     paired: SynchronousFIFO<PairedFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }, 1>,
     seq_gap: Signal<Local, Bits<16>>,
+    /// Pairing takes two cycles a step: phase 0 compares the FIFO heads
+    /// and registers what to pop, phase 1 pops.
+    pair_ph: DFF<Bit>,
+    p_dec_rd: DFF<Bit>,
+    p_rec_rd: DFF<Bit>,
+    p_lost: DFF<Bit>,
 
     // Descriptor issue.
     cfg_ram: RAM<QueueConfig, QUEUE_COUNT_LOG2>,
@@ -287,7 +312,15 @@ pub struct RxEngine {
     pipe_next: Signal<Local, Bits<5>>,
     issue_start: Signal<Local, Bit>,
     ram_addr: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    /// The queue RAMs' read address, registered.
+    ram_addr_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
     issue_rd: Signal<Local, Bit>,
+    /// Pops the paired FIFO in Decide.
+    b_pop: DFF<Bit>,
+    /// Which kind of Send this is, set in Decide, cleared at the push:
+    /// descriptor cached, descriptor to read (neither: no descriptor).
+    s_cached: DFF<Bit>,
+    s_rd: DFF<Bit>,
 
     /// The queue RAMs' data, registered every cycle: block-RAM data comes
     /// late in the cycle, so issue and prefetch decide on it a cycle later.
@@ -313,6 +346,8 @@ pub struct RxEngine {
     pf_word0: DFF<Bits<64>>,
     pf_have0: DFF<Bit>,
     pf_want: Signal<Local, Bit>,
+    pf_go: DFF<Bit>,
+    pf_clr: DFF<Bit>,
     pf_port: Signal<Local, Bit>,
     pf_advance: Signal<Local, Bit>,
     pf_hit: Signal<Local, Bit>,
@@ -356,6 +391,8 @@ pub struct RxEngine {
     rd_addr: Signal<Local, Bits<WORD_LOG2>>,
     wb_word: Signal<Local, Bits<64>>,
     can_finish: Signal<Local, Bit>,
+    pop_q: DFF<Bit>,
+    pop_rsp: DFF<Bit>,
     count_bits: Signal<Local, Bits<6>>,
 
     // Commits and doorbells.
@@ -404,6 +441,11 @@ impl RxEngine {
             kept_beat: Default::default(),
             word_done: Default::default(),
             buf_full: Default::default(),
+            full_p1: Default::default(),
+            full_p2: Default::default(),
+            full_c1: Default::default(),
+            wr_adv: Default::default(),
+            wr_rewind: Default::default(),
             frame_end: Default::default(),
             commit: Default::default(),
             overflow_drop: Default::default(),
@@ -412,6 +454,10 @@ impl RxEngine {
             decisions: Default::default(),
             paired: Default::default(),
             seq_gap: Default::default(),
+            pair_ph: Default::default(),
+            p_dec_rd: Default::default(),
+            p_rec_rd: Default::default(),
+            p_lost: Default::default(),
             cfg_ram: Default::default(),
             head_ram: Default::default(),
             tail_ram: Default::default(),
@@ -428,6 +474,10 @@ impl RxEngine {
             issue_start: Default::default(),
             ram_addr: Default::default(),
             issue_rd: Default::default(),
+            ram_addr_q: Default::default(),
+            b_pop: Default::default(),
+            s_cached: Default::default(),
+            s_rd: Default::default(),
             r_cfg: Default::default(),
             r_head: Default::default(),
             r_tail: Default::default(),
@@ -445,6 +495,8 @@ impl RxEngine {
             pf_word0: Default::default(),
             pf_have0: Default::default(),
             pf_want: Default::default(),
+            pf_go: Default::default(),
+            pf_clr: Default::default(),
             pf_port: Default::default(),
             pf_advance: Default::default(),
             pf_hit: Default::default(),
@@ -480,6 +532,8 @@ impl RxEngine {
             rd_addr: Default::default(),
             wb_word: Default::default(),
             can_finish: Default::default(),
+            pop_q: Default::default(),
+            pop_rsp: Default::default(),
             count_bits: Default::default(),
             reset_pending: Default::default(),
             reset_index: Default::default(),
@@ -499,7 +553,8 @@ impl Logic for RxEngine {
             dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, ck_end, ck_limit, ck_base_ok, ck_unres, ck_long1, ck_window_ok, ck_long2, beat_ptr,
             beats_left, cmp_valid, cmp_queue, cmp_done, qc_valid, qc_queue, qc_counter, counts_q,
             reset_pending, reset_index, r_cfg, r_head, r_tail, r_pf, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
-            pf_req_up, pf_word0, pf_have0
+            pf_req_up, pf_word0, pf_have0, buf_full, pair_ph, p_dec_rd, p_rec_rd, p_lost, ram_addr_q, b_pop, s_cached, s_rd,
+            pf_go, pf_clr, pop_q, pop_rsp
         );
         self.wr_p1.clock.next = self.clock.val();
         self.wr_p1.d.next = self.wr_p1.q.val();
@@ -535,7 +590,8 @@ impl Logic for RxEngine {
         // `wr_p1`/`commit_p1` shadow the pointers plus one, so that no
         // adder sits in front of the full compare.
         self.wr_p2.next = self.wr_p1.q.val() + 1;
-        self.buf_full.next = self.wr_p1.q.val() == self.rd_ptr.q.val();
+        self.wr_adv.next = false;
+        self.wr_rewind.next = false;
         self.frame_ram.write_address.next = self.wr_ptr.q.val();
         self.frame_ram.write_data.next = self.word.val();
         self.frame_ram.write_enable.next = false;
@@ -548,7 +604,8 @@ impl Logic for RxEngine {
             if self.word_done.val() {
                 self.acc.d.next = 0.into();
                 self.byte_idx.d.next = 0.into();
-                if !self.buf_full.val() & !self.in_ovf.q.val() {
+                if !self.buf_full.q.val() & !self.in_ovf.q.val() {
+                    self.wr_adv.next = true;
                     self.frame_ram.write_enable.next = true;
                     self.wr_ptr.d.next = self.wr_p1.q.val();
                     self.wr_p1.d.next = self.wr_p2.val();
@@ -565,18 +622,33 @@ impl Logic for RxEngine {
             self.byte_idx.d.next = 0.into();
             self.wr_ptr.d.next = self.commit_ptr.q.val();
             self.wr_p1.d.next = self.commit_p1.q.val();
+            self.wr_adv.next = false;
+            self.wr_rewind.next = true;
             if self.kept_beat.val() & !self.frames_in.error.val() {
                 // The last word goes in this cycle unless the buffer is full.
-                if self.buf_full.val() | self.in_ovf.q.val() | self.stored_full.val() {
+                if self.buf_full.q.val() | self.in_ovf.q.val() | self.stored_full.val() {
                     self.overflow_drop.next = true;
                 } else {
                     self.commit.next = true;
+                    self.wr_adv.next = true;
+                    self.wr_rewind.next = false;
                     self.wr_ptr.d.next = self.wr_p1.q.val();
                     self.commit_ptr.d.next = self.wr_p1.q.val();
                     self.wr_p1.d.next = self.wr_p2.val();
                     self.commit_p1.d.next = self.wr_p2.val();
                 }
             }
+        }
+        // Where `wr_p1` goes next, compared in parallel with the read
+        // pointer; the decision above only selects.
+        self.full_p1.next = self.wr_p1.q.val() == self.rd_ptr.q.val();
+        self.full_p2.next = self.wr_p2.val() == self.rd_ptr.q.val();
+        self.full_c1.next = self.commit_p1.q.val() == self.rd_ptr.q.val();
+        self.buf_full.d.next = self.full_p1.val();
+        if self.wr_adv.val() {
+            self.buf_full.d.next = self.full_p2.val();
+        } else if self.wr_rewind.val() {
+            self.buf_full.d.next = self.full_c1.val();
         }
         self.records.write.next = self.commit.val();
         self.records.data_in.next.seq = self.in_seq.q.val();
@@ -594,40 +666,47 @@ impl Logic for RxEngine {
             self.dec_seq.d.next = self.dec_seq.q.val() + 1;
         }
         self.seq_gap.next = self.records.data_out.val().seq - self.decisions.data_out.val().seq;
-        self.decisions.read.next = false;
-        self.records.read.next = false;
-        self.paired.write.next = false;
-        self.paired.data_in.next.lost = false;
+        self.paired.data_in.next.lost = self.p_lost.q.val();
         self.paired.data_in.next.len = self.records.data_out.val().len;
         self.paired.data_in.next.queue = self.decisions.data_out.val().queue;
         self.paired.data_in.next.reason = self.decisions.data_out.val().reason;
         self.paired.data_in.next.kind = self.decisions.data_out.val().kind;
         self.paired.data_in.next.filter_id = self.decisions.data_out.val().filter_id;
-        if !self.decisions.empty.val() & !self.paired.full.val() {
+        // Phase 0 decides from the heads, phase 1 pops them: only pairing
+        // pops these FIFOs (and fills `paired`), so the heads and the room
+        // it saw hold still; a record that appears meanwhile is seen at the
+        // next step, as a decision a cycle earlier would have seen it.
+        self.pair_ph.d.next = !self.pair_ph.q.val();
+        self.p_dec_rd.d.next = false;
+        self.p_rec_rd.d.next = false;
+        self.p_lost.d.next = false;
+        if !self.pair_ph.q.val() & !self.decisions.empty.val() & !self.paired.full.val() {
             if self.records.empty.val() | (!self.seq_gap.val().get_bit(15) & (self.seq_gap.val() != 0)) {
                 // The oldest stored frame is newer: this decision's frame
                 // was not stored.
-                self.decisions.read.next = true;
+                self.p_dec_rd.d.next = true;
             } else if self.seq_gap.val() == 0 {
-                self.decisions.read.next = true;
-                self.records.read.next = true;
-                self.paired.write.next = true;
+                self.p_dec_rd.d.next = true;
+                self.p_rec_rd.d.next = true;
             } else {
                 // The oldest stored frame is older than every decision
                 // still to come: drop it, keep the decision for the next.
-                self.records.read.next = true;
-                self.paired.write.next = true;
-                self.paired.data_in.next.lost = true;
+                self.p_rec_rd.d.next = true;
+                self.p_lost.d.next = true;
             }
         }
+        self.decisions.read.next = self.p_dec_rd.q.val();
+        self.records.read.next = self.p_rec_rd.q.val();
+        self.paired.write.next = self.p_rec_rd.q.val();
 
-        // Descriptor issue: Idle addresses the queue's RAMs, Lookup latches
-        // the outcome (so a doorbell or commit landing meanwhile cannot
-        // change a request already raised), Send pushes the frame on and,
-        // for a descriptor, holds the read request until it is taken.
-        // Nothing starts while a ring reset is pending.
+        // Descriptor issue: Idle registers the queue RAMs' address, Addr
+        // reads them, Lookup registers their data, Decide latches the
+        // outcome (so a doorbell or commit landing meanwhile cannot change
+        // a request already raised) and pops the paired frame, Send pushes
+        // the frame on and, for a descriptor, holds the read request until
+        // it is taken. Nothing starts while a ring reset is pending.
         // The RAMs' read ports serve the prefetcher in every cycle issue
-        // does not start a lookup (it reads them only in Idle).
+        // does not start a lookup (it reads them only after Idle).
         self.b_index.next = self.paired.data_out.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
         self.issue_start.next = (self.issue.q.val() == Issue::Idle)
             & !self.paired.empty.val()
@@ -637,24 +716,24 @@ impl Logic for RxEngine {
         if self.issue_start.val() {
             self.ram_addr.next = self.b_index.val();
         }
-        self.cfg_ram.read_address.next = self.ram_addr.val();
-        self.head_ram.read_address.next = self.ram_addr.val();
-        self.tail_ram.read_address.next = self.ram_addr.val();
-        self.pf_ram.read_address.next = self.ram_addr.val();
+        self.ram_addr_q.d.next = self.ram_addr.val();
+        self.cfg_ram.read_address.next = self.ram_addr_q.q.val();
+        self.head_ram.read_address.next = self.ram_addr_q.q.val();
+        self.tail_ram.read_address.next = self.ram_addr_q.q.val();
+        self.pf_ram.read_address.next = self.ram_addr_q.q.val();
         self.r_cfg.d.next = self.cfg_ram.read_data.val();
         self.r_head.d.next = self.head_ram.read_data.val();
         self.r_tail.d.next = self.tail_ram.read_data.val();
         self.r_pf.d.next = self.pf_ram.read_data.val();
         self.pf_hit.next = self.r_pf.q.val().valid & (self.r_pf.q.val().idx == self.r_head.q.val());
-        self.issue_rd.next = (self.issue.q.val() == Issue::Send)
-            & (self.b_entry.q.val().action == 0)
-            & !self.b_entry.q.val().cached;
+        // `s_rd` is 1 exactly while Send holds a descriptor read.
+        self.issue_rd.next = self.s_rd.q.val();
         self.pf_port.next = (self.pf.q.val() == Prefetch::Send) & (self.pf_req_up.q.val() | !self.issue_rd.val());
         self.b_mask.next = (bit_cast::<16, 1>(true.into()) << self.r_cfg.q.val().rx_log2) - 1;
         self.b_slot.next = self.r_head.q.val() & self.b_mask.val();
         self.b_push.next = false;
         self.inflight.data_in.next = self.b_entry.q.val();
-        self.head_ram.write_address.next = self.b_index.val();
+        self.head_ram.write_address.next = self.b_entry.q.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
         self.head_ram.write_data.next = self.b_head.q.val() + 1;
         self.head_ram.write_enable.next = false;
         self.dma.rd_req_valid.next = self.issue_rd.val() | self.pf_port.val();
@@ -666,13 +745,18 @@ impl Logic for RxEngine {
             self.dma.rd_req_tag.next = 1.into();
         }
         self.pf_req_up.d.next = self.pf_port.val() & !self.dma.rd_req_ready.val();
+        self.b_pop.d.next = self.issue.q.val() == Issue::Lookup;
+        self.paired.read.next = self.b_pop.q.val();
         match self.issue.q.val() {
             Issue::Idle => {
                 // The inflight FIFO only fills from here, so room now is
                 // room at Send.
                 if self.issue_start.val() {
-                    self.issue.d.next = Issue::Lookup;
+                    self.issue.d.next = Issue::Addr;
                 }
+            }
+            Issue::Addr => {
+                self.issue.d.next = Issue::Lookup;
             }
             Issue::Lookup => {
                 self.issue.d.next = Issue::Decide;
@@ -702,14 +786,19 @@ impl Logic for RxEngine {
                     self.b_entry.d.next.action = 2.into();
                 } else {
                     self.b_entry.d.next.action = 0.into();
+                    if self.pf_hit.val() {
+                        self.s_cached.d.next = true;
+                    } else {
+                        self.s_rd.d.next = true;
+                    }
                 }
                 self.issue.d.next = Issue::Send;
             }
             Issue::Send => {
-                if self.b_entry.q.val().cached & (self.b_entry.q.val().action == 0) {
+                if self.s_cached.q.val() {
                     self.b_push.next = true;
                     self.head_ram.write_enable.next = true;
-                } else if self.issue_rd.val() {
+                } else if self.s_rd.q.val() {
                     if self.dma.rd_req_ready.val() & !self.pf_port.val() {
                         self.b_push.next = true;
                         self.head_ram.write_enable.next = true;
@@ -719,11 +808,12 @@ impl Logic for RxEngine {
                 }
                 if self.b_push.val() {
                     self.issue.d.next = Issue::Idle;
+                    self.s_cached.d.next = false;
+                    self.s_rd.d.next = false;
                 }
             }
         }
         self.inflight.write.next = self.b_push.val();
-        self.paired.read.next = self.b_push.val();
 
         // Prefetch: one read at a time, into a one-entry cache per queue,
         // only for a posted slot (head != tail). The head and tail it sees
@@ -746,8 +836,11 @@ impl Logic for RxEngine {
         match self.pf.q.val() {
             Prefetch::Scan => {
                 if !self.issue_start.val() & !self.reset_pending.q.val() {
-                    self.pf.d.next = Prefetch::Check;
+                    self.pf.d.next = Prefetch::Addr;
                 }
+            }
+            Prefetch::Addr => {
+                self.pf.d.next = Prefetch::Check;
             }
             Prefetch::Check => {
                 self.pf.d.next = Prefetch::Decide;
@@ -756,13 +849,19 @@ impl Logic for RxEngine {
                 self.pf_idx.d.next = self.r_head.q.val();
                 self.pf_addr.d.next =
                     self.r_cfg.q.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
-                if self.pf_want.val() {
+                self.pf_go.d.next = self.pf_want.val();
+                // An entry left behind by a head that moved on is cleared,
+                // so it cannot match again once the 16-bit head comes round.
+                self.pf_clr.d.next = self.r_pf.q.val().valid & !self.pf_hit.val();
+                self.pf.d.next = Prefetch::Act;
+            }
+            Prefetch::Act => {
+                // A commit made since Decide: its reset waits for Scan, so
+                // no read of the old ring is started.
+                if self.pf_go.q.val() & !self.reset_pending.q.val() {
                     self.pf.d.next = Prefetch::Send;
                 } else {
-                    // An entry left behind by a head that moved on is
-                    // cleared, so it cannot match again once the 16-bit
-                    // head comes round.
-                    self.pf_ram.write_enable.next = self.r_pf.q.val().valid & !self.pf_hit.val();
+                    self.pf_ram.write_enable.next = self.pf_clr.q.val();
                     self.pf_advance.next = true;
                     self.pf.d.next = Prefetch::Scan;
                 }
@@ -844,15 +943,18 @@ impl Logic for RxEngine {
         self.done_ram.write_address.next = self.inflight.data_out.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
         self.done_ram.write_data.next = self.done_ram.read_data.val() + 1;
         self.done_ram.write_enable.next = false;
+        // The frame RAM is addressed from `beat_ptr` but in Data, where a
+        // taken beat moves on so the next word is there on the next cycle.
         self.rd_addr.next = self.beat_ptr.q.val();
+        self.beat_ptr.d.next = self.beat_ptr.q.val();
+        self.pop_q.d.next = false;
+        self.pop_rsp.d.next = false;
         self.dma.wr_req_valid.next = false;
         self.dma.wr_req_addr.next = self.wo_addr.val();
         self.dma.wr_req_len.next = self.inflight.data_out.val().len;
         self.dma.wr_data_valid.next = false;
         self.dma.wr_data.next = self.frame_ram.read_data.val();
         self.dma.wr_data_last.next = self.beats_left.q.val() == 1;
-        self.inflight.read.next = false;
-        self.responses.read.next = false;
         self.count_bits.next = 0.into();
         // The intake's overflow pulse is counted a cycle late, from a
         // register, so the intake's decision does not reach write-out.
@@ -909,6 +1011,7 @@ impl Logic for RxEngine {
                 self.dma.wr_data_valid.next = true;
                 if self.dma.wr_data_ready.val() {
                     self.rd_addr.next = self.beat_ptr.q.val() + 1;
+                    self.beat_ptr.d.next = self.beat_ptr.q.val() + 1;
                     self.beats_left.d.next = self.beats_left.q.val() - 1;
                     if self.beats_left.q.val() == 1 {
                         self.wout.d.next = WriteOut::WbReq;
@@ -933,12 +1036,12 @@ impl Logic for RxEngine {
             }
             WriteOut::Finish => {
                 if self.can_finish.val() {
-                    self.wout.d.next = WriteOut::Idle;
-                    self.inflight.read.next = true;
+                    self.wout.d.next = WriteOut::Pop;
+                    self.pop_q.d.next = true;
                     self.rd_ptr.d.next = self.rd_ptr.q.val() + self.words.val();
-                    self.rd_addr.next = self.rd_ptr.q.val() + self.words.val();
+                    self.beat_ptr.d.next = self.rd_ptr.q.val() + self.words.val();
                     if self.inflight.data_out.val().action == 0 {
-                        self.responses.read.next = !self.inflight.data_out.val().cached;
+                        self.pop_rsp.d.next = !self.inflight.data_out.val().cached;
                         self.done_ram.write_enable.next = true;
                         self.cmp_valid.d.next = true;
                         self.cmp_queue.d.next = self.inflight.data_out.val().queue;
@@ -967,9 +1070,14 @@ impl Logic for RxEngine {
                     }
                 }
             }
+            WriteOut::Pop => {
+                // The FIFO heads move on; Idle sees the next frame.
+                self.wout.d.next = WriteOut::Idle;
+            }
         }
+        self.inflight.read.next = self.pop_q.q.val();
+        self.responses.read.next = self.pop_rsp.q.val();
         self.frame_ram.read_address.next = self.rd_addr.val();
-        self.beat_ptr.d.next = self.rd_addr.val();
         self.counts_q.d.next = self.count_bits.val();
         self.completion.valid.next = self.cmp_valid.q.val();
         self.completion.queue.next = self.cmp_queue.q.val();
@@ -1045,7 +1153,7 @@ impl Logic for RxEngine {
             }
         }
         if self.b_push.val() & (self.b_entry.q.val().action == 0) {
-            self.pf_hint.d.next = self.b_index.val();
+            self.pf_hint.d.next = self.b_entry.q.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
             self.pf_hint_valid.d.next = true;
         }
         if self.db_write.val() {
