@@ -52,6 +52,25 @@ fn checksummed(mut f: Vec<u8>) -> Vec<u8> {
     f
 }
 
+/// Runs `serve` on a UDP socket bound to Linux's `port` inside the peer's
+/// namespace (read timeout 120 s), returning once it is bound, so nothing
+/// sent after this can find the port closed.
+fn udp_on_linux<T: Send + 'static>(
+    net: &arsenic::stack::net::Net<RtlDevice, arsenic::stack::linux_end::LinuxEnd>,
+    port: u16,
+    serve: impl FnOnce(std::net::UdpSocket) -> anyhow::Result<T> + Send + 'static,
+) -> std::thread::JoinHandle<anyhow::Result<T>> {
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    let job = net.far.peer.namespace().spawn(move || {
+        let s = std::net::UdpSocket::bind((demo::PEER.ip, port))?;
+        s.set_read_timeout(Some(std::time::Duration::from_secs(120)))?;
+        let _ = bound_tx.send(());
+        serve(s)
+    });
+    bound_rx.recv_timeout(std::time::Duration::from_secs(10)).expect("Linux's socket bound");
+    job
+}
+
 /// Runs the network until `job` (on the Linux side) finishes.
 fn run_while<F: arsenic::stack::net::FarEnd, T>(
     net: &mut arsenic::stack::net::Net<RtlDevice, F>,
@@ -96,12 +115,7 @@ fn the_kernel_path_answers_what_no_filter_claims_and_the_nic_drops_spoofed_heade
     // Spoofing: the application writes frames itself, two posing as another
     // application (its port, another address) and one honest; Linux gets
     // only the honest one, and the NIC counts the other two.
-    let bound = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bound_in_ns = bound.clone();
-    let listener = net.far.peer.namespace().spawn(move || {
-        let s = UdpSocket::bind((demo::PEER.ip, 6000))?;
-        bound_in_ns.store(true, std::sync::atomic::Ordering::SeqCst);
-        s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let listener = udp_on_linux(&net, 6000, |s| {
         let mut from = vec![];
         loop {
             let (_, addr) = s.recv_from(&mut [0u8; 2048])?;
@@ -117,9 +131,6 @@ fn the_kernel_path_answers_what_no_filter_claims_and_the_nic_drops_spoofed_heade
             }
         }
     });
-    while !bound.load(std::sync::atomic::Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
     let honest = Udp4 { src_mac: demo::HOST.mac, dst_mac: demo::PEER.mac, src: demo::HOST.ip.octets(), dst: demo::PEER.ip.octets(), sport: demo::APP_PORT, dport: 6000 };
     let other_port = Udp4 { sport: demo::APP_PORT + 1, ..honest };
     let other_ip = Udp4 { src: [10, 77, 0, 9], ..honest };
@@ -142,24 +153,14 @@ fn the_kernel_path_answers_what_no_filter_claims_and_the_nic_drops_spoofed_heade
 fn the_application_talks_udp_through_smoltcp_on_its_queue() {
     use smoltcp::socket::udp;
     use smoltcp::wire::{IpAddress, IpEndpoint};
-    use std::net::UdpSocket;
-    use std::time::Duration;
     linux_allowed();
     let mut net = demo::linux_net(RtlDevice::new(), &DemoConfig::default()).unwrap();
-    let bound = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let bound_in_ns = bound.clone();
-    let echo = net.far.peer.namespace().spawn(move || {
-        let s = UdpSocket::bind((demo::PEER.ip, 6001))?;
-        bound_in_ns.store(true, std::sync::atomic::Ordering::SeqCst);
-        s.set_read_timeout(Some(Duration::from_secs(120)))?;
+    let echo = udp_on_linux(&net, 6001, |s| {
         let mut buf = [0u8; 2048];
         let (n, from) = s.recv_from(&mut buf)?;
         s.send_to(&buf[..n].iter().rev().copied().collect::<Vec<u8>>(), from)?;
         Ok(from)
     });
-    while !bound.load(std::sync::atomic::Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
     let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 4], vec![0; 4096]);
     let stack = &mut net.host.apps[0].stack;
     let h = stack.add(udp::Socket::new(buf(), buf()));
