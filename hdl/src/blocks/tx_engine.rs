@@ -42,14 +42,18 @@
 //! every read has a place reserved for its answer before it is issued and
 //! `rd_rsp_ready` is always high. Tags: 0 for descriptors, 1 for frame data.
 //!
-//! A commit writes the queue's configuration at once, resets its tail and
-//! marks the queue for a restart. Until the restart is done (`cfg_busy`)
+//! Commits and tail doorbells are registered as they come in and take
+//! effect a cycle later, both alike (`cfg_busy` still rises the cycle
+//! after the commit). A commit then resets the queue's tail and marks the
+//! queue for a restart (its configuration goes into the engine's RAMs as
+//! it comes: no stage acts on what it reads there before it sees the
+//! commit). Until the restart is done (`cfg_busy`)
 //! the queue gets no new turn, and its turns already in flight are stale:
 //! no frame data is read for them, a frame that has not fully reached the
 //! FIFO is dropped (its words flushed at one per cycle), and none is
 //! written back, completed or counted (except a write-back request or
-//! notice already showing when the commit comes: what is shown is held
-//! until taken). Other queues carry on. Once every
+//! notice already showing when the commit takes effect: what is shown is
+//! held until taken). Other queues carry on. Once every
 //! turn made before the commit has left the pipeline (in order, so a count
 //! of turns made and retired tells), the head is set to 0 and `cfg_busy`
 //! falls (a cycle later): from then on nothing touches the queue's old ring, and the queue
@@ -189,7 +193,10 @@ pub struct TxEngine {
     // the cycle after the commit), both alike, so their order is kept.
     in_w: DFF<Bit>,
     in_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
-    in_cfg: DFF<QueueConfig>,
+    /// The committed configuration's `enable` (the configuration itself
+    /// goes into its RAMs as it comes: no stage acts on what it reads
+    /// there before it sees the commit).
+    in_en: DFF<Bit>,
     in_ring: DFF<Bit>,
     in_rq: DFF<Bits<QUEUE_COUNT_LOG2>>,
     in_val: DFF<Bits<16>>,
@@ -209,6 +216,23 @@ pub struct TxEngine {
     w_next_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
     /// The scheduler's queue was committed (registered like `dd_stale`).
     ss_r: DFF<Bit>,
+    /// A doorbell for the scheduler's queue takes effect this cycle
+    /// (compared a cycle early, like the `hit_*`).
+    rhit_sc: DFF<Bit>,
+    ring_in: Signal<Local, Bit>,
+    /// One-hot: the scheduler's queue, and the restart the pick offers.
+    sched_1h: DFF<Bits<QUEUE_COUNT>>,
+    p_rq1h: DFF<Bits<QUEUE_COUNT>>,
+    /// The serializer emits or flushes: active, ready and not drained.
+    s_run: DFF<Bit>,
+    /// `(rp + 1) ^ 1` (0 at reset, like `rp`): no adder before the read.
+    rp1x: DFF<Bits<10>>,
+    /// The head job's queue is being restarted, as of a cycle ago, and
+    /// the head is still the one it was then.
+    s_hs_r: DFF<Bit>,
+    s_hv_r: DFF<Bit>,
+    /// Stage b's byte ends a frame whose template is checked.
+    b_chk: DFF<Bit>,
     /// Turns made and turns retired (free-running; fewer than 128 are ever
     /// in flight), and the count of turns made when the last commit came.
     made: DFF<Bits<8>>,
@@ -522,7 +546,7 @@ impl TxEngine {
             busy: Default::default(),
             in_w: Default::default(),
             in_q: Default::default(),
-            in_cfg: Default::default(),
+            in_en: Default::default(),
             in_ring: Default::default(),
             in_rq: Default::default(),
             in_val: Default::default(),
@@ -534,6 +558,15 @@ impl TxEngine {
             s_next_q: Default::default(),
             w_next_q: Default::default(),
             ss_r: Default::default(),
+            rhit_sc: Default::default(),
+            ring_in: Default::default(),
+            sched_1h: Default::default(),
+            p_rq1h: Default::default(),
+            s_run: Default::default(),
+            rp1x: Default::default(),
+            s_hs_r: Default::default(),
+            s_hv_r: Default::default(),
+            b_chk: Default::default(),
             made: Default::default(),
             retired: Default::default(),
             marker: Default::default(),
@@ -775,7 +808,7 @@ impl Logic for TxEngine {
             busy,
             in_w,
             in_q,
-            in_cfg,
+            in_en,
             in_ring,
             in_rq,
             in_val,
@@ -784,6 +817,14 @@ impl Logic for TxEngine {
             hit_s,
             hit_w,
             ss_r,
+            rhit_sc,
+            sched_1h,
+            p_rq1h,
+            s_run,
+            rp1x,
+            s_hs_r,
+            s_hv_r,
+            b_chk,
             made,
             retired,
             marker,
@@ -939,10 +980,11 @@ impl Logic for TxEngine {
         self.commit_in.next = self.settings.write.val() & (self.settings.queue.val().get_bits::<6>(6) == 0);
         self.in_w.d.next = self.commit_in.val();
         self.in_q.d.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
-        self.in_cfg.d.next = self.settings.settings.val();
-        self.in_ring.d.next = self.doorbell.valid.val()
+        self.in_en.d.next = self.settings.settings.val().enable;
+        self.ring_in.next = self.doorbell.valid.val()
             & (self.doorbell.kind.val() == 1)
             & (self.doorbell.queue.val().get_bits::<6>(6) == 0);
+        self.in_ring.d.next = self.ring_in.val();
         self.in_rq.d.next = self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.in_val.d.next = self.doorbell.value.val();
         self.commit.next = self.in_w.q.val();
@@ -957,15 +999,15 @@ impl Logic for TxEngine {
         if self.ring.val() {
             self.ring_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.ring_q.val();
         }
-        self.cfg_sched.write_address.next = self.commit_q.val();
-        self.cfg_sched.write_data.next = self.in_cfg.q.val();
-        self.cfg_sched.write_enable.next = self.commit.val();
-        self.cfg_desc.write_address.next = self.commit_q.val();
-        self.cfg_desc.write_data.next = self.in_cfg.q.val();
-        self.cfg_desc.write_enable.next = self.commit.val();
-        self.cfg_tpl.write_address.next = self.commit_q.val();
-        self.cfg_tpl.write_data.next = self.in_cfg.q.val();
-        self.cfg_tpl.write_enable.next = self.commit.val();
+        self.cfg_sched.write_address.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.cfg_sched.write_data.next = self.settings.settings.val();
+        self.cfg_sched.write_enable.next = self.commit_in.val();
+        self.cfg_desc.write_address.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.cfg_desc.write_data.next = self.settings.settings.val();
+        self.cfg_desc.write_enable.next = self.commit_in.val();
+        self.cfg_tpl.write_address.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.cfg_tpl.write_data.next = self.settings.settings.val();
+        self.cfg_tpl.write_enable.next = self.commit_in.val();
         // A commit restarts the tail at once (no doorbell comes in the same
         // cycle); the head waits for the restart.
         self.tails.write_address.next = self.ring_q.val();
@@ -977,7 +1019,7 @@ impl Logic for TxEngine {
             self.tails.write_enable.next = true;
         }
         self.enabled.d.next = self.enabled.q.val() & !self.commit_mask.val();
-        if self.commit.val() & self.in_cfg.q.val().enable {
+        if self.commit.val() & self.in_en.q.val() {
             self.enabled.d.next = self.enabled.q.val() | self.commit_mask.val();
         }
         // High from the cycle after a commit until the cycle after the
@@ -1227,6 +1269,7 @@ impl Logic for TxEngine {
         // The classes in order.
         self.p_rany.d.next = self.k_r.q.val();
         self.p_rq.d.next = self.q_r.q.val();
+        self.p_rq1h.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.q_r.q.val();
         self.p_any.d.next = self.k_e.q.val();
         self.p_green.d.next = self.k_g.q.val();
         self.p_stay.d.next = self.k_s.q.val();
@@ -1401,6 +1444,10 @@ impl Logic for TxEngine {
         self.hit_sc.d.next =
             self.commit_in.val() & (self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.sched_q.q.val());
         self.ss_r.d.next = self.rs_s.val().get_bit(0) | self.hit_sc.q.val();
+        // (Both for use in Decide, three cycles after `sched_q` was set.)
+        self.sched_1h.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.sched_q.q.val();
+        self.rhit_sc.d.next =
+            self.ring_in.val() & (self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.sched_q.q.val());
         self.sched_stale.next = self.ss_r.q.val() | self.hit_sc.q.val();
         if (self.sched.q.val() != Step::Idle) & self.ring.val() & (self.ring_q.val() == self.sched_q.q.val()) {
             self.db_hit.d.next = true;
@@ -1444,8 +1491,7 @@ impl Logic for TxEngine {
                     }
                 } else {
                     // Empty: forget the doorbell unless one came during the look.
-                    self.sched_clear.next =
-                        !self.db_hit.q.val() & !(self.ring.val() & (self.ring_q.val() == self.sched_q.q.val()));
+                    self.sched_clear.next = !self.db_hit.q.val() & !self.rhit_sc.q.val();
                     self.rr_start.d.next = self.sched_q.q.val() + 1;
                     self.sched.d.next = Step::Idle;
                 }
@@ -1492,13 +1538,17 @@ impl Logic for TxEngine {
         // cycles on (the op register, then the shaper's five-stage
         // read-modify-write: `tx_shaper.rs`), then the pick's four stages;
         // any other change, the four stages and the masks.
-        if (self.sched.q.val() == Step::Decide) & (self.sched_stale.val() | !self.sc_work.q.val() | self.sched_go.val())
+        // (Spelled out from registers rather than through `sched_go`.)
+        if (self.sched.q.val() == Step::Decide)
+            & (self.sched_stale.val()
+                | !self.sc_work.q.val()
+                | (self.rq_free.val() & !self.d_may.val() & self.turns_ok.q.val()))
         {
             self.settle.d.next = 9.into();
         }
         self.sched_mask.next = 0.into();
         if self.sched_clear.val() {
-            self.sched_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.sched_q.q.val();
+            self.sched_mask.next = self.sched_1h.q.val();
         }
         self.pending.d.next =
             (self.pending.q.val() & !self.sched_mask.val() & !self.commit_mask.val()) | self.ring_mask.val();
@@ -1514,7 +1564,7 @@ impl Logic for TxEngine {
         self.restart_mask.next = 0.into();
         if self.restart_now.val() {
             self.settle.d.next = 6.into();
-            self.restart_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.p_rq.q.val();
+            self.restart_mask.next = self.p_rq1h.q.val();
             self.heads.write_address.next = self.p_rq.q.val();
             self.heads.write_data.next = 0.into();
             self.heads.write_enable.next = true;
@@ -1553,7 +1603,10 @@ impl Logic for TxEngine {
         // but for a start, and the next start comes only after that frame
         // has been emitted or flushed, which takes longer than its bytes
         // take to be counted: start, `s_add`, `s_net`, `fifo_used`.)
-        self.s_head_stale.next = self.rs_h.val().get_bit(0);
+        // (A cycle late, which only holds a start back: a restart does not
+        // end while a job of its queue waits.)
+        self.s_hs_r.d.next = self.rs_h.val().get_bit(0);
+        self.s_head_stale.next = self.s_hs_r.q.val() & self.s_hv_r.q.val();
         self.s_room.d.next = 4095 - bit_cast::<16, 13>(self.fifo_used.q.val());
         self.s_lm1.next = self.jobs.data_out.val().len - 1;
         self.s_lw.next = self.s_lm1.val() >> 3;
@@ -1568,6 +1621,7 @@ impl Logic for TxEngine {
             & !self.finished.almost_full.val()
             & !self.s_start.val();
         self.jobs.read.next = self.s_start.val();
+        self.s_hv_r.d.next = !self.jobs.empty.val() & !self.s_start.val();
         self.s_next_q.next = self.s_job.q.val().queue;
         if !self.s_active.q.val() {
             self.s_next_q.next = self.jobs.data_out.val().queue;
@@ -1585,14 +1639,12 @@ impl Logic for TxEngine {
         // Precomputed for either way the read pointer goes: the pointers
         // as they will be next cycle (`wp_late` will be `wp`).
         self.s_has_a.d.next = self.wp.q.val() != self.rp.q.val();
-        self.s_has_b.d.next = self.wp.q.val() != (self.rp.q.val() + 1);
+        self.s_has_b.d.next = self.wp.q.val() != (self.rp1x.q.val() ^ 1);
         self.s_has.next = self.s_has_a.q.val();
         if self.s_adv.q.val() {
             self.s_has.next = self.s_has_b.q.val();
         }
-        self.s_emit.next = self.s_active.q.val()
-            & self.s_ready.q.val()
-            & !self.s_drain.q.val()
+        self.s_emit.next = self.s_run.q.val()
             & self.s_has.val()
             & !self.s_stale.val();
         // Whether `s_pos` is the last byte's, kept as the bytes go (a
@@ -1603,21 +1655,18 @@ impl Logic for TxEngine {
         // A stale frame is flushed a word per cycle as its words arrive;
         // if it had begun to enter the FIFO, one more beat ends it there
         // with `error`, which rolls it back.
-        self.s_cut.next = self.s_active.q.val()
-            & self.s_ready.q.val()
-            & !self.s_drain.q.val()
+        self.s_cut.next = self.s_run.q.val()
             & self.s_stale.val()
             & self.s_emitted.q.val();
-        self.s_skip.next = self.s_active.q.val()
-            & self.s_ready.q.val()
-            & !self.s_drain.q.val()
+        self.s_skip.next = self.s_run.q.val()
             & self.s_stale.val()
             & self.s_has.val();
         self.s_flush_end.next = self.s_skip.val() & (self.s_pos.q.val().get_bits::<13>(3) == self.s_last_word.q.val());
         self.s_rp_next.next = self.rp.q.val();
         self.s_adv.d.next = (self.s_emit.val() & self.s_word_end.val()) | self.s_skip.val();
         if (self.s_emit.val() & self.s_word_end.val()) | self.s_skip.val() {
-            self.s_rp_next.next = self.rp.q.val() + 1;
+            self.s_rp_next.next = self.rp1x.q.val() ^ 1;
+            self.rp1x.d.next = ((self.rp1x.q.val() ^ 1) + 1) ^ 1;
         }
         self.words.read_address.next = self.s_rp_next.val().get_bits::<WORDS_LOG2>(0);
         self.rp.d.next = self.s_rp_next.val();
@@ -1648,7 +1697,8 @@ impl Logic for TxEngine {
         self.c_cut.d.next = self.b_cut.q.val();
         self.c_end.d.next = self.b_end.q.val();
         self.c_flush.d.next = self.b_flush.q.val();
-        self.c_fail.d.next = self.b_end.q.val() & !self.tpl_check.ok.val() & !self.s_cfg.q.val().unrestricted;
+        self.b_chk.d.next = self.e_end.q.val() & !self.s_cfg.q.val().unrestricted;
+        self.c_fail.d.next = self.b_chk.q.val() & !self.tpl_check.ok.val();
         self.out_fifo.frames_in.data.next = self.c_byte.q.val();
         self.out_fifo.frames_in.valid.next = self.c_valid.q.val();
         self.out_fifo.frames_in.last.next = self.c_last.q.val();
@@ -1656,6 +1706,7 @@ impl Logic for TxEngine {
         FrameSource::link(&mut self.frames_out, &mut self.out_fifo.frames_out);
         if self.s_active.q.val() & !self.s_ready.q.val() {
             self.s_ready.d.next = true;
+            self.s_run.d.next = true;
             self.s_cfg.d.next = self.cfg_tpl.read_data.val();
         }
         if self.s_emit.val() {
@@ -1671,6 +1722,7 @@ impl Logic for TxEngine {
         }
         if (self.s_emit.val() & self.s_is_last.val()) | self.s_flush_end.val() {
             self.s_drain.d.next = true;
+            self.s_run.d.next = false;
         }
         // The frame is done when its last byte or its flush leaves stage c.
         self.s_fin.next = self.c_end.q.val() | self.c_flush.q.val();
@@ -1689,6 +1741,7 @@ impl Logic for TxEngine {
                 self.s_active.d.next = true;
                 self.s_ready.d.next = false;
                 self.s_drain.d.next = false;
+                self.s_run.d.next = false;
                 self.s_emitted.d.next = false;
                 self.s_job.d.next = self.jobs.data_out.val();
                 self.s_pos.d.next = 0.into();
