@@ -5,7 +5,7 @@ CARGO ?= cargo
 OUT ?= out/sim
 BOARD ?= versa-ecp5
 
-.PHONY: all setup verilog sim test lint bench bitstream program timing clean
+.PHONY: all setup verilog sim demo-tcp test lint bench bitstream program timing clean
 
 all: test
 
@@ -22,6 +22,12 @@ verilog:
 # $(OUT)), checked against the behavioural model.
 sim: setup verilog
 	$(CARGO) run -q --release -p arsenic --bin arsenic -- sim --config configs/demo.toml --echo --out $(OUT)
+
+# smoltcp on an application's own queue of the RTL NIC swaps 1 MiB each
+# way over TCP with Linux's stack in a namespace of its own (needs root;
+# otherwise a second simulated NIC is the peer).
+demo-tcp: setup verilog
+	$(CARGO) run -q --release -p arsenic --bin arsenic -- demo tcp
 
 lint: setup
 	@scripts/lint-verilog.sh

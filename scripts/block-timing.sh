@@ -8,8 +8,14 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-cargo build --release -q -p arsenic-hdl --bin arsenic-block
-bin=${CARGO_TARGET_DIR:-target}/release/arsenic-block
+# A test passes the binary it was built with, as cargo holds the build
+# directory while tests run.
+if [ -n "${ARSENIC_BLOCK_BIN:-}" ]; then
+    bin=$ARSENIC_BLOCK_BIN
+else
+    cargo build --release -q -p arsenic-hdl --bin arsenic-block
+    bin=${CARGO_TARGET_DIR:-target}/release/arsenic-block
+fi
 if [ $# -eq 0 ]; then exec "$bin"; fi
 block=$1; shift
 out=out/timing/$block

@@ -10066,6 +10066,7 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
     localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
     localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
     localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
+    localparam  chunk_lsb = 304'h1111111111111111111111111111111111111111111111111111111111111111111111111111;
     
     // Stub signals
     reg  [7:0] ways$0$read_address;
@@ -10198,18 +10199,18 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
     reg  [2:0] state$d;
     wire  [2:0] state$q;
     reg  state$clock;
-    reg  [75:0] chunks_eq$0$d;
-    wire  [75:0] chunks_eq$0$q;
-    reg  chunks_eq$0$clock;
-    reg  [75:0] chunks_eq$1$d;
-    wire  [75:0] chunks_eq$1$q;
-    reg  chunks_eq$1$clock;
-    reg  [75:0] chunks_eq$2$d;
-    wire  [75:0] chunks_eq$2$q;
-    reg  chunks_eq$2$clock;
-    reg  [75:0] chunks_eq$3$d;
-    wire  [75:0] chunks_eq$3$q;
-    reg  chunks_eq$3$clock;
+    reg  [303:0] chunks_ne$0$d;
+    wire  [303:0] chunks_ne$0$q;
+    reg  chunks_ne$0$clock;
+    reg  [303:0] chunks_ne$1$d;
+    wire  [303:0] chunks_ne$1$q;
+    reg  chunks_ne$1$clock;
+    reg  [303:0] chunks_ne$2$d;
+    wire  [303:0] chunks_ne$2$q;
+    reg  chunks_ne$2$clock;
+    reg  [303:0] chunks_ne$3$d;
+    wire  [303:0] chunks_ne$3$q;
+    reg  chunks_ne$3$clock;
     reg  [31:0] read_value$0$d;
     wire  [31:0] read_value$0$q;
     reg  read_value$0$clock;
@@ -10257,7 +10258,7 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
     reg  [3:0] way_select;
     reg  mine;
     reg  [351:0] entry;
-    reg  [75:0] eq_now;
+    reg  [303:0] diff;
     reg  [3:0] match_now;
     reg  [31:0] first_value;
     
@@ -10468,25 +10469,25 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         .q(state$q),
         .clock(state$clock)
     );
-    top$demux$exact_table$chunks_eq$0 chunks_eq$0(
-        .d(chunks_eq$0$d),
-        .q(chunks_eq$0$q),
-        .clock(chunks_eq$0$clock)
+    top$demux$exact_table$chunks_ne$0 chunks_ne$0(
+        .d(chunks_ne$0$d),
+        .q(chunks_ne$0$q),
+        .clock(chunks_ne$0$clock)
     );
-    top$demux$exact_table$chunks_eq$1 chunks_eq$1(
-        .d(chunks_eq$1$d),
-        .q(chunks_eq$1$q),
-        .clock(chunks_eq$1$clock)
+    top$demux$exact_table$chunks_ne$1 chunks_ne$1(
+        .d(chunks_ne$1$d),
+        .q(chunks_ne$1$q),
+        .clock(chunks_ne$1$clock)
     );
-    top$demux$exact_table$chunks_eq$2 chunks_eq$2(
-        .d(chunks_eq$2$d),
-        .q(chunks_eq$2$q),
-        .clock(chunks_eq$2$clock)
+    top$demux$exact_table$chunks_ne$2 chunks_ne$2(
+        .d(chunks_ne$2$d),
+        .q(chunks_ne$2$q),
+        .clock(chunks_ne$2$clock)
     );
-    top$demux$exact_table$chunks_eq$3 chunks_eq$3(
-        .d(chunks_eq$3$d),
-        .q(chunks_eq$3$q),
-        .clock(chunks_eq$3$clock)
+    top$demux$exact_table$chunks_ne$3 chunks_ne$3(
+        .d(chunks_ne$3$d),
+        .q(chunks_ne$3$q),
+        .clock(chunks_ne$3$clock)
     );
     top$demux$exact_table$read_value$0 read_value$0(
         .d(read_value$0$d),
@@ -11060,90 +11061,14 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$0$clock = clock;
+        chunks_ne$0$clock = clock;
         read_value$0$clock = clock;
         match_value$0$clock = clock;
         entry = ways$0$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$0$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$0$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$0$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (0)) | ((&chunks_eq$0$q) << (0)));
+        match_now = (match_now & ~(1 << (0)) | ((~|chunks_ne$0$q) << (0)));
         match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
@@ -11157,90 +11082,14 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$1$clock = clock;
+        chunks_ne$1$clock = clock;
         read_value$1$clock = clock;
         match_value$1$clock = clock;
         entry = ways$1$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$1$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$1$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$1$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (1)) | ((&chunks_eq$1$q) << (1)));
+        match_now = (match_now & ~(1 << (1)) | ((~|chunks_ne$1$q) << (1)));
         match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
@@ -11254,90 +11103,14 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$2$clock = clock;
+        chunks_ne$2$clock = clock;
         read_value$2$clock = clock;
         match_value$2$clock = clock;
         entry = ways$2$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$2$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$2$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$2$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (2)) | ((&chunks_eq$2$q) << (2)));
+        match_now = (match_now & ~(1 << (2)) | ((~|chunks_ne$2$q) << (2)));
         match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
@@ -11351,90 +11124,14 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(8)];
         end
-        chunks_eq$3$clock = clock;
+        chunks_ne$3$clock = clock;
         read_value$3$clock = clock;
         match_value$3$clock = clock;
         entry = ways$3$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$3$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$3$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$3$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (3)) | ((&chunks_eq$3$q) << (3)));
+        match_now = (match_now & ~(1 << (3)) | ((~|chunks_ne$3$q) << (3)));
         match_value$3$d = read_value$3$q;
         way_match$d = match_now;
         first_value = match_value$3$q;
@@ -11483,80 +11180,80 @@ module top$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,wr
 endmodule // top$demux$exact_table
 
 
-module top$demux$exact_table$chunks_eq$0(d,q,clock);
+module top$demux$exact_table$chunks_ne$0(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$exact_table$chunks_eq$0
+endmodule // top$demux$exact_table$chunks_ne$0
 
 
-module top$demux$exact_table$chunks_eq$1(d,q,clock);
+module top$demux$exact_table$chunks_ne$1(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$exact_table$chunks_eq$1
+endmodule // top$demux$exact_table$chunks_ne$1
 
 
-module top$demux$exact_table$chunks_eq$2(d,q,clock);
+module top$demux$exact_table$chunks_ne$2(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$exact_table$chunks_eq$2
+endmodule // top$demux$exact_table$chunks_ne$2
 
 
-module top$demux$exact_table$chunks_eq$3(d,q,clock);
+module top$demux$exact_table$chunks_ne$3(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$exact_table$chunks_eq$3
+endmodule // top$demux$exact_table$chunks_ne$3
 
 
 module top$demux$exact_table$done_q(d,q,clock);
@@ -14314,6 +14011,7 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
     localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
     localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
     localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
+    localparam  chunk_lsb = 304'h1111111111111111111111111111111111111111111111111111111111111111111111111111;
     
     // Stub signals
     reg  [3:0] ways$0$read_address;
@@ -14446,18 +14144,18 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
     reg  [2:0] state$d;
     wire  [2:0] state$q;
     reg  state$clock;
-    reg  [75:0] chunks_eq$0$d;
-    wire  [75:0] chunks_eq$0$q;
-    reg  chunks_eq$0$clock;
-    reg  [75:0] chunks_eq$1$d;
-    wire  [75:0] chunks_eq$1$q;
-    reg  chunks_eq$1$clock;
-    reg  [75:0] chunks_eq$2$d;
-    wire  [75:0] chunks_eq$2$q;
-    reg  chunks_eq$2$clock;
-    reg  [75:0] chunks_eq$3$d;
-    wire  [75:0] chunks_eq$3$q;
-    reg  chunks_eq$3$clock;
+    reg  [303:0] chunks_ne$0$d;
+    wire  [303:0] chunks_ne$0$q;
+    reg  chunks_ne$0$clock;
+    reg  [303:0] chunks_ne$1$d;
+    wire  [303:0] chunks_ne$1$q;
+    reg  chunks_ne$1$clock;
+    reg  [303:0] chunks_ne$2$d;
+    wire  [303:0] chunks_ne$2$q;
+    reg  chunks_ne$2$clock;
+    reg  [303:0] chunks_ne$3$d;
+    wire  [303:0] chunks_ne$3$q;
+    reg  chunks_ne$3$clock;
     reg  [31:0] read_value$0$d;
     wire  [31:0] read_value$0$q;
     reg  read_value$0$clock;
@@ -14505,7 +14203,7 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
     reg  [3:0] way_select;
     reg  mine;
     reg  [351:0] entry;
-    reg  [75:0] eq_now;
+    reg  [303:0] diff;
     reg  [3:0] match_now;
     reg  [31:0] first_value;
     
@@ -14716,25 +14414,25 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         .q(state$q),
         .clock(state$clock)
     );
-    top$demux$wild_table$chunks_eq$0 chunks_eq$0(
-        .d(chunks_eq$0$d),
-        .q(chunks_eq$0$q),
-        .clock(chunks_eq$0$clock)
+    top$demux$wild_table$chunks_ne$0 chunks_ne$0(
+        .d(chunks_ne$0$d),
+        .q(chunks_ne$0$q),
+        .clock(chunks_ne$0$clock)
     );
-    top$demux$wild_table$chunks_eq$1 chunks_eq$1(
-        .d(chunks_eq$1$d),
-        .q(chunks_eq$1$q),
-        .clock(chunks_eq$1$clock)
+    top$demux$wild_table$chunks_ne$1 chunks_ne$1(
+        .d(chunks_ne$1$d),
+        .q(chunks_ne$1$q),
+        .clock(chunks_ne$1$clock)
     );
-    top$demux$wild_table$chunks_eq$2 chunks_eq$2(
-        .d(chunks_eq$2$d),
-        .q(chunks_eq$2$q),
-        .clock(chunks_eq$2$clock)
+    top$demux$wild_table$chunks_ne$2 chunks_ne$2(
+        .d(chunks_ne$2$d),
+        .q(chunks_ne$2$q),
+        .clock(chunks_ne$2$clock)
     );
-    top$demux$wild_table$chunks_eq$3 chunks_eq$3(
-        .d(chunks_eq$3$d),
-        .q(chunks_eq$3$q),
-        .clock(chunks_eq$3$clock)
+    top$demux$wild_table$chunks_ne$3 chunks_ne$3(
+        .d(chunks_ne$3$d),
+        .q(chunks_ne$3$q),
+        .clock(chunks_ne$3$clock)
     );
     top$demux$wild_table$read_value$0 read_value$0(
         .d(read_value$0$d),
@@ -15308,90 +15006,14 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$0$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$0$clock = clock;
+        chunks_ne$0$clock = clock;
         read_value$0$clock = clock;
         match_value$0$clock = clock;
         entry = ways$0$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$0$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$0$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$0$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (0)) | ((&chunks_eq$0$q) << (0)));
+        match_now = (match_now & ~(1 << (0)) | ((~|chunks_ne$0$q) << (0)));
         match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
@@ -15405,90 +15027,14 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$1$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$1$clock = clock;
+        chunks_ne$1$clock = clock;
         read_value$1$clock = clock;
         match_value$1$clock = clock;
         entry = ways$1$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$1$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$1$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$1$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (1)) | ((&chunks_eq$1$q) << (1)));
+        match_now = (match_now & ~(1 << (1)) | ((~|chunks_ne$1$q) << (1)));
         match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
@@ -15502,90 +15048,14 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$2$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$2$clock = clock;
+        chunks_ne$2$clock = clock;
         read_value$2$clock = clock;
         match_value$2$clock = clock;
         entry = ways$2$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$2$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$2$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$2$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (2)) | ((&chunks_eq$2$q) << (2)));
+        match_now = (match_now & ~(1 << (2)) | ((~|chunks_ne$2$q) << (2)));
         match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
@@ -15599,90 +15069,14 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
         if (state$q == 32'h2) begin
             ways$3$read_address = h1[(32'h0)+:(4)];
         end
-        chunks_eq$3$clock = clock;
+        chunks_ne$3$clock = clock;
         read_value$3$clock = clock;
         match_value$3$clock = clock;
         entry = ways$3$read_data;
-        eq_now = 32'h0;
-        eq_now = (eq_now & ~(1 << (0)) | ((entry[(32'h4 * 0)+:(4)] == key_q$q[(32'h4 * 0)+:(4)]) << (0)));
-        eq_now = (eq_now & ~(1 << (1)) | ((entry[(32'h4 * 1)+:(4)] == key_q$q[(32'h4 * 1)+:(4)]) << (1)));
-        eq_now = (eq_now & ~(1 << (2)) | ((entry[(32'h4 * 2)+:(4)] == key_q$q[(32'h4 * 2)+:(4)]) << (2)));
-        eq_now = (eq_now & ~(1 << (3)) | ((entry[(32'h4 * 3)+:(4)] == key_q$q[(32'h4 * 3)+:(4)]) << (3)));
-        eq_now = (eq_now & ~(1 << (4)) | ((entry[(32'h4 * 4)+:(4)] == key_q$q[(32'h4 * 4)+:(4)]) << (4)));
-        eq_now = (eq_now & ~(1 << (5)) | ((entry[(32'h4 * 5)+:(4)] == key_q$q[(32'h4 * 5)+:(4)]) << (5)));
-        eq_now = (eq_now & ~(1 << (6)) | ((entry[(32'h4 * 6)+:(4)] == key_q$q[(32'h4 * 6)+:(4)]) << (6)));
-        eq_now = (eq_now & ~(1 << (7)) | ((entry[(32'h4 * 7)+:(4)] == key_q$q[(32'h4 * 7)+:(4)]) << (7)));
-        eq_now = (eq_now & ~(1 << (8)) | ((entry[(32'h4 * 8)+:(4)] == key_q$q[(32'h4 * 8)+:(4)]) << (8)));
-        eq_now = (eq_now & ~(1 << (9)) | ((entry[(32'h4 * 9)+:(4)] == key_q$q[(32'h4 * 9)+:(4)]) << (9)));
-        eq_now = (eq_now & ~(1 << (10)) | ((entry[(32'h4 * 10)+:(4)] == key_q$q[(32'h4 * 10)+:(4)]) << (10)));
-        eq_now = (eq_now & ~(1 << (11)) | ((entry[(32'h4 * 11)+:(4)] == key_q$q[(32'h4 * 11)+:(4)]) << (11)));
-        eq_now = (eq_now & ~(1 << (12)) | ((entry[(32'h4 * 12)+:(4)] == key_q$q[(32'h4 * 12)+:(4)]) << (12)));
-        eq_now = (eq_now & ~(1 << (13)) | ((entry[(32'h4 * 13)+:(4)] == key_q$q[(32'h4 * 13)+:(4)]) << (13)));
-        eq_now = (eq_now & ~(1 << (14)) | ((entry[(32'h4 * 14)+:(4)] == key_q$q[(32'h4 * 14)+:(4)]) << (14)));
-        eq_now = (eq_now & ~(1 << (15)) | ((entry[(32'h4 * 15)+:(4)] == key_q$q[(32'h4 * 15)+:(4)]) << (15)));
-        eq_now = (eq_now & ~(1 << (16)) | ((entry[(32'h4 * 16)+:(4)] == key_q$q[(32'h4 * 16)+:(4)]) << (16)));
-        eq_now = (eq_now & ~(1 << (17)) | ((entry[(32'h4 * 17)+:(4)] == key_q$q[(32'h4 * 17)+:(4)]) << (17)));
-        eq_now = (eq_now & ~(1 << (18)) | ((entry[(32'h4 * 18)+:(4)] == key_q$q[(32'h4 * 18)+:(4)]) << (18)));
-        eq_now = (eq_now & ~(1 << (19)) | ((entry[(32'h4 * 19)+:(4)] == key_q$q[(32'h4 * 19)+:(4)]) << (19)));
-        eq_now = (eq_now & ~(1 << (20)) | ((entry[(32'h4 * 20)+:(4)] == key_q$q[(32'h4 * 20)+:(4)]) << (20)));
-        eq_now = (eq_now & ~(1 << (21)) | ((entry[(32'h4 * 21)+:(4)] == key_q$q[(32'h4 * 21)+:(4)]) << (21)));
-        eq_now = (eq_now & ~(1 << (22)) | ((entry[(32'h4 * 22)+:(4)] == key_q$q[(32'h4 * 22)+:(4)]) << (22)));
-        eq_now = (eq_now & ~(1 << (23)) | ((entry[(32'h4 * 23)+:(4)] == key_q$q[(32'h4 * 23)+:(4)]) << (23)));
-        eq_now = (eq_now & ~(1 << (24)) | ((entry[(32'h4 * 24)+:(4)] == key_q$q[(32'h4 * 24)+:(4)]) << (24)));
-        eq_now = (eq_now & ~(1 << (25)) | ((entry[(32'h4 * 25)+:(4)] == key_q$q[(32'h4 * 25)+:(4)]) << (25)));
-        eq_now = (eq_now & ~(1 << (26)) | ((entry[(32'h4 * 26)+:(4)] == key_q$q[(32'h4 * 26)+:(4)]) << (26)));
-        eq_now = (eq_now & ~(1 << (27)) | ((entry[(32'h4 * 27)+:(4)] == key_q$q[(32'h4 * 27)+:(4)]) << (27)));
-        eq_now = (eq_now & ~(1 << (28)) | ((entry[(32'h4 * 28)+:(4)] == key_q$q[(32'h4 * 28)+:(4)]) << (28)));
-        eq_now = (eq_now & ~(1 << (29)) | ((entry[(32'h4 * 29)+:(4)] == key_q$q[(32'h4 * 29)+:(4)]) << (29)));
-        eq_now = (eq_now & ~(1 << (30)) | ((entry[(32'h4 * 30)+:(4)] == key_q$q[(32'h4 * 30)+:(4)]) << (30)));
-        eq_now = (eq_now & ~(1 << (31)) | ((entry[(32'h4 * 31)+:(4)] == key_q$q[(32'h4 * 31)+:(4)]) << (31)));
-        eq_now = (eq_now & ~(1 << (32)) | ((entry[(32'h4 * 32)+:(4)] == key_q$q[(32'h4 * 32)+:(4)]) << (32)));
-        eq_now = (eq_now & ~(1 << (33)) | ((entry[(32'h4 * 33)+:(4)] == key_q$q[(32'h4 * 33)+:(4)]) << (33)));
-        eq_now = (eq_now & ~(1 << (34)) | ((entry[(32'h4 * 34)+:(4)] == key_q$q[(32'h4 * 34)+:(4)]) << (34)));
-        eq_now = (eq_now & ~(1 << (35)) | ((entry[(32'h4 * 35)+:(4)] == key_q$q[(32'h4 * 35)+:(4)]) << (35)));
-        eq_now = (eq_now & ~(1 << (36)) | ((entry[(32'h4 * 36)+:(4)] == key_q$q[(32'h4 * 36)+:(4)]) << (36)));
-        eq_now = (eq_now & ~(1 << (37)) | ((entry[(32'h4 * 37)+:(4)] == key_q$q[(32'h4 * 37)+:(4)]) << (37)));
-        eq_now = (eq_now & ~(1 << (38)) | ((entry[(32'h4 * 38)+:(4)] == key_q$q[(32'h4 * 38)+:(4)]) << (38)));
-        eq_now = (eq_now & ~(1 << (39)) | ((entry[(32'h4 * 39)+:(4)] == key_q$q[(32'h4 * 39)+:(4)]) << (39)));
-        eq_now = (eq_now & ~(1 << (40)) | ((entry[(32'h4 * 40)+:(4)] == key_q$q[(32'h4 * 40)+:(4)]) << (40)));
-        eq_now = (eq_now & ~(1 << (41)) | ((entry[(32'h4 * 41)+:(4)] == key_q$q[(32'h4 * 41)+:(4)]) << (41)));
-        eq_now = (eq_now & ~(1 << (42)) | ((entry[(32'h4 * 42)+:(4)] == key_q$q[(32'h4 * 42)+:(4)]) << (42)));
-        eq_now = (eq_now & ~(1 << (43)) | ((entry[(32'h4 * 43)+:(4)] == key_q$q[(32'h4 * 43)+:(4)]) << (43)));
-        eq_now = (eq_now & ~(1 << (44)) | ((entry[(32'h4 * 44)+:(4)] == key_q$q[(32'h4 * 44)+:(4)]) << (44)));
-        eq_now = (eq_now & ~(1 << (45)) | ((entry[(32'h4 * 45)+:(4)] == key_q$q[(32'h4 * 45)+:(4)]) << (45)));
-        eq_now = (eq_now & ~(1 << (46)) | ((entry[(32'h4 * 46)+:(4)] == key_q$q[(32'h4 * 46)+:(4)]) << (46)));
-        eq_now = (eq_now & ~(1 << (47)) | ((entry[(32'h4 * 47)+:(4)] == key_q$q[(32'h4 * 47)+:(4)]) << (47)));
-        eq_now = (eq_now & ~(1 << (48)) | ((entry[(32'h4 * 48)+:(4)] == key_q$q[(32'h4 * 48)+:(4)]) << (48)));
-        eq_now = (eq_now & ~(1 << (49)) | ((entry[(32'h4 * 49)+:(4)] == key_q$q[(32'h4 * 49)+:(4)]) << (49)));
-        eq_now = (eq_now & ~(1 << (50)) | ((entry[(32'h4 * 50)+:(4)] == key_q$q[(32'h4 * 50)+:(4)]) << (50)));
-        eq_now = (eq_now & ~(1 << (51)) | ((entry[(32'h4 * 51)+:(4)] == key_q$q[(32'h4 * 51)+:(4)]) << (51)));
-        eq_now = (eq_now & ~(1 << (52)) | ((entry[(32'h4 * 52)+:(4)] == key_q$q[(32'h4 * 52)+:(4)]) << (52)));
-        eq_now = (eq_now & ~(1 << (53)) | ((entry[(32'h4 * 53)+:(4)] == key_q$q[(32'h4 * 53)+:(4)]) << (53)));
-        eq_now = (eq_now & ~(1 << (54)) | ((entry[(32'h4 * 54)+:(4)] == key_q$q[(32'h4 * 54)+:(4)]) << (54)));
-        eq_now = (eq_now & ~(1 << (55)) | ((entry[(32'h4 * 55)+:(4)] == key_q$q[(32'h4 * 55)+:(4)]) << (55)));
-        eq_now = (eq_now & ~(1 << (56)) | ((entry[(32'h4 * 56)+:(4)] == key_q$q[(32'h4 * 56)+:(4)]) << (56)));
-        eq_now = (eq_now & ~(1 << (57)) | ((entry[(32'h4 * 57)+:(4)] == key_q$q[(32'h4 * 57)+:(4)]) << (57)));
-        eq_now = (eq_now & ~(1 << (58)) | ((entry[(32'h4 * 58)+:(4)] == key_q$q[(32'h4 * 58)+:(4)]) << (58)));
-        eq_now = (eq_now & ~(1 << (59)) | ((entry[(32'h4 * 59)+:(4)] == key_q$q[(32'h4 * 59)+:(4)]) << (59)));
-        eq_now = (eq_now & ~(1 << (60)) | ((entry[(32'h4 * 60)+:(4)] == key_q$q[(32'h4 * 60)+:(4)]) << (60)));
-        eq_now = (eq_now & ~(1 << (61)) | ((entry[(32'h4 * 61)+:(4)] == key_q$q[(32'h4 * 61)+:(4)]) << (61)));
-        eq_now = (eq_now & ~(1 << (62)) | ((entry[(32'h4 * 62)+:(4)] == key_q$q[(32'h4 * 62)+:(4)]) << (62)));
-        eq_now = (eq_now & ~(1 << (63)) | ((entry[(32'h4 * 63)+:(4)] == key_q$q[(32'h4 * 63)+:(4)]) << (63)));
-        eq_now = (eq_now & ~(1 << (64)) | ((entry[(32'h4 * 64)+:(4)] == key_q$q[(32'h4 * 64)+:(4)]) << (64)));
-        eq_now = (eq_now & ~(1 << (65)) | ((entry[(32'h4 * 65)+:(4)] == key_q$q[(32'h4 * 65)+:(4)]) << (65)));
-        eq_now = (eq_now & ~(1 << (66)) | ((entry[(32'h4 * 66)+:(4)] == key_q$q[(32'h4 * 66)+:(4)]) << (66)));
-        eq_now = (eq_now & ~(1 << (67)) | ((entry[(32'h4 * 67)+:(4)] == key_q$q[(32'h4 * 67)+:(4)]) << (67)));
-        eq_now = (eq_now & ~(1 << (68)) | ((entry[(32'h4 * 68)+:(4)] == key_q$q[(32'h4 * 68)+:(4)]) << (68)));
-        eq_now = (eq_now & ~(1 << (69)) | ((entry[(32'h4 * 69)+:(4)] == key_q$q[(32'h4 * 69)+:(4)]) << (69)));
-        eq_now = (eq_now & ~(1 << (70)) | ((entry[(32'h4 * 70)+:(4)] == key_q$q[(32'h4 * 70)+:(4)]) << (70)));
-        eq_now = (eq_now & ~(1 << (71)) | ((entry[(32'h4 * 71)+:(4)] == key_q$q[(32'h4 * 71)+:(4)]) << (71)));
-        eq_now = (eq_now & ~(1 << (72)) | ((entry[(32'h4 * 72)+:(4)] == key_q$q[(32'h4 * 72)+:(4)]) << (72)));
-        eq_now = (eq_now & ~(1 << (73)) | ((entry[(32'h4 * 73)+:(4)] == key_q$q[(32'h4 * 73)+:(4)]) << (73)));
-        eq_now = (eq_now & ~(1 << (74)) | ((entry[(32'h4 * 74)+:(4)] == key_q$q[(32'h4 * 74)+:(4)]) << (74)));
-        eq_now = (eq_now & ~(1 << (75)) | ((entry[(32'h4 * 75)+:(4)] == key_q$q[(32'h4 * 75)+:(4)]) << (75)));
-        chunks_eq$3$d = eq_now;
+        diff = entry[(32'h0)+:(304)] ^ key_q$q;
+        chunks_ne$3$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
         read_value$3$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (3)) | ((&chunks_eq$3$q) << (3)));
+        match_now = (match_now & ~(1 << (3)) | ((~|chunks_ne$3$q) << (3)));
         match_value$3$d = read_value$3$q;
         way_match$d = match_now;
         first_value = match_value$3$q;
@@ -15731,80 +15125,80 @@ module top$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,wri
 endmodule // top$demux$wild_table
 
 
-module top$demux$wild_table$chunks_eq$0(d,q,clock);
+module top$demux$wild_table$chunks_ne$0(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$wild_table$chunks_eq$0
+endmodule // top$demux$wild_table$chunks_ne$0
 
 
-module top$demux$wild_table$chunks_eq$1(d,q,clock);
+module top$demux$wild_table$chunks_ne$1(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$wild_table$chunks_eq$1
+endmodule // top$demux$wild_table$chunks_ne$1
 
 
-module top$demux$wild_table$chunks_eq$2(d,q,clock);
+module top$demux$wild_table$chunks_ne$2(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$wild_table$chunks_eq$2
+endmodule // top$demux$wild_table$chunks_ne$2
 
 
-module top$demux$wild_table$chunks_eq$3(d,q,clock);
+module top$demux$wild_table$chunks_ne$3(d,q,clock);
     
     // Module arguments
-    input wire  [75:0] d;
-    output reg  [75:0] q;
+    input wire  [303:0] d;
+    output reg  [303:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 76'h0;
+       q = 304'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$wild_table$chunks_eq$3
+endmodule // top$demux$wild_table$chunks_ne$3
 
 
 module top$demux$wild_table$done_q(d,q,clock);
@@ -21786,14 +21180,18 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     
     // Enums
     localparam Issue$Idle = 0;
-    localparam Issue$Lookup = 1;
-    localparam Issue$Decide = 2;
-    localparam Issue$Send = 3;
+    localparam Issue$Addr = 1;
+    localparam Issue$Lookup = 2;
+    localparam Issue$Decide = 3;
+    localparam Issue$Classify = 4;
+    localparam Issue$Send = 5;
     localparam Prefetch$Scan = 0;
-    localparam Prefetch$Check = 1;
-    localparam Prefetch$Decide = 2;
-    localparam Prefetch$Send = 3;
-    localparam Prefetch$Wait = 4;
+    localparam Prefetch$Addr = 1;
+    localparam Prefetch$Check = 2;
+    localparam Prefetch$Decide = 3;
+    localparam Prefetch$Act = 4;
+    localparam Prefetch$Send = 5;
+    localparam Prefetch$Wait = 6;
     localparam WriteOut$Idle = 0;
     localparam WriteOut$Check1 = 1;
     localparam WriteOut$Check2 = 2;
@@ -21802,6 +21200,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     localparam WriteOut$WbReq = 5;
     localparam WriteOut$WbData = 6;
     localparam WriteOut$Finish = 7;
+    localparam WriteOut$Pop = 8;
     
     // Stub signals
     reg  [9:0] frame_ram$read_address;
@@ -21811,6 +21210,15 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  frame_ram$write_clock;
     reg  [63:0] frame_ram$write_data;
     reg  frame_ram$write_enable;
+    reg  fr_we$d;
+    wire  fr_we$q;
+    reg  fr_we$clock;
+    reg  [9:0] fr_wa$d;
+    wire  [9:0] fr_wa$q;
+    reg  fr_wa$clock;
+    reg  [63:0] fr_wd$d;
+    wire  [63:0] fr_wd$q;
+    reg  fr_wd$clock;
     reg  [63:0] acc$d;
     wire  [63:0] acc$q;
     reg  acc$clock;
@@ -21847,6 +21255,12 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  read_q$d;
     wire  read_q$q;
     reg  read_q$clock;
+    reg  stored_full$d;
+    wire  stored_full$q;
+    reg  stored_full$clock;
+    reg  [9:0] rd_m1$d;
+    wire  [9:0] rd_m1$q;
+    reg  rd_m1$clock;
     reg  [9:0] wr_p1$d;
     wire  [9:0] wr_p1$q;
     reg  wr_p1$clock;
@@ -21857,13 +21271,12 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  records$read;
     wire  [31:0] records$data_out;
     wire  records$empty;
-    wire  records$almost_empty;
-    wire  records$underflow;
     reg  records$write;
     reg  [31:0] records$data_in;
     wire  records$full;
-    wire  records$almost_full;
-    wire  records$overflow;
+    reg  buf_full$d;
+    wire  buf_full$q;
+    reg  buf_full$clock;
     reg  [15:0] dec_seq$d;
     wire  [15:0] dec_seq$q;
     reg  dec_seq$clock;
@@ -21871,24 +21284,31 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  decisions$read;
     wire  [50:0] decisions$data_out;
     wire  decisions$empty;
-    wire  decisions$almost_empty;
-    wire  decisions$underflow;
     reg  decisions$write;
     reg  [50:0] decisions$data_in;
     wire  decisions$full;
-    wire  decisions$almost_full;
-    wire  decisions$overflow;
     reg  paired$clock;
     reg  paired$read;
     wire  [51:0] paired$data_out;
     wire  paired$empty;
-    wire  paired$almost_empty;
-    wire  paired$underflow;
     reg  paired$write;
     reg  [51:0] paired$data_in;
     wire  paired$full;
-    wire  paired$almost_full;
-    wire  paired$overflow;
+    reg  pair_ph$d;
+    wire  pair_ph$q;
+    reg  pair_ph$clock;
+    reg  p_ok$d;
+    wire  p_ok$q;
+    reg  p_ok$clock;
+    reg  p_rec$d;
+    wire  p_rec$q;
+    reg  p_rec$clock;
+    reg  p_eq$d;
+    wire  p_eq$q;
+    reg  p_eq$clock;
+    reg  p_old$d;
+    wire  p_old$q;
+    reg  p_old$clock;
     reg  [5:0] cfg_ram$read_address;
     reg  cfg_ram$read_clock;
     wire  [562:0] cfg_ram$read_data;
@@ -21910,8 +21330,8 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  tail_ram$write_clock;
     reg  [15:0] tail_ram$write_data;
     reg  tail_ram$write_enable;
-    reg  [1:0] issue$d;
-    wire  [1:0] issue$q;
+    reg  [2:0] issue$d;
+    wire  [2:0] issue$q;
     reg  issue$clock;
     reg  [326:0] b_entry$d;
     wire  [326:0] b_entry$q;
@@ -21926,13 +21346,27 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  inflight$read;
     wire  [326:0] inflight$data_out;
     wire  inflight$empty;
-    wire  inflight$almost_empty;
-    wire  inflight$underflow;
     reg  inflight$write;
     reg  [326:0] inflight$data_in;
     wire  inflight$full;
-    wire  inflight$almost_full;
-    wire  inflight$overflow;
+    reg  [5:0] ram_addr_q$d;
+    wire  [5:0] ram_addr_q$q;
+    reg  ram_addr_q$clock;
+    reg  b_pop$d;
+    wire  b_pop$q;
+    reg  b_pop$clock;
+    reg  s_cached$d;
+    wire  s_cached$q;
+    reg  s_cached$clock;
+    reg  s_rd$d;
+    wire  s_rd$q;
+    reg  s_rd$clock;
+    reg  s_drop$d;
+    wire  s_drop$q;
+    reg  s_drop$clock;
+    reg  pf_send$d;
+    wire  pf_send$q;
+    reg  pf_send$clock;
     reg  [562:0] r_cfg$d;
     wire  [562:0] r_cfg$q;
     reg  r_cfg$clock;
@@ -21985,6 +21419,24 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  pf_have0$d;
     wire  pf_have0$q;
     reg  pf_have0$clock;
+    reg  c_heq$d;
+    wire  c_heq$q;
+    reg  c_heq$clock;
+    reg  c_hit$d;
+    wire  c_hit$q;
+    reg  c_hit$clock;
+    reg  c_en$d;
+    wire  c_en$q;
+    reg  c_en$clock;
+    reg  c_pfv$d;
+    wire  c_pfv$q;
+    reg  c_pfv$clock;
+    reg  c_lost$d;
+    wire  c_lost$q;
+    reg  c_lost$clock;
+    reg  c_range$d;
+    wire  c_range$q;
+    reg  c_range$clock;
     reg  [63:0] rsp_word0$d;
     wire  [63:0] rsp_word0$q;
     reg  rsp_word0$clock;
@@ -21995,13 +21447,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  responses$read;
     wire  [79:0] responses$data_out;
     wire  responses$empty;
-    wire  responses$almost_empty;
-    wire  responses$underflow;
     reg  responses$write;
     reg  [79:0] responses$data_in;
     wire  responses$full;
-    wire  responses$almost_full;
-    wire  responses$overflow;
     reg  [5:0] done_ram$read_address;
     reg  done_ram$read_clock;
     wire  [15:0] done_ram$read_data;
@@ -22009,8 +21457,8 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  done_ram$write_clock;
     reg  [15:0] done_ram$write_data;
     reg  done_ram$write_enable;
-    reg  [2:0] wout$d;
-    wire  [2:0] wout$q;
+    reg  [3:0] wout$d;
+    wire  [3:0] wout$q;
     reg  wout$clock;
     reg  [3:0] c_status$d;
     wire  [3:0] c_status$q;
@@ -22042,6 +21490,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [9:0] beats_left$d;
     wire  [9:0] beats_left$q;
     reg  beats_left$clock;
+    reg  last_beat$d;
+    wire  last_beat$q;
+    reg  last_beat$clock;
     reg  cmp_valid$d;
     wire  cmp_valid$q;
     reg  cmp_valid$clock;
@@ -22063,6 +21514,21 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [5:0] counts_q$d;
     wire  [5:0] counts_q$q;
     reg  counts_q$clock;
+    reg  in_data$d;
+    wire  in_data$q;
+    reg  in_data$clock;
+    reg  [9:0] beat_p1$d;
+    wire  [9:0] beat_p1$q;
+    reg  beat_p1$clock;
+    reg  pop_done$d;
+    wire  pop_done$q;
+    reg  pop_done$clock;
+    reg  pop_q$d;
+    wire  pop_q$q;
+    reg  pop_q$clock;
+    reg  pop_rsp$d;
+    wire  pop_rsp$q;
+    reg  pop_rsp$clock;
     reg  reset_pending$d;
     wire  reset_pending$q;
     reg  reset_pending$clock;
@@ -22071,18 +21537,27 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  reset_index$clock;
     
     // Local signals
-    reg  stored_full;
     reg  [9:0] wr_p2;
     reg  [63:0] word;
     reg  [5:0] shift;
     reg  kept_beat;
     reg  word_done;
-    reg  buf_full;
+    reg  full_p1;
+    reg  full_p2;
+    reg  full_c1;
+    reg  wr_adv;
     reg  frame_end;
     reg  commit;
     reg  overflow_drop;
     reg  [5:0] stored_next;
+    reg  st_up;
+    reg  st_down;
+    reg  st_ge31;
+    reg  st_ge30;
     reg  [15:0] seq_gap;
+    reg  seq_eq;
+    reg  p_dec_rd;
+    reg  p_rec_rd;
     reg  [5:0] b_index;
     reg  [15:0] b_mask;
     reg  [15:0] b_slot;
@@ -22100,6 +21575,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [15:0] wo_buflen;
     reg  wo_have;
     reg  in_window;
+    reg  [65:0] ck_diff;
     reg  [15:0] len_round;
     reg  [9:0] words;
     reg  [9:0] rd_addr;
@@ -22119,6 +21595,21 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .write_clock(frame_ram$write_clock),
         .write_data(frame_ram$write_data),
         .write_enable(frame_ram$write_enable)
+    );
+    top$rx$fr_we fr_we(
+        .d(fr_we$d),
+        .q(fr_we$q),
+        .clock(fr_we$clock)
+    );
+    top$rx$fr_wa fr_wa(
+        .d(fr_wa$d),
+        .q(fr_wa$q),
+        .clock(fr_wa$clock)
+    );
+    top$rx$fr_wd fr_wd(
+        .d(fr_wd$d),
+        .q(fr_wd$q),
+        .clock(fr_wd$clock)
     );
     top$rx$acc acc(
         .d(acc$d),
@@ -22180,6 +21671,16 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .q(read_q$q),
         .clock(read_q$clock)
     );
+    top$rx$stored_full stored_full(
+        .d(stored_full$d),
+        .q(stored_full$q),
+        .clock(stored_full$clock)
+    );
+    top$rx$rd_m1 rd_m1(
+        .d(rd_m1$d),
+        .q(rd_m1$q),
+        .clock(rd_m1$clock)
+    );
     top$rx$wr_p1 wr_p1(
         .d(wr_p1$d),
         .q(wr_p1$q),
@@ -22195,13 +21696,14 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .read(records$read),
         .data_out(records$data_out),
         .empty(records$empty),
-        .almost_empty(records$almost_empty),
-        .underflow(records$underflow),
         .write(records$write),
         .data_in(records$data_in),
-        .full(records$full),
-        .almost_full(records$almost_full),
-        .overflow(records$overflow)
+        .full(records$full)
+    );
+    top$rx$buf_full buf_full(
+        .d(buf_full$d),
+        .q(buf_full$q),
+        .clock(buf_full$clock)
     );
     top$rx$dec_seq dec_seq(
         .d(dec_seq$d),
@@ -22213,26 +21715,43 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .read(decisions$read),
         .data_out(decisions$data_out),
         .empty(decisions$empty),
-        .almost_empty(decisions$almost_empty),
-        .underflow(decisions$underflow),
         .write(decisions$write),
         .data_in(decisions$data_in),
-        .full(decisions$full),
-        .almost_full(decisions$almost_full),
-        .overflow(decisions$overflow)
+        .full(decisions$full)
     );
     top$rx$paired paired(
         .clock(paired$clock),
         .read(paired$read),
         .data_out(paired$data_out),
         .empty(paired$empty),
-        .almost_empty(paired$almost_empty),
-        .underflow(paired$underflow),
         .write(paired$write),
         .data_in(paired$data_in),
-        .full(paired$full),
-        .almost_full(paired$almost_full),
-        .overflow(paired$overflow)
+        .full(paired$full)
+    );
+    top$rx$pair_ph pair_ph(
+        .d(pair_ph$d),
+        .q(pair_ph$q),
+        .clock(pair_ph$clock)
+    );
+    top$rx$p_ok p_ok(
+        .d(p_ok$d),
+        .q(p_ok$q),
+        .clock(p_ok$clock)
+    );
+    top$rx$p_rec p_rec(
+        .d(p_rec$d),
+        .q(p_rec$q),
+        .clock(p_rec$clock)
+    );
+    top$rx$p_eq p_eq(
+        .d(p_eq$d),
+        .q(p_eq$q),
+        .clock(p_eq$clock)
+    );
+    top$rx$p_old p_old(
+        .d(p_old$d),
+        .q(p_old$q),
+        .clock(p_old$clock)
     );
     top$rx$cfg_ram cfg_ram(
         .read_address(cfg_ram$read_address),
@@ -22286,13 +21805,39 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .read(inflight$read),
         .data_out(inflight$data_out),
         .empty(inflight$empty),
-        .almost_empty(inflight$almost_empty),
-        .underflow(inflight$underflow),
         .write(inflight$write),
         .data_in(inflight$data_in),
-        .full(inflight$full),
-        .almost_full(inflight$almost_full),
-        .overflow(inflight$overflow)
+        .full(inflight$full)
+    );
+    top$rx$ram_addr_q ram_addr_q(
+        .d(ram_addr_q$d),
+        .q(ram_addr_q$q),
+        .clock(ram_addr_q$clock)
+    );
+    top$rx$b_pop b_pop(
+        .d(b_pop$d),
+        .q(b_pop$q),
+        .clock(b_pop$clock)
+    );
+    top$rx$s_cached s_cached(
+        .d(s_cached$d),
+        .q(s_cached$q),
+        .clock(s_cached$clock)
+    );
+    top$rx$s_rd s_rd(
+        .d(s_rd$d),
+        .q(s_rd$q),
+        .clock(s_rd$clock)
+    );
+    top$rx$s_drop s_drop(
+        .d(s_drop$d),
+        .q(s_drop$q),
+        .clock(s_drop$clock)
+    );
+    top$rx$pf_send pf_send(
+        .d(pf_send$d),
+        .q(pf_send$q),
+        .clock(pf_send$clock)
     );
     top$rx$r_cfg r_cfg(
         .d(r_cfg$d),
@@ -22378,6 +21923,36 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .q(pf_have0$q),
         .clock(pf_have0$clock)
     );
+    top$rx$c_heq c_heq(
+        .d(c_heq$d),
+        .q(c_heq$q),
+        .clock(c_heq$clock)
+    );
+    top$rx$c_hit c_hit(
+        .d(c_hit$d),
+        .q(c_hit$q),
+        .clock(c_hit$clock)
+    );
+    top$rx$c_en c_en(
+        .d(c_en$d),
+        .q(c_en$q),
+        .clock(c_en$clock)
+    );
+    top$rx$c_pfv c_pfv(
+        .d(c_pfv$d),
+        .q(c_pfv$q),
+        .clock(c_pfv$clock)
+    );
+    top$rx$c_lost c_lost(
+        .d(c_lost$d),
+        .q(c_lost$q),
+        .clock(c_lost$clock)
+    );
+    top$rx$c_range c_range(
+        .d(c_range$d),
+        .q(c_range$q),
+        .clock(c_range$clock)
+    );
     top$rx$rsp_word0 rsp_word0(
         .d(rsp_word0$d),
         .q(rsp_word0$q),
@@ -22393,13 +21968,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .read(responses$read),
         .data_out(responses$data_out),
         .empty(responses$empty),
-        .almost_empty(responses$almost_empty),
-        .underflow(responses$underflow),
         .write(responses$write),
         .data_in(responses$data_in),
-        .full(responses$full),
-        .almost_full(responses$almost_full),
-        .overflow(responses$overflow)
+        .full(responses$full)
     );
     top$rx$done_ram done_ram(
         .read_address(done_ram$read_address),
@@ -22465,6 +22036,11 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .q(beats_left$q),
         .clock(beats_left$clock)
     );
+    top$rx$last_beat last_beat(
+        .d(last_beat$d),
+        .q(last_beat$q),
+        .clock(last_beat$clock)
+    );
     top$rx$cmp_valid cmp_valid(
         .d(cmp_valid$d),
         .q(cmp_valid$q),
@@ -22499,6 +22075,31 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .d(counts_q$d),
         .q(counts_q$q),
         .clock(counts_q$clock)
+    );
+    top$rx$in_data in_data(
+        .d(in_data$d),
+        .q(in_data$q),
+        .clock(in_data$clock)
+    );
+    top$rx$beat_p1 beat_p1(
+        .d(beat_p1$d),
+        .q(beat_p1$q),
+        .clock(beat_p1$clock)
+    );
+    top$rx$pop_done pop_done(
+        .d(pop_done$d),
+        .q(pop_done$q),
+        .clock(pop_done$clock)
+    );
+    top$rx$pop_q pop_q(
+        .d(pop_q$d),
+        .q(pop_q$q),
+        .clock(pop_q$clock)
+    );
+    top$rx$pop_rsp pop_rsp(
+        .d(pop_rsp$d),
+        .q(pop_rsp$q),
+        .clock(pop_rsp$clock)
     );
     top$rx$reset_pending reset_pending(
         .d(reset_pending$d),
@@ -22572,6 +22173,33 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         pf_req_up$clock = clock;
         pf_word0$clock = clock;
         pf_have0$clock = clock;
+        buf_full$clock = clock;
+        stored_full$clock = clock;
+        pair_ph$clock = clock;
+        p_ok$clock = clock;
+        p_rec$clock = clock;
+        p_eq$clock = clock;
+        p_old$clock = clock;
+        ram_addr_q$clock = clock;
+        b_pop$clock = clock;
+        s_cached$clock = clock;
+        s_rd$clock = clock;
+        s_drop$clock = clock;
+        pf_send$clock = clock;
+        in_data$clock = clock;
+        pop_done$clock = clock;
+        last_beat$clock = clock;
+        c_heq$clock = clock;
+        c_hit$clock = clock;
+        c_en$clock = clock;
+        c_pfv$clock = clock;
+        c_lost$clock = clock;
+        c_range$clock = clock;
+        fr_we$clock = clock;
+        fr_wa$clock = clock;
+        fr_wd$clock = clock;
+        pop_q$clock = clock;
+        pop_rsp$clock = clock;
         acc$d = acc$q;
         byte_idx$d = byte_idx$q;
         wr_ptr$d = wr_ptr$q;
@@ -22626,6 +22254,37 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         pf_req_up$d = pf_req_up$q;
         pf_word0$d = pf_word0$q;
         pf_have0$d = pf_have0$q;
+        buf_full$d = buf_full$q;
+        stored_full$d = stored_full$q;
+        pair_ph$d = pair_ph$q;
+        p_ok$d = p_ok$q;
+        p_rec$d = p_rec$q;
+        p_eq$d = p_eq$q;
+        p_old$d = p_old$q;
+        ram_addr_q$d = ram_addr_q$q;
+        b_pop$d = b_pop$q;
+        s_cached$d = s_cached$q;
+        s_rd$d = s_rd$q;
+        s_drop$d = s_drop$q;
+        pf_send$d = pf_send$q;
+        in_data$d = in_data$q;
+        pop_done$d = pop_done$q;
+        last_beat$d = last_beat$q;
+        c_heq$d = c_heq$q;
+        c_hit$d = c_hit$q;
+        c_en$d = c_en$q;
+        c_pfv$d = c_pfv$q;
+        c_lost$d = c_lost$q;
+        c_range$d = c_range$q;
+        fr_we$d = fr_we$q;
+        fr_wa$d = fr_wa$q;
+        fr_wd$d = fr_wd$q;
+        pop_q$d = pop_q$q;
+        pop_rsp$d = pop_rsp$q;
+        beat_p1$clock = clock;
+        beat_p1$d = beat_p1$q;
+        rd_m1$clock = clock;
+        rd_m1$d = rd_m1$q;
         wr_p1$clock = clock;
         wr_p1$d = wr_p1$q;
         commit_p1$clock = clock;
@@ -22645,17 +22304,19 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         counts = counts_q$q;
         cfg_busy = reset_pending$q;
         frames_in$ready = 1'b1;
-        stored_full = ((stored$q == 32'h1f) & ~(read_q$q & ~commit_q$q)) | ((stored$q == 32'h1e) & commit_q$q & ~read_q$q);
         kept_beat = frames_in$valid & keep;
         frame_end = frames_in$valid & frames_in$last;
         shift = ((byte_idx$q) & 6'h3f) << 32'h3;
         word = acc$q | (((frames_in$data) & 64'hffffffffffffffff) << shift);
         word_done = (byte_idx$q == 32'h7) | frames_in$last;
         wr_p2 = wr_p1$q + 32'h1;
-        buf_full = wr_p1$q == rd_ptr$q;
-        frame_ram$write_address = wr_ptr$q;
-        frame_ram$write_data = word;
-        frame_ram$write_enable = 1'b0;
+        wr_adv = 1'b0;
+        fr_wa$d = wr_ptr$q;
+        fr_wd$d = word;
+        fr_we$d = 1'b0;
+        frame_ram$write_address = fr_wa$q;
+        frame_ram$write_data = fr_wd$q;
+        frame_ram$write_enable = fr_we$q;
         commit = 1'b0;
         overflow_drop = 1'b0;
         if (kept_beat) begin
@@ -22665,8 +22326,9 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             if (word_done) begin
                 acc$d = 32'h0;
                 byte_idx$d = 32'h0;
-                if (~buf_full & ~in_ovf$q) begin
-                    frame_ram$write_enable = 1'b1;
+                if (~buf_full$q & ~in_ovf$q) begin
+                    wr_adv = 1'b1;
+                    fr_we$d = 1'b1;
                     wr_ptr$d = wr_p1$q;
                     wr_p1$d = wr_p2;
                 end
@@ -22684,7 +22346,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             wr_ptr$d = commit_ptr$q;
             wr_p1$d = commit_p1$q;
             if (kept_beat & ~frames_in$error) begin
-                if (buf_full | in_ovf$q | stored_full) begin
+                if (buf_full$q | in_ovf$q | stored_full$q) begin
                     overflow_drop = 1'b1;
                 end
                 else begin
@@ -22695,6 +22357,19 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     commit_p1$d = wr_p2;
                 end
             end
+        end
+        full_p1 = wr_p1$q == rd_ptr$q;
+        full_p2 = wr_p1$q == rd_m1$q;
+        full_c1 = commit_p1$q == rd_ptr$q;
+        buf_full$d = full_p1;
+        if (frame_end) begin
+            buf_full$d = full_c1;
+            if (commit) begin
+                buf_full$d = full_p2;
+            end
+        end
+        else if (wr_adv) begin
+            buf_full$d = full_p2;
         end
         records$write = commit;
         records$data_in[(64'h0)+:(16)] = in_seq$q;
@@ -22709,52 +22384,62 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             dec_seq$d = dec_seq$q + 32'h1;
         end
         seq_gap = records$data_out[(64'h0)+:(16)] - decisions$data_out[(64'h0)+:(16)];
-        decisions$read = 1'b0;
-        records$read = 1'b0;
-        paired$write = 1'b0;
-        paired$data_in[(64'h0)+:(1)] = 1'b0;
+        seq_eq = records$data_out[(64'h0)+:(16)] == decisions$data_out[(64'h0)+:(16)];
+        paired$data_in[(64'h0)+:(1)] = p_old$q;
         paired$data_in[(64'h1)+:(16)] = records$data_out[(64'h10)+:(16)];
         paired$data_in[(64'h11)+:(12)] = decisions$data_out[(64'h10)+:(12)];
         paired$data_in[(64'h1d)+:(4)] = decisions$data_out[(64'h1c)+:(4)];
         paired$data_in[(64'h21)+:(3)] = decisions$data_out[(64'h20)+:(3)];
         paired$data_in[(64'h24)+:(16)] = decisions$data_out[(64'h23)+:(16)];
-        if (~decisions$empty & ~paired$full) begin
-            if (records$empty | (~seq_gap[32'hf] & (seq_gap != 32'h0))) begin
-                decisions$read = 1'b1;
+        pair_ph$d = ~pair_ph$q;
+        p_ok$d = ~pair_ph$q & ~decisions$empty & ~paired$full;
+        p_rec$d = ~records$empty;
+        p_eq$d = seq_eq;
+        p_old$d = seq_gap[32'hf] & ~seq_eq;
+        p_dec_rd = 1'b0;
+        p_rec_rd = 1'b0;
+        if (p_ok$q) begin
+            if (~p_rec$q | (~p_old$q & ~p_eq$q)) begin
+                p_dec_rd = 1'b1;
             end
-            else if (seq_gap == 32'h0) begin
-                decisions$read = 1'b1;
-                records$read = 1'b1;
-                paired$write = 1'b1;
+            else if (p_eq$q) begin
+                p_dec_rd = 1'b1;
+                p_rec_rd = 1'b1;
             end
             else begin
-                records$read = 1'b1;
-                paired$write = 1'b1;
-                paired$data_in[(64'h0)+:(1)] = 1'b1;
+                p_rec_rd = 1'b1;
             end
         end
+        decisions$read = p_dec_rd;
+        records$read = p_rec_rd;
+        paired$write = p_rec_rd;
         b_index = paired$data_out[(64'h11)+:(12)][(32'h0)+:(6)];
         issue_start = (issue$q == Issue$Idle) & ~paired$empty & ~reset_pending$q & ~inflight$full;
         ram_addr = pf_q$q;
         if (issue_start) begin
             ram_addr = b_index;
         end
-        cfg_ram$read_address = ram_addr;
-        head_ram$read_address = ram_addr;
-        tail_ram$read_address = ram_addr;
-        pf_ram$read_address = ram_addr;
+        ram_addr_q$d = ram_addr;
+        cfg_ram$read_address = ram_addr_q$q;
+        head_ram$read_address = ram_addr_q$q;
+        tail_ram$read_address = ram_addr_q$q;
+        pf_ram$read_address = ram_addr_q$q;
         r_cfg$d = cfg_ram$read_data;
         r_head$d = head_ram$read_data;
         r_tail$d = tail_ram$read_data;
         r_pf$d = pf_ram$read_data;
         pf_hit = r_pf$q[(64'h0)+:(1)] & (r_pf$q[(64'h1)+:(16)] == r_head$q);
-        issue_rd = (issue$q == Issue$Send) & (b_entry$q[(64'h0)+:(2)] == 32'h0) & ~b_entry$q[(64'hf6)+:(1)];
-        pf_port = (pf$q == Prefetch$Send) & (pf_req_up$q | ~issue_rd);
-        b_mask = (((1'b1) & 16'hffff) << r_cfg$q[(64'h42)+:(4)]) - 32'h1;
+        c_heq$d = r_head$q == r_tail$q;
+        c_hit$d = pf_hit;
+        c_en$d = r_cfg$q[(64'h0)+:(1)];
+        c_pfv$d = r_pf$q[(64'h0)+:(1)];
+        issue_rd = s_rd$q;
+        pf_port = pf_req_up$q | (pf_send$q & ~issue_rd);
+        b_mask = ~((~((1'b0) & 16'hffff)) << r_cfg$q[(64'h42)+:(4)]);
         b_slot = r_head$q & b_mask;
         b_push = 1'b0;
         inflight$data_in = b_entry$q;
-        head_ram$write_address = b_index;
+        head_ram$write_address = b_entry$q[(64'h12)+:(12)][(32'h0)+:(6)];
         head_ram$write_data = b_head$q + 32'h1;
         head_ram$write_enable = 1'b0;
         dma$rd_req_valid = issue_rd | pf_port;
@@ -22766,12 +22451,18 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             dma$rd_req_tag = 32'h1;
         end
         pf_req_up$d = pf_port & ~dma$rd_req_ready;
+        b_pop$d = issue$q == Issue$Lookup;
+        paired$read = b_pop$q;
         case (issue$q)
             Issue$Idle:
                 begin
                     if (issue_start) begin
-                        issue$d = Issue$Lookup;
+                        issue$d = Issue$Addr;
                     end
+                end
+            Issue$Addr:
+                begin
+                    issue$d = Issue$Lookup;
                 end
             Issue$Lookup:
                 begin
@@ -22789,46 +22480,56 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     b_entry$d[(64'h75)+:(1)] = r_cfg$q[(64'h1)+:(1)];
                     b_entry$d[(64'h76)+:(64)] = r_cfg$q[(64'h8a)+:(64)];
                     b_entry$d[(64'hb6)+:(64)] = r_cfg$q[(64'hca)+:(64)];
-                    b_entry$d[(64'hf6)+:(1)] = pf_hit;
                     b_entry$d[(64'hf7)+:(64)] = r_pf$q[(64'h11)+:(64)];
                     b_entry$d[(64'h137)+:(16)] = r_pf$q[(64'h51)+:(16)];
-                    if (paired$data_out[(64'h0)+:(1)]) begin
+                    c_lost$d = paired$data_out[(64'h0)+:(1)];
+                    c_range$d = paired$data_out[(64'h11)+:(12)] >= queue_count;
+                    issue$d = Issue$Classify;
+                end
+            Issue$Classify:
+                begin
+                    b_entry$d[(64'hf6)+:(1)] = c_hit$q;
+                    s_drop$d = 1'b1;
+                    if (c_lost$q) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h3;
                     end
-                    else if ((paired$data_out[(64'h11)+:(12)] >= queue_count) | ~r_cfg$q[(64'h0)+:(1)]) begin
+                    else if (c_range$q | ~c_en$q) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h1;
                     end
-                    else if (r_head$q == r_tail$q) begin
+                    else if (c_heq$q) begin
                         b_entry$d[(64'h0)+:(2)] = 32'h2;
                     end
                     else begin
                         b_entry$d[(64'h0)+:(2)] = 32'h0;
+                        s_drop$d = 1'b0;
+                        if (c_hit$q) begin
+                            s_cached$d = 1'b1;
+                        end
+                        else begin
+                            s_rd$d = 1'b1;
+                        end
                     end
                     issue$d = Issue$Send;
                 end
             Issue$Send:
                 begin
-                    if (b_entry$q[(64'hf6)+:(1)] & (b_entry$q[(64'h0)+:(2)] == 32'h0)) begin
-                        b_push = 1'b1;
-                        head_ram$write_enable = 1'b1;
-                    end
-                    else if (issue_rd) begin
-                        if (dma$rd_req_ready & ~pf_port) begin
-                            b_push = 1'b1;
-                            head_ram$write_enable = 1'b1;
-                        end
-                    end
-                    else begin
-                        b_push = 1'b1;
-                    end
-                    if (b_push) begin
-                        issue$d = Issue$Idle;
-                    end
                 end
         endcase
+        if (s_cached$q | (s_rd$q & dma$rd_req_ready & ~pf_req_up$q)) begin
+            b_push = 1'b1;
+            head_ram$write_enable = 1'b1;
+        end
+        if (s_drop$q) begin
+            b_push = 1'b1;
+        end
+        if (b_push) begin
+            issue$d = Issue$Idle;
+            s_cached$d = 1'b0;
+            s_rd$d = 1'b0;
+            s_drop$d = 1'b0;
+        end
         inflight$write = b_push;
-        paired$read = b_push;
-        pf_want = (((pf_q$q) & 12'hfff) < queue_count) & r_cfg$q[(64'h0)+:(1)] & (r_head$q != r_tail$q) & ~pf_hit & ~reset_pending$q;
+        pf_want = (((pf_q$q) & 12'hfff) < queue_count) & c_en$q & ~c_heq$q & ~c_hit$q & ~reset_pending$q;
         pf_advance = 1'b0;
         pf_ram$write_address = pf_q$q;
         pf_ram$write_data[(64'h0)+:(1)] = 1'b0;
@@ -22840,8 +22541,12 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             Prefetch$Scan:
                 begin
                     if (~issue_start & ~reset_pending$q) begin
-                        pf$d = Prefetch$Check;
+                        pf$d = Prefetch$Addr;
                     end
+                end
+            Prefetch$Addr:
+                begin
+                    pf$d = Prefetch$Check;
                 end
             Prefetch$Check:
                 begin
@@ -22851,11 +22556,16 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 begin
                     pf_idx$d = r_head$q;
                     pf_addr$d = r_cfg$q[(64'h2)+:(64)] + (((b_slot) & 64'hffffffffffffffff) << 32'h4);
+                    pf$d = Prefetch$Act;
+                end
+            Prefetch$Act:
+                begin
                     if (pf_want) begin
                         pf$d = Prefetch$Send;
+                        pf_send$d = 1'b1;
                     end
                     else begin
-                        pf_ram$write_enable = r_pf$q[(64'h0)+:(1)] & ~pf_hit;
+                        pf_ram$write_enable = c_pfv$q & ~c_hit$q;
                         pf_advance = 1'b1;
                         pf$d = Prefetch$Scan;
                     end
@@ -22864,6 +22574,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 begin
                     if (pf_port & dma$rd_req_ready) begin
                         pf$d = Prefetch$Wait;
+                        pf_send$d = 1'b0;
                     end
                 end
             Prefetch$Wait:
@@ -22919,25 +22630,31 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         ck_base_ok$d = wo_addr >= inflight$data_out[(64'h76)+:(64)];
         ck_unres$d = inflight$data_out[(64'h75)+:(1)];
         ck_long1$d = inflight$data_out[(64'h2)+:(16)] > wo_buflen;
-        in_window = ck_unres$q | (ck_base_ok$q & (ck_end$q <= ck_limit$q));
+        ck_diff = ((ck_limit$q) & 66'h3ffffffffffffffff) - ((ck_end$q) & 66'h3ffffffffffffffff);
+        in_window = ck_unres$q | (ck_base_ok$q & ~ck_diff[32'h41]);
         ck_window_ok$d = in_window;
         ck_long2$d = ck_long1$q;
         len_round = inflight$data_out[(64'h2)+:(16)] + 32'h7;
         words = len_round[(32'h3)+:(10)];
         wb_word = ((inflight$data_out[(64'h2)+:(16)]) & 64'hffffffffffffffff) | (((inflight$data_out[(64'h12)+:(12)]) & 64'hffffffffffffffff) << 32'h10) | (((c_status$q) & 64'hffffffffffffffff) << 32'h1c) | (((inflight$data_out[(64'h25)+:(16)]) & 64'hffffffffffffffff) << 32'h20) | (((inflight$data_out[(64'h1e)+:(4)]) & 64'hffffffffffffffff) << 32'h30) | (((inflight$data_out[(64'h22)+:(3)]) & 64'hffffffffffffffff) << 32'h34) | (((1'b1) & 64'hffffffffffffffff) << 32'h3f);
         done_ram$read_address = inflight$data_out[(64'h12)+:(12)][(32'h0)+:(6)];
-        done_ram$write_address = inflight$data_out[(64'h12)+:(12)][(32'h0)+:(6)];
-        done_ram$write_data = done_ram$read_data + 32'h1;
-        done_ram$write_enable = 1'b0;
+        done_ram$write_address = cmp_queue$q[(32'h0)+:(6)];
+        done_ram$write_data = cmp_done$q;
+        done_ram$write_enable = pop_done$q;
+        pop_done$d = 1'b0;
         rd_addr = beat_ptr$q;
+        if (in_data$q & dma$wr_data_ready) begin
+            rd_addr = beat_p1$q;
+        end
+        beat_ptr$d = beat_ptr$q;
+        pop_q$d = 1'b0;
+        pop_rsp$d = 1'b0;
         dma$wr_req_valid = 1'b0;
         dma$wr_req_addr = wo_addr;
         dma$wr_req_len = inflight$data_out[(64'h2)+:(16)];
         dma$wr_data_valid = 1'b0;
         dma$wr_data = frame_ram$read_data;
-        dma$wr_data_last = beats_left$q == 32'h1;
-        inflight$read = 1'b0;
-        responses$read = 1'b0;
+        dma$wr_data_last = last_beat$q;
         count_bits = 32'h0;
         ovf_q$d = overflow_drop;
         if (ovf_q$q) begin
@@ -22985,18 +22702,23 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                 begin
                     dma$wr_req_valid = 1'b1;
                     beats_left$d = words;
+                    last_beat$d = words == 32'h1;
                     if (dma$wr_req_ready) begin
                         wout$d = WriteOut$Data;
+                        in_data$d = 1'b1;
                     end
                 end
             WriteOut$Data:
                 begin
                     dma$wr_data_valid = 1'b1;
                     if (dma$wr_data_ready) begin
-                        rd_addr = beat_ptr$q + 32'h1;
+                        beat_ptr$d = beat_p1$q;
+                        beat_p1$d = beat_p1$q + 32'h1;
                         beats_left$d = beats_left$q - 32'h1;
-                        if (beats_left$q == 32'h1) begin
+                        last_beat$d = beats_left$q == 32'h2;
+                        if (last_beat$q) begin
                             wout$d = WriteOut$WbReq;
+                            in_data$d = 1'b0;
                         end
                     end
                 end
@@ -23021,13 +22743,14 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             WriteOut$Finish:
                 begin
                     if (can_finish) begin
-                        wout$d = WriteOut$Idle;
-                        inflight$read = 1'b1;
+                        wout$d = WriteOut$Pop;
+                        pop_q$d = 1'b1;
                         rd_ptr$d = rd_ptr$q + words;
-                        rd_addr = rd_ptr$q + words;
+                        rd_m1$d = rd_m1$q + words;
+                        beat_ptr$d = rd_ptr$q + words;
                         if (inflight$data_out[(64'h0)+:(2)] == 32'h0) begin
-                            responses$read = ~inflight$data_out[(64'hf6)+:(1)];
-                            done_ram$write_enable = 1'b1;
+                            pop_rsp$d = ~inflight$data_out[(64'hf6)+:(1)];
+                            pop_done$d = 1'b1;
                             cmp_valid$d = 1'b1;
                             cmp_queue$d = inflight$data_out[(64'h12)+:(12)];
                             cmp_done$d = done_ram$read_data + 32'h1;
@@ -23060,9 +22783,15 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                         end
                     end
                 end
+            WriteOut$Pop:
+                begin
+                    wout$d = WriteOut$Idle;
+                    beat_p1$d = beat_ptr$q + 32'h1;
+                end
         endcase
+        inflight$read = pop_q$q;
+        responses$read = pop_rsp$q;
         frame_ram$read_address = rd_addr;
-        beat_ptr$d = rd_addr;
         counts_q$d = count_bits;
         completion$valid = cmp_valid$q;
         completion$queue = cmp_queue$q;
@@ -23081,6 +22810,17 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             stored_next = stored_next - 32'h1;
         end
         stored$d = stored_next;
+        st_up = commit_q$q & ~read_q$q;
+        st_down = read_q$q & ~commit_q$q;
+        st_ge31 = ((stored$q == 32'h1f) & ~st_down) | ((stored$q == 32'h1e) & st_up);
+        st_ge30 = (stored$q == 32'h1f) | ((stored$q == 32'h1e) & ~st_down) | ((stored$q == 32'h1d) & st_up);
+        stored_full$d = st_ge31 & ~inflight$read;
+        if (commit) begin
+            stored_full$d = st_ge30;
+            if (inflight$read) begin
+                stored_full$d = st_ge31;
+            end
+        end
         pipe_next = pipe_count$q;
         if (b_push) begin
             pipe_next = pipe_next + 32'h1;
@@ -23123,7 +22863,7 @@ module top$rx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
             end
         end
         if (b_push & (b_entry$q[(64'h0)+:(2)] == 32'h0)) begin
-            pf_hint$d = b_index;
+            pf_hint$d = b_entry$q[(64'h12)+:(12)][(32'h0)+:(6)];
             pf_hint_valid$d = 1'b1;
         end
         if (db_write) begin
@@ -23199,6 +22939,76 @@ module top$rx$b_head(d,q,clock);
 endmodule // top$rx$b_head
 
 
+module top$rx$b_pop(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$b_pop
+
+
+module top$rx$beat_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 10'b1;
+    
+    // Stub signals
+    reg  [9:0] dff$d;
+    wire  [9:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$rx$beat_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$rx$beat_p1
+
+
+module top$rx$beat_p1$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$beat_p1$dff
+
+
 module top$rx$beat_ptr(d,q,clock);
     
     // Module arguments
@@ -23237,6 +23047,25 @@ module top$rx$beats_left(d,q,clock);
 endmodule // top$rx$beats_left
 
 
+module top$rx$buf_full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$buf_full
+
+
 module top$rx$byte_idx(d,q,clock);
     
     // Module arguments
@@ -23254,6 +23083,120 @@ module top$rx$byte_idx(d,q,clock);
     end
           
 endmodule // top$rx$byte_idx
+
+
+module top$rx$c_en(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_en
+
+
+module top$rx$c_heq(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_heq
+
+
+module top$rx$c_hit(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_hit
+
+
+module top$rx$c_lost(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_lost
+
+
+module top$rx$c_pfv(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_pfv
+
+
+module top$rx$c_range(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$c_range
 
 
 module top$rx$c_status(d,q,clock);
@@ -23621,20 +23564,16 @@ module top$rx$dec_seq(d,q,clock);
 endmodule // top$rx$dec_seq
 
 
-module top$rx$decisions(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+module top$rx$decisions(clock,read,data_out,empty,write,data_in,full);
     
     // Module arguments
     input wire  clock;
     input wire  read;
     output reg  [50:0] data_out;
     output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
     input wire  write;
     input wire  [50:0] data_in;
     output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
     
     // Stub signals
     reg  [2:0] ram$read_address;
@@ -23644,31 +23583,21 @@ module top$rx$decisions(clock,read,data_out,empty,almost_empty,underflow,write,d
     reg  ram$write_clock;
     reg  [50:0] ram$write_data;
     reg  ram$write_enable;
-    reg  read_logic$clock;
-    reg  read_logic$read;
-    wire  [50:0] read_logic$data_out;
-    wire  read_logic$empty;
-    wire  read_logic$almost_empty;
-    wire  read_logic$underflow;
-    reg  [3:0] read_logic$write_address_delayed;
-    wire  [2:0] read_logic$ram_read_address;
-    reg  [50:0] read_logic$ram_read_data;
-    wire  read_logic$ram_read_clock;
-    wire  [3:0] read_logic$read_address_out;
-    wire  [3:0] read_logic$fill_level;
-    reg  write_logic$write;
-    reg  [50:0] write_logic$data_in;
-    wire  write_logic$full;
-    wire  write_logic$almost_full;
-    wire  write_logic$overflow;
-    reg  write_logic$clock;
-    wire  [2:0] write_logic$ram_write_address;
-    wire  write_logic$ram_write_clock;
-    wire  [50:0] write_logic$ram_write_data;
-    wire  write_logic$ram_write_enable;
-    reg  [3:0] write_logic$read_address;
-    wire  [3:0] write_logic$write_address_delayed;
-    wire  [3:0] write_logic$fill_level;
+    reg  [3:0] rd$d;
+    wire  [3:0] rd$q;
+    reg  rd$clock;
+    reg  [3:0] rd_p1$d;
+    wire  [3:0] rd_p1$q;
+    reg  rd_p1$clock;
+    reg  [3:0] wr$d;
+    wire  [3:0] wr$q;
+    reg  wr$clock;
+    reg  [3:0] wr_seen$d;
+    wire  [3:0] wr_seen$q;
+    reg  wr_seen$clock;
+    
+    // Local signals
+    reg  take;
     
     // Sub module instances
     top$rx$decisions$ram ram(
@@ -23680,59 +23609,56 @@ module top$rx$decisions(clock,read,data_out,empty,almost_empty,underflow,write,d
         .write_data(ram$write_data),
         .write_enable(ram$write_enable)
     );
-    top$rx$decisions$read_logic read_logic(
-        .clock(read_logic$clock),
-        .read(read_logic$read),
-        .data_out(read_logic$data_out),
-        .empty(read_logic$empty),
-        .almost_empty(read_logic$almost_empty),
-        .underflow(read_logic$underflow),
-        .write_address_delayed(read_logic$write_address_delayed),
-        .ram_read_address(read_logic$ram_read_address),
-        .ram_read_data(read_logic$ram_read_data),
-        .ram_read_clock(read_logic$ram_read_clock),
-        .read_address_out(read_logic$read_address_out),
-        .fill_level(read_logic$fill_level)
+    top$rx$decisions$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
     );
-    top$rx$decisions$write_logic write_logic(
-        .write(write_logic$write),
-        .data_in(write_logic$data_in),
-        .full(write_logic$full),
-        .almost_full(write_logic$almost_full),
-        .overflow(write_logic$overflow),
-        .clock(write_logic$clock),
-        .ram_write_address(write_logic$ram_write_address),
-        .ram_write_clock(write_logic$ram_write_clock),
-        .ram_write_data(write_logic$ram_write_data),
-        .ram_write_enable(write_logic$ram_write_enable),
-        .read_address(write_logic$read_address),
-        .write_address_delayed(write_logic$write_address_delayed),
-        .fill_level(write_logic$fill_level)
+    top$rx$decisions$rd_p1 rd_p1(
+        .d(rd_p1$d),
+        .q(rd_p1$q),
+        .clock(rd_p1$clock)
+    );
+    top$rx$decisions$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$rx$decisions$wr_seen wr_seen(
+        .d(wr_seen$d),
+        .q(wr_seen$q),
+        .clock(wr_seen$clock)
     );
     
     // Update code
     always @(*) begin
-        read_logic$clock = clock;
-        write_logic$clock = clock;
-        read_logic$read = read;
-        empty = read_logic$empty;
-        almost_empty = read_logic$almost_empty;
-        data_out = read_logic$data_out;
-        underflow = read_logic$underflow;
-        overflow = write_logic$overflow;
-        almost_full = write_logic$almost_full;
-        full = write_logic$full;
-        write_logic$write = write;
-        write_logic$data_in = data_in;
-        ram$write_clock = clock;
-        ram$write_enable = write_logic$ram_write_enable;
-        ram$write_address = write_logic$ram_write_address;
-        ram$write_data = write_logic$ram_write_data;
+        rd$clock = clock;
+        wr$clock = clock;
+        wr_seen$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        wr_seen$d = wr_seen$q;
+        rd_p1$clock = clock;
+        rd_p1$d = rd_p1$q;
         ram$read_clock = clock;
-        ram$read_address = read_logic$ram_read_address;
-        read_logic$ram_read_data = ram$read_data;
-        read_logic$write_address_delayed = write_logic$write_address_delayed;
-        write_logic$read_address = read_logic$read_address_out;
+        ram$write_clock = clock;
+        wr_seen$d = wr$q;
+        empty = rd$q == wr_seen$q;
+        full = (rd$q[(32'h0)+:(3)] == wr$q[(32'h0)+:(3)]) & (rd$q != wr$q);
+        take = write & ~full;
+        ram$write_address = wr$q[(32'h0)+:(3)];
+        ram$write_data = data_in;
+        ram$write_enable = take;
+        if (take) begin
+            wr$d = wr$q + 32'h1;
+        end
+        ram$read_address = rd$q[(32'h0)+:(3)];
+        if (read) begin
+            rd$d = rd_p1$q;
+            rd_p1$d = rd_p1$q + 32'h1;
+            ram$read_address = rd_p1$q[(32'h0)+:(3)];
+        end
+        data_out = ram$read_data;
     end
     
 endmodule // top$rx$decisions
@@ -23767,103 +23693,58 @@ module top$rx$decisions$ram(read_address,read_clock,read_data,write_address,writ
 endmodule // top$rx$decisions$ram
 
 
-module top$rx$decisions$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+module top$rx$decisions$rd(d,q,clock);
     
     // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
-    input wire  read;
-    output reg  [50:0] data_out;
-    output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
-    input wire  [3:0] write_address_delayed;
-    output reg  [2:0] ram_read_address;
-    input wire  [50:0] ram_read_data;
-    output reg  ram_read_clock;
-    output reg  [3:0] read_address_out;
-    output reg  [3:0] fill_level;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$decisions$rd
+
+
+module top$rx$decisions$rd_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
     
     // Constant declarations
-    localparam  fifo_address_mask = 4'h7;
-    localparam  fifo_size = 4'h8;
-    localparam  block_size = 4'h1;
+    localparam  init = 4'h1;
     
     // Stub signals
-    reg  [3:0] read_address$d;
-    wire  [3:0] read_address$q;
-    reg  read_address$clock;
-    reg  dff_underflow$d;
-    wire  dff_underflow$q;
-    reg  dff_underflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
+    reg  [3:0] dff$d;
+    wire  [3:0] dff$q;
+    reg  dff$clock;
     
     // Sub module instances
-    top$rx$decisions$read_logic$read_address read_address(
-        .d(read_address$d),
-        .q(read_address$q),
-        .clock(read_address$clock)
-    );
-    top$rx$decisions$read_logic$dff_underflow dff_underflow(
-        .d(dff_underflow$d),
-        .q(dff_underflow$q),
-        .clock(dff_underflow$clock)
+    top$rx$decisions$rd_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
     );
     
     // Update code
     always @(*) begin
-        read_address$clock = clock;
-        dff_underflow$clock = clock;
-        read_address$d = read_address$q;
-        dff_underflow$d = dff_underflow$q;
-        ram_read_clock = clock;
-        is_empty = (read_address$q == write_address_delayed);
-        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
-        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_empty = (fill_level < block_size);
-        empty = is_empty;
-        ram_read_address = ((read_address$q & fifo_address_mask) & 3'h7);
-        data_out = ram_read_data;
-        if (read & ~is_empty) begin
-            read_address$d = read_address$q + 32'h1;
-            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 3'h7);
-        end
-        else begin
-            read_address$d = read_address$q;
-        end
-        dff_underflow$d = dff_underflow$q | (is_empty & read);
-        underflow = dff_underflow$q;
-        read_address_out = read_address$q;
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
     end
     
-endmodule // top$rx$decisions$read_logic
+endmodule // top$rx$decisions$rd_p1
 
 
-module top$rx$decisions$read_logic$dff_underflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$decisions$read_logic$dff_underflow
-
-
-module top$rx$decisions$read_logic$read_address(d,q,clock);
+module top$rx$decisions$rd_p1$dff(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -23879,120 +23760,10 @@ module top$rx$decisions$read_logic$read_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$decisions$read_logic$read_address
+endmodule // top$rx$decisions$rd_p1$dff
 
 
-module top$rx$decisions$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
-    
-    // Module arguments
-    input wire  write;
-    input wire  [50:0] data_in;
-    output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
-    input wire  clock;
-    output reg  [2:0] ram_write_address;
-    output reg  ram_write_clock;
-    output reg  [50:0] ram_write_data;
-    output reg  ram_write_enable;
-    input wire  [3:0] read_address;
-    output reg  [3:0] write_address_delayed;
-    output reg  [3:0] fill_level;
-    
-    // Constant declarations
-    localparam  fifo_address_mask = 4'h7;
-    localparam  fifo_size = 4'h8;
-    localparam  almost_full_level = 4'h7;
-    
-    // Stub signals
-    reg  [3:0] write_address$d;
-    wire  [3:0] write_address$q;
-    reg  write_address$clock;
-    reg  [3:0] dff_write_address_delay$d;
-    wire  [3:0] dff_write_address_delay$q;
-    reg  dff_write_address_delay$clock;
-    reg  dff_overflow$d;
-    wire  dff_overflow$q;
-    reg  dff_overflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
-    
-    // Sub module instances
-    top$rx$decisions$write_logic$write_address write_address(
-        .d(write_address$d),
-        .q(write_address$q),
-        .clock(write_address$clock)
-    );
-    top$rx$decisions$write_logic$dff_write_address_delay dff_write_address_delay(
-        .d(dff_write_address_delay$d),
-        .q(dff_write_address_delay$q),
-        .clock(dff_write_address_delay$clock)
-    );
-    top$rx$decisions$write_logic$dff_overflow dff_overflow(
-        .d(dff_overflow$d),
-        .q(dff_overflow$q),
-        .clock(dff_overflow$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff_overflow$clock = clock;
-        write_address$clock = clock;
-        dff_write_address_delay$clock = clock;
-        dff_overflow$d = dff_overflow$q;
-        write_address$d = write_address$q;
-        dff_write_address_delay$d = dff_write_address_delay$q;
-        ram_write_clock = clock;
-        dff_write_address_delay$d = write_address$q;
-        write_address_delayed = dff_write_address_delay$q;
-        ram_write_enable = 1'b0;
-        is_empty = (read_address == dff_write_address_delay$q);
-        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
-        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_full = (fill_level >= almost_full_level);
-        full = is_full;
-        ram_write_address = ((write_address$q & fifo_address_mask) & 3'h7);
-        ram_write_data = data_in;
-        if (write & ~is_full) begin
-            write_address$d = write_address$q + 32'h1;
-            ram_write_enable = 1'b1;
-        end
-        else begin
-            write_address$d = write_address$q;
-            ram_write_enable = 1'b0;
-        end
-        dff_overflow$d = dff_overflow$q | (is_full & write);
-        overflow = dff_overflow$q;
-    end
-    
-endmodule // top$rx$decisions$write_logic
-
-
-module top$rx$decisions$write_logic$dff_overflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$decisions$write_logic$dff_overflow
-
-
-module top$rx$decisions$write_logic$dff_write_address_delay(d,q,clock);
+module top$rx$decisions$wr(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -24008,10 +23779,10 @@ module top$rx$decisions$write_logic$dff_write_address_delay(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$decisions$write_logic$dff_write_address_delay
+endmodule // top$rx$decisions$wr
 
 
-module top$rx$decisions$write_logic$write_address(d,q,clock);
+module top$rx$decisions$wr_seen(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -24027,7 +23798,7 @@ module top$rx$decisions$write_logic$write_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$decisions$write_logic$write_address
+endmodule // top$rx$decisions$wr_seen
 
 
 module top$rx$done_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -24057,6 +23828,63 @@ module top$rx$done_ram(read_address,read_clock,read_data,write_address,write_clo
     end
                 
 endmodule // top$rx$done_ram
+
+
+module top$rx$fr_wa(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$fr_wa
+
+
+module top$rx$fr_wd(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$fr_wd
+
+
+module top$rx$fr_we(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$fr_we
 
 
 module top$rx$frame_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -24117,6 +23945,25 @@ module top$rx$head_ram(read_address,read_clock,read_data,write_address,write_clo
 endmodule // top$rx$head_ram
 
 
+module top$rx$in_data(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$in_data
+
+
 module top$rx$in_len(d,q,clock);
     
     // Module arguments
@@ -24174,20 +24021,16 @@ module top$rx$in_seq(d,q,clock);
 endmodule // top$rx$in_seq
 
 
-module top$rx$inflight(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+module top$rx$inflight(clock,read,data_out,empty,write,data_in,full);
     
     // Module arguments
     input wire  clock;
     input wire  read;
     output reg  [326:0] data_out;
     output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
     input wire  write;
     input wire  [326:0] data_in;
     output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
     
     // Stub signals
     reg  [3:0] ram$read_address;
@@ -24197,31 +24040,21 @@ module top$rx$inflight(clock,read,data_out,empty,almost_empty,underflow,write,da
     reg  ram$write_clock;
     reg  [326:0] ram$write_data;
     reg  ram$write_enable;
-    reg  read_logic$clock;
-    reg  read_logic$read;
-    wire  [326:0] read_logic$data_out;
-    wire  read_logic$empty;
-    wire  read_logic$almost_empty;
-    wire  read_logic$underflow;
-    reg  [4:0] read_logic$write_address_delayed;
-    wire  [3:0] read_logic$ram_read_address;
-    reg  [326:0] read_logic$ram_read_data;
-    wire  read_logic$ram_read_clock;
-    wire  [4:0] read_logic$read_address_out;
-    wire  [4:0] read_logic$fill_level;
-    reg  write_logic$write;
-    reg  [326:0] write_logic$data_in;
-    wire  write_logic$full;
-    wire  write_logic$almost_full;
-    wire  write_logic$overflow;
-    reg  write_logic$clock;
-    wire  [3:0] write_logic$ram_write_address;
-    wire  write_logic$ram_write_clock;
-    wire  [326:0] write_logic$ram_write_data;
-    wire  write_logic$ram_write_enable;
-    reg  [4:0] write_logic$read_address;
-    wire  [4:0] write_logic$write_address_delayed;
-    wire  [4:0] write_logic$fill_level;
+    reg  [4:0] rd$d;
+    wire  [4:0] rd$q;
+    reg  rd$clock;
+    reg  [4:0] rd_p1$d;
+    wire  [4:0] rd_p1$q;
+    reg  rd_p1$clock;
+    reg  [4:0] wr$d;
+    wire  [4:0] wr$q;
+    reg  wr$clock;
+    reg  [4:0] wr_seen$d;
+    wire  [4:0] wr_seen$q;
+    reg  wr_seen$clock;
+    
+    // Local signals
+    reg  take;
     
     // Sub module instances
     top$rx$inflight$ram ram(
@@ -24233,59 +24066,56 @@ module top$rx$inflight(clock,read,data_out,empty,almost_empty,underflow,write,da
         .write_data(ram$write_data),
         .write_enable(ram$write_enable)
     );
-    top$rx$inflight$read_logic read_logic(
-        .clock(read_logic$clock),
-        .read(read_logic$read),
-        .data_out(read_logic$data_out),
-        .empty(read_logic$empty),
-        .almost_empty(read_logic$almost_empty),
-        .underflow(read_logic$underflow),
-        .write_address_delayed(read_logic$write_address_delayed),
-        .ram_read_address(read_logic$ram_read_address),
-        .ram_read_data(read_logic$ram_read_data),
-        .ram_read_clock(read_logic$ram_read_clock),
-        .read_address_out(read_logic$read_address_out),
-        .fill_level(read_logic$fill_level)
+    top$rx$inflight$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
     );
-    top$rx$inflight$write_logic write_logic(
-        .write(write_logic$write),
-        .data_in(write_logic$data_in),
-        .full(write_logic$full),
-        .almost_full(write_logic$almost_full),
-        .overflow(write_logic$overflow),
-        .clock(write_logic$clock),
-        .ram_write_address(write_logic$ram_write_address),
-        .ram_write_clock(write_logic$ram_write_clock),
-        .ram_write_data(write_logic$ram_write_data),
-        .ram_write_enable(write_logic$ram_write_enable),
-        .read_address(write_logic$read_address),
-        .write_address_delayed(write_logic$write_address_delayed),
-        .fill_level(write_logic$fill_level)
+    top$rx$inflight$rd_p1 rd_p1(
+        .d(rd_p1$d),
+        .q(rd_p1$q),
+        .clock(rd_p1$clock)
+    );
+    top$rx$inflight$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$rx$inflight$wr_seen wr_seen(
+        .d(wr_seen$d),
+        .q(wr_seen$q),
+        .clock(wr_seen$clock)
     );
     
     // Update code
     always @(*) begin
-        read_logic$clock = clock;
-        write_logic$clock = clock;
-        read_logic$read = read;
-        empty = read_logic$empty;
-        almost_empty = read_logic$almost_empty;
-        data_out = read_logic$data_out;
-        underflow = read_logic$underflow;
-        overflow = write_logic$overflow;
-        almost_full = write_logic$almost_full;
-        full = write_logic$full;
-        write_logic$write = write;
-        write_logic$data_in = data_in;
-        ram$write_clock = clock;
-        ram$write_enable = write_logic$ram_write_enable;
-        ram$write_address = write_logic$ram_write_address;
-        ram$write_data = write_logic$ram_write_data;
+        rd$clock = clock;
+        wr$clock = clock;
+        wr_seen$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        wr_seen$d = wr_seen$q;
+        rd_p1$clock = clock;
+        rd_p1$d = rd_p1$q;
         ram$read_clock = clock;
-        ram$read_address = read_logic$ram_read_address;
-        read_logic$ram_read_data = ram$read_data;
-        read_logic$write_address_delayed = write_logic$write_address_delayed;
-        write_logic$read_address = read_logic$read_address_out;
+        ram$write_clock = clock;
+        wr_seen$d = wr$q;
+        empty = rd$q == wr_seen$q;
+        full = (rd$q[(32'h0)+:(4)] == wr$q[(32'h0)+:(4)]) & (rd$q != wr$q);
+        take = write & ~full;
+        ram$write_address = wr$q[(32'h0)+:(4)];
+        ram$write_data = data_in;
+        ram$write_enable = take;
+        if (take) begin
+            wr$d = wr$q + 32'h1;
+        end
+        ram$read_address = rd$q[(32'h0)+:(4)];
+        if (read) begin
+            rd$d = rd_p1$q;
+            rd_p1$d = rd_p1$q + 32'h1;
+            ram$read_address = rd_p1$q[(32'h0)+:(4)];
+        end
+        data_out = ram$read_data;
     end
     
 endmodule // top$rx$inflight
@@ -24320,103 +24150,58 @@ module top$rx$inflight$ram(read_address,read_clock,read_data,write_address,write
 endmodule // top$rx$inflight$ram
 
 
-module top$rx$inflight$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+module top$rx$inflight$rd(d,q,clock);
     
     // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
     input wire  clock;
-    input wire  read;
-    output reg  [326:0] data_out;
-    output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
-    input wire  [4:0] write_address_delayed;
-    output reg  [3:0] ram_read_address;
-    input wire  [326:0] ram_read_data;
-    output reg  ram_read_clock;
-    output reg  [4:0] read_address_out;
-    output reg  [4:0] fill_level;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$inflight$rd
+
+
+module top$rx$inflight$rd_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
     
     // Constant declarations
-    localparam  fifo_address_mask = 5'b1111;
-    localparam  fifo_size = 5'b10000;
-    localparam  block_size = 5'b1;
+    localparam  init = 5'b1;
     
     // Stub signals
-    reg  [4:0] read_address$d;
-    wire  [4:0] read_address$q;
-    reg  read_address$clock;
-    reg  dff_underflow$d;
-    wire  dff_underflow$q;
-    reg  dff_underflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
+    reg  [4:0] dff$d;
+    wire  [4:0] dff$q;
+    reg  dff$clock;
     
     // Sub module instances
-    top$rx$inflight$read_logic$read_address read_address(
-        .d(read_address$d),
-        .q(read_address$q),
-        .clock(read_address$clock)
-    );
-    top$rx$inflight$read_logic$dff_underflow dff_underflow(
-        .d(dff_underflow$d),
-        .q(dff_underflow$q),
-        .clock(dff_underflow$clock)
+    top$rx$inflight$rd_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
     );
     
     // Update code
     always @(*) begin
-        read_address$clock = clock;
-        dff_underflow$clock = clock;
-        read_address$d = read_address$q;
-        dff_underflow$d = dff_underflow$q;
-        ram_read_clock = clock;
-        is_empty = (read_address$q == write_address_delayed);
-        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
-        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_empty = (fill_level < block_size);
-        empty = is_empty;
-        ram_read_address = ((read_address$q & fifo_address_mask) & 4'hf);
-        data_out = ram_read_data;
-        if (read & ~is_empty) begin
-            read_address$d = read_address$q + 32'h1;
-            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 4'hf);
-        end
-        else begin
-            read_address$d = read_address$q;
-        end
-        dff_underflow$d = dff_underflow$q | (is_empty & read);
-        underflow = dff_underflow$q;
-        read_address_out = read_address$q;
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
     end
     
-endmodule // top$rx$inflight$read_logic
+endmodule // top$rx$inflight$rd_p1
 
 
-module top$rx$inflight$read_logic$dff_underflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$inflight$read_logic$dff_underflow
-
-
-module top$rx$inflight$read_logic$read_address(d,q,clock);
+module top$rx$inflight$rd_p1$dff(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -24432,120 +24217,10 @@ module top$rx$inflight$read_logic$read_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$inflight$read_logic$read_address
+endmodule // top$rx$inflight$rd_p1$dff
 
 
-module top$rx$inflight$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
-    
-    // Module arguments
-    input wire  write;
-    input wire  [326:0] data_in;
-    output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
-    input wire  clock;
-    output reg  [3:0] ram_write_address;
-    output reg  ram_write_clock;
-    output reg  [326:0] ram_write_data;
-    output reg  ram_write_enable;
-    input wire  [4:0] read_address;
-    output reg  [4:0] write_address_delayed;
-    output reg  [4:0] fill_level;
-    
-    // Constant declarations
-    localparam  fifo_address_mask = 5'b1111;
-    localparam  fifo_size = 5'b10000;
-    localparam  almost_full_level = 5'b1111;
-    
-    // Stub signals
-    reg  [4:0] write_address$d;
-    wire  [4:0] write_address$q;
-    reg  write_address$clock;
-    reg  [4:0] dff_write_address_delay$d;
-    wire  [4:0] dff_write_address_delay$q;
-    reg  dff_write_address_delay$clock;
-    reg  dff_overflow$d;
-    wire  dff_overflow$q;
-    reg  dff_overflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
-    
-    // Sub module instances
-    top$rx$inflight$write_logic$write_address write_address(
-        .d(write_address$d),
-        .q(write_address$q),
-        .clock(write_address$clock)
-    );
-    top$rx$inflight$write_logic$dff_write_address_delay dff_write_address_delay(
-        .d(dff_write_address_delay$d),
-        .q(dff_write_address_delay$q),
-        .clock(dff_write_address_delay$clock)
-    );
-    top$rx$inflight$write_logic$dff_overflow dff_overflow(
-        .d(dff_overflow$d),
-        .q(dff_overflow$q),
-        .clock(dff_overflow$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff_overflow$clock = clock;
-        write_address$clock = clock;
-        dff_write_address_delay$clock = clock;
-        dff_overflow$d = dff_overflow$q;
-        write_address$d = write_address$q;
-        dff_write_address_delay$d = dff_write_address_delay$q;
-        ram_write_clock = clock;
-        dff_write_address_delay$d = write_address$q;
-        write_address_delayed = dff_write_address_delay$q;
-        ram_write_enable = 1'b0;
-        is_empty = (read_address == dff_write_address_delay$q);
-        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
-        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_full = (fill_level >= almost_full_level);
-        full = is_full;
-        ram_write_address = ((write_address$q & fifo_address_mask) & 4'hf);
-        ram_write_data = data_in;
-        if (write & ~is_full) begin
-            write_address$d = write_address$q + 32'h1;
-            ram_write_enable = 1'b1;
-        end
-        else begin
-            write_address$d = write_address$q;
-            ram_write_enable = 1'b0;
-        end
-        dff_overflow$d = dff_overflow$q | (is_full & write);
-        overflow = dff_overflow$q;
-    end
-    
-endmodule // top$rx$inflight$write_logic
-
-
-module top$rx$inflight$write_logic$dff_overflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$inflight$write_logic$dff_overflow
-
-
-module top$rx$inflight$write_logic$dff_write_address_delay(d,q,clock);
+module top$rx$inflight$wr(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -24561,10 +24236,10 @@ module top$rx$inflight$write_logic$dff_write_address_delay(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$inflight$write_logic$dff_write_address_delay
+endmodule // top$rx$inflight$wr
 
 
-module top$rx$inflight$write_logic$write_address(d,q,clock);
+module top$rx$inflight$wr_seen(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -24580,21 +24255,23 @@ module top$rx$inflight$write_logic$write_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$inflight$write_logic$write_address
+endmodule // top$rx$inflight$wr_seen
 
 
 module top$rx$issue(d,q,clock);
     
     // Module arguments
-    input wire  [1:0] d;
-    output reg  [1:0] q;
+    input wire  [2:0] d;
+    output reg  [2:0] q;
     input wire  clock;
     
     // Enums
     localparam Issue$Idle = 0;
-    localparam Issue$Lookup = 1;
-    localparam Issue$Decide = 2;
-    localparam Issue$Send = 3;
+    localparam Issue$Addr = 1;
+    localparam Issue$Lookup = 2;
+    localparam Issue$Decide = 3;
+    localparam Issue$Classify = 4;
+    localparam Issue$Send = 5;
     
     // Update code (custom)
     initial begin
@@ -24606,6 +24283,25 @@ module top$rx$issue(d,q,clock);
     end
           
 endmodule // top$rx$issue
+
+
+module top$rx$last_beat(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$last_beat
 
 
 module top$rx$ovf_q(d,q,clock);
@@ -24627,20 +24323,111 @@ module top$rx$ovf_q(d,q,clock);
 endmodule // top$rx$ovf_q
 
 
-module top$rx$paired(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+module top$rx$p_eq(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$p_eq
+
+
+module top$rx$p_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$p_ok
+
+
+module top$rx$p_old(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$p_old
+
+
+module top$rx$p_rec(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$p_rec
+
+
+module top$rx$pair_ph(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pair_ph
+
+
+module top$rx$paired(clock,read,data_out,empty,write,data_in,full);
     
     // Module arguments
     input wire  clock;
     input wire  read;
     output reg  [51:0] data_out;
     output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
     input wire  write;
     input wire  [51:0] data_in;
     output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
     
     // Stub signals
     reg  [4:0] ram$read_address;
@@ -24650,31 +24437,21 @@ module top$rx$paired(clock,read,data_out,empty,almost_empty,underflow,write,data
     reg  ram$write_clock;
     reg  [51:0] ram$write_data;
     reg  ram$write_enable;
-    reg  read_logic$clock;
-    reg  read_logic$read;
-    wire  [51:0] read_logic$data_out;
-    wire  read_logic$empty;
-    wire  read_logic$almost_empty;
-    wire  read_logic$underflow;
-    reg  [5:0] read_logic$write_address_delayed;
-    wire  [4:0] read_logic$ram_read_address;
-    reg  [51:0] read_logic$ram_read_data;
-    wire  read_logic$ram_read_clock;
-    wire  [5:0] read_logic$read_address_out;
-    wire  [5:0] read_logic$fill_level;
-    reg  write_logic$write;
-    reg  [51:0] write_logic$data_in;
-    wire  write_logic$full;
-    wire  write_logic$almost_full;
-    wire  write_logic$overflow;
-    reg  write_logic$clock;
-    wire  [4:0] write_logic$ram_write_address;
-    wire  write_logic$ram_write_clock;
-    wire  [51:0] write_logic$ram_write_data;
-    wire  write_logic$ram_write_enable;
-    reg  [5:0] write_logic$read_address;
-    wire  [5:0] write_logic$write_address_delayed;
-    wire  [5:0] write_logic$fill_level;
+    reg  [5:0] rd$d;
+    wire  [5:0] rd$q;
+    reg  rd$clock;
+    reg  [5:0] rd_p1$d;
+    wire  [5:0] rd_p1$q;
+    reg  rd_p1$clock;
+    reg  [5:0] wr$d;
+    wire  [5:0] wr$q;
+    reg  wr$clock;
+    reg  [5:0] wr_seen$d;
+    wire  [5:0] wr_seen$q;
+    reg  wr_seen$clock;
+    
+    // Local signals
+    reg  take;
     
     // Sub module instances
     top$rx$paired$ram ram(
@@ -24686,59 +24463,56 @@ module top$rx$paired(clock,read,data_out,empty,almost_empty,underflow,write,data
         .write_data(ram$write_data),
         .write_enable(ram$write_enable)
     );
-    top$rx$paired$read_logic read_logic(
-        .clock(read_logic$clock),
-        .read(read_logic$read),
-        .data_out(read_logic$data_out),
-        .empty(read_logic$empty),
-        .almost_empty(read_logic$almost_empty),
-        .underflow(read_logic$underflow),
-        .write_address_delayed(read_logic$write_address_delayed),
-        .ram_read_address(read_logic$ram_read_address),
-        .ram_read_data(read_logic$ram_read_data),
-        .ram_read_clock(read_logic$ram_read_clock),
-        .read_address_out(read_logic$read_address_out),
-        .fill_level(read_logic$fill_level)
+    top$rx$paired$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
     );
-    top$rx$paired$write_logic write_logic(
-        .write(write_logic$write),
-        .data_in(write_logic$data_in),
-        .full(write_logic$full),
-        .almost_full(write_logic$almost_full),
-        .overflow(write_logic$overflow),
-        .clock(write_logic$clock),
-        .ram_write_address(write_logic$ram_write_address),
-        .ram_write_clock(write_logic$ram_write_clock),
-        .ram_write_data(write_logic$ram_write_data),
-        .ram_write_enable(write_logic$ram_write_enable),
-        .read_address(write_logic$read_address),
-        .write_address_delayed(write_logic$write_address_delayed),
-        .fill_level(write_logic$fill_level)
+    top$rx$paired$rd_p1 rd_p1(
+        .d(rd_p1$d),
+        .q(rd_p1$q),
+        .clock(rd_p1$clock)
+    );
+    top$rx$paired$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$rx$paired$wr_seen wr_seen(
+        .d(wr_seen$d),
+        .q(wr_seen$q),
+        .clock(wr_seen$clock)
     );
     
     // Update code
     always @(*) begin
-        read_logic$clock = clock;
-        write_logic$clock = clock;
-        read_logic$read = read;
-        empty = read_logic$empty;
-        almost_empty = read_logic$almost_empty;
-        data_out = read_logic$data_out;
-        underflow = read_logic$underflow;
-        overflow = write_logic$overflow;
-        almost_full = write_logic$almost_full;
-        full = write_logic$full;
-        write_logic$write = write;
-        write_logic$data_in = data_in;
-        ram$write_clock = clock;
-        ram$write_enable = write_logic$ram_write_enable;
-        ram$write_address = write_logic$ram_write_address;
-        ram$write_data = write_logic$ram_write_data;
+        rd$clock = clock;
+        wr$clock = clock;
+        wr_seen$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        wr_seen$d = wr_seen$q;
+        rd_p1$clock = clock;
+        rd_p1$d = rd_p1$q;
         ram$read_clock = clock;
-        ram$read_address = read_logic$ram_read_address;
-        read_logic$ram_read_data = ram$read_data;
-        read_logic$write_address_delayed = write_logic$write_address_delayed;
-        write_logic$read_address = read_logic$read_address_out;
+        ram$write_clock = clock;
+        wr_seen$d = wr$q;
+        empty = rd$q == wr_seen$q;
+        full = (rd$q[(32'h0)+:(5)] == wr$q[(32'h0)+:(5)]) & (rd$q != wr$q);
+        take = write & ~full;
+        ram$write_address = wr$q[(32'h0)+:(5)];
+        ram$write_data = data_in;
+        ram$write_enable = take;
+        if (take) begin
+            wr$d = wr$q + 32'h1;
+        end
+        ram$read_address = rd$q[(32'h0)+:(5)];
+        if (read) begin
+            rd$d = rd_p1$q;
+            rd_p1$d = rd_p1$q + 32'h1;
+            ram$read_address = rd_p1$q[(32'h0)+:(5)];
+        end
+        data_out = ram$read_data;
     end
     
 endmodule // top$rx$paired
@@ -24773,103 +24547,58 @@ module top$rx$paired$ram(read_address,read_clock,read_data,write_address,write_c
 endmodule // top$rx$paired$ram
 
 
-module top$rx$paired$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+module top$rx$paired$rd(d,q,clock);
     
     // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
     input wire  clock;
-    input wire  read;
-    output reg  [51:0] data_out;
-    output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
-    input wire  [5:0] write_address_delayed;
-    output reg  [4:0] ram_read_address;
-    input wire  [51:0] ram_read_data;
-    output reg  ram_read_clock;
-    output reg  [5:0] read_address_out;
-    output reg  [5:0] fill_level;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$paired$rd
+
+
+module top$rx$paired$rd_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
     
     // Constant declarations
-    localparam  fifo_address_mask = 6'b11111;
-    localparam  fifo_size = 6'b100000;
-    localparam  block_size = 6'b1;
+    localparam  init = 6'b1;
     
     // Stub signals
-    reg  [5:0] read_address$d;
-    wire  [5:0] read_address$q;
-    reg  read_address$clock;
-    reg  dff_underflow$d;
-    wire  dff_underflow$q;
-    reg  dff_underflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
+    reg  [5:0] dff$d;
+    wire  [5:0] dff$q;
+    reg  dff$clock;
     
     // Sub module instances
-    top$rx$paired$read_logic$read_address read_address(
-        .d(read_address$d),
-        .q(read_address$q),
-        .clock(read_address$clock)
-    );
-    top$rx$paired$read_logic$dff_underflow dff_underflow(
-        .d(dff_underflow$d),
-        .q(dff_underflow$q),
-        .clock(dff_underflow$clock)
+    top$rx$paired$rd_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
     );
     
     // Update code
     always @(*) begin
-        read_address$clock = clock;
-        dff_underflow$clock = clock;
-        read_address$d = read_address$q;
-        dff_underflow$d = dff_underflow$q;
-        ram_read_clock = clock;
-        is_empty = (read_address$q == write_address_delayed);
-        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
-        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_empty = (fill_level < block_size);
-        empty = is_empty;
-        ram_read_address = ((read_address$q & fifo_address_mask) & 5'h1f);
-        data_out = ram_read_data;
-        if (read & ~is_empty) begin
-            read_address$d = read_address$q + 32'h1;
-            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 5'h1f);
-        end
-        else begin
-            read_address$d = read_address$q;
-        end
-        dff_underflow$d = dff_underflow$q | (is_empty & read);
-        underflow = dff_underflow$q;
-        read_address_out = read_address$q;
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
     end
     
-endmodule // top$rx$paired$read_logic
+endmodule // top$rx$paired$rd_p1
 
 
-module top$rx$paired$read_logic$dff_underflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$paired$read_logic$dff_underflow
-
-
-module top$rx$paired$read_logic$read_address(d,q,clock);
+module top$rx$paired$rd_p1$dff(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -24885,120 +24614,10 @@ module top$rx$paired$read_logic$read_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$paired$read_logic$read_address
+endmodule // top$rx$paired$rd_p1$dff
 
 
-module top$rx$paired$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
-    
-    // Module arguments
-    input wire  write;
-    input wire  [51:0] data_in;
-    output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
-    input wire  clock;
-    output reg  [4:0] ram_write_address;
-    output reg  ram_write_clock;
-    output reg  [51:0] ram_write_data;
-    output reg  ram_write_enable;
-    input wire  [5:0] read_address;
-    output reg  [5:0] write_address_delayed;
-    output reg  [5:0] fill_level;
-    
-    // Constant declarations
-    localparam  fifo_address_mask = 6'b11111;
-    localparam  fifo_size = 6'b100000;
-    localparam  almost_full_level = 6'b11111;
-    
-    // Stub signals
-    reg  [5:0] write_address$d;
-    wire  [5:0] write_address$q;
-    reg  write_address$clock;
-    reg  [5:0] dff_write_address_delay$d;
-    wire  [5:0] dff_write_address_delay$q;
-    reg  dff_write_address_delay$clock;
-    reg  dff_overflow$d;
-    wire  dff_overflow$q;
-    reg  dff_overflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
-    
-    // Sub module instances
-    top$rx$paired$write_logic$write_address write_address(
-        .d(write_address$d),
-        .q(write_address$q),
-        .clock(write_address$clock)
-    );
-    top$rx$paired$write_logic$dff_write_address_delay dff_write_address_delay(
-        .d(dff_write_address_delay$d),
-        .q(dff_write_address_delay$q),
-        .clock(dff_write_address_delay$clock)
-    );
-    top$rx$paired$write_logic$dff_overflow dff_overflow(
-        .d(dff_overflow$d),
-        .q(dff_overflow$q),
-        .clock(dff_overflow$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff_overflow$clock = clock;
-        write_address$clock = clock;
-        dff_write_address_delay$clock = clock;
-        dff_overflow$d = dff_overflow$q;
-        write_address$d = write_address$q;
-        dff_write_address_delay$d = dff_write_address_delay$q;
-        ram_write_clock = clock;
-        dff_write_address_delay$d = write_address$q;
-        write_address_delayed = dff_write_address_delay$q;
-        ram_write_enable = 1'b0;
-        is_empty = (read_address == dff_write_address_delay$q);
-        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
-        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_full = (fill_level >= almost_full_level);
-        full = is_full;
-        ram_write_address = ((write_address$q & fifo_address_mask) & 5'h1f);
-        ram_write_data = data_in;
-        if (write & ~is_full) begin
-            write_address$d = write_address$q + 32'h1;
-            ram_write_enable = 1'b1;
-        end
-        else begin
-            write_address$d = write_address$q;
-            ram_write_enable = 1'b0;
-        end
-        dff_overflow$d = dff_overflow$q | (is_full & write);
-        overflow = dff_overflow$q;
-    end
-    
-endmodule // top$rx$paired$write_logic
-
-
-module top$rx$paired$write_logic$dff_overflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$paired$write_logic$dff_overflow
-
-
-module top$rx$paired$write_logic$dff_write_address_delay(d,q,clock);
+module top$rx$paired$wr(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -25014,10 +24633,10 @@ module top$rx$paired$write_logic$dff_write_address_delay(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$paired$write_logic$dff_write_address_delay
+endmodule // top$rx$paired$wr
 
 
-module top$rx$paired$write_logic$write_address(d,q,clock);
+module top$rx$paired$wr_seen(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -25033,7 +24652,7 @@ module top$rx$paired$write_logic$write_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$paired$write_logic$write_address
+endmodule // top$rx$paired$wr_seen
 
 
 module top$rx$pf(d,q,clock);
@@ -25045,10 +24664,12 @@ module top$rx$pf(d,q,clock);
     
     // Enums
     localparam Prefetch$Scan = 0;
-    localparam Prefetch$Check = 1;
-    localparam Prefetch$Decide = 2;
-    localparam Prefetch$Send = 3;
-    localparam Prefetch$Wait = 4;
+    localparam Prefetch$Addr = 1;
+    localparam Prefetch$Check = 2;
+    localparam Prefetch$Decide = 3;
+    localparam Prefetch$Act = 4;
+    localparam Prefetch$Send = 5;
+    localparam Prefetch$Wait = 6;
     
     // Update code (custom)
     initial begin
@@ -25262,6 +24883,25 @@ module top$rx$pf_rr(d,q,clock);
 endmodule // top$rx$pf_rr
 
 
+module top$rx$pf_send(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pf_send
+
+
 module top$rx$pf_word0(d,q,clock);
     
     // Module arguments
@@ -25298,6 +24938,63 @@ module top$rx$pipe_count(d,q,clock);
     end
           
 endmodule // top$rx$pipe_count
+
+
+module top$rx$pop_done(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pop_done
+
+
+module top$rx$pop_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pop_q
+
+
+module top$rx$pop_rsp(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$pop_rsp
 
 
 module top$rx$qc_counter(d,q,clock);
@@ -25433,6 +25130,76 @@ module top$rx$r_tail(d,q,clock);
 endmodule // top$rx$r_tail
 
 
+module top$rx$ram_addr_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$ram_addr_q
+
+
+module top$rx$rd_m1(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 10'b1111111111;
+    
+    // Stub signals
+    reg  [9:0] dff$d;
+    wire  [9:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$rx$rd_m1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$rx$rd_m1
+
+
+module top$rx$rd_m1$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$rd_m1$dff
+
+
 module top$rx$rd_ptr(d,q,clock);
     
     // Module arguments
@@ -25471,20 +25238,16 @@ module top$rx$read_q(d,q,clock);
 endmodule // top$rx$read_q
 
 
-module top$rx$records(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+module top$rx$records(clock,read,data_out,empty,write,data_in,full);
     
     // Module arguments
     input wire  clock;
     input wire  read;
     output reg  [31:0] data_out;
     output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
     input wire  write;
     input wire  [31:0] data_in;
     output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
     
     // Stub signals
     reg  [4:0] ram$read_address;
@@ -25494,31 +25257,21 @@ module top$rx$records(clock,read,data_out,empty,almost_empty,underflow,write,dat
     reg  ram$write_clock;
     reg  [31:0] ram$write_data;
     reg  ram$write_enable;
-    reg  read_logic$clock;
-    reg  read_logic$read;
-    wire  [31:0] read_logic$data_out;
-    wire  read_logic$empty;
-    wire  read_logic$almost_empty;
-    wire  read_logic$underflow;
-    reg  [5:0] read_logic$write_address_delayed;
-    wire  [4:0] read_logic$ram_read_address;
-    reg  [31:0] read_logic$ram_read_data;
-    wire  read_logic$ram_read_clock;
-    wire  [5:0] read_logic$read_address_out;
-    wire  [5:0] read_logic$fill_level;
-    reg  write_logic$write;
-    reg  [31:0] write_logic$data_in;
-    wire  write_logic$full;
-    wire  write_logic$almost_full;
-    wire  write_logic$overflow;
-    reg  write_logic$clock;
-    wire  [4:0] write_logic$ram_write_address;
-    wire  write_logic$ram_write_clock;
-    wire  [31:0] write_logic$ram_write_data;
-    wire  write_logic$ram_write_enable;
-    reg  [5:0] write_logic$read_address;
-    wire  [5:0] write_logic$write_address_delayed;
-    wire  [5:0] write_logic$fill_level;
+    reg  [5:0] rd$d;
+    wire  [5:0] rd$q;
+    reg  rd$clock;
+    reg  [5:0] rd_p1$d;
+    wire  [5:0] rd_p1$q;
+    reg  rd_p1$clock;
+    reg  [5:0] wr$d;
+    wire  [5:0] wr$q;
+    reg  wr$clock;
+    reg  [5:0] wr_seen$d;
+    wire  [5:0] wr_seen$q;
+    reg  wr_seen$clock;
+    
+    // Local signals
+    reg  take;
     
     // Sub module instances
     top$rx$records$ram ram(
@@ -25530,59 +25283,56 @@ module top$rx$records(clock,read,data_out,empty,almost_empty,underflow,write,dat
         .write_data(ram$write_data),
         .write_enable(ram$write_enable)
     );
-    top$rx$records$read_logic read_logic(
-        .clock(read_logic$clock),
-        .read(read_logic$read),
-        .data_out(read_logic$data_out),
-        .empty(read_logic$empty),
-        .almost_empty(read_logic$almost_empty),
-        .underflow(read_logic$underflow),
-        .write_address_delayed(read_logic$write_address_delayed),
-        .ram_read_address(read_logic$ram_read_address),
-        .ram_read_data(read_logic$ram_read_data),
-        .ram_read_clock(read_logic$ram_read_clock),
-        .read_address_out(read_logic$read_address_out),
-        .fill_level(read_logic$fill_level)
+    top$rx$records$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
     );
-    top$rx$records$write_logic write_logic(
-        .write(write_logic$write),
-        .data_in(write_logic$data_in),
-        .full(write_logic$full),
-        .almost_full(write_logic$almost_full),
-        .overflow(write_logic$overflow),
-        .clock(write_logic$clock),
-        .ram_write_address(write_logic$ram_write_address),
-        .ram_write_clock(write_logic$ram_write_clock),
-        .ram_write_data(write_logic$ram_write_data),
-        .ram_write_enable(write_logic$ram_write_enable),
-        .read_address(write_logic$read_address),
-        .write_address_delayed(write_logic$write_address_delayed),
-        .fill_level(write_logic$fill_level)
+    top$rx$records$rd_p1 rd_p1(
+        .d(rd_p1$d),
+        .q(rd_p1$q),
+        .clock(rd_p1$clock)
+    );
+    top$rx$records$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$rx$records$wr_seen wr_seen(
+        .d(wr_seen$d),
+        .q(wr_seen$q),
+        .clock(wr_seen$clock)
     );
     
     // Update code
     always @(*) begin
-        read_logic$clock = clock;
-        write_logic$clock = clock;
-        read_logic$read = read;
-        empty = read_logic$empty;
-        almost_empty = read_logic$almost_empty;
-        data_out = read_logic$data_out;
-        underflow = read_logic$underflow;
-        overflow = write_logic$overflow;
-        almost_full = write_logic$almost_full;
-        full = write_logic$full;
-        write_logic$write = write;
-        write_logic$data_in = data_in;
-        ram$write_clock = clock;
-        ram$write_enable = write_logic$ram_write_enable;
-        ram$write_address = write_logic$ram_write_address;
-        ram$write_data = write_logic$ram_write_data;
+        rd$clock = clock;
+        wr$clock = clock;
+        wr_seen$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        wr_seen$d = wr_seen$q;
+        rd_p1$clock = clock;
+        rd_p1$d = rd_p1$q;
         ram$read_clock = clock;
-        ram$read_address = read_logic$ram_read_address;
-        read_logic$ram_read_data = ram$read_data;
-        read_logic$write_address_delayed = write_logic$write_address_delayed;
-        write_logic$read_address = read_logic$read_address_out;
+        ram$write_clock = clock;
+        wr_seen$d = wr$q;
+        empty = rd$q == wr_seen$q;
+        full = (rd$q[(32'h0)+:(5)] == wr$q[(32'h0)+:(5)]) & (rd$q != wr$q);
+        take = write & ~full;
+        ram$write_address = wr$q[(32'h0)+:(5)];
+        ram$write_data = data_in;
+        ram$write_enable = take;
+        if (take) begin
+            wr$d = wr$q + 32'h1;
+        end
+        ram$read_address = rd$q[(32'h0)+:(5)];
+        if (read) begin
+            rd$d = rd_p1$q;
+            rd_p1$d = rd_p1$q + 32'h1;
+            ram$read_address = rd_p1$q[(32'h0)+:(5)];
+        end
+        data_out = ram$read_data;
     end
     
 endmodule // top$rx$records
@@ -25617,103 +25367,58 @@ module top$rx$records$ram(read_address,read_clock,read_data,write_address,write_
 endmodule // top$rx$records$ram
 
 
-module top$rx$records$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+module top$rx$records$rd(d,q,clock);
     
     // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
     input wire  clock;
-    input wire  read;
-    output reg  [31:0] data_out;
-    output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
-    input wire  [5:0] write_address_delayed;
-    output reg  [4:0] ram_read_address;
-    input wire  [31:0] ram_read_data;
-    output reg  ram_read_clock;
-    output reg  [5:0] read_address_out;
-    output reg  [5:0] fill_level;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$records$rd
+
+
+module top$rx$records$rd_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
     
     // Constant declarations
-    localparam  fifo_address_mask = 6'b11111;
-    localparam  fifo_size = 6'b100000;
-    localparam  block_size = 6'b1;
+    localparam  init = 6'b1;
     
     // Stub signals
-    reg  [5:0] read_address$d;
-    wire  [5:0] read_address$q;
-    reg  read_address$clock;
-    reg  dff_underflow$d;
-    wire  dff_underflow$q;
-    reg  dff_underflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
+    reg  [5:0] dff$d;
+    wire  [5:0] dff$q;
+    reg  dff$clock;
     
     // Sub module instances
-    top$rx$records$read_logic$read_address read_address(
-        .d(read_address$d),
-        .q(read_address$q),
-        .clock(read_address$clock)
-    );
-    top$rx$records$read_logic$dff_underflow dff_underflow(
-        .d(dff_underflow$d),
-        .q(dff_underflow$q),
-        .clock(dff_underflow$clock)
+    top$rx$records$rd_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
     );
     
     // Update code
     always @(*) begin
-        read_address$clock = clock;
-        dff_underflow$clock = clock;
-        read_address$d = read_address$q;
-        dff_underflow$d = dff_underflow$q;
-        ram_read_clock = clock;
-        is_empty = (read_address$q == write_address_delayed);
-        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
-        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_empty = (fill_level < block_size);
-        empty = is_empty;
-        ram_read_address = ((read_address$q & fifo_address_mask) & 5'h1f);
-        data_out = ram_read_data;
-        if (read & ~is_empty) begin
-            read_address$d = read_address$q + 32'h1;
-            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 5'h1f);
-        end
-        else begin
-            read_address$d = read_address$q;
-        end
-        dff_underflow$d = dff_underflow$q | (is_empty & read);
-        underflow = dff_underflow$q;
-        read_address_out = read_address$q;
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
     end
     
-endmodule // top$rx$records$read_logic
+endmodule // top$rx$records$rd_p1
 
 
-module top$rx$records$read_logic$dff_underflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$records$read_logic$dff_underflow
-
-
-module top$rx$records$read_logic$read_address(d,q,clock);
+module top$rx$records$rd_p1$dff(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -25729,120 +25434,10 @@ module top$rx$records$read_logic$read_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$records$read_logic$read_address
+endmodule // top$rx$records$rd_p1$dff
 
 
-module top$rx$records$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
-    
-    // Module arguments
-    input wire  write;
-    input wire  [31:0] data_in;
-    output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
-    input wire  clock;
-    output reg  [4:0] ram_write_address;
-    output reg  ram_write_clock;
-    output reg  [31:0] ram_write_data;
-    output reg  ram_write_enable;
-    input wire  [5:0] read_address;
-    output reg  [5:0] write_address_delayed;
-    output reg  [5:0] fill_level;
-    
-    // Constant declarations
-    localparam  fifo_address_mask = 6'b11111;
-    localparam  fifo_size = 6'b100000;
-    localparam  almost_full_level = 6'b11111;
-    
-    // Stub signals
-    reg  [5:0] write_address$d;
-    wire  [5:0] write_address$q;
-    reg  write_address$clock;
-    reg  [5:0] dff_write_address_delay$d;
-    wire  [5:0] dff_write_address_delay$q;
-    reg  dff_write_address_delay$clock;
-    reg  dff_overflow$d;
-    wire  dff_overflow$q;
-    reg  dff_overflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
-    
-    // Sub module instances
-    top$rx$records$write_logic$write_address write_address(
-        .d(write_address$d),
-        .q(write_address$q),
-        .clock(write_address$clock)
-    );
-    top$rx$records$write_logic$dff_write_address_delay dff_write_address_delay(
-        .d(dff_write_address_delay$d),
-        .q(dff_write_address_delay$q),
-        .clock(dff_write_address_delay$clock)
-    );
-    top$rx$records$write_logic$dff_overflow dff_overflow(
-        .d(dff_overflow$d),
-        .q(dff_overflow$q),
-        .clock(dff_overflow$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff_overflow$clock = clock;
-        write_address$clock = clock;
-        dff_write_address_delay$clock = clock;
-        dff_overflow$d = dff_overflow$q;
-        write_address$d = write_address$q;
-        dff_write_address_delay$d = dff_write_address_delay$q;
-        ram_write_clock = clock;
-        dff_write_address_delay$d = write_address$q;
-        write_address_delayed = dff_write_address_delay$q;
-        ram_write_enable = 1'b0;
-        is_empty = (read_address == dff_write_address_delay$q);
-        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
-        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_full = (fill_level >= almost_full_level);
-        full = is_full;
-        ram_write_address = ((write_address$q & fifo_address_mask) & 5'h1f);
-        ram_write_data = data_in;
-        if (write & ~is_full) begin
-            write_address$d = write_address$q + 32'h1;
-            ram_write_enable = 1'b1;
-        end
-        else begin
-            write_address$d = write_address$q;
-            ram_write_enable = 1'b0;
-        end
-        dff_overflow$d = dff_overflow$q | (is_full & write);
-        overflow = dff_overflow$q;
-    end
-    
-endmodule // top$rx$records$write_logic
-
-
-module top$rx$records$write_logic$dff_overflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$records$write_logic$dff_overflow
-
-
-module top$rx$records$write_logic$dff_write_address_delay(d,q,clock);
+module top$rx$records$wr(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -25858,10 +25453,10 @@ module top$rx$records$write_logic$dff_write_address_delay(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$records$write_logic$dff_write_address_delay
+endmodule // top$rx$records$wr
 
 
-module top$rx$records$write_logic$write_address(d,q,clock);
+module top$rx$records$wr_seen(d,q,clock);
     
     // Module arguments
     input wire  [5:0] d;
@@ -25877,7 +25472,7 @@ module top$rx$records$write_logic$write_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$records$write_logic$write_address
+endmodule // top$rx$records$wr_seen
 
 
 module top$rx$reset_index(d,q,clock);
@@ -25918,20 +25513,16 @@ module top$rx$reset_pending(d,q,clock);
 endmodule // top$rx$reset_pending
 
 
-module top$rx$responses(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
+module top$rx$responses(clock,read,data_out,empty,write,data_in,full);
     
     // Module arguments
     input wire  clock;
     input wire  read;
     output reg  [79:0] data_out;
     output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
     input wire  write;
     input wire  [79:0] data_in;
     output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
     
     // Stub signals
     reg  [3:0] ram$read_address;
@@ -25941,31 +25532,21 @@ module top$rx$responses(clock,read,data_out,empty,almost_empty,underflow,write,d
     reg  ram$write_clock;
     reg  [79:0] ram$write_data;
     reg  ram$write_enable;
-    reg  read_logic$clock;
-    reg  read_logic$read;
-    wire  [79:0] read_logic$data_out;
-    wire  read_logic$empty;
-    wire  read_logic$almost_empty;
-    wire  read_logic$underflow;
-    reg  [4:0] read_logic$write_address_delayed;
-    wire  [3:0] read_logic$ram_read_address;
-    reg  [79:0] read_logic$ram_read_data;
-    wire  read_logic$ram_read_clock;
-    wire  [4:0] read_logic$read_address_out;
-    wire  [4:0] read_logic$fill_level;
-    reg  write_logic$write;
-    reg  [79:0] write_logic$data_in;
-    wire  write_logic$full;
-    wire  write_logic$almost_full;
-    wire  write_logic$overflow;
-    reg  write_logic$clock;
-    wire  [3:0] write_logic$ram_write_address;
-    wire  write_logic$ram_write_clock;
-    wire  [79:0] write_logic$ram_write_data;
-    wire  write_logic$ram_write_enable;
-    reg  [4:0] write_logic$read_address;
-    wire  [4:0] write_logic$write_address_delayed;
-    wire  [4:0] write_logic$fill_level;
+    reg  [4:0] rd$d;
+    wire  [4:0] rd$q;
+    reg  rd$clock;
+    reg  [4:0] rd_p1$d;
+    wire  [4:0] rd_p1$q;
+    reg  rd_p1$clock;
+    reg  [4:0] wr$d;
+    wire  [4:0] wr$q;
+    reg  wr$clock;
+    reg  [4:0] wr_seen$d;
+    wire  [4:0] wr_seen$q;
+    reg  wr_seen$clock;
+    
+    // Local signals
+    reg  take;
     
     // Sub module instances
     top$rx$responses$ram ram(
@@ -25977,59 +25558,56 @@ module top$rx$responses(clock,read,data_out,empty,almost_empty,underflow,write,d
         .write_data(ram$write_data),
         .write_enable(ram$write_enable)
     );
-    top$rx$responses$read_logic read_logic(
-        .clock(read_logic$clock),
-        .read(read_logic$read),
-        .data_out(read_logic$data_out),
-        .empty(read_logic$empty),
-        .almost_empty(read_logic$almost_empty),
-        .underflow(read_logic$underflow),
-        .write_address_delayed(read_logic$write_address_delayed),
-        .ram_read_address(read_logic$ram_read_address),
-        .ram_read_data(read_logic$ram_read_data),
-        .ram_read_clock(read_logic$ram_read_clock),
-        .read_address_out(read_logic$read_address_out),
-        .fill_level(read_logic$fill_level)
+    top$rx$responses$rd rd(
+        .d(rd$d),
+        .q(rd$q),
+        .clock(rd$clock)
     );
-    top$rx$responses$write_logic write_logic(
-        .write(write_logic$write),
-        .data_in(write_logic$data_in),
-        .full(write_logic$full),
-        .almost_full(write_logic$almost_full),
-        .overflow(write_logic$overflow),
-        .clock(write_logic$clock),
-        .ram_write_address(write_logic$ram_write_address),
-        .ram_write_clock(write_logic$ram_write_clock),
-        .ram_write_data(write_logic$ram_write_data),
-        .ram_write_enable(write_logic$ram_write_enable),
-        .read_address(write_logic$read_address),
-        .write_address_delayed(write_logic$write_address_delayed),
-        .fill_level(write_logic$fill_level)
+    top$rx$responses$rd_p1 rd_p1(
+        .d(rd_p1$d),
+        .q(rd_p1$q),
+        .clock(rd_p1$clock)
+    );
+    top$rx$responses$wr wr(
+        .d(wr$d),
+        .q(wr$q),
+        .clock(wr$clock)
+    );
+    top$rx$responses$wr_seen wr_seen(
+        .d(wr_seen$d),
+        .q(wr_seen$q),
+        .clock(wr_seen$clock)
     );
     
     // Update code
     always @(*) begin
-        read_logic$clock = clock;
-        write_logic$clock = clock;
-        read_logic$read = read;
-        empty = read_logic$empty;
-        almost_empty = read_logic$almost_empty;
-        data_out = read_logic$data_out;
-        underflow = read_logic$underflow;
-        overflow = write_logic$overflow;
-        almost_full = write_logic$almost_full;
-        full = write_logic$full;
-        write_logic$write = write;
-        write_logic$data_in = data_in;
-        ram$write_clock = clock;
-        ram$write_enable = write_logic$ram_write_enable;
-        ram$write_address = write_logic$ram_write_address;
-        ram$write_data = write_logic$ram_write_data;
+        rd$clock = clock;
+        wr$clock = clock;
+        wr_seen$clock = clock;
+        rd$d = rd$q;
+        wr$d = wr$q;
+        wr_seen$d = wr_seen$q;
+        rd_p1$clock = clock;
+        rd_p1$d = rd_p1$q;
         ram$read_clock = clock;
-        ram$read_address = read_logic$ram_read_address;
-        read_logic$ram_read_data = ram$read_data;
-        read_logic$write_address_delayed = write_logic$write_address_delayed;
-        write_logic$read_address = read_logic$read_address_out;
+        ram$write_clock = clock;
+        wr_seen$d = wr$q;
+        empty = rd$q == wr_seen$q;
+        full = (rd$q[(32'h0)+:(4)] == wr$q[(32'h0)+:(4)]) & (rd$q != wr$q);
+        take = write & ~full;
+        ram$write_address = wr$q[(32'h0)+:(4)];
+        ram$write_data = data_in;
+        ram$write_enable = take;
+        if (take) begin
+            wr$d = wr$q + 32'h1;
+        end
+        ram$read_address = rd$q[(32'h0)+:(4)];
+        if (read) begin
+            rd$d = rd_p1$q;
+            rd_p1$d = rd_p1$q + 32'h1;
+            ram$read_address = rd_p1$q[(32'h0)+:(4)];
+        end
+        data_out = ram$read_data;
     end
     
 endmodule // top$rx$responses
@@ -26064,103 +25642,58 @@ module top$rx$responses$ram(read_address,read_clock,read_data,write_address,writ
 endmodule // top$rx$responses$ram
 
 
-module top$rx$responses$read_logic(clock,read,data_out,empty,almost_empty,underflow,write_address_delayed,ram_read_address,ram_read_data,ram_read_clock,read_address_out,fill_level);
+module top$rx$responses$rd(d,q,clock);
     
     // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
     input wire  clock;
-    input wire  read;
-    output reg  [79:0] data_out;
-    output reg  empty;
-    output reg  almost_empty;
-    output reg  underflow;
-    input wire  [4:0] write_address_delayed;
-    output reg  [3:0] ram_read_address;
-    input wire  [79:0] ram_read_data;
-    output reg  ram_read_clock;
-    output reg  [4:0] read_address_out;
-    output reg  [4:0] fill_level;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$responses$rd
+
+
+module top$rx$responses$rd_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
     
     // Constant declarations
-    localparam  fifo_address_mask = 5'b1111;
-    localparam  fifo_size = 5'b10000;
-    localparam  block_size = 5'b1;
+    localparam  init = 5'b1;
     
     // Stub signals
-    reg  [4:0] read_address$d;
-    wire  [4:0] read_address$q;
-    reg  read_address$clock;
-    reg  dff_underflow$d;
-    wire  dff_underflow$q;
-    reg  dff_underflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
+    reg  [4:0] dff$d;
+    wire  [4:0] dff$q;
+    reg  dff$clock;
     
     // Sub module instances
-    top$rx$responses$read_logic$read_address read_address(
-        .d(read_address$d),
-        .q(read_address$q),
-        .clock(read_address$clock)
-    );
-    top$rx$responses$read_logic$dff_underflow dff_underflow(
-        .d(dff_underflow$d),
-        .q(dff_underflow$q),
-        .clock(dff_underflow$clock)
+    top$rx$responses$rd_p1$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
     );
     
     // Update code
     always @(*) begin
-        read_address$clock = clock;
-        dff_underflow$clock = clock;
-        read_address$d = read_address$q;
-        dff_underflow$d = dff_underflow$q;
-        ram_read_clock = clock;
-        is_empty = (read_address$q == write_address_delayed);
-        is_full = ~is_empty & ((read_address$q & fifo_address_mask) == (write_address_delayed & fifo_address_mask));
-        fill_level = ((write_address_delayed & fifo_address_mask) + fifo_size - (read_address$q & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_empty = (fill_level < block_size);
-        empty = is_empty;
-        ram_read_address = ((read_address$q & fifo_address_mask) & 4'hf);
-        data_out = ram_read_data;
-        if (read & ~is_empty) begin
-            read_address$d = read_address$q + 32'h1;
-            ram_read_address = (((read_address$q + 32'h1) & fifo_address_mask) & 4'hf);
-        end
-        else begin
-            read_address$d = read_address$q;
-        end
-        dff_underflow$d = dff_underflow$q | (is_empty & read);
-        underflow = dff_underflow$q;
-        read_address_out = read_address$q;
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
     end
     
-endmodule // top$rx$responses$read_logic
+endmodule // top$rx$responses$rd_p1
 
 
-module top$rx$responses$read_logic$dff_underflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$responses$read_logic$dff_underflow
-
-
-module top$rx$responses$read_logic$read_address(d,q,clock);
+module top$rx$responses$rd_p1$dff(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -26176,120 +25709,10 @@ module top$rx$responses$read_logic$read_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$responses$read_logic$read_address
+endmodule // top$rx$responses$rd_p1$dff
 
 
-module top$rx$responses$write_logic(write,data_in,full,almost_full,overflow,clock,ram_write_address,ram_write_clock,ram_write_data,ram_write_enable,read_address,write_address_delayed,fill_level);
-    
-    // Module arguments
-    input wire  write;
-    input wire  [79:0] data_in;
-    output reg  full;
-    output reg  almost_full;
-    output reg  overflow;
-    input wire  clock;
-    output reg  [3:0] ram_write_address;
-    output reg  ram_write_clock;
-    output reg  [79:0] ram_write_data;
-    output reg  ram_write_enable;
-    input wire  [4:0] read_address;
-    output reg  [4:0] write_address_delayed;
-    output reg  [4:0] fill_level;
-    
-    // Constant declarations
-    localparam  fifo_address_mask = 5'b1111;
-    localparam  fifo_size = 5'b10000;
-    localparam  almost_full_level = 5'b1111;
-    
-    // Stub signals
-    reg  [4:0] write_address$d;
-    wire  [4:0] write_address$q;
-    reg  write_address$clock;
-    reg  [4:0] dff_write_address_delay$d;
-    wire  [4:0] dff_write_address_delay$q;
-    reg  dff_write_address_delay$clock;
-    reg  dff_overflow$d;
-    wire  dff_overflow$q;
-    reg  dff_overflow$clock;
-    
-    // Local signals
-    reg  is_empty;
-    reg  is_full;
-    
-    // Sub module instances
-    top$rx$responses$write_logic$write_address write_address(
-        .d(write_address$d),
-        .q(write_address$q),
-        .clock(write_address$clock)
-    );
-    top$rx$responses$write_logic$dff_write_address_delay dff_write_address_delay(
-        .d(dff_write_address_delay$d),
-        .q(dff_write_address_delay$q),
-        .clock(dff_write_address_delay$clock)
-    );
-    top$rx$responses$write_logic$dff_overflow dff_overflow(
-        .d(dff_overflow$d),
-        .q(dff_overflow$q),
-        .clock(dff_overflow$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        dff_overflow$clock = clock;
-        write_address$clock = clock;
-        dff_write_address_delay$clock = clock;
-        dff_overflow$d = dff_overflow$q;
-        write_address$d = write_address$q;
-        dff_write_address_delay$d = dff_write_address_delay$q;
-        ram_write_clock = clock;
-        dff_write_address_delay$d = write_address$q;
-        write_address_delayed = dff_write_address_delay$q;
-        ram_write_enable = 1'b0;
-        is_empty = (read_address == dff_write_address_delay$q);
-        is_full = ~is_empty & ((read_address & fifo_address_mask) == (write_address$q & fifo_address_mask));
-        fill_level = ((dff_write_address_delay$q & fifo_address_mask) + fifo_size - (read_address & fifo_address_mask)) & fifo_address_mask;
-        if (is_full) begin
-            fill_level = fifo_size;
-        end
-        almost_full = (fill_level >= almost_full_level);
-        full = is_full;
-        ram_write_address = ((write_address$q & fifo_address_mask) & 4'hf);
-        ram_write_data = data_in;
-        if (write & ~is_full) begin
-            write_address$d = write_address$q + 32'h1;
-            ram_write_enable = 1'b1;
-        end
-        else begin
-            write_address$d = write_address$q;
-            ram_write_enable = 1'b0;
-        end
-        dff_overflow$d = dff_overflow$q | (is_full & write);
-        overflow = dff_overflow$q;
-    end
-    
-endmodule // top$rx$responses$write_logic
-
-
-module top$rx$responses$write_logic$dff_overflow(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$rx$responses$write_logic$dff_overflow
-
-
-module top$rx$responses$write_logic$dff_write_address_delay(d,q,clock);
+module top$rx$responses$wr(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -26305,10 +25728,10 @@ module top$rx$responses$write_logic$dff_write_address_delay(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$responses$write_logic$dff_write_address_delay
+endmodule // top$rx$responses$wr
 
 
-module top$rx$responses$write_logic$write_address(d,q,clock);
+module top$rx$responses$wr_seen(d,q,clock);
     
     // Module arguments
     input wire  [4:0] d;
@@ -26324,7 +25747,7 @@ module top$rx$responses$write_logic$write_address(d,q,clock);
        q <= d;
     end
           
-endmodule // top$rx$responses$write_logic$write_address
+endmodule // top$rx$responses$wr_seen
 
 
 module top$rx$rsp_have0(d,q,clock);
@@ -26365,6 +25788,63 @@ module top$rx$rsp_word0(d,q,clock);
 endmodule // top$rx$rsp_word0
 
 
+module top$rx$s_cached(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$s_cached
+
+
+module top$rx$s_drop(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$s_drop
+
+
+module top$rx$s_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$s_rd
+
+
 module top$rx$stored(d,q,clock);
     
     // Module arguments
@@ -26382,6 +25862,25 @@ module top$rx$stored(d,q,clock);
     end
           
 endmodule // top$rx$stored
+
+
+module top$rx$stored_full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx$stored_full
 
 
 module top$rx$tail_ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -26416,8 +25915,8 @@ endmodule // top$rx$tail_ram
 module top$rx$wout(d,q,clock);
     
     // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Enums
@@ -26429,6 +25928,7 @@ module top$rx$wout(d,q,clock);
     localparam WriteOut$WbReq = 5;
     localparam WriteOut$WbData = 6;
     localparam WriteOut$Finish = 7;
+    localparam WriteOut$Pop = 8;
     
     // Update code (custom)
     initial begin
@@ -30441,6 +29941,63 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  busy$d;
     wire  busy$q;
     reg  busy$clock;
+    reg  in_w$d;
+    wire  in_w$q;
+    reg  in_w$clock;
+    reg  [5:0] in_q$d;
+    wire  [5:0] in_q$q;
+    reg  in_q$clock;
+    reg  in_en$d;
+    wire  in_en$q;
+    reg  in_en$clock;
+    reg  in_ring$d;
+    wire  in_ring$q;
+    reg  in_ring$clock;
+    reg  [5:0] in_rq$d;
+    wire  [5:0] in_rq$q;
+    reg  in_rq$clock;
+    reg  [15:0] in_val$d;
+    wire  [15:0] in_val$q;
+    reg  in_val$clock;
+    reg  hit_sc$d;
+    wire  hit_sc$q;
+    reg  hit_sc$clock;
+    reg  hit_d$d;
+    wire  hit_d$q;
+    reg  hit_d$clock;
+    reg  hit_s$d;
+    wire  hit_s$q;
+    reg  hit_s$clock;
+    reg  hit_w$d;
+    wire  hit_w$q;
+    reg  hit_w$clock;
+    reg  ss_r$d;
+    wire  ss_r$q;
+    reg  ss_r$clock;
+    reg  rhit_sc$d;
+    wire  rhit_sc$q;
+    reg  rhit_sc$clock;
+    reg  [63:0] sched_1h$d;
+    wire  [63:0] sched_1h$q;
+    reg  sched_1h$clock;
+    reg  [63:0] p_rq1h$d;
+    wire  [63:0] p_rq1h$q;
+    reg  p_rq1h$clock;
+    reg  s_run$d;
+    wire  s_run$q;
+    reg  s_run$clock;
+    reg  [9:0] rp1x$d;
+    wire  [9:0] rp1x$q;
+    reg  rp1x$clock;
+    reg  s_hs_r$d;
+    wire  s_hs_r$q;
+    reg  s_hs_r$clock;
+    reg  s_hv_r$d;
+    wire  s_hv_r$q;
+    reg  s_hv_r$clock;
+    reg  b_chk$d;
+    wire  b_chk$q;
+    reg  b_chk$clock;
     reg  [7:0] made$d;
     wire  [7:0] made$q;
     reg  made$clock;
@@ -30748,9 +30305,30 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [15:0] s_pos$d;
     wire  [15:0] s_pos$q;
     reg  s_pos$clock;
-    reg  [15:0] s_last_pos$d;
-    wire  [15:0] s_last_pos$q;
-    reg  s_last_pos$clock;
+    reg  [15:0] s_last_pm1$d;
+    wire  [15:0] s_last_pm1$q;
+    reg  s_last_pm1$clock;
+    reg  s_last_r$d;
+    wire  s_last_r$q;
+    reg  s_last_r$clock;
+    reg  s_adv$d;
+    wire  s_adv$q;
+    reg  s_adv$clock;
+    reg  s_has_a$d;
+    wire  s_has_a$q;
+    reg  s_has_a$clock;
+    reg  s_has_b$d;
+    wire  s_has_b$q;
+    reg  s_has_b$clock;
+    reg  jobs_ok$d;
+    wire  jobs_ok$q;
+    reg  jobs_ok$clock;
+    reg  turns_ok$d;
+    wire  turns_ok$q;
+    reg  turns_ok$clock;
+    reg  d_ne$d;
+    wire  d_ne$q;
+    reg  d_ne$clock;
     reg  [12:0] s_last_word$d;
     wire  [12:0] s_last_word$q;
     reg  s_last_word$clock;
@@ -30763,6 +30341,12 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  [12:0] s_sub$d;
     wire  [12:0] s_sub$q;
     reg  s_sub$clock;
+    reg  s_pop$d;
+    wire  s_pop$q;
+    reg  s_pop$clock;
+    reg  [12:0] s_net$d;
+    wire  [12:0] s_net$q;
+    reg  s_net$clock;
     reg  s_start_ok$d;
     wire  s_start_ok$q;
     reg  s_start_ok$clock;
@@ -30891,6 +30475,10 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  count_pulse$clock;
     
     // Local signals
+    reg  commit_in;
+    reg  [5:0] s_next_q;
+    reg  [5:0] w_next_q;
+    reg  ring_in;
     reg  [7:0] since_marker;
     reg  commit;
     reg  [5:0] commit_q;
@@ -30938,6 +30526,8 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  restart_now;
     reg  [63:0] restart_mask;
     reg  rq_free;
+    reg  [64:0] dd_lt;
+    reg  [65:0] dd_gt;
     reg  d_stale;
     reg  [9:0] d_used;
     reg  [106:0] d_job;
@@ -30949,7 +30539,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  s_skip;
     reg  s_flush_end;
     reg  s_start;
-    reg  [9:0] s_avail;
+    reg  s_has;
     reg  s_emit;
     reg  s_is_last;
     reg  s_word_end;
@@ -31028,6 +30618,101 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .d(busy$d),
         .q(busy$q),
         .clock(busy$clock)
+    );
+    top$tx$in_w in_w(
+        .d(in_w$d),
+        .q(in_w$q),
+        .clock(in_w$clock)
+    );
+    top$tx$in_q in_q(
+        .d(in_q$d),
+        .q(in_q$q),
+        .clock(in_q$clock)
+    );
+    top$tx$in_en in_en(
+        .d(in_en$d),
+        .q(in_en$q),
+        .clock(in_en$clock)
+    );
+    top$tx$in_ring in_ring(
+        .d(in_ring$d),
+        .q(in_ring$q),
+        .clock(in_ring$clock)
+    );
+    top$tx$in_rq in_rq(
+        .d(in_rq$d),
+        .q(in_rq$q),
+        .clock(in_rq$clock)
+    );
+    top$tx$in_val in_val(
+        .d(in_val$d),
+        .q(in_val$q),
+        .clock(in_val$clock)
+    );
+    top$tx$hit_sc hit_sc(
+        .d(hit_sc$d),
+        .q(hit_sc$q),
+        .clock(hit_sc$clock)
+    );
+    top$tx$hit_d hit_d(
+        .d(hit_d$d),
+        .q(hit_d$q),
+        .clock(hit_d$clock)
+    );
+    top$tx$hit_s hit_s(
+        .d(hit_s$d),
+        .q(hit_s$q),
+        .clock(hit_s$clock)
+    );
+    top$tx$hit_w hit_w(
+        .d(hit_w$d),
+        .q(hit_w$q),
+        .clock(hit_w$clock)
+    );
+    top$tx$ss_r ss_r(
+        .d(ss_r$d),
+        .q(ss_r$q),
+        .clock(ss_r$clock)
+    );
+    top$tx$rhit_sc rhit_sc(
+        .d(rhit_sc$d),
+        .q(rhit_sc$q),
+        .clock(rhit_sc$clock)
+    );
+    top$tx$sched_1h sched_1h(
+        .d(sched_1h$d),
+        .q(sched_1h$q),
+        .clock(sched_1h$clock)
+    );
+    top$tx$p_rq1h p_rq1h(
+        .d(p_rq1h$d),
+        .q(p_rq1h$q),
+        .clock(p_rq1h$clock)
+    );
+    top$tx$s_run s_run(
+        .d(s_run$d),
+        .q(s_run$q),
+        .clock(s_run$clock)
+    );
+    top$tx$rp1x rp1x(
+        .d(rp1x$d),
+        .q(rp1x$q),
+        .clock(rp1x$clock)
+    );
+    top$tx$s_hs_r s_hs_r(
+        .d(s_hs_r$d),
+        .q(s_hs_r$q),
+        .clock(s_hs_r$clock)
+    );
+    top$tx$s_hv_r s_hv_r(
+        .d(s_hv_r$d),
+        .q(s_hv_r$q),
+        .clock(s_hv_r$clock)
+    );
+    top$tx$b_chk b_chk(
+        .d(b_chk$d),
+        .q(b_chk$q),
+        .clock(b_chk$clock)
     );
     top$tx$made made(
         .d(made$d),
@@ -31522,10 +31207,45 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(s_pos$q),
         .clock(s_pos$clock)
     );
-    top$tx$s_last_pos s_last_pos(
-        .d(s_last_pos$d),
-        .q(s_last_pos$q),
-        .clock(s_last_pos$clock)
+    top$tx$s_last_pm1 s_last_pm1(
+        .d(s_last_pm1$d),
+        .q(s_last_pm1$q),
+        .clock(s_last_pm1$clock)
+    );
+    top$tx$s_last_r s_last_r(
+        .d(s_last_r$d),
+        .q(s_last_r$q),
+        .clock(s_last_r$clock)
+    );
+    top$tx$s_adv s_adv(
+        .d(s_adv$d),
+        .q(s_adv$q),
+        .clock(s_adv$clock)
+    );
+    top$tx$s_has_a s_has_a(
+        .d(s_has_a$d),
+        .q(s_has_a$q),
+        .clock(s_has_a$clock)
+    );
+    top$tx$s_has_b s_has_b(
+        .d(s_has_b$d),
+        .q(s_has_b$q),
+        .clock(s_has_b$clock)
+    );
+    top$tx$jobs_ok jobs_ok(
+        .d(jobs_ok$d),
+        .q(jobs_ok$q),
+        .clock(jobs_ok$clock)
+    );
+    top$tx$turns_ok turns_ok(
+        .d(turns_ok$d),
+        .q(turns_ok$q),
+        .clock(turns_ok$clock)
+    );
+    top$tx$d_ne d_ne(
+        .d(d_ne$d),
+        .q(d_ne$q),
+        .clock(d_ne$clock)
     );
     top$tx$s_last_word s_last_word(
         .d(s_last_word$d),
@@ -31546,6 +31266,16 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .d(s_sub$d),
         .q(s_sub$q),
         .clock(s_sub$clock)
+    );
+    top$tx$s_pop s_pop(
+        .d(s_pop$d),
+        .q(s_pop$q),
+        .clock(s_pop$clock)
+    );
+    top$tx$s_net s_net(
+        .d(s_net$d),
+        .q(s_net$q),
+        .clock(s_net$clock)
     );
     top$tx$s_start_ok s_start_ok(
         .d(s_start_ok$d),
@@ -31765,6 +31495,25 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         pending$clock = clock;
         restarts$clock = clock;
         busy$clock = clock;
+        in_w$clock = clock;
+        in_q$clock = clock;
+        in_en$clock = clock;
+        in_ring$clock = clock;
+        in_rq$clock = clock;
+        in_val$clock = clock;
+        hit_sc$clock = clock;
+        hit_d$clock = clock;
+        hit_s$clock = clock;
+        hit_w$clock = clock;
+        ss_r$clock = clock;
+        rhit_sc$clock = clock;
+        sched_1h$clock = clock;
+        p_rq1h$clock = clock;
+        s_run$clock = clock;
+        rp1x$clock = clock;
+        s_hs_r$clock = clock;
+        s_hv_r$clock = clock;
+        b_chk$clock = clock;
         made$clock = clock;
         retired$clock = clock;
         marker$clock = clock;
@@ -31852,11 +31601,20 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         s_job$clock = clock;
         s_cfg$clock = clock;
         s_pos$clock = clock;
-        s_last_pos$clock = clock;
+        s_last_pm1$clock = clock;
+        s_last_r$clock = clock;
+        s_adv$clock = clock;
+        s_has_a$clock = clock;
+        s_has_b$clock = clock;
+        jobs_ok$clock = clock;
+        turns_ok$clock = clock;
+        d_ne$clock = clock;
         s_last_word$clock = clock;
         fifo_used$clock = clock;
         s_add$clock = clock;
         s_sub$clock = clock;
+        s_pop$clock = clock;
+        s_net$clock = clock;
         s_start_ok$clock = clock;
         s_stale_r$clock = clock;
         s_emitted$clock = clock;
@@ -31897,6 +31655,25 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         pending$d = pending$q;
         restarts$d = restarts$q;
         busy$d = busy$q;
+        in_w$d = in_w$q;
+        in_q$d = in_q$q;
+        in_en$d = in_en$q;
+        in_ring$d = in_ring$q;
+        in_rq$d = in_rq$q;
+        in_val$d = in_val$q;
+        hit_sc$d = hit_sc$q;
+        hit_d$d = hit_d$q;
+        hit_s$d = hit_s$q;
+        hit_w$d = hit_w$q;
+        ss_r$d = ss_r$q;
+        rhit_sc$d = rhit_sc$q;
+        sched_1h$d = sched_1h$q;
+        p_rq1h$d = p_rq1h$q;
+        s_run$d = s_run$q;
+        rp1x$d = rp1x$q;
+        s_hs_r$d = s_hs_r$q;
+        s_hv_r$d = s_hv_r$q;
+        b_chk$d = b_chk$q;
         made$d = made$q;
         retired$d = retired$q;
         marker$d = marker$q;
@@ -31984,11 +31761,20 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         s_job$d = s_job$q;
         s_cfg$d = s_cfg$q;
         s_pos$d = s_pos$q;
-        s_last_pos$d = s_last_pos$q;
+        s_last_pm1$d = s_last_pm1$q;
+        s_last_r$d = s_last_r$q;
+        s_adv$d = s_adv$q;
+        s_has_a$d = s_has_a$q;
+        s_has_b$d = s_has_b$q;
+        jobs_ok$d = jobs_ok$q;
+        turns_ok$d = turns_ok$q;
+        d_ne$d = d_ne$q;
         s_last_word$d = s_last_word$q;
         fifo_used$d = fifo_used$q;
         s_add$d = s_add$q;
         s_sub$d = s_sub$q;
+        s_pop$d = s_pop$q;
+        s_net$d = s_net$q;
         s_start_ok$d = s_start_ok$q;
         s_stale_r$d = s_stale_r$q;
         s_emitted$d = s_emitted$q;
@@ -32037,29 +31823,37 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         tails$write_clock = clock;
         words$read_clock = clock;
         words$write_clock = clock;
-        commit = settings$write & (settings$queue[(32'h6)+:(6)] == 32'h0);
-        commit_q = settings$queue[(32'h0)+:(6)];
+        commit_in = settings$write & (settings$queue[(32'h6)+:(6)] == 32'h0);
+        in_w$d = commit_in;
+        in_q$d = settings$queue[(32'h0)+:(6)];
+        in_en$d = settings$settings[(64'h0)+:(1)];
+        ring_in = doorbell$valid & (doorbell$kind == 32'h1) & (doorbell$queue[(32'h6)+:(6)] == 32'h0);
+        in_ring$d = ring_in;
+        in_rq$d = doorbell$queue[(32'h0)+:(6)];
+        in_val$d = doorbell$value;
+        commit = in_w$q;
+        commit_q = in_q$q;
         commit_mask = 32'h0;
         if (commit) begin
             commit_mask = ((1'b1) & 64'hffffffffffffffff) << commit_q;
         end
-        ring = doorbell$valid & (doorbell$kind == 32'h1) & (doorbell$queue[(32'h6)+:(6)] == 32'h0);
-        ring_q = doorbell$queue[(32'h0)+:(6)];
+        ring = in_ring$q;
+        ring_q = in_rq$q;
         ring_mask = 32'h0;
         if (ring) begin
             ring_mask = ((1'b1) & 64'hffffffffffffffff) << ring_q;
         end
-        cfg_sched$write_address = commit_q;
+        cfg_sched$write_address = settings$queue[(32'h0)+:(6)];
         cfg_sched$write_data = settings$settings;
-        cfg_sched$write_enable = commit;
-        cfg_desc$write_address = commit_q;
+        cfg_sched$write_enable = commit_in;
+        cfg_desc$write_address = settings$queue[(32'h0)+:(6)];
         cfg_desc$write_data = settings$settings;
-        cfg_desc$write_enable = commit;
-        cfg_tpl$write_address = commit_q;
+        cfg_desc$write_enable = commit_in;
+        cfg_tpl$write_address = settings$queue[(32'h0)+:(6)];
         cfg_tpl$write_data = settings$settings;
-        cfg_tpl$write_enable = commit;
+        cfg_tpl$write_enable = commit_in;
         tails$write_address = ring_q;
-        tails$write_data = doorbell$value;
+        tails$write_data = in_val$q;
         tails$write_enable = ring;
         if (commit) begin
             tails$write_address = commit_q;
@@ -32067,10 +31861,10 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             tails$write_enable = 1'b1;
         end
         enabled$d = enabled$q & ~commit_mask;
-        if (commit & settings$settings[(64'h0)+:(1)]) begin
+        if (commit & in_en$q) begin
             enabled$d = enabled$q | commit_mask;
         end
-        busy$d = (restarts$q != 32'h0) | commit;
+        busy$d = (restarts$q != 32'h0) | commit | commit_in;
         cfg_busy = busy$q;
         rr_mask$d = ones << rr_start$q;
         drr_above$d = (ones << drr_cur$q) << 32'h1;
@@ -32807,6 +32601,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         q_e$d = (((t_idx) & 6'h3f) << 32'h3) | ((t_sh[(32'h0)+:(3)]) & 6'h3f);
         p_rany$d = k_r$q;
         p_rq$d = q_r$q;
+        p_rq1h$d = ((1'b1) & 64'hffffffffffffffff) << q_r$q;
         p_any$d = k_e$q;
         p_green$d = k_g$q;
         p_stay$d = k_s$q;
@@ -32839,8 +32634,9 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         end
         cfg_desc$read_address = d_turn$q[(64'h0)+:(6)];
         rs_d = restarts$q >> d_turn$q[(64'h0)+:(6)];
-        dd_stale$d = rs_d[32'h0] | (commit & (commit_q == d_turn$q[(64'h0)+:(6)]));
-        d_stale = dd_stale$q | (commit & (commit_q == d_turn$q[(64'h0)+:(6)]));
+        hit_d$d = commit_in & (settings$queue[(32'h0)+:(6)] == d_turn$q[(64'h0)+:(6)]);
+        dd_stale$d = rs_d[32'h0] | hit_d$q;
+        d_stale = dd_stale$q | hit_d$q;
         dd_unres$d = cfg_desc$read_data[(64'h1)+:(1)];
         dd_base$d = cfg_desc$read_data[(64'h8a)+:(64)];
         dd_limit$d = ((cfg_desc$read_data[(64'hca)+:(64)]) & 65'h1ffffffffffffffff);
@@ -32848,7 +32644,9 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         dd_bad_len$d = (d_desc$q[(64'h40)+:(16)] < min_len) | (d_desc$q[(64'h40)+:(16)] > max_len);
         d_words = (((d_desc$q[(64'h40)+:(16)]) & 17'h1ffff) + 32'h7) >> 32'h3;
         dd_words$d = d_words[(32'h0)+:(10)];
-        dd_outside$d = ~dd_unres$q & ((d_desc$q[(64'h0)+:(64)] < dd_base$q) | (dd_end$q > dd_limit$q));
+        dd_lt = ((d_desc$q[(64'h0)+:(64)]) & 65'h1ffffffffffffffff) - ((dd_base$q) & 65'h1ffffffffffffffff);
+        dd_gt = ((dd_limit$q) & 66'h3ffffffffffffffff) - ((dd_end$q) & 66'h3ffffffffffffffff);
+        dd_outside$d = ~dd_unres$q & (dd_lt[32'h40] | dd_gt[32'h41]);
         d_used = reserved$q - rp$q;
         dd_room$d = (((d_used) & 11'h7ff) + ((dd_words$q) & 11'h7ff)) <= 32'h200;
         d_short = d_desc$q[(64'h40)+:(16)][(32'h0)+:(12)];
@@ -32867,14 +32665,17 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         end
         d_reject = 1'b0;
         d_fetch = 1'b0;
-        d_may = (dstep$q == Step$Decide) & ~jobs$full;
+        jobs_ok$d = ~jobs$almost_full;
+        turns_ok$d = ~turns$almost_full;
+        d_may = (dstep$q == Step$Decide) & jobs_ok$q;
+        d_ne$d = ~turns$empty & ~descs$empty;
         turns$read = 1'b0;
         descs$read = 1'b0;
         jobs$write = 1'b0;
         case (dstep$q)
             Step$Idle:
                 begin
-                    if (~turns$empty & ~descs$empty) begin
+                    if (d_ne$q) begin
                         d_turn$d = turns$data_out;
                         d_desc$d = descs$data_out;
                         turns$read = 1'b1;
@@ -32896,7 +32697,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                 end
             Step$Decide:
                 begin
-                    if (~jobs$full) begin
+                    if (jobs_ok$q) begin
                         if (d_stale | dd_bad_len$q | dd_outside$q) begin
                             d_reject = 1'b1;
                         end
@@ -32929,7 +32730,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         sc_head$d = heads$read_data;
         sc_tail$d = tails$read_data;
         sc_work$d = sc_enable$q & (sc_head$q != sc_tail$q);
-        slot = sc_head$q & ((((1'b1) & 16'hffff) << sc_log2$q) - 32'h1);
+        slot = sc_head$q & ~(((ones) & 16'hffff) << sc_log2$q);
         sc_desc$d = sc_ring$q + (((slot) & 64'hffffffffffffffff) << 32'h4);
         sc_wb$d = sc_ring$q + ((((slot) & 64'hffffffffffffffff) << 32'h4) | 32'h8);
         sc_next$d = sc_head$q + 32'h1;
@@ -32945,14 +32746,18 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         sched_clear = 1'b0;
         visit = 1'b0;
         rs_s = restarts$q >> sched_q$q;
-        sched_stale = rs_s[32'h0] | (commit & (commit_q == sched_q$q));
+        hit_sc$d = commit_in & (settings$queue[(32'h0)+:(6)] == sched_q$q);
+        ss_r$d = rs_s[32'h0] | hit_sc$q;
+        sched_1h$d = ((1'b1) & 64'hffffffffffffffff) << sched_q$q;
+        rhit_sc$d = ring_in & (doorbell$queue[(32'h0)+:(6)] == sched_q$q);
+        sched_stale = ss_r$q | hit_sc$q;
         if ((sched$q != Step$Idle) & ring & (ring_q == sched_q$q)) begin
             db_hit$d = 1'b1;
         end
         case (sched$q)
             Step$Idle:
                 begin
-                    if (~restart_now & ~commit & (settle$q == 32'h0) & p_any$q & ~turns$full & ~d_may) begin
+                    if (~restart_now & ~commit & (settle$q == 32'h0) & p_any$q & turns_ok$q & ~d_may) begin
                         sched_q$d = p_q$q;
                         db_hit$d = 1'b0;
                         sched$d = Step$Read;
@@ -32981,12 +32786,12 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                         sched$d = Step$Idle;
                     end
                     else if (sc_work$q) begin
-                        if (rq_free & ~d_may & ~turns$full) begin
+                        if (rq_free & ~d_may & turns_ok$q) begin
                             sched_go = 1'b1;
                         end
                     end
                     else begin
-                        sched_clear = ~db_hit$q & ~(ring & (ring_q == sched_q$q));
+                        sched_clear = ~db_hit$q & ~rhit_sc$q;
                         rr_start$d = sched_q$q + 32'h1;
                         sched$d = Step$Idle;
                     end
@@ -33026,12 +32831,12 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             rr_start$d = sched_q$q + 32'h1;
             sched$d = Step$Idle;
         end
-        if ((sched$q == Step$Decide) & (sched_stale | ~sc_work$q | sched_go)) begin
+        if ((sched$q == Step$Decide) & (sched_stale | ~sc_work$q | (rq_free & ~d_may & turns_ok$q))) begin
             settle$d = 32'h9;
         end
         sched_mask = 32'h0;
         if (sched_clear) begin
-            sched_mask = ((1'b1) & 64'hffffffffffffffff) << sched_q$q;
+            sched_mask = sched_1h$q;
         end
         pending$d = (pending$q & ~sched_mask & ~commit_mask) | ring_mask;
         if (commit) begin
@@ -33044,7 +32849,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         restart_mask = 32'h0;
         if (restart_now) begin
             settle$d = 32'h6;
-            restart_mask = ((1'b1) & 64'hffffffffffffffff) << p_rq$q;
+            restart_mask = p_rq1h$q;
             heads$write_address = p_rq$q;
             heads$write_data = 32'h0;
             heads$write_enable = 1'b1;
@@ -33071,30 +32876,41 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         end
         wp_late$d = wp$q;
         rs_h = restarts$q >> jobs$data_out[(64'h0)+:(6)];
-        s_head_stale = rs_h[32'h0];
+        s_hs_r$d = rs_h[32'h0];
+        s_head_stale = s_hs_r$q & s_hv_r$q;
         s_room$d = 32'hfff - ((fifo_used$q) & 16'hffff);
         s_lm1 = jobs$data_out[(64'h56)+:(16)] - 32'h1;
         s_lw = s_lm1 >> 32'h3;
-        s_start = ~s_active$q & ~jobs$empty & ~finished$full & s_start_ok$q;
-        s_start_ok$d = (~jobs$data_out[(64'h66)+:(1)] | (jobs$data_out[(64'h56)+:(16)] <= s_room$q) | s_head_stale) & ~s_start;
+        s_start = ~s_active$q & s_start_ok$q;
+        s_start_ok$d = (~jobs$data_out[(64'h66)+:(1)] | (jobs$data_out[(64'h56)+:(16)] <= s_room$q) | s_head_stale) & ~jobs$empty & ~finished$almost_full & ~s_start;
         jobs$read = s_start;
-        cfg_tpl$read_address = s_job$q[(64'h0)+:(6)];
-        if (s_start) begin
-            cfg_tpl$read_address = jobs$data_out[(64'h0)+:(6)];
+        s_hv_r$d = ~jobs$empty & ~s_start;
+        s_next_q = s_job$q[(64'h0)+:(6)];
+        if (~s_active$q) begin
+            s_next_q = jobs$data_out[(64'h0)+:(6)];
         end
+        cfg_tpl$read_address = s_next_q;
         rs_j = restarts$q >> s_job$q[(64'h0)+:(6)];
-        s_stale_r$d = rs_j[32'h0] | (commit & (commit_q == s_job$q[(64'h0)+:(6)]));
-        s_stale = s_stale_r$q | (commit & (commit_q == s_job$q[(64'h0)+:(6)]));
-        s_avail = wp_late$q - rp$q;
-        s_emit = s_active$q & s_ready$q & ~s_drain$q & (s_avail != 32'h0) & ~s_stale;
-        s_is_last = s_pos$q == s_last_pos$q;
+        hit_s$d = commit_in & (settings$queue[(32'h0)+:(6)] == s_next_q);
+        s_stale_r$d = rs_j[32'h0] | hit_s$q;
+        s_stale = s_stale_r$q | hit_s$q;
+        s_has_a$d = wp$q != rp$q;
+        s_has_b$d = wp$q != (rp1x$q ^ 32'h1);
+        s_has = s_has_a$q;
+        if (s_adv$q) begin
+            s_has = s_has_b$q;
+        end
+        s_emit = s_run$q & s_has & ~s_stale;
+        s_is_last = s_last_r$q;
         s_word_end = (s_pos$q[(32'h0)+:(3)] == 32'h7) | s_is_last;
-        s_cut = s_active$q & s_ready$q & ~s_drain$q & s_stale & s_emitted$q;
-        s_skip = s_active$q & s_ready$q & ~s_drain$q & s_stale & (s_avail != 32'h0);
+        s_cut = s_run$q & s_stale & s_emitted$q;
+        s_skip = s_run$q & s_stale & s_has;
         s_flush_end = s_skip & (s_pos$q[(32'h3)+:(13)] == s_last_word$q);
         s_rp_next = rp$q;
+        s_adv$d = (s_emit & s_word_end) | s_skip;
         if ((s_emit & s_word_end) | s_skip) begin
-            s_rp_next = rp$q + 32'h1;
+            s_rp_next = rp1x$q ^ 32'h1;
+            rp1x$d = ((rp1x$q ^ 32'h1) + 32'h1) ^ 32'h1;
         end
         words$read_address = s_rp_next[(32'h0)+:(9)];
         rp$d = s_rp_next;
@@ -33122,17 +32938,20 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         c_cut$d = b_cut$q;
         c_end$d = b_end$q;
         c_flush$d = b_flush$q;
-        c_fail$d = b_end$q & ~tpl_check$ok & ~s_cfg$q[(64'h1)+:(1)];
+        b_chk$d = e_end$q & ~s_cfg$q[(64'h1)+:(1)];
+        c_fail$d = b_chk$q & ~tpl_check$ok;
         out_fifo$frames_in$data = c_byte$q;
         out_fifo$frames_in$valid = c_valid$q;
         out_fifo$frames_in$last = c_last$q;
         out_fifo$frames_in$error = c_fail$q | c_cut$q;
         if (s_active$q & ~s_ready$q) begin
             s_ready$d = 1'b1;
+            s_run$d = 1'b1;
             s_cfg$d = cfg_tpl$read_data;
         end
         if (s_emit) begin
             s_pos$d = s_pos$q + 32'h1;
+            s_last_r$d = s_pos$q == s_last_pm1$q;
             s_emitted$d = ~s_is_last;
         end
         if (s_skip) begin
@@ -33143,6 +32962,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         end
         if ((s_emit & s_is_last) | s_flush_end) begin
             s_drain$d = 1'b1;
+            s_run$d = 1'b0;
         end
         s_fin = c_end$q | c_flush$q;
         s_done = s_job$q;
@@ -33160,10 +32980,12 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
                 s_active$d = 1'b1;
                 s_ready$d = 1'b0;
                 s_drain$d = 1'b0;
+                s_run$d = 1'b0;
                 s_emitted$d = 1'b0;
                 s_job$d = jobs$data_out;
                 s_pos$d = 32'h0;
-                s_last_pos$d = s_lm1;
+                s_last_r$d = 1'b0;
+                s_last_pm1$d = s_lm1 - 32'h1;
                 s_last_word$d = s_lw[(32'h0)+:(13)];
             end
             else begin
@@ -33181,13 +33003,15 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         if (c_flush$q | (c_end$q & c_fail$q)) begin
             s_sub$d = s_job$q[(64'h56)+:(16)][(32'h0)+:(13)];
         end
-        if (frames_out$valid & frames_out$ready) begin
-            fifo_used$d = fifo_used$q + s_add$q - s_sub$q - 32'h1;
+        s_pop$d = frames_out$valid & frames_out$ready;
+        s_net$d = s_add$q - s_sub$q - ((s_pop$q) & 13'h1fff);
+        fifo_used$d = fifo_used$q + s_net$q;
+        w_next_q = w_job$q[(64'h0)+:(6)];
+        if (wstep$q == WbStep$Idle) begin
+            w_next_q = finished$data_out[(64'h0)+:(6)];
         end
-        else begin
-            fifo_used$d = fifo_used$q + s_add$q - s_sub$q;
-        end
-        w_hit = commit & (commit_q == w_job$q[(64'h0)+:(6)]);
+        hit_w$d = commit_in & (settings$queue[(32'h0)+:(6)] == w_next_q);
+        w_hit = hit_w$q;
         rs_w = restarts$q >> w_job$q[(64'h0)+:(6)];
         w_stale_r$d = rs_w[32'h0] | w_hit;
         w_kill = w_fresh$q & (w_stale_r$q | w_hit);
@@ -33430,6 +33254,25 @@ module top$tx$b_byte(d,q,clock);
     end
           
 endmodule // top$tx$b_byte
+
+
+module top$tx$b_chk(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$b_chk
 
 
 module top$tx$b_cut(d,q,clock);
@@ -33821,6 +33664,25 @@ module top$tx$d_desc(d,q,clock);
     end
           
 endmodule // top$tx$d_desc
+
+
+module top$tx$d_ne(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$d_ne
 
 
 module top$tx$d_turn(d,q,clock);
@@ -35171,6 +35033,82 @@ module top$tx$heads(read_address,read_clock,read_data,write_address,write_clock,
 endmodule // top$tx$heads
 
 
+module top$tx$hit_d(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$hit_d
+
+
+module top$tx$hit_s(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$hit_s
+
+
+module top$tx$hit_sc(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$hit_sc
+
+
+module top$tx$hit_w(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$hit_w
+
+
 module top$tx$i_e(d,q,clock);
     
     // Module arguments
@@ -35264,6 +35202,120 @@ module top$tx$i_yf(d,q,clock);
     end
           
 endmodule // top$tx$i_yf
+
+
+module top$tx$in_en(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$in_en
+
+
+module top$tx$in_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$in_q
+
+
+module top$tx$in_ring(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$in_ring
+
+
+module top$tx$in_rq(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$in_rq
+
+
+module top$tx$in_val(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$in_val
+
+
+module top$tx$in_w(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$in_w
 
 
 module top$tx$jobs(clock,read,data_out,empty,almost_empty,underflow,write,data_in,full,almost_full,overflow);
@@ -35673,6 +35725,25 @@ module top$tx$jobs$write_logic$write_address(d,q,clock);
     end
           
 endmodule // top$tx$jobs$write_logic$write_address
+
+
+module top$tx$jobs_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$jobs_ok
 
 
 module top$tx$k_e(d,q,clock);
@@ -36448,6 +36519,25 @@ module top$tx$p_rq(d,q,clock);
 endmodule // top$tx$p_rq
 
 
+module top$tx$p_rq1h(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$p_rq1h
+
+
 module top$tx$p_stay(d,q,clock);
     
     // Module arguments
@@ -36657,6 +36747,25 @@ module top$tx$retired(d,q,clock);
 endmodule // top$tx$retired
 
 
+module top$tx$rhit_sc(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rhit_sc
+
+
 module top$tx$rp(d,q,clock);
     
     // Module arguments
@@ -36674,6 +36783,25 @@ module top$tx$rp(d,q,clock);
     end
           
 endmodule // top$tx$rp
+
+
+module top$tx$rp1x(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$rp1x
 
 
 module top$tx$rq_addr(d,q,clock);
@@ -36828,6 +36956,25 @@ module top$tx$s_add(d,q,clock);
 endmodule // top$tx$s_add
 
 
+module top$tx$s_adv(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_adv
+
+
 module top$tx$s_cfg(d,q,clock);
     
     // Module arguments
@@ -36885,6 +37032,82 @@ module top$tx$s_emitted(d,q,clock);
 endmodule // top$tx$s_emitted
 
 
+module top$tx$s_has_a(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_has_a
+
+
+module top$tx$s_has_b(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_has_b
+
+
+module top$tx$s_hs_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_hs_r
+
+
+module top$tx$s_hv_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_hv_r
+
+
 module top$tx$s_job(d,q,clock);
     
     // Module arguments
@@ -36904,7 +37127,7 @@ module top$tx$s_job(d,q,clock);
 endmodule // top$tx$s_job
 
 
-module top$tx$s_last_pos(d,q,clock);
+module top$tx$s_last_pm1(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -36920,7 +37143,26 @@ module top$tx$s_last_pos(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$s_last_pos
+endmodule // top$tx$s_last_pm1
+
+
+module top$tx$s_last_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_last_r
 
 
 module top$tx$s_last_word(d,q,clock);
@@ -36940,6 +37182,44 @@ module top$tx$s_last_word(d,q,clock);
     end
           
 endmodule // top$tx$s_last_word
+
+
+module top$tx$s_net(d,q,clock);
+    
+    // Module arguments
+    input wire  [12:0] d;
+    output reg  [12:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 13'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_net
+
+
+module top$tx$s_pop(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_pop
 
 
 module top$tx$s_pos(d,q,clock);
@@ -36997,6 +37277,25 @@ module top$tx$s_room(d,q,clock);
     end
           
 endmodule // top$tx$s_room
+
+
+module top$tx$s_run(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$s_run
 
 
 module top$tx$s_stale_r(d,q,clock);
@@ -37253,6 +37552,25 @@ module top$tx$sched(d,q,clock);
 endmodule // top$tx$sched
 
 
+module top$tx$sched_1h(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$sched_1h
+
+
 module top$tx$sched_green(d,q,clock);
     
     // Module arguments
@@ -37403,6 +37721,25 @@ module top$tx$since_ok(d,q,clock);
     end
           
 endmodule // top$tx$since_ok
+
+
+module top$tx$ss_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$ss_r
 
 
 module top$tx$tails(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
@@ -38862,6 +39199,25 @@ module top$tx$turns$write_logic$write_address(d,q,clock);
     end
           
 endmodule // top$tx$turns$write_logic$write_address
+
+
+module top$tx$turns_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$turns_ok
 
 
 module top$tx$v_e(d,q,clock);

@@ -8,7 +8,8 @@
 //! generates test traffic; `shaping` sets per-queue transmit rates;
 //! `sim_run` is the job behind `arsenic sim`; `uart` is the serial-line
 //! control-plane protocol behind the `uart` backend; `board` builds a
-//! board's bitstream and programs it.
+//! board's bitstream and programs it; `netpeer` puts the Linux kernel's
+//! TCP/IP stack, in a namespace of its own, at the far end of a TAP link.
 
 pub mod board;
 pub mod board_stats;
@@ -19,6 +20,7 @@ pub mod demux;
 pub mod device;
 pub mod dma;
 pub mod differential;
+pub mod netpeer;
 pub mod protection;
 pub mod queue;
 pub mod rates;
@@ -26,5 +28,6 @@ pub mod shape_config;
 pub mod sim_queues;
 pub mod shaping;
 pub mod sim_run;
+pub mod stack;
 pub mod traffic;
 pub mod uart;

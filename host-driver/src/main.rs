@@ -7,6 +7,7 @@ use arsenic::control::Nic;
 use arsenic::device::uart::{UartDevice, DEFAULT_BAUD};
 use arsenic::device::{model::ModelDevice, rtl::RtlDevice, Device};
 use arsenic::sim_run::{self, Backend, Input, SimOptions, SimReport};
+use arsenic::stack::{self, demo_show::{DemoBackend, PeerChoice}};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -63,6 +64,11 @@ enum Command {
         #[arg(long, value_name = "N=FILE", value_parser = parse_txq)]
         txq: Vec<(u32, PathBuf)>,
     },
+    /// Demonstrations that run end to end on the simulated NIC.
+    Demo {
+        #[command(subcommand)]
+        what: DemoCommand,
+    },
     /// Find the NIC and print what its identification registers say.
     Info {
         #[command(flatten)]
@@ -116,6 +122,37 @@ enum Command {
         /// Print the openFPGALoader command instead of running it.
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DemoCommand {
+    /// An application runs smoltcp on its own queue and swaps a file each
+    /// way over TCP with Linux's own stack (in a network namespace this
+    /// command makes, behind a TAP device), or with a second simulated NIC
+    /// where namespaces are not allowed; both files are checked byte for byte.
+    Tcp {
+        /// Bytes of each file.
+        #[arg(long, default_value_t = 1 << 20)]
+        bytes: usize,
+        #[arg(long, value_enum, default_value = "auto")]
+        peer: PeerChoice,
+        #[arg(long, value_enum, default_value = "rtl")]
+        backend: DemoBackend,
+        /// Frames the wire loses, per thousand, each way.
+        #[arg(long, default_value_t = 0)]
+        loss: u32,
+        /// Frames the wire reorders, per thousand, each way.
+        #[arg(long, default_value_t = 0)]
+        reorder: u32,
+        /// Cap the application's queue at this many Mb/s (its rate limiter).
+        #[arg(long)]
+        rate_mbps: Option<u64>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also write the summary as JSON here.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
 }
 
@@ -180,6 +217,18 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Demo { what: DemoCommand::Tcp { bytes, peer, backend, loss, reorder, rate_mbps, seed, json } } => {
+            if bytes == 0 || bytes > 1 << 30 {
+                bail!("--bytes must be 1..={} (1 GiB), got {bytes}", 1u64 << 30);
+            }
+            if loss >= 1000 || reorder >= 1000 {
+                bail!("--loss and --reorder are per thousand frames: 0..=999");
+            }
+            let shaping = rate_mbps.map(stack::demo::cap).transpose()?;
+            let impair = stack::link::Impairment { loss_per_mille: loss, reorder_per_mille: reorder, seed };
+            let cfg = stack::demo::DemoConfig { bytes, impair, shaping, seed, ..Default::default() };
+            stack::demo_show::run(&cfg, peer, backend, json.as_deref())?;
+        }
         Command::Gen { out } => {
             let paths = arsenic_hdl::generate::write(&arsenic_hdl::NicParams::default(), &out)
                 .map_err(anyhow::Error::msg)?;

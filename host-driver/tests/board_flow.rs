@@ -5,9 +5,11 @@
 //! the report parsing on a captured nextpnr report; and `arsenic program`
 //! and `arsenic build` as a user runs them, with no board attached.
 
+mod common;
+
 use arsenic::board::{self, BoardReport, BoardTop, BuildInputs, BuildOptions, ClockSpec};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use common::cli::{arsenic, assert_refused};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("arsenic-board-{}-{name}", std::process::id()));
@@ -331,18 +333,6 @@ fn ddr_cells_are_counted_from_the_netlist() {
 }
 
 // --- the commands ---
-
-fn arsenic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arsenic")).args(args).output().expect("running arsenic")
-}
-
-/// A failure: exit status 1, one line on stderr, naming the problem.
-fn assert_refused(o: &Output, needle: &str) {
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-}
 
 #[test]
 fn program_dry_run_prints_the_exact_command() {

@@ -4,30 +4,13 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn arsenic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arsenic")).args(args).output().expect("running arsenic")
-}
+use common::cli::{arsenic, assert_refused, stderr};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("arsenic-cli-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// A failure: exit status 1, exactly one line on stderr naming the problem.
-fn assert_refused(o: &Output, needle: &str) {
-    let err = stderr(o);
-    assert_eq!(o.status.code(), Some(1), "stderr: {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "more than one line: {err}");
-    assert!(err.contains(needle), "expected {needle:?} in: {err}");
-    assert!(!err.contains("panicked"), "{err}");
 }
 
 fn json(path: &Path) -> serde_json::Value {

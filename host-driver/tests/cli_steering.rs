@@ -2,23 +2,18 @@
 //! control plane steer a capture's frames into per-queue captures, and every
 //! bad config is one clear line naming the file and the filter.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+mod common;
 
-fn arsenic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arsenic")).args(args).output().expect("running arsenic")
-}
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+use common::cli::{arsenic, stderr};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("arsenic-steer-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
 }
 
 fn json(path: &Path) -> serde_json::Value {

@@ -2,13 +2,11 @@
 //! its queue through the driver, frames of impossible length are refused
 //! by the NIC and counted, and mistakes in the argument are one line.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::time::Duration;
+mod common;
 
-fn arsenic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arsenic")).args(args).output().expect("running arsenic")
-}
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use common::cli::{arsenic};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("arsenic-txq-{}-{name}", std::process::id()));

@@ -1,21 +1,16 @@
 //! `arsenic info` and `arsenic counters` against a board on a serial line:
 //! a pseudo-terminal with the model served on its other side.
 
+mod common;
+
 use arsenic::device::model::ModelDevice;
 use arsenic::device::Wire;
 use arsenic::uart::protocol::IDLE_RESET_MS;
 use arsenic::uart::server::{DevicePages, Server};
 use arsenic::uart::tty::Tty;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
-
-fn arsenic(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_arsenic")).args(args).output().expect("running arsenic")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+use common::cli::{arsenic, stderr};
 
 /// Runs `arsenic` with `args` and `--port` set to a pseudo-terminal whose
 /// other side serves a model that has received `frames` frames.

@@ -60,8 +60,14 @@ pub struct FilterTable<const BB: usize> {
     /// 3 matching bucket 0 and comparing bucket 1, 4 deciding on bucket 0
     /// and matching bucket 1, 5 deciding on bucket 1.
     state: DFF<Bits<3>>,
-    /// Per way: which 4-bit chunks of the entry equal the key's.
-    chunks_eq: [DFF<Bits<CHUNKS>>; WAYS],
+    /// Per way: which 4-bit chunks of the entry differ from the key's, at
+    /// each chunk's lowest bit (the other bits are always 0, and synthesis
+    /// drops their flops). Kept key-wide rather than packed into 76 bits
+    /// because packing bit by bit costs Verilator 76 wide shifts a way
+    /// every cycle, which halved the whole NIC's simulation speed.
+    chunks_ne: [DFF<Bits<KEY_BITS>>; WAYS],
+    /// Bit 4c for each chunk c.
+    chunk_lsb: Constant<Bits<KEY_BITS>>,
     /// Per way: the value read with those chunks.
     read_value: [DFF<Bits<32>>; WAYS],
     /// Per way: the whole key matched; and the value that goes with it.
@@ -79,7 +85,7 @@ pub struct FilterTable<const BB: usize> {
     way_select: Signal<Local, Bits<WAYS>>,
     mine: Signal<Local, Bit>,
     entry: Signal<Local, Bits<ENTRY_BITS>>,
-    eq_now: Signal<Local, Bits<CHUNKS>>,
+    diff: Signal<Local, Bits<KEY_BITS>>,
     match_now: Signal<Local, Bits<WAYS>>,
     first_value: Signal<Local, Bits<32>>,
 }
@@ -121,7 +127,8 @@ impl<const BB: usize> Default for FilterTable<BB> {
             h0_part: Default::default(),
             h1_part: Default::default(),
             state: Default::default(),
-            chunks_eq: Default::default(),
+            chunks_ne: Default::default(),
+            chunk_lsb: Constant::new((0..CHUNKS).fold(Bits::<KEY_BITS>::default(), |m, c| m | (Bits::<KEY_BITS>::from(1u64) << (4 * c as u64)))),
             read_value: Default::default(),
             way_match: Default::default(),
             match_value: Default::default(),
@@ -137,7 +144,7 @@ impl<const BB: usize> Default for FilterTable<BB> {
             way_select: Default::default(),
             mine: Default::default(),
             entry: Default::default(),
-            eq_now: Default::default(),
+            diff: Default::default(),
             match_now: Default::default(),
             first_value: Default::default(),
         }
@@ -189,20 +196,17 @@ impl<const BB: usize> Logic for FilterTable<BB> {
             if self.state.q.val() == 2 {
                 self.ways[i].read_address.next = self.h1.val().get_bits::<BB>(0);
             }
-            self.chunks_eq[i].clock.next = self.clock.val();
+            self.chunks_ne[i].clock.next = self.clock.val();
             self.read_value[i].clock.next = self.clock.val();
             self.match_value[i].clock.next = self.clock.val();
             self.entry.next = self.ways[i].read_data.val();
-            self.eq_now.next = 0.into();
-            for c in 0..CHUNKS {
-                self.eq_now.next = self.eq_now.val().replace_bit(
-                    c,
-                    self.entry.val().get_bits::<4>(4 * c) == self.key_q.q.val().get_bits::<4>(4 * c),
-                );
-            }
-            self.chunks_eq[i].d.next = self.eq_now.val();
+            // A chunk differs if any of its four bits does: OR each bit with
+            // the three above it, and keep each chunk's lowest bit.
+            self.diff.next = self.entry.val().get_bits::<KEY_BITS>(0) ^ self.key_q.q.val();
+            self.chunks_ne[i].d.next =
+                (self.diff.val() | (self.diff.val() >> 1) | (self.diff.val() >> 2) | (self.diff.val() >> 3)) & self.chunk_lsb.val();
             self.read_value[i].d.next = self.entry.val().get_bits::<32>(320);
-            self.match_now.next = self.match_now.val().replace_bit(i, self.chunks_eq[i].q.val().all());
+            self.match_now.next = self.match_now.val().replace_bit(i, !self.chunks_ne[i].q.val().any());
             self.match_value[i].d.next = self.read_value[i].q.val();
         }
         self.way_match.d.next = self.match_now.val();

@@ -24,6 +24,7 @@ pub mod rgmii;
 pub mod rx_crossing;
 pub mod rx_engine;
 pub mod stat_counter;
+pub mod steered_fifo;
 pub mod token_bucket;
 pub mod tx_engine;
 pub mod tx_shaper;

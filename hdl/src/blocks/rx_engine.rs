@@ -9,7 +9,8 @@
 //!   is committed at its last beat (error frames and frames that find no
 //!   room are rolled back) and its (sequence number, length) is queued.
 //!   Every frame that ends, stored or not, takes a sequence number.
-//! - Pairing: decisions arrive in frame order, numbered the same way, so a
+//! - Pairing (one step per two cycles: compare, then pop): decisions
+//!   arrive in frame order, numbered the same way, so a
 //!   decision whose number matches the oldest stored frame belongs to it;
 //!   one with a later number was for a frame that was not stored and is
 //!   discarded. A stored frame older than the decision in hand never got
@@ -50,11 +51,11 @@
 //! frame's last byte and reads answering after L. With the descriptor
 //! prefetched (the usual case once buffers are posted and the queue's
 //! previous frame left ~L cycles ago): the write-back request comes
-//! D + 13 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
-//! frames: 61 cycles). Without it: the descriptor read is requested D + 7
+//! D + 16 + `ceil(len / 8)` cycles after the last byte (D = 40, 64-byte
+//! frames: 64 cycles). Without it: the descriptor read is requested D + 10
 //! cycles after the last byte, its two beats come L and L + 1 later, the
 //! frame's write request 5 cycles after that, and the write-back request
-//! `ceil(len / 8) + 1` after the frame's (L = 63: 125 cycles). A frame
+//! `ceil(len / 8) + 1` after the frame's (L = 63: 128 cycles). A frame
 //! whose queue's prefetch is still out reads its descriptor again rather
 //! than wait (the prefetched copy is then never used). Descriptor reads
 //! are 16 bytes, tag 0 for a frame's own read, tag 1 for a prefetch; a
@@ -63,6 +64,7 @@
 //! write-back; they are exactly as without prefetch.
 
 use super::flow_demux::DecisionIn;
+use super::steered_fifo::SteeredFifo;
 use crate::params::{NicParams, QUEUE_BITS, QUEUE_COUNT_LOG2, RX_BUFFER_LOG2};
 use crate::ports::{
     CompletionSource, DmaMaster, DoorbellSink, FrameSink, QueueConfig, QueueConfigSink, QueueCountSource,
@@ -176,10 +178,15 @@ pub struct Descriptor {
 #[derive(Copy, Clone, Debug, PartialEq, LogicState)]
 enum Issue {
     Idle,
+    /// The queue RAMs' (registered) read address is the frame's queue.
+    Addr,
     /// The queue's RAMs are being read for the oldest paired frame.
     Lookup,
-    /// Their data is in the `r_*` registers: the outcome is decided.
+    /// Their data is in the `r_*` registers: the entry is latched, the
+    /// compares go into `c_*`.
     Decide,
+    /// The outcome is decided from `c_*`.
+    Classify,
     /// The outcome is latched; a descriptor read waits for `rd_req_ready`.
     Send,
 }
@@ -188,10 +195,14 @@ enum Issue {
 enum Prefetch {
     /// Waits for a cycle in which issue leaves the queue RAMs' read ports.
     Scan,
+    /// The RAMs' (registered) read address is `pf_q`.
+    Addr,
     /// The RAMs show queue `pf_q`; their data goes into `r_*`.
     Check,
-    /// From `r_*`: read queue `pf_q`'s next descriptor or move on.
+    /// From `r_*`: the descriptor's address; the compares go into `c_*`.
     Decide,
+    /// From those: read queue `pf_q`'s next descriptor or move on.
+    Act,
     /// The prefetch read waits for `rd_req_ready`.
     Send,
     /// The read is out; its response fills the cache.
@@ -208,6 +219,9 @@ enum WriteOut {
     WbReq,
     WbData,
     Finish,
+    /// The frame's FIFO entries are popped (from registers, a cycle after
+    /// Finish decided, so no handshake input reaches the FIFOs' RAMs).
+    Pop,
 }
 
 #[derive(LogicBlock)]
@@ -231,6 +245,9 @@ pub struct RxEngine {
 
     // Intake.
     frame_ram: RAM<Bits<64>, WORD_LOG2>,
+    fr_we: DFF<Bit>,
+    fr_wa: DFF<Bits<WORD_LOG2>>,
+    fr_wd: DFF<Bits<64>>,
     /// Bytes of the current word gathered so far, and how many.
     acc: DFF<Bits<64>>,
     byte_idx: DFF<Bits<3>>,
@@ -249,26 +266,55 @@ pub struct RxEngine {
     commit_q: DFF<Bit>,
     ovf_q: DFF<Bit>,
     read_q: DFF<Bit>,
-    stored_full: Signal<Local, Bit>,
+    /// 31 frames stored, counting the pulses `stored` has not taken yet;
+    /// registered from the next cycle's count.
+    stored_full: DFF<Bit>,
+    /// `rd_ptr - 1`, so the full compare for an advancing writer has no
+    /// adder in front.
+    rd_m1: DFFWithInit<Bits<WORD_LOG2>>,
     wr_p1: DFFWithInit<Bits<WORD_LOG2>>,
     commit_p1: DFFWithInit<Bits<WORD_LOG2>>,
     wr_p2: Signal<Local, Bits<WORD_LOG2>>,
-    records: SynchronousFIFO<StoredFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }, 1>,
+    records: SteeredFifo<StoredFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }>,
     word: Signal<Local, Bits<64>>,
     shift: Signal<Local, Bits<6>>,
     kept_beat: Signal<Local, Bit>,
     word_done: Signal<Local, Bit>,
-    buf_full: Signal<Local, Bit>,
+    /// The next word would fill the buffer: registered, against the
+    /// read pointer as it was a cycle before (so space freed by write-out
+    /// is seen a cycle late, never early).
+    buf_full: DFF<Bit>,
+    full_p1: Signal<Local, Bit>,
+    full_p2: Signal<Local, Bit>,
+    full_c1: Signal<Local, Bit>,
+    /// A word is written this cycle.
+    wr_adv: Signal<Local, Bit>,
     frame_end: Signal<Local, Bit>,
     commit: Signal<Local, Bit>,
     overflow_drop: Signal<Local, Bit>,
     stored_next: Signal<Local, Bits<6>>,
+    st_up: Signal<Local, Bit>,
+    st_down: Signal<Local, Bit>,
+    st_ge31: Signal<Local, Bit>,
+    st_ge30: Signal<Local, Bit>,
 
     // Pairing.
     dec_seq: DFF<Bits<16>>,
-    decisions: SynchronousFIFO<NumberedDecision, DECISION_FIFO_LOG2, { DECISION_FIFO_LOG2 + 1 }, 1>,
-    paired: SynchronousFIFO<PairedFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }, 1>,
+    decisions: SteeredFifo<NumberedDecision, DECISION_FIFO_LOG2, { DECISION_FIFO_LOG2 + 1 }>,
+    paired: SteeredFifo<PairedFrame, STORE_FIFO_LOG2, { STORE_FIFO_LOG2 + 1 }>,
     seq_gap: Signal<Local, Bits<16>>,
+    seq_eq: Signal<Local, Bit>,
+    /// Pairing takes two cycles a step: phase 0 compares the FIFO heads
+    /// and registers what to pop, phase 1 pops.
+    pair_ph: DFF<Bit>,
+    /// Phase 0's view: a step may be taken (a decision, room in
+    /// `paired`), a record is there, same number, record older.
+    p_ok: DFF<Bit>,
+    p_rec: DFF<Bit>,
+    p_eq: DFF<Bit>,
+    p_old: DFF<Bit>,
+    p_dec_rd: Signal<Local, Bit>,
+    p_rec_rd: Signal<Local, Bit>,
 
     // Descriptor issue.
     cfg_ram: RAM<QueueConfig, QUEUE_COUNT_LOG2>,
@@ -279,7 +325,7 @@ pub struct RxEngine {
     b_head: DFF<Bits<16>>,
     /// Frames past issue and not yet finished.
     pipe_count: DFF<Bits<5>>,
-    inflight: SynchronousFIFO<InFlight, INFLIGHT_LOG2, { INFLIGHT_LOG2 + 1 }, 1>,
+    inflight: SteeredFifo<InFlight, INFLIGHT_LOG2, { INFLIGHT_LOG2 + 1 }>,
     b_index: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
     b_mask: Signal<Local, Bits<16>>,
     b_slot: Signal<Local, Bits<16>>,
@@ -287,7 +333,18 @@ pub struct RxEngine {
     pipe_next: Signal<Local, Bits<5>>,
     issue_start: Signal<Local, Bit>,
     ram_addr: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    /// The queue RAMs' read address, registered.
+    ram_addr_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
     issue_rd: Signal<Local, Bit>,
+    /// Pops the paired FIFO in Decide.
+    b_pop: DFF<Bit>,
+    /// Which kind of Send this is, set in Decide, cleared at the push:
+    /// descriptor cached, descriptor to read (neither: no descriptor).
+    s_cached: DFF<Bit>,
+    s_rd: DFF<Bit>,
+    s_drop: DFF<Bit>,
+    /// The prefetcher is in Send (one-hot copy of `pf == Send`).
+    pf_send: DFF<Bit>,
 
     /// The queue RAMs' data, registered every cycle: block-RAM data comes
     /// late in the cycle, so issue and prefetch decide on it a cycle later.
@@ -313,6 +370,16 @@ pub struct RxEngine {
     pf_word0: DFF<Bits<64>>,
     pf_have0: DFF<Bit>,
     pf_want: Signal<Local, Bit>,
+    /// Compares on `r_*`, registered a cycle after it: head == tail,
+    /// the prefetched entry is the head's, enabled, entry valid; and, from
+    /// issue's Decide, the frame lost its decision / its queue is out of
+    /// range.
+    c_heq: DFF<Bit>,
+    c_hit: DFF<Bit>,
+    c_en: DFF<Bit>,
+    c_pfv: DFF<Bit>,
+    c_lost: DFF<Bit>,
+    c_range: DFF<Bit>,
     pf_port: Signal<Local, Bit>,
     pf_advance: Signal<Local, Bit>,
     pf_hit: Signal<Local, Bit>,
@@ -320,7 +387,7 @@ pub struct RxEngine {
     // Descriptor responses.
     rsp_word0: DFF<Bits<64>>,
     rsp_have0: DFF<Bit>,
-    responses: SynchronousFIFO<Descriptor, INFLIGHT_LOG2, { INFLIGHT_LOG2 + 1 }, 1>,
+    responses: SteeredFifo<Descriptor, INFLIGHT_LOG2, { INFLIGHT_LOG2 + 1 }>,
 
     // Write-out.
     done_ram: RAM<Bits<16>, QUEUE_COUNT_LOG2>,
@@ -339,6 +406,8 @@ pub struct RxEngine {
     /// The next word to send; the frame RAM is always addressed with it.
     beat_ptr: DFF<Bits<WORD_LOG2>>,
     beats_left: DFF<Bits<WORD_LOG2>>,
+    /// `beats_left == 1`, registered.
+    last_beat: DFF<Bit>,
     cmp_valid: DFF<Bit>,
     cmp_queue: DFF<Bits<QUEUE_BITS>>,
     cmp_done: DFF<Bits<16>>,
@@ -351,11 +420,21 @@ pub struct RxEngine {
     wo_buflen: Signal<Local, Bits<16>>,
     wo_have: Signal<Local, Bit>,
     in_window: Signal<Local, Bit>,
+    /// `limit - end`: its borrow says the buffer runs past the window (a
+    /// carry chain, where Yosys builds a 65-bit `<=` from LUTs).
+    ck_diff: Signal<Local, Bits<66>>,
+    /// Data is being sent: a taken beat moves the RAM address on.
+    in_data: DFF<Bit>,
+    beat_p1: DFFWithInit<Bits<WORD_LOG2>>,
+    /// The completed frame's done count is written back in Pop.
+    pop_done: DFF<Bit>,
     len_round: Signal<Local, Bits<16>>,
     words: Signal<Local, Bits<WORD_LOG2>>,
     rd_addr: Signal<Local, Bits<WORD_LOG2>>,
     wb_word: Signal<Local, Bits<64>>,
     can_finish: Signal<Local, Bit>,
+    pop_q: DFF<Bit>,
+    pop_rsp: DFF<Bit>,
     count_bits: Signal<Local, Bits<6>>,
 
     // Commits and doorbells.
@@ -382,6 +461,9 @@ impl RxEngine {
             cfg_busy: Default::default(),
             queue_count: Constant::new((params.queues as u64).into()),
             frame_ram: Default::default(),
+            fr_we: Default::default(),
+            fr_wa: Default::default(),
+            fr_wd: Default::default(),
             acc: Default::default(),
             byte_idx: Default::default(),
             wr_ptr: Default::default(),
@@ -395,6 +477,7 @@ impl RxEngine {
             ovf_q: Default::default(),
             read_q: Default::default(),
             stored_full: Default::default(),
+            rd_m1: DFFWithInit::new(((1u64 << WORD_LOG2) - 1).into()),
             wr_p1: DFFWithInit::new(1.into()),
             commit_p1: DFFWithInit::new(1.into()),
             wr_p2: Default::default(),
@@ -404,14 +487,30 @@ impl RxEngine {
             kept_beat: Default::default(),
             word_done: Default::default(),
             buf_full: Default::default(),
+            full_p1: Default::default(),
+            full_p2: Default::default(),
+            full_c1: Default::default(),
+            wr_adv: Default::default(),
             frame_end: Default::default(),
             commit: Default::default(),
             overflow_drop: Default::default(),
             stored_next: Default::default(),
+            st_up: Default::default(),
+            st_down: Default::default(),
+            st_ge31: Default::default(),
+            st_ge30: Default::default(),
             dec_seq: Default::default(),
             decisions: Default::default(),
             paired: Default::default(),
             seq_gap: Default::default(),
+            seq_eq: Default::default(),
+            pair_ph: Default::default(),
+            p_ok: Default::default(),
+            p_rec: Default::default(),
+            p_eq: Default::default(),
+            p_old: Default::default(),
+            p_dec_rd: Default::default(),
+            p_rec_rd: Default::default(),
             cfg_ram: Default::default(),
             head_ram: Default::default(),
             tail_ram: Default::default(),
@@ -428,6 +527,12 @@ impl RxEngine {
             issue_start: Default::default(),
             ram_addr: Default::default(),
             issue_rd: Default::default(),
+            ram_addr_q: Default::default(),
+            b_pop: Default::default(),
+            s_cached: Default::default(),
+            s_rd: Default::default(),
+            s_drop: Default::default(),
+            pf_send: Default::default(),
             r_cfg: Default::default(),
             r_head: Default::default(),
             r_tail: Default::default(),
@@ -445,6 +550,12 @@ impl RxEngine {
             pf_word0: Default::default(),
             pf_have0: Default::default(),
             pf_want: Default::default(),
+            c_heq: Default::default(),
+            c_hit: Default::default(),
+            c_en: Default::default(),
+            c_pfv: Default::default(),
+            c_lost: Default::default(),
+            c_range: Default::default(),
             pf_port: Default::default(),
             pf_advance: Default::default(),
             pf_hit: Default::default(),
@@ -463,6 +574,7 @@ impl RxEngine {
             ck_long2: Default::default(),
             beat_ptr: Default::default(),
             beats_left: Default::default(),
+            last_beat: Default::default(),
             cmp_valid: Default::default(),
             cmp_queue: Default::default(),
             cmp_done: Default::default(),
@@ -475,11 +587,17 @@ impl RxEngine {
             wo_buflen: Default::default(),
             wo_have: Default::default(),
             in_window: Default::default(),
+            ck_diff: Default::default(),
+            in_data: Default::default(),
+            beat_p1: DFFWithInit::new(1.into()),
+            pop_done: Default::default(),
             len_round: Default::default(),
             words: Default::default(),
             rd_addr: Default::default(),
             wb_word: Default::default(),
             can_finish: Default::default(),
+            pop_q: Default::default(),
+            pop_rsp: Default::default(),
             count_bits: Default::default(),
             reset_pending: Default::default(),
             reset_index: Default::default(),
@@ -499,8 +617,13 @@ impl Logic for RxEngine {
             dec_seq, issue, b_entry, b_head, pipe_count, rsp_word0, rsp_have0, wout, c_status, ck_end, ck_limit, ck_base_ok, ck_unres, ck_long1, ck_window_ok, ck_long2, beat_ptr,
             beats_left, cmp_valid, cmp_queue, cmp_done, qc_valid, qc_queue, qc_counter, counts_q,
             reset_pending, reset_index, r_cfg, r_head, r_tail, r_pf, pf, pf_q, pf_rr, pf_hint, pf_hint_valid, pf_from_hint, pf_addr, pf_idx,
-            pf_req_up, pf_word0, pf_have0
+            pf_req_up, pf_word0, pf_have0, buf_full, stored_full, pair_ph, p_ok, p_rec, p_eq, p_old, ram_addr_q, b_pop, s_cached, s_rd,
+            s_drop, pf_send, in_data, pop_done, last_beat, c_heq, c_hit, c_en, c_pfv, c_lost, c_range, fr_we, fr_wa, fr_wd, pop_q, pop_rsp
         );
+        self.beat_p1.clock.next = self.clock.val();
+        self.beat_p1.d.next = self.beat_p1.q.val();
+        self.rd_m1.clock.next = self.clock.val();
+        self.rd_m1.d.next = self.rd_m1.q.val();
         self.wr_p1.clock.next = self.clock.val();
         self.wr_p1.d.next = self.wr_p1.q.val();
         self.commit_p1.clock.next = self.clock.val();
@@ -524,9 +647,6 @@ impl Logic for RxEngine {
         // frame's end. Bytes gather into a word written when it is full or
         // the frame ends; bytes past the frame's end stay zero.
         self.frames_in.ready.next = true;
-        // 31 stored frames, counting the pulses `stored` has not taken yet.
-        self.stored_full.next = ((self.stored.q.val() == 31) & !(self.read_q.q.val() & !self.commit_q.q.val()))
-            | ((self.stored.q.val() == 30) & self.commit_q.q.val() & !self.read_q.q.val());
         self.kept_beat.next = self.frames_in.valid.val() & self.keep.val();
         self.frame_end.next = self.frames_in.valid.val() & self.frames_in.last.val();
         self.shift.next = bit_cast::<6, 3>(self.byte_idx.q.val()) << 3;
@@ -535,10 +655,16 @@ impl Logic for RxEngine {
         // `wr_p1`/`commit_p1` shadow the pointers plus one, so that no
         // adder sits in front of the full compare.
         self.wr_p2.next = self.wr_p1.q.val() + 1;
-        self.buf_full.next = self.wr_p1.q.val() == self.rd_ptr.q.val();
-        self.frame_ram.write_address.next = self.wr_ptr.q.val();
-        self.frame_ram.write_data.next = self.word.val();
-        self.frame_ram.write_enable.next = false;
+        self.wr_adv.next = false;
+        // The word is written a cycle later, from registers: write-out
+        // reads a frame's words long after its commit, and the RAM's
+        // read-during-write check then compares against registers only.
+        self.fr_wa.d.next = self.wr_ptr.q.val();
+        self.fr_wd.d.next = self.word.val();
+        self.fr_we.d.next = false;
+        self.frame_ram.write_address.next = self.fr_wa.q.val();
+        self.frame_ram.write_data.next = self.fr_wd.q.val();
+        self.frame_ram.write_enable.next = self.fr_we.q.val();
         self.commit.next = false;
         self.overflow_drop.next = false;
         if self.kept_beat.val() {
@@ -548,8 +674,9 @@ impl Logic for RxEngine {
             if self.word_done.val() {
                 self.acc.d.next = 0.into();
                 self.byte_idx.d.next = 0.into();
-                if !self.buf_full.val() & !self.in_ovf.q.val() {
-                    self.frame_ram.write_enable.next = true;
+                if !self.buf_full.q.val() & !self.in_ovf.q.val() {
+                    self.wr_adv.next = true;
+                    self.fr_we.d.next = true;
                     self.wr_ptr.d.next = self.wr_p1.q.val();
                     self.wr_p1.d.next = self.wr_p2.val();
                 } else {
@@ -567,7 +694,7 @@ impl Logic for RxEngine {
             self.wr_p1.d.next = self.commit_p1.q.val();
             if self.kept_beat.val() & !self.frames_in.error.val() {
                 // The last word goes in this cycle unless the buffer is full.
-                if self.buf_full.val() | self.in_ovf.q.val() | self.stored_full.val() {
+                if self.buf_full.q.val() | self.in_ovf.q.val() | self.stored_full.q.val() {
                     self.overflow_drop.next = true;
                 } else {
                     self.commit.next = true;
@@ -577,6 +704,20 @@ impl Logic for RxEngine {
                     self.commit_p1.d.next = self.wr_p2.val();
                 }
             }
+        }
+        // Where `wr_p1` goes next, compared in parallel with the read
+        // pointer; the decision above only selects.
+        self.full_p1.next = self.wr_p1.q.val() == self.rd_ptr.q.val();
+        self.full_p2.next = self.wr_p1.q.val() == self.rd_m1.q.val();
+        self.full_c1.next = self.commit_p1.q.val() == self.rd_ptr.q.val();
+        self.buf_full.d.next = self.full_p1.val();
+        if self.frame_end.val() {
+            self.buf_full.d.next = self.full_c1.val();
+            if self.commit.val() {
+                self.buf_full.d.next = self.full_p2.val();
+            }
+        } else if self.wr_adv.val() {
+            self.buf_full.d.next = self.full_p2.val();
         }
         self.records.write.next = self.commit.val();
         self.records.data_in.next.seq = self.in_seq.q.val();
@@ -593,41 +734,55 @@ impl Logic for RxEngine {
         if self.decision.valid.val() {
             self.dec_seq.d.next = self.dec_seq.q.val() + 1;
         }
+        // The sign of the difference says which is older; equality is
+        // compared beside it rather than after it.
         self.seq_gap.next = self.records.data_out.val().seq - self.decisions.data_out.val().seq;
-        self.decisions.read.next = false;
-        self.records.read.next = false;
-        self.paired.write.next = false;
-        self.paired.data_in.next.lost = false;
+        self.seq_eq.next = self.records.data_out.val().seq == self.decisions.data_out.val().seq;
+        self.paired.data_in.next.lost = self.p_old.q.val();
         self.paired.data_in.next.len = self.records.data_out.val().len;
         self.paired.data_in.next.queue = self.decisions.data_out.val().queue;
         self.paired.data_in.next.reason = self.decisions.data_out.val().reason;
         self.paired.data_in.next.kind = self.decisions.data_out.val().kind;
         self.paired.data_in.next.filter_id = self.decisions.data_out.val().filter_id;
-        if !self.decisions.empty.val() & !self.paired.full.val() {
-            if self.records.empty.val() | (!self.seq_gap.val().get_bit(15) & (self.seq_gap.val() != 0)) {
+        // Phase 0 decides from the heads, phase 1 pops them: only pairing
+        // pops these FIFOs (and fills `paired`), so the heads and the room
+        // it saw hold still; a record that appears meanwhile is seen at the
+        // next step, as a decision a cycle earlier would have seen it.
+        self.pair_ph.d.next = !self.pair_ph.q.val();
+        self.p_ok.d.next = !self.pair_ph.q.val() & !self.decisions.empty.val() & !self.paired.full.val();
+        self.p_rec.d.next = !self.records.empty.val();
+        self.p_eq.d.next = self.seq_eq.val();
+        self.p_old.d.next = self.seq_gap.val().get_bit(15) & !self.seq_eq.val();
+        self.p_dec_rd.next = false;
+        self.p_rec_rd.next = false;
+        if self.p_ok.q.val() {
+            if !self.p_rec.q.val() | (!self.p_old.q.val() & !self.p_eq.q.val()) {
                 // The oldest stored frame is newer: this decision's frame
                 // was not stored.
-                self.decisions.read.next = true;
-            } else if self.seq_gap.val() == 0 {
-                self.decisions.read.next = true;
-                self.records.read.next = true;
-                self.paired.write.next = true;
+                self.p_dec_rd.next = true;
+            } else if self.p_eq.q.val() {
+                self.p_dec_rd.next = true;
+                self.p_rec_rd.next = true;
             } else {
                 // The oldest stored frame is older than every decision
-                // still to come: drop it, keep the decision for the next.
-                self.records.read.next = true;
-                self.paired.write.next = true;
-                self.paired.data_in.next.lost = true;
+                // still to come: drop it (`lost`), keep the decision for
+                // the next.
+                self.p_rec_rd.next = true;
             }
         }
+        self.decisions.read.next = self.p_dec_rd.val();
+        self.records.read.next = self.p_rec_rd.val();
+        self.paired.write.next = self.p_rec_rd.val();
 
-        // Descriptor issue: Idle addresses the queue's RAMs, Lookup latches
-        // the outcome (so a doorbell or commit landing meanwhile cannot
-        // change a request already raised), Send pushes the frame on and,
-        // for a descriptor, holds the read request until it is taken.
-        // Nothing starts while a ring reset is pending.
+        // Descriptor issue: Idle registers the queue RAMs' address, Addr
+        // reads them, Lookup registers their data, Decide latches the entry
+        // (so a doorbell or commit landing meanwhile cannot change a
+        // request already raised) and pops the paired frame, Classify
+        // decides from the registered compares, Send pushes
+        // the frame on and, for a descriptor, holds the read request until
+        // it is taken. Nothing starts while a ring reset is pending.
         // The RAMs' read ports serve the prefetcher in every cycle issue
-        // does not start a lookup (it reads them only in Idle).
+        // does not start a lookup (it reads them only after Idle).
         self.b_index.next = self.paired.data_out.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
         self.issue_start.next = (self.issue.q.val() == Issue::Idle)
             & !self.paired.empty.val()
@@ -637,24 +792,32 @@ impl Logic for RxEngine {
         if self.issue_start.val() {
             self.ram_addr.next = self.b_index.val();
         }
-        self.cfg_ram.read_address.next = self.ram_addr.val();
-        self.head_ram.read_address.next = self.ram_addr.val();
-        self.tail_ram.read_address.next = self.ram_addr.val();
-        self.pf_ram.read_address.next = self.ram_addr.val();
+        self.ram_addr_q.d.next = self.ram_addr.val();
+        self.cfg_ram.read_address.next = self.ram_addr_q.q.val();
+        self.head_ram.read_address.next = self.ram_addr_q.q.val();
+        self.tail_ram.read_address.next = self.ram_addr_q.q.val();
+        self.pf_ram.read_address.next = self.ram_addr_q.q.val();
         self.r_cfg.d.next = self.cfg_ram.read_data.val();
         self.r_head.d.next = self.head_ram.read_data.val();
         self.r_tail.d.next = self.tail_ram.read_data.val();
         self.r_pf.d.next = self.pf_ram.read_data.val();
         self.pf_hit.next = self.r_pf.q.val().valid & (self.r_pf.q.val().idx == self.r_head.q.val());
-        self.issue_rd.next = (self.issue.q.val() == Issue::Send)
-            & (self.b_entry.q.val().action == 0)
-            & !self.b_entry.q.val().cached;
-        self.pf_port.next = (self.pf.q.val() == Prefetch::Send) & (self.pf_req_up.q.val() | !self.issue_rd.val());
-        self.b_mask.next = (bit_cast::<16, 1>(true.into()) << self.r_cfg.q.val().rx_log2) - 1;
+        self.c_heq.d.next = self.r_head.q.val() == self.r_tail.q.val();
+        self.c_hit.d.next = self.pf_hit.val();
+        self.c_en.d.next = self.r_cfg.q.val().enable;
+        self.c_pfv.d.next = self.r_pf.q.val().valid;
+        // `s_rd` is 1 exactly while Send holds a descriptor read.
+        self.issue_rd.next = self.s_rd.q.val();
+        // A raised prefetch request (`pf_req_up`, only in Send) keeps the
+        // port; otherwise a descriptor read goes first.
+        self.pf_port.next = self.pf_req_up.q.val() | (self.pf_send.q.val() & !self.issue_rd.val());
+        // The ring's index mask, `(1 << rx_log2) - 1`, as the complement of
+        // a shifted constant: one LUT a bit, no carry chain.
+        self.b_mask.next = !((!bit_cast::<16, 1>(false.into())) << self.r_cfg.q.val().rx_log2);
         self.b_slot.next = self.r_head.q.val() & self.b_mask.val();
         self.b_push.next = false;
         self.inflight.data_in.next = self.b_entry.q.val();
-        self.head_ram.write_address.next = self.b_index.val();
+        self.head_ram.write_address.next = self.b_entry.q.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
         self.head_ram.write_data.next = self.b_head.q.val() + 1;
         self.head_ram.write_enable.next = false;
         self.dma.rd_req_valid.next = self.issue_rd.val() | self.pf_port.val();
@@ -666,13 +829,18 @@ impl Logic for RxEngine {
             self.dma.rd_req_tag.next = 1.into();
         }
         self.pf_req_up.d.next = self.pf_port.val() & !self.dma.rd_req_ready.val();
+        self.b_pop.d.next = self.issue.q.val() == Issue::Lookup;
+        self.paired.read.next = self.b_pop.q.val();
         match self.issue.q.val() {
             Issue::Idle => {
                 // The inflight FIFO only fills from here, so room now is
                 // room at Send.
                 if self.issue_start.val() {
-                    self.issue.d.next = Issue::Lookup;
+                    self.issue.d.next = Issue::Addr;
                 }
+            }
+            Issue::Addr => {
+                self.issue.d.next = Issue::Lookup;
             }
             Issue::Lookup => {
                 self.issue.d.next = Issue::Decide;
@@ -689,41 +857,50 @@ impl Logic for RxEngine {
                 self.b_entry.d.next.unrestricted = self.r_cfg.q.val().unrestricted;
                 self.b_entry.d.next.win_base = self.r_cfg.q.val().win_base;
                 self.b_entry.d.next.win_limit = self.r_cfg.q.val().win_limit;
-                self.b_entry.d.next.cached = self.pf_hit.val();
                 self.b_entry.d.next.pre_addr = self.r_pf.q.val().addr;
                 self.b_entry.d.next.pre_buflen = self.r_pf.q.val().buflen;
-                if self.paired.data_out.val().lost {
+                self.c_lost.d.next = self.paired.data_out.val().lost;
+                self.c_range.d.next = self.paired.data_out.val().queue >= self.queue_count.val();
+                self.issue.d.next = Issue::Classify;
+            }
+            Issue::Classify => {
+                self.b_entry.d.next.cached = self.c_hit.q.val();
+                self.s_drop.d.next = true;
+                if self.c_lost.q.val() {
                     self.b_entry.d.next.action = 3.into();
-                } else if (self.paired.data_out.val().queue >= self.queue_count.val())
-                    | !self.r_cfg.q.val().enable
-                {
+                } else if self.c_range.q.val() | !self.c_en.q.val() {
                     self.b_entry.d.next.action = 1.into();
-                } else if self.r_head.q.val() == self.r_tail.q.val() {
+                } else if self.c_heq.q.val() {
                     self.b_entry.d.next.action = 2.into();
                 } else {
                     self.b_entry.d.next.action = 0.into();
+                    self.s_drop.d.next = false;
+                    if self.c_hit.q.val() {
+                        self.s_cached.d.next = true;
+                    } else {
+                        self.s_rd.d.next = true;
+                    }
                 }
                 self.issue.d.next = Issue::Send;
             }
-            Issue::Send => {
-                if self.b_entry.q.val().cached & (self.b_entry.q.val().action == 0) {
-                    self.b_push.next = true;
-                    self.head_ram.write_enable.next = true;
-                } else if self.issue_rd.val() {
-                    if self.dma.rd_req_ready.val() & !self.pf_port.val() {
-                        self.b_push.next = true;
-                        self.head_ram.write_enable.next = true;
-                    }
-                } else {
-                    self.b_push.next = true;
-                }
-                if self.b_push.val() {
-                    self.issue.d.next = Issue::Idle;
-                }
-            }
+            Issue::Send => {}
+        }
+        // Send, from its one-hot flags: while `s_rd` is up the prefetcher
+        // has the port only with its request already raised.
+        if self.s_cached.q.val() | (self.s_rd.q.val() & self.dma.rd_req_ready.val() & !self.pf_req_up.q.val()) {
+            self.b_push.next = true;
+            self.head_ram.write_enable.next = true;
+        }
+        if self.s_drop.q.val() {
+            self.b_push.next = true;
+        }
+        if self.b_push.val() {
+            self.issue.d.next = Issue::Idle;
+            self.s_cached.d.next = false;
+            self.s_rd.d.next = false;
+            self.s_drop.d.next = false;
         }
         self.inflight.write.next = self.b_push.val();
-        self.paired.read.next = self.b_push.val();
 
         // Prefetch: one read at a time, into a one-entry cache per queue,
         // only for a posted slot (head != tail). The head and tail it sees
@@ -732,9 +909,9 @@ impl Logic for RxEngine {
         // While a commit's reset is pending it starts nothing, and the
         // reset waits for its read to land, then empties that queue's entry.
         self.pf_want.next = (bit_cast::<QUEUE_BITS, QUEUE_COUNT_LOG2>(self.pf_q.q.val()) < self.queue_count.val())
-            & self.r_cfg.q.val().enable
-            & (self.r_head.q.val() != self.r_tail.q.val())
-            & !self.pf_hit.val()
+            & self.c_en.q.val()
+            & !self.c_heq.q.val()
+            & !self.c_hit.q.val()
             & !self.reset_pending.q.val();
         self.pf_advance.next = false;
         self.pf_ram.write_address.next = self.pf_q.q.val();
@@ -746,8 +923,11 @@ impl Logic for RxEngine {
         match self.pf.q.val() {
             Prefetch::Scan => {
                 if !self.issue_start.val() & !self.reset_pending.q.val() {
-                    self.pf.d.next = Prefetch::Check;
+                    self.pf.d.next = Prefetch::Addr;
                 }
+            }
+            Prefetch::Addr => {
+                self.pf.d.next = Prefetch::Check;
             }
             Prefetch::Check => {
                 self.pf.d.next = Prefetch::Decide;
@@ -756,13 +936,17 @@ impl Logic for RxEngine {
                 self.pf_idx.d.next = self.r_head.q.val();
                 self.pf_addr.d.next =
                     self.r_cfg.q.val().rx_ring + (bit_cast::<64, 16>(self.b_slot.val()) << 4);
+                self.pf.d.next = Prefetch::Act;
+            }
+            Prefetch::Act => {
                 if self.pf_want.val() {
                     self.pf.d.next = Prefetch::Send;
+                    self.pf_send.d.next = true;
                 } else {
                     // An entry left behind by a head that moved on is
                     // cleared, so it cannot match again once the 16-bit
                     // head comes round.
-                    self.pf_ram.write_enable.next = self.r_pf.q.val().valid & !self.pf_hit.val();
+                    self.pf_ram.write_enable.next = self.c_pfv.q.val() & !self.c_hit.q.val();
                     self.pf_advance.next = true;
                     self.pf.d.next = Prefetch::Scan;
                 }
@@ -770,6 +954,7 @@ impl Logic for RxEngine {
             Prefetch::Send => {
                 if self.pf_port.val() & self.dma.rd_req_ready.val() {
                     self.pf.d.next = Prefetch::Wait;
+                    self.pf_send.d.next = false;
                 }
             }
             Prefetch::Wait => {}
@@ -827,8 +1012,8 @@ impl Logic for RxEngine {
         self.ck_base_ok.d.next = self.wo_addr.val() >= self.inflight.data_out.val().win_base;
         self.ck_unres.d.next = self.inflight.data_out.val().unrestricted;
         self.ck_long1.d.next = self.inflight.data_out.val().len > self.wo_buflen.val();
-        self.in_window.next =
-            self.ck_unres.q.val() | (self.ck_base_ok.q.val() & (self.ck_end.q.val() <= self.ck_limit.q.val()));
+        self.ck_diff.next = bit_cast::<66, 65>(self.ck_limit.q.val()) - bit_cast::<66, 65>(self.ck_end.q.val());
+        self.in_window.next = self.ck_unres.q.val() | (self.ck_base_ok.q.val() & !self.ck_diff.val().get_bit(65));
         self.ck_window_ok.d.next = self.in_window.val();
         self.ck_long2.d.next = self.ck_long1.q.val();
         self.len_round.next = self.inflight.data_out.val().len + 7;
@@ -841,18 +1026,25 @@ impl Logic for RxEngine {
             | (bit_cast::<64, 3>(self.inflight.data_out.val().kind) << 52)
             | (bit_cast::<64, 1>(true.into()) << 63);
         self.done_ram.read_address.next = self.inflight.data_out.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
-        self.done_ram.write_address.next = self.inflight.data_out.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
-        self.done_ram.write_data.next = self.done_ram.read_data.val() + 1;
-        self.done_ram.write_enable.next = false;
+        self.done_ram.write_address.next = self.cmp_queue.q.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.done_ram.write_data.next = self.cmp_done.q.val();
+        self.done_ram.write_enable.next = self.pop_done.q.val();
+        self.pop_done.d.next = false;
+        // The frame RAM is addressed from `beat_ptr` but in Data, where a
+        // taken beat moves on so the next word is there on the next cycle.
         self.rd_addr.next = self.beat_ptr.q.val();
+        if self.in_data.q.val() & self.dma.wr_data_ready.val() {
+            self.rd_addr.next = self.beat_p1.q.val();
+        }
+        self.beat_ptr.d.next = self.beat_ptr.q.val();
+        self.pop_q.d.next = false;
+        self.pop_rsp.d.next = false;
         self.dma.wr_req_valid.next = false;
         self.dma.wr_req_addr.next = self.wo_addr.val();
         self.dma.wr_req_len.next = self.inflight.data_out.val().len;
         self.dma.wr_data_valid.next = false;
         self.dma.wr_data.next = self.frame_ram.read_data.val();
-        self.dma.wr_data_last.next = self.beats_left.q.val() == 1;
-        self.inflight.read.next = false;
-        self.responses.read.next = false;
+        self.dma.wr_data_last.next = self.last_beat.q.val();
         self.count_bits.next = 0.into();
         // The intake's overflow pulse is counted a cycle late, from a
         // register, so the intake's decision does not reach write-out.
@@ -899,8 +1091,10 @@ impl Logic for RxEngine {
             WriteOut::DataReq => {
                 self.dma.wr_req_valid.next = true;
                 self.beats_left.d.next = self.words.val();
+                self.last_beat.d.next = self.words.val() == 1;
                 if self.dma.wr_req_ready.val() {
                     self.wout.d.next = WriteOut::Data;
+                    self.in_data.d.next = true;
                 }
             }
             WriteOut::Data => {
@@ -908,10 +1102,13 @@ impl Logic for RxEngine {
                 // the next one so it is there on the next cycle.
                 self.dma.wr_data_valid.next = true;
                 if self.dma.wr_data_ready.val() {
-                    self.rd_addr.next = self.beat_ptr.q.val() + 1;
+                    self.beat_ptr.d.next = self.beat_p1.q.val();
+                    self.beat_p1.d.next = self.beat_p1.q.val() + 1;
                     self.beats_left.d.next = self.beats_left.q.val() - 1;
-                    if self.beats_left.q.val() == 1 {
+                    self.last_beat.d.next = self.beats_left.q.val() == 2;
+                    if self.last_beat.q.val() {
                         self.wout.d.next = WriteOut::WbReq;
+                        self.in_data.d.next = false;
                     }
                 }
             }
@@ -933,13 +1130,14 @@ impl Logic for RxEngine {
             }
             WriteOut::Finish => {
                 if self.can_finish.val() {
-                    self.wout.d.next = WriteOut::Idle;
-                    self.inflight.read.next = true;
+                    self.wout.d.next = WriteOut::Pop;
+                    self.pop_q.d.next = true;
                     self.rd_ptr.d.next = self.rd_ptr.q.val() + self.words.val();
-                    self.rd_addr.next = self.rd_ptr.q.val() + self.words.val();
+                    self.rd_m1.d.next = self.rd_m1.q.val() + self.words.val();
+                    self.beat_ptr.d.next = self.rd_ptr.q.val() + self.words.val();
                     if self.inflight.data_out.val().action == 0 {
-                        self.responses.read.next = !self.inflight.data_out.val().cached;
-                        self.done_ram.write_enable.next = true;
+                        self.pop_rsp.d.next = !self.inflight.data_out.val().cached;
+                        self.pop_done.d.next = true;
                         self.cmp_valid.d.next = true;
                         self.cmp_queue.d.next = self.inflight.data_out.val().queue;
                         self.cmp_done.d.next = self.done_ram.read_data.val() + 1;
@@ -967,9 +1165,15 @@ impl Logic for RxEngine {
                     }
                 }
             }
+            WriteOut::Pop => {
+                // The FIFO heads move on; Idle sees the next frame.
+                self.wout.d.next = WriteOut::Idle;
+                self.beat_p1.d.next = self.beat_ptr.q.val() + 1;
+            }
         }
+        self.inflight.read.next = self.pop_q.q.val();
+        self.responses.read.next = self.pop_rsp.q.val();
         self.frame_ram.read_address.next = self.rd_addr.val();
-        self.beat_ptr.d.next = self.rd_addr.val();
         self.counts_q.d.next = self.count_bits.val();
         self.completion.valid.next = self.cmp_valid.q.val();
         self.completion.queue.next = self.cmp_queue.q.val();
@@ -993,6 +1197,24 @@ impl Logic for RxEngine {
             self.stored_next.next = self.stored_next.val() - 1;
         }
         self.stored.d.next = self.stored_next.val();
+        // `stored_next` plus this cycle's commit, minus this cycle's pop,
+        // is next cycle's count.
+        // (Compares on `stored` and the pulses, no adder: `stored_next` is
+        // never over 31.)
+        self.st_up.next = self.commit_q.q.val() & !self.read_q.q.val();
+        self.st_down.next = self.read_q.q.val() & !self.commit_q.q.val();
+        self.st_ge31.next = ((self.stored.q.val() == 31) & !self.st_down.val())
+            | ((self.stored.q.val() == 30) & self.st_up.val());
+        self.st_ge30.next = (self.stored.q.val() == 31)
+            | ((self.stored.q.val() == 30) & !self.st_down.val())
+            | ((self.stored.q.val() == 29) & self.st_up.val());
+        self.stored_full.d.next = self.st_ge31.val() & !self.inflight.read.val();
+        if self.commit.val() {
+            self.stored_full.d.next = self.st_ge30.val();
+            if self.inflight.read.val() {
+                self.stored_full.d.next = self.st_ge31.val();
+            }
+        }
         self.pipe_next.next = self.pipe_count.q.val();
         if self.b_push.val() {
             self.pipe_next.next = self.pipe_next.val() + 1;
@@ -1045,7 +1267,7 @@ impl Logic for RxEngine {
             }
         }
         if self.b_push.val() & (self.b_entry.q.val().action == 0) {
-            self.pf_hint.d.next = self.b_index.val();
+            self.pf_hint.d.next = self.b_entry.q.val().queue.get_bits::<QUEUE_COUNT_LOG2>(0);
             self.pf_hint_valid.d.next = true;
         }
         if self.db_write.val() {

@@ -42,14 +42,18 @@
 //! every read has a place reserved for its answer before it is issued and
 //! `rd_rsp_ready` is always high. Tags: 0 for descriptors, 1 for frame data.
 //!
-//! A commit writes the queue's configuration at once, resets its tail and
-//! marks the queue for a restart. Until the restart is done (`cfg_busy`)
+//! Commits and tail doorbells are registered as they come in and take
+//! effect a cycle later, both alike (`cfg_busy` still rises the cycle
+//! after the commit). A commit then resets the queue's tail and marks the
+//! queue for a restart (its configuration goes into the engine's RAMs as
+//! it comes: no stage acts on what it reads there before it sees the
+//! commit). Until the restart is done (`cfg_busy`)
 //! the queue gets no new turn, and its turns already in flight are stale:
 //! no frame data is read for them, a frame that has not fully reached the
 //! FIFO is dropped (its words flushed at one per cycle), and none is
 //! written back, completed or counted (except a write-back request or
-//! notice already showing when the commit comes: what is shown is held
-//! until taken). Other queues carry on. Once every
+//! notice already showing when the commit takes effect: what is shown is
+//! held until taken). Other queues carry on. Once every
 //! turn made before the commit has left the pipeline (in order, so a count
 //! of turns made and retired tells), the head is set to 0 and `cfg_busy`
 //! falls (a cycle later): from then on nothing touches the queue's old ring, and the queue
@@ -184,6 +188,51 @@ pub struct TxEngine {
     /// Committed queues whose restart is pending.
     restarts: DFF<Bits<QUEUE_COUNT>>,
     busy: DFF<Bit>,
+    // The control inputs, registered: a commit or doorbell takes effect
+    // inside the engine a cycle after it comes (`cfg_busy` still rises in
+    // the cycle after the commit), both alike, so their order is kept.
+    in_w: DFF<Bit>,
+    in_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    /// The committed configuration's `enable` (the configuration itself
+    /// goes into its RAMs as it comes: no stage acts on what it reads
+    /// there before it sees the commit).
+    in_en: DFF<Bit>,
+    in_ring: DFF<Bit>,
+    in_rq: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    in_val: DFF<Bits<16>>,
+    /// A commit for an existing queue is coming in (it takes effect next cycle).
+    commit_in: Signal<Local, Bit>,
+    /// Whether the commit taking effect this cycle is for the queue of the
+    /// scheduler, the descriptor stage, the serializer, the write-back
+    /// stage: compared a cycle early, against the queue the stage holds by
+    /// the time it looks (a stage's queue is still for a cycle before it
+    /// looks; the serializer and write-back stage compare with the job they
+    /// are about to take when free).
+    hit_sc: DFF<Bit>,
+    hit_d: DFF<Bit>,
+    hit_s: DFF<Bit>,
+    hit_w: DFF<Bit>,
+    s_next_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    w_next_q: Signal<Local, Bits<QUEUE_COUNT_LOG2>>,
+    /// The scheduler's queue was committed (registered like `dd_stale`).
+    ss_r: DFF<Bit>,
+    /// A doorbell for the scheduler's queue takes effect this cycle
+    /// (compared a cycle early, like the `hit_*`).
+    rhit_sc: DFF<Bit>,
+    ring_in: Signal<Local, Bit>,
+    /// One-hot: the scheduler's queue, and the restart the pick offers.
+    sched_1h: DFF<Bits<QUEUE_COUNT>>,
+    p_rq1h: DFF<Bits<QUEUE_COUNT>>,
+    /// The serializer emits or flushes: active, ready and not drained.
+    s_run: DFF<Bit>,
+    /// `(rp + 1) ^ 1` (0 at reset, like `rp`): no adder before the read.
+    rp1x: DFF<Bits<10>>,
+    /// The head job's queue is being restarted, as of a cycle ago, and
+    /// the head is still the one it was then.
+    s_hs_r: DFF<Bit>,
+    s_hv_r: DFF<Bit>,
+    /// Stage b's byte ends a frame whose template is checked.
+    b_chk: DFF<Bit>,
     /// Turns made and turns retired (free-running; fewer than 128 are ever
     /// in flight), and the count of turns made when the last commit came.
     made: DFF<Bits<8>>,
@@ -350,6 +399,8 @@ pub struct TxEngine {
     dd_bad_len: DFF<Bit>,
     dd_words: DFF<Bits<10>>,
     dd_outside: DFF<Bit>,
+    dd_lt: Signal<Local, Bits<65>>,
+    dd_gt: Signal<Local, Bits<66>>,
     dd_room: DFF<Bit>,
     dd_stale: DFF<Bit>,
     dd_refund: DFF<Bits<12>>,
@@ -375,11 +426,25 @@ pub struct TxEngine {
     s_job: DFF<TxJob>,
     s_cfg: DFF<QueueConfig>,
     s_pos: DFF<Bits<16>>,
-    s_last_pos: DFF<Bits<16>>,
+    /// The last byte's position less one, and `s_pos` is the last byte's.
+    s_last_pm1: DFF<Bits<16>>,
+    s_last_r: DFF<Bit>,
+    /// The read pointer moved last cycle; whether a word is there next
+    /// cycle if it did not and if it did.
+    s_adv: DFF<Bit>,
+    s_has_a: DFF<Bit>,
+    s_has_b: DFF<Bit>,
+    /// Room in the job and turn FIFOs, and a turn with its descriptor
+    /// waiting, as of a cycle ago.
+    jobs_ok: DFF<Bit>,
+    turns_ok: DFF<Bit>,
+    d_ne: DFF<Bit>,
     s_last_word: DFF<Bits<13>>,
     fifo_used: DFF<Bits<13>>,
     s_add: DFF<Bits<13>>,
     s_sub: DFF<Bits<13>>,
+    s_pop: DFF<Bit>,
+    s_net: DFF<Bits<13>>,
     /// The head job may start (registered; not in the cycle after a read).
     s_start_ok: DFF<Bit>,
     s_stale_r: DFF<Bit>,
@@ -390,7 +455,7 @@ pub struct TxEngine {
     s_skip: Signal<Local, Bit>,
     s_flush_end: Signal<Local, Bit>,
     s_start: Signal<Local, Bit>,
-    s_avail: Signal<Local, Bits<10>>,
+    s_has: Signal<Local, Bit>,
     s_emit: Signal<Local, Bit>,
     s_is_last: Signal<Local, Bit>,
     s_word_end: Signal<Local, Bit>,
@@ -479,6 +544,29 @@ impl TxEngine {
             pending: Default::default(),
             restarts: Default::default(),
             busy: Default::default(),
+            in_w: Default::default(),
+            in_q: Default::default(),
+            in_en: Default::default(),
+            in_ring: Default::default(),
+            in_rq: Default::default(),
+            in_val: Default::default(),
+            commit_in: Default::default(),
+            hit_sc: Default::default(),
+            hit_d: Default::default(),
+            hit_s: Default::default(),
+            hit_w: Default::default(),
+            s_next_q: Default::default(),
+            w_next_q: Default::default(),
+            ss_r: Default::default(),
+            rhit_sc: Default::default(),
+            ring_in: Default::default(),
+            sched_1h: Default::default(),
+            p_rq1h: Default::default(),
+            s_run: Default::default(),
+            rp1x: Default::default(),
+            s_hs_r: Default::default(),
+            s_hv_r: Default::default(),
+            b_chk: Default::default(),
             made: Default::default(),
             retired: Default::default(),
             marker: Default::default(),
@@ -610,6 +698,8 @@ impl TxEngine {
             dd_bad_len: Default::default(),
             dd_words: Default::default(),
             dd_outside: Default::default(),
+            dd_lt: Default::default(),
+            dd_gt: Default::default(),
             dd_room: Default::default(),
             dd_stale: Default::default(),
             dd_refund: Default::default(),
@@ -628,11 +718,20 @@ impl TxEngine {
             s_job: Default::default(),
             s_cfg: Default::default(),
             s_pos: Default::default(),
-            s_last_pos: Default::default(),
+            s_last_pm1: Default::default(),
+            s_last_r: Default::default(),
+            s_adv: Default::default(),
+            s_has_a: Default::default(),
+            s_has_b: Default::default(),
+            jobs_ok: Default::default(),
+            turns_ok: Default::default(),
+            d_ne: Default::default(),
             s_last_word: Default::default(),
             fifo_used: Default::default(),
             s_add: Default::default(),
             s_sub: Default::default(),
+            s_pop: Default::default(),
+            s_net: Default::default(),
             s_start_ok: Default::default(),
             s_stale_r: Default::default(),
             s_emitted: Default::default(),
@@ -641,7 +740,7 @@ impl TxEngine {
             s_skip: Default::default(),
             s_flush_end: Default::default(),
             s_start: Default::default(),
-            s_avail: Default::default(),
+            s_has: Default::default(),
             s_emit: Default::default(),
             s_is_last: Default::default(),
             s_word_end: Default::default(),
@@ -707,6 +806,25 @@ impl Logic for TxEngine {
             pending,
             restarts,
             busy,
+            in_w,
+            in_q,
+            in_en,
+            in_ring,
+            in_rq,
+            in_val,
+            hit_sc,
+            hit_d,
+            hit_s,
+            hit_w,
+            ss_r,
+            rhit_sc,
+            sched_1h,
+            p_rq1h,
+            s_run,
+            rp1x,
+            s_hs_r,
+            s_hv_r,
+            b_chk,
             made,
             retired,
             marker,
@@ -794,11 +912,20 @@ impl Logic for TxEngine {
             s_job,
             s_cfg,
             s_pos,
-            s_last_pos,
+            s_last_pm1,
+            s_last_r,
+            s_adv,
+            s_has_a,
+            s_has_b,
+            jobs_ok,
+            turns_ok,
+            d_ne,
             s_last_word,
             fifo_used,
             s_add,
             s_sub,
+            s_pop,
+            s_net,
             s_start_ok,
             s_stale_r,
             s_emitted,
@@ -850,33 +977,41 @@ impl Logic for TxEngine {
         self.words.write_clock.next = self.clock.val();
 
         // Commits and tail doorbells for queues that exist.
-        self.commit.next = self.settings.write.val() & (self.settings.queue.val().get_bits::<6>(6) == 0);
-        self.commit_q.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.commit_in.next = self.settings.write.val() & (self.settings.queue.val().get_bits::<6>(6) == 0);
+        self.in_w.d.next = self.commit_in.val();
+        self.in_q.d.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.in_en.d.next = self.settings.settings.val().enable;
+        self.ring_in.next = self.doorbell.valid.val()
+            & (self.doorbell.kind.val() == 1)
+            & (self.doorbell.queue.val().get_bits::<6>(6) == 0);
+        self.in_ring.d.next = self.ring_in.val();
+        self.in_rq.d.next = self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.in_val.d.next = self.doorbell.value.val();
+        self.commit.next = self.in_w.q.val();
+        self.commit_q.next = self.in_q.q.val();
         self.commit_mask.next = 0.into();
         if self.commit.val() {
             self.commit_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.commit_q.val();
         }
-        self.ring.next = self.doorbell.valid.val()
-            & (self.doorbell.kind.val() == 1)
-            & (self.doorbell.queue.val().get_bits::<6>(6) == 0);
-        self.ring_q.next = self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        self.ring.next = self.in_ring.q.val();
+        self.ring_q.next = self.in_rq.q.val();
         self.ring_mask.next = 0.into();
         if self.ring.val() {
             self.ring_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.ring_q.val();
         }
-        self.cfg_sched.write_address.next = self.commit_q.val();
+        self.cfg_sched.write_address.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.cfg_sched.write_data.next = self.settings.settings.val();
-        self.cfg_sched.write_enable.next = self.commit.val();
-        self.cfg_desc.write_address.next = self.commit_q.val();
+        self.cfg_sched.write_enable.next = self.commit_in.val();
+        self.cfg_desc.write_address.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.cfg_desc.write_data.next = self.settings.settings.val();
-        self.cfg_desc.write_enable.next = self.commit.val();
-        self.cfg_tpl.write_address.next = self.commit_q.val();
+        self.cfg_desc.write_enable.next = self.commit_in.val();
+        self.cfg_tpl.write_address.next = self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.cfg_tpl.write_data.next = self.settings.settings.val();
-        self.cfg_tpl.write_enable.next = self.commit.val();
+        self.cfg_tpl.write_enable.next = self.commit_in.val();
         // A commit restarts the tail at once (no doorbell comes in the same
         // cycle); the head waits for the restart.
         self.tails.write_address.next = self.ring_q.val();
-        self.tails.write_data.next = self.doorbell.value.val();
+        self.tails.write_data.next = self.in_val.q.val();
         self.tails.write_enable.next = self.ring.val();
         if self.commit.val() {
             self.tails.write_address.next = self.commit_q.val();
@@ -884,12 +1019,12 @@ impl Logic for TxEngine {
             self.tails.write_enable.next = true;
         }
         self.enabled.d.next = self.enabled.q.val() & !self.commit_mask.val();
-        if self.commit.val() & self.settings.settings.val().enable {
+        if self.commit.val() & self.in_en.q.val() {
             self.enabled.d.next = self.enabled.q.val() | self.commit_mask.val();
         }
         // High from the cycle after a commit until the cycle after the
         // restart is done.
-        self.busy.d.next = (self.restarts.q.val() != 0) | self.commit.val();
+        self.busy.d.next = (self.restarts.q.val() != 0) | self.commit.val() | self.commit_in.val();
         self.cfg_busy.next = self.busy.q.val();
 
         // The pick, four registered stages from the state and the shaper's
@@ -1134,6 +1269,7 @@ impl Logic for TxEngine {
         // The classes in order.
         self.p_rany.d.next = self.k_r.q.val();
         self.p_rq.d.next = self.q_r.q.val();
+        self.p_rq1h.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.q_r.q.val();
         self.p_any.d.next = self.k_e.q.val();
         self.p_green.d.next = self.k_g.q.val();
         self.p_stay.d.next = self.k_s.q.val();
@@ -1181,10 +1317,12 @@ impl Logic for TxEngine {
         // then decided on.
         self.cfg_desc.read_address.next = self.d_turn.q.val().queue;
         self.rs_d.next = self.restarts.q.val() >> self.d_turn.q.val().queue;
-        self.dd_stale.d.next =
-            self.rs_d.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.d_turn.q.val().queue));
-        self.d_stale.next =
-            self.dd_stale.q.val() | (self.commit.val() & (self.commit_q.val() == self.d_turn.q.val().queue));
+        // (The turn is loaded three cycles before its decision: a commit
+        // in the cycle after the load is in `restarts` by the next.)
+        self.hit_d.d.next =
+            self.commit_in.val() & (self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.d_turn.q.val().queue);
+        self.dd_stale.d.next = self.rs_d.val().get_bit(0) | self.hit_d.q.val();
+        self.d_stale.next = self.dd_stale.q.val() | self.hit_d.q.val();
         self.dd_unres.d.next = self.cfg_desc.read_data.val().unrestricted;
         self.dd_base.d.next = self.cfg_desc.read_data.val().win_base;
         self.dd_limit.d.next = bit_cast::<65, 64>(self.cfg_desc.read_data.val().win_limit);
@@ -1193,8 +1331,10 @@ impl Logic for TxEngine {
             (self.d_desc.q.val().len < self.min_len.val()) | (self.d_desc.q.val().len > self.max_len.val());
         self.d_words.next = (bit_cast::<17, 16>(self.d_desc.q.val().len) + 7) >> 3;
         self.dd_words.d.next = self.d_words.val().get_bits::<10>(0);
-        self.dd_outside.d.next = !self.dd_unres.q.val()
-            & ((self.d_desc.q.val().addr < self.dd_base.q.val()) | (self.dd_end.q.val() > self.dd_limit.q.val()));
+        // The compares as subtractions' borrows, which go on carry chains.
+        self.dd_lt.next = bit_cast::<65, 64>(self.d_desc.q.val().addr) - bit_cast::<65, 64>(self.dd_base.q.val());
+        self.dd_gt.next = bit_cast::<66, 65>(self.dd_limit.q.val()) - bit_cast::<66, 65>(self.dd_end.q.val());
+        self.dd_outside.d.next = !self.dd_unres.q.val() & (self.dd_lt.val().get_bit(64) | self.dd_gt.val().get_bit(65));
         self.d_used.next = self.reserved.q.val() - self.rp.q.val();
         self.dd_room.d.next =
             (bit_cast::<11, 10>(self.d_used.val()) + bit_cast::<11, 10>(self.dd_words.q.val())) <= 512;
@@ -1218,13 +1358,20 @@ impl Logic for TxEngine {
         self.d_fetch.next = false;
         // When the descriptor stage may talk to the shaper or take the
         // request register: the scheduler stays out of its way.
-        self.d_may.next = (self.dstep.q.val() == Step::Decide) & !self.jobs.full.val();
+        // (The FIFOs' room as of a cycle ago, with a place to spare: each
+        // has one writer, that writes at most once a cycle.)
+        self.jobs_ok.d.next = !self.jobs.almost_full.val();
+        self.turns_ok.d.next = !self.turns.almost_full.val();
+        self.d_may.next = (self.dstep.q.val() == Step::Decide) & self.jobs_ok.q.val();
+        // (Registered: the FIFOs are read only on leaving Idle, never in
+        // the cycle before it.)
+        self.d_ne.d.next = !self.turns.empty.val() & !self.descs.empty.val();
         self.turns.read.next = false;
         self.descs.read.next = false;
         self.jobs.write.next = false;
         match self.dstep.q.val() {
             Step::Idle => {
-                if !self.turns.empty.val() & !self.descs.empty.val() {
+                if self.d_ne.q.val() {
                     self.d_turn.d.next = self.turns.data_out.val();
                     self.d_desc.d.next = self.descs.data_out.val();
                     self.turns.read.next = true;
@@ -1242,7 +1389,7 @@ impl Logic for TxEngine {
                 self.dstep.d.next = Step::Decide;
             }
             Step::Decide => {
-                if !self.jobs.full.val() {
+                if self.jobs_ok.q.val() {
                     if self.d_stale.val() | self.dd_bad_len.q.val() | self.dd_outside.q.val() {
                         self.d_reject.next = true;
                     } else if self.dd_room.q.val() & self.rq_free.val() {
@@ -1277,7 +1424,8 @@ impl Logic for TxEngine {
         self.sc_head.d.next = self.heads.read_data.val();
         self.sc_tail.d.next = self.tails.read_data.val();
         self.sc_work.d.next = self.sc_enable.q.val() & (self.sc_head.q.val() != self.sc_tail.q.val());
-        self.slot.next = self.sc_head.q.val() & ((bit_cast::<16, 1>(true.into()) << self.sc_log2.q.val()) - 1);
+        // (The mask from a constant shifted: a LUT per bit, no carry chain.)
+        self.slot.next = self.sc_head.q.val() & !(bit_cast::<16, 64>(self.ones.val()) << self.sc_log2.q.val());
         self.sc_desc.d.next = self.sc_ring.q.val() + (bit_cast::<64, 16>(self.slot.val()) << 4);
         self.sc_wb.d.next = self.sc_ring.q.val() + ((bit_cast::<64, 16>(self.slot.val()) << 4) | 8);
         self.sc_next.d.next = self.sc_head.q.val() + 1;
@@ -1293,8 +1441,14 @@ impl Logic for TxEngine {
         self.sched_clear.next = false;
         self.visit.next = false;
         self.rs_s.next = self.restarts.q.val() >> self.sched_q.q.val();
-        self.sched_stale.next =
-            self.rs_s.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.sched_q.q.val()));
+        self.hit_sc.d.next =
+            self.commit_in.val() & (self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.sched_q.q.val());
+        self.ss_r.d.next = self.rs_s.val().get_bit(0) | self.hit_sc.q.val();
+        // (Both for use in Decide, three cycles after `sched_q` was set.)
+        self.sched_1h.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.sched_q.q.val();
+        self.rhit_sc.d.next =
+            self.ring_in.val() & (self.doorbell.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.sched_q.q.val());
+        self.sched_stale.next = self.ss_r.q.val() | self.hit_sc.q.val();
         if (self.sched.q.val() != Step::Idle) & self.ring.val() & (self.ring_q.val() == self.sched_q.q.val()) {
             self.db_hit.d.next = true;
         }
@@ -1306,7 +1460,7 @@ impl Logic for TxEngine {
                     & !self.commit.val()
                     & (self.settle.q.val() == 0)
                     & self.p_any.q.val()
-                    & !self.turns.full.val()
+                    & self.turns_ok.q.val()
                     & !self.d_may.val()
                 {
                     self.sched_q.d.next = self.p_q.q.val();
@@ -1332,13 +1486,12 @@ impl Logic for TxEngine {
                 if self.sched_stale.val() {
                     self.sched.d.next = Step::Idle;
                 } else if self.sc_work.q.val() {
-                    if self.rq_free.val() & !self.d_may.val() & !self.turns.full.val() {
+                    if self.rq_free.val() & !self.d_may.val() & self.turns_ok.q.val() {
                         self.sched_go.next = true;
                     }
                 } else {
                     // Empty: forget the doorbell unless one came during the look.
-                    self.sched_clear.next =
-                        !self.db_hit.q.val() & !(self.ring.val() & (self.ring_q.val() == self.sched_q.q.val()));
+                    self.sched_clear.next = !self.db_hit.q.val() & !self.rhit_sc.q.val();
                     self.rr_start.d.next = self.sched_q.q.val() + 1;
                     self.sched.d.next = Step::Idle;
                 }
@@ -1385,13 +1538,17 @@ impl Logic for TxEngine {
         // cycles on (the op register, then the shaper's five-stage
         // read-modify-write: `tx_shaper.rs`), then the pick's four stages;
         // any other change, the four stages and the masks.
-        if (self.sched.q.val() == Step::Decide) & (self.sched_stale.val() | !self.sc_work.q.val() | self.sched_go.val())
+        // (Spelled out from registers rather than through `sched_go`.)
+        if (self.sched.q.val() == Step::Decide)
+            & (self.sched_stale.val()
+                | !self.sc_work.q.val()
+                | (self.rq_free.val() & !self.d_may.val() & self.turns_ok.q.val()))
         {
             self.settle.d.next = 9.into();
         }
         self.sched_mask.next = 0.into();
         if self.sched_clear.val() {
-            self.sched_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.sched_q.q.val();
+            self.sched_mask.next = self.sched_1h.q.val();
         }
         self.pending.d.next =
             (self.pending.q.val() & !self.sched_mask.val() & !self.commit_mask.val()) | self.ring_mask.val();
@@ -1407,7 +1564,7 @@ impl Logic for TxEngine {
         self.restart_mask.next = 0.into();
         if self.restart_now.val() {
             self.settle.d.next = 6.into();
-            self.restart_mask.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.p_rq.q.val();
+            self.restart_mask.next = self.p_rq1h.q.val();
             self.heads.write_address.next = self.p_rq.q.val();
             self.heads.write_data.next = 0.into();
             self.heads.write_enable.next = true;
@@ -1442,55 +1599,74 @@ impl Logic for TxEngine {
         // head job may start is registered, and not trusted in the cycle
         // after a job was taken.
         self.rs_h.next = self.restarts.q.val() >> self.jobs.data_out.val().queue;
-        // (The FIFO's room as of a cycle ago: it only grows meanwhile, but
-        // for a start, and that is not followed by another.)
-        self.s_head_stale.next = self.rs_h.val().get_bit(0);
+        // (The FIFO's room as of a few cycles ago: it only grows meanwhile,
+        // but for a start, and the next start comes only after that frame
+        // has been emitted or flushed, which takes longer than its bytes
+        // take to be counted: start, `s_add`, `s_net`, `fifo_used`.)
+        // (A cycle late, which only holds a start back: a restart does not
+        // end while a job of its queue waits.)
+        self.s_hs_r.d.next = self.rs_h.val().get_bit(0);
+        self.s_head_stale.next = self.s_hs_r.q.val() & self.s_hv_r.q.val();
         self.s_room.d.next = 4095 - bit_cast::<16, 13>(self.fifo_used.q.val());
         self.s_lm1.next = self.jobs.data_out.val().len - 1;
         self.s_lw.next = self.s_lm1.val() >> 3;
-        self.s_start.next =
-            !self.s_active.q.val() & !self.jobs.empty.val() & !self.finished.full.val() & self.s_start_ok.q.val();
+        // (The job FIFO's head and the finished FIFO's room as of a cycle
+        // ago: the head is taken only here, and the finished FIFO, written
+        // only by the serializer, keeps a place to spare.)
+        self.s_start.next = !self.s_active.q.val() & self.s_start_ok.q.val();
         self.s_start_ok.d.next = (!self.jobs.data_out.val().has_data
             | (self.jobs.data_out.val().len <= self.s_room.q.val())
             | self.s_head_stale.val())
+            & !self.jobs.empty.val()
+            & !self.finished.almost_full.val()
             & !self.s_start.val();
         self.jobs.read.next = self.s_start.val();
-        self.cfg_tpl.read_address.next = self.s_job.q.val().queue;
-        if self.s_start.val() {
-            self.cfg_tpl.read_address.next = self.jobs.data_out.val().queue;
+        self.s_hv_r.d.next = !self.jobs.empty.val() & !self.s_start.val();
+        self.s_next_q.next = self.s_job.q.val().queue;
+        if !self.s_active.q.val() {
+            self.s_next_q.next = self.jobs.data_out.val().queue;
         }
+        // (While free, the head job's: what a start loads next cycle.)
+        self.cfg_tpl.read_address.next = self.s_next_q.val();
         self.rs_j.next = self.restarts.q.val() >> self.s_job.q.val().queue;
-        self.s_stale_r.d.next =
-            self.rs_j.val().get_bit(0) | (self.commit.val() & (self.commit_q.val() == self.s_job.q.val().queue));
-        self.s_stale.next =
-            self.s_stale_r.q.val() | (self.commit.val() & (self.commit_q.val() == self.s_job.q.val().queue));
+        self.hit_s.d.next =
+            self.commit_in.val() & (self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.s_next_q.val());
+        self.s_stale_r.d.next = self.rs_j.val().get_bit(0) | self.hit_s.q.val();
+        self.s_stale.next = self.s_stale_r.q.val() | self.hit_s.q.val();
         // A word may be used once it was written two cycles ago: one for
         // the write, one for the RAM's read.
-        self.s_avail.next = self.wp_late.q.val() - self.rp.q.val();
-        self.s_emit.next = self.s_active.q.val()
-            & self.s_ready.q.val()
-            & !self.s_drain.q.val()
-            & (self.s_avail.val() != 0)
+        // (An equality, not a subtraction: no carry chain on this path.)
+        // Precomputed for either way the read pointer goes: the pointers
+        // as they will be next cycle (`wp_late` will be `wp`).
+        self.s_has_a.d.next = self.wp.q.val() != self.rp.q.val();
+        self.s_has_b.d.next = self.wp.q.val() != (self.rp1x.q.val() ^ 1);
+        self.s_has.next = self.s_has_a.q.val();
+        if self.s_adv.q.val() {
+            self.s_has.next = self.s_has_b.q.val();
+        }
+        self.s_emit.next = self.s_run.q.val()
+            & self.s_has.val()
             & !self.s_stale.val();
-        self.s_is_last.next = self.s_pos.q.val() == self.s_last_pos.q.val();
+        // Whether `s_pos` is the last byte's, kept as the bytes go (a
+        // stale frame's skips leave it wrong, but no byte of it is emitted
+        // after that).
+        self.s_is_last.next = self.s_last_r.q.val();
         self.s_word_end.next = (self.s_pos.q.val().get_bits::<3>(0) == 7) | self.s_is_last.val();
         // A stale frame is flushed a word per cycle as its words arrive;
         // if it had begun to enter the FIFO, one more beat ends it there
         // with `error`, which rolls it back.
-        self.s_cut.next = self.s_active.q.val()
-            & self.s_ready.q.val()
-            & !self.s_drain.q.val()
+        self.s_cut.next = self.s_run.q.val()
             & self.s_stale.val()
             & self.s_emitted.q.val();
-        self.s_skip.next = self.s_active.q.val()
-            & self.s_ready.q.val()
-            & !self.s_drain.q.val()
+        self.s_skip.next = self.s_run.q.val()
             & self.s_stale.val()
-            & (self.s_avail.val() != 0);
+            & self.s_has.val();
         self.s_flush_end.next = self.s_skip.val() & (self.s_pos.q.val().get_bits::<13>(3) == self.s_last_word.q.val());
         self.s_rp_next.next = self.rp.q.val();
+        self.s_adv.d.next = (self.s_emit.val() & self.s_word_end.val()) | self.s_skip.val();
         if (self.s_emit.val() & self.s_word_end.val()) | self.s_skip.val() {
-            self.s_rp_next.next = self.rp.q.val() + 1;
+            self.s_rp_next.next = self.rp1x.q.val() ^ 1;
+            self.rp1x.d.next = ((self.rp1x.q.val() ^ 1) + 1) ^ 1;
         }
         self.words.read_address.next = self.s_rp_next.val().get_bits::<WORDS_LOG2>(0);
         self.rp.d.next = self.s_rp_next.val();
@@ -1521,7 +1697,8 @@ impl Logic for TxEngine {
         self.c_cut.d.next = self.b_cut.q.val();
         self.c_end.d.next = self.b_end.q.val();
         self.c_flush.d.next = self.b_flush.q.val();
-        self.c_fail.d.next = self.b_end.q.val() & !self.tpl_check.ok.val() & !self.s_cfg.q.val().unrestricted;
+        self.b_chk.d.next = self.e_end.q.val() & !self.s_cfg.q.val().unrestricted;
+        self.c_fail.d.next = self.b_chk.q.val() & !self.tpl_check.ok.val();
         self.out_fifo.frames_in.data.next = self.c_byte.q.val();
         self.out_fifo.frames_in.valid.next = self.c_valid.q.val();
         self.out_fifo.frames_in.last.next = self.c_last.q.val();
@@ -1529,10 +1706,12 @@ impl Logic for TxEngine {
         FrameSource::link(&mut self.frames_out, &mut self.out_fifo.frames_out);
         if self.s_active.q.val() & !self.s_ready.q.val() {
             self.s_ready.d.next = true;
+            self.s_run.d.next = true;
             self.s_cfg.d.next = self.cfg_tpl.read_data.val();
         }
         if self.s_emit.val() {
             self.s_pos.d.next = self.s_pos.q.val() + 1;
+            self.s_last_r.d.next = self.s_pos.q.val() == self.s_last_pm1.q.val();
             self.s_emitted.d.next = !self.s_is_last.val();
         }
         if self.s_skip.val() {
@@ -1543,6 +1722,7 @@ impl Logic for TxEngine {
         }
         if (self.s_emit.val() & self.s_is_last.val()) | self.s_flush_end.val() {
             self.s_drain.d.next = true;
+            self.s_run.d.next = false;
         }
         // The frame is done when its last byte or its flush leaves stage c.
         self.s_fin.next = self.c_end.q.val() | self.c_flush.q.val();
@@ -1561,10 +1741,13 @@ impl Logic for TxEngine {
                 self.s_active.d.next = true;
                 self.s_ready.d.next = false;
                 self.s_drain.d.next = false;
+                self.s_run.d.next = false;
                 self.s_emitted.d.next = false;
                 self.s_job.d.next = self.jobs.data_out.val();
                 self.s_pos.d.next = 0.into();
-                self.s_last_pos.d.next = self.s_lm1.val();
+                // (No frame is one byte long.)
+                self.s_last_r.d.next = false;
+                self.s_last_pm1.d.next = self.s_lm1.val() - 1;
                 self.s_last_word.d.next = self.s_lw.val().get_bits::<13>(0);
             } else {
                 self.finished.write.next = true;
@@ -1581,18 +1764,24 @@ impl Logic for TxEngine {
         if self.c_flush.q.val() | (self.c_end.q.val() & self.c_fail.q.val()) {
             self.s_sub.d.next = self.s_job.q.val().len.get_bits::<13>(0);
         }
-        if self.frames_out.valid.val() & self.frames_out.ready.val() {
-            self.fifo_used.d.next = self.fifo_used.q.val() + self.s_add.q.val() - self.s_sub.q.val() - 1;
-        } else {
-            self.fifo_used.d.next = self.fifo_used.q.val() + self.s_add.q.val() - self.s_sub.q.val();
-        }
+        // Summed in two steps: the change, then the count (a cycle later,
+        // which the start's check allows for: see above).
+        self.s_pop.d.next = self.frames_out.valid.val() & self.frames_out.ready.val();
+        self.s_net.d.next = self.s_add.q.val() - self.s_sub.q.val() - bit_cast::<13, 1>(self.s_pop.q.val().into());
+        self.fifo_used.d.next = self.fifo_used.q.val() + self.s_net.q.val();
 
         // Write-back stage, its outputs from registers. A request or the
         // notices show from the cycle after they are set up; in that first
         // cycle (`w_fresh`) they are held back if the turn is stale by then
         // (`w_kill`), and dropped; once shown they stay until taken. The
         // stage retires a turn in the cycle after `w_retire` is set.
-        self.w_hit.next = self.commit.val() & (self.commit_q.val() == self.w_job.q.val().queue);
+        self.w_next_q.next = self.w_job.q.val().queue;
+        if self.wstep.q.val() == WbStep::Idle {
+            self.w_next_q.next = self.finished.data_out.val().queue;
+        }
+        self.hit_w.d.next =
+            self.commit_in.val() & (self.settings.queue.val().get_bits::<QUEUE_COUNT_LOG2>(0) == self.w_next_q.val());
+        self.w_hit.next = self.hit_w.q.val();
         self.rs_w.next = self.restarts.q.val() >> self.w_job.q.val().queue;
         self.w_stale_r.d.next = self.rs_w.val().get_bit(0) | self.w_hit.val();
         self.w_kill.next = self.w_fresh.q.val() & (self.w_stale_r.q.val() | self.w_hit.val());
@@ -2566,9 +2755,18 @@ mod tests {
         });
         b.run(offset);
         let new = QueueSettings { tx_ring: 0xA00_0000, ..settings(3, 3) };
-        let before = b.completions.len();
         let commit_cycle = b.h.cycles;
-        b.commit(3, new);
+        b.settings[3] = new;
+        b.tails[3] = 0;
+        b.h.uut.settings.write.next = true;
+        b.h.uut.settings.queue.next = 3.into();
+        b.h.uut.settings.settings.next = config_of(&new);
+        b.step();
+        // The commit takes effect inside the engine the cycle after it
+        // comes: a notice already showing in its own cycle is held until
+        // taken, like one showing when it takes effect.
+        let before = b.completions.len();
+        b.run(4);
         b.wait_idle_config();
         let settled = b.h.cycles;
         let ring8 =
@@ -2670,6 +2868,8 @@ mod tests {
         // Nobody goes until all are rung.
         b.ceiling_ok = 0;
         backlog(&mut b, &queues, 12, 64);
+        // (A doorbell takes effect the cycle after it comes.)
+        b.run(1);
         b.ceiling_ok = !(1 << 30);
         b.run_until(40_000, |b| b.frames.len() == 36);
         let order: Vec<usize> = b.frames.iter().map(|f| b.ids[f].0).collect();

@@ -12,6 +12,7 @@ mod board;
 mod mac;
 mod queues;
 mod rates;
+mod tcp;
 
 use anyhow::{bail, Context, Result};
 use arsenic::capture;
@@ -234,6 +235,15 @@ fn main() -> Result<()> {
         measured.extend([
             ("mac.line_rate_fraction_64b", (fraction * 1e4).round() / 1e4),
             ("mac.verilator_cycles_per_s", cycles_per_s),
+        ]);
+    }
+    if wants(&["tcp.goodput_fraction_of_line_rate", "tcp.goodput_fraction_from_peer", "tcp.sim_seconds_per_wall_second"]) {
+        let r = tcp::transfer()?;
+        let round = |x: f64| (x * 1e4).round() / 1e4;
+        measured.extend([
+            ("tcp.goodput_fraction_of_line_rate", round(r.to_peer.goodput_fraction)),
+            ("tcp.goodput_fraction_from_peer", round(r.from_peer.goodput_fraction)),
+            ("tcp.sim_seconds_per_wall_second", (r.sim_seconds_per_wall_second() * 1e6).round() / 1e6),
         ]);
     }
     let board_build = board::last_build("versa-ecp5")?;
