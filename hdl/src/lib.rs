@@ -12,6 +12,7 @@ pub mod generate;
 pub mod harness;
 pub mod mac_loop;
 pub mod params;
+pub mod pci;
 pub mod ports;
 pub mod queue;
 pub mod regmap;

@@ -63,6 +63,32 @@ pub trait Waiter {
     fn advance(&self, cycles: u64) -> Result<()>;
 }
 
+/// Time on a board: its own clock, which the host cannot stop. `advance`
+/// sleeps the wall-clock time the cycles take at the nominal core clock,
+/// and `now` counts wall-clock time since `since` in those cycles.
+pub(crate) struct WallClock {
+    clock_hz: u32,
+    since: std::time::Instant,
+}
+
+impl WallClock {
+    pub(crate) fn new(clock_hz: u32, since: std::time::Instant) -> Self {
+        Self { clock_hz: clock_hz.max(1), since }
+    }
+}
+
+impl Waiter for WallClock {
+    fn now(&self) -> u64 {
+        (self.since.elapsed().as_nanos() * self.clock_hz as u128 / 1_000_000_000) as u64
+    }
+
+    fn advance(&self, cycles: u64) -> Result<()> {
+        let nanos = cycles as u128 * 1_000_000_000 / self.clock_hz as u128;
+        std::thread::sleep(std::time::Duration::from_nanos(nanos.min(u64::MAX as u128) as u64));
+        Ok(())
+    }
+}
+
 /// A simulated device whose DMA accesses can be inspected, so protection
 /// can be checked from the host memory's side.
 pub trait DmaLog {

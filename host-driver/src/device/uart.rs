@@ -9,7 +9,7 @@
 //! nominal core clock, and `now` counts wall-clock time since the device
 //! was opened in those cycles.
 
-use super::{check_page_offset, Device, Page, RegisterPage, Waiter};
+use super::{check_page_offset, Device, Page, RegisterPage, Waiter, WallClock};
 use crate::dma::DmaBlock;
 use crate::uart::link::{Link, LinkStats};
 use crate::uart::tty::Tty;
@@ -96,7 +96,7 @@ impl Device for UartDevice {
     }
 
     fn waiter(&self) -> Box<dyn Waiter> {
-        Box::new(WallClock { clock_hz: self.clock_hz, opened: self.opened })
+        Box::new(WallClock::new(self.clock_hz, self.opened))
     }
 }
 
@@ -114,22 +114,5 @@ impl RegisterPage for UartPage {
     fn write32(&self, offset: u32, value: u32) -> Result<()> {
         let addr = check_page_offset(self.page, offset)?;
         self.link.borrow_mut().write32(addr, value)
-    }
-}
-
-struct WallClock {
-    clock_hz: u32,
-    opened: Instant,
-}
-
-impl Waiter for WallClock {
-    fn now(&self) -> u64 {
-        (self.opened.elapsed().as_nanos() * self.clock_hz as u128 / 1_000_000_000) as u64
-    }
-
-    fn advance(&self, cycles: u64) -> Result<()> {
-        let nanos = cycles as u128 * 1_000_000_000 / self.clock_hz as u128;
-        std::thread::sleep(Duration::from_nanos(nanos.min(u64::MAX as u128) as u64));
-        Ok(())
     }
 }
