@@ -8083,7 +8083,7 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
                         rss_words$9$d = regs$wdata;
                     end
                 end
-                if (regs$addr == cmd_addr) begin
+                if ((regs$addr == cmd_addr) & (regs$wdata[32'h11] | regs$wdata[32'h12])) begin
                     cmd_word$d = regs$wdata;
                     cmd_write$d = 1'b1;
                 end

@@ -70,6 +70,11 @@ pub const FILTER_CMD_SLOT_MASK: u32 = 0xFFFF;
 pub const FILTER_CMD_WILDCARD: u32 = 1 << 16;
 /// Set to clear the slot instead of writing the staged entry.
 pub const FILTER_CMD_CLEAR: u32 = 1 << 17;
+/// Set to write the staged entry. A command with neither this nor
+/// `FILTER_CMD_CLEAR` does nothing, so no command word is 0: a BAR held in
+/// shared memory (the simulated device) sees a command only as a change
+/// of the word, and reads it back as 0 once taken.
+pub const FILTER_CMD_WRITE: u32 = 1 << 18;
 
 /// The RSS secret key, 40 bytes in ten read/write words: word i holds key
 /// bytes 4i..4i+4, the first of them in bits 31..24. Reset value:
@@ -86,7 +91,7 @@ pub fn rss_key_words(key: &[u8; 40]) -> [u32; 10] {
 pub const fn filter_cmd(wildcard: bool, slot: u32, clear: bool) -> u32 {
     (slot & FILTER_CMD_SLOT_MASK)
         | if wildcard { FILTER_CMD_WILDCARD } else { 0 }
-        | if clear { FILTER_CMD_CLEAR } else { 0 }
+        | if clear { FILTER_CMD_CLEAR } else { FILTER_CMD_WRITE }
 }
 
 /// Queue configuration (privileged): stage `queue::QCFG_WORDS` words in
@@ -248,6 +253,85 @@ impl Counter {
             Counter::TxDropTemplate => "tx_drop_template",
             Counter::TxDropBadLength => "tx_drop_bad_length",
             Counter::EventsSent => "events_sent",
+        }
+    }
+}
+
+/// How a register behaves, for a BAR that is plain memory rather than
+/// logic: the simulated device's shared-memory `resource0`, which the
+/// simulator scans for writes and fills with what the NIC would answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// The NIC's value; a driver's write changes nothing.
+    ReadOnly,
+    /// Holds what the driver last wrote (staging words, doorbells,
+    /// settings). Only `SHAPE_CMD_READ` changes one from the NIC's side.
+    ReadWrite,
+    /// A write acts; the register reads 0 once the NIC has taken it, so
+    /// a driver that must not overtake a command waits for the 0 (one
+    /// read on a real bus).
+    Command,
+}
+
+/// Every register of the control page with its access, in offset order.
+pub fn control_registers() -> Vec<(u32, Access)> {
+    let words = |base: u32, n: u32, access: Access| (0..n).map(move |i| (base + 4 * i, access));
+    let mut regs: Vec<(u32, Access)> = words(MAGIC, (MIN_FRAME - MAGIC) / 4 + 1, Access::ReadOnly).collect();
+    regs.extend([(SCRATCH, Access::ReadWrite), (CONTROL, Access::ReadWrite), (DEFAULT_QUEUE, Access::ReadWrite)]);
+    regs.extend(words(COUNTERS, 2 * Counter::ALL.len() as u32, Access::ReadOnly));
+    regs.extend(words(FILTER_KEY, (FILTER_VALUE - FILTER_KEY) / 4 + 1, Access::ReadWrite));
+    regs.push((FILTER_CMD, Access::Command));
+    regs.extend(words(RSS_KEY, RSS_KEY_WORDS, Access::ReadWrite));
+    regs.extend(words(QCFG, (QCFG_CMD - QCFG) / 4, Access::ReadWrite));
+    regs.extend([(QCFG_CMD, Access::Command), (QCFG_STATUS, Access::ReadOnly)]);
+    regs.extend(words(SHAPE, (SHAPE_CMD - SHAPE) / 4, Access::ReadWrite));
+    regs.push((SHAPE_CMD, Access::Command));
+    regs
+}
+
+/// Every register of a queue's user page with its access.
+pub const QUEUE_REGISTERS: [(u32, Access); 7] = [
+    (UQ_RX_TAIL, Access::ReadWrite),
+    (UQ_TX_TAIL, Access::ReadWrite),
+    (UQ_EVENT_ARM, Access::Command),
+    (UQ_RX_DELIVERED, Access::ReadOnly),
+    (UQ_RX_DROPPED, Access::ReadOnly),
+    (UQ_TX_SENT, Access::ReadOnly),
+    (UQ_TX_REJECTED, Access::ReadOnly),
+];
+
+#[cfg(test)]
+mod access_tests {
+    use super::*;
+
+    #[test]
+    fn the_control_page_table_covers_every_register_once_in_order() {
+        let regs = control_registers();
+        assert!(regs.windows(2).all(|w| w[0].0 < w[1].0), "not in offset order or repeated");
+        let at = |o: u32| regs.iter().find(|r| r.0 == o).map(|r| r.1);
+        for (offset, _) in id_registers(&crate::NicParams::default()) {
+            assert_eq!(at(offset), Some(Access::ReadOnly));
+        }
+        assert_eq!(at(MIN_FRAME + 4), None, "past the ID words");
+        for c in Counter::ALL {
+            assert_eq!((at(c.offset()), at(c.offset() + 4)), (Some(Access::ReadOnly), Some(Access::ReadOnly)));
+        }
+        for o in [FILTER_CMD, QCFG_CMD, SHAPE_CMD] {
+            assert_eq!(at(o), Some(Access::Command));
+        }
+        for o in [SCRATCH, CONTROL, DEFAULT_QUEUE, FILTER_KEY, FILTER_VALUE, RSS_KEY + 36, QCFG, QCFG_CMD - 4, SHAPE, SHAPE_CMD - 4] {
+            assert_eq!(at(o), Some(Access::ReadWrite), "0x{o:x}");
+        }
+        assert_eq!(at(QCFG_STATUS), Some(Access::ReadOnly));
+        assert!(regs.iter().all(|r| r.0 < PAGE_BYTES && r.0 % 4 == 0));
+    }
+
+    #[test]
+    fn a_filter_command_word_is_never_zero() {
+        for wildcard in [false, true] {
+            for clear in [false, true] {
+                assert_ne!(filter_cmd(wildcard, 0, clear), 0);
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::demux::filters::{Filter, Target};
 use crate::demux::steering::{FilterId, InstalledFilter, Steering};
-use crate::device::{Device, Page, RegisterPage};
+use crate::device::{Device, Page, RegisterPage, Waiter};
 use anyhow::{bail, Context, Result};
 use arsenic_hdl::regmap::{self, Counter};
 use serde::Serialize;
@@ -50,6 +50,8 @@ impl Serialize for Counters {
 
 pub struct Nic {
     control: Box<dyn RegisterPage>,
+    /// Device time, for waiting on the NIC by cycles rather than by reads.
+    waiter: Box<dyn Waiter>,
     pub info: DeviceInfo,
     steering: Steering,
     /// Queues committed enabled by this driver.
@@ -93,11 +95,15 @@ impl Nic {
         };
         let steering = Steering::new(&info)?;
         let live = vec![false; info.queues as usize];
-        Ok(Nic { control, info, steering, live })
+        Ok(Nic { control, waiter: device.waiter(), info, steering, live })
     }
 
     pub(crate) fn control(&self) -> &dyn RegisterPage {
         self.control.as_ref()
+    }
+
+    pub(crate) fn waiter(&self) -> &dyn Waiter {
+        self.waiter.as_ref()
     }
 
     pub(crate) fn queue_live(&self, queue: u32) -> bool {

@@ -31,6 +31,7 @@ pub const COUNTER_COUNT: usize = Counter::ALL.len();
 // `queue::QueueSettings::words` and `regmap`.
 const _: () = assert!(QCFG_WORDS == 21 && regmap::QCFG == 0x300 && regmap::QCFG_CMD == 0x354);
 const _: () = assert!(SHAPE_WORDS == 5 && regmap::SHAPE == 0x380 && regmap::SHAPE_CMD == 0x394);
+const _: () = assert!(regmap::FILTER_CMD_CLEAR == 1 << 17 && regmap::FILTER_CMD_WRITE == 1 << 18);
 const _: () = assert!(regmap::SHAPE_CMD_WRITE == 1 << 16 && regmap::SHAPE_CMD_READ == 1 << 17);
 const _: () = assert!(crate::shaping::RATE_BITS == 28 && crate::shaping::BURST_BITS == 22);
 const _: () = assert!(regmap::UQ_RX_TAIL == 0 && regmap::UQ_TX_TAIL == 4 && regmap::UQ_EVENT_ARM == 8);
@@ -447,7 +448,9 @@ impl Logic for ControlPage {
                         }
                     }
                 }
-                if self.regs.addr.val() == self.cmd_addr.val() {
+                if (self.regs.addr.val() == self.cmd_addr.val())
+                    & (self.regs.wdata.val().get_bit(17) | self.regs.wdata.val().get_bit(18))
+                {
                     self.cmd_word.d.next = self.regs.wdata.val();
                     self.cmd_write.d.next = true;
                 }
@@ -624,6 +627,19 @@ mod tests {
         assert_eq!(entry.get_bits::<32>(crate::filter::VALUE_LSB), 0xCAFE_0005u64);
         h.cycle();
         assert!(!h.uut.filter.write.val(), "the write pulse lasted more than a cycle");
+        // A word with neither WRITE nor CLEAR is no command at all.
+        for cmd in [37, regmap::FILTER_CMD_WILDCARD | 37] {
+            h.uut.regs.strobe.next = true;
+            h.uut.regs.write.next = true;
+            h.uut.regs.addr.next = (regmap::FILTER_CMD as u64).into();
+            h.uut.regs.wdata.next = (cmd as u64).into();
+            h.cycle();
+            h.uut.regs.strobe.next = false;
+            h.settle();
+            assert!(!h.uut.filter.write.val(), "0x{cmd:x} wrote a slot");
+            h.cycle();
+            assert!(!h.uut.filter.write.val(), "0x{cmd:x} wrote a slot late");
+        }
         access(&mut h, true, regmap::DEFAULT_QUEUE, 0xFFFF_F00D);
         assert_eq!(read(&mut h, regmap::DEFAULT_QUEUE), 0x00D);
         assert_eq!(h.uut.default_queue.val(), 0x00Du64);

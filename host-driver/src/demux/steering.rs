@@ -59,7 +59,7 @@ impl SlotWriter for PageWriter<'_> {
         }
         // The command moves the staged entry into the slot in one cycle, so
         // a lookup never sees half of it.
-        self.page.write32(regmap::FILTER_CMD, regmap::filter_cmd(self.wildcard, slot, clear))
+        self.page.command(regmap::FILTER_CMD, regmap::filter_cmd(self.wildcard, slot, clear))
     }
 }
 

@@ -251,7 +251,7 @@ impl ModelNic {
                 self.staged_key.0[word] = value & keep;
             }
             regmap::FILTER_VALUE => self.staged_value = value,
-            regmap::FILTER_CMD => {
+            regmap::FILTER_CMD if value & (regmap::FILTER_CMD_WRITE | regmap::FILTER_CMD_CLEAR) != 0 => {
                 let table = if value & regmap::FILTER_CMD_WILDCARD != 0 { Table::Wildcard } else { Table::Exact };
                 let entry = (value & regmap::FILTER_CMD_CLEAR == 0).then_some((self.staged_key, self.staged_value));
                 self.tables.write(table, value & regmap::FILTER_CMD_SLOT_MASK, entry);

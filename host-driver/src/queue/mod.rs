@@ -73,6 +73,10 @@ impl QueueSpec {
     }
 }
 
+/// Cycles a queue commit may take: every engine finishes the descriptor it
+/// is on, at most a maximum frame at one byte a cycle, several times over.
+const COMMIT_BUDGET_CYCLES: u64 = 100_000;
+
 impl Nic {
     /// Creates queue `queue`: allocates its rings, event word and buffers,
     /// commits its settings, maps its user page and posts its receive
@@ -132,18 +136,22 @@ impl Nic {
         for (i, w) in settings.words().iter().enumerate() {
             self.control().write32(regmap::QCFG + 4 * i as u32, *w)?;
         }
-        self.control().write32(regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | queue)?;
+        self.control().command(regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | queue)?;
         self.wait_commit_idle()?;
         self.set_queue_live(queue, settings.enable);
         Ok(())
     }
 
     fn wait_commit_idle(&self) -> Result<()> {
-        for _ in 0..10_000 {
+        let start = self.waiter().now();
+        loop {
             if self.control().read32(regmap::QCFG_STATUS)? & regmap::QCFG_STATUS_BUSY == 0 {
                 return Ok(());
             }
+            if self.waiter().now() - start > COMMIT_BUDGET_CYCLES {
+                bail!("the NIC did not take a queue configuration within {COMMIT_BUDGET_CYCLES} cycles");
+            }
+            self.waiter().advance(16)?;
         }
-        bail!("the NIC did not take a queue configuration within 10000 register reads")
     }
 }

@@ -156,7 +156,7 @@ impl Nic {
         for (i, w) in settings.words().iter().enumerate() {
             self.control().write32(regmap::SHAPE + 4 * i as u32, *w)?;
         }
-        self.control().write32(regmap::SHAPE_CMD, regmap::SHAPE_CMD_WRITE | queue)
+        self.control().command(regmap::SHAPE_CMD, regmap::SHAPE_CMD_WRITE | queue)
     }
 
     /// Queue `queue`'s shaping as the NIC holds it.
@@ -176,7 +176,7 @@ impl Nic {
     /// and reads them: the hardware's state, not what this driver wrote,
     /// so settings made by an earlier driver instance count too.
     fn read_shape(&self, device: &dyn Device, queue: u32) -> Result<ShapeSettings> {
-        self.control().write32(regmap::SHAPE_CMD, regmap::SHAPE_CMD_READ | queue)?;
+        self.control().command(regmap::SHAPE_CMD, regmap::SHAPE_CMD_READ | queue)?;
         // The staging words are readable the cycle after the command.
         device.waiter().advance(1)?;
         let mut words = [0u32; SHAPE_WORDS];
