@@ -12,6 +12,7 @@ pub mod model;
 pub mod model_engine;
 mod model_shaper;
 mod model_transmit;
+pub mod pci;
 pub mod rtl;
 pub mod uart;
 
