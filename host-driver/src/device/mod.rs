@@ -8,6 +8,7 @@
 //! Simulated devices also have a wire (`Wire`): the MAC side, where a test
 //! or the `arsenic sim` command puts frames in and takes frames out.
 
+pub mod hugepages;
 pub mod model;
 pub mod model_engine;
 mod model_shaper;
