@@ -16,6 +16,7 @@ mod model_transmit;
 pub mod pci;
 pub mod rtl;
 pub mod uart;
+pub mod vfio;
 
 use crate::dma::DmaBlock;
 use anyhow::{bail, Result};
