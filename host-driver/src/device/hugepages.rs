@@ -8,6 +8,10 @@
 //! only within one page: 4 KiB, or 2 MiB where the host has huge pages.
 //! `PinnedMemory::alloc` refuses anything larger rather than hand the NIC
 //! an address range that runs into someone else's memory.
+//!
+//! Physical addresses are what the NIC sees only where no IOMMU translates
+//! for it: on a host whose IOMMU is on, use the vfio backend (or boot with
+//! iommu=pt, which lets devices use physical addresses).
 
 use crate::dma::DmaBlock;
 use anyhow::{bail, Context, Result};

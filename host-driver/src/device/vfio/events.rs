@@ -38,7 +38,8 @@ impl Events {
     }
 
     /// Waits up to `timeout` for an event on `queue`; true if one came (and
-    /// is consumed, however many interrupts it counts).
+    /// is consumed, however many interrupts it counts). False also when a
+    /// signal cut the wait short, so callers wait in a loop.
     pub fn wait(&self, queue: u32, timeout: Duration) -> Result<bool> {
         let Some(fd) = self.fds.get(queue as usize) else {
             bail!("queue {queue} has no MSI-X vector: the board offers {} (vector q serves queue q)", self.fds.len());

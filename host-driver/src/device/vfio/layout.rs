@@ -21,7 +21,7 @@ pub fn page_layout(page: Page, bar_len: u64, host_page: u64) -> Result<Range<u64
     if end > bar_len {
         bail!(
             "{page:?} lies at BAR0 {start:#x}..{end:#x}, past the end of the board's {bar_len}-byte BAR0, which holds the control page and {} queue pages",
-            (bar_len / PAGE_BYTES as u64).saturating_sub(1)
+            queue_pages(bar_len)
         );
     }
     Ok(start..end)
