@@ -8,12 +8,15 @@
 //! Simulated devices also have a wire (`Wire`): the MAC side, where a test
 //! or the `arsenic sim` command puts frames in and takes frames out.
 
+pub mod hugepages;
 pub mod model;
 pub mod model_engine;
 mod model_shaper;
 mod model_transmit;
+pub mod pci;
 pub mod rtl;
 pub mod uart;
+pub mod vfio;
 
 use crate::dma::DmaBlock;
 use anyhow::{bail, Result};
