@@ -25,6 +25,7 @@ pub mod protection;
 pub mod queue;
 pub mod rates;
 pub mod shape_config;
+pub mod sim_device;
 pub mod sim_queues;
 pub mod shaping;
 pub mod sim_run;

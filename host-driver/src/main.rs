@@ -5,7 +5,8 @@ use arsenic::board::{self, BuildOptions};
 use arsenic::config::SteeringConfig;
 use arsenic::control::Nic;
 use arsenic::device::uart::{UartDevice, DEFAULT_BAUD};
-use arsenic::device::{model::ModelDevice, rtl::RtlDevice, Device};
+use arsenic::device::{model::ModelDevice, rtl::RtlDevice, sysfs::SysfsDevice, Device};
+use arsenic::sim_device;
 use arsenic::sim_run::{self, Backend, Input, SimOptions, SimReport};
 use arsenic::stack::{self, demo_show::{DemoBackend, PeerChoice}};
 use clap::{Parser, Subcommand};
@@ -63,11 +64,33 @@ enum Command {
         /// Transmit the frames of a capture from queue N (repeatable).
         #[arg(long, value_name = "N=FILE", value_parser = parse_txq)]
         txq: Vec<(u32, PathBuf)>,
+        /// For --backend sim-device: a running `arsenic sim-device` folder
+        /// (without it, one is started for the run).
+        #[arg(long)]
+        device: Option<PathBuf>,
     },
     /// Demonstrations that run end to end on the simulated NIC.
     Demo {
         #[command(subcommand)]
         what: DemoCommand,
+    },
+    /// Run the Verilated NIC as a device of its own, served from a folder
+    /// shaped like its sysfs folder, for the sysfs backend (and other
+    /// processes) to drive; runs until interrupted.
+    SimDevice {
+        /// The device's folder; best on tmpfs, as its files are shared memory.
+        #[arg(long, default_value = "/dev/shm/arsenic-sim")]
+        dir: PathBuf,
+        /// 2 MiB chunks of host memory to share with drivers (sparse: an
+        /// untouched chunk costs nothing).
+        #[arg(long, default_value_t = 256)]
+        chunks: usize,
+        /// Stop after this many core cycles.
+        #[arg(long)]
+        max_cycles: Option<u64>,
+        /// Stop when the process that started this one ends (for tests).
+        #[arg(long)]
+        die_with_parent: bool,
     },
     /// Find the NIC and print what its identification registers say.
     Info {
@@ -171,6 +194,10 @@ struct DeviceArgs {
     /// How long a register access waits for the board's reply, in ms.
     #[arg(long, default_value_t = 200)]
     timeout_ms: u64,
+    /// For --backend sysfs: a PCI address (0000:01:00.0), a device's sysfs
+    /// folder, or an `arsenic sim-device` folder.
+    #[arg(long)]
+    device: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -181,11 +208,16 @@ enum DeviceBackend {
     Model,
     /// A board's control page over its serial line (no PCIe).
     Uart,
+    /// A PCIe board through sysfs with no IOMMU, or an `arsenic sim-device`.
+    Sysfs,
 }
 
 fn open_device(a: &DeviceArgs) -> Result<Box<dyn Device>> {
     if a.backend != DeviceBackend::Uart && a.port.is_some() {
         bail!("--port names a board's serial port; it needs --backend uart");
+    }
+    if a.backend != DeviceBackend::Sysfs && a.device.is_some() {
+        bail!("--device names a PCI device or a simulated device's folder; it needs --backend sysfs");
     }
     Ok(match a.backend {
         DeviceBackend::Rtl => Box::new(RtlDevice::new()),
@@ -195,6 +227,16 @@ fn open_device(a: &DeviceArgs) -> Result<Box<dyn Device>> {
                 bail!("--backend uart needs --port, the board's serial port (e.g. /dev/ttyUSB1)");
             };
             Box::new(UartDevice::open(port, a.baud, Duration::from_millis(a.timeout_ms))?)
+        }
+        DeviceBackend::Sysfs => {
+            let Some(device) = &a.device else {
+                bail!("--backend sysfs needs --device: a PCI address (0000:01:00.0) or an `arsenic sim-device` folder");
+            };
+            Box::new(if device.is_dir() {
+                SysfsDevice::open(device)?
+            } else {
+                SysfsDevice::open_pci(&device.to_string_lossy())?
+            })
         }
     })
 }
@@ -236,9 +278,12 @@ fn run(cli: Cli) -> Result<()> {
                 println!("wrote {}", path.display());
             }
         }
-        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config, txq, echo } => {
+        Command::Sim { loopback, pcap, out, backend, frames, seed, trace, no_check, config, txq, echo, device } => {
             if trace.is_some() && backend != Backend::Rtl {
                 bail!("--trace records the RTL's signals; it needs --backend rtl");
+            }
+            if device.is_some() && backend != Backend::SimDevice {
+                bail!("--device names a running simulated device; it needs --backend sim-device");
             }
             // Read before the simulation starts, so a mistake costs nothing.
             let steering = config.as_deref().map(SteeringConfig::load).transpose()?;
@@ -250,7 +295,7 @@ fn run(cli: Cli) -> Result<()> {
             if echo && loopback {
                 bail!("--echo answers from the queues; with --loopback no frame reaches one");
             }
-            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering, txq, echo };
+            let opts = SimOptions { backend, loopback, input, trace, check_model: !no_check, steering, txq, echo, device };
             let report = sim_run::run(&opts)?;
             sim_run::write_outputs(&report, &out)?;
             print_report(&report, &out);
@@ -262,6 +307,17 @@ fn run(cli: Cli) -> Result<()> {
                     );
                 }
             }
+        }
+        Command::SimDevice { dir, chunks, max_cycles, die_with_parent } => {
+            if die_with_parent {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)?;
+            }
+            let stop = sim_device::stop_on_signals()?;
+            let opts = sim_device::Options { dir, chunks, max_cycles };
+            let summary = sim_device::run(&opts, stop, |d| {
+                println!("simulated device at {} (process {}); stop with Ctrl-C", d.root().display(), std::process::id());
+            })?;
+            sim_device::print_summary(&summary);
         }
         Command::Info { device } => {
             let dev = open_device(&device)?;

@@ -12,7 +12,9 @@ use crate::config::SteeringConfig;
 use crate::control::{Counters, DeviceInfo, Nic};
 use crate::device::model::ModelDevice;
 use crate::device::rtl::RtlDevice;
+use crate::device::sim_client::SimDeviceClient;
 use crate::device::{Demux, Device, Received, Wire, WireFrame};
+use crate::sim_device::spawn::SpawnedDevice;
 use crate::sim_queues::{Delivered, QueueReport, SimQueues, CHUNK_FRAMES};
 use crate::traffic::{self, TestFrame};
 use anyhow::{Context, Result};
@@ -32,6 +34,11 @@ pub enum Backend {
     Rtl,
     /// The behavioural model in plain Rust.
     Model,
+    /// The generated Verilog in its own process (`arsenic sim-device`),
+    /// driven through the sysfs backend's mapped pages.
+    #[value(name = "sim-device")]
+    #[serde(rename = "sim-device")]
+    SimDevice,
 }
 
 #[derive(Clone, Debug)]
@@ -57,6 +64,8 @@ pub struct SimOptions {
     pub txq: Vec<(u32, Vec<Vec<u8>>)>,
     /// Every application queue sends back what it receives.
     pub echo: bool,
+    /// For `SimDevice`: a running device's folder; `None` starts one.
+    pub device: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -240,6 +249,10 @@ struct Outcome {
     cycles: u64,
 }
 
+/// Memory for a device `arsenic sim` starts itself: a chunk per queue's
+/// rings and one per pool, for every queue the NIC has.
+const SIM_DEVICE_CHUNKS: usize = 2 * arsenic_hdl::params::QUEUE_COUNT + 8;
+
 /// Runs shorter than this finish too soon for a progress bar to help.
 const PROGRESS_MIN_FRAMES: u64 = 5000;
 
@@ -310,8 +323,24 @@ fn play<D: Device + Wire + Demux>(
             q.reap()?;
         }
     }
+    // A frame is written back once it is in the NIC's transmit FIFO, before
+    // it has left, and a device in its own process runs on while the driver
+    // reaps: settle until every frame the queues sent is on the wire. (The
+    // counters are read after each settle, which brings a simulated
+    // device's copies of them up to date.)
+    let mut transmitted = dev.take_transmitted();
+    if let (Some(q), false) = (queues.as_ref(), loopback) {
+        for _ in 0..MAX_TX_ROUNDS {
+            dev.settle(crate::device::rtl::QUIET_CYCLES)?;
+            transmitted.extend(dev.take_transmitted());
+            let sent: u64 = q.report()?.values().map(|r| r.tx_sent as u64).sum();
+            if transmitted.len() as u64 >= sent {
+                break;
+            }
+        }
+    }
     let counters = nic.counters().context("reading the counters")?;
-    let transmitted = dev.take_transmitted();
+    transmitted.extend(dev.take_transmitted());
     let sent_by = match queues.as_mut() {
         Some(q) => q.attribute(&transmitted.iter().map(|f| f.data.clone()).collect::<Vec<_>>()),
         None => vec![None; transmitted.len()],
@@ -423,9 +452,18 @@ pub fn run(opts: &SimOptions) -> Result<SimReport> {
             play(&mut dev, opts.loopback, steering, &frames, txq, opts.echo)?
         }
         Backend::Model => play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq, opts.echo)?,
+        Backend::SimDevice => {
+            let spawned = match &opts.device {
+                Some(_) => None,
+                None => Some(SpawnedDevice::start(SIM_DEVICE_CHUNKS)?),
+            };
+            let dir = opts.device.as_deref().or(spawned.as_ref().map(|s| s.dir())).expect("a device folder");
+            let mut dev = SimDeviceClient::open(dir)?;
+            play(&mut dev, opts.loopback, steering, &frames, txq, opts.echo)?
+        }
     };
     let wall = started.elapsed();
-    let model_check = if opts.check_model && opts.backend == Backend::Rtl {
+    let model_check = if opts.check_model && opts.backend != Backend::Model {
         let model = play(&mut ModelDevice::default(), opts.loopback, steering, &frames, txq, opts.echo)?;
         Some(compare(&outcome, &model))
     } else {

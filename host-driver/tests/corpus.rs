@@ -31,6 +31,7 @@ fn check_file(path: &PathBuf, tally: &mut Tally) {
         steering: None,
         txq: vec![],
         echo: false,
+        device: None,
     };
     let result = std::panic::catch_unwind(|| sim_run::run(&opts));
     let report = match result {

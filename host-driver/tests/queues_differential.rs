@@ -34,6 +34,7 @@ fn agree(source: &str, frames: Vec<TestFrame>, txq: Vec<(u32, Vec<Vec<u8>>)>) ->
         // Every application queue reflects what it receives, so many
         // queues transmit at once as well.
         echo: true,
+        device: None,
     };
     let report = sim_run::run(&opts).map_err(|e| format!("{source}: {e:#}"))?;
     let check = report.model_check.as_ref().unwrap();

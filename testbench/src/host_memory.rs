@@ -40,6 +40,9 @@ struct RawRegion {
     bus: u64,
     ptr: NonNull<u8>,
     layout: Layout,
+    /// Allocated by the arena (and freed with it), or memory someone else
+    /// mapped and lent (`lend`).
+    owned: bool,
 }
 
 impl Default for DmaArena {
@@ -60,8 +63,20 @@ impl DmaArena {
         let ptr = NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
         let bus = self.next_bus.get();
         self.next_bus.set(bus + size + PAGE);
-        self.regions.borrow_mut().push(RawRegion { bus, ptr, layout });
+        self.regions.borrow_mut().push(RawRegion { bus, ptr, layout, owned: true });
         (bus, ptr)
+    }
+
+    /// Makes `len` bytes at `ptr` reachable by DMA at `bus`: memory another
+    /// process shares with the simulated NIC (the simulated device's
+    /// chunks), which the arena neither allocates nor frees.
+    ///
+    /// # Safety
+    /// `ptr..ptr+len` must stay mapped and writable for as long as the
+    /// arena lives, and must not overlap another region's bus range.
+    pub unsafe fn lend(&self, bus: u64, ptr: NonNull<u8>, len: usize) {
+        let layout = Layout::from_size_align(len.max(1), 1).expect("a region's size fits a Layout");
+        self.regions.borrow_mut().push(RawRegion { bus, ptr, layout, owned: false });
     }
 
     /// The pointer behind `[bus, bus + len)` if one region holds all of it.
@@ -77,7 +92,7 @@ impl DmaArena {
 
 impl Drop for DmaArena {
     fn drop(&mut self) {
-        for r in self.regions.get_mut().drain(..) {
+        for r in self.regions.get_mut().drain(..).filter(|r| r.owned) {
             // SAFETY: allocated in `alloc` with this layout; the arena is
             // dropped only when no holder (and so no pointer user) is left.
             unsafe { alloc::dealloc(r.ptr.as_ptr(), r.layout) };

@@ -8,13 +8,22 @@
 //! Simulated devices also have a wire (`Wire`): the MAC side, where a test
 //! or the `arsenic sim` command puts frames in and takes frames out.
 
+pub mod decisions;
 pub mod hugepages;
 pub mod model;
 pub mod model_engine;
 mod model_shaper;
 mod model_transmit;
+pub mod mmio;
 pub mod pci;
 pub mod rtl;
+pub mod shared_map;
+pub mod sim_client;
+pub mod sim_clock;
+pub mod sim_dir;
+pub mod sim_memory;
+pub mod sim_wire;
+pub mod sysfs;
 pub mod uart;
 pub mod vfio;
 
@@ -46,7 +55,25 @@ impl Page {
 pub trait RegisterPage {
     fn read32(&self, offset: u32) -> Result<u32>;
     fn write32(&self, offset: u32, value: u32) -> Result<()>;
+    /// Writes a command register (`regmap::Access::Command`) and returns
+    /// once the NIC has taken the command, i.e. the register reads 0, so
+    /// the staging words the command used may be written again. On a real
+    /// bus the first read finds 0, a read being ordered after the write;
+    /// a BAR in shared memory reads 0 once the simulator has scanned it.
+    fn command(&self, offset: u32, value: u32) -> Result<()> {
+        self.write32(offset, value)?;
+        for _ in 0..COMMAND_READS {
+            if self.read32(offset)? == 0 {
+                return Ok(());
+            }
+        }
+        bail!("the NIC did not take the command 0x{value:08x} at register 0x{offset:03x} within {COMMAND_READS} reads")
+    }
 }
+
+/// Reads a command may take to be taken where every read lets device
+/// time pass (the `model` and `rtl` backends, and a board).
+const COMMAND_READS: u32 = 64;
 
 pub trait Device {
     /// Short name of the backend, for reports.

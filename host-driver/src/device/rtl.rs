@@ -2,24 +2,23 @@
 //! Register accesses advance the simulated clock, so traffic keeps flowing
 //! while the driver talks to the device, as it would on a board.
 
-use super::{check_page_offset, Decision, Demux, Device, Page, RegisterPage, Received, Waiter, Wire, WireFrame};
+use super::decisions::DecisionLog;
+use super::{check_page_offset, Demux, Device, Page, RegisterPage, Received, Waiter, Wire, WireFrame};
 use crate::dma::DmaBlock;
 use anyhow::{anyhow, bail, Result};
-use arsenic_hdl::filter::{FilterKind, Reason};
-use arsenic_testbench::{wire::wire_cycles, RawDecision, Sim, TxPacing};
+use arsenic_testbench::{wire::wire_cycles, Sim, TxPacing};
 use std::cell::RefCell;
-use std::collections::VecDeque;
 use std::path::Path;
 use std::rc::Rc;
 
 /// Cycles the transmit side may stay busy after the last frame arrived
 /// before `drain` gives up: enough for the loopback buffer to empty twice.
-const DRAIN_SLACK_CYCLES: u64 = 200_000;
+pub const DRAIN_SLACK_CYCLES: u64 = 200_000;
 /// Idle cycles that count as quiet: longer than any gap inside the NIC.
 /// The longest is the transmit engine checking a maximum frame against its
 /// queue's template, one byte a cycle, and then dropping it: 1522 cycles
 /// with nothing on the wire and no DMA.
-const QUIET_CYCLES: u64 = 2048;
+pub const QUIET_CYCLES: u64 = 2048;
 
 pub struct RtlDevice {
     sim: Rc<RefCell<Sim>>,
@@ -29,9 +28,7 @@ pub struct RtlDevice {
     aborted: u64,
     /// Frames sent and not yet paired with their decision, with the cycle
     /// each was queued to start.
-    awaiting_decision: VecDeque<(u64, Vec<u8>)>,
-    /// Decisions whose codes mean nothing: a gateware bug, never expected.
-    undecodable: u64,
+    decisions: DecisionLog,
     /// Non-empty frames queued on the wire so far.
     frames_sent: u64,
 }
@@ -48,8 +45,7 @@ impl RtlDevice {
             sim: Rc::new(RefCell::new(Sim::new())),
             wire_free_at: 0,
             aborted: 0,
-            awaiting_decision: VecDeque::new(),
-            undecodable: 0,
+            decisions: DecisionLog::default(),
             frames_sent: 0,
         }
     }
@@ -75,41 +71,14 @@ impl RtlDevice {
     /// Decisions with a reason or kind code the driver does not know;
     /// reported as `FrameError`. Must stay 0.
     pub fn undecodable_decisions(&self) -> u64 {
-        self.undecodable
-    }
-
-    fn decode(&mut self, raw: RawDecision) -> Decision {
-        let reason = Reason::from_u8(raw.reason);
-        let kind = FilterKind::from_u8(raw.kind);
-        if reason.is_none() || (raw.kind != 0 && kind.is_none()) {
-            self.undecodable += 1;
-        }
-        Decision {
-            reason: reason.unwrap_or(Reason::FrameError),
-            queue: raw.queue as u32,
-            kind,
-            filter_id: raw.filter_id,
-            rss: raw.rss,
-        }
+        self.decisions.undecodable()
     }
 }
 
 impl Demux for RtlDevice {
     fn take_received(&mut self) -> Vec<Received> {
         let raw = self.sim.borrow_mut().take_decisions();
-        let mut out = Vec::with_capacity(raw.len());
-        for r in raw {
-            // Every frame that reached the NIC gets exactly one decision, in
-            // order; a decision with no frame waiting would be a gateware
-            // bug, and is counted as undecodable.
-            let Some((cycle, data)) = self.awaiting_decision.pop_front() else {
-                self.undecodable += 1;
-                continue;
-            };
-            let decision = self.decode(r);
-            out.push(Received { cycle, data, decision });
-        }
-        out
+        self.decisions.pair(raw)
     }
 }
 
@@ -195,7 +164,7 @@ impl Wire for RtlDevice {
         let at = self.wire_free_at.max(sim.cycle());
         sim.inject(frame.to_vec(), at, fcs_error);
         self.frames_sent += 1;
-        self.awaiting_decision.push_back((at, frame.to_vec()));
+        self.decisions.sent(at, frame);
         self.wire_free_at = at + wire_cycles(frame.len());
     }
 

@@ -1,0 +1,79 @@
+//! Time on the simulated device: its cycle counter, which the simulator
+//! publishes in `sim/clock`. A driver that waits "100 cycles" must wait for
+//! the simulator to run them, however long that takes in wall time, and
+//! must notice a simulator that stopped rather than wait forever.
+
+use super::shared_map::SharedMap;
+use super::sim_dir::{self, SimDir};
+use super::Waiter;
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+/// Wall time the clock may stand still before the simulator counts as
+/// hung: it runs thousands of cycles a millisecond even when idle.
+const STALL_LIMIT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct SimClock {
+    map: Rc<SharedMap>,
+    dir: std::path::PathBuf,
+}
+
+impl SimClock {
+    pub fn open(root: &Path) -> Result<SimClock> {
+        let dir = SimDir::new(root);
+        let map = SharedMap::open(&dir.clock(), 0, sim_dir::CLOCK_BYTES)?;
+        Ok(SimClock { map: Rc::new(map), dir: root.to_path_buf() })
+    }
+
+    fn state(&self) -> u32 {
+        self.map.word(sim_dir::CLOCK_STATE).load(Ordering::Acquire)
+    }
+
+    /// Fails unless the simulator is running.
+    pub fn check_running(&self) -> Result<()> {
+        match self.state() {
+            sim_dir::STATE_RUNNING => Ok(()),
+            sim_dir::STATE_STARTING => bail!("the simulated device at {} is still starting", self.dir.display()),
+            _ => bail!(
+                "the simulated device at {} has stopped (it was process {}); start it again with `arsenic sim-device --dir {}`",
+                self.dir.display(),
+                self.map.word(sim_dir::CLOCK_PID).load(Ordering::Acquire),
+                self.dir.display()
+            ),
+        }
+    }
+}
+
+impl Waiter for SimClock {
+    fn now(&self) -> u64 {
+        self.map.word64(sim_dir::CLOCK_CYCLE).load(Ordering::Acquire)
+    }
+
+    fn advance(&self, cycles: u64) -> Result<()> {
+        let target = self.now().saturating_add(cycles);
+        let (mut seen, mut since) = (self.now(), Instant::now());
+        let mut spins = 0u32;
+        while self.now() < target {
+            self.check_running()?;
+            let now = self.now();
+            if now != seen {
+                (seen, since) = (now, Instant::now());
+            } else if since.elapsed() > STALL_LIMIT {
+                bail!("the simulated device at {} has not advanced for {STALL_LIMIT:?}", self.dir.display());
+            }
+            // Spin briefly (a scan is a fraction of a millisecond away),
+            // then sleep, so a long wait leaves the core to the simulator.
+            spins += 1;
+            if spins < 64 {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(50));
+            }
+        }
+        Ok(())
+    }
+}
