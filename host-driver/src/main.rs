@@ -194,7 +194,7 @@ struct DeviceArgs {
     /// How long a register access waits for the board's reply, in ms.
     #[arg(long, default_value_t = 200)]
     timeout_ms: u64,
-    /// For --backend sysfs: a PCI address (0000:01:00.0), a device's sysfs
+    /// For --backend sysfs or vfio: a PCI address (0000:01:00.0), a device's sysfs
     /// folder, or an `arsenic sim-device` folder.
     #[arg(long)]
     device: Option<PathBuf>,
@@ -210,14 +210,16 @@ enum DeviceBackend {
     Uart,
     /// A PCIe board through sysfs with no IOMMU, or an `arsenic sim-device`.
     Sysfs,
+    /// A PCIe board bound to vfio-pci, DMA through the IOMMU.
+    Vfio,
 }
 
 fn open_device(a: &DeviceArgs) -> Result<Box<dyn Device>> {
     if a.backend != DeviceBackend::Uart && a.port.is_some() {
         bail!("--port names a board's serial port; it needs --backend uart");
     }
-    if a.backend != DeviceBackend::Sysfs && a.device.is_some() {
-        bail!("--device names a PCI device or a simulated device's folder; it needs --backend sysfs");
+    if !matches!(a.backend, DeviceBackend::Sysfs | DeviceBackend::Vfio) && a.device.is_some() {
+        bail!("--device names a PCI device or a simulated device's folder; it needs --backend sysfs or vfio");
     }
     Ok(match a.backend {
         DeviceBackend::Rtl => Box::new(RtlDevice::new()),
@@ -237,6 +239,12 @@ fn open_device(a: &DeviceArgs) -> Result<Box<dyn Device>> {
             } else {
                 SysfsDevice::open_pci(&device.to_string_lossy())?
             })
+        }
+        DeviceBackend::Vfio => {
+            let Some(device) = &a.device else {
+                bail!("--backend vfio needs --device, the board's PCI address (0000:01:00.0)");
+            };
+            Box::new(arsenic::device::vfio::open(&device.to_string_lossy())?)
         }
     })
 }
