@@ -16,6 +16,7 @@ pub mod board_stats;
 pub mod capture;
 pub mod config;
 pub mod control;
+pub mod ctl;
 pub mod demux;
 pub mod device;
 pub mod dma;

@@ -92,6 +92,45 @@ enum Command {
         #[arg(long)]
         die_with_parent: bool,
     },
+    /// The privileged control process: owns a simulated device and hands
+    /// each application that asks only its own queue's page and memory,
+    /// as descriptors over a Unix socket. Runs until interrupted.
+    Ctl {
+        /// The `arsenic sim-device` folder.
+        #[arg(long)]
+        device: PathBuf,
+        /// Where applications reach it.
+        #[arg(long, default_value = "/run/arsenic-ctl.sock")]
+        socket: PathBuf,
+    },
+    /// An application on a queue granted by `arsenic ctl`: sends and
+    /// receives UDP on its port, and can try what it must not be able to
+    /// do; prints a JSON report.
+    App {
+        #[arg(long)]
+        ctl: PathBuf,
+        #[arg(long)]
+        queue: u32,
+        #[arg(long)]
+        port: u16,
+        /// Send this many datagrams to --to-port on the same host.
+        #[arg(long, default_value_t = 0)]
+        send: u32,
+        #[arg(long)]
+        to_port: Option<u16>,
+        /// Wait for this many datagrams.
+        #[arg(long, default_value_t = 0)]
+        recv: usize,
+        /// Post a transmit descriptor naming this bus address, outside the queue's window.
+        #[arg(long, value_parser = parse_hex)]
+        attack_bus: Option<u64>,
+        /// Try to reach this device folder's files, another queue's page and past the granted page.
+        #[arg(long)]
+        probe_dir: Option<PathBuf>,
+        /// Give up root (become nobody) once the queue is granted, as an application would run.
+        #[arg(long)]
+        drop_privileges: bool,
+    },
     /// Find the NIC and print what its identification registers say.
     Info {
         #[command(flatten)]
@@ -249,6 +288,10 @@ fn open_device(a: &DeviceArgs) -> Result<Box<dyn Device>> {
     })
 }
 
+fn parse_hex(s: &str) -> Result<u64, String> {
+    u64::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("'{s}' is not a hexadecimal address"))
+}
+
 fn parse_txq(s: &str) -> Result<(u32, PathBuf), String> {
     let (q, file) = s.split_once('=').ok_or_else(|| format!("expected N=FILE, got '{s}'"))?;
     let q = q.trim().parse::<u32>().map_err(|_| format!("'{q}' is not a queue number"))?;
@@ -326,6 +369,46 @@ fn run(cli: Cli) -> Result<()> {
                 println!("simulated device at {} (process {}); stop with Ctrl-C", d.root().display(), std::process::id());
             })?;
             sim_device::print_summary(&summary);
+        }
+        Command::Ctl { device, socket } => {
+            let dev = SysfsDevice::open(&device)?;
+            let mut ctl = arsenic::ctl::server::Ctl::new(&dev)?;
+            let _ = std::fs::remove_file(&socket);
+            let listener = std::os::unix::net::UnixListener::bind(&socket)
+                .map_err(|e| anyhow::anyhow!("listening at {}: {e}", socket.display()))?;
+            println!("control process for {} at {}; stop with Ctrl-C", device.display(), socket.display());
+            ctl.serve(&listener, sim_device::stop_on_signals()?, &mut |g| {
+                // One line per grant, flushed: scripts and tests wait on it.
+                println!("granted queue {} port {} ring 0x{:x} pool 0x{:x}", g.queue, g.port, g.ring_bus, g.pool_bus);
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+            })?;
+            println!("{} queues granted, {} requests refused", ctl.granted, ctl.refused);
+        }
+        Command::App { ctl, queue, port, send, to_port, recv, attack_bus, probe_dir, drop_privileges } => {
+            use arsenic::ctl::{actions, app};
+            let mut q = app::connect(&ctl, &arsenic::ctl::Request { queue, port })?;
+            if drop_privileges && nix::unistd::geteuid().is_root() {
+                let nobody = nix::unistd::Uid::from_raw(65534);
+                nix::unistd::setgid(nix::unistd::Gid::from_raw(65534))?;
+                nix::unistd::setuid(nobody)?;
+            }
+            let probes = probe_dir.map(|d| actions::probe(&d, queue + 1, &q.page_file)).unwrap_or_default();
+            let rejected = attack_bus.map(|bus| actions::post_outside(&mut q, bus)).transpose()?;
+            let sent = match (send, to_port) {
+                (0, _) => 0,
+                (n, Some(p)) => actions::send(&mut q, p, n)?,
+                (_, None) => bail!("--send needs --to-port"),
+            };
+            let received = if recv > 0 { actions::receive(&mut q, recv)? } else { vec![] };
+            let counters = q.pair.counters()?;
+            let report = serde_json::json!({
+                "queue": queue, "port": port, "pool_bus": q.grant.pool_bus,
+                "uid": nix::unistd::geteuid().as_raw(),
+                "sent": sent, "received": received, "attack_rejected": rejected,
+                "probes": probes, "tx_sent": counters.tx_sent, "tx_rejected": counters.tx_rejected,
+                "rx_delivered": counters.rx_delivered,
+            });
+            println!("{report}");
         }
         Command::Info { device } => {
             let dev = open_device(&device)?;

@@ -30,6 +30,17 @@ impl SharedMap {
         Ok(SharedMap { map })
     }
 
+    /// Maps `len` bytes of `file` from 0 for reading only: a store through
+    /// it faults, which is what a process given only a view must get.
+    pub fn read_only(file: &File, len: usize, what: &str) -> Result<SharedMap> {
+        let size = file.metadata().with_context(|| format!("reading the size of {what}"))?.len();
+        if len == 0 || len as u64 > size {
+            bail!("{what} has {size} bytes; it cannot be mapped for {len} bytes");
+        }
+        let map = MmapOptions::new().len(len).map_raw_read_only(file).with_context(|| format!("mapping {what}"))?;
+        Ok(SharedMap { map })
+    }
+
     /// Creates (or truncates) `path` as a file of `len` zero bytes and maps
     /// all of it. On tmpfs the pages exist only once touched.
     pub fn create(path: &Path, len: usize) -> Result<SharedMap> {

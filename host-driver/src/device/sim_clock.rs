@@ -29,6 +29,13 @@ impl SimClock {
         Ok(SimClock { map: Rc::new(map), dir: root.to_path_buf() })
     }
 
+    /// The clock of a device whose folder this process cannot open, from a
+    /// descriptor the control process handed over; mapped read-only.
+    pub fn from_file(file: &std::fs::File, what: &Path) -> Result<SimClock> {
+        let map = SharedMap::read_only(file, sim_dir::CLOCK_BYTES, "the device clock")?;
+        Ok(SimClock { map: Rc::new(map), dir: what.to_path_buf() })
+    }
+
     fn state(&self) -> u32 {
         self.map.word(sim_dir::CLOCK_STATE).load(Ordering::Acquire)
     }

@@ -77,11 +77,94 @@ impl QueueSpec {
 /// is on, at most a maximum frame at one byte a cycle, several times over.
 const COMMIT_BUDGET_CYCLES: u64 = 100_000;
 
+impl QueueSpec {
+    fn ring_bytes(&self) -> (usize, usize) {
+        ((DESC_BYTES as usize) << self.rx_ring_log2, (DESC_BYTES as usize) << self.tx_ring_log2)
+    }
+
+    /// Bytes of the block holding the receive ring, the transmit ring and
+    /// the event word, in that order.
+    pub fn ctrl_bytes(&self) -> usize {
+        let (rx, tx) = self.ring_bytes();
+        rx + tx + 8
+    }
+}
+
+/// A queue's memory: the rings and event word in one block, the buffers
+/// (exactly the queue's DMA window) in another. The privileged side plans
+/// it and commits the settings; whoever holds it attaches a `QueuePair`.
+pub struct QueueMemory {
+    pub ctrl: Rc<crate::dma::DmaBlock>,
+    pub pool: Rc<Mempool>,
+}
+
+impl QueueMemory {
+    pub fn new(spec: &QueueSpec, ctrl: crate::dma::DmaBlock, pool: crate::dma::DmaBlock) -> QueueMemory {
+        QueueMemory { ctrl: Rc::new(ctrl), pool: Mempool::new(pool, spec.buffer_bytes as usize, spec.buffers) }
+    }
+
+    /// What the NIC is told about this memory.
+    pub fn settings(&self, spec: &QueueSpec) -> QueueSettings {
+        let (rx_bytes, tx_bytes) = spec.ring_bytes();
+        let (window_base, window_limit) = self.pool.window();
+        QueueSettings {
+            enable: true,
+            unrestricted: spec.unrestricted,
+            rx_ring: self.ctrl.bus(0),
+            rx_log2: spec.rx_ring_log2,
+            tx_ring: self.ctrl.bus(rx_bytes),
+            tx_log2: spec.tx_ring_log2,
+            window_base,
+            window_limit,
+            event_addr: self.ctrl.bus(rx_bytes + tx_bytes),
+            event_count: spec.event_count,
+            event_ticks: spec.event_ticks,
+            template: spec.template,
+        }
+    }
+}
+
+impl QueuePair {
+    /// The application's side of a committed queue: its rings over
+    /// `memory`, its user page, and its receive buffers posted.
+    pub fn attach(
+        queue: u32,
+        spec: &QueueSpec,
+        page: Box<dyn crate::device::RegisterPage>,
+        waiter: Box<dyn crate::device::Waiter>,
+        memory: QueueMemory,
+    ) -> Result<QueuePair> {
+        let (rx_bytes, tx_bytes) = spec.ring_bytes();
+        if memory.ctrl.len() < spec.ctrl_bytes() || memory.pool.capacity() != spec.buffers {
+            bail!("the queue's memory does not match its spec");
+        }
+        let rx = ring::Ring::new(Rc::clone(&memory.ctrl), 0, spec.rx_ring_log2);
+        let tx = ring::Ring::new(Rc::clone(&memory.ctrl), rx_bytes, spec.tx_ring_log2);
+        let mut pair = QueuePair::new(queue, page, waiter, memory.ctrl, rx_bytes + tx_bytes, memory.pool, rx, tx);
+        pair.refill()?;
+        Ok(pair)
+    }
+}
+
 impl Nic {
     /// Creates queue `queue`: allocates its rings, event word and buffers,
     /// commits its settings, maps its user page and posts its receive
     /// buffers. The queue must not exist yet (destroy it first).
     pub fn create_queue(&mut self, device: &dyn Device, queue: u32, spec: &QueueSpec) -> Result<QueuePair> {
+        self.check_new_queue(queue, spec)?;
+        let ctrl = device.dma_alloc(spec.ctrl_bytes()).context("allocating the rings")?;
+        let pool_mem = device
+            .dma_alloc(spec.buffers as usize * spec.buffer_bytes as usize)
+            .context("allocating the buffer pool")?;
+        let memory = QueueMemory::new(spec, ctrl, pool_mem);
+        self.commit_queue(queue, &memory.settings(spec))?;
+        let page = device.map_page(Page::Queue(queue))?;
+        QueuePair::attach(queue, spec, page, device.waiter(), memory)
+    }
+
+    /// Refuses a queue number the device lacks, a bad spec, and a queue
+    /// that exists.
+    pub fn check_new_queue(&self, queue: u32, spec: &QueueSpec) -> Result<()> {
         if queue >= self.info.queues {
             bail!("queue {queue} does not exist: the device has queues 0..={}", self.info.queues - 1);
         }
@@ -89,36 +172,7 @@ impl Nic {
         if self.queue_live(queue) {
             bail!("queue {queue} already exists; destroy it first");
         }
-        let rx_bytes = (DESC_BYTES as usize) << spec.rx_ring_log2;
-        let tx_bytes = (DESC_BYTES as usize) << spec.tx_ring_log2;
-        let ctrl = Rc::new(device.dma_alloc(rx_bytes + tx_bytes + 8).context("allocating the rings")?);
-        let pool_mem = device
-            .dma_alloc(spec.buffers as usize * spec.buffer_bytes as usize)
-            .context("allocating the buffer pool")?;
-        let pool = Mempool::new(pool_mem, spec.buffer_bytes as usize, spec.buffers);
-        let (window_base, window_limit) = pool.window();
-        let event_offset = rx_bytes + tx_bytes;
-        let settings = QueueSettings {
-            enable: true,
-            unrestricted: spec.unrestricted,
-            rx_ring: ctrl.bus(0),
-            rx_log2: spec.rx_ring_log2,
-            tx_ring: ctrl.bus(rx_bytes),
-            tx_log2: spec.tx_ring_log2,
-            window_base,
-            window_limit,
-            event_addr: ctrl.bus(event_offset),
-            event_count: spec.event_count,
-            event_ticks: spec.event_ticks,
-            template: spec.template,
-        };
-        self.commit_queue(queue, &settings)?;
-        let rx = ring::Ring::new(Rc::clone(&ctrl), 0, spec.rx_ring_log2);
-        let tx = ring::Ring::new(Rc::clone(&ctrl), rx_bytes, spec.tx_ring_log2);
-        let page = device.map_page(Page::Queue(queue))?;
-        let mut pair = QueuePair::new(queue, page, device.waiter(), ctrl, event_offset, pool, rx, tx);
-        pair.refill()?;
-        Ok(pair)
+        Ok(())
     }
 
     /// Disables the queue. The NIC finishes what it had started and then
