@@ -9,6 +9,7 @@
 //! board.versa_ecp5.* come from the last `make bitstream`, when there is one.
 
 mod board;
+mod cosim;
 mod mac;
 mod queues;
 mod rates;
@@ -244,6 +245,16 @@ fn main() -> Result<()> {
             ("tcp.goodput_fraction_of_line_rate", round(r.to_peer.goodput_fraction)),
             ("tcp.goodput_fraction_from_peer", round(r.from_peer.goodput_fraction)),
             ("tcp.sim_seconds_per_wall_second", (r.sim_seconds_per_wall_second() * 1e6).round() / 1e6),
+        ]);
+    }
+    if wants(&["driver.doorbell_ns"]) {
+        measured.push(("driver.doorbell_ns", (cosim::doorbell_ns()? * 100.0).round() / 100.0));
+    }
+    if wants(&["cosim.frames_per_wall_second", "cosim.in_process_frames_per_wall_second"]) {
+        let (out_of_process, in_process) = cosim::frames_per_wall_second()?;
+        measured.extend([
+            ("cosim.frames_per_wall_second", out_of_process.round()),
+            ("cosim.in_process_frames_per_wall_second", in_process.round()),
         ]);
     }
     let board_build = board::last_build("versa-ecp5")?;
