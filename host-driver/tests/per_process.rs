@@ -124,6 +124,24 @@ fn applications_reach_only_their_own_queue() {
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 20);
     assert!(seen.iter().all(|f| f.len() == 128 && f[34..36] == 7004u16.to_be_bytes()));
+    // Wrong requests are refused in one line; a queue an application gave
+    // back (A's, when it exited) is granted again.
+    for (args, expect) in [
+        (&["--queue", "0", "--port", "7100"][..], "default queue"),
+        (&["--queue", "999", "--port", "7100"][..], "does not exist"),
+    ] {
+        let out = app(&socket, args).wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expect) && err.trim().lines().count() == 1, "{err}");
+    }
+    let again = report(app(&socket, &["--queue", "4", "--port", "7004"]));
+    assert_eq!(again["queue"], 4, "{again}");
+    let out = Command::new(arsenic_exe().unwrap())
+        .args(["app", "--ctl", "/nonexistent/ctl.sock", "--queue", "4", "--port", "1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("reaching the control process"), "{err}");
     // The NIC counted the refusal.
     let sysfs = SysfsDevice::open(dev.dir()).unwrap();
     let nic = Nic::open(&sysfs).unwrap();
