@@ -71,6 +71,11 @@ impl QueuePair {
         Self { queue, page, waiter, ctrl, event_offset, pool, rx, tx, rx_posted, tx_posted, errors: RingErrors::default(), last_event: 0 }
     }
 
+    /// Descriptors the transmit ring holds.
+    pub fn tx_ring_size(&self) -> u16 {
+        self.tx.size()
+    }
+
     pub fn queue(&self) -> u32 {
         self.queue
     }

@@ -165,7 +165,7 @@ impl QueuePhy {
     /// Room for one more frame: a free buffer, and a backlog no longer than
     /// the ring, so smoltcp keeps the rest in its socket buffers.
     fn can_transmit(&mut self) -> bool {
-        self.queue.pool().free_count() > 0 && self.tx.len() < 64
+        self.queue.pool().free_count() > 0 && self.tx.len() < self.queue.tx_ring_size() as usize
     }
 
     fn tx_token(&mut self) -> QueueTxToken<'_> {
