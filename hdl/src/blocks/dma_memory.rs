@@ -136,6 +136,7 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     reg_size: Constant<Bits<REG_ADDR_BITS>>,
     all_bytes: Constant<Bits<8>>,
     top_byte: Constant<Bits<DMA_DATA_BITS>>,
+    all_ones: Constant<Bits<DMA_DATA_BITS>>,
 
     // Reads: a two-entry request queue, the request being fetched, the
     // fetch whose word the RAM shows now, and the response buffer.
@@ -175,6 +176,10 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     wq: DFF<Bits<DMA_DATA_BITS>>,
     wf: DFF<MemFetch>,
     wf_valid: DFF<Bit>,
+    /// The bits of `wq`'s beat that are kept (all but past the length of
+    /// a last beat, none of an out-of-range read's), worked out as `wf`
+    /// is loaded.
+    wf_keep: DFF<Bits<DMA_DATA_BITS>>,
     /// The word fetched before the one in `wq`.
     prev: DFF<Bits<DMA_DATA_BITS>>,
     /// Response buffer: four slots used in turn, `rs_count` beats held from
@@ -295,6 +300,7 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     wr_in: Signal<Local, Bit>,
     wr_len8: Signal<Local, Bits<17>>,
     wr_len15: Signal<Local, Bits<17>>,
+    wr_len_one: Signal<Local, Bit>,
     wr_len_m1: Signal<Local, Bits<DMA_LEN_BITS>>,
     wr_lane: Signal<Local, Bits<3>>,
     wr_spill: Signal<Local, Bits<4>>,
@@ -354,6 +360,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             reg_size: Constant::new(size.into()),
             all_bytes: Constant::new(0xFFu64.into()),
             top_byte: Constant::new((0xFFu64 << 56).into()),
+            all_ones: Constant::new(u64::MAX.into()),
             q0: Default::default(),
             q0_valid: Default::default(),
             q1: Default::default(),
@@ -401,6 +408,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             wq: Default::default(),
             wf: Default::default(),
             wf_valid: Default::default(),
+            wf_keep: Default::default(),
             prev: Default::default(),
             slot0: Default::default(),
             slot1: Default::default(),
@@ -457,6 +465,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             rq_drop: Default::default(),
             q_free: Default::default(),
             wr_len15: Default::default(),
+            wr_len_one: Default::default(),
             rd_prime: Default::default(),
             rd_take: Default::default(),
             new_rd: Default::default(),
@@ -573,6 +582,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             wq,
             wf,
             wf_valid,
+            wf_keep,
             prev,
             slot0,
             slot1,
@@ -733,32 +743,33 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             self.beat_data.next = (self.prev.q.val() >> 56) | (self.wq.q.val() << 8);
         }
         self.last_mask.next = self.top_byte.val() >> 56;
-        if self.wf.q.val().last_byte == 1 {
+        if self.fetched.q.val().last_byte == 1 {
             self.last_mask.next = self.top_byte.val() >> 48;
-        } else if self.wf.q.val().last_byte == 2 {
+        } else if self.fetched.q.val().last_byte == 2 {
             self.last_mask.next = self.top_byte.val() >> 40;
-        } else if self.wf.q.val().last_byte == 3 {
+        } else if self.fetched.q.val().last_byte == 3 {
             self.last_mask.next = self.top_byte.val() >> 32;
-        } else if self.wf.q.val().last_byte == 4 {
+        } else if self.fetched.q.val().last_byte == 4 {
             self.last_mask.next = self.top_byte.val() >> 24;
-        } else if self.wf.q.val().last_byte == 5 {
+        } else if self.fetched.q.val().last_byte == 5 {
             self.last_mask.next = self.top_byte.val() >> 16;
-        } else if self.wf.q.val().last_byte == 6 {
+        } else if self.fetched.q.val().last_byte == 6 {
             self.last_mask.next = self.top_byte.val() >> 8;
-        } else if self.wf.q.val().last_byte == 7 {
+        } else if self.fetched.q.val().last_byte == 7 {
             self.last_mask.next = self.top_byte.val();
         }
         // Bytes below the last valid one are kept: fill the mask downwards.
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 8);
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 16);
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 32);
-        self.beat.next.data = self.beat_data.val();
-        if self.wf.q.val().last {
-            self.beat.next.data = self.beat_data.val() & self.last_mask.val();
+        self.wf_keep.d.next = self.all_ones.val();
+        if self.fetched.q.val().last {
+            self.wf_keep.d.next = self.last_mask.val();
         }
-        if self.wf.q.val().zero {
-            self.beat.next.data = 0.into();
+        if self.fetched.q.val().zero {
+            self.wf_keep.d.next = 0.into();
         }
+        self.beat.next.data = self.beat_data.val() & self.wf_keep.q.val();
         self.beat.next.last = self.wf.q.val().last;
         self.beat.next.tag = self.wf.q.val().tag;
         if self.wf_valid.q.val() {
@@ -832,7 +843,11 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.wr_count.next = self.wr_len8.val().get_bits::<COUNT_BITS>(3);
         self.wd_count.d.next = self.wr_count.val();
         self.wd_count_p1.d.next = self.wr_len15.val().get_bits::<COUNT_BITS>(3);
-        self.wd_count_one.d.next = self.wr_count.val() == 1;
+        // ceil(len / 8) == 1, from the length rather than after the adder.
+        self.wr_len_one.next = (self.wa_len.q.val() != 0)
+            & (self.wa_len.q.val().get_bits::<12>(4) == 0)
+            & (!self.wa_len.q.val().get_bit(3) | (self.wa_len.q.val().get_bits::<3>(0) == 0));
+        self.wd_count_one.d.next = self.wr_len_one.val();
         self.wr_len_m1.next = self.wa_len.q.val() - 1;
         self.wr_lane.next = self.wa_addr.q.val().get_bits::<3>(0);
         self.wd_lane.d.next = self.wr_lane.val();
@@ -842,7 +857,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.wd_spill.d.next = self.wr_spill.val().get_bit(3);
         // The first word's mask: from the lane on, and up to the last byte
         // if it is also the last word.
-        self.wr_one_word.next = (self.wr_count.val() == 1) & !self.wr_spill.val().get_bit(3);
+        self.wr_one_word.next = self.wr_len_one.val() & !self.wr_spill.val().get_bit(3);
         self.wd_one_word.d.next = self.wr_one_word.val();
         self.wr_head_mask.next = self.all_bytes.val() << self.wr_lane.val();
         self.wr_tail_mask.next = self.all_bytes.val() >> (7 - self.wr_spill.val().get_bits::<3>(0));
@@ -955,7 +970,10 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         // compared from registers, then picked like the address.
         self.eq_r.next = self.b_word.q.val() == self.r_word.q.val();
         self.eq_w.next = self.b_word.q.val() == self.w_word.q.val();
-        self.eq_c.next = self.b_word.q.val() == self.cur_word.val().get_bits::<WORD_BITS>(0);
+        self.eq_c.next = self.b_word.q.val() == self.q0.q.val().word.get_bits::<WORD_BITS>(0);
+        if self.f_busy.q.val() {
+            self.eq_c.next = self.b_word.q.val() == self.fetching.q.val().word.get_bits::<WORD_BITS>(0);
+        }
 
         // The fetch: it moves to the fetched stage, the request advances.
         self.fetched_valid.d.next = self.f_go.val();
