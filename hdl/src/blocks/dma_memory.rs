@@ -180,6 +180,8 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     /// a last beat, none of an out-of-range read's), worked out as `wf`
     /// is loaded.
     wf_keep: DFF<Bits<DMA_DATA_BITS>>,
+    /// `wf.shift` one-hot, so forming the beat is an OR of eight terms.
+    wf_sh: DFF<Bits<8>>,
     /// The word fetched before the one in `wq`.
     prev: DFF<Bits<DMA_DATA_BITS>>,
     /// Response buffer: four slots used in turn, `rs_count` beats held from
@@ -291,7 +293,6 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     rs_count_next: Signal<Local, Bits<3>>,
     room: Signal<Local, Bit>,
     head_beat: Signal<Local, MemBeat>,
-    p_shift: Signal<Local, Bits<3>>,
     beat_data: Signal<Local, Bits<DMA_DATA_BITS>>,
     last_mask: Signal<Local, Bits<DMA_DATA_BITS>>,
     beat: Signal<Local, MemBeat>,
@@ -409,6 +410,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             wf: Default::default(),
             wf_valid: Default::default(),
             wf_keep: Default::default(),
+            wf_sh: Default::default(),
             prev: Default::default(),
             slot0: Default::default(),
             slot1: Default::default(),
@@ -480,7 +482,6 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             rs_count_next: Default::default(),
             room: Default::default(),
             head_beat: Default::default(),
-            p_shift: Default::default(),
             beat_data: Default::default(),
             last_mask: Default::default(),
             beat: Default::default(),
@@ -583,6 +584,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             wf,
             wf_valid,
             wf_keep,
+            wf_sh,
             prev,
             slot0,
             slot1,
@@ -725,22 +727,31 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
 
         // The beat the arriving word completes: the previous word's bytes
         // from the lane on, then this word's below it.
-        self.p_shift.next = self.wf.q.val().shift;
-        self.beat_data.next = self.wq.q.val();
-        if self.p_shift.val() == 1 {
-            self.beat_data.next = (self.prev.q.val() >> 8) | (self.wq.q.val() << 56);
-        } else if self.p_shift.val() == 2 {
-            self.beat_data.next = (self.prev.q.val() >> 16) | (self.wq.q.val() << 48);
-        } else if self.p_shift.val() == 3 {
-            self.beat_data.next = (self.prev.q.val() >> 24) | (self.wq.q.val() << 40);
-        } else if self.p_shift.val() == 4 {
-            self.beat_data.next = (self.prev.q.val() >> 32) | (self.wq.q.val() << 32);
-        } else if self.p_shift.val() == 5 {
-            self.beat_data.next = (self.prev.q.val() >> 40) | (self.wq.q.val() << 24);
-        } else if self.p_shift.val() == 6 {
-            self.beat_data.next = (self.prev.q.val() >> 48) | (self.wq.q.val() << 16);
-        } else if self.p_shift.val() == 7 {
-            self.beat_data.next = (self.prev.q.val() >> 56) | (self.wq.q.val() << 8);
+        self.wf_sh.d.next = (self.all_bytes.val() >> 7) << self.fetched.q.val().shift;
+        self.beat_data.next = 0.into();
+        if self.wf_sh.q.val().get_bit(0) {
+            self.beat_data.next = self.wq.q.val();
+        }
+        if self.wf_sh.q.val().get_bit(1) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 8) | (self.wq.q.val() << 56);
+        }
+        if self.wf_sh.q.val().get_bit(2) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 16) | (self.wq.q.val() << 48);
+        }
+        if self.wf_sh.q.val().get_bit(3) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 24) | (self.wq.q.val() << 40);
+        }
+        if self.wf_sh.q.val().get_bit(4) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 32) | (self.wq.q.val() << 32);
+        }
+        if self.wf_sh.q.val().get_bit(5) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 40) | (self.wq.q.val() << 24);
+        }
+        if self.wf_sh.q.val().get_bit(6) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 48) | (self.wq.q.val() << 16);
+        }
+        if self.wf_sh.q.val().get_bit(7) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 56) | (self.wq.q.val() << 8);
         }
         self.last_mask.next = self.top_byte.val() >> 56;
         if self.fetched.q.val().last_byte == 1 {
