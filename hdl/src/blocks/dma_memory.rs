@@ -331,6 +331,7 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     wbeat: Signal<Local, Bit>,
     mismatch: Signal<Local, Bit>,
     ra: Signal<Local, Bits<WORD_BITS>>,
+    other_word: Signal<Local, Bits<WORD_BITS>>,
     ex: Signal<Local, Bits<DMA_DATA_BITS>>,
     merged: Signal<Local, Bits<DMA_DATA_BITS>>,
 }
@@ -518,6 +519,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             wbeat: Default::default(),
             mismatch: Default::default(),
             ra: Default::default(),
+            other_word: Default::default(),
             ex: Default::default(),
             merged: Default::default(),
         }
@@ -969,12 +971,17 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
                     & (!(self.rs_want.val() & self.dw_partial.val()) | self.w_turn.q.val())));
 
         self.dw_read.next = self.dw_go.val() & self.dw_partial.val();
-        self.ra.next = self.cur_word.val().get_bits::<WORD_BITS>(0);
-        if self.dw_read.val() {
-            self.ra.next = self.w_word.q.val();
+        // The register access and a partial DMA word never both go (the
+        // former goes only when forced or DMA does not want the RAM, the
+        // latter never when forced), so which of their addresses to use
+        // needs only the shallow `force_reg` and `dw_want`, not the grants.
+        self.other_word.next = self.w_word.q.val();
+        if self.force_reg.val() | !self.dw_want.val() {
+            self.other_word.next = self.r_word.q.val();
         }
-        if self.reg_go.val() {
-            self.ra.next = self.r_word.q.val();
+        self.ra.next = self.cur_word.val().get_bits::<WORD_BITS>(0);
+        if self.dw_read.val() | self.reg_go.val() {
+            self.ra.next = self.other_word.val();
         }
         self.ram.read_address.next = self.ra.val();
         // The write stage's word against each address the read may take,
