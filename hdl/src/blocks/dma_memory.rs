@@ -11,26 +11,31 @@
 //! address is its low three bits. Word `j` holds bytes `8j..8j+8`, byte 0 in
 //! bits 7:0.
 //!
-//! DMA reads. A request is taken while fewer than two wait to be fetched
-//! (and not in the one cycle in which a write's final partial word is still
-//! to be written, which is what makes a read accepted after a write's last
-//! beat see that write). Requests are fetched in order, one word per cycle;
+//! DMA reads. A request is taken while fewer than four are taken and not
+//! yet being fetched (and not in the one cycle in which a write's final
+//! partial word is still to be written, which is what makes a read
+//! accepted after a write's last beat see that write). It is registered as
+//! it comes and decoded (range checks, fetch count) into registers in the
+//! next cycle before it joins a four-entry queue, so the request ports feed
+//! registers directly and `rd_req_ready` is a register bit (but for the
+//! spill cycle). Requests are fetched in order, one word per cycle;
 //! a request at an unaligned address first fetches the word its first byte
 //! is in, then every further word yields one beat (byte 0 of a beat is the
 //! byte at the request address, bytes past the length zero, `rd_rsp_last` on
 //! beat `ceil(len / 8)`, `rd_rsp_tag` the request's tag, all 8 bits). So
-//! with `rd_rsp_ready` high, an aligned request's first beat comes 4 cycles
-//! after the cycle it was accepted in (an unaligned one's 5), then one beat
-//! a cycle; back-to-back requests of two or more fetches follow each other
-//! with no gap, and requests of one fetch (aligned, 8 bytes or less) come
-//! one every other cycle. A fetched word is registered before its beat is
-//! formed (the block RAM's output is late), and beats sit in a four-beat
+//! with `rd_rsp_ready` high, an aligned request's first beat comes 6 cycles
+//! after the cycle it was accepted in (an unaligned one's 7), then one beat
+//! a cycle; back-to-back requests follow each other with no gap (an
+//! unaligned one's first fetch takes a cycle). A fetched word is
+//! registered before its beat is formed (the block RAM's output is late), and beats sit in a four-beat
 //! buffer counted against the fetches still in flight, so a consumer that
 //! drops `rd_rsp_ready` loses nothing.
 //!
 //! DMA writes. One at a time: the request is taken when no write is in
-//! progress, then exactly `ceil(len / 8)` beats; the write ends at the beat
-//! the length says is last or at one flagged `wr_data_last`, whichever comes
+//! progress or being decoded; like a read's it is registered, then decoded
+//! into registers, so its first beat is taken 3 cycles after the cycle the
+//! request was taken in at the earliest; then exactly `ceil(len / 8)`
+//! beats; the write ends at the beat the length says is last or at one flagged `wr_data_last`, whichever comes
 //! first (a disagreement is counted as a bad write). Each beat becomes the
 //! word it completes, written a cycle later; a write at an unaligned
 //! address ends with one more word after its last beat (its final bytes), a
