@@ -27,16 +27,17 @@
 //! after the cycle it was accepted in (an unaligned one's 7), then one beat
 //! a cycle; back-to-back requests follow each other with no gap (an
 //! unaligned one's first fetch takes a cycle). A fetched word is
-//! registered before its beat is formed (the block RAM's output is late), and beats sit in a four-beat
-//! buffer counted against the fetches still in flight, so a consumer that
-//! drops `rd_rsp_ready` loses nothing.
+//! registered before its beat is formed (the block RAM's output is late),
+//! and beats sit in a four-beat buffer counted against the fetches still
+//! in flight, so a consumer that drops `rd_rsp_ready` loses nothing.
 //!
 //! DMA writes. One at a time: the request is taken when no write is in
 //! progress or being decoded; like a read's it is registered, then decoded
 //! into registers, so its first beat is taken 3 cycles after the cycle the
 //! request was taken in at the earliest; then exactly `ceil(len / 8)`
-//! beats; the write ends at the beat the length says is last or at one flagged `wr_data_last`, whichever comes
-//! first (a disagreement is counted as a bad write). Each beat becomes the
+//! beats; the write ends at the beat the length says is last or at one
+//! flagged `wr_data_last`, whichever comes first (a disagreement is
+//! counted as a bad write). Each beat becomes the
 //! word it completes, written a cycle later; a write at an unaligned
 //! address ends with one more word after its last beat (its final bytes), a
 //! cycle in which `wr_data_ready` is low. The RAM has no byte enables, so a
