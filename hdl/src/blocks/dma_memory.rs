@@ -11,27 +11,33 @@
 //! address is its low three bits. Word `j` holds bytes `8j..8j+8`, byte 0 in
 //! bits 7:0.
 //!
-//! DMA reads. A request is taken while fewer than two wait to be fetched
-//! (and not in the one cycle in which a write's final partial word is still
-//! to be written, which is what makes a read accepted after a write's last
-//! beat see that write). Requests are fetched in order, one word per cycle;
+//! DMA reads. A request is taken while fewer than four are taken and not
+//! yet being fetched (and not in the one cycle in which a write's final
+//! partial word is still to be written, which is what makes a read
+//! accepted after a write's last beat see that write). It is registered as
+//! it comes and decoded (range checks, fetch count) into registers in the
+//! next cycle before it joins a four-entry queue, so the request ports feed
+//! registers directly and `rd_req_ready` is a register bit (but for the
+//! spill cycle). Requests are fetched in order, one word per cycle;
 //! a request at an unaligned address first fetches the word its first byte
 //! is in, then every further word yields one beat (byte 0 of a beat is the
 //! byte at the request address, bytes past the length zero, `rd_rsp_last` on
 //! beat `ceil(len / 8)`, `rd_rsp_tag` the request's tag, all 8 bits). So
-//! with `rd_rsp_ready` high, an aligned request's first beat comes 4 cycles
-//! after the cycle it was accepted in (an unaligned one's 5), then one beat
-//! a cycle; back-to-back requests of two or more fetches follow each other
-//! with no gap, and requests of one fetch (aligned, 8 bytes or less) come
-//! one every other cycle. A fetched word is registered before its beat is
-//! formed (the block RAM's output is late), and beats sit in a four-beat
-//! buffer counted against the fetches still in flight, so a consumer that
-//! drops `rd_rsp_ready` loses nothing.
+//! with `rd_rsp_ready` high, an aligned request's first beat comes 6 cycles
+//! after the cycle it was accepted in (an unaligned one's 7), then one beat
+//! a cycle; back-to-back requests follow each other with no gap (an
+//! unaligned one's first fetch takes a cycle). A fetched word is
+//! registered before its beat is formed (the block RAM's output is late),
+//! and beats sit in a four-beat buffer counted against the fetches still
+//! in flight, so a consumer that drops `rd_rsp_ready` loses nothing.
 //!
 //! DMA writes. One at a time: the request is taken when no write is in
-//! progress, then exactly `ceil(len / 8)` beats; the write ends at the beat
-//! the length says is last or at one flagged `wr_data_last`, whichever comes
-//! first (a disagreement is counted as a bad write). Each beat becomes the
+//! progress or being decoded; like a read's it is registered, then decoded
+//! into registers, so its first beat is taken 3 cycles after the cycle the
+//! request was taken in at the earliest; then exactly `ceil(len / 8)`
+//! beats; the write ends at the beat the length says is last or at one
+//! flagged `wr_data_last`, whichever comes first (a disagreement is
+//! counted as a bad write). Each beat becomes the
 //! word it completes, written a cycle later; a write at an unaligned
 //! address ends with one more word after its last beat (its final bytes), a
 //! cycle in which `wr_data_ready` is low. The RAM has no byte enables, so a
@@ -136,6 +142,7 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     reg_size: Constant<Bits<REG_ADDR_BITS>>,
     all_bytes: Constant<Bits<8>>,
     top_byte: Constant<Bits<DMA_DATA_BITS>>,
+    all_ones: Constant<Bits<DMA_DATA_BITS>>,
 
     // Reads: a two-entry request queue, the request being fetched, the
     // fetch whose word the RAM shows now, and the response buffer.
@@ -143,6 +150,29 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     q0_valid: DFF<Bit>,
     q1: DFF<MemRead>,
     q1_valid: DFF<Bit>,
+    q2: DFF<MemRead>,
+    q2_valid: DFF<Bit>,
+    q3: DFF<MemRead>,
+    q3_valid: DFF<Bit>,
+    /// Read requests taken and not yet fetching: in `ra`, `rb` or the
+    /// queue. At most four, so the queue never refuses `rb`'s request.
+    rq_count: DFF<Bits<3>>,
+    /// A read request as it came (registered straight from the port).
+    ra_valid: DFF<Bit>,
+    ra_addr: DFF<Bits<DMA_ADDR_BITS>>,
+    ra_len: DFF<Bits<DMA_LEN_BITS>>,
+    ra_tag: DFF<Bits<DMA_TAG_BITS>>,
+    /// The same request decoded: range checks and both fetch counts as
+    /// registers, so queueing it is a few multiplexers.
+    rb_valid: DFF<Bit>,
+    rb_rd: DFF<MemRead>,
+    rb_hi_ok: DFF<Bit>,
+    rb_end_ok: DFF<Bit>,
+    rb_lane_nz: DFF<Bit>,
+    rb_len_nz: DFF<Bit>,
+    rb_one: DFF<Bit>,
+    rb_len8: DFF<Bits<COUNT_BITS>>,
+    rb_len8p1: DFF<Bits<COUNT_BITS>>,
     fetching: DFF<MemRead>,
     /// `fetching.fetches != 0`: the current request has fetches left.
     f_busy: DFF<Bit>,
@@ -152,6 +182,12 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     wq: DFF<Bits<DMA_DATA_BITS>>,
     wf: DFF<MemFetch>,
     wf_valid: DFF<Bit>,
+    /// The bits of `wq`'s beat that are kept (all but past the length of
+    /// a last beat, none of an out-of-range read's), worked out as `wf`
+    /// is loaded.
+    wf_keep: DFF<Bits<DMA_DATA_BITS>>,
+    /// `wf.shift` one-hot, so forming the beat is an OR of eight terms.
+    wf_sh: DFF<Bits<8>>,
     /// The word fetched before the one in `wq`.
     prev: DFF<Bits<DMA_DATA_BITS>>,
     /// Response buffer: four slots used in turn, `rs_count` beats held from
@@ -193,6 +229,26 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     w_tail_part: DFF<Bit>,
     w_bad: DFF<Bit>,
     w_prev: DFF<Bits<DMA_DATA_BITS>>,
+    /// A write request as it came, then decoded (as for reads), then it
+    /// becomes the write in progress.
+    wa_valid: DFF<Bit>,
+    wa_addr: DFF<Bits<DMA_ADDR_BITS>>,
+    wa_len: DFF<Bits<DMA_LEN_BITS>>,
+    wd_valid: DFF<Bit>,
+    wd_hi_ok: DFF<Bit>,
+    wd_end_ok: DFF<Bit>,
+    wd_len_nz: DFF<Bit>,
+    wd_word: DFF<Bits<WORD_BITS>>,
+    wd_lane: DFF<Bits<3>>,
+    wd_count: DFF<Bits<COUNT_BITS>>,
+    wd_count_p1: DFF<Bits<COUNT_BITS>>,
+    wd_count_one: DFF<Bit>,
+    wd_spill: DFF<Bit>,
+    wd_one_word: DFF<Bit>,
+    wd_mask: DFF<Bits<8>>,
+    wd_part: DFF<Bit>,
+    wd_tail_mask: DFF<Bits<8>>,
+    wd_tail_part: DFF<Bit>,
     /// Whose turn it is when a fetch and a partial word both want the read port.
     w_turn: DFF<Bit>,
 
@@ -226,12 +282,14 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     rd_end: Signal<Local, Bits<OFF_BITS>>,
     rd_in: Signal<Local, Bit>,
     rd_len8: Signal<Local, Bits<17>>,
+    rd_len15: Signal<Local, Bits<17>>,
+    rq_drop: Signal<Local, Bit>,
+    q_free: Signal<Local, Bits<4>>,
     rd_prime: Signal<Local, Bit>,
     rd_take: Signal<Local, Bit>,
     new_rd: Signal<Local, MemRead>,
     push: Signal<Local, Bit>,
     pop: Signal<Local, Bit>,
-    q0_free: Signal<Local, Bit>,
     cur: Signal<Local, MemRead>,
     cur_valid: Signal<Local, Bit>,
     cur_word: Signal<Local, Bits<OFF_BITS>>,
@@ -241,7 +299,6 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     rs_count_next: Signal<Local, Bits<3>>,
     room: Signal<Local, Bit>,
     head_beat: Signal<Local, MemBeat>,
-    p_shift: Signal<Local, Bits<3>>,
     beat_data: Signal<Local, Bits<DMA_DATA_BITS>>,
     last_mask: Signal<Local, Bits<DMA_DATA_BITS>>,
     beat: Signal<Local, MemBeat>,
@@ -249,6 +306,8 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     wr_end: Signal<Local, Bits<OFF_BITS>>,
     wr_in: Signal<Local, Bit>,
     wr_len8: Signal<Local, Bits<17>>,
+    wr_len15: Signal<Local, Bits<17>>,
+    wr_len_one: Signal<Local, Bit>,
     wr_len_m1: Signal<Local, Bits<DMA_LEN_BITS>>,
     wr_lane: Signal<Local, Bits<3>>,
     wr_spill: Signal<Local, Bits<4>>,
@@ -278,6 +337,7 @@ pub struct DmaMemory<const WORD_BITS: usize> {
     wbeat: Signal<Local, Bit>,
     mismatch: Signal<Local, Bit>,
     ra: Signal<Local, Bits<WORD_BITS>>,
+    other_word: Signal<Local, Bits<WORD_BITS>>,
     ex: Signal<Local, Bits<DMA_DATA_BITS>>,
     merged: Signal<Local, Bits<DMA_DATA_BITS>>,
 }
@@ -308,10 +368,47 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             reg_size: Constant::new(size.into()),
             all_bytes: Constant::new(0xFFu64.into()),
             top_byte: Constant::new((0xFFu64 << 56).into()),
+            all_ones: Constant::new(u64::MAX.into()),
             q0: Default::default(),
             q0_valid: Default::default(),
             q1: Default::default(),
             q1_valid: Default::default(),
+            q2: Default::default(),
+            q2_valid: Default::default(),
+            q3: Default::default(),
+            q3_valid: Default::default(),
+            rq_count: Default::default(),
+            ra_valid: Default::default(),
+            ra_addr: Default::default(),
+            ra_len: Default::default(),
+            ra_tag: Default::default(),
+            rb_valid: Default::default(),
+            rb_rd: Default::default(),
+            rb_hi_ok: Default::default(),
+            rb_end_ok: Default::default(),
+            rb_lane_nz: Default::default(),
+            rb_len_nz: Default::default(),
+            rb_one: Default::default(),
+            rb_len8: Default::default(),
+            rb_len8p1: Default::default(),
+            wa_valid: Default::default(),
+            wa_addr: Default::default(),
+            wa_len: Default::default(),
+            wd_valid: Default::default(),
+            wd_hi_ok: Default::default(),
+            wd_end_ok: Default::default(),
+            wd_len_nz: Default::default(),
+            wd_word: Default::default(),
+            wd_lane: Default::default(),
+            wd_count: Default::default(),
+            wd_count_p1: Default::default(),
+            wd_count_one: Default::default(),
+            wd_spill: Default::default(),
+            wd_one_word: Default::default(),
+            wd_mask: Default::default(),
+            wd_part: Default::default(),
+            wd_tail_mask: Default::default(),
+            wd_tail_part: Default::default(),
             fetching: Default::default(),
             f_busy: Default::default(),
             fetched: Default::default(),
@@ -319,6 +416,8 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             wq: Default::default(),
             wf: Default::default(),
             wf_valid: Default::default(),
+            wf_keep: Default::default(),
+            wf_sh: Default::default(),
             prev: Default::default(),
             slot0: Default::default(),
             slot1: Default::default(),
@@ -371,12 +470,16 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             rd_end: Default::default(),
             rd_in: Default::default(),
             rd_len8: Default::default(),
+            rd_len15: Default::default(),
+            rq_drop: Default::default(),
+            q_free: Default::default(),
+            wr_len15: Default::default(),
+            wr_len_one: Default::default(),
             rd_prime: Default::default(),
             rd_take: Default::default(),
             new_rd: Default::default(),
             push: Default::default(),
             pop: Default::default(),
-            q0_free: Default::default(),
             cur: Default::default(),
             cur_valid: Default::default(),
             cur_word: Default::default(),
@@ -386,7 +489,6 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             rs_count_next: Default::default(),
             room: Default::default(),
             head_beat: Default::default(),
-            p_shift: Default::default(),
             beat_data: Default::default(),
             last_mask: Default::default(),
             beat: Default::default(),
@@ -423,6 +525,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             wbeat: Default::default(),
             mismatch: Default::default(),
             ra: Default::default(),
+            other_word: Default::default(),
             ex: Default::default(),
             merged: Default::default(),
         }
@@ -445,6 +548,42 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             q0_valid,
             q1,
             q1_valid,
+            q2,
+            q2_valid,
+            q3,
+            q3_valid,
+            rq_count,
+            ra_valid,
+            ra_addr,
+            ra_len,
+            ra_tag,
+            rb_valid,
+            rb_rd,
+            rb_hi_ok,
+            rb_end_ok,
+            rb_lane_nz,
+            rb_len_nz,
+            rb_one,
+            rb_len8,
+            rb_len8p1,
+            wa_valid,
+            wa_addr,
+            wa_len,
+            wd_valid,
+            wd_hi_ok,
+            wd_end_ok,
+            wd_len_nz,
+            wd_word,
+            wd_lane,
+            wd_count,
+            wd_count_p1,
+            wd_count_one,
+            wd_spill,
+            wd_one_word,
+            wd_mask,
+            wd_part,
+            wd_tail_mask,
+            wd_tail_part,
             fetching,
             f_busy,
             fetched,
@@ -452,6 +591,8 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             wq,
             wf,
             wf_valid,
+            wf_keep,
+            wf_sh,
             prev,
             slot0,
             slot1,
@@ -511,27 +652,55 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.w_active.next = self.wb_nz.q.val() | self.ww_nz.q.val();
         self.spill_pending.next = !self.wb_nz.q.val() & self.ww_nz.q.val();
 
-        // Read requests join the queue; length 0 and out-of-range ones are
-        // counted (the latter still queued, to answer with zero beats).
-        self.dma.rd_req_ready.next = !self.q1_valid.q.val() & !self.spill_pending.val();
-        self.rd_off.next = self.dma.rd_req_addr.val().get_bits::<OFF_BITS>(0) & self.low_mask.val();
-        self.rd_end.next = self.rd_off.val() + bit_cast::<OFF_BITS, DMA_LEN_BITS>(self.dma.rd_req_len.val());
-        self.rd_in.next = ((self.dma.rd_req_addr.val() & self.hi_mask.val()) == self.base.val())
-            & (self.rd_end.val() <= self.size.val());
-        self.rd_len8.next = bit_cast::<17, DMA_LEN_BITS>(self.dma.rd_req_len.val()) + 7;
-        self.rd_prime.next = self.rd_in.val() & (self.dma.rd_req_addr.val().get_bits::<3>(0) != 0);
-        self.new_rd.next.word = self.rd_off.val() >> 3;
-        self.new_rd.next.shift = self.dma.rd_req_addr.val().get_bits::<3>(0);
-        self.new_rd.next.last_byte = self.dma.rd_req_len.val().get_bits::<3>(0) - 1;
-        self.new_rd.next.fetches =
-            self.rd_len8.val().get_bits::<COUNT_BITS>(3) + bit_cast::<COUNT_BITS, 1>(self.rd_prime.val().into());
-        self.new_rd.next.one = self.new_rd.val().fetches == 1;
+        // Read requests: registered as they come (`ra`), decoded in the next
+        // cycle into registers (`rb`), queued from there. Length 0 and
+        // out-of-range ones are counted (the latter still queued, to answer
+        // with zero beats). `rq_count` counts what `ra`, `rb` and the queue
+        // hold, so the port's ready is a register bit.
+        self.dma.rd_req_ready.next = !self.rq_count.q.val().get_bit(2) & !self.spill_pending.val();
+        self.rd_take.next = self.dma.rd_req_valid.val() & self.dma.rd_req_ready.val();
+        self.ra_valid.d.next = self.rd_take.val();
+        self.ra_addr.d.next = self.dma.rd_req_addr.val();
+        self.ra_len.d.next = self.dma.rd_req_len.val();
+        self.ra_tag.d.next = self.dma.rd_req_tag.val();
+
+        self.rb_valid.d.next = self.ra_valid.q.val();
+        self.rd_off.next = self.ra_addr.q.val().get_bits::<OFF_BITS>(0) & self.low_mask.val();
+        self.rd_end.next = self.rd_off.val() + bit_cast::<OFF_BITS, DMA_LEN_BITS>(self.ra_len.q.val());
+        self.rb_hi_ok.d.next = (self.ra_addr.q.val() & self.hi_mask.val()) == self.base.val();
+        self.rb_end_ok.d.next = self.rd_end.val() <= self.size.val();
+        self.rd_len8.next = bit_cast::<17, DMA_LEN_BITS>(self.ra_len.q.val()) + 7;
+        self.rd_len15.next = bit_cast::<17, DMA_LEN_BITS>(self.ra_len.q.val()) + 15;
+        self.rb_len8.d.next = self.rd_len8.val().get_bits::<COUNT_BITS>(3);
+        self.rb_len8p1.d.next = self.rd_len15.val().get_bits::<COUNT_BITS>(3);
+        self.rb_one.d.next = self.rd_len8.val().get_bits::<COUNT_BITS>(3) == 1;
+        self.rb_lane_nz.d.next = self.ra_addr.q.val().get_bits::<3>(0) != 0;
+        self.rb_len_nz.d.next = self.ra_len.q.val() != 0;
+        self.rb_rd.d.next.word = self.rd_off.val() >> 3;
+        self.rb_rd.d.next.shift = self.ra_addr.q.val().get_bits::<3>(0);
+        self.rb_rd.d.next.last_byte = self.ra_len.q.val().get_bits::<3>(0) - 1;
+        self.rb_rd.d.next.fetches = 0.into();
+        self.rb_rd.d.next.one = false;
+        self.rb_rd.d.next.prime = false;
+        self.rb_rd.d.next.zero = false;
+        self.rb_rd.d.next.tag = self.ra_tag.q.val();
+
+        // An unaligned request in range first fetches the word its first
+        // byte is in: one fetch more, which yields no beat.
+        self.rd_in.next = self.rb_hi_ok.q.val() & self.rb_end_ok.q.val();
+        self.rd_prime.next = self.rd_in.val() & self.rb_lane_nz.q.val();
+        self.new_rd.next = self.rb_rd.q.val();
+        self.new_rd.next.fetches = self.rb_len8.q.val();
+        self.new_rd.next.one = self.rb_one.q.val();
+        if self.rd_prime.val() {
+            self.new_rd.next.fetches = self.rb_len8p1.q.val();
+            self.new_rd.next.one = false;
+        }
         self.new_rd.next.prime = self.rd_prime.val();
         self.new_rd.next.zero = !self.rd_in.val();
-        self.new_rd.next.tag = self.dma.rd_req_tag.val();
-        self.rd_take.next = self.dma.rd_req_valid.val() & self.dma.rd_req_ready.val();
-        self.push.next = self.rd_take.val() & (self.dma.rd_req_len.val() != 0);
-        if self.rd_take.val() & ((self.dma.rd_req_len.val() == 0) | !self.rd_in.val()) {
+        self.push.next = self.rb_valid.q.val() & self.rb_len_nz.q.val();
+        self.rq_drop.next = self.rb_valid.q.val() & !self.rb_len_nz.q.val();
+        if self.rb_valid.q.val() & (!self.rb_len_nz.q.val() | !self.rd_in.val()) {
             self.bad_reads_count.d.next = self.bad_reads_count.q.val() + 1;
         }
 
@@ -566,50 +735,60 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
 
         // The beat the arriving word completes: the previous word's bytes
         // from the lane on, then this word's below it.
-        self.p_shift.next = self.wf.q.val().shift;
-        self.beat_data.next = self.wq.q.val();
-        if self.p_shift.val() == 1 {
-            self.beat_data.next = (self.prev.q.val() >> 8) | (self.wq.q.val() << 56);
-        } else if self.p_shift.val() == 2 {
-            self.beat_data.next = (self.prev.q.val() >> 16) | (self.wq.q.val() << 48);
-        } else if self.p_shift.val() == 3 {
-            self.beat_data.next = (self.prev.q.val() >> 24) | (self.wq.q.val() << 40);
-        } else if self.p_shift.val() == 4 {
-            self.beat_data.next = (self.prev.q.val() >> 32) | (self.wq.q.val() << 32);
-        } else if self.p_shift.val() == 5 {
-            self.beat_data.next = (self.prev.q.val() >> 40) | (self.wq.q.val() << 24);
-        } else if self.p_shift.val() == 6 {
-            self.beat_data.next = (self.prev.q.val() >> 48) | (self.wq.q.val() << 16);
-        } else if self.p_shift.val() == 7 {
-            self.beat_data.next = (self.prev.q.val() >> 56) | (self.wq.q.val() << 8);
+        self.wf_sh.d.next = (self.all_bytes.val() >> 7) << self.fetched.q.val().shift;
+        self.beat_data.next = 0.into();
+        if self.wf_sh.q.val().get_bit(0) {
+            self.beat_data.next = self.wq.q.val();
+        }
+        if self.wf_sh.q.val().get_bit(1) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 8) | (self.wq.q.val() << 56);
+        }
+        if self.wf_sh.q.val().get_bit(2) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 16) | (self.wq.q.val() << 48);
+        }
+        if self.wf_sh.q.val().get_bit(3) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 24) | (self.wq.q.val() << 40);
+        }
+        if self.wf_sh.q.val().get_bit(4) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 32) | (self.wq.q.val() << 32);
+        }
+        if self.wf_sh.q.val().get_bit(5) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 40) | (self.wq.q.val() << 24);
+        }
+        if self.wf_sh.q.val().get_bit(6) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 48) | (self.wq.q.val() << 16);
+        }
+        if self.wf_sh.q.val().get_bit(7) {
+            self.beat_data.next = self.beat_data.val() | (self.prev.q.val() >> 56) | (self.wq.q.val() << 8);
         }
         self.last_mask.next = self.top_byte.val() >> 56;
-        if self.wf.q.val().last_byte == 1 {
+        if self.fetched.q.val().last_byte == 1 {
             self.last_mask.next = self.top_byte.val() >> 48;
-        } else if self.wf.q.val().last_byte == 2 {
+        } else if self.fetched.q.val().last_byte == 2 {
             self.last_mask.next = self.top_byte.val() >> 40;
-        } else if self.wf.q.val().last_byte == 3 {
+        } else if self.fetched.q.val().last_byte == 3 {
             self.last_mask.next = self.top_byte.val() >> 32;
-        } else if self.wf.q.val().last_byte == 4 {
+        } else if self.fetched.q.val().last_byte == 4 {
             self.last_mask.next = self.top_byte.val() >> 24;
-        } else if self.wf.q.val().last_byte == 5 {
+        } else if self.fetched.q.val().last_byte == 5 {
             self.last_mask.next = self.top_byte.val() >> 16;
-        } else if self.wf.q.val().last_byte == 6 {
+        } else if self.fetched.q.val().last_byte == 6 {
             self.last_mask.next = self.top_byte.val() >> 8;
-        } else if self.wf.q.val().last_byte == 7 {
+        } else if self.fetched.q.val().last_byte == 7 {
             self.last_mask.next = self.top_byte.val();
         }
         // Bytes below the last valid one are kept: fill the mask downwards.
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 8);
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 16);
         self.last_mask.next = self.last_mask.val() | (self.last_mask.val() >> 32);
-        self.beat.next.data = self.beat_data.val();
-        if self.wf.q.val().last {
-            self.beat.next.data = self.beat_data.val() & self.last_mask.val();
+        self.wf_keep.d.next = self.all_ones.val();
+        if self.fetched.q.val().last {
+            self.wf_keep.d.next = self.last_mask.val();
         }
-        if self.wf.q.val().zero {
-            self.beat.next.data = 0.into();
+        if self.fetched.q.val().zero {
+            self.wf_keep.d.next = 0.into();
         }
+        self.beat.next.data = self.beat_data.val() & self.wf_keep.q.val();
         self.beat.next.last = self.wf.q.val().last;
         self.beat.next.tag = self.wf.q.val().tag;
         if self.wf_valid.q.val() {
@@ -662,48 +841,76 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
         self.full_if_none.d.next = self.in_flight.val() > 3;
         self.full_if_fetch.d.next = self.in_flight.val() > 2;
 
-        // Write requests. Words = beats, plus one when the last beat's
-        // bytes run past the end of its word.
-        self.dma.wr_req_ready.next = !self.w_active.val();
-        self.wr_off.next = self.dma.wr_req_addr.val().get_bits::<OFF_BITS>(0) & self.low_mask.val();
-        self.wr_end.next = self.wr_off.val() + bit_cast::<OFF_BITS, DMA_LEN_BITS>(self.dma.wr_req_len.val());
-        self.wr_in.next = ((self.dma.wr_req_addr.val() & self.hi_mask.val()) == self.base.val())
-            & (self.wr_end.val() <= self.size.val());
-        self.wr_len8.next = bit_cast::<17, DMA_LEN_BITS>(self.dma.wr_req_len.val()) + 7;
+        // Write requests, one at a time: registered as they come (`wa`),
+        // decoded in the next cycle into registers (`wd`), then the write
+        // in progress. Words = beats, plus one when the last beat's bytes
+        // run past the end of its word.
+        self.dma.wr_req_ready.next = !self.w_active.val() & !self.wa_valid.q.val() & !self.wd_valid.q.val();
+        self.wr_take.next = self.dma.wr_req_valid.val() & self.dma.wr_req_ready.val();
+        self.wa_valid.d.next = self.wr_take.val();
+        self.wa_addr.d.next = self.dma.wr_req_addr.val();
+        self.wa_len.d.next = self.dma.wr_req_len.val();
+
+        self.wd_valid.d.next = self.wa_valid.q.val();
+        self.wr_off.next = self.wa_addr.q.val().get_bits::<OFF_BITS>(0) & self.low_mask.val();
+        self.wr_end.next = self.wr_off.val() + bit_cast::<OFF_BITS, DMA_LEN_BITS>(self.wa_len.q.val());
+        self.wd_hi_ok.d.next = (self.wa_addr.q.val() & self.hi_mask.val()) == self.base.val();
+        self.wd_end_ok.d.next = self.wr_end.val() <= self.size.val();
+        self.wd_len_nz.d.next = self.wa_len.q.val() != 0;
+        self.wr_len8.next = bit_cast::<17, DMA_LEN_BITS>(self.wa_len.q.val()) + 7;
+        self.wr_len15.next = bit_cast::<17, DMA_LEN_BITS>(self.wa_len.q.val()) + 15;
         self.wr_count.next = self.wr_len8.val().get_bits::<COUNT_BITS>(3);
-        self.wr_len_m1.next = self.dma.wr_req_len.val() - 1;
-        self.wr_lane.next = self.dma.wr_req_addr.val().get_bits::<3>(0);
+        self.wd_count.d.next = self.wr_count.val();
+        self.wd_count_p1.d.next = self.wr_len15.val().get_bits::<COUNT_BITS>(3);
+        // ceil(len / 8) == 1, from the length rather than after the adder.
+        self.wr_len_one.next = (self.wa_len.q.val() != 0)
+            & (self.wa_len.q.val().get_bits::<12>(4) == 0)
+            & (!self.wa_len.q.val().get_bit(3) | (self.wa_len.q.val().get_bits::<3>(0) == 0));
+        self.wd_count_one.d.next = self.wr_len_one.val();
+        self.wr_len_m1.next = self.wa_len.q.val() - 1;
+        self.wr_lane.next = self.wa_addr.q.val().get_bits::<3>(0);
+        self.wd_lane.d.next = self.wr_lane.val();
+        self.wd_word.d.next = self.wr_off.val().get_bits::<WORD_BITS>(3);
         self.wr_spill.next =
             bit_cast::<4, 3>(self.wr_lane.val()) + bit_cast::<4, 3>(self.wr_len_m1.val().get_bits::<3>(0));
-        self.wr_take.next = self.dma.wr_req_valid.val() & !self.w_active.val();
+        self.wd_spill.d.next = self.wr_spill.val().get_bit(3);
         // The first word's mask: from the lane on, and up to the last byte
         // if it is also the last word.
-        self.wr_one_word.next = (self.wr_count.val() == 1) & !self.wr_spill.val().get_bit(3);
+        self.wr_one_word.next = self.wr_len_one.val() & !self.wr_spill.val().get_bit(3);
+        self.wd_one_word.d.next = self.wr_one_word.val();
         self.wr_head_mask.next = self.all_bytes.val() << self.wr_lane.val();
         self.wr_tail_mask.next = self.all_bytes.val() >> (7 - self.wr_spill.val().get_bits::<3>(0));
         self.wr_mask.next = self.wr_head_mask.val();
         if self.wr_one_word.val() {
             self.wr_mask.next = self.wr_head_mask.val() & self.wr_tail_mask.val();
         }
-        if self.wr_take.val() & (self.dma.wr_req_len.val() != 0) {
-            self.w_word.d.next = self.wr_off.val().get_bits::<WORD_BITS>(3);
-            self.w_shift.d.next = self.wr_lane.val();
-            self.w_sh.d.next = (self.all_bytes.val() >> 7) << self.wr_lane.val();
-            self.w_beats.d.next = self.wr_count.val();
+        self.wd_mask.d.next = self.wr_mask.val();
+        self.wd_part.d.next = self.wr_mask.val() != self.all_bytes.val();
+        self.wd_tail_mask.d.next = self.wr_tail_mask.val();
+        self.wd_tail_part.d.next = self.wr_tail_mask.val() != self.all_bytes.val();
+
+        self.wr_in.next = self.wd_hi_ok.q.val() & self.wd_end_ok.q.val();
+        if self.wd_valid.q.val() & self.wd_len_nz.q.val() {
+            self.w_word.d.next = self.wd_word.q.val();
+            self.w_shift.d.next = self.wd_lane.q.val();
+            self.w_sh.d.next = (self.all_bytes.val() >> 7) << self.wd_lane.q.val();
+            self.w_beats.d.next = self.wd_count.q.val();
             self.wb_nz.d.next = true;
-            self.wb_one.d.next = self.wr_count.val() == 1;
+            self.wb_one.d.next = self.wd_count_one.q.val();
             self.w_words.d.next = 0.into();
             self.ww_nz.d.next = self.wr_in.val();
-            self.ww_one.d.next = self.wr_in.val() & self.wr_one_word.val();
+            self.ww_one.d.next = self.wr_in.val() & self.wd_one_word.q.val();
             if self.wr_in.val() {
-                self.w_words.d.next =
-                    self.wr_count.val() + bit_cast::<COUNT_BITS, 1>(self.wr_spill.val().get_bit(3).into());
+                self.w_words.d.next = self.wd_count.q.val();
+                if self.wd_spill.q.val() {
+                    self.w_words.d.next = self.wd_count_p1.q.val();
+                }
             }
             self.w_bad.d.next = !self.wr_in.val();
-            self.w_mask.d.next = self.wr_mask.val();
-            self.w_part.d.next = self.wr_mask.val() != self.all_bytes.val();
-            self.w_tail_mask.d.next = self.wr_tail_mask.val();
-            self.w_tail_part.d.next = self.wr_tail_mask.val() != self.all_bytes.val();
+            self.w_mask.d.next = self.wd_mask.q.val();
+            self.w_part.d.next = self.wd_part.q.val();
+            self.w_tail_mask.d.next = self.wd_tail_mask.q.val();
+            self.w_tail_part.d.next = self.wd_tail_part.q.val();
         }
 
         // The word this write issues next: a beat's, or after the last
@@ -770,19 +977,27 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
                     & (!(self.rs_want.val() & self.dw_partial.val()) | self.w_turn.q.val())));
 
         self.dw_read.next = self.dw_go.val() & self.dw_partial.val();
-        self.ra.next = self.cur_word.val().get_bits::<WORD_BITS>(0);
-        if self.dw_read.val() {
-            self.ra.next = self.w_word.q.val();
+        // The register access and a partial DMA word never both go (the
+        // former goes only when forced or DMA does not want the RAM, the
+        // latter never when forced), so which of their addresses to use
+        // needs only the shallow `force_reg` and `dw_want`, not the grants.
+        self.other_word.next = self.w_word.q.val();
+        if self.force_reg.val() | !self.dw_want.val() {
+            self.other_word.next = self.r_word.q.val();
         }
-        if self.reg_go.val() {
-            self.ra.next = self.r_word.q.val();
+        self.ra.next = self.cur_word.val().get_bits::<WORD_BITS>(0);
+        if self.dw_read.val() | self.reg_go.val() {
+            self.ra.next = self.other_word.val();
         }
         self.ram.read_address.next = self.ra.val();
         // The write stage's word against each address the read may take,
         // compared from registers, then picked like the address.
         self.eq_r.next = self.b_word.q.val() == self.r_word.q.val();
         self.eq_w.next = self.b_word.q.val() == self.w_word.q.val();
-        self.eq_c.next = self.b_word.q.val() == self.cur_word.val().get_bits::<WORD_BITS>(0);
+        self.eq_c.next = self.b_word.q.val() == self.q0.q.val().word.get_bits::<WORD_BITS>(0);
+        if self.f_busy.q.val() {
+            self.eq_c.next = self.b_word.q.val() == self.fetching.q.val().word.get_bits::<WORD_BITS>(0);
+        }
 
         // The fetch: it moves to the fetched stage, the request advances.
         self.fetched_valid.d.next = self.f_go.val();
@@ -802,19 +1017,54 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
             self.fetching.d.next.word = self.cur_word.val() + 1;
             self.fetching.d.next.prime = false;
         }
-        self.q0_free.next = !self.q0_valid.q.val() | (self.pop.val() & !self.q1_valid.q.val());
+        self.rq_count.d.next = self.rq_count.q.val() + bit_cast::<3, 1>(self.rd_take.val().into())
+            - bit_cast::<3, 1>(self.pop.val().into())
+            - bit_cast::<3, 1>(self.rq_drop.val().into());
+        // The queue shifts down on a pop; a pushed request goes to the
+        // first slot free after the shift.
+        self.q_free.next = 0.into();
         if self.pop.val() {
             self.q0.d.next = self.q1.q.val();
             self.q0_valid.d.next = self.q1_valid.q.val();
-            self.q1_valid.d.next = false;
+            self.q1.d.next = self.q2.q.val();
+            self.q1_valid.d.next = self.q2_valid.q.val();
+            self.q2.d.next = self.q3.q.val();
+            self.q2_valid.d.next = self.q3_valid.q.val();
+            self.q3_valid.d.next = false;
+            if !self.q1_valid.q.val() {
+                self.q_free.next = 1.into();
+            } else if !self.q2_valid.q.val() {
+                self.q_free.next = 2.into();
+            } else if !self.q3_valid.q.val() {
+                self.q_free.next = 4.into();
+            } else {
+                self.q_free.next = 8.into();
+            }
+        } else if !self.q0_valid.q.val() {
+            self.q_free.next = 1.into();
+        } else if !self.q1_valid.q.val() {
+            self.q_free.next = 2.into();
+        } else if !self.q2_valid.q.val() {
+            self.q_free.next = 4.into();
+        } else {
+            self.q_free.next = 8.into();
         }
         if self.push.val() {
-            if self.q0_free.val() {
+            if self.q_free.val().get_bit(0) {
                 self.q0.d.next = self.new_rd.val();
                 self.q0_valid.d.next = true;
-            } else {
+            }
+            if self.q_free.val().get_bit(1) {
                 self.q1.d.next = self.new_rd.val();
                 self.q1_valid.d.next = true;
+            }
+            if self.q_free.val().get_bit(2) {
+                self.q2.d.next = self.new_rd.val();
+                self.q2_valid.d.next = true;
+            }
+            if self.q_free.val().get_bit(3) {
+                self.q3.d.next = self.new_rd.val();
+                self.q3_valid.d.next = true;
             }
         }
 
@@ -854,7 +1104,7 @@ impl<const WORD_BITS: usize> Logic for DmaMemory<WORD_BITS> {
                 self.ww_one.d.next = false;
             }
         }
-        if (self.wr_take.val() & ((self.dma.wr_req_len.val() == 0) | !self.wr_in.val())) | self.mismatch.val() {
+        if (self.wd_valid.q.val() & (!self.wd_len_nz.q.val() | !self.wr_in.val())) | self.mismatch.val() {
             self.bad_writes_count.d.next = self.bad_writes_count.q.val() + 1;
         }
 
@@ -1425,21 +1675,21 @@ mod tests {
         let mut b = Bench::new(1);
         b.writes.push_back((BASE, (0..2048).map(|i| i as u8).collect()));
         b.run(1000);
-        // An aligned 2 KiB read: first beat 4 cycles after acceptance,
+        // An aligned 2 KiB read: first beat 6 cycles after acceptance,
         // then one every cycle.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
         b.reads.push_back((BASE, 2048, 1));
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 4..t + 4 + 256).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 6..t + 6 + 256).collect::<Vec<_>>());
         // Unaligned: one cycle more, then the same rate.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
         b.reads.push_back((BASE + 5, 2040, 2));
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 5..t + 5 + 255).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 7..t + 7 + 255).collect::<Vec<_>>());
         // Back-to-back 16-byte reads: no gap between requests.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
@@ -1448,7 +1698,7 @@ mod tests {
         }
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 4..t + 4 + 40).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 6..t + 6 + 40).collect::<Vec<_>>());
         // Back-to-back unaligned 16-byte reads: three fetches for two beats.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
@@ -1458,7 +1708,7 @@ mod tests {
         b.run(1000);
         let t = b.rd_accepted_at[0];
         let span = b.beats_at.last().unwrap() - t;
-        assert_eq!((b.beats_at.len(), span), (40, 5 + 60 - 2));
+        assert_eq!((b.beats_at.len(), span), (40, 7 + 60 - 2));
         // One-fetch reads too, the queue holding two requests.
         b.beats_at.clear();
         b.rd_accepted_at.clear();
@@ -1467,7 +1717,7 @@ mod tests {
         }
         b.run(1000);
         let t = b.rd_accepted_at[0];
-        assert_eq!(b.beats_at, (t + 4..t + 4 + 20).collect::<Vec<_>>());
+        assert_eq!(b.beats_at, (t + 6..t + 6 + 20).collect::<Vec<_>>());
     }
 
     /// Drives the block by hand: a write, then a read of the same bytes
@@ -1564,6 +1814,9 @@ mod tests {
             assert!(h.uut.dma.wr_req_ready.val());
             h.cycle();
             h.uut.dma.wr_req_valid.next = false;
+            // The request is decoded in the two cycles after it is taken.
+            h.cycle();
+            h.cycle();
             h.uut.dma.wr_data.next = 0xD4D3_D2D1u64.into();
             h.uut.dma.wr_data_last.next = true;
             // Register: the lower half.
@@ -1650,6 +1903,9 @@ mod tests {
             }
             h.cycle();
             h.uut.dma.wr_req_valid.next = false;
+            // The request is decoded in the two cycles after it is taken.
+            h.cycle();
+            h.cycle();
             for &(d, last) in beats {
                 h.uut.dma.wr_data_valid.next = true;
                 h.uut.dma.wr_data.next = d.into();
