@@ -42216,6 +42216,7 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     localparam  reg_size = 24'h2000;
     localparam  all_bytes = 8'hff;
     localparam  top_byte = 64'hff00000000000000;
+    localparam  all_ones = 64'hffffffffffffffff;
     
     // Stub signals
     reg  [9:0] ram$read_address;
@@ -42237,6 +42238,60 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  q1_valid$d;
     wire  q1_valid$q;
     reg  q1_valid$clock;
+    reg  [54:0] q2$d;
+    wire  [54:0] q2$q;
+    reg  q2$clock;
+    reg  q2_valid$d;
+    wire  q2_valid$q;
+    reg  q2_valid$clock;
+    reg  [54:0] q3$d;
+    wire  [54:0] q3$q;
+    reg  q3$clock;
+    reg  q3_valid$d;
+    wire  q3_valid$q;
+    reg  q3_valid$clock;
+    reg  [2:0] rq_count$d;
+    wire  [2:0] rq_count$q;
+    reg  rq_count$clock;
+    reg  ra_valid$d;
+    wire  ra_valid$q;
+    reg  ra_valid$clock;
+    reg  [63:0] ra_addr$d;
+    wire  [63:0] ra_addr$q;
+    reg  ra_addr$clock;
+    reg  [15:0] ra_len$d;
+    wire  [15:0] ra_len$q;
+    reg  ra_len$clock;
+    reg  [7:0] ra_tag$d;
+    wire  [7:0] ra_tag$q;
+    reg  ra_tag$clock;
+    reg  rb_valid$d;
+    wire  rb_valid$q;
+    reg  rb_valid$clock;
+    reg  [54:0] rb_rd$d;
+    wire  [54:0] rb_rd$q;
+    reg  rb_rd$clock;
+    reg  rb_hi_ok$d;
+    wire  rb_hi_ok$q;
+    reg  rb_hi_ok$clock;
+    reg  rb_end_ok$d;
+    wire  rb_end_ok$q;
+    reg  rb_end_ok$clock;
+    reg  rb_lane_nz$d;
+    wire  rb_lane_nz$q;
+    reg  rb_lane_nz$clock;
+    reg  rb_len_nz$d;
+    wire  rb_len_nz$q;
+    reg  rb_len_nz$clock;
+    reg  rb_one$d;
+    wire  rb_one$q;
+    reg  rb_one$clock;
+    reg  [13:0] rb_len8$d;
+    wire  [13:0] rb_len8$q;
+    reg  rb_len8$clock;
+    reg  [13:0] rb_len8p1$d;
+    wire  [13:0] rb_len8p1$q;
+    reg  rb_len8p1$clock;
     reg  [54:0] fetching$d;
     wire  [54:0] fetching$q;
     reg  fetching$clock;
@@ -42258,6 +42313,12 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  wf_valid$d;
     wire  wf_valid$q;
     reg  wf_valid$clock;
+    reg  [63:0] wf_keep$d;
+    wire  [63:0] wf_keep$q;
+    reg  wf_keep$clock;
+    reg  [7:0] wf_sh$d;
+    wire  [7:0] wf_sh$q;
+    reg  wf_sh$clock;
     reg  [63:0] prev$d;
     wire  [63:0] prev$q;
     reg  prev$clock;
@@ -42339,6 +42400,60 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  [63:0] w_prev$d;
     wire  [63:0] w_prev$q;
     reg  w_prev$clock;
+    reg  wa_valid$d;
+    wire  wa_valid$q;
+    reg  wa_valid$clock;
+    reg  [63:0] wa_addr$d;
+    wire  [63:0] wa_addr$q;
+    reg  wa_addr$clock;
+    reg  [15:0] wa_len$d;
+    wire  [15:0] wa_len$q;
+    reg  wa_len$clock;
+    reg  wd_valid$d;
+    wire  wd_valid$q;
+    reg  wd_valid$clock;
+    reg  wd_hi_ok$d;
+    wire  wd_hi_ok$q;
+    reg  wd_hi_ok$clock;
+    reg  wd_end_ok$d;
+    wire  wd_end_ok$q;
+    reg  wd_end_ok$clock;
+    reg  wd_len_nz$d;
+    wire  wd_len_nz$q;
+    reg  wd_len_nz$clock;
+    reg  [9:0] wd_word$d;
+    wire  [9:0] wd_word$q;
+    reg  wd_word$clock;
+    reg  [2:0] wd_lane$d;
+    wire  [2:0] wd_lane$q;
+    reg  wd_lane$clock;
+    reg  [13:0] wd_count$d;
+    wire  [13:0] wd_count$q;
+    reg  wd_count$clock;
+    reg  [13:0] wd_count_p1$d;
+    wire  [13:0] wd_count_p1$q;
+    reg  wd_count_p1$clock;
+    reg  wd_count_one$d;
+    wire  wd_count_one$q;
+    reg  wd_count_one$clock;
+    reg  wd_spill$d;
+    wire  wd_spill$q;
+    reg  wd_spill$clock;
+    reg  wd_one_word$d;
+    wire  wd_one_word$q;
+    reg  wd_one_word$clock;
+    reg  [7:0] wd_mask$d;
+    wire  [7:0] wd_mask$q;
+    reg  wd_mask$clock;
+    reg  wd_part$d;
+    wire  wd_part$q;
+    reg  wd_part$clock;
+    reg  [7:0] wd_tail_mask$d;
+    wire  [7:0] wd_tail_mask$q;
+    reg  wd_tail_mask$clock;
+    reg  wd_tail_part$d;
+    wire  wd_tail_part$q;
+    reg  wd_tail_part$clock;
     reg  w_turn$d;
     wire  w_turn$q;
     reg  w_turn$clock;
@@ -42402,12 +42517,14 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  [23:0] rd_end;
     reg  rd_in;
     reg  [16:0] rd_len8;
+    reg  [16:0] rd_len15;
+    reg  rq_drop;
+    reg  [3:0] q_free;
     reg  rd_prime;
     reg  rd_take;
     reg  [54:0] new_rd;
     reg  push;
     reg  pop;
-    reg  q0_free;
     reg  [54:0] cur;
     reg  cur_valid;
     reg  [23:0] cur_word;
@@ -42417,7 +42534,6 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  [2:0] rs_count_next;
     reg  room;
     reg  [72:0] head_beat;
-    reg  [2:0] p_shift;
     reg  [63:0] beat_data;
     reg  [63:0] last_mask;
     reg  [72:0] beat;
@@ -42425,6 +42541,8 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  [23:0] wr_end;
     reg  wr_in;
     reg  [16:0] wr_len8;
+    reg  [16:0] wr_len15;
+    reg  wr_len_one;
     reg  [15:0] wr_len_m1;
     reg  [2:0] wr_lane;
     reg  [3:0] wr_spill;
@@ -42454,6 +42572,7 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
     reg  wbeat;
     reg  mismatch;
     reg  [9:0] ra;
+    reg  [9:0] other_word;
     reg  [63:0] ex;
     reg  [63:0] merged;
     
@@ -42486,6 +42605,96 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         .d(q1_valid$d),
         .q(q1_valid$q),
         .clock(q1_valid$clock)
+    );
+    top$mem$q2 q2(
+        .d(q2$d),
+        .q(q2$q),
+        .clock(q2$clock)
+    );
+    top$mem$q2_valid q2_valid(
+        .d(q2_valid$d),
+        .q(q2_valid$q),
+        .clock(q2_valid$clock)
+    );
+    top$mem$q3 q3(
+        .d(q3$d),
+        .q(q3$q),
+        .clock(q3$clock)
+    );
+    top$mem$q3_valid q3_valid(
+        .d(q3_valid$d),
+        .q(q3_valid$q),
+        .clock(q3_valid$clock)
+    );
+    top$mem$rq_count rq_count(
+        .d(rq_count$d),
+        .q(rq_count$q),
+        .clock(rq_count$clock)
+    );
+    top$mem$ra_valid ra_valid(
+        .d(ra_valid$d),
+        .q(ra_valid$q),
+        .clock(ra_valid$clock)
+    );
+    top$mem$ra_addr ra_addr(
+        .d(ra_addr$d),
+        .q(ra_addr$q),
+        .clock(ra_addr$clock)
+    );
+    top$mem$ra_len ra_len(
+        .d(ra_len$d),
+        .q(ra_len$q),
+        .clock(ra_len$clock)
+    );
+    top$mem$ra_tag ra_tag(
+        .d(ra_tag$d),
+        .q(ra_tag$q),
+        .clock(ra_tag$clock)
+    );
+    top$mem$rb_valid rb_valid(
+        .d(rb_valid$d),
+        .q(rb_valid$q),
+        .clock(rb_valid$clock)
+    );
+    top$mem$rb_rd rb_rd(
+        .d(rb_rd$d),
+        .q(rb_rd$q),
+        .clock(rb_rd$clock)
+    );
+    top$mem$rb_hi_ok rb_hi_ok(
+        .d(rb_hi_ok$d),
+        .q(rb_hi_ok$q),
+        .clock(rb_hi_ok$clock)
+    );
+    top$mem$rb_end_ok rb_end_ok(
+        .d(rb_end_ok$d),
+        .q(rb_end_ok$q),
+        .clock(rb_end_ok$clock)
+    );
+    top$mem$rb_lane_nz rb_lane_nz(
+        .d(rb_lane_nz$d),
+        .q(rb_lane_nz$q),
+        .clock(rb_lane_nz$clock)
+    );
+    top$mem$rb_len_nz rb_len_nz(
+        .d(rb_len_nz$d),
+        .q(rb_len_nz$q),
+        .clock(rb_len_nz$clock)
+    );
+    top$mem$rb_one rb_one(
+        .d(rb_one$d),
+        .q(rb_one$q),
+        .clock(rb_one$clock)
+    );
+    top$mem$rb_len8 rb_len8(
+        .d(rb_len8$d),
+        .q(rb_len8$q),
+        .clock(rb_len8$clock)
+    );
+    top$mem$rb_len8p1 rb_len8p1(
+        .d(rb_len8p1$d),
+        .q(rb_len8p1$q),
+        .clock(rb_len8p1$clock)
     );
     top$mem$fetching fetching(
         .d(fetching$d),
@@ -42521,6 +42730,16 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         .d(wf_valid$d),
         .q(wf_valid$q),
         .clock(wf_valid$clock)
+    );
+    top$mem$wf_keep wf_keep(
+        .d(wf_keep$d),
+        .q(wf_keep$q),
+        .clock(wf_keep$clock)
+    );
+    top$mem$wf_sh wf_sh(
+        .d(wf_sh$d),
+        .q(wf_sh$q),
+        .clock(wf_sh$clock)
     );
     top$mem$prev prev(
         .d(prev$d),
@@ -42657,6 +42876,96 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         .q(w_prev$q),
         .clock(w_prev$clock)
     );
+    top$mem$wa_valid wa_valid(
+        .d(wa_valid$d),
+        .q(wa_valid$q),
+        .clock(wa_valid$clock)
+    );
+    top$mem$wa_addr wa_addr(
+        .d(wa_addr$d),
+        .q(wa_addr$q),
+        .clock(wa_addr$clock)
+    );
+    top$mem$wa_len wa_len(
+        .d(wa_len$d),
+        .q(wa_len$q),
+        .clock(wa_len$clock)
+    );
+    top$mem$wd_valid wd_valid(
+        .d(wd_valid$d),
+        .q(wd_valid$q),
+        .clock(wd_valid$clock)
+    );
+    top$mem$wd_hi_ok wd_hi_ok(
+        .d(wd_hi_ok$d),
+        .q(wd_hi_ok$q),
+        .clock(wd_hi_ok$clock)
+    );
+    top$mem$wd_end_ok wd_end_ok(
+        .d(wd_end_ok$d),
+        .q(wd_end_ok$q),
+        .clock(wd_end_ok$clock)
+    );
+    top$mem$wd_len_nz wd_len_nz(
+        .d(wd_len_nz$d),
+        .q(wd_len_nz$q),
+        .clock(wd_len_nz$clock)
+    );
+    top$mem$wd_word wd_word(
+        .d(wd_word$d),
+        .q(wd_word$q),
+        .clock(wd_word$clock)
+    );
+    top$mem$wd_lane wd_lane(
+        .d(wd_lane$d),
+        .q(wd_lane$q),
+        .clock(wd_lane$clock)
+    );
+    top$mem$wd_count wd_count(
+        .d(wd_count$d),
+        .q(wd_count$q),
+        .clock(wd_count$clock)
+    );
+    top$mem$wd_count_p1 wd_count_p1(
+        .d(wd_count_p1$d),
+        .q(wd_count_p1$q),
+        .clock(wd_count_p1$clock)
+    );
+    top$mem$wd_count_one wd_count_one(
+        .d(wd_count_one$d),
+        .q(wd_count_one$q),
+        .clock(wd_count_one$clock)
+    );
+    top$mem$wd_spill wd_spill(
+        .d(wd_spill$d),
+        .q(wd_spill$q),
+        .clock(wd_spill$clock)
+    );
+    top$mem$wd_one_word wd_one_word(
+        .d(wd_one_word$d),
+        .q(wd_one_word$q),
+        .clock(wd_one_word$clock)
+    );
+    top$mem$wd_mask wd_mask(
+        .d(wd_mask$d),
+        .q(wd_mask$q),
+        .clock(wd_mask$clock)
+    );
+    top$mem$wd_part wd_part(
+        .d(wd_part$d),
+        .q(wd_part$q),
+        .clock(wd_part$clock)
+    );
+    top$mem$wd_tail_mask wd_tail_mask(
+        .d(wd_tail_mask$d),
+        .q(wd_tail_mask$q),
+        .clock(wd_tail_mask$clock)
+    );
+    top$mem$wd_tail_part wd_tail_part(
+        .d(wd_tail_part$d),
+        .q(wd_tail_part$q),
+        .clock(wd_tail_part$clock)
+    );
     top$mem$w_turn w_turn(
         .d(w_turn$d),
         .q(w_turn$q),
@@ -42754,6 +43063,42 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         q0_valid$clock = clock;
         q1$clock = clock;
         q1_valid$clock = clock;
+        q2$clock = clock;
+        q2_valid$clock = clock;
+        q3$clock = clock;
+        q3_valid$clock = clock;
+        rq_count$clock = clock;
+        ra_valid$clock = clock;
+        ra_addr$clock = clock;
+        ra_len$clock = clock;
+        ra_tag$clock = clock;
+        rb_valid$clock = clock;
+        rb_rd$clock = clock;
+        rb_hi_ok$clock = clock;
+        rb_end_ok$clock = clock;
+        rb_lane_nz$clock = clock;
+        rb_len_nz$clock = clock;
+        rb_one$clock = clock;
+        rb_len8$clock = clock;
+        rb_len8p1$clock = clock;
+        wa_valid$clock = clock;
+        wa_addr$clock = clock;
+        wa_len$clock = clock;
+        wd_valid$clock = clock;
+        wd_hi_ok$clock = clock;
+        wd_end_ok$clock = clock;
+        wd_len_nz$clock = clock;
+        wd_word$clock = clock;
+        wd_lane$clock = clock;
+        wd_count$clock = clock;
+        wd_count_p1$clock = clock;
+        wd_count_one$clock = clock;
+        wd_spill$clock = clock;
+        wd_one_word$clock = clock;
+        wd_mask$clock = clock;
+        wd_part$clock = clock;
+        wd_tail_mask$clock = clock;
+        wd_tail_part$clock = clock;
         fetching$clock = clock;
         f_busy$clock = clock;
         fetched$clock = clock;
@@ -42761,6 +43106,8 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         wq$clock = clock;
         wf$clock = clock;
         wf_valid$clock = clock;
+        wf_keep$clock = clock;
+        wf_sh$clock = clock;
         prev$clock = clock;
         slot0$clock = clock;
         slot1$clock = clock;
@@ -42810,6 +43157,42 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         q0_valid$d = q0_valid$q;
         q1$d = q1$q;
         q1_valid$d = q1_valid$q;
+        q2$d = q2$q;
+        q2_valid$d = q2_valid$q;
+        q3$d = q3$q;
+        q3_valid$d = q3_valid$q;
+        rq_count$d = rq_count$q;
+        ra_valid$d = ra_valid$q;
+        ra_addr$d = ra_addr$q;
+        ra_len$d = ra_len$q;
+        ra_tag$d = ra_tag$q;
+        rb_valid$d = rb_valid$q;
+        rb_rd$d = rb_rd$q;
+        rb_hi_ok$d = rb_hi_ok$q;
+        rb_end_ok$d = rb_end_ok$q;
+        rb_lane_nz$d = rb_lane_nz$q;
+        rb_len_nz$d = rb_len_nz$q;
+        rb_one$d = rb_one$q;
+        rb_len8$d = rb_len8$q;
+        rb_len8p1$d = rb_len8p1$q;
+        wa_valid$d = wa_valid$q;
+        wa_addr$d = wa_addr$q;
+        wa_len$d = wa_len$q;
+        wd_valid$d = wd_valid$q;
+        wd_hi_ok$d = wd_hi_ok$q;
+        wd_end_ok$d = wd_end_ok$q;
+        wd_len_nz$d = wd_len_nz$q;
+        wd_word$d = wd_word$q;
+        wd_lane$d = wd_lane$q;
+        wd_count$d = wd_count$q;
+        wd_count_p1$d = wd_count_p1$q;
+        wd_count_one$d = wd_count_one$q;
+        wd_spill$d = wd_spill$q;
+        wd_one_word$d = wd_one_word$q;
+        wd_mask$d = wd_mask$q;
+        wd_part$d = wd_part$q;
+        wd_tail_mask$d = wd_tail_mask$q;
+        wd_tail_part$d = wd_tail_part$q;
         fetching$d = fetching$q;
         f_busy$d = f_busy$q;
         fetched$d = fetched$q;
@@ -42817,6 +43200,8 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         wq$d = wq$q;
         wf$d = wf$q;
         wf_valid$d = wf_valid$q;
+        wf_keep$d = wf_keep$q;
+        wf_sh$d = wf_sh$q;
         prev$d = prev$q;
         slot0$d = slot0$q;
         slot1$d = slot1$q;
@@ -42872,23 +43257,46 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         end
         w_active = wb_nz$q | ww_nz$q;
         spill_pending = ~wb_nz$q & ww_nz$q;
-        dma$rd_req_ready = ~q1_valid$q & ~spill_pending;
-        rd_off = dma$rd_req_addr[(32'h0)+:(24)] & low_mask;
-        rd_end = rd_off + ((dma$rd_req_len) & 24'hffffff);
-        rd_in = ((dma$rd_req_addr & hi_mask) == base) & (rd_end <= size);
-        rd_len8 = ((dma$rd_req_len) & 17'h1ffff) + 32'h7;
-        rd_prime = rd_in & (dma$rd_req_addr[(32'h0)+:(3)] != 32'h0);
-        new_rd[(64'h0)+:(24)] = rd_off >> 32'h3;
-        new_rd[(64'h18)+:(3)] = dma$rd_req_addr[(32'h0)+:(3)];
-        new_rd[(64'h1b)+:(3)] = dma$rd_req_len[(32'h0)+:(3)] - 32'h1;
-        new_rd[(64'h1e)+:(14)] = rd_len8[(32'h3)+:(14)] + ((rd_prime) & 14'h3fff);
-        new_rd[(64'h2c)+:(1)] = new_rd[(64'h1e)+:(14)] == 32'h1;
+        dma$rd_req_ready = ~rq_count$q[32'h2] & ~spill_pending;
+        rd_take = dma$rd_req_valid & dma$rd_req_ready;
+        ra_valid$d = rd_take;
+        ra_addr$d = dma$rd_req_addr;
+        ra_len$d = dma$rd_req_len;
+        ra_tag$d = dma$rd_req_tag;
+        rb_valid$d = ra_valid$q;
+        rd_off = ra_addr$q[(32'h0)+:(24)] & low_mask;
+        rd_end = rd_off + ((ra_len$q) & 24'hffffff);
+        rb_hi_ok$d = (ra_addr$q & hi_mask) == base;
+        rb_end_ok$d = rd_end <= size;
+        rd_len8 = ((ra_len$q) & 17'h1ffff) + 32'h7;
+        rd_len15 = ((ra_len$q) & 17'h1ffff) + 32'hf;
+        rb_len8$d = rd_len8[(32'h3)+:(14)];
+        rb_len8p1$d = rd_len15[(32'h3)+:(14)];
+        rb_one$d = rd_len8[(32'h3)+:(14)] == 32'h1;
+        rb_lane_nz$d = ra_addr$q[(32'h0)+:(3)] != 32'h0;
+        rb_len_nz$d = ra_len$q != 32'h0;
+        rb_rd$d[(64'h0)+:(24)] = rd_off >> 32'h3;
+        rb_rd$d[(64'h18)+:(3)] = ra_addr$q[(32'h0)+:(3)];
+        rb_rd$d[(64'h1b)+:(3)] = ra_len$q[(32'h0)+:(3)] - 32'h1;
+        rb_rd$d[(64'h1e)+:(14)] = 32'h0;
+        rb_rd$d[(64'h2c)+:(1)] = 1'b0;
+        rb_rd$d[(64'h2d)+:(1)] = 1'b0;
+        rb_rd$d[(64'h2e)+:(1)] = 1'b0;
+        rb_rd$d[(64'h2f)+:(8)] = ra_tag$q;
+        rd_in = rb_hi_ok$q & rb_end_ok$q;
+        rd_prime = rd_in & rb_lane_nz$q;
+        new_rd = rb_rd$q;
+        new_rd[(64'h1e)+:(14)] = rb_len8$q;
+        new_rd[(64'h2c)+:(1)] = rb_one$q;
+        if (rd_prime) begin
+            new_rd[(64'h1e)+:(14)] = rb_len8p1$q;
+            new_rd[(64'h2c)+:(1)] = 1'b0;
+        end
         new_rd[(64'h2d)+:(1)] = rd_prime;
         new_rd[(64'h2e)+:(1)] = ~rd_in;
-        new_rd[(64'h2f)+:(8)] = dma$rd_req_tag;
-        rd_take = dma$rd_req_valid & dma$rd_req_ready;
-        push = rd_take & (dma$rd_req_len != 32'h0);
-        if (rd_take & ((dma$rd_req_len == 32'h0) | ~rd_in)) begin
+        push = rb_valid$q & rb_len_nz$q;
+        rq_drop = rb_valid$q & ~rb_len_nz$q;
+        if (rb_valid$q & (~rb_len_nz$q | ~rd_in)) begin
             bad_reads_count$d = bad_reads_count$q + 32'h1;
         end
         cur = fetching$q;
@@ -42907,61 +43315,65 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         wq$d = word;
         wf$d = fetched$q;
         wf_valid$d = fetched_valid$q;
-        p_shift = wf$q[(64'h2)+:(3)];
-        beat_data = wq$q;
-        if (p_shift == 32'h1) begin
-            beat_data = (prev$q >> 32'h8) | (wq$q << 32'h38);
+        wf_sh$d = (all_bytes >> 32'h7) << fetched$q[(64'h2)+:(3)];
+        beat_data = 32'h0;
+        if (wf_sh$q[32'h0]) begin
+            beat_data = wq$q;
         end
-        else if (p_shift == 32'h2) begin
-            beat_data = (prev$q >> 32'h10) | (wq$q << 32'h30);
+        if (wf_sh$q[32'h1]) begin
+            beat_data = beat_data | (prev$q >> 32'h8) | (wq$q << 32'h38);
         end
-        else if (p_shift == 32'h3) begin
-            beat_data = (prev$q >> 32'h18) | (wq$q << 32'h28);
+        if (wf_sh$q[32'h2]) begin
+            beat_data = beat_data | (prev$q >> 32'h10) | (wq$q << 32'h30);
         end
-        else if (p_shift == 32'h4) begin
-            beat_data = (prev$q >> 32'h20) | (wq$q << 32'h20);
+        if (wf_sh$q[32'h3]) begin
+            beat_data = beat_data | (prev$q >> 32'h18) | (wq$q << 32'h28);
         end
-        else if (p_shift == 32'h5) begin
-            beat_data = (prev$q >> 32'h28) | (wq$q << 32'h18);
+        if (wf_sh$q[32'h4]) begin
+            beat_data = beat_data | (prev$q >> 32'h20) | (wq$q << 32'h20);
         end
-        else if (p_shift == 32'h6) begin
-            beat_data = (prev$q >> 32'h30) | (wq$q << 32'h10);
+        if (wf_sh$q[32'h5]) begin
+            beat_data = beat_data | (prev$q >> 32'h28) | (wq$q << 32'h18);
         end
-        else if (p_shift == 32'h7) begin
-            beat_data = (prev$q >> 32'h38) | (wq$q << 32'h8);
+        if (wf_sh$q[32'h6]) begin
+            beat_data = beat_data | (prev$q >> 32'h30) | (wq$q << 32'h10);
+        end
+        if (wf_sh$q[32'h7]) begin
+            beat_data = beat_data | (prev$q >> 32'h38) | (wq$q << 32'h8);
         end
         last_mask = top_byte >> 32'h38;
-        if (wf$q[(64'h5)+:(3)] == 32'h1) begin
+        if (fetched$q[(64'h5)+:(3)] == 32'h1) begin
             last_mask = top_byte >> 32'h30;
         end
-        else if (wf$q[(64'h5)+:(3)] == 32'h2) begin
+        else if (fetched$q[(64'h5)+:(3)] == 32'h2) begin
             last_mask = top_byte >> 32'h28;
         end
-        else if (wf$q[(64'h5)+:(3)] == 32'h3) begin
+        else if (fetched$q[(64'h5)+:(3)] == 32'h3) begin
             last_mask = top_byte >> 32'h20;
         end
-        else if (wf$q[(64'h5)+:(3)] == 32'h4) begin
+        else if (fetched$q[(64'h5)+:(3)] == 32'h4) begin
             last_mask = top_byte >> 32'h18;
         end
-        else if (wf$q[(64'h5)+:(3)] == 32'h5) begin
+        else if (fetched$q[(64'h5)+:(3)] == 32'h5) begin
             last_mask = top_byte >> 32'h10;
         end
-        else if (wf$q[(64'h5)+:(3)] == 32'h6) begin
+        else if (fetched$q[(64'h5)+:(3)] == 32'h6) begin
             last_mask = top_byte >> 32'h8;
         end
-        else if (wf$q[(64'h5)+:(3)] == 32'h7) begin
+        else if (fetched$q[(64'h5)+:(3)] == 32'h7) begin
             last_mask = top_byte;
         end
         last_mask = last_mask | (last_mask >> 32'h8);
         last_mask = last_mask | (last_mask >> 32'h10);
         last_mask = last_mask | (last_mask >> 32'h20);
-        beat[(64'h0)+:(64)] = beat_data;
-        if (wf$q[(64'h1)+:(1)]) begin
-            beat[(64'h0)+:(64)] = beat_data & last_mask;
+        wf_keep$d = all_ones;
+        if (fetched$q[(64'h1)+:(1)]) begin
+            wf_keep$d = last_mask;
         end
-        if (wf$q[(64'h8)+:(1)]) begin
-            beat[(64'h0)+:(64)] = 32'h0;
+        if (fetched$q[(64'h8)+:(1)]) begin
+            wf_keep$d = 32'h0;
         end
+        beat[(64'h0)+:(64)] = beat_data & wf_keep$q;
         beat[(64'h40)+:(1)] = wf$q[(64'h1)+:(1)];
         beat[(64'h41)+:(8)] = wf$q[(64'h9)+:(8)];
         if (wf_valid$q) begin
@@ -43012,41 +43424,64 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         in_flight = rs_count_next + (((fetched_valid$q & fetched$q[(64'h0)+:(1)])) & 3'h7);
         full_if_none$d = in_flight > 32'h3;
         full_if_fetch$d = in_flight > 32'h2;
-        dma$wr_req_ready = ~w_active;
-        wr_off = dma$wr_req_addr[(32'h0)+:(24)] & low_mask;
-        wr_end = wr_off + ((dma$wr_req_len) & 24'hffffff);
-        wr_in = ((dma$wr_req_addr & hi_mask) == base) & (wr_end <= size);
-        wr_len8 = ((dma$wr_req_len) & 17'h1ffff) + 32'h7;
+        dma$wr_req_ready = ~w_active & ~wa_valid$q & ~wd_valid$q;
+        wr_take = dma$wr_req_valid & dma$wr_req_ready;
+        wa_valid$d = wr_take;
+        wa_addr$d = dma$wr_req_addr;
+        wa_len$d = dma$wr_req_len;
+        wd_valid$d = wa_valid$q;
+        wr_off = wa_addr$q[(32'h0)+:(24)] & low_mask;
+        wr_end = wr_off + ((wa_len$q) & 24'hffffff);
+        wd_hi_ok$d = (wa_addr$q & hi_mask) == base;
+        wd_end_ok$d = wr_end <= size;
+        wd_len_nz$d = wa_len$q != 32'h0;
+        wr_len8 = ((wa_len$q) & 17'h1ffff) + 32'h7;
+        wr_len15 = ((wa_len$q) & 17'h1ffff) + 32'hf;
         wr_count = wr_len8[(32'h3)+:(14)];
-        wr_len_m1 = dma$wr_req_len - 32'h1;
-        wr_lane = dma$wr_req_addr[(32'h0)+:(3)];
+        wd_count$d = wr_count;
+        wd_count_p1$d = wr_len15[(32'h3)+:(14)];
+        wr_len_one = (wa_len$q != 32'h0) & (wa_len$q[(32'h4)+:(12)] == 32'h0) & (~wa_len$q[32'h3] | (wa_len$q[(32'h0)+:(3)] == 32'h0));
+        wd_count_one$d = wr_len_one;
+        wr_len_m1 = wa_len$q - 32'h1;
+        wr_lane = wa_addr$q[(32'h0)+:(3)];
+        wd_lane$d = wr_lane;
+        wd_word$d = wr_off[(32'h3)+:(10)];
         wr_spill = ((wr_lane) & 4'hf) + ((wr_len_m1[(32'h0)+:(3)]) & 4'hf);
-        wr_take = dma$wr_req_valid & ~w_active;
-        wr_one_word = (wr_count == 32'h1) & ~wr_spill[32'h3];
+        wd_spill$d = wr_spill[32'h3];
+        wr_one_word = wr_len_one & ~wr_spill[32'h3];
+        wd_one_word$d = wr_one_word;
         wr_head_mask = all_bytes << wr_lane;
         wr_tail_mask = all_bytes >> (32'h7 - wr_spill[(32'h0)+:(3)]);
         wr_mask = wr_head_mask;
         if (wr_one_word) begin
             wr_mask = wr_head_mask & wr_tail_mask;
         end
-        if (wr_take & (dma$wr_req_len != 32'h0)) begin
-            w_word$d = wr_off[(32'h3)+:(10)];
-            w_shift$d = wr_lane;
-            w_sh$d = (all_bytes >> 32'h7) << wr_lane;
-            w_beats$d = wr_count;
+        wd_mask$d = wr_mask;
+        wd_part$d = wr_mask != all_bytes;
+        wd_tail_mask$d = wr_tail_mask;
+        wd_tail_part$d = wr_tail_mask != all_bytes;
+        wr_in = wd_hi_ok$q & wd_end_ok$q;
+        if (wd_valid$q & wd_len_nz$q) begin
+            w_word$d = wd_word$q;
+            w_shift$d = wd_lane$q;
+            w_sh$d = (all_bytes >> 32'h7) << wd_lane$q;
+            w_beats$d = wd_count$q;
             wb_nz$d = 1'b1;
-            wb_one$d = wr_count == 32'h1;
+            wb_one$d = wd_count_one$q;
             w_words$d = 32'h0;
             ww_nz$d = wr_in;
-            ww_one$d = wr_in & wr_one_word;
+            ww_one$d = wr_in & wd_one_word$q;
             if (wr_in) begin
-                w_words$d = wr_count + ((wr_spill[32'h3]) & 14'h3fff);
+                w_words$d = wd_count$q;
+                if (wd_spill$q) begin
+                    w_words$d = wd_count_p1$q;
+                end
             end
             w_bad$d = ~wr_in;
-            w_mask$d = wr_mask;
-            w_part$d = wr_mask != all_bytes;
-            w_tail_mask$d = wr_tail_mask;
-            w_tail_part$d = wr_tail_mask != all_bytes;
+            w_mask$d = wd_mask$q;
+            w_part$d = wd_part$q;
+            w_tail_mask$d = wd_tail_mask$q;
+            w_tail_part$d = wd_tail_part$q;
         end
         dw_in = dma$wr_data;
         if (~wb_nz$q) begin
@@ -43091,17 +43526,21 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
         f_go = cur_valid & room & (cur[(64'h2e)+:(1)] | rs_grant);
         dma$wr_data_ready = wb_nz$q & (w_bad$q | (~force_reg & (~(rs_want & dw_partial) | w_turn$q)));
         dw_read = dw_go & dw_partial;
-        ra = cur_word[(32'h0)+:(10)];
-        if (dw_read) begin
-            ra = w_word$q;
+        other_word = w_word$q;
+        if (force_reg | ~dw_want) begin
+            other_word = r_word$q;
         end
-        if (reg_go) begin
-            ra = r_word$q;
+        ra = cur_word[(32'h0)+:(10)];
+        if (dw_read | reg_go) begin
+            ra = other_word;
         end
         ram$read_address = ra;
         eq_r = b_word$q == r_word$q;
         eq_w = b_word$q == w_word$q;
-        eq_c = b_word$q == cur_word[(32'h0)+:(10)];
+        eq_c = b_word$q == q0$q[(64'h0)+:(24)][(32'h0)+:(10)];
+        if (f_busy$q) begin
+            eq_c = b_word$q == fetching$q[(64'h0)+:(24)][(32'h0)+:(10)];
+        end
         fetched_valid$d = f_go;
         fetch_in$d = f_go & ~cur[(64'h2d)+:(1)];
         fetched$d[(64'h0)+:(1)] = ~cur[(64'h2d)+:(1)];
@@ -43119,20 +43558,57 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
             fetching$d[(64'h0)+:(24)] = cur_word + 32'h1;
             fetching$d[(64'h2d)+:(1)] = 1'b0;
         end
-        q0_free = ~q0_valid$q | (pop & ~q1_valid$q);
+        rq_count$d = rq_count$q + ((rd_take) & 3'h7) - ((pop) & 3'h7) - ((rq_drop) & 3'h7);
+        q_free = 32'h0;
         if (pop) begin
             q0$d = q1$q;
             q0_valid$d = q1_valid$q;
-            q1_valid$d = 1'b0;
+            q1$d = q2$q;
+            q1_valid$d = q2_valid$q;
+            q2$d = q3$q;
+            q2_valid$d = q3_valid$q;
+            q3_valid$d = 1'b0;
+            if (~q1_valid$q) begin
+                q_free = 32'h1;
+            end
+            else if (~q2_valid$q) begin
+                q_free = 32'h2;
+            end
+            else if (~q3_valid$q) begin
+                q_free = 32'h4;
+            end
+            else begin
+                q_free = 32'h8;
+            end
+        end
+        else if (~q0_valid$q) begin
+            q_free = 32'h1;
+        end
+        else if (~q1_valid$q) begin
+            q_free = 32'h2;
+        end
+        else if (~q2_valid$q) begin
+            q_free = 32'h4;
+        end
+        else begin
+            q_free = 32'h8;
         end
         if (push) begin
-            if (q0_free) begin
+            if (q_free[32'h0]) begin
                 q0$d = new_rd;
                 q0_valid$d = 1'b1;
             end
-            else begin
+            if (q_free[32'h1]) begin
                 q1$d = new_rd;
                 q1_valid$d = 1'b1;
+            end
+            if (q_free[32'h2]) begin
+                q2$d = new_rd;
+                q2_valid$d = 1'b1;
+            end
+            if (q_free[32'h3]) begin
+                q3$d = new_rd;
+                q3_valid$d = 1'b1;
             end
         end
         wbeat = dma$wr_data_valid & dma$wr_data_ready;
@@ -43168,7 +43644,7 @@ module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_
                 ww_one$d = 1'b0;
             end
         end
-        if ((wr_take & ((dma$wr_req_len == 32'h0) | ~wr_in)) | mismatch) begin
+        if ((wd_valid$q & (~wd_len_nz$q | ~wr_in)) | mismatch) begin
             bad_writes_count$d = bad_writes_count$q + 32'h1;
         end
         reg_in = regs$addr < reg_size;
@@ -43664,6 +44140,82 @@ module top$mem$q1_valid(d,q,clock);
 endmodule // top$mem$q1_valid
 
 
+module top$mem$q2(d,q,clock);
+    
+    // Module arguments
+    input wire  [54:0] d;
+    output reg  [54:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 55'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$q2
+
+
+module top$mem$q2_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$q2_valid
+
+
+module top$mem$q3(d,q,clock);
+    
+    // Module arguments
+    input wire  [54:0] d;
+    output reg  [54:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 55'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$q3
+
+
+module top$mem$q3_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$q3_valid
+
+
 module top$mem$r_half(d,q,clock);
     
     // Module arguments
@@ -43797,6 +44349,82 @@ module top$mem$r_write(d,q,clock);
 endmodule // top$mem$r_write
 
 
+module top$mem$ra_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$ra_addr
+
+
+module top$mem$ra_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$ra_len
+
+
+module top$mem$ra_tag(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$ra_tag
+
+
+module top$mem$ra_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$ra_valid
+
+
 module top$mem$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
@@ -43826,6 +44454,177 @@ module top$mem$ram(read_address,read_clock,read_data,write_address,write_clock,w
 endmodule // top$mem$ram
 
 
+module top$mem$rb_end_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_end_ok
+
+
+module top$mem$rb_hi_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_hi_ok
+
+
+module top$mem$rb_lane_nz(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_lane_nz
+
+
+module top$mem$rb_len8(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_len8
+
+
+module top$mem$rb_len8p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_len8p1
+
+
+module top$mem$rb_len_nz(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_len_nz
+
+
+module top$mem$rb_one(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_one
+
+
+module top$mem$rb_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  [54:0] d;
+    output reg  [54:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 55'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_rd
+
+
+module top$mem$rb_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rb_valid
+
+
 module top$mem$rdata(d,q,clock);
     
     // Module arguments
@@ -43843,6 +44642,25 @@ module top$mem$rdata(d,q,clock);
     end
           
 endmodule // top$mem$rdata
+
+
+module top$mem$rq_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$rq_count
 
 
 module top$mem$rs_count(d,q,clock);
@@ -44225,6 +45043,63 @@ module top$mem$w_words(d,q,clock);
 endmodule // top$mem$w_words
 
 
+module top$mem$wa_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wa_addr
+
+
+module top$mem$wa_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wa_len
+
+
+module top$mem$wa_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wa_valid
+
+
 module top$mem$wb_nz(d,q,clock);
     
     // Module arguments
@@ -44263,6 +45138,291 @@ module top$mem$wb_one(d,q,clock);
 endmodule // top$mem$wb_one
 
 
+module top$mem$wd_count(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_count
+
+
+module top$mem$wd_count_one(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_count_one
+
+
+module top$mem$wd_count_p1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_count_p1
+
+
+module top$mem$wd_end_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_end_ok
+
+
+module top$mem$wd_hi_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_hi_ok
+
+
+module top$mem$wd_lane(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_lane
+
+
+module top$mem$wd_len_nz(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_len_nz
+
+
+module top$mem$wd_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_mask
+
+
+module top$mem$wd_one_word(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_one_word
+
+
+module top$mem$wd_part(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_part
+
+
+module top$mem$wd_spill(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_spill
+
+
+module top$mem$wd_tail_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_tail_mask
+
+
+module top$mem$wd_tail_part(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_tail_part
+
+
+module top$mem$wd_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_valid
+
+
+module top$mem$wd_word(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wd_word
+
+
 module top$mem$wf(d,q,clock);
     
     // Module arguments
@@ -44280,6 +45440,44 @@ module top$mem$wf(d,q,clock);
     end
           
 endmodule // top$mem$wf
+
+
+module top$mem$wf_keep(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wf_keep
+
+
+module top$mem$wf_sh(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$mem$wf_sh
 
 
 module top$mem$wf_valid(d,q,clock);
