@@ -176,3 +176,18 @@ fn trace_writes_a_waveform() {
     let text = std::fs::read_to_string(&vcd).unwrap();
     assert!(text.contains("$enddefinitions") && text.contains("mac_tx"));
 }
+
+#[test]
+fn device_backends_refuse_what_they_cannot_use_in_one_line() {
+    assert_refused(&arsenic(&["sim", "--device", "/dev/shm/x"]), "needs --backend sim-device");
+    assert_refused(&arsenic(&["info", "--backend", "sysfs"]), "needs --device");
+    assert_refused(&arsenic(&["info", "--backend", "vfio"]), "needs --device");
+    assert_refused(&arsenic(&["info", "--backend", "rtl", "--device", "/tmp"]), "needs --backend sysfs or vfio");
+    assert_refused(&arsenic(&["info", "--backend", "sysfs", "--device", "0000:77:00.0"]), "0000:77:00.0");
+    assert_refused(&arsenic(&["info", "--backend", "vfio", "--device", "0000:77:00.0"]), "no PCI device at 0000:77:00.0");
+    assert_refused(&arsenic(&["info", "--backend", "vfio", "--device", "not-an-address"]), "not-an-address");
+    // A folder that is neither a board's nor a simulated device's.
+    assert_refused(&arsenic(&["info", "--backend", "sysfs", "--device", "/tmp"]), "config");
+    assert_refused(&arsenic(&["sim-device", "--dir", "/dev/shm/arsenic-cli-test", "--chunks", "0"]), "--chunks must be");
+    assert_refused(&arsenic(&["ctl", "--device", "/tmp", "--socket", "/tmp/arsenic-cli-test.sock"]), "config");
+}
