@@ -46,10 +46,6 @@ impl<'a> Ctl<'a> {
         Ok(Ctl { dev, nic: Nic::open(dev)?, live: Vec::new(), granted: 0, refused: 0 })
     }
 
-    pub fn nic(&self) -> &Nic {
-        &self.nic
-    }
-
     /// Serves `listener` until `stop` is set, telling `on_grant` of each
     /// queue handed out.
     pub fn serve(&mut self, listener: &UnixListener, stop: &AtomicBool, on_grant: &mut dyn FnMut(&Grant)) -> Result<()> {

@@ -31,8 +31,8 @@ impl DecisionLog {
         self.awaiting.len()
     }
 
-    /// Pairs `raw` with the oldest frames. `cycle` of each `Received` is
-    /// the one given at `sent`, or the decision's own when that was `None`.
+    /// Pairs `raw` with the oldest frames; each `Received` keeps the cycle
+    /// given at `sent`.
     pub fn pair(&mut self, raw: Vec<RawDecision>) -> Vec<Received> {
         let mut out = Vec::with_capacity(raw.len());
         for r in raw {

@@ -5,6 +5,7 @@
 //! in its own process too.
 
 use super::decisions::DecisionLog;
+use super::sim_clock::SimClock;
 use super::sim_wire::{FromDevice, ToDevice};
 use super::sysfs::SysfsDevice;
 use super::{Demux, Device, Page, Received, RegisterPage, Waiter, Wire, WireFrame};
@@ -24,11 +25,11 @@ const MAX_MESSAGE: usize = 16 * 1024 + 16;
 pub struct SimDeviceClient {
     dev: SysfsDevice,
     sock: OwnedFd,
+    clock: SimClock,
     /// Messages not yet taken by the device's socket.
     outgoing: VecDeque<Vec<u8>>,
     /// Wire time of the frames sent since the last drain.
     pending_cycles: u64,
-    frames_sent: u64,
     transmitted: Vec<WireFrame>,
     raw_decisions: Vec<RawDecision>,
     decisions: DecisionLog,
@@ -43,6 +44,7 @@ impl SimDeviceClient {
         let Some(sim) = dev.sim_dir() else {
             bail!("{} is a board's folder, not a simulated device: it has no wire to plug into", dir.display());
         };
+        let clock = SimClock::open(dir)?;
         let sock = socket(AddressFamily::Unix, SockType::SeqPacket, SockFlag::SOCK_NONBLOCK | SockFlag::SOCK_CLOEXEC, None)
             .context("creating a socket for the simulated wire")?;
         let addr = UnixAddr::new(&sim.wire()).context("the wire socket's path is too long")?;
@@ -50,9 +52,9 @@ impl SimDeviceClient {
         Ok(SimDeviceClient {
             dev,
             sock,
+            clock,
             outgoing: VecDeque::new(),
             pending_cycles: 0,
-            frames_sent: 0,
             transmitted: Vec::new(),
             raw_decisions: Vec::new(),
             decisions: DecisionLog::default(),
@@ -113,9 +115,7 @@ impl SimDeviceClient {
                 }
             }
             // The device's clock says whether it is still alive.
-            if let Some(sim) = self.dev.sim_dir() {
-                super::sim_clock::SimClock::open(sim.root())?.check_running()?;
-            }
+            self.clock.check_running()?;
         }
     }
 
@@ -160,7 +160,6 @@ impl Wire for SimDeviceClient {
         self.decisions.sent(self.dev.waiter().now(), frame);
         self.outgoing.push_back(ToDevice::Frame { data: frame.to_vec(), fcs_error }.encode());
         self.pending_cycles += wire_cycles(frame.len());
-        self.frames_sent += 1;
     }
 
     fn drain_reporting(&mut self, report: &mut dyn FnMut(u64)) -> Result<()> {

@@ -19,21 +19,31 @@ const STALL_LIMIT: Duration = Duration::from_secs(10);
 #[derive(Clone)]
 pub struct SimClock {
     map: Rc<SharedMap>,
-    dir: std::path::PathBuf,
+    /// What the device is called in messages: its folder, or for a
+    /// process handed only the clock, the control process that granted it.
+    name: String,
+    /// How to start it again, where this process could.
+    restart: Option<String>,
 }
 
 impl SimClock {
     pub fn open(root: &Path) -> Result<SimClock> {
         let dir = SimDir::new(root);
         let map = SharedMap::open(&dir.clock(), 0, sim_dir::CLOCK_BYTES)?;
-        Ok(SimClock { map: Rc::new(map), dir: root.to_path_buf() })
+        Ok(SimClock {
+            map: Rc::new(map),
+            name: format!("the simulated device at {}", root.display()),
+            restart: Some(format!("start it again with `arsenic sim-device --dir {}`", root.display())),
+        })
     }
 
     /// The clock of a device whose folder this process cannot open, from a
     /// descriptor the control process handed over; mapped read-only.
-    pub fn from_file(file: &std::fs::File, what: &Path) -> Result<SimClock> {
+    /// `granted_by` is the control process's socket, for messages.
+    pub fn from_file(file: &std::fs::File, granted_by: &Path) -> Result<SimClock> {
         let map = SharedMap::read_only(file, sim_dir::CLOCK_BYTES, "the device clock")?;
-        Ok(SimClock { map: Rc::new(map), dir: what.to_path_buf() })
+        let name = format!("the simulated device behind the control process at {}", granted_by.display());
+        Ok(SimClock { map: Rc::new(map), name, restart: None })
     }
 
     fn state(&self) -> u32 {
@@ -44,12 +54,12 @@ impl SimClock {
     pub fn check_running(&self) -> Result<()> {
         match self.state() {
             sim_dir::STATE_RUNNING => Ok(()),
-            sim_dir::STATE_STARTING => bail!("the simulated device at {} is still starting", self.dir.display()),
+            sim_dir::STATE_STARTING => bail!("{} is still starting", self.name),
             _ => bail!(
-                "the simulated device at {} has stopped (it was process {}); start it again with `arsenic sim-device --dir {}`",
-                self.dir.display(),
+                "{} has stopped (it was process {}){}",
+                self.name,
                 self.map.word(sim_dir::CLOCK_PID).load(Ordering::Acquire),
-                self.dir.display()
+                self.restart.as_ref().map(|r| format!("; {r}")).unwrap_or_default()
             ),
         }
     }
@@ -70,7 +80,7 @@ impl Waiter for SimClock {
             if now != seen {
                 (seen, since) = (now, Instant::now());
             } else if since.elapsed() > STALL_LIMIT {
-                bail!("the simulated device at {} has not advanced for {STALL_LIMIT:?}", self.dir.display());
+                bail!("{} has not advanced for {STALL_LIMIT:?}", self.name);
             }
             // Spin briefly (a scan is a fraction of a millisecond away),
             // then sleep, so a long wait leaves the core to the simulator.
