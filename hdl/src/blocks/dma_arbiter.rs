@@ -37,79 +37,9 @@
 //! other source, for reads and writes alike.
 
 use crate::params::{DMA_ADDR_BITS, DMA_LEN_BITS, DMA_TAG_BITS};
+use super::skid::Skid;
 use crate::ports::{DmaMaster, DmaSlave};
 use rust_hdl::prelude::*;
-
-/// A two-entry skid buffer for one handshake carrying up to a 64-bit word,
-/// a length, a tag and a flag. `in_ready` and every `out_*` are registers.
-#[derive(LogicBlock, Default)]
-pub struct Skid {
-    pub clock: Signal<In, Clock>,
-    pub in_valid: Signal<In, Bit>,
-    pub in_ready: Signal<Out, Bit>,
-    pub in_x: Signal<In, Bits<64>>,
-    pub in_y: Signal<In, Bits<DMA_LEN_BITS>>,
-    pub in_z: Signal<In, Bits<DMA_TAG_BITS>>,
-    pub in_f: Signal<In, Bit>,
-    pub out_valid: Signal<Out, Bit>,
-    pub out_ready: Signal<In, Bit>,
-    pub out_x: Signal<Out, Bits<64>>,
-    pub out_y: Signal<Out, Bits<DMA_LEN_BITS>>,
-    pub out_z: Signal<Out, Bits<DMA_TAG_BITS>>,
-    pub out_f: Signal<Out, Bit>,
-    full: DFF<Bit>,
-    x: DFF<Bits<64>>,
-    y: DFF<Bits<DMA_LEN_BITS>>,
-    z: DFF<Bits<DMA_TAG_BITS>>,
-    f: DFF<Bit>,
-    /// The second entry, filled only while the first one is stuck.
-    sfull: DFF<Bit>,
-    sx: DFF<Bits<64>>,
-    sy: DFF<Bits<DMA_LEN_BITS>>,
-    sz: DFF<Bits<DMA_TAG_BITS>>,
-    sf: DFF<Bit>,
-}
-
-const _: () = assert!(DMA_ADDR_BITS == 64);
-
-impl Logic for Skid {
-    #[hdl_gen]
-    fn update(&mut self) {
-        dff_setup!(self, clock, full, x, y, z, f, sfull, sx, sy, sz, sf);
-        self.in_ready.next = !self.sfull.q.val();
-        self.out_valid.next = self.full.q.val();
-        self.out_x.next = self.x.q.val();
-        self.out_y.next = self.y.q.val();
-        self.out_z.next = self.z.q.val();
-        self.out_f.next = self.f.q.val();
-        if self.out_ready.val() & self.full.q.val() {
-            if self.sfull.q.val() {
-                self.x.d.next = self.sx.q.val();
-                self.y.d.next = self.sy.q.val();
-                self.z.d.next = self.sz.q.val();
-                self.f.d.next = self.sf.q.val();
-                self.sfull.d.next = false;
-            } else {
-                self.full.d.next = false;
-            }
-        }
-        if self.in_valid.val() & !self.sfull.q.val() {
-            if self.full.q.val() & !self.out_ready.val() {
-                self.sx.d.next = self.in_x.val();
-                self.sy.d.next = self.in_y.val();
-                self.sz.d.next = self.in_z.val();
-                self.sf.d.next = self.in_f.val();
-                self.sfull.d.next = true;
-            } else {
-                self.x.d.next = self.in_x.val();
-                self.y.d.next = self.in_y.val();
-                self.z.d.next = self.in_z.val();
-                self.f.d.next = self.in_f.val();
-                self.full.d.next = true;
-            }
-        }
-    }
-}
 
 #[derive(LogicBlock, Default)]
 pub struct DmaArbiter {

@@ -25,9 +25,9 @@
 use super::regions::{stat_offset, PortStat, FORWARD_DROPS, PORT_STATS, STATS_PORT_STRIDE};
 use crate::blocks::dma_memory::{DmaMemory8K, DMA_MEMORY_BASE};
 use crate::blocks::rgmii::{RgmiiRx, RgmiiTx};
-use crate::blocks::{CountCrossing, Ecp5Pll, FrameFifo, MacRx, MacTx, RxCrossing, UartBridge};
+use crate::blocks::{CountCrossing, DmaSlice, Ecp5Pll, FrameFifo, FrameSlice, MacRx, MacTx, RegSlice, RxCrossing, UartBridge};
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
-use crate::ports::{DmaMaster, FrameSink, FrameSource};
+use crate::ports::{DmaMaster, FrameSink, FrameSource, RegInitiator};
 use crate::top::NicTop;
 use rust_hdl::prelude::*;
 
@@ -238,6 +238,14 @@ pub struct VersaEcp5 {
     tx1: PortTx,
     /// Port 1's frames on their way out of port 0.
     forward: FrameFifo<LOOPBACK_BUFFER_LOG2>,
+    /// Register slices wherever a stream or port crosses from one block
+    /// to another across the chip: a path may span one block, never two.
+    rx0_slice: FrameSlice,
+    tx1_slice: FrameSlice,
+    rx1_slice: FrameSlice,
+    tx0_slice: FrameSlice,
+    dma_slice: DmaSlice,
+    reg_slice: RegSlice,
     forward_drops: DFF<Bits<32>>,
     /// Which region the access in flight went to: 0 core, 1 memory, 2 stats.
     region: Signal<Local, Bits<2>>,
@@ -290,6 +298,12 @@ impl VersaEcp5 {
             tx0: Default::default(),
             tx1: Default::default(),
             forward: Default::default(),
+            rx0_slice: Default::default(),
+            tx1_slice: Default::default(),
+            rx1_slice: Default::default(),
+            tx0_slice: Default::default(),
+            dma_slice: Default::default(),
+            reg_slice: Default::default(),
             forward_drops: Default::default(),
             region: Default::default(),
             stats_ack: Default::default(),
@@ -318,6 +332,12 @@ impl Logic for VersaEcp5 {
         self.mem.clock.next = self.pll.clkout.val();
         self.bridge.clock.next = self.pll.clkout.val();
         self.forward.clock.next = self.pll.clkout.val();
+        self.rx0_slice.clock.next = self.pll.clkout.val();
+        self.tx1_slice.clock.next = self.pll.clkout.val();
+        self.rx1_slice.clock.next = self.pll.clkout.val();
+        self.tx0_slice.clock.next = self.pll.clkout.val();
+        self.dma_slice.clock.next = self.pll.clkout.val();
+        self.reg_slice.clock.next = self.pll.clkout.val();
         self.rx0.clock.next = self.pll.clkout.val();
         self.rx1.clock.next = self.pll.clkout.val();
         self.tx0.clock.next = self.pll.clkout.val();
@@ -336,18 +356,18 @@ impl Logic for VersaEcp5 {
         self.rx1.rxc.next = self.eth1_rxc.val();
         self.rx1.rxd.next = self.eth1_rxd.val();
         self.rx1.rx_ctl.next = self.eth1_rx_ctl.val();
-        self.core.mac_rx.data.next = self.rx0.frames_out.data.val();
-        self.core.mac_rx.valid.next = self.rx0.frames_out.valid.val();
-        self.core.mac_rx.last.next = self.rx0.frames_out.last.val();
-        self.core.mac_rx.error.next = self.rx0.frames_out.error.val();
-        self.rx0.frames_out.ready.next = self.core.mac_rx.ready.val();
-        FrameSource::join(&mut self.core.mac_tx, &mut self.tx1.frames_in);
-        self.forward.frames_in.data.next = self.rx1.frames_out.data.val();
-        self.forward.frames_in.valid.next = self.rx1.frames_out.valid.val();
-        self.forward.frames_in.last.next = self.rx1.frames_out.last.val();
-        self.forward.frames_in.error.next = self.rx1.frames_out.error.val();
-        self.rx1.frames_out.ready.next = self.forward.frames_in.ready.val();
-        FrameSource::join(&mut self.forward.frames_out, &mut self.tx0.frames_in);
+        FrameSource::join(&mut self.rx0.frames_out, &mut self.rx0_slice.frames_in);
+        self.core.mac_rx.data.next = self.rx0_slice.frames_out.data.val();
+        self.core.mac_rx.valid.next = self.rx0_slice.frames_out.valid.val();
+        self.core.mac_rx.last.next = self.rx0_slice.frames_out.last.val();
+        self.core.mac_rx.error.next = self.rx0_slice.frames_out.error.val();
+        self.rx0_slice.frames_out.ready.next = self.core.mac_rx.ready.val();
+        FrameSource::join(&mut self.core.mac_tx, &mut self.tx1_slice.frames_in);
+        FrameSource::join(&mut self.tx1_slice.frames_out, &mut self.tx1.frames_in);
+        FrameSource::join(&mut self.rx1.frames_out, &mut self.rx1_slice.frames_in);
+        FrameSource::join(&mut self.rx1_slice.frames_out, &mut self.forward.frames_in);
+        FrameSource::join(&mut self.forward.frames_out, &mut self.tx0_slice.frames_in);
+        FrameSource::join(&mut self.tx0_slice.frames_out, &mut self.tx0.frames_in);
         if self.forward.overflow.val() {
             self.forward_drops.d.next = self.forward_drops.q.val() + 1;
         }
@@ -357,27 +377,29 @@ impl Logic for VersaEcp5 {
         self.eth1_txc.next = self.tx1.txc.val();
         self.eth1_txd.next = self.tx1.txd.val();
         self.eth1_tx_ctl.next = self.tx1.tx_ctl.val();
-        DmaMaster::join(&mut self.core.dma, &mut self.mem.dma);
+        DmaMaster::join(&mut self.core.dma, &mut self.dma_slice.core);
+        DmaMaster::join(&mut self.dma_slice.host, &mut self.mem.dma);
 
         // The register space: bit 23 clear is the core's; 0x80_0000 the
         // memory; 0xC0_0000 the shell's statistics (see `regions`).
         self.bridge.rx.next = self.uart_rx.val();
         self.uart_tx.next = self.bridge.tx.val();
+        RegInitiator::join(&mut self.bridge.regs, &mut self.reg_slice.from);
         self.region.next = 0.into();
-        if self.bridge.regs.addr.val().get_bit(23) {
+        if self.reg_slice.to.addr.val().get_bit(23) {
             self.region.next = 1.into();
-            if self.bridge.regs.addr.val().get_bit(22) {
+            if self.reg_slice.to.addr.val().get_bit(22) {
                 self.region.next = 2.into();
             }
         }
-        self.core.regs.strobe.next = self.bridge.regs.strobe.val() & (self.region.val() == 0);
-        self.core.regs.write.next = self.bridge.regs.write.val();
-        self.core.regs.addr.next = self.bridge.regs.addr.val();
-        self.core.regs.wdata.next = self.bridge.regs.wdata.val();
-        self.mem.regs.strobe.next = self.bridge.regs.strobe.val() & (self.region.val() == 1);
-        self.mem.regs.write.next = self.bridge.regs.write.val();
-        self.mem.regs.addr.next = bit_cast::<24, 22>(self.bridge.regs.addr.val().get_bits::<22>(0));
-        self.mem.regs.wdata.next = self.bridge.regs.wdata.val();
+        self.core.regs.strobe.next = self.reg_slice.to.strobe.val() & (self.region.val() == 0);
+        self.core.regs.write.next = self.reg_slice.to.write.val();
+        self.core.regs.addr.next = self.reg_slice.to.addr.val();
+        self.core.regs.wdata.next = self.reg_slice.to.wdata.val();
+        self.mem.regs.strobe.next = self.reg_slice.to.strobe.val() & (self.region.val() == 1);
+        self.mem.regs.write.next = self.reg_slice.to.write.val();
+        self.mem.regs.addr.next = bit_cast::<24, 22>(self.reg_slice.to.addr.val().get_bits::<22>(0));
+        self.mem.regs.wdata.next = self.reg_slice.to.wdata.val();
         // Port p's counter i at p * 0x40 + i * 4 (word 16 * p + i of
         // `all_stats`); the forward FIFO's drops at 0x80; anything else 0.
         self.all_stats.next = bit_cast::<1024, { 32 * 9 }>(self.rx0.stats.val())
@@ -386,8 +408,8 @@ impl Logic for VersaEcp5 {
             | (bit_cast::<1024, { 32 * 9 }>(self.rx1.stats.val()) << 512)
             | (bit_cast::<1024, { 32 * 3 }>(self.tx1.stats.val()) << 800)
             | (bit_cast::<1024, 1>(self.rx1.link_up.val().into()) << 896);
-        self.stats_ack.d.next = self.bridge.regs.strobe.val() & (self.region.val() == 2);
-        self.stat_select.next = bit_cast::<32, 1>(true.into()) << self.bridge.regs.addr.val().get_bits::<5>(2);
+        self.stats_ack.d.next = self.reg_slice.to.strobe.val() & (self.region.val() == 2);
+        self.stat_select.next = bit_cast::<32, 1>(true.into()) << self.reg_slice.to.addr.val().get_bits::<5>(2);
         self.scan.next = self.all_stats.val();
         self.stats_rdata.d.next = 0.into();
         for i in 0..32 {
@@ -396,24 +418,24 @@ impl Logic for VersaEcp5 {
             }
             self.scan.next = self.scan.val() >> 32;
         }
-        if self.bridge.regs.addr.val().get_bit(7) {
+        if self.reg_slice.to.addr.val().get_bit(7) {
             self.stats_rdata.d.next = 0.into();
-            if self.bridge.regs.addr.val().get_bits::<7>(0) == 0 {
+            if self.reg_slice.to.addr.val().get_bits::<7>(0) == 0 {
                 self.stats_rdata.d.next = self.forward_drops.q.val();
             }
         }
         // The window is 4 MiB and the counters take its first 256 bytes:
         // above them it must read 0, not repeat them every 256 bytes.
-        if self.bridge.regs.addr.val().get_bits::<14>(8).any() {
+        if self.reg_slice.to.addr.val().get_bits::<14>(8).any() {
             self.stats_rdata.d.next = 0.into();
         }
-        self.bridge.regs.ack.next = self.core.regs.ack.val() | self.mem.regs.ack.val() | self.stats_ack.q.val();
-        self.bridge.regs.rdata.next = self.stats_rdata.q.val();
+        self.reg_slice.to.ack.next = self.core.regs.ack.val() | self.mem.regs.ack.val() | self.stats_ack.q.val();
+        self.reg_slice.to.rdata.next = self.stats_rdata.q.val();
         if self.core.regs.ack.val() {
-            self.bridge.regs.rdata.next = self.core.regs.rdata.val();
+            self.reg_slice.to.rdata.next = self.core.regs.rdata.val();
         }
         if self.mem.regs.ack.val() {
-            self.bridge.regs.rdata.next = self.mem.regs.rdata.val();
+            self.reg_slice.to.rdata.next = self.mem.regs.rdata.val();
         }
 
         // PHY reset after configuration and while the button is held.
