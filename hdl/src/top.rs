@@ -13,7 +13,7 @@
 //! doorbells from the user pages go to every engine that keeps queue state.
 
 use crate::blocks::{
-    ControlPage, DecisionOut, DmaArbiter, EventEngine, FlowDemux, FrameCheck, FrameFifo, FrameMux, QueueCounters,
+    ControlPage, DecisionOut, DmaArbiter, Skid, EventEngine, FlowDemux, FrameCheck, FrameFifo, FrameMux, QueueCounters,
     RxEngine, TxEngine, TxShaper,
 };
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
@@ -42,6 +42,10 @@ pub struct NicTop {
     evt: EventEngine,
     qcount: QueueCounters,
     arbiter: DmaArbiter,
+    /// The receive engine's DMA write data leaves its frame RAM's read
+    /// port; this register slice keeps the arbiter's source mux off that
+    /// path (block RAM clock-to-out takes half the cycle on its own).
+    rx_wd: Skid,
     mux: FrameMux,
     /// A frame has started on the checked stream and not yet ended.
     in_frame: DFF<Bit>,
@@ -71,6 +75,7 @@ impl NicTop {
             evt: EventEngine::new(params),
             qcount: Default::default(),
             arbiter: Default::default(),
+            rx_wd: Default::default(),
             mux: Default::default(),
             in_frame: Default::default(),
             frame_looped: Default::default(),
@@ -84,13 +89,36 @@ impl NicTop {
 impl Logic for NicTop {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, control, check, loop_fifo, demux, rx, tx, shaper, evt, qcount, arbiter, mux);
+        clock!(self, clock, control, check, loop_fifo, demux, rx, tx, shaper, evt, qcount, arbiter, rx_wd, mux);
         dff_setup!(self, clock, in_frame, frame_looped);
         RegTarget::link(&mut self.regs, &mut self.control.regs);
         FrameSink::link(&mut self.mac_rx, &mut self.check.frames_in);
         FrameSource::link(&mut self.mac_tx, &mut self.mux.frames_out);
         DmaMaster::link(&mut self.dma, &mut self.arbiter.host);
-        DmaMaster::join(&mut self.rx.dma, &mut self.arbiter.rx);
+        self.arbiter.rx.rd_req_valid.next = self.rx.dma.rd_req_valid.val();
+        self.arbiter.rx.rd_req_addr.next = self.rx.dma.rd_req_addr.val();
+        self.arbiter.rx.rd_req_len.next = self.rx.dma.rd_req_len.val();
+        self.arbiter.rx.rd_req_tag.next = self.rx.dma.rd_req_tag.val();
+        self.rx.dma.rd_req_ready.next = self.arbiter.rx.rd_req_ready.val();
+        self.rx.dma.rd_rsp_valid.next = self.arbiter.rx.rd_rsp_valid.val();
+        self.rx.dma.rd_rsp_data.next = self.arbiter.rx.rd_rsp_data.val();
+        self.rx.dma.rd_rsp_tag.next = self.arbiter.rx.rd_rsp_tag.val();
+        self.rx.dma.rd_rsp_last.next = self.arbiter.rx.rd_rsp_last.val();
+        self.arbiter.rx.rd_rsp_ready.next = self.rx.dma.rd_rsp_ready.val();
+        self.arbiter.rx.wr_req_valid.next = self.rx.dma.wr_req_valid.val();
+        self.arbiter.rx.wr_req_addr.next = self.rx.dma.wr_req_addr.val();
+        self.arbiter.rx.wr_req_len.next = self.rx.dma.wr_req_len.val();
+        self.rx.dma.wr_req_ready.next = self.arbiter.rx.wr_req_ready.val();
+        self.rx_wd.in_valid.next = self.rx.dma.wr_data_valid.val();
+        self.rx_wd.in_x.next = self.rx.dma.wr_data.val();
+        self.rx_wd.in_y.next = 0.into();
+        self.rx_wd.in_z.next = 0.into();
+        self.rx_wd.in_f.next = self.rx.dma.wr_data_last.val();
+        self.rx.dma.wr_data_ready.next = self.rx_wd.in_ready.val();
+        self.arbiter.rx.wr_data_valid.next = self.rx_wd.out_valid.val();
+        self.arbiter.rx.wr_data.next = self.rx_wd.out_x.val();
+        self.arbiter.rx.wr_data_last.next = self.rx_wd.out_f.val();
+        self.rx_wd.out_ready.next = self.arbiter.rx.wr_data_ready.val();
         DmaMaster::join(&mut self.tx.dma, &mut self.arbiter.tx);
         DmaMaster::join(&mut self.evt.dma, &mut self.arbiter.evt);
         FrameSource::join(&mut self.loop_fifo.frames_out, &mut self.mux.a);

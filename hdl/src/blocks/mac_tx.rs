@@ -53,8 +53,10 @@ pub struct MacTx {
     state: DFF<TxState>,
     /// Position in the preamble, the FCS or the gap.
     step: DFF<Bits<4>>,
-    /// Bytes after the start delimiter so far (data and padding), saturating.
-    length: DFF<Bits<16>>,
+    /// Bytes after the start delimiter so far (data and padding), counting
+    /// the one going out this cycle, saturating. Kept one ahead so the
+    /// padding decision and the byte count start from a flop, not an adder.
+    length_next: DFF<Bits<16>>,
     crc: DFF<Bits<32>>,
     txd: DFF<Bits<8>>,
     tx_en: DFF<Bit>,
@@ -64,7 +66,6 @@ pub struct MacTx {
     aborted: DFF<Bits<32>>,
     crc_step: Crc32Byte,
     crc_init: Constant<Bits<32>>,
-    length_next: Signal<Local, Bits<16>>,
 }
 
 impl Default for MacTx {
@@ -80,7 +81,7 @@ impl Default for MacTx {
             frames_aborted: Default::default(),
             state: Default::default(),
             step: Default::default(),
-            length: Default::default(),
+            length_next: Default::default(),
             crc: Default::default(),
             txd: Default::default(),
             tx_en: Default::default(),
@@ -90,7 +91,6 @@ impl Default for MacTx {
             aborted: Default::default(),
             crc_step: Default::default(),
             crc_init: Constant::new((CRC32_INIT as u64).into()),
-            length_next: Default::default(),
         }
     }
 }
@@ -98,7 +98,7 @@ impl Default for MacTx {
 impl Logic for MacTx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, step, length, crc, txd, tx_en, tx_er, sent, bytes, aborted);
+        dff_setup!(self, clock, state, step, length_next, crc, txd, tx_en, tx_er, sent, bytes, aborted);
         self.gmii_txd.next = self.txd.q.val();
         self.gmii_tx_en.next = self.tx_en.q.val();
         self.gmii_tx_er.next = self.tx_er.q.val();
@@ -112,10 +112,6 @@ impl Logic for MacTx {
         self.tx_er.d.next = false;
         self.crc_step.crc_in.next = self.crc.q.val();
         self.crc_step.data.next = self.frames_in.data.val();
-        self.length_next.next = self.length.q.val();
-        if self.length.q.val() != 0xFFFF {
-            self.length_next.next = self.length.q.val() + 1;
-        }
 
         match self.state.q.val() {
             TxState::Idle => {
@@ -131,7 +127,7 @@ impl Logic for MacTx {
                 if self.step.q.val() == 7 {
                     self.txd.d.next = 0xD5.into();
                     self.state.d.next = TxState::Data;
-                    self.length.d.next = 0.into();
+                    self.length_next.d.next = 1.into();
                     self.crc.d.next = self.crc_init.val();
                 }
             }
@@ -141,7 +137,9 @@ impl Logic for MacTx {
                 if self.frames_in.valid.val() {
                     self.txd.d.next = self.frames_in.data.val();
                     self.crc.d.next = self.crc_step.crc_out.val();
-                    self.length.d.next = self.length_next.val();
+                    if self.length_next.q.val() != 0xFFFF {
+                        self.length_next.d.next = self.length_next.q.val() + 1;
+                    }
                     if self.frames_in.last.val() {
                         self.step.d.next = 0.into();
                         if self.frames_in.error.val() {
@@ -151,8 +149,8 @@ impl Logic for MacTx {
                         } else {
                             self.sent.d.next = self.sent.q.val() + 1;
                             self.bytes.d.next = self.bytes.q.val()
-                                + bit_cast::<32, 16>(self.length_next.val());
-                            if self.length_next.val() < 60 {
+                                + bit_cast::<32, 16>(self.length_next.q.val());
+                            if self.length_next.q.val() < 60 {
                                 self.state.d.next = TxState::Pad;
                             } else {
                                 self.state.d.next = TxState::Fcs;
@@ -169,8 +167,8 @@ impl Logic for MacTx {
                 self.tx_en.d.next = true;
                 self.crc_step.data.next = 0.into();
                 self.crc.d.next = self.crc_step.crc_out.val();
-                self.length.d.next = self.length_next.val();
-                if self.length_next.val() == 60 {
+                self.length_next.d.next = self.length_next.q.val() + 1;
+                if self.length_next.q.val() == 60 {
                     self.state.d.next = TxState::Fcs;
                 }
             }
