@@ -6,9 +6,16 @@
 //! else: the queue number comes from the address, never from the data, so
 //! an application holding one page can only ring its own queue.
 //!
-//! Reads are answered one cycle after the strobe, except user-page counter
-//! reads, which wait for the counter RAM. Unmapped offsets read as zero and
-//! ignore writes, so probing an older or smaller device is harmless.
+//! Every access takes two stages: in the strobe's cycle the incoming address
+//! and data are only decoded (range and equality flags, one-hot word
+//! selects, the queue checks of commands) into registers; in the next cycle
+//! those registers drive the writes, commands and doorbells, and the read
+//! data is an AND-OR of the selected registers. Deciding and acting in one
+//! cycle was a path of eight LUT levels from the port's address to the read
+//! data. So writes and commands take effect, and reads are answered, two
+//! cycles after the strobe, except user-page counter reads, which wait for
+//! the counter RAM. Unmapped offsets read as zero and ignore writes, so
+//! probing an older or smaller device is harmless.
 
 use super::StatCounter;
 use crate::filter::{ENTRY_BITS, KEY_WORDS};
@@ -36,6 +43,21 @@ const _: () = assert!(regmap::SHAPE_CMD_WRITE == 1 << 16 && regmap::SHAPE_CMD_RE
 const _: () = assert!(crate::shaping::RATE_BITS == 28 && crate::shaping::BURST_BITS == 22);
 const _: () = assert!(regmap::UQ_RX_TAIL == 0 && regmap::UQ_TX_TAIL == 4 && regmap::UQ_EVENT_ARM == 8);
 const _: () = assert!(regmap::UQ_RX_DELIVERED == 0x10 && regmap::UQ_TX_REJECTED == 0x1C);
+// The read data ORs the registers of all read regions together, each
+// masked by its own select, which is exact only while the regions are
+// disjoint: ID, scratch, control, default queue, counters, RSS key, queue
+// staging and status, shaping staging, then the user pages.
+const _: () = assert!(
+    regmap::ID_END <= regmap::SCRATCH
+        && regmap::SCRATCH < regmap::CONTROL
+        && regmap::CONTROL < regmap::DEFAULT_QUEUE
+        && regmap::DEFAULT_QUEUE < regmap::COUNTERS
+        && regmap::COUNTERS + 8 * COUNTER_COUNT as u32 <= regmap::RSS_KEY
+        && regmap::RSS_KEY + 4 * regmap::RSS_KEY_WORDS <= regmap::QCFG
+        && regmap::QCFG + 4 * QCFG_WORDS as u32 <= regmap::QCFG_STATUS
+        && regmap::QCFG_STATUS < regmap::SHAPE
+        && regmap::SHAPE + 4 * SHAPE_WORDS as u32 <= regmap::PAGE_BYTES
+);
 const _: () = {
     use crate::queue::*;
     assert!(FLAG_ENABLE == 1 && FLAG_UNRESTRICTED == 2 && FLAG_CHECK_MAC == 16 && FLAG_CHECK_PORT == 256);
@@ -145,6 +167,44 @@ pub struct ControlPage {
     counter_select: Signal<Local, Bits<32>>,
     counter_value: Signal<Local, Bits<64>>,
     in_counters: Signal<Local, Bit>,
+    // The decode stage: the request and everything decided from its address
+    // and data, each flag already qualified by the strobe and the direction.
+    req_strobe: DFF<Bit>,
+    req_wdata: DFF<Bits<32>>,
+    /// User page accesses: the page's queue (page - 1) and the register
+    /// (offset bits 3..2: the doorbell kind or the counter).
+    req_queue: DFF<Bits<QUEUE_BITS>>,
+    req_kind: DFF<Bits<2>>,
+    rom_addr: DFF<Bits<ID_WORD_BITS>>,
+    we_scratch: DFF<Bit>,
+    we_control: DFF<Bit>,
+    we_default_q: DFF<Bit>,
+    we_value: DFF<Bit>,
+    we_key: DFF<Bits<16>>,
+    we_rss: DFF<Bits<16>>,
+    we_qcfg: DFF<Bits<32>>,
+    we_shape: DFF<Bits<8>>,
+    go_filter: DFF<Bit>,
+    go_shape_cmd: DFF<Bit>,
+    /// A commit of an existing queue; `cfg_busy` is sampled when it acts.
+    go_commit: DFF<Bit>,
+    go_doorbell: DFF<Bit>,
+    go_qc: DFF<Bit>,
+    rd_id: DFF<Bit>,
+    rd_scratch: DFF<Bit>,
+    rd_control: DFF<Bit>,
+    rd_default_q: DFF<Bit>,
+    rd_status: DFF<Bit>,
+    rd_rss: DFF<Bits<16>>,
+    rd_qcfg: DFF<Bits<32>>,
+    rd_shape: DFF<Bits<8>>,
+    /// Low half of a global counter: one-hot by counter, and whether any.
+    rd_counter: DFF<Bits<32>>,
+    rd_counter_lo: DFF<Bit>,
+    rd_counter_hi: DFF<Bit>,
+    is_wr: Signal<Local, Bit>,
+    is_rd: Signal<Local, Bit>,
+    read_value: Signal<Local, Bits<32>>,
 }
 
 fn addr(offset: u32) -> Constant<Bits<REG_ADDR_BITS>> {
@@ -250,6 +310,38 @@ impl ControlPage {
             counter_select: Default::default(),
             counter_value: Default::default(),
             in_counters: Default::default(),
+            req_strobe: Default::default(),
+            req_wdata: Default::default(),
+            req_queue: Default::default(),
+            req_kind: Default::default(),
+            rom_addr: Default::default(),
+            we_scratch: Default::default(),
+            we_control: Default::default(),
+            we_default_q: Default::default(),
+            we_value: Default::default(),
+            we_key: Default::default(),
+            we_rss: Default::default(),
+            we_qcfg: Default::default(),
+            we_shape: Default::default(),
+            go_filter: Default::default(),
+            go_shape_cmd: Default::default(),
+            go_commit: Default::default(),
+            go_doorbell: Default::default(),
+            go_qc: Default::default(),
+            rd_id: Default::default(),
+            rd_scratch: Default::default(),
+            rd_control: Default::default(),
+            rd_default_q: Default::default(),
+            rd_status: Default::default(),
+            rd_rss: Default::default(),
+            rd_qcfg: Default::default(),
+            rd_shape: Default::default(),
+            rd_counter: Default::default(),
+            rd_counter_lo: Default::default(),
+            rd_counter_hi: Default::default(),
+            is_wr: Default::default(),
+            is_rd: Default::default(),
+            read_value: Default::default(),
         }
     }
 }
@@ -259,7 +351,10 @@ impl Logic for ControlPage {
     fn update(&mut self) {
         dff_setup!(
             self, clock, ack, rdata, scratch, control, high_latch, default_q, value_word, cmd_write, cmd_word,
-            qcfg_write, qcfg_queue, shape_write, shape_read, shape_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter
+            qcfg_write, qcfg_queue, shape_write, shape_read, shape_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter,
+            req_strobe, req_wdata, req_queue, req_kind, rom_addr, we_scratch, we_control, we_default_q, we_value, we_key, we_rss, we_qcfg, we_shape,
+            go_filter, go_shape_cmd, go_commit, go_doorbell, go_qc, rd_id, rd_scratch, rd_control, rd_default_q, rd_status, rd_rss, rd_qcfg, rd_shape,
+            rd_counter, rd_counter_lo, rd_counter_hi
         );
         for i in 0..QCFG_WORDS {
             self.qcfg_words[i].clock.next = self.clock.val();
@@ -328,7 +423,8 @@ impl Logic for ControlPage {
         self.shape_copy.write_address.next = self.shape_queue.q.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         self.shape_copy.write_data.next = self.shape.shape.val();
         self.shape_copy.write_enable.next = self.shape_write.q.val();
-        self.shape_copy.read_address.next = self.regs.wdata.val().get_bits::<QUEUE_COUNT_LOG2>(0);
+        // Read in the action cycle, so the words load in the one after it.
+        self.shape_copy.read_address.next = self.req_wdata.q.val().get_bits::<QUEUE_COUNT_LOG2>(0);
         if self.shape_read.q.val() {
             self.shape_words[0].d.next = bit_cast::<32, 28>(self.shape_copy.read_data.val().g_rate);
             self.shape_words[1].d.next = bit_cast::<32, 22>(self.shape_copy.read_data.val().g_burst);
@@ -398,6 +494,78 @@ impl Logic for ControlPage {
         self.key_offset.next = self.regs.addr.val() - self.key_base.val();
         self.key_select.next =
             bit_cast::<16, 1>(true.into()) << self.key_offset.val().get_bits::<4>(2);
+        // Decode stage: flags from the incoming request only.
+        self.is_wr.next = self.regs.strobe.val() & self.regs.write.val();
+        self.is_rd.next = self.regs.strobe.val() & !self.regs.write.val();
+        self.in_counters.next = (self.regs.addr.val() >= self.counters_base.val())
+            & (self.regs.addr.val() < self.counters_end.val());
+        self.counter_offset.next = self.regs.addr.val() - self.counters_base.val();
+        self.counter_select.next =
+            bit_cast::<32, 1>(true.into()) << self.counter_offset.val().get_bits::<5>(3);
+        self.req_strobe.d.next = self.regs.strobe.val();
+        self.req_wdata.d.next = self.regs.wdata.val();
+        self.req_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
+        self.req_kind.d.next = self.uq_offset.val().get_bits::<2>(2);
+        self.rom_addr.d.next = self.regs.addr.val().get_bits::<ID_WORD_BITS>(2);
+
+        self.we_scratch.d.next = self.is_wr.val() & (self.regs.addr.val() == self.scratch_addr.val());
+        self.we_control.d.next = self.is_wr.val() & (self.regs.addr.val() == self.control_addr.val());
+        self.we_default_q.d.next = self.is_wr.val() & (self.regs.addr.val() == self.default_queue_addr.val());
+        self.we_value.d.next = self.is_wr.val() & (self.regs.addr.val() == self.value_addr.val());
+        self.we_key.d.next = 0.into();
+        if self.is_wr.val() & self.in_key.val() {
+            self.we_key.d.next = self.key_select.val();
+        }
+        self.we_rss.d.next = 0.into();
+        if self.is_wr.val() & self.in_rss.val() {
+            self.we_rss.d.next = self.rss_select.val();
+        }
+        self.we_qcfg.d.next = 0.into();
+        if self.is_wr.val() & self.in_qcfg.val() {
+            self.we_qcfg.d.next = self.qcfg_select.val();
+        }
+        self.we_shape.d.next = 0.into();
+        if self.is_wr.val() & self.in_shape.val() {
+            self.we_shape.d.next = self.shape_select.val();
+        }
+        self.go_filter.d.next = self.is_wr.val()
+            & (self.regs.addr.val() == self.cmd_addr.val())
+            & (self.regs.wdata.val().get_bit(17) | self.regs.wdata.val().get_bit(18));
+        self.go_shape_cmd.d.next = self.is_wr.val() & self.shape_cmd_ok.val();
+        self.go_commit.d.next = self.is_wr.val()
+            & (self.regs.addr.val() == self.qcfg_cmd_addr.val())
+            & self.regs.wdata.val().get_bit(16)
+            & (bit_cast::<REG_ADDR_BITS, 12>(self.regs.wdata.val().get_bits::<12>(0)) < self.queue_count.val());
+        self.go_doorbell.d.next = self.is_wr.val() & self.on_page.val() & (self.uq_offset.val() < 12);
+        self.go_qc.d.next =
+            self.is_rd.val() & self.on_page.val() & (self.uq_offset.val() >= 0x10) & (self.uq_offset.val() < 0x20);
+
+        self.rd_id.d.next = self.is_rd.val() & (self.regs.addr.val() < self.id_end.val());
+        self.rd_scratch.d.next = self.is_rd.val() & (self.regs.addr.val() == self.scratch_addr.val());
+        self.rd_control.d.next = self.is_rd.val() & (self.regs.addr.val() == self.control_addr.val());
+        self.rd_default_q.d.next = self.is_rd.val() & (self.regs.addr.val() == self.default_queue_addr.val());
+        self.rd_status.d.next = self.is_rd.val() & (self.regs.addr.val() == self.qcfg_status_addr.val());
+        self.rd_rss.d.next = 0.into();
+        if self.is_rd.val() & self.in_rss.val() {
+            self.rd_rss.d.next = self.rss_select.val();
+        }
+        self.rd_qcfg.d.next = 0.into();
+        if self.is_rd.val() & self.in_qcfg.val() {
+            self.rd_qcfg.d.next = self.qcfg_select.val();
+        }
+        self.rd_shape.d.next = 0.into();
+        if self.is_rd.val() & self.in_shape.val() {
+            self.rd_shape.d.next = self.shape_select.val();
+        }
+        self.rd_counter.d.next = 0.into();
+        if self.is_rd.val() & self.in_counters.val() & !self.regs.addr.val().get_bit(2) {
+            self.rd_counter.d.next = self.counter_select.val();
+        }
+        self.rd_counter_lo.d.next = self.is_rd.val() & self.in_counters.val() & !self.regs.addr.val().get_bit(2);
+        self.rd_counter_hi.d.next = self.is_rd.val() & self.in_counters.val() & self.regs.addr.val().get_bit(2);
+
+        // Action stage: the registered request and flags only, plus the
+        // live state that must be sampled now (cfg_busy, a commit in flight).
         self.regs.ack.next = self.ack.q.val();
         self.regs.rdata.next = self.rdata.q.val();
         if self.qc_wait.q.val() & self.qc_rd_ack.val() {
@@ -405,143 +573,120 @@ impl Logic for ControlPage {
             self.regs.rdata.next = self.qc_rd_data.val();
             self.qc_wait.d.next = false;
         }
+        // The counter RAM answers later; that read holds its ack until then.
+        self.ack.d.next = self.req_strobe.q.val() & !self.go_qc.q.val();
 
-        self.id_rom.address.next = self.regs.addr.val().get_bits::<ID_WORD_BITS>(2);
-        self.in_counters.next = (self.regs.addr.val() >= self.counters_base.val())
-            & (self.regs.addr.val() < self.counters_end.val());
-        self.counter_offset.next = self.regs.addr.val() - self.counters_base.val();
-        self.counter_select.next =
-            bit_cast::<32, 1>(true.into()) << self.counter_offset.val().get_bits::<5>(3);
+        if self.we_scratch.q.val() {
+            self.scratch.d.next = self.req_wdata.q.val();
+        }
+        if self.we_control.q.val() {
+            self.control.d.next = self.req_wdata.q.val();
+        }
+        if self.we_default_q.q.val() {
+            self.default_q.d.next = self.req_wdata.q.val().get_bits::<QUEUE_BITS>(0);
+        }
+        if self.we_value.q.val() {
+            self.value_word.d.next = self.req_wdata.q.val();
+        }
+        for i in 0..KEY_WORDS {
+            if self.we_key.q.val().get_bit(i) {
+                self.key_words[i].d.next = self.req_wdata.q.val();
+            }
+        }
+        for i in 0..10 {
+            if self.we_rss.q.val().get_bit(i) {
+                self.rss_words[i].d.next = self.req_wdata.q.val();
+            }
+        }
+        for i in 0..QCFG_WORDS {
+            if self.we_qcfg.q.val().get_bit(i) {
+                self.qcfg_words[i].d.next = self.req_wdata.q.val();
+            }
+        }
+        for i in 0..SHAPE_WORDS {
+            if self.we_shape.q.val().get_bit(i) {
+                self.shape_words[i].d.next = self.req_wdata.q.val();
+            }
+        }
+        if self.go_filter.q.val() {
+            self.cmd_word.d.next = self.req_wdata.q.val();
+            self.cmd_write.d.next = true;
+        }
+        if self.go_shape_cmd.q.val() {
+            self.shape_queue.d.next = self.req_wdata.q.val().get_bits::<QUEUE_BITS>(0);
+            if self.req_wdata.q.val().get_bit(16) {
+                self.shape_write.d.next = true;
+            } else if self.req_wdata.q.val().get_bit(17) {
+                self.shape_read.d.next = true;
+            }
+        }
+        // A commit lands only when every engine took the last one and the
+        // queue exists; the driver polls QCFG_STATUS.
+        if self.go_commit.q.val() & !self.cfg_busy.val() & !self.qcfg_write.q.val() {
+            self.qcfg_write.d.next = true;
+            self.qcfg_queue.d.next = self.req_wdata.q.val().get_bits::<QUEUE_BITS>(0);
+        }
+        if self.go_doorbell.q.val() {
+            self.db_valid.d.next = true;
+            self.db_queue.d.next = self.req_queue.q.val();
+            self.db_kind.d.next = self.req_kind.q.val();
+            self.db_value.d.next = self.req_wdata.q.val().get_bits::<16>(0);
+        }
+        if self.go_qc.q.val() {
+            self.qc_wait.d.next = true;
+            self.qc_strobe.d.next = true;
+            self.qc_queue.d.next = self.req_queue.q.val();
+            self.qc_counter.d.next = self.req_kind.q.val();
+        }
+
+        // The read data: the regions are disjoint (asserted above), so an OR
+        // of each register masked by its select rather than a priority chain.
+        self.id_rom.address.next = self.rom_addr.q.val();
         self.counter_value.next = 0.into();
         for i in 0..COUNTER_COUNT {
-            if self.counter_select.val().get_bit(i) {
-                self.counter_value.next = self.counters[i].value.val();
+            if self.rd_counter.q.val().get_bit(i) {
+                self.counter_value.next = self.counter_value.val() | self.counters[i].value.val();
             }
         }
-
-        self.ack.d.next = self.regs.strobe.val();
-        if self.regs.strobe.val() {
-            if self.regs.write.val() {
-                if self.regs.addr.val() == self.scratch_addr.val() {
-                    self.scratch.d.next = self.regs.wdata.val();
-                }
-                if self.regs.addr.val() == self.control_addr.val() {
-                    self.control.d.next = self.regs.wdata.val();
-                }
-                if self.regs.addr.val() == self.default_queue_addr.val() {
-                    self.default_q.d.next = self.regs.wdata.val().get_bits::<QUEUE_BITS>(0);
-                }
-                if self.in_key.val() {
-                    for i in 0..KEY_WORDS {
-                        if self.key_select.val().get_bit(i) {
-                            self.key_words[i].d.next = self.regs.wdata.val();
-                        }
-                    }
-                }
-                if self.regs.addr.val() == self.value_addr.val() {
-                    self.value_word.d.next = self.regs.wdata.val();
-                }
-                if self.in_rss.val() {
-                    for i in 0..10 {
-                        if self.rss_select.val().get_bit(i) {
-                            self.rss_words[i].d.next = self.regs.wdata.val();
-                        }
-                    }
-                }
-                if (self.regs.addr.val() == self.cmd_addr.val())
-                    & (self.regs.wdata.val().get_bit(17) | self.regs.wdata.val().get_bit(18))
-                {
-                    self.cmd_word.d.next = self.regs.wdata.val();
-                    self.cmd_write.d.next = true;
-                }
-                if self.in_qcfg.val() {
-                    for i in 0..QCFG_WORDS {
-                        if self.qcfg_select.val().get_bit(i) {
-                            self.qcfg_words[i].d.next = self.regs.wdata.val();
-                        }
-                    }
-                }
-                if self.in_shape.val() {
-                    for i in 0..SHAPE_WORDS {
-                        if self.shape_select.val().get_bit(i) {
-                            self.shape_words[i].d.next = self.regs.wdata.val();
-                        }
-                    }
-                }
-                if self.shape_cmd_ok.val() {
-                    self.shape_queue.d.next = self.regs.wdata.val().get_bits::<QUEUE_BITS>(0);
-                    if self.regs.wdata.val().get_bit(16) {
-                        self.shape_write.d.next = true;
-                    } else if self.regs.wdata.val().get_bit(17) {
-                        self.shape_read.d.next = true;
-                    }
-                }
-                // A commit lands only when every engine took the last one
-                // and the queue exists; the driver polls QCFG_STATUS.
-                if (self.regs.addr.val() == self.qcfg_cmd_addr.val())
-                    & self.regs.wdata.val().get_bit(16)
-                    & !self.cfg_busy.val()
-                    & !self.qcfg_write.q.val()
-                    & (bit_cast::<REG_ADDR_BITS, 12>(self.regs.wdata.val().get_bits::<12>(0))
-                        < self.queue_count.val())
-                {
-                    self.qcfg_write.d.next = true;
-                    self.qcfg_queue.d.next = self.regs.wdata.val().get_bits::<QUEUE_BITS>(0);
-                }
-                if self.on_page.val() & (self.uq_offset.val() < 12) {
-                    self.db_valid.d.next = true;
-                    self.db_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
-                    self.db_kind.d.next = self.uq_offset.val().get_bits::<2>(2);
-                    self.db_value.d.next = self.regs.wdata.val().get_bits::<16>(0);
-                }
-                self.rdata.d.next = 0.into();
-            } else {
-                self.rdata.d.next = 0.into();
-                if self.regs.addr.val() < self.id_end.val() {
-                    self.rdata.d.next = self.id_rom.data.val();
-                } else if self.regs.addr.val() == self.scratch_addr.val() {
-                    self.rdata.d.next = self.scratch.q.val();
-                } else if self.regs.addr.val() == self.control_addr.val() {
-                    self.rdata.d.next = self.control.q.val();
-                } else if self.regs.addr.val() == self.default_queue_addr.val() {
-                    self.rdata.d.next = bit_cast::<32, QUEUE_BITS>(self.default_q.q.val());
-                } else if self.in_rss.val() {
-                    for i in 0..10 {
-                        if self.rss_select.val().get_bit(i) {
-                            self.rdata.d.next = self.rss_words[i].q.val();
-                        }
-                    }
-                } else if self.in_qcfg.val() {
-                    for i in 0..QCFG_WORDS {
-                        if self.qcfg_select.val().get_bit(i) {
-                            self.rdata.d.next = self.qcfg_words[i].q.val();
-                        }
-                    }
-                } else if self.in_shape.val() {
-                    for i in 0..SHAPE_WORDS {
-                        if self.shape_select.val().get_bit(i) {
-                            self.rdata.d.next = self.shape_words[i].q.val();
-                        }
-                    }
-                } else if self.regs.addr.val() == self.qcfg_status_addr.val() {
-                    self.rdata.d.next = bit_cast::<32, 1>((self.cfg_busy.val() | self.qcfg_write.q.val()).into());
-                } else if self.on_page.val() & (self.uq_offset.val() >= 0x10) & (self.uq_offset.val() < 0x20) {
-                    // The counter RAM answers later; hold the ack until it does.
-                    self.ack.d.next = false;
-                    self.qc_wait.d.next = true;
-                    self.qc_strobe.d.next = true;
-                    self.qc_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
-                    self.qc_counter.d.next = self.uq_offset.val().get_bits::<2>(2);
-                } else if self.in_counters.val() {
-                    if self.regs.addr.val().get_bit(2) {
-                        self.rdata.d.next = self.high_latch.q.val();
-                    } else {
-                        self.rdata.d.next = self.counter_value.val().get_bits::<32>(0);
-                        self.high_latch.d.next = self.counter_value.val().get_bits::<32>(32);
-                    }
-                }
+        if self.rd_counter_lo.q.val() {
+            self.high_latch.d.next = self.counter_value.val().get_bits::<32>(32);
+        }
+        self.read_value.next = self.counter_value.val().get_bits::<32>(0);
+        if self.rd_id.q.val() {
+            self.read_value.next = self.read_value.val() | self.id_rom.data.val();
+        }
+        if self.rd_scratch.q.val() {
+            self.read_value.next = self.read_value.val() | self.scratch.q.val();
+        }
+        if self.rd_control.q.val() {
+            self.read_value.next = self.read_value.val() | self.control.q.val();
+        }
+        if self.rd_default_q.q.val() {
+            self.read_value.next = self.read_value.val() | bit_cast::<32, QUEUE_BITS>(self.default_q.q.val());
+        }
+        if self.rd_status.q.val() {
+            self.read_value.next =
+                self.read_value.val() | bit_cast::<32, 1>((self.cfg_busy.val() | self.qcfg_write.q.val()).into());
+        }
+        if self.rd_counter_hi.q.val() {
+            self.read_value.next = self.read_value.val() | self.high_latch.q.val();
+        }
+        for i in 0..10 {
+            if self.rd_rss.q.val().get_bit(i) {
+                self.read_value.next = self.read_value.val() | self.rss_words[i].q.val();
             }
         }
+        for i in 0..QCFG_WORDS {
+            if self.rd_qcfg.q.val().get_bit(i) {
+                self.read_value.next = self.read_value.val() | self.qcfg_words[i].q.val();
+            }
+        }
+        for i in 0..SHAPE_WORDS {
+            if self.rd_shape.q.val().get_bit(i) {
+                self.read_value.next = self.read_value.val() | self.shape_words[i].q.val();
+            }
+        }
+        self.rdata.d.next = self.read_value.val();
     }
 }
 
@@ -550,15 +695,27 @@ mod tests {
     use super::*;
     use crate::harness::Harness;
 
-    fn access(h: &mut Harness<ControlPage>, write: bool, offset: u32, value: u32) -> u32 {
+    /// Raises the strobe for one edge, then leaves the other request
+    /// signals on values that would be a different access (the initiator
+    /// need not hold them): the action stage must use what it registered.
+    fn strobe(h: &mut Harness<ControlPage>, write: bool, offset: u32, value: u32) {
         h.uut.regs.strobe.next = true;
         h.uut.regs.write.next = write;
         h.uut.regs.addr.next = (offset as u64).into();
         h.uut.regs.wdata.next = (value as u64).into();
         h.cycle();
         h.uut.regs.strobe.next = false;
+        h.uut.regs.write.next = !write;
+        h.uut.regs.addr.next = ((offset ^ 0x4) as u64).into();
+        h.uut.regs.wdata.next = (!value as u64).into();
         h.settle();
-        assert!(h.uut.regs.ack.val(), "no ack one cycle after the strobe");
+    }
+
+    fn access(h: &mut Harness<ControlPage>, write: bool, offset: u32, value: u32) -> u32 {
+        strobe(h, write, offset, value);
+        assert!(!h.uut.regs.ack.val(), "ack one cycle after the strobe, before the access acted");
+        h.cycle();
+        assert!(h.uut.regs.ack.val(), "no ack two cycles after the strobe");
         let data = h.uut.regs.rdata.val().index() as u32;
         h.cycle();
         assert!(!h.uut.regs.ack.val(), "ack lasted more than one cycle");
@@ -608,15 +765,11 @@ mod tests {
             access(&mut h, true, regmap::FILTER_KEY + 4 * i, 0x1000_0000 + i);
         }
         access(&mut h, true, regmap::FILTER_VALUE, 0xCAFE_0005);
-        // The command's pulse lands in the cycle after the write's edge,
-        // which `access` spends waiting for the ack.
-        h.uut.regs.strobe.next = true;
-        h.uut.regs.write.next = true;
-        h.uut.regs.addr.next = (regmap::FILTER_CMD as u64).into();
-        h.uut.regs.wdata.next = (regmap::filter_cmd(true, 37, false) as u64).into();
+        // The command's pulse lands two cycles after the strobe's edge, with
+        // the ack, which `access` spends waiting for.
+        strobe(&mut h, true, regmap::FILTER_CMD, regmap::filter_cmd(true, 37, false));
+        assert!(!h.uut.filter.write.val(), "the write pulse came before the access acted");
         h.cycle();
-        h.uut.regs.strobe.next = false;
-        h.settle();
         assert!(h.uut.filter.write.val());
         assert!(h.uut.filter.wildcard.val() && !h.uut.filter.clear.val());
         assert_eq!(h.uut.filter.slot.val(), 37u64);
@@ -629,16 +782,11 @@ mod tests {
         assert!(!h.uut.filter.write.val(), "the write pulse lasted more than a cycle");
         // A word with neither WRITE nor CLEAR is no command at all.
         for cmd in [37, regmap::FILTER_CMD_WILDCARD | 37] {
-            h.uut.regs.strobe.next = true;
-            h.uut.regs.write.next = true;
-            h.uut.regs.addr.next = (regmap::FILTER_CMD as u64).into();
-            h.uut.regs.wdata.next = (cmd as u64).into();
-            h.cycle();
-            h.uut.regs.strobe.next = false;
-            h.settle();
-            assert!(!h.uut.filter.write.val(), "0x{cmd:x} wrote a slot");
-            h.cycle();
-            assert!(!h.uut.filter.write.val(), "0x{cmd:x} wrote a slot late");
+            strobe(&mut h, true, regmap::FILTER_CMD, cmd);
+            for _ in 0..3 {
+                assert!(!h.uut.filter.write.val(), "0x{cmd:x} wrote a slot");
+                h.cycle();
+            }
         }
         access(&mut h, true, regmap::DEFAULT_QUEUE, 0xFFFF_F00D);
         assert_eq!(read(&mut h, regmap::DEFAULT_QUEUE), 0x00D);
@@ -709,13 +857,9 @@ mod tests {
             access(&mut h, true, regmap::QCFG + 4 * i as u32, *w);
         }
         assert_eq!(read(&mut h, regmap::QCFG + 4 * 9), 0xABCD_0008);
-        h.uut.regs.strobe.next = true;
-        h.uut.regs.write.next = true;
-        h.uut.regs.addr.next = (regmap::QCFG_CMD as u64).into();
-        h.uut.regs.wdata.next = ((regmap::QCFG_CMD_COMMIT | 9) as u64).into();
+        strobe(&mut h, true, regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | 9);
+        assert!(!h.uut.settings.write.val(), "the commit came before the access acted");
         h.cycle();
-        h.uut.regs.strobe.next = false;
-        h.settle();
         assert!(h.uut.settings.write.val());
         assert_eq!(h.uut.settings.queue.val(), 9u64);
         let c = h.uut.settings.settings.val();
@@ -734,15 +878,22 @@ mod tests {
         h.cycle();
         assert!(!h.uut.settings.write.val());
         // While an engine is busy, commits are refused and the status says so.
+        let commits = |h: &mut Harness<ControlPage>, value: u32| {
+            strobe(h, true, regmap::QCFG_CMD, value);
+            (0..3).any(|_| {
+                let w = h.uut.settings.write.val();
+                h.cycle();
+                w
+            })
+        };
         h.uut.cfg_busy.next = true;
         assert_eq!(read(&mut h, regmap::QCFG_STATUS), regmap::QCFG_STATUS_BUSY);
-        access(&mut h, true, regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | 3);
-        assert!(!h.uut.settings.write.val());
+        assert!(!commits(&mut h, regmap::QCFG_CMD_COMMIT | 3), "committed while busy");
         h.uut.cfg_busy.next = false;
         // A queue that does not exist is never committed.
-        access(&mut h, true, regmap::QCFG_CMD, regmap::QCFG_CMD_COMMIT | 64);
-        assert!(!h.uut.settings.write.val());
+        assert!(!commits(&mut h, regmap::QCFG_CMD_COMMIT | 64), "committed a queue that does not exist");
         assert_eq!(read(&mut h, regmap::QCFG_STATUS), 0);
+        assert!(commits(&mut h, regmap::QCFG_CMD_COMMIT | 63), "refused the last queue");
     }
 
     #[test]
@@ -753,13 +904,9 @@ mod tests {
             for (i, w) in s.words().iter().enumerate() {
                 access(h, true, regmap::SHAPE + 4 * i as u32, *w);
             }
-            h.uut.regs.strobe.next = true;
-            h.uut.regs.write.next = true;
-            h.uut.regs.addr.next = (regmap::SHAPE_CMD as u64).into();
-            h.uut.regs.wdata.next = ((regmap::SHAPE_CMD_WRITE | q) as u64).into();
+            strobe(h, true, regmap::SHAPE_CMD, regmap::SHAPE_CMD_WRITE | q);
+            assert!(!h.uut.shape.write.val(), "a write came before the access acted");
             h.cycle();
-            h.uut.regs.strobe.next = false;
-            h.settle();
             let shown = h.uut.shape.write.val();
             let shape = h.uut.shape.shape.val();
             let queue = h.uut.shape.queue.val();
@@ -795,13 +942,9 @@ mod tests {
         let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
         let mut rung = vec![];
         for (q, off, value) in [(0u32, 0u32, 7u32), (5, 4, 0x1_FFFF), (63, 8, 1), (64, 0, 1), (2, 0x800, 1), (9, 0xC, 3)] {
-            h.uut.regs.strobe.next = true;
-            h.uut.regs.write.next = true;
-            h.uut.regs.addr.next = ((regmap::queue_page(q) + off) as u64).into();
-            h.uut.regs.wdata.next = (value as u64).into();
+            strobe(&mut h, true, regmap::queue_page(q) + off, value);
+            assert!(!h.uut.doorbell.valid.val(), "a doorbell came before the access acted");
             h.cycle();
-            h.uut.regs.strobe.next = false;
-            h.settle();
             if h.uut.doorbell.valid.val() {
                 rung.push((
                     h.uut.doorbell.queue.val().index(),
@@ -820,12 +963,9 @@ mod tests {
     #[test]
     fn user_page_counter_reads_wait_for_the_counter_ram() {
         let mut h = Harness::new(ControlPage::new(&NicParams::default()), |c| &mut c.clock);
-        h.uut.regs.strobe.next = true;
-        h.uut.regs.write.next = false;
-        h.uut.regs.addr.next = ((regmap::queue_page(12) + regmap::UQ_TX_SENT) as u64).into();
+        strobe(&mut h, false, regmap::queue_page(12) + regmap::UQ_TX_SENT, 0);
+        assert!(!h.uut.regs.ack.val() && !h.uut.qc_rd_strobe.val());
         h.cycle();
-        h.uut.regs.strobe.next = false;
-        h.settle();
         assert!(!h.uut.regs.ack.val());
         assert!(h.uut.qc_rd_strobe.val());
         assert_eq!(h.uut.qc_rd_queue.val(), 12u64);
