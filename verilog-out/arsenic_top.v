@@ -329,6 +329,19 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     reg  [63:0] arbiter$evt$wr_data;
     reg  arbiter$evt$wr_data_last;
     wire  arbiter$evt$wr_data_ready;
+    reg  rx_wd$clock;
+    reg  rx_wd$in_valid;
+    wire  rx_wd$in_ready;
+    reg  [63:0] rx_wd$in_x;
+    reg  [15:0] rx_wd$in_y;
+    reg  [7:0] rx_wd$in_z;
+    reg  rx_wd$in_f;
+    wire  rx_wd$out_valid;
+    reg  rx_wd$out_ready;
+    wire  [63:0] rx_wd$out_x;
+    wire  [15:0] rx_wd$out_y;
+    wire  [7:0] rx_wd$out_z;
+    wire  rx_wd$out_f;
     reg  mux$clock;
     reg  [7:0] mux$a$data;
     reg  mux$a$valid;
@@ -688,6 +701,21 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .host$wr_data_last(dma$wr_data_last),
         .host$wr_data_ready(dma$wr_data_ready)
     );
+    top$rx_wd rx_wd(
+        .clock(rx_wd$clock),
+        .in_valid(rx_wd$in_valid),
+        .in_ready(rx_wd$in_ready),
+        .in_x(rx_wd$in_x),
+        .in_y(rx_wd$in_y),
+        .in_z(rx_wd$in_z),
+        .in_f(rx_wd$in_f),
+        .out_valid(rx_wd$out_valid),
+        .out_ready(rx_wd$out_ready),
+        .out_x(rx_wd$out_x),
+        .out_y(rx_wd$out_y),
+        .out_z(rx_wd$out_z),
+        .out_f(rx_wd$out_f)
+    );
     top$mux mux(
         .clock(mux$clock),
         .a$data(mux$a$data),
@@ -729,11 +757,36 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         evt$clock = clock;
         qcount$clock = clock;
         arbiter$clock = clock;
+        rx_wd$clock = clock;
         mux$clock = clock;
         in_frame$clock = clock;
         frame_looped$clock = clock;
         in_frame$d = in_frame$q;
         frame_looped$d = frame_looped$q;
+        arbiter$rx$rd_req_valid = rx$dma$rd_req_valid;
+        arbiter$rx$rd_req_addr = rx$dma$rd_req_addr;
+        arbiter$rx$rd_req_len = rx$dma$rd_req_len;
+        arbiter$rx$rd_req_tag = rx$dma$rd_req_tag;
+        rx$dma$rd_req_ready = arbiter$rx$rd_req_ready;
+        rx$dma$rd_rsp_valid = arbiter$rx$rd_rsp_valid;
+        rx$dma$rd_rsp_data = arbiter$rx$rd_rsp_data;
+        rx$dma$rd_rsp_tag = arbiter$rx$rd_rsp_tag;
+        rx$dma$rd_rsp_last = arbiter$rx$rd_rsp_last;
+        arbiter$rx$rd_rsp_ready = rx$dma$rd_rsp_ready;
+        arbiter$rx$wr_req_valid = rx$dma$wr_req_valid;
+        arbiter$rx$wr_req_addr = rx$dma$wr_req_addr;
+        arbiter$rx$wr_req_len = rx$dma$wr_req_len;
+        rx$dma$wr_req_ready = arbiter$rx$wr_req_ready;
+        rx_wd$in_valid = rx$dma$wr_data_valid;
+        rx_wd$in_x = rx$dma$wr_data;
+        rx_wd$in_y = 32'h0;
+        rx_wd$in_z = 32'h0;
+        rx_wd$in_f = rx$dma$wr_data_last;
+        rx$dma$wr_data_ready = rx_wd$in_ready;
+        arbiter$rx$wr_data_valid = rx_wd$out_valid;
+        arbiter$rx$wr_data = rx_wd$out_x;
+        arbiter$rx$wr_data_last = rx_wd$out_f;
+        rx_wd$out_ready = arbiter$rx$wr_data_ready;
         demux$data = check$frames_out$data;
         demux$valid = check$frames_out$valid;
         demux$last = check$frames_out$last;
@@ -799,24 +852,6 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         control$inc = ((frame_end) & 32'hffffffff) | (((check$frames_out$valid) & 32'hffffffff) << 32'h1) | ((((tx_beat & mac_tx$last)) & 32'hffffffff) << 32'h2) | (((tx_beat) & 32'hffffffff) << 32'h3) | (((check$runt) & 32'hffffffff) << 32'h4) | (((check$giant) & 32'hffffffff) << 32'h5) | (((check$mac_error) & 32'hffffffff) << 32'h6) | ((((loop_fifo$overflow | rx$counts[32'h5])) & 32'hffffffff) << 32'h7) | (((demux$counts) & 32'hffffffff) << 32'h8) | (((rx$counts[(32'h0)+:(5)]) & 32'hffffffff) << 32'h12) | (((tx$counts) & 32'hffffffff) << 32'h17) | (((evt$counts) & 32'hffffffff) << 32'h1a);
     end
     
-    always @(*) arbiter$rx$rd_req_valid = rx$dma$rd_req_valid;
-    always @(*) arbiter$rx$rd_req_addr = rx$dma$rd_req_addr;
-    always @(*) arbiter$rx$rd_req_len = rx$dma$rd_req_len;
-    always @(*) arbiter$rx$rd_req_tag = rx$dma$rd_req_tag;
-    always @(*) rx$dma$rd_req_ready = arbiter$rx$rd_req_ready;
-    always @(*) rx$dma$rd_rsp_valid = arbiter$rx$rd_rsp_valid;
-    always @(*) rx$dma$rd_rsp_data = arbiter$rx$rd_rsp_data;
-    always @(*) rx$dma$rd_rsp_tag = arbiter$rx$rd_rsp_tag;
-    always @(*) rx$dma$rd_rsp_last = arbiter$rx$rd_rsp_last;
-    always @(*) arbiter$rx$rd_rsp_ready = rx$dma$rd_rsp_ready;
-    always @(*) arbiter$rx$wr_req_valid = rx$dma$wr_req_valid;
-    always @(*) arbiter$rx$wr_req_addr = rx$dma$wr_req_addr;
-    always @(*) arbiter$rx$wr_req_len = rx$dma$wr_req_len;
-    always @(*) rx$dma$wr_req_ready = arbiter$rx$wr_req_ready;
-    always @(*) arbiter$rx$wr_data_valid = rx$dma$wr_data_valid;
-    always @(*) arbiter$rx$wr_data = rx$dma$wr_data;
-    always @(*) arbiter$rx$wr_data_last = rx$dma$wr_data_last;
-    always @(*) rx$dma$wr_data_ready = arbiter$rx$wr_data_ready;
     always @(*) arbiter$tx$rd_req_valid = tx$dma$rd_req_valid;
     always @(*) arbiter$tx$rd_req_addr = tx$dma$rd_req_addr;
     always @(*) arbiter$tx$rd_req_len = tx$dma$rd_req_len;
@@ -4526,18 +4561,39 @@ module top$check(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$e
     output reg  mac_error;
     
     // Constant declarations
-    localparam  min_len = 16'he;
-    localparam  max_len = 16'h5f2;
+    localparam  short_below = 16'hd;
+    localparam  long_from = 16'h5f2;
     
     // Stub signals
     reg  [15:0] length$d;
     wire  [15:0] length$q;
     reg  length$clock;
+    reg  [7:0] data$d;
+    wire  [7:0] data$q;
+    reg  data$clock;
+    reg  valid$d;
+    wire  valid$q;
+    reg  valid$clock;
+    reg  last$d;
+    wire  last$q;
+    reg  last$clock;
+    reg  error$d;
+    wire  error$q;
+    reg  error$clock;
+    reg  runt_q$d;
+    wire  runt_q$q;
+    reg  runt_q$clock;
+    reg  giant_q$d;
+    wire  giant_q$q;
+    reg  giant_q$clock;
+    reg  mac_error_q$d;
+    wire  mac_error_q$q;
+    reg  mac_error_q$clock;
     
     // Local signals
-    reg  [15:0] length_now;
     reg  too_short;
     reg  too_long;
+    reg  take;
     
     // Sub module instances
     top$check$length length(
@@ -4545,44 +4601,178 @@ module top$check(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$e
         .q(length$q),
         .clock(length$clock)
     );
+    top$check$data data(
+        .d(data$d),
+        .q(data$q),
+        .clock(data$clock)
+    );
+    top$check$valid valid(
+        .d(valid$d),
+        .q(valid$q),
+        .clock(valid$clock)
+    );
+    top$check$last last(
+        .d(last$d),
+        .q(last$q),
+        .clock(last$clock)
+    );
+    top$check$error error(
+        .d(error$d),
+        .q(error$q),
+        .clock(error$clock)
+    );
+    top$check$runt_q runt_q(
+        .d(runt_q$d),
+        .q(runt_q$q),
+        .clock(runt_q$clock)
+    );
+    top$check$giant_q giant_q(
+        .d(giant_q$d),
+        .q(giant_q$q),
+        .clock(giant_q$clock)
+    );
+    top$check$mac_error_q mac_error_q(
+        .d(mac_error_q$d),
+        .q(mac_error_q$q),
+        .clock(mac_error_q$clock)
+    );
     
     // Update code
     always @(*) begin
         length$clock = clock;
+        data$clock = clock;
+        valid$clock = clock;
+        last$clock = clock;
+        error$clock = clock;
+        runt_q$clock = clock;
+        giant_q$clock = clock;
+        mac_error_q$clock = clock;
         length$d = length$q;
-        length_now = length$q;
-        if (length$q != 32'hffff) begin
-            length_now = length$q + 32'h1;
+        data$d = data$q;
+        valid$d = valid$q;
+        last$d = last$q;
+        error$d = error$q;
+        runt_q$d = runt_q$q;
+        giant_q$d = giant_q$q;
+        mac_error_q$d = mac_error_q$q;
+        too_short = length$q < short_below;
+        too_long = length$q >= long_from;
+        frames_out$data = data$q;
+        frames_out$valid = valid$q;
+        frames_out$last = last$q;
+        frames_out$error = error$q;
+        runt = runt_q$q;
+        giant = giant_q$q;
+        mac_error = mac_error_q$q;
+        frames_in$ready = frames_out$ready | ~valid$q;
+        take = frames_in$valid & (frames_out$ready | ~valid$q);
+        runt_q$d = 1'b0;
+        giant_q$d = 1'b0;
+        mac_error_q$d = 1'b0;
+        if (frames_out$ready) begin
+            valid$d = 1'b0;
         end
-        too_short = length_now < min_len;
-        too_long = length_now > max_len;
-        frames_out$data = frames_in$data;
-        frames_out$valid = frames_in$valid;
-        frames_out$last = frames_in$last;
-        frames_out$error = 1'b0;
-        frames_in$ready = frames_out$ready;
-        runt = 1'b0;
-        giant = 1'b0;
-        mac_error = 1'b0;
-        if (frames_in$valid & frames_out$ready) begin
-            length$d = length_now;
+        if (take) begin
+            data$d = frames_in$data;
+            valid$d = 1'b1;
+            last$d = frames_in$last;
+            error$d = 1'b0;
+            if (length$q != 32'hffff) begin
+                length$d = length$q + 32'h1;
+            end
             if (frames_in$last) begin
                 length$d = 32'h0;
-                frames_out$error = frames_in$error | too_short | too_long;
+                error$d = frames_in$error | too_short | too_long;
                 if (frames_in$error) begin
-                    mac_error = 1'b1;
+                    mac_error_q$d = 1'b1;
                 end
                 else if (too_short) begin
-                    runt = 1'b1;
+                    runt_q$d = 1'b1;
                 end
                 else if (too_long) begin
-                    giant = 1'b1;
+                    giant_q$d = 1'b1;
                 end
             end
         end
     end
     
 endmodule // top$check
+
+
+module top$check$data(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$data
+
+
+module top$check$error(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$error
+
+
+module top$check$giant_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$giant_q
+
+
+module top$check$last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$last
 
 
 module top$check$length(d,q,clock);
@@ -4602,6 +4792,63 @@ module top$check$length(d,q,clock);
     end
           
 endmodule // top$check$length
+
+
+module top$check$mac_error_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$mac_error_q
+
+
+module top$check$runt_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$runt_q
+
+
+module top$check$valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$check$valid
 
 
 module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key,settings$write,settings$queue,settings$settings,cfg_busy,shape$write,shape$queue,shape$shape,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,qc_rd_strobe,qc_rd_queue,qc_rd_counter,qc_rd_ack,qc_rd_data);
@@ -4957,6 +5204,93 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [31:0] rss_words$9$d;
     wire  [31:0] rss_words$9$q;
     reg  rss_words$9$clock;
+    reg  req_strobe$d;
+    wire  req_strobe$q;
+    reg  req_strobe$clock;
+    reg  [31:0] req_wdata$d;
+    wire  [31:0] req_wdata$q;
+    reg  req_wdata$clock;
+    reg  [11:0] req_queue$d;
+    wire  [11:0] req_queue$q;
+    reg  req_queue$clock;
+    reg  [1:0] req_kind$d;
+    wire  [1:0] req_kind$q;
+    reg  req_kind$clock;
+    reg  [3:0] rom_addr$d;
+    wire  [3:0] rom_addr$q;
+    reg  rom_addr$clock;
+    reg  we_scratch$d;
+    wire  we_scratch$q;
+    reg  we_scratch$clock;
+    reg  we_control$d;
+    wire  we_control$q;
+    reg  we_control$clock;
+    reg  we_default_q$d;
+    wire  we_default_q$q;
+    reg  we_default_q$clock;
+    reg  we_value$d;
+    wire  we_value$q;
+    reg  we_value$clock;
+    reg  [15:0] we_key$d;
+    wire  [15:0] we_key$q;
+    reg  we_key$clock;
+    reg  [15:0] we_rss$d;
+    wire  [15:0] we_rss$q;
+    reg  we_rss$clock;
+    reg  [31:0] we_qcfg$d;
+    wire  [31:0] we_qcfg$q;
+    reg  we_qcfg$clock;
+    reg  [7:0] we_shape$d;
+    wire  [7:0] we_shape$q;
+    reg  we_shape$clock;
+    reg  go_filter$d;
+    wire  go_filter$q;
+    reg  go_filter$clock;
+    reg  go_shape_cmd$d;
+    wire  go_shape_cmd$q;
+    reg  go_shape_cmd$clock;
+    reg  go_commit$d;
+    wire  go_commit$q;
+    reg  go_commit$clock;
+    reg  go_doorbell$d;
+    wire  go_doorbell$q;
+    reg  go_doorbell$clock;
+    reg  go_qc$d;
+    wire  go_qc$q;
+    reg  go_qc$clock;
+    reg  rd_id$d;
+    wire  rd_id$q;
+    reg  rd_id$clock;
+    reg  rd_scratch$d;
+    wire  rd_scratch$q;
+    reg  rd_scratch$clock;
+    reg  rd_control$d;
+    wire  rd_control$q;
+    reg  rd_control$clock;
+    reg  rd_default_q$d;
+    wire  rd_default_q$q;
+    reg  rd_default_q$clock;
+    reg  rd_status$d;
+    wire  rd_status$q;
+    reg  rd_status$clock;
+    reg  [15:0] rd_rss$d;
+    wire  [15:0] rd_rss$q;
+    reg  rd_rss$clock;
+    reg  [31:0] rd_qcfg$d;
+    wire  [31:0] rd_qcfg$q;
+    reg  rd_qcfg$clock;
+    reg  [7:0] rd_shape$d;
+    wire  [7:0] rd_shape$q;
+    reg  rd_shape$clock;
+    reg  [31:0] rd_counter$d;
+    wire  [31:0] rd_counter$q;
+    reg  rd_counter$clock;
+    reg  rd_counter_lo$d;
+    wire  rd_counter_lo$q;
+    reg  rd_counter_lo$clock;
+    reg  rd_counter_hi$d;
+    wire  rd_counter_hi$q;
+    reg  rd_counter_hi$clock;
     
     // Local signals
     reg  [23:0] shape_offset;
@@ -5009,6 +5343,9 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [31:0] counter_select;
     reg  [63:0] counter_value;
     reg  in_counters;
+    reg  is_wr;
+    reg  is_rd;
+    reg  [31:0] read_value;
     
     // Sub module instances
     top$control$qcfg_words$0 qcfg_words$0(
@@ -5499,6 +5836,151 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .q(rss_words$9$q),
         .clock(rss_words$9$clock)
     );
+    top$control$req_strobe req_strobe(
+        .d(req_strobe$d),
+        .q(req_strobe$q),
+        .clock(req_strobe$clock)
+    );
+    top$control$req_wdata req_wdata(
+        .d(req_wdata$d),
+        .q(req_wdata$q),
+        .clock(req_wdata$clock)
+    );
+    top$control$req_queue req_queue(
+        .d(req_queue$d),
+        .q(req_queue$q),
+        .clock(req_queue$clock)
+    );
+    top$control$req_kind req_kind(
+        .d(req_kind$d),
+        .q(req_kind$q),
+        .clock(req_kind$clock)
+    );
+    top$control$rom_addr rom_addr(
+        .d(rom_addr$d),
+        .q(rom_addr$q),
+        .clock(rom_addr$clock)
+    );
+    top$control$we_scratch we_scratch(
+        .d(we_scratch$d),
+        .q(we_scratch$q),
+        .clock(we_scratch$clock)
+    );
+    top$control$we_control we_control(
+        .d(we_control$d),
+        .q(we_control$q),
+        .clock(we_control$clock)
+    );
+    top$control$we_default_q we_default_q(
+        .d(we_default_q$d),
+        .q(we_default_q$q),
+        .clock(we_default_q$clock)
+    );
+    top$control$we_value we_value(
+        .d(we_value$d),
+        .q(we_value$q),
+        .clock(we_value$clock)
+    );
+    top$control$we_key we_key(
+        .d(we_key$d),
+        .q(we_key$q),
+        .clock(we_key$clock)
+    );
+    top$control$we_rss we_rss(
+        .d(we_rss$d),
+        .q(we_rss$q),
+        .clock(we_rss$clock)
+    );
+    top$control$we_qcfg we_qcfg(
+        .d(we_qcfg$d),
+        .q(we_qcfg$q),
+        .clock(we_qcfg$clock)
+    );
+    top$control$we_shape we_shape(
+        .d(we_shape$d),
+        .q(we_shape$q),
+        .clock(we_shape$clock)
+    );
+    top$control$go_filter go_filter(
+        .d(go_filter$d),
+        .q(go_filter$q),
+        .clock(go_filter$clock)
+    );
+    top$control$go_shape_cmd go_shape_cmd(
+        .d(go_shape_cmd$d),
+        .q(go_shape_cmd$q),
+        .clock(go_shape_cmd$clock)
+    );
+    top$control$go_commit go_commit(
+        .d(go_commit$d),
+        .q(go_commit$q),
+        .clock(go_commit$clock)
+    );
+    top$control$go_doorbell go_doorbell(
+        .d(go_doorbell$d),
+        .q(go_doorbell$q),
+        .clock(go_doorbell$clock)
+    );
+    top$control$go_qc go_qc(
+        .d(go_qc$d),
+        .q(go_qc$q),
+        .clock(go_qc$clock)
+    );
+    top$control$rd_id rd_id(
+        .d(rd_id$d),
+        .q(rd_id$q),
+        .clock(rd_id$clock)
+    );
+    top$control$rd_scratch rd_scratch(
+        .d(rd_scratch$d),
+        .q(rd_scratch$q),
+        .clock(rd_scratch$clock)
+    );
+    top$control$rd_control rd_control(
+        .d(rd_control$d),
+        .q(rd_control$q),
+        .clock(rd_control$clock)
+    );
+    top$control$rd_default_q rd_default_q(
+        .d(rd_default_q$d),
+        .q(rd_default_q$q),
+        .clock(rd_default_q$clock)
+    );
+    top$control$rd_status rd_status(
+        .d(rd_status$d),
+        .q(rd_status$q),
+        .clock(rd_status$clock)
+    );
+    top$control$rd_rss rd_rss(
+        .d(rd_rss$d),
+        .q(rd_rss$q),
+        .clock(rd_rss$clock)
+    );
+    top$control$rd_qcfg rd_qcfg(
+        .d(rd_qcfg$d),
+        .q(rd_qcfg$q),
+        .clock(rd_qcfg$clock)
+    );
+    top$control$rd_shape rd_shape(
+        .d(rd_shape$d),
+        .q(rd_shape$q),
+        .clock(rd_shape$clock)
+    );
+    top$control$rd_counter rd_counter(
+        .d(rd_counter$d),
+        .q(rd_counter$q),
+        .clock(rd_counter$clock)
+    );
+    top$control$rd_counter_lo rd_counter_lo(
+        .d(rd_counter_lo$d),
+        .q(rd_counter_lo$q),
+        .clock(rd_counter_lo$clock)
+    );
+    top$control$rd_counter_hi rd_counter_hi(
+        .d(rd_counter_hi$d),
+        .q(rd_counter_hi$q),
+        .clock(rd_counter_hi$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -5524,6 +6006,35 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         qc_strobe$clock = clock;
         qc_queue$clock = clock;
         qc_counter$clock = clock;
+        req_strobe$clock = clock;
+        req_wdata$clock = clock;
+        req_queue$clock = clock;
+        req_kind$clock = clock;
+        rom_addr$clock = clock;
+        we_scratch$clock = clock;
+        we_control$clock = clock;
+        we_default_q$clock = clock;
+        we_value$clock = clock;
+        we_key$clock = clock;
+        we_rss$clock = clock;
+        we_qcfg$clock = clock;
+        we_shape$clock = clock;
+        go_filter$clock = clock;
+        go_shape_cmd$clock = clock;
+        go_commit$clock = clock;
+        go_doorbell$clock = clock;
+        go_qc$clock = clock;
+        rd_id$clock = clock;
+        rd_scratch$clock = clock;
+        rd_control$clock = clock;
+        rd_default_q$clock = clock;
+        rd_status$clock = clock;
+        rd_rss$clock = clock;
+        rd_qcfg$clock = clock;
+        rd_shape$clock = clock;
+        rd_counter$clock = clock;
+        rd_counter_lo$clock = clock;
+        rd_counter_hi$clock = clock;
         ack$d = ack$q;
         rdata$d = rdata$q;
         scratch$d = scratch$q;
@@ -5546,6 +6057,35 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         qc_strobe$d = qc_strobe$q;
         qc_queue$d = qc_queue$q;
         qc_counter$d = qc_counter$q;
+        req_strobe$d = req_strobe$q;
+        req_wdata$d = req_wdata$q;
+        req_queue$d = req_queue$q;
+        req_kind$d = req_kind$q;
+        rom_addr$d = rom_addr$q;
+        we_scratch$d = we_scratch$q;
+        we_control$d = we_control$q;
+        we_default_q$d = we_default_q$q;
+        we_value$d = we_value$q;
+        we_key$d = we_key$q;
+        we_rss$d = we_rss$q;
+        we_qcfg$d = we_qcfg$q;
+        we_shape$d = we_shape$q;
+        go_filter$d = go_filter$q;
+        go_shape_cmd$d = go_shape_cmd$q;
+        go_commit$d = go_commit$q;
+        go_doorbell$d = go_doorbell$q;
+        go_qc$d = go_qc$q;
+        rd_id$d = rd_id$q;
+        rd_scratch$d = rd_scratch$q;
+        rd_control$d = rd_control$q;
+        rd_default_q$d = rd_default_q$q;
+        rd_status$d = rd_status$q;
+        rd_rss$d = rd_rss$q;
+        rd_qcfg$d = rd_qcfg$q;
+        rd_shape$d = rd_shape$q;
+        rd_counter$d = rd_counter$q;
+        rd_counter_lo$d = rd_counter_lo$q;
+        rd_counter_hi$d = rd_counter_hi$q;
         qcfg_words$0$clock = clock;
         qcfg_words$0$d = qcfg_words$0$q;
         qw$0 = qcfg_words$0$q;
@@ -5665,7 +6205,7 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         shape_copy$write_address = shape_queue$q[(32'h0)+:(6)];
         shape_copy$write_data = shape$shape;
         shape_copy$write_enable = shape_write$q;
-        shape_copy$read_address = regs$wdata[(32'h0)+:(6)];
+        shape_copy$read_address = req_wdata$q[(32'h0)+:(6)];
         if (shape_read$q) begin
             shape_words$0$d = ((shape_copy$read_data[(64'h0)+:(28)]) & 32'hffffffff);
             shape_words$1$d = ((shape_copy$read_data[(64'h1c)+:(22)]) & 32'hffffffff);
@@ -5839,6 +6379,64 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         in_key = (regs$addr >= key_base) & (regs$addr < key_end);
         key_offset = regs$addr - key_base;
         key_select = ((1'b1) & 16'hffff) << key_offset[(32'h2)+:(4)];
+        is_wr = regs$strobe & regs$write;
+        is_rd = regs$strobe & ~regs$write;
+        in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
+        counter_offset = regs$addr - counters_base;
+        counter_select = ((1'b1) & 32'hffffffff) << counter_offset[(32'h3)+:(5)];
+        req_strobe$d = regs$strobe;
+        req_wdata$d = regs$wdata;
+        req_queue$d = ((page - 32'h1) & 12'hfff);
+        req_kind$d = uq_offset[(32'h2)+:(2)];
+        rom_addr$d = regs$addr[(32'h2)+:(4)];
+        we_scratch$d = is_wr & (regs$addr == scratch_addr);
+        we_control$d = is_wr & (regs$addr == control_addr);
+        we_default_q$d = is_wr & (regs$addr == default_queue_addr);
+        we_value$d = is_wr & (regs$addr == value_addr);
+        we_key$d = 32'h0;
+        if (is_wr & in_key) begin
+            we_key$d = key_select;
+        end
+        we_rss$d = 32'h0;
+        if (is_wr & in_rss) begin
+            we_rss$d = rss_select;
+        end
+        we_qcfg$d = 32'h0;
+        if (is_wr & in_qcfg) begin
+            we_qcfg$d = qcfg_select;
+        end
+        we_shape$d = 32'h0;
+        if (is_wr & in_shape) begin
+            we_shape$d = shape_select;
+        end
+        go_filter$d = is_wr & (regs$addr == cmd_addr) & (regs$wdata[32'h11] | regs$wdata[32'h12]);
+        go_shape_cmd$d = is_wr & shape_cmd_ok;
+        go_commit$d = is_wr & (regs$addr == qcfg_cmd_addr) & regs$wdata[32'h10] & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count);
+        go_doorbell$d = is_wr & on_page & (uq_offset < 32'hc);
+        go_qc$d = is_rd & on_page & (uq_offset >= 32'h10) & (uq_offset < 32'h20);
+        rd_id$d = is_rd & (regs$addr < id_end);
+        rd_scratch$d = is_rd & (regs$addr == scratch_addr);
+        rd_control$d = is_rd & (regs$addr == control_addr);
+        rd_default_q$d = is_rd & (regs$addr == default_queue_addr);
+        rd_status$d = is_rd & (regs$addr == qcfg_status_addr);
+        rd_rss$d = 32'h0;
+        if (is_rd & in_rss) begin
+            rd_rss$d = rss_select;
+        end
+        rd_qcfg$d = 32'h0;
+        if (is_rd & in_qcfg) begin
+            rd_qcfg$d = qcfg_select;
+        end
+        rd_shape$d = 32'h0;
+        if (is_rd & in_shape) begin
+            rd_shape$d = shape_select;
+        end
+        rd_counter$d = 32'h0;
+        if (is_rd & in_counters & ~regs$addr[32'h2]) begin
+            rd_counter$d = counter_select;
+        end
+        rd_counter_lo$d = is_rd & in_counters & ~regs$addr[32'h2];
+        rd_counter_hi$d = is_rd & in_counters & regs$addr[32'h2];
         regs$ack = ack$q;
         regs$rdata = rdata$q;
         if (qc_wait$q & qc_rd_ack) begin
@@ -5846,427 +6444,400 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
             regs$rdata = qc_rd_data;
             qc_wait$d = 1'b0;
         end
-        id_rom$address = regs$addr[(32'h2)+:(4)];
-        in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
-        counter_offset = regs$addr - counters_base;
-        counter_select = ((1'b1) & 32'hffffffff) << counter_offset[(32'h3)+:(5)];
+        ack$d = req_strobe$q & ~go_qc$q;
+        if (we_scratch$q) begin
+            scratch$d = req_wdata$q;
+        end
+        if (we_control$q) begin
+            control$d = req_wdata$q;
+        end
+        if (we_default_q$q) begin
+            default_q$d = req_wdata$q[(32'h0)+:(12)];
+        end
+        if (we_value$q) begin
+            value_word$d = req_wdata$q;
+        end
+        if (we_key$q[0]) begin
+            key_words$0$d = req_wdata$q;
+        end
+        if (we_key$q[1]) begin
+            key_words$1$d = req_wdata$q;
+        end
+        if (we_key$q[2]) begin
+            key_words$2$d = req_wdata$q;
+        end
+        if (we_key$q[3]) begin
+            key_words$3$d = req_wdata$q;
+        end
+        if (we_key$q[4]) begin
+            key_words$4$d = req_wdata$q;
+        end
+        if (we_key$q[5]) begin
+            key_words$5$d = req_wdata$q;
+        end
+        if (we_key$q[6]) begin
+            key_words$6$d = req_wdata$q;
+        end
+        if (we_key$q[7]) begin
+            key_words$7$d = req_wdata$q;
+        end
+        if (we_key$q[8]) begin
+            key_words$8$d = req_wdata$q;
+        end
+        if (we_key$q[9]) begin
+            key_words$9$d = req_wdata$q;
+        end
+        if (we_rss$q[0]) begin
+            rss_words$0$d = req_wdata$q;
+        end
+        if (we_rss$q[1]) begin
+            rss_words$1$d = req_wdata$q;
+        end
+        if (we_rss$q[2]) begin
+            rss_words$2$d = req_wdata$q;
+        end
+        if (we_rss$q[3]) begin
+            rss_words$3$d = req_wdata$q;
+        end
+        if (we_rss$q[4]) begin
+            rss_words$4$d = req_wdata$q;
+        end
+        if (we_rss$q[5]) begin
+            rss_words$5$d = req_wdata$q;
+        end
+        if (we_rss$q[6]) begin
+            rss_words$6$d = req_wdata$q;
+        end
+        if (we_rss$q[7]) begin
+            rss_words$7$d = req_wdata$q;
+        end
+        if (we_rss$q[8]) begin
+            rss_words$8$d = req_wdata$q;
+        end
+        if (we_rss$q[9]) begin
+            rss_words$9$d = req_wdata$q;
+        end
+        if (we_qcfg$q[0]) begin
+            qcfg_words$0$d = req_wdata$q;
+        end
+        if (we_qcfg$q[1]) begin
+            qcfg_words$1$d = req_wdata$q;
+        end
+        if (we_qcfg$q[2]) begin
+            qcfg_words$2$d = req_wdata$q;
+        end
+        if (we_qcfg$q[3]) begin
+            qcfg_words$3$d = req_wdata$q;
+        end
+        if (we_qcfg$q[4]) begin
+            qcfg_words$4$d = req_wdata$q;
+        end
+        if (we_qcfg$q[5]) begin
+            qcfg_words$5$d = req_wdata$q;
+        end
+        if (we_qcfg$q[6]) begin
+            qcfg_words$6$d = req_wdata$q;
+        end
+        if (we_qcfg$q[7]) begin
+            qcfg_words$7$d = req_wdata$q;
+        end
+        if (we_qcfg$q[8]) begin
+            qcfg_words$8$d = req_wdata$q;
+        end
+        if (we_qcfg$q[9]) begin
+            qcfg_words$9$d = req_wdata$q;
+        end
+        if (we_qcfg$q[10]) begin
+            qcfg_words$10$d = req_wdata$q;
+        end
+        if (we_qcfg$q[11]) begin
+            qcfg_words$11$d = req_wdata$q;
+        end
+        if (we_qcfg$q[12]) begin
+            qcfg_words$12$d = req_wdata$q;
+        end
+        if (we_qcfg$q[13]) begin
+            qcfg_words$13$d = req_wdata$q;
+        end
+        if (we_qcfg$q[14]) begin
+            qcfg_words$14$d = req_wdata$q;
+        end
+        if (we_qcfg$q[15]) begin
+            qcfg_words$15$d = req_wdata$q;
+        end
+        if (we_qcfg$q[16]) begin
+            qcfg_words$16$d = req_wdata$q;
+        end
+        if (we_qcfg$q[17]) begin
+            qcfg_words$17$d = req_wdata$q;
+        end
+        if (we_qcfg$q[18]) begin
+            qcfg_words$18$d = req_wdata$q;
+        end
+        if (we_qcfg$q[19]) begin
+            qcfg_words$19$d = req_wdata$q;
+        end
+        if (we_qcfg$q[20]) begin
+            qcfg_words$20$d = req_wdata$q;
+        end
+        if (we_shape$q[0]) begin
+            shape_words$0$d = req_wdata$q;
+        end
+        if (we_shape$q[1]) begin
+            shape_words$1$d = req_wdata$q;
+        end
+        if (we_shape$q[2]) begin
+            shape_words$2$d = req_wdata$q;
+        end
+        if (we_shape$q[3]) begin
+            shape_words$3$d = req_wdata$q;
+        end
+        if (we_shape$q[4]) begin
+            shape_words$4$d = req_wdata$q;
+        end
+        if (go_filter$q) begin
+            cmd_word$d = req_wdata$q;
+            cmd_write$d = 1'b1;
+        end
+        if (go_shape_cmd$q) begin
+            shape_queue$d = req_wdata$q[(32'h0)+:(12)];
+            if (req_wdata$q[32'h10]) begin
+                shape_write$d = 1'b1;
+            end
+            else if (req_wdata$q[32'h11]) begin
+                shape_read$d = 1'b1;
+            end
+        end
+        if (go_commit$q & ~cfg_busy & ~qcfg_write$q) begin
+            qcfg_write$d = 1'b1;
+            qcfg_queue$d = req_wdata$q[(32'h0)+:(12)];
+        end
+        if (go_doorbell$q) begin
+            db_valid$d = 1'b1;
+            db_queue$d = req_queue$q;
+            db_kind$d = req_kind$q;
+            db_value$d = req_wdata$q[(32'h0)+:(16)];
+        end
+        if (go_qc$q) begin
+            qc_wait$d = 1'b1;
+            qc_strobe$d = 1'b1;
+            qc_queue$d = req_queue$q;
+            qc_counter$d = req_kind$q;
+        end
+        id_rom$address = rom_addr$q;
         counter_value = 32'h0;
-        if (counter_select[0]) begin
-            counter_value = counters$0$value;
+        if (rd_counter$q[0]) begin
+            counter_value = counter_value | counters$0$value;
         end
-        if (counter_select[1]) begin
-            counter_value = counters$1$value;
+        if (rd_counter$q[1]) begin
+            counter_value = counter_value | counters$1$value;
         end
-        if (counter_select[2]) begin
-            counter_value = counters$2$value;
+        if (rd_counter$q[2]) begin
+            counter_value = counter_value | counters$2$value;
         end
-        if (counter_select[3]) begin
-            counter_value = counters$3$value;
+        if (rd_counter$q[3]) begin
+            counter_value = counter_value | counters$3$value;
         end
-        if (counter_select[4]) begin
-            counter_value = counters$4$value;
+        if (rd_counter$q[4]) begin
+            counter_value = counter_value | counters$4$value;
         end
-        if (counter_select[5]) begin
-            counter_value = counters$5$value;
+        if (rd_counter$q[5]) begin
+            counter_value = counter_value | counters$5$value;
         end
-        if (counter_select[6]) begin
-            counter_value = counters$6$value;
+        if (rd_counter$q[6]) begin
+            counter_value = counter_value | counters$6$value;
         end
-        if (counter_select[7]) begin
-            counter_value = counters$7$value;
+        if (rd_counter$q[7]) begin
+            counter_value = counter_value | counters$7$value;
         end
-        if (counter_select[8]) begin
-            counter_value = counters$8$value;
+        if (rd_counter$q[8]) begin
+            counter_value = counter_value | counters$8$value;
         end
-        if (counter_select[9]) begin
-            counter_value = counters$9$value;
+        if (rd_counter$q[9]) begin
+            counter_value = counter_value | counters$9$value;
         end
-        if (counter_select[10]) begin
-            counter_value = counters$10$value;
+        if (rd_counter$q[10]) begin
+            counter_value = counter_value | counters$10$value;
         end
-        if (counter_select[11]) begin
-            counter_value = counters$11$value;
+        if (rd_counter$q[11]) begin
+            counter_value = counter_value | counters$11$value;
         end
-        if (counter_select[12]) begin
-            counter_value = counters$12$value;
+        if (rd_counter$q[12]) begin
+            counter_value = counter_value | counters$12$value;
         end
-        if (counter_select[13]) begin
-            counter_value = counters$13$value;
+        if (rd_counter$q[13]) begin
+            counter_value = counter_value | counters$13$value;
         end
-        if (counter_select[14]) begin
-            counter_value = counters$14$value;
+        if (rd_counter$q[14]) begin
+            counter_value = counter_value | counters$14$value;
         end
-        if (counter_select[15]) begin
-            counter_value = counters$15$value;
+        if (rd_counter$q[15]) begin
+            counter_value = counter_value | counters$15$value;
         end
-        if (counter_select[16]) begin
-            counter_value = counters$16$value;
+        if (rd_counter$q[16]) begin
+            counter_value = counter_value | counters$16$value;
         end
-        if (counter_select[17]) begin
-            counter_value = counters$17$value;
+        if (rd_counter$q[17]) begin
+            counter_value = counter_value | counters$17$value;
         end
-        if (counter_select[18]) begin
-            counter_value = counters$18$value;
+        if (rd_counter$q[18]) begin
+            counter_value = counter_value | counters$18$value;
         end
-        if (counter_select[19]) begin
-            counter_value = counters$19$value;
+        if (rd_counter$q[19]) begin
+            counter_value = counter_value | counters$19$value;
         end
-        if (counter_select[20]) begin
-            counter_value = counters$20$value;
+        if (rd_counter$q[20]) begin
+            counter_value = counter_value | counters$20$value;
         end
-        if (counter_select[21]) begin
-            counter_value = counters$21$value;
+        if (rd_counter$q[21]) begin
+            counter_value = counter_value | counters$21$value;
         end
-        if (counter_select[22]) begin
-            counter_value = counters$22$value;
+        if (rd_counter$q[22]) begin
+            counter_value = counter_value | counters$22$value;
         end
-        if (counter_select[23]) begin
-            counter_value = counters$23$value;
+        if (rd_counter$q[23]) begin
+            counter_value = counter_value | counters$23$value;
         end
-        if (counter_select[24]) begin
-            counter_value = counters$24$value;
+        if (rd_counter$q[24]) begin
+            counter_value = counter_value | counters$24$value;
         end
-        if (counter_select[25]) begin
-            counter_value = counters$25$value;
+        if (rd_counter$q[25]) begin
+            counter_value = counter_value | counters$25$value;
         end
-        if (counter_select[26]) begin
-            counter_value = counters$26$value;
+        if (rd_counter$q[26]) begin
+            counter_value = counter_value | counters$26$value;
         end
-        ack$d = regs$strobe;
-        if (regs$strobe) begin
-            if (regs$write) begin
-                if (regs$addr == scratch_addr) begin
-                    scratch$d = regs$wdata;
-                end
-                if (regs$addr == control_addr) begin
-                    control$d = regs$wdata;
-                end
-                if (regs$addr == default_queue_addr) begin
-                    default_q$d = regs$wdata[(32'h0)+:(12)];
-                end
-                if (in_key) begin
-                    if (key_select[0]) begin
-                        key_words$0$d = regs$wdata;
-                    end
-                    if (key_select[1]) begin
-                        key_words$1$d = regs$wdata;
-                    end
-                    if (key_select[2]) begin
-                        key_words$2$d = regs$wdata;
-                    end
-                    if (key_select[3]) begin
-                        key_words$3$d = regs$wdata;
-                    end
-                    if (key_select[4]) begin
-                        key_words$4$d = regs$wdata;
-                    end
-                    if (key_select[5]) begin
-                        key_words$5$d = regs$wdata;
-                    end
-                    if (key_select[6]) begin
-                        key_words$6$d = regs$wdata;
-                    end
-                    if (key_select[7]) begin
-                        key_words$7$d = regs$wdata;
-                    end
-                    if (key_select[8]) begin
-                        key_words$8$d = regs$wdata;
-                    end
-                    if (key_select[9]) begin
-                        key_words$9$d = regs$wdata;
-                    end
-                end
-                if (regs$addr == value_addr) begin
-                    value_word$d = regs$wdata;
-                end
-                if (in_rss) begin
-                    if (rss_select[0]) begin
-                        rss_words$0$d = regs$wdata;
-                    end
-                    if (rss_select[1]) begin
-                        rss_words$1$d = regs$wdata;
-                    end
-                    if (rss_select[2]) begin
-                        rss_words$2$d = regs$wdata;
-                    end
-                    if (rss_select[3]) begin
-                        rss_words$3$d = regs$wdata;
-                    end
-                    if (rss_select[4]) begin
-                        rss_words$4$d = regs$wdata;
-                    end
-                    if (rss_select[5]) begin
-                        rss_words$5$d = regs$wdata;
-                    end
-                    if (rss_select[6]) begin
-                        rss_words$6$d = regs$wdata;
-                    end
-                    if (rss_select[7]) begin
-                        rss_words$7$d = regs$wdata;
-                    end
-                    if (rss_select[8]) begin
-                        rss_words$8$d = regs$wdata;
-                    end
-                    if (rss_select[9]) begin
-                        rss_words$9$d = regs$wdata;
-                    end
-                end
-                if ((regs$addr == cmd_addr) & (regs$wdata[32'h11] | regs$wdata[32'h12])) begin
-                    cmd_word$d = regs$wdata;
-                    cmd_write$d = 1'b1;
-                end
-                if (in_qcfg) begin
-                    if (qcfg_select[0]) begin
-                        qcfg_words$0$d = regs$wdata;
-                    end
-                    if (qcfg_select[1]) begin
-                        qcfg_words$1$d = regs$wdata;
-                    end
-                    if (qcfg_select[2]) begin
-                        qcfg_words$2$d = regs$wdata;
-                    end
-                    if (qcfg_select[3]) begin
-                        qcfg_words$3$d = regs$wdata;
-                    end
-                    if (qcfg_select[4]) begin
-                        qcfg_words$4$d = regs$wdata;
-                    end
-                    if (qcfg_select[5]) begin
-                        qcfg_words$5$d = regs$wdata;
-                    end
-                    if (qcfg_select[6]) begin
-                        qcfg_words$6$d = regs$wdata;
-                    end
-                    if (qcfg_select[7]) begin
-                        qcfg_words$7$d = regs$wdata;
-                    end
-                    if (qcfg_select[8]) begin
-                        qcfg_words$8$d = regs$wdata;
-                    end
-                    if (qcfg_select[9]) begin
-                        qcfg_words$9$d = regs$wdata;
-                    end
-                    if (qcfg_select[10]) begin
-                        qcfg_words$10$d = regs$wdata;
-                    end
-                    if (qcfg_select[11]) begin
-                        qcfg_words$11$d = regs$wdata;
-                    end
-                    if (qcfg_select[12]) begin
-                        qcfg_words$12$d = regs$wdata;
-                    end
-                    if (qcfg_select[13]) begin
-                        qcfg_words$13$d = regs$wdata;
-                    end
-                    if (qcfg_select[14]) begin
-                        qcfg_words$14$d = regs$wdata;
-                    end
-                    if (qcfg_select[15]) begin
-                        qcfg_words$15$d = regs$wdata;
-                    end
-                    if (qcfg_select[16]) begin
-                        qcfg_words$16$d = regs$wdata;
-                    end
-                    if (qcfg_select[17]) begin
-                        qcfg_words$17$d = regs$wdata;
-                    end
-                    if (qcfg_select[18]) begin
-                        qcfg_words$18$d = regs$wdata;
-                    end
-                    if (qcfg_select[19]) begin
-                        qcfg_words$19$d = regs$wdata;
-                    end
-                    if (qcfg_select[20]) begin
-                        qcfg_words$20$d = regs$wdata;
-                    end
-                end
-                if (in_shape) begin
-                    if (shape_select[0]) begin
-                        shape_words$0$d = regs$wdata;
-                    end
-                    if (shape_select[1]) begin
-                        shape_words$1$d = regs$wdata;
-                    end
-                    if (shape_select[2]) begin
-                        shape_words$2$d = regs$wdata;
-                    end
-                    if (shape_select[3]) begin
-                        shape_words$3$d = regs$wdata;
-                    end
-                    if (shape_select[4]) begin
-                        shape_words$4$d = regs$wdata;
-                    end
-                end
-                if (shape_cmd_ok) begin
-                    shape_queue$d = regs$wdata[(32'h0)+:(12)];
-                    if (regs$wdata[32'h10]) begin
-                        shape_write$d = 1'b1;
-                    end
-                    else if (regs$wdata[32'h11]) begin
-                        shape_read$d = 1'b1;
-                    end
-                end
-                if ((regs$addr == qcfg_cmd_addr) & regs$wdata[32'h10] & ~cfg_busy & ~qcfg_write$q & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count)) begin
-                    qcfg_write$d = 1'b1;
-                    qcfg_queue$d = regs$wdata[(32'h0)+:(12)];
-                end
-                if (on_page & (uq_offset < 32'hc)) begin
-                    db_valid$d = 1'b1;
-                    db_queue$d = ((page - 32'h1) & 12'hfff);
-                    db_kind$d = uq_offset[(32'h2)+:(2)];
-                    db_value$d = regs$wdata[(32'h0)+:(16)];
-                end
-                rdata$d = 32'h0;
-            end
-            else begin
-                rdata$d = 32'h0;
-                if (regs$addr < id_end) begin
-                    rdata$d = id_rom$data;
-                end
-                else if (regs$addr == scratch_addr) begin
-                    rdata$d = scratch$q;
-                end
-                else if (regs$addr == control_addr) begin
-                    rdata$d = control$q;
-                end
-                else if (regs$addr == default_queue_addr) begin
-                    rdata$d = ((default_q$q) & 32'hffffffff);
-                end
-                else if (in_rss) begin
-                    if (rss_select[0]) begin
-                        rdata$d = rss_words$0$q;
-                    end
-                    if (rss_select[1]) begin
-                        rdata$d = rss_words$1$q;
-                    end
-                    if (rss_select[2]) begin
-                        rdata$d = rss_words$2$q;
-                    end
-                    if (rss_select[3]) begin
-                        rdata$d = rss_words$3$q;
-                    end
-                    if (rss_select[4]) begin
-                        rdata$d = rss_words$4$q;
-                    end
-                    if (rss_select[5]) begin
-                        rdata$d = rss_words$5$q;
-                    end
-                    if (rss_select[6]) begin
-                        rdata$d = rss_words$6$q;
-                    end
-                    if (rss_select[7]) begin
-                        rdata$d = rss_words$7$q;
-                    end
-                    if (rss_select[8]) begin
-                        rdata$d = rss_words$8$q;
-                    end
-                    if (rss_select[9]) begin
-                        rdata$d = rss_words$9$q;
-                    end
-                end
-                else if (in_qcfg) begin
-                    if (qcfg_select[0]) begin
-                        rdata$d = qcfg_words$0$q;
-                    end
-                    if (qcfg_select[1]) begin
-                        rdata$d = qcfg_words$1$q;
-                    end
-                    if (qcfg_select[2]) begin
-                        rdata$d = qcfg_words$2$q;
-                    end
-                    if (qcfg_select[3]) begin
-                        rdata$d = qcfg_words$3$q;
-                    end
-                    if (qcfg_select[4]) begin
-                        rdata$d = qcfg_words$4$q;
-                    end
-                    if (qcfg_select[5]) begin
-                        rdata$d = qcfg_words$5$q;
-                    end
-                    if (qcfg_select[6]) begin
-                        rdata$d = qcfg_words$6$q;
-                    end
-                    if (qcfg_select[7]) begin
-                        rdata$d = qcfg_words$7$q;
-                    end
-                    if (qcfg_select[8]) begin
-                        rdata$d = qcfg_words$8$q;
-                    end
-                    if (qcfg_select[9]) begin
-                        rdata$d = qcfg_words$9$q;
-                    end
-                    if (qcfg_select[10]) begin
-                        rdata$d = qcfg_words$10$q;
-                    end
-                    if (qcfg_select[11]) begin
-                        rdata$d = qcfg_words$11$q;
-                    end
-                    if (qcfg_select[12]) begin
-                        rdata$d = qcfg_words$12$q;
-                    end
-                    if (qcfg_select[13]) begin
-                        rdata$d = qcfg_words$13$q;
-                    end
-                    if (qcfg_select[14]) begin
-                        rdata$d = qcfg_words$14$q;
-                    end
-                    if (qcfg_select[15]) begin
-                        rdata$d = qcfg_words$15$q;
-                    end
-                    if (qcfg_select[16]) begin
-                        rdata$d = qcfg_words$16$q;
-                    end
-                    if (qcfg_select[17]) begin
-                        rdata$d = qcfg_words$17$q;
-                    end
-                    if (qcfg_select[18]) begin
-                        rdata$d = qcfg_words$18$q;
-                    end
-                    if (qcfg_select[19]) begin
-                        rdata$d = qcfg_words$19$q;
-                    end
-                    if (qcfg_select[20]) begin
-                        rdata$d = qcfg_words$20$q;
-                    end
-                end
-                else if (in_shape) begin
-                    if (shape_select[0]) begin
-                        rdata$d = shape_words$0$q;
-                    end
-                    if (shape_select[1]) begin
-                        rdata$d = shape_words$1$q;
-                    end
-                    if (shape_select[2]) begin
-                        rdata$d = shape_words$2$q;
-                    end
-                    if (shape_select[3]) begin
-                        rdata$d = shape_words$3$q;
-                    end
-                    if (shape_select[4]) begin
-                        rdata$d = shape_words$4$q;
-                    end
-                end
-                else if (regs$addr == qcfg_status_addr) begin
-                    rdata$d = (((cfg_busy | qcfg_write$q)) & 32'hffffffff);
-                end
-                else if (on_page & (uq_offset >= 32'h10) & (uq_offset < 32'h20)) begin
-                    ack$d = 1'b0;
-                    qc_wait$d = 1'b1;
-                    qc_strobe$d = 1'b1;
-                    qc_queue$d = ((page - 32'h1) & 12'hfff);
-                    qc_counter$d = uq_offset[(32'h2)+:(2)];
-                end
-                else if (in_counters) begin
-                    if (regs$addr[32'h2]) begin
-                        rdata$d = high_latch$q;
-                    end
-                    else begin
-                        rdata$d = counter_value[(32'h0)+:(32)];
-                        high_latch$d = counter_value[(32'h20)+:(32)];
-                    end
-                end
-            end
+        if (rd_counter_lo$q) begin
+            high_latch$d = counter_value[(32'h20)+:(32)];
         end
+        read_value = counter_value[(32'h0)+:(32)];
+        if (rd_id$q) begin
+            read_value = read_value | id_rom$data;
+        end
+        if (rd_scratch$q) begin
+            read_value = read_value | scratch$q;
+        end
+        if (rd_control$q) begin
+            read_value = read_value | control$q;
+        end
+        if (rd_default_q$q) begin
+            read_value = read_value | ((default_q$q) & 32'hffffffff);
+        end
+        if (rd_status$q) begin
+            read_value = read_value | (((cfg_busy | qcfg_write$q)) & 32'hffffffff);
+        end
+        if (rd_counter_hi$q) begin
+            read_value = read_value | high_latch$q;
+        end
+        if (rd_rss$q[0]) begin
+            read_value = read_value | rss_words$0$q;
+        end
+        if (rd_rss$q[1]) begin
+            read_value = read_value | rss_words$1$q;
+        end
+        if (rd_rss$q[2]) begin
+            read_value = read_value | rss_words$2$q;
+        end
+        if (rd_rss$q[3]) begin
+            read_value = read_value | rss_words$3$q;
+        end
+        if (rd_rss$q[4]) begin
+            read_value = read_value | rss_words$4$q;
+        end
+        if (rd_rss$q[5]) begin
+            read_value = read_value | rss_words$5$q;
+        end
+        if (rd_rss$q[6]) begin
+            read_value = read_value | rss_words$6$q;
+        end
+        if (rd_rss$q[7]) begin
+            read_value = read_value | rss_words$7$q;
+        end
+        if (rd_rss$q[8]) begin
+            read_value = read_value | rss_words$8$q;
+        end
+        if (rd_rss$q[9]) begin
+            read_value = read_value | rss_words$9$q;
+        end
+        if (rd_qcfg$q[0]) begin
+            read_value = read_value | qcfg_words$0$q;
+        end
+        if (rd_qcfg$q[1]) begin
+            read_value = read_value | qcfg_words$1$q;
+        end
+        if (rd_qcfg$q[2]) begin
+            read_value = read_value | qcfg_words$2$q;
+        end
+        if (rd_qcfg$q[3]) begin
+            read_value = read_value | qcfg_words$3$q;
+        end
+        if (rd_qcfg$q[4]) begin
+            read_value = read_value | qcfg_words$4$q;
+        end
+        if (rd_qcfg$q[5]) begin
+            read_value = read_value | qcfg_words$5$q;
+        end
+        if (rd_qcfg$q[6]) begin
+            read_value = read_value | qcfg_words$6$q;
+        end
+        if (rd_qcfg$q[7]) begin
+            read_value = read_value | qcfg_words$7$q;
+        end
+        if (rd_qcfg$q[8]) begin
+            read_value = read_value | qcfg_words$8$q;
+        end
+        if (rd_qcfg$q[9]) begin
+            read_value = read_value | qcfg_words$9$q;
+        end
+        if (rd_qcfg$q[10]) begin
+            read_value = read_value | qcfg_words$10$q;
+        end
+        if (rd_qcfg$q[11]) begin
+            read_value = read_value | qcfg_words$11$q;
+        end
+        if (rd_qcfg$q[12]) begin
+            read_value = read_value | qcfg_words$12$q;
+        end
+        if (rd_qcfg$q[13]) begin
+            read_value = read_value | qcfg_words$13$q;
+        end
+        if (rd_qcfg$q[14]) begin
+            read_value = read_value | qcfg_words$14$q;
+        end
+        if (rd_qcfg$q[15]) begin
+            read_value = read_value | qcfg_words$15$q;
+        end
+        if (rd_qcfg$q[16]) begin
+            read_value = read_value | qcfg_words$16$q;
+        end
+        if (rd_qcfg$q[17]) begin
+            read_value = read_value | qcfg_words$17$q;
+        end
+        if (rd_qcfg$q[18]) begin
+            read_value = read_value | qcfg_words$18$q;
+        end
+        if (rd_qcfg$q[19]) begin
+            read_value = read_value | qcfg_words$19$q;
+        end
+        if (rd_qcfg$q[20]) begin
+            read_value = read_value | qcfg_words$20$q;
+        end
+        if (rd_shape$q[0]) begin
+            read_value = read_value | shape_words$0$q;
+        end
+        if (rd_shape$q[1]) begin
+            read_value = read_value | shape_words$1$q;
+        end
+        if (rd_shape$q[2]) begin
+            read_value = read_value | shape_words$2$q;
+        end
+        if (rd_shape$q[3]) begin
+            read_value = read_value | shape_words$3$q;
+        end
+        if (rd_shape$q[4]) begin
+            read_value = read_value | shape_words$4$q;
+        end
+        rdata$d = read_value;
     end
     
 endmodule // top$control
@@ -7820,6 +8391,101 @@ module top$control$default_q(d,q,clock);
 endmodule // top$control$default_q
 
 
+module top$control$go_commit(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$go_commit
+
+
+module top$control$go_doorbell(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$go_doorbell
+
+
+module top$control$go_filter(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$go_filter
+
+
+module top$control$go_qc(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$go_qc
+
+
+module top$control$go_shape_cmd(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$go_shape_cmd
+
+
 module top$control$high_latch(d,q,clock);
     
     // Module arguments
@@ -8566,6 +9232,215 @@ module top$control$qcfg_write(d,q,clock);
 endmodule // top$control$qcfg_write
 
 
+module top$control$rd_control(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_control
+
+
+module top$control$rd_counter(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_counter
+
+
+module top$control$rd_counter_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_counter_hi
+
+
+module top$control$rd_counter_lo(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_counter_lo
+
+
+module top$control$rd_default_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_default_q
+
+
+module top$control$rd_id(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_id
+
+
+module top$control$rd_qcfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_qcfg
+
+
+module top$control$rd_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_rss
+
+
+module top$control$rd_scratch(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_scratch
+
+
+module top$control$rd_shape(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_shape
+
+
+module top$control$rd_status(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rd_status
+
+
 module top$control$rdata(d,q,clock);
     
     // Module arguments
@@ -8583,6 +9458,101 @@ module top$control$rdata(d,q,clock);
     end
           
 endmodule // top$control$rdata
+
+
+module top$control$req_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$req_kind
+
+
+module top$control$req_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$req_queue
+
+
+module top$control$req_strobe(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$req_strobe
+
+
+module top$control$req_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$req_wdata
+
+
+module top$control$rom_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$rom_addr
 
 
 module top$control$rss_words$0(d,q,clock);
@@ -9312,6 +10282,158 @@ module top$control$value_word(d,q,clock);
     end
           
 endmodule // top$control$value_word
+
+
+module top$control$we_control(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_control
+
+
+module top$control$we_default_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_default_q
+
+
+module top$control$we_key(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_key
+
+
+module top$control$we_qcfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_qcfg
+
+
+module top$control$we_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_rss
+
+
+module top$control$we_scratch(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_scratch
+
+
+module top$control$we_shape(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_shape
+
+
+module top$control$we_value(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$we_value
 
 
 module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
@@ -26010,6 +27132,358 @@ module top$rx$wr_ptr(d,q,clock);
     end
           
 endmodule // top$rx$wr_ptr
+
+
+module top$rx_wd(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$rx_wd$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$rx_wd$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$rx_wd$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$rx_wd$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$rx_wd$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$rx_wd$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$rx_wd$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$rx_wd$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$rx_wd$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$rx_wd$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$rx_wd
+
+
+module top$rx_wd$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$f
+
+
+module top$rx_wd$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$full
+
+
+module top$rx_wd$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$sf
+
+
+module top$rx_wd$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$sfull
+
+
+module top$rx_wd$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$sx
+
+
+module top$rx_wd$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$sy
+
+
+module top$rx_wd$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$sz
+
+
+module top$rx_wd$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$x
+
+
+module top$rx_wd$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$y
+
+
+module top$rx_wd$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_wd$z
 
 
 module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue,sched$green,sched$bytes,sched$green_ok,sched$ceiling_ok,sched$deficit_ok);

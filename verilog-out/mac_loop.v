@@ -988,9 +988,9 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [3:0] step$d;
     wire  [3:0] step$q;
     reg  step$clock;
-    reg  [15:0] length$d;
-    wire  [15:0] length$q;
-    reg  length$clock;
+    reg  [15:0] length_next$d;
+    wire  [15:0] length_next$q;
+    reg  length_next$clock;
     reg  [31:0] crc$d;
     wire  [31:0] crc$q;
     reg  crc$clock;
@@ -1016,9 +1016,6 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [7:0] crc_step$data;
     wire  [31:0] crc_step$crc_out;
     
-    // Local signals
-    reg  [15:0] length_next;
-    
     // Sub module instances
     top$tx$state state(
         .d(state$d),
@@ -1030,10 +1027,10 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .q(step$q),
         .clock(step$clock)
     );
-    top$tx$length length(
-        .d(length$d),
-        .q(length$q),
-        .clock(length$clock)
+    top$tx$length_next length_next(
+        .d(length_next$d),
+        .q(length_next$q),
+        .clock(length_next$clock)
     );
     top$tx$crc crc(
         .d(crc$d),
@@ -1080,7 +1077,7 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     always @(*) begin
         state$clock = clock;
         step$clock = clock;
-        length$clock = clock;
+        length_next$clock = clock;
         crc$clock = clock;
         txd$clock = clock;
         tx_en$clock = clock;
@@ -1090,7 +1087,7 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         aborted$clock = clock;
         state$d = state$q;
         step$d = step$q;
-        length$d = length$q;
+        length_next$d = length_next$q;
         crc$d = crc$q;
         txd$d = txd$q;
         tx_en$d = tx_en$q;
@@ -1110,10 +1107,6 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         tx_er$d = 1'b0;
         crc_step$crc_in = crc$q;
         crc_step$data = frames_in$data;
-        length_next = length$q;
-        if (length$q != 32'hffff) begin
-            length_next = length$q + 32'h1;
-        end
         case (state$q)
             TxState$Idle:
                 begin
@@ -1130,7 +1123,7 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     if (step$q == 32'h7) begin
                         txd$d = 32'hd5;
                         state$d = TxState$Data;
-                        length$d = 32'h0;
+                        length_next$d = 32'h1;
                         crc$d = crc_init;
                     end
                 end
@@ -1141,7 +1134,9 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     if (frames_in$valid) begin
                         txd$d = frames_in$data;
                         crc$d = crc_step$crc_out;
-                        length$d = length_next;
+                        if (length_next$q != 32'hffff) begin
+                            length_next$d = length_next$q + 32'h1;
+                        end
                         if (frames_in$last) begin
                             step$d = 32'h0;
                             if (frames_in$error) begin
@@ -1151,8 +1146,8 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                             end
                             else begin
                                 sent$d = sent$q + 32'h1;
-                                bytes$d = bytes$q + ((length_next) & 32'hffffffff);
-                                if (length_next < 32'h3c) begin
+                                bytes$d = bytes$q + ((length_next$q) & 32'hffffffff);
+                                if (length_next$q < 32'h3c) begin
                                     state$d = TxState$Pad;
                                 end
                                 else begin
@@ -1172,8 +1167,8 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     tx_en$d = 1'b1;
                     crc_step$data = 32'h0;
                     crc$d = crc_step$crc_out;
-                    length$d = length_next;
-                    if (length_next == 32'h3c) begin
+                    length_next$d = length_next$q + 32'h1;
+                    if (length_next$q == 32'h3c) begin
                         state$d = TxState$Fcs;
                     end
                 end
@@ -1324,7 +1319,7 @@ module top$tx$crc_step(crc_in,data,crc_out);
 endmodule // top$tx$crc_step
 
 
-module top$tx$length(d,q,clock);
+module top$tx$length_next(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -1340,7 +1335,7 @@ module top$tx$length(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx$length
+endmodule // top$tx$length_next
 
 
 module top$tx$sent(d,q,clock);

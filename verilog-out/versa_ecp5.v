@@ -174,6 +174,100 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  forward$frames_out$error;
     reg  forward$frames_out$ready;
     wire  forward$overflow;
+    reg  rx0_slice$clock;
+    reg  [7:0] rx0_slice$frames_in$data;
+    reg  rx0_slice$frames_in$valid;
+    reg  rx0_slice$frames_in$last;
+    reg  rx0_slice$frames_in$error;
+    wire  rx0_slice$frames_in$ready;
+    wire  [7:0] rx0_slice$frames_out$data;
+    wire  rx0_slice$frames_out$valid;
+    wire  rx0_slice$frames_out$last;
+    wire  rx0_slice$frames_out$error;
+    reg  rx0_slice$frames_out$ready;
+    reg  tx1_slice$clock;
+    reg  [7:0] tx1_slice$frames_in$data;
+    reg  tx1_slice$frames_in$valid;
+    reg  tx1_slice$frames_in$last;
+    reg  tx1_slice$frames_in$error;
+    wire  tx1_slice$frames_in$ready;
+    wire  [7:0] tx1_slice$frames_out$data;
+    wire  tx1_slice$frames_out$valid;
+    wire  tx1_slice$frames_out$last;
+    wire  tx1_slice$frames_out$error;
+    reg  tx1_slice$frames_out$ready;
+    reg  rx1_slice$clock;
+    reg  [7:0] rx1_slice$frames_in$data;
+    reg  rx1_slice$frames_in$valid;
+    reg  rx1_slice$frames_in$last;
+    reg  rx1_slice$frames_in$error;
+    wire  rx1_slice$frames_in$ready;
+    wire  [7:0] rx1_slice$frames_out$data;
+    wire  rx1_slice$frames_out$valid;
+    wire  rx1_slice$frames_out$last;
+    wire  rx1_slice$frames_out$error;
+    reg  rx1_slice$frames_out$ready;
+    reg  tx0_slice$clock;
+    reg  [7:0] tx0_slice$frames_in$data;
+    reg  tx0_slice$frames_in$valid;
+    reg  tx0_slice$frames_in$last;
+    reg  tx0_slice$frames_in$error;
+    wire  tx0_slice$frames_in$ready;
+    wire  [7:0] tx0_slice$frames_out$data;
+    wire  tx0_slice$frames_out$valid;
+    wire  tx0_slice$frames_out$last;
+    wire  tx0_slice$frames_out$error;
+    reg  tx0_slice$frames_out$ready;
+    reg  dma_slice$clock;
+    reg  dma_slice$core$rd_req_valid;
+    reg  [63:0] dma_slice$core$rd_req_addr;
+    reg  [15:0] dma_slice$core$rd_req_len;
+    reg  [7:0] dma_slice$core$rd_req_tag;
+    wire  dma_slice$core$rd_req_ready;
+    wire  dma_slice$core$rd_rsp_valid;
+    wire  [63:0] dma_slice$core$rd_rsp_data;
+    wire  [7:0] dma_slice$core$rd_rsp_tag;
+    wire  dma_slice$core$rd_rsp_last;
+    reg  dma_slice$core$rd_rsp_ready;
+    reg  dma_slice$core$wr_req_valid;
+    reg  [63:0] dma_slice$core$wr_req_addr;
+    reg  [15:0] dma_slice$core$wr_req_len;
+    wire  dma_slice$core$wr_req_ready;
+    reg  dma_slice$core$wr_data_valid;
+    reg  [63:0] dma_slice$core$wr_data;
+    reg  dma_slice$core$wr_data_last;
+    wire  dma_slice$core$wr_data_ready;
+    wire  dma_slice$host$rd_req_valid;
+    wire  [63:0] dma_slice$host$rd_req_addr;
+    wire  [15:0] dma_slice$host$rd_req_len;
+    wire  [7:0] dma_slice$host$rd_req_tag;
+    reg  dma_slice$host$rd_req_ready;
+    reg  dma_slice$host$rd_rsp_valid;
+    reg  [63:0] dma_slice$host$rd_rsp_data;
+    reg  [7:0] dma_slice$host$rd_rsp_tag;
+    reg  dma_slice$host$rd_rsp_last;
+    wire  dma_slice$host$rd_rsp_ready;
+    wire  dma_slice$host$wr_req_valid;
+    wire  [63:0] dma_slice$host$wr_req_addr;
+    wire  [15:0] dma_slice$host$wr_req_len;
+    reg  dma_slice$host$wr_req_ready;
+    wire  dma_slice$host$wr_data_valid;
+    wire  [63:0] dma_slice$host$wr_data;
+    wire  dma_slice$host$wr_data_last;
+    reg  dma_slice$host$wr_data_ready;
+    reg  reg_slice$clock;
+    reg  reg_slice$from$strobe;
+    reg  reg_slice$from$write;
+    reg  [23:0] reg_slice$from$addr;
+    reg  [31:0] reg_slice$from$wdata;
+    wire  reg_slice$from$ack;
+    wire  [31:0] reg_slice$from$rdata;
+    wire  reg_slice$to$strobe;
+    wire  reg_slice$to$write;
+    wire  [23:0] reg_slice$to$addr;
+    wire  [31:0] reg_slice$to$wdata;
+    reg  reg_slice$to$ack;
+    reg  [31:0] reg_slice$to$rdata;
     reg  [31:0] forward_drops$d;
     wire  [31:0] forward_drops$q;
     reg  forward_drops$clock;
@@ -377,6 +471,112 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .frames_out$ready(forward$frames_out$ready),
         .overflow(forward$overflow)
     );
+    top$rx0_slice rx0_slice(
+        .clock(rx0_slice$clock),
+        .frames_in$data(rx0_slice$frames_in$data),
+        .frames_in$valid(rx0_slice$frames_in$valid),
+        .frames_in$last(rx0_slice$frames_in$last),
+        .frames_in$error(rx0_slice$frames_in$error),
+        .frames_in$ready(rx0_slice$frames_in$ready),
+        .frames_out$data(rx0_slice$frames_out$data),
+        .frames_out$valid(rx0_slice$frames_out$valid),
+        .frames_out$last(rx0_slice$frames_out$last),
+        .frames_out$error(rx0_slice$frames_out$error),
+        .frames_out$ready(rx0_slice$frames_out$ready)
+    );
+    top$tx1_slice tx1_slice(
+        .clock(tx1_slice$clock),
+        .frames_in$data(tx1_slice$frames_in$data),
+        .frames_in$valid(tx1_slice$frames_in$valid),
+        .frames_in$last(tx1_slice$frames_in$last),
+        .frames_in$error(tx1_slice$frames_in$error),
+        .frames_in$ready(tx1_slice$frames_in$ready),
+        .frames_out$data(tx1_slice$frames_out$data),
+        .frames_out$valid(tx1_slice$frames_out$valid),
+        .frames_out$last(tx1_slice$frames_out$last),
+        .frames_out$error(tx1_slice$frames_out$error),
+        .frames_out$ready(tx1_slice$frames_out$ready)
+    );
+    top$rx1_slice rx1_slice(
+        .clock(rx1_slice$clock),
+        .frames_in$data(rx1_slice$frames_in$data),
+        .frames_in$valid(rx1_slice$frames_in$valid),
+        .frames_in$last(rx1_slice$frames_in$last),
+        .frames_in$error(rx1_slice$frames_in$error),
+        .frames_in$ready(rx1_slice$frames_in$ready),
+        .frames_out$data(rx1_slice$frames_out$data),
+        .frames_out$valid(rx1_slice$frames_out$valid),
+        .frames_out$last(rx1_slice$frames_out$last),
+        .frames_out$error(rx1_slice$frames_out$error),
+        .frames_out$ready(rx1_slice$frames_out$ready)
+    );
+    top$tx0_slice tx0_slice(
+        .clock(tx0_slice$clock),
+        .frames_in$data(tx0_slice$frames_in$data),
+        .frames_in$valid(tx0_slice$frames_in$valid),
+        .frames_in$last(tx0_slice$frames_in$last),
+        .frames_in$error(tx0_slice$frames_in$error),
+        .frames_in$ready(tx0_slice$frames_in$ready),
+        .frames_out$data(tx0_slice$frames_out$data),
+        .frames_out$valid(tx0_slice$frames_out$valid),
+        .frames_out$last(tx0_slice$frames_out$last),
+        .frames_out$error(tx0_slice$frames_out$error),
+        .frames_out$ready(tx0_slice$frames_out$ready)
+    );
+    top$dma_slice dma_slice(
+        .clock(dma_slice$clock),
+        .core$rd_req_valid(dma_slice$core$rd_req_valid),
+        .core$rd_req_addr(dma_slice$core$rd_req_addr),
+        .core$rd_req_len(dma_slice$core$rd_req_len),
+        .core$rd_req_tag(dma_slice$core$rd_req_tag),
+        .core$rd_req_ready(dma_slice$core$rd_req_ready),
+        .core$rd_rsp_valid(dma_slice$core$rd_rsp_valid),
+        .core$rd_rsp_data(dma_slice$core$rd_rsp_data),
+        .core$rd_rsp_tag(dma_slice$core$rd_rsp_tag),
+        .core$rd_rsp_last(dma_slice$core$rd_rsp_last),
+        .core$rd_rsp_ready(dma_slice$core$rd_rsp_ready),
+        .core$wr_req_valid(dma_slice$core$wr_req_valid),
+        .core$wr_req_addr(dma_slice$core$wr_req_addr),
+        .core$wr_req_len(dma_slice$core$wr_req_len),
+        .core$wr_req_ready(dma_slice$core$wr_req_ready),
+        .core$wr_data_valid(dma_slice$core$wr_data_valid),
+        .core$wr_data(dma_slice$core$wr_data),
+        .core$wr_data_last(dma_slice$core$wr_data_last),
+        .core$wr_data_ready(dma_slice$core$wr_data_ready),
+        .host$rd_req_valid(dma_slice$host$rd_req_valid),
+        .host$rd_req_addr(dma_slice$host$rd_req_addr),
+        .host$rd_req_len(dma_slice$host$rd_req_len),
+        .host$rd_req_tag(dma_slice$host$rd_req_tag),
+        .host$rd_req_ready(dma_slice$host$rd_req_ready),
+        .host$rd_rsp_valid(dma_slice$host$rd_rsp_valid),
+        .host$rd_rsp_data(dma_slice$host$rd_rsp_data),
+        .host$rd_rsp_tag(dma_slice$host$rd_rsp_tag),
+        .host$rd_rsp_last(dma_slice$host$rd_rsp_last),
+        .host$rd_rsp_ready(dma_slice$host$rd_rsp_ready),
+        .host$wr_req_valid(dma_slice$host$wr_req_valid),
+        .host$wr_req_addr(dma_slice$host$wr_req_addr),
+        .host$wr_req_len(dma_slice$host$wr_req_len),
+        .host$wr_req_ready(dma_slice$host$wr_req_ready),
+        .host$wr_data_valid(dma_slice$host$wr_data_valid),
+        .host$wr_data(dma_slice$host$wr_data),
+        .host$wr_data_last(dma_slice$host$wr_data_last),
+        .host$wr_data_ready(dma_slice$host$wr_data_ready)
+    );
+    top$reg_slice reg_slice(
+        .clock(reg_slice$clock),
+        .from$strobe(reg_slice$from$strobe),
+        .from$write(reg_slice$from$write),
+        .from$addr(reg_slice$from$addr),
+        .from$wdata(reg_slice$from$wdata),
+        .from$ack(reg_slice$from$ack),
+        .from$rdata(reg_slice$from$rdata),
+        .to$strobe(reg_slice$to$strobe),
+        .to$write(reg_slice$to$write),
+        .to$addr(reg_slice$to$addr),
+        .to$wdata(reg_slice$to$wdata),
+        .to$ack(reg_slice$to$ack),
+        .to$rdata(reg_slice$to$rdata)
+    );
     top$forward_drops forward_drops(
         .d(forward_drops$d),
         .q(forward_drops$q),
@@ -441,6 +641,12 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         mem$clock = pll$clkout;
         bridge$clock = pll$clkout;
         forward$clock = pll$clkout;
+        rx0_slice$clock = pll$clkout;
+        tx1_slice$clock = pll$clkout;
+        rx1_slice$clock = pll$clkout;
+        tx0_slice$clock = pll$clkout;
+        dma_slice$clock = pll$clkout;
+        reg_slice$clock = pll$clkout;
         rx0$clock = pll$clkout;
         rx1$clock = pll$clkout;
         tx0$clock = pll$clkout;
@@ -475,16 +681,11 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         rx1$rxc = eth1_rxc;
         rx1$rxd = eth1_rxd;
         rx1$rx_ctl = eth1_rx_ctl;
-        core$mac_rx$data = rx0$frames_out$data;
-        core$mac_rx$valid = rx0$frames_out$valid;
-        core$mac_rx$last = rx0$frames_out$last;
-        core$mac_rx$error = rx0$frames_out$error;
-        rx0$frames_out$ready = core$mac_rx$ready;
-        forward$frames_in$data = rx1$frames_out$data;
-        forward$frames_in$valid = rx1$frames_out$valid;
-        forward$frames_in$last = rx1$frames_out$last;
-        forward$frames_in$error = rx1$frames_out$error;
-        rx1$frames_out$ready = forward$frames_in$ready;
+        core$mac_rx$data = rx0_slice$frames_out$data;
+        core$mac_rx$valid = rx0_slice$frames_out$valid;
+        core$mac_rx$last = rx0_slice$frames_out$last;
+        core$mac_rx$error = rx0_slice$frames_out$error;
+        rx0_slice$frames_out$ready = core$mac_rx$ready;
         if (forward$overflow) begin
             forward_drops$d = forward_drops$q + 32'h1;
         end
@@ -497,23 +698,23 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         bridge$rx = uart_rx;
         uart_tx = bridge$tx;
         region = 32'h0;
-        if (bridge$regs$addr[32'h17]) begin
+        if (reg_slice$to$addr[32'h17]) begin
             region = 32'h1;
-            if (bridge$regs$addr[32'h16]) begin
+            if (reg_slice$to$addr[32'h16]) begin
                 region = 32'h2;
             end
         end
-        core$regs$strobe = bridge$regs$strobe & (region == 32'h0);
-        core$regs$write = bridge$regs$write;
-        core$regs$addr = bridge$regs$addr;
-        core$regs$wdata = bridge$regs$wdata;
-        mem$regs$strobe = bridge$regs$strobe & (region == 32'h1);
-        mem$regs$write = bridge$regs$write;
-        mem$regs$addr = ((bridge$regs$addr[(32'h0)+:(22)]) & 24'hffffff);
-        mem$regs$wdata = bridge$regs$wdata;
+        core$regs$strobe = reg_slice$to$strobe & (region == 32'h0);
+        core$regs$write = reg_slice$to$write;
+        core$regs$addr = reg_slice$to$addr;
+        core$regs$wdata = reg_slice$to$wdata;
+        mem$regs$strobe = reg_slice$to$strobe & (region == 32'h1);
+        mem$regs$write = reg_slice$to$write;
+        mem$regs$addr = ((reg_slice$to$addr[(32'h0)+:(22)]) & 24'hffffff);
+        mem$regs$wdata = reg_slice$to$wdata;
         all_stats = ((rx0$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((tx0$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120) | (((rx0$link_up) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h180) | (((rx1$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h200) | (((tx1$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h320) | (((rx1$link_up) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h380);
-        stats_ack$d = bridge$regs$strobe & (region == 32'h2);
-        stat_select = ((1'b1) & 32'hffffffff) << bridge$regs$addr[(32'h2)+:(5)];
+        stats_ack$d = reg_slice$to$strobe & (region == 32'h2);
+        stat_select = ((1'b1) & 32'hffffffff) << reg_slice$to$addr[(32'h2)+:(5)];
         scan = all_stats;
         stats_rdata$d = 32'h0;
         if (stat_select[0]) begin
@@ -644,22 +845,22 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
             stats_rdata$d = scan[(32'h0)+:(32)];
         end
         scan = scan >> 32'h20;
-        if (bridge$regs$addr[32'h7]) begin
+        if (reg_slice$to$addr[32'h7]) begin
             stats_rdata$d = 32'h0;
-            if (bridge$regs$addr[(32'h0)+:(7)] == 32'h0) begin
+            if (reg_slice$to$addr[(32'h0)+:(7)] == 32'h0) begin
                 stats_rdata$d = forward_drops$q;
             end
         end
-        if (|bridge$regs$addr[(32'h8)+:(14)]) begin
+        if (|reg_slice$to$addr[(32'h8)+:(14)]) begin
             stats_rdata$d = 32'h0;
         end
-        bridge$regs$ack = core$regs$ack | mem$regs$ack | stats_ack$q;
-        bridge$regs$rdata = stats_rdata$q;
+        reg_slice$to$ack = core$regs$ack | mem$regs$ack | stats_ack$q;
+        reg_slice$to$rdata = stats_rdata$q;
         if (core$regs$ack) begin
-            bridge$regs$rdata = core$regs$rdata;
+            reg_slice$to$rdata = core$regs$rdata;
         end
         if (mem$regs$ack) begin
-            bridge$regs$rdata = mem$regs$rdata;
+            reg_slice$to$rdata = mem$regs$rdata;
         end
         rst_meta$d = rst_n;
         rst_sync$d = rst_meta$q;
@@ -701,34 +902,83 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         led = ~(((rx0$link_up) & 8'hff) | (((|act0$q) & 8'hff) << 32'h1) | (((rx1$link_up) & 8'hff) << 32'h2) | (((|act1$q) & 8'hff) << 32'h3) | ((((~pll$locked)) & 8'hff) << 32'h4) | (((|uart_act$q) & 8'hff) << 32'h5) | (((|err$q) & 8'hff) << 32'h6) | (((beat$q[32'h1a]) & 8'hff) << 32'h7));
     end
     
-    always @(*) tx1$frames_in$data = core$mac_tx$data;
-    always @(*) tx1$frames_in$valid = core$mac_tx$valid;
-    always @(*) tx1$frames_in$last = core$mac_tx$last;
-    always @(*) tx1$frames_in$error = core$mac_tx$error;
-    always @(*) core$mac_tx$ready = tx1$frames_in$ready;
-    always @(*) tx0$frames_in$data = forward$frames_out$data;
-    always @(*) tx0$frames_in$valid = forward$frames_out$valid;
-    always @(*) tx0$frames_in$last = forward$frames_out$last;
-    always @(*) tx0$frames_in$error = forward$frames_out$error;
-    always @(*) forward$frames_out$ready = tx0$frames_in$ready;
-    always @(*) mem$dma$rd_req_valid = core$dma$rd_req_valid;
-    always @(*) mem$dma$rd_req_addr = core$dma$rd_req_addr;
-    always @(*) mem$dma$rd_req_len = core$dma$rd_req_len;
-    always @(*) mem$dma$rd_req_tag = core$dma$rd_req_tag;
-    always @(*) core$dma$rd_req_ready = mem$dma$rd_req_ready;
-    always @(*) core$dma$rd_rsp_valid = mem$dma$rd_rsp_valid;
-    always @(*) core$dma$rd_rsp_data = mem$dma$rd_rsp_data;
-    always @(*) core$dma$rd_rsp_tag = mem$dma$rd_rsp_tag;
-    always @(*) core$dma$rd_rsp_last = mem$dma$rd_rsp_last;
-    always @(*) mem$dma$rd_rsp_ready = core$dma$rd_rsp_ready;
-    always @(*) mem$dma$wr_req_valid = core$dma$wr_req_valid;
-    always @(*) mem$dma$wr_req_addr = core$dma$wr_req_addr;
-    always @(*) mem$dma$wr_req_len = core$dma$wr_req_len;
-    always @(*) core$dma$wr_req_ready = mem$dma$wr_req_ready;
-    always @(*) mem$dma$wr_data_valid = core$dma$wr_data_valid;
-    always @(*) mem$dma$wr_data = core$dma$wr_data;
-    always @(*) mem$dma$wr_data_last = core$dma$wr_data_last;
-    always @(*) core$dma$wr_data_ready = mem$dma$wr_data_ready;
+    always @(*) rx0_slice$frames_in$data = rx0$frames_out$data;
+    always @(*) rx0_slice$frames_in$valid = rx0$frames_out$valid;
+    always @(*) rx0_slice$frames_in$last = rx0$frames_out$last;
+    always @(*) rx0_slice$frames_in$error = rx0$frames_out$error;
+    always @(*) rx0$frames_out$ready = rx0_slice$frames_in$ready;
+    always @(*) tx1_slice$frames_in$data = core$mac_tx$data;
+    always @(*) tx1_slice$frames_in$valid = core$mac_tx$valid;
+    always @(*) tx1_slice$frames_in$last = core$mac_tx$last;
+    always @(*) tx1_slice$frames_in$error = core$mac_tx$error;
+    always @(*) core$mac_tx$ready = tx1_slice$frames_in$ready;
+    always @(*) tx1$frames_in$data = tx1_slice$frames_out$data;
+    always @(*) tx1$frames_in$valid = tx1_slice$frames_out$valid;
+    always @(*) tx1$frames_in$last = tx1_slice$frames_out$last;
+    always @(*) tx1$frames_in$error = tx1_slice$frames_out$error;
+    always @(*) tx1_slice$frames_out$ready = tx1$frames_in$ready;
+    always @(*) rx1_slice$frames_in$data = rx1$frames_out$data;
+    always @(*) rx1_slice$frames_in$valid = rx1$frames_out$valid;
+    always @(*) rx1_slice$frames_in$last = rx1$frames_out$last;
+    always @(*) rx1_slice$frames_in$error = rx1$frames_out$error;
+    always @(*) rx1$frames_out$ready = rx1_slice$frames_in$ready;
+    always @(*) forward$frames_in$data = rx1_slice$frames_out$data;
+    always @(*) forward$frames_in$valid = rx1_slice$frames_out$valid;
+    always @(*) forward$frames_in$last = rx1_slice$frames_out$last;
+    always @(*) forward$frames_in$error = rx1_slice$frames_out$error;
+    always @(*) rx1_slice$frames_out$ready = forward$frames_in$ready;
+    always @(*) tx0_slice$frames_in$data = forward$frames_out$data;
+    always @(*) tx0_slice$frames_in$valid = forward$frames_out$valid;
+    always @(*) tx0_slice$frames_in$last = forward$frames_out$last;
+    always @(*) tx0_slice$frames_in$error = forward$frames_out$error;
+    always @(*) forward$frames_out$ready = tx0_slice$frames_in$ready;
+    always @(*) tx0$frames_in$data = tx0_slice$frames_out$data;
+    always @(*) tx0$frames_in$valid = tx0_slice$frames_out$valid;
+    always @(*) tx0$frames_in$last = tx0_slice$frames_out$last;
+    always @(*) tx0$frames_in$error = tx0_slice$frames_out$error;
+    always @(*) tx0_slice$frames_out$ready = tx0$frames_in$ready;
+    always @(*) dma_slice$core$rd_req_valid = core$dma$rd_req_valid;
+    always @(*) dma_slice$core$rd_req_addr = core$dma$rd_req_addr;
+    always @(*) dma_slice$core$rd_req_len = core$dma$rd_req_len;
+    always @(*) dma_slice$core$rd_req_tag = core$dma$rd_req_tag;
+    always @(*) core$dma$rd_req_ready = dma_slice$core$rd_req_ready;
+    always @(*) core$dma$rd_rsp_valid = dma_slice$core$rd_rsp_valid;
+    always @(*) core$dma$rd_rsp_data = dma_slice$core$rd_rsp_data;
+    always @(*) core$dma$rd_rsp_tag = dma_slice$core$rd_rsp_tag;
+    always @(*) core$dma$rd_rsp_last = dma_slice$core$rd_rsp_last;
+    always @(*) dma_slice$core$rd_rsp_ready = core$dma$rd_rsp_ready;
+    always @(*) dma_slice$core$wr_req_valid = core$dma$wr_req_valid;
+    always @(*) dma_slice$core$wr_req_addr = core$dma$wr_req_addr;
+    always @(*) dma_slice$core$wr_req_len = core$dma$wr_req_len;
+    always @(*) core$dma$wr_req_ready = dma_slice$core$wr_req_ready;
+    always @(*) dma_slice$core$wr_data_valid = core$dma$wr_data_valid;
+    always @(*) dma_slice$core$wr_data = core$dma$wr_data;
+    always @(*) dma_slice$core$wr_data_last = core$dma$wr_data_last;
+    always @(*) core$dma$wr_data_ready = dma_slice$core$wr_data_ready;
+    always @(*) mem$dma$rd_req_valid = dma_slice$host$rd_req_valid;
+    always @(*) mem$dma$rd_req_addr = dma_slice$host$rd_req_addr;
+    always @(*) mem$dma$rd_req_len = dma_slice$host$rd_req_len;
+    always @(*) mem$dma$rd_req_tag = dma_slice$host$rd_req_tag;
+    always @(*) dma_slice$host$rd_req_ready = mem$dma$rd_req_ready;
+    always @(*) dma_slice$host$rd_rsp_valid = mem$dma$rd_rsp_valid;
+    always @(*) dma_slice$host$rd_rsp_data = mem$dma$rd_rsp_data;
+    always @(*) dma_slice$host$rd_rsp_tag = mem$dma$rd_rsp_tag;
+    always @(*) dma_slice$host$rd_rsp_last = mem$dma$rd_rsp_last;
+    always @(*) mem$dma$rd_rsp_ready = dma_slice$host$rd_rsp_ready;
+    always @(*) mem$dma$wr_req_valid = dma_slice$host$wr_req_valid;
+    always @(*) mem$dma$wr_req_addr = dma_slice$host$wr_req_addr;
+    always @(*) mem$dma$wr_req_len = dma_slice$host$wr_req_len;
+    always @(*) dma_slice$host$wr_req_ready = mem$dma$wr_req_ready;
+    always @(*) mem$dma$wr_data_valid = dma_slice$host$wr_data_valid;
+    always @(*) mem$dma$wr_data = dma_slice$host$wr_data;
+    always @(*) mem$dma$wr_data_last = dma_slice$host$wr_data_last;
+    always @(*) dma_slice$host$wr_data_ready = mem$dma$wr_data_ready;
+    always @(*) reg_slice$from$strobe = bridge$regs$strobe;
+    always @(*) reg_slice$from$write = bridge$regs$write;
+    always @(*) reg_slice$from$addr = bridge$regs$addr;
+    always @(*) reg_slice$from$wdata = bridge$regs$wdata;
+    always @(*) bridge$regs$ack = reg_slice$from$ack;
+    always @(*) bridge$regs$rdata = reg_slice$from$rdata;
 endmodule // top
 
 
@@ -2401,6 +2651,19 @@ module top$core(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$
     reg  [63:0] arbiter$evt$wr_data;
     reg  arbiter$evt$wr_data_last;
     wire  arbiter$evt$wr_data_ready;
+    reg  rx_wd$clock;
+    reg  rx_wd$in_valid;
+    wire  rx_wd$in_ready;
+    reg  [63:0] rx_wd$in_x;
+    reg  [15:0] rx_wd$in_y;
+    reg  [7:0] rx_wd$in_z;
+    reg  rx_wd$in_f;
+    wire  rx_wd$out_valid;
+    reg  rx_wd$out_ready;
+    wire  [63:0] rx_wd$out_x;
+    wire  [15:0] rx_wd$out_y;
+    wire  [7:0] rx_wd$out_z;
+    wire  rx_wd$out_f;
     reg  mux$clock;
     reg  [7:0] mux$a$data;
     reg  mux$a$valid;
@@ -2760,6 +3023,21 @@ module top$core(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$
         .host$wr_data_last(dma$wr_data_last),
         .host$wr_data_ready(dma$wr_data_ready)
     );
+    top$core$rx_wd rx_wd(
+        .clock(rx_wd$clock),
+        .in_valid(rx_wd$in_valid),
+        .in_ready(rx_wd$in_ready),
+        .in_x(rx_wd$in_x),
+        .in_y(rx_wd$in_y),
+        .in_z(rx_wd$in_z),
+        .in_f(rx_wd$in_f),
+        .out_valid(rx_wd$out_valid),
+        .out_ready(rx_wd$out_ready),
+        .out_x(rx_wd$out_x),
+        .out_y(rx_wd$out_y),
+        .out_z(rx_wd$out_z),
+        .out_f(rx_wd$out_f)
+    );
     top$core$mux mux(
         .clock(mux$clock),
         .a$data(mux$a$data),
@@ -2801,11 +3079,36 @@ module top$core(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$
         evt$clock = clock;
         qcount$clock = clock;
         arbiter$clock = clock;
+        rx_wd$clock = clock;
         mux$clock = clock;
         in_frame$clock = clock;
         frame_looped$clock = clock;
         in_frame$d = in_frame$q;
         frame_looped$d = frame_looped$q;
+        arbiter$rx$rd_req_valid = rx$dma$rd_req_valid;
+        arbiter$rx$rd_req_addr = rx$dma$rd_req_addr;
+        arbiter$rx$rd_req_len = rx$dma$rd_req_len;
+        arbiter$rx$rd_req_tag = rx$dma$rd_req_tag;
+        rx$dma$rd_req_ready = arbiter$rx$rd_req_ready;
+        rx$dma$rd_rsp_valid = arbiter$rx$rd_rsp_valid;
+        rx$dma$rd_rsp_data = arbiter$rx$rd_rsp_data;
+        rx$dma$rd_rsp_tag = arbiter$rx$rd_rsp_tag;
+        rx$dma$rd_rsp_last = arbiter$rx$rd_rsp_last;
+        arbiter$rx$rd_rsp_ready = rx$dma$rd_rsp_ready;
+        arbiter$rx$wr_req_valid = rx$dma$wr_req_valid;
+        arbiter$rx$wr_req_addr = rx$dma$wr_req_addr;
+        arbiter$rx$wr_req_len = rx$dma$wr_req_len;
+        rx$dma$wr_req_ready = arbiter$rx$wr_req_ready;
+        rx_wd$in_valid = rx$dma$wr_data_valid;
+        rx_wd$in_x = rx$dma$wr_data;
+        rx_wd$in_y = 32'h0;
+        rx_wd$in_z = 32'h0;
+        rx_wd$in_f = rx$dma$wr_data_last;
+        rx$dma$wr_data_ready = rx_wd$in_ready;
+        arbiter$rx$wr_data_valid = rx_wd$out_valid;
+        arbiter$rx$wr_data = rx_wd$out_x;
+        arbiter$rx$wr_data_last = rx_wd$out_f;
+        rx_wd$out_ready = arbiter$rx$wr_data_ready;
         demux$data = check$frames_out$data;
         demux$valid = check$frames_out$valid;
         demux$last = check$frames_out$last;
@@ -2871,24 +3174,6 @@ module top$core(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$
         control$inc = ((frame_end) & 32'hffffffff) | (((check$frames_out$valid) & 32'hffffffff) << 32'h1) | ((((tx_beat & mac_tx$last)) & 32'hffffffff) << 32'h2) | (((tx_beat) & 32'hffffffff) << 32'h3) | (((check$runt) & 32'hffffffff) << 32'h4) | (((check$giant) & 32'hffffffff) << 32'h5) | (((check$mac_error) & 32'hffffffff) << 32'h6) | ((((loop_fifo$overflow | rx$counts[32'h5])) & 32'hffffffff) << 32'h7) | (((demux$counts) & 32'hffffffff) << 32'h8) | (((rx$counts[(32'h0)+:(5)]) & 32'hffffffff) << 32'h12) | (((tx$counts) & 32'hffffffff) << 32'h17) | (((evt$counts) & 32'hffffffff) << 32'h1a);
     end
     
-    always @(*) arbiter$rx$rd_req_valid = rx$dma$rd_req_valid;
-    always @(*) arbiter$rx$rd_req_addr = rx$dma$rd_req_addr;
-    always @(*) arbiter$rx$rd_req_len = rx$dma$rd_req_len;
-    always @(*) arbiter$rx$rd_req_tag = rx$dma$rd_req_tag;
-    always @(*) rx$dma$rd_req_ready = arbiter$rx$rd_req_ready;
-    always @(*) rx$dma$rd_rsp_valid = arbiter$rx$rd_rsp_valid;
-    always @(*) rx$dma$rd_rsp_data = arbiter$rx$rd_rsp_data;
-    always @(*) rx$dma$rd_rsp_tag = arbiter$rx$rd_rsp_tag;
-    always @(*) rx$dma$rd_rsp_last = arbiter$rx$rd_rsp_last;
-    always @(*) arbiter$rx$rd_rsp_ready = rx$dma$rd_rsp_ready;
-    always @(*) arbiter$rx$wr_req_valid = rx$dma$wr_req_valid;
-    always @(*) arbiter$rx$wr_req_addr = rx$dma$wr_req_addr;
-    always @(*) arbiter$rx$wr_req_len = rx$dma$wr_req_len;
-    always @(*) rx$dma$wr_req_ready = arbiter$rx$wr_req_ready;
-    always @(*) arbiter$rx$wr_data_valid = rx$dma$wr_data_valid;
-    always @(*) arbiter$rx$wr_data = rx$dma$wr_data;
-    always @(*) arbiter$rx$wr_data_last = rx$dma$wr_data_last;
-    always @(*) rx$dma$wr_data_ready = arbiter$rx$wr_data_ready;
     always @(*) arbiter$tx$rd_req_valid = tx$dma$rd_req_valid;
     always @(*) arbiter$tx$rd_req_addr = tx$dma$rd_req_addr;
     always @(*) arbiter$tx$rd_req_len = tx$dma$rd_req_len;
@@ -6598,18 +6883,39 @@ module top$core$check(clock,frames_in$data,frames_in$valid,frames_in$last,frames
     output reg  mac_error;
     
     // Constant declarations
-    localparam  min_len = 16'he;
-    localparam  max_len = 16'h5f2;
+    localparam  short_below = 16'hd;
+    localparam  long_from = 16'h5f2;
     
     // Stub signals
     reg  [15:0] length$d;
     wire  [15:0] length$q;
     reg  length$clock;
+    reg  [7:0] data$d;
+    wire  [7:0] data$q;
+    reg  data$clock;
+    reg  valid$d;
+    wire  valid$q;
+    reg  valid$clock;
+    reg  last$d;
+    wire  last$q;
+    reg  last$clock;
+    reg  error$d;
+    wire  error$q;
+    reg  error$clock;
+    reg  runt_q$d;
+    wire  runt_q$q;
+    reg  runt_q$clock;
+    reg  giant_q$d;
+    wire  giant_q$q;
+    reg  giant_q$clock;
+    reg  mac_error_q$d;
+    wire  mac_error_q$q;
+    reg  mac_error_q$clock;
     
     // Local signals
-    reg  [15:0] length_now;
     reg  too_short;
     reg  too_long;
+    reg  take;
     
     // Sub module instances
     top$core$check$length length(
@@ -6617,44 +6923,178 @@ module top$core$check(clock,frames_in$data,frames_in$valid,frames_in$last,frames
         .q(length$q),
         .clock(length$clock)
     );
+    top$core$check$data data(
+        .d(data$d),
+        .q(data$q),
+        .clock(data$clock)
+    );
+    top$core$check$valid valid(
+        .d(valid$d),
+        .q(valid$q),
+        .clock(valid$clock)
+    );
+    top$core$check$last last(
+        .d(last$d),
+        .q(last$q),
+        .clock(last$clock)
+    );
+    top$core$check$error error(
+        .d(error$d),
+        .q(error$q),
+        .clock(error$clock)
+    );
+    top$core$check$runt_q runt_q(
+        .d(runt_q$d),
+        .q(runt_q$q),
+        .clock(runt_q$clock)
+    );
+    top$core$check$giant_q giant_q(
+        .d(giant_q$d),
+        .q(giant_q$q),
+        .clock(giant_q$clock)
+    );
+    top$core$check$mac_error_q mac_error_q(
+        .d(mac_error_q$d),
+        .q(mac_error_q$q),
+        .clock(mac_error_q$clock)
+    );
     
     // Update code
     always @(*) begin
         length$clock = clock;
+        data$clock = clock;
+        valid$clock = clock;
+        last$clock = clock;
+        error$clock = clock;
+        runt_q$clock = clock;
+        giant_q$clock = clock;
+        mac_error_q$clock = clock;
         length$d = length$q;
-        length_now = length$q;
-        if (length$q != 32'hffff) begin
-            length_now = length$q + 32'h1;
+        data$d = data$q;
+        valid$d = valid$q;
+        last$d = last$q;
+        error$d = error$q;
+        runt_q$d = runt_q$q;
+        giant_q$d = giant_q$q;
+        mac_error_q$d = mac_error_q$q;
+        too_short = length$q < short_below;
+        too_long = length$q >= long_from;
+        frames_out$data = data$q;
+        frames_out$valid = valid$q;
+        frames_out$last = last$q;
+        frames_out$error = error$q;
+        runt = runt_q$q;
+        giant = giant_q$q;
+        mac_error = mac_error_q$q;
+        frames_in$ready = frames_out$ready | ~valid$q;
+        take = frames_in$valid & (frames_out$ready | ~valid$q);
+        runt_q$d = 1'b0;
+        giant_q$d = 1'b0;
+        mac_error_q$d = 1'b0;
+        if (frames_out$ready) begin
+            valid$d = 1'b0;
         end
-        too_short = length_now < min_len;
-        too_long = length_now > max_len;
-        frames_out$data = frames_in$data;
-        frames_out$valid = frames_in$valid;
-        frames_out$last = frames_in$last;
-        frames_out$error = 1'b0;
-        frames_in$ready = frames_out$ready;
-        runt = 1'b0;
-        giant = 1'b0;
-        mac_error = 1'b0;
-        if (frames_in$valid & frames_out$ready) begin
-            length$d = length_now;
+        if (take) begin
+            data$d = frames_in$data;
+            valid$d = 1'b1;
+            last$d = frames_in$last;
+            error$d = 1'b0;
+            if (length$q != 32'hffff) begin
+                length$d = length$q + 32'h1;
+            end
             if (frames_in$last) begin
                 length$d = 32'h0;
-                frames_out$error = frames_in$error | too_short | too_long;
+                error$d = frames_in$error | too_short | too_long;
                 if (frames_in$error) begin
-                    mac_error = 1'b1;
+                    mac_error_q$d = 1'b1;
                 end
                 else if (too_short) begin
-                    runt = 1'b1;
+                    runt_q$d = 1'b1;
                 end
                 else if (too_long) begin
-                    giant = 1'b1;
+                    giant_q$d = 1'b1;
                 end
             end
         end
     end
     
 endmodule // top$core$check
+
+
+module top$core$check$data(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$data
+
+
+module top$core$check$error(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$error
+
+
+module top$core$check$giant_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$giant_q
+
+
+module top$core$check$last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$last
 
 
 module top$core$check$length(d,q,clock);
@@ -6674,6 +7114,63 @@ module top$core$check$length(d,q,clock);
     end
           
 endmodule // top$core$check$length
+
+
+module top$core$check$mac_error_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$mac_error_q
+
+
+module top$core$check$runt_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$runt_q
+
+
+module top$core$check$valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$check$valid
 
 
 module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,inc,loopback,default_queue,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,rss_key,settings$write,settings$queue,settings$settings,cfg_busy,shape$write,shape$queue,shape$shape,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,qc_rd_strobe,qc_rd_queue,qc_rd_counter,qc_rd_ack,qc_rd_data);
@@ -7029,6 +7526,93 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
     reg  [31:0] rss_words$9$d;
     wire  [31:0] rss_words$9$q;
     reg  rss_words$9$clock;
+    reg  req_strobe$d;
+    wire  req_strobe$q;
+    reg  req_strobe$clock;
+    reg  [31:0] req_wdata$d;
+    wire  [31:0] req_wdata$q;
+    reg  req_wdata$clock;
+    reg  [11:0] req_queue$d;
+    wire  [11:0] req_queue$q;
+    reg  req_queue$clock;
+    reg  [1:0] req_kind$d;
+    wire  [1:0] req_kind$q;
+    reg  req_kind$clock;
+    reg  [3:0] rom_addr$d;
+    wire  [3:0] rom_addr$q;
+    reg  rom_addr$clock;
+    reg  we_scratch$d;
+    wire  we_scratch$q;
+    reg  we_scratch$clock;
+    reg  we_control$d;
+    wire  we_control$q;
+    reg  we_control$clock;
+    reg  we_default_q$d;
+    wire  we_default_q$q;
+    reg  we_default_q$clock;
+    reg  we_value$d;
+    wire  we_value$q;
+    reg  we_value$clock;
+    reg  [15:0] we_key$d;
+    wire  [15:0] we_key$q;
+    reg  we_key$clock;
+    reg  [15:0] we_rss$d;
+    wire  [15:0] we_rss$q;
+    reg  we_rss$clock;
+    reg  [31:0] we_qcfg$d;
+    wire  [31:0] we_qcfg$q;
+    reg  we_qcfg$clock;
+    reg  [7:0] we_shape$d;
+    wire  [7:0] we_shape$q;
+    reg  we_shape$clock;
+    reg  go_filter$d;
+    wire  go_filter$q;
+    reg  go_filter$clock;
+    reg  go_shape_cmd$d;
+    wire  go_shape_cmd$q;
+    reg  go_shape_cmd$clock;
+    reg  go_commit$d;
+    wire  go_commit$q;
+    reg  go_commit$clock;
+    reg  go_doorbell$d;
+    wire  go_doorbell$q;
+    reg  go_doorbell$clock;
+    reg  go_qc$d;
+    wire  go_qc$q;
+    reg  go_qc$clock;
+    reg  rd_id$d;
+    wire  rd_id$q;
+    reg  rd_id$clock;
+    reg  rd_scratch$d;
+    wire  rd_scratch$q;
+    reg  rd_scratch$clock;
+    reg  rd_control$d;
+    wire  rd_control$q;
+    reg  rd_control$clock;
+    reg  rd_default_q$d;
+    wire  rd_default_q$q;
+    reg  rd_default_q$clock;
+    reg  rd_status$d;
+    wire  rd_status$q;
+    reg  rd_status$clock;
+    reg  [15:0] rd_rss$d;
+    wire  [15:0] rd_rss$q;
+    reg  rd_rss$clock;
+    reg  [31:0] rd_qcfg$d;
+    wire  [31:0] rd_qcfg$q;
+    reg  rd_qcfg$clock;
+    reg  [7:0] rd_shape$d;
+    wire  [7:0] rd_shape$q;
+    reg  rd_shape$clock;
+    reg  [31:0] rd_counter$d;
+    wire  [31:0] rd_counter$q;
+    reg  rd_counter$clock;
+    reg  rd_counter_lo$d;
+    wire  rd_counter_lo$q;
+    reg  rd_counter_lo$clock;
+    reg  rd_counter_hi$d;
+    wire  rd_counter_hi$q;
+    reg  rd_counter_hi$clock;
     
     // Local signals
     reg  [23:0] shape_offset;
@@ -7081,6 +7665,9 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
     reg  [31:0] counter_select;
     reg  [63:0] counter_value;
     reg  in_counters;
+    reg  is_wr;
+    reg  is_rd;
+    reg  [31:0] read_value;
     
     // Sub module instances
     top$core$control$qcfg_words$0 qcfg_words$0(
@@ -7571,6 +8158,151 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
         .q(rss_words$9$q),
         .clock(rss_words$9$clock)
     );
+    top$core$control$req_strobe req_strobe(
+        .d(req_strobe$d),
+        .q(req_strobe$q),
+        .clock(req_strobe$clock)
+    );
+    top$core$control$req_wdata req_wdata(
+        .d(req_wdata$d),
+        .q(req_wdata$q),
+        .clock(req_wdata$clock)
+    );
+    top$core$control$req_queue req_queue(
+        .d(req_queue$d),
+        .q(req_queue$q),
+        .clock(req_queue$clock)
+    );
+    top$core$control$req_kind req_kind(
+        .d(req_kind$d),
+        .q(req_kind$q),
+        .clock(req_kind$clock)
+    );
+    top$core$control$rom_addr rom_addr(
+        .d(rom_addr$d),
+        .q(rom_addr$q),
+        .clock(rom_addr$clock)
+    );
+    top$core$control$we_scratch we_scratch(
+        .d(we_scratch$d),
+        .q(we_scratch$q),
+        .clock(we_scratch$clock)
+    );
+    top$core$control$we_control we_control(
+        .d(we_control$d),
+        .q(we_control$q),
+        .clock(we_control$clock)
+    );
+    top$core$control$we_default_q we_default_q(
+        .d(we_default_q$d),
+        .q(we_default_q$q),
+        .clock(we_default_q$clock)
+    );
+    top$core$control$we_value we_value(
+        .d(we_value$d),
+        .q(we_value$q),
+        .clock(we_value$clock)
+    );
+    top$core$control$we_key we_key(
+        .d(we_key$d),
+        .q(we_key$q),
+        .clock(we_key$clock)
+    );
+    top$core$control$we_rss we_rss(
+        .d(we_rss$d),
+        .q(we_rss$q),
+        .clock(we_rss$clock)
+    );
+    top$core$control$we_qcfg we_qcfg(
+        .d(we_qcfg$d),
+        .q(we_qcfg$q),
+        .clock(we_qcfg$clock)
+    );
+    top$core$control$we_shape we_shape(
+        .d(we_shape$d),
+        .q(we_shape$q),
+        .clock(we_shape$clock)
+    );
+    top$core$control$go_filter go_filter(
+        .d(go_filter$d),
+        .q(go_filter$q),
+        .clock(go_filter$clock)
+    );
+    top$core$control$go_shape_cmd go_shape_cmd(
+        .d(go_shape_cmd$d),
+        .q(go_shape_cmd$q),
+        .clock(go_shape_cmd$clock)
+    );
+    top$core$control$go_commit go_commit(
+        .d(go_commit$d),
+        .q(go_commit$q),
+        .clock(go_commit$clock)
+    );
+    top$core$control$go_doorbell go_doorbell(
+        .d(go_doorbell$d),
+        .q(go_doorbell$q),
+        .clock(go_doorbell$clock)
+    );
+    top$core$control$go_qc go_qc(
+        .d(go_qc$d),
+        .q(go_qc$q),
+        .clock(go_qc$clock)
+    );
+    top$core$control$rd_id rd_id(
+        .d(rd_id$d),
+        .q(rd_id$q),
+        .clock(rd_id$clock)
+    );
+    top$core$control$rd_scratch rd_scratch(
+        .d(rd_scratch$d),
+        .q(rd_scratch$q),
+        .clock(rd_scratch$clock)
+    );
+    top$core$control$rd_control rd_control(
+        .d(rd_control$d),
+        .q(rd_control$q),
+        .clock(rd_control$clock)
+    );
+    top$core$control$rd_default_q rd_default_q(
+        .d(rd_default_q$d),
+        .q(rd_default_q$q),
+        .clock(rd_default_q$clock)
+    );
+    top$core$control$rd_status rd_status(
+        .d(rd_status$d),
+        .q(rd_status$q),
+        .clock(rd_status$clock)
+    );
+    top$core$control$rd_rss rd_rss(
+        .d(rd_rss$d),
+        .q(rd_rss$q),
+        .clock(rd_rss$clock)
+    );
+    top$core$control$rd_qcfg rd_qcfg(
+        .d(rd_qcfg$d),
+        .q(rd_qcfg$q),
+        .clock(rd_qcfg$clock)
+    );
+    top$core$control$rd_shape rd_shape(
+        .d(rd_shape$d),
+        .q(rd_shape$q),
+        .clock(rd_shape$clock)
+    );
+    top$core$control$rd_counter rd_counter(
+        .d(rd_counter$d),
+        .q(rd_counter$q),
+        .clock(rd_counter$clock)
+    );
+    top$core$control$rd_counter_lo rd_counter_lo(
+        .d(rd_counter_lo$d),
+        .q(rd_counter_lo$q),
+        .clock(rd_counter_lo$clock)
+    );
+    top$core$control$rd_counter_hi rd_counter_hi(
+        .d(rd_counter_hi$d),
+        .q(rd_counter_hi$q),
+        .clock(rd_counter_hi$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -7596,6 +8328,35 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
         qc_strobe$clock = clock;
         qc_queue$clock = clock;
         qc_counter$clock = clock;
+        req_strobe$clock = clock;
+        req_wdata$clock = clock;
+        req_queue$clock = clock;
+        req_kind$clock = clock;
+        rom_addr$clock = clock;
+        we_scratch$clock = clock;
+        we_control$clock = clock;
+        we_default_q$clock = clock;
+        we_value$clock = clock;
+        we_key$clock = clock;
+        we_rss$clock = clock;
+        we_qcfg$clock = clock;
+        we_shape$clock = clock;
+        go_filter$clock = clock;
+        go_shape_cmd$clock = clock;
+        go_commit$clock = clock;
+        go_doorbell$clock = clock;
+        go_qc$clock = clock;
+        rd_id$clock = clock;
+        rd_scratch$clock = clock;
+        rd_control$clock = clock;
+        rd_default_q$clock = clock;
+        rd_status$clock = clock;
+        rd_rss$clock = clock;
+        rd_qcfg$clock = clock;
+        rd_shape$clock = clock;
+        rd_counter$clock = clock;
+        rd_counter_lo$clock = clock;
+        rd_counter_hi$clock = clock;
         ack$d = ack$q;
         rdata$d = rdata$q;
         scratch$d = scratch$q;
@@ -7618,6 +8379,35 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
         qc_strobe$d = qc_strobe$q;
         qc_queue$d = qc_queue$q;
         qc_counter$d = qc_counter$q;
+        req_strobe$d = req_strobe$q;
+        req_wdata$d = req_wdata$q;
+        req_queue$d = req_queue$q;
+        req_kind$d = req_kind$q;
+        rom_addr$d = rom_addr$q;
+        we_scratch$d = we_scratch$q;
+        we_control$d = we_control$q;
+        we_default_q$d = we_default_q$q;
+        we_value$d = we_value$q;
+        we_key$d = we_key$q;
+        we_rss$d = we_rss$q;
+        we_qcfg$d = we_qcfg$q;
+        we_shape$d = we_shape$q;
+        go_filter$d = go_filter$q;
+        go_shape_cmd$d = go_shape_cmd$q;
+        go_commit$d = go_commit$q;
+        go_doorbell$d = go_doorbell$q;
+        go_qc$d = go_qc$q;
+        rd_id$d = rd_id$q;
+        rd_scratch$d = rd_scratch$q;
+        rd_control$d = rd_control$q;
+        rd_default_q$d = rd_default_q$q;
+        rd_status$d = rd_status$q;
+        rd_rss$d = rd_rss$q;
+        rd_qcfg$d = rd_qcfg$q;
+        rd_shape$d = rd_shape$q;
+        rd_counter$d = rd_counter$q;
+        rd_counter_lo$d = rd_counter_lo$q;
+        rd_counter_hi$d = rd_counter_hi$q;
         qcfg_words$0$clock = clock;
         qcfg_words$0$d = qcfg_words$0$q;
         qw$0 = qcfg_words$0$q;
@@ -7737,7 +8527,7 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
         shape_copy$write_address = shape_queue$q[(32'h0)+:(6)];
         shape_copy$write_data = shape$shape;
         shape_copy$write_enable = shape_write$q;
-        shape_copy$read_address = regs$wdata[(32'h0)+:(6)];
+        shape_copy$read_address = req_wdata$q[(32'h0)+:(6)];
         if (shape_read$q) begin
             shape_words$0$d = ((shape_copy$read_data[(64'h0)+:(28)]) & 32'hffffffff);
             shape_words$1$d = ((shape_copy$read_data[(64'h1c)+:(22)]) & 32'hffffffff);
@@ -7911,6 +8701,64 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
         in_key = (regs$addr >= key_base) & (regs$addr < key_end);
         key_offset = regs$addr - key_base;
         key_select = ((1'b1) & 16'hffff) << key_offset[(32'h2)+:(4)];
+        is_wr = regs$strobe & regs$write;
+        is_rd = regs$strobe & ~regs$write;
+        in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
+        counter_offset = regs$addr - counters_base;
+        counter_select = ((1'b1) & 32'hffffffff) << counter_offset[(32'h3)+:(5)];
+        req_strobe$d = regs$strobe;
+        req_wdata$d = regs$wdata;
+        req_queue$d = ((page - 32'h1) & 12'hfff);
+        req_kind$d = uq_offset[(32'h2)+:(2)];
+        rom_addr$d = regs$addr[(32'h2)+:(4)];
+        we_scratch$d = is_wr & (regs$addr == scratch_addr);
+        we_control$d = is_wr & (regs$addr == control_addr);
+        we_default_q$d = is_wr & (regs$addr == default_queue_addr);
+        we_value$d = is_wr & (regs$addr == value_addr);
+        we_key$d = 32'h0;
+        if (is_wr & in_key) begin
+            we_key$d = key_select;
+        end
+        we_rss$d = 32'h0;
+        if (is_wr & in_rss) begin
+            we_rss$d = rss_select;
+        end
+        we_qcfg$d = 32'h0;
+        if (is_wr & in_qcfg) begin
+            we_qcfg$d = qcfg_select;
+        end
+        we_shape$d = 32'h0;
+        if (is_wr & in_shape) begin
+            we_shape$d = shape_select;
+        end
+        go_filter$d = is_wr & (regs$addr == cmd_addr) & (regs$wdata[32'h11] | regs$wdata[32'h12]);
+        go_shape_cmd$d = is_wr & shape_cmd_ok;
+        go_commit$d = is_wr & (regs$addr == qcfg_cmd_addr) & regs$wdata[32'h10] & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count);
+        go_doorbell$d = is_wr & on_page & (uq_offset < 32'hc);
+        go_qc$d = is_rd & on_page & (uq_offset >= 32'h10) & (uq_offset < 32'h20);
+        rd_id$d = is_rd & (regs$addr < id_end);
+        rd_scratch$d = is_rd & (regs$addr == scratch_addr);
+        rd_control$d = is_rd & (regs$addr == control_addr);
+        rd_default_q$d = is_rd & (regs$addr == default_queue_addr);
+        rd_status$d = is_rd & (regs$addr == qcfg_status_addr);
+        rd_rss$d = 32'h0;
+        if (is_rd & in_rss) begin
+            rd_rss$d = rss_select;
+        end
+        rd_qcfg$d = 32'h0;
+        if (is_rd & in_qcfg) begin
+            rd_qcfg$d = qcfg_select;
+        end
+        rd_shape$d = 32'h0;
+        if (is_rd & in_shape) begin
+            rd_shape$d = shape_select;
+        end
+        rd_counter$d = 32'h0;
+        if (is_rd & in_counters & ~regs$addr[32'h2]) begin
+            rd_counter$d = counter_select;
+        end
+        rd_counter_lo$d = is_rd & in_counters & ~regs$addr[32'h2];
+        rd_counter_hi$d = is_rd & in_counters & regs$addr[32'h2];
         regs$ack = ack$q;
         regs$rdata = rdata$q;
         if (qc_wait$q & qc_rd_ack) begin
@@ -7918,427 +8766,400 @@ module top$core$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$a
             regs$rdata = qc_rd_data;
             qc_wait$d = 1'b0;
         end
-        id_rom$address = regs$addr[(32'h2)+:(4)];
-        in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
-        counter_offset = regs$addr - counters_base;
-        counter_select = ((1'b1) & 32'hffffffff) << counter_offset[(32'h3)+:(5)];
+        ack$d = req_strobe$q & ~go_qc$q;
+        if (we_scratch$q) begin
+            scratch$d = req_wdata$q;
+        end
+        if (we_control$q) begin
+            control$d = req_wdata$q;
+        end
+        if (we_default_q$q) begin
+            default_q$d = req_wdata$q[(32'h0)+:(12)];
+        end
+        if (we_value$q) begin
+            value_word$d = req_wdata$q;
+        end
+        if (we_key$q[0]) begin
+            key_words$0$d = req_wdata$q;
+        end
+        if (we_key$q[1]) begin
+            key_words$1$d = req_wdata$q;
+        end
+        if (we_key$q[2]) begin
+            key_words$2$d = req_wdata$q;
+        end
+        if (we_key$q[3]) begin
+            key_words$3$d = req_wdata$q;
+        end
+        if (we_key$q[4]) begin
+            key_words$4$d = req_wdata$q;
+        end
+        if (we_key$q[5]) begin
+            key_words$5$d = req_wdata$q;
+        end
+        if (we_key$q[6]) begin
+            key_words$6$d = req_wdata$q;
+        end
+        if (we_key$q[7]) begin
+            key_words$7$d = req_wdata$q;
+        end
+        if (we_key$q[8]) begin
+            key_words$8$d = req_wdata$q;
+        end
+        if (we_key$q[9]) begin
+            key_words$9$d = req_wdata$q;
+        end
+        if (we_rss$q[0]) begin
+            rss_words$0$d = req_wdata$q;
+        end
+        if (we_rss$q[1]) begin
+            rss_words$1$d = req_wdata$q;
+        end
+        if (we_rss$q[2]) begin
+            rss_words$2$d = req_wdata$q;
+        end
+        if (we_rss$q[3]) begin
+            rss_words$3$d = req_wdata$q;
+        end
+        if (we_rss$q[4]) begin
+            rss_words$4$d = req_wdata$q;
+        end
+        if (we_rss$q[5]) begin
+            rss_words$5$d = req_wdata$q;
+        end
+        if (we_rss$q[6]) begin
+            rss_words$6$d = req_wdata$q;
+        end
+        if (we_rss$q[7]) begin
+            rss_words$7$d = req_wdata$q;
+        end
+        if (we_rss$q[8]) begin
+            rss_words$8$d = req_wdata$q;
+        end
+        if (we_rss$q[9]) begin
+            rss_words$9$d = req_wdata$q;
+        end
+        if (we_qcfg$q[0]) begin
+            qcfg_words$0$d = req_wdata$q;
+        end
+        if (we_qcfg$q[1]) begin
+            qcfg_words$1$d = req_wdata$q;
+        end
+        if (we_qcfg$q[2]) begin
+            qcfg_words$2$d = req_wdata$q;
+        end
+        if (we_qcfg$q[3]) begin
+            qcfg_words$3$d = req_wdata$q;
+        end
+        if (we_qcfg$q[4]) begin
+            qcfg_words$4$d = req_wdata$q;
+        end
+        if (we_qcfg$q[5]) begin
+            qcfg_words$5$d = req_wdata$q;
+        end
+        if (we_qcfg$q[6]) begin
+            qcfg_words$6$d = req_wdata$q;
+        end
+        if (we_qcfg$q[7]) begin
+            qcfg_words$7$d = req_wdata$q;
+        end
+        if (we_qcfg$q[8]) begin
+            qcfg_words$8$d = req_wdata$q;
+        end
+        if (we_qcfg$q[9]) begin
+            qcfg_words$9$d = req_wdata$q;
+        end
+        if (we_qcfg$q[10]) begin
+            qcfg_words$10$d = req_wdata$q;
+        end
+        if (we_qcfg$q[11]) begin
+            qcfg_words$11$d = req_wdata$q;
+        end
+        if (we_qcfg$q[12]) begin
+            qcfg_words$12$d = req_wdata$q;
+        end
+        if (we_qcfg$q[13]) begin
+            qcfg_words$13$d = req_wdata$q;
+        end
+        if (we_qcfg$q[14]) begin
+            qcfg_words$14$d = req_wdata$q;
+        end
+        if (we_qcfg$q[15]) begin
+            qcfg_words$15$d = req_wdata$q;
+        end
+        if (we_qcfg$q[16]) begin
+            qcfg_words$16$d = req_wdata$q;
+        end
+        if (we_qcfg$q[17]) begin
+            qcfg_words$17$d = req_wdata$q;
+        end
+        if (we_qcfg$q[18]) begin
+            qcfg_words$18$d = req_wdata$q;
+        end
+        if (we_qcfg$q[19]) begin
+            qcfg_words$19$d = req_wdata$q;
+        end
+        if (we_qcfg$q[20]) begin
+            qcfg_words$20$d = req_wdata$q;
+        end
+        if (we_shape$q[0]) begin
+            shape_words$0$d = req_wdata$q;
+        end
+        if (we_shape$q[1]) begin
+            shape_words$1$d = req_wdata$q;
+        end
+        if (we_shape$q[2]) begin
+            shape_words$2$d = req_wdata$q;
+        end
+        if (we_shape$q[3]) begin
+            shape_words$3$d = req_wdata$q;
+        end
+        if (we_shape$q[4]) begin
+            shape_words$4$d = req_wdata$q;
+        end
+        if (go_filter$q) begin
+            cmd_word$d = req_wdata$q;
+            cmd_write$d = 1'b1;
+        end
+        if (go_shape_cmd$q) begin
+            shape_queue$d = req_wdata$q[(32'h0)+:(12)];
+            if (req_wdata$q[32'h10]) begin
+                shape_write$d = 1'b1;
+            end
+            else if (req_wdata$q[32'h11]) begin
+                shape_read$d = 1'b1;
+            end
+        end
+        if (go_commit$q & ~cfg_busy & ~qcfg_write$q) begin
+            qcfg_write$d = 1'b1;
+            qcfg_queue$d = req_wdata$q[(32'h0)+:(12)];
+        end
+        if (go_doorbell$q) begin
+            db_valid$d = 1'b1;
+            db_queue$d = req_queue$q;
+            db_kind$d = req_kind$q;
+            db_value$d = req_wdata$q[(32'h0)+:(16)];
+        end
+        if (go_qc$q) begin
+            qc_wait$d = 1'b1;
+            qc_strobe$d = 1'b1;
+            qc_queue$d = req_queue$q;
+            qc_counter$d = req_kind$q;
+        end
+        id_rom$address = rom_addr$q;
         counter_value = 32'h0;
-        if (counter_select[0]) begin
-            counter_value = counters$0$value;
+        if (rd_counter$q[0]) begin
+            counter_value = counter_value | counters$0$value;
         end
-        if (counter_select[1]) begin
-            counter_value = counters$1$value;
+        if (rd_counter$q[1]) begin
+            counter_value = counter_value | counters$1$value;
         end
-        if (counter_select[2]) begin
-            counter_value = counters$2$value;
+        if (rd_counter$q[2]) begin
+            counter_value = counter_value | counters$2$value;
         end
-        if (counter_select[3]) begin
-            counter_value = counters$3$value;
+        if (rd_counter$q[3]) begin
+            counter_value = counter_value | counters$3$value;
         end
-        if (counter_select[4]) begin
-            counter_value = counters$4$value;
+        if (rd_counter$q[4]) begin
+            counter_value = counter_value | counters$4$value;
         end
-        if (counter_select[5]) begin
-            counter_value = counters$5$value;
+        if (rd_counter$q[5]) begin
+            counter_value = counter_value | counters$5$value;
         end
-        if (counter_select[6]) begin
-            counter_value = counters$6$value;
+        if (rd_counter$q[6]) begin
+            counter_value = counter_value | counters$6$value;
         end
-        if (counter_select[7]) begin
-            counter_value = counters$7$value;
+        if (rd_counter$q[7]) begin
+            counter_value = counter_value | counters$7$value;
         end
-        if (counter_select[8]) begin
-            counter_value = counters$8$value;
+        if (rd_counter$q[8]) begin
+            counter_value = counter_value | counters$8$value;
         end
-        if (counter_select[9]) begin
-            counter_value = counters$9$value;
+        if (rd_counter$q[9]) begin
+            counter_value = counter_value | counters$9$value;
         end
-        if (counter_select[10]) begin
-            counter_value = counters$10$value;
+        if (rd_counter$q[10]) begin
+            counter_value = counter_value | counters$10$value;
         end
-        if (counter_select[11]) begin
-            counter_value = counters$11$value;
+        if (rd_counter$q[11]) begin
+            counter_value = counter_value | counters$11$value;
         end
-        if (counter_select[12]) begin
-            counter_value = counters$12$value;
+        if (rd_counter$q[12]) begin
+            counter_value = counter_value | counters$12$value;
         end
-        if (counter_select[13]) begin
-            counter_value = counters$13$value;
+        if (rd_counter$q[13]) begin
+            counter_value = counter_value | counters$13$value;
         end
-        if (counter_select[14]) begin
-            counter_value = counters$14$value;
+        if (rd_counter$q[14]) begin
+            counter_value = counter_value | counters$14$value;
         end
-        if (counter_select[15]) begin
-            counter_value = counters$15$value;
+        if (rd_counter$q[15]) begin
+            counter_value = counter_value | counters$15$value;
         end
-        if (counter_select[16]) begin
-            counter_value = counters$16$value;
+        if (rd_counter$q[16]) begin
+            counter_value = counter_value | counters$16$value;
         end
-        if (counter_select[17]) begin
-            counter_value = counters$17$value;
+        if (rd_counter$q[17]) begin
+            counter_value = counter_value | counters$17$value;
         end
-        if (counter_select[18]) begin
-            counter_value = counters$18$value;
+        if (rd_counter$q[18]) begin
+            counter_value = counter_value | counters$18$value;
         end
-        if (counter_select[19]) begin
-            counter_value = counters$19$value;
+        if (rd_counter$q[19]) begin
+            counter_value = counter_value | counters$19$value;
         end
-        if (counter_select[20]) begin
-            counter_value = counters$20$value;
+        if (rd_counter$q[20]) begin
+            counter_value = counter_value | counters$20$value;
         end
-        if (counter_select[21]) begin
-            counter_value = counters$21$value;
+        if (rd_counter$q[21]) begin
+            counter_value = counter_value | counters$21$value;
         end
-        if (counter_select[22]) begin
-            counter_value = counters$22$value;
+        if (rd_counter$q[22]) begin
+            counter_value = counter_value | counters$22$value;
         end
-        if (counter_select[23]) begin
-            counter_value = counters$23$value;
+        if (rd_counter$q[23]) begin
+            counter_value = counter_value | counters$23$value;
         end
-        if (counter_select[24]) begin
-            counter_value = counters$24$value;
+        if (rd_counter$q[24]) begin
+            counter_value = counter_value | counters$24$value;
         end
-        if (counter_select[25]) begin
-            counter_value = counters$25$value;
+        if (rd_counter$q[25]) begin
+            counter_value = counter_value | counters$25$value;
         end
-        if (counter_select[26]) begin
-            counter_value = counters$26$value;
+        if (rd_counter$q[26]) begin
+            counter_value = counter_value | counters$26$value;
         end
-        ack$d = regs$strobe;
-        if (regs$strobe) begin
-            if (regs$write) begin
-                if (regs$addr == scratch_addr) begin
-                    scratch$d = regs$wdata;
-                end
-                if (regs$addr == control_addr) begin
-                    control$d = regs$wdata;
-                end
-                if (regs$addr == default_queue_addr) begin
-                    default_q$d = regs$wdata[(32'h0)+:(12)];
-                end
-                if (in_key) begin
-                    if (key_select[0]) begin
-                        key_words$0$d = regs$wdata;
-                    end
-                    if (key_select[1]) begin
-                        key_words$1$d = regs$wdata;
-                    end
-                    if (key_select[2]) begin
-                        key_words$2$d = regs$wdata;
-                    end
-                    if (key_select[3]) begin
-                        key_words$3$d = regs$wdata;
-                    end
-                    if (key_select[4]) begin
-                        key_words$4$d = regs$wdata;
-                    end
-                    if (key_select[5]) begin
-                        key_words$5$d = regs$wdata;
-                    end
-                    if (key_select[6]) begin
-                        key_words$6$d = regs$wdata;
-                    end
-                    if (key_select[7]) begin
-                        key_words$7$d = regs$wdata;
-                    end
-                    if (key_select[8]) begin
-                        key_words$8$d = regs$wdata;
-                    end
-                    if (key_select[9]) begin
-                        key_words$9$d = regs$wdata;
-                    end
-                end
-                if (regs$addr == value_addr) begin
-                    value_word$d = regs$wdata;
-                end
-                if (in_rss) begin
-                    if (rss_select[0]) begin
-                        rss_words$0$d = regs$wdata;
-                    end
-                    if (rss_select[1]) begin
-                        rss_words$1$d = regs$wdata;
-                    end
-                    if (rss_select[2]) begin
-                        rss_words$2$d = regs$wdata;
-                    end
-                    if (rss_select[3]) begin
-                        rss_words$3$d = regs$wdata;
-                    end
-                    if (rss_select[4]) begin
-                        rss_words$4$d = regs$wdata;
-                    end
-                    if (rss_select[5]) begin
-                        rss_words$5$d = regs$wdata;
-                    end
-                    if (rss_select[6]) begin
-                        rss_words$6$d = regs$wdata;
-                    end
-                    if (rss_select[7]) begin
-                        rss_words$7$d = regs$wdata;
-                    end
-                    if (rss_select[8]) begin
-                        rss_words$8$d = regs$wdata;
-                    end
-                    if (rss_select[9]) begin
-                        rss_words$9$d = regs$wdata;
-                    end
-                end
-                if ((regs$addr == cmd_addr) & (regs$wdata[32'h11] | regs$wdata[32'h12])) begin
-                    cmd_word$d = regs$wdata;
-                    cmd_write$d = 1'b1;
-                end
-                if (in_qcfg) begin
-                    if (qcfg_select[0]) begin
-                        qcfg_words$0$d = regs$wdata;
-                    end
-                    if (qcfg_select[1]) begin
-                        qcfg_words$1$d = regs$wdata;
-                    end
-                    if (qcfg_select[2]) begin
-                        qcfg_words$2$d = regs$wdata;
-                    end
-                    if (qcfg_select[3]) begin
-                        qcfg_words$3$d = regs$wdata;
-                    end
-                    if (qcfg_select[4]) begin
-                        qcfg_words$4$d = regs$wdata;
-                    end
-                    if (qcfg_select[5]) begin
-                        qcfg_words$5$d = regs$wdata;
-                    end
-                    if (qcfg_select[6]) begin
-                        qcfg_words$6$d = regs$wdata;
-                    end
-                    if (qcfg_select[7]) begin
-                        qcfg_words$7$d = regs$wdata;
-                    end
-                    if (qcfg_select[8]) begin
-                        qcfg_words$8$d = regs$wdata;
-                    end
-                    if (qcfg_select[9]) begin
-                        qcfg_words$9$d = regs$wdata;
-                    end
-                    if (qcfg_select[10]) begin
-                        qcfg_words$10$d = regs$wdata;
-                    end
-                    if (qcfg_select[11]) begin
-                        qcfg_words$11$d = regs$wdata;
-                    end
-                    if (qcfg_select[12]) begin
-                        qcfg_words$12$d = regs$wdata;
-                    end
-                    if (qcfg_select[13]) begin
-                        qcfg_words$13$d = regs$wdata;
-                    end
-                    if (qcfg_select[14]) begin
-                        qcfg_words$14$d = regs$wdata;
-                    end
-                    if (qcfg_select[15]) begin
-                        qcfg_words$15$d = regs$wdata;
-                    end
-                    if (qcfg_select[16]) begin
-                        qcfg_words$16$d = regs$wdata;
-                    end
-                    if (qcfg_select[17]) begin
-                        qcfg_words$17$d = regs$wdata;
-                    end
-                    if (qcfg_select[18]) begin
-                        qcfg_words$18$d = regs$wdata;
-                    end
-                    if (qcfg_select[19]) begin
-                        qcfg_words$19$d = regs$wdata;
-                    end
-                    if (qcfg_select[20]) begin
-                        qcfg_words$20$d = regs$wdata;
-                    end
-                end
-                if (in_shape) begin
-                    if (shape_select[0]) begin
-                        shape_words$0$d = regs$wdata;
-                    end
-                    if (shape_select[1]) begin
-                        shape_words$1$d = regs$wdata;
-                    end
-                    if (shape_select[2]) begin
-                        shape_words$2$d = regs$wdata;
-                    end
-                    if (shape_select[3]) begin
-                        shape_words$3$d = regs$wdata;
-                    end
-                    if (shape_select[4]) begin
-                        shape_words$4$d = regs$wdata;
-                    end
-                end
-                if (shape_cmd_ok) begin
-                    shape_queue$d = regs$wdata[(32'h0)+:(12)];
-                    if (regs$wdata[32'h10]) begin
-                        shape_write$d = 1'b1;
-                    end
-                    else if (regs$wdata[32'h11]) begin
-                        shape_read$d = 1'b1;
-                    end
-                end
-                if ((regs$addr == qcfg_cmd_addr) & regs$wdata[32'h10] & ~cfg_busy & ~qcfg_write$q & (((regs$wdata[(32'h0)+:(12)]) & 24'hffffff) < queue_count)) begin
-                    qcfg_write$d = 1'b1;
-                    qcfg_queue$d = regs$wdata[(32'h0)+:(12)];
-                end
-                if (on_page & (uq_offset < 32'hc)) begin
-                    db_valid$d = 1'b1;
-                    db_queue$d = ((page - 32'h1) & 12'hfff);
-                    db_kind$d = uq_offset[(32'h2)+:(2)];
-                    db_value$d = regs$wdata[(32'h0)+:(16)];
-                end
-                rdata$d = 32'h0;
-            end
-            else begin
-                rdata$d = 32'h0;
-                if (regs$addr < id_end) begin
-                    rdata$d = id_rom$data;
-                end
-                else if (regs$addr == scratch_addr) begin
-                    rdata$d = scratch$q;
-                end
-                else if (regs$addr == control_addr) begin
-                    rdata$d = control$q;
-                end
-                else if (regs$addr == default_queue_addr) begin
-                    rdata$d = ((default_q$q) & 32'hffffffff);
-                end
-                else if (in_rss) begin
-                    if (rss_select[0]) begin
-                        rdata$d = rss_words$0$q;
-                    end
-                    if (rss_select[1]) begin
-                        rdata$d = rss_words$1$q;
-                    end
-                    if (rss_select[2]) begin
-                        rdata$d = rss_words$2$q;
-                    end
-                    if (rss_select[3]) begin
-                        rdata$d = rss_words$3$q;
-                    end
-                    if (rss_select[4]) begin
-                        rdata$d = rss_words$4$q;
-                    end
-                    if (rss_select[5]) begin
-                        rdata$d = rss_words$5$q;
-                    end
-                    if (rss_select[6]) begin
-                        rdata$d = rss_words$6$q;
-                    end
-                    if (rss_select[7]) begin
-                        rdata$d = rss_words$7$q;
-                    end
-                    if (rss_select[8]) begin
-                        rdata$d = rss_words$8$q;
-                    end
-                    if (rss_select[9]) begin
-                        rdata$d = rss_words$9$q;
-                    end
-                end
-                else if (in_qcfg) begin
-                    if (qcfg_select[0]) begin
-                        rdata$d = qcfg_words$0$q;
-                    end
-                    if (qcfg_select[1]) begin
-                        rdata$d = qcfg_words$1$q;
-                    end
-                    if (qcfg_select[2]) begin
-                        rdata$d = qcfg_words$2$q;
-                    end
-                    if (qcfg_select[3]) begin
-                        rdata$d = qcfg_words$3$q;
-                    end
-                    if (qcfg_select[4]) begin
-                        rdata$d = qcfg_words$4$q;
-                    end
-                    if (qcfg_select[5]) begin
-                        rdata$d = qcfg_words$5$q;
-                    end
-                    if (qcfg_select[6]) begin
-                        rdata$d = qcfg_words$6$q;
-                    end
-                    if (qcfg_select[7]) begin
-                        rdata$d = qcfg_words$7$q;
-                    end
-                    if (qcfg_select[8]) begin
-                        rdata$d = qcfg_words$8$q;
-                    end
-                    if (qcfg_select[9]) begin
-                        rdata$d = qcfg_words$9$q;
-                    end
-                    if (qcfg_select[10]) begin
-                        rdata$d = qcfg_words$10$q;
-                    end
-                    if (qcfg_select[11]) begin
-                        rdata$d = qcfg_words$11$q;
-                    end
-                    if (qcfg_select[12]) begin
-                        rdata$d = qcfg_words$12$q;
-                    end
-                    if (qcfg_select[13]) begin
-                        rdata$d = qcfg_words$13$q;
-                    end
-                    if (qcfg_select[14]) begin
-                        rdata$d = qcfg_words$14$q;
-                    end
-                    if (qcfg_select[15]) begin
-                        rdata$d = qcfg_words$15$q;
-                    end
-                    if (qcfg_select[16]) begin
-                        rdata$d = qcfg_words$16$q;
-                    end
-                    if (qcfg_select[17]) begin
-                        rdata$d = qcfg_words$17$q;
-                    end
-                    if (qcfg_select[18]) begin
-                        rdata$d = qcfg_words$18$q;
-                    end
-                    if (qcfg_select[19]) begin
-                        rdata$d = qcfg_words$19$q;
-                    end
-                    if (qcfg_select[20]) begin
-                        rdata$d = qcfg_words$20$q;
-                    end
-                end
-                else if (in_shape) begin
-                    if (shape_select[0]) begin
-                        rdata$d = shape_words$0$q;
-                    end
-                    if (shape_select[1]) begin
-                        rdata$d = shape_words$1$q;
-                    end
-                    if (shape_select[2]) begin
-                        rdata$d = shape_words$2$q;
-                    end
-                    if (shape_select[3]) begin
-                        rdata$d = shape_words$3$q;
-                    end
-                    if (shape_select[4]) begin
-                        rdata$d = shape_words$4$q;
-                    end
-                end
-                else if (regs$addr == qcfg_status_addr) begin
-                    rdata$d = (((cfg_busy | qcfg_write$q)) & 32'hffffffff);
-                end
-                else if (on_page & (uq_offset >= 32'h10) & (uq_offset < 32'h20)) begin
-                    ack$d = 1'b0;
-                    qc_wait$d = 1'b1;
-                    qc_strobe$d = 1'b1;
-                    qc_queue$d = ((page - 32'h1) & 12'hfff);
-                    qc_counter$d = uq_offset[(32'h2)+:(2)];
-                end
-                else if (in_counters) begin
-                    if (regs$addr[32'h2]) begin
-                        rdata$d = high_latch$q;
-                    end
-                    else begin
-                        rdata$d = counter_value[(32'h0)+:(32)];
-                        high_latch$d = counter_value[(32'h20)+:(32)];
-                    end
-                end
-            end
+        if (rd_counter_lo$q) begin
+            high_latch$d = counter_value[(32'h20)+:(32)];
         end
+        read_value = counter_value[(32'h0)+:(32)];
+        if (rd_id$q) begin
+            read_value = read_value | id_rom$data;
+        end
+        if (rd_scratch$q) begin
+            read_value = read_value | scratch$q;
+        end
+        if (rd_control$q) begin
+            read_value = read_value | control$q;
+        end
+        if (rd_default_q$q) begin
+            read_value = read_value | ((default_q$q) & 32'hffffffff);
+        end
+        if (rd_status$q) begin
+            read_value = read_value | (((cfg_busy | qcfg_write$q)) & 32'hffffffff);
+        end
+        if (rd_counter_hi$q) begin
+            read_value = read_value | high_latch$q;
+        end
+        if (rd_rss$q[0]) begin
+            read_value = read_value | rss_words$0$q;
+        end
+        if (rd_rss$q[1]) begin
+            read_value = read_value | rss_words$1$q;
+        end
+        if (rd_rss$q[2]) begin
+            read_value = read_value | rss_words$2$q;
+        end
+        if (rd_rss$q[3]) begin
+            read_value = read_value | rss_words$3$q;
+        end
+        if (rd_rss$q[4]) begin
+            read_value = read_value | rss_words$4$q;
+        end
+        if (rd_rss$q[5]) begin
+            read_value = read_value | rss_words$5$q;
+        end
+        if (rd_rss$q[6]) begin
+            read_value = read_value | rss_words$6$q;
+        end
+        if (rd_rss$q[7]) begin
+            read_value = read_value | rss_words$7$q;
+        end
+        if (rd_rss$q[8]) begin
+            read_value = read_value | rss_words$8$q;
+        end
+        if (rd_rss$q[9]) begin
+            read_value = read_value | rss_words$9$q;
+        end
+        if (rd_qcfg$q[0]) begin
+            read_value = read_value | qcfg_words$0$q;
+        end
+        if (rd_qcfg$q[1]) begin
+            read_value = read_value | qcfg_words$1$q;
+        end
+        if (rd_qcfg$q[2]) begin
+            read_value = read_value | qcfg_words$2$q;
+        end
+        if (rd_qcfg$q[3]) begin
+            read_value = read_value | qcfg_words$3$q;
+        end
+        if (rd_qcfg$q[4]) begin
+            read_value = read_value | qcfg_words$4$q;
+        end
+        if (rd_qcfg$q[5]) begin
+            read_value = read_value | qcfg_words$5$q;
+        end
+        if (rd_qcfg$q[6]) begin
+            read_value = read_value | qcfg_words$6$q;
+        end
+        if (rd_qcfg$q[7]) begin
+            read_value = read_value | qcfg_words$7$q;
+        end
+        if (rd_qcfg$q[8]) begin
+            read_value = read_value | qcfg_words$8$q;
+        end
+        if (rd_qcfg$q[9]) begin
+            read_value = read_value | qcfg_words$9$q;
+        end
+        if (rd_qcfg$q[10]) begin
+            read_value = read_value | qcfg_words$10$q;
+        end
+        if (rd_qcfg$q[11]) begin
+            read_value = read_value | qcfg_words$11$q;
+        end
+        if (rd_qcfg$q[12]) begin
+            read_value = read_value | qcfg_words$12$q;
+        end
+        if (rd_qcfg$q[13]) begin
+            read_value = read_value | qcfg_words$13$q;
+        end
+        if (rd_qcfg$q[14]) begin
+            read_value = read_value | qcfg_words$14$q;
+        end
+        if (rd_qcfg$q[15]) begin
+            read_value = read_value | qcfg_words$15$q;
+        end
+        if (rd_qcfg$q[16]) begin
+            read_value = read_value | qcfg_words$16$q;
+        end
+        if (rd_qcfg$q[17]) begin
+            read_value = read_value | qcfg_words$17$q;
+        end
+        if (rd_qcfg$q[18]) begin
+            read_value = read_value | qcfg_words$18$q;
+        end
+        if (rd_qcfg$q[19]) begin
+            read_value = read_value | qcfg_words$19$q;
+        end
+        if (rd_qcfg$q[20]) begin
+            read_value = read_value | qcfg_words$20$q;
+        end
+        if (rd_shape$q[0]) begin
+            read_value = read_value | shape_words$0$q;
+        end
+        if (rd_shape$q[1]) begin
+            read_value = read_value | shape_words$1$q;
+        end
+        if (rd_shape$q[2]) begin
+            read_value = read_value | shape_words$2$q;
+        end
+        if (rd_shape$q[3]) begin
+            read_value = read_value | shape_words$3$q;
+        end
+        if (rd_shape$q[4]) begin
+            read_value = read_value | shape_words$4$q;
+        end
+        rdata$d = read_value;
     end
     
 endmodule // top$core$control
@@ -9892,6 +10713,101 @@ module top$core$control$default_q(d,q,clock);
 endmodule // top$core$control$default_q
 
 
+module top$core$control$go_commit(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$go_commit
+
+
+module top$core$control$go_doorbell(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$go_doorbell
+
+
+module top$core$control$go_filter(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$go_filter
+
+
+module top$core$control$go_qc(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$go_qc
+
+
+module top$core$control$go_shape_cmd(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$go_shape_cmd
+
+
 module top$core$control$high_latch(d,q,clock);
     
     // Module arguments
@@ -10638,6 +11554,215 @@ module top$core$control$qcfg_write(d,q,clock);
 endmodule // top$core$control$qcfg_write
 
 
+module top$core$control$rd_control(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_control
+
+
+module top$core$control$rd_counter(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_counter
+
+
+module top$core$control$rd_counter_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_counter_hi
+
+
+module top$core$control$rd_counter_lo(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_counter_lo
+
+
+module top$core$control$rd_default_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_default_q
+
+
+module top$core$control$rd_id(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_id
+
+
+module top$core$control$rd_qcfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_qcfg
+
+
+module top$core$control$rd_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_rss
+
+
+module top$core$control$rd_scratch(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_scratch
+
+
+module top$core$control$rd_shape(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_shape
+
+
+module top$core$control$rd_status(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rd_status
+
+
 module top$core$control$rdata(d,q,clock);
     
     // Module arguments
@@ -10655,6 +11780,101 @@ module top$core$control$rdata(d,q,clock);
     end
           
 endmodule // top$core$control$rdata
+
+
+module top$core$control$req_kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$req_kind
+
+
+module top$core$control$req_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [11:0] d;
+    output reg  [11:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 12'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$req_queue
+
+
+module top$core$control$req_strobe(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$req_strobe
+
+
+module top$core$control$req_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$req_wdata
+
+
+module top$core$control$rom_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$rom_addr
 
 
 module top$core$control$rss_words$0(d,q,clock);
@@ -11384,6 +12604,158 @@ module top$core$control$value_word(d,q,clock);
     end
           
 endmodule // top$core$control$value_word
+
+
+module top$core$control$we_control(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_control
+
+
+module top$core$control$we_default_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_default_q
+
+
+module top$core$control$we_key(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_key
+
+
+module top$core$control$we_qcfg(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_qcfg
+
+
+module top$core$control$we_rss(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_rss
+
+
+module top$core$control$we_scratch(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_scratch
+
+
+module top$core$control$we_shape(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_shape
+
+
+module top$core$control$we_value(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$control$we_value
 
 
 module top$core$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,filter$wildcard,filter$clear,filter$slot,filter$entry,decision$valid,decision$reason,decision$queue,decision$kind,decision$filter_id,decision$rss,counts);
@@ -28084,6 +29456,358 @@ module top$core$rx$wr_ptr(d,q,clock);
 endmodule // top$core$rx$wr_ptr
 
 
+module top$core$rx_wd(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$core$rx_wd$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$core$rx_wd$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$core$rx_wd$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$core$rx_wd$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$core$rx_wd$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$core$rx_wd$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$core$rx_wd$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$core$rx_wd$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$core$rx_wd$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$core$rx_wd$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$core$rx_wd
+
+
+module top$core$rx_wd$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$f
+
+
+module top$core$rx_wd$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$full
+
+
+module top$core$rx_wd$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$sf
+
+
+module top$core$rx_wd$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$sfull
+
+
+module top$core$rx_wd$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$sx
+
+
+module top$core$rx_wd$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$sy
+
+
+module top$core$rx_wd$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$sz
+
+
+module top$core$rx_wd$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$x
+
+
+module top$core$rx_wd$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$y
+
+
+module top$core$rx_wd$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$rx_wd$z
+
+
 module top$core$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue,sched$green,sched$bytes,sched$green_ok,sched$ceiling_ok,sched$deficit_ok);
     
     // Module arguments
@@ -41613,6 +43337,1624 @@ module top$core$tx$wstep(d,q,clock);
 endmodule // top$core$tx$wstep
 
 
+module top$dma_slice(clock,core$rd_req_valid,core$rd_req_addr,core$rd_req_len,core$rd_req_tag,core$rd_req_ready,core$rd_rsp_valid,core$rd_rsp_data,core$rd_rsp_tag,core$rd_rsp_last,core$rd_rsp_ready,core$wr_req_valid,core$wr_req_addr,core$wr_req_len,core$wr_req_ready,core$wr_data_valid,core$wr_data,core$wr_data_last,core$wr_data_ready,host$rd_req_valid,host$rd_req_addr,host$rd_req_len,host$rd_req_tag,host$rd_req_ready,host$rd_rsp_valid,host$rd_rsp_data,host$rd_rsp_tag,host$rd_rsp_last,host$rd_rsp_ready,host$wr_req_valid,host$wr_req_addr,host$wr_req_len,host$wr_req_ready,host$wr_data_valid,host$wr_data,host$wr_data_last,host$wr_data_ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  core$rd_req_valid;
+    input wire  [63:0] core$rd_req_addr;
+    input wire  [15:0] core$rd_req_len;
+    input wire  [7:0] core$rd_req_tag;
+    output reg  core$rd_req_ready;
+    output reg  core$rd_rsp_valid;
+    output reg  [63:0] core$rd_rsp_data;
+    output reg  [7:0] core$rd_rsp_tag;
+    output reg  core$rd_rsp_last;
+    input wire  core$rd_rsp_ready;
+    input wire  core$wr_req_valid;
+    input wire  [63:0] core$wr_req_addr;
+    input wire  [15:0] core$wr_req_len;
+    output reg  core$wr_req_ready;
+    input wire  core$wr_data_valid;
+    input wire  [63:0] core$wr_data;
+    input wire  core$wr_data_last;
+    output reg  core$wr_data_ready;
+    output reg  host$rd_req_valid;
+    output reg  [63:0] host$rd_req_addr;
+    output reg  [15:0] host$rd_req_len;
+    output reg  [7:0] host$rd_req_tag;
+    input wire  host$rd_req_ready;
+    input wire  host$rd_rsp_valid;
+    input wire  [63:0] host$rd_rsp_data;
+    input wire  [7:0] host$rd_rsp_tag;
+    input wire  host$rd_rsp_last;
+    output reg  host$rd_rsp_ready;
+    output reg  host$wr_req_valid;
+    output reg  [63:0] host$wr_req_addr;
+    output reg  [15:0] host$wr_req_len;
+    input wire  host$wr_req_ready;
+    output reg  host$wr_data_valid;
+    output reg  [63:0] host$wr_data;
+    output reg  host$wr_data_last;
+    input wire  host$wr_data_ready;
+    
+    // Stub signals
+    reg  rd_req$clock;
+    reg  rd_req$in_valid;
+    wire  rd_req$in_ready;
+    reg  [63:0] rd_req$in_x;
+    reg  [15:0] rd_req$in_y;
+    reg  [7:0] rd_req$in_z;
+    reg  rd_req$in_f;
+    wire  rd_req$out_valid;
+    reg  rd_req$out_ready;
+    wire  [63:0] rd_req$out_x;
+    wire  [15:0] rd_req$out_y;
+    wire  [7:0] rd_req$out_z;
+    wire  rd_req$out_f;
+    reg  rd_rsp$clock;
+    reg  rd_rsp$in_valid;
+    wire  rd_rsp$in_ready;
+    reg  [63:0] rd_rsp$in_x;
+    reg  [15:0] rd_rsp$in_y;
+    reg  [7:0] rd_rsp$in_z;
+    reg  rd_rsp$in_f;
+    wire  rd_rsp$out_valid;
+    reg  rd_rsp$out_ready;
+    wire  [63:0] rd_rsp$out_x;
+    wire  [15:0] rd_rsp$out_y;
+    wire  [7:0] rd_rsp$out_z;
+    wire  rd_rsp$out_f;
+    reg  wr_req$clock;
+    reg  wr_req$in_valid;
+    wire  wr_req$in_ready;
+    reg  [63:0] wr_req$in_x;
+    reg  [15:0] wr_req$in_y;
+    reg  [7:0] wr_req$in_z;
+    reg  wr_req$in_f;
+    wire  wr_req$out_valid;
+    reg  wr_req$out_ready;
+    wire  [63:0] wr_req$out_x;
+    wire  [15:0] wr_req$out_y;
+    wire  [7:0] wr_req$out_z;
+    wire  wr_req$out_f;
+    reg  wr_data$clock;
+    reg  wr_data$in_valid;
+    wire  wr_data$in_ready;
+    reg  [63:0] wr_data$in_x;
+    reg  [15:0] wr_data$in_y;
+    reg  [7:0] wr_data$in_z;
+    reg  wr_data$in_f;
+    wire  wr_data$out_valid;
+    reg  wr_data$out_ready;
+    wire  [63:0] wr_data$out_x;
+    wire  [15:0] wr_data$out_y;
+    wire  [7:0] wr_data$out_z;
+    wire  wr_data$out_f;
+    
+    // Sub module instances
+    top$dma_slice$rd_req rd_req(
+        .clock(rd_req$clock),
+        .in_valid(rd_req$in_valid),
+        .in_ready(rd_req$in_ready),
+        .in_x(rd_req$in_x),
+        .in_y(rd_req$in_y),
+        .in_z(rd_req$in_z),
+        .in_f(rd_req$in_f),
+        .out_valid(rd_req$out_valid),
+        .out_ready(rd_req$out_ready),
+        .out_x(rd_req$out_x),
+        .out_y(rd_req$out_y),
+        .out_z(rd_req$out_z),
+        .out_f(rd_req$out_f)
+    );
+    top$dma_slice$rd_rsp rd_rsp(
+        .clock(rd_rsp$clock),
+        .in_valid(rd_rsp$in_valid),
+        .in_ready(rd_rsp$in_ready),
+        .in_x(rd_rsp$in_x),
+        .in_y(rd_rsp$in_y),
+        .in_z(rd_rsp$in_z),
+        .in_f(rd_rsp$in_f),
+        .out_valid(rd_rsp$out_valid),
+        .out_ready(rd_rsp$out_ready),
+        .out_x(rd_rsp$out_x),
+        .out_y(rd_rsp$out_y),
+        .out_z(rd_rsp$out_z),
+        .out_f(rd_rsp$out_f)
+    );
+    top$dma_slice$wr_req wr_req(
+        .clock(wr_req$clock),
+        .in_valid(wr_req$in_valid),
+        .in_ready(wr_req$in_ready),
+        .in_x(wr_req$in_x),
+        .in_y(wr_req$in_y),
+        .in_z(wr_req$in_z),
+        .in_f(wr_req$in_f),
+        .out_valid(wr_req$out_valid),
+        .out_ready(wr_req$out_ready),
+        .out_x(wr_req$out_x),
+        .out_y(wr_req$out_y),
+        .out_z(wr_req$out_z),
+        .out_f(wr_req$out_f)
+    );
+    top$dma_slice$wr_data wr_data(
+        .clock(wr_data$clock),
+        .in_valid(wr_data$in_valid),
+        .in_ready(wr_data$in_ready),
+        .in_x(wr_data$in_x),
+        .in_y(wr_data$in_y),
+        .in_z(wr_data$in_z),
+        .in_f(wr_data$in_f),
+        .out_valid(wr_data$out_valid),
+        .out_ready(wr_data$out_ready),
+        .out_x(wr_data$out_x),
+        .out_y(wr_data$out_y),
+        .out_z(wr_data$out_z),
+        .out_f(wr_data$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        rd_req$clock = clock;
+        rd_rsp$clock = clock;
+        wr_req$clock = clock;
+        wr_data$clock = clock;
+        rd_req$in_valid = core$rd_req_valid;
+        rd_req$in_x = core$rd_req_addr;
+        rd_req$in_y = core$rd_req_len;
+        rd_req$in_z = core$rd_req_tag;
+        rd_req$in_f = 1'b0;
+        core$rd_req_ready = rd_req$in_ready;
+        host$rd_req_valid = rd_req$out_valid;
+        host$rd_req_addr = rd_req$out_x;
+        host$rd_req_len = rd_req$out_y;
+        host$rd_req_tag = rd_req$out_z;
+        rd_req$out_ready = host$rd_req_ready;
+        rd_rsp$in_valid = host$rd_rsp_valid;
+        rd_rsp$in_x = host$rd_rsp_data;
+        rd_rsp$in_y = 32'h0;
+        rd_rsp$in_z = host$rd_rsp_tag;
+        rd_rsp$in_f = host$rd_rsp_last;
+        host$rd_rsp_ready = rd_rsp$in_ready;
+        core$rd_rsp_valid = rd_rsp$out_valid;
+        core$rd_rsp_data = rd_rsp$out_x;
+        core$rd_rsp_tag = rd_rsp$out_z;
+        core$rd_rsp_last = rd_rsp$out_f;
+        rd_rsp$out_ready = core$rd_rsp_ready;
+        wr_req$in_valid = core$wr_req_valid;
+        wr_req$in_x = core$wr_req_addr;
+        wr_req$in_y = core$wr_req_len;
+        wr_req$in_z = 32'h0;
+        wr_req$in_f = 1'b0;
+        core$wr_req_ready = wr_req$in_ready;
+        host$wr_req_valid = wr_req$out_valid;
+        host$wr_req_addr = wr_req$out_x;
+        host$wr_req_len = wr_req$out_y;
+        wr_req$out_ready = host$wr_req_ready;
+        wr_data$in_valid = core$wr_data_valid;
+        wr_data$in_x = core$wr_data;
+        wr_data$in_y = 32'h0;
+        wr_data$in_z = 32'h0;
+        wr_data$in_f = core$wr_data_last;
+        core$wr_data_ready = wr_data$in_ready;
+        host$wr_data_valid = wr_data$out_valid;
+        host$wr_data = wr_data$out_x;
+        host$wr_data_last = wr_data$out_f;
+        wr_data$out_ready = host$wr_data_ready;
+    end
+    
+endmodule // top$dma_slice
+
+
+module top$dma_slice$rd_req(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$dma_slice$rd_req$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$dma_slice$rd_req$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$dma_slice$rd_req$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$dma_slice$rd_req$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$dma_slice$rd_req$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$dma_slice$rd_req$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$dma_slice$rd_req$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$dma_slice$rd_req$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$dma_slice$rd_req$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$dma_slice$rd_req$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$dma_slice$rd_req
+
+
+module top$dma_slice$rd_req$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$f
+
+
+module top$dma_slice$rd_req$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$full
+
+
+module top$dma_slice$rd_req$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$sf
+
+
+module top$dma_slice$rd_req$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$sfull
+
+
+module top$dma_slice$rd_req$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$sx
+
+
+module top$dma_slice$rd_req$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$sy
+
+
+module top$dma_slice$rd_req$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$sz
+
+
+module top$dma_slice$rd_req$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$x
+
+
+module top$dma_slice$rd_req$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$y
+
+
+module top$dma_slice$rd_req$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_req$z
+
+
+module top$dma_slice$rd_rsp(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$dma_slice$rd_rsp$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$dma_slice$rd_rsp$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$dma_slice$rd_rsp$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$dma_slice$rd_rsp$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$dma_slice$rd_rsp$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$dma_slice$rd_rsp$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$dma_slice$rd_rsp$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$dma_slice$rd_rsp$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$dma_slice$rd_rsp$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$dma_slice$rd_rsp$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$dma_slice$rd_rsp
+
+
+module top$dma_slice$rd_rsp$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$f
+
+
+module top$dma_slice$rd_rsp$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$full
+
+
+module top$dma_slice$rd_rsp$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$sf
+
+
+module top$dma_slice$rd_rsp$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$sfull
+
+
+module top$dma_slice$rd_rsp$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$sx
+
+
+module top$dma_slice$rd_rsp$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$sy
+
+
+module top$dma_slice$rd_rsp$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$sz
+
+
+module top$dma_slice$rd_rsp$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$x
+
+
+module top$dma_slice$rd_rsp$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$y
+
+
+module top$dma_slice$rd_rsp$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$rd_rsp$z
+
+
+module top$dma_slice$wr_data(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$dma_slice$wr_data$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$dma_slice$wr_data$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$dma_slice$wr_data$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$dma_slice$wr_data$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$dma_slice$wr_data$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$dma_slice$wr_data$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$dma_slice$wr_data$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$dma_slice$wr_data$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$dma_slice$wr_data$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$dma_slice$wr_data$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$dma_slice$wr_data
+
+
+module top$dma_slice$wr_data$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$f
+
+
+module top$dma_slice$wr_data$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$full
+
+
+module top$dma_slice$wr_data$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$sf
+
+
+module top$dma_slice$wr_data$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$sfull
+
+
+module top$dma_slice$wr_data$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$sx
+
+
+module top$dma_slice$wr_data$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$sy
+
+
+module top$dma_slice$wr_data$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$sz
+
+
+module top$dma_slice$wr_data$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$x
+
+
+module top$dma_slice$wr_data$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$y
+
+
+module top$dma_slice$wr_data$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_data$z
+
+
+module top$dma_slice$wr_req(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$dma_slice$wr_req$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$dma_slice$wr_req$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$dma_slice$wr_req$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$dma_slice$wr_req$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$dma_slice$wr_req$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$dma_slice$wr_req$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$dma_slice$wr_req$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$dma_slice$wr_req$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$dma_slice$wr_req$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$dma_slice$wr_req$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$dma_slice$wr_req
+
+
+module top$dma_slice$wr_req$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$f
+
+
+module top$dma_slice$wr_req$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$full
+
+
+module top$dma_slice$wr_req$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$sf
+
+
+module top$dma_slice$wr_req$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$sfull
+
+
+module top$dma_slice$wr_req$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$sx
+
+
+module top$dma_slice$wr_req$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$sy
+
+
+module top$dma_slice$wr_req$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$sz
+
+
+module top$dma_slice$wr_req$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$x
+
+
+module top$dma_slice$wr_req$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$y
+
+
+module top$dma_slice$wr_req$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$dma_slice$wr_req$z
+
+
 module top$err(d,q,clock);
     
     // Module arguments
@@ -45632,6 +48974,222 @@ module top$pll(clkin,clkout,clkout90,locked);
 endmodule // top$pll
 
 
+module top$reg_slice(clock,from$strobe,from$write,from$addr,from$wdata,from$ack,from$rdata,to$strobe,to$write,to$addr,to$wdata,to$ack,to$rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  from$strobe;
+    input wire  from$write;
+    input wire  [23:0] from$addr;
+    input wire  [31:0] from$wdata;
+    output reg  from$ack;
+    output reg  [31:0] from$rdata;
+    output reg  to$strobe;
+    output reg  to$write;
+    output reg  [23:0] to$addr;
+    output reg  [31:0] to$wdata;
+    input wire  to$ack;
+    input wire  [31:0] to$rdata;
+    
+    // Stub signals
+    reg  strobe$d;
+    wire  strobe$q;
+    reg  strobe$clock;
+    reg  write$d;
+    wire  write$q;
+    reg  write$clock;
+    reg  [23:0] addr$d;
+    wire  [23:0] addr$q;
+    reg  addr$clock;
+    reg  [31:0] wdata$d;
+    wire  [31:0] wdata$q;
+    reg  wdata$clock;
+    reg  ack$d;
+    wire  ack$q;
+    reg  ack$clock;
+    reg  [31:0] rdata$d;
+    wire  [31:0] rdata$q;
+    reg  rdata$clock;
+    
+    // Sub module instances
+    top$reg_slice$strobe strobe(
+        .d(strobe$d),
+        .q(strobe$q),
+        .clock(strobe$clock)
+    );
+    top$reg_slice$write write(
+        .d(write$d),
+        .q(write$q),
+        .clock(write$clock)
+    );
+    top$reg_slice$addr addr(
+        .d(addr$d),
+        .q(addr$q),
+        .clock(addr$clock)
+    );
+    top$reg_slice$wdata wdata(
+        .d(wdata$d),
+        .q(wdata$q),
+        .clock(wdata$clock)
+    );
+    top$reg_slice$ack ack(
+        .d(ack$d),
+        .q(ack$q),
+        .clock(ack$clock)
+    );
+    top$reg_slice$rdata rdata(
+        .d(rdata$d),
+        .q(rdata$q),
+        .clock(rdata$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        strobe$clock = clock;
+        write$clock = clock;
+        addr$clock = clock;
+        wdata$clock = clock;
+        ack$clock = clock;
+        rdata$clock = clock;
+        strobe$d = strobe$q;
+        write$d = write$q;
+        addr$d = addr$q;
+        wdata$d = wdata$q;
+        ack$d = ack$q;
+        rdata$d = rdata$q;
+        strobe$d = from$strobe;
+        if (from$strobe) begin
+            write$d = from$write;
+            addr$d = from$addr;
+            wdata$d = from$wdata;
+        end
+        to$strobe = strobe$q;
+        to$write = write$q;
+        to$addr = addr$q;
+        to$wdata = wdata$q;
+        ack$d = to$ack;
+        rdata$d = to$rdata;
+        from$ack = ack$q;
+        from$rdata = rdata$q;
+    end
+    
+endmodule // top$reg_slice
+
+
+module top$reg_slice$ack(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_slice$ack
+
+
+module top$reg_slice$addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_slice$addr
+
+
+module top$reg_slice$rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_slice$rdata
+
+
+module top$reg_slice$strobe(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_slice$strobe
+
+
+module top$reg_slice$wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_slice$wdata
+
+
+module top$reg_slice$write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_slice$write
+
+
 module top$rst_meta(d,q,clock);
     
     // Module arguments
@@ -49262,6 +52820,424 @@ module top$rx0$symbols$total(d,q,clock);
 endmodule // top$rx0$symbols$total
 
 
+module top$rx0_slice(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  skid$clock;
+    reg  skid$in_valid;
+    wire  skid$in_ready;
+    reg  [63:0] skid$in_x;
+    reg  [15:0] skid$in_y;
+    reg  [7:0] skid$in_z;
+    reg  skid$in_f;
+    wire  skid$out_valid;
+    reg  skid$out_ready;
+    wire  [63:0] skid$out_x;
+    wire  [15:0] skid$out_y;
+    wire  [7:0] skid$out_z;
+    wire  skid$out_f;
+    
+    // Sub module instances
+    top$rx0_slice$skid skid(
+        .clock(skid$clock),
+        .in_valid(skid$in_valid),
+        .in_ready(skid$in_ready),
+        .in_x(skid$in_x),
+        .in_y(skid$in_y),
+        .in_z(skid$in_z),
+        .in_f(skid$in_f),
+        .out_valid(skid$out_valid),
+        .out_ready(skid$out_ready),
+        .out_x(skid$out_x),
+        .out_y(skid$out_y),
+        .out_z(skid$out_z),
+        .out_f(skid$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        skid$clock = clock;
+        skid$in_valid = frames_in$valid;
+        skid$in_x = ((frames_in$data) & 64'hffffffffffffffff);
+        skid$in_y = 32'h0;
+        skid$in_z = ((frames_in$error) & 8'hff);
+        skid$in_f = frames_in$last;
+        frames_in$ready = skid$in_ready;
+        frames_out$valid = skid$out_valid;
+        frames_out$data = skid$out_x[(32'h0)+:(8)];
+        frames_out$error = skid$out_z[32'h0];
+        frames_out$last = skid$out_f;
+        skid$out_ready = frames_out$ready;
+    end
+    
+endmodule // top$rx0_slice
+
+
+module top$rx0_slice$skid(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$rx0_slice$skid$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$rx0_slice$skid$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$rx0_slice$skid$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$rx0_slice$skid$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$rx0_slice$skid$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$rx0_slice$skid$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$rx0_slice$skid$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$rx0_slice$skid$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$rx0_slice$skid$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$rx0_slice$skid$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$rx0_slice$skid
+
+
+module top$rx0_slice$skid$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$f
+
+
+module top$rx0_slice$skid$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$full
+
+
+module top$rx0_slice$skid$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$sf
+
+
+module top$rx0_slice$skid$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$sfull
+
+
+module top$rx0_slice$skid$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$sx
+
+
+module top$rx0_slice$skid$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$sy
+
+
+module top$rx0_slice$skid$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$sz
+
+
+module top$rx0_slice$skid$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$x
+
+
+module top$rx0_slice$skid$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$y
+
+
+module top$rx0_slice$skid$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_slice$skid$z
+
+
 module top$rx1(rxc,rxd,rx_ctl,clock,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,stats,link_up,frame_end,error);
     
     // Module arguments
@@ -52854,6 +56830,424 @@ module top$rx1$symbols$total(d,q,clock);
 endmodule // top$rx1$symbols$total
 
 
+module top$rx1_slice(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  skid$clock;
+    reg  skid$in_valid;
+    wire  skid$in_ready;
+    reg  [63:0] skid$in_x;
+    reg  [15:0] skid$in_y;
+    reg  [7:0] skid$in_z;
+    reg  skid$in_f;
+    wire  skid$out_valid;
+    reg  skid$out_ready;
+    wire  [63:0] skid$out_x;
+    wire  [15:0] skid$out_y;
+    wire  [7:0] skid$out_z;
+    wire  skid$out_f;
+    
+    // Sub module instances
+    top$rx1_slice$skid skid(
+        .clock(skid$clock),
+        .in_valid(skid$in_valid),
+        .in_ready(skid$in_ready),
+        .in_x(skid$in_x),
+        .in_y(skid$in_y),
+        .in_z(skid$in_z),
+        .in_f(skid$in_f),
+        .out_valid(skid$out_valid),
+        .out_ready(skid$out_ready),
+        .out_x(skid$out_x),
+        .out_y(skid$out_y),
+        .out_z(skid$out_z),
+        .out_f(skid$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        skid$clock = clock;
+        skid$in_valid = frames_in$valid;
+        skid$in_x = ((frames_in$data) & 64'hffffffffffffffff);
+        skid$in_y = 32'h0;
+        skid$in_z = ((frames_in$error) & 8'hff);
+        skid$in_f = frames_in$last;
+        frames_in$ready = skid$in_ready;
+        frames_out$valid = skid$out_valid;
+        frames_out$data = skid$out_x[(32'h0)+:(8)];
+        frames_out$error = skid$out_z[32'h0];
+        frames_out$last = skid$out_f;
+        skid$out_ready = frames_out$ready;
+    end
+    
+endmodule // top$rx1_slice
+
+
+module top$rx1_slice$skid(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$rx1_slice$skid$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$rx1_slice$skid$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$rx1_slice$skid$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$rx1_slice$skid$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$rx1_slice$skid$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$rx1_slice$skid$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$rx1_slice$skid$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$rx1_slice$skid$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$rx1_slice$skid$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$rx1_slice$skid$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$rx1_slice$skid
+
+
+module top$rx1_slice$skid$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$f
+
+
+module top$rx1_slice$skid$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$full
+
+
+module top$rx1_slice$skid$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$sf
+
+
+module top$rx1_slice$skid$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$sfull
+
+
+module top$rx1_slice$skid$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$sx
+
+
+module top$rx1_slice$skid$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$sy
+
+
+module top$rx1_slice$skid$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$sz
+
+
+module top$rx1_slice$skid$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$x
+
+
+module top$rx1_slice$skid$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$y
+
+
+module top$rx1_slice$skid$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_slice$skid$z
+
+
 module top$stats_ack(d,q,clock);
     
     // Module arguments
@@ -53004,9 +57398,9 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     reg  [3:0] step$d;
     wire  [3:0] step$q;
     reg  step$clock;
-    reg  [15:0] length$d;
-    wire  [15:0] length$q;
-    reg  length$clock;
+    reg  [15:0] length_next$d;
+    wire  [15:0] length_next$q;
+    reg  length_next$clock;
     reg  [31:0] crc$d;
     wire  [31:0] crc$q;
     reg  crc$clock;
@@ -53032,9 +57426,6 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     reg  [7:0] crc_step$data;
     wire  [31:0] crc_step$crc_out;
     
-    // Local signals
-    reg  [15:0] length_next;
-    
     // Sub module instances
     top$tx0$mac$state state(
         .d(state$d),
@@ -53046,10 +57437,10 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         .q(step$q),
         .clock(step$clock)
     );
-    top$tx0$mac$length length(
-        .d(length$d),
-        .q(length$q),
-        .clock(length$clock)
+    top$tx0$mac$length_next length_next(
+        .d(length_next$d),
+        .q(length_next$q),
+        .clock(length_next$clock)
     );
     top$tx0$mac$crc crc(
         .d(crc$d),
@@ -53096,7 +57487,7 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     always @(*) begin
         state$clock = clock;
         step$clock = clock;
-        length$clock = clock;
+        length_next$clock = clock;
         crc$clock = clock;
         txd$clock = clock;
         tx_en$clock = clock;
@@ -53106,7 +57497,7 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         aborted$clock = clock;
         state$d = state$q;
         step$d = step$q;
-        length$d = length$q;
+        length_next$d = length_next$q;
         crc$d = crc$q;
         txd$d = txd$q;
         tx_en$d = tx_en$q;
@@ -53126,10 +57517,6 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         tx_er$d = 1'b0;
         crc_step$crc_in = crc$q;
         crc_step$data = frames_in$data;
-        length_next = length$q;
-        if (length$q != 32'hffff) begin
-            length_next = length$q + 32'h1;
-        end
         case (state$q)
             TxState$Idle:
                 begin
@@ -53146,7 +57533,7 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     if (step$q == 32'h7) begin
                         txd$d = 32'hd5;
                         state$d = TxState$Data;
-                        length$d = 32'h0;
+                        length_next$d = 32'h1;
                         crc$d = crc_init;
                     end
                 end
@@ -53157,7 +57544,9 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     if (frames_in$valid) begin
                         txd$d = frames_in$data;
                         crc$d = crc_step$crc_out;
-                        length$d = length_next;
+                        if (length_next$q != 32'hffff) begin
+                            length_next$d = length_next$q + 32'h1;
+                        end
                         if (frames_in$last) begin
                             step$d = 32'h0;
                             if (frames_in$error) begin
@@ -53167,8 +57556,8 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                             end
                             else begin
                                 sent$d = sent$q + 32'h1;
-                                bytes$d = bytes$q + ((length_next) & 32'hffffffff);
-                                if (length_next < 32'h3c) begin
+                                bytes$d = bytes$q + ((length_next$q) & 32'hffffffff);
+                                if (length_next$q < 32'h3c) begin
                                     state$d = TxState$Pad;
                                 end
                                 else begin
@@ -53188,8 +57577,8 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     tx_en$d = 1'b1;
                     crc_step$data = 32'h0;
                     crc$d = crc_step$crc_out;
-                    length$d = length_next;
-                    if (length_next == 32'h3c) begin
+                    length_next$d = length_next$q + 32'h1;
+                    if (length_next$q == 32'h3c) begin
                         state$d = TxState$Fcs;
                     end
                 end
@@ -53340,7 +57729,7 @@ module top$tx0$mac$crc_step(crc_in,data,crc_out);
 endmodule // top$tx0$mac$crc_step
 
 
-module top$tx0$mac$length(d,q,clock);
+module top$tx0$mac$length_next(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -53356,7 +57745,7 @@ module top$tx0$mac$length(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx0$mac$length
+endmodule // top$tx0$mac$length_next
 
 
 module top$tx0$mac$sent(d,q,clock);
@@ -53607,6 +57996,424 @@ module top$tx0$rgmii$data_out(sclk,rst,d0,d1,q);
 endmodule // top$tx0$rgmii$data_out
 
 
+module top$tx0_slice(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  skid$clock;
+    reg  skid$in_valid;
+    wire  skid$in_ready;
+    reg  [63:0] skid$in_x;
+    reg  [15:0] skid$in_y;
+    reg  [7:0] skid$in_z;
+    reg  skid$in_f;
+    wire  skid$out_valid;
+    reg  skid$out_ready;
+    wire  [63:0] skid$out_x;
+    wire  [15:0] skid$out_y;
+    wire  [7:0] skid$out_z;
+    wire  skid$out_f;
+    
+    // Sub module instances
+    top$tx0_slice$skid skid(
+        .clock(skid$clock),
+        .in_valid(skid$in_valid),
+        .in_ready(skid$in_ready),
+        .in_x(skid$in_x),
+        .in_y(skid$in_y),
+        .in_z(skid$in_z),
+        .in_f(skid$in_f),
+        .out_valid(skid$out_valid),
+        .out_ready(skid$out_ready),
+        .out_x(skid$out_x),
+        .out_y(skid$out_y),
+        .out_z(skid$out_z),
+        .out_f(skid$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        skid$clock = clock;
+        skid$in_valid = frames_in$valid;
+        skid$in_x = ((frames_in$data) & 64'hffffffffffffffff);
+        skid$in_y = 32'h0;
+        skid$in_z = ((frames_in$error) & 8'hff);
+        skid$in_f = frames_in$last;
+        frames_in$ready = skid$in_ready;
+        frames_out$valid = skid$out_valid;
+        frames_out$data = skid$out_x[(32'h0)+:(8)];
+        frames_out$error = skid$out_z[32'h0];
+        frames_out$last = skid$out_f;
+        skid$out_ready = frames_out$ready;
+    end
+    
+endmodule // top$tx0_slice
+
+
+module top$tx0_slice$skid(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$tx0_slice$skid$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$tx0_slice$skid$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$tx0_slice$skid$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$tx0_slice$skid$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$tx0_slice$skid$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$tx0_slice$skid$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$tx0_slice$skid$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$tx0_slice$skid$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$tx0_slice$skid$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$tx0_slice$skid$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$tx0_slice$skid
+
+
+module top$tx0_slice$skid$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$f
+
+
+module top$tx0_slice$skid$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$full
+
+
+module top$tx0_slice$skid$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$sf
+
+
+module top$tx0_slice$skid$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$sfull
+
+
+module top$tx0_slice$skid$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$sx
+
+
+module top$tx0_slice$skid$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$sy
+
+
+module top$tx0_slice$skid$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$sz
+
+
+module top$tx0_slice$skid$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$x
+
+
+module top$tx0_slice$skid$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$y
+
+
+module top$tx0_slice$skid$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0_slice$skid$z
+
+
 module top$tx1(clock,clock_tx90,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,txc,txd,tx_ctl,stats,frame_end);
     
     // Module arguments
@@ -53719,9 +58526,9 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     reg  [3:0] step$d;
     wire  [3:0] step$q;
     reg  step$clock;
-    reg  [15:0] length$d;
-    wire  [15:0] length$q;
-    reg  length$clock;
+    reg  [15:0] length_next$d;
+    wire  [15:0] length_next$q;
+    reg  length_next$clock;
     reg  [31:0] crc$d;
     wire  [31:0] crc$q;
     reg  crc$clock;
@@ -53747,9 +58554,6 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     reg  [7:0] crc_step$data;
     wire  [31:0] crc_step$crc_out;
     
-    // Local signals
-    reg  [15:0] length_next;
-    
     // Sub module instances
     top$tx1$mac$state state(
         .d(state$d),
@@ -53761,10 +58565,10 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         .q(step$q),
         .clock(step$clock)
     );
-    top$tx1$mac$length length(
-        .d(length$d),
-        .q(length$q),
-        .clock(length$clock)
+    top$tx1$mac$length_next length_next(
+        .d(length_next$d),
+        .q(length_next$q),
+        .clock(length_next$clock)
     );
     top$tx1$mac$crc crc(
         .d(crc$d),
@@ -53811,7 +58615,7 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     always @(*) begin
         state$clock = clock;
         step$clock = clock;
-        length$clock = clock;
+        length_next$clock = clock;
         crc$clock = clock;
         txd$clock = clock;
         tx_en$clock = clock;
@@ -53821,7 +58625,7 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         aborted$clock = clock;
         state$d = state$q;
         step$d = step$q;
-        length$d = length$q;
+        length_next$d = length_next$q;
         crc$d = crc$q;
         txd$d = txd$q;
         tx_en$d = tx_en$q;
@@ -53841,10 +58645,6 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         tx_er$d = 1'b0;
         crc_step$crc_in = crc$q;
         crc_step$data = frames_in$data;
-        length_next = length$q;
-        if (length$q != 32'hffff) begin
-            length_next = length$q + 32'h1;
-        end
         case (state$q)
             TxState$Idle:
                 begin
@@ -53861,7 +58661,7 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     if (step$q == 32'h7) begin
                         txd$d = 32'hd5;
                         state$d = TxState$Data;
-                        length$d = 32'h0;
+                        length_next$d = 32'h1;
                         crc$d = crc_init;
                     end
                 end
@@ -53872,7 +58672,9 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     if (frames_in$valid) begin
                         txd$d = frames_in$data;
                         crc$d = crc_step$crc_out;
-                        length$d = length_next;
+                        if (length_next$q != 32'hffff) begin
+                            length_next$d = length_next$q + 32'h1;
+                        end
                         if (frames_in$last) begin
                             step$d = 32'h0;
                             if (frames_in$error) begin
@@ -53882,8 +58684,8 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                             end
                             else begin
                                 sent$d = sent$q + 32'h1;
-                                bytes$d = bytes$q + ((length_next) & 32'hffffffff);
-                                if (length_next < 32'h3c) begin
+                                bytes$d = bytes$q + ((length_next$q) & 32'hffffffff);
+                                if (length_next$q < 32'h3c) begin
                                     state$d = TxState$Pad;
                                 end
                                 else begin
@@ -53903,8 +58705,8 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     tx_en$d = 1'b1;
                     crc_step$data = 32'h0;
                     crc$d = crc_step$crc_out;
-                    length$d = length_next;
-                    if (length_next == 32'h3c) begin
+                    length_next$d = length_next$q + 32'h1;
+                    if (length_next$q == 32'h3c) begin
                         state$d = TxState$Fcs;
                     end
                 end
@@ -54055,7 +58857,7 @@ module top$tx1$mac$crc_step(crc_in,data,crc_out);
 endmodule // top$tx1$mac$crc_step
 
 
-module top$tx1$mac$length(d,q,clock);
+module top$tx1$mac$length_next(d,q,clock);
     
     // Module arguments
     input wire  [15:0] d;
@@ -54071,7 +58873,7 @@ module top$tx1$mac$length(d,q,clock);
        q <= d;
     end
           
-endmodule // top$tx1$mac$length
+endmodule // top$tx1$mac$length_next
 
 
 module top$tx1$mac$sent(d,q,clock);
@@ -54320,6 +59122,424 @@ module top$tx1$rgmii$data_out(sclk,rst,d0,d1,q);
     ODDRX1F cell_2 (.SCLK(sclk), .RST(rst), .D0(d0[2]), .D1(d1[2]), .Q(q[2]));
     ODDRX1F cell_3 (.SCLK(sclk), .RST(rst), .D0(d0[3]), .D1(d1[3]), .Q(q[3]));
 endmodule // top$tx1$rgmii$data_out
+
+
+module top$tx1_slice(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  skid$clock;
+    reg  skid$in_valid;
+    wire  skid$in_ready;
+    reg  [63:0] skid$in_x;
+    reg  [15:0] skid$in_y;
+    reg  [7:0] skid$in_z;
+    reg  skid$in_f;
+    wire  skid$out_valid;
+    reg  skid$out_ready;
+    wire  [63:0] skid$out_x;
+    wire  [15:0] skid$out_y;
+    wire  [7:0] skid$out_z;
+    wire  skid$out_f;
+    
+    // Sub module instances
+    top$tx1_slice$skid skid(
+        .clock(skid$clock),
+        .in_valid(skid$in_valid),
+        .in_ready(skid$in_ready),
+        .in_x(skid$in_x),
+        .in_y(skid$in_y),
+        .in_z(skid$in_z),
+        .in_f(skid$in_f),
+        .out_valid(skid$out_valid),
+        .out_ready(skid$out_ready),
+        .out_x(skid$out_x),
+        .out_y(skid$out_y),
+        .out_z(skid$out_z),
+        .out_f(skid$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        skid$clock = clock;
+        skid$in_valid = frames_in$valid;
+        skid$in_x = ((frames_in$data) & 64'hffffffffffffffff);
+        skid$in_y = 32'h0;
+        skid$in_z = ((frames_in$error) & 8'hff);
+        skid$in_f = frames_in$last;
+        frames_in$ready = skid$in_ready;
+        frames_out$valid = skid$out_valid;
+        frames_out$data = skid$out_x[(32'h0)+:(8)];
+        frames_out$error = skid$out_z[32'h0];
+        frames_out$last = skid$out_f;
+        skid$out_ready = frames_out$ready;
+    end
+    
+endmodule // top$tx1_slice
+
+
+module top$tx1_slice$skid(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$tx1_slice$skid$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$tx1_slice$skid$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$tx1_slice$skid$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$tx1_slice$skid$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$tx1_slice$skid$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$tx1_slice$skid$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$tx1_slice$skid$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$tx1_slice$skid$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$tx1_slice$skid$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$tx1_slice$skid$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$tx1_slice$skid
+
+
+module top$tx1_slice$skid$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$f
+
+
+module top$tx1_slice$skid$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$full
+
+
+module top$tx1_slice$skid$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$sf
+
+
+module top$tx1_slice$skid$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$sfull
+
+
+module top$tx1_slice$skid$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$sx
+
+
+module top$tx1_slice$skid$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$sy
+
+
+module top$tx1_slice$skid$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$sz
+
+
+module top$tx1_slice$skid$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$x
+
+
+module top$tx1_slice$skid$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$y
+
+
+module top$tx1_slice$skid$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1_slice$skid$z
 
 
 module top$uart_act(d,q,clock);
