@@ -70,6 +70,8 @@ pub struct HeaderParser {
 
     in_frame: DFF<Bit>,
     pos: DFF<Bits<16>>,
+    /// The current byte's position is 0xFFFF, where it stays.
+    p_sat: DFF<Bit>,
     /// For the current byte: its position is 6 or more, and it is 11 (the
     /// MAC addresses' last byte); both clear for a frame's first byte.
     mac_full: DFF<Bit>,
@@ -100,12 +102,13 @@ pub struct HeaderParser {
     src_port: DFF<Bits<16>>,
     dst_port: DFF<Bits<16>>,
     ihl_bytes: DFF<Bits<8>>,
-    /// One before the `rel` of the IPv4 header's last byte (IHL * 4 - 2),
-    /// of the extension header's and of the TCP header's: what `rel` is
-    /// one byte before the end, when the `*_end` flag is computed.
-    ihl_m1: DFF<Bits<6>>,
-    ext_m1: DFF<Bits<11>>,
-    l4_m1: DFF<Bits<6>>,
+    /// The header lengths in their own units less one (IHL - 1, TCP data
+    /// offset - 1, the extension header's length byte): the byte before a
+    /// header's last is at `rel` = that * 4 + 2 (modulo 64), or * 8 + 6
+    /// for the extension header, when its `*_end` flag is computed.
+    ihl_m1: DFF<Bits<4>>,
+    ext_m1: DFF<Bits<8>>,
+    l4_m1: DFF<Bits<4>>,
     ip_len: DFF<Bits<16>>,
     frag_hi: DFF<Bits<8>>,
     fragment: DFF<Bit>,
@@ -122,6 +125,13 @@ pub struct HeaderParser {
     rel_q: DFF<Bits<11>>,
     /// `rel_q` decoded; changes exactly when `rel_q` does.
     at: DFF<At>,
+    /// The current byte is the last of an IPv4 header that is not a
+    /// fragment, of an IPv6 header or of an extension header, so the next
+    /// header is chosen by the class of its protocol / next header. Set
+    /// from the previous byte's header and `rel` + 1: a header only
+    /// changes with `rel` restarting or by going to `Done`, both on a byte
+    /// whose next offset is none of these ends.
+    ends: DFF<Bit>,
     /// Whether `next_hdr` and `protocol` name an extension header (0, 43,
     /// 60), a fragment header (44), TCP or UDP, or UDP, bits 0 to 3,
     /// classified as they are taken so the dispatch does not compare them.
@@ -150,6 +160,7 @@ pub struct HeaderParser {
     p: Signal<Local, Bits<16>>,
     q6: Signal<Local, Bits<6>>,
     at_inc: Signal<Local, At>,
+    ends_inc: Signal<Local, Bit>,
     at_zero: Signal<Local, At>,
     data_class: Signal<Local, Bits<4>>,
     data_held_class: Signal<Local, Bits<4>>,
@@ -175,6 +186,7 @@ impl Default for HeaderParser {
             result: Default::default(),
             in_frame: Default::default(),
             pos: Default::default(),
+            p_sat: Default::default(),
             mac_full: Default::default(),
             mac_end: Default::default(),
             state: Default::default(),
@@ -205,6 +217,7 @@ impl Default for HeaderParser {
             next_hdr: Default::default(),
             rel_q: Default::default(),
             at: Default::default(),
+            ends: Default::default(),
             nh_class: Default::default(),
             proto_class: Default::default(),
             res_valid: Default::default(),
@@ -228,6 +241,7 @@ impl Default for HeaderParser {
             p: Default::default(),
             q6: Default::default(),
             at_inc: Default::default(),
+            ends_inc: Default::default(),
             at_zero: Default::default(),
             data_class: Default::default(),
             data_held_class: Default::default(),
@@ -259,10 +273,10 @@ impl Logic for HeaderParser {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, in_frame, pos, mac_full, mac_end, state, base, tags, held, held_class,
+            self, clock, in_frame, pos, p_sat, mac_full, mac_end, state, base, tags, held, held_class,
             vlan_id, vlan_seen, ip, v6, mac, protocol, src_addr, dst_addr, ports, src_port,
             dst_port, ihl_bytes, ihl_m1, ext_m1, l4_m1, ip_len, frag_hi, fragment, ip_end,
-            need_end, next_hdr, rel_q, at, nh_class, proto_class, res_valid, res, r_error,
+            need_end, next_hdr, rel_q, at, ends, nh_class, proto_class, res_valid, res, r_error,
             r_verdict, r_open, r_short_ip, r_past_frame, r_past_ip, out_valid, out, verdict,
             rss_hash, key_shift, finishing, frame_error, frame_len
         );
@@ -277,11 +291,9 @@ impl Logic for HeaderParser {
 
         // The next byte's `at`: `rel` + 1 decoded from `rel` (each offset
         // K is `rel % 64 == K - 1`), or offset 0 when its header starts.
-        // The `*_end` flags leave out the byte that writes their length
-        // (IPv4 offset 0, extension offset 1, TCP offset 12): the next
-        // byte cannot be the last (IHL * 4 - 1 and doff * 4 - 1 are 3
-        // modulo 4, never 1 or 13; an extension header's last offset is 7
-        // modulo 8, never 2), and their register is still the old one.
+        // The `*_end` flags are never set from the byte that writes their
+        // length (IPv4 offset 0, extension offset 1, TCP offset 12), while
+        // their register is still the old one: their low bits differ.
         self.q6.next = self.rel_q.q.val().get_bits::<6>(0);
         self.at_inc.next.o0 = self.q6.val() == 63;
         self.at_inc.next.o2 = self.q6.val() == 1;
@@ -301,15 +313,17 @@ impl Logic for HeaderParser {
         self.at_inc.next.dst6 = (self.q6.val() >= 23) & (self.q6.val() < 39);
         self.at_inc.next.x0 = self.rel_q.q.val() == 2047;
         self.at_inc.next.x1 = self.rel_q.q.val() == 0;
-        self.at_inc.next.ihl_end = (self.q6.val() == self.ihl_m1.q.val())
-            & (self.q6.val() != 0)
-            & (self.q6.val() != 63);
-        self.at_inc.next.l4_end = (self.q6.val() == self.l4_m1.q.val())
-            & (self.q6.val() > 12)
-            & (self.q6.val() != 63);
-        self.at_inc.next.ext_end = (self.rel_q.q.val() == self.ext_m1.q.val())
-            & (self.rel_q.q.val() > 1)
-            & (self.rel_q.q.val() != 2047);
+        // (With the low bits 2, resp. 6, `rel` + 1 is neither 0 nor 1.)
+        self.at_inc.next.ihl_end = (self.q6.val().get_bits::<2>(0) == 2)
+            & (self.q6.val().get_bits::<4>(2) == self.ihl_m1.q.val());
+        self.at_inc.next.l4_end = (self.q6.val().get_bits::<2>(0) == 2)
+            & (self.q6.val().get_bits::<4>(2) == self.l4_m1.q.val())
+            & (self.q6.val() > 12);
+        self.at_inc.next.ext_end = (self.rel_q.q.val().get_bits::<3>(0) == 6)
+            & (self.rel_q.q.val().get_bits::<8>(3) == self.ext_m1.q.val());
+        self.ends_inc.next = (self.st.val().get_bit(2) & self.at_inc.val().ihl_end & !self.fragment.q.val())
+            | (self.st.val().get_bit(3) & self.at_inc.val().o39)
+            | (self.st.val().get_bit(4) & self.at_inc.val().ext_end);
         self.at_zero.next.o0 = true;
         self.at_zero.next.o2 = false;
         self.at_zero.next.o3 = false;
@@ -361,7 +375,7 @@ impl Logic for HeaderParser {
         self.next_base.next = self.p.val() + 1;
         self.ethertype.next =
             (bit_cast::<16, 8>(self.held.q.val()) << 8) | bit_cast::<16, 8>(self.data.val());
-        self.dispatch.next = false;
+        self.dispatch.next = self.ends.q.val();
         // Only the IPv4 header dispatches on its protocol; the IPv6 header
         // and the extension headers on their next header.
         self.dispatch_nh.next = self.next_hdr.q.val();
@@ -384,8 +398,14 @@ impl Logic for HeaderParser {
 
         if self.valid.val() {
             self.in_frame.d.next = !self.last.val();
-            if self.p.val() != 0xFFFF {
+            // `rel` restarts only on a header's last byte, for which the
+            // next byte is none of the ends, so `ends_inc` is already clear
+            // there. While `pos` is stuck at 0xFFFF, `rel` stands still, but
+            // then a set `ends` dispatches and restarts it: clear either way.
+            self.ends.d.next = !self.last.val() & !self.p_sat.q.val() & self.ends_inc.val();
+            if !self.p_sat.q.val() {
                 self.pos.d.next = self.p.val() + 1;
+                self.p_sat.d.next = self.p.val() == 0xFFFE;
                 self.rel_q.d.next = self.rel_q.q.val() + 1;
                 self.at.d.next = self.at_inc.val();
                 self.mac_full.d.next = self.p.val() >= 5;
@@ -417,6 +437,7 @@ impl Logic for HeaderParser {
                 self.frame_len.d.next = bit_cast::<17, 16>(self.p.val()) + 1;
                 self.mac_full.d.next = false;
                 self.mac_end.d.next = false;
+                self.p_sat.d.next = false;
             }
 
             if !self.st.val().get_bit(8) {
@@ -479,7 +500,7 @@ impl Logic for HeaderParser {
             if self.st.val().get_bit(2) {
                 if self.at.q.val().o0 {
                     self.ihl_bytes.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2;
-                    self.ihl_m1.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(0)) << 2) - 2;
+                    self.ihl_m1.d.next = self.data.val().get_bits::<4>(0) - 1;
                     if (self.data.val().get_bits::<4>(4) != 4) | (self.data.val().get_bits::<4>(0) < 5) {
                         self.verdict.d.next = 4.into();
                         self.state.d.next = 0x180.into();
@@ -517,7 +538,6 @@ impl Logic for HeaderParser {
                     } else {
                         self.ip_end.d.next =
                             bit_cast::<17, 16>(self.base.q.val()) + bit_cast::<17, 16>(self.ip_len.q.val());
-                        self.dispatch.next = true;
                     }
                 }
             }
@@ -551,7 +571,6 @@ impl Logic for HeaderParser {
                     self.ip_end.d.next = bit_cast::<17, 16>(self.base.q.val())
                         + bit_cast::<17, 16>(self.ip_len.q.val())
                         + 40;
-                    self.dispatch.next = true;
                 }
             }
             if self.st.val().get_bit(4) {
@@ -560,10 +579,7 @@ impl Logic for HeaderParser {
                     self.nh_class.d.next = self.data_class.val();
                 }
                 if self.at.q.val().x1 {
-                    self.ext_m1.d.next = (bit_cast::<11, 8>(self.data.val()) << 3) | 6;
-                }
-                if self.at.q.val().ext_end {
-                    self.dispatch.next = true;
+                    self.ext_m1.d.next = self.data.val();
                 }
             }
             if self.st.val().get_bit(5) {
@@ -586,7 +602,7 @@ impl Logic for HeaderParser {
                     }
                 } else {
                     if self.at.q.val().o12 {
-                        self.l4_m1.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(4)) << 2) - 2;
+                        self.l4_m1.d.next = self.data.val().get_bits::<4>(4) - 1;
                         if self.data.val().get_bits::<4>(4) < 5 {
                             self.verdict.d.next = 6.into();
                             self.state.d.next = 0x180.into();
