@@ -1,5 +1,5 @@
 //! Streaming header parser: watches the checked receive stream one byte per
-//! cycle and, two cycles after each frame's last byte, reports what it
+//! cycle and, three cycles after each frame's last byte, reports what it
 //! found and the frame's RSS hash, computed on the fly from the bytes as
 //! they pass. The rules are outlined in `crate::filter` and stated exactly,
 //! rule by rule, in the host driver's `demux/parse.rs`, which the model runs
@@ -8,34 +8,51 @@
 //! It never stalls the stream and keeps no copy of the frame: each header
 //! is walked by position, with `base` the offset where the current header
 //! starts and `rel` the current byte's offset inside it. The report for one
-//! frame is computed from registers in the same cycle as the next frame's
-//! first byte updates them, and registered, so frames may follow each
-//! other with no gap.
+//! frame is taken from registers in the same cycle as the next frame's
+//! first byte updates them, with its length checks compared there too; the
+//! next cycle turns those into the reason, so frames may follow each other
+//! with no gap.
+//!
+//! For 125 MHz the per-byte state machine compares nothing against `rel`:
+//! every offset it acts on is a flag in `at`, computed for the next byte
+//! while the current one is handled (from `rel` plus one, or for offset 0
+//! when the header changes), so a byte's decisions read flags rather than
+//! decode an 11-bit count behind the state.
 
 use crate::filter::Reason;
 use crate::params::DATA_BITS;
 use crate::ports::ParsedFrame;
 use rust_hdl::prelude::*;
 
-/// Which header the current byte belongs to.
-#[derive(Copy, Clone, Debug, PartialEq, LogicState)]
-enum Header {
-    /// The two MAC addresses (the first variant is the reset state).
-    Macs,
-    /// An ethertype (or a tag protocol identifier).
-    Type,
-    /// A VLAN tag's control information.
-    Tci,
-    Ipv4,
-    Ipv6,
-    /// An IPv6 hop-by-hop, routing or destination options header.
-    Ext,
-    /// The first byte of an IPv6 fragment header.
-    Frag6,
-    /// A TCP or UDP header.
-    L4,
-    /// Nothing more to parse.
-    Done,
+/// The current byte's offset `rel` inside its header, decoded: `oK` is
+/// `rel % 64 == K`, the ranges are the address bytes of IPv4 and IPv6
+/// (also modulo 64), `x0`/`x1` are the full 11-bit `rel` being 0 or 1 (an
+/// IPv6 extension header is longer than 64 bytes), and the three `*_end`
+/// flags are `rel` reaching the last byte of the IPv4, TCP and extension
+/// header as their length fields gave it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, LogicStruct)]
+struct At {
+    o0: bool,
+    o2: bool,
+    o3: bool,
+    o4: bool,
+    o5: bool,
+    o6: bool,
+    o7: bool,
+    o9: bool,
+    o12: bool,
+    o39: bool,
+    lt2: bool,
+    lt4: bool,
+    src4: bool,
+    dst4: bool,
+    src6: bool,
+    dst6: bool,
+    x0: bool,
+    x1: bool,
+    ihl_end: bool,
+    l4_end: bool,
+    ext_end: bool,
 }
 
 #[derive(LogicBlock)]
@@ -53,10 +70,26 @@ pub struct HeaderParser {
 
     in_frame: DFF<Bit>,
     pos: DFF<Bits<16>>,
-    state: DFF<Header>,
+    /// The current byte's position is 0xFFFF, where it stays.
+    p_sat: DFF<Bit>,
+    /// For the current byte: its position is 6 or more, and it is 11 (the
+    /// MAC addresses' last byte); both clear for a frame's first byte.
+    mac_full: DFF<Bit>,
+    mac_end: DFF<Bit>,
+    /// Which header the current byte belongs to, one-hot so that no
+    /// decoding stands between it and the next-state logic: bit 8 clear
+    /// for the two MAC addresses (also the reset state), else bit 0 an
+    /// ethertype (or a tag protocol identifier), 1 a VLAN tag's control
+    /// information, 2 IPv4, 3 IPv6, 4 an IPv6 hop-by-hop, routing or
+    /// destination options header, 5 the first byte of an IPv6 fragment
+    /// header, 6 a TCP or UDP header, 7 nothing more to parse.
+    state: DFF<Bits<9>>,
     base: DFF<Bits<16>>,
     tags: DFF<Bits<2>>,
     held: DFF<Bits<8>>,
+    /// `held` is 0x81, 0x88, 0x08, 0x86 (bits 0 to 3): the first bytes of
+    /// the ethertypes the `Type` header tells apart, classified as taken.
+    held_class: DFF<Bits<4>>,
     vlan_id: DFF<Bits<12>>,
     vlan_seen: DFF<Bit>,
     ip: DFF<Bit>,
@@ -69,35 +102,53 @@ pub struct HeaderParser {
     src_port: DFF<Bits<16>>,
     dst_port: DFF<Bits<16>>,
     ihl_bytes: DFF<Bits<8>>,
-    /// `rel` of the IPv4 header's last byte (IHL * 4 - 1).
-    ihl_last: DFF<Bits<6>>,
+    /// The header lengths in their own units less one (IHL - 1, TCP data
+    /// offset - 1, the extension header's length byte): the byte before a
+    /// header's last is at `rel` = that * 4 + 2 (modulo 64), or * 8 + 6
+    /// for the extension header, when its `*_end` flag is computed.
+    ihl_m1: DFF<Bits<4>>,
+    ext_m1: DFF<Bits<8>>,
+    l4_m1: DFF<Bits<4>>,
     ip_len: DFF<Bits<16>>,
     frag_hi: DFF<Bits<8>>,
     fragment: DFF<Bit>,
     ip_end: DFF<Bits<17>>,
     need_end: DFF<Bits<17>>,
     next_hdr: DFF<Bits<8>>,
-    /// `rel` of the last byte of the IPv6 extension header, and of the TCP
-    /// header, precomputed when their lengths arrive.
-    ext_last: DFF<Bits<11>>,
-    l4_last: DFF<Bits<6>>,
     /// The current byte's offset in its header: counts up with `pos` and
-    /// restarts whenever `base` moves to the next byte, so it is a register
-    /// rather than a subtraction in front of every header's compares. Only
-    /// as wide as the compares need: no header is walked past its last
-    /// byte, and the longest, an IPv6 extension header, ends by offset
-    /// 2047; IPv4, IPv6 and TCP headers by 59, the tags and types by 1, so
-    /// their compares use the low 6 bits. (Past a header, in `Done`, `rel`
-    /// is not looked at.)
+    /// restarts whenever `base` moves to the next byte. Only as wide as the
+    /// decoding needs: no header is walked past its last byte, and the
+    /// longest, an IPv6 extension header, ends by offset 2047; IPv4, IPv6
+    /// and TCP headers by 59, the tags and types by 1, so their offsets
+    /// use the low 6 bits. (Past a header, in `Done`, `rel` is not looked
+    /// at.)
     rel_q: DFF<Bits<11>>,
+    /// `rel_q` decoded; changes exactly when `rel_q` does.
+    at: DFF<At>,
+    /// The current byte is the last of an IPv4 header that is not a
+    /// fragment, of an IPv6 header or of an extension header, so the next
+    /// header is chosen by the class of its protocol / next header. Set
+    /// from the previous byte's header and `rel` + 1: a header only
+    /// changes with `rel` restarting or by going to `Done`, both on a byte
+    /// whose next offset is none of these ends.
+    ends: DFF<Bit>,
     /// Whether `next_hdr` and `protocol` name an extension header (0, 43,
-    /// 60), a fragment header (44) or TCP/UDP, bits 0 to 2, classified as
-    /// they are taken so the dispatch does not compare them behind `rel`.
-    nh_class: DFF<Bits<3>>,
-    proto_class: DFF<Bits<3>>,
-    /// The report, registered so the decision logic behind starts from flops.
+    /// 60), a fragment header (44), TCP or UDP, or UDP, bits 0 to 3,
+    /// classified as they are taken so the dispatch does not compare them.
+    nh_class: DFF<Bits<4>>,
+    proto_class: DFF<Bits<4>>,
+    /// The report as the last byte left the registers (`res`, its reason
+    /// left 0) and the checks its reason needs, then the report itself.
     res_valid: DFF<Bit>,
     res: DFF<ParsedFrame>,
+    r_error: DFF<Bit>,
+    r_verdict: DFF<Bits<4>>,
+    r_open: DFF<Bit>,
+    r_short_ip: DFF<Bit>,
+    r_past_frame: DFF<Bit>,
+    r_past_ip: DFF<Bit>,
+    out_valid: DFF<Bit>,
+    out: DFF<ParsedFrame>,
     verdict: DFF<Bits<4>>,
     rss_hash: DFF<Bits<32>>,
     /// The key, shifted one byte per hashed input byte.
@@ -105,19 +156,21 @@ pub struct HeaderParser {
     finishing: DFF<Bit>,
     frame_error: DFF<Bit>,
     frame_len: DFF<Bits<17>>,
-    st: Signal<Local, Header>,
+    st: Signal<Local, Bits<9>>,
     p: Signal<Local, Bits<16>>,
-    rel: Signal<Local, Bits<11>>,
-    r6: Signal<Local, Bits<6>>,
-    data_class: Signal<Local, Bits<3>>,
-    dispatch_class: Signal<Local, Bits<3>>,
+    q6: Signal<Local, Bits<6>>,
+    at_inc: Signal<Local, At>,
+    ends_inc: Signal<Local, Bit>,
+    at_zero: Signal<Local, At>,
+    data_class: Signal<Local, Bits<4>>,
+    data_held_class: Signal<Local, Bits<4>>,
+    dispatch_class: Signal<Local, Bits<4>>,
     next_base: Signal<Local, Bits<16>>,
     ethertype: Signal<Local, Bits<16>>,
     dispatch: Signal<Local, Bit>,
     dispatch_nh: Signal<Local, Bits<8>>,
     feed: Signal<Local, Bit>,
     rss_mix: Signal<Local, Bits<32>>,
-    ext_end: Signal<Local, Bit>,
     c_reason: Signal<Local, Bits<4>>,
 }
 
@@ -133,10 +186,14 @@ impl Default for HeaderParser {
             result: Default::default(),
             in_frame: Default::default(),
             pos: Default::default(),
+            p_sat: Default::default(),
+            mac_full: Default::default(),
+            mac_end: Default::default(),
             state: Default::default(),
             base: Default::default(),
             tags: Default::default(),
             held: Default::default(),
+            held_class: Default::default(),
             vlan_id: Default::default(),
             vlan_seen: Default::default(),
             ip: Default::default(),
@@ -149,20 +206,30 @@ impl Default for HeaderParser {
             src_port: Default::default(),
             dst_port: Default::default(),
             ihl_bytes: Default::default(),
-            ihl_last: Default::default(),
+            ihl_m1: Default::default(),
+            ext_m1: Default::default(),
+            l4_m1: Default::default(),
             ip_len: Default::default(),
             frag_hi: Default::default(),
             fragment: Default::default(),
             ip_end: Default::default(),
             need_end: Default::default(),
             next_hdr: Default::default(),
-            ext_last: Default::default(),
-            l4_last: Default::default(),
             rel_q: Default::default(),
+            at: Default::default(),
+            ends: Default::default(),
             nh_class: Default::default(),
             proto_class: Default::default(),
             res_valid: Default::default(),
             res: Default::default(),
+            r_error: Default::default(),
+            r_verdict: Default::default(),
+            r_open: Default::default(),
+            r_short_ip: Default::default(),
+            r_past_frame: Default::default(),
+            r_past_ip: Default::default(),
+            out_valid: Default::default(),
+            out: Default::default(),
             verdict: Default::default(),
             rss_hash: Default::default(),
             rss_key: Default::default(),
@@ -172,9 +239,12 @@ impl Default for HeaderParser {
             frame_len: Default::default(),
             st: Default::default(),
             p: Default::default(),
-            rel: Default::default(),
-            r6: Default::default(),
+            q6: Default::default(),
+            at_inc: Default::default(),
+            ends_inc: Default::default(),
+            at_zero: Default::default(),
             data_class: Default::default(),
+            data_held_class: Default::default(),
             dispatch_class: Default::default(),
             next_base: Default::default(),
             ethertype: Default::default(),
@@ -182,7 +252,6 @@ impl Default for HeaderParser {
             dispatch_nh: Default::default(),
             feed: Default::default(),
             rss_mix: Default::default(),
-            ext_end: Default::default(),
             c_reason: Default::default(),
         }
     }
@@ -204,21 +273,79 @@ impl Logic for HeaderParser {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, in_frame, pos, state, base, tags, held, vlan_id, vlan_seen, ip, v6, mac,
-            protocol, src_addr, dst_addr, ports, src_port, dst_port, ihl_bytes, ihl_last, ip_len,
-            frag_hi, fragment, ip_end, need_end, next_hdr, ext_last, l4_last, rel_q, nh_class, proto_class, res_valid,
-            res,
-            verdict, rss_hash, key_shift, finishing, frame_error, frame_len
+            self, clock, in_frame, pos, p_sat, mac_full, mac_end, state, base, tags, held, held_class,
+            vlan_id, vlan_seen, ip, v6, mac, protocol, src_addr, dst_addr, ports, src_port,
+            dst_port, ihl_bytes, ihl_m1, ext_m1, l4_m1, ip_len, frag_hi, fragment, ip_end,
+            need_end, next_hdr, rel_q, at, ends, nh_class, proto_class, res_valid, res, r_error,
+            r_verdict, r_open, r_short_ip, r_past_frame, r_past_ip, out_valid, out, verdict,
+            rss_hash, key_shift, finishing, frame_error, frame_len
         );
-        // A frame's first byte starts from a clean slate.
+        // A frame's first byte starts from a clean slate. (The headers'
+        // branches below are separate `if`s: one-hot, at most one applies.)
         self.st.next = self.state.q.val();
         self.p.next = self.pos.q.val();
         if !self.in_frame.q.val() {
-            self.st.next = Header::Macs;
+            self.st.next = 0.into();
             self.p.next = 0.into();
         }
-        self.rel.next = self.rel_q.q.val();
-        self.r6.next = self.rel_q.q.val().get_bits::<6>(0);
+
+        // The next byte's `at`: `rel` + 1 decoded from `rel` (each offset
+        // K is `rel % 64 == K - 1`), or offset 0 when its header starts.
+        // The `*_end` flags are never set from the byte that writes their
+        // length (IPv4 offset 0, extension offset 1, TCP offset 12), while
+        // their register is still the old one: their low bits differ.
+        self.q6.next = self.rel_q.q.val().get_bits::<6>(0);
+        self.at_inc.next.o0 = self.q6.val() == 63;
+        self.at_inc.next.o2 = self.q6.val() == 1;
+        self.at_inc.next.o3 = self.q6.val() == 2;
+        self.at_inc.next.o4 = self.q6.val() == 3;
+        self.at_inc.next.o5 = self.q6.val() == 4;
+        self.at_inc.next.o6 = self.q6.val() == 5;
+        self.at_inc.next.o7 = self.q6.val() == 6;
+        self.at_inc.next.o9 = self.q6.val() == 8;
+        self.at_inc.next.o12 = self.q6.val() == 11;
+        self.at_inc.next.o39 = self.q6.val() == 38;
+        self.at_inc.next.lt2 = (self.q6.val() == 63) | (self.q6.val() == 0);
+        self.at_inc.next.lt4 = (self.q6.val() == 63) | (self.q6.val() < 3);
+        self.at_inc.next.src4 = (self.q6.val() >= 11) & (self.q6.val() < 15);
+        self.at_inc.next.dst4 = (self.q6.val() >= 15) & (self.q6.val() < 19);
+        self.at_inc.next.src6 = (self.q6.val() >= 7) & (self.q6.val() < 23);
+        self.at_inc.next.dst6 = (self.q6.val() >= 23) & (self.q6.val() < 39);
+        self.at_inc.next.x0 = self.rel_q.q.val() == 2047;
+        self.at_inc.next.x1 = self.rel_q.q.val() == 0;
+        // (With the low bits 2, resp. 6, `rel` + 1 is neither 0 nor 1.)
+        self.at_inc.next.ihl_end = (self.q6.val().get_bits::<2>(0) == 2)
+            & (self.q6.val().get_bits::<4>(2) == self.ihl_m1.q.val());
+        self.at_inc.next.l4_end = (self.q6.val().get_bits::<2>(0) == 2)
+            & (self.q6.val().get_bits::<4>(2) == self.l4_m1.q.val())
+            & (self.q6.val() > 12);
+        self.at_inc.next.ext_end = (self.rel_q.q.val().get_bits::<3>(0) == 6)
+            & (self.rel_q.q.val().get_bits::<8>(3) == self.ext_m1.q.val());
+        self.ends_inc.next = (self.st.val().get_bit(2) & self.at_inc.val().ihl_end & !self.fragment.q.val())
+            | (self.st.val().get_bit(3) & self.at_inc.val().o39)
+            | (self.st.val().get_bit(4) & self.at_inc.val().ext_end);
+        self.at_zero.next.o0 = true;
+        self.at_zero.next.o2 = false;
+        self.at_zero.next.o3 = false;
+        self.at_zero.next.o4 = false;
+        self.at_zero.next.o5 = false;
+        self.at_zero.next.o6 = false;
+        self.at_zero.next.o7 = false;
+        self.at_zero.next.o9 = false;
+        self.at_zero.next.o12 = false;
+        self.at_zero.next.o39 = false;
+        self.at_zero.next.lt2 = true;
+        self.at_zero.next.lt4 = true;
+        self.at_zero.next.src4 = false;
+        self.at_zero.next.dst4 = false;
+        self.at_zero.next.src6 = false;
+        self.at_zero.next.dst6 = false;
+        self.at_zero.next.x0 = true;
+        self.at_zero.next.x1 = false;
+        self.at_zero.next.ihl_end = false;
+        self.at_zero.next.l4_end = false;
+        self.at_zero.next.ext_end = false;
+
         self.data_class.next = 0.into();
         if (self.data.val() == 0) | (self.data.val() == 43) | (self.data.val() == 60) {
             self.data_class.next = 1.into();
@@ -226,23 +353,38 @@ impl Logic for HeaderParser {
         if self.data.val() == 44 {
             self.data_class.next = 2.into();
         }
-        if (self.data.val() == 6) | (self.data.val() == 17) {
+        if self.data.val() == 6 {
             self.data_class.next = 4.into();
+        }
+        if self.data.val() == 17 {
+            self.data_class.next = 12.into();
+        }
+        self.data_held_class.next = 0.into();
+        if self.data.val() == 0x81 {
+            self.data_held_class.next = 1.into();
+        }
+        if self.data.val() == 0x88 {
+            self.data_held_class.next = 2.into();
+        }
+        if self.data.val() == 0x08 {
+            self.data_held_class.next = 4.into();
+        }
+        if self.data.val() == 0x86 {
+            self.data_held_class.next = 8.into();
         }
         self.next_base.next = self.p.val() + 1;
         self.ethertype.next =
             (bit_cast::<16, 8>(self.held.q.val()) << 8) | bit_cast::<16, 8>(self.data.val());
-        self.dispatch.next = false;
+        self.dispatch.next = self.ends.q.val();
         // Only the IPv4 header dispatches on its protocol; the IPv6 header
         // and the extension headers on their next header.
         self.dispatch_nh.next = self.next_hdr.q.val();
         self.dispatch_class.next = self.nh_class.q.val();
-        if self.st.val() == Header::Ipv4 {
+        if self.st.val().get_bit(2) {
             self.dispatch_nh.next = self.protocol.q.val();
             self.dispatch_class.next = self.proto_class.q.val();
         }
         self.feed.next = false;
-        self.ext_end.next = false;
         self.finishing.d.next = false;
 
         // The RSS hash takes each input byte's bits most significant first,
@@ -256,12 +398,21 @@ impl Logic for HeaderParser {
 
         if self.valid.val() {
             self.in_frame.d.next = !self.last.val();
-            if self.p.val() != 0xFFFF {
+            // `rel` restarts only on a header's last byte, for which the
+            // next byte is none of the ends, so `ends_inc` is already clear
+            // there. While `pos` is stuck at 0xFFFF, `rel` stands still, but
+            // then a set `ends` dispatches and restarts it: clear either way.
+            self.ends.d.next = !self.last.val() & !self.p_sat.q.val() & self.ends_inc.val();
+            if !self.p_sat.q.val() {
                 self.pos.d.next = self.p.val() + 1;
-                self.rel_q.d.next = self.rel.val() + 1;
+                self.p_sat.d.next = self.p.val() == 0xFFFE;
+                self.rel_q.d.next = self.rel_q.q.val() + 1;
+                self.at.d.next = self.at_inc.val();
+                self.mac_full.d.next = self.p.val() >= 5;
+                self.mac_end.d.next = self.p.val() == 10;
             }
             if !self.in_frame.q.val() {
-                self.state.d.next = Header::Macs;
+                self.state.d.next = 0.into();
                 self.tags.d.next = 0.into();
                 self.vlan_seen.d.next = false;
                 self.ip.d.next = false;
@@ -284,44 +435,55 @@ impl Logic for HeaderParser {
                 self.finishing.d.next = true;
                 self.frame_error.d.next = self.error.val();
                 self.frame_len.d.next = bit_cast::<17, 16>(self.p.val()) + 1;
+                self.mac_full.d.next = false;
+                self.mac_end.d.next = false;
+                self.p_sat.d.next = false;
             }
 
-            if self.st.val() == Header::Macs {
-                if self.p.val() < 6 {
+            if !self.st.val().get_bit(8) {
+                if !self.mac_full.q.val() {
                     self.mac.d.next = (self.mac.q.val() << 8) | bit_cast::<48, 8>(self.data.val());
                 }
-                if self.p.val() == 11 {
-                    self.state.d.next = Header::Type;
+                if self.mac_end.q.val() {
+                    self.state.d.next = 0x101.into();
                     self.base.d.next = 12.into();
                     self.rel_q.d.next = 0.into();
+                    self.at.d.next = self.at_zero.val();
                 }
-            } else if self.st.val() == Header::Type {
-                if self.r6.val() == 0 {
+            }
+            if self.st.val().get_bit(0) {
+                if self.at.q.val().o0 {
                     self.held.d.next = self.data.val();
+                    self.held_class.d.next = self.data_held_class.val();
                 } else {
                     self.base.d.next = self.next_base.val();
                     self.rel_q.d.next = 0.into();
-                    if (self.ethertype.val() == 0x8100) | (self.ethertype.val() == 0x88A8) {
+                    self.at.d.next = self.at_zero.val();
+                    if (self.held_class.q.val().get_bit(0) & (self.data.val() == 0x00))
+                        | (self.held_class.q.val().get_bit(1) & (self.data.val() == 0xA8))
+                    {
                         if self.tags.q.val() == 2 {
                             self.verdict.d.next = 7.into();
-                            self.state.d.next = Header::Done;
+                            self.state.d.next = 0x180.into();
                         } else {
-                            self.state.d.next = Header::Tci;
+                            self.state.d.next = 0x102.into();
                         }
-                    } else if self.ethertype.val() == 0x0800 {
+                    } else if self.held_class.q.val().get_bit(2) & (self.data.val() == 0x00) {
                         self.ip.d.next = true;
-                        self.state.d.next = Header::Ipv4;
-                    } else if self.ethertype.val() == 0x86DD {
+                        self.state.d.next = 0x104.into();
+                    } else if self.held_class.q.val().get_bit(3) & (self.data.val() == 0xDD) {
                         self.ip.d.next = true;
                         self.v6.d.next = true;
-                        self.state.d.next = Header::Ipv6;
+                        self.state.d.next = 0x108.into();
                     } else {
-                        self.state.d.next = Header::Done;
+                        self.state.d.next = 0x180.into();
                     }
                 }
-            } else if self.st.val() == Header::Tci {
-                if self.r6.val() == 0 {
+            }
+            if self.st.val().get_bit(1) {
+                if self.at.q.val().o0 {
                     self.held.d.next = self.data.val();
+                    self.held_class.d.next = self.data_held_class.val();
                 } else {
                     if self.tags.q.val() == 0 {
                         self.vlan_seen.d.next = true;
@@ -329,125 +491,125 @@ impl Logic for HeaderParser {
                             | bit_cast::<12, 8>(self.data.val());
                     }
                     self.tags.d.next = self.tags.q.val() + 1;
-                    self.state.d.next = Header::Type;
+                    self.state.d.next = 0x101.into();
                     self.base.d.next = self.next_base.val();
                     self.rel_q.d.next = 0.into();
+                    self.at.d.next = self.at_zero.val();
                 }
-            } else if self.st.val() == Header::Ipv4 {
-                if self.r6.val() == 0 {
+            }
+            if self.st.val().get_bit(2) {
+                if self.at.q.val().o0 {
                     self.ihl_bytes.d.next = bit_cast::<8, 4>(self.data.val().get_bits::<4>(0)) << 2;
-                    self.ihl_last.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(0)) << 2) - 1;
+                    self.ihl_m1.d.next = self.data.val().get_bits::<4>(0) - 1;
                     if (self.data.val().get_bits::<4>(4) != 4) | (self.data.val().get_bits::<4>(0) < 5) {
                         self.verdict.d.next = 4.into();
-                        self.state.d.next = Header::Done;
+                        self.state.d.next = 0x180.into();
                     }
                 }
-                if self.r6.val() == 2 {
+                if self.at.q.val().o2 {
                     self.held.d.next = self.data.val();
+                    self.held_class.d.next = self.data_held_class.val();
                 }
-                if self.r6.val() == 3 {
+                if self.at.q.val().o3 {
                     self.ip_len.d.next = self.ethertype.val();
                 }
-                if self.r6.val() == 6 {
+                if self.at.q.val().o6 {
                     self.frag_hi.d.next = self.data.val();
                 }
-                if self.r6.val() == 7 {
+                if self.at.q.val().o7 {
                     self.fragment.d.next = (self.frag_hi.q.val() & 0x3F).any() | self.data.val().any();
                 }
-                if self.r6.val() == 9 {
+                if self.at.q.val().o9 {
                     self.protocol.d.next = self.data.val();
                     self.proto_class.d.next = self.data_class.val();
                 }
-                if (self.r6.val() >= 12) & (self.r6.val() < 16) {
+                if self.at.q.val().src4 {
                     self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.r6.val() >= 16) & (self.r6.val() < 20) {
+                if self.at.q.val().dst4 {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                // `!= 0` rather than `>= 19`: `ihl_last` is written at offset 0 and is
-                // at least 19 whenever the header survives that byte, so from offset 1
-                // on the equality alone is exact, and a zero test is cheaper than a
-                // magnitude compare in front of the state register.
-                if (self.r6.val() != 0) & (self.r6.val() == self.ihl_last.q.val()) {
+                if self.at.q.val().ihl_end {
                     if self.fragment.q.val() {
                         self.verdict.d.next = 2.into();
-                        self.state.d.next = Header::Done;
+                        self.state.d.next = 0x180.into();
                     } else {
                         self.ip_end.d.next =
                             bit_cast::<17, 16>(self.base.q.val()) + bit_cast::<17, 16>(self.ip_len.q.val());
-                        self.dispatch.next = true;
                     }
                 }
-            } else if self.st.val() == Header::Ipv6 {
-                if self.r6.val() == 0 {
+            }
+            if self.st.val().get_bit(3) {
+                if self.at.q.val().o0 {
                     if self.data.val().get_bits::<4>(4) != 6 {
                         self.verdict.d.next = 5.into();
-                        self.state.d.next = Header::Done;
+                        self.state.d.next = 0x180.into();
                     }
                 }
-                if self.r6.val() == 4 {
+                if self.at.q.val().o4 {
                     self.held.d.next = self.data.val();
+                    self.held_class.d.next = self.data_held_class.val();
                 }
-                if self.r6.val() == 5 {
+                if self.at.q.val().o5 {
                     self.ip_len.d.next = self.ethertype.val();
                 }
-                if self.r6.val() == 6 {
+                if self.at.q.val().o6 {
                     self.next_hdr.d.next = self.data.val();
                     self.nh_class.d.next = self.data_class.val();
                 }
-                if (self.r6.val() >= 8) & (self.r6.val() < 24) {
+                if self.at.q.val().src6 {
                     self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if (self.r6.val() >= 24) & (self.r6.val() < 40) {
+                if self.at.q.val().dst6 {
                     self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if self.r6.val() == 39 {
+                if self.at.q.val().o39 {
                     self.ip_end.d.next = bit_cast::<17, 16>(self.base.q.val())
                         + bit_cast::<17, 16>(self.ip_len.q.val())
                         + 40;
-                    self.dispatch.next = true;
                 }
-            } else if self.st.val() == Header::Ext {
-                if self.rel.val() == 0 {
+            }
+            if self.st.val().get_bit(4) {
+                if self.at.q.val().x0 {
                     self.next_hdr.d.next = self.data.val();
                     self.nh_class.d.next = self.data_class.val();
                 }
-                if self.rel.val() == 1 {
-                    self.ext_last.d.next = (bit_cast::<11, 8>(self.data.val()) << 3) | 7;
+                if self.at.q.val().x1 {
+                    self.ext_m1.d.next = self.data.val();
                 }
-                if (self.rel.val() > 1) & (self.rel.val() == self.ext_last.q.val()) {
-                    self.dispatch.next = true;
-                }
-            } else if self.st.val() == Header::Frag6 {
+            }
+            if self.st.val().get_bit(5) {
                 self.verdict.d.next = 2.into();
-                self.state.d.next = Header::Done;
-            } else if self.st.val() == Header::L4 {
-                if self.r6.val() < 2 {
+                self.state.d.next = 0x180.into();
+            }
+            if self.st.val().get_bit(6) {
+                if self.at.q.val().lt2 {
                     self.src_port.d.next = (self.src_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
                     self.feed.next = true;
-                } else if self.r6.val() < 4 {
+                } else if self.at.q.val().lt4 {
                     self.dst_port.d.next = (self.dst_port.q.val() << 8) | bit_cast::<16, 8>(self.data.val());
                     self.feed.next = true;
                 }
-                if self.protocol.q.val() == 17 {
-                    if self.r6.val() == 7 {
-                        self.state.d.next = Header::Done;
+                // Bit 3 of the class: the protocol is UDP.
+                if self.proto_class.q.val().get_bit(3) {
+                    if self.at.q.val().o7 {
+                        self.state.d.next = 0x180.into();
                         self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                     }
                 } else {
-                    if self.r6.val() == 12 {
-                        self.l4_last.d.next = (bit_cast::<6, 4>(self.data.val().get_bits::<4>(4)) << 2) - 1;
+                    if self.at.q.val().o12 {
+                        self.l4_m1.d.next = self.data.val().get_bits::<4>(4) - 1;
                         if self.data.val().get_bits::<4>(4) < 5 {
                             self.verdict.d.next = 6.into();
-                            self.state.d.next = Header::Done;
+                            self.state.d.next = 0x180.into();
                         }
                     }
-                    if (self.r6.val() > 12) & (self.r6.val() == self.l4_last.q.val()) {
-                        self.state.d.next = Header::Done;
+                    if self.at.q.val().l4_end {
+                        self.state.d.next = 0x180.into();
                         self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                     }
                 }
@@ -457,19 +619,20 @@ impl Logic for HeaderParser {
             if self.dispatch.val() {
                 self.base.d.next = self.next_base.val();
                 self.rel_q.d.next = 0.into();
+                self.at.d.next = self.at_zero.val();
                 self.need_end.d.next = bit_cast::<17, 16>(self.next_base.val());
                 if self.dispatch_class.val().get_bit(0) {
-                    self.state.d.next = Header::Ext;
+                    self.state.d.next = 0x110.into();
                 } else if self.dispatch_class.val().get_bit(1) {
-                    self.state.d.next = Header::Frag6;
+                    self.state.d.next = 0x120.into();
                 } else {
                     self.protocol.d.next = self.dispatch_nh.val();
                     self.proto_class.d.next = self.dispatch_class.val();
                     if self.dispatch_class.val().get_bit(2) {
                         self.ports.d.next = true;
-                        self.state.d.next = Header::L4;
+                        self.state.d.next = 0x140.into();
                     } else {
-                        self.state.d.next = Header::Done;
+                        self.state.d.next = 0x180.into();
                     }
                 }
             }
@@ -479,25 +642,17 @@ impl Logic for HeaderParser {
             }
         }
 
-        // The report, from the registers as the last byte left them.
-        self.c_reason.next = 0.into();
-        if self.frame_error.q.val() {
-            self.c_reason.next = 8.into();
-        } else if self.verdict.q.val() != 0 {
-            self.c_reason.next = self.verdict.q.val();
-        } else if self.state.q.val() != Header::Done {
-            self.c_reason.next = 3.into();
-        } else if self.ip.q.val() {
-            if !self.v6.q.val() & (self.ip_len.q.val() < bit_cast::<16, 8>(self.ihl_bytes.q.val())) {
-                self.c_reason.next = 4.into();
-            } else if self.ip_end.q.val() > self.frame_len.q.val() {
-                self.c_reason.next = 3.into();
-            } else if self.need_end.q.val() > self.ip_end.q.val() {
-                self.c_reason.next = 3.into();
-            }
-        }
+        // The report, from the registers as the last byte left them, with
+        // the length checks compared but not yet combined.
         self.res_valid.d.next = self.finishing.q.val();
-        self.res.d.next.reason = self.c_reason.val();
+        self.r_error.d.next = self.frame_error.q.val();
+        self.r_verdict.d.next = self.verdict.q.val();
+        self.r_open.d.next = !self.state.q.val().get_bit(7);
+        self.r_short_ip.d.next =
+            !self.v6.q.val() & (self.ip_len.q.val() < bit_cast::<16, 8>(self.ihl_bytes.q.val()));
+        self.r_past_frame.d.next = self.ip_end.q.val() > self.frame_len.q.val();
+        self.r_past_ip.d.next = self.need_end.q.val() > self.ip_end.q.val();
+        self.res.d.next.reason = 0.into();
         self.res.d.next.dst_mac = self.mac.q.val();
         self.res.d.next.vlan_valid = self.vlan_seen.q.val();
         self.res.d.next.vlan = self.vlan_id.q.val();
@@ -510,8 +665,27 @@ impl Logic for HeaderParser {
         self.res.d.next.sport = self.src_port.q.val();
         self.res.d.next.dport = self.dst_port.q.val();
         self.res.d.next.rss = self.rss_hash.q.val();
-        self.result_valid.next = self.res_valid.q.val();
-        self.result.next = self.res.q.val();
+
+        // A cycle later, the reason.
+        self.c_reason.next = 0.into();
+        if self.r_error.q.val() {
+            self.c_reason.next = 8.into();
+        } else if self.r_verdict.q.val() != 0 {
+            self.c_reason.next = self.r_verdict.q.val();
+        } else if self.r_open.q.val() {
+            self.c_reason.next = 3.into();
+        } else if self.res.q.val().is_ip {
+            if self.r_short_ip.q.val() {
+                self.c_reason.next = 4.into();
+            } else if self.r_past_frame.q.val() | self.r_past_ip.q.val() {
+                self.c_reason.next = 3.into();
+            }
+        }
+        self.out_valid.d.next = self.res_valid.q.val();
+        self.out.d.next = self.res.q.val();
+        self.out.d.next.reason = self.c_reason.val();
+        self.result_valid.next = self.out_valid.q.val();
+        self.result.next = self.out.q.val();
     }
 }
 
