@@ -10462,17 +10462,6 @@ module top$demux(clock,data,valid,last,error,default_queue,rss_key,filter$write,
     // Constant declarations
     localparam  queues = 13'b1000000;
     
-    // Enums
-    localparam Header$Macs = 0;
-    localparam Header$Type = 1;
-    localparam Header$Tci = 2;
-    localparam Header$Ipv4 = 3;
-    localparam Header$Ipv6 = 4;
-    localparam Header$Ext = 5;
-    localparam Header$Frag6 = 6;
-    localparam Header$L4 = 7;
-    localparam Header$Done = 8;
-    
     // Stub signals
     reg  parser$clock;
     reg  [7:0] parser$data;
@@ -13494,17 +13483,6 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     output reg  result_valid;
     output reg  [395:0] result;
     
-    // Enums
-    localparam Header$Macs = 0;
-    localparam Header$Type = 1;
-    localparam Header$Tci = 2;
-    localparam Header$Ipv4 = 3;
-    localparam Header$Ipv6 = 4;
-    localparam Header$Ext = 5;
-    localparam Header$Frag6 = 6;
-    localparam Header$L4 = 7;
-    localparam Header$Done = 8;
-    
     // Stub signals
     reg  in_frame$d;
     wire  in_frame$q;
@@ -13512,8 +13490,17 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [15:0] pos$d;
     wire  [15:0] pos$q;
     reg  pos$clock;
-    reg  [3:0] state$d;
-    wire  [3:0] state$q;
+    reg  p_sat$d;
+    wire  p_sat$q;
+    reg  p_sat$clock;
+    reg  mac_full$d;
+    wire  mac_full$q;
+    reg  mac_full$clock;
+    reg  mac_end$d;
+    wire  mac_end$q;
+    reg  mac_end$clock;
+    reg  [8:0] state$d;
+    wire  [8:0] state$q;
     reg  state$clock;
     reg  [15:0] base$d;
     wire  [15:0] base$q;
@@ -13524,6 +13511,9 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [7:0] held$d;
     wire  [7:0] held$q;
     reg  held$clock;
+    reg  [3:0] held_class$d;
+    wire  [3:0] held_class$q;
+    reg  held_class$clock;
     reg  [11:0] vlan_id$d;
     wire  [11:0] vlan_id$q;
     reg  vlan_id$clock;
@@ -13560,9 +13550,15 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [7:0] ihl_bytes$d;
     wire  [7:0] ihl_bytes$q;
     reg  ihl_bytes$clock;
-    reg  [5:0] ihl_last$d;
-    wire  [5:0] ihl_last$q;
-    reg  ihl_last$clock;
+    reg  [3:0] ihl_m1$d;
+    wire  [3:0] ihl_m1$q;
+    reg  ihl_m1$clock;
+    reg  [7:0] ext_m1$d;
+    wire  [7:0] ext_m1$q;
+    reg  ext_m1$clock;
+    reg  [3:0] l4_m1$d;
+    wire  [3:0] l4_m1$q;
+    reg  l4_m1$clock;
     reg  [15:0] ip_len$d;
     wire  [15:0] ip_len$q;
     reg  ip_len$clock;
@@ -13581,20 +13577,20 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [7:0] next_hdr$d;
     wire  [7:0] next_hdr$q;
     reg  next_hdr$clock;
-    reg  [10:0] ext_last$d;
-    wire  [10:0] ext_last$q;
-    reg  ext_last$clock;
-    reg  [5:0] l4_last$d;
-    wire  [5:0] l4_last$q;
-    reg  l4_last$clock;
     reg  [10:0] rel_q$d;
     wire  [10:0] rel_q$q;
     reg  rel_q$clock;
-    reg  [2:0] nh_class$d;
-    wire  [2:0] nh_class$q;
+    reg  [20:0] at$d;
+    wire  [20:0] at$q;
+    reg  at$clock;
+    reg  ends$d;
+    wire  ends$q;
+    reg  ends$clock;
+    reg  [3:0] nh_class$d;
+    wire  [3:0] nh_class$q;
     reg  nh_class$clock;
-    reg  [2:0] proto_class$d;
-    wire  [2:0] proto_class$q;
+    reg  [3:0] proto_class$d;
+    wire  [3:0] proto_class$q;
     reg  proto_class$clock;
     reg  res_valid$d;
     wire  res_valid$q;
@@ -13602,6 +13598,30 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [395:0] res$d;
     wire  [395:0] res$q;
     reg  res$clock;
+    reg  r_error$d;
+    wire  r_error$q;
+    reg  r_error$clock;
+    reg  [3:0] r_verdict$d;
+    wire  [3:0] r_verdict$q;
+    reg  r_verdict$clock;
+    reg  r_open$d;
+    wire  r_open$q;
+    reg  r_open$clock;
+    reg  r_short_ip$d;
+    wire  r_short_ip$q;
+    reg  r_short_ip$clock;
+    reg  r_past_frame$d;
+    wire  r_past_frame$q;
+    reg  r_past_frame$clock;
+    reg  r_past_ip$d;
+    wire  r_past_ip$q;
+    reg  r_past_ip$clock;
+    reg  out_valid$d;
+    wire  out_valid$q;
+    reg  out_valid$clock;
+    reg  [395:0] out$d;
+    wire  [395:0] out$q;
+    reg  out$clock;
     reg  [3:0] verdict$d;
     wire  [3:0] verdict$q;
     reg  verdict$clock;
@@ -13622,19 +13642,21 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  frame_len$clock;
     
     // Local signals
-    reg  [3:0] st;
+    reg  [8:0] st;
     reg  [15:0] p;
-    reg  [10:0] rel;
-    reg  [5:0] r6;
-    reg  [2:0] data_class;
-    reg  [2:0] dispatch_class;
+    reg  [5:0] q6;
+    reg  [20:0] at_inc;
+    reg  ends_inc;
+    reg  [20:0] at_zero;
+    reg  [3:0] data_class;
+    reg  [3:0] data_held_class;
+    reg  [3:0] dispatch_class;
     reg  [15:0] next_base;
     reg  [15:0] ethertype;
     reg  dispatch;
     reg  [7:0] dispatch_nh;
     reg  feed;
     reg  [31:0] rss_mix;
-    reg  ext_end;
     reg  [3:0] c_reason;
     
     // Sub module instances
@@ -13647,6 +13669,21 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .d(pos$d),
         .q(pos$q),
         .clock(pos$clock)
+    );
+    top$demux$parser$p_sat p_sat(
+        .d(p_sat$d),
+        .q(p_sat$q),
+        .clock(p_sat$clock)
+    );
+    top$demux$parser$mac_full mac_full(
+        .d(mac_full$d),
+        .q(mac_full$q),
+        .clock(mac_full$clock)
+    );
+    top$demux$parser$mac_end mac_end(
+        .d(mac_end$d),
+        .q(mac_end$q),
+        .clock(mac_end$clock)
     );
     top$demux$parser$state state(
         .d(state$d),
@@ -13667,6 +13704,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .d(held$d),
         .q(held$q),
         .clock(held$clock)
+    );
+    top$demux$parser$held_class held_class(
+        .d(held_class$d),
+        .q(held_class$q),
+        .clock(held_class$clock)
     );
     top$demux$parser$vlan_id vlan_id(
         .d(vlan_id$d),
@@ -13728,10 +13770,20 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .q(ihl_bytes$q),
         .clock(ihl_bytes$clock)
     );
-    top$demux$parser$ihl_last ihl_last(
-        .d(ihl_last$d),
-        .q(ihl_last$q),
-        .clock(ihl_last$clock)
+    top$demux$parser$ihl_m1 ihl_m1(
+        .d(ihl_m1$d),
+        .q(ihl_m1$q),
+        .clock(ihl_m1$clock)
+    );
+    top$demux$parser$ext_m1 ext_m1(
+        .d(ext_m1$d),
+        .q(ext_m1$q),
+        .clock(ext_m1$clock)
+    );
+    top$demux$parser$l4_m1 l4_m1(
+        .d(l4_m1$d),
+        .q(l4_m1$q),
+        .clock(l4_m1$clock)
     );
     top$demux$parser$ip_len ip_len(
         .d(ip_len$d),
@@ -13763,20 +13815,20 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .q(next_hdr$q),
         .clock(next_hdr$clock)
     );
-    top$demux$parser$ext_last ext_last(
-        .d(ext_last$d),
-        .q(ext_last$q),
-        .clock(ext_last$clock)
-    );
-    top$demux$parser$l4_last l4_last(
-        .d(l4_last$d),
-        .q(l4_last$q),
-        .clock(l4_last$clock)
-    );
     top$demux$parser$rel_q rel_q(
         .d(rel_q$d),
         .q(rel_q$q),
         .clock(rel_q$clock)
+    );
+    top$demux$parser$at at(
+        .d(at$d),
+        .q(at$q),
+        .clock(at$clock)
+    );
+    top$demux$parser$ends ends(
+        .d(ends$d),
+        .q(ends$q),
+        .clock(ends$clock)
     );
     top$demux$parser$nh_class nh_class(
         .d(nh_class$d),
@@ -13797,6 +13849,46 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .d(res$d),
         .q(res$q),
         .clock(res$clock)
+    );
+    top$demux$parser$r_error r_error(
+        .d(r_error$d),
+        .q(r_error$q),
+        .clock(r_error$clock)
+    );
+    top$demux$parser$r_verdict r_verdict(
+        .d(r_verdict$d),
+        .q(r_verdict$q),
+        .clock(r_verdict$clock)
+    );
+    top$demux$parser$r_open r_open(
+        .d(r_open$d),
+        .q(r_open$q),
+        .clock(r_open$clock)
+    );
+    top$demux$parser$r_short_ip r_short_ip(
+        .d(r_short_ip$d),
+        .q(r_short_ip$q),
+        .clock(r_short_ip$clock)
+    );
+    top$demux$parser$r_past_frame r_past_frame(
+        .d(r_past_frame$d),
+        .q(r_past_frame$q),
+        .clock(r_past_frame$clock)
+    );
+    top$demux$parser$r_past_ip r_past_ip(
+        .d(r_past_ip$d),
+        .q(r_past_ip$q),
+        .clock(r_past_ip$clock)
+    );
+    top$demux$parser$out_valid out_valid(
+        .d(out_valid$d),
+        .q(out_valid$q),
+        .clock(out_valid$clock)
+    );
+    top$demux$parser$out out(
+        .d(out$d),
+        .q(out$q),
+        .clock(out$clock)
     );
     top$demux$parser$verdict verdict(
         .d(verdict$d),
@@ -13833,10 +13925,14 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     always @(*) begin
         in_frame$clock = clock;
         pos$clock = clock;
+        p_sat$clock = clock;
+        mac_full$clock = clock;
+        mac_end$clock = clock;
         state$clock = clock;
         base$clock = clock;
         tags$clock = clock;
         held$clock = clock;
+        held_class$clock = clock;
         vlan_id$clock = clock;
         vlan_seen$clock = clock;
         ip$clock = clock;
@@ -13849,20 +13945,30 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         src_port$clock = clock;
         dst_port$clock = clock;
         ihl_bytes$clock = clock;
-        ihl_last$clock = clock;
+        ihl_m1$clock = clock;
+        ext_m1$clock = clock;
+        l4_m1$clock = clock;
         ip_len$clock = clock;
         frag_hi$clock = clock;
         fragment$clock = clock;
         ip_end$clock = clock;
         need_end$clock = clock;
         next_hdr$clock = clock;
-        ext_last$clock = clock;
-        l4_last$clock = clock;
         rel_q$clock = clock;
+        at$clock = clock;
+        ends$clock = clock;
         nh_class$clock = clock;
         proto_class$clock = clock;
         res_valid$clock = clock;
         res$clock = clock;
+        r_error$clock = clock;
+        r_verdict$clock = clock;
+        r_open$clock = clock;
+        r_short_ip$clock = clock;
+        r_past_frame$clock = clock;
+        r_past_ip$clock = clock;
+        out_valid$clock = clock;
+        out$clock = clock;
         verdict$clock = clock;
         rss_hash$clock = clock;
         key_shift$clock = clock;
@@ -13871,10 +13977,14 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         frame_len$clock = clock;
         in_frame$d = in_frame$q;
         pos$d = pos$q;
+        p_sat$d = p_sat$q;
+        mac_full$d = mac_full$q;
+        mac_end$d = mac_end$q;
         state$d = state$q;
         base$d = base$q;
         tags$d = tags$q;
         held$d = held$q;
+        held_class$d = held_class$q;
         vlan_id$d = vlan_id$q;
         vlan_seen$d = vlan_seen$q;
         ip$d = ip$q;
@@ -13887,20 +13997,30 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         src_port$d = src_port$q;
         dst_port$d = dst_port$q;
         ihl_bytes$d = ihl_bytes$q;
-        ihl_last$d = ihl_last$q;
+        ihl_m1$d = ihl_m1$q;
+        ext_m1$d = ext_m1$q;
+        l4_m1$d = l4_m1$q;
         ip_len$d = ip_len$q;
         frag_hi$d = frag_hi$q;
         fragment$d = fragment$q;
         ip_end$d = ip_end$q;
         need_end$d = need_end$q;
         next_hdr$d = next_hdr$q;
-        ext_last$d = ext_last$q;
-        l4_last$d = l4_last$q;
         rel_q$d = rel_q$q;
+        at$d = at$q;
+        ends$d = ends$q;
         nh_class$d = nh_class$q;
         proto_class$d = proto_class$q;
         res_valid$d = res_valid$q;
         res$d = res$q;
+        r_error$d = r_error$q;
+        r_verdict$d = r_verdict$q;
+        r_open$d = r_open$q;
+        r_short_ip$d = r_short_ip$q;
+        r_past_frame$d = r_past_frame$q;
+        r_past_ip$d = r_past_ip$q;
+        out_valid$d = out_valid$q;
+        out$d = out$q;
         verdict$d = verdict$q;
         rss_hash$d = rss_hash$q;
         key_shift$d = key_shift$q;
@@ -13910,11 +14030,53 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         st = state$q;
         p = pos$q;
         if (~in_frame$q) begin
-            st = Header$Macs;
+            st = 32'h0;
             p = 32'h0;
         end
-        rel = rel_q$q;
-        r6 = rel_q$q[(32'h0)+:(6)];
+        q6 = rel_q$q[(32'h0)+:(6)];
+        at_inc[(64'h0)+:(1)] = q6 == 32'h3f;
+        at_inc[(64'h1)+:(1)] = q6 == 32'h1;
+        at_inc[(64'h2)+:(1)] = q6 == 32'h2;
+        at_inc[(64'h3)+:(1)] = q6 == 32'h3;
+        at_inc[(64'h4)+:(1)] = q6 == 32'h4;
+        at_inc[(64'h5)+:(1)] = q6 == 32'h5;
+        at_inc[(64'h6)+:(1)] = q6 == 32'h6;
+        at_inc[(64'h7)+:(1)] = q6 == 32'h8;
+        at_inc[(64'h8)+:(1)] = q6 == 32'hb;
+        at_inc[(64'h9)+:(1)] = q6 == 32'h26;
+        at_inc[(64'ha)+:(1)] = (q6 == 32'h3f) | (q6 == 32'h0);
+        at_inc[(64'hb)+:(1)] = (q6 == 32'h3f) | (q6 < 32'h3);
+        at_inc[(64'hc)+:(1)] = (q6 >= 32'hb) & (q6 < 32'hf);
+        at_inc[(64'hd)+:(1)] = (q6 >= 32'hf) & (q6 < 32'h13);
+        at_inc[(64'he)+:(1)] = (q6 >= 32'h7) & (q6 < 32'h17);
+        at_inc[(64'hf)+:(1)] = (q6 >= 32'h17) & (q6 < 32'h27);
+        at_inc[(64'h10)+:(1)] = rel_q$q == 32'h7ff;
+        at_inc[(64'h11)+:(1)] = rel_q$q == 32'h0;
+        at_inc[(64'h12)+:(1)] = (q6[(32'h0)+:(2)] == 32'h2) & (q6[(32'h2)+:(4)] == ihl_m1$q);
+        at_inc[(64'h13)+:(1)] = (q6[(32'h0)+:(2)] == 32'h2) & (q6[(32'h2)+:(4)] == l4_m1$q) & (q6 > 32'hc);
+        at_inc[(64'h14)+:(1)] = (rel_q$q[(32'h0)+:(3)] == 32'h6) & (rel_q$q[(32'h3)+:(8)] == ext_m1$q);
+        ends_inc = (st[32'h2] & at_inc[(64'h12)+:(1)] & ~fragment$q) | (st[32'h3] & at_inc[(64'h9)+:(1)]) | (st[32'h4] & at_inc[(64'h14)+:(1)]);
+        at_zero[(64'h0)+:(1)] = 1'b1;
+        at_zero[(64'h1)+:(1)] = 1'b0;
+        at_zero[(64'h2)+:(1)] = 1'b0;
+        at_zero[(64'h3)+:(1)] = 1'b0;
+        at_zero[(64'h4)+:(1)] = 1'b0;
+        at_zero[(64'h5)+:(1)] = 1'b0;
+        at_zero[(64'h6)+:(1)] = 1'b0;
+        at_zero[(64'h7)+:(1)] = 1'b0;
+        at_zero[(64'h8)+:(1)] = 1'b0;
+        at_zero[(64'h9)+:(1)] = 1'b0;
+        at_zero[(64'ha)+:(1)] = 1'b1;
+        at_zero[(64'hb)+:(1)] = 1'b1;
+        at_zero[(64'hc)+:(1)] = 1'b0;
+        at_zero[(64'hd)+:(1)] = 1'b0;
+        at_zero[(64'he)+:(1)] = 1'b0;
+        at_zero[(64'hf)+:(1)] = 1'b0;
+        at_zero[(64'h10)+:(1)] = 1'b1;
+        at_zero[(64'h11)+:(1)] = 1'b0;
+        at_zero[(64'h12)+:(1)] = 1'b0;
+        at_zero[(64'h13)+:(1)] = 1'b0;
+        at_zero[(64'h14)+:(1)] = 1'b0;
         data_class = 32'h0;
         if ((data == 32'h0) | (data == 32'h2b) | (data == 32'h3c)) begin
             data_class = 32'h1;
@@ -13922,20 +14084,35 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         if (data == 32'h2c) begin
             data_class = 32'h2;
         end
-        if ((data == 32'h6) | (data == 32'h11)) begin
+        if (data == 32'h6) begin
             data_class = 32'h4;
+        end
+        if (data == 32'h11) begin
+            data_class = 32'hc;
+        end
+        data_held_class = 32'h0;
+        if (data == 32'h81) begin
+            data_held_class = 32'h1;
+        end
+        if (data == 32'h88) begin
+            data_held_class = 32'h2;
+        end
+        if (data == 32'h8) begin
+            data_held_class = 32'h4;
+        end
+        if (data == 32'h86) begin
+            data_held_class = 32'h8;
         end
         next_base = p + 32'h1;
         ethertype = (((held$q) & 16'hffff) << 32'h8) | ((data) & 16'hffff);
-        dispatch = 1'b0;
+        dispatch = ends$q;
         dispatch_nh = next_hdr$q;
         dispatch_class = nh_class$q;
-        if (st == Header$Ipv4) begin
+        if (st[32'h2]) begin
             dispatch_nh = protocol$q;
             dispatch_class = proto_class$q;
         end
         feed = 1'b0;
-        ext_end = 1'b0;
         finishing$d = 1'b0;
         rss_mix = rss_hash$q;
         if (data[32'h7 - 0]) begin
@@ -13964,12 +14141,17 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         end
         if (valid) begin
             in_frame$d = ~last;
-            if (p != 32'hffff) begin
+            ends$d = ~last & ~p_sat$q & ends_inc;
+            if (~p_sat$q) begin
                 pos$d = p + 32'h1;
-                rel_q$d = rel + 32'h1;
+                p_sat$d = p == 32'hfffe;
+                rel_q$d = rel_q$q + 32'h1;
+                at$d = at_inc;
+                mac_full$d = p >= 32'h5;
+                mac_end$d = p == 32'ha;
             end
             if (~in_frame$q) begin
-                state$d = Header$Macs;
+                state$d = 32'h0;
                 tags$d = 32'h0;
                 vlan_seen$d = 1'b0;
                 ip$d = 1'b0;
@@ -13992,50 +14174,57 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 finishing$d = 1'b1;
                 frame_error$d = error;
                 frame_len$d = ((p) & 17'h1ffff) + 32'h1;
+                mac_full$d = 1'b0;
+                mac_end$d = 1'b0;
+                p_sat$d = 1'b0;
             end
-            if (st == Header$Macs) begin
-                if (p < 32'h6) begin
+            if (~st[32'h8]) begin
+                if (~mac_full$q) begin
                     mac$d = (mac$q << 32'h8) | ((data) & 48'hffffffffffff);
                 end
-                if (p == 32'hb) begin
-                    state$d = Header$Type;
+                if (mac_end$q) begin
+                    state$d = 32'h101;
                     base$d = 32'hc;
                     rel_q$d = 32'h0;
+                    at$d = at_zero;
                 end
             end
-            else if (st == Header$Type) begin
-                if (r6 == 32'h0) begin
+            if (st[32'h0]) begin
+                if (at$q[(64'h0)+:(1)]) begin
                     held$d = data;
+                    held_class$d = data_held_class;
                 end
                 else begin
                     base$d = next_base;
                     rel_q$d = 32'h0;
-                    if ((ethertype == 32'h8100) | (ethertype == 32'h88a8)) begin
+                    at$d = at_zero;
+                    if ((held_class$q[32'h0] & (data == 32'h0)) | (held_class$q[32'h1] & (data == 32'ha8))) begin
                         if (tags$q == 32'h2) begin
                             verdict$d = 32'h7;
-                            state$d = Header$Done;
+                            state$d = 32'h180;
                         end
                         else begin
-                            state$d = Header$Tci;
+                            state$d = 32'h102;
                         end
                     end
-                    else if (ethertype == 32'h800) begin
+                    else if (held_class$q[32'h2] & (data == 32'h0)) begin
                         ip$d = 1'b1;
-                        state$d = Header$Ipv4;
+                        state$d = 32'h104;
                     end
-                    else if (ethertype == 32'h86dd) begin
+                    else if (held_class$q[32'h3] & (data == 32'hdd)) begin
                         ip$d = 1'b1;
                         v6$d = 1'b1;
-                        state$d = Header$Ipv6;
+                        state$d = 32'h108;
                     end
                     else begin
-                        state$d = Header$Done;
+                        state$d = 32'h180;
                     end
                 end
             end
-            else if (st == Header$Tci) begin
-                if (r6 == 32'h0) begin
+            if (st[32'h1]) begin
+                if (at$q[(64'h0)+:(1)]) begin
                     held$d = data;
+                    held_class$d = data_held_class;
                 end
                 else begin
                     if (tags$q == 32'h0) begin
@@ -14043,126 +14232,124 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                         vlan_id$d = (((held$q & 32'hf) & 12'hfff) << 32'h8) | ((data) & 12'hfff);
                     end
                     tags$d = tags$q + 32'h1;
-                    state$d = Header$Type;
+                    state$d = 32'h101;
                     base$d = next_base;
                     rel_q$d = 32'h0;
+                    at$d = at_zero;
                 end
             end
-            else if (st == Header$Ipv4) begin
-                if (r6 == 32'h0) begin
+            if (st[32'h2]) begin
+                if (at$q[(64'h0)+:(1)]) begin
                     ihl_bytes$d = ((data[(32'h0)+:(4)]) & 8'hff) << 32'h2;
-                    ihl_last$d = (((data[(32'h0)+:(4)]) & 6'h3f) << 32'h2) - 32'h1;
+                    ihl_m1$d = data[(32'h0)+:(4)] - 32'h1;
                     if ((data[(32'h4)+:(4)] != 32'h4) | (data[(32'h0)+:(4)] < 32'h5)) begin
                         verdict$d = 32'h4;
-                        state$d = Header$Done;
+                        state$d = 32'h180;
                     end
                 end
-                if (r6 == 32'h2) begin
+                if (at$q[(64'h1)+:(1)]) begin
                     held$d = data;
+                    held_class$d = data_held_class;
                 end
-                if (r6 == 32'h3) begin
+                if (at$q[(64'h2)+:(1)]) begin
                     ip_len$d = ethertype;
                 end
-                if (r6 == 32'h6) begin
+                if (at$q[(64'h5)+:(1)]) begin
                     frag_hi$d = data;
                 end
-                if (r6 == 32'h7) begin
+                if (at$q[(64'h6)+:(1)]) begin
                     fragment$d = |(frag_hi$q & 32'h3f) | |data;
                 end
-                if (r6 == 32'h9) begin
+                if (at$q[(64'h7)+:(1)]) begin
                     protocol$d = data;
                     proto_class$d = data_class;
                 end
-                if ((r6 >= 32'hc) & (r6 < 32'h10)) begin
+                if (at$q[(64'hc)+:(1)]) begin
                     src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if ((r6 >= 32'h10) & (r6 < 32'h14)) begin
+                if (at$q[(64'hd)+:(1)]) begin
                     dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if ((r6 != 32'h0) & (r6 == ihl_last$q)) begin
+                if (at$q[(64'h12)+:(1)]) begin
                     if (fragment$q) begin
                         verdict$d = 32'h2;
-                        state$d = Header$Done;
+                        state$d = 32'h180;
                     end
                     else begin
                         ip_end$d = ((base$q) & 17'h1ffff) + ((ip_len$q) & 17'h1ffff);
-                        dispatch = 1'b1;
                     end
                 end
             end
-            else if (st == Header$Ipv6) begin
-                if (r6 == 32'h0) begin
+            if (st[32'h3]) begin
+                if (at$q[(64'h0)+:(1)]) begin
                     if (data[(32'h4)+:(4)] != 32'h6) begin
                         verdict$d = 32'h5;
-                        state$d = Header$Done;
+                        state$d = 32'h180;
                     end
                 end
-                if (r6 == 32'h4) begin
+                if (at$q[(64'h3)+:(1)]) begin
                     held$d = data;
+                    held_class$d = data_held_class;
                 end
-                if (r6 == 32'h5) begin
+                if (at$q[(64'h4)+:(1)]) begin
                     ip_len$d = ethertype;
                 end
-                if (r6 == 32'h6) begin
+                if (at$q[(64'h5)+:(1)]) begin
                     next_hdr$d = data;
                     nh_class$d = data_class;
                 end
-                if ((r6 >= 32'h8) & (r6 < 32'h18)) begin
+                if (at$q[(64'he)+:(1)]) begin
                     src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if ((r6 >= 32'h18) & (r6 < 32'h28)) begin
+                if (at$q[(64'hf)+:(1)]) begin
                     dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
                     feed = 1'b1;
                 end
-                if (r6 == 32'h27) begin
+                if (at$q[(64'h9)+:(1)]) begin
                     ip_end$d = ((base$q) & 17'h1ffff) + ((ip_len$q) & 17'h1ffff) + 32'h28;
-                    dispatch = 1'b1;
                 end
             end
-            else if (st == Header$Ext) begin
-                if (rel == 32'h0) begin
+            if (st[32'h4]) begin
+                if (at$q[(64'h10)+:(1)]) begin
                     next_hdr$d = data;
                     nh_class$d = data_class;
                 end
-                if (rel == 32'h1) begin
-                    ext_last$d = (((data) & 11'h7ff) << 32'h3) | 32'h7;
-                end
-                if ((rel > 32'h1) & (rel == ext_last$q)) begin
-                    dispatch = 1'b1;
+                if (at$q[(64'h11)+:(1)]) begin
+                    ext_m1$d = data;
                 end
             end
-            else if (st == Header$Frag6) begin
+            if (st[32'h5]) begin
                 verdict$d = 32'h2;
-                state$d = Header$Done;
+                state$d = 32'h180;
             end
-            else if (st == Header$L4) begin
-                if (r6 < 32'h2) begin
+            if (st[32'h6]) begin
+                if (at$q[(64'ha)+:(1)]) begin
                     src_port$d = (src_port$q << 32'h8) | ((data) & 16'hffff);
                     feed = 1'b1;
                 end
-                else if (r6 < 32'h4) begin
+                else if (at$q[(64'hb)+:(1)]) begin
                     dst_port$d = (dst_port$q << 32'h8) | ((data) & 16'hffff);
                     feed = 1'b1;
                 end
-                if (protocol$q == 32'h11) begin
-                    if (r6 == 32'h7) begin
-                        state$d = Header$Done;
+                if (proto_class$q[32'h3]) begin
+                    if (at$q[(64'h6)+:(1)]) begin
+                        state$d = 32'h180;
                         need_end$d = ((next_base) & 17'h1ffff);
                     end
                 end
                 else begin
-                    if (r6 == 32'hc) begin
-                        l4_last$d = (((data[(32'h4)+:(4)]) & 6'h3f) << 32'h2) - 32'h1;
+                    if (at$q[(64'h8)+:(1)]) begin
+                        l4_m1$d = data[(32'h4)+:(4)] - 32'h1;
                         if (data[(32'h4)+:(4)] < 32'h5) begin
                             verdict$d = 32'h6;
-                            state$d = Header$Done;
+                            state$d = 32'h180;
                         end
                     end
-                    if ((r6 > 32'hc) & (r6 == l4_last$q)) begin
-                        state$d = Header$Done;
+                    if (at$q[(64'h13)+:(1)]) begin
+                        state$d = 32'h180;
                         need_end$d = ((next_base) & 17'h1ffff);
                     end
                 end
@@ -14170,22 +14357,23 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
             if (dispatch) begin
                 base$d = next_base;
                 rel_q$d = 32'h0;
+                at$d = at_zero;
                 need_end$d = ((next_base) & 17'h1ffff);
                 if (dispatch_class[32'h0]) begin
-                    state$d = Header$Ext;
+                    state$d = 32'h110;
                 end
                 else if (dispatch_class[32'h1]) begin
-                    state$d = Header$Frag6;
+                    state$d = 32'h120;
                 end
                 else begin
                     protocol$d = dispatch_nh;
                     proto_class$d = dispatch_class;
                     if (dispatch_class[32'h2]) begin
                         ports$d = 1'b1;
-                        state$d = Header$L4;
+                        state$d = 32'h140;
                     end
                     else begin
-                        state$d = Header$Done;
+                        state$d = 32'h180;
                     end
                 end
             end
@@ -14194,29 +14382,14 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 key_shift$d = key_shift$q << 32'h8;
             end
         end
-        c_reason = 32'h0;
-        if (frame_error$q) begin
-            c_reason = 32'h8;
-        end
-        else if (verdict$q != 32'h0) begin
-            c_reason = verdict$q;
-        end
-        else if (state$q != Header$Done) begin
-            c_reason = 32'h3;
-        end
-        else if (ip$q) begin
-            if (~v6$q & (ip_len$q < ((ihl_bytes$q) & 16'hffff))) begin
-                c_reason = 32'h4;
-            end
-            else if (ip_end$q > frame_len$q) begin
-                c_reason = 32'h3;
-            end
-            else if (need_end$q > ip_end$q) begin
-                c_reason = 32'h3;
-            end
-        end
         res_valid$d = finishing$q;
-        res$d[(64'h0)+:(4)] = c_reason;
+        r_error$d = frame_error$q;
+        r_verdict$d = verdict$q;
+        r_open$d = ~state$q[32'h7];
+        r_short_ip$d = ~v6$q & (ip_len$q < ((ihl_bytes$q) & 16'hffff));
+        r_past_frame$d = ip_end$q > frame_len$q;
+        r_past_ip$d = need_end$q > ip_end$q;
+        res$d[(64'h0)+:(4)] = 32'h0;
         res$d[(64'h4)+:(48)] = mac$q;
         res$d[(64'h34)+:(1)] = vlan_seen$q;
         res$d[(64'h35)+:(12)] = vlan_id$q;
@@ -14229,11 +14402,51 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         res$d[(64'h14c)+:(16)] = src_port$q;
         res$d[(64'h15c)+:(16)] = dst_port$q;
         res$d[(64'h16c)+:(32)] = rss_hash$q;
-        result_valid = res_valid$q;
-        result = res$q;
+        c_reason = 32'h0;
+        if (r_error$q) begin
+            c_reason = 32'h8;
+        end
+        else if (r_verdict$q != 32'h0) begin
+            c_reason = r_verdict$q;
+        end
+        else if (r_open$q) begin
+            c_reason = 32'h3;
+        end
+        else if (res$q[(64'h41)+:(1)]) begin
+            if (r_short_ip$q) begin
+                c_reason = 32'h4;
+            end
+            else if (r_past_frame$q | r_past_ip$q) begin
+                c_reason = 32'h3;
+            end
+        end
+        out_valid$d = res_valid$q;
+        out$d = res$q;
+        out$d[(64'h0)+:(4)] = c_reason;
+        result_valid = out_valid$q;
+        result = out$q;
     end
     
 endmodule // top$demux$parser
+
+
+module top$demux$parser$at(d,q,clock);
+    
+    // Module arguments
+    input wire  [20:0] d;
+    output reg  [20:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 21'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$at
 
 
 module top$demux$parser$base(d,q,clock);
@@ -14293,23 +14506,42 @@ module top$demux$parser$dst_port(d,q,clock);
 endmodule // top$demux$parser$dst_port
 
 
-module top$demux$parser$ext_last(d,q,clock);
+module top$demux$parser$ends(d,q,clock);
     
     // Module arguments
-    input wire  [10:0] d;
-    output reg  [10:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 11'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$parser$ext_last
+endmodule // top$demux$parser$ends
+
+
+module top$demux$parser$ext_m1(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$ext_m1
 
 
 module top$demux$parser$finishing(d,q,clock);
@@ -14426,6 +14658,25 @@ module top$demux$parser$held(d,q,clock);
 endmodule // top$demux$parser$held
 
 
+module top$demux$parser$held_class(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$held_class
+
+
 module top$demux$parser$ihl_bytes(d,q,clock);
     
     // Module arguments
@@ -14445,23 +14696,23 @@ module top$demux$parser$ihl_bytes(d,q,clock);
 endmodule // top$demux$parser$ihl_bytes
 
 
-module top$demux$parser$ihl_last(d,q,clock);
+module top$demux$parser$ihl_m1(d,q,clock);
     
     // Module arguments
-    input wire  [5:0] d;
-    output reg  [5:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 6'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$parser$ihl_last
+endmodule // top$demux$parser$ihl_m1
 
 
 module top$demux$parser$in_frame(d,q,clock);
@@ -14559,23 +14810,23 @@ module top$demux$parser$key_shift(d,q,clock);
 endmodule // top$demux$parser$key_shift
 
 
-module top$demux$parser$l4_last(d,q,clock);
+module top$demux$parser$l4_m1(d,q,clock);
     
     // Module arguments
-    input wire  [5:0] d;
-    output reg  [5:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 6'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$demux$parser$l4_last
+endmodule // top$demux$parser$l4_m1
 
 
 module top$demux$parser$mac(d,q,clock);
@@ -14595,6 +14846,44 @@ module top$demux$parser$mac(d,q,clock);
     end
           
 endmodule // top$demux$parser$mac
+
+
+module top$demux$parser$mac_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$mac_end
+
+
+module top$demux$parser$mac_full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$mac_full
 
 
 module top$demux$parser$need_end(d,q,clock);
@@ -14638,13 +14927,13 @@ endmodule // top$demux$parser$next_hdr
 module top$demux$parser$nh_class(d,q,clock);
     
     // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 3'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
@@ -14652,6 +14941,63 @@ module top$demux$parser$nh_class(d,q,clock);
     end
           
 endmodule // top$demux$parser$nh_class
+
+
+module top$demux$parser$out(d,q,clock);
+    
+    // Module arguments
+    input wire  [395:0] d;
+    output reg  [395:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 396'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$out
+
+
+module top$demux$parser$out_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$out_valid
+
+
+module top$demux$parser$p_sat(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$p_sat
 
 
 module top$demux$parser$ports(d,q,clock);
@@ -14695,13 +15041,13 @@ endmodule // top$demux$parser$pos
 module top$demux$parser$proto_class(d,q,clock);
     
     // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
+    input wire  [3:0] d;
+    output reg  [3:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 3'h0;
+       q = 4'h0;
     end
     
     always @(posedge clock) begin
@@ -14728,6 +15074,120 @@ module top$demux$parser$protocol(d,q,clock);
     end
           
 endmodule // top$demux$parser$protocol
+
+
+module top$demux$parser$r_error(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$r_error
+
+
+module top$demux$parser$r_open(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$r_open
+
+
+module top$demux$parser$r_past_frame(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$r_past_frame
+
+
+module top$demux$parser$r_past_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$r_past_ip
+
+
+module top$demux$parser$r_short_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$r_short_ip
+
+
+module top$demux$parser$r_verdict(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$r_verdict
 
 
 module top$demux$parser$rel_q(d,q,clock);
@@ -14847,24 +15307,13 @@ endmodule // top$demux$parser$src_port
 module top$demux$parser$state(d,q,clock);
     
     // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
+    input wire  [8:0] d;
+    output reg  [8:0] q;
     input wire  clock;
-    
-    // Enums
-    localparam Header$Macs = 0;
-    localparam Header$Type = 1;
-    localparam Header$Tci = 2;
-    localparam Header$Ipv4 = 3;
-    localparam Header$Ipv6 = 4;
-    localparam Header$Ext = 5;
-    localparam Header$Frag6 = 6;
-    localparam Header$L4 = 7;
-    localparam Header$Done = 8;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 9'h0;
     end
     
     always @(posedge clock) begin
