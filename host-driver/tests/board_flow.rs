@@ -303,6 +303,42 @@ fn report_gate_names_every_clock_short_of_its_requirement() {
     assert!(board::table(&r).contains("FAILED"));
 }
 
+/// A routed report names each clock's worst path; a failing clock's is
+/// summed up (total, routing share, ends) in the report and the table.
+#[test]
+fn report_sums_up_a_failing_clocks_worst_path() {
+    let step = |kind: &str, delay: f64, cell: &str| {
+        format!(r#"{{"type": "{kind}", "delay": {delay}, "from": {{"cell": "{cell}", "loc": [1, 1], "port": "Q"}}, "to": {{"cell": "{cell}", "loc": [1, 1], "port": "D"}}}}"#)
+    };
+    let path = [
+        step("clk-to-q", 0.5, "core.a.q_TRELLIS_FF_Q"),
+        step("routing", 3.0, "core.b_LUT4_Z"),
+        step("logic", 0.25, "core.b_LUT4_Z"),
+        step("routing", 4.25, "core.c.q_TRELLIS_FF_Q_3"),
+        step("setup", 0.0, "core.c.q_TRELLIS_FF_Q_3"),
+    ]
+    .join(", ");
+    let text = format!(
+        r#"{{"fmax": {{"$glbnet$clk125": {{"achieved": 125.0, "constraint": 125}}, "$glbnet$rx$TRELLIS_IO_IN": {{"achieved": 300.0, "constraint": 125}}}},
+            "utilization": {{"TRELLIS_COMB": {{"used": 10, "available": 43848}}}},
+            "critical_paths": [
+              {{"from": "<async>", "to": "posedge $glbnet$clk125", "path": [{}]}},
+              {{"from": "posedge $glbnet$clk125", "to": "posedge $glbnet$clk125", "path": [{path}]}}]}}"#,
+        step("routing", 9.0, "elsewhere")
+    );
+    let pnr = board::parse_nextpnr(&text).unwrap();
+    let r = board::assemble("versa-ecp5", 1, &pnr, &[spec("clk125", 133.0), spec("rx", 125.0)], Default::default(), "").unwrap();
+    let clk = &r.clocks[0];
+    let p = clk.critical_path.as_ref().expect("clk125's path");
+    assert_eq!((p.from.as_str(), p.to.as_str(), p.ns, p.routing_ns), ("core.a.q_TRELLIS_FF_Q", "core.c.q_TRELLIS_FF_Q_3", 8.0, 7.25));
+    assert!(r.clocks[1].critical_path.is_none(), "rx has no path in the report");
+    let table = board::table(&r);
+    assert!(table.contains("worst path 8.00 ns (7.25 ns routing): core.a.q_TRELLIS_FF_Q -> core.c.q_TRELLIS_FF_Q_3"), "{table}");
+    // A clock that meets its requirement gets no such line.
+    let met = board::assemble("versa-ecp5", 1, &pnr, &[spec("clk125", 125.0)], Default::default(), "").unwrap();
+    assert!(!board::table(&met).contains("worst path"));
+}
+
 #[test]
 fn report_refuses_a_board_clock_nextpnr_never_constrained() {
     let err = captured(&[spec("sys_clk", 125.0)]).unwrap_err().to_string();

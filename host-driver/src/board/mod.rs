@@ -20,7 +20,10 @@ mod tools;
 
 pub use boards::{board_inputs, check_board, default_bitstream, default_out_dir, versa_ecp5, Board, BoardTop, BOARDS};
 pub use program::{ftdi_attached, loader_command, loader_on_path, program, FT2232H};
-pub use report::{assemble, clock_net, clocks, ddr_cells, parse_nextpnr, timing_gate, BoardReport, ClockReport, NextpnrReport, StepTime, Usage};
+pub use report::{
+    assemble, clock_net, clocks, critical_path, ddr_cells, parse_nextpnr, timing_gate, BoardReport, ClockReport, CriticalPath,
+    NextpnrReport, StepTime, Usage,
+};
 pub use table::table;
 
 use anyhow::{bail, Context, Result};

@@ -19,6 +19,33 @@ use std::path::PathBuf;
 pub struct NextpnrReport {
     pub fmax: BTreeMap<String, Fmax>,
     pub utilization: BTreeMap<String, Usage>,
+    /// After routing, the worst path of each pair of clock edges.
+    #[serde(default)]
+    pub critical_paths: Vec<NextpnrPath>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct NextpnrPath {
+    /// `posedge <clock net>`, or `<async>`.
+    pub from: String,
+    pub to: String,
+    pub path: Vec<PathStep>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PathStep {
+    /// `clk-to-q`, `logic`, `routing` or `setup`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Nanoseconds.
+    pub delay: f64,
+    pub from: PathPin,
+    pub to: PathPin,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct PathPin {
+    pub cell: String,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
@@ -40,6 +67,39 @@ pub struct ClockReport {
     /// What the board needs (its `ClockSpec`); for a clock the board does
     /// not name, such as a PLL output nextpnr derived, nextpnr's constraint.
     pub constraint_mhz: f64,
+    /// Where this clock's slowest register-to-register path runs, when
+    /// nextpnr routed the design: what to pipeline next.
+    #[serde(default)]
+    pub critical_path: Option<CriticalPath>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CriticalPath {
+    /// The cells it starts and ends at, as the netlist names them (the
+    /// gateware signal comes first).
+    pub from: String,
+    pub to: String,
+    pub ns: f64,
+    /// How much of it is wire: most of it means fan-out or distance, not depth.
+    pub routing_ns: f64,
+}
+
+/// The clock net of a path end nextpnr names `posedge <net>`; none for `<async>`.
+fn edge_clock(end: &str) -> Option<&str> {
+    end.strip_prefix("posedge ").or_else(|| end.strip_prefix("negedge ")).map(clock_net)
+}
+
+/// The worst path within `clock` (a net as the board names it), if nextpnr
+/// reported one.
+pub fn critical_path(pnr: &NextpnrReport, clock: &str) -> Option<CriticalPath> {
+    let p = pnr.critical_paths.iter().find(|p| edge_clock(&p.from) == Some(clock) && edge_clock(&p.to) == Some(clock))?;
+    let (first, last) = (p.path.first()?, p.path.last()?);
+    Some(CriticalPath {
+        from: first.from.cell.clone(),
+        to: last.to.cell.clone(),
+        ns: p.path.iter().map(|s| s.delay).sum(),
+        routing_ns: p.path.iter().filter(|s| s.kind == "routing").map(|s| s.delay).sum(),
+    })
 }
 
 impl ClockReport {
@@ -124,7 +184,8 @@ pub fn clocks(pnr: &NextpnrReport, wanted: &[ClockSpec], pnr_log: &str) -> Resul
         .map(|(key, f)| {
             let net = clock_net(key);
             let need = wanted.iter().find(|c| c.net == net).map_or(f.constraint, |c| c.mhz);
-            ClockReport { net: net.to_string(), fmax_mhz: f.achieved, constraint_mhz: need }
+            let critical_path = critical_path(pnr, net);
+            ClockReport { net: net.to_string(), fmax_mhz: f.achieved, constraint_mhz: need, critical_path }
         })
         .collect();
     let mut untimed = vec![];

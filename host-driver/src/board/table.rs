@@ -25,6 +25,13 @@ pub fn table(r: &BoardReport) -> String {
             c.constraint_mhz,
             (c.margin() - 1.0) * 100.0
         );
+        if let (false, Some(p)) = (c.met(), &c.critical_path) {
+            let _ = writeln!(
+                s,
+                "            worst path {:.2} ns ({:.2} ns routing): {} -> {}",
+                p.ns, p.routing_ns, p.from, p.to
+            );
+        }
     }
     for net in &r.untimed_clocks {
         let _ = writeln!(s, "          {net:<28} no register paths (feeds only other clocks, e.g. a PLL)");
