@@ -30,7 +30,7 @@
 //! before they are compared or added, and everything going to the shaper,
 //! the DMA port's write side and the notices comes from registers (what
 //! goes to the shaper a cycle after it is decided). Unhindered, a decision
-//! takes 14 cycles (a minimum frame is 84 on the wire); a descriptor's
+//! takes 15 cycles (a minimum frame is 84 on the wire); a descriptor's
 //! checks take 5. The serializer's bytes pass three registers (the word,
 //! the byte, the byte with its template verdict) before the FIFO.
 //!
@@ -95,6 +95,8 @@ const _: () = {
     use crate::ports::shaper::*;
     use crate::shaping::*;
     assert!(SHAPER_OP_TURN == 1 && SHAPER_OP_REFUND == 2 && SHAPER_OP_VISIT == 3);
+    // `settle` after a turn: 1 + the shaper's latency + 4 - 1.
+    assert!(super::tx_shaper::BITS_LATENCY == 6);
     // A refund is ADMIT_BYTES less the wire bytes: 1522 - max(len, 60).
     assert!(ADMIT_BYTES == 1546 && wire_bytes(0) == 84 && ADMIT_BYTES - wire_bytes(1522) == 0);
 };
@@ -1534,9 +1536,9 @@ impl Logic for TxEngine {
             self.rr_start.d.next = self.sched_q.q.val() + 1;
             self.sched.d.next = Step::Idle;
         }
-        // A turn leaves the shaper's answer to show in its bitmaps six
-        // cycles on (the op register, then the shaper's five-stage
-        // read-modify-write: `tx_shaper.rs`), then the pick's four stages;
+        // A turn leaves the shaper's answer to show in its bitmaps seven
+        // cycles on (the op register, then the shaper's
+        // `BITS_LATENCY`: `tx_shaper.rs`), then the pick's four stages;
         // any other change, the four stages and the masks.
         // (Spelled out from registers rather than through `sched_go`.)
         if (self.sched.q.val() == Step::Decide)
@@ -1544,7 +1546,7 @@ impl Logic for TxEngine {
                 | !self.sc_work.q.val()
                 | (self.rq_free.val() & !self.d_may.val() & self.turns_ok.q.val()))
         {
-            self.settle.d.next = 9.into();
+            self.settle.d.next = 10.into();
         }
         self.sched_mask.next = 0.into();
         if self.sched_clear.val() {
@@ -2890,13 +2892,14 @@ mod tests {
         }
         // A decision reads the queue's words over four cycles, and the next
         // waits for the shaper's answer to the turn to come through the
-        // registered pick: 14 cycles a decision at best, well inside a
-        // minimum frame's 84 at 1 byte a cycle.
+        // registered pick: 15 cycles a decision at best (9 and the shaper's
+        // latency), well inside a minimum frame's 84 at 1 byte a cycle.
+        let best = 9 + crate::blocks::tx_shaper::BITS_LATENCY;
         let turns: Vec<u64> = b.ops.iter().filter(|o| o.1 == 1).map(|o| o.0).collect();
         let gap = turns.windows(2).map(|w| w[1] - w[0]).min().unwrap();
         println!("shortest time between turns: {gap} cycles");
-        assert_eq!(gap, 14);
-        assert_eq!(decision_cycles(), 14.0, "unhindered, every decision takes the shortest time");
+        assert_eq!(gap, best);
+        assert_eq!(decision_cycles(), best as f64, "unhindered, every decision takes the shortest time");
     }
 
     #[test]

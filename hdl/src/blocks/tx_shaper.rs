@@ -7,7 +7,7 @@
 //! both token counts, the deficit and the time of the last update). A
 //! 16-bit cycle counter `now` runs freely.
 //!
-//! A five-stage read-modify-write pipeline takes one operation a cycle, so
+//! A six-stage read-modify-write pipeline takes one operation a cycle, so
 //! that no register-to-register path holds more than one carry chain of
 //! the update after the block RAM (the board's 125 MHz):
 //! - Cycle t: the operation is the engine's when `sched.op` is not
@@ -31,20 +31,21 @@
 //!   and an update of the same queue one cycle ahead passes its result
 //!   straight on (the buckets' `chain`). Which stages hold the same queue
 //!   is compared a cycle ahead of its use.
-//! - Cycle t+4: the new counts, the deficit and the three ok bits; the
-//!   queue's bits are written at the edge and show in cycle t+5 (they
-//!   showed in t+2 before the pipeline was deepened), unless a TURN on
-//!   the same queue came in cycles t+1..t+4: its clear stands until its
-//!   own result shows, since these bits do not count its charge.
-//! - Cycle t+5: the new state is written to the RAM (and kept one more
-//!   cycle for a read that missed it).
+//! - Cycle t+4: the new counts, the deficit and the three ok bits, into
+//!   registers: the carry chains that decide them end there, not in the
+//!   64-bit bitmaps.
+//! - Cycle t+5: the queue's bits are written at the edge and show in cycle
+//!   t+6, unless a TURN on the same queue came in cycles t+1..t+5: its
+//!   clear stands until its own result shows, since these bits do not
+//!   count its charge. The new state is written to the RAM (and kept one
+//!   more cycle for a read that missed it).
 //!
-//! So an op's effect on the bitmaps shows five cycles after it is
-//! presented, three more than before, and the turn's clear still shows
-//! the next cycle. While a queue's bits are clear after a turn the engine
-//! sees it as not eligible; bits that show late only ever withhold a turn
-//! (a turn's clear is immediate), so no queue sends more than its
-//! buckets allow.
+//! So an op's effect on the bitmaps shows six cycles after it is
+//! presented, four more than before the pipeline was deepened, and the
+//! turn's clear still shows the next cycle. While a queue's bits are clear
+//! after a turn the engine sees it as not eligible; bits that show late
+//! only ever withhold a turn (a turn's clear is immediate), so no queue
+//! sends more than its buckets allow.
 //!
 //! A zero guaranteed rate empties the guarantee before the operation, a
 //! zero ceiling rate fills the ceiling to its burst, so neither can drift.
@@ -68,6 +69,8 @@ use rust_hdl::prelude::*;
 
 /// Deficit: signed bytes; a quantum is below 2^19.
 const DEFICIT_BITS: usize = 28;
+/// Cycles from an op's cycle to the cycle its bits show in.
+pub const BITS_LATENCY: u64 = 6;
 
 // Literals in the kernels below stand for these.
 const _: () = {
@@ -169,7 +172,6 @@ pub struct TxShaper {
     a4_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
     a4_ts: DFF<Bits<16>>,
     a4_sup: DFF<Bit>,
-    a4_mask: DFF<Bits<QUEUE_COUNT>>,
     a4_dtok: DFF<Bits<DEFICIT_BITS>>,
     a4_dcap: DFF<Bits<DEFICIT_BITS>>,
     a4_dadd: DFF<Bits<DEFICIT_BITS>>,
@@ -184,6 +186,15 @@ pub struct TxShaper {
     w_v: DFF<Bit>,
     w_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
     w_state: DFF<ShaperState>,
+    // Stage 5: the op's ok bits, registered so that neither the buckets'
+    // nor the deficit's carry chains drive the 64-bit bitmap updates.
+    b5_v: DFF<Bit>,
+    b5_q: DFF<Bits<QUEUE_COUNT_LOG2>>,
+    b5_mask: DFF<Bits<QUEUE_COUNT>>,
+    b5_sup: DFF<Bit>,
+    b5_g: DFF<Bit>,
+    b5_c: DFF<Bit>,
+    b5_d: DFF<Bit>,
     green_bits: DFF<Bits<QUEUE_COUNT>>,
     ceiling_bits: DFF<Bits<QUEUE_COUNT>>,
     deficit_bits: DFF<Bits<QUEUE_COUNT>>,
@@ -227,7 +238,7 @@ pub struct TxShaper {
     c_ok: Signal<Local, Bit>,
     g_ok: Signal<Local, Bit>,
     sup_now: Signal<Local, Bit>,
-    s4_mask: Signal<Local, Bits<QUEUE_COUNT>>,
+    s5_mask: Signal<Local, Bits<QUEUE_COUNT>>,
     set_mask: Signal<Local, Bits<QUEUE_COUNT>>,
     green_keep: Signal<Local, Bits<QUEUE_COUNT>>,
     ceiling_keep: Signal<Local, Bits<QUEUE_COUNT>>,
@@ -293,7 +304,6 @@ impl Default for TxShaper {
             a4_q: Default::default(),
             a4_ts: Default::default(),
             a4_sup: Default::default(),
-            a4_mask: Default::default(),
             a4_dtok: Default::default(),
             a4_dcap: Default::default(),
             a4_dadd: Default::default(),
@@ -305,6 +315,13 @@ impl Default for TxShaper {
             w_v: Default::default(),
             w_q: Default::default(),
             w_state: Default::default(),
+            b5_v: Default::default(),
+            b5_q: Default::default(),
+            b5_mask: Default::default(),
+            b5_sup: Default::default(),
+            b5_g: Default::default(),
+            b5_c: Default::default(),
+            b5_d: Default::default(),
             green_bits: Default::default(),
             ceiling_bits: Default::default(),
             deficit_bits: Default::default(),
@@ -344,7 +361,7 @@ impl Default for TxShaper {
             c_ok: Default::default(),
             g_ok: Default::default(),
             sup_now: Default::default(),
-            s4_mask: Default::default(),
+            s5_mask: Default::default(),
             set_mask: Default::default(),
             green_keep: Default::default(),
             ceiling_keep: Default::default(),
@@ -362,8 +379,9 @@ impl Logic for TxShaper {
         dff_setup!(
             self, clock, now, sweep_ptr, a1_v, a1_kind, a1_q, a1_green, a1_bytes, cf_valid, cf_q, cf_data, a2_v,
             a2_kind, a2_q, a2_green, a2_bytes, a2_ts, a2_last, a2_fwd, a2_flast, a2_m4, a2_cfg, a2_g, a2_c, a2_d, a2_ftok, a2_fst, a3_v, a3_q, a3_ts, a3_sup,
-            a3_g, a3_c, a3_d, a3_dcap, a3_dadd, a3_capped, a3_hit, a3_mr, a4_v, a4_q, a4_ts, a4_sup, a4_mask, a4_dtok, a4_dcap,
-            a4_dadd, a4_dl, a4_capped, r_v, r_q, r_state, w_v, w_q, w_state, green_bits, ceiling_bits, deficit_bits
+            a3_g, a3_c, a3_d, a3_dcap, a3_dadd, a3_capped, a3_hit, a3_mr, a4_v, a4_q, a4_ts, a4_sup, a4_dtok, a4_dcap,
+            a4_dadd, a4_dl, a4_capped, r_v, r_q, r_state, w_v, w_q, w_state, b5_v, b5_q, b5_mask, b5_sup, b5_g, b5_c, b5_d, green_bits, ceiling_bits,
+            deficit_bits
         );
         clock!(self, clock, g_bucket, c_bucket);
         self.cfg_ram.read_clock.next = self.clock.val();
@@ -561,7 +579,6 @@ impl Logic for TxShaper {
         }
         self.a4_dl.d.next =
             bit_cast::<30, 28>(self.a3_dcap.q.val()) - (bit_cast::<30, 28>(self.a3_dadd.q.val()) | self.dadd_hi.val());
-        self.a4_mask.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.a3_q.q.val();
         self.a4_sup.d.next = self.a3_sup.q.val() | (self.a1_turn.val() & (self.a1_q.q.val() == self.a3_q.q.val()));
         self.a4_v.d.next = self.a3_v.q.val();
         self.a4_q.d.next = self.a3_q.q.val();
@@ -596,19 +613,30 @@ impl Logic for TxShaper {
         self.r_state.d.next.last = self.a4_ts.q.val();
 
         // The queue's bits, unless a younger turn of its queue has cleared
-        // them; a turn this cycle clears its queue's bits first. The
-        // buckets' `admit` covers zero rates and bursts below an admission.
-        self.c_ok.next = self.c_bucket.admit.val();
-        self.g_ok.next = self.c_bucket.admit.val() & self.g_bucket.admit.val();
-        self.sup_now.next = self.a4_sup.q.val() | (self.a1_turn.val() & (self.a1_q.q.val() == self.a4_q.q.val()));
-        self.s4_mask.next = 0.into();
-        if self.a4_v.q.val() & !self.sup_now.val() {
-            self.s4_mask.next = self.a4_mask.q.val();
+        // them: registered here with the turns seen so far, applied next
+        // cycle. The buckets' `admit` covers zero rates and bursts below an
+        // admission.
+        self.b5_v.d.next = self.a4_v.q.val();
+        self.b5_q.d.next = self.a4_q.q.val();
+        self.b5_mask.d.next = bit_cast::<QUEUE_COUNT, 1>(true.into()) << self.a4_q.q.val();
+        self.b5_sup.d.next = self.a4_sup.q.val() | (self.a1_turn.val() & (self.a1_q.q.val() == self.a4_q.q.val()));
+        self.b5_c.d.next = self.c_bucket.admit.val();
+        self.b5_g.d.next = self.c_bucket.admit.val() & self.g_bucket.admit.val();
+        self.b5_d.d.next = self.d_ok.val();
+
+        // Stage 5: the bits, unless a turn of the queue came since (one this
+        // cycle clears its queue's bits first).
+        self.c_ok.next = self.b5_c.q.val();
+        self.g_ok.next = self.b5_g.q.val();
+        self.sup_now.next = self.b5_sup.q.val() | (self.a1_turn.val() & (self.a1_q.q.val() == self.b5_q.q.val()));
+        self.s5_mask.next = 0.into();
+        if self.b5_v.q.val() & !self.sup_now.val() {
+            self.s5_mask.next = self.b5_mask.q.val();
         }
-        self.set_mask.next = self.s4_mask.val() & !self.turn_mask.val();
-        self.green_keep.next = self.green_bits.q.val() & !self.s4_mask.val() & !self.turn_mask.val();
-        self.ceiling_keep.next = self.ceiling_bits.q.val() & !self.s4_mask.val() & !self.turn_mask.val();
-        self.deficit_keep.next = self.deficit_bits.q.val() & !self.s4_mask.val() & !self.turn_mask.val();
+        self.set_mask.next = self.s5_mask.val() & !self.turn_mask.val();
+        self.green_keep.next = self.green_bits.q.val() & !self.s5_mask.val() & !self.turn_mask.val();
+        self.ceiling_keep.next = self.ceiling_bits.q.val() & !self.s5_mask.val() & !self.turn_mask.val();
+        self.deficit_keep.next = self.deficit_bits.q.val() & !self.s5_mask.val() & !self.turn_mask.val();
         self.green_set.next = 0.into();
         if self.g_ok.val() {
             self.green_set.next = self.set_mask.val();
@@ -618,7 +646,7 @@ impl Logic for TxShaper {
             self.ceiling_set.next = self.set_mask.val();
         }
         self.deficit_set.next = 0.into();
-        if self.d_ok.val() {
+        if self.b5_d.q.val() {
             self.deficit_set.next = self.set_mask.val();
         }
         self.green_bits.d.next = self.green_keep.val() | self.green_set.val();
@@ -677,8 +705,7 @@ mod tests {
         last: u16,
     }
 
-    /// Cycles from an op to its bits.
-    const LATENCY: u64 = 5;
+    const LATENCY: u64 = BITS_LATENCY;
 
     /// The shaper as the module notes and `shaping` describe it, cycle by
     /// cycle: an op presented in cycle t is applied with `now = t + 1` and
@@ -1021,8 +1048,8 @@ mod tests {
     fn zero_rates_reset_and_config_change() {
         let mut b = Bench::new();
         // Reset: unshaped queues, bits right once the first sweep round has
-        // been written (queue 63 is swept in cycle 63, shows in 68).
-        b.run(67);
+        // been written (queue 63 is swept in cycle 63, shows LATENCY later).
+        b.run(62 + LATENCY);
         assert_eq!(b.bits()[CEILING], u64::MAX >> 1);
         b.run(1);
         assert_eq!(b.bits(), [0, u64::MAX, u64::MAX]);
