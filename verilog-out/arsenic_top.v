@@ -5034,87 +5034,15 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [1:0] qc_counter$d;
     wire  [1:0] qc_counter$q;
     reg  qc_counter$clock;
-    reg  counters$0$clock;
-    reg  counters$0$inc;
-    wire  [63:0] counters$0$value;
-    reg  counters$1$clock;
-    reg  counters$1$inc;
-    wire  [63:0] counters$1$value;
-    reg  counters$2$clock;
-    reg  counters$2$inc;
-    wire  [63:0] counters$2$value;
-    reg  counters$3$clock;
-    reg  counters$3$inc;
-    wire  [63:0] counters$3$value;
-    reg  counters$4$clock;
-    reg  counters$4$inc;
-    wire  [63:0] counters$4$value;
-    reg  counters$5$clock;
-    reg  counters$5$inc;
-    wire  [63:0] counters$5$value;
-    reg  counters$6$clock;
-    reg  counters$6$inc;
-    wire  [63:0] counters$6$value;
-    reg  counters$7$clock;
-    reg  counters$7$inc;
-    wire  [63:0] counters$7$value;
-    reg  counters$8$clock;
-    reg  counters$8$inc;
-    wire  [63:0] counters$8$value;
-    reg  counters$9$clock;
-    reg  counters$9$inc;
-    wire  [63:0] counters$9$value;
-    reg  counters$10$clock;
-    reg  counters$10$inc;
-    wire  [63:0] counters$10$value;
-    reg  counters$11$clock;
-    reg  counters$11$inc;
-    wire  [63:0] counters$11$value;
-    reg  counters$12$clock;
-    reg  counters$12$inc;
-    wire  [63:0] counters$12$value;
-    reg  counters$13$clock;
-    reg  counters$13$inc;
-    wire  [63:0] counters$13$value;
-    reg  counters$14$clock;
-    reg  counters$14$inc;
-    wire  [63:0] counters$14$value;
-    reg  counters$15$clock;
-    reg  counters$15$inc;
-    wire  [63:0] counters$15$value;
-    reg  counters$16$clock;
-    reg  counters$16$inc;
-    wire  [63:0] counters$16$value;
-    reg  counters$17$clock;
-    reg  counters$17$inc;
-    wire  [63:0] counters$17$value;
-    reg  counters$18$clock;
-    reg  counters$18$inc;
-    wire  [63:0] counters$18$value;
-    reg  counters$19$clock;
-    reg  counters$19$inc;
-    wire  [63:0] counters$19$value;
-    reg  counters$20$clock;
-    reg  counters$20$inc;
-    wire  [63:0] counters$20$value;
-    reg  counters$21$clock;
-    reg  counters$21$inc;
-    wire  [63:0] counters$21$value;
-    reg  counters$22$clock;
-    reg  counters$22$inc;
-    wire  [63:0] counters$22$value;
-    reg  counters$23$clock;
-    reg  counters$23$inc;
-    wire  [63:0] counters$23$value;
-    reg  counters$24$clock;
-    reg  counters$24$inc;
-    wire  [63:0] counters$24$value;
-    reg  counters$25$clock;
-    reg  counters$25$inc;
-    wire  [63:0] counters$25$value;
-    reg  counters$26$clock;
-    reg  counters$26$inc;
-    wire  [63:0] counters$26$value;
+    reg  counters$clock;
+    reg  [31:0] counters$inc;
+    reg  counters$rd_strobe;
+    reg  [4:0] counters$rd_index;
+    wire  counters$rd_ack;
+    wire  [63:0] counters$rd_value;
+    reg  ctr_wait$d;
+    wire  ctr_wait$q;
+    reg  ctr_wait$clock;
     reg  [3:0] id_rom$address;
     wire  [31:0] id_rom$data;
     reg  ack$d;
@@ -5282,8 +5210,8 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [7:0] rd_shape$d;
     wire  [7:0] rd_shape$q;
     reg  rd_shape$clock;
-    reg  [31:0] rd_counter$d;
-    wire  [31:0] rd_counter$q;
+    reg  [4:0] rd_counter$d;
+    wire  [4:0] rd_counter$q;
     reg  rd_counter$clock;
     reg  rd_counter_lo$d;
     wire  rd_counter_lo$q;
@@ -5340,8 +5268,6 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
     reg  [351:0] entry;
     reg  [31:0] word;
     reg  [23:0] counter_offset;
-    reg  [31:0] counter_select;
-    reg  [63:0] counter_value;
     reg  in_counters;
     reg  is_wr;
     reg  is_rd;
@@ -5552,140 +5478,18 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         .q(qc_counter$q),
         .clock(qc_counter$clock)
     );
-    top$control$counters$0 counters$0(
-        .clock(counters$0$clock),
-        .inc(counters$0$inc),
-        .value(counters$0$value)
+    top$control$counters counters(
+        .clock(counters$clock),
+        .inc(counters$inc),
+        .rd_strobe(counters$rd_strobe),
+        .rd_index(counters$rd_index),
+        .rd_ack(counters$rd_ack),
+        .rd_value(counters$rd_value)
     );
-    top$control$counters$1 counters$1(
-        .clock(counters$1$clock),
-        .inc(counters$1$inc),
-        .value(counters$1$value)
-    );
-    top$control$counters$2 counters$2(
-        .clock(counters$2$clock),
-        .inc(counters$2$inc),
-        .value(counters$2$value)
-    );
-    top$control$counters$3 counters$3(
-        .clock(counters$3$clock),
-        .inc(counters$3$inc),
-        .value(counters$3$value)
-    );
-    top$control$counters$4 counters$4(
-        .clock(counters$4$clock),
-        .inc(counters$4$inc),
-        .value(counters$4$value)
-    );
-    top$control$counters$5 counters$5(
-        .clock(counters$5$clock),
-        .inc(counters$5$inc),
-        .value(counters$5$value)
-    );
-    top$control$counters$6 counters$6(
-        .clock(counters$6$clock),
-        .inc(counters$6$inc),
-        .value(counters$6$value)
-    );
-    top$control$counters$7 counters$7(
-        .clock(counters$7$clock),
-        .inc(counters$7$inc),
-        .value(counters$7$value)
-    );
-    top$control$counters$8 counters$8(
-        .clock(counters$8$clock),
-        .inc(counters$8$inc),
-        .value(counters$8$value)
-    );
-    top$control$counters$9 counters$9(
-        .clock(counters$9$clock),
-        .inc(counters$9$inc),
-        .value(counters$9$value)
-    );
-    top$control$counters$10 counters$10(
-        .clock(counters$10$clock),
-        .inc(counters$10$inc),
-        .value(counters$10$value)
-    );
-    top$control$counters$11 counters$11(
-        .clock(counters$11$clock),
-        .inc(counters$11$inc),
-        .value(counters$11$value)
-    );
-    top$control$counters$12 counters$12(
-        .clock(counters$12$clock),
-        .inc(counters$12$inc),
-        .value(counters$12$value)
-    );
-    top$control$counters$13 counters$13(
-        .clock(counters$13$clock),
-        .inc(counters$13$inc),
-        .value(counters$13$value)
-    );
-    top$control$counters$14 counters$14(
-        .clock(counters$14$clock),
-        .inc(counters$14$inc),
-        .value(counters$14$value)
-    );
-    top$control$counters$15 counters$15(
-        .clock(counters$15$clock),
-        .inc(counters$15$inc),
-        .value(counters$15$value)
-    );
-    top$control$counters$16 counters$16(
-        .clock(counters$16$clock),
-        .inc(counters$16$inc),
-        .value(counters$16$value)
-    );
-    top$control$counters$17 counters$17(
-        .clock(counters$17$clock),
-        .inc(counters$17$inc),
-        .value(counters$17$value)
-    );
-    top$control$counters$18 counters$18(
-        .clock(counters$18$clock),
-        .inc(counters$18$inc),
-        .value(counters$18$value)
-    );
-    top$control$counters$19 counters$19(
-        .clock(counters$19$clock),
-        .inc(counters$19$inc),
-        .value(counters$19$value)
-    );
-    top$control$counters$20 counters$20(
-        .clock(counters$20$clock),
-        .inc(counters$20$inc),
-        .value(counters$20$value)
-    );
-    top$control$counters$21 counters$21(
-        .clock(counters$21$clock),
-        .inc(counters$21$inc),
-        .value(counters$21$value)
-    );
-    top$control$counters$22 counters$22(
-        .clock(counters$22$clock),
-        .inc(counters$22$inc),
-        .value(counters$22$value)
-    );
-    top$control$counters$23 counters$23(
-        .clock(counters$23$clock),
-        .inc(counters$23$inc),
-        .value(counters$23$value)
-    );
-    top$control$counters$24 counters$24(
-        .clock(counters$24$clock),
-        .inc(counters$24$inc),
-        .value(counters$24$value)
-    );
-    top$control$counters$25 counters$25(
-        .clock(counters$25$clock),
-        .inc(counters$25$inc),
-        .value(counters$25$value)
-    );
-    top$control$counters$26 counters$26(
-        .clock(counters$26$clock),
-        .inc(counters$26$inc),
-        .value(counters$26$value)
+    top$control$ctr_wait ctr_wait(
+        .d(ctr_wait$d),
+        .q(ctr_wait$q),
+        .clock(ctr_wait$clock)
     );
     top$control$id_rom id_rom(
         .address(id_rom$address),
@@ -6006,6 +5810,7 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         qc_strobe$clock = clock;
         qc_queue$clock = clock;
         qc_counter$clock = clock;
+        ctr_wait$clock = clock;
         req_strobe$clock = clock;
         req_wdata$clock = clock;
         req_queue$clock = clock;
@@ -6057,6 +5862,7 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         qc_strobe$d = qc_strobe$q;
         qc_queue$d = qc_queue$q;
         qc_counter$d = qc_counter$q;
+        ctr_wait$d = ctr_wait$q;
         req_strobe$d = req_strobe$q;
         req_wdata$d = req_wdata$q;
         req_queue$d = req_queue$q;
@@ -6293,60 +6099,10 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         in_rss = (regs$addr >= rss_base) & (regs$addr < rss_end);
         rss_offset = regs$addr - rss_base;
         rss_select = ((1'b1) & 16'hffff) << rss_offset[(32'h2)+:(4)];
-        counters$0$clock = clock;
-        counters$0$inc = inc[0];
-        counters$1$clock = clock;
-        counters$1$inc = inc[1];
-        counters$2$clock = clock;
-        counters$2$inc = inc[2];
-        counters$3$clock = clock;
-        counters$3$inc = inc[3];
-        counters$4$clock = clock;
-        counters$4$inc = inc[4];
-        counters$5$clock = clock;
-        counters$5$inc = inc[5];
-        counters$6$clock = clock;
-        counters$6$inc = inc[6];
-        counters$7$clock = clock;
-        counters$7$inc = inc[7];
-        counters$8$clock = clock;
-        counters$8$inc = inc[8];
-        counters$9$clock = clock;
-        counters$9$inc = inc[9];
-        counters$10$clock = clock;
-        counters$10$inc = inc[10];
-        counters$11$clock = clock;
-        counters$11$inc = inc[11];
-        counters$12$clock = clock;
-        counters$12$inc = inc[12];
-        counters$13$clock = clock;
-        counters$13$inc = inc[13];
-        counters$14$clock = clock;
-        counters$14$inc = inc[14];
-        counters$15$clock = clock;
-        counters$15$inc = inc[15];
-        counters$16$clock = clock;
-        counters$16$inc = inc[16];
-        counters$17$clock = clock;
-        counters$17$inc = inc[17];
-        counters$18$clock = clock;
-        counters$18$inc = inc[18];
-        counters$19$clock = clock;
-        counters$19$inc = inc[19];
-        counters$20$clock = clock;
-        counters$20$inc = inc[20];
-        counters$21$clock = clock;
-        counters$21$inc = inc[21];
-        counters$22$clock = clock;
-        counters$22$inc = inc[22];
-        counters$23$clock = clock;
-        counters$23$inc = inc[23];
-        counters$24$clock = clock;
-        counters$24$inc = inc[24];
-        counters$25$clock = clock;
-        counters$25$inc = inc[25];
-        counters$26$clock = clock;
-        counters$26$inc = inc[26];
+        counters$clock = clock;
+        counters$inc = inc;
+        counters$rd_strobe = 1'b0;
+        counters$rd_index = rd_counter$q;
         loopback = control$q[32'h0];
         default_queue = default_q$q;
         entry = 32'h0;
@@ -6383,7 +6139,6 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         is_rd = regs$strobe & ~regs$write;
         in_counters = (regs$addr >= counters_base) & (regs$addr < counters_end);
         counter_offset = regs$addr - counters_base;
-        counter_select = ((1'b1) & 32'hffffffff) << counter_offset[(32'h3)+:(5)];
         req_strobe$d = regs$strobe;
         req_wdata$d = regs$wdata;
         req_queue$d = ((page - 32'h1) & 12'hfff);
@@ -6431,10 +6186,7 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
         if (is_rd & in_shape) begin
             rd_shape$d = shape_select;
         end
-        rd_counter$d = 32'h0;
-        if (is_rd & in_counters & ~regs$addr[32'h2]) begin
-            rd_counter$d = counter_select;
-        end
+        rd_counter$d = counter_offset[(32'h3)+:(5)];
         rd_counter_lo$d = is_rd & in_counters & ~regs$addr[32'h2];
         rd_counter_hi$d = is_rd & in_counters & regs$addr[32'h2];
         regs$ack = ack$q;
@@ -6444,7 +6196,17 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
             regs$rdata = qc_rd_data;
             qc_wait$d = 1'b0;
         end
-        ack$d = req_strobe$q & ~go_qc$q;
+        if (ctr_wait$q & counters$rd_ack) begin
+            regs$ack = 1'b1;
+            regs$rdata = counters$rd_value[(32'h0)+:(32)];
+            high_latch$d = counters$rd_value[(32'h20)+:(32)];
+            ctr_wait$d = 1'b0;
+        end
+        ack$d = req_strobe$q & ~go_qc$q & ~rd_counter_lo$q;
+        if (rd_counter_lo$q) begin
+            counters$rd_strobe = 1'b1;
+            ctr_wait$d = 1'b1;
+        end
         if (we_scratch$q) begin
             scratch$d = req_wdata$q;
         end
@@ -6625,92 +6387,7 @@ module top$control(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,re
             qc_counter$d = req_kind$q;
         end
         id_rom$address = rom_addr$q;
-        counter_value = 32'h0;
-        if (rd_counter$q[0]) begin
-            counter_value = counter_value | counters$0$value;
-        end
-        if (rd_counter$q[1]) begin
-            counter_value = counter_value | counters$1$value;
-        end
-        if (rd_counter$q[2]) begin
-            counter_value = counter_value | counters$2$value;
-        end
-        if (rd_counter$q[3]) begin
-            counter_value = counter_value | counters$3$value;
-        end
-        if (rd_counter$q[4]) begin
-            counter_value = counter_value | counters$4$value;
-        end
-        if (rd_counter$q[5]) begin
-            counter_value = counter_value | counters$5$value;
-        end
-        if (rd_counter$q[6]) begin
-            counter_value = counter_value | counters$6$value;
-        end
-        if (rd_counter$q[7]) begin
-            counter_value = counter_value | counters$7$value;
-        end
-        if (rd_counter$q[8]) begin
-            counter_value = counter_value | counters$8$value;
-        end
-        if (rd_counter$q[9]) begin
-            counter_value = counter_value | counters$9$value;
-        end
-        if (rd_counter$q[10]) begin
-            counter_value = counter_value | counters$10$value;
-        end
-        if (rd_counter$q[11]) begin
-            counter_value = counter_value | counters$11$value;
-        end
-        if (rd_counter$q[12]) begin
-            counter_value = counter_value | counters$12$value;
-        end
-        if (rd_counter$q[13]) begin
-            counter_value = counter_value | counters$13$value;
-        end
-        if (rd_counter$q[14]) begin
-            counter_value = counter_value | counters$14$value;
-        end
-        if (rd_counter$q[15]) begin
-            counter_value = counter_value | counters$15$value;
-        end
-        if (rd_counter$q[16]) begin
-            counter_value = counter_value | counters$16$value;
-        end
-        if (rd_counter$q[17]) begin
-            counter_value = counter_value | counters$17$value;
-        end
-        if (rd_counter$q[18]) begin
-            counter_value = counter_value | counters$18$value;
-        end
-        if (rd_counter$q[19]) begin
-            counter_value = counter_value | counters$19$value;
-        end
-        if (rd_counter$q[20]) begin
-            counter_value = counter_value | counters$20$value;
-        end
-        if (rd_counter$q[21]) begin
-            counter_value = counter_value | counters$21$value;
-        end
-        if (rd_counter$q[22]) begin
-            counter_value = counter_value | counters$22$value;
-        end
-        if (rd_counter$q[23]) begin
-            counter_value = counter_value | counters$23$value;
-        end
-        if (rd_counter$q[24]) begin
-            counter_value = counter_value | counters$24$value;
-        end
-        if (rd_counter$q[25]) begin
-            counter_value = counter_value | counters$25$value;
-        end
-        if (rd_counter$q[26]) begin
-            counter_value = counter_value | counters$26$value;
-        end
-        if (rd_counter_lo$q) begin
-            high_latch$d = counter_value[(32'h20)+:(32)];
-        end
-        read_value = counter_value[(32'h0)+:(32)];
+        read_value = 32'h0;
         if (rd_id$q) begin
             read_value = read_value | id_rom$data;
         end
@@ -6919,39 +6596,1598 @@ module top$control$control(d,q,clock);
 endmodule // top$control$control
 
 
-module top$control$counters$0(clock,inc,value);
+module top$control$counters(clock,inc,rd_strobe,rd_index,rd_ack,rd_value);
     
     // Module arguments
     input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
+    input wire  [31:0] inc;
+    input wire  rd_strobe;
+    input wire  [4:0] rd_index;
+    output reg  rd_ack;
+    output reg  [63:0] rd_value;
     
     // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
+    reg  [4:0] words$read_address;
+    reg  words$read_clock;
+    wire  [63:0] words$read_data;
+    reg  [4:0] words$write_address;
+    reg  words$write_clock;
+    reg  [63:0] words$write_data;
+    reg  words$write_enable;
+    reg  [5:0] pending$0$d;
+    wire  [5:0] pending$0$q;
+    reg  pending$0$clock;
+    reg  [5:0] pending$1$d;
+    wire  [5:0] pending$1$q;
+    reg  pending$1$clock;
+    reg  [5:0] pending$2$d;
+    wire  [5:0] pending$2$q;
+    reg  pending$2$clock;
+    reg  [5:0] pending$3$d;
+    wire  [5:0] pending$3$q;
+    reg  pending$3$clock;
+    reg  [5:0] pending$4$d;
+    wire  [5:0] pending$4$q;
+    reg  pending$4$clock;
+    reg  [5:0] pending$5$d;
+    wire  [5:0] pending$5$q;
+    reg  pending$5$clock;
+    reg  [5:0] pending$6$d;
+    wire  [5:0] pending$6$q;
+    reg  pending$6$clock;
+    reg  [5:0] pending$7$d;
+    wire  [5:0] pending$7$q;
+    reg  pending$7$clock;
+    reg  [5:0] pending$8$d;
+    wire  [5:0] pending$8$q;
+    reg  pending$8$clock;
+    reg  [5:0] pending$9$d;
+    wire  [5:0] pending$9$q;
+    reg  pending$9$clock;
+    reg  [5:0] pending$10$d;
+    wire  [5:0] pending$10$q;
+    reg  pending$10$clock;
+    reg  [5:0] pending$11$d;
+    wire  [5:0] pending$11$q;
+    reg  pending$11$clock;
+    reg  [5:0] pending$12$d;
+    wire  [5:0] pending$12$q;
+    reg  pending$12$clock;
+    reg  [5:0] pending$13$d;
+    wire  [5:0] pending$13$q;
+    reg  pending$13$clock;
+    reg  [5:0] pending$14$d;
+    wire  [5:0] pending$14$q;
+    reg  pending$14$clock;
+    reg  [5:0] pending$15$d;
+    wire  [5:0] pending$15$q;
+    reg  pending$15$clock;
+    reg  [5:0] pending$16$d;
+    wire  [5:0] pending$16$q;
+    reg  pending$16$clock;
+    reg  [5:0] pending$17$d;
+    wire  [5:0] pending$17$q;
+    reg  pending$17$clock;
+    reg  [5:0] pending$18$d;
+    wire  [5:0] pending$18$q;
+    reg  pending$18$clock;
+    reg  [5:0] pending$19$d;
+    wire  [5:0] pending$19$q;
+    reg  pending$19$clock;
+    reg  [5:0] pending$20$d;
+    wire  [5:0] pending$20$q;
+    reg  pending$20$clock;
+    reg  [5:0] pending$21$d;
+    wire  [5:0] pending$21$q;
+    reg  pending$21$clock;
+    reg  [5:0] pending$22$d;
+    wire  [5:0] pending$22$q;
+    reg  pending$22$clock;
+    reg  [5:0] pending$23$d;
+    wire  [5:0] pending$23$q;
+    reg  pending$23$clock;
+    reg  [5:0] pending$24$d;
+    wire  [5:0] pending$24$q;
+    reg  pending$24$clock;
+    reg  [5:0] pending$25$d;
+    wire  [5:0] pending$25$q;
+    reg  pending$25$clock;
+    reg  [5:0] pending$26$d;
+    wire  [5:0] pending$26$q;
+    reg  pending$26$clock;
+    reg  [5:0] pending$27$d;
+    wire  [5:0] pending$27$q;
+    reg  pending$27$clock;
+    reg  [5:0] pending$28$d;
+    wire  [5:0] pending$28$q;
+    reg  pending$28$clock;
+    reg  [5:0] pending$29$d;
+    wire  [5:0] pending$29$q;
+    reg  pending$29$clock;
+    reg  [5:0] pending$30$d;
+    wire  [5:0] pending$30$q;
+    reg  pending$30$clock;
+    reg  [5:0] pending$31$d;
+    wire  [5:0] pending$31$q;
+    reg  pending$31$clock;
+    reg  [4:0] ptr$d;
+    wire  [4:0] ptr$q;
+    reg  ptr$clock;
+    reg  [31:0] ptr_hot$d;
+    wire  [31:0] ptr_hot$q;
+    reg  ptr_hot$clock;
+    reg  rd_wait$d;
+    wire  rd_wait$q;
+    reg  rd_wait$clock;
+    reg  [4:0] rd_want$d;
+    wire  [4:0] rd_want$q;
+    reg  rd_want$clock;
+    reg  [5:0] s1_take$d;
+    wire  [5:0] s1_take$q;
+    reg  s1_take$clock;
+    reg  [4:0] s1_idx$d;
+    wire  [4:0] s1_idx$q;
+    reg  s1_idx$clock;
+    reg  s1_rd$d;
+    wire  s1_rd$q;
+    reg  s1_rd$clock;
+    reg  [63:0] s2_old$d;
+    wire  [63:0] s2_old$q;
+    reg  s2_old$clock;
+    reg  [5:0] s2_take$d;
+    wire  [5:0] s2_take$q;
+    reg  s2_take$clock;
+    reg  [4:0] s2_idx$d;
+    wire  [4:0] s2_idx$q;
+    reg  s2_idx$clock;
+    reg  s2_rd$d;
+    wire  s2_rd$q;
+    reg  s2_rd$clock;
+    reg  ack$d;
+    wire  ack$q;
+    reg  ack$clock;
+    reg  [63:0] value$d;
+    wire  [63:0] value$q;
+    reg  value$clock;
+    
+    // Local signals
+    reg  [5:0] take;
+    reg  hit;
+    reg  [5:0] one_event;
+    reg  [63:0] sum;
     
     // Sub module instances
-    top$control$counters$0$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
+    top$control$counters$words words(
+        .read_address(words$read_address),
+        .read_clock(words$read_clock),
+        .read_data(words$read_data),
+        .write_address(words$write_address),
+        .write_clock(words$write_clock),
+        .write_data(words$write_data),
+        .write_enable(words$write_enable)
+    );
+    top$control$counters$pending$0 pending$0(
+        .d(pending$0$d),
+        .q(pending$0$q),
+        .clock(pending$0$clock)
+    );
+    top$control$counters$pending$1 pending$1(
+        .d(pending$1$d),
+        .q(pending$1$q),
+        .clock(pending$1$clock)
+    );
+    top$control$counters$pending$2 pending$2(
+        .d(pending$2$d),
+        .q(pending$2$q),
+        .clock(pending$2$clock)
+    );
+    top$control$counters$pending$3 pending$3(
+        .d(pending$3$d),
+        .q(pending$3$q),
+        .clock(pending$3$clock)
+    );
+    top$control$counters$pending$4 pending$4(
+        .d(pending$4$d),
+        .q(pending$4$q),
+        .clock(pending$4$clock)
+    );
+    top$control$counters$pending$5 pending$5(
+        .d(pending$5$d),
+        .q(pending$5$q),
+        .clock(pending$5$clock)
+    );
+    top$control$counters$pending$6 pending$6(
+        .d(pending$6$d),
+        .q(pending$6$q),
+        .clock(pending$6$clock)
+    );
+    top$control$counters$pending$7 pending$7(
+        .d(pending$7$d),
+        .q(pending$7$q),
+        .clock(pending$7$clock)
+    );
+    top$control$counters$pending$8 pending$8(
+        .d(pending$8$d),
+        .q(pending$8$q),
+        .clock(pending$8$clock)
+    );
+    top$control$counters$pending$9 pending$9(
+        .d(pending$9$d),
+        .q(pending$9$q),
+        .clock(pending$9$clock)
+    );
+    top$control$counters$pending$10 pending$10(
+        .d(pending$10$d),
+        .q(pending$10$q),
+        .clock(pending$10$clock)
+    );
+    top$control$counters$pending$11 pending$11(
+        .d(pending$11$d),
+        .q(pending$11$q),
+        .clock(pending$11$clock)
+    );
+    top$control$counters$pending$12 pending$12(
+        .d(pending$12$d),
+        .q(pending$12$q),
+        .clock(pending$12$clock)
+    );
+    top$control$counters$pending$13 pending$13(
+        .d(pending$13$d),
+        .q(pending$13$q),
+        .clock(pending$13$clock)
+    );
+    top$control$counters$pending$14 pending$14(
+        .d(pending$14$d),
+        .q(pending$14$q),
+        .clock(pending$14$clock)
+    );
+    top$control$counters$pending$15 pending$15(
+        .d(pending$15$d),
+        .q(pending$15$q),
+        .clock(pending$15$clock)
+    );
+    top$control$counters$pending$16 pending$16(
+        .d(pending$16$d),
+        .q(pending$16$q),
+        .clock(pending$16$clock)
+    );
+    top$control$counters$pending$17 pending$17(
+        .d(pending$17$d),
+        .q(pending$17$q),
+        .clock(pending$17$clock)
+    );
+    top$control$counters$pending$18 pending$18(
+        .d(pending$18$d),
+        .q(pending$18$q),
+        .clock(pending$18$clock)
+    );
+    top$control$counters$pending$19 pending$19(
+        .d(pending$19$d),
+        .q(pending$19$q),
+        .clock(pending$19$clock)
+    );
+    top$control$counters$pending$20 pending$20(
+        .d(pending$20$d),
+        .q(pending$20$q),
+        .clock(pending$20$clock)
+    );
+    top$control$counters$pending$21 pending$21(
+        .d(pending$21$d),
+        .q(pending$21$q),
+        .clock(pending$21$clock)
+    );
+    top$control$counters$pending$22 pending$22(
+        .d(pending$22$d),
+        .q(pending$22$q),
+        .clock(pending$22$clock)
+    );
+    top$control$counters$pending$23 pending$23(
+        .d(pending$23$d),
+        .q(pending$23$q),
+        .clock(pending$23$clock)
+    );
+    top$control$counters$pending$24 pending$24(
+        .d(pending$24$d),
+        .q(pending$24$q),
+        .clock(pending$24$clock)
+    );
+    top$control$counters$pending$25 pending$25(
+        .d(pending$25$d),
+        .q(pending$25$q),
+        .clock(pending$25$clock)
+    );
+    top$control$counters$pending$26 pending$26(
+        .d(pending$26$d),
+        .q(pending$26$q),
+        .clock(pending$26$clock)
+    );
+    top$control$counters$pending$27 pending$27(
+        .d(pending$27$d),
+        .q(pending$27$q),
+        .clock(pending$27$clock)
+    );
+    top$control$counters$pending$28 pending$28(
+        .d(pending$28$d),
+        .q(pending$28$q),
+        .clock(pending$28$clock)
+    );
+    top$control$counters$pending$29 pending$29(
+        .d(pending$29$d),
+        .q(pending$29$q),
+        .clock(pending$29$clock)
+    );
+    top$control$counters$pending$30 pending$30(
+        .d(pending$30$d),
+        .q(pending$30$q),
+        .clock(pending$30$clock)
+    );
+    top$control$counters$pending$31 pending$31(
+        .d(pending$31$d),
+        .q(pending$31$q),
+        .clock(pending$31$clock)
+    );
+    top$control$counters$ptr ptr(
+        .d(ptr$d),
+        .q(ptr$q),
+        .clock(ptr$clock)
+    );
+    top$control$counters$ptr_hot ptr_hot(
+        .d(ptr_hot$d),
+        .q(ptr_hot$q),
+        .clock(ptr_hot$clock)
+    );
+    top$control$counters$rd_wait rd_wait(
+        .d(rd_wait$d),
+        .q(rd_wait$q),
+        .clock(rd_wait$clock)
+    );
+    top$control$counters$rd_want rd_want(
+        .d(rd_want$d),
+        .q(rd_want$q),
+        .clock(rd_want$clock)
+    );
+    top$control$counters$s1_take s1_take(
+        .d(s1_take$d),
+        .q(s1_take$q),
+        .clock(s1_take$clock)
+    );
+    top$control$counters$s1_idx s1_idx(
+        .d(s1_idx$d),
+        .q(s1_idx$q),
+        .clock(s1_idx$clock)
+    );
+    top$control$counters$s1_rd s1_rd(
+        .d(s1_rd$d),
+        .q(s1_rd$q),
+        .clock(s1_rd$clock)
+    );
+    top$control$counters$s2_old s2_old(
+        .d(s2_old$d),
+        .q(s2_old$q),
+        .clock(s2_old$clock)
+    );
+    top$control$counters$s2_take s2_take(
+        .d(s2_take$d),
+        .q(s2_take$q),
+        .clock(s2_take$clock)
+    );
+    top$control$counters$s2_idx s2_idx(
+        .d(s2_idx$d),
+        .q(s2_idx$q),
+        .clock(s2_idx$clock)
+    );
+    top$control$counters$s2_rd s2_rd(
+        .d(s2_rd$d),
+        .q(s2_rd$q),
+        .clock(s2_rd$clock)
+    );
+    top$control$counters$ack ack(
+        .d(ack$d),
+        .q(ack$q),
+        .clock(ack$clock)
+    );
+    top$control$counters$value value(
+        .d(value$d),
+        .q(value$q),
+        .clock(value$clock)
     );
     
     // Update code
     always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
+        ptr$clock = clock;
+        ptr_hot$clock = clock;
+        rd_wait$clock = clock;
+        rd_want$clock = clock;
+        s1_take$clock = clock;
+        s1_idx$clock = clock;
+        s1_rd$clock = clock;
+        s2_old$clock = clock;
+        s2_take$clock = clock;
+        s2_idx$clock = clock;
+        s2_rd$clock = clock;
+        ack$clock = clock;
+        value$clock = clock;
+        ptr$d = ptr$q;
+        ptr_hot$d = ptr_hot$q;
+        rd_wait$d = rd_wait$q;
+        rd_want$d = rd_want$q;
+        s1_take$d = s1_take$q;
+        s1_idx$d = s1_idx$q;
+        s1_rd$d = s1_rd$q;
+        s2_old$d = s2_old$q;
+        s2_take$d = s2_take$q;
+        s2_idx$d = s2_idx$q;
+        s2_rd$d = s2_rd$q;
+        ack$d = ack$q;
+        value$d = value$q;
+        words$read_clock = clock;
+        words$write_clock = clock;
+        ptr$d = ptr$q + 32'h1;
+        ptr_hot$d = (ptr_hot$q << 32'h1) | (ptr_hot$q >> 32'h1f);
+        take = 32'h0;
+        pending$0$clock = clock;
+        one_event = 32'h0;
+        if (inc[0]) begin
+            one_event = 32'h1;
         end
-        value = count$q;
+        pending$0$d = pending$0$q + one_event;
+        if (ptr_hot$q[0]) begin
+            take = take | pending$0$q;
+            pending$0$d = one_event;
+        end
+        pending$1$clock = clock;
+        one_event = 32'h0;
+        if (inc[1]) begin
+            one_event = 32'h1;
+        end
+        pending$1$d = pending$1$q + one_event;
+        if (ptr_hot$q[1]) begin
+            take = take | pending$1$q;
+            pending$1$d = one_event;
+        end
+        pending$2$clock = clock;
+        one_event = 32'h0;
+        if (inc[2]) begin
+            one_event = 32'h1;
+        end
+        pending$2$d = pending$2$q + one_event;
+        if (ptr_hot$q[2]) begin
+            take = take | pending$2$q;
+            pending$2$d = one_event;
+        end
+        pending$3$clock = clock;
+        one_event = 32'h0;
+        if (inc[3]) begin
+            one_event = 32'h1;
+        end
+        pending$3$d = pending$3$q + one_event;
+        if (ptr_hot$q[3]) begin
+            take = take | pending$3$q;
+            pending$3$d = one_event;
+        end
+        pending$4$clock = clock;
+        one_event = 32'h0;
+        if (inc[4]) begin
+            one_event = 32'h1;
+        end
+        pending$4$d = pending$4$q + one_event;
+        if (ptr_hot$q[4]) begin
+            take = take | pending$4$q;
+            pending$4$d = one_event;
+        end
+        pending$5$clock = clock;
+        one_event = 32'h0;
+        if (inc[5]) begin
+            one_event = 32'h1;
+        end
+        pending$5$d = pending$5$q + one_event;
+        if (ptr_hot$q[5]) begin
+            take = take | pending$5$q;
+            pending$5$d = one_event;
+        end
+        pending$6$clock = clock;
+        one_event = 32'h0;
+        if (inc[6]) begin
+            one_event = 32'h1;
+        end
+        pending$6$d = pending$6$q + one_event;
+        if (ptr_hot$q[6]) begin
+            take = take | pending$6$q;
+            pending$6$d = one_event;
+        end
+        pending$7$clock = clock;
+        one_event = 32'h0;
+        if (inc[7]) begin
+            one_event = 32'h1;
+        end
+        pending$7$d = pending$7$q + one_event;
+        if (ptr_hot$q[7]) begin
+            take = take | pending$7$q;
+            pending$7$d = one_event;
+        end
+        pending$8$clock = clock;
+        one_event = 32'h0;
+        if (inc[8]) begin
+            one_event = 32'h1;
+        end
+        pending$8$d = pending$8$q + one_event;
+        if (ptr_hot$q[8]) begin
+            take = take | pending$8$q;
+            pending$8$d = one_event;
+        end
+        pending$9$clock = clock;
+        one_event = 32'h0;
+        if (inc[9]) begin
+            one_event = 32'h1;
+        end
+        pending$9$d = pending$9$q + one_event;
+        if (ptr_hot$q[9]) begin
+            take = take | pending$9$q;
+            pending$9$d = one_event;
+        end
+        pending$10$clock = clock;
+        one_event = 32'h0;
+        if (inc[10]) begin
+            one_event = 32'h1;
+        end
+        pending$10$d = pending$10$q + one_event;
+        if (ptr_hot$q[10]) begin
+            take = take | pending$10$q;
+            pending$10$d = one_event;
+        end
+        pending$11$clock = clock;
+        one_event = 32'h0;
+        if (inc[11]) begin
+            one_event = 32'h1;
+        end
+        pending$11$d = pending$11$q + one_event;
+        if (ptr_hot$q[11]) begin
+            take = take | pending$11$q;
+            pending$11$d = one_event;
+        end
+        pending$12$clock = clock;
+        one_event = 32'h0;
+        if (inc[12]) begin
+            one_event = 32'h1;
+        end
+        pending$12$d = pending$12$q + one_event;
+        if (ptr_hot$q[12]) begin
+            take = take | pending$12$q;
+            pending$12$d = one_event;
+        end
+        pending$13$clock = clock;
+        one_event = 32'h0;
+        if (inc[13]) begin
+            one_event = 32'h1;
+        end
+        pending$13$d = pending$13$q + one_event;
+        if (ptr_hot$q[13]) begin
+            take = take | pending$13$q;
+            pending$13$d = one_event;
+        end
+        pending$14$clock = clock;
+        one_event = 32'h0;
+        if (inc[14]) begin
+            one_event = 32'h1;
+        end
+        pending$14$d = pending$14$q + one_event;
+        if (ptr_hot$q[14]) begin
+            take = take | pending$14$q;
+            pending$14$d = one_event;
+        end
+        pending$15$clock = clock;
+        one_event = 32'h0;
+        if (inc[15]) begin
+            one_event = 32'h1;
+        end
+        pending$15$d = pending$15$q + one_event;
+        if (ptr_hot$q[15]) begin
+            take = take | pending$15$q;
+            pending$15$d = one_event;
+        end
+        pending$16$clock = clock;
+        one_event = 32'h0;
+        if (inc[16]) begin
+            one_event = 32'h1;
+        end
+        pending$16$d = pending$16$q + one_event;
+        if (ptr_hot$q[16]) begin
+            take = take | pending$16$q;
+            pending$16$d = one_event;
+        end
+        pending$17$clock = clock;
+        one_event = 32'h0;
+        if (inc[17]) begin
+            one_event = 32'h1;
+        end
+        pending$17$d = pending$17$q + one_event;
+        if (ptr_hot$q[17]) begin
+            take = take | pending$17$q;
+            pending$17$d = one_event;
+        end
+        pending$18$clock = clock;
+        one_event = 32'h0;
+        if (inc[18]) begin
+            one_event = 32'h1;
+        end
+        pending$18$d = pending$18$q + one_event;
+        if (ptr_hot$q[18]) begin
+            take = take | pending$18$q;
+            pending$18$d = one_event;
+        end
+        pending$19$clock = clock;
+        one_event = 32'h0;
+        if (inc[19]) begin
+            one_event = 32'h1;
+        end
+        pending$19$d = pending$19$q + one_event;
+        if (ptr_hot$q[19]) begin
+            take = take | pending$19$q;
+            pending$19$d = one_event;
+        end
+        pending$20$clock = clock;
+        one_event = 32'h0;
+        if (inc[20]) begin
+            one_event = 32'h1;
+        end
+        pending$20$d = pending$20$q + one_event;
+        if (ptr_hot$q[20]) begin
+            take = take | pending$20$q;
+            pending$20$d = one_event;
+        end
+        pending$21$clock = clock;
+        one_event = 32'h0;
+        if (inc[21]) begin
+            one_event = 32'h1;
+        end
+        pending$21$d = pending$21$q + one_event;
+        if (ptr_hot$q[21]) begin
+            take = take | pending$21$q;
+            pending$21$d = one_event;
+        end
+        pending$22$clock = clock;
+        one_event = 32'h0;
+        if (inc[22]) begin
+            one_event = 32'h1;
+        end
+        pending$22$d = pending$22$q + one_event;
+        if (ptr_hot$q[22]) begin
+            take = take | pending$22$q;
+            pending$22$d = one_event;
+        end
+        pending$23$clock = clock;
+        one_event = 32'h0;
+        if (inc[23]) begin
+            one_event = 32'h1;
+        end
+        pending$23$d = pending$23$q + one_event;
+        if (ptr_hot$q[23]) begin
+            take = take | pending$23$q;
+            pending$23$d = one_event;
+        end
+        pending$24$clock = clock;
+        one_event = 32'h0;
+        if (inc[24]) begin
+            one_event = 32'h1;
+        end
+        pending$24$d = pending$24$q + one_event;
+        if (ptr_hot$q[24]) begin
+            take = take | pending$24$q;
+            pending$24$d = one_event;
+        end
+        pending$25$clock = clock;
+        one_event = 32'h0;
+        if (inc[25]) begin
+            one_event = 32'h1;
+        end
+        pending$25$d = pending$25$q + one_event;
+        if (ptr_hot$q[25]) begin
+            take = take | pending$25$q;
+            pending$25$d = one_event;
+        end
+        pending$26$clock = clock;
+        one_event = 32'h0;
+        if (inc[26]) begin
+            one_event = 32'h1;
+        end
+        pending$26$d = pending$26$q + one_event;
+        if (ptr_hot$q[26]) begin
+            take = take | pending$26$q;
+            pending$26$d = one_event;
+        end
+        pending$27$clock = clock;
+        one_event = 32'h0;
+        if (inc[27]) begin
+            one_event = 32'h1;
+        end
+        pending$27$d = pending$27$q + one_event;
+        if (ptr_hot$q[27]) begin
+            take = take | pending$27$q;
+            pending$27$d = one_event;
+        end
+        pending$28$clock = clock;
+        one_event = 32'h0;
+        if (inc[28]) begin
+            one_event = 32'h1;
+        end
+        pending$28$d = pending$28$q + one_event;
+        if (ptr_hot$q[28]) begin
+            take = take | pending$28$q;
+            pending$28$d = one_event;
+        end
+        pending$29$clock = clock;
+        one_event = 32'h0;
+        if (inc[29]) begin
+            one_event = 32'h1;
+        end
+        pending$29$d = pending$29$q + one_event;
+        if (ptr_hot$q[29]) begin
+            take = take | pending$29$q;
+            pending$29$d = one_event;
+        end
+        pending$30$clock = clock;
+        one_event = 32'h0;
+        if (inc[30]) begin
+            one_event = 32'h1;
+        end
+        pending$30$d = pending$30$q + one_event;
+        if (ptr_hot$q[30]) begin
+            take = take | pending$30$q;
+            pending$30$d = one_event;
+        end
+        pending$31$clock = clock;
+        one_event = 32'h0;
+        if (inc[31]) begin
+            one_event = 32'h1;
+        end
+        pending$31$d = pending$31$q + one_event;
+        if (ptr_hot$q[31]) begin
+            take = take | pending$31$q;
+            pending$31$d = one_event;
+        end
+        words$read_address = ptr$q;
+        s1_take$d = take;
+        s1_idx$d = ptr$q;
+        hit = rd_wait$q & (rd_want$q == ptr$q);
+        s1_rd$d = hit;
+        if (hit) begin
+            rd_wait$d = 1'b0;
+        end
+        if (rd_strobe) begin
+            rd_wait$d = 1'b1;
+            rd_want$d = rd_index;
+        end
+        s2_old$d = words$read_data;
+        s2_take$d = s1_take$q;
+        s2_idx$d = s1_idx$q;
+        s2_rd$d = s1_rd$q;
+        sum = s2_old$q + ((s2_take$q) & 64'hffffffffffffffff);
+        words$write_address = s2_idx$q;
+        words$write_data = sum;
+        words$write_enable = 1'b1;
+        ack$d = s2_rd$q;
+        if (s2_rd$q) begin
+            value$d = sum;
+        end
+        rd_ack = ack$q;
+        rd_value = value$q;
     end
     
-endmodule // top$control$counters$0
+endmodule // top$control$counters
 
 
-module top$control$counters$0$count(d,q,clock);
+module top$control$counters$ack(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$ack
+
+
+module top$control$counters$pending$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$0
+
+
+module top$control$counters$pending$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$1
+
+
+module top$control$counters$pending$10(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$10
+
+
+module top$control$counters$pending$11(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$11
+
+
+module top$control$counters$pending$12(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$12
+
+
+module top$control$counters$pending$13(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$13
+
+
+module top$control$counters$pending$14(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$14
+
+
+module top$control$counters$pending$15(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$15
+
+
+module top$control$counters$pending$16(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$16
+
+
+module top$control$counters$pending$17(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$17
+
+
+module top$control$counters$pending$18(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$18
+
+
+module top$control$counters$pending$19(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$19
+
+
+module top$control$counters$pending$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$2
+
+
+module top$control$counters$pending$20(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$20
+
+
+module top$control$counters$pending$21(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$21
+
+
+module top$control$counters$pending$22(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$22
+
+
+module top$control$counters$pending$23(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$23
+
+
+module top$control$counters$pending$24(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$24
+
+
+module top$control$counters$pending$25(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$25
+
+
+module top$control$counters$pending$26(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$26
+
+
+module top$control$counters$pending$27(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$27
+
+
+module top$control$counters$pending$28(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$28
+
+
+module top$control$counters$pending$29(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$29
+
+
+module top$control$counters$pending$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$3
+
+
+module top$control$counters$pending$30(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$30
+
+
+module top$control$counters$pending$31(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$31
+
+
+module top$control$counters$pending$4(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$4
+
+
+module top$control$counters$pending$5(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$5
+
+
+module top$control$counters$pending$6(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$6
+
+
+module top$control$counters$pending$7(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$7
+
+
+module top$control$counters$pending$8(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$8
+
+
+module top$control$counters$pending$9(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$pending$9
+
+
+module top$control$counters$ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$ptr
+
+
+module top$control$counters$ptr_hot(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Constant declarations
+    localparam  init = 32'h1;
+    
+    // Stub signals
+    reg  [31:0] dff$d;
+    wire  [31:0] dff$q;
+    reg  dff$clock;
+    
+    // Sub module instances
+    top$control$counters$ptr_hot$dff dff(
+        .d(dff$d),
+        .q(dff$q),
+        .clock(dff$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        dff$clock = clock;
+        q = dff$q ^ init;
+        dff$d = d ^ init;
+    end
+    
+endmodule // top$control$counters$ptr_hot
+
+
+module top$control$counters$ptr_hot$dff(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$ptr_hot$dff
+
+
+module top$control$counters$rd_wait(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$rd_wait
+
+
+module top$control$counters$rd_want(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$rd_want
+
+
+module top$control$counters$s1_idx(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$s1_idx
+
+
+module top$control$counters$s1_rd(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$s1_rd
+
+
+module top$control$counters$s1_take(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$s1_take
+
+
+module top$control$counters$s2_idx(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$s2_idx
+
+
+module top$control$counters$s2_old(d,q,clock);
     
     // Module arguments
     input wire  [63:0] d;
@@ -6967,42 +8203,48 @@ module top$control$counters$0$count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$control$counters$0$count
+endmodule // top$control$counters$s2_old
 
 
-module top$control$counters$1(clock,inc,value);
+module top$control$counters$s2_rd(d,q,clock);
     
     // Module arguments
+    input wire  d;
+    output reg  q;
     input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
     
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$1$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
     end
     
-endmodule // top$control$counters$1
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$s2_rd
 
 
-module top$control$counters$1$count(d,q,clock);
+module top$control$counters$s2_take(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$control$counters$s2_take
+
+
+module top$control$counters$value(d,q,clock);
     
     // Module arguments
     input wire  [63:0] d;
@@ -7018,1282 +8260,89 @@ module top$control$counters$1$count(d,q,clock);
        q <= d;
     end
           
-endmodule // top$control$counters$1$count
+endmodule // top$control$counters$value
 
 
-module top$control$counters$10(clock,inc,value);
+module top$control$counters$words(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
+    input wire  [4:0] read_address;
+    input wire  read_clock;
+    output reg  [63:0] read_data;
+    input wire  [4:0] write_address;
+    input wire  write_clock;
+    input wire  [63:0] write_data;
+    input wire  write_enable;
     
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
+    // Update code (custom)
+    reg[63:0] mem[31:0];
     
-    // Sub module instances
-    top$control$counters$10$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
+    initial begin
+    mem[5'b0] = 64'h0;
+    mem[5'b1] = 64'h0;
+    mem[5'b10] = 64'h0;
+    mem[5'b11] = 64'h0;
+    mem[5'b100] = 64'h0;
+    mem[5'b101] = 64'h0;
+    mem[5'b110] = 64'h0;
+    mem[5'b111] = 64'h0;
+    mem[5'b1000] = 64'h0;
+    mem[5'b1001] = 64'h0;
+    mem[5'b1010] = 64'h0;
+    mem[5'b1011] = 64'h0;
+    mem[5'b1100] = 64'h0;
+    mem[5'b1101] = 64'h0;
+    mem[5'b1110] = 64'h0;
+    mem[5'b1111] = 64'h0;
+    mem[5'b10000] = 64'h0;
+    mem[5'b10001] = 64'h0;
+    mem[5'b10010] = 64'h0;
+    mem[5'b10011] = 64'h0;
+    mem[5'b10100] = 64'h0;
+    mem[5'b10101] = 64'h0;
+    mem[5'b10110] = 64'h0;
+    mem[5'b10111] = 64'h0;
+    mem[5'b11000] = 64'h0;
+    mem[5'b11001] = 64'h0;
+    mem[5'b11010] = 64'h0;
+    mem[5'b11011] = 64'h0;
+    mem[5'b11100] = 64'h0;
+    mem[5'b11101] = 64'h0;
+    mem[5'b11110] = 64'h0;
+    mem[5'b11111] = 64'h0;
     end
     
-endmodule // top$control$counters$10
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$control$counters$words
 
 
-module top$control$counters$10$count(d,q,clock);
+module top$control$ctr_wait(d,q,clock);
     
     // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
+    input wire  d;
+    output reg  q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 64'h0;
+       q = 1'h0;
     end
     
     always @(posedge clock) begin
        q <= d;
     end
           
-endmodule // top$control$counters$10$count
-
-
-module top$control$counters$11(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$11$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$11
-
-
-module top$control$counters$11$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$11$count
-
-
-module top$control$counters$12(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$12$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$12
-
-
-module top$control$counters$12$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$12$count
-
-
-module top$control$counters$13(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$13$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$13
-
-
-module top$control$counters$13$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$13$count
-
-
-module top$control$counters$14(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$14$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$14
-
-
-module top$control$counters$14$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$14$count
-
-
-module top$control$counters$15(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$15$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$15
-
-
-module top$control$counters$15$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$15$count
-
-
-module top$control$counters$16(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$16$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$16
-
-
-module top$control$counters$16$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$16$count
-
-
-module top$control$counters$17(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$17$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$17
-
-
-module top$control$counters$17$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$17$count
-
-
-module top$control$counters$18(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$18$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$18
-
-
-module top$control$counters$18$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$18$count
-
-
-module top$control$counters$19(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$19$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$19
-
-
-module top$control$counters$19$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$19$count
-
-
-module top$control$counters$2(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$2$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$2
-
-
-module top$control$counters$2$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$2$count
-
-
-module top$control$counters$20(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$20$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$20
-
-
-module top$control$counters$20$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$20$count
-
-
-module top$control$counters$21(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$21$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$21
-
-
-module top$control$counters$21$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$21$count
-
-
-module top$control$counters$22(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$22$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$22
-
-
-module top$control$counters$22$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$22$count
-
-
-module top$control$counters$23(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$23$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$23
-
-
-module top$control$counters$23$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$23$count
-
-
-module top$control$counters$24(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$24$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$24
-
-
-module top$control$counters$24$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$24$count
-
-
-module top$control$counters$25(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$25$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$25
-
-
-module top$control$counters$25$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$25$count
-
-
-module top$control$counters$26(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$26$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$26
-
-
-module top$control$counters$26$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$26$count
-
-
-module top$control$counters$3(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$3$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$3
-
-
-module top$control$counters$3$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$3$count
-
-
-module top$control$counters$4(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$4$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$4
-
-
-module top$control$counters$4$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$4$count
-
-
-module top$control$counters$5(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$5$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$5
-
-
-module top$control$counters$5$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$5$count
-
-
-module top$control$counters$6(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$6$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$6
-
-
-module top$control$counters$6$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$6$count
-
-
-module top$control$counters$7(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$7$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$7
-
-
-module top$control$counters$7$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$7$count
-
-
-module top$control$counters$8(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$8$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$8
-
-
-module top$control$counters$8$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$8$count
-
-
-module top$control$counters$9(clock,inc,value);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  inc;
-    output reg  [63:0] value;
-    
-    // Stub signals
-    reg  [63:0] count$d;
-    wire  [63:0] count$q;
-    reg  count$clock;
-    
-    // Sub module instances
-    top$control$counters$9$count count(
-        .d(count$d),
-        .q(count$q),
-        .clock(count$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        count$clock = clock;
-        count$d = count$q;
-        if (inc) begin
-            count$d = count$q + 32'h1;
-        end
-        value = count$q;
-    end
-    
-endmodule // top$control$counters$9
-
-
-module top$control$counters$9$count(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$control$counters$9$count
+endmodule // top$control$ctr_wait
 
 
 module top$control$db_kind(d,q,clock);
@@ -9254,13 +9303,13 @@ endmodule // top$control$rd_control
 module top$control$rd_counter(d,q,clock);
     
     // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
+    input wire  [4:0] d;
+    output reg  [4:0] q;
     input wire  clock;
     
     // Update code (custom)
     initial begin
-       q = 32'h0;
+       q = 5'h0;
     end
     
     always @(posedge clock) begin
@@ -28098,9 +28147,6 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  a4_sup$d;
     wire  a4_sup$q;
     reg  a4_sup$clock;
-    reg  [63:0] a4_mask$d;
-    wire  [63:0] a4_mask$q;
-    reg  a4_mask$clock;
     reg  [27:0] a4_dtok$d;
     wire  [27:0] a4_dtok$q;
     reg  a4_dtok$clock;
@@ -28134,6 +28180,27 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  [139:0] w_state$d;
     wire  [139:0] w_state$q;
     reg  w_state$clock;
+    reg  b5_v$d;
+    wire  b5_v$q;
+    reg  b5_v$clock;
+    reg  [5:0] b5_q$d;
+    wire  [5:0] b5_q$q;
+    reg  b5_q$clock;
+    reg  [63:0] b5_mask$d;
+    wire  [63:0] b5_mask$q;
+    reg  b5_mask$clock;
+    reg  b5_sup$d;
+    wire  b5_sup$q;
+    reg  b5_sup$clock;
+    reg  b5_g$d;
+    wire  b5_g$q;
+    reg  b5_g$clock;
+    reg  b5_c$d;
+    wire  b5_c$q;
+    reg  b5_c$clock;
+    reg  b5_d$d;
+    wire  b5_d$q;
+    reg  b5_d$clock;
     reg  [63:0] green_bits$d;
     wire  [63:0] green_bits$q;
     reg  green_bits$clock;
@@ -28203,7 +28270,7 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
     reg  c_ok;
     reg  g_ok;
     reg  sup_now;
-    reg  [63:0] s4_mask;
+    reg  [63:0] s5_mask;
     reg  [63:0] set_mask;
     reg  [63:0] green_keep;
     reg  [63:0] ceiling_keep;
@@ -28441,11 +28508,6 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         .q(a4_sup$q),
         .clock(a4_sup$clock)
     );
-    top$shaper$a4_mask a4_mask(
-        .d(a4_mask$d),
-        .q(a4_mask$q),
-        .clock(a4_mask$clock)
-    );
     top$shaper$a4_dtok a4_dtok(
         .d(a4_dtok$d),
         .q(a4_dtok$q),
@@ -28500,6 +28562,41 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         .d(w_state$d),
         .q(w_state$q),
         .clock(w_state$clock)
+    );
+    top$shaper$b5_v b5_v(
+        .d(b5_v$d),
+        .q(b5_v$q),
+        .clock(b5_v$clock)
+    );
+    top$shaper$b5_q b5_q(
+        .d(b5_q$d),
+        .q(b5_q$q),
+        .clock(b5_q$clock)
+    );
+    top$shaper$b5_mask b5_mask(
+        .d(b5_mask$d),
+        .q(b5_mask$q),
+        .clock(b5_mask$clock)
+    );
+    top$shaper$b5_sup b5_sup(
+        .d(b5_sup$d),
+        .q(b5_sup$q),
+        .clock(b5_sup$clock)
+    );
+    top$shaper$b5_g b5_g(
+        .d(b5_g$d),
+        .q(b5_g$q),
+        .clock(b5_g$clock)
+    );
+    top$shaper$b5_c b5_c(
+        .d(b5_c$d),
+        .q(b5_c$q),
+        .clock(b5_c$clock)
+    );
+    top$shaper$b5_d b5_d(
+        .d(b5_d$d),
+        .q(b5_d$q),
+        .clock(b5_d$clock)
     );
     top$shaper$green_bits green_bits(
         .d(green_bits$d),
@@ -28589,7 +28686,6 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         a4_q$clock = clock;
         a4_ts$clock = clock;
         a4_sup$clock = clock;
-        a4_mask$clock = clock;
         a4_dtok$clock = clock;
         a4_dcap$clock = clock;
         a4_dadd$clock = clock;
@@ -28601,6 +28697,13 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         w_v$clock = clock;
         w_q$clock = clock;
         w_state$clock = clock;
+        b5_v$clock = clock;
+        b5_q$clock = clock;
+        b5_mask$clock = clock;
+        b5_sup$clock = clock;
+        b5_g$clock = clock;
+        b5_c$clock = clock;
+        b5_d$clock = clock;
         green_bits$clock = clock;
         ceiling_bits$clock = clock;
         deficit_bits$clock = clock;
@@ -28646,7 +28749,6 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         a4_q$d = a4_q$q;
         a4_ts$d = a4_ts$q;
         a4_sup$d = a4_sup$q;
-        a4_mask$d = a4_mask$q;
         a4_dtok$d = a4_dtok$q;
         a4_dcap$d = a4_dcap$q;
         a4_dadd$d = a4_dadd$q;
@@ -28658,6 +28760,13 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         w_v$d = w_v$q;
         w_q$d = w_q$q;
         w_state$d = w_state$q;
+        b5_v$d = b5_v$q;
+        b5_q$d = b5_q$q;
+        b5_mask$d = b5_mask$q;
+        b5_sup$d = b5_sup$q;
+        b5_g$d = b5_g$q;
+        b5_c$d = b5_c$q;
+        b5_d$d = b5_d$q;
         green_bits$d = green_bits$q;
         ceiling_bits$d = ceiling_bits$q;
         deficit_bits$d = deficit_bits$q;
@@ -28830,7 +28939,6 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
             dadd_hi = ext_d;
         end
         a4_dl$d = ((a3_dcap$q) & 30'h3fffffff) - (((a3_dadd$q) & 30'h3fffffff) | dadd_hi);
-        a4_mask$d = ((1'b1) & 64'hffffffffffffffff) << a3_q$q;
         a4_sup$d = a3_sup$q | (a1_turn & (a1_q$q == a3_q$q));
         a4_v$d = a3_v$q;
         a4_q$d = a3_q$q;
@@ -28859,17 +28967,24 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
         r_state$d[(64'h30)+:(48)] = c_bucket$result;
         r_state$d[(64'h60)+:(28)] = d_new;
         r_state$d[(64'h7c)+:(16)] = a4_ts$q;
-        c_ok = c_bucket$admit;
-        g_ok = c_bucket$admit & g_bucket$admit;
-        sup_now = a4_sup$q | (a1_turn & (a1_q$q == a4_q$q));
-        s4_mask = 32'h0;
-        if (a4_v$q & ~sup_now) begin
-            s4_mask = a4_mask$q;
+        b5_v$d = a4_v$q;
+        b5_q$d = a4_q$q;
+        b5_mask$d = ((1'b1) & 64'hffffffffffffffff) << a4_q$q;
+        b5_sup$d = a4_sup$q | (a1_turn & (a1_q$q == a4_q$q));
+        b5_c$d = c_bucket$admit;
+        b5_g$d = c_bucket$admit & g_bucket$admit;
+        b5_d$d = d_ok;
+        c_ok = b5_c$q;
+        g_ok = b5_g$q;
+        sup_now = b5_sup$q | (a1_turn & (a1_q$q == b5_q$q));
+        s5_mask = 32'h0;
+        if (b5_v$q & ~sup_now) begin
+            s5_mask = b5_mask$q;
         end
-        set_mask = s4_mask & ~turn_mask;
-        green_keep = green_bits$q & ~s4_mask & ~turn_mask;
-        ceiling_keep = ceiling_bits$q & ~s4_mask & ~turn_mask;
-        deficit_keep = deficit_bits$q & ~s4_mask & ~turn_mask;
+        set_mask = s5_mask & ~turn_mask;
+        green_keep = green_bits$q & ~s5_mask & ~turn_mask;
+        ceiling_keep = ceiling_bits$q & ~s5_mask & ~turn_mask;
+        deficit_keep = deficit_bits$q & ~s5_mask & ~turn_mask;
         green_set = 32'h0;
         if (g_ok) begin
             green_set = set_mask;
@@ -28879,7 +28994,7 @@ module top$shaper(clock,shape$write,shape$queue,shape$shape,sched$op,sched$queue
             ceiling_set = set_mask;
         end
         deficit_set = 32'h0;
-        if (d_ok) begin
+        if (b5_d$q) begin
             deficit_set = set_mask;
         end
         green_bits$d = green_keep | green_set;
@@ -29618,25 +29733,6 @@ module top$shaper$a4_dtok(d,q,clock);
 endmodule // top$shaper$a4_dtok
 
 
-module top$shaper$a4_mask(d,q,clock);
-    
-    // Module arguments
-    input wire  [63:0] d;
-    output reg  [63:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 64'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$shaper$a4_mask
-
-
 module top$shaper$a4_q(d,q,clock);
     
     // Module arguments
@@ -29711,6 +29807,139 @@ module top$shaper$a4_v(d,q,clock);
     end
           
 endmodule // top$shaper$a4_v
+
+
+module top$shaper$b5_c(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_c
+
+
+module top$shaper$b5_d(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_d
+
+
+module top$shaper$b5_g(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_g
+
+
+module top$shaper$b5_mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_mask
+
+
+module top$shaper$b5_q(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_q
+
+
+module top$shaper$b5_sup(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_sup
+
+
+module top$shaper$b5_v(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$shaper$b5_v
 
 
 module top$shaper$c_bucket(clock,diff,rate,burst,add,charge,empty,full,tokens,chain,result,admit);
@@ -34755,7 +34984,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             sched$d = Step$Idle;
         end
         if ((sched$q == Step$Decide) & (sched_stale | ~sc_work$q | (rq_free & ~d_may & turns_ok$q))) begin
-            settle$d = 32'h9;
+            settle$d = 32'ha;
         end
         sched_mask = 32'h0;
         if (sched_clear) begin

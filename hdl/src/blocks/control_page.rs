@@ -13,11 +13,13 @@
 //! data is an AND-OR of the selected registers. Deciding and acting in one
 //! cycle was a path of eight LUT levels from the port's address to the read
 //! data. So writes and commands take effect, and reads are answered, two
-//! cycles after the strobe, except user-page counter reads, which wait for
-//! the counter RAM. Unmapped offsets read as zero and ignore writes, so
-//! probing an older or smaller device is harmless.
+//! cycles after the strobe, except counter reads, which wait for a counter
+//! RAM: the low half of a global counter for the `CounterBank` (4 to 35
+//! cycles; the high half is then latched, so reading it is immediate), a
+//! user-page counter for `QueueCounters`. Unmapped offsets read as zero and
+//! ignore writes, so probing an older or smaller device is harmless.
 
-use super::StatCounter;
+use super::CounterBank;
 use crate::filter::{ENTRY_BITS, KEY_WORDS};
 use crate::params::{NicParams, QUEUE_BITS, QUEUE_COUNT, QUEUE_COUNT_LOG2, REG_ADDR_BITS};
 use crate::ports::{DoorbellSource, FilterWriteSource, QueueConfigSource, RegTarget, ShapeConfig, ShapeConfigSource};
@@ -127,7 +129,9 @@ pub struct ControlPage {
     qc_strobe: DFF<Bit>,
     qc_queue: DFF<Bits<QUEUE_BITS>>,
     qc_counter: DFF<Bits<2>>,
-    counters: [StatCounter; COUNTER_COUNT],
+    /// The global counters; a low-half read waits for the bank's answer.
+    counters: CounterBank,
+    ctr_wait: DFF<Bit>,
     id_rom: ROM<Bits<32>, ID_WORD_BITS>,
     ack: DFF<Bit>,
     rdata: DFF<Bits<32>>,
@@ -164,8 +168,6 @@ pub struct ControlPage {
     counters_base: Constant<Bits<REG_ADDR_BITS>>,
     counters_end: Constant<Bits<REG_ADDR_BITS>>,
     counter_offset: Signal<Local, Bits<REG_ADDR_BITS>>,
-    counter_select: Signal<Local, Bits<32>>,
-    counter_value: Signal<Local, Bits<64>>,
     in_counters: Signal<Local, Bit>,
     // The decode stage: the request and everything decided from its address
     // and data, each flag already qualified by the strobe and the direction.
@@ -198,8 +200,8 @@ pub struct ControlPage {
     rd_rss: DFF<Bits<16>>,
     rd_qcfg: DFF<Bits<32>>,
     rd_shape: DFF<Bits<8>>,
-    /// Low half of a global counter: one-hot by counter, and whether any.
-    rd_counter: DFF<Bits<32>>,
+    /// Low half of a global counter: which, and whether any.
+    rd_counter: DFF<Bits<5>>,
     rd_counter_lo: DFF<Bit>,
     rd_counter_hi: DFF<Bit>,
     is_wr: Signal<Local, Bit>,
@@ -217,7 +219,7 @@ impl ControlPage {
             .iter()
             .map(|&(offset, value)| (((offset / 4) as u64).into(), (value as u64).into()))
             .collect();
-        assert!(COUNTER_COUNT <= 32, "counter select is 32 bits wide");
+        assert!(COUNTER_COUNT <= super::counter_bank::BANK_COUNTERS, "more counters than the bank holds");
         Self {
             clock: Default::default(),
             regs: Default::default(),
@@ -272,6 +274,7 @@ impl ControlPage {
             qc_queue: Default::default(),
             qc_counter: Default::default(),
             counters: Default::default(),
+            ctr_wait: Default::default(),
             id_rom: ROM::new(rom),
             ack: Default::default(),
             rdata: Default::default(),
@@ -307,8 +310,6 @@ impl ControlPage {
             counters_base: addr(regmap::COUNTERS),
             counters_end: addr(regmap::COUNTERS + 8 * COUNTER_COUNT as u32),
             counter_offset: Default::default(),
-            counter_select: Default::default(),
-            counter_value: Default::default(),
             in_counters: Default::default(),
             req_strobe: Default::default(),
             req_wdata: Default::default(),
@@ -351,7 +352,7 @@ impl Logic for ControlPage {
     fn update(&mut self) {
         dff_setup!(
             self, clock, ack, rdata, scratch, control, high_latch, default_q, value_word, cmd_write, cmd_word,
-            qcfg_write, qcfg_queue, shape_write, shape_read, shape_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter,
+            qcfg_write, qcfg_queue, shape_write, shape_read, shape_queue, db_valid, db_queue, db_kind, db_value, qc_wait, qc_strobe, qc_queue, qc_counter, ctr_wait,
             req_strobe, req_wdata, req_queue, req_kind, rom_addr, we_scratch, we_control, we_default_q, we_value, we_key, we_rss, we_qcfg, we_shape,
             go_filter, go_shape_cmd, go_commit, go_doorbell, go_qc, rd_id, rd_scratch, rd_control, rd_default_q, rd_status, rd_rss, rd_qcfg, rd_shape,
             rd_counter, rd_counter_lo, rd_counter_hi
@@ -466,10 +467,10 @@ impl Logic for ControlPage {
         self.in_rss.next = (self.regs.addr.val() >= self.rss_base.val()) & (self.regs.addr.val() < self.rss_end.val());
         self.rss_offset.next = self.regs.addr.val() - self.rss_base.val();
         self.rss_select.next = bit_cast::<16, 1>(true.into()) << self.rss_offset.val().get_bits::<4>(2);
-        for i in 0..COUNTER_COUNT {
-            self.counters[i].clock.next = self.clock.val();
-            self.counters[i].inc.next = self.inc.val().get_bit(i);
-        }
+        self.counters.clock.next = self.clock.val();
+        self.counters.inc.next = self.inc.val();
+        self.counters.rd_strobe.next = false;
+        self.counters.rd_index.next = self.rd_counter.q.val();
         self.loopback.next = self.control.q.val().get_bit(0);
         self.default_queue.next = self.default_q.q.val();
 
@@ -500,8 +501,6 @@ impl Logic for ControlPage {
         self.in_counters.next = (self.regs.addr.val() >= self.counters_base.val())
             & (self.regs.addr.val() < self.counters_end.val());
         self.counter_offset.next = self.regs.addr.val() - self.counters_base.val();
-        self.counter_select.next =
-            bit_cast::<32, 1>(true.into()) << self.counter_offset.val().get_bits::<5>(3);
         self.req_strobe.d.next = self.regs.strobe.val();
         self.req_wdata.d.next = self.regs.wdata.val();
         self.req_queue.d.next = bit_cast::<QUEUE_BITS, REG_ADDR_BITS>(self.page.val() - 1);
@@ -557,10 +556,7 @@ impl Logic for ControlPage {
         if self.is_rd.val() & self.in_shape.val() {
             self.rd_shape.d.next = self.shape_select.val();
         }
-        self.rd_counter.d.next = 0.into();
-        if self.is_rd.val() & self.in_counters.val() & !self.regs.addr.val().get_bit(2) {
-            self.rd_counter.d.next = self.counter_select.val();
-        }
+        self.rd_counter.d.next = self.counter_offset.val().get_bits::<5>(3);
         self.rd_counter_lo.d.next = self.is_rd.val() & self.in_counters.val() & !self.regs.addr.val().get_bit(2);
         self.rd_counter_hi.d.next = self.is_rd.val() & self.in_counters.val() & self.regs.addr.val().get_bit(2);
 
@@ -573,8 +569,18 @@ impl Logic for ControlPage {
             self.regs.rdata.next = self.qc_rd_data.val();
             self.qc_wait.d.next = false;
         }
-        // The counter RAM answers later; that read holds its ack until then.
-        self.ack.d.next = self.req_strobe.q.val() & !self.go_qc.q.val();
+        if self.ctr_wait.q.val() & self.counters.rd_ack.val() {
+            self.regs.ack.next = true;
+            self.regs.rdata.next = self.counters.rd_value.val().get_bits::<32>(0);
+            self.high_latch.d.next = self.counters.rd_value.val().get_bits::<32>(32);
+            self.ctr_wait.d.next = false;
+        }
+        // The counter RAMs answer later; those reads hold their ack until then.
+        self.ack.d.next = self.req_strobe.q.val() & !self.go_qc.q.val() & !self.rd_counter_lo.q.val();
+        if self.rd_counter_lo.q.val() {
+            self.counters.rd_strobe.next = true;
+            self.ctr_wait.d.next = true;
+        }
 
         if self.we_scratch.q.val() {
             self.scratch.d.next = self.req_wdata.q.val();
@@ -642,16 +648,7 @@ impl Logic for ControlPage {
         // The read data: the regions are disjoint (asserted above), so an OR
         // of each register masked by its select rather than a priority chain.
         self.id_rom.address.next = self.rom_addr.q.val();
-        self.counter_value.next = 0.into();
-        for i in 0..COUNTER_COUNT {
-            if self.rd_counter.q.val().get_bit(i) {
-                self.counter_value.next = self.counter_value.val() | self.counters[i].value.val();
-            }
-        }
-        if self.rd_counter_lo.q.val() {
-            self.high_latch.d.next = self.counter_value.val().get_bits::<32>(32);
-        }
-        self.read_value.next = self.counter_value.val().get_bits::<32>(0);
+        self.read_value.next = 0.into();
         if self.rd_id.q.val() {
             self.read_value.next = self.read_value.val() | self.id_rom.data.val();
         }
@@ -819,15 +816,31 @@ mod tests {
         }
         h.uut.inc.next = 0.into();
         for (i, c) in Counter::ALL.iter().enumerate() {
-            assert_eq!(read(&mut h, c.offset()), i as u32 + 1, "{}", c.name());
+            assert_eq!(read_counter(&mut h, c.offset()), i as u32 + 1, "{}", c.name());
             assert_eq!(read(&mut h, c.offset() + 4), 0, "{}", c.name());
         }
-        // The high word comes from the latch taken at the low read, even if
-        // the counter moves in between.
+        // Events up to the strobe are in the answer, while they keep coming.
         h.uut.inc.next = 1.into();
-        let lo = read(&mut h, Counter::RxFrames.offset());
-        let lo_later = read(&mut h, Counter::RxFrames.offset());
-        assert!(lo_later > lo);
+        let lo = read_counter(&mut h, Counter::RxFrames.offset());
+        let before = h.cycles;
+        let lo_later = read_counter(&mut h, Counter::RxFrames.offset());
+        assert!(lo_later >= lo + 2 && lo_later as u64 <= lo as u64 + h.cycles - before, "{lo} then {lo_later}");
+    }
+
+    /// A low-half counter read: the ack waits for the counter bank.
+    fn read_counter(h: &mut Harness<ControlPage>, offset: u32) -> u32 {
+        use crate::blocks::counter_bank::BANK_READ_LATENCY_MAX;
+        strobe(h, false, offset, 0);
+        let mut waited = 1;
+        while !h.uut.regs.ack.val() {
+            h.cycle();
+            waited += 1;
+            assert!(waited <= BANK_READ_LATENCY_MAX + 2, "no ack {waited} cycles after the strobe");
+        }
+        let data = h.uut.regs.rdata.val().index() as u32;
+        h.cycle();
+        assert!(!h.uut.regs.ack.val(), "ack lasted more than one cycle");
+        data
     }
 
     #[test]

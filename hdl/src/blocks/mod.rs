@@ -5,6 +5,7 @@
 
 pub mod control_page;
 pub mod count_crossing;
+pub mod counter_bank;
 pub mod crc32;
 pub mod dma_arbiter;
 pub mod dma_memory;
@@ -27,7 +28,6 @@ pub mod rgmii;
 pub mod rx_crossing;
 pub mod rx_engine;
 pub mod skid;
-pub mod stat_counter;
 pub mod steered_fifo;
 pub mod token_bucket;
 pub mod tx_engine;
@@ -59,7 +59,7 @@ pub use rgmii::{RgmiiRx, RgmiiTx};
 pub use rx_crossing::RxCrossing;
 pub use rx_engine::RxEngine;
 pub use skid::Skid;
-pub use stat_counter::StatCounter;
+pub use counter_bank::CounterBank;
 pub use token_bucket::TokenBucket;
 pub use tx_engine::TxEngine;
 pub use tx_shaper::TxShaper;
