@@ -13,7 +13,9 @@
 //! on the line, about 239,000 core cycles, so every test makes as few as
 //! it can.
 
+use arsenic::board_forward::{self, ForwardSpec, SlotStatus};
 use arsenic::board_stats;
+use arsenic::demux::filters::{Filter, Target};
 use arsenic::control::Nic;
 use arsenic::device::uart::UartDevice;
 use arsenic::uart::tty::Tty;
@@ -382,4 +384,59 @@ fn versa_shell_in_band_link_status_reaches_stats_and_leds() {
     assert_eq!(leds(&mut board), LED_LINK1);
     drop(uart);
     board.report("link status", started);
+}
+
+#[test]
+fn versa_shell_forwarder_sends_a_filtered_queue_out_of_port1() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let mut nic = Nic::open(&uart).unwrap();
+    let mac = [0x02, 0, 0, 0, 0, 0x77];
+    nic.install_filter(&Filter::Mac { mac, vlan: None }, Target::queue(3)).unwrap();
+    // Four 1 KiB buffers for eight descriptors: 4.3 KiB of the 8.
+    let spec = ForwardSpec { slot: 1, queue: 3, offset: 0x400, ring_log2: 3, buffers: 4, buffer_bytes: 1024 };
+    board_forward::start(&mut nic, &uart, &spec).unwrap();
+    let setup = uart.link_stats().accesses;
+
+    // Frames to the filter's address, one too long for a buffer, and one
+    // to another address (the default queue, 0, is not enabled), spaced so
+    // the four buffers never run out; ten frames wrap the rings.
+    let to_queue = |n: usize, seed: u8| {
+        let mut f = frame(n, seed);
+        f[..6].copy_from_slice(&mac);
+        f
+    };
+    let sizes = [60usize, 1018, 200, 1200, 64, 61, 1000, 300, 127, 800, 1024, 75];
+    let mut sent: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| to_queue(n, 0x50 + i as u8)).collect();
+    sent.insert(5, frame(100, 0x99));
+    let good: Vec<Vec<u8>> = sent.iter().filter(|f| f[..6] == mac && f.len() <= 1024).cloned().collect();
+    let want = good.len();
+    let inject = sent.clone();
+    let (done, out1, out0) = board.with(move |s| {
+        for f in &inject {
+            s.send_frame(0, f);
+            s.run_cycles(6_000);
+        }
+        let done = s.run_until(100_000, |s| s.rx_pending(0) == 0 && s.bursts_waiting(1) >= want);
+        s.run_cycles(5_000);
+        (done, s.take_bursts(1), s.take_bursts(0))
+    });
+    assert!(done, "{} of {want} frames out of port 1", out1.len());
+    assert_eq!(frames_of(&out1), good, "port 1 must send exactly the queue's frames that fit a buffer, in order");
+    assert!(out0.is_empty());
+
+    let slot = board_forward::status(&uart, 1).unwrap();
+    assert_eq!(slot, SlotStatus { running: true, status: 0, forwarded: want as u32, rx_errors: 1, tx_errors: 0 });
+    let counters: Vec<u64> = [Counter::RxDelivered, Counter::RxDropTooLong, Counter::RxDropDisabled, Counter::TxFrames, Counter::TxBytes]
+        .iter()
+        .map(|&c| nic.counter(c).unwrap())
+        .collect();
+    assert_eq!(counters, [want as u64, 1, 1, want as u64, sum(&good)]);
+    assert_eq!(port_stats(&uart, 1, &[PortStat::TxFrames, PortStat::TxBytes]), [want as u32, sum(&good) as u32]);
+    // The other slots never ran.
+    assert_eq!(uart.read32_at(arsenic_hdl::board::versa_ecp5::regions::fwd_register(0, 0)).unwrap(), 0);
+    assert_eq!(uart.link_stats().retries, 0);
+    eprintln!("forwarder setup: {setup} register accesses over the UART");
+    drop(uart);
+    board.report("forwarder", started);
 }
