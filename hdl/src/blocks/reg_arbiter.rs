@@ -243,9 +243,9 @@ mod tests {
                 break;
             }
         }
-        for who in 0..2 {
+        for (who, want) in want.iter().enumerate() {
             let got: Vec<(bool, u32, u32)> = b.seen.iter().filter(|s| s.0 == who).map(|s| (s.1, s.2, s.3)).collect();
-            assert_eq!(got, Vec::from(want[who].clone()), "initiator {who}");
+            assert_eq!(got, Vec::from(want.clone()), "initiator {who}");
             assert_eq!(b.init[who].answers.len(), 300);
         }
     }

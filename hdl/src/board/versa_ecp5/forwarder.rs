@@ -22,6 +22,7 @@
 //! - then, if the transmit descriptor at `tx_head` is written back, its
 //!   buffer is reposted to receive, the receive doorbell rung, and
 //!   `FORWARDED` (status Ok) or `TX_ERRORS` (any other) counts it.
+//!
 //! A write-back is read high word first (the done bit), then the low word
 //! (length, status), then the descriptor's address; a descriptor is posted
 //! address low, address high, length, then a zero high word (clearing a
@@ -901,7 +902,7 @@ mod tests {
                 }
                 return self.rd32(off);
             }
-            assert!(write && addr < MEMORY_WINDOW && addr >= PAGE_BYTES, "unexpected access {write} {addr:#x}");
+            assert!(write && (PAGE_BYTES..MEMORY_WINDOW).contains(&addr), "unexpected access {write} {addr:#x}");
             let (q, reg) = (addr / PAGE_BYTES - 1, addr % PAGE_BYTES);
             assert!(reg == UQ_RX_TAIL || reg == UQ_TX_TAIL, "doorbell at {addr:#x}");
             let fq = self.queues.get_mut(&q).unwrap_or_else(|| panic!("doorbell for unknown queue {q}"));
@@ -1025,7 +1026,7 @@ mod tests {
         /// Lays out queue `q` for slot `slot` as the host would: rings at
         /// `rx_ring`/`tx_ring`, `2^log2` buffers of `buf` bytes at `bufs`,
         /// every receive descriptor posted; then starts the slot.
-        fn setup(&mut self, slot: u32, q: u32, rx_ring: usize, tx_ring: usize, log2: u8, bufs: usize, buf: u32) {
+        fn setup(&mut self, slot: u32, q: u32, (rx_ring, tx_ring): (usize, usize), log2: u8, bufs: usize, buf: u32) {
             let n = 1usize << log2;
             for i in 0..n {
                 self.wr64(rx_ring + 16 * i, DMA_MEMORY_BASE + (bufs + i * buf as usize) as u64);
@@ -1082,7 +1083,7 @@ mod tests {
     #[test]
     fn forwarder_forwards_good_frames_and_reposts_errors_across_ring_wraps() {
         let mut b = Bench::new(1);
-        b.setup(0, 5, 0x0000, 0x0080, 3, 0x0400, 256);
+        b.setup(0, 5, (0x0000, 0x0080), 3, 0x0400, 256);
         let frames: Vec<Vec<u8>> = (0..40).map(|i| frame(if i % 7 == 3 { 300 } else { 60 + 5 * i }, i as u8)).collect();
         let mut frames = frames;
         frames[11][0] = 0xEE;
@@ -1146,8 +1147,8 @@ mod tests {
     #[test]
     fn forwarder_serves_two_slots_interleaved() {
         let mut b = Bench::new(2);
-        b.setup(1, 3, 0x0000, 0x0100, 4, 0x0800, 128);
-        b.setup(3, 63, 0x0200, 0x0300, 4, 0x1000, 128);
+        b.setup(1, 3, (0x0000, 0x0100), 4, 0x0800, 128);
+        b.setup(3, 63, (0x0200, 0x0300), 4, 0x1000, 128);
         let a: Vec<Vec<u8>> = (0..30).map(|i| frame(60 + i, 0x30 + i as u8)).collect();
         let c: Vec<Vec<u8>> = (0..30).map(|i| frame(100 - i, 0x90 + i as u8)).collect();
         for i in 0..30 {
@@ -1174,7 +1175,7 @@ mod tests {
     fn forwarder_stops_between_accesses_and_restarts_from_its_indices() {
         let mut b = Bench::new(3);
         b.tx_speed = 5;
-        b.setup(2, 9, 0x1800, 0x1900, 4, 0x0000, 256);
+        b.setup(2, 9, (0x1800, 0x1900), 4, 0x0000, 256);
         let frames: Vec<Vec<u8>> = (0..12).map(|i| frame(64 + 8 * i, i as u8)).collect();
         for f in &frames {
             assert!(b.receive(9, f));
@@ -1262,8 +1263,8 @@ mod tests {
     #[test]
     fn forwarder_stops_a_slot_whose_access_is_never_acknowledged() {
         let mut b = Bench::new(5);
-        b.setup(0, 4, 0x0000, 0x0080, 3, 0x0400, 128);
-        b.setup(1, 6, 0x0100, 0x0180, 3, 0x0800, 128);
+        b.setup(0, 4, (0x0000, 0x0080), 3, 0x0400, 128);
+        b.setup(1, 6, (0x0100, 0x0180), 3, 0x0800, 128);
         b.deaf = Some(queue_page(4) + UQ_TX_TAIL);
         assert!(b.receive(4, &frame(70, 1)));
         assert!(b.run_until(5_000, |b| b.accesses.iter().any(|a| a.1 == queue_page(4) + UQ_TX_TAIL)));
