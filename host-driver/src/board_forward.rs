@@ -51,10 +51,10 @@ impl ForwardSpec {
         if self.buffers == 0 || self.buffers > 1 << self.ring_log2 {
             bail!("buffers must be 1..={} (one per receive descriptor), got {}", 1u32 << self.ring_log2, self.buffers);
         }
-        if self.buffer_bytes < 64 || self.buffer_bytes > u16::MAX as u32 || self.buffer_bytes % 8 != 0 {
+        if self.buffer_bytes < 64 || self.buffer_bytes > u16::MAX as u32 || !self.buffer_bytes.is_multiple_of(8) {
             bail!("buffer bytes must be a multiple of 8 in 64..=65528, got {}", self.buffer_bytes);
         }
-        if self.offset % DESC_BYTES as u32 != 0 || self.offset as u64 + self.bytes() > DmaMemory8K::SIZE_BYTES {
+        if !self.offset.is_multiple_of(DESC_BYTES as u32) || self.offset as u64 + self.bytes() > DmaMemory8K::SIZE_BYTES {
             bail!(
                 "{} bytes of rings and buffers at offset 0x{:x} do not fit the {} bytes of on-chip memory (16-byte aligned)",
                 self.bytes(),

@@ -16,6 +16,7 @@
 use arsenic::board_forward::{self, ForwardSpec, SlotStatus};
 use arsenic::board_stats;
 use arsenic::demux::filters::{Filter, Target};
+use arsenic::shaping::{Rate, Shaping};
 use arsenic::control::Nic;
 use arsenic::device::uart::UartDevice;
 use arsenic::uart::tty::Tty;
@@ -25,6 +26,7 @@ use arsenic_hdl::board::versa_ecp5::regions::{
 };
 use arsenic_hdl::board::versa_ecp5::shell::UART_BAUD;
 use arsenic_hdl::regmap::{self, Counter};
+use arsenic_hdl::shaping::MIN_BURST_BYTES;
 use arsenic_hdl::NicParams;
 use arsenic_testbench::mac_loop::Gmii;
 use arsenic_testbench::versa::{fcs, wire_bytes, InBandStatus, TxBurst, VersaConfig, VersaSim, INTERFRAME_GAP};
@@ -439,4 +441,69 @@ fn versa_shell_forwarder_sends_a_filtered_queue_out_of_port1() {
     eprintln!("forwarder setup: {setup} register accesses over the UART");
     drop(uart);
     board.report("forwarder", started);
+}
+
+#[test]
+fn versa_shell_forwarder_shapes_one_queue_and_not_the_other() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let mut nic = Nic::open(&uart).unwrap();
+    let (fast, slow) = ([0x02, 0, 0, 0, 0, 0x33], [0x02, 0, 0, 0, 0, 0x55]);
+    nic.install_filter(&Filter::Mac { mac: fast, vlan: None }, Target::queue(3)).unwrap();
+    nic.install_filter(&Filter::Mac { mac: slow, vlan: None }, Target::queue(5)).unwrap();
+    let a = ForwardSpec { slot: 0, queue: 3, offset: 0, ring_log2: 3, buffers: 4, buffer_bytes: 1024 };
+    let b = ForwardSpec { slot: 2, queue: 5, offset: a.bytes() as u32, ring_log2: 3, buffers: 2, buffer_bytes: 1536 };
+    // Queue 5 capped at 1 Mb/s with the smallest bucket. Written straight
+    // to the staging words: `Nic::set_shaping` reads every queue's
+    // guarantee first, 64 round trips on this line.
+    let ceiling = Rate { bits_per_s: 1_000_000, burst_bytes: MIN_BURST_BYTES };
+    let shape = Shaping { ceiling: Some(ceiling), ..Default::default() }.to_settings(nic.info.clock_hz).unwrap();
+    for (i, w) in shape.words().iter().enumerate() {
+        uart.write32_at(regmap::SHAPE + 4 * i as u32, *w).unwrap();
+    }
+    uart.write32_at(regmap::SHAPE_CMD, regmap::SHAPE_CMD_WRITE | 5).unwrap();
+    // The accesses after the commit take tens of milliseconds, time for a
+    // 1 Mb/s bucket to fill however it starts.
+    board_forward::start(&mut nic, &uart, &a).unwrap();
+    board_forward::start(&mut nic, &uart, &b).unwrap();
+
+    let to = |mac: [u8; 6], n: usize, seed: u8| {
+        let mut f = frame(n, seed);
+        f[..6].copy_from_slice(&mac);
+        f
+    };
+    let slow_frames: Vec<Vec<u8>> = (0..3).map(|i| to(slow, 1500, 0x70 + i)).collect();
+    let fast_frame = to(fast, 200, 0x7F);
+    let inject = (slow_frames.clone(), fast_frame.clone());
+    let (out, injected) = board.with(move |s| {
+        let (slow_frames, fast_frame) = inject;
+        let mut injected = vec![];
+        for f in &slow_frames {
+            injected.push(s.cycles());
+            s.send_frame(0, f);
+            s.run_cycles(6_000);
+        }
+        injected.push(s.cycles());
+        s.send_frame(0, &fast_frame);
+        assert!(s.run_until(3_000_000, |s| s.bursts_waiting(1) >= 4), "{} bursts", s.bursts_waiting(1));
+        s.run_cycles(5_000);
+        (s.take_bursts(1), injected)
+    });
+    let frames = frames_of(&out);
+    // The fast queue's frame overtakes the third slow one, held by the cap.
+    assert_eq!(frames, [slow_frames[0].clone(), slow_frames[1].clone(), fast_frame, slow_frames[2].clone()]);
+    assert!(out[2].start_cycle - injected[3] < 20_000, "the fast frame left {} cycles after it came", out[2].start_cycle - injected[3]);
+    // The full bucket (3092 bytes) admits the first two (1524 wire bytes
+    // each); the third waits until it again holds a maximum frame's
+    // admission (1546 bytes), about 1480 bytes at 1 Mb/s: 12 ms, 1.5 M cycles.
+    let held = out[3].start_cycle - out[0].start_cycle;
+    assert!(out[1].start_cycle - out[0].start_cycle < 10_000);
+    assert!((1_400_000..1_700_000).contains(&held), "the third slow frame left {held} cycles after the first");
+    eprintln!("forwarder with shaping: the capped queue's third frame held {held} cycles, the other queue's frame out {} cycles after it came", out[2].start_cycle - injected[3]);
+    for (slot, queue_frames) in [(0, 1), (2, 3)] {
+        let st = board_forward::status(&uart, slot).unwrap();
+        assert_eq!((st.running, st.forwarded, st.rx_errors, st.tx_errors), (true, queue_frames, 0, 0), "slot {slot}");
+    }
+    drop(uart);
+    board.report("forwarder with shaping", started);
 }
