@@ -43,6 +43,9 @@
 //! acknowledged doorbell still advances the indices. Configuration and
 //! index writes to a running slot are ignored; counters restart when a
 //! slot starts. The rings of one slot are not checked against each other.
+//! The checks are registered: a start sees configuration written at least
+//! two cycles before it (any two accesses over the shell's register slice
+//! are further apart).
 
 use super::regions::{fwd, FORWARDER_SLOTS, FORWARDER_SLOT_STRIDE, MEMORY_WINDOW};
 use crate::blocks::dma_memory::DmaMemory8K;
@@ -98,7 +101,7 @@ pub struct Forwarder {
     /// The forwarder's own registers, at offsets inside its window.
     pub settings: RegTarget,
     window: Constant<Bits<24>>,
-    ring_unit: Constant<Bits<21>>,
+    ring_unit: Constant<Bits<14>>,
     running: [DFF<Bit>; SLOTS],
     /// `STATUS_*` bits 13..8.
     status: [DFF<Bits<6>>; SLOTS],
@@ -116,6 +119,13 @@ pub struct Forwarder {
     forwarded: [DFF<Bits<32>>; SLOTS],
     rx_errors: [DFF<Bits<32>>; SLOTS],
     tx_errors: [DFF<Bits<32>>; SLOTS],
+    /// Each slot's configuration checked, a cycle after it was written:
+    /// the `STATUS_BAD_*` reasons a start would be refused for.
+    bad_log2: [DFF<Bit>; SLOTS],
+    bad_rx: [DFF<Bit>; SLOTS],
+    bad_tx: [DFF<Bit>; SLOTS],
+    bad_queue: [DFF<Bit>; SLOTS],
+    bad_buf: [DFF<Bit>; SLOTS],
     state: DFF<FwdState>,
     cur: DFF<Bits<2>>,
     busy: DFF<Bit>,
@@ -179,11 +189,11 @@ pub struct Forwarder {
     hs_hot: Signal<Local, Bits<4>>,
     hwr: Signal<Local, Bit>,
     h_running: Signal<Local, Bit>,
-    h_queue: Signal<Local, Bits<7>>,
-    h_rx_base: Signal<Local, Bits<14>>,
-    h_tx_base: Signal<Local, Bits<14>>,
-    h_log2: Signal<Local, Bits<5>>,
-    h_buf: Signal<Local, Bits<17>>,
+    h_bad_log2: Signal<Local, Bit>,
+    h_bad_rx: Signal<Local, Bit>,
+    h_bad_tx: Signal<Local, Bit>,
+    h_bad_queue: Signal<Local, Bit>,
+    h_bad_buf: Signal<Local, Bit>,
     h_status: Signal<Local, Bits<6>>,
     h_rx_head: Signal<Local, Bits<16>>,
     h_rx_tail: Signal<Local, Bits<16>>,
@@ -192,7 +202,6 @@ pub struct Forwarder {
     h_forwarded: Signal<Local, Bits<32>>,
     h_rx_errors: Signal<Local, Bits<32>>,
     h_tx_errors: Signal<Local, Bits<32>>,
-    ring_bytes: Signal<Local, Bits<21>>,
     reasons: Signal<Local, Bits<6>>,
     c_queue: Signal<Local, Bits<7>>,
     c_base: Signal<Local, Bits<14>>,
@@ -222,6 +231,11 @@ impl Default for Forwarder {
             forwarded: Default::default(),
             rx_errors: Default::default(),
             tx_errors: Default::default(),
+            bad_log2: Default::default(),
+            bad_rx: Default::default(),
+            bad_tx: Default::default(),
+            bad_queue: Default::default(),
+            bad_buf: Default::default(),
             state: Default::default(),
             cur: Default::default(),
             busy: Default::default(),
@@ -279,11 +293,11 @@ impl Default for Forwarder {
             hs_hot: Default::default(),
             hwr: Default::default(),
             h_running: Default::default(),
-            h_queue: Default::default(),
-            h_rx_base: Default::default(),
-            h_tx_base: Default::default(),
-            h_log2: Default::default(),
-            h_buf: Default::default(),
+            h_bad_log2: Default::default(),
+            h_bad_rx: Default::default(),
+            h_bad_tx: Default::default(),
+            h_bad_queue: Default::default(),
+            h_bad_buf: Default::default(),
             h_status: Default::default(),
             h_rx_head: Default::default(),
             h_rx_tail: Default::default(),
@@ -292,7 +306,6 @@ impl Default for Forwarder {
             h_forwarded: Default::default(),
             h_rx_errors: Default::default(),
             h_tx_errors: Default::default(),
-            ring_bytes: Default::default(),
             reasons: Default::default(),
             c_queue: Default::default(),
             c_base: Default::default(),
@@ -338,6 +351,25 @@ impl Logic for Forwarder {
             self.forwarded[i].d.next = self.forwarded[i].q.val();
             self.rx_errors[i].d.next = self.rx_errors[i].q.val();
             self.tx_errors[i].d.next = self.tx_errors[i].q.val();
+            self.bad_log2[i].clock.next = self.clock.val();
+            self.bad_rx[i].clock.next = self.clock.val();
+            self.bad_tx[i].clock.next = self.clock.val();
+            self.bad_queue[i].clock.next = self.clock.val();
+            self.bad_buf[i].clock.next = self.clock.val();
+            // Registered per slot, so a start decodes no arithmetic. A ring
+            // log2 past 9 cannot fit 8 KiB; below that, base and ring size
+            // add up in 14 bits (a base of 8192 or more is already bad).
+            self.bad_log2[i].d.next = (self.log2[i].q.val() < 3) | (self.log2[i].q.val() > 12);
+            self.bad_rx[i].d.next = self.rx_base[i].q.val().get_bit(13)
+                | self.rx_base[i].q.val().get_bits::<4>(0).any()
+                | (self.log2[i].q.val() > 9)
+                | ((self.rx_base[i].q.val() + (self.ring_unit.val() << self.log2[i].q.val())) > 8192);
+            self.bad_tx[i].d.next = self.tx_base[i].q.val().get_bit(13)
+                | self.tx_base[i].q.val().get_bits::<4>(0).any()
+                | (self.log2[i].q.val() > 9)
+                | ((self.tx_base[i].q.val() + (self.ring_unit.val() << self.log2[i].q.val())) > 8192);
+            self.bad_queue[i].d.next = self.queue[i].q.val().get_bit(6);
+            self.bad_buf[i].d.next = self.buf_len[i].q.val().get_bit(16) | !self.buf_len[i].q.val().any();
         }
 
         // The current slot.
@@ -664,11 +696,11 @@ impl Logic for Forwarder {
             & self.settings.write.val()
             & !self.settings.addr.val().get_bits::<16>(8).any();
         self.h_running.next = false;
-        self.h_queue.next = 0.into();
-        self.h_rx_base.next = 0.into();
-        self.h_tx_base.next = 0.into();
-        self.h_log2.next = 0.into();
-        self.h_buf.next = 0.into();
+        self.h_bad_log2.next = false;
+        self.h_bad_rx.next = false;
+        self.h_bad_tx.next = false;
+        self.h_bad_queue.next = false;
+        self.h_bad_buf.next = false;
         self.h_status.next = 0.into();
         self.h_rx_head.next = 0.into();
         self.h_rx_tail.next = 0.into();
@@ -680,11 +712,11 @@ impl Logic for Forwarder {
         for i in 0..4 {
             if self.hs_hot.val().get_bit(i) {
                 self.h_running.next = self.running[i].q.val();
-                self.h_queue.next = self.queue[i].q.val();
-                self.h_rx_base.next = self.rx_base[i].q.val();
-                self.h_tx_base.next = self.tx_base[i].q.val();
-                self.h_log2.next = self.log2[i].q.val();
-                self.h_buf.next = self.buf_len[i].q.val();
+                self.h_bad_log2.next = self.bad_log2[i].q.val();
+                self.h_bad_rx.next = self.bad_rx[i].q.val();
+                self.h_bad_tx.next = self.bad_tx[i].q.val();
+                self.h_bad_queue.next = self.bad_queue[i].q.val();
+                self.h_bad_buf.next = self.bad_buf[i].q.val();
                 self.h_status.next = self.status[i].q.val();
                 self.h_rx_head.next = self.rx_head[i].q.val();
                 self.h_rx_tail.next = self.rx_tail[i].q.val();
@@ -695,29 +727,11 @@ impl Logic for Forwarder {
                 self.h_tx_errors.next = self.tx_errors[i].q.val();
             }
         }
-        self.ring_bytes.next = self.ring_unit.val() << self.h_log2.val();
-        self.reasons.next = 0.into();
-        if (self.h_log2.val() < 3) | (self.h_log2.val() > 12) {
-            self.reasons.next = self.reasons.val() | 0x01;
-        }
-        if self.h_rx_base.val().get_bit(13)
-            | self.h_rx_base.val().get_bits::<4>(0).any()
-            | ((bit_cast::<21, 14>(self.h_rx_base.val()) + self.ring_bytes.val()) > 8192)
-        {
-            self.reasons.next = self.reasons.val() | 0x02;
-        }
-        if self.h_tx_base.val().get_bit(13)
-            | self.h_tx_base.val().get_bits::<4>(0).any()
-            | ((bit_cast::<21, 14>(self.h_tx_base.val()) + self.ring_bytes.val()) > 8192)
-        {
-            self.reasons.next = self.reasons.val() | 0x04;
-        }
-        if self.h_queue.val().get_bit(6) {
-            self.reasons.next = self.reasons.val() | 0x08;
-        }
-        if self.h_buf.val().get_bit(16) | !self.h_buf.val().any() {
-            self.reasons.next = self.reasons.val() | 0x10;
-        }
+        self.reasons.next = bit_cast::<6, 1>(self.h_bad_log2.val().into())
+            | (bit_cast::<6, 1>(self.h_bad_rx.val().into()) << 1)
+            | (bit_cast::<6, 1>(self.h_bad_tx.val().into()) << 2)
+            | (bit_cast::<6, 1>(self.h_bad_queue.val().into()) << 3)
+            | (bit_cast::<6, 1>(self.h_bad_buf.val().into()) << 4);
         // Values clipped to one past their limits.
         self.c_queue.next = bit_cast::<7, 32>(self.settings.wdata.val());
         if self.settings.wdata.val() >= 64 {
