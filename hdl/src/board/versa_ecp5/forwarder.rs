@@ -12,7 +12,10 @@
 //! size, one buffer per receive descriptor, and no more buffers than
 //! descriptors in a ring.
 //!
-//! Round robin over the running slots, one turn each:
+//! Round robin over the running slots, one turn each. A turn starts with
+//! two cycles in which the slot's state reaches the registers its
+//! decisions and addresses are made from (so no slot mux or ring
+//! arithmetic sits in front of the state machine); then:
 //! - if the receive descriptor at `rx_head` is written back (done): with
 //!   status Ok and room in the transmit ring, its buffer address and the
 //!   received length are posted as a transmit descriptor at `tx_tail` and
@@ -76,6 +79,10 @@ const _: () = {
 enum FwdState {
     /// Deciding what the current slot's turn starts with.
     Pick,
+    /// A new slot's state on its way through the registers in front of
+    /// the decisions and addresses (two cycles).
+    Load1,
+    Load2,
     RxWbHi,
     RxWbLo,
     RxAddrLo,
@@ -148,27 +155,42 @@ pub struct Forwarder {
     s_rdata: DFF<Bits<32>>,
     // The current slot's state.
     cur_hot: Signal<Local, Bits<4>>,
-    sel_running: Signal<Local, Bit>,
-    sel_queue: Signal<Local, Bits<7>>,
-    sel_rx_base: Signal<Local, Bits<14>>,
-    sel_tx_base: Signal<Local, Bits<14>>,
-    sel_log2: Signal<Local, Bits<5>>,
-    sel_buf: Signal<Local, Bits<17>>,
-    sel_rx_head: Signal<Local, Bits<16>>,
-    sel_rx_tail: Signal<Local, Bits<16>>,
-    sel_tx_head: Signal<Local, Bits<16>>,
-    sel_tx_tail: Signal<Local, Bits<16>>,
-    sel_forwarded: Signal<Local, Bits<32>>,
-    sel_rx_errors: Signal<Local, Bits<32>>,
-    sel_tx_errors: Signal<Local, Bits<32>>,
-    mask: Signal<Local, Bits<16>>,
+    m_running: Signal<Local, Bit>,
+    sel_running: DFF<Bit>,
+    m_queue: Signal<Local, Bits<7>>,
+    sel_queue: DFF<Bits<7>>,
+    m_rx_base: Signal<Local, Bits<14>>,
+    sel_rx_base: DFF<Bits<14>>,
+    m_tx_base: Signal<Local, Bits<14>>,
+    sel_tx_base: DFF<Bits<14>>,
+    m_log2: Signal<Local, Bits<5>>,
+    sel_log2: DFF<Bits<5>>,
+    m_buf: Signal<Local, Bits<17>>,
+    sel_buf: DFF<Bits<17>>,
+    m_rx_head: Signal<Local, Bits<16>>,
+    sel_rx_head: DFF<Bits<16>>,
+    m_rx_tail: Signal<Local, Bits<16>>,
+    sel_rx_tail: DFF<Bits<16>>,
+    m_tx_head: Signal<Local, Bits<16>>,
+    sel_tx_head: DFF<Bits<16>>,
+    m_tx_tail: Signal<Local, Bits<16>>,
+    sel_tx_tail: DFF<Bits<16>>,
+    m_forwarded: Signal<Local, Bits<32>>,
+    sel_forwarded: DFF<Bits<32>>,
+    m_rx_errors: Signal<Local, Bits<32>>,
+    sel_rx_errors: DFF<Bits<32>>,
+    m_tx_errors: Signal<Local, Bits<32>>,
+    sel_tx_errors: DFF<Bits<32>>,
+    mask: DFF<Bits<16>>,
     rx_head_at: Signal<Local, Bits<24>>,
     rx_tail_at: Signal<Local, Bits<24>>,
     tx_head_at: Signal<Local, Bits<24>>,
     tx_tail_at: Signal<Local, Bits<24>>,
     post_at: Signal<Local, Bits<24>>,
-    rx_room: Signal<Local, Bit>,
-    tx_room: Signal<Local, Bit>,
+    rx_room: DFF<Bit>,
+    tx_room: DFF<Bit>,
+    rx_pending: DFF<Bit>,
+    tx_pending: DFF<Bit>,
     want: Signal<Local, Bit>,
     acc_write: Signal<Local, Bit>,
     acc_addr: Signal<Local, Bits<24>>,
@@ -253,18 +275,31 @@ impl Default for Forwarder {
             s_ack: Default::default(),
             s_rdata: Default::default(),
             cur_hot: Default::default(),
+            m_running: Default::default(),
             sel_running: Default::default(),
+            m_queue: Default::default(),
             sel_queue: Default::default(),
+            m_rx_base: Default::default(),
             sel_rx_base: Default::default(),
+            m_tx_base: Default::default(),
             sel_tx_base: Default::default(),
+            m_log2: Default::default(),
             sel_log2: Default::default(),
+            m_buf: Default::default(),
             sel_buf: Default::default(),
+            m_rx_head: Default::default(),
             sel_rx_head: Default::default(),
+            m_rx_tail: Default::default(),
             sel_rx_tail: Default::default(),
+            m_tx_head: Default::default(),
             sel_tx_head: Default::default(),
+            m_tx_tail: Default::default(),
             sel_tx_tail: Default::default(),
+            m_forwarded: Default::default(),
             sel_forwarded: Default::default(),
+            m_rx_errors: Default::default(),
             sel_rx_errors: Default::default(),
+            m_tx_errors: Default::default(),
             sel_tx_errors: Default::default(),
             mask: Default::default(),
             rx_head_at: Default::default(),
@@ -273,6 +308,8 @@ impl Default for Forwarder {
             tx_tail_at: Default::default(),
             post_at: Default::default(),
             rx_room: Default::default(),
+            rx_pending: Default::default(),
+            tx_pending: Default::default(),
             tx_room: Default::default(),
             want: Default::default(),
             acc_write: Default::default(),
@@ -319,7 +356,7 @@ impl Logic for Forwarder {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, state, cur, busy, waited, abort, strobe, write, addr, wdata, len, ok, buf_lo, buf_hi, kind,
+            self, clock, state, cur, busy, waited, abort, mask, rx_room, tx_room, rx_pending, tx_pending, sel_running, sel_queue, sel_rx_base, sel_tx_base, sel_log2, sel_buf, sel_rx_head, sel_rx_tail, sel_tx_head, sel_tx_tail, sel_forwarded, sel_rx_errors, sel_tx_errors, strobe, write, addr, wdata, len, ok, buf_lo, buf_hi, kind,
             s_ack, s_rdata
         );
         for i in 0..4 {
@@ -374,53 +411,68 @@ impl Logic for Forwarder {
 
         // The current slot.
         self.cur_hot.next = bit_cast::<4, 1>(true.into()) << self.cur.q.val();
-        self.sel_running.next = false;
-        self.sel_queue.next = 0.into();
-        self.sel_rx_base.next = 0.into();
-        self.sel_tx_base.next = 0.into();
-        self.sel_log2.next = 0.into();
-        self.sel_buf.next = 0.into();
-        self.sel_rx_head.next = 0.into();
-        self.sel_rx_tail.next = 0.into();
-        self.sel_tx_head.next = 0.into();
-        self.sel_tx_tail.next = 0.into();
-        self.sel_forwarded.next = 0.into();
-        self.sel_rx_errors.next = 0.into();
-        self.sel_tx_errors.next = 0.into();
+        self.m_running.next = false;
+        self.m_queue.next = 0.into();
+        self.m_rx_base.next = 0.into();
+        self.m_tx_base.next = 0.into();
+        self.m_log2.next = 0.into();
+        self.m_buf.next = 0.into();
+        self.m_rx_head.next = 0.into();
+        self.m_rx_tail.next = 0.into();
+        self.m_tx_head.next = 0.into();
+        self.m_tx_tail.next = 0.into();
+        self.m_forwarded.next = 0.into();
+        self.m_rx_errors.next = 0.into();
+        self.m_tx_errors.next = 0.into();
         for i in 0..4 {
             if self.cur_hot.val().get_bit(i) {
-                self.sel_running.next = self.running[i].q.val();
-                self.sel_queue.next = self.queue[i].q.val();
-                self.sel_rx_base.next = self.rx_base[i].q.val();
-                self.sel_tx_base.next = self.tx_base[i].q.val();
-                self.sel_log2.next = self.log2[i].q.val();
-                self.sel_buf.next = self.buf_len[i].q.val();
-                self.sel_rx_head.next = self.rx_head[i].q.val();
-                self.sel_rx_tail.next = self.rx_tail[i].q.val();
-                self.sel_tx_head.next = self.tx_head[i].q.val();
-                self.sel_tx_tail.next = self.tx_tail[i].q.val();
-                self.sel_forwarded.next = self.forwarded[i].q.val();
-                self.sel_rx_errors.next = self.rx_errors[i].q.val();
-                self.sel_tx_errors.next = self.tx_errors[i].q.val();
+                self.m_running.next = self.running[i].q.val();
+                self.m_queue.next = self.queue[i].q.val();
+                self.m_rx_base.next = self.rx_base[i].q.val();
+                self.m_tx_base.next = self.tx_base[i].q.val();
+                self.m_log2.next = self.log2[i].q.val();
+                self.m_buf.next = self.buf_len[i].q.val();
+                self.m_rx_head.next = self.rx_head[i].q.val();
+                self.m_rx_tail.next = self.rx_tail[i].q.val();
+                self.m_tx_head.next = self.tx_head[i].q.val();
+                self.m_tx_tail.next = self.tx_tail[i].q.val();
+                self.m_forwarded.next = self.forwarded[i].q.val();
+                self.m_rx_errors.next = self.rx_errors[i].q.val();
+                self.m_tx_errors.next = self.tx_errors[i].q.val();
             }
         }
+        self.sel_running.d.next = self.m_running.val();
+        self.sel_queue.d.next = self.m_queue.val();
+        self.sel_rx_base.d.next = self.m_rx_base.val();
+        self.sel_tx_base.d.next = self.m_tx_base.val();
+        self.sel_log2.d.next = self.m_log2.val();
+        self.sel_buf.d.next = self.m_buf.val();
+        self.sel_rx_head.d.next = self.m_rx_head.val();
+        self.sel_rx_tail.d.next = self.m_rx_tail.val();
+        self.sel_tx_head.d.next = self.m_tx_head.val();
+        self.sel_tx_tail.d.next = self.m_tx_tail.val();
+        self.sel_forwarded.d.next = self.m_forwarded.val();
+        self.sel_rx_errors.d.next = self.m_rx_errors.val();
+        self.sel_tx_errors.d.next = self.m_tx_errors.val();
         // A running slot's rings fit the memory, so slot offsets and bases
         // add up below 8 KiB, inside the window.
-        self.mask.next = (bit_cast::<16, 1>(true.into()) << self.sel_log2.val()) - 1;
+        self.mask.d.next = (bit_cast::<16, 1>(true.into()) << self.m_log2.val()) - 1;
         self.rx_head_at.next = bit_cast::<24, 14>(
-            self.sel_rx_base.val() + bit_cast::<14, 16>((self.sel_rx_head.val() & self.mask.val()) << 4),
+            self.sel_rx_base.q.val() + bit_cast::<14, 16>((self.sel_rx_head.q.val() & self.mask.q.val()) << 4),
         ) | self.window.val();
         self.rx_tail_at.next = bit_cast::<24, 14>(
-            self.sel_rx_base.val() + bit_cast::<14, 16>((self.sel_rx_tail.val() & self.mask.val()) << 4),
+            self.sel_rx_base.q.val() + bit_cast::<14, 16>((self.sel_rx_tail.q.val() & self.mask.q.val()) << 4),
         ) | self.window.val();
         self.tx_head_at.next = bit_cast::<24, 14>(
-            self.sel_tx_base.val() + bit_cast::<14, 16>((self.sel_tx_head.val() & self.mask.val()) << 4),
+            self.sel_tx_base.q.val() + bit_cast::<14, 16>((self.sel_tx_head.q.val() & self.mask.q.val()) << 4),
         ) | self.window.val();
         self.tx_tail_at.next = bit_cast::<24, 14>(
-            self.sel_tx_base.val() + bit_cast::<14, 16>((self.sel_tx_tail.val() & self.mask.val()) << 4),
+            self.sel_tx_base.q.val() + bit_cast::<14, 16>((self.sel_tx_tail.q.val() & self.mask.q.val()) << 4),
         ) | self.window.val();
-        self.rx_room.next = (self.sel_rx_tail.val() - self.sel_rx_head.val()) <= self.mask.val();
-        self.tx_room.next = (self.sel_tx_tail.val() - self.sel_tx_head.val()) <= self.mask.val();
+        self.rx_room.d.next = (self.sel_rx_tail.q.val() - self.sel_rx_head.q.val()) <= self.mask.q.val();
+        self.tx_room.d.next = (self.sel_tx_tail.q.val() - self.sel_tx_head.q.val()) <= self.mask.q.val();
+        self.rx_pending.d.next = self.sel_rx_head.q.val() != self.sel_rx_tail.q.val();
+        self.tx_pending.d.next = self.sel_tx_head.q.val() != self.sel_tx_tail.q.val();
         self.post_at.next = self.rx_tail_at.val();
         if self.kind.q.val() == 0 {
             self.post_at.next = self.tx_tail_at.val();
@@ -448,14 +500,20 @@ impl Logic for Forwarder {
 
         match self.state.q.val() {
             FwdState::Pick => {
-                if self.sel_running.val() & !self.abort.q.val() {
+                if self.sel_running.q.val() & !self.abort.q.val() {
                     self.state.d.next = FwdState::TxCheck;
-                    if self.sel_rx_head.val() != self.sel_rx_tail.val() {
+                    if self.rx_pending.q.val() {
                         self.state.d.next = FwdState::RxWbHi;
                     }
                 } else {
                     self.next_slot.next = true;
                 }
+            }
+            FwdState::Load1 => {
+                self.state.d.next = FwdState::Load2;
+            }
+            FwdState::Load2 => {
+                self.state.d.next = FwdState::Pick;
             }
             FwdState::RxWbHi => {
                 self.want.next = true;
@@ -476,7 +534,7 @@ impl Logic for Forwarder {
                     self.state.d.next = FwdState::RxAddrLo;
                     // A good frame waits in its ring until the transmit
                     // ring has room; a bad one goes straight back.
-                    if !self.regs.rdata.val().get_bits::<4>(28).any() & !self.tx_room.val() {
+                    if !self.regs.rdata.val().get_bits::<4>(28).any() & !self.tx_room.q.val() {
                         self.state.d.next = FwdState::TxCheck;
                     }
                 }
@@ -502,9 +560,9 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::TxCheck => {
-                if self.sel_running.val()
+                if self.sel_running.q.val()
                     & !self.abort.q.val()
-                    & (self.sel_tx_head.val() != self.sel_tx_tail.val())
+                    & self.tx_pending.q.val()
                 {
                     self.state.d.next = FwdState::TxWbHi;
                 } else {
@@ -527,7 +585,7 @@ impl Logic for Forwarder {
                 self.acc_addr.next = self.tx_head_at.val() | 8;
                 if self.done.val() {
                     self.ok.d.next = !self.regs.rdata.val().get_bits::<4>(28).any();
-                    if self.rx_room.val() {
+                    if self.rx_room.q.val() {
                         self.state.d.next = FwdState::TxAddrLo;
                     } else {
                         self.next_slot.next = true;
@@ -576,7 +634,7 @@ impl Logic for Forwarder {
                 self.want.next = true;
                 self.acc_write.next = true;
                 self.acc_addr.next = self.post_at.val() | 8;
-                self.acc_wdata.next = bit_cast::<32, 17>(self.sel_buf.val());
+                self.acc_wdata.next = bit_cast::<32, 17>(self.sel_buf.q.val());
                 if self.kind.q.val() == 0 {
                     self.acc_wdata.next = bit_cast::<32, 16>(self.len.q.val());
                 }
@@ -595,11 +653,11 @@ impl Logic for Forwarder {
             FwdState::Doorbell => {
                 self.want.next = true;
                 self.acc_write.next = true;
-                self.acc_addr.next = bit_cast::<24, 7>(self.sel_queue.val() + 1) << 12;
-                self.acc_wdata.next = bit_cast::<32, 16>(self.sel_rx_tail.val() + 1);
+                self.acc_addr.next = bit_cast::<24, 7>(self.sel_queue.q.val() + 1) << 12;
+                self.acc_wdata.next = bit_cast::<32, 16>(self.sel_rx_tail.q.val() + 1);
                 if self.kind.q.val() == 0 {
-                    self.acc_addr.next = (bit_cast::<24, 7>(self.sel_queue.val() + 1) << 12) | 4;
-                    self.acc_wdata.next = bit_cast::<32, 16>(self.sel_tx_tail.val() + 1);
+                    self.acc_addr.next = (bit_cast::<24, 7>(self.sel_queue.q.val() + 1) << 12) | 4;
+                    self.acc_wdata.next = bit_cast::<32, 16>(self.sel_tx_tail.q.val() + 1);
                 }
                 if self.done.val() {
                     if self.kind.q.val() == 0 {
@@ -631,7 +689,7 @@ impl Logic for Forwarder {
 
         // One access at a time; a stopped slot's turn ends before its next.
         if self.want.val() & !self.busy.q.val() {
-            if self.sel_running.val() & !self.abort.q.val() {
+            if self.sel_running.q.val() & !self.abort.q.val() {
                 self.strobe.d.next = true;
                 self.write.d.next = self.acc_write.val();
                 self.addr.d.next = self.acc_addr.val();
@@ -653,32 +711,32 @@ impl Logic for Forwarder {
             }
         }
         if self.next_slot.val() {
-            self.state.d.next = FwdState::Pick;
+            self.state.d.next = FwdState::Load1;
             self.cur.d.next = self.cur.q.val() + 1;
             self.abort.d.next = false;
         }
         for i in 0..4 {
             if self.cur_hot.val().get_bit(i) {
                 if self.inc_rx_head.val() {
-                    self.rx_head[i].d.next = self.sel_rx_head.val() + 1;
+                    self.rx_head[i].d.next = self.sel_rx_head.q.val() + 1;
                 }
                 if self.inc_rx_tail.val() {
-                    self.rx_tail[i].d.next = self.sel_rx_tail.val() + 1;
+                    self.rx_tail[i].d.next = self.sel_rx_tail.q.val() + 1;
                 }
                 if self.inc_tx_head.val() {
-                    self.tx_head[i].d.next = self.sel_tx_head.val() + 1;
+                    self.tx_head[i].d.next = self.sel_tx_head.q.val() + 1;
                 }
                 if self.inc_tx_tail.val() {
-                    self.tx_tail[i].d.next = self.sel_tx_tail.val() + 1;
+                    self.tx_tail[i].d.next = self.sel_tx_tail.q.val() + 1;
                 }
                 if self.inc_forwarded.val() {
-                    self.forwarded[i].d.next = self.sel_forwarded.val() + 1;
+                    self.forwarded[i].d.next = self.sel_forwarded.q.val() + 1;
                 }
                 if self.inc_rx_errors.val() {
-                    self.rx_errors[i].d.next = self.sel_rx_errors.val() + 1;
+                    self.rx_errors[i].d.next = self.sel_rx_errors.q.val() + 1;
                 }
                 if self.inc_tx_errors.val() {
-                    self.tx_errors[i].d.next = self.sel_tx_errors.val() + 1;
+                    self.tx_errors[i].d.next = self.sel_tx_errors.q.val() + 1;
                 }
                 if self.stop.val() {
                     self.running[i].d.next = false;
