@@ -12,6 +12,7 @@
 //! TCP/IP stack, in a namespace of its own, at the far end of a TAP link.
 
 pub mod board;
+pub mod board_forward;
 pub mod board_stats;
 pub mod capture;
 pub mod config;

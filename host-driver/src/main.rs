@@ -152,6 +152,41 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         timeout_ms: u64,
     },
+    /// Forward a queue out of port 1 with the Versa shell's hardware
+    /// forwarder: lay the queue out in on-chip memory, commit it, post its
+    /// buffers and start a slot on it (steer traffic to the queue with
+    /// filters); prints the slot's status.
+    Forward {
+        /// The board's serial port (the FT2232's second channel, e.g. /dev/ttyUSB1).
+        #[arg(long)]
+        port: PathBuf,
+        #[arg(long, default_value_t = DEFAULT_BAUD)]
+        baud: u32,
+        #[arg(long, default_value_t = 200)]
+        timeout_ms: u64,
+        /// The forwarder slot (0..=3).
+        #[arg(long, default_value_t = 0)]
+        slot: u32,
+        /// The queue to forward; not needed with --status or --stop.
+        #[arg(long)]
+        queue: Option<u32>,
+        /// Byte offset in on-chip memory of the queue's rings and buffers.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        #[arg(long, default_value_t = 3)]
+        ring_log2: u8,
+        /// Receive buffers, at most one per descriptor.
+        #[arg(long, default_value_t = 4)]
+        buffers: u32,
+        #[arg(long, default_value_t = 1536)]
+        buffer_bytes: u32,
+        /// Only print the slot's status.
+        #[arg(long)]
+        status: bool,
+        /// Stop the slot, then print its status.
+        #[arg(long)]
+        stop: bool,
+    },
     /// Build a board's bitstream: synthesis, place and route, the timing
     /// check, the bitstream; prints each clock's Fmax and the resources used.
     Build {
@@ -423,6 +458,28 @@ fn run(cli: Cli) -> Result<()> {
         Command::Ports { port, baud, timeout_ms } => {
             let dev = UartDevice::open(&port, baud, Duration::from_millis(timeout_ms))?;
             println!("{}", serde_json::to_string_pretty(&arsenic::board_stats::read(&dev)?)?);
+        }
+        Command::Forward { port, baud, timeout_ms, slot, queue, offset, ring_log2, buffers, buffer_bytes, status, stop } => {
+            use arsenic::board_forward::{self, ForwardSpec};
+            let start = match (queue, status || stop) {
+                (_, true) => None,
+                (Some(queue), false) => {
+                    let spec = ForwardSpec { slot, queue, offset, ring_log2, buffers, buffer_bytes };
+                    spec.validate(arsenic_hdl::params::QUEUE_COUNT as u32)?;
+                    Some(spec)
+                }
+                (None, false) => bail!("forward needs --queue (or --status or --stop)"),
+            };
+            board_forward::check_slot(slot)?;
+            let dev = UartDevice::open(&port, baud, Duration::from_millis(timeout_ms))?;
+            if stop {
+                board_forward::stop(&dev, slot)?;
+            }
+            if let Some(spec) = start {
+                let mut nic = Nic::open(&dev)?;
+                board_forward::start(&mut nic, &dev, &spec)?;
+            }
+            println!("{}", serde_json::to_string_pretty(&board_forward::status(&dev, slot)?)?);
         }
         Command::Build { board: name, out, seed, no_abc9 } => {
             let inputs = board::board_inputs(&name)?;

@@ -62,6 +62,10 @@ fn cli_uart_bad_arguments_are_refused_in_one_line() {
         (&["counters", "--backend", "model", "--port", "/dev/ttyUSB1"][..], "it needs --backend uart"),
         (&["info", "--backend", "uart", "--port", "/dev/arsenic-no-such-tty"][..], "opening serial port /dev/arsenic-no-such-tty"),
         (&["info", "--backend", "uart", "--port", "/dev/null", "--baud", "7"][..], "7 baud is not supported"),
+        (&["forward", "--port", "/dev/null", "--queue", "3", "--buffers", "9"][..], "buffers must be 1..=8"),
+        (&["forward", "--port", "/dev/null", "--queue", "3", "--offset", "4096"][..], "do not fit the 8192 bytes"),
+        (&["forward", "--port", "/dev/null", "--slot", "4", "--status"][..], "forwarder slot 4 does not exist"),
+        (&["forward", "--port", "/dev/null"][..], "forward needs --queue"),
     ] {
         let o = arsenic(args);
         let err = stderr(&o);

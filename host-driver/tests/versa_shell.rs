@@ -13,7 +13,10 @@
 //! on the line, about 239,000 core cycles, so every test makes as few as
 //! it can.
 
+use arsenic::board_forward::{self, ForwardSpec, SlotStatus};
 use arsenic::board_stats;
+use arsenic::demux::filters::{Filter, Target};
+use arsenic::shaping::{Rate, Shaping};
 use arsenic::control::Nic;
 use arsenic::device::uart::UartDevice;
 use arsenic::uart::tty::Tty;
@@ -23,6 +26,7 @@ use arsenic_hdl::board::versa_ecp5::regions::{
 };
 use arsenic_hdl::board::versa_ecp5::shell::UART_BAUD;
 use arsenic_hdl::regmap::{self, Counter};
+use arsenic_hdl::shaping::MIN_BURST_BYTES;
 use arsenic_hdl::NicParams;
 use arsenic_testbench::mac_loop::Gmii;
 use arsenic_testbench::versa::{fcs, wire_bytes, InBandStatus, TxBurst, VersaConfig, VersaSim, INTERFRAME_GAP};
@@ -382,4 +386,124 @@ fn versa_shell_in_band_link_status_reaches_stats_and_leds() {
     assert_eq!(leds(&mut board), LED_LINK1);
     drop(uart);
     board.report("link status", started);
+}
+
+#[test]
+fn versa_shell_forwarder_sends_a_filtered_queue_out_of_port1() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let mut nic = Nic::open(&uart).unwrap();
+    let mac = [0x02, 0, 0, 0, 0, 0x77];
+    nic.install_filter(&Filter::Mac { mac, vlan: None }, Target::queue(3)).unwrap();
+    // Four 1 KiB buffers for eight descriptors: 4.3 KiB of the 8.
+    let spec = ForwardSpec { slot: 1, queue: 3, offset: 0x400, ring_log2: 3, buffers: 4, buffer_bytes: 1024 };
+    board_forward::start(&mut nic, &uart, &spec).unwrap();
+    let setup = uart.link_stats().accesses;
+
+    // Frames to the filter's address, one too long for a buffer, and one
+    // to another address (the default queue, 0, is not enabled), spaced so
+    // the four buffers never run out; ten frames wrap the rings.
+    let to_queue = |n: usize, seed: u8| {
+        let mut f = frame(n, seed);
+        f[..6].copy_from_slice(&mac);
+        f
+    };
+    let sizes = [60usize, 1018, 200, 1200, 64, 61, 1000, 300, 127, 800, 1024, 75];
+    let mut sent: Vec<Vec<u8>> = sizes.iter().enumerate().map(|(i, &n)| to_queue(n, 0x50 + i as u8)).collect();
+    sent.insert(5, frame(100, 0x99));
+    let good: Vec<Vec<u8>> = sent.iter().filter(|f| f[..6] == mac && f.len() <= 1024).cloned().collect();
+    let want = good.len();
+    let inject = sent.clone();
+    let (done, out1, out0) = board.with(move |s| {
+        for f in &inject {
+            s.send_frame(0, f);
+            s.run_cycles(6_000);
+        }
+        let done = s.run_until(100_000, |s| s.rx_pending(0) == 0 && s.bursts_waiting(1) >= want);
+        s.run_cycles(5_000);
+        (done, s.take_bursts(1), s.take_bursts(0))
+    });
+    assert!(done, "{} of {want} frames out of port 1", out1.len());
+    assert_eq!(frames_of(&out1), good, "port 1 must send exactly the queue's frames that fit a buffer, in order");
+    assert!(out0.is_empty());
+
+    let slot = board_forward::status(&uart, 1).unwrap();
+    assert_eq!(slot, SlotStatus { running: true, status: 0, forwarded: want as u32, rx_errors: 1, tx_errors: 0 });
+    let counters: Vec<u64> = [Counter::RxDelivered, Counter::RxDropTooLong, Counter::RxDropDisabled, Counter::TxFrames, Counter::TxBytes]
+        .iter()
+        .map(|&c| nic.counter(c).unwrap())
+        .collect();
+    assert_eq!(counters, [want as u64, 1, 1, want as u64, sum(&good)]);
+    assert_eq!(port_stats(&uart, 1, &[PortStat::TxFrames, PortStat::TxBytes]), [want as u32, sum(&good) as u32]);
+    // The other slots never ran.
+    assert_eq!(uart.read32_at(arsenic_hdl::board::versa_ecp5::regions::fwd_register(0, 0)).unwrap(), 0);
+    assert_eq!(uart.link_stats().retries, 0);
+    eprintln!("forwarder setup: {setup} register accesses over the UART");
+    drop(uart);
+    board.report("forwarder", started);
+}
+
+#[test]
+fn versa_shell_forwarder_shapes_one_queue_and_not_the_other() {
+    let started = Instant::now();
+    let (mut board, uart) = Board::start(VersaConfig::new(uart_bit_cycles()));
+    let mut nic = Nic::open(&uart).unwrap();
+    let (fast, slow) = ([0x02, 0, 0, 0, 0, 0x33], [0x02, 0, 0, 0, 0, 0x55]);
+    nic.install_filter(&Filter::Mac { mac: fast, vlan: None }, Target::queue(3)).unwrap();
+    nic.install_filter(&Filter::Mac { mac: slow, vlan: None }, Target::queue(5)).unwrap();
+    let a = ForwardSpec { slot: 0, queue: 3, offset: 0, ring_log2: 3, buffers: 4, buffer_bytes: 1024 };
+    let b = ForwardSpec { slot: 2, queue: 5, offset: a.bytes() as u32, ring_log2: 3, buffers: 2, buffer_bytes: 1536 };
+    // Queue 5 capped at 1 Mb/s with the smallest bucket. Written straight
+    // to the staging words: `Nic::set_shaping` reads every queue's
+    // guarantee first, 64 round trips on this line.
+    let ceiling = Rate { bits_per_s: 1_000_000, burst_bytes: MIN_BURST_BYTES };
+    let shape = Shaping { ceiling: Some(ceiling), ..Default::default() }.to_settings(nic.info.clock_hz).unwrap();
+    for (i, w) in shape.words().iter().enumerate() {
+        uart.write32_at(regmap::SHAPE + 4 * i as u32, *w).unwrap();
+    }
+    uart.write32_at(regmap::SHAPE_CMD, regmap::SHAPE_CMD_WRITE | 5).unwrap();
+    // The accesses after the commit take tens of milliseconds, time for a
+    // 1 Mb/s bucket to fill however it starts.
+    board_forward::start(&mut nic, &uart, &a).unwrap();
+    board_forward::start(&mut nic, &uart, &b).unwrap();
+
+    let to = |mac: [u8; 6], n: usize, seed: u8| {
+        let mut f = frame(n, seed);
+        f[..6].copy_from_slice(&mac);
+        f
+    };
+    let slow_frames: Vec<Vec<u8>> = (0..3).map(|i| to(slow, 1500, 0x70 + i)).collect();
+    let fast_frame = to(fast, 200, 0x7F);
+    let inject = (slow_frames.clone(), fast_frame.clone());
+    let (out, injected) = board.with(move |s| {
+        let (slow_frames, fast_frame) = inject;
+        let mut injected = vec![];
+        for f in &slow_frames {
+            injected.push(s.cycles());
+            s.send_frame(0, f);
+            s.run_cycles(6_000);
+        }
+        injected.push(s.cycles());
+        s.send_frame(0, &fast_frame);
+        assert!(s.run_until(3_000_000, |s| s.bursts_waiting(1) >= 4), "{} bursts", s.bursts_waiting(1));
+        s.run_cycles(5_000);
+        (s.take_bursts(1), injected)
+    });
+    let frames = frames_of(&out);
+    // The fast queue's frame overtakes the third slow one, held by the cap.
+    assert_eq!(frames, [slow_frames[0].clone(), slow_frames[1].clone(), fast_frame, slow_frames[2].clone()]);
+    assert!(out[2].start_cycle - injected[3] < 20_000, "the fast frame left {} cycles after it came", out[2].start_cycle - injected[3]);
+    // The full bucket (3092 bytes) admits the first two (1524 wire bytes
+    // each); the third waits until it again holds a maximum frame's
+    // admission (1546 bytes), about 1480 bytes at 1 Mb/s: 12 ms, 1.5 M cycles.
+    let held = out[3].start_cycle - out[0].start_cycle;
+    assert!(out[1].start_cycle - out[0].start_cycle < 10_000);
+    assert!((1_400_000..1_700_000).contains(&held), "the third slow frame left {held} cycles after the first");
+    eprintln!("forwarder with shaping: the capped queue's third frame held {held} cycles, the other queue's frame out {} cycles after it came", out[2].start_cycle - injected[3]);
+    for (slot, queue_frames) in [(0, 1), (2, 3)] {
+        let st = board_forward::status(&uart, slot).unwrap();
+        assert_eq!((st.running, st.forwarded, st.rx_errors, st.tx_errors), (true, queue_frames, 0, 0), "slot {slot}");
+    }
+    drop(uart);
+    board.report("forwarder with shaping", started);
 }

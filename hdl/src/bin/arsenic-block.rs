@@ -32,6 +32,8 @@ const BLOCKS: &[(&str, Emit)] = &[
     ("filter_table", |_| emit(FilterTable::<{ arsenic_hdl::params::EXACT_BUCKET_BITS }>::new(false))),
     ("tx_template", |_| emit(TxTemplateCheck::default())),
     ("uart_bridge", |p| emit(UartBridge::for_clock(p.clock_hz as u64, 115_200))),
+    ("reg_arbiter", |_| emit(RegArbiter::default())),
+    ("forwarder", |_| emit(arsenic_hdl::board::versa_ecp5::forwarder::Forwarder::default())),
     ("nic_top", |p| emit(arsenic_hdl::top::NicTop::new(p))),
 ];
 

@@ -5,6 +5,7 @@
 //! agree on every pin used here (see `SOURCES`); the LEDs and resets are
 //! active low in both.
 
+pub mod forwarder;
 pub mod regions;
 pub mod shell;
 

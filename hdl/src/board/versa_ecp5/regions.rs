@@ -14,6 +14,64 @@ pub const STATS_PORT_STRIDE: u32 = 0x40;
 pub const FORWARD_DROPS: u32 = 0x80;
 pub const PORTS: u32 = 2;
 
+/// The hardware forwarder's slots (`forwarder.rs`), inside the statistics
+/// window: slot `s`'s registers start at
+/// `FORWARDER_WINDOW + s * FORWARDER_SLOT_STRIDE`, at the offsets in `fwd`.
+pub const FORWARDER_WINDOW: u32 = STATS_WINDOW + 0x1000;
+pub const FORWARDER_SLOTS: u32 = 4;
+pub const FORWARDER_SLOT_STRIDE: u32 = 0x40;
+
+/// One forwarder slot's registers, byte offsets from the slot's start.
+/// The configuration words (`QUEUE` to `BUFFER_BYTES`) and the indices
+/// take writes only while the slot is stopped; the configuration words
+/// read 0.
+pub mod fwd {
+    /// Write: bit 0 starts (1) or stops (0) the slot. Read: bit 0 running,
+    /// bits 8.. the `STATUS_*` reasons the last start was refused or the
+    /// slot stopped by itself.
+    pub const CONTROL: u32 = 0x00;
+    /// The queue whose user page takes the doorbells.
+    pub const QUEUE: u32 = 0x04;
+    /// Byte offsets of the receive and transmit rings in on-chip memory
+    /// (16-byte aligned; both rings have `2^RING_LOG2` descriptors).
+    pub const RX_RING: u32 = 0x08;
+    pub const TX_RING: u32 = 0x0C;
+    pub const RING_LOG2: u32 = 0x10;
+    /// The length a receive descriptor is reposted with.
+    pub const BUFFER_BYTES: u32 = 0x14;
+    /// Bits 15..0 the next receive descriptor to look at (head), bits
+    /// 31..16 the receive tail (descriptors posted so far).
+    pub const RX_INDEX: u32 = 0x18;
+    /// Bits 15..0 the next transmit descriptor to look at, 31..16 the
+    /// transmit tail.
+    pub const TX_INDEX: u32 = 0x1C;
+    /// Transmit descriptors finished with status Ok: frames sent.
+    pub const FORWARDED: u32 = 0x20;
+    /// Receive descriptors finished with an error, reposted at once.
+    pub const RX_ERRORS: u32 = 0x24;
+    /// Transmit descriptors the NIC refused; their buffers are reposted.
+    pub const TX_ERRORS: u32 = 0x28;
+
+    pub const CONTROL_RUN: u32 = 1 << 0;
+    /// Ring log2 outside `queue::RING_LOG2_MIN..=RING_LOG2_MAX`.
+    pub const STATUS_BAD_LOG2: u32 = 1 << 8;
+    /// A ring not 16-byte aligned or not wholly inside on-chip memory.
+    pub const STATUS_BAD_RX_RING: u32 = 1 << 9;
+    pub const STATUS_BAD_TX_RING: u32 = 1 << 10;
+    /// A queue number the core does not have.
+    pub const STATUS_BAD_QUEUE: u32 = 1 << 11;
+    /// A buffer length of 0 or above 65535.
+    pub const STATUS_BAD_BUFFER: u32 = 1 << 12;
+    /// An access went unacknowledged for `ACK_TIMEOUT_CYCLES`: the slot
+    /// stopped.
+    pub const STATUS_NO_ACK: u32 = 1 << 13;
+}
+
+/// The address of forwarder slot `slot`'s register `reg` (a `fwd` offset).
+pub const fn fwd_register(slot: u32, reg: u32) -> u32 {
+    FORWARDER_WINDOW + slot * FORWARDER_SLOT_STRIDE + reg
+}
+
 /// Each port's 32-bit statistics, in register order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]

@@ -16,16 +16,25 @@
 //!
 //! The UART bridge's register space is split by the top address bits (see
 //! `regions`): the core's control and user pages, the on-chip memory the
-//! core's DMA reaches, and the shell's own per-port statistics.
+//! core's DMA reaches, the shell's own per-port statistics and the
+//! forwarder's slots. The hardware forwarder (`forwarder.rs`) is the
+//! space's second initiator: a 2:1 arbiter puts its accesses and the
+//! bridge's, one at a time, through the register slice in front of the
+//! decode.
 //!
 //! LEDs (lit low): 0/2 link of port 0/1, 1/3 activity of port 0/1,
 //! 4 PLL not locked, 5 UART traffic, 6 a receive error on either port,
 //! 7 a heartbeat (one blink per ~1 s) that shows the core clock runs.
 
-use super::regions::{stat_offset, PortStat, FORWARD_DROPS, PORT_STATS, STATS_PORT_STRIDE};
+use super::forwarder::Forwarder;
+use super::regions::{
+    stat_offset, PortStat, FORWARDER_WINDOW, FORWARD_DROPS, PORT_STATS, STATS_PORT_STRIDE, STATS_WINDOW,
+};
 use crate::blocks::dma_memory::{DmaMemory8K, DMA_MEMORY_BASE};
 use crate::blocks::rgmii::{RgmiiRx, RgmiiTx};
-use crate::blocks::{CountCrossing, DmaSlice, Ecp5Pll, FrameFifo, FrameSlice, MacRx, MacTx, RegSlice, RxCrossing, UartBridge};
+use crate::blocks::{
+    CountCrossing, DmaSlice, Ecp5Pll, FrameFifo, FrameSlice, MacRx, MacTx, RegArbiter, RegSlice, RxCrossing, UartBridge,
+};
 use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
 use crate::ports::{DmaMaster, FrameSink, FrameSource, RegInitiator};
 use crate::top::NicTop;
@@ -201,6 +210,7 @@ impl Logic for PortTx {
 }
 
 const _: () = assert!(PORT_STATS == 13 && STATS_PORT_STRIDE == 0x40 && FORWARD_DROPS == 0x80);
+const _: () = assert!(STATS_WINDOW == 0xC0_0000 && FORWARDER_WINDOW == 0xC0_1000, "update() decodes these by their bits");
 const _: () = assert!(stat_offset(0, PortStat::TxFrames) == 9 * 4 && stat_offset(1, PortStat::Link) == 0x40 + 12 * 4);
 
 #[derive(LogicBlock)]
@@ -232,6 +242,9 @@ pub struct VersaEcp5 {
     core: NicTop,
     mem: DmaMemory8K,
     bridge: UartBridge,
+    /// The register space's second initiator, beside the bridge.
+    forwarder: Forwarder,
+    reg_arbiter: RegArbiter,
     rx0: PortRx,
     rx1: PortRx,
     tx0: PortTx,
@@ -247,7 +260,8 @@ pub struct VersaEcp5 {
     dma_slice: DmaSlice,
     reg_slice: RegSlice,
     forward_drops: DFF<Bits<32>>,
-    /// Which region the access in flight went to: 0 core, 1 memory, 2 stats.
+    /// Which region the access in flight went to: 0 core, 1 memory, 2
+    /// stats, 3 the forwarder's slots.
     region: Signal<Local, Bits<2>>,
     stats_ack: DFF<Bit>,
     stats_rdata: DFF<Bits<32>>,
@@ -293,6 +307,8 @@ impl VersaEcp5 {
             core: NicTop::new(params),
             mem: DmaMemory8K::new(DMA_MEMORY_BASE),
             bridge: UartBridge::for_clock(params.clock_hz as u64, UART_BAUD),
+            forwarder: Default::default(),
+            reg_arbiter: Default::default(),
             rx0: PortRx::new(params),
             rx1: PortRx::new(params),
             tx0: Default::default(),
@@ -331,6 +347,8 @@ impl Logic for VersaEcp5 {
         self.core.clock.next = self.pll.clkout.val();
         self.mem.clock.next = self.pll.clkout.val();
         self.bridge.clock.next = self.pll.clkout.val();
+        self.forwarder.clock.next = self.pll.clkout.val();
+        self.reg_arbiter.clock.next = self.pll.clkout.val();
         self.forward.clock.next = self.pll.clkout.val();
         self.rx0_slice.clock.next = self.pll.clkout.val();
         self.tx1_slice.clock.next = self.pll.clkout.val();
@@ -380,18 +398,29 @@ impl Logic for VersaEcp5 {
         DmaMaster::join(&mut self.core.dma, &mut self.dma_slice.core);
         DmaMaster::join(&mut self.dma_slice.host, &mut self.mem.dma);
 
-        // The register space: bit 23 clear is the core's; 0x80_0000 the
-        // memory; 0xC0_0000 the shell's statistics (see `regions`).
+        // The register space, shared by the UART bridge and the forwarder:
+        // bit 23 clear is the core's; 0x80_0000 the memory; 0xC0_0000 the
+        // shell's statistics, and the forwarder's slots at 0xC0_1000 (see
+        // `regions`).
         self.bridge.rx.next = self.uart_rx.val();
         self.uart_tx.next = self.bridge.tx.val();
-        RegInitiator::join(&mut self.bridge.regs, &mut self.reg_slice.from);
+        RegInitiator::join(&mut self.bridge.regs, &mut self.reg_arbiter.a);
+        RegInitiator::join(&mut self.forwarder.regs, &mut self.reg_arbiter.b);
+        RegInitiator::join(&mut self.reg_arbiter.to, &mut self.reg_slice.from);
         self.region.next = 0.into();
         if self.reg_slice.to.addr.val().get_bit(23) {
             self.region.next = 1.into();
             if self.reg_slice.to.addr.val().get_bit(22) {
                 self.region.next = 2.into();
+                if self.reg_slice.to.addr.val().get_bit(12) & !self.reg_slice.to.addr.val().get_bits::<9>(13).any() {
+                    self.region.next = 3.into();
+                }
             }
         }
+        self.forwarder.settings.strobe.next = self.reg_slice.to.strobe.val() & (self.region.val() == 3);
+        self.forwarder.settings.write.next = self.reg_slice.to.write.val();
+        self.forwarder.settings.addr.next = bit_cast::<24, 12>(self.reg_slice.to.addr.val().get_bits::<12>(0));
+        self.forwarder.settings.wdata.next = self.reg_slice.to.wdata.val();
         self.core.regs.strobe.next = self.reg_slice.to.strobe.val() & (self.region.val() == 0);
         self.core.regs.write.next = self.reg_slice.to.write.val();
         self.core.regs.addr.next = self.reg_slice.to.addr.val();
@@ -429,13 +458,17 @@ impl Logic for VersaEcp5 {
         if self.reg_slice.to.addr.val().get_bits::<14>(8).any() {
             self.stats_rdata.d.next = 0.into();
         }
-        self.reg_slice.to.ack.next = self.core.regs.ack.val() | self.mem.regs.ack.val() | self.stats_ack.q.val();
+        self.reg_slice.to.ack.next =
+            self.core.regs.ack.val() | self.mem.regs.ack.val() | self.stats_ack.q.val() | self.forwarder.settings.ack.val();
         self.reg_slice.to.rdata.next = self.stats_rdata.q.val();
         if self.core.regs.ack.val() {
             self.reg_slice.to.rdata.next = self.core.regs.rdata.val();
         }
         if self.mem.regs.ack.val() {
             self.reg_slice.to.rdata.next = self.mem.regs.rdata.val();
+        }
+        if self.forwarder.settings.ack.val() {
+            self.reg_slice.to.rdata.next = self.forwarder.settings.rdata.val();
         }
 
         // PHY reset after configuration and while the button is held.
