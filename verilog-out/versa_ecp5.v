@@ -112,6 +112,38 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  [31:0] bridge$regs$wdata;
     reg  bridge$regs$ack;
     reg  [31:0] bridge$regs$rdata;
+    reg  forwarder$clock;
+    wire  forwarder$regs$strobe;
+    wire  forwarder$regs$write;
+    wire  [23:0] forwarder$regs$addr;
+    wire  [31:0] forwarder$regs$wdata;
+    reg  forwarder$regs$ack;
+    reg  [31:0] forwarder$regs$rdata;
+    reg  forwarder$settings$strobe;
+    reg  forwarder$settings$write;
+    reg  [23:0] forwarder$settings$addr;
+    reg  [31:0] forwarder$settings$wdata;
+    wire  forwarder$settings$ack;
+    wire  [31:0] forwarder$settings$rdata;
+    reg  reg_arbiter$clock;
+    reg  reg_arbiter$a$strobe;
+    reg  reg_arbiter$a$write;
+    reg  [23:0] reg_arbiter$a$addr;
+    reg  [31:0] reg_arbiter$a$wdata;
+    wire  reg_arbiter$a$ack;
+    wire  [31:0] reg_arbiter$a$rdata;
+    reg  reg_arbiter$b$strobe;
+    reg  reg_arbiter$b$write;
+    reg  [23:0] reg_arbiter$b$addr;
+    reg  [31:0] reg_arbiter$b$wdata;
+    wire  reg_arbiter$b$ack;
+    wire  [31:0] reg_arbiter$b$rdata;
+    wire  reg_arbiter$to$strobe;
+    wire  reg_arbiter$to$write;
+    wire  [23:0] reg_arbiter$to$addr;
+    wire  [31:0] reg_arbiter$to$wdata;
+    reg  reg_arbiter$to$ack;
+    reg  [31:0] reg_arbiter$to$rdata;
     reg  rx0$rxc;
     reg  [3:0] rx0$rxd;
     reg  rx0$rx_ctl;
@@ -399,6 +431,42 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .regs$ack(bridge$regs$ack),
         .regs$rdata(bridge$regs$rdata)
     );
+    top$forwarder forwarder(
+        .clock(forwarder$clock),
+        .regs$strobe(forwarder$regs$strobe),
+        .regs$write(forwarder$regs$write),
+        .regs$addr(forwarder$regs$addr),
+        .regs$wdata(forwarder$regs$wdata),
+        .regs$ack(forwarder$regs$ack),
+        .regs$rdata(forwarder$regs$rdata),
+        .settings$strobe(forwarder$settings$strobe),
+        .settings$write(forwarder$settings$write),
+        .settings$addr(forwarder$settings$addr),
+        .settings$wdata(forwarder$settings$wdata),
+        .settings$ack(forwarder$settings$ack),
+        .settings$rdata(forwarder$settings$rdata)
+    );
+    top$reg_arbiter reg_arbiter(
+        .clock(reg_arbiter$clock),
+        .a$strobe(reg_arbiter$a$strobe),
+        .a$write(reg_arbiter$a$write),
+        .a$addr(reg_arbiter$a$addr),
+        .a$wdata(reg_arbiter$a$wdata),
+        .a$ack(reg_arbiter$a$ack),
+        .a$rdata(reg_arbiter$a$rdata),
+        .b$strobe(reg_arbiter$b$strobe),
+        .b$write(reg_arbiter$b$write),
+        .b$addr(reg_arbiter$b$addr),
+        .b$wdata(reg_arbiter$b$wdata),
+        .b$ack(reg_arbiter$b$ack),
+        .b$rdata(reg_arbiter$b$rdata),
+        .to$strobe(reg_arbiter$to$strobe),
+        .to$write(reg_arbiter$to$write),
+        .to$addr(reg_arbiter$to$addr),
+        .to$wdata(reg_arbiter$to$wdata),
+        .to$ack(reg_arbiter$to$ack),
+        .to$rdata(reg_arbiter$to$rdata)
+    );
     top$rx0 rx0(
         .rxc(rx0$rxc),
         .rxd(rx0$rxd),
@@ -640,6 +708,8 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         core$clock = pll$clkout;
         mem$clock = pll$clkout;
         bridge$clock = pll$clkout;
+        forwarder$clock = pll$clkout;
+        reg_arbiter$clock = pll$clkout;
         forward$clock = pll$clkout;
         rx0_slice$clock = pll$clkout;
         tx1_slice$clock = pll$clkout;
@@ -702,8 +772,15 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
             region = 32'h1;
             if (reg_slice$to$addr[32'h16]) begin
                 region = 32'h2;
+                if (reg_slice$to$addr[32'hc] & ~|reg_slice$to$addr[(32'hd)+:(9)]) begin
+                    region = 32'h3;
+                end
             end
         end
+        forwarder$settings$strobe = reg_slice$to$strobe & (region == 32'h3);
+        forwarder$settings$write = reg_slice$to$write;
+        forwarder$settings$addr = ((reg_slice$to$addr[(32'h0)+:(12)]) & 24'hffffff);
+        forwarder$settings$wdata = reg_slice$to$wdata;
         core$regs$strobe = reg_slice$to$strobe & (region == 32'h0);
         core$regs$write = reg_slice$to$write;
         core$regs$addr = reg_slice$to$addr;
@@ -854,13 +931,16 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         if (|reg_slice$to$addr[(32'h8)+:(14)]) begin
             stats_rdata$d = 32'h0;
         end
-        reg_slice$to$ack = core$regs$ack | mem$regs$ack | stats_ack$q;
+        reg_slice$to$ack = core$regs$ack | mem$regs$ack | stats_ack$q | forwarder$settings$ack;
         reg_slice$to$rdata = stats_rdata$q;
         if (core$regs$ack) begin
             reg_slice$to$rdata = core$regs$rdata;
         end
         if (mem$regs$ack) begin
             reg_slice$to$rdata = mem$regs$rdata;
+        end
+        if (forwarder$settings$ack) begin
+            reg_slice$to$rdata = forwarder$settings$rdata;
         end
         rst_meta$d = rst_n;
         rst_sync$d = rst_meta$q;
@@ -973,12 +1053,24 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     always @(*) mem$dma$wr_data = dma_slice$host$wr_data;
     always @(*) mem$dma$wr_data_last = dma_slice$host$wr_data_last;
     always @(*) dma_slice$host$wr_data_ready = mem$dma$wr_data_ready;
-    always @(*) reg_slice$from$strobe = bridge$regs$strobe;
-    always @(*) reg_slice$from$write = bridge$regs$write;
-    always @(*) reg_slice$from$addr = bridge$regs$addr;
-    always @(*) reg_slice$from$wdata = bridge$regs$wdata;
-    always @(*) bridge$regs$ack = reg_slice$from$ack;
-    always @(*) bridge$regs$rdata = reg_slice$from$rdata;
+    always @(*) reg_arbiter$a$strobe = bridge$regs$strobe;
+    always @(*) reg_arbiter$a$write = bridge$regs$write;
+    always @(*) reg_arbiter$a$addr = bridge$regs$addr;
+    always @(*) reg_arbiter$a$wdata = bridge$regs$wdata;
+    always @(*) bridge$regs$ack = reg_arbiter$a$ack;
+    always @(*) bridge$regs$rdata = reg_arbiter$a$rdata;
+    always @(*) reg_arbiter$b$strobe = forwarder$regs$strobe;
+    always @(*) reg_arbiter$b$write = forwarder$regs$write;
+    always @(*) reg_arbiter$b$addr = forwarder$regs$addr;
+    always @(*) reg_arbiter$b$wdata = forwarder$regs$wdata;
+    always @(*) forwarder$regs$ack = reg_arbiter$b$ack;
+    always @(*) forwarder$regs$rdata = reg_arbiter$b$rdata;
+    always @(*) reg_slice$from$strobe = reg_arbiter$to$strobe;
+    always @(*) reg_slice$from$write = reg_arbiter$to$write;
+    always @(*) reg_slice$from$addr = reg_arbiter$to$addr;
+    always @(*) reg_slice$from$wdata = reg_arbiter$to$wdata;
+    always @(*) reg_arbiter$to$ack = reg_slice$from$ack;
+    always @(*) reg_arbiter$to$rdata = reg_slice$from$rdata;
 endmodule // top
 
 
@@ -46197,6 +46289,4080 @@ module top$forward_drops(d,q,clock);
 endmodule // top$forward_drops
 
 
+module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,settings$strobe,settings$write,settings$addr,settings$wdata,settings$ack,settings$rdata);
+    
+    // Module arguments
+    input wire  clock;
+    output reg  regs$strobe;
+    output reg  regs$write;
+    output reg  [23:0] regs$addr;
+    output reg  [31:0] regs$wdata;
+    input wire  regs$ack;
+    input wire  [31:0] regs$rdata;
+    input wire  settings$strobe;
+    input wire  settings$write;
+    input wire  [23:0] settings$addr;
+    input wire  [31:0] settings$wdata;
+    output reg  settings$ack;
+    output reg  [31:0] settings$rdata;
+    
+    // Constant declarations
+    localparam  window = 24'h800000;
+    localparam  ring_unit = 14'b10000;
+    
+    // Enums
+    localparam FwdState$Pick = 0;
+    localparam FwdState$Load1 = 1;
+    localparam FwdState$Load2 = 2;
+    localparam FwdState$RxWbHi = 3;
+    localparam FwdState$RxWbLo = 4;
+    localparam FwdState$RxAddrLo = 5;
+    localparam FwdState$RxAddrHi = 6;
+    localparam FwdState$TxCheck = 7;
+    localparam FwdState$TxWbHi = 8;
+    localparam FwdState$TxWbLo = 9;
+    localparam FwdState$TxAddrLo = 10;
+    localparam FwdState$TxAddrHi = 11;
+    localparam FwdState$PostAddrLo = 12;
+    localparam FwdState$PostAddrHi = 13;
+    localparam FwdState$PostLen = 14;
+    localparam FwdState$PostClear = 15;
+    localparam FwdState$Doorbell = 16;
+    
+    // Stub signals
+    reg  running$0$d;
+    wire  running$0$q;
+    reg  running$0$clock;
+    reg  running$1$d;
+    wire  running$1$q;
+    reg  running$1$clock;
+    reg  running$2$d;
+    wire  running$2$q;
+    reg  running$2$clock;
+    reg  running$3$d;
+    wire  running$3$q;
+    reg  running$3$clock;
+    reg  [5:0] status$0$d;
+    wire  [5:0] status$0$q;
+    reg  status$0$clock;
+    reg  [5:0] status$1$d;
+    wire  [5:0] status$1$q;
+    reg  status$1$clock;
+    reg  [5:0] status$2$d;
+    wire  [5:0] status$2$q;
+    reg  status$2$clock;
+    reg  [5:0] status$3$d;
+    wire  [5:0] status$3$q;
+    reg  status$3$clock;
+    reg  [6:0] queue$0$d;
+    wire  [6:0] queue$0$q;
+    reg  queue$0$clock;
+    reg  [6:0] queue$1$d;
+    wire  [6:0] queue$1$q;
+    reg  queue$1$clock;
+    reg  [6:0] queue$2$d;
+    wire  [6:0] queue$2$q;
+    reg  queue$2$clock;
+    reg  [6:0] queue$3$d;
+    wire  [6:0] queue$3$q;
+    reg  queue$3$clock;
+    reg  [13:0] rx_base$0$d;
+    wire  [13:0] rx_base$0$q;
+    reg  rx_base$0$clock;
+    reg  [13:0] rx_base$1$d;
+    wire  [13:0] rx_base$1$q;
+    reg  rx_base$1$clock;
+    reg  [13:0] rx_base$2$d;
+    wire  [13:0] rx_base$2$q;
+    reg  rx_base$2$clock;
+    reg  [13:0] rx_base$3$d;
+    wire  [13:0] rx_base$3$q;
+    reg  rx_base$3$clock;
+    reg  [13:0] tx_base$0$d;
+    wire  [13:0] tx_base$0$q;
+    reg  tx_base$0$clock;
+    reg  [13:0] tx_base$1$d;
+    wire  [13:0] tx_base$1$q;
+    reg  tx_base$1$clock;
+    reg  [13:0] tx_base$2$d;
+    wire  [13:0] tx_base$2$q;
+    reg  tx_base$2$clock;
+    reg  [13:0] tx_base$3$d;
+    wire  [13:0] tx_base$3$q;
+    reg  tx_base$3$clock;
+    reg  [4:0] log2$0$d;
+    wire  [4:0] log2$0$q;
+    reg  log2$0$clock;
+    reg  [4:0] log2$1$d;
+    wire  [4:0] log2$1$q;
+    reg  log2$1$clock;
+    reg  [4:0] log2$2$d;
+    wire  [4:0] log2$2$q;
+    reg  log2$2$clock;
+    reg  [4:0] log2$3$d;
+    wire  [4:0] log2$3$q;
+    reg  log2$3$clock;
+    reg  [16:0] buf_len$0$d;
+    wire  [16:0] buf_len$0$q;
+    reg  buf_len$0$clock;
+    reg  [16:0] buf_len$1$d;
+    wire  [16:0] buf_len$1$q;
+    reg  buf_len$1$clock;
+    reg  [16:0] buf_len$2$d;
+    wire  [16:0] buf_len$2$q;
+    reg  buf_len$2$clock;
+    reg  [16:0] buf_len$3$d;
+    wire  [16:0] buf_len$3$q;
+    reg  buf_len$3$clock;
+    reg  [15:0] rx_head$0$d;
+    wire  [15:0] rx_head$0$q;
+    reg  rx_head$0$clock;
+    reg  [15:0] rx_head$1$d;
+    wire  [15:0] rx_head$1$q;
+    reg  rx_head$1$clock;
+    reg  [15:0] rx_head$2$d;
+    wire  [15:0] rx_head$2$q;
+    reg  rx_head$2$clock;
+    reg  [15:0] rx_head$3$d;
+    wire  [15:0] rx_head$3$q;
+    reg  rx_head$3$clock;
+    reg  [15:0] rx_tail$0$d;
+    wire  [15:0] rx_tail$0$q;
+    reg  rx_tail$0$clock;
+    reg  [15:0] rx_tail$1$d;
+    wire  [15:0] rx_tail$1$q;
+    reg  rx_tail$1$clock;
+    reg  [15:0] rx_tail$2$d;
+    wire  [15:0] rx_tail$2$q;
+    reg  rx_tail$2$clock;
+    reg  [15:0] rx_tail$3$d;
+    wire  [15:0] rx_tail$3$q;
+    reg  rx_tail$3$clock;
+    reg  [15:0] tx_head$0$d;
+    wire  [15:0] tx_head$0$q;
+    reg  tx_head$0$clock;
+    reg  [15:0] tx_head$1$d;
+    wire  [15:0] tx_head$1$q;
+    reg  tx_head$1$clock;
+    reg  [15:0] tx_head$2$d;
+    wire  [15:0] tx_head$2$q;
+    reg  tx_head$2$clock;
+    reg  [15:0] tx_head$3$d;
+    wire  [15:0] tx_head$3$q;
+    reg  tx_head$3$clock;
+    reg  [15:0] tx_tail$0$d;
+    wire  [15:0] tx_tail$0$q;
+    reg  tx_tail$0$clock;
+    reg  [15:0] tx_tail$1$d;
+    wire  [15:0] tx_tail$1$q;
+    reg  tx_tail$1$clock;
+    reg  [15:0] tx_tail$2$d;
+    wire  [15:0] tx_tail$2$q;
+    reg  tx_tail$2$clock;
+    reg  [15:0] tx_tail$3$d;
+    wire  [15:0] tx_tail$3$q;
+    reg  tx_tail$3$clock;
+    reg  [31:0] forwarded$0$d;
+    wire  [31:0] forwarded$0$q;
+    reg  forwarded$0$clock;
+    reg  [31:0] forwarded$1$d;
+    wire  [31:0] forwarded$1$q;
+    reg  forwarded$1$clock;
+    reg  [31:0] forwarded$2$d;
+    wire  [31:0] forwarded$2$q;
+    reg  forwarded$2$clock;
+    reg  [31:0] forwarded$3$d;
+    wire  [31:0] forwarded$3$q;
+    reg  forwarded$3$clock;
+    reg  [31:0] rx_errors$0$d;
+    wire  [31:0] rx_errors$0$q;
+    reg  rx_errors$0$clock;
+    reg  [31:0] rx_errors$1$d;
+    wire  [31:0] rx_errors$1$q;
+    reg  rx_errors$1$clock;
+    reg  [31:0] rx_errors$2$d;
+    wire  [31:0] rx_errors$2$q;
+    reg  rx_errors$2$clock;
+    reg  [31:0] rx_errors$3$d;
+    wire  [31:0] rx_errors$3$q;
+    reg  rx_errors$3$clock;
+    reg  [31:0] tx_errors$0$d;
+    wire  [31:0] tx_errors$0$q;
+    reg  tx_errors$0$clock;
+    reg  [31:0] tx_errors$1$d;
+    wire  [31:0] tx_errors$1$q;
+    reg  tx_errors$1$clock;
+    reg  [31:0] tx_errors$2$d;
+    wire  [31:0] tx_errors$2$q;
+    reg  tx_errors$2$clock;
+    reg  [31:0] tx_errors$3$d;
+    wire  [31:0] tx_errors$3$q;
+    reg  tx_errors$3$clock;
+    reg  bad_log2$0$d;
+    wire  bad_log2$0$q;
+    reg  bad_log2$0$clock;
+    reg  bad_log2$1$d;
+    wire  bad_log2$1$q;
+    reg  bad_log2$1$clock;
+    reg  bad_log2$2$d;
+    wire  bad_log2$2$q;
+    reg  bad_log2$2$clock;
+    reg  bad_log2$3$d;
+    wire  bad_log2$3$q;
+    reg  bad_log2$3$clock;
+    reg  bad_rx$0$d;
+    wire  bad_rx$0$q;
+    reg  bad_rx$0$clock;
+    reg  bad_rx$1$d;
+    wire  bad_rx$1$q;
+    reg  bad_rx$1$clock;
+    reg  bad_rx$2$d;
+    wire  bad_rx$2$q;
+    reg  bad_rx$2$clock;
+    reg  bad_rx$3$d;
+    wire  bad_rx$3$q;
+    reg  bad_rx$3$clock;
+    reg  bad_tx$0$d;
+    wire  bad_tx$0$q;
+    reg  bad_tx$0$clock;
+    reg  bad_tx$1$d;
+    wire  bad_tx$1$q;
+    reg  bad_tx$1$clock;
+    reg  bad_tx$2$d;
+    wire  bad_tx$2$q;
+    reg  bad_tx$2$clock;
+    reg  bad_tx$3$d;
+    wire  bad_tx$3$q;
+    reg  bad_tx$3$clock;
+    reg  bad_queue$0$d;
+    wire  bad_queue$0$q;
+    reg  bad_queue$0$clock;
+    reg  bad_queue$1$d;
+    wire  bad_queue$1$q;
+    reg  bad_queue$1$clock;
+    reg  bad_queue$2$d;
+    wire  bad_queue$2$q;
+    reg  bad_queue$2$clock;
+    reg  bad_queue$3$d;
+    wire  bad_queue$3$q;
+    reg  bad_queue$3$clock;
+    reg  bad_buf$0$d;
+    wire  bad_buf$0$q;
+    reg  bad_buf$0$clock;
+    reg  bad_buf$1$d;
+    wire  bad_buf$1$q;
+    reg  bad_buf$1$clock;
+    reg  bad_buf$2$d;
+    wire  bad_buf$2$q;
+    reg  bad_buf$2$clock;
+    reg  bad_buf$3$d;
+    wire  bad_buf$3$q;
+    reg  bad_buf$3$clock;
+    reg  [4:0] state$d;
+    wire  [4:0] state$q;
+    reg  state$clock;
+    reg  [1:0] cur$d;
+    wire  [1:0] cur$q;
+    reg  cur$clock;
+    reg  busy$d;
+    wire  busy$q;
+    reg  busy$clock;
+    reg  [9:0] waited$d;
+    wire  [9:0] waited$q;
+    reg  waited$clock;
+    reg  abort$d;
+    wire  abort$q;
+    reg  abort$clock;
+    reg  strobe$d;
+    wire  strobe$q;
+    reg  strobe$clock;
+    reg  write$d;
+    wire  write$q;
+    reg  write$clock;
+    reg  [23:0] addr$d;
+    wire  [23:0] addr$q;
+    reg  addr$clock;
+    reg  [31:0] wdata$d;
+    wire  [31:0] wdata$q;
+    reg  wdata$clock;
+    reg  [15:0] len$d;
+    wire  [15:0] len$q;
+    reg  len$clock;
+    reg  ok$d;
+    wire  ok$q;
+    reg  ok$clock;
+    reg  [31:0] buf_lo$d;
+    wire  [31:0] buf_lo$q;
+    reg  buf_lo$clock;
+    reg  [31:0] buf_hi$d;
+    wire  [31:0] buf_hi$q;
+    reg  buf_hi$clock;
+    reg  [1:0] kind$d;
+    wire  [1:0] kind$q;
+    reg  kind$clock;
+    reg  s_ack$d;
+    wire  s_ack$q;
+    reg  s_ack$clock;
+    reg  [31:0] s_rdata$d;
+    wire  [31:0] s_rdata$q;
+    reg  s_rdata$clock;
+    reg  sel_running$d;
+    wire  sel_running$q;
+    reg  sel_running$clock;
+    reg  [6:0] sel_queue$d;
+    wire  [6:0] sel_queue$q;
+    reg  sel_queue$clock;
+    reg  [13:0] sel_rx_base$d;
+    wire  [13:0] sel_rx_base$q;
+    reg  sel_rx_base$clock;
+    reg  [13:0] sel_tx_base$d;
+    wire  [13:0] sel_tx_base$q;
+    reg  sel_tx_base$clock;
+    reg  [4:0] sel_log2$d;
+    wire  [4:0] sel_log2$q;
+    reg  sel_log2$clock;
+    reg  [16:0] sel_buf$d;
+    wire  [16:0] sel_buf$q;
+    reg  sel_buf$clock;
+    reg  [15:0] sel_rx_head$d;
+    wire  [15:0] sel_rx_head$q;
+    reg  sel_rx_head$clock;
+    reg  [15:0] sel_rx_tail$d;
+    wire  [15:0] sel_rx_tail$q;
+    reg  sel_rx_tail$clock;
+    reg  [15:0] sel_tx_head$d;
+    wire  [15:0] sel_tx_head$q;
+    reg  sel_tx_head$clock;
+    reg  [15:0] sel_tx_tail$d;
+    wire  [15:0] sel_tx_tail$q;
+    reg  sel_tx_tail$clock;
+    reg  [31:0] sel_forwarded$d;
+    wire  [31:0] sel_forwarded$q;
+    reg  sel_forwarded$clock;
+    reg  [31:0] sel_rx_errors$d;
+    wire  [31:0] sel_rx_errors$q;
+    reg  sel_rx_errors$clock;
+    reg  [31:0] sel_tx_errors$d;
+    wire  [31:0] sel_tx_errors$q;
+    reg  sel_tx_errors$clock;
+    reg  [15:0] mask$d;
+    wire  [15:0] mask$q;
+    reg  mask$clock;
+    reg  rx_room$d;
+    wire  rx_room$q;
+    reg  rx_room$clock;
+    reg  tx_room$d;
+    wire  tx_room$q;
+    reg  tx_room$clock;
+    reg  rx_pending$d;
+    wire  rx_pending$q;
+    reg  rx_pending$clock;
+    reg  tx_pending$d;
+    wire  tx_pending$q;
+    reg  tx_pending$clock;
+    
+    // Local signals
+    reg  [3:0] cur_hot;
+    reg  m_running;
+    reg  [6:0] m_queue;
+    reg  [13:0] m_rx_base;
+    reg  [13:0] m_tx_base;
+    reg  [4:0] m_log2;
+    reg  [16:0] m_buf;
+    reg  [15:0] m_rx_head;
+    reg  [15:0] m_rx_tail;
+    reg  [15:0] m_tx_head;
+    reg  [15:0] m_tx_tail;
+    reg  [31:0] m_forwarded;
+    reg  [31:0] m_rx_errors;
+    reg  [31:0] m_tx_errors;
+    reg  [23:0] rx_head_at;
+    reg  [23:0] rx_tail_at;
+    reg  [23:0] tx_head_at;
+    reg  [23:0] tx_tail_at;
+    reg  [23:0] post_at;
+    reg  want;
+    reg  acc_write;
+    reg  [23:0] acc_addr;
+    reg  [31:0] acc_wdata;
+    reg  done;
+    reg  next_slot;
+    reg  stop;
+    reg  inc_rx_head;
+    reg  inc_rx_tail;
+    reg  inc_tx_head;
+    reg  inc_tx_tail;
+    reg  inc_forwarded;
+    reg  inc_rx_errors;
+    reg  inc_tx_errors;
+    reg  [1:0] hs;
+    reg  [3:0] hw;
+    reg  [3:0] hs_hot;
+    reg  hwr;
+    reg  h_running;
+    reg  h_bad_log2;
+    reg  h_bad_rx;
+    reg  h_bad_tx;
+    reg  h_bad_queue;
+    reg  h_bad_buf;
+    reg  [5:0] h_status;
+    reg  [15:0] h_rx_head;
+    reg  [15:0] h_rx_tail;
+    reg  [15:0] h_tx_head;
+    reg  [15:0] h_tx_tail;
+    reg  [31:0] h_forwarded;
+    reg  [31:0] h_rx_errors;
+    reg  [31:0] h_tx_errors;
+    reg  [5:0] reasons;
+    reg  [6:0] c_queue;
+    reg  [13:0] c_base;
+    reg  [4:0] c_log2;
+    reg  [16:0] c_buf;
+    
+    // Sub module instances
+    top$forwarder$running$0 running$0(
+        .d(running$0$d),
+        .q(running$0$q),
+        .clock(running$0$clock)
+    );
+    top$forwarder$running$1 running$1(
+        .d(running$1$d),
+        .q(running$1$q),
+        .clock(running$1$clock)
+    );
+    top$forwarder$running$2 running$2(
+        .d(running$2$d),
+        .q(running$2$q),
+        .clock(running$2$clock)
+    );
+    top$forwarder$running$3 running$3(
+        .d(running$3$d),
+        .q(running$3$q),
+        .clock(running$3$clock)
+    );
+    top$forwarder$status$0 status$0(
+        .d(status$0$d),
+        .q(status$0$q),
+        .clock(status$0$clock)
+    );
+    top$forwarder$status$1 status$1(
+        .d(status$1$d),
+        .q(status$1$q),
+        .clock(status$1$clock)
+    );
+    top$forwarder$status$2 status$2(
+        .d(status$2$d),
+        .q(status$2$q),
+        .clock(status$2$clock)
+    );
+    top$forwarder$status$3 status$3(
+        .d(status$3$d),
+        .q(status$3$q),
+        .clock(status$3$clock)
+    );
+    top$forwarder$queue$0 queue$0(
+        .d(queue$0$d),
+        .q(queue$0$q),
+        .clock(queue$0$clock)
+    );
+    top$forwarder$queue$1 queue$1(
+        .d(queue$1$d),
+        .q(queue$1$q),
+        .clock(queue$1$clock)
+    );
+    top$forwarder$queue$2 queue$2(
+        .d(queue$2$d),
+        .q(queue$2$q),
+        .clock(queue$2$clock)
+    );
+    top$forwarder$queue$3 queue$3(
+        .d(queue$3$d),
+        .q(queue$3$q),
+        .clock(queue$3$clock)
+    );
+    top$forwarder$rx_base$0 rx_base$0(
+        .d(rx_base$0$d),
+        .q(rx_base$0$q),
+        .clock(rx_base$0$clock)
+    );
+    top$forwarder$rx_base$1 rx_base$1(
+        .d(rx_base$1$d),
+        .q(rx_base$1$q),
+        .clock(rx_base$1$clock)
+    );
+    top$forwarder$rx_base$2 rx_base$2(
+        .d(rx_base$2$d),
+        .q(rx_base$2$q),
+        .clock(rx_base$2$clock)
+    );
+    top$forwarder$rx_base$3 rx_base$3(
+        .d(rx_base$3$d),
+        .q(rx_base$3$q),
+        .clock(rx_base$3$clock)
+    );
+    top$forwarder$tx_base$0 tx_base$0(
+        .d(tx_base$0$d),
+        .q(tx_base$0$q),
+        .clock(tx_base$0$clock)
+    );
+    top$forwarder$tx_base$1 tx_base$1(
+        .d(tx_base$1$d),
+        .q(tx_base$1$q),
+        .clock(tx_base$1$clock)
+    );
+    top$forwarder$tx_base$2 tx_base$2(
+        .d(tx_base$2$d),
+        .q(tx_base$2$q),
+        .clock(tx_base$2$clock)
+    );
+    top$forwarder$tx_base$3 tx_base$3(
+        .d(tx_base$3$d),
+        .q(tx_base$3$q),
+        .clock(tx_base$3$clock)
+    );
+    top$forwarder$log2$0 log2$0(
+        .d(log2$0$d),
+        .q(log2$0$q),
+        .clock(log2$0$clock)
+    );
+    top$forwarder$log2$1 log2$1(
+        .d(log2$1$d),
+        .q(log2$1$q),
+        .clock(log2$1$clock)
+    );
+    top$forwarder$log2$2 log2$2(
+        .d(log2$2$d),
+        .q(log2$2$q),
+        .clock(log2$2$clock)
+    );
+    top$forwarder$log2$3 log2$3(
+        .d(log2$3$d),
+        .q(log2$3$q),
+        .clock(log2$3$clock)
+    );
+    top$forwarder$buf_len$0 buf_len$0(
+        .d(buf_len$0$d),
+        .q(buf_len$0$q),
+        .clock(buf_len$0$clock)
+    );
+    top$forwarder$buf_len$1 buf_len$1(
+        .d(buf_len$1$d),
+        .q(buf_len$1$q),
+        .clock(buf_len$1$clock)
+    );
+    top$forwarder$buf_len$2 buf_len$2(
+        .d(buf_len$2$d),
+        .q(buf_len$2$q),
+        .clock(buf_len$2$clock)
+    );
+    top$forwarder$buf_len$3 buf_len$3(
+        .d(buf_len$3$d),
+        .q(buf_len$3$q),
+        .clock(buf_len$3$clock)
+    );
+    top$forwarder$rx_head$0 rx_head$0(
+        .d(rx_head$0$d),
+        .q(rx_head$0$q),
+        .clock(rx_head$0$clock)
+    );
+    top$forwarder$rx_head$1 rx_head$1(
+        .d(rx_head$1$d),
+        .q(rx_head$1$q),
+        .clock(rx_head$1$clock)
+    );
+    top$forwarder$rx_head$2 rx_head$2(
+        .d(rx_head$2$d),
+        .q(rx_head$2$q),
+        .clock(rx_head$2$clock)
+    );
+    top$forwarder$rx_head$3 rx_head$3(
+        .d(rx_head$3$d),
+        .q(rx_head$3$q),
+        .clock(rx_head$3$clock)
+    );
+    top$forwarder$rx_tail$0 rx_tail$0(
+        .d(rx_tail$0$d),
+        .q(rx_tail$0$q),
+        .clock(rx_tail$0$clock)
+    );
+    top$forwarder$rx_tail$1 rx_tail$1(
+        .d(rx_tail$1$d),
+        .q(rx_tail$1$q),
+        .clock(rx_tail$1$clock)
+    );
+    top$forwarder$rx_tail$2 rx_tail$2(
+        .d(rx_tail$2$d),
+        .q(rx_tail$2$q),
+        .clock(rx_tail$2$clock)
+    );
+    top$forwarder$rx_tail$3 rx_tail$3(
+        .d(rx_tail$3$d),
+        .q(rx_tail$3$q),
+        .clock(rx_tail$3$clock)
+    );
+    top$forwarder$tx_head$0 tx_head$0(
+        .d(tx_head$0$d),
+        .q(tx_head$0$q),
+        .clock(tx_head$0$clock)
+    );
+    top$forwarder$tx_head$1 tx_head$1(
+        .d(tx_head$1$d),
+        .q(tx_head$1$q),
+        .clock(tx_head$1$clock)
+    );
+    top$forwarder$tx_head$2 tx_head$2(
+        .d(tx_head$2$d),
+        .q(tx_head$2$q),
+        .clock(tx_head$2$clock)
+    );
+    top$forwarder$tx_head$3 tx_head$3(
+        .d(tx_head$3$d),
+        .q(tx_head$3$q),
+        .clock(tx_head$3$clock)
+    );
+    top$forwarder$tx_tail$0 tx_tail$0(
+        .d(tx_tail$0$d),
+        .q(tx_tail$0$q),
+        .clock(tx_tail$0$clock)
+    );
+    top$forwarder$tx_tail$1 tx_tail$1(
+        .d(tx_tail$1$d),
+        .q(tx_tail$1$q),
+        .clock(tx_tail$1$clock)
+    );
+    top$forwarder$tx_tail$2 tx_tail$2(
+        .d(tx_tail$2$d),
+        .q(tx_tail$2$q),
+        .clock(tx_tail$2$clock)
+    );
+    top$forwarder$tx_tail$3 tx_tail$3(
+        .d(tx_tail$3$d),
+        .q(tx_tail$3$q),
+        .clock(tx_tail$3$clock)
+    );
+    top$forwarder$forwarded$0 forwarded$0(
+        .d(forwarded$0$d),
+        .q(forwarded$0$q),
+        .clock(forwarded$0$clock)
+    );
+    top$forwarder$forwarded$1 forwarded$1(
+        .d(forwarded$1$d),
+        .q(forwarded$1$q),
+        .clock(forwarded$1$clock)
+    );
+    top$forwarder$forwarded$2 forwarded$2(
+        .d(forwarded$2$d),
+        .q(forwarded$2$q),
+        .clock(forwarded$2$clock)
+    );
+    top$forwarder$forwarded$3 forwarded$3(
+        .d(forwarded$3$d),
+        .q(forwarded$3$q),
+        .clock(forwarded$3$clock)
+    );
+    top$forwarder$rx_errors$0 rx_errors$0(
+        .d(rx_errors$0$d),
+        .q(rx_errors$0$q),
+        .clock(rx_errors$0$clock)
+    );
+    top$forwarder$rx_errors$1 rx_errors$1(
+        .d(rx_errors$1$d),
+        .q(rx_errors$1$q),
+        .clock(rx_errors$1$clock)
+    );
+    top$forwarder$rx_errors$2 rx_errors$2(
+        .d(rx_errors$2$d),
+        .q(rx_errors$2$q),
+        .clock(rx_errors$2$clock)
+    );
+    top$forwarder$rx_errors$3 rx_errors$3(
+        .d(rx_errors$3$d),
+        .q(rx_errors$3$q),
+        .clock(rx_errors$3$clock)
+    );
+    top$forwarder$tx_errors$0 tx_errors$0(
+        .d(tx_errors$0$d),
+        .q(tx_errors$0$q),
+        .clock(tx_errors$0$clock)
+    );
+    top$forwarder$tx_errors$1 tx_errors$1(
+        .d(tx_errors$1$d),
+        .q(tx_errors$1$q),
+        .clock(tx_errors$1$clock)
+    );
+    top$forwarder$tx_errors$2 tx_errors$2(
+        .d(tx_errors$2$d),
+        .q(tx_errors$2$q),
+        .clock(tx_errors$2$clock)
+    );
+    top$forwarder$tx_errors$3 tx_errors$3(
+        .d(tx_errors$3$d),
+        .q(tx_errors$3$q),
+        .clock(tx_errors$3$clock)
+    );
+    top$forwarder$bad_log2$0 bad_log2$0(
+        .d(bad_log2$0$d),
+        .q(bad_log2$0$q),
+        .clock(bad_log2$0$clock)
+    );
+    top$forwarder$bad_log2$1 bad_log2$1(
+        .d(bad_log2$1$d),
+        .q(bad_log2$1$q),
+        .clock(bad_log2$1$clock)
+    );
+    top$forwarder$bad_log2$2 bad_log2$2(
+        .d(bad_log2$2$d),
+        .q(bad_log2$2$q),
+        .clock(bad_log2$2$clock)
+    );
+    top$forwarder$bad_log2$3 bad_log2$3(
+        .d(bad_log2$3$d),
+        .q(bad_log2$3$q),
+        .clock(bad_log2$3$clock)
+    );
+    top$forwarder$bad_rx$0 bad_rx$0(
+        .d(bad_rx$0$d),
+        .q(bad_rx$0$q),
+        .clock(bad_rx$0$clock)
+    );
+    top$forwarder$bad_rx$1 bad_rx$1(
+        .d(bad_rx$1$d),
+        .q(bad_rx$1$q),
+        .clock(bad_rx$1$clock)
+    );
+    top$forwarder$bad_rx$2 bad_rx$2(
+        .d(bad_rx$2$d),
+        .q(bad_rx$2$q),
+        .clock(bad_rx$2$clock)
+    );
+    top$forwarder$bad_rx$3 bad_rx$3(
+        .d(bad_rx$3$d),
+        .q(bad_rx$3$q),
+        .clock(bad_rx$3$clock)
+    );
+    top$forwarder$bad_tx$0 bad_tx$0(
+        .d(bad_tx$0$d),
+        .q(bad_tx$0$q),
+        .clock(bad_tx$0$clock)
+    );
+    top$forwarder$bad_tx$1 bad_tx$1(
+        .d(bad_tx$1$d),
+        .q(bad_tx$1$q),
+        .clock(bad_tx$1$clock)
+    );
+    top$forwarder$bad_tx$2 bad_tx$2(
+        .d(bad_tx$2$d),
+        .q(bad_tx$2$q),
+        .clock(bad_tx$2$clock)
+    );
+    top$forwarder$bad_tx$3 bad_tx$3(
+        .d(bad_tx$3$d),
+        .q(bad_tx$3$q),
+        .clock(bad_tx$3$clock)
+    );
+    top$forwarder$bad_queue$0 bad_queue$0(
+        .d(bad_queue$0$d),
+        .q(bad_queue$0$q),
+        .clock(bad_queue$0$clock)
+    );
+    top$forwarder$bad_queue$1 bad_queue$1(
+        .d(bad_queue$1$d),
+        .q(bad_queue$1$q),
+        .clock(bad_queue$1$clock)
+    );
+    top$forwarder$bad_queue$2 bad_queue$2(
+        .d(bad_queue$2$d),
+        .q(bad_queue$2$q),
+        .clock(bad_queue$2$clock)
+    );
+    top$forwarder$bad_queue$3 bad_queue$3(
+        .d(bad_queue$3$d),
+        .q(bad_queue$3$q),
+        .clock(bad_queue$3$clock)
+    );
+    top$forwarder$bad_buf$0 bad_buf$0(
+        .d(bad_buf$0$d),
+        .q(bad_buf$0$q),
+        .clock(bad_buf$0$clock)
+    );
+    top$forwarder$bad_buf$1 bad_buf$1(
+        .d(bad_buf$1$d),
+        .q(bad_buf$1$q),
+        .clock(bad_buf$1$clock)
+    );
+    top$forwarder$bad_buf$2 bad_buf$2(
+        .d(bad_buf$2$d),
+        .q(bad_buf$2$q),
+        .clock(bad_buf$2$clock)
+    );
+    top$forwarder$bad_buf$3 bad_buf$3(
+        .d(bad_buf$3$d),
+        .q(bad_buf$3$q),
+        .clock(bad_buf$3$clock)
+    );
+    top$forwarder$state state(
+        .d(state$d),
+        .q(state$q),
+        .clock(state$clock)
+    );
+    top$forwarder$cur cur(
+        .d(cur$d),
+        .q(cur$q),
+        .clock(cur$clock)
+    );
+    top$forwarder$busy busy(
+        .d(busy$d),
+        .q(busy$q),
+        .clock(busy$clock)
+    );
+    top$forwarder$waited waited(
+        .d(waited$d),
+        .q(waited$q),
+        .clock(waited$clock)
+    );
+    top$forwarder$abort abort(
+        .d(abort$d),
+        .q(abort$q),
+        .clock(abort$clock)
+    );
+    top$forwarder$strobe strobe(
+        .d(strobe$d),
+        .q(strobe$q),
+        .clock(strobe$clock)
+    );
+    top$forwarder$write write(
+        .d(write$d),
+        .q(write$q),
+        .clock(write$clock)
+    );
+    top$forwarder$addr addr(
+        .d(addr$d),
+        .q(addr$q),
+        .clock(addr$clock)
+    );
+    top$forwarder$wdata wdata(
+        .d(wdata$d),
+        .q(wdata$q),
+        .clock(wdata$clock)
+    );
+    top$forwarder$len len(
+        .d(len$d),
+        .q(len$q),
+        .clock(len$clock)
+    );
+    top$forwarder$ok ok(
+        .d(ok$d),
+        .q(ok$q),
+        .clock(ok$clock)
+    );
+    top$forwarder$buf_lo buf_lo(
+        .d(buf_lo$d),
+        .q(buf_lo$q),
+        .clock(buf_lo$clock)
+    );
+    top$forwarder$buf_hi buf_hi(
+        .d(buf_hi$d),
+        .q(buf_hi$q),
+        .clock(buf_hi$clock)
+    );
+    top$forwarder$kind kind(
+        .d(kind$d),
+        .q(kind$q),
+        .clock(kind$clock)
+    );
+    top$forwarder$s_ack s_ack(
+        .d(s_ack$d),
+        .q(s_ack$q),
+        .clock(s_ack$clock)
+    );
+    top$forwarder$s_rdata s_rdata(
+        .d(s_rdata$d),
+        .q(s_rdata$q),
+        .clock(s_rdata$clock)
+    );
+    top$forwarder$sel_running sel_running(
+        .d(sel_running$d),
+        .q(sel_running$q),
+        .clock(sel_running$clock)
+    );
+    top$forwarder$sel_queue sel_queue(
+        .d(sel_queue$d),
+        .q(sel_queue$q),
+        .clock(sel_queue$clock)
+    );
+    top$forwarder$sel_rx_base sel_rx_base(
+        .d(sel_rx_base$d),
+        .q(sel_rx_base$q),
+        .clock(sel_rx_base$clock)
+    );
+    top$forwarder$sel_tx_base sel_tx_base(
+        .d(sel_tx_base$d),
+        .q(sel_tx_base$q),
+        .clock(sel_tx_base$clock)
+    );
+    top$forwarder$sel_log2 sel_log2(
+        .d(sel_log2$d),
+        .q(sel_log2$q),
+        .clock(sel_log2$clock)
+    );
+    top$forwarder$sel_buf sel_buf(
+        .d(sel_buf$d),
+        .q(sel_buf$q),
+        .clock(sel_buf$clock)
+    );
+    top$forwarder$sel_rx_head sel_rx_head(
+        .d(sel_rx_head$d),
+        .q(sel_rx_head$q),
+        .clock(sel_rx_head$clock)
+    );
+    top$forwarder$sel_rx_tail sel_rx_tail(
+        .d(sel_rx_tail$d),
+        .q(sel_rx_tail$q),
+        .clock(sel_rx_tail$clock)
+    );
+    top$forwarder$sel_tx_head sel_tx_head(
+        .d(sel_tx_head$d),
+        .q(sel_tx_head$q),
+        .clock(sel_tx_head$clock)
+    );
+    top$forwarder$sel_tx_tail sel_tx_tail(
+        .d(sel_tx_tail$d),
+        .q(sel_tx_tail$q),
+        .clock(sel_tx_tail$clock)
+    );
+    top$forwarder$sel_forwarded sel_forwarded(
+        .d(sel_forwarded$d),
+        .q(sel_forwarded$q),
+        .clock(sel_forwarded$clock)
+    );
+    top$forwarder$sel_rx_errors sel_rx_errors(
+        .d(sel_rx_errors$d),
+        .q(sel_rx_errors$q),
+        .clock(sel_rx_errors$clock)
+    );
+    top$forwarder$sel_tx_errors sel_tx_errors(
+        .d(sel_tx_errors$d),
+        .q(sel_tx_errors$q),
+        .clock(sel_tx_errors$clock)
+    );
+    top$forwarder$mask mask(
+        .d(mask$d),
+        .q(mask$q),
+        .clock(mask$clock)
+    );
+    top$forwarder$rx_room rx_room(
+        .d(rx_room$d),
+        .q(rx_room$q),
+        .clock(rx_room$clock)
+    );
+    top$forwarder$tx_room tx_room(
+        .d(tx_room$d),
+        .q(tx_room$q),
+        .clock(tx_room$clock)
+    );
+    top$forwarder$rx_pending rx_pending(
+        .d(rx_pending$d),
+        .q(rx_pending$q),
+        .clock(rx_pending$clock)
+    );
+    top$forwarder$tx_pending tx_pending(
+        .d(tx_pending$d),
+        .q(tx_pending$q),
+        .clock(tx_pending$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        state$clock = clock;
+        cur$clock = clock;
+        busy$clock = clock;
+        waited$clock = clock;
+        abort$clock = clock;
+        mask$clock = clock;
+        rx_room$clock = clock;
+        tx_room$clock = clock;
+        rx_pending$clock = clock;
+        tx_pending$clock = clock;
+        sel_running$clock = clock;
+        sel_queue$clock = clock;
+        sel_rx_base$clock = clock;
+        sel_tx_base$clock = clock;
+        sel_log2$clock = clock;
+        sel_buf$clock = clock;
+        sel_rx_head$clock = clock;
+        sel_rx_tail$clock = clock;
+        sel_tx_head$clock = clock;
+        sel_tx_tail$clock = clock;
+        sel_forwarded$clock = clock;
+        sel_rx_errors$clock = clock;
+        sel_tx_errors$clock = clock;
+        strobe$clock = clock;
+        write$clock = clock;
+        addr$clock = clock;
+        wdata$clock = clock;
+        len$clock = clock;
+        ok$clock = clock;
+        buf_lo$clock = clock;
+        buf_hi$clock = clock;
+        kind$clock = clock;
+        s_ack$clock = clock;
+        s_rdata$clock = clock;
+        state$d = state$q;
+        cur$d = cur$q;
+        busy$d = busy$q;
+        waited$d = waited$q;
+        abort$d = abort$q;
+        mask$d = mask$q;
+        rx_room$d = rx_room$q;
+        tx_room$d = tx_room$q;
+        rx_pending$d = rx_pending$q;
+        tx_pending$d = tx_pending$q;
+        sel_running$d = sel_running$q;
+        sel_queue$d = sel_queue$q;
+        sel_rx_base$d = sel_rx_base$q;
+        sel_tx_base$d = sel_tx_base$q;
+        sel_log2$d = sel_log2$q;
+        sel_buf$d = sel_buf$q;
+        sel_rx_head$d = sel_rx_head$q;
+        sel_rx_tail$d = sel_rx_tail$q;
+        sel_tx_head$d = sel_tx_head$q;
+        sel_tx_tail$d = sel_tx_tail$q;
+        sel_forwarded$d = sel_forwarded$q;
+        sel_rx_errors$d = sel_rx_errors$q;
+        sel_tx_errors$d = sel_tx_errors$q;
+        strobe$d = strobe$q;
+        write$d = write$q;
+        addr$d = addr$q;
+        wdata$d = wdata$q;
+        len$d = len$q;
+        ok$d = ok$q;
+        buf_lo$d = buf_lo$q;
+        buf_hi$d = buf_hi$q;
+        kind$d = kind$q;
+        s_ack$d = s_ack$q;
+        s_rdata$d = s_rdata$q;
+        running$0$clock = clock;
+        status$0$clock = clock;
+        queue$0$clock = clock;
+        rx_base$0$clock = clock;
+        tx_base$0$clock = clock;
+        log2$0$clock = clock;
+        buf_len$0$clock = clock;
+        rx_head$0$clock = clock;
+        rx_tail$0$clock = clock;
+        tx_head$0$clock = clock;
+        tx_tail$0$clock = clock;
+        forwarded$0$clock = clock;
+        rx_errors$0$clock = clock;
+        tx_errors$0$clock = clock;
+        running$0$d = running$0$q;
+        status$0$d = status$0$q;
+        queue$0$d = queue$0$q;
+        rx_base$0$d = rx_base$0$q;
+        tx_base$0$d = tx_base$0$q;
+        log2$0$d = log2$0$q;
+        buf_len$0$d = buf_len$0$q;
+        rx_head$0$d = rx_head$0$q;
+        rx_tail$0$d = rx_tail$0$q;
+        tx_head$0$d = tx_head$0$q;
+        tx_tail$0$d = tx_tail$0$q;
+        forwarded$0$d = forwarded$0$q;
+        rx_errors$0$d = rx_errors$0$q;
+        tx_errors$0$d = tx_errors$0$q;
+        bad_log2$0$clock = clock;
+        bad_rx$0$clock = clock;
+        bad_tx$0$clock = clock;
+        bad_queue$0$clock = clock;
+        bad_buf$0$clock = clock;
+        bad_log2$0$d = (log2$0$q < 32'h3) | (log2$0$q > 32'hc);
+        bad_rx$0$d = rx_base$0$q[32'hd] | |rx_base$0$q[(32'h0)+:(4)] | (log2$0$q > 32'h9) | ((rx_base$0$q + (ring_unit << log2$0$q)) > 32'h2000);
+        bad_tx$0$d = tx_base$0$q[32'hd] | |tx_base$0$q[(32'h0)+:(4)] | (log2$0$q > 32'h9) | ((tx_base$0$q + (ring_unit << log2$0$q)) > 32'h2000);
+        bad_queue$0$d = queue$0$q[32'h6];
+        bad_buf$0$d = buf_len$0$q[32'h10] | ~|buf_len$0$q;
+        running$1$clock = clock;
+        status$1$clock = clock;
+        queue$1$clock = clock;
+        rx_base$1$clock = clock;
+        tx_base$1$clock = clock;
+        log2$1$clock = clock;
+        buf_len$1$clock = clock;
+        rx_head$1$clock = clock;
+        rx_tail$1$clock = clock;
+        tx_head$1$clock = clock;
+        tx_tail$1$clock = clock;
+        forwarded$1$clock = clock;
+        rx_errors$1$clock = clock;
+        tx_errors$1$clock = clock;
+        running$1$d = running$1$q;
+        status$1$d = status$1$q;
+        queue$1$d = queue$1$q;
+        rx_base$1$d = rx_base$1$q;
+        tx_base$1$d = tx_base$1$q;
+        log2$1$d = log2$1$q;
+        buf_len$1$d = buf_len$1$q;
+        rx_head$1$d = rx_head$1$q;
+        rx_tail$1$d = rx_tail$1$q;
+        tx_head$1$d = tx_head$1$q;
+        tx_tail$1$d = tx_tail$1$q;
+        forwarded$1$d = forwarded$1$q;
+        rx_errors$1$d = rx_errors$1$q;
+        tx_errors$1$d = tx_errors$1$q;
+        bad_log2$1$clock = clock;
+        bad_rx$1$clock = clock;
+        bad_tx$1$clock = clock;
+        bad_queue$1$clock = clock;
+        bad_buf$1$clock = clock;
+        bad_log2$1$d = (log2$1$q < 32'h3) | (log2$1$q > 32'hc);
+        bad_rx$1$d = rx_base$1$q[32'hd] | |rx_base$1$q[(32'h0)+:(4)] | (log2$1$q > 32'h9) | ((rx_base$1$q + (ring_unit << log2$1$q)) > 32'h2000);
+        bad_tx$1$d = tx_base$1$q[32'hd] | |tx_base$1$q[(32'h0)+:(4)] | (log2$1$q > 32'h9) | ((tx_base$1$q + (ring_unit << log2$1$q)) > 32'h2000);
+        bad_queue$1$d = queue$1$q[32'h6];
+        bad_buf$1$d = buf_len$1$q[32'h10] | ~|buf_len$1$q;
+        running$2$clock = clock;
+        status$2$clock = clock;
+        queue$2$clock = clock;
+        rx_base$2$clock = clock;
+        tx_base$2$clock = clock;
+        log2$2$clock = clock;
+        buf_len$2$clock = clock;
+        rx_head$2$clock = clock;
+        rx_tail$2$clock = clock;
+        tx_head$2$clock = clock;
+        tx_tail$2$clock = clock;
+        forwarded$2$clock = clock;
+        rx_errors$2$clock = clock;
+        tx_errors$2$clock = clock;
+        running$2$d = running$2$q;
+        status$2$d = status$2$q;
+        queue$2$d = queue$2$q;
+        rx_base$2$d = rx_base$2$q;
+        tx_base$2$d = tx_base$2$q;
+        log2$2$d = log2$2$q;
+        buf_len$2$d = buf_len$2$q;
+        rx_head$2$d = rx_head$2$q;
+        rx_tail$2$d = rx_tail$2$q;
+        tx_head$2$d = tx_head$2$q;
+        tx_tail$2$d = tx_tail$2$q;
+        forwarded$2$d = forwarded$2$q;
+        rx_errors$2$d = rx_errors$2$q;
+        tx_errors$2$d = tx_errors$2$q;
+        bad_log2$2$clock = clock;
+        bad_rx$2$clock = clock;
+        bad_tx$2$clock = clock;
+        bad_queue$2$clock = clock;
+        bad_buf$2$clock = clock;
+        bad_log2$2$d = (log2$2$q < 32'h3) | (log2$2$q > 32'hc);
+        bad_rx$2$d = rx_base$2$q[32'hd] | |rx_base$2$q[(32'h0)+:(4)] | (log2$2$q > 32'h9) | ((rx_base$2$q + (ring_unit << log2$2$q)) > 32'h2000);
+        bad_tx$2$d = tx_base$2$q[32'hd] | |tx_base$2$q[(32'h0)+:(4)] | (log2$2$q > 32'h9) | ((tx_base$2$q + (ring_unit << log2$2$q)) > 32'h2000);
+        bad_queue$2$d = queue$2$q[32'h6];
+        bad_buf$2$d = buf_len$2$q[32'h10] | ~|buf_len$2$q;
+        running$3$clock = clock;
+        status$3$clock = clock;
+        queue$3$clock = clock;
+        rx_base$3$clock = clock;
+        tx_base$3$clock = clock;
+        log2$3$clock = clock;
+        buf_len$3$clock = clock;
+        rx_head$3$clock = clock;
+        rx_tail$3$clock = clock;
+        tx_head$3$clock = clock;
+        tx_tail$3$clock = clock;
+        forwarded$3$clock = clock;
+        rx_errors$3$clock = clock;
+        tx_errors$3$clock = clock;
+        running$3$d = running$3$q;
+        status$3$d = status$3$q;
+        queue$3$d = queue$3$q;
+        rx_base$3$d = rx_base$3$q;
+        tx_base$3$d = tx_base$3$q;
+        log2$3$d = log2$3$q;
+        buf_len$3$d = buf_len$3$q;
+        rx_head$3$d = rx_head$3$q;
+        rx_tail$3$d = rx_tail$3$q;
+        tx_head$3$d = tx_head$3$q;
+        tx_tail$3$d = tx_tail$3$q;
+        forwarded$3$d = forwarded$3$q;
+        rx_errors$3$d = rx_errors$3$q;
+        tx_errors$3$d = tx_errors$3$q;
+        bad_log2$3$clock = clock;
+        bad_rx$3$clock = clock;
+        bad_tx$3$clock = clock;
+        bad_queue$3$clock = clock;
+        bad_buf$3$clock = clock;
+        bad_log2$3$d = (log2$3$q < 32'h3) | (log2$3$q > 32'hc);
+        bad_rx$3$d = rx_base$3$q[32'hd] | |rx_base$3$q[(32'h0)+:(4)] | (log2$3$q > 32'h9) | ((rx_base$3$q + (ring_unit << log2$3$q)) > 32'h2000);
+        bad_tx$3$d = tx_base$3$q[32'hd] | |tx_base$3$q[(32'h0)+:(4)] | (log2$3$q > 32'h9) | ((tx_base$3$q + (ring_unit << log2$3$q)) > 32'h2000);
+        bad_queue$3$d = queue$3$q[32'h6];
+        bad_buf$3$d = buf_len$3$q[32'h10] | ~|buf_len$3$q;
+        cur_hot = ((1'b1) & 4'hf) << cur$q;
+        m_running = 1'b0;
+        m_queue = 32'h0;
+        m_rx_base = 32'h0;
+        m_tx_base = 32'h0;
+        m_log2 = 32'h0;
+        m_buf = 32'h0;
+        m_rx_head = 32'h0;
+        m_rx_tail = 32'h0;
+        m_tx_head = 32'h0;
+        m_tx_tail = 32'h0;
+        m_forwarded = 32'h0;
+        m_rx_errors = 32'h0;
+        m_tx_errors = 32'h0;
+        if (cur_hot[0]) begin
+            m_running = running$0$q;
+            m_queue = queue$0$q;
+            m_rx_base = rx_base$0$q;
+            m_tx_base = tx_base$0$q;
+            m_log2 = log2$0$q;
+            m_buf = buf_len$0$q;
+            m_rx_head = rx_head$0$q;
+            m_rx_tail = rx_tail$0$q;
+            m_tx_head = tx_head$0$q;
+            m_tx_tail = tx_tail$0$q;
+            m_forwarded = forwarded$0$q;
+            m_rx_errors = rx_errors$0$q;
+            m_tx_errors = tx_errors$0$q;
+        end
+        if (cur_hot[1]) begin
+            m_running = running$1$q;
+            m_queue = queue$1$q;
+            m_rx_base = rx_base$1$q;
+            m_tx_base = tx_base$1$q;
+            m_log2 = log2$1$q;
+            m_buf = buf_len$1$q;
+            m_rx_head = rx_head$1$q;
+            m_rx_tail = rx_tail$1$q;
+            m_tx_head = tx_head$1$q;
+            m_tx_tail = tx_tail$1$q;
+            m_forwarded = forwarded$1$q;
+            m_rx_errors = rx_errors$1$q;
+            m_tx_errors = tx_errors$1$q;
+        end
+        if (cur_hot[2]) begin
+            m_running = running$2$q;
+            m_queue = queue$2$q;
+            m_rx_base = rx_base$2$q;
+            m_tx_base = tx_base$2$q;
+            m_log2 = log2$2$q;
+            m_buf = buf_len$2$q;
+            m_rx_head = rx_head$2$q;
+            m_rx_tail = rx_tail$2$q;
+            m_tx_head = tx_head$2$q;
+            m_tx_tail = tx_tail$2$q;
+            m_forwarded = forwarded$2$q;
+            m_rx_errors = rx_errors$2$q;
+            m_tx_errors = tx_errors$2$q;
+        end
+        if (cur_hot[3]) begin
+            m_running = running$3$q;
+            m_queue = queue$3$q;
+            m_rx_base = rx_base$3$q;
+            m_tx_base = tx_base$3$q;
+            m_log2 = log2$3$q;
+            m_buf = buf_len$3$q;
+            m_rx_head = rx_head$3$q;
+            m_rx_tail = rx_tail$3$q;
+            m_tx_head = tx_head$3$q;
+            m_tx_tail = tx_tail$3$q;
+            m_forwarded = forwarded$3$q;
+            m_rx_errors = rx_errors$3$q;
+            m_tx_errors = tx_errors$3$q;
+        end
+        sel_running$d = m_running;
+        sel_queue$d = m_queue;
+        sel_rx_base$d = m_rx_base;
+        sel_tx_base$d = m_tx_base;
+        sel_log2$d = m_log2;
+        sel_buf$d = m_buf;
+        sel_rx_head$d = m_rx_head;
+        sel_rx_tail$d = m_rx_tail;
+        sel_tx_head$d = m_tx_head;
+        sel_tx_tail$d = m_tx_tail;
+        sel_forwarded$d = m_forwarded;
+        sel_rx_errors$d = m_rx_errors;
+        sel_tx_errors$d = m_tx_errors;
+        mask$d = (((1'b1) & 16'hffff) << m_log2) - 32'h1;
+        rx_head_at = ((sel_rx_base$q + (((sel_rx_head$q & mask$q) << 32'h4) & 14'h3fff)) & 24'hffffff) | window;
+        rx_tail_at = ((sel_rx_base$q + (((sel_rx_tail$q & mask$q) << 32'h4) & 14'h3fff)) & 24'hffffff) | window;
+        tx_head_at = ((sel_tx_base$q + (((sel_tx_head$q & mask$q) << 32'h4) & 14'h3fff)) & 24'hffffff) | window;
+        tx_tail_at = ((sel_tx_base$q + (((sel_tx_tail$q & mask$q) << 32'h4) & 14'h3fff)) & 24'hffffff) | window;
+        rx_room$d = (sel_rx_tail$q - sel_rx_head$q) <= mask$q;
+        tx_room$d = (sel_tx_tail$q - sel_tx_head$q) <= mask$q;
+        rx_pending$d = sel_rx_head$q != sel_rx_tail$q;
+        tx_pending$d = sel_tx_head$q != sel_tx_tail$q;
+        post_at = rx_tail_at;
+        if (kind$q == 32'h0) begin
+            post_at = tx_tail_at;
+        end
+        regs$strobe = strobe$q;
+        regs$write = write$q;
+        regs$addr = addr$q;
+        regs$wdata = wdata$q;
+        strobe$d = 1'b0;
+        want = 1'b0;
+        acc_write = 1'b0;
+        acc_addr = 32'h0;
+        acc_wdata = 32'h0;
+        done = busy$q & regs$ack;
+        next_slot = 1'b0;
+        stop = 1'b0;
+        inc_rx_head = 1'b0;
+        inc_rx_tail = 1'b0;
+        inc_tx_head = 1'b0;
+        inc_tx_tail = 1'b0;
+        inc_forwarded = 1'b0;
+        inc_rx_errors = 1'b0;
+        inc_tx_errors = 1'b0;
+        case (state$q)
+            FwdState$Pick:
+                begin
+                    if (sel_running$q & ~abort$q) begin
+                        state$d = FwdState$TxCheck;
+                        if (rx_pending$q) begin
+                            state$d = FwdState$RxWbHi;
+                        end
+                    end
+                    else begin
+                        next_slot = 1'b1;
+                    end
+                end
+            FwdState$Load1:
+                begin
+                    state$d = FwdState$Load2;
+                end
+            FwdState$Load2:
+                begin
+                    state$d = FwdState$Pick;
+                end
+            FwdState$RxWbHi:
+                begin
+                    want = 1'b1;
+                    acc_addr = rx_head_at | 32'hc;
+                    if (done) begin
+                        state$d = FwdState$TxCheck;
+                        if (regs$rdata[32'h1f]) begin
+                            state$d = FwdState$RxWbLo;
+                        end
+                    end
+                end
+            FwdState$RxWbLo:
+                begin
+                    want = 1'b1;
+                    acc_addr = rx_head_at | 32'h8;
+                    if (done) begin
+                        len$d = regs$rdata[(32'h0)+:(16)];
+                        ok$d = ~|regs$rdata[(32'h1c)+:(4)];
+                        state$d = FwdState$RxAddrLo;
+                        if (~|regs$rdata[(32'h1c)+:(4)] & ~tx_room$q) begin
+                            state$d = FwdState$TxCheck;
+                        end
+                    end
+                end
+            FwdState$RxAddrLo:
+                begin
+                    want = 1'b1;
+                    acc_addr = rx_head_at;
+                    if (done) begin
+                        buf_lo$d = regs$rdata;
+                        state$d = FwdState$RxAddrHi;
+                    end
+                end
+            FwdState$RxAddrHi:
+                begin
+                    want = 1'b1;
+                    acc_addr = rx_head_at | 32'h4;
+                    if (done) begin
+                        buf_hi$d = regs$rdata;
+                        kind$d = 32'h1;
+                        if (ok$q) begin
+                            kind$d = 32'h0;
+                        end
+                        state$d = FwdState$PostAddrLo;
+                    end
+                end
+            FwdState$TxCheck:
+                begin
+                    if (sel_running$q & ~abort$q & tx_pending$q) begin
+                        state$d = FwdState$TxWbHi;
+                    end
+                    else begin
+                        next_slot = 1'b1;
+                    end
+                end
+            FwdState$TxWbHi:
+                begin
+                    want = 1'b1;
+                    acc_addr = tx_head_at | 32'hc;
+                    if (done) begin
+                        if (regs$rdata[32'h1f]) begin
+                            state$d = FwdState$TxWbLo;
+                        end
+                        else begin
+                            next_slot = 1'b1;
+                        end
+                    end
+                end
+            FwdState$TxWbLo:
+                begin
+                    want = 1'b1;
+                    acc_addr = tx_head_at | 32'h8;
+                    if (done) begin
+                        ok$d = ~|regs$rdata[(32'h1c)+:(4)];
+                        if (rx_room$q) begin
+                            state$d = FwdState$TxAddrLo;
+                        end
+                        else begin
+                            next_slot = 1'b1;
+                        end
+                    end
+                end
+            FwdState$TxAddrLo:
+                begin
+                    want = 1'b1;
+                    acc_addr = tx_head_at;
+                    if (done) begin
+                        buf_lo$d = regs$rdata;
+                        state$d = FwdState$TxAddrHi;
+                    end
+                end
+            FwdState$TxAddrHi:
+                begin
+                    want = 1'b1;
+                    acc_addr = tx_head_at | 32'h4;
+                    if (done) begin
+                        buf_hi$d = regs$rdata;
+                        kind$d = 32'h3;
+                        if (ok$q) begin
+                            kind$d = 32'h2;
+                        end
+                        state$d = FwdState$PostAddrLo;
+                    end
+                end
+            FwdState$PostAddrLo:
+                begin
+                    want = 1'b1;
+                    acc_write = 1'b1;
+                    acc_addr = post_at;
+                    acc_wdata = buf_lo$q;
+                    if (done) begin
+                        state$d = FwdState$PostAddrHi;
+                    end
+                end
+            FwdState$PostAddrHi:
+                begin
+                    want = 1'b1;
+                    acc_write = 1'b1;
+                    acc_addr = post_at | 32'h4;
+                    acc_wdata = buf_hi$q;
+                    if (done) begin
+                        state$d = FwdState$PostLen;
+                    end
+                end
+            FwdState$PostLen:
+                begin
+                    want = 1'b1;
+                    acc_write = 1'b1;
+                    acc_addr = post_at | 32'h8;
+                    acc_wdata = ((sel_buf$q) & 32'hffffffff);
+                    if (kind$q == 32'h0) begin
+                        acc_wdata = ((len$q) & 32'hffffffff);
+                    end
+                    if (done) begin
+                        state$d = FwdState$PostClear;
+                    end
+                end
+            FwdState$PostClear:
+                begin
+                    want = 1'b1;
+                    acc_write = 1'b1;
+                    acc_addr = post_at | 32'hc;
+                    if (done) begin
+                        state$d = FwdState$Doorbell;
+                    end
+                end
+            FwdState$Doorbell:
+                begin
+                    want = 1'b1;
+                    acc_write = 1'b1;
+                    acc_addr = ((sel_queue$q + 32'h1) & 24'hffffff) << 32'hc;
+                    acc_wdata = ((sel_rx_tail$q + 32'h1) & 32'hffffffff);
+                    if (kind$q == 32'h0) begin
+                        acc_addr = (((sel_queue$q + 32'h1) & 24'hffffff) << 32'hc) | 32'h4;
+                        acc_wdata = ((sel_tx_tail$q + 32'h1) & 32'hffffffff);
+                    end
+                    if (done) begin
+                        if (kind$q == 32'h0) begin
+                            inc_tx_tail = 1'b1;
+                            inc_rx_head = 1'b1;
+                            state$d = FwdState$TxCheck;
+                        end
+                        if (kind$q == 32'h1) begin
+                            inc_rx_tail = 1'b1;
+                            inc_rx_head = 1'b1;
+                            inc_rx_errors = 1'b1;
+                            state$d = FwdState$TxCheck;
+                        end
+                        if (kind$q == 32'h2) begin
+                            inc_rx_tail = 1'b1;
+                            inc_tx_head = 1'b1;
+                            inc_forwarded = 1'b1;
+                            next_slot = 1'b1;
+                        end
+                        if (kind$q == 32'h3) begin
+                            inc_rx_tail = 1'b1;
+                            inc_tx_head = 1'b1;
+                            inc_tx_errors = 1'b1;
+                            next_slot = 1'b1;
+                        end
+                    end
+                end
+        endcase
+        if (want & ~busy$q) begin
+            if (sel_running$q & ~abort$q) begin
+                strobe$d = 1'b1;
+                write$d = acc_write;
+                addr$d = acc_addr;
+                wdata$d = acc_wdata;
+                busy$d = 1'b1;
+                waited$d = 32'h0;
+            end
+            else begin
+                next_slot = 1'b1;
+            end
+        end
+        if (busy$q) begin
+            waited$d = waited$q + 32'h1;
+            if (regs$ack) begin
+                busy$d = 1'b0;
+            end
+            else if (waited$q == 32'h3ff) begin
+                busy$d = 1'b0;
+                stop = 1'b1;
+                next_slot = 1'b1;
+            end
+        end
+        if (next_slot) begin
+            state$d = FwdState$Load1;
+            cur$d = cur$q + 32'h1;
+            abort$d = 1'b0;
+        end
+        if (cur_hot[0]) begin
+            if (inc_rx_head) begin
+                rx_head$0$d = sel_rx_head$q + 32'h1;
+            end
+            if (inc_rx_tail) begin
+                rx_tail$0$d = sel_rx_tail$q + 32'h1;
+            end
+            if (inc_tx_head) begin
+                tx_head$0$d = sel_tx_head$q + 32'h1;
+            end
+            if (inc_tx_tail) begin
+                tx_tail$0$d = sel_tx_tail$q + 32'h1;
+            end
+            if (inc_forwarded) begin
+                forwarded$0$d = sel_forwarded$q + 32'h1;
+            end
+            if (inc_rx_errors) begin
+                rx_errors$0$d = sel_rx_errors$q + 32'h1;
+            end
+            if (inc_tx_errors) begin
+                tx_errors$0$d = sel_tx_errors$q + 32'h1;
+            end
+            if (stop) begin
+                running$0$d = 1'b0;
+                status$0$d = status$0$q | 32'h20;
+            end
+        end
+        if (cur_hot[1]) begin
+            if (inc_rx_head) begin
+                rx_head$1$d = sel_rx_head$q + 32'h1;
+            end
+            if (inc_rx_tail) begin
+                rx_tail$1$d = sel_rx_tail$q + 32'h1;
+            end
+            if (inc_tx_head) begin
+                tx_head$1$d = sel_tx_head$q + 32'h1;
+            end
+            if (inc_tx_tail) begin
+                tx_tail$1$d = sel_tx_tail$q + 32'h1;
+            end
+            if (inc_forwarded) begin
+                forwarded$1$d = sel_forwarded$q + 32'h1;
+            end
+            if (inc_rx_errors) begin
+                rx_errors$1$d = sel_rx_errors$q + 32'h1;
+            end
+            if (inc_tx_errors) begin
+                tx_errors$1$d = sel_tx_errors$q + 32'h1;
+            end
+            if (stop) begin
+                running$1$d = 1'b0;
+                status$1$d = status$1$q | 32'h20;
+            end
+        end
+        if (cur_hot[2]) begin
+            if (inc_rx_head) begin
+                rx_head$2$d = sel_rx_head$q + 32'h1;
+            end
+            if (inc_rx_tail) begin
+                rx_tail$2$d = sel_rx_tail$q + 32'h1;
+            end
+            if (inc_tx_head) begin
+                tx_head$2$d = sel_tx_head$q + 32'h1;
+            end
+            if (inc_tx_tail) begin
+                tx_tail$2$d = sel_tx_tail$q + 32'h1;
+            end
+            if (inc_forwarded) begin
+                forwarded$2$d = sel_forwarded$q + 32'h1;
+            end
+            if (inc_rx_errors) begin
+                rx_errors$2$d = sel_rx_errors$q + 32'h1;
+            end
+            if (inc_tx_errors) begin
+                tx_errors$2$d = sel_tx_errors$q + 32'h1;
+            end
+            if (stop) begin
+                running$2$d = 1'b0;
+                status$2$d = status$2$q | 32'h20;
+            end
+        end
+        if (cur_hot[3]) begin
+            if (inc_rx_head) begin
+                rx_head$3$d = sel_rx_head$q + 32'h1;
+            end
+            if (inc_rx_tail) begin
+                rx_tail$3$d = sel_rx_tail$q + 32'h1;
+            end
+            if (inc_tx_head) begin
+                tx_head$3$d = sel_tx_head$q + 32'h1;
+            end
+            if (inc_tx_tail) begin
+                tx_tail$3$d = sel_tx_tail$q + 32'h1;
+            end
+            if (inc_forwarded) begin
+                forwarded$3$d = sel_forwarded$q + 32'h1;
+            end
+            if (inc_rx_errors) begin
+                rx_errors$3$d = sel_rx_errors$q + 32'h1;
+            end
+            if (inc_tx_errors) begin
+                tx_errors$3$d = sel_tx_errors$q + 32'h1;
+            end
+            if (stop) begin
+                running$3$d = 1'b0;
+                status$3$d = status$3$q | 32'h20;
+            end
+        end
+        hs = settings$addr[(32'h6)+:(2)];
+        hw = settings$addr[(32'h2)+:(4)];
+        hs_hot = ((1'b1) & 4'hf) << hs;
+        hwr = settings$strobe & settings$write & ~|settings$addr[(32'h8)+:(16)];
+        h_running = 1'b0;
+        h_bad_log2 = 1'b0;
+        h_bad_rx = 1'b0;
+        h_bad_tx = 1'b0;
+        h_bad_queue = 1'b0;
+        h_bad_buf = 1'b0;
+        h_status = 32'h0;
+        h_rx_head = 32'h0;
+        h_rx_tail = 32'h0;
+        h_tx_head = 32'h0;
+        h_tx_tail = 32'h0;
+        h_forwarded = 32'h0;
+        h_rx_errors = 32'h0;
+        h_tx_errors = 32'h0;
+        if (hs_hot[0]) begin
+            h_running = running$0$q;
+            h_bad_log2 = bad_log2$0$q;
+            h_bad_rx = bad_rx$0$q;
+            h_bad_tx = bad_tx$0$q;
+            h_bad_queue = bad_queue$0$q;
+            h_bad_buf = bad_buf$0$q;
+            h_status = status$0$q;
+            h_rx_head = rx_head$0$q;
+            h_rx_tail = rx_tail$0$q;
+            h_tx_head = tx_head$0$q;
+            h_tx_tail = tx_tail$0$q;
+            h_forwarded = forwarded$0$q;
+            h_rx_errors = rx_errors$0$q;
+            h_tx_errors = tx_errors$0$q;
+        end
+        if (hs_hot[1]) begin
+            h_running = running$1$q;
+            h_bad_log2 = bad_log2$1$q;
+            h_bad_rx = bad_rx$1$q;
+            h_bad_tx = bad_tx$1$q;
+            h_bad_queue = bad_queue$1$q;
+            h_bad_buf = bad_buf$1$q;
+            h_status = status$1$q;
+            h_rx_head = rx_head$1$q;
+            h_rx_tail = rx_tail$1$q;
+            h_tx_head = tx_head$1$q;
+            h_tx_tail = tx_tail$1$q;
+            h_forwarded = forwarded$1$q;
+            h_rx_errors = rx_errors$1$q;
+            h_tx_errors = tx_errors$1$q;
+        end
+        if (hs_hot[2]) begin
+            h_running = running$2$q;
+            h_bad_log2 = bad_log2$2$q;
+            h_bad_rx = bad_rx$2$q;
+            h_bad_tx = bad_tx$2$q;
+            h_bad_queue = bad_queue$2$q;
+            h_bad_buf = bad_buf$2$q;
+            h_status = status$2$q;
+            h_rx_head = rx_head$2$q;
+            h_rx_tail = rx_tail$2$q;
+            h_tx_head = tx_head$2$q;
+            h_tx_tail = tx_tail$2$q;
+            h_forwarded = forwarded$2$q;
+            h_rx_errors = rx_errors$2$q;
+            h_tx_errors = tx_errors$2$q;
+        end
+        if (hs_hot[3]) begin
+            h_running = running$3$q;
+            h_bad_log2 = bad_log2$3$q;
+            h_bad_rx = bad_rx$3$q;
+            h_bad_tx = bad_tx$3$q;
+            h_bad_queue = bad_queue$3$q;
+            h_bad_buf = bad_buf$3$q;
+            h_status = status$3$q;
+            h_rx_head = rx_head$3$q;
+            h_rx_tail = rx_tail$3$q;
+            h_tx_head = tx_head$3$q;
+            h_tx_tail = tx_tail$3$q;
+            h_forwarded = forwarded$3$q;
+            h_rx_errors = rx_errors$3$q;
+            h_tx_errors = tx_errors$3$q;
+        end
+        reasons = ((h_bad_log2) & 6'h3f) | (((h_bad_rx) & 6'h3f) << 32'h1) | (((h_bad_tx) & 6'h3f) << 32'h2) | (((h_bad_queue) & 6'h3f) << 32'h3) | (((h_bad_buf) & 6'h3f) << 32'h4);
+        c_queue = ((settings$wdata) & 7'h7f);
+        if (settings$wdata >= 32'h40) begin
+            c_queue = 32'h40;
+        end
+        c_base = ((settings$wdata) & 14'h3fff);
+        if (settings$wdata >= 32'h2000) begin
+            c_base = 32'h2000;
+        end
+        c_log2 = ((settings$wdata) & 5'h1f);
+        if (settings$wdata >= 32'h10) begin
+            c_log2 = 32'h10;
+        end
+        c_buf = ((settings$wdata) & 17'h1ffff);
+        if (settings$wdata >= 32'h10000) begin
+            c_buf = 32'h10000;
+        end
+        if (hwr & (hw == 32'h0) & (hs == cur$q)) begin
+            abort$d = 1'b1;
+        end
+        if (hwr & hs_hot[0]) begin
+            if (hw == 32'h0) begin
+                status$0$d = 32'h0;
+                if (~settings$wdata[32'h0]) begin
+                    running$0$d = 1'b0;
+                end
+                else if (~running$0$q) begin
+                    status$0$d = reasons;
+                    if (~|reasons) begin
+                        running$0$d = 1'b1;
+                        forwarded$0$d = 32'h0;
+                        rx_errors$0$d = 32'h0;
+                        tx_errors$0$d = 32'h0;
+                    end
+                end
+            end
+            if (~running$0$q) begin
+                if (hw == 32'h1) begin
+                    queue$0$d = c_queue;
+                end
+                if (hw == 32'h2) begin
+                    rx_base$0$d = c_base;
+                end
+                if (hw == 32'h3) begin
+                    tx_base$0$d = c_base;
+                end
+                if (hw == 32'h4) begin
+                    log2$0$d = c_log2;
+                end
+                if (hw == 32'h5) begin
+                    buf_len$0$d = c_buf;
+                end
+                if (hw == 32'h6) begin
+                    rx_head$0$d = settings$wdata[(32'h0)+:(16)];
+                    rx_tail$0$d = settings$wdata[(32'h10)+:(16)];
+                end
+                if (hw == 32'h7) begin
+                    tx_head$0$d = settings$wdata[(32'h0)+:(16)];
+                    tx_tail$0$d = settings$wdata[(32'h10)+:(16)];
+                end
+            end
+        end
+        if (hwr & hs_hot[1]) begin
+            if (hw == 32'h0) begin
+                status$1$d = 32'h0;
+                if (~settings$wdata[32'h0]) begin
+                    running$1$d = 1'b0;
+                end
+                else if (~running$1$q) begin
+                    status$1$d = reasons;
+                    if (~|reasons) begin
+                        running$1$d = 1'b1;
+                        forwarded$1$d = 32'h0;
+                        rx_errors$1$d = 32'h0;
+                        tx_errors$1$d = 32'h0;
+                    end
+                end
+            end
+            if (~running$1$q) begin
+                if (hw == 32'h1) begin
+                    queue$1$d = c_queue;
+                end
+                if (hw == 32'h2) begin
+                    rx_base$1$d = c_base;
+                end
+                if (hw == 32'h3) begin
+                    tx_base$1$d = c_base;
+                end
+                if (hw == 32'h4) begin
+                    log2$1$d = c_log2;
+                end
+                if (hw == 32'h5) begin
+                    buf_len$1$d = c_buf;
+                end
+                if (hw == 32'h6) begin
+                    rx_head$1$d = settings$wdata[(32'h0)+:(16)];
+                    rx_tail$1$d = settings$wdata[(32'h10)+:(16)];
+                end
+                if (hw == 32'h7) begin
+                    tx_head$1$d = settings$wdata[(32'h0)+:(16)];
+                    tx_tail$1$d = settings$wdata[(32'h10)+:(16)];
+                end
+            end
+        end
+        if (hwr & hs_hot[2]) begin
+            if (hw == 32'h0) begin
+                status$2$d = 32'h0;
+                if (~settings$wdata[32'h0]) begin
+                    running$2$d = 1'b0;
+                end
+                else if (~running$2$q) begin
+                    status$2$d = reasons;
+                    if (~|reasons) begin
+                        running$2$d = 1'b1;
+                        forwarded$2$d = 32'h0;
+                        rx_errors$2$d = 32'h0;
+                        tx_errors$2$d = 32'h0;
+                    end
+                end
+            end
+            if (~running$2$q) begin
+                if (hw == 32'h1) begin
+                    queue$2$d = c_queue;
+                end
+                if (hw == 32'h2) begin
+                    rx_base$2$d = c_base;
+                end
+                if (hw == 32'h3) begin
+                    tx_base$2$d = c_base;
+                end
+                if (hw == 32'h4) begin
+                    log2$2$d = c_log2;
+                end
+                if (hw == 32'h5) begin
+                    buf_len$2$d = c_buf;
+                end
+                if (hw == 32'h6) begin
+                    rx_head$2$d = settings$wdata[(32'h0)+:(16)];
+                    rx_tail$2$d = settings$wdata[(32'h10)+:(16)];
+                end
+                if (hw == 32'h7) begin
+                    tx_head$2$d = settings$wdata[(32'h0)+:(16)];
+                    tx_tail$2$d = settings$wdata[(32'h10)+:(16)];
+                end
+            end
+        end
+        if (hwr & hs_hot[3]) begin
+            if (hw == 32'h0) begin
+                status$3$d = 32'h0;
+                if (~settings$wdata[32'h0]) begin
+                    running$3$d = 1'b0;
+                end
+                else if (~running$3$q) begin
+                    status$3$d = reasons;
+                    if (~|reasons) begin
+                        running$3$d = 1'b1;
+                        forwarded$3$d = 32'h0;
+                        rx_errors$3$d = 32'h0;
+                        tx_errors$3$d = 32'h0;
+                    end
+                end
+            end
+            if (~running$3$q) begin
+                if (hw == 32'h1) begin
+                    queue$3$d = c_queue;
+                end
+                if (hw == 32'h2) begin
+                    rx_base$3$d = c_base;
+                end
+                if (hw == 32'h3) begin
+                    tx_base$3$d = c_base;
+                end
+                if (hw == 32'h4) begin
+                    log2$3$d = c_log2;
+                end
+                if (hw == 32'h5) begin
+                    buf_len$3$d = c_buf;
+                end
+                if (hw == 32'h6) begin
+                    rx_head$3$d = settings$wdata[(32'h0)+:(16)];
+                    rx_tail$3$d = settings$wdata[(32'h10)+:(16)];
+                end
+                if (hw == 32'h7) begin
+                    tx_head$3$d = settings$wdata[(32'h0)+:(16)];
+                    tx_tail$3$d = settings$wdata[(32'h10)+:(16)];
+                end
+            end
+        end
+        s_ack$d = settings$strobe;
+        if (settings$strobe) begin
+            s_rdata$d = 32'h0;
+            if (~|settings$addr[(32'h8)+:(16)]) begin
+                if (hw == 32'h0) begin
+                    s_rdata$d = ((h_running) & 32'hffffffff) | (((h_status) & 32'hffffffff) << 32'h8);
+                end
+                if (hw == 32'h6) begin
+                    s_rdata$d = ((h_rx_head) & 32'hffffffff) | (((h_rx_tail) & 32'hffffffff) << 32'h10);
+                end
+                if (hw == 32'h7) begin
+                    s_rdata$d = ((h_tx_head) & 32'hffffffff) | (((h_tx_tail) & 32'hffffffff) << 32'h10);
+                end
+                if (hw == 32'h8) begin
+                    s_rdata$d = h_forwarded;
+                end
+                if (hw == 32'h9) begin
+                    s_rdata$d = h_rx_errors;
+                end
+                if (hw == 32'ha) begin
+                    s_rdata$d = h_tx_errors;
+                end
+            end
+        end
+        settings$ack = s_ack$q;
+        settings$rdata = s_rdata$q;
+    end
+    
+endmodule // top$forwarder
+
+
+module top$forwarder$abort(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$abort
+
+
+module top$forwarder$addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$addr
+
+
+module top$forwarder$bad_buf$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_buf$0
+
+
+module top$forwarder$bad_buf$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_buf$1
+
+
+module top$forwarder$bad_buf$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_buf$2
+
+
+module top$forwarder$bad_buf$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_buf$3
+
+
+module top$forwarder$bad_log2$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_log2$0
+
+
+module top$forwarder$bad_log2$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_log2$1
+
+
+module top$forwarder$bad_log2$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_log2$2
+
+
+module top$forwarder$bad_log2$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_log2$3
+
+
+module top$forwarder$bad_queue$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_queue$0
+
+
+module top$forwarder$bad_queue$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_queue$1
+
+
+module top$forwarder$bad_queue$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_queue$2
+
+
+module top$forwarder$bad_queue$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_queue$3
+
+
+module top$forwarder$bad_rx$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_rx$0
+
+
+module top$forwarder$bad_rx$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_rx$1
+
+
+module top$forwarder$bad_rx$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_rx$2
+
+
+module top$forwarder$bad_rx$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_rx$3
+
+
+module top$forwarder$bad_tx$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_tx$0
+
+
+module top$forwarder$bad_tx$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_tx$1
+
+
+module top$forwarder$bad_tx$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_tx$2
+
+
+module top$forwarder$bad_tx$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$bad_tx$3
+
+
+module top$forwarder$buf_hi(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$buf_hi
+
+
+module top$forwarder$buf_len$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$buf_len$0
+
+
+module top$forwarder$buf_len$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$buf_len$1
+
+
+module top$forwarder$buf_len$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$buf_len$2
+
+
+module top$forwarder$buf_len$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$buf_len$3
+
+
+module top$forwarder$buf_lo(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$buf_lo
+
+
+module top$forwarder$busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$busy
+
+
+module top$forwarder$cur(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$cur
+
+
+module top$forwarder$forwarded$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$forwarded$0
+
+
+module top$forwarder$forwarded$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$forwarded$1
+
+
+module top$forwarder$forwarded$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$forwarded$2
+
+
+module top$forwarder$forwarded$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$forwarded$3
+
+
+module top$forwarder$kind(d,q,clock);
+    
+    // Module arguments
+    input wire  [1:0] d;
+    output reg  [1:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 2'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$kind
+
+
+module top$forwarder$len(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$len
+
+
+module top$forwarder$log2$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$log2$0
+
+
+module top$forwarder$log2$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$log2$1
+
+
+module top$forwarder$log2$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$log2$2
+
+
+module top$forwarder$log2$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$log2$3
+
+
+module top$forwarder$mask(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$mask
+
+
+module top$forwarder$ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$ok
+
+
+module top$forwarder$queue$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$queue$0
+
+
+module top$forwarder$queue$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$queue$1
+
+
+module top$forwarder$queue$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$queue$2
+
+
+module top$forwarder$queue$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$queue$3
+
+
+module top$forwarder$running$0(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$running$0
+
+
+module top$forwarder$running$1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$running$1
+
+
+module top$forwarder$running$2(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$running$2
+
+
+module top$forwarder$running$3(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$running$3
+
+
+module top$forwarder$rx_base$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_base$0
+
+
+module top$forwarder$rx_base$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_base$1
+
+
+module top$forwarder$rx_base$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_base$2
+
+
+module top$forwarder$rx_base$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_base$3
+
+
+module top$forwarder$rx_errors$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_errors$0
+
+
+module top$forwarder$rx_errors$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_errors$1
+
+
+module top$forwarder$rx_errors$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_errors$2
+
+
+module top$forwarder$rx_errors$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_errors$3
+
+
+module top$forwarder$rx_head$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_head$0
+
+
+module top$forwarder$rx_head$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_head$1
+
+
+module top$forwarder$rx_head$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_head$2
+
+
+module top$forwarder$rx_head$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_head$3
+
+
+module top$forwarder$rx_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_pending
+
+
+module top$forwarder$rx_room(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_room
+
+
+module top$forwarder$rx_tail$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_tail$0
+
+
+module top$forwarder$rx_tail$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_tail$1
+
+
+module top$forwarder$rx_tail$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_tail$2
+
+
+module top$forwarder$rx_tail$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$rx_tail$3
+
+
+module top$forwarder$s_ack(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$s_ack
+
+
+module top$forwarder$s_rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$s_rdata
+
+
+module top$forwarder$sel_buf(d,q,clock);
+    
+    // Module arguments
+    input wire  [16:0] d;
+    output reg  [16:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 17'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_buf
+
+
+module top$forwarder$sel_forwarded(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_forwarded
+
+
+module top$forwarder$sel_log2(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 5'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_log2
+
+
+module top$forwarder$sel_queue(d,q,clock);
+    
+    // Module arguments
+    input wire  [6:0] d;
+    output reg  [6:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 7'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_queue
+
+
+module top$forwarder$sel_running(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_running
+
+
+module top$forwarder$sel_rx_base(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_rx_base
+
+
+module top$forwarder$sel_rx_errors(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_rx_errors
+
+
+module top$forwarder$sel_rx_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_rx_head
+
+
+module top$forwarder$sel_rx_tail(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_rx_tail
+
+
+module top$forwarder$sel_tx_base(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_tx_base
+
+
+module top$forwarder$sel_tx_errors(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_tx_errors
+
+
+module top$forwarder$sel_tx_head(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_tx_head
+
+
+module top$forwarder$sel_tx_tail(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$sel_tx_tail
+
+
+module top$forwarder$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [4:0] d;
+    output reg  [4:0] q;
+    input wire  clock;
+    
+    // Enums
+    localparam FwdState$Pick = 0;
+    localparam FwdState$Load1 = 1;
+    localparam FwdState$Load2 = 2;
+    localparam FwdState$RxWbHi = 3;
+    localparam FwdState$RxWbLo = 4;
+    localparam FwdState$RxAddrLo = 5;
+    localparam FwdState$RxAddrHi = 6;
+    localparam FwdState$TxCheck = 7;
+    localparam FwdState$TxWbHi = 8;
+    localparam FwdState$TxWbLo = 9;
+    localparam FwdState$TxAddrLo = 10;
+    localparam FwdState$TxAddrHi = 11;
+    localparam FwdState$PostAddrLo = 12;
+    localparam FwdState$PostAddrHi = 13;
+    localparam FwdState$PostLen = 14;
+    localparam FwdState$PostClear = 15;
+    localparam FwdState$Doorbell = 16;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$state
+
+
+module top$forwarder$status$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$status$0
+
+
+module top$forwarder$status$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$status$1
+
+
+module top$forwarder$status$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$status$2
+
+
+module top$forwarder$status$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [5:0] d;
+    output reg  [5:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 6'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$status$3
+
+
+module top$forwarder$strobe(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$strobe
+
+
+module top$forwarder$tx_base$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_base$0
+
+
+module top$forwarder$tx_base$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_base$1
+
+
+module top$forwarder$tx_base$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_base$2
+
+
+module top$forwarder$tx_base$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [13:0] d;
+    output reg  [13:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 14'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_base$3
+
+
+module top$forwarder$tx_errors$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_errors$0
+
+
+module top$forwarder$tx_errors$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_errors$1
+
+
+module top$forwarder$tx_errors$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_errors$2
+
+
+module top$forwarder$tx_errors$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_errors$3
+
+
+module top$forwarder$tx_head$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_head$0
+
+
+module top$forwarder$tx_head$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_head$1
+
+
+module top$forwarder$tx_head$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_head$2
+
+
+module top$forwarder$tx_head$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_head$3
+
+
+module top$forwarder$tx_pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_pending
+
+
+module top$forwarder$tx_room(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_room
+
+
+module top$forwarder$tx_tail$0(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_tail$0
+
+
+module top$forwarder$tx_tail$1(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_tail$1
+
+
+module top$forwarder$tx_tail$2(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_tail$2
+
+
+module top$forwarder$tx_tail$3(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$tx_tail$3
+
+
+module top$forwarder$waited(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$waited
+
+
+module top$forwarder$wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$wdata
+
+
+module top$forwarder$write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$write
+
+
 module top$mem(clock,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,bad_reads,bad_writes);
     
     // Module arguments
@@ -49650,6 +53816,619 @@ module top$pll(clkin,clkout,clkout90,locked);
             .LOCK(locked)
         );
 endmodule // top$pll
+
+
+module top$reg_arbiter(clock,a$strobe,a$write,a$addr,a$wdata,a$ack,a$rdata,b$strobe,b$write,b$addr,b$wdata,b$ack,b$rdata,to$strobe,to$write,to$addr,to$wdata,to$ack,to$rdata);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  a$strobe;
+    input wire  a$write;
+    input wire  [23:0] a$addr;
+    input wire  [31:0] a$wdata;
+    output reg  a$ack;
+    output reg  [31:0] a$rdata;
+    input wire  b$strobe;
+    input wire  b$write;
+    input wire  [23:0] b$addr;
+    input wire  [31:0] b$wdata;
+    output reg  b$ack;
+    output reg  [31:0] b$rdata;
+    output reg  to$strobe;
+    output reg  to$write;
+    output reg  [23:0] to$addr;
+    output reg  [31:0] to$wdata;
+    input wire  to$ack;
+    input wire  [31:0] to$rdata;
+    
+    // Stub signals
+    reg  a_pend$d;
+    wire  a_pend$q;
+    reg  a_pend$clock;
+    reg  a_write$d;
+    wire  a_write$q;
+    reg  a_write$clock;
+    reg  [23:0] a_addr$d;
+    wire  [23:0] a_addr$q;
+    reg  a_addr$clock;
+    reg  [31:0] a_wdata$d;
+    wire  [31:0] a_wdata$q;
+    reg  a_wdata$clock;
+    reg  b_pend$d;
+    wire  b_pend$q;
+    reg  b_pend$clock;
+    reg  b_write$d;
+    wire  b_write$q;
+    reg  b_write$clock;
+    reg  [23:0] b_addr$d;
+    wire  [23:0] b_addr$q;
+    reg  b_addr$clock;
+    reg  [31:0] b_wdata$d;
+    wire  [31:0] b_wdata$q;
+    reg  b_wdata$clock;
+    reg  busy$d;
+    wire  busy$q;
+    reg  busy$clock;
+    reg  owner$d;
+    wire  owner$q;
+    reg  owner$clock;
+    reg  [9:0] waited$d;
+    wire  [9:0] waited$q;
+    reg  waited$clock;
+    reg  strobe$d;
+    wire  strobe$q;
+    reg  strobe$clock;
+    reg  write$d;
+    wire  write$q;
+    reg  write$clock;
+    reg  [23:0] addr$d;
+    wire  [23:0] addr$q;
+    reg  addr$clock;
+    reg  [31:0] wdata$d;
+    wire  [31:0] wdata$q;
+    reg  wdata$clock;
+    reg  a_ack$d;
+    wire  a_ack$q;
+    reg  a_ack$clock;
+    reg  b_ack$d;
+    wire  b_ack$q;
+    reg  b_ack$clock;
+    reg  [31:0] rdata$d;
+    wire  [31:0] rdata$q;
+    reg  rdata$clock;
+    
+    // Local signals
+    reg  pick_b;
+    
+    // Sub module instances
+    top$reg_arbiter$a_pend a_pend(
+        .d(a_pend$d),
+        .q(a_pend$q),
+        .clock(a_pend$clock)
+    );
+    top$reg_arbiter$a_write a_write(
+        .d(a_write$d),
+        .q(a_write$q),
+        .clock(a_write$clock)
+    );
+    top$reg_arbiter$a_addr a_addr(
+        .d(a_addr$d),
+        .q(a_addr$q),
+        .clock(a_addr$clock)
+    );
+    top$reg_arbiter$a_wdata a_wdata(
+        .d(a_wdata$d),
+        .q(a_wdata$q),
+        .clock(a_wdata$clock)
+    );
+    top$reg_arbiter$b_pend b_pend(
+        .d(b_pend$d),
+        .q(b_pend$q),
+        .clock(b_pend$clock)
+    );
+    top$reg_arbiter$b_write b_write(
+        .d(b_write$d),
+        .q(b_write$q),
+        .clock(b_write$clock)
+    );
+    top$reg_arbiter$b_addr b_addr(
+        .d(b_addr$d),
+        .q(b_addr$q),
+        .clock(b_addr$clock)
+    );
+    top$reg_arbiter$b_wdata b_wdata(
+        .d(b_wdata$d),
+        .q(b_wdata$q),
+        .clock(b_wdata$clock)
+    );
+    top$reg_arbiter$busy busy(
+        .d(busy$d),
+        .q(busy$q),
+        .clock(busy$clock)
+    );
+    top$reg_arbiter$owner owner(
+        .d(owner$d),
+        .q(owner$q),
+        .clock(owner$clock)
+    );
+    top$reg_arbiter$waited waited(
+        .d(waited$d),
+        .q(waited$q),
+        .clock(waited$clock)
+    );
+    top$reg_arbiter$strobe strobe(
+        .d(strobe$d),
+        .q(strobe$q),
+        .clock(strobe$clock)
+    );
+    top$reg_arbiter$write write(
+        .d(write$d),
+        .q(write$q),
+        .clock(write$clock)
+    );
+    top$reg_arbiter$addr addr(
+        .d(addr$d),
+        .q(addr$q),
+        .clock(addr$clock)
+    );
+    top$reg_arbiter$wdata wdata(
+        .d(wdata$d),
+        .q(wdata$q),
+        .clock(wdata$clock)
+    );
+    top$reg_arbiter$a_ack a_ack(
+        .d(a_ack$d),
+        .q(a_ack$q),
+        .clock(a_ack$clock)
+    );
+    top$reg_arbiter$b_ack b_ack(
+        .d(b_ack$d),
+        .q(b_ack$q),
+        .clock(b_ack$clock)
+    );
+    top$reg_arbiter$rdata rdata(
+        .d(rdata$d),
+        .q(rdata$q),
+        .clock(rdata$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        a_pend$clock = clock;
+        a_write$clock = clock;
+        a_addr$clock = clock;
+        a_wdata$clock = clock;
+        b_pend$clock = clock;
+        b_write$clock = clock;
+        b_addr$clock = clock;
+        b_wdata$clock = clock;
+        busy$clock = clock;
+        owner$clock = clock;
+        waited$clock = clock;
+        strobe$clock = clock;
+        write$clock = clock;
+        addr$clock = clock;
+        wdata$clock = clock;
+        a_ack$clock = clock;
+        b_ack$clock = clock;
+        rdata$clock = clock;
+        a_pend$d = a_pend$q;
+        a_write$d = a_write$q;
+        a_addr$d = a_addr$q;
+        a_wdata$d = a_wdata$q;
+        b_pend$d = b_pend$q;
+        b_write$d = b_write$q;
+        b_addr$d = b_addr$q;
+        b_wdata$d = b_wdata$q;
+        busy$d = busy$q;
+        owner$d = owner$q;
+        waited$d = waited$q;
+        strobe$d = strobe$q;
+        write$d = write$q;
+        addr$d = addr$q;
+        wdata$d = wdata$q;
+        a_ack$d = a_ack$q;
+        b_ack$d = b_ack$q;
+        rdata$d = rdata$q;
+        if (a$strobe) begin
+            a_pend$d = 1'b1;
+            a_write$d = a$write;
+            a_addr$d = a$addr;
+            a_wdata$d = a$wdata;
+        end
+        if (b$strobe) begin
+            b_pend$d = 1'b1;
+            b_write$d = b$write;
+            b_addr$d = b$addr;
+            b_wdata$d = b$wdata;
+        end
+        strobe$d = 1'b0;
+        a_ack$d = 1'b0;
+        b_ack$d = 1'b0;
+        pick_b = b_pend$q & (~a_pend$q | ~owner$q);
+        if (~busy$q & (a_pend$q | b_pend$q)) begin
+            busy$d = 1'b1;
+            waited$d = 32'h0;
+            strobe$d = 1'b1;
+            owner$d = pick_b;
+            if (pick_b) begin
+                b_pend$d = 1'b0;
+                write$d = b_write$q;
+                addr$d = b_addr$q;
+                wdata$d = b_wdata$q;
+            end
+            else begin
+                a_pend$d = 1'b0;
+                write$d = a_write$q;
+                addr$d = a_addr$q;
+                wdata$d = a_wdata$q;
+            end
+        end
+        if (busy$q) begin
+            waited$d = waited$q + 32'h1;
+            if (to$ack) begin
+                busy$d = 1'b0;
+                a_ack$d = ~owner$q;
+                b_ack$d = owner$q;
+                rdata$d = to$rdata;
+            end
+            else if (waited$q == 32'h3ff) begin
+                busy$d = 1'b0;
+            end
+        end
+        to$strobe = strobe$q;
+        to$write = write$q;
+        to$addr = addr$q;
+        to$wdata = wdata$q;
+        a$ack = a_ack$q;
+        a$rdata = rdata$q;
+        b$ack = b_ack$q;
+        b$rdata = rdata$q;
+    end
+    
+endmodule // top$reg_arbiter
+
+
+module top$reg_arbiter$a_ack(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$a_ack
+
+
+module top$reg_arbiter$a_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$a_addr
+
+
+module top$reg_arbiter$a_pend(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$a_pend
+
+
+module top$reg_arbiter$a_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$a_wdata
+
+
+module top$reg_arbiter$a_write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$a_write
+
+
+module top$reg_arbiter$addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$addr
+
+
+module top$reg_arbiter$b_ack(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$b_ack
+
+
+module top$reg_arbiter$b_addr(d,q,clock);
+    
+    // Module arguments
+    input wire  [23:0] d;
+    output reg  [23:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 24'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$b_addr
+
+
+module top$reg_arbiter$b_pend(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$b_pend
+
+
+module top$reg_arbiter$b_wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$b_wdata
+
+
+module top$reg_arbiter$b_write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$b_write
+
+
+module top$reg_arbiter$busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$busy
+
+
+module top$reg_arbiter$owner(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$owner
+
+
+module top$reg_arbiter$rdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$rdata
+
+
+module top$reg_arbiter$strobe(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$strobe
+
+
+module top$reg_arbiter$waited(d,q,clock);
+    
+    // Module arguments
+    input wire  [9:0] d;
+    output reg  [9:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 10'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$waited
+
+
+module top$reg_arbiter$wdata(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$wdata
+
+
+module top$reg_arbiter$write(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$reg_arbiter$write
 
 
 module top$reg_slice(clock,from$strobe,from$write,from$addr,from$wdata,from$ack,from$rdata,to$strobe,to$write,to$addr,to$wdata,to$ack,to$rdata);
