@@ -148,7 +148,9 @@ impl TopHarness {
         u.regs.wdata.next = (write.unwrap_or(0) as u64).into();
         self.h.cycle();
         self.h.uut.regs.strobe.next = false;
-        for _ in 0..16 {
+        // The slowest answer is a global counter's low half, which waits
+        // for the counter bank's sweep.
+        for _ in 0..crate::blocks::counter_bank::BANK_READ_LATENCY_MAX + 8 {
             self.h.settle();
             if self.h.uut.regs.ack.val() {
                 let data = self.h.uut.regs.rdata.val().index() as u32;
