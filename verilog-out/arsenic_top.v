@@ -32565,9 +32565,9 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  c_flush$d;
     wire  c_flush$q;
     reg  c_flush$clock;
-    reg  c_fail$d;
-    wire  c_fail$q;
-    reg  c_fail$clock;
+    reg  c_chk$d;
+    wire  c_chk$q;
+    reg  c_chk$clock;
     reg  tpl_check$clock;
     reg  [7:0] tpl_check$data;
     reg  tpl_check$valid;
@@ -32699,6 +32699,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  s_stale;
     reg  s_fin;
     reg  [106:0] s_done;
+    reg  c_fail;
     reg  w_hit;
     reg  w_kill;
     reg  w_cpl_left;
@@ -33539,10 +33540,10 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(c_flush$q),
         .clock(c_flush$clock)
     );
-    top$tx$c_fail c_fail(
-        .d(c_fail$d),
-        .q(c_fail$q),
-        .clock(c_fail$clock)
+    top$tx$c_chk c_chk(
+        .d(c_chk$d),
+        .q(c_chk$q),
+        .clock(c_chk$clock)
     );
     top$tx$tpl_check tpl_check(
         .clock(tpl_check$clock),
@@ -33789,7 +33790,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         c_cut$clock = clock;
         c_end$clock = clock;
         c_flush$clock = clock;
-        c_fail$clock = clock;
+        c_chk$clock = clock;
         wstep$clock = clock;
         w_job$clock = clock;
         w_done$clock = clock;
@@ -33949,7 +33950,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         c_cut$d = c_cut$q;
         c_end$d = c_end$q;
         c_flush$d = c_flush$q;
-        c_fail$d = c_fail$q;
+        c_chk$d = c_chk$q;
         wstep$d = wstep$q;
         w_job$d = w_job$q;
         w_done$d = w_done$q;
@@ -35091,11 +35092,12 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         c_end$d = b_end$q;
         c_flush$d = b_flush$q;
         b_chk$d = e_end$q & ~s_cfg$q[(64'h1)+:(1)];
-        c_fail$d = b_chk$q & ~tpl_check$ok;
+        c_chk$d = b_chk$q;
+        c_fail = c_chk$q & ~tpl_check$ok;
         out_fifo$frames_in$data = c_byte$q;
         out_fifo$frames_in$valid = c_valid$q;
         out_fifo$frames_in$last = c_last$q;
-        out_fifo$frames_in$error = c_fail$q | c_cut$q;
+        out_fifo$frames_in$error = c_fail | c_cut$q;
         if (s_active$q & ~s_ready$q) begin
             s_ready$d = 1'b1;
             s_run$d = 1'b1;
@@ -35119,7 +35121,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         s_fin = c_end$q | c_flush$q;
         s_done = s_job$q;
         s_done[(64'h67)+:(4)] = 32'h0;
-        if (c_fail$q) begin
+        if (c_fail) begin
             s_done[(64'h67)+:(4)] = 32'h4;
         end
         if (~s_active$q) begin
@@ -35152,7 +35154,7 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
             s_add$d = jobs$data_out[(64'h56)+:(16)][(32'h0)+:(13)];
         end
         s_sub$d = 32'h0;
-        if (c_flush$q | (c_end$q & c_fail$q)) begin
+        if (c_flush$q | (c_end$q & c_fail)) begin
             s_sub$d = s_job$q[(64'h56)+:(16)][(32'h0)+:(13)];
         end
         s_pop$d = frames_out$valid & frames_out$ready;
@@ -35560,6 +35562,25 @@ module top$tx$c_byte(d,q,clock);
 endmodule // top$tx$c_byte
 
 
+module top$tx$c_chk(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$c_chk
+
+
 module top$tx$c_cut(d,q,clock);
     
     // Module arguments
@@ -35596,25 +35617,6 @@ module top$tx$c_end(d,q,clock);
     end
           
 endmodule // top$tx$c_end
-
-
-module top$tx$c_fail(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$tx$c_fail
 
 
 module top$tx$c_flush(d,q,clock);
@@ -39934,6 +39936,9 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     output reg  ok;
     
     // Stub signals
+    reg  verdict$d;
+    wire  verdict$q;
+    reg  verdict$clock;
     reg  [7:0] pos$d;
     wire  [7:0] pos$q;
     reg  pos$clock;
@@ -40029,6 +40034,7 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     reg  vlan_pass;
     reg  ip_pass;
     reg  port_pass;
+    reg  now_ok;
     reg  n_is_v4;
     reg  n_is_v6;
     reg  n_frag_seen;
@@ -40045,6 +40051,11 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     reg  n_sport_seen;
     
     // Sub module instances
+    top$tx$tpl_check$verdict verdict(
+        .d(verdict$d),
+        .q(verdict$q),
+        .clock(verdict$clock)
+    );
     top$tx$tpl_check$pos pos(
         .d(pos$d),
         .q(pos$q),
@@ -40210,6 +40221,7 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         src_seen$clock = clock;
         sport_bad$clock = clock;
         sport_seen$clock = clock;
+        verdict$clock = clock;
         pos$d = pos$q;
         held$d = held$q;
         tags$d = tags$q;
@@ -40237,6 +40249,7 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         src_seen$d = src_seen$q;
         sport_bad$d = sport_bad$q;
         sport_seen$d = sport_seen$q;
+        verdict$d = verdict$q;
         p = pos$q;
         at_type = ~l3_known$q & (((tags$q == 32'h0) & (p == 32'hd)) | ((tags$q == 32'h1) & (p == 32'h11)) | ((tags$q == 32'h2) & (p == 32'h15)));
         at_l3 = l3_known$q & (rel$q == 32'h0);
@@ -40384,7 +40397,8 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
             end
         end
         port_pass = ~settings[(64'h166)+:(1)] | (n_sport_seen & ~n_sport_bad & n_proto_seen & n_proto_tcp_udp & (n_is_v6 | (n_is_v4 & n_frag_seen & ~n_later_fragment)));
-        ok = mac_pass & vlan_pass & ip_pass & port_pass;
+        now_ok = mac_pass & vlan_pass & ip_pass & port_pass;
+        ok = verdict$q;
         is_v4$d = n_is_v4;
         is_v6$d = n_is_v6;
         frag_seen$d = n_frag_seen;
@@ -40400,6 +40414,7 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         sport_bad$d = n_sport_bad;
         sport_seen$d = n_sport_seen;
         if (valid & last) begin
+            verdict$d = now_ok;
             pos$d = 32'h0;
             held$d = 32'h0;
             tags$d = 32'h0;
@@ -40904,6 +40919,25 @@ module top$tx$tpl_check$type_v6(d,q,clock);
     end
           
 endmodule // top$tx$tpl_check$type_v6
+
+
+module top$tx$tpl_check$verdict(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$verdict
 
 
 module top$tx$tpl_check$vid_bad(d,q,clock);

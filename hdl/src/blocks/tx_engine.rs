@@ -488,7 +488,10 @@ pub struct TxEngine {
     c_cut: DFF<Bit>,
     c_end: DFF<Bit>,
     c_flush: DFF<Bit>,
-    c_fail: DFF<Bit>,
+    /// Stage c's byte ends a frame whose template is checked; the check's
+    /// registered verdict on it shows in the same cycle.
+    c_chk: DFF<Bit>,
+    c_fail: Signal<Local, Bit>,
     tpl_check: TxTemplateCheck,
     out_fifo: FrameFifo<FIFO_LOG2>,
     finished: SynchronousFIFO<TxJob, 3, 4, 1>,
@@ -769,6 +772,7 @@ impl TxEngine {
             c_cut: Default::default(),
             c_end: Default::default(),
             c_flush: Default::default(),
+            c_chk: Default::default(),
             c_fail: Default::default(),
             tpl_check: Default::default(),
             out_fifo: Default::default(),
@@ -950,7 +954,7 @@ impl Logic for TxEngine {
             c_cut,
             c_end,
             c_flush,
-            c_fail,
+            c_chk,
             wstep,
             w_job,
             w_done,
@@ -1700,11 +1704,12 @@ impl Logic for TxEngine {
         self.c_end.d.next = self.b_end.q.val();
         self.c_flush.d.next = self.b_flush.q.val();
         self.b_chk.d.next = self.e_end.q.val() & !self.s_cfg.q.val().unrestricted;
-        self.c_fail.d.next = self.b_chk.q.val() & !self.tpl_check.ok.val();
+        self.c_chk.d.next = self.b_chk.q.val();
+        self.c_fail.next = self.c_chk.q.val() & !self.tpl_check.ok.val();
         self.out_fifo.frames_in.data.next = self.c_byte.q.val();
         self.out_fifo.frames_in.valid.next = self.c_valid.q.val();
         self.out_fifo.frames_in.last.next = self.c_last.q.val();
-        self.out_fifo.frames_in.error.next = self.c_fail.q.val() | self.c_cut.q.val();
+        self.out_fifo.frames_in.error.next = self.c_fail.val() | self.c_cut.q.val();
         FrameSource::link(&mut self.frames_out, &mut self.out_fifo.frames_out);
         if self.s_active.q.val() & !self.s_ready.q.val() {
             self.s_ready.d.next = true;
@@ -1730,7 +1735,7 @@ impl Logic for TxEngine {
         self.s_fin.next = self.c_end.q.val() | self.c_flush.q.val();
         self.s_done.next = self.s_job.q.val();
         self.s_done.next.status = 0.into();
-        if self.c_fail.q.val() {
+        if self.c_fail.val() {
             self.s_done.next.status = 4.into();
         }
         if !self.s_active.q.val() {
@@ -1763,7 +1768,7 @@ impl Logic for TxEngine {
             self.s_add.d.next = self.jobs.data_out.val().len.get_bits::<13>(0);
         }
         self.s_sub.d.next = 0.into();
-        if self.c_flush.q.val() | (self.c_end.q.val() & self.c_fail.q.val()) {
+        if self.c_flush.q.val() | (self.c_end.q.val() & self.c_fail.val()) {
             self.s_sub.d.next = self.s_job.q.val().len.get_bits::<13>(0);
         }
         // Summed in two steps: the change, then the count (a cycle later,

@@ -28,10 +28,11 @@
 //! and no byte of it differed. The IP source and MAC are compared against
 //! shifting copies of the template, loaded while the check is at the
 //! frame's first byte (so `settings` must be in place by then). The
-//! verdict for the current beat is taken from the registered state and
-//! this beat's byte compares only, so `ok` on the last beat already counts
-//! that beat and can drive a FIFO's `error` flag in the same cycle, a few
-//! LUT levels after `data`. The state restarts after every last beat.
+//! verdict is registered: `ok` holds it from the cycle after the last beat
+//! until the next last beat, so whoever reads it sees a flip-flop rather
+//! than the six LUT levels that take the last byte's compares into it
+//! (that chain, routed across the engine, was the board's critical path).
+//! The state restarts after every last beat.
 
 use crate::params::DATA_BITS;
 use crate::ports::QueueConfig;
@@ -46,8 +47,10 @@ pub struct TxTemplateCheck {
     /// The sending queue's configuration; must hold still from the frame's
     /// first beat to its last.
     pub settings: Signal<In, QueueConfig>,
-    /// The verdict, meaningful on a beat with `valid && last`.
+    /// The verdict on the frame whose last beat was the previous valid
+    /// `last` beat, from the cycle after it.
     pub ok: Signal<Out, Bit>,
+    verdict: DFF<Bit>,
 
     /// Offset of the current byte in its frame, up to 255 (every header
     /// field looked at lies below: L4 starts by byte 22 + 60).
@@ -97,6 +100,7 @@ pub struct TxTemplateCheck {
     vlan_pass: Signal<Local, Bit>,
     ip_pass: Signal<Local, Bit>,
     port_pass: Signal<Local, Bit>,
+    now_ok: Signal<Local, Bit>,
     // The state after the current beat, which the verdict is taken from.
     n_is_v4: Signal<Local, Bit>,
     n_is_v6: Signal<Local, Bit>,
@@ -146,7 +150,8 @@ impl Logic for TxTemplateCheck {
             src_bad,
             src_seen,
             sport_bad,
-            sport_seen
+            sport_seen,
+            verdict
         );
         self.p.next = self.pos.q.val();
         self.at_type.next = !self.l3_known.q.val()
@@ -313,7 +318,8 @@ impl Logic for TxTemplateCheck {
                 & self.n_proto_seen.val()
                 & self.n_proto_tcp_udp.val()
                 & (self.n_is_v6.val() | (self.n_is_v4.val() & self.n_frag_seen.val() & !self.n_later_fragment.val())));
-        self.ok.next = self.mac_pass.val() & self.vlan_pass.val() & self.ip_pass.val() & self.port_pass.val();
+        self.now_ok.next = self.mac_pass.val() & self.vlan_pass.val() & self.ip_pass.val() & self.port_pass.val();
+        self.ok.next = self.verdict.q.val();
 
         self.is_v4.d.next = self.n_is_v4.val();
         self.is_v6.d.next = self.n_is_v6.val();
@@ -332,6 +338,7 @@ impl Logic for TxTemplateCheck {
         // The next frame starts from a clean slate. (Nothing reads a `d`
         // input: rust-hdl's simulator would see these resets there.)
         if self.valid.val() & self.last.val() {
+            self.verdict.d.next = self.now_ok.val();
             self.pos.d.next = 0.into();
             self.held.d.next = 0.into();
             self.tags.d.next = 0.into();
@@ -504,7 +511,8 @@ pub(crate) mod tests {
     }
 
     /// Runs each frame through the block with a few idle cycles between
-    /// them; returns the verdict seen on each last beat.
+    /// them; returns the verdict seen in the cycle after each last beat,
+    /// and checks it is still held a cycle later.
     fn verdicts(cfg: QueueConfig, frames: &[Vec<u8>]) -> Vec<bool> {
         let mut h = Harness::new(TxTemplateCheck::default(), |c| &mut c.clock);
         h.uut.settings.next = cfg;
@@ -514,11 +522,11 @@ pub(crate) mod tests {
                 h.uut.valid.next = true;
                 h.uut.data.next = (b as u64).into();
                 h.uut.last.next = i + 1 == f.len();
-                h.settle();
+                h.cycle();
                 if i + 1 == f.len() {
+                    h.settle();
                     out.push(h.uut.ok.val());
                 }
-                h.cycle();
                 // A stall in the middle of the frame changes nothing.
                 if i % 5 == 3 {
                     h.uut.valid.next = false;
@@ -527,6 +535,7 @@ pub(crate) mod tests {
             }
             h.uut.valid.next = false;
             h.cycle();
+            assert_eq!(h.uut.ok.val(), *out.last().unwrap(), "the verdict is held until the next frame ends");
         }
         out
     }
