@@ -203,6 +203,9 @@ enum Command {
         /// ABC9 fails on a design).
         #[arg(long)]
         no_abc9: bool,
+        /// nextpnr's router.
+        #[arg(long, value_enum, default_value_t = board::Router::Router1)]
+        router: board::Router,
     },
     /// Load a board's bitstream with openFPGALoader.
     Program {
@@ -481,10 +484,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             println!("{}", serde_json::to_string_pretty(&board_forward::status(&dev, slot)?)?);
         }
-        Command::Build { board: name, out, seed, no_abc9 } => {
+        Command::Build { board: name, out, seed, no_abc9, router } => {
             let inputs = board::board_inputs(&name)?;
             let out = out.unwrap_or_else(|| board::default_out_dir(&name));
-            board::build(&inputs, &out, &BuildOptions { seed, abc9: !no_abc9 })?;
+            board::build(&inputs, &out, &BuildOptions { seed, abc9: !no_abc9, router })?;
         }
         Command::Program { board: name, bitstream, flash, dry_run } => {
             board::check_board(&name)?;

@@ -120,6 +120,19 @@ fn the_classic_abc_mapping_builds_without_abc9() {
     assert_eq!(r.registers, 32);
 }
 
+#[test]
+fn either_router_routes_and_the_log_says_which() {
+    // Each router's own first words in nextpnr's log.
+    let routers = [(board::Router::Router1, "router1", "Setting up routing queue"), (board::Router::Router2, "router2", "Running router2")];
+    for (router, name, marker) in routers {
+        let out = tmp(name);
+        let r = board::build(&counter_inputs(), &out, &BuildOptions { router, ..Default::default() }).unwrap();
+        let log = std::fs::read_to_string(out.join("nextpnr.log")).unwrap();
+        assert!(log.contains(&format!("--router {name}")) && log.contains(marker), "see {}", out.join("nextpnr.log").display());
+        assert!(r.timing_met && out.join("versa-ecp5.bit").is_file());
+    }
+}
+
 /// RGMII-shaped I/O on the Versa's PHY pins: the receive side through
 /// IDDRX1F on its own clock, the transmit side through ODDRX1F from a PLL
 /// making 125 MHz out of the 100 MHz oscillator.

@@ -59,11 +59,31 @@ pub struct BuildOptions {
     /// Map to LUTs with ABC9 (timing-driven; the default) or, if false, with
     /// the classic ABC (see `synth_script`).
     pub abc9: bool,
+    /// nextpnr's router.
+    pub router: Router,
+}
+
+/// nextpnr's two routers: router1 rips up and reroutes arc by arc; router2
+/// negotiates congestion over all nets at once, which on a crowded chip
+/// finishes where router1 can stall for an hour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Router {
+    Router1,
+    Router2,
+}
+
+impl Router {
+    fn arg(self) -> &'static str {
+        match self {
+            Router::Router1 => "router1",
+            Router::Router2 => "router2",
+        }
+    }
 }
 
 impl Default for BuildOptions {
     fn default() -> Self {
-        BuildOptions { seed: 1, abc9: true }
+        BuildOptions { seed: 1, abc9: true, router: Router::Router1 }
     }
 }
 
@@ -135,7 +155,7 @@ fn steps(inputs: &BuildInputs, opts: &BuildOptions) -> [Step; 3] {
     ] {
         pnr.push(a.into());
     }
-    pnr.extend(["--seed".into(), opts.seed.to_string()]);
+    pnr.extend(["--seed".into(), opts.seed.to_string(), "--router".into(), opts.router.arg().into()]);
     let name = &inputs.name;
     [
         Step {
