@@ -83,12 +83,14 @@ enum FwdState {
     /// the decisions and addresses (two cycles).
     Load1,
     Load2,
+    /// Deciding whether the turn looks at the transmit ring.
+    TxCheck,
+    // Every state from here on makes one access (`want`); they come last
+    // so that test is one LUT on the state's top bits.
     RxWbHi,
     RxWbLo,
     RxAddrLo,
     RxAddrHi,
-    /// Deciding whether the turn looks at the transmit ring.
-    TxCheck,
     TxWbHi,
     TxWbLo,
     TxAddrLo,
@@ -483,7 +485,13 @@ impl Logic for Forwarder {
         self.regs.addr.next = self.addr.q.val();
         self.regs.wdata.next = self.wdata.q.val();
         self.strobe.d.next = false;
-        self.want.next = false;
+        // Decoded from the state alone, not set case by case: the access
+        // request then sits one LUT after the state register rather than
+        // at the end of the case mux (the board's worst estimated path).
+        self.want.next = !((self.state.q.val() == FwdState::Pick)
+            | (self.state.q.val() == FwdState::Load1)
+            | (self.state.q.val() == FwdState::Load2)
+            | (self.state.q.val() == FwdState::TxCheck));
         self.acc_write.next = false;
         self.acc_addr.next = 0.into();
         self.acc_wdata.next = 0.into();
@@ -516,7 +524,6 @@ impl Logic for Forwarder {
                 self.state.d.next = FwdState::Pick;
             }
             FwdState::RxWbHi => {
-                self.want.next = true;
                 self.acc_addr.next = self.rx_head_at.val() | 12;
                 if self.done.val() {
                     self.state.d.next = FwdState::TxCheck;
@@ -526,7 +533,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::RxWbLo => {
-                self.want.next = true;
                 self.acc_addr.next = self.rx_head_at.val() | 8;
                 if self.done.val() {
                     self.len.d.next = self.regs.rdata.val().get_bits::<16>(0);
@@ -540,7 +546,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::RxAddrLo => {
-                self.want.next = true;
                 self.acc_addr.next = self.rx_head_at.val();
                 if self.done.val() {
                     self.buf_lo.d.next = self.regs.rdata.val();
@@ -548,7 +553,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::RxAddrHi => {
-                self.want.next = true;
                 self.acc_addr.next = self.rx_head_at.val() | 4;
                 if self.done.val() {
                     self.buf_hi.d.next = self.regs.rdata.val();
@@ -570,7 +574,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::TxWbHi => {
-                self.want.next = true;
                 self.acc_addr.next = self.tx_head_at.val() | 12;
                 if self.done.val() {
                     if self.regs.rdata.val().get_bit(31) {
@@ -581,7 +584,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::TxWbLo => {
-                self.want.next = true;
                 self.acc_addr.next = self.tx_head_at.val() | 8;
                 if self.done.val() {
                     self.ok.d.next = !self.regs.rdata.val().get_bits::<4>(28).any();
@@ -593,7 +595,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::TxAddrLo => {
-                self.want.next = true;
                 self.acc_addr.next = self.tx_head_at.val();
                 if self.done.val() {
                     self.buf_lo.d.next = self.regs.rdata.val();
@@ -601,7 +602,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::TxAddrHi => {
-                self.want.next = true;
                 self.acc_addr.next = self.tx_head_at.val() | 4;
                 if self.done.val() {
                     self.buf_hi.d.next = self.regs.rdata.val();
@@ -613,7 +613,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::PostAddrLo => {
-                self.want.next = true;
                 self.acc_write.next = true;
                 self.acc_addr.next = self.post_at.val();
                 self.acc_wdata.next = self.buf_lo.q.val();
@@ -622,7 +621,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::PostAddrHi => {
-                self.want.next = true;
                 self.acc_write.next = true;
                 self.acc_addr.next = self.post_at.val() | 4;
                 self.acc_wdata.next = self.buf_hi.q.val();
@@ -631,7 +629,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::PostLen => {
-                self.want.next = true;
                 self.acc_write.next = true;
                 self.acc_addr.next = self.post_at.val() | 8;
                 self.acc_wdata.next = bit_cast::<32, 17>(self.sel_buf.q.val());
@@ -643,7 +640,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::PostClear => {
-                self.want.next = true;
                 self.acc_write.next = true;
                 self.acc_addr.next = self.post_at.val() | 12;
                 if self.done.val() {
@@ -651,7 +647,6 @@ impl Logic for Forwarder {
                 }
             }
             FwdState::Doorbell => {
-                self.want.next = true;
                 self.acc_write.next = true;
                 self.acc_addr.next = bit_cast::<24, 7>(self.sel_queue.q.val() + 1) << 12;
                 self.acc_wdata.next = bit_cast::<32, 16>(self.sel_rx_tail.q.val() + 1);
