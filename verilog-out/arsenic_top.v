@@ -353,6 +353,7 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
     reg  mux$b$last;
     reg  mux$b$error;
     wire  mux$b$ready;
+    wire  mux$from_b_now;
     reg  in_frame$d;
     wire  in_frame$q;
     reg  in_frame$clock;
@@ -732,7 +733,8 @@ module top(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata
         .frames_out$valid(mac_tx$valid),
         .frames_out$last(mac_tx$last),
         .frames_out$error(mac_tx$error),
-        .frames_out$ready(mac_tx$ready)
+        .frames_out$ready(mac_tx$ready),
+        .from_b_now(mux$from_b_now)
     );
     top$in_frame in_frame(
         .d(in_frame$d),
@@ -21523,7 +21525,7 @@ module top$loop_fifo$wr_slot(d,q,clock);
 endmodule // top$loop_fifo$wr_slot
 
 
-module top$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+module top$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,from_b_now);
     
     // Module arguments
     input wire  clock;
@@ -21542,6 +21544,7 @@ module top$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last
     output reg  frames_out$last;
     output reg  frames_out$error;
     input wire  frames_out$ready;
+    output reg  from_b_now;
     
     // Stub signals
     reg  busy$d;
@@ -21588,6 +21591,7 @@ module top$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last
         if (busy$q) begin
             sel_b = from_b$q;
         end
+        from_b_now = sel_b;
         frames_out$data = a$data;
         frames_out$valid = a$valid;
         frames_out$last = a$last;

@@ -194,18 +194,69 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  tx1$tx_ctl;
     wire  [95:0] tx1$stats;
     wire  tx1$frame_end;
-    reg  forward$clock;
-    reg  [7:0] forward$frames_in$data;
-    reg  forward$frames_in$valid;
-    reg  forward$frames_in$last;
-    reg  forward$frames_in$error;
-    wire  forward$frames_in$ready;
-    wire  [7:0] forward$frames_out$data;
-    wire  forward$frames_out$valid;
-    wire  forward$frames_out$last;
-    wire  forward$frames_out$error;
-    reg  forward$frames_out$ready;
-    wire  forward$overflow;
+    reg  rx0_wait$clock;
+    reg  [7:0] rx0_wait$frames_in$data;
+    reg  rx0_wait$frames_in$valid;
+    reg  rx0_wait$frames_in$last;
+    reg  rx0_wait$frames_in$error;
+    wire  rx0_wait$frames_in$ready;
+    wire  [7:0] rx0_wait$frames_out$data;
+    wire  rx0_wait$frames_out$valid;
+    wire  rx0_wait$frames_out$last;
+    wire  rx0_wait$frames_out$error;
+    reg  rx0_wait$frames_out$ready;
+    wire  rx0_wait$overflow;
+    reg  rx1_wait$clock;
+    reg  [7:0] rx1_wait$frames_in$data;
+    reg  rx1_wait$frames_in$valid;
+    reg  rx1_wait$frames_in$last;
+    reg  rx1_wait$frames_in$error;
+    wire  rx1_wait$frames_in$ready;
+    wire  [7:0] rx1_wait$frames_out$data;
+    wire  rx1_wait$frames_out$valid;
+    wire  rx1_wait$frames_out$last;
+    wire  rx1_wait$frames_out$error;
+    reg  rx1_wait$frames_out$ready;
+    wire  rx1_wait$overflow;
+    reg  rx_mux$clock;
+    reg  [7:0] rx_mux$a$data;
+    reg  rx_mux$a$valid;
+    reg  rx_mux$a$last;
+    reg  rx_mux$a$error;
+    wire  rx_mux$a$ready;
+    reg  [7:0] rx_mux$b$data;
+    reg  rx_mux$b$valid;
+    reg  rx_mux$b$last;
+    reg  rx_mux$b$error;
+    wire  rx_mux$b$ready;
+    wire  [7:0] rx_mux$frames_out$data;
+    wire  rx_mux$frames_out$valid;
+    wire  rx_mux$frames_out$last;
+    wire  rx_mux$frames_out$error;
+    reg  rx_mux$frames_out$ready;
+    wire  rx_mux$from_b_now;
+    reg  steer$clock;
+    reg  steer$rx_beat;
+    reg  [7:0] steer$rx_data;
+    reg  steer$rx_last;
+    reg  steer$rx_error;
+    reg  steer$rx_port;
+    reg  [7:0] steer$frames_in$data;
+    reg  steer$frames_in$valid;
+    reg  steer$frames_in$last;
+    reg  steer$frames_in$error;
+    wire  steer$frames_in$ready;
+    wire  [7:0] steer$port0$data;
+    wire  steer$port0$valid;
+    wire  steer$port0$last;
+    wire  steer$port0$error;
+    reg  steer$port0$ready;
+    wire  [7:0] steer$port1$data;
+    wire  steer$port1$valid;
+    wire  steer$port1$last;
+    wire  steer$port1$error;
+    reg  steer$port1$ready;
+    wire  steer$unlearned;
     reg  rx0_slice$clock;
     reg  [7:0] rx0_slice$frames_in$data;
     reg  rx0_slice$frames_in$valid;
@@ -217,17 +268,6 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  rx0_slice$frames_out$last;
     wire  rx0_slice$frames_out$error;
     reg  rx0_slice$frames_out$ready;
-    reg  tx1_slice$clock;
-    reg  [7:0] tx1_slice$frames_in$data;
-    reg  tx1_slice$frames_in$valid;
-    reg  tx1_slice$frames_in$last;
-    reg  tx1_slice$frames_in$error;
-    wire  tx1_slice$frames_in$ready;
-    wire  [7:0] tx1_slice$frames_out$data;
-    wire  tx1_slice$frames_out$valid;
-    wire  tx1_slice$frames_out$last;
-    wire  tx1_slice$frames_out$error;
-    reg  tx1_slice$frames_out$ready;
     reg  rx1_slice$clock;
     reg  [7:0] rx1_slice$frames_in$data;
     reg  rx1_slice$frames_in$valid;
@@ -239,6 +279,28 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  rx1_slice$frames_out$last;
     wire  rx1_slice$frames_out$error;
     reg  rx1_slice$frames_out$ready;
+    reg  rx_slice$clock;
+    reg  [7:0] rx_slice$frames_in$data;
+    reg  rx_slice$frames_in$valid;
+    reg  rx_slice$frames_in$last;
+    reg  rx_slice$frames_in$error;
+    wire  rx_slice$frames_in$ready;
+    wire  [7:0] rx_slice$frames_out$data;
+    wire  rx_slice$frames_out$valid;
+    wire  rx_slice$frames_out$last;
+    wire  rx_slice$frames_out$error;
+    reg  rx_slice$frames_out$ready;
+    reg  tx_slice$clock;
+    reg  [7:0] tx_slice$frames_in$data;
+    reg  tx_slice$frames_in$valid;
+    reg  tx_slice$frames_in$last;
+    reg  tx_slice$frames_in$error;
+    wire  tx_slice$frames_in$ready;
+    wire  [7:0] tx_slice$frames_out$data;
+    wire  tx_slice$frames_out$valid;
+    wire  tx_slice$frames_out$last;
+    wire  tx_slice$frames_out$error;
+    reg  tx_slice$frames_out$ready;
     reg  tx0_slice$clock;
     reg  [7:0] tx0_slice$frames_in$data;
     reg  tx0_slice$frames_in$valid;
@@ -250,6 +312,17 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  tx0_slice$frames_out$last;
     wire  tx0_slice$frames_out$error;
     reg  tx0_slice$frames_out$ready;
+    reg  tx1_slice$clock;
+    reg  [7:0] tx1_slice$frames_in$data;
+    reg  tx1_slice$frames_in$valid;
+    reg  tx1_slice$frames_in$last;
+    reg  tx1_slice$frames_in$error;
+    wire  tx1_slice$frames_in$ready;
+    wire  [7:0] tx1_slice$frames_out$data;
+    wire  tx1_slice$frames_out$valid;
+    wire  tx1_slice$frames_out$last;
+    wire  tx1_slice$frames_out$error;
+    reg  tx1_slice$frames_out$ready;
     reg  dma_slice$clock;
     reg  dma_slice$core$rd_req_valid;
     reg  [63:0] dma_slice$core$rd_req_addr;
@@ -300,9 +373,15 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     wire  [31:0] reg_slice$to$wdata;
     reg  reg_slice$to$ack;
     reg  [31:0] reg_slice$to$rdata;
-    reg  [31:0] forward_drops$d;
-    wire  [31:0] forward_drops$q;
-    reg  forward_drops$clock;
+    reg  [31:0] unlearned$d;
+    wire  [31:0] unlearned$q;
+    reg  unlearned$clock;
+    reg  [31:0] wait_drops0$d;
+    wire  [31:0] wait_drops0$q;
+    reg  wait_drops0$clock;
+    reg  [31:0] wait_drops1$d;
+    wire  [31:0] wait_drops1$q;
+    reg  wait_drops1$clock;
     reg  stats_ack$d;
     wire  stats_ack$q;
     reg  stats_ack$clock;
@@ -525,19 +604,76 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .stats(tx1$stats),
         .frame_end(tx1$frame_end)
     );
-    top$forward forward(
-        .clock(forward$clock),
-        .frames_in$data(forward$frames_in$data),
-        .frames_in$valid(forward$frames_in$valid),
-        .frames_in$last(forward$frames_in$last),
-        .frames_in$error(forward$frames_in$error),
-        .frames_in$ready(forward$frames_in$ready),
-        .frames_out$data(forward$frames_out$data),
-        .frames_out$valid(forward$frames_out$valid),
-        .frames_out$last(forward$frames_out$last),
-        .frames_out$error(forward$frames_out$error),
-        .frames_out$ready(forward$frames_out$ready),
-        .overflow(forward$overflow)
+    top$rx0_wait rx0_wait(
+        .clock(rx0_wait$clock),
+        .frames_in$data(rx0_wait$frames_in$data),
+        .frames_in$valid(rx0_wait$frames_in$valid),
+        .frames_in$last(rx0_wait$frames_in$last),
+        .frames_in$error(rx0_wait$frames_in$error),
+        .frames_in$ready(rx0_wait$frames_in$ready),
+        .frames_out$data(rx0_wait$frames_out$data),
+        .frames_out$valid(rx0_wait$frames_out$valid),
+        .frames_out$last(rx0_wait$frames_out$last),
+        .frames_out$error(rx0_wait$frames_out$error),
+        .frames_out$ready(rx0_wait$frames_out$ready),
+        .overflow(rx0_wait$overflow)
+    );
+    top$rx1_wait rx1_wait(
+        .clock(rx1_wait$clock),
+        .frames_in$data(rx1_wait$frames_in$data),
+        .frames_in$valid(rx1_wait$frames_in$valid),
+        .frames_in$last(rx1_wait$frames_in$last),
+        .frames_in$error(rx1_wait$frames_in$error),
+        .frames_in$ready(rx1_wait$frames_in$ready),
+        .frames_out$data(rx1_wait$frames_out$data),
+        .frames_out$valid(rx1_wait$frames_out$valid),
+        .frames_out$last(rx1_wait$frames_out$last),
+        .frames_out$error(rx1_wait$frames_out$error),
+        .frames_out$ready(rx1_wait$frames_out$ready),
+        .overflow(rx1_wait$overflow)
+    );
+    top$rx_mux rx_mux(
+        .clock(rx_mux$clock),
+        .a$data(rx_mux$a$data),
+        .a$valid(rx_mux$a$valid),
+        .a$last(rx_mux$a$last),
+        .a$error(rx_mux$a$error),
+        .a$ready(rx_mux$a$ready),
+        .b$data(rx_mux$b$data),
+        .b$valid(rx_mux$b$valid),
+        .b$last(rx_mux$b$last),
+        .b$error(rx_mux$b$error),
+        .b$ready(rx_mux$b$ready),
+        .frames_out$data(rx_mux$frames_out$data),
+        .frames_out$valid(rx_mux$frames_out$valid),
+        .frames_out$last(rx_mux$frames_out$last),
+        .frames_out$error(rx_mux$frames_out$error),
+        .frames_out$ready(rx_mux$frames_out$ready),
+        .from_b_now(rx_mux$from_b_now)
+    );
+    top$steer steer(
+        .clock(steer$clock),
+        .rx_beat(steer$rx_beat),
+        .rx_data(steer$rx_data),
+        .rx_last(steer$rx_last),
+        .rx_error(steer$rx_error),
+        .rx_port(steer$rx_port),
+        .frames_in$data(steer$frames_in$data),
+        .frames_in$valid(steer$frames_in$valid),
+        .frames_in$last(steer$frames_in$last),
+        .frames_in$error(steer$frames_in$error),
+        .frames_in$ready(steer$frames_in$ready),
+        .port0$data(steer$port0$data),
+        .port0$valid(steer$port0$valid),
+        .port0$last(steer$port0$last),
+        .port0$error(steer$port0$error),
+        .port0$ready(steer$port0$ready),
+        .port1$data(steer$port1$data),
+        .port1$valid(steer$port1$valid),
+        .port1$last(steer$port1$last),
+        .port1$error(steer$port1$error),
+        .port1$ready(steer$port1$ready),
+        .unlearned(steer$unlearned)
     );
     top$rx0_slice rx0_slice(
         .clock(rx0_slice$clock),
@@ -552,19 +688,6 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .frames_out$error(rx0_slice$frames_out$error),
         .frames_out$ready(rx0_slice$frames_out$ready)
     );
-    top$tx1_slice tx1_slice(
-        .clock(tx1_slice$clock),
-        .frames_in$data(tx1_slice$frames_in$data),
-        .frames_in$valid(tx1_slice$frames_in$valid),
-        .frames_in$last(tx1_slice$frames_in$last),
-        .frames_in$error(tx1_slice$frames_in$error),
-        .frames_in$ready(tx1_slice$frames_in$ready),
-        .frames_out$data(tx1_slice$frames_out$data),
-        .frames_out$valid(tx1_slice$frames_out$valid),
-        .frames_out$last(tx1_slice$frames_out$last),
-        .frames_out$error(tx1_slice$frames_out$error),
-        .frames_out$ready(tx1_slice$frames_out$ready)
-    );
     top$rx1_slice rx1_slice(
         .clock(rx1_slice$clock),
         .frames_in$data(rx1_slice$frames_in$data),
@@ -578,6 +701,32 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .frames_out$error(rx1_slice$frames_out$error),
         .frames_out$ready(rx1_slice$frames_out$ready)
     );
+    top$rx_slice rx_slice(
+        .clock(rx_slice$clock),
+        .frames_in$data(rx_slice$frames_in$data),
+        .frames_in$valid(rx_slice$frames_in$valid),
+        .frames_in$last(rx_slice$frames_in$last),
+        .frames_in$error(rx_slice$frames_in$error),
+        .frames_in$ready(rx_slice$frames_in$ready),
+        .frames_out$data(rx_slice$frames_out$data),
+        .frames_out$valid(rx_slice$frames_out$valid),
+        .frames_out$last(rx_slice$frames_out$last),
+        .frames_out$error(rx_slice$frames_out$error),
+        .frames_out$ready(rx_slice$frames_out$ready)
+    );
+    top$tx_slice tx_slice(
+        .clock(tx_slice$clock),
+        .frames_in$data(tx_slice$frames_in$data),
+        .frames_in$valid(tx_slice$frames_in$valid),
+        .frames_in$last(tx_slice$frames_in$last),
+        .frames_in$error(tx_slice$frames_in$error),
+        .frames_in$ready(tx_slice$frames_in$ready),
+        .frames_out$data(tx_slice$frames_out$data),
+        .frames_out$valid(tx_slice$frames_out$valid),
+        .frames_out$last(tx_slice$frames_out$last),
+        .frames_out$error(tx_slice$frames_out$error),
+        .frames_out$ready(tx_slice$frames_out$ready)
+    );
     top$tx0_slice tx0_slice(
         .clock(tx0_slice$clock),
         .frames_in$data(tx0_slice$frames_in$data),
@@ -590,6 +739,19 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .frames_out$last(tx0_slice$frames_out$last),
         .frames_out$error(tx0_slice$frames_out$error),
         .frames_out$ready(tx0_slice$frames_out$ready)
+    );
+    top$tx1_slice tx1_slice(
+        .clock(tx1_slice$clock),
+        .frames_in$data(tx1_slice$frames_in$data),
+        .frames_in$valid(tx1_slice$frames_in$valid),
+        .frames_in$last(tx1_slice$frames_in$last),
+        .frames_in$error(tx1_slice$frames_in$error),
+        .frames_in$ready(tx1_slice$frames_in$ready),
+        .frames_out$data(tx1_slice$frames_out$data),
+        .frames_out$valid(tx1_slice$frames_out$valid),
+        .frames_out$last(tx1_slice$frames_out$last),
+        .frames_out$error(tx1_slice$frames_out$error),
+        .frames_out$ready(tx1_slice$frames_out$ready)
     );
     top$dma_slice dma_slice(
         .clock(dma_slice$clock),
@@ -645,10 +807,20 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         .to$ack(reg_slice$to$ack),
         .to$rdata(reg_slice$to$rdata)
     );
-    top$forward_drops forward_drops(
-        .d(forward_drops$d),
-        .q(forward_drops$q),
-        .clock(forward_drops$clock)
+    top$unlearned unlearned(
+        .d(unlearned$d),
+        .q(unlearned$q),
+        .clock(unlearned$clock)
+    );
+    top$wait_drops0 wait_drops0(
+        .d(wait_drops0$d),
+        .q(wait_drops0$q),
+        .clock(wait_drops0$clock)
+    );
+    top$wait_drops1 wait_drops1(
+        .d(wait_drops1$d),
+        .q(wait_drops1$q),
+        .clock(wait_drops1$clock)
     );
     top$stats_ack stats_ack(
         .d(stats_ack$d),
@@ -710,7 +882,12 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         bridge$clock = pll$clkout;
         forwarder$clock = pll$clkout;
         reg_arbiter$clock = pll$clkout;
-        forward$clock = pll$clkout;
+        rx_mux$clock = pll$clkout;
+        rx0_wait$clock = pll$clkout;
+        rx1_wait$clock = pll$clkout;
+        steer$clock = pll$clkout;
+        rx_slice$clock = pll$clkout;
+        tx_slice$clock = pll$clkout;
         rx0_slice$clock = pll$clkout;
         tx1_slice$clock = pll$clkout;
         rx1_slice$clock = pll$clkout;
@@ -723,7 +900,9 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         tx1$clock = pll$clkout;
         tx0$clock_tx90 = pll$clkout90;
         tx1$clock_tx90 = pll$clkout90;
-        forward_drops$clock = clock;
+        unlearned$clock = clock;
+        wait_drops0$clock = clock;
+        wait_drops1$clock = clock;
         stats_ack$clock = clock;
         stats_rdata$clock = clock;
         rst_meta$clock = clock;
@@ -734,7 +913,9 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         err$clock = clock;
         uart_act$clock = clock;
         beat$clock = clock;
-        forward_drops$d = forward_drops$q;
+        unlearned$d = unlearned$q;
+        wait_drops0$d = wait_drops0$q;
+        wait_drops1$d = wait_drops1$q;
         stats_ack$d = stats_ack$q;
         stats_rdata$d = stats_rdata$q;
         rst_meta$d = rst_meta$q;
@@ -751,13 +932,19 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         rx1$rxc = eth1_rxc;
         rx1$rxd = eth1_rxd;
         rx1$rx_ctl = eth1_rx_ctl;
-        core$mac_rx$data = rx0_slice$frames_out$data;
-        core$mac_rx$valid = rx0_slice$frames_out$valid;
-        core$mac_rx$last = rx0_slice$frames_out$last;
-        core$mac_rx$error = rx0_slice$frames_out$error;
-        rx0_slice$frames_out$ready = core$mac_rx$ready;
-        if (forward$overflow) begin
-            forward_drops$d = forward_drops$q + 32'h1;
+        if (rx0_wait$overflow) begin
+            wait_drops0$d = wait_drops0$q + 32'h1;
+        end
+        if (rx1_wait$overflow) begin
+            wait_drops1$d = wait_drops1$q + 32'h1;
+        end
+        steer$rx_beat = rx_mux$frames_out$valid & rx_slice$frames_in$ready;
+        steer$rx_data = rx_mux$frames_out$data;
+        steer$rx_last = rx_mux$frames_out$last;
+        steer$rx_error = rx_mux$frames_out$error;
+        steer$rx_port = rx_mux$from_b_now;
+        if (steer$unlearned) begin
+            unlearned$d = unlearned$q + 32'h1;
         end
         eth0_txc = tx0$txc;
         eth0_txd = tx0$txd;
@@ -789,7 +976,7 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         mem$regs$write = reg_slice$to$write;
         mem$regs$addr = ((reg_slice$to$addr[(32'h0)+:(22)]) & 24'hffffff);
         mem$regs$wdata = reg_slice$to$wdata;
-        all_stats = ((rx0$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((tx0$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120) | (((rx0$link_up) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h180) | (((rx1$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h200) | (((tx1$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h320) | (((rx1$link_up) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h380);
+        all_stats = ((rx0$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) | (((tx0$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h120) | (((rx0$link_up) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h180) | (((wait_drops0$q) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h1a0) | (((rx1$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h200) | (((tx1$stats) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h320) | (((rx1$link_up) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h380) | (((wait_drops1$q) & 1024'hffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff) << 32'h3a0);
         stats_ack$d = reg_slice$to$strobe & (region == 32'h2);
         stat_select = ((1'b1) & 32'hffffffff) << reg_slice$to$addr[(32'h2)+:(5)];
         scan = all_stats;
@@ -925,7 +1112,7 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
         if (reg_slice$to$addr[32'h7]) begin
             stats_rdata$d = 32'h0;
             if (reg_slice$to$addr[(32'h0)+:(7)] == 32'h0) begin
-                stats_rdata$d = forward_drops$q;
+                stats_rdata$d = unlearned$q;
             end
         end
         if (|reg_slice$to$addr[(32'h8)+:(14)]) begin
@@ -987,36 +1174,71 @@ module top(clk100,rst_n,led,uart_rx,uart_tx,eth0_rst_n,eth0_mdc,eth0_rxc,eth0_rx
     always @(*) rx0_slice$frames_in$last = rx0$frames_out$last;
     always @(*) rx0_slice$frames_in$error = rx0$frames_out$error;
     always @(*) rx0$frames_out$ready = rx0_slice$frames_in$ready;
-    always @(*) tx1_slice$frames_in$data = core$mac_tx$data;
-    always @(*) tx1_slice$frames_in$valid = core$mac_tx$valid;
-    always @(*) tx1_slice$frames_in$last = core$mac_tx$last;
-    always @(*) tx1_slice$frames_in$error = core$mac_tx$error;
-    always @(*) core$mac_tx$ready = tx1_slice$frames_in$ready;
-    always @(*) tx1$frames_in$data = tx1_slice$frames_out$data;
-    always @(*) tx1$frames_in$valid = tx1_slice$frames_out$valid;
-    always @(*) tx1$frames_in$last = tx1_slice$frames_out$last;
-    always @(*) tx1$frames_in$error = tx1_slice$frames_out$error;
-    always @(*) tx1_slice$frames_out$ready = tx1$frames_in$ready;
     always @(*) rx1_slice$frames_in$data = rx1$frames_out$data;
     always @(*) rx1_slice$frames_in$valid = rx1$frames_out$valid;
     always @(*) rx1_slice$frames_in$last = rx1$frames_out$last;
     always @(*) rx1_slice$frames_in$error = rx1$frames_out$error;
     always @(*) rx1$frames_out$ready = rx1_slice$frames_in$ready;
-    always @(*) forward$frames_in$data = rx1_slice$frames_out$data;
-    always @(*) forward$frames_in$valid = rx1_slice$frames_out$valid;
-    always @(*) forward$frames_in$last = rx1_slice$frames_out$last;
-    always @(*) forward$frames_in$error = rx1_slice$frames_out$error;
-    always @(*) rx1_slice$frames_out$ready = forward$frames_in$ready;
-    always @(*) tx0_slice$frames_in$data = forward$frames_out$data;
-    always @(*) tx0_slice$frames_in$valid = forward$frames_out$valid;
-    always @(*) tx0_slice$frames_in$last = forward$frames_out$last;
-    always @(*) tx0_slice$frames_in$error = forward$frames_out$error;
-    always @(*) forward$frames_out$ready = tx0_slice$frames_in$ready;
+    always @(*) rx0_wait$frames_in$data = rx0_slice$frames_out$data;
+    always @(*) rx0_wait$frames_in$valid = rx0_slice$frames_out$valid;
+    always @(*) rx0_wait$frames_in$last = rx0_slice$frames_out$last;
+    always @(*) rx0_wait$frames_in$error = rx0_slice$frames_out$error;
+    always @(*) rx0_slice$frames_out$ready = rx0_wait$frames_in$ready;
+    always @(*) rx1_wait$frames_in$data = rx1_slice$frames_out$data;
+    always @(*) rx1_wait$frames_in$valid = rx1_slice$frames_out$valid;
+    always @(*) rx1_wait$frames_in$last = rx1_slice$frames_out$last;
+    always @(*) rx1_wait$frames_in$error = rx1_slice$frames_out$error;
+    always @(*) rx1_slice$frames_out$ready = rx1_wait$frames_in$ready;
+    always @(*) rx_mux$a$data = rx0_wait$frames_out$data;
+    always @(*) rx_mux$a$valid = rx0_wait$frames_out$valid;
+    always @(*) rx_mux$a$last = rx0_wait$frames_out$last;
+    always @(*) rx_mux$a$error = rx0_wait$frames_out$error;
+    always @(*) rx0_wait$frames_out$ready = rx_mux$a$ready;
+    always @(*) rx_mux$b$data = rx1_wait$frames_out$data;
+    always @(*) rx_mux$b$valid = rx1_wait$frames_out$valid;
+    always @(*) rx_mux$b$last = rx1_wait$frames_out$last;
+    always @(*) rx_mux$b$error = rx1_wait$frames_out$error;
+    always @(*) rx1_wait$frames_out$ready = rx_mux$b$ready;
+    always @(*) rx_slice$frames_in$data = rx_mux$frames_out$data;
+    always @(*) rx_slice$frames_in$valid = rx_mux$frames_out$valid;
+    always @(*) rx_slice$frames_in$last = rx_mux$frames_out$last;
+    always @(*) rx_slice$frames_in$error = rx_mux$frames_out$error;
+    always @(*) rx_mux$frames_out$ready = rx_slice$frames_in$ready;
+    always @(*) core$mac_rx$data = rx_slice$frames_out$data;
+    always @(*) core$mac_rx$valid = rx_slice$frames_out$valid;
+    always @(*) core$mac_rx$last = rx_slice$frames_out$last;
+    always @(*) core$mac_rx$error = rx_slice$frames_out$error;
+    always @(*) rx_slice$frames_out$ready = core$mac_rx$ready;
+    always @(*) tx_slice$frames_in$data = core$mac_tx$data;
+    always @(*) tx_slice$frames_in$valid = core$mac_tx$valid;
+    always @(*) tx_slice$frames_in$last = core$mac_tx$last;
+    always @(*) tx_slice$frames_in$error = core$mac_tx$error;
+    always @(*) core$mac_tx$ready = tx_slice$frames_in$ready;
+    always @(*) steer$frames_in$data = tx_slice$frames_out$data;
+    always @(*) steer$frames_in$valid = tx_slice$frames_out$valid;
+    always @(*) steer$frames_in$last = tx_slice$frames_out$last;
+    always @(*) steer$frames_in$error = tx_slice$frames_out$error;
+    always @(*) tx_slice$frames_out$ready = steer$frames_in$ready;
+    always @(*) tx0_slice$frames_in$data = steer$port0$data;
+    always @(*) tx0_slice$frames_in$valid = steer$port0$valid;
+    always @(*) tx0_slice$frames_in$last = steer$port0$last;
+    always @(*) tx0_slice$frames_in$error = steer$port0$error;
+    always @(*) steer$port0$ready = tx0_slice$frames_in$ready;
+    always @(*) tx1_slice$frames_in$data = steer$port1$data;
+    always @(*) tx1_slice$frames_in$valid = steer$port1$valid;
+    always @(*) tx1_slice$frames_in$last = steer$port1$last;
+    always @(*) tx1_slice$frames_in$error = steer$port1$error;
+    always @(*) steer$port1$ready = tx1_slice$frames_in$ready;
     always @(*) tx0$frames_in$data = tx0_slice$frames_out$data;
     always @(*) tx0$frames_in$valid = tx0_slice$frames_out$valid;
     always @(*) tx0$frames_in$last = tx0_slice$frames_out$last;
     always @(*) tx0$frames_in$error = tx0_slice$frames_out$error;
     always @(*) tx0_slice$frames_out$ready = tx0$frames_in$ready;
+    always @(*) tx1$frames_in$data = tx1_slice$frames_out$data;
+    always @(*) tx1$frames_in$valid = tx1_slice$frames_out$valid;
+    always @(*) tx1$frames_in$last = tx1_slice$frames_out$last;
+    always @(*) tx1$frames_in$error = tx1_slice$frames_out$error;
+    always @(*) tx1_slice$frames_out$ready = tx1$frames_in$ready;
     always @(*) dma_slice$core$rd_req_valid = core$dma$rd_req_valid;
     always @(*) dma_slice$core$rd_req_addr = core$dma$rd_req_addr;
     always @(*) dma_slice$core$rd_req_len = core$dma$rd_req_len;
@@ -2767,6 +2989,7 @@ module top$core(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$
     reg  mux$b$last;
     reg  mux$b$error;
     wire  mux$b$ready;
+    wire  mux$from_b_now;
     reg  in_frame$d;
     wire  in_frame$q;
     reg  in_frame$clock;
@@ -3146,7 +3369,8 @@ module top$core(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$
         .frames_out$valid(mac_tx$valid),
         .frames_out$last(mac_tx$last),
         .frames_out$error(mac_tx$error),
-        .frames_out$ready(mac_tx$ready)
+        .frames_out$ready(mac_tx$ready),
+        .from_b_now(mux$from_b_now)
     );
     top$core$in_frame in_frame(
         .d(in_frame$d),
@@ -23937,7 +24161,7 @@ module top$core$loop_fifo$wr_slot(d,q,clock);
 endmodule // top$core$loop_fifo$wr_slot
 
 
-module top$core$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+module top$core$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,from_b_now);
     
     // Module arguments
     input wire  clock;
@@ -23956,6 +24180,7 @@ module top$core$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b
     output reg  frames_out$last;
     output reg  frames_out$error;
     input wire  frames_out$ready;
+    output reg  from_b_now;
     
     // Stub signals
     reg  busy$d;
@@ -24002,6 +24227,7 @@ module top$core$mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b
         if (busy$q) begin
             sel_b = from_b$q;
         end
+        from_b_now = sel_b;
         frames_out$data = a$data;
         frames_out$valid = a$valid;
         frames_out$last = a$last;
@@ -45778,551 +46004,6 @@ module top$err(d,q,clock);
 endmodule // top$err
 
 
-module top$forward(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,overflow);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  [7:0] frames_in$data;
-    input wire  frames_in$valid;
-    input wire  frames_in$last;
-    input wire  frames_in$error;
-    output reg  frames_in$ready;
-    output reg  [7:0] frames_out$data;
-    output reg  frames_out$valid;
-    output reg  frames_out$last;
-    output reg  frames_out$error;
-    input wire  frames_out$ready;
-    output reg  overflow;
-    
-    // Stub signals
-    reg  [11:0] ram$read_address;
-    reg  ram$read_clock;
-    wire  [8:0] ram$read_data;
-    reg  [11:0] ram$write_address;
-    reg  ram$write_clock;
-    reg  [8:0] ram$write_data;
-    reg  ram$write_enable;
-    reg  [11:0] wr_ptr$d;
-    wire  [11:0] wr_ptr$q;
-    reg  wr_ptr$clock;
-    reg  [11:0] wr_next_x$d;
-    wire  [11:0] wr_next_x$q;
-    reg  wr_next_x$clock;
-    reg  [11:0] commit_ptr$d;
-    wire  [11:0] commit_ptr$q;
-    reg  commit_ptr$clock;
-    reg  [11:0] commit_next_x$d;
-    wire  [11:0] commit_next_x$q;
-    reg  commit_next_x$clock;
-    reg  [11:0] rd_ptr$d;
-    wire  [11:0] rd_ptr$q;
-    reg  rd_ptr$clock;
-    reg  overflowed$d;
-    wire  overflowed$q;
-    reg  overflowed$clock;
-    reg  pending$d;
-    wire  pending$q;
-    reg  pending$clock;
-    reg  head_valid$d;
-    wire  head_valid$q;
-    reg  head_valid$clock;
-    reg  spare_valid$d;
-    wire  spare_valid$q;
-    reg  spare_valid$clock;
-    reg  [8:0] slot0$d;
-    wire  [8:0] slot0$q;
-    reg  slot0$clock;
-    reg  [8:0] slot1$d;
-    wire  [8:0] slot1$q;
-    reg  slot1$clock;
-    reg  rd_slot$d;
-    wire  rd_slot$q;
-    reg  rd_slot$clock;
-    reg  wr_slot$d;
-    wire  wr_slot$q;
-    reg  wr_slot$clock;
-    
-    // Local signals
-    reg  full;
-    reg  head_kept;
-    reg  pop;
-    reg  fetch;
-    reg  [8:0] head_word;
-    
-    // Sub module instances
-    top$forward$ram ram(
-        .read_address(ram$read_address),
-        .read_clock(ram$read_clock),
-        .read_data(ram$read_data),
-        .write_address(ram$write_address),
-        .write_clock(ram$write_clock),
-        .write_data(ram$write_data),
-        .write_enable(ram$write_enable)
-    );
-    top$forward$wr_ptr wr_ptr(
-        .d(wr_ptr$d),
-        .q(wr_ptr$q),
-        .clock(wr_ptr$clock)
-    );
-    top$forward$wr_next_x wr_next_x(
-        .d(wr_next_x$d),
-        .q(wr_next_x$q),
-        .clock(wr_next_x$clock)
-    );
-    top$forward$commit_ptr commit_ptr(
-        .d(commit_ptr$d),
-        .q(commit_ptr$q),
-        .clock(commit_ptr$clock)
-    );
-    top$forward$commit_next_x commit_next_x(
-        .d(commit_next_x$d),
-        .q(commit_next_x$q),
-        .clock(commit_next_x$clock)
-    );
-    top$forward$rd_ptr rd_ptr(
-        .d(rd_ptr$d),
-        .q(rd_ptr$q),
-        .clock(rd_ptr$clock)
-    );
-    top$forward$overflowed overflowed(
-        .d(overflowed$d),
-        .q(overflowed$q),
-        .clock(overflowed$clock)
-    );
-    top$forward$pending pending(
-        .d(pending$d),
-        .q(pending$q),
-        .clock(pending$clock)
-    );
-    top$forward$head_valid head_valid(
-        .d(head_valid$d),
-        .q(head_valid$q),
-        .clock(head_valid$clock)
-    );
-    top$forward$spare_valid spare_valid(
-        .d(spare_valid$d),
-        .q(spare_valid$q),
-        .clock(spare_valid$clock)
-    );
-    top$forward$slot0 slot0(
-        .d(slot0$d),
-        .q(slot0$q),
-        .clock(slot0$clock)
-    );
-    top$forward$slot1 slot1(
-        .d(slot1$d),
-        .q(slot1$q),
-        .clock(slot1$clock)
-    );
-    top$forward$rd_slot rd_slot(
-        .d(rd_slot$d),
-        .q(rd_slot$q),
-        .clock(rd_slot$clock)
-    );
-    top$forward$wr_slot wr_slot(
-        .d(wr_slot$d),
-        .q(wr_slot$q),
-        .clock(wr_slot$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        wr_ptr$clock = clock;
-        wr_next_x$clock = clock;
-        commit_ptr$clock = clock;
-        commit_next_x$clock = clock;
-        rd_ptr$clock = clock;
-        overflowed$clock = clock;
-        pending$clock = clock;
-        head_valid$clock = clock;
-        spare_valid$clock = clock;
-        slot0$clock = clock;
-        slot1$clock = clock;
-        rd_slot$clock = clock;
-        wr_slot$clock = clock;
-        wr_ptr$d = wr_ptr$q;
-        wr_next_x$d = wr_next_x$q;
-        commit_ptr$d = commit_ptr$q;
-        commit_next_x$d = commit_next_x$q;
-        rd_ptr$d = rd_ptr$q;
-        overflowed$d = overflowed$q;
-        pending$d = pending$q;
-        head_valid$d = head_valid$q;
-        spare_valid$d = spare_valid$q;
-        slot0$d = slot0$q;
-        slot1$d = slot1$q;
-        rd_slot$d = rd_slot$q;
-        wr_slot$d = wr_slot$q;
-        ram$write_clock = clock;
-        ram$read_clock = clock;
-        frames_in$ready = 1'b1;
-        overflow = 1'b0;
-        full = wr_next_x$q == (rd_ptr$q ^ 32'h1);
-        ram$write_address = wr_ptr$q;
-        ram$write_data = (((frames_in$data) & 9'h1ff) << 32'h1) | ((frames_in$last) & 9'h1ff);
-        ram$write_enable = 1'b0;
-        if (frames_in$valid) begin
-            if (~full & ~overflowed$q) begin
-                ram$write_enable = 1'b1;
-                wr_ptr$d = wr_next_x$q ^ 32'h1;
-                wr_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
-            end
-            else begin
-                overflowed$d = 1'b1;
-            end
-            if (frames_in$last) begin
-                overflowed$d = 1'b0;
-                if (frames_in$error | full | overflowed$q) begin
-                    wr_ptr$d = commit_ptr$q;
-                    wr_next_x$d = commit_next_x$q;
-                    overflow = ~frames_in$error;
-                end
-                else begin
-                    commit_ptr$d = wr_next_x$q ^ 32'h1;
-                    commit_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
-                end
-            end
-        end
-        head_word = slot0$q;
-        if (rd_slot$q) begin
-            head_word = slot1$q;
-        end
-        frames_out$valid = head_valid$q;
-        frames_out$data = head_word[(32'h1)+:(8)];
-        frames_out$last = head_word[32'h0];
-        frames_out$error = 1'b0;
-        head_kept = head_valid$q & ~frames_out$ready;
-        pop = head_valid$q & frames_out$ready;
-        if (pending$q) begin
-            if (wr_slot$q) begin
-                slot1$d = ram$read_data;
-            end
-            else begin
-                slot0$d = ram$read_data;
-            end
-            wr_slot$d = ~wr_slot$q;
-        end
-        if (pop) begin
-            rd_slot$d = ~rd_slot$q;
-        end
-        if (head_kept) begin
-            if (~spare_valid$q & pending$q) begin
-                spare_valid$d = 1'b1;
-            end
-        end
-        else if (spare_valid$q) begin
-            head_valid$d = 1'b1;
-            spare_valid$d = pending$q;
-        end
-        else begin
-            head_valid$d = pending$q;
-        end
-        fetch = (rd_ptr$q != commit_ptr$q) & ~((head_kept & spare_valid$q) | (head_kept & pending$q) | (spare_valid$q & pending$q));
-        ram$read_address = rd_ptr$q;
-        pending$d = fetch;
-        if (fetch) begin
-            rd_ptr$d = rd_ptr$q + 32'h1;
-        end
-    end
-    
-endmodule // top$forward
-
-
-module top$forward$commit_next_x(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$commit_next_x
-
-
-module top$forward$commit_ptr(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$commit_ptr
-
-
-module top$forward$head_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$head_valid
-
-
-module top$forward$overflowed(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$overflowed
-
-
-module top$forward$pending(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$pending
-
-
-module top$forward$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [11:0] read_address;
-    input wire  read_clock;
-    output reg  [8:0] read_data;
-    input wire  [11:0] write_address;
-    input wire  write_clock;
-    input wire  [8:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[8:0] mem[4095:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$forward$ram
-
-
-module top$forward$rd_ptr(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$rd_ptr
-
-
-module top$forward$rd_slot(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$rd_slot
-
-
-module top$forward$slot0(d,q,clock);
-    
-    // Module arguments
-    input wire  [8:0] d;
-    output reg  [8:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 9'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$slot0
-
-
-module top$forward$slot1(d,q,clock);
-    
-    // Module arguments
-    input wire  [8:0] d;
-    output reg  [8:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 9'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$slot1
-
-
-module top$forward$spare_valid(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$spare_valid
-
-
-module top$forward$wr_next_x(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$wr_next_x
-
-
-module top$forward$wr_ptr(d,q,clock);
-    
-    // Module arguments
-    input wire  [11:0] d;
-    output reg  [11:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 12'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$wr_ptr
-
-
-module top$forward$wr_slot(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward$wr_slot
-
-
-module top$forward_drops(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$forward_drops
-
-
 module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,regs$rdata,settings$strobe,settings$write,settings$addr,settings$wdata,settings$ack,settings$rdata);
     
     // Module arguments
@@ -46348,11 +46029,11 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
     localparam FwdState$Pick = 0;
     localparam FwdState$Load1 = 1;
     localparam FwdState$Load2 = 2;
-    localparam FwdState$RxWbHi = 3;
-    localparam FwdState$RxWbLo = 4;
-    localparam FwdState$RxAddrLo = 5;
-    localparam FwdState$RxAddrHi = 6;
-    localparam FwdState$TxCheck = 7;
+    localparam FwdState$TxCheck = 3;
+    localparam FwdState$RxWbHi = 4;
+    localparam FwdState$RxWbLo = 5;
+    localparam FwdState$RxAddrLo = 6;
+    localparam FwdState$RxAddrHi = 7;
     localparam FwdState$TxWbHi = 8;
     localparam FwdState$TxWbLo = 9;
     localparam FwdState$TxAddrLo = 10;
@@ -47632,7 +47313,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
         regs$addr = addr$q;
         regs$wdata = wdata$q;
         strobe$d = 1'b0;
-        want = 1'b0;
+        want = ~((state$q == FwdState$Pick) | (state$q == FwdState$Load1) | (state$q == FwdState$Load2) | (state$q == FwdState$TxCheck));
         acc_write = 1'b0;
         acc_addr = 32'h0;
         acc_wdata = 32'h0;
@@ -47669,7 +47350,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$RxWbHi:
                 begin
-                    want = 1'b1;
                     acc_addr = rx_head_at | 32'hc;
                     if (done) begin
                         state$d = FwdState$TxCheck;
@@ -47680,7 +47360,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$RxWbLo:
                 begin
-                    want = 1'b1;
                     acc_addr = rx_head_at | 32'h8;
                     if (done) begin
                         len$d = regs$rdata[(32'h0)+:(16)];
@@ -47693,7 +47372,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$RxAddrLo:
                 begin
-                    want = 1'b1;
                     acc_addr = rx_head_at;
                     if (done) begin
                         buf_lo$d = regs$rdata;
@@ -47702,7 +47380,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$RxAddrHi:
                 begin
-                    want = 1'b1;
                     acc_addr = rx_head_at | 32'h4;
                     if (done) begin
                         buf_hi$d = regs$rdata;
@@ -47724,7 +47401,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$TxWbHi:
                 begin
-                    want = 1'b1;
                     acc_addr = tx_head_at | 32'hc;
                     if (done) begin
                         if (regs$rdata[32'h1f]) begin
@@ -47737,7 +47413,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$TxWbLo:
                 begin
-                    want = 1'b1;
                     acc_addr = tx_head_at | 32'h8;
                     if (done) begin
                         ok$d = ~|regs$rdata[(32'h1c)+:(4)];
@@ -47751,7 +47426,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$TxAddrLo:
                 begin
-                    want = 1'b1;
                     acc_addr = tx_head_at;
                     if (done) begin
                         buf_lo$d = regs$rdata;
@@ -47760,7 +47434,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$TxAddrHi:
                 begin
-                    want = 1'b1;
                     acc_addr = tx_head_at | 32'h4;
                     if (done) begin
                         buf_hi$d = regs$rdata;
@@ -47773,7 +47446,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$PostAddrLo:
                 begin
-                    want = 1'b1;
                     acc_write = 1'b1;
                     acc_addr = post_at;
                     acc_wdata = buf_lo$q;
@@ -47783,7 +47455,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$PostAddrHi:
                 begin
-                    want = 1'b1;
                     acc_write = 1'b1;
                     acc_addr = post_at | 32'h4;
                     acc_wdata = buf_hi$q;
@@ -47793,7 +47464,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$PostLen:
                 begin
-                    want = 1'b1;
                     acc_write = 1'b1;
                     acc_addr = post_at | 32'h8;
                     acc_wdata = ((sel_buf$q) & 32'hffffffff);
@@ -47806,7 +47476,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$PostClear:
                 begin
-                    want = 1'b1;
                     acc_write = 1'b1;
                     acc_addr = post_at | 32'hc;
                     if (done) begin
@@ -47815,7 +47484,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 end
             FwdState$Doorbell:
                 begin
-                    want = 1'b1;
                     acc_write = 1'b1;
                     acc_addr = ((sel_queue$q + 32'h1) & 24'hffffff) << 32'hc;
                     acc_wdata = ((sel_rx_tail$q + 32'h1) & 32'hffffffff);
@@ -49876,11 +49544,11 @@ module top$forwarder$state(d,q,clock);
     localparam FwdState$Pick = 0;
     localparam FwdState$Load1 = 1;
     localparam FwdState$Load2 = 2;
-    localparam FwdState$RxWbHi = 3;
-    localparam FwdState$RxWbLo = 4;
-    localparam FwdState$RxAddrLo = 5;
-    localparam FwdState$RxAddrHi = 6;
-    localparam FwdState$TxCheck = 7;
+    localparam FwdState$TxCheck = 3;
+    localparam FwdState$RxWbHi = 4;
+    localparam FwdState$RxWbLo = 5;
+    localparam FwdState$RxAddrLo = 6;
+    localparam FwdState$RxAddrHi = 7;
     localparam FwdState$TxWbHi = 8;
     localparam FwdState$TxWbLo = 9;
     localparam FwdState$TxAddrLo = 10;
@@ -58729,6 +58397,532 @@ module top$rx0_slice$skid$z(d,q,clock);
 endmodule // top$rx0_slice$skid$z
 
 
+module top$rx0_wait(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [10:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [8:0] ram$read_data;
+    reg  [10:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [8:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [10:0] wr_ptr$d;
+    wire  [10:0] wr_ptr$q;
+    reg  wr_ptr$clock;
+    reg  [10:0] wr_next_x$d;
+    wire  [10:0] wr_next_x$q;
+    reg  wr_next_x$clock;
+    reg  [10:0] commit_ptr$d;
+    wire  [10:0] commit_ptr$q;
+    reg  commit_ptr$clock;
+    reg  [10:0] commit_next_x$d;
+    wire  [10:0] commit_next_x$q;
+    reg  commit_next_x$clock;
+    reg  [10:0] rd_ptr$d;
+    wire  [10:0] rd_ptr$q;
+    reg  rd_ptr$clock;
+    reg  overflowed$d;
+    wire  overflowed$q;
+    reg  overflowed$clock;
+    reg  pending$d;
+    wire  pending$q;
+    reg  pending$clock;
+    reg  head_valid$d;
+    wire  head_valid$q;
+    reg  head_valid$clock;
+    reg  spare_valid$d;
+    wire  spare_valid$q;
+    reg  spare_valid$clock;
+    reg  [8:0] slot0$d;
+    wire  [8:0] slot0$q;
+    reg  slot0$clock;
+    reg  [8:0] slot1$d;
+    wire  [8:0] slot1$q;
+    reg  slot1$clock;
+    reg  rd_slot$d;
+    wire  rd_slot$q;
+    reg  rd_slot$clock;
+    reg  wr_slot$d;
+    wire  wr_slot$q;
+    reg  wr_slot$clock;
+    
+    // Local signals
+    reg  full;
+    reg  head_kept;
+    reg  pop;
+    reg  fetch;
+    reg  [8:0] head_word;
+    
+    // Sub module instances
+    top$rx0_wait$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx0_wait$wr_ptr wr_ptr(
+        .d(wr_ptr$d),
+        .q(wr_ptr$q),
+        .clock(wr_ptr$clock)
+    );
+    top$rx0_wait$wr_next_x wr_next_x(
+        .d(wr_next_x$d),
+        .q(wr_next_x$q),
+        .clock(wr_next_x$clock)
+    );
+    top$rx0_wait$commit_ptr commit_ptr(
+        .d(commit_ptr$d),
+        .q(commit_ptr$q),
+        .clock(commit_ptr$clock)
+    );
+    top$rx0_wait$commit_next_x commit_next_x(
+        .d(commit_next_x$d),
+        .q(commit_next_x$q),
+        .clock(commit_next_x$clock)
+    );
+    top$rx0_wait$rd_ptr rd_ptr(
+        .d(rd_ptr$d),
+        .q(rd_ptr$q),
+        .clock(rd_ptr$clock)
+    );
+    top$rx0_wait$overflowed overflowed(
+        .d(overflowed$d),
+        .q(overflowed$q),
+        .clock(overflowed$clock)
+    );
+    top$rx0_wait$pending pending(
+        .d(pending$d),
+        .q(pending$q),
+        .clock(pending$clock)
+    );
+    top$rx0_wait$head_valid head_valid(
+        .d(head_valid$d),
+        .q(head_valid$q),
+        .clock(head_valid$clock)
+    );
+    top$rx0_wait$spare_valid spare_valid(
+        .d(spare_valid$d),
+        .q(spare_valid$q),
+        .clock(spare_valid$clock)
+    );
+    top$rx0_wait$slot0 slot0(
+        .d(slot0$d),
+        .q(slot0$q),
+        .clock(slot0$clock)
+    );
+    top$rx0_wait$slot1 slot1(
+        .d(slot1$d),
+        .q(slot1$q),
+        .clock(slot1$clock)
+    );
+    top$rx0_wait$rd_slot rd_slot(
+        .d(rd_slot$d),
+        .q(rd_slot$q),
+        .clock(rd_slot$clock)
+    );
+    top$rx0_wait$wr_slot wr_slot(
+        .d(wr_slot$d),
+        .q(wr_slot$q),
+        .clock(wr_slot$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wr_ptr$clock = clock;
+        wr_next_x$clock = clock;
+        commit_ptr$clock = clock;
+        commit_next_x$clock = clock;
+        rd_ptr$clock = clock;
+        overflowed$clock = clock;
+        pending$clock = clock;
+        head_valid$clock = clock;
+        spare_valid$clock = clock;
+        slot0$clock = clock;
+        slot1$clock = clock;
+        rd_slot$clock = clock;
+        wr_slot$clock = clock;
+        wr_ptr$d = wr_ptr$q;
+        wr_next_x$d = wr_next_x$q;
+        commit_ptr$d = commit_ptr$q;
+        commit_next_x$d = commit_next_x$q;
+        rd_ptr$d = rd_ptr$q;
+        overflowed$d = overflowed$q;
+        pending$d = pending$q;
+        head_valid$d = head_valid$q;
+        spare_valid$d = spare_valid$q;
+        slot0$d = slot0$q;
+        slot1$d = slot1$q;
+        rd_slot$d = rd_slot$q;
+        wr_slot$d = wr_slot$q;
+        ram$write_clock = clock;
+        ram$read_clock = clock;
+        frames_in$ready = 1'b1;
+        overflow = 1'b0;
+        full = wr_next_x$q == (rd_ptr$q ^ 32'h1);
+        ram$write_address = wr_ptr$q;
+        ram$write_data = (((frames_in$data) & 9'h1ff) << 32'h1) | ((frames_in$last) & 9'h1ff);
+        ram$write_enable = 1'b0;
+        if (frames_in$valid) begin
+            if (~full & ~overflowed$q) begin
+                ram$write_enable = 1'b1;
+                wr_ptr$d = wr_next_x$q ^ 32'h1;
+                wr_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
+            end
+            else begin
+                overflowed$d = 1'b1;
+            end
+            if (frames_in$last) begin
+                overflowed$d = 1'b0;
+                if (frames_in$error | full | overflowed$q) begin
+                    wr_ptr$d = commit_ptr$q;
+                    wr_next_x$d = commit_next_x$q;
+                    overflow = ~frames_in$error;
+                end
+                else begin
+                    commit_ptr$d = wr_next_x$q ^ 32'h1;
+                    commit_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
+                end
+            end
+        end
+        head_word = slot0$q;
+        if (rd_slot$q) begin
+            head_word = slot1$q;
+        end
+        frames_out$valid = head_valid$q;
+        frames_out$data = head_word[(32'h1)+:(8)];
+        frames_out$last = head_word[32'h0];
+        frames_out$error = 1'b0;
+        head_kept = head_valid$q & ~frames_out$ready;
+        pop = head_valid$q & frames_out$ready;
+        if (pending$q) begin
+            if (wr_slot$q) begin
+                slot1$d = ram$read_data;
+            end
+            else begin
+                slot0$d = ram$read_data;
+            end
+            wr_slot$d = ~wr_slot$q;
+        end
+        if (pop) begin
+            rd_slot$d = ~rd_slot$q;
+        end
+        if (head_kept) begin
+            if (~spare_valid$q & pending$q) begin
+                spare_valid$d = 1'b1;
+            end
+        end
+        else if (spare_valid$q) begin
+            head_valid$d = 1'b1;
+            spare_valid$d = pending$q;
+        end
+        else begin
+            head_valid$d = pending$q;
+        end
+        fetch = (rd_ptr$q != commit_ptr$q) & ~((head_kept & spare_valid$q) | (head_kept & pending$q) | (spare_valid$q & pending$q));
+        ram$read_address = rd_ptr$q;
+        pending$d = fetch;
+        if (fetch) begin
+            rd_ptr$d = rd_ptr$q + 32'h1;
+        end
+    end
+    
+endmodule // top$rx0_wait
+
+
+module top$rx0_wait$commit_next_x(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$commit_next_x
+
+
+module top$rx0_wait$commit_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$commit_ptr
+
+
+module top$rx0_wait$head_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$head_valid
+
+
+module top$rx0_wait$overflowed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$overflowed
+
+
+module top$rx0_wait$pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$pending
+
+
+module top$rx0_wait$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [8:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [8:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[8:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx0_wait$ram
+
+
+module top$rx0_wait$rd_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$rd_ptr
+
+
+module top$rx0_wait$rd_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$rd_slot
+
+
+module top$rx0_wait$slot0(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$slot0
+
+
+module top$rx0_wait$slot1(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$slot1
+
+
+module top$rx0_wait$spare_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$spare_valid
+
+
+module top$rx0_wait$wr_next_x(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$wr_next_x
+
+
+module top$rx0_wait$wr_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$wr_ptr
+
+
+module top$rx0_wait$wr_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx0_wait$wr_slot
+
+
 module top$rx1(rxc,rxd,rx_ctl,clock,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,stats,link_up,frame_end,error);
     
     // Module arguments
@@ -62739,6 +62933,1096 @@ module top$rx1_slice$skid$z(d,q,clock);
 endmodule // top$rx1_slice$skid$z
 
 
+module top$rx1_wait(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,overflow);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    output reg  overflow;
+    
+    // Stub signals
+    reg  [10:0] ram$read_address;
+    reg  ram$read_clock;
+    wire  [8:0] ram$read_data;
+    reg  [10:0] ram$write_address;
+    reg  ram$write_clock;
+    reg  [8:0] ram$write_data;
+    reg  ram$write_enable;
+    reg  [10:0] wr_ptr$d;
+    wire  [10:0] wr_ptr$q;
+    reg  wr_ptr$clock;
+    reg  [10:0] wr_next_x$d;
+    wire  [10:0] wr_next_x$q;
+    reg  wr_next_x$clock;
+    reg  [10:0] commit_ptr$d;
+    wire  [10:0] commit_ptr$q;
+    reg  commit_ptr$clock;
+    reg  [10:0] commit_next_x$d;
+    wire  [10:0] commit_next_x$q;
+    reg  commit_next_x$clock;
+    reg  [10:0] rd_ptr$d;
+    wire  [10:0] rd_ptr$q;
+    reg  rd_ptr$clock;
+    reg  overflowed$d;
+    wire  overflowed$q;
+    reg  overflowed$clock;
+    reg  pending$d;
+    wire  pending$q;
+    reg  pending$clock;
+    reg  head_valid$d;
+    wire  head_valid$q;
+    reg  head_valid$clock;
+    reg  spare_valid$d;
+    wire  spare_valid$q;
+    reg  spare_valid$clock;
+    reg  [8:0] slot0$d;
+    wire  [8:0] slot0$q;
+    reg  slot0$clock;
+    reg  [8:0] slot1$d;
+    wire  [8:0] slot1$q;
+    reg  slot1$clock;
+    reg  rd_slot$d;
+    wire  rd_slot$q;
+    reg  rd_slot$clock;
+    reg  wr_slot$d;
+    wire  wr_slot$q;
+    reg  wr_slot$clock;
+    
+    // Local signals
+    reg  full;
+    reg  head_kept;
+    reg  pop;
+    reg  fetch;
+    reg  [8:0] head_word;
+    
+    // Sub module instances
+    top$rx1_wait$ram ram(
+        .read_address(ram$read_address),
+        .read_clock(ram$read_clock),
+        .read_data(ram$read_data),
+        .write_address(ram$write_address),
+        .write_clock(ram$write_clock),
+        .write_data(ram$write_data),
+        .write_enable(ram$write_enable)
+    );
+    top$rx1_wait$wr_ptr wr_ptr(
+        .d(wr_ptr$d),
+        .q(wr_ptr$q),
+        .clock(wr_ptr$clock)
+    );
+    top$rx1_wait$wr_next_x wr_next_x(
+        .d(wr_next_x$d),
+        .q(wr_next_x$q),
+        .clock(wr_next_x$clock)
+    );
+    top$rx1_wait$commit_ptr commit_ptr(
+        .d(commit_ptr$d),
+        .q(commit_ptr$q),
+        .clock(commit_ptr$clock)
+    );
+    top$rx1_wait$commit_next_x commit_next_x(
+        .d(commit_next_x$d),
+        .q(commit_next_x$q),
+        .clock(commit_next_x$clock)
+    );
+    top$rx1_wait$rd_ptr rd_ptr(
+        .d(rd_ptr$d),
+        .q(rd_ptr$q),
+        .clock(rd_ptr$clock)
+    );
+    top$rx1_wait$overflowed overflowed(
+        .d(overflowed$d),
+        .q(overflowed$q),
+        .clock(overflowed$clock)
+    );
+    top$rx1_wait$pending pending(
+        .d(pending$d),
+        .q(pending$q),
+        .clock(pending$clock)
+    );
+    top$rx1_wait$head_valid head_valid(
+        .d(head_valid$d),
+        .q(head_valid$q),
+        .clock(head_valid$clock)
+    );
+    top$rx1_wait$spare_valid spare_valid(
+        .d(spare_valid$d),
+        .q(spare_valid$q),
+        .clock(spare_valid$clock)
+    );
+    top$rx1_wait$slot0 slot0(
+        .d(slot0$d),
+        .q(slot0$q),
+        .clock(slot0$clock)
+    );
+    top$rx1_wait$slot1 slot1(
+        .d(slot1$d),
+        .q(slot1$q),
+        .clock(slot1$clock)
+    );
+    top$rx1_wait$rd_slot rd_slot(
+        .d(rd_slot$d),
+        .q(rd_slot$q),
+        .clock(rd_slot$clock)
+    );
+    top$rx1_wait$wr_slot wr_slot(
+        .d(wr_slot$d),
+        .q(wr_slot$q),
+        .clock(wr_slot$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        wr_ptr$clock = clock;
+        wr_next_x$clock = clock;
+        commit_ptr$clock = clock;
+        commit_next_x$clock = clock;
+        rd_ptr$clock = clock;
+        overflowed$clock = clock;
+        pending$clock = clock;
+        head_valid$clock = clock;
+        spare_valid$clock = clock;
+        slot0$clock = clock;
+        slot1$clock = clock;
+        rd_slot$clock = clock;
+        wr_slot$clock = clock;
+        wr_ptr$d = wr_ptr$q;
+        wr_next_x$d = wr_next_x$q;
+        commit_ptr$d = commit_ptr$q;
+        commit_next_x$d = commit_next_x$q;
+        rd_ptr$d = rd_ptr$q;
+        overflowed$d = overflowed$q;
+        pending$d = pending$q;
+        head_valid$d = head_valid$q;
+        spare_valid$d = spare_valid$q;
+        slot0$d = slot0$q;
+        slot1$d = slot1$q;
+        rd_slot$d = rd_slot$q;
+        wr_slot$d = wr_slot$q;
+        ram$write_clock = clock;
+        ram$read_clock = clock;
+        frames_in$ready = 1'b1;
+        overflow = 1'b0;
+        full = wr_next_x$q == (rd_ptr$q ^ 32'h1);
+        ram$write_address = wr_ptr$q;
+        ram$write_data = (((frames_in$data) & 9'h1ff) << 32'h1) | ((frames_in$last) & 9'h1ff);
+        ram$write_enable = 1'b0;
+        if (frames_in$valid) begin
+            if (~full & ~overflowed$q) begin
+                ram$write_enable = 1'b1;
+                wr_ptr$d = wr_next_x$q ^ 32'h1;
+                wr_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
+            end
+            else begin
+                overflowed$d = 1'b1;
+            end
+            if (frames_in$last) begin
+                overflowed$d = 1'b0;
+                if (frames_in$error | full | overflowed$q) begin
+                    wr_ptr$d = commit_ptr$q;
+                    wr_next_x$d = commit_next_x$q;
+                    overflow = ~frames_in$error;
+                end
+                else begin
+                    commit_ptr$d = wr_next_x$q ^ 32'h1;
+                    commit_next_x$d = ((wr_next_x$q ^ 32'h1) + 32'h1) ^ 32'h1;
+                end
+            end
+        end
+        head_word = slot0$q;
+        if (rd_slot$q) begin
+            head_word = slot1$q;
+        end
+        frames_out$valid = head_valid$q;
+        frames_out$data = head_word[(32'h1)+:(8)];
+        frames_out$last = head_word[32'h0];
+        frames_out$error = 1'b0;
+        head_kept = head_valid$q & ~frames_out$ready;
+        pop = head_valid$q & frames_out$ready;
+        if (pending$q) begin
+            if (wr_slot$q) begin
+                slot1$d = ram$read_data;
+            end
+            else begin
+                slot0$d = ram$read_data;
+            end
+            wr_slot$d = ~wr_slot$q;
+        end
+        if (pop) begin
+            rd_slot$d = ~rd_slot$q;
+        end
+        if (head_kept) begin
+            if (~spare_valid$q & pending$q) begin
+                spare_valid$d = 1'b1;
+            end
+        end
+        else if (spare_valid$q) begin
+            head_valid$d = 1'b1;
+            spare_valid$d = pending$q;
+        end
+        else begin
+            head_valid$d = pending$q;
+        end
+        fetch = (rd_ptr$q != commit_ptr$q) & ~((head_kept & spare_valid$q) | (head_kept & pending$q) | (spare_valid$q & pending$q));
+        ram$read_address = rd_ptr$q;
+        pending$d = fetch;
+        if (fetch) begin
+            rd_ptr$d = rd_ptr$q + 32'h1;
+        end
+    end
+    
+endmodule // top$rx1_wait
+
+
+module top$rx1_wait$commit_next_x(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$commit_next_x
+
+
+module top$rx1_wait$commit_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$commit_ptr
+
+
+module top$rx1_wait$head_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$head_valid
+
+
+module top$rx1_wait$overflowed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$overflowed
+
+
+module top$rx1_wait$pending(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$pending
+
+
+module top$rx1_wait$ram(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [10:0] read_address;
+    input wire  read_clock;
+    output reg  [8:0] read_data;
+    input wire  [10:0] write_address;
+    input wire  write_clock;
+    input wire  [8:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[8:0] mem[2047:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$rx1_wait$ram
+
+
+module top$rx1_wait$rd_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$rd_ptr
+
+
+module top$rx1_wait$rd_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$rd_slot
+
+
+module top$rx1_wait$slot0(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$slot0
+
+
+module top$rx1_wait$slot1(d,q,clock);
+    
+    // Module arguments
+    input wire  [8:0] d;
+    output reg  [8:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 9'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$slot1
+
+
+module top$rx1_wait$spare_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$spare_valid
+
+
+module top$rx1_wait$wr_next_x(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$wr_next_x
+
+
+module top$rx1_wait$wr_ptr(d,q,clock);
+    
+    // Module arguments
+    input wire  [10:0] d;
+    output reg  [10:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 11'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$wr_ptr
+
+
+module top$rx1_wait$wr_slot(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx1_wait$wr_slot
+
+
+module top$rx_mux(clock,a$data,a$valid,a$last,a$error,a$ready,b$data,b$valid,b$last,b$error,b$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready,from_b_now);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] a$data;
+    input wire  a$valid;
+    input wire  a$last;
+    input wire  a$error;
+    output reg  a$ready;
+    input wire  [7:0] b$data;
+    input wire  b$valid;
+    input wire  b$last;
+    input wire  b$error;
+    output reg  b$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    output reg  from_b_now;
+    
+    // Stub signals
+    reg  busy$d;
+    wire  busy$q;
+    reg  busy$clock;
+    reg  from_b$d;
+    wire  from_b$q;
+    reg  from_b$clock;
+    reg  last_b$d;
+    wire  last_b$q;
+    reg  last_b$clock;
+    
+    // Local signals
+    reg  pick_b;
+    reg  sel_b;
+    
+    // Sub module instances
+    top$rx_mux$busy busy(
+        .d(busy$d),
+        .q(busy$q),
+        .clock(busy$clock)
+    );
+    top$rx_mux$from_b from_b(
+        .d(from_b$d),
+        .q(from_b$q),
+        .clock(from_b$clock)
+    );
+    top$rx_mux$last_b last_b(
+        .d(last_b$d),
+        .q(last_b$q),
+        .clock(last_b$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        busy$clock = clock;
+        from_b$clock = clock;
+        last_b$clock = clock;
+        busy$d = busy$q;
+        from_b$d = from_b$q;
+        last_b$d = last_b$q;
+        pick_b = b$valid & (~a$valid | ~last_b$q);
+        sel_b = pick_b;
+        if (busy$q) begin
+            sel_b = from_b$q;
+        end
+        from_b_now = sel_b;
+        frames_out$data = a$data;
+        frames_out$valid = a$valid;
+        frames_out$last = a$last;
+        frames_out$error = a$error;
+        a$ready = frames_out$ready & ~sel_b;
+        b$ready = frames_out$ready & sel_b;
+        if (sel_b) begin
+            frames_out$data = b$data;
+            frames_out$valid = b$valid;
+            frames_out$last = b$last;
+            frames_out$error = b$error;
+        end
+        if (frames_out$valid & frames_out$ready) begin
+            busy$d = ~frames_out$last;
+            from_b$d = sel_b;
+            last_b$d = sel_b;
+        end
+    end
+    
+endmodule // top$rx_mux
+
+
+module top$rx_mux$busy(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_mux$busy
+
+
+module top$rx_mux$from_b(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_mux$from_b
+
+
+module top$rx_mux$last_b(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_mux$last_b
+
+
+module top$rx_slice(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  skid$clock;
+    reg  skid$in_valid;
+    wire  skid$in_ready;
+    reg  [63:0] skid$in_x;
+    reg  [15:0] skid$in_y;
+    reg  [7:0] skid$in_z;
+    reg  skid$in_f;
+    wire  skid$out_valid;
+    reg  skid$out_ready;
+    wire  [63:0] skid$out_x;
+    wire  [15:0] skid$out_y;
+    wire  [7:0] skid$out_z;
+    wire  skid$out_f;
+    
+    // Sub module instances
+    top$rx_slice$skid skid(
+        .clock(skid$clock),
+        .in_valid(skid$in_valid),
+        .in_ready(skid$in_ready),
+        .in_x(skid$in_x),
+        .in_y(skid$in_y),
+        .in_z(skid$in_z),
+        .in_f(skid$in_f),
+        .out_valid(skid$out_valid),
+        .out_ready(skid$out_ready),
+        .out_x(skid$out_x),
+        .out_y(skid$out_y),
+        .out_z(skid$out_z),
+        .out_f(skid$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        skid$clock = clock;
+        skid$in_valid = frames_in$valid;
+        skid$in_x = ((frames_in$data) & 64'hffffffffffffffff);
+        skid$in_y = 32'h0;
+        skid$in_z = ((frames_in$error) & 8'hff);
+        skid$in_f = frames_in$last;
+        frames_in$ready = skid$in_ready;
+        frames_out$valid = skid$out_valid;
+        frames_out$data = skid$out_x[(32'h0)+:(8)];
+        frames_out$error = skid$out_z[32'h0];
+        frames_out$last = skid$out_f;
+        skid$out_ready = frames_out$ready;
+    end
+    
+endmodule // top$rx_slice
+
+
+module top$rx_slice$skid(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$rx_slice$skid$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$rx_slice$skid$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$rx_slice$skid$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$rx_slice$skid$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$rx_slice$skid$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$rx_slice$skid$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$rx_slice$skid$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$rx_slice$skid$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$rx_slice$skid$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$rx_slice$skid$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$rx_slice$skid
+
+
+module top$rx_slice$skid$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$f
+
+
+module top$rx_slice$skid$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$full
+
+
+module top$rx_slice$skid$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$sf
+
+
+module top$rx_slice$skid$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$sfull
+
+
+module top$rx_slice$skid$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$sx
+
+
+module top$rx_slice$skid$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$sy
+
+
+module top$rx_slice$skid$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$sz
+
+
+module top$rx_slice$skid$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$x
+
+
+module top$rx_slice$skid$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$y
+
+
+module top$rx_slice$skid$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$rx_slice$skid$z
+
+
 module top$stats_ack(d,q,clock);
     
     // Module arguments
@@ -62775,6 +64059,574 @@ module top$stats_rdata(d,q,clock);
     end
           
 endmodule // top$stats_rdata
+
+
+module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,port0$data,port0$valid,port0$last,port0$error,port0$ready,port1$data,port1$valid,port1$last,port1$error,port1$ready,unlearned);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  rx_beat;
+    input wire  [7:0] rx_data;
+    input wire  rx_last;
+    input wire  rx_error;
+    input wire  rx_port;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] port0$data;
+    output reg  port0$valid;
+    output reg  port0$last;
+    output reg  port0$error;
+    input wire  port0$ready;
+    output reg  [7:0] port1$data;
+    output reg  port1$valid;
+    output reg  port1$last;
+    output reg  port1$error;
+    input wire  port1$ready;
+    output reg  unlearned;
+    
+    // Stub signals
+    reg  [7:0] sources$read_address;
+    reg  sources$read_clock;
+    wire  [49:0] sources$read_data;
+    reg  [7:0] sources$write_address;
+    reg  sources$write_clock;
+    reg  [49:0] sources$write_data;
+    reg  sources$write_enable;
+    reg  [3:0] l_pos$d;
+    wire  [3:0] l_pos$q;
+    reg  l_pos$clock;
+    reg  [47:0] l_mac$d;
+    wire  [47:0] l_mac$q;
+    reg  l_mac$clock;
+    reg  w_en$d;
+    wire  w_en$q;
+    reg  w_en$clock;
+    reg  [49:0] w_entry$d;
+    wire  [49:0] w_entry$q;
+    reg  w_entry$clock;
+    reg  [7:0] w_index$d;
+    wire  [7:0] w_index$q;
+    reg  w_index$clock;
+    reg  [2:0] state$d;
+    wire  [2:0] state$q;
+    reg  state$clock;
+    reg  [95:0] held$d;
+    wire  [95:0] held$q;
+    reg  held$clock;
+    reg  [3:0] count$d;
+    wire  [3:0] count$q;
+    reg  count$clock;
+    reg  [3:0] short_len$d;
+    wire  [3:0] short_len$q;
+    reg  short_len$clock;
+    reg  err$d;
+    wire  err$q;
+    reg  err$clock;
+    reg  [49:0] entry$d;
+    wire  [49:0] entry$q;
+    reg  entry$clock;
+    reg  to1$d;
+    wire  to1$q;
+    reg  to1$clock;
+    reg  miss$d;
+    wire  miss$q;
+    reg  miss$clock;
+    
+    // Local signals
+    reg  out_valid;
+    reg  out_ready;
+    reg  beat_out;
+    reg  [47:0] src;
+    reg  lookup_miss;
+    
+    // Sub module instances
+    top$steer$sources sources(
+        .read_address(sources$read_address),
+        .read_clock(sources$read_clock),
+        .read_data(sources$read_data),
+        .write_address(sources$write_address),
+        .write_clock(sources$write_clock),
+        .write_data(sources$write_data),
+        .write_enable(sources$write_enable)
+    );
+    top$steer$l_pos l_pos(
+        .d(l_pos$d),
+        .q(l_pos$q),
+        .clock(l_pos$clock)
+    );
+    top$steer$l_mac l_mac(
+        .d(l_mac$d),
+        .q(l_mac$q),
+        .clock(l_mac$clock)
+    );
+    top$steer$w_en w_en(
+        .d(w_en$d),
+        .q(w_en$q),
+        .clock(w_en$clock)
+    );
+    top$steer$w_entry w_entry(
+        .d(w_entry$d),
+        .q(w_entry$q),
+        .clock(w_entry$clock)
+    );
+    top$steer$w_index w_index(
+        .d(w_index$d),
+        .q(w_index$q),
+        .clock(w_index$clock)
+    );
+    top$steer$state state(
+        .d(state$d),
+        .q(state$q),
+        .clock(state$clock)
+    );
+    top$steer$held held(
+        .d(held$d),
+        .q(held$q),
+        .clock(held$clock)
+    );
+    top$steer$count count(
+        .d(count$d),
+        .q(count$q),
+        .clock(count$clock)
+    );
+    top$steer$short_len short_len(
+        .d(short_len$d),
+        .q(short_len$q),
+        .clock(short_len$clock)
+    );
+    top$steer$err err(
+        .d(err$d),
+        .q(err$q),
+        .clock(err$clock)
+    );
+    top$steer$entry entry(
+        .d(entry$d),
+        .q(entry$q),
+        .clock(entry$clock)
+    );
+    top$steer$to1 to1(
+        .d(to1$d),
+        .q(to1$q),
+        .clock(to1$clock)
+    );
+    top$steer$miss miss(
+        .d(miss$d),
+        .q(miss$q),
+        .clock(miss$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        l_pos$clock = clock;
+        l_mac$clock = clock;
+        w_en$clock = clock;
+        w_entry$clock = clock;
+        w_index$clock = clock;
+        state$clock = clock;
+        held$clock = clock;
+        count$clock = clock;
+        short_len$clock = clock;
+        err$clock = clock;
+        entry$clock = clock;
+        to1$clock = clock;
+        miss$clock = clock;
+        l_pos$d = l_pos$q;
+        l_mac$d = l_mac$q;
+        w_en$d = w_en$q;
+        w_entry$d = w_entry$q;
+        w_index$d = w_index$q;
+        state$d = state$q;
+        held$d = held$q;
+        count$d = count$q;
+        short_len$d = short_len$q;
+        err$d = err$q;
+        entry$d = entry$q;
+        to1$d = to1$q;
+        miss$d = miss$q;
+        sources$read_clock = clock;
+        sources$write_clock = clock;
+        if (rx_beat) begin
+            if (l_pos$q != 32'hf) begin
+                l_pos$d = l_pos$q + 32'h1;
+            end
+            if ((l_pos$q >= 32'h6) & (l_pos$q < 32'hc)) begin
+                l_mac$d = (l_mac$q << 32'h8) | ((rx_data) & 48'hffffffffffff);
+            end
+            if (rx_last) begin
+                l_pos$d = 32'h0;
+            end
+        end
+        w_en$d = rx_beat & rx_last & ~rx_error & (l_pos$q >= 32'hc) & ~l_mac$q[32'h28];
+        w_entry$d = ((l_mac$q) & 50'h3ffffffffffff) | (((rx_port) & 50'h3ffffffffffff) << 32'h30) | (((1'b1) & 50'h3ffffffffffff) << 32'h31);
+        w_index$d = l_mac$q[(32'h0)+:(8)] ^ l_mac$q[(32'h8)+:(8)] ^ l_mac$q[(32'h10)+:(8)] ^ l_mac$q[(32'h18)+:(8)] ^ l_mac$q[(32'h20)+:(8)] ^ l_mac$q[(32'h28)+:(8)];
+        sources$write_enable = w_en$q;
+        sources$write_address = w_index$q;
+        sources$write_data = w_entry$q;
+        src = held$q[(32'h0)+:(48)];
+        lookup_miss = ~entry$q[32'h31] | (entry$q[(32'h0)+:(48)] != src) | (short_len$q != 32'h0);
+        sources$read_address = src[(32'h0)+:(8)] ^ src[(32'h8)+:(8)] ^ src[(32'h10)+:(8)] ^ src[(32'h18)+:(8)] ^ src[(32'h20)+:(8)] ^ src[(32'h28)+:(8)];
+        out_ready = port0$ready;
+        if (to1$q) begin
+            out_ready = port1$ready;
+        end
+        unlearned = 1'b0;
+        frames_in$ready = 1'b0;
+        out_valid = 1'b0;
+        port0$data = held$q[(32'h58)+:(8)];
+        port0$last = (short_len$q != 32'h0) & (count$q + 32'h1 == short_len$q);
+        port0$error = err$q;
+        if (state$q == 32'h0) begin
+            frames_in$ready = 1'b1;
+            if (frames_in$valid) begin
+                held$d = (held$q << 32'h8) | ((frames_in$data) & 96'hffffffffffffffffffffffff);
+                count$d = count$q + 32'h1;
+                err$d = err$q | frames_in$error;
+                if (frames_in$last) begin
+                    short_len$d = count$q + 32'h1;
+                    state$d = 32'h1;
+                end
+                if (count$q == 32'hb) begin
+                    state$d = 32'h2;
+                end
+            end
+        end
+        if (state$q == 32'h1) begin
+            held$d = held$q << 32'h8;
+            count$d = count$q + 32'h1;
+            if (count$q >= 32'hb) begin
+                state$d = 32'h2;
+            end
+        end
+        if (state$q == 32'h2) begin
+            state$d = 32'h3;
+        end
+        if (state$q == 32'h3) begin
+            entry$d = sources$read_data;
+            state$d = 32'h4;
+        end
+        if (state$q == 32'h4) begin
+            miss$d = lookup_miss;
+            to1$d = lookup_miss | ~entry$q[32'h30];
+            count$d = 32'h0;
+            state$d = 32'h5;
+        end
+        if (state$q == 32'h5) begin
+            out_valid = 1'b1;
+            if (out_ready) begin
+                held$d = held$q << 32'h8;
+                count$d = count$q + 32'h1;
+                if (port0$last) begin
+                    state$d = 32'h0;
+                end
+                if ((short_len$q == 32'h0) & (count$q == 32'hb)) begin
+                    state$d = 32'h6;
+                end
+            end
+        end
+        if (state$q == 32'h6) begin
+            port0$data = frames_in$data;
+            port0$last = frames_in$last;
+            port0$error = err$q | frames_in$error;
+            out_valid = frames_in$valid;
+            frames_in$ready = out_ready;
+            if (frames_in$valid & out_ready & frames_in$last) begin
+                state$d = 32'h0;
+            end
+        end
+        beat_out = out_valid & out_ready;
+        if (beat_out & port0$last) begin
+            count$d = 32'h0;
+            short_len$d = 32'h0;
+            err$d = 1'b0;
+            unlearned = miss$q;
+        end
+        port0$valid = out_valid & ~to1$q;
+        port1$valid = out_valid & to1$q;
+        port1$data = port0$data;
+        port1$last = port0$last;
+        port1$error = port0$error;
+    end
+    
+endmodule // top$steer
+
+
+module top$steer$count(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$count
+
+
+module top$steer$entry(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$entry
+
+
+module top$steer$err(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$err
+
+
+module top$steer$held(d,q,clock);
+    
+    // Module arguments
+    input wire  [95:0] d;
+    output reg  [95:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 96'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$held
+
+
+module top$steer$l_mac(d,q,clock);
+    
+    // Module arguments
+    input wire  [47:0] d;
+    output reg  [47:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 48'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$l_mac
+
+
+module top$steer$l_pos(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$l_pos
+
+
+module top$steer$miss(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$miss
+
+
+module top$steer$short_len(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$short_len
+
+
+module top$steer$sources(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+    
+    // Module arguments
+    input wire  [7:0] read_address;
+    input wire  read_clock;
+    output reg  [49:0] read_data;
+    input wire  [7:0] write_address;
+    input wire  write_clock;
+    input wire  [49:0] write_data;
+    input wire  write_enable;
+    
+    // Update code (custom)
+    reg[49:0] mem[255:0];
+    
+    
+    
+    always @(posedge read_clock) begin
+       read_data <= mem[read_address];
+    end
+    
+    always @(posedge write_clock) begin
+       if (write_enable) begin
+          mem[write_address] <= write_data;
+       end
+    end
+                
+endmodule // top$steer$sources
+
+
+module top$steer$state(d,q,clock);
+    
+    // Module arguments
+    input wire  [2:0] d;
+    output reg  [2:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 3'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$state
+
+
+module top$steer$to1(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$to1
+
+
+module top$steer$w_en(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$w_en
+
+
+module top$steer$w_entry(d,q,clock);
+    
+    // Module arguments
+    input wire  [49:0] d;
+    output reg  [49:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 50'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$w_entry
+
+
+module top$steer$w_index(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$w_index
 
 
 module top$tx0(clock,clock_tx90,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,txc,txd,tx_ctl,stats,frame_end);
@@ -65033,6 +66885,424 @@ module top$tx1_slice$skid$z(d,q,clock);
 endmodule // top$tx1_slice$skid$z
 
 
+module top$tx_slice(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$error,frames_in$ready,frames_out$data,frames_out$valid,frames_out$last,frames_out$error,frames_out$ready);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  [7:0] frames_in$data;
+    input wire  frames_in$valid;
+    input wire  frames_in$last;
+    input wire  frames_in$error;
+    output reg  frames_in$ready;
+    output reg  [7:0] frames_out$data;
+    output reg  frames_out$valid;
+    output reg  frames_out$last;
+    output reg  frames_out$error;
+    input wire  frames_out$ready;
+    
+    // Stub signals
+    reg  skid$clock;
+    reg  skid$in_valid;
+    wire  skid$in_ready;
+    reg  [63:0] skid$in_x;
+    reg  [15:0] skid$in_y;
+    reg  [7:0] skid$in_z;
+    reg  skid$in_f;
+    wire  skid$out_valid;
+    reg  skid$out_ready;
+    wire  [63:0] skid$out_x;
+    wire  [15:0] skid$out_y;
+    wire  [7:0] skid$out_z;
+    wire  skid$out_f;
+    
+    // Sub module instances
+    top$tx_slice$skid skid(
+        .clock(skid$clock),
+        .in_valid(skid$in_valid),
+        .in_ready(skid$in_ready),
+        .in_x(skid$in_x),
+        .in_y(skid$in_y),
+        .in_z(skid$in_z),
+        .in_f(skid$in_f),
+        .out_valid(skid$out_valid),
+        .out_ready(skid$out_ready),
+        .out_x(skid$out_x),
+        .out_y(skid$out_y),
+        .out_z(skid$out_z),
+        .out_f(skid$out_f)
+    );
+    
+    // Update code
+    always @(*) begin
+        skid$clock = clock;
+        skid$in_valid = frames_in$valid;
+        skid$in_x = ((frames_in$data) & 64'hffffffffffffffff);
+        skid$in_y = 32'h0;
+        skid$in_z = ((frames_in$error) & 8'hff);
+        skid$in_f = frames_in$last;
+        frames_in$ready = skid$in_ready;
+        frames_out$valid = skid$out_valid;
+        frames_out$data = skid$out_x[(32'h0)+:(8)];
+        frames_out$error = skid$out_z[32'h0];
+        frames_out$last = skid$out_f;
+        skid$out_ready = frames_out$ready;
+    end
+    
+endmodule // top$tx_slice
+
+
+module top$tx_slice$skid(clock,in_valid,in_ready,in_x,in_y,in_z,in_f,out_valid,out_ready,out_x,out_y,out_z,out_f);
+    
+    // Module arguments
+    input wire  clock;
+    input wire  in_valid;
+    output reg  in_ready;
+    input wire  [63:0] in_x;
+    input wire  [15:0] in_y;
+    input wire  [7:0] in_z;
+    input wire  in_f;
+    output reg  out_valid;
+    input wire  out_ready;
+    output reg  [63:0] out_x;
+    output reg  [15:0] out_y;
+    output reg  [7:0] out_z;
+    output reg  out_f;
+    
+    // Stub signals
+    reg  full$d;
+    wire  full$q;
+    reg  full$clock;
+    reg  [63:0] x$d;
+    wire  [63:0] x$q;
+    reg  x$clock;
+    reg  [15:0] y$d;
+    wire  [15:0] y$q;
+    reg  y$clock;
+    reg  [7:0] z$d;
+    wire  [7:0] z$q;
+    reg  z$clock;
+    reg  f$d;
+    wire  f$q;
+    reg  f$clock;
+    reg  sfull$d;
+    wire  sfull$q;
+    reg  sfull$clock;
+    reg  [63:0] sx$d;
+    wire  [63:0] sx$q;
+    reg  sx$clock;
+    reg  [15:0] sy$d;
+    wire  [15:0] sy$q;
+    reg  sy$clock;
+    reg  [7:0] sz$d;
+    wire  [7:0] sz$q;
+    reg  sz$clock;
+    reg  sf$d;
+    wire  sf$q;
+    reg  sf$clock;
+    
+    // Sub module instances
+    top$tx_slice$skid$full full(
+        .d(full$d),
+        .q(full$q),
+        .clock(full$clock)
+    );
+    top$tx_slice$skid$x x(
+        .d(x$d),
+        .q(x$q),
+        .clock(x$clock)
+    );
+    top$tx_slice$skid$y y(
+        .d(y$d),
+        .q(y$q),
+        .clock(y$clock)
+    );
+    top$tx_slice$skid$z z(
+        .d(z$d),
+        .q(z$q),
+        .clock(z$clock)
+    );
+    top$tx_slice$skid$f f(
+        .d(f$d),
+        .q(f$q),
+        .clock(f$clock)
+    );
+    top$tx_slice$skid$sfull sfull(
+        .d(sfull$d),
+        .q(sfull$q),
+        .clock(sfull$clock)
+    );
+    top$tx_slice$skid$sx sx(
+        .d(sx$d),
+        .q(sx$q),
+        .clock(sx$clock)
+    );
+    top$tx_slice$skid$sy sy(
+        .d(sy$d),
+        .q(sy$q),
+        .clock(sy$clock)
+    );
+    top$tx_slice$skid$sz sz(
+        .d(sz$d),
+        .q(sz$q),
+        .clock(sz$clock)
+    );
+    top$tx_slice$skid$sf sf(
+        .d(sf$d),
+        .q(sf$q),
+        .clock(sf$clock)
+    );
+    
+    // Update code
+    always @(*) begin
+        full$clock = clock;
+        x$clock = clock;
+        y$clock = clock;
+        z$clock = clock;
+        f$clock = clock;
+        sfull$clock = clock;
+        sx$clock = clock;
+        sy$clock = clock;
+        sz$clock = clock;
+        sf$clock = clock;
+        full$d = full$q;
+        x$d = x$q;
+        y$d = y$q;
+        z$d = z$q;
+        f$d = f$q;
+        sfull$d = sfull$q;
+        sx$d = sx$q;
+        sy$d = sy$q;
+        sz$d = sz$q;
+        sf$d = sf$q;
+        in_ready = ~sfull$q;
+        out_valid = full$q;
+        out_x = x$q;
+        out_y = y$q;
+        out_z = z$q;
+        out_f = f$q;
+        if (out_ready & full$q) begin
+            if (sfull$q) begin
+                x$d = sx$q;
+                y$d = sy$q;
+                z$d = sz$q;
+                f$d = sf$q;
+                sfull$d = 1'b0;
+            end
+            else begin
+                full$d = 1'b0;
+            end
+        end
+        if (in_valid & ~sfull$q) begin
+            if (full$q & ~out_ready) begin
+                sx$d = in_x;
+                sy$d = in_y;
+                sz$d = in_z;
+                sf$d = in_f;
+                sfull$d = 1'b1;
+            end
+            else begin
+                x$d = in_x;
+                y$d = in_y;
+                z$d = in_z;
+                f$d = in_f;
+                full$d = 1'b1;
+            end
+        end
+    end
+    
+endmodule // top$tx_slice$skid
+
+
+module top$tx_slice$skid$f(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$f
+
+
+module top$tx_slice$skid$full(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$full
+
+
+module top$tx_slice$skid$sf(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$sf
+
+
+module top$tx_slice$skid$sfull(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$sfull
+
+
+module top$tx_slice$skid$sx(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$sx
+
+
+module top$tx_slice$skid$sy(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$sy
+
+
+module top$tx_slice$skid$sz(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$sz
+
+
+module top$tx_slice$skid$x(d,q,clock);
+    
+    // Module arguments
+    input wire  [63:0] d;
+    output reg  [63:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 64'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$x
+
+
+module top$tx_slice$skid$y(d,q,clock);
+    
+    // Module arguments
+    input wire  [15:0] d;
+    output reg  [15:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 16'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$y
+
+
+module top$tx_slice$skid$z(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx_slice$skid$z
+
+
 module top$uart_act(d,q,clock);
     
     // Module arguments
@@ -65050,3 +67320,60 @@ module top$uart_act(d,q,clock);
     end
           
 endmodule // top$uart_act
+
+
+module top$unlearned(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$unlearned
+
+
+module top$wait_drops0(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$wait_drops0
+
+
+module top$wait_drops1(d,q,clock);
+    
+    // Module arguments
+    input wire  [31:0] d;
+    output reg  [31:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 32'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$wait_drops1

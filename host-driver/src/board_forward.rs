@@ -2,7 +2,8 @@
 //! forwarder`) from the host, over the UART: one call lays a queue out in
 //! the shell's on-chip memory, commits it, posts its receive buffers and
 //! starts a forwarder slot on it, after which the board sends every frame
-//! the queue receives out of port 1 with no host in the loop.
+//! the queue receives out of the port opposite to its sender, with no
+//! host in the loop.
 //!
 //! Layout from `offset` in on-chip memory: the receive ring, the transmit
 //! ring (both `2^ring_log2` descriptors), then `buffers` buffers of

@@ -3,7 +3,7 @@
 
 use crate::device::uart::UartDevice;
 use anyhow::{Context, Result};
-use arsenic_hdl::board::versa_ecp5::regions::{stat_offset, PortStat, FORWARD_DROPS, PORTS, STATS_WINDOW};
+use arsenic_hdl::board::versa_ecp5::regions::{stat_offset, PortStat, PORTS, STATS_WINDOW, UNLEARNED_FRAMES};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 pub struct BoardStats {
     /// Port 0 first; each counter by its name.
     pub ports: Vec<BTreeMap<&'static str, u32>>,
-    /// Frames from port 1 dropped because the FIFO to port 0 was full.
-    pub forward_drops: u32,
+    /// Frames the core sent by port 1 because their source MAC was never
+    /// received on either port (the board sends a learned source's frames
+    /// out of the other port).
+    pub unlearned_frames: u32,
 }
 
 pub fn read(dev: &UartDevice) -> Result<BoardStats> {
@@ -26,6 +28,6 @@ pub fn read(dev: &UartDevice) -> Result<BoardStats> {
         }
         ports.push(values);
     }
-    let forward_drops = dev.read32_at(STATS_WINDOW + FORWARD_DROPS).context("reading the forward drops")?;
-    Ok(BoardStats { ports, forward_drops })
+    let unlearned_frames = dev.read32_at(STATS_WINDOW + UNLEARNED_FRAMES).context("reading the count of unlearned frames")?;
+    Ok(BoardStats { ports, unlearned_frames })
 }

@@ -152,7 +152,7 @@ enum Command {
         #[arg(long, default_value_t = 200)]
         timeout_ms: u64,
     },
-    /// Forward a queue out of port 1 with the Versa shell's hardware
+    /// Forward a queue out of the other port with the Versa shell's hardware
     /// forwarder: lay the queue out in on-chip memory, commit it, post its
     /// buffers and start a slot on it (steer traffic to the queue with
     /// filters); prints the slot's status.

@@ -33,6 +33,7 @@ const BLOCKS: &[(&str, Emit)] = &[
     ("tx_template", |_| emit(TxTemplateCheck::default())),
     ("uart_bridge", |p| emit(UartBridge::for_clock(p.clock_hz as u64, 115_200))),
     ("reg_arbiter", |_| emit(RegArbiter::default())),
+    ("egress_steer", |_| emit(arsenic_hdl::blocks::EgressSteer::default())),
     ("forwarder", |_| emit(arsenic_hdl::board::versa_ecp5::forwarder::Forwarder::default())),
     ("nic_top", |p| emit(arsenic_hdl::top::NicTop::new(p))),
 ];

@@ -11,6 +11,8 @@ pub struct FrameMux {
     pub a: FrameSink,
     pub b: FrameSink,
     pub frames_out: FrameSource,
+    /// The input `frames_out` shows now: true for `b`.
+    pub from_b_now: Signal<Out, Bit>,
     /// A frame is passing; `from_b` says whose.
     busy: DFF<Bit>,
     from_b: DFF<Bit>,
@@ -30,6 +32,7 @@ impl Logic for FrameMux {
         if self.busy.q.val() {
             self.sel_b.next = self.from_b.q.val();
         }
+        self.from_b_now.next = self.sel_b.val();
         self.frames_out.data.next = self.a.data.val();
         self.frames_out.valid.next = self.a.valid.val();
         self.frames_out.last.next = self.a.last.val();
@@ -89,6 +92,7 @@ mod tests {
                 if cur.is_empty() {
                     who = if took_a { 'a' } else { 'b' };
                 }
+                assert_eq!(u.from_b_now.val(), took_b);
                 assert_eq!(who, if took_a { 'a' } else { 'b' }, "a frame was cut by the other input");
                 cur.push(u.frames_out.data.val().index() as u8);
                 if took_a {

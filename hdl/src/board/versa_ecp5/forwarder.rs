@@ -1,6 +1,6 @@
 //! The hardware forwarder: a small host in the shell that turns received
-//! buffers into transmissions, so frames steered into queues leave port 1
-//! with no host behind the UART.
+//! buffers into transmissions, so frames steered into queues leave by the
+//! other port (see `EgressSteer`) with no host behind the UART.
 //!
 //! It is a second initiator of the shell's register space (`regs`, the
 //! port the UART bridge drives), reaching the rings in on-chip memory

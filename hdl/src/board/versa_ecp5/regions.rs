@@ -10,8 +10,9 @@ pub const MEMORY_WINDOW: u32 = 0x80_0000;
 pub const STATS_WINDOW: u32 = 0xC0_0000;
 /// Port `p`'s statistics start at `STATS_WINDOW + p * STATS_PORT_STRIDE`.
 pub const STATS_PORT_STRIDE: u32 = 0x40;
-/// Frames from port 1 dropped because the forward FIFO to port 0 was full.
-pub const FORWARD_DROPS: u32 = 0x80;
+/// Frames the core sent that left by port 1 because their source MAC was
+/// not learned from a received frame (see `EgressSteer`).
+pub const UNLEARNED_FRAMES: u32 = 0x80;
 pub const PORTS: u32 = 2;
 
 /// The hardware forwarder's slots (`forwarder.rs`), inside the statistics
@@ -96,9 +97,12 @@ pub enum PortStat {
     TxAborted,
     /// Bit 0: the PHY reports link (RGMII in-band status).
     Link,
+    /// Good frames dropped whole because the port's 2 KiB wait for the
+    /// core (which the two ports take turns into) was full.
+    RxWaitOverflows,
 }
 
-pub const PORT_STATS: u32 = 13;
+pub const PORT_STATS: u32 = 14;
 
 impl PortStat {
     pub const ALL: [PortStat; PORT_STATS as usize] = [
@@ -115,6 +119,7 @@ impl PortStat {
         PortStat::TxBytes,
         PortStat::TxAborted,
         PortStat::Link,
+        PortStat::RxWaitOverflows,
     ];
 
     pub fn name(self) -> &'static str {
@@ -132,6 +137,7 @@ impl PortStat {
             PortStat::TxBytes => "tx_bytes",
             PortStat::TxAborted => "tx_aborted",
             PortStat::Link => "link",
+            PortStat::RxWaitOverflows => "rx_wait_overflows",
         }
     }
 }

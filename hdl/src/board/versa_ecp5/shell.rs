@@ -7,12 +7,16 @@
 //! time; everything else runs on the core clock, which also times both
 //! transmit sides, so transmit needs no crossing.
 //!
-//! Frames: port 0's receive stream is the core's receive stream (filters,
-//! queues, the loopback path); the core's transmit stream (its queues and
-//! the loopback path) goes out of port 1. Frames arriving on port 1 are
-//! checked by its MAC and forwarded out of port 0 through a
-//! store-and-forward FIFO, so the board passes traffic both ways while the
-//! core works on one direction.
+//! Frames: both ports' receive streams take turns, whole frames at a time,
+//! as the core's receive stream (filters, queues, the loopback path). The
+//! core's transmit stream (its queues and the loopback path) leaves by the
+//! port opposite to where the frame's source MAC was last received
+//! (`EgressSteer`), by port 1 if it never was: the board sits in a wire
+//! and the core demultiplexes, queues and shapes both directions. The core
+//! moves a byte a cycle, so the two directions share 1 Gb/s. Each port's
+//! frames wait their turn whole in a 2 KiB FIFO; a port whose frames come
+//! faster than the core takes them drops whole frames there, counted
+//! (`RxWaitOverflows`).
 //!
 //! The UART bridge's register space is split by the top address bits (see
 //! `regions`): the core's control and user pages, the on-chip memory the
@@ -28,14 +32,15 @@
 
 use super::forwarder::Forwarder;
 use super::regions::{
-    stat_offset, PortStat, FORWARDER_WINDOW, FORWARD_DROPS, PORT_STATS, STATS_PORT_STRIDE, STATS_WINDOW,
+    stat_offset, PortStat, FORWARDER_WINDOW, PORT_STATS, STATS_PORT_STRIDE, STATS_WINDOW, UNLEARNED_FRAMES,
 };
 use crate::blocks::dma_memory::{DmaMemory8K, DMA_MEMORY_BASE};
 use crate::blocks::rgmii::{RgmiiRx, RgmiiTx};
 use crate::blocks::{
-    CountCrossing, DmaSlice, Ecp5Pll, FrameFifo, FrameSlice, MacRx, MacTx, RegArbiter, RegSlice, RxCrossing, UartBridge,
+    CountCrossing, DmaSlice, Ecp5Pll, EgressSteer, FrameFifo, FrameMux, FrameSlice, MacRx, MacTx, RegArbiter, RegSlice, RxCrossing,
+    UartBridge,
 };
-use crate::params::{NicParams, LOOPBACK_BUFFER_LOG2};
+use crate::params::NicParams;
 use crate::ports::{DmaMaster, FrameSink, FrameSource, RegInitiator};
 use crate::top::NicTop;
 use rust_hdl::prelude::*;
@@ -44,6 +49,9 @@ use rust_hdl::prelude::*;
 pub const UART_BAUD: u64 = 115_200;
 /// PHY reset: the 88E1512 wants at least 10 ms; 2^21 cycles is 16.8 ms.
 const PHY_RESET_BITS: usize = 22;
+/// Each port's frames wait for the core in 2 KiB of block RAM (one
+/// DP16KD): a maximum frame fits while the other port's passes.
+const PORT_FIFO_LOG2: usize = 11;
 /// LED pulse stretch: 2^22 cycles is 34 ms, long enough to see one frame.
 const STRETCH_BITS: usize = 22;
 const _: () = assert!(PHY_RESET_BITS == 22 && STRETCH_BITS == 22, "update() spells these as literals");
@@ -209,9 +217,13 @@ impl Logic for PortTx {
     }
 }
 
-const _: () = assert!(PORT_STATS == 13 && STATS_PORT_STRIDE == 0x40 && FORWARD_DROPS == 0x80);
+const _: () = assert!(PORT_STATS == 14 && STATS_PORT_STRIDE == 0x40 && UNLEARNED_FRAMES == 0x80);
 const _: () = assert!(STATS_WINDOW == 0xC0_0000 && FORWARDER_WINDOW == 0xC0_1000, "update() decodes these by their bits");
-const _: () = assert!(stat_offset(0, PortStat::TxFrames) == 9 * 4 && stat_offset(1, PortStat::Link) == 0x40 + 12 * 4);
+const _: () = assert!(
+    stat_offset(0, PortStat::TxFrames) == 9 * 4
+        && stat_offset(1, PortStat::Link) == 0x40 + 12 * 4
+        && stat_offset(0, PortStat::RxWaitOverflows) == 13 * 4
+);
 
 #[derive(LogicBlock)]
 pub struct VersaEcp5 {
@@ -249,17 +261,25 @@ pub struct VersaEcp5 {
     rx1: PortRx,
     tx0: PortTx,
     tx1: PortTx,
-    /// Port 1's frames on their way out of port 0.
-    forward: FrameFifo<LOOPBACK_BUFFER_LOG2>,
+    /// Both ports' frames into the core, and the core's out to the ports.
+    rx0_wait: FrameFifo<PORT_FIFO_LOG2>,
+    rx1_wait: FrameFifo<PORT_FIFO_LOG2>,
+    rx_mux: FrameMux,
+    steer: EgressSteer,
     /// Register slices wherever a stream or port crosses from one block
     /// to another across the chip: a path may span one block, never two.
     rx0_slice: FrameSlice,
-    tx1_slice: FrameSlice,
     rx1_slice: FrameSlice,
+    rx_slice: FrameSlice,
+    tx_slice: FrameSlice,
     tx0_slice: FrameSlice,
+    tx1_slice: FrameSlice,
     dma_slice: DmaSlice,
     reg_slice: RegSlice,
-    forward_drops: DFF<Bits<32>>,
+    unlearned: DFF<Bits<32>>,
+    /// Good frames each port dropped because its wait FIFO was full.
+    wait_drops0: DFF<Bits<32>>,
+    wait_drops1: DFF<Bits<32>>,
     /// Which region the access in flight went to: 0 core, 1 memory, 2
     /// stats, 3 the forwarder's slots.
     region: Signal<Local, Bits<2>>,
@@ -313,14 +333,21 @@ impl VersaEcp5 {
             rx1: PortRx::new(params),
             tx0: Default::default(),
             tx1: Default::default(),
-            forward: Default::default(),
+            rx0_wait: Default::default(),
+            rx1_wait: Default::default(),
+            rx_mux: Default::default(),
+            steer: Default::default(),
             rx0_slice: Default::default(),
-            tx1_slice: Default::default(),
             rx1_slice: Default::default(),
+            rx_slice: Default::default(),
+            tx_slice: Default::default(),
             tx0_slice: Default::default(),
+            tx1_slice: Default::default(),
             dma_slice: Default::default(),
             reg_slice: Default::default(),
-            forward_drops: Default::default(),
+            unlearned: Default::default(),
+            wait_drops0: Default::default(),
+            wait_drops1: Default::default(),
             region: Default::default(),
             stats_ack: Default::default(),
             stats_rdata: Default::default(),
@@ -349,7 +376,12 @@ impl Logic for VersaEcp5 {
         self.bridge.clock.next = self.pll.clkout.val();
         self.forwarder.clock.next = self.pll.clkout.val();
         self.reg_arbiter.clock.next = self.pll.clkout.val();
-        self.forward.clock.next = self.pll.clkout.val();
+        self.rx_mux.clock.next = self.pll.clkout.val();
+        self.rx0_wait.clock.next = self.pll.clkout.val();
+        self.rx1_wait.clock.next = self.pll.clkout.val();
+        self.steer.clock.next = self.pll.clkout.val();
+        self.rx_slice.clock.next = self.pll.clkout.val();
+        self.tx_slice.clock.next = self.pll.clkout.val();
         self.rx0_slice.clock.next = self.pll.clkout.val();
         self.tx1_slice.clock.next = self.pll.clkout.val();
         self.rx1_slice.clock.next = self.pll.clkout.val();
@@ -363,11 +395,11 @@ impl Logic for VersaEcp5 {
         self.tx0.clock_tx90.next = self.pll.clkout90.val();
         self.tx1.clock_tx90.next = self.pll.clkout90.val();
         dff_setup!(
-            self, clock, forward_drops, stats_ack, stats_rdata, rst_meta, rst_sync, phy_reset, act0, act1, err,
+            self, clock, unlearned, wait_drops0, wait_drops1, stats_ack, stats_rdata, rst_meta, rst_sync, phy_reset, act0, act1, err,
             uart_act, beat
         );
 
-        // Ports: 0 -> core -> 1, and 1 -> forward FIFO -> 0.
+        // Ports 0 and 1 -> core -> the other port.
         self.rx0.rxc.next = self.eth0_rxc.val();
         self.rx0.rxd.next = self.eth0_rxd.val();
         self.rx0.rx_ctl.next = self.eth0_rx_ctl.val();
@@ -375,19 +407,33 @@ impl Logic for VersaEcp5 {
         self.rx1.rxd.next = self.eth1_rxd.val();
         self.rx1.rx_ctl.next = self.eth1_rx_ctl.val();
         FrameSource::join(&mut self.rx0.frames_out, &mut self.rx0_slice.frames_in);
-        self.core.mac_rx.data.next = self.rx0_slice.frames_out.data.val();
-        self.core.mac_rx.valid.next = self.rx0_slice.frames_out.valid.val();
-        self.core.mac_rx.last.next = self.rx0_slice.frames_out.last.val();
-        self.core.mac_rx.error.next = self.rx0_slice.frames_out.error.val();
-        self.rx0_slice.frames_out.ready.next = self.core.mac_rx.ready.val();
-        FrameSource::join(&mut self.core.mac_tx, &mut self.tx1_slice.frames_in);
-        FrameSource::join(&mut self.tx1_slice.frames_out, &mut self.tx1.frames_in);
         FrameSource::join(&mut self.rx1.frames_out, &mut self.rx1_slice.frames_in);
-        FrameSource::join(&mut self.rx1_slice.frames_out, &mut self.forward.frames_in);
-        FrameSource::join(&mut self.forward.frames_out, &mut self.tx0_slice.frames_in);
+        FrameSource::join(&mut self.rx0_slice.frames_out, &mut self.rx0_wait.frames_in);
+        FrameSource::join(&mut self.rx1_slice.frames_out, &mut self.rx1_wait.frames_in);
+        FrameSource::join(&mut self.rx0_wait.frames_out, &mut self.rx_mux.a);
+        FrameSource::join(&mut self.rx1_wait.frames_out, &mut self.rx_mux.b);
+        if self.rx0_wait.overflow.val() {
+            self.wait_drops0.d.next = self.wait_drops0.q.val() + 1;
+        }
+        if self.rx1_wait.overflow.val() {
+            self.wait_drops1.d.next = self.wait_drops1.q.val() + 1;
+        }
+        FrameSource::join(&mut self.rx_mux.frames_out, &mut self.rx_slice.frames_in);
+        FrameSource::join(&mut self.rx_slice.frames_out, &mut self.core.mac_rx);
+        // The steering block learns sources from what the core receives.
+        self.steer.rx_beat.next = self.rx_mux.frames_out.valid.val() & self.rx_slice.frames_in.ready.val();
+        self.steer.rx_data.next = self.rx_mux.frames_out.data.val();
+        self.steer.rx_last.next = self.rx_mux.frames_out.last.val();
+        self.steer.rx_error.next = self.rx_mux.frames_out.error.val();
+        self.steer.rx_port.next = self.rx_mux.from_b_now.val();
+        FrameSource::join(&mut self.core.mac_tx, &mut self.tx_slice.frames_in);
+        FrameSource::join(&mut self.tx_slice.frames_out, &mut self.steer.frames_in);
+        FrameSource::join(&mut self.steer.port0, &mut self.tx0_slice.frames_in);
+        FrameSource::join(&mut self.steer.port1, &mut self.tx1_slice.frames_in);
         FrameSource::join(&mut self.tx0_slice.frames_out, &mut self.tx0.frames_in);
-        if self.forward.overflow.val() {
-            self.forward_drops.d.next = self.forward_drops.q.val() + 1;
+        FrameSource::join(&mut self.tx1_slice.frames_out, &mut self.tx1.frames_in);
+        if self.steer.unlearned.val() {
+            self.unlearned.d.next = self.unlearned.q.val() + 1;
         }
         self.eth0_txc.next = self.tx0.txc.val();
         self.eth0_txd.next = self.tx0.txd.val();
@@ -430,13 +476,16 @@ impl Logic for VersaEcp5 {
         self.mem.regs.addr.next = bit_cast::<24, 22>(self.reg_slice.to.addr.val().get_bits::<22>(0));
         self.mem.regs.wdata.next = self.reg_slice.to.wdata.val();
         // Port p's counter i at p * 0x40 + i * 4 (word 16 * p + i of
-        // `all_stats`); the forward FIFO's drops at 0x80; anything else 0.
+        // `all_stats`); frames sent by port 1 for want of a learned source
+        // at 0x80; anything else 0.
         self.all_stats.next = bit_cast::<1024, { 32 * 9 }>(self.rx0.stats.val())
             | (bit_cast::<1024, { 32 * 3 }>(self.tx0.stats.val()) << 288)
             | (bit_cast::<1024, 1>(self.rx0.link_up.val().into()) << 384)
+            | (bit_cast::<1024, 32>(self.wait_drops0.q.val()) << 416)
             | (bit_cast::<1024, { 32 * 9 }>(self.rx1.stats.val()) << 512)
             | (bit_cast::<1024, { 32 * 3 }>(self.tx1.stats.val()) << 800)
-            | (bit_cast::<1024, 1>(self.rx1.link_up.val().into()) << 896);
+            | (bit_cast::<1024, 1>(self.rx1.link_up.val().into()) << 896)
+            | (bit_cast::<1024, 32>(self.wait_drops1.q.val()) << 928);
         self.stats_ack.d.next = self.reg_slice.to.strobe.val() & (self.region.val() == 2);
         self.stat_select.next = bit_cast::<32, 1>(true.into()) << self.reg_slice.to.addr.val().get_bits::<5>(2);
         self.scan.next = self.all_stats.val();
@@ -450,7 +499,7 @@ impl Logic for VersaEcp5 {
         if self.reg_slice.to.addr.val().get_bit(7) {
             self.stats_rdata.d.next = 0.into();
             if self.reg_slice.to.addr.val().get_bits::<7>(0) == 0 {
-                self.stats_rdata.d.next = self.forward_drops.q.val();
+                self.stats_rdata.d.next = self.unlearned.q.val();
             }
         }
         // The window is 4 MiB and the counters take its first 256 bytes:
