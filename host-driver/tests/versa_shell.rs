@@ -151,6 +151,13 @@ fn frame(len: usize, seed: u8) -> Vec<u8> {
     f
 }
 
+/// The same from the host whose MAC ends in `src`.
+fn frame_from(src: u8, len: usize, seed: u8) -> Vec<u8> {
+    let mut f = frame(len, seed);
+    f[11] = src;
+    f
+}
+
 /// A port's statistics, read over the UART.
 fn port_stats(uart: &UartDevice, port: u32, stats: &[PortStat]) -> Vec<u32> {
     stats.iter().map(|&s| uart.read32_at(STATS_WINDOW + stat_offset(port, s)).unwrap()).collect()
@@ -293,16 +300,11 @@ fn versa_shell_both_ways_through_the_core_and_bad_frames_dropped() {
     nic.set_loopback(true).unwrap();
     // Two hosts, one on each side: each one's frames must come out of the
     // other port, whatever order the core took them in.
-    let from = |src: u8, f: Vec<u8>| -> Vec<u8> {
-        let mut f = f;
-        f[11] = src;
-        f
-    };
-    let good0 = vec![from(0xA0, frame(60, 0x30)), from(0xA0, frame(1514, 0x31)), from(0xA0, frame(64, 0x32))];
-    let good1 = vec![from(0xB1, frame(60, 0x40)), from(0xB1, frame(1514, 0x41)), from(0xB1, frame(200, 0x42)), from(0xB1, frame(64, 0x43))];
-    let bad_fcs = from(0xB1, frame(100, 0x44));
+    let good0 = vec![frame_from(0xA0, 60, 0x30), frame_from(0xA0, 1514, 0x31), frame_from(0xA0, 64, 0x32)];
+    let good1 = vec![frame_from(0xB1, 60, 0x40), frame_from(0xB1, 1514, 0x41), frame_from(0xB1, 200, 0x42), frame_from(0xB1, 64, 0x43)];
+    let bad_fcs = frame_from(0xB1, 100, 0x44);
     // A symbol error: RX_ER with RX_DV in the middle of a good-looking frame.
-    let symbol = from(0xB1, frame(80, 0x45));
+    let symbol = frame_from(0xB1, 80, 0x45);
     let mut symbol_beats: Vec<Gmii> = wire_bytes(&symbol, fcs(&symbol)).into_iter().map(Gmii::byte).collect();
     symbol_beats[40].er = true;
     let to_send = (good0.clone(), good1.clone(), bad_fcs.clone(), symbol_beats);
@@ -382,13 +384,7 @@ fn versa_shell_both_ports_at_line_rate_drop_whole_frames_and_count_them() {
     // Twice what the core moves: maximum frames back to back on both ports.
     let n = 8;
     let sent: [Vec<Vec<u8>>; 2] = [0xA0u8, 0xB1].map(|src| {
-        (0..n)
-            .map(|i| {
-                let mut f = frame(1514, src ^ i as u8);
-                f[11] = src;
-                f
-            })
-            .collect()
+        (0..n).map(|i| frame_from(src, 1514, src ^ i as u8)).collect()
     });
     let inject = sent.clone();
     let (out0, out1) = board.with(move |s| {
