@@ -5,7 +5,7 @@ CARGO ?= cargo
 OUT ?= out/sim
 BOARD ?= versa-ecp5
 
-.PHONY: all setup verilog sim demo-tcp test lint bench bitstream program timing clean
+.PHONY: all setup verilog sim demo-tcp test lint bench bitstream program timing area clean
 
 all: test
 
@@ -51,6 +51,12 @@ timing: setup
 
 # Load that bitstream into the board's FPGA (SRAM) over its USB JTAG; run
 # `arsenic program --board $(BOARD) --flash` to keep it over power cycles.
+# Where the board's LUTs go, summed by block, from its last synthesis
+# (`make bitstream` first): `make area DEPTH=3 UNDER=core.demux` looks inside one.
+DEPTH ?= 2
+area:
+	@python3 scripts/area.py out/board/$(BOARD)/synth.json --depth $(DEPTH) $(if $(UNDER),--under $(UNDER))
+
 program:
 	$(CARGO) run --release -q -p arsenic --bin arsenic -- program --board $(BOARD)
 

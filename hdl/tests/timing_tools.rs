@@ -45,6 +45,23 @@ fn a_block_is_synthesised_alone_and_its_paths_are_ranked_and_traced() {
 }
 
 #[test]
+fn the_area_census_sums_every_cell_into_its_block() {
+    run(Command::new("scripts/block-timing.sh")
+        .args(["reg_arbiter", "--top", "1"])
+        .env("ARSENIC_BLOCK_BIN", env!("CARGO_BIN_EXE_arsenic-block")));
+    let report = run(Command::new("python3").args(["scripts/area.py", "out/timing/reg_arbiter/synth.json", "--depth", "1", "--top", "1000"]));
+    // Columns: lut_eq LUT4 CCU2C DPR16X4 FF DP16KD.
+    let numbers = |l: &str| -> Vec<u64> { l.split_whitespace().rev().take(6).map(|n| n.parse().unwrap()).collect::<Vec<_>>().into_iter().rev().collect() };
+    let (rows, total): (Vec<&str>, Vec<&str>) = report.lines().skip(1).partition(|l| !l.starts_with("(whole netlist)"));
+    let total = numbers(total[0]);
+    assert!(total[1] > 50 && total[4] > 50, "a real block has LUTs and flip-flops:\n{report}");
+    assert_eq!(total[0], total[1] + 2 * total[2] + 2 * total[3], "lut_eq is LUT4 + 2 CCU2C + 2 DPR16X4");
+    let sums: Vec<u64> = (0..6).map(|c| rows.iter().map(|l| numbers(l)[c]).sum()).collect();
+    assert_eq!(sums, total, "every cell lands in one row:\n{report}");
+    assert!(rows.len() >= 3, "the arbiter's registers and logic split into blocks:\n{report}");
+}
+
+#[test]
 fn an_unknown_block_is_refused_with_the_list() {
     let o = Command::new(env!("CARGO_BIN_EXE_arsenic-block")).args(["no_such_block", "/dev/null"]).output().unwrap();
     let err = String::from_utf8_lossy(&o.stderr);
