@@ -64119,6 +64119,15 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
     reg  [3:0] count$d;
     wire  [3:0] count$q;
     reg  count$clock;
+    reg  [3:0] left$d;
+    wire  [3:0] left$q;
+    reg  left$clock;
+    reg  short$d;
+    wire  short$q;
+    reg  short$clock;
+    reg  unlearned_r$d;
+    wire  unlearned_r$q;
+    reg  unlearned_r$clock;
     reg  [3:0] short_len$d;
     wire  [3:0] short_len$q;
     reg  short_len$clock;
@@ -64192,6 +64201,21 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
         .q(count$q),
         .clock(count$clock)
     );
+    top$steer$left left(
+        .d(left$d),
+        .q(left$q),
+        .clock(left$clock)
+    );
+    top$steer$short short(
+        .d(short$d),
+        .q(short$q),
+        .clock(short$clock)
+    );
+    top$steer$unlearned_r unlearned_r(
+        .d(unlearned_r$d),
+        .q(unlearned_r$q),
+        .clock(unlearned_r$clock)
+    );
     top$steer$short_len short_len(
         .d(short_len$d),
         .q(short_len$q),
@@ -64228,6 +64252,9 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
         state$clock = clock;
         held$clock = clock;
         count$clock = clock;
+        left$clock = clock;
+        short$clock = clock;
+        unlearned_r$clock = clock;
         short_len$clock = clock;
         err$clock = clock;
         entry$clock = clock;
@@ -64241,6 +64268,9 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
         state$d = state$q;
         held$d = held$q;
         count$d = count$q;
+        left$d = left$q;
+        short$d = short$q;
+        unlearned_r$d = unlearned_r$q;
         short_len$d = short_len$q;
         err$d = err$q;
         entry$d = entry$q;
@@ -64272,11 +64302,12 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
         if (to1$q) begin
             out_ready = port1$ready;
         end
-        unlearned = 1'b0;
+        unlearned = unlearned_r$q;
+        unlearned_r$d = 1'b0;
         frames_in$ready = 1'b0;
         out_valid = 1'b0;
         port0$data = held$q[(32'h58)+:(8)];
-        port0$last = (short_len$q != 32'h0) & (count$q + 32'h1 == short_len$q);
+        port0$last = short$q & ~|left$q;
         port0$error = err$q;
         if (state$q == 32'h0) begin
             frames_in$ready = 1'b1;
@@ -64310,18 +64341,22 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
         if (state$q == 32'h4) begin
             miss$d = lookup_miss;
             to1$d = lookup_miss | ~entry$q[32'h30];
-            count$d = 32'h0;
+            short$d = short_len$q != 32'h0;
+            left$d = 32'hb;
+            if (short_len$q != 32'h0) begin
+                left$d = short_len$q - 32'h1;
+            end
             state$d = 32'h5;
         end
         if (state$q == 32'h5) begin
             out_valid = 1'b1;
             if (out_ready) begin
                 held$d = held$q << 32'h8;
-                count$d = count$q + 32'h1;
+                left$d = left$q - 32'h1;
                 if (port0$last) begin
                     state$d = 32'h0;
                 end
-                if ((short_len$q == 32'h0) & (count$q == 32'hb)) begin
+                if (~short$q & ~|left$q) begin
                     state$d = 32'h6;
                 end
             end
@@ -64340,8 +64375,9 @@ module top$steer(clock,rx_beat,rx_data,rx_last,rx_error,rx_port,frames_in$data,f
         if (beat_out & port0$last) begin
             count$d = 32'h0;
             short_len$d = 32'h0;
+            short$d = 1'b0;
             err$d = 1'b0;
-            unlearned = miss$q;
+            unlearned_r$d = miss$q;
         end
         port0$valid = out_valid & ~to1$q;
         port1$valid = out_valid & to1$q;
@@ -64467,6 +64503,25 @@ module top$steer$l_pos(d,q,clock);
 endmodule // top$steer$l_pos
 
 
+module top$steer$left(d,q,clock);
+    
+    // Module arguments
+    input wire  [3:0] d;
+    output reg  [3:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 4'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$left
+
+
 module top$steer$miss(d,q,clock);
     
     // Module arguments
@@ -64484,6 +64539,25 @@ module top$steer$miss(d,q,clock);
     end
           
 endmodule // top$steer$miss
+
+
+module top$steer$short(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$short
 
 
 module top$steer$short_len(d,q,clock);
@@ -64570,6 +64644,25 @@ module top$steer$to1(d,q,clock);
     end
           
 endmodule // top$steer$to1
+
+
+module top$steer$unlearned_r(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$steer$unlearned_r
 
 
 module top$steer$w_en(d,q,clock);

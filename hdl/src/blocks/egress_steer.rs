@@ -44,7 +44,8 @@ pub struct EgressSteer {
     pub frames_in: FrameSink,
     pub port0: FrameSource,
     pub port1: FrameSource,
-    /// One cycle per frame sent by port 1 for want of a learned source.
+    /// One cycle per frame sent by port 1 for want of a learned source,
+    /// the cycle after its last beat left.
     pub unlearned: Signal<Out, Bit>,
     sources: RAM<Bits<ENTRY_BITS>, 8>,
     // Learning.
@@ -59,8 +60,13 @@ pub struct EgressSteer {
     // port, 5 replay `held`, 6 pass the rest of the frame.
     state: DFF<Bits<3>>,
     held: DFF<Bits<96>>,
-    /// Bytes taken into `held` (state 0), then bytes replayed (state 5).
+    /// Bytes taken into `held` (states 0 and 1).
     count: DFF<Bits<4>>,
+    /// Replayed bytes still to come after the one on offer (state 5),
+    /// counted down so the last one is a zero test, not a compare.
+    left: DFF<Bits<4>>,
+    short: DFF<Bit>,
+    unlearned_r: DFF<Bit>,
     /// The frame's length when it ended inside `held`, else 0.
     short_len: DFF<Bits<4>>,
     err: DFF<Bit>,
@@ -78,7 +84,8 @@ impl Logic for EgressSteer {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, l_pos, l_mac, w_en, w_entry, w_index, state, held, count, short_len, err, entry, to1, miss
+            self, clock, l_pos, l_mac, w_en, w_entry, w_index, state, held, count, left, short, unlearned_r, short_len,
+            err, entry, to1, miss
         );
         self.sources.read_clock.next = self.clock.val();
         self.sources.write_clock.next = self.clock.val();
@@ -129,11 +136,12 @@ impl Logic for EgressSteer {
         if self.to1.q.val() {
             self.out_ready.next = self.port1.ready.val();
         }
-        self.unlearned.next = false;
+        self.unlearned.next = self.unlearned_r.q.val();
+        self.unlearned_r.d.next = false;
         self.frames_in.ready.next = false;
         self.out_valid.next = false;
         self.port0.data.next = self.held.q.val().get_bits::<8>(88);
-        self.port0.last.next = (self.short_len.q.val() != 0) & (self.count.q.val() + 1 == self.short_len.q.val());
+        self.port0.last.next = self.short.q.val() & !self.left.q.val().any();
         self.port0.error.next = self.err.q.val();
         if self.state.q.val() == 0 {
             self.frames_in.ready.next = true;
@@ -168,18 +176,22 @@ impl Logic for EgressSteer {
         if self.state.q.val() == 4 {
             self.miss.d.next = self.lookup_miss.val();
             self.to1.d.next = self.lookup_miss.val() | !self.entry.q.val().get_bit(48);
-            self.count.d.next = 0.into();
+            self.short.d.next = self.short_len.q.val() != 0;
+            self.left.d.next = 11.into();
+            if self.short_len.q.val() != 0 {
+                self.left.d.next = self.short_len.q.val() - 1;
+            }
             self.state.d.next = 5.into();
         }
         if self.state.q.val() == 5 {
             self.out_valid.next = true;
             if self.out_ready.val() {
                 self.held.d.next = self.held.q.val() << 8;
-                self.count.d.next = self.count.q.val() + 1;
+                self.left.d.next = self.left.q.val() - 1;
                 if self.port0.last.val() {
                     self.state.d.next = 0.into();
                 }
-                if (self.short_len.q.val() == 0) & (self.count.q.val() == 11) {
+                if !self.short.q.val() & !self.left.q.val().any() {
                     self.state.d.next = 6.into();
                 }
             }
@@ -198,8 +210,9 @@ impl Logic for EgressSteer {
         if self.beat_out.val() & self.port0.last.val() {
             self.count.d.next = 0.into();
             self.short_len.d.next = 0.into();
+            self.short.d.next = false;
             self.err.d.next = false;
-            self.unlearned.next = self.miss.q.val();
+            self.unlearned_r.d.next = self.miss.q.val();
         }
         self.port0.valid.next = self.out_valid.val() & !self.to1.q.val();
         self.port1.valid.next = self.out_valid.val() & self.to1.q.val();
@@ -286,7 +299,11 @@ mod tests {
             unlearned += u.unlearned.val() as u32;
             h.cycle();
         }
-        (out, unlearned, h.cycles - start)
+        let cycles = h.cycles - start;
+        // The last frame's pulse comes a cycle after it.
+        h.settle();
+        unlearned += h.uut.unlearned.val() as u32;
+        (out, unlearned, cycles)
     }
 
     const A: [u8; 6] = [0x02, 0, 0, 0, 0, 0x0A];
