@@ -177,9 +177,9 @@ impl TopHarness {
         let mut current = vec![];
         let beats = frames.iter().flat_map(|f| {
             let n = f.len();
-            f.iter().enumerate().map(move |(i, &b)| Some((b, i + 1 == n))).chain(std::iter::repeat(None).take(gap))
+            f.iter().enumerate().map(move |(i, &b)| Some((b, i + 1 == n))).chain(std::iter::repeat_n(None, gap))
         });
-        for beat in beats.chain(std::iter::repeat(None).take(tail)) {
+        for beat in beats.chain(std::iter::repeat_n(None, tail)) {
             let u = &mut self.h.uut;
             u.mac_rx.valid.next = beat.is_some();
             let (b, last) = beat.unwrap_or((0, false));

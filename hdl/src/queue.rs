@@ -204,7 +204,7 @@ impl Template {
         if let Some(port) = self.src_port {
             let l4 = if v4 {
                 let ihl = (b(l3).unwrap_or(0) & 0xF) as usize;
-                let later_fragment = be16(l3 + 6).map_or(true, |f| f & 0x1FFF != 0);
+                let later_fragment = be16(l3 + 6).is_none_or(|f| f & 0x1FFF != 0);
                 matches!(b(l3 + 9), Some(6) | Some(17)).then_some(()).filter(|_| !later_fragment).map(|_| l3 + 4 * ihl)
             } else if v6 {
                 matches!(b(l3 + 6), Some(6) | Some(17)).then_some(l3 + 40)

@@ -219,7 +219,7 @@ impl ControlPage {
             .iter()
             .map(|&(offset, value)| (((offset / 4) as u64).into(), (value as u64).into()))
             .collect();
-        assert!(COUNTER_COUNT <= super::counter_bank::BANK_COUNTERS, "more counters than the bank holds");
+        const { assert!(COUNTER_COUNT <= super::counter_bank::BANK_COUNTERS, "more counters than the bank holds") };
         Self {
             clock: Default::default(),
             regs: Default::default(),

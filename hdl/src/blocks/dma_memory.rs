@@ -353,7 +353,7 @@ impl<const WORD_BITS: usize> DmaMemory<WORD_BITS> {
             "WORD_BITS must be 1..={MAX_WORD_BITS}, got {WORD_BITS}"
         );
         let size = Self::SIZE_BYTES;
-        assert!(base % size == 0, "base 0x{base:x} is not a multiple of the size 0x{size:x}");
+        assert!(base.is_multiple_of(size), "base 0x{base:x} is not a multiple of the size 0x{size:x}");
         Self {
             clock: Default::default(),
             dma: Default::default(),

@@ -44,6 +44,7 @@
 //! 4. a scan step: the next queue in turn is evaluated as is, which is what
 //!    fires time-moderated events. Idle, the scan visits every queue in
 //!    `QUEUE_COUNT` cycles; under a flood of notices in `2 * QUEUE_COUNT`.
+//!
 //! Operations 2 to 4 wait while an event is in the DMA output (as seen a
 //! cycle late; an 8-entry event FIFO behind the output slot covers the
 //! operations in stages 1 to 3 and the two picked meanwhile), so a

@@ -42,7 +42,7 @@ const _: () = {
     assert!(RATE_FRAC_BITS == 24 && RATE_BITS == 28 && BURST_BITS == 22);
     assert!(TOKEN_BITS == 48 && ELAPSED_BITS == 10);
     // cap + refill + refund < 2^46 + 2^46 fits a signed 48-bit count.
-    assert!(BURST_BITS as usize + RATE_FRAC_BITS as usize + 1 <= TOKEN_BITS - 1);
+    assert!((BURST_BITS as usize) + (RATE_FRAC_BITS as usize) < TOKEN_BITS - 1);
     assert!(RATE_BITS as usize + ELAPSED_BITS < (BURST_BITS + RATE_FRAC_BITS) as usize);
     // `lim_ok`'s thresholds fit the burst's width.
     assert!(2 * ADMIT_BYTES < 1 << BURST_BITS);

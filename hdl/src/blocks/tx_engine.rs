@@ -522,7 +522,7 @@ impl TxEngine {
         assert!(params.min_frame_bytes >= 14 && params.min_frame_bytes <= params.max_frame_bytes);
         // A frame must fit the word buffer and the FIFO (which keeps one
         // byte free).
-        assert!(params.max_frame_bytes <= (1 << FIFO_LOG2) - 1);
+        assert!(params.max_frame_bytes < (1 << FIFO_LOG2));
         assert!(params.max_frame_bytes <= 8 << WORDS_LOG2);
         // A turn's admission covers the longest frame.
         assert!(params.max_frame_bytes + crate::shaping::WIRE_OVERHEAD_BYTES <= crate::shaping::ADMIT_BYTES);

@@ -19,6 +19,7 @@
 //! - `check_port`: IPv4 TCP/UDP (protocol 6 or 17) that is not a non-first
 //!   fragment, or IPv6 with next header 6 or 17, and the source port
 //!   `b[L4] << 8 | b[L4+1]` equals `tpl_port`.
+//!
 //! A field that lies past the frame's end fails its check; with no check
 //! set every frame passes. `unrestricted` is not looked at here: the engine
 //! skips the check for such queues.
