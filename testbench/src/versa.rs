@@ -696,14 +696,39 @@ mod tests {
         assert_eq!(inp.framing_errors, 0);
     }
 
-    /// A frame into port 1 comes out of port 0: the forward path needs no
-    /// configuration.
+    /// The core's loopback switched on through the UART, as the host's
+    /// `uart` backend does it: one register write, answered Ok.
+    fn loopback_on(sim: &mut VersaSim) {
+        use arsenic_hdl::blocks::uart_bridge::{crc16_update, CMD_WRITE32, REPLY_LEN, SYNC_REPLY, SYNC_REQUEST};
+        use arsenic_hdl::regmap::{CONTROL, CONTROL_LOOPBACK};
+        let mut req = vec![SYNC_REQUEST, CMD_WRITE32, 7];
+        req.extend_from_slice(&CONTROL.to_be_bytes()[1..]);
+        req.extend_from_slice(&CONTROL_LOOPBACK.to_be_bytes());
+        req.extend_from_slice(&crc16_update(0xFFFF, &req).to_be_bytes());
+        sim.uart_write(&req);
+        let mut reply = vec![];
+        let bit = sim.config().uart_bit_cycles;
+        while reply.len() < REPLY_LEN {
+            assert!(sim.cycles() < 40 * 10 * bit, "no reply to the loopback write: {reply:02x?}");
+            sim.run_cycles(bit);
+            reply.extend(sim.uart_read());
+        }
+        // Sync, status (0 is Ok), sequence, command.
+        assert_eq!(&reply[..4], [SYNC_REPLY, 0, 7, CMD_WRITE32], "the write was answered Ok");
+    }
+
+    /// A frame into port 1 comes out of port 0, through the core's
+    /// loopback: its source was received on port 1, so it leaves by port 0.
     fn forward_one_frame(config: VersaConfig) {
         let mut sim = VersaSim::new(config);
-        let frame: Vec<u8> = (0..64u32).map(|i| (i * 7 + 3) as u8).collect();
+        let mut frame: Vec<u8> = (0..64u32).map(|i| (i * 7 + 3) as u8).collect();
+        // An individual (not group) source address, which the board learns.
+        frame[6] = 0x02;
         sim.run_cycles(50);
+        loopback_on(&mut sim);
+        let start = sim.cycles();
         sim.send_frame(1, &frame);
-        assert!(sim.run_until(3000, |s| s.bursts_waiting(0) > 0));
+        assert!(sim.run_until(3000, |s| s.bursts_waiting(0) > 0), "no frame out of port 0 {} cycles on", sim.cycles() - start);
         let cycles = sim.cycles();
         let bursts = sim.take_bursts(0);
         assert_eq!(bursts.len(), 1);
