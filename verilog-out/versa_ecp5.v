@@ -13158,20 +13158,14 @@ module top$core$demux(clock,data,valid,last,error,default_queue,rss_key,filter$w
     reg  [319:0] parser$rss_key;
     wire  parser$result_valid;
     wire  [395:0] parser$result;
-    reg  exact_table$clock;
-    reg  exact_table$start;
-    reg  [303:0] exact_table$key;
-    wire  exact_table$busy;
-    wire  exact_table$done;
-    wire  exact_table$hit;
-    wire  [31:0] exact_table$value;
-    reg  wild_table$clock;
-    reg  wild_table$start;
-    reg  [303:0] wild_table$key;
-    wire  wild_table$busy;
-    wire  wild_table$done;
-    wire  wild_table$hit;
-    wire  [31:0] wild_table$value;
+    reg  filters$clock;
+    reg  filters$start;
+    reg  [303:0] filters$key;
+    reg  filters$wild;
+    wire  filters$busy;
+    wire  filters$done;
+    wire  filters$hit;
+    wire  [31:0] filters$value;
     reg  busy$d;
     wire  busy$q;
     reg  busy$clock;
@@ -13265,28 +13259,15 @@ module top$core$demux(clock,data,valid,last,error,default_queue,rss_key,filter$w
         .result_valid(parser$result_valid),
         .result(parser$result)
     );
-    top$core$demux$exact_table exact_table(
-        .clock(exact_table$clock),
-        .start(exact_table$start),
-        .key(exact_table$key),
-        .busy(exact_table$busy),
-        .done(exact_table$done),
-        .hit(exact_table$hit),
-        .value(exact_table$value),
-        .writes$write(filter$write),
-        .writes$wildcard(filter$wildcard),
-        .writes$clear(filter$clear),
-        .writes$slot(filter$slot),
-        .writes$entry(filter$entry)
-    );
-    top$core$demux$wild_table wild_table(
-        .clock(wild_table$clock),
-        .start(wild_table$start),
-        .key(wild_table$key),
-        .busy(wild_table$busy),
-        .done(wild_table$done),
-        .hit(wild_table$hit),
-        .value(wild_table$value),
+    top$core$demux$filters filters(
+        .clock(filters$clock),
+        .start(filters$start),
+        .key(filters$key),
+        .wild(filters$wild),
+        .busy(filters$busy),
+        .done(filters$done),
+        .hit(filters$hit),
+        .value(filters$value),
         .writes$write(filter$write),
         .writes$wildcard(filter$wildcard),
         .writes$clear(filter$clear),
@@ -13402,8 +13383,7 @@ module top$core$demux(clock,data,valid,last,error,default_queue,rss_key,filter$w
     // Update code
     always @(*) begin
         parser$clock = clock;
-        exact_table$clock = clock;
-        wild_table$clock = clock;
+        filters$clock = clock;
         busy$clock = clock;
         step$clock = clock;
         kind$clock = clock;
@@ -13494,20 +13474,18 @@ module top$core$demux(clock,data,valid,last,error,default_queue,rss_key,filter$w
         end
         key_r$d = key;
         applies_r$d = applies;
-        exact_table$key = key_r$q;
-        wild_table$key = key_r$q;
-        exact_table$start = 1'b0;
-        wild_table$start = 1'b0;
-        done = exact_table$done | wild_table$done;
-        hit = (exact_table$done & exact_table$hit) | (wild_table$done & wild_table$hit);
+        filters$key = key_r$q;
+        filters$wild = kind$q != 32'h1;
+        filters$start = 1'b0;
+        done = filters$done;
+        hit = filters$done & filters$hit;
         spread_mask = (((1'b1) & 13'h1fff) << value_r$q[(32'hc)+:(3)]) - 32'h1;
         wrapped = ((sum_r$q) & 14'h3fff) - ((queues) & 14'h3fff);
         if (busy$q) begin
             if (step$q == 32'h0) begin
                 if (applies_r$q) begin
                     step$d = 32'h1;
-                    exact_table$start = kind$q == 32'h1;
-                    wild_table$start = kind$q != 32'h1;
+                    filters$start = 1'b1;
                 end
                 else if (kind$q == 32'h7) begin
                     emit = 1'b1;
@@ -13520,10 +13498,7 @@ module top$core$demux(clock,data,valid,last,error,default_queue,rss_key,filter$w
                 if (done) begin
                     if (hit) begin
                         step$d = 32'h2;
-                        value_r$d = wild_table$value;
-                        if (exact_table$done) begin
-                            value_r$d = exact_table$value;
-                        end
+                        value_r$d = filters$value;
                     end
                     else if (kind$q == 32'h7) begin
                         emit = 1'b1;
@@ -13814,12 +13789,13 @@ module top$core$demux$d_valid(d,q,clock);
 endmodule // top$core$demux$d_valid
 
 
-module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$write,writes$wildcard,writes$clear,writes$slot,writes$entry);
+module top$core$demux$filters(clock,start,key,wild,busy,done,hit,value,writes$write,writes$wildcard,writes$clear,writes$slot,writes$entry);
     
     // Module arguments
     input wire  clock;
     input wire  start;
     input wire  [303:0] key;
+    input wire  wild;
     output reg  busy;
     output reg  done;
     output reg  hit;
@@ -13831,7 +13807,9 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     input wire  [351:0] writes$entry;
     
     // Constant declarations
-    localparam  is_wildcard = 1'b0;
+    localparam  exact_mask = 9'b11111111;
+    localparam  wild_mask = 9'b1111;
+    localparam  wild_region = 9'b100000000;
     localparam  masks0$0 = 304'he7c785ccd509901627b9d3cd7def6981bf731039699025f9e3ad85f2266616cb463f45095bf3;
     localparam  masks0$1 = 304'haf1301bfc7ec7b53bb58b24a28dca090915da29172ecd0bd89043cc497c880ffcdc9b4f4da40;
     localparam  masks0$2 = 304'h47b1f612c40982d00a67c086e05daabac5f1f858908c0e5321ddba8a0a2b4a25a2b90e2f36d2;
@@ -13867,34 +13845,37 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     localparam  chunk_lsb = 304'h1111111111111111111111111111111111111111111111111111111111111111111111111111;
     
     // Stub signals
-    reg  [7:0] ways$0$read_address;
+    reg  [8:0] ways$0$read_address;
     reg  ways$0$read_clock;
     wire  [351:0] ways$0$read_data;
-    reg  [7:0] ways$0$write_address;
+    reg  [8:0] ways$0$write_address;
     reg  ways$0$write_clock;
     reg  [351:0] ways$0$write_data;
     reg  ways$0$write_enable;
-    reg  [7:0] ways$1$read_address;
+    reg  [8:0] ways$1$read_address;
     reg  ways$1$read_clock;
     wire  [351:0] ways$1$read_data;
-    reg  [7:0] ways$1$write_address;
+    reg  [8:0] ways$1$write_address;
     reg  ways$1$write_clock;
     reg  [351:0] ways$1$write_data;
     reg  ways$1$write_enable;
-    reg  [7:0] ways$2$read_address;
+    reg  [8:0] ways$2$read_address;
     reg  ways$2$read_clock;
     wire  [351:0] ways$2$read_data;
-    reg  [7:0] ways$2$write_address;
+    reg  [8:0] ways$2$write_address;
     reg  ways$2$write_clock;
     reg  [351:0] ways$2$write_data;
     reg  ways$2$write_enable;
-    reg  [7:0] ways$3$read_address;
+    reg  [8:0] ways$3$read_address;
     reg  ways$3$read_clock;
     wire  [351:0] ways$3$read_data;
-    reg  [7:0] ways$3$write_address;
+    reg  [8:0] ways$3$write_address;
     reg  ways$3$write_clock;
     reg  [351:0] ways$3$write_data;
     reg  ways$3$write_enable;
+    reg  wild_q$d;
+    wire  wild_q$q;
+    reg  wild_q$clock;
     reg  [303:0] key_q$d;
     wire  [303:0] key_q$q;
     reg  key_q$clock;
@@ -14054,14 +14035,16 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     reg  [15:0] h0;
     reg  [15:0] h1;
     reg  [3:0] way_select;
-    reg  mine;
+    reg  [8:0] w_bucket;
+    reg  [8:0] r_mask;
+    reg  [8:0] r_region;
     reg  [351:0] entry;
     reg  [303:0] diff;
     reg  [3:0] match_now;
     reg  [31:0] first_value;
     
     // Sub module instances
-    top$core$demux$exact_table$ways$0 ways$0(
+    top$core$demux$filters$ways$0 ways$0(
         .read_address(ways$0$read_address),
         .read_clock(ways$0$read_clock),
         .read_data(ways$0$read_data),
@@ -14070,7 +14053,7 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         .write_data(ways$0$write_data),
         .write_enable(ways$0$write_enable)
     );
-    top$core$demux$exact_table$ways$1 ways$1(
+    top$core$demux$filters$ways$1 ways$1(
         .read_address(ways$1$read_address),
         .read_clock(ways$1$read_clock),
         .read_data(ways$1$read_data),
@@ -14079,7 +14062,7 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         .write_data(ways$1$write_data),
         .write_enable(ways$1$write_enable)
     );
-    top$core$demux$exact_table$ways$2 ways$2(
+    top$core$demux$filters$ways$2 ways$2(
         .read_address(ways$2$read_address),
         .read_clock(ways$2$read_clock),
         .read_data(ways$2$read_data),
@@ -14088,7 +14071,7 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         .write_data(ways$2$write_data),
         .write_enable(ways$2$write_enable)
     );
-    top$core$demux$exact_table$ways$3 ways$3(
+    top$core$demux$filters$ways$3 ways$3(
         .read_address(ways$3$read_address),
         .read_clock(ways$3$read_clock),
         .read_data(ways$3$read_data),
@@ -14097,252 +14080,257 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         .write_data(ways$3$write_data),
         .write_enable(ways$3$write_enable)
     );
-    top$core$demux$exact_table$key_q key_q(
+    top$core$demux$filters$wild_q wild_q(
+        .d(wild_q$d),
+        .q(wild_q$q),
+        .clock(wild_q$clock)
+    );
+    top$core$demux$filters$key_q key_q(
         .d(key_q$d),
         .q(key_q$q),
         .clock(key_q$clock)
     );
-    top$core$demux$exact_table$h0_part$0 h0_part$0(
+    top$core$demux$filters$h0_part$0 h0_part$0(
         .d(h0_part$0$d),
         .q(h0_part$0$q),
         .clock(h0_part$0$clock)
     );
-    top$core$demux$exact_table$h0_part$1 h0_part$1(
+    top$core$demux$filters$h0_part$1 h0_part$1(
         .d(h0_part$1$d),
         .q(h0_part$1$q),
         .clock(h0_part$1$clock)
     );
-    top$core$demux$exact_table$h0_part$2 h0_part$2(
+    top$core$demux$filters$h0_part$2 h0_part$2(
         .d(h0_part$2$d),
         .q(h0_part$2$q),
         .clock(h0_part$2$clock)
     );
-    top$core$demux$exact_table$h0_part$3 h0_part$3(
+    top$core$demux$filters$h0_part$3 h0_part$3(
         .d(h0_part$3$d),
         .q(h0_part$3$q),
         .clock(h0_part$3$clock)
     );
-    top$core$demux$exact_table$h0_part$4 h0_part$4(
+    top$core$demux$filters$h0_part$4 h0_part$4(
         .d(h0_part$4$d),
         .q(h0_part$4$q),
         .clock(h0_part$4$clock)
     );
-    top$core$demux$exact_table$h0_part$5 h0_part$5(
+    top$core$demux$filters$h0_part$5 h0_part$5(
         .d(h0_part$5$d),
         .q(h0_part$5$q),
         .clock(h0_part$5$clock)
     );
-    top$core$demux$exact_table$h0_part$6 h0_part$6(
+    top$core$demux$filters$h0_part$6 h0_part$6(
         .d(h0_part$6$d),
         .q(h0_part$6$q),
         .clock(h0_part$6$clock)
     );
-    top$core$demux$exact_table$h0_part$7 h0_part$7(
+    top$core$demux$filters$h0_part$7 h0_part$7(
         .d(h0_part$7$d),
         .q(h0_part$7$q),
         .clock(h0_part$7$clock)
     );
-    top$core$demux$exact_table$h0_part$8 h0_part$8(
+    top$core$demux$filters$h0_part$8 h0_part$8(
         .d(h0_part$8$d),
         .q(h0_part$8$q),
         .clock(h0_part$8$clock)
     );
-    top$core$demux$exact_table$h0_part$9 h0_part$9(
+    top$core$demux$filters$h0_part$9 h0_part$9(
         .d(h0_part$9$d),
         .q(h0_part$9$q),
         .clock(h0_part$9$clock)
     );
-    top$core$demux$exact_table$h0_part$10 h0_part$10(
+    top$core$demux$filters$h0_part$10 h0_part$10(
         .d(h0_part$10$d),
         .q(h0_part$10$q),
         .clock(h0_part$10$clock)
     );
-    top$core$demux$exact_table$h0_part$11 h0_part$11(
+    top$core$demux$filters$h0_part$11 h0_part$11(
         .d(h0_part$11$d),
         .q(h0_part$11$q),
         .clock(h0_part$11$clock)
     );
-    top$core$demux$exact_table$h0_part$12 h0_part$12(
+    top$core$demux$filters$h0_part$12 h0_part$12(
         .d(h0_part$12$d),
         .q(h0_part$12$q),
         .clock(h0_part$12$clock)
     );
-    top$core$demux$exact_table$h0_part$13 h0_part$13(
+    top$core$demux$filters$h0_part$13 h0_part$13(
         .d(h0_part$13$d),
         .q(h0_part$13$q),
         .clock(h0_part$13$clock)
     );
-    top$core$demux$exact_table$h0_part$14 h0_part$14(
+    top$core$demux$filters$h0_part$14 h0_part$14(
         .d(h0_part$14$d),
         .q(h0_part$14$q),
         .clock(h0_part$14$clock)
     );
-    top$core$demux$exact_table$h0_part$15 h0_part$15(
+    top$core$demux$filters$h0_part$15 h0_part$15(
         .d(h0_part$15$d),
         .q(h0_part$15$q),
         .clock(h0_part$15$clock)
     );
-    top$core$demux$exact_table$h1_part$0 h1_part$0(
+    top$core$demux$filters$h1_part$0 h1_part$0(
         .d(h1_part$0$d),
         .q(h1_part$0$q),
         .clock(h1_part$0$clock)
     );
-    top$core$demux$exact_table$h1_part$1 h1_part$1(
+    top$core$demux$filters$h1_part$1 h1_part$1(
         .d(h1_part$1$d),
         .q(h1_part$1$q),
         .clock(h1_part$1$clock)
     );
-    top$core$demux$exact_table$h1_part$2 h1_part$2(
+    top$core$demux$filters$h1_part$2 h1_part$2(
         .d(h1_part$2$d),
         .q(h1_part$2$q),
         .clock(h1_part$2$clock)
     );
-    top$core$demux$exact_table$h1_part$3 h1_part$3(
+    top$core$demux$filters$h1_part$3 h1_part$3(
         .d(h1_part$3$d),
         .q(h1_part$3$q),
         .clock(h1_part$3$clock)
     );
-    top$core$demux$exact_table$h1_part$4 h1_part$4(
+    top$core$demux$filters$h1_part$4 h1_part$4(
         .d(h1_part$4$d),
         .q(h1_part$4$q),
         .clock(h1_part$4$clock)
     );
-    top$core$demux$exact_table$h1_part$5 h1_part$5(
+    top$core$demux$filters$h1_part$5 h1_part$5(
         .d(h1_part$5$d),
         .q(h1_part$5$q),
         .clock(h1_part$5$clock)
     );
-    top$core$demux$exact_table$h1_part$6 h1_part$6(
+    top$core$demux$filters$h1_part$6 h1_part$6(
         .d(h1_part$6$d),
         .q(h1_part$6$q),
         .clock(h1_part$6$clock)
     );
-    top$core$demux$exact_table$h1_part$7 h1_part$7(
+    top$core$demux$filters$h1_part$7 h1_part$7(
         .d(h1_part$7$d),
         .q(h1_part$7$q),
         .clock(h1_part$7$clock)
     );
-    top$core$demux$exact_table$h1_part$8 h1_part$8(
+    top$core$demux$filters$h1_part$8 h1_part$8(
         .d(h1_part$8$d),
         .q(h1_part$8$q),
         .clock(h1_part$8$clock)
     );
-    top$core$demux$exact_table$h1_part$9 h1_part$9(
+    top$core$demux$filters$h1_part$9 h1_part$9(
         .d(h1_part$9$d),
         .q(h1_part$9$q),
         .clock(h1_part$9$clock)
     );
-    top$core$demux$exact_table$h1_part$10 h1_part$10(
+    top$core$demux$filters$h1_part$10 h1_part$10(
         .d(h1_part$10$d),
         .q(h1_part$10$q),
         .clock(h1_part$10$clock)
     );
-    top$core$demux$exact_table$h1_part$11 h1_part$11(
+    top$core$demux$filters$h1_part$11 h1_part$11(
         .d(h1_part$11$d),
         .q(h1_part$11$q),
         .clock(h1_part$11$clock)
     );
-    top$core$demux$exact_table$h1_part$12 h1_part$12(
+    top$core$demux$filters$h1_part$12 h1_part$12(
         .d(h1_part$12$d),
         .q(h1_part$12$q),
         .clock(h1_part$12$clock)
     );
-    top$core$demux$exact_table$h1_part$13 h1_part$13(
+    top$core$demux$filters$h1_part$13 h1_part$13(
         .d(h1_part$13$d),
         .q(h1_part$13$q),
         .clock(h1_part$13$clock)
     );
-    top$core$demux$exact_table$h1_part$14 h1_part$14(
+    top$core$demux$filters$h1_part$14 h1_part$14(
         .d(h1_part$14$d),
         .q(h1_part$14$q),
         .clock(h1_part$14$clock)
     );
-    top$core$demux$exact_table$h1_part$15 h1_part$15(
+    top$core$demux$filters$h1_part$15 h1_part$15(
         .d(h1_part$15$d),
         .q(h1_part$15$q),
         .clock(h1_part$15$clock)
     );
-    top$core$demux$exact_table$state state(
+    top$core$demux$filters$state state(
         .d(state$d),
         .q(state$q),
         .clock(state$clock)
     );
-    top$core$demux$exact_table$chunks_ne$0 chunks_ne$0(
+    top$core$demux$filters$chunks_ne$0 chunks_ne$0(
         .d(chunks_ne$0$d),
         .q(chunks_ne$0$q),
         .clock(chunks_ne$0$clock)
     );
-    top$core$demux$exact_table$chunks_ne$1 chunks_ne$1(
+    top$core$demux$filters$chunks_ne$1 chunks_ne$1(
         .d(chunks_ne$1$d),
         .q(chunks_ne$1$q),
         .clock(chunks_ne$1$clock)
     );
-    top$core$demux$exact_table$chunks_ne$2 chunks_ne$2(
+    top$core$demux$filters$chunks_ne$2 chunks_ne$2(
         .d(chunks_ne$2$d),
         .q(chunks_ne$2$q),
         .clock(chunks_ne$2$clock)
     );
-    top$core$demux$exact_table$chunks_ne$3 chunks_ne$3(
+    top$core$demux$filters$chunks_ne$3 chunks_ne$3(
         .d(chunks_ne$3$d),
         .q(chunks_ne$3$q),
         .clock(chunks_ne$3$clock)
     );
-    top$core$demux$exact_table$read_value$0 read_value$0(
+    top$core$demux$filters$read_value$0 read_value$0(
         .d(read_value$0$d),
         .q(read_value$0$q),
         .clock(read_value$0$clock)
     );
-    top$core$demux$exact_table$read_value$1 read_value$1(
+    top$core$demux$filters$read_value$1 read_value$1(
         .d(read_value$1$d),
         .q(read_value$1$q),
         .clock(read_value$1$clock)
     );
-    top$core$demux$exact_table$read_value$2 read_value$2(
+    top$core$demux$filters$read_value$2 read_value$2(
         .d(read_value$2$d),
         .q(read_value$2$q),
         .clock(read_value$2$clock)
     );
-    top$core$demux$exact_table$read_value$3 read_value$3(
+    top$core$demux$filters$read_value$3 read_value$3(
         .d(read_value$3$d),
         .q(read_value$3$q),
         .clock(read_value$3$clock)
     );
-    top$core$demux$exact_table$way_match way_match(
+    top$core$demux$filters$way_match way_match(
         .d(way_match$d),
         .q(way_match$q),
         .clock(way_match$clock)
     );
-    top$core$demux$exact_table$match_value$0 match_value$0(
+    top$core$demux$filters$match_value$0 match_value$0(
         .d(match_value$0$d),
         .q(match_value$0$q),
         .clock(match_value$0$clock)
     );
-    top$core$demux$exact_table$match_value$1 match_value$1(
+    top$core$demux$filters$match_value$1 match_value$1(
         .d(match_value$1$d),
         .q(match_value$1$q),
         .clock(match_value$1$clock)
     );
-    top$core$demux$exact_table$match_value$2 match_value$2(
+    top$core$demux$filters$match_value$2 match_value$2(
         .d(match_value$2$d),
         .q(match_value$2$q),
         .clock(match_value$2$clock)
     );
-    top$core$demux$exact_table$match_value$3 match_value$3(
+    top$core$demux$filters$match_value$3 match_value$3(
         .d(match_value$3$d),
         .q(match_value$3$q),
         .clock(match_value$3$clock)
     );
-    top$core$demux$exact_table$done_q done_q(
+    top$core$demux$filters$done_q done_q(
         .d(done_q$d),
         .q(done_q$q),
         .clock(done_q$clock)
     );
-    top$core$demux$exact_table$hit_q hit_q(
+    top$core$demux$filters$hit_q hit_q(
         .d(hit_q$d),
         .q(hit_q$q),
         .clock(hit_q$clock)
     );
-    top$core$demux$exact_table$value_q value_q(
+    top$core$demux$filters$value_q value_q(
         .d(value_q$d),
         .q(value_q$q),
         .clock(value_q$clock)
@@ -14351,12 +14339,14 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
     // Update code
     always @(*) begin
         key_q$clock = clock;
+        wild_q$clock = clock;
         state$clock = clock;
         way_match$clock = clock;
         done_q$clock = clock;
         hit_q$clock = clock;
         value_q$clock = clock;
         key_q$d = key_q$q;
+        wild_q$d = wild_q$q;
         state$d = state$q;
         way_match$d = way_match$q;
         done_q$d = done_q$q;
@@ -14844,20 +14834,29 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         end
         h0 = (h0 & ~(1 << (15)) | ((^h0_part$15$q) << (15)));
         h1 = (h1 & ~(1 << (15)) | ((^h1_part$15$q) << (15)));
-        mine = writes$write & (writes$wildcard == is_wildcard);
+        w_bucket = writes$slot[(32'h2)+:(9)] & exact_mask;
+        if (writes$wildcard) begin
+            w_bucket = (writes$slot[(32'h2)+:(9)] & wild_mask) | wild_region;
+        end
+        r_mask = exact_mask;
+        r_region = 32'h0;
+        if (wild_q$q) begin
+            r_mask = wild_mask;
+            r_region = wild_region;
+        end
         way_select = ((1'b1) & 4'hf) << writes$slot[(32'h0)+:(2)];
         match_now = 32'h0;
         ways$0$read_clock = clock;
         ways$0$write_clock = clock;
-        ways$0$write_address = writes$slot[(32'h2)+:(8)];
+        ways$0$write_address = w_bucket;
         ways$0$write_data = writes$entry;
         if (writes$clear) begin
             ways$0$write_data = 32'h0;
         end
-        ways$0$write_enable = mine & way_select[0];
-        ways$0$read_address = h0[(32'h0)+:(8)];
+        ways$0$write_enable = writes$write & way_select[0];
+        ways$0$read_address = (h0[(32'h0)+:(9)] & r_mask) | r_region;
         if (state$q == 32'h2) begin
-            ways$0$read_address = h1[(32'h0)+:(8)];
+            ways$0$read_address = (h1[(32'h0)+:(9)] & r_mask) | r_region;
         end
         chunks_ne$0$clock = clock;
         read_value$0$clock = clock;
@@ -14870,15 +14869,15 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         match_value$0$d = read_value$0$q;
         ways$1$read_clock = clock;
         ways$1$write_clock = clock;
-        ways$1$write_address = writes$slot[(32'h2)+:(8)];
+        ways$1$write_address = w_bucket;
         ways$1$write_data = writes$entry;
         if (writes$clear) begin
             ways$1$write_data = 32'h0;
         end
-        ways$1$write_enable = mine & way_select[1];
-        ways$1$read_address = h0[(32'h0)+:(8)];
+        ways$1$write_enable = writes$write & way_select[1];
+        ways$1$read_address = (h0[(32'h0)+:(9)] & r_mask) | r_region;
         if (state$q == 32'h2) begin
-            ways$1$read_address = h1[(32'h0)+:(8)];
+            ways$1$read_address = (h1[(32'h0)+:(9)] & r_mask) | r_region;
         end
         chunks_ne$1$clock = clock;
         read_value$1$clock = clock;
@@ -14891,15 +14890,15 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         match_value$1$d = read_value$1$q;
         ways$2$read_clock = clock;
         ways$2$write_clock = clock;
-        ways$2$write_address = writes$slot[(32'h2)+:(8)];
+        ways$2$write_address = w_bucket;
         ways$2$write_data = writes$entry;
         if (writes$clear) begin
             ways$2$write_data = 32'h0;
         end
-        ways$2$write_enable = mine & way_select[2];
-        ways$2$read_address = h0[(32'h0)+:(8)];
+        ways$2$write_enable = writes$write & way_select[2];
+        ways$2$read_address = (h0[(32'h0)+:(9)] & r_mask) | r_region;
         if (state$q == 32'h2) begin
-            ways$2$read_address = h1[(32'h0)+:(8)];
+            ways$2$read_address = (h1[(32'h0)+:(9)] & r_mask) | r_region;
         end
         chunks_ne$2$clock = clock;
         read_value$2$clock = clock;
@@ -14912,15 +14911,15 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         match_value$2$d = read_value$2$q;
         ways$3$read_clock = clock;
         ways$3$write_clock = clock;
-        ways$3$write_address = writes$slot[(32'h2)+:(8)];
+        ways$3$write_address = w_bucket;
         ways$3$write_data = writes$entry;
         if (writes$clear) begin
             ways$3$write_data = 32'h0;
         end
-        ways$3$write_enable = mine & way_select[3];
-        ways$3$read_address = h0[(32'h0)+:(8)];
+        ways$3$write_enable = writes$write & way_select[3];
+        ways$3$read_address = (h0[(32'h0)+:(9)] & r_mask) | r_region;
         if (state$q == 32'h2) begin
-            ways$3$read_address = h1[(32'h0)+:(8)];
+            ways$3$read_address = (h1[(32'h0)+:(9)] & r_mask) | r_region;
         end
         chunks_ne$3$clock = clock;
         read_value$3$clock = clock;
@@ -14950,6 +14949,7 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         if (state$q == 32'h0) begin
             if (start) begin
                 key_q$d = key;
+                wild_q$d = wild;
                 state$d = 32'h1;
             end
         end
@@ -14975,10 +14975,10 @@ module top$core$demux$exact_table(clock,start,key,busy,done,hit,value,writes$wri
         end
     end
     
-endmodule // top$core$demux$exact_table
+endmodule // top$core$demux$filters
 
 
-module top$core$demux$exact_table$chunks_ne$0(d,q,clock);
+module top$core$demux$filters$chunks_ne$0(d,q,clock);
     
     // Module arguments
     input wire  [303:0] d;
@@ -14994,10 +14994,10 @@ module top$core$demux$exact_table$chunks_ne$0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_ne$0
+endmodule // top$core$demux$filters$chunks_ne$0
 
 
-module top$core$demux$exact_table$chunks_ne$1(d,q,clock);
+module top$core$demux$filters$chunks_ne$1(d,q,clock);
     
     // Module arguments
     input wire  [303:0] d;
@@ -15013,10 +15013,10 @@ module top$core$demux$exact_table$chunks_ne$1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_ne$1
+endmodule // top$core$demux$filters$chunks_ne$1
 
 
-module top$core$demux$exact_table$chunks_ne$2(d,q,clock);
+module top$core$demux$filters$chunks_ne$2(d,q,clock);
     
     // Module arguments
     input wire  [303:0] d;
@@ -15032,10 +15032,10 @@ module top$core$demux$exact_table$chunks_ne$2(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_ne$2
+endmodule // top$core$demux$filters$chunks_ne$2
 
 
-module top$core$demux$exact_table$chunks_ne$3(d,q,clock);
+module top$core$demux$filters$chunks_ne$3(d,q,clock);
     
     // Module arguments
     input wire  [303:0] d;
@@ -15051,10 +15051,10 @@ module top$core$demux$exact_table$chunks_ne$3(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$chunks_ne$3
+endmodule // top$core$demux$filters$chunks_ne$3
 
 
-module top$core$demux$exact_table$done_q(d,q,clock);
+module top$core$demux$filters$done_q(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -15070,10 +15070,10 @@ module top$core$demux$exact_table$done_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$done_q
+endmodule // top$core$demux$filters$done_q
 
 
-module top$core$demux$exact_table$h0_part$0(d,q,clock);
+module top$core$demux$filters$h0_part$0(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15089,10 +15089,10 @@ module top$core$demux$exact_table$h0_part$0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$0
+endmodule // top$core$demux$filters$h0_part$0
 
 
-module top$core$demux$exact_table$h0_part$1(d,q,clock);
+module top$core$demux$filters$h0_part$1(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15108,10 +15108,10 @@ module top$core$demux$exact_table$h0_part$1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$1
+endmodule // top$core$demux$filters$h0_part$1
 
 
-module top$core$demux$exact_table$h0_part$10(d,q,clock);
+module top$core$demux$filters$h0_part$10(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15127,10 +15127,10 @@ module top$core$demux$exact_table$h0_part$10(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$10
+endmodule // top$core$demux$filters$h0_part$10
 
 
-module top$core$demux$exact_table$h0_part$11(d,q,clock);
+module top$core$demux$filters$h0_part$11(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15146,10 +15146,10 @@ module top$core$demux$exact_table$h0_part$11(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$11
+endmodule // top$core$demux$filters$h0_part$11
 
 
-module top$core$demux$exact_table$h0_part$12(d,q,clock);
+module top$core$demux$filters$h0_part$12(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15165,10 +15165,10 @@ module top$core$demux$exact_table$h0_part$12(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$12
+endmodule // top$core$demux$filters$h0_part$12
 
 
-module top$core$demux$exact_table$h0_part$13(d,q,clock);
+module top$core$demux$filters$h0_part$13(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15184,10 +15184,10 @@ module top$core$demux$exact_table$h0_part$13(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$13
+endmodule // top$core$demux$filters$h0_part$13
 
 
-module top$core$demux$exact_table$h0_part$14(d,q,clock);
+module top$core$demux$filters$h0_part$14(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15203,10 +15203,10 @@ module top$core$demux$exact_table$h0_part$14(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$14
+endmodule // top$core$demux$filters$h0_part$14
 
 
-module top$core$demux$exact_table$h0_part$15(d,q,clock);
+module top$core$demux$filters$h0_part$15(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15222,10 +15222,10 @@ module top$core$demux$exact_table$h0_part$15(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$15
+endmodule // top$core$demux$filters$h0_part$15
 
 
-module top$core$demux$exact_table$h0_part$2(d,q,clock);
+module top$core$demux$filters$h0_part$2(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15241,10 +15241,10 @@ module top$core$demux$exact_table$h0_part$2(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$2
+endmodule // top$core$demux$filters$h0_part$2
 
 
-module top$core$demux$exact_table$h0_part$3(d,q,clock);
+module top$core$demux$filters$h0_part$3(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15260,10 +15260,10 @@ module top$core$demux$exact_table$h0_part$3(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$3
+endmodule // top$core$demux$filters$h0_part$3
 
 
-module top$core$demux$exact_table$h0_part$4(d,q,clock);
+module top$core$demux$filters$h0_part$4(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15279,10 +15279,10 @@ module top$core$demux$exact_table$h0_part$4(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$4
+endmodule // top$core$demux$filters$h0_part$4
 
 
-module top$core$demux$exact_table$h0_part$5(d,q,clock);
+module top$core$demux$filters$h0_part$5(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15298,10 +15298,10 @@ module top$core$demux$exact_table$h0_part$5(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$5
+endmodule // top$core$demux$filters$h0_part$5
 
 
-module top$core$demux$exact_table$h0_part$6(d,q,clock);
+module top$core$demux$filters$h0_part$6(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15317,10 +15317,10 @@ module top$core$demux$exact_table$h0_part$6(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$6
+endmodule // top$core$demux$filters$h0_part$6
 
 
-module top$core$demux$exact_table$h0_part$7(d,q,clock);
+module top$core$demux$filters$h0_part$7(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15336,10 +15336,10 @@ module top$core$demux$exact_table$h0_part$7(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$7
+endmodule // top$core$demux$filters$h0_part$7
 
 
-module top$core$demux$exact_table$h0_part$8(d,q,clock);
+module top$core$demux$filters$h0_part$8(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15355,10 +15355,10 @@ module top$core$demux$exact_table$h0_part$8(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$8
+endmodule // top$core$demux$filters$h0_part$8
 
 
-module top$core$demux$exact_table$h0_part$9(d,q,clock);
+module top$core$demux$filters$h0_part$9(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15374,10 +15374,10 @@ module top$core$demux$exact_table$h0_part$9(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h0_part$9
+endmodule // top$core$demux$filters$h0_part$9
 
 
-module top$core$demux$exact_table$h1_part$0(d,q,clock);
+module top$core$demux$filters$h1_part$0(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15393,10 +15393,10 @@ module top$core$demux$exact_table$h1_part$0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$0
+endmodule // top$core$demux$filters$h1_part$0
 
 
-module top$core$demux$exact_table$h1_part$1(d,q,clock);
+module top$core$demux$filters$h1_part$1(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15412,10 +15412,10 @@ module top$core$demux$exact_table$h1_part$1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$1
+endmodule // top$core$demux$filters$h1_part$1
 
 
-module top$core$demux$exact_table$h1_part$10(d,q,clock);
+module top$core$demux$filters$h1_part$10(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15431,10 +15431,10 @@ module top$core$demux$exact_table$h1_part$10(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$10
+endmodule // top$core$demux$filters$h1_part$10
 
 
-module top$core$demux$exact_table$h1_part$11(d,q,clock);
+module top$core$demux$filters$h1_part$11(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15450,10 +15450,10 @@ module top$core$demux$exact_table$h1_part$11(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$11
+endmodule // top$core$demux$filters$h1_part$11
 
 
-module top$core$demux$exact_table$h1_part$12(d,q,clock);
+module top$core$demux$filters$h1_part$12(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15469,10 +15469,10 @@ module top$core$demux$exact_table$h1_part$12(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$12
+endmodule // top$core$demux$filters$h1_part$12
 
 
-module top$core$demux$exact_table$h1_part$13(d,q,clock);
+module top$core$demux$filters$h1_part$13(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15488,10 +15488,10 @@ module top$core$demux$exact_table$h1_part$13(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$13
+endmodule // top$core$demux$filters$h1_part$13
 
 
-module top$core$demux$exact_table$h1_part$14(d,q,clock);
+module top$core$demux$filters$h1_part$14(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15507,10 +15507,10 @@ module top$core$demux$exact_table$h1_part$14(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$14
+endmodule // top$core$demux$filters$h1_part$14
 
 
-module top$core$demux$exact_table$h1_part$15(d,q,clock);
+module top$core$demux$filters$h1_part$15(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15526,10 +15526,10 @@ module top$core$demux$exact_table$h1_part$15(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$15
+endmodule // top$core$demux$filters$h1_part$15
 
 
-module top$core$demux$exact_table$h1_part$2(d,q,clock);
+module top$core$demux$filters$h1_part$2(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15545,10 +15545,10 @@ module top$core$demux$exact_table$h1_part$2(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$2
+endmodule // top$core$demux$filters$h1_part$2
 
 
-module top$core$demux$exact_table$h1_part$3(d,q,clock);
+module top$core$demux$filters$h1_part$3(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15564,10 +15564,10 @@ module top$core$demux$exact_table$h1_part$3(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$3
+endmodule // top$core$demux$filters$h1_part$3
 
 
-module top$core$demux$exact_table$h1_part$4(d,q,clock);
+module top$core$demux$filters$h1_part$4(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15583,10 +15583,10 @@ module top$core$demux$exact_table$h1_part$4(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$4
+endmodule // top$core$demux$filters$h1_part$4
 
 
-module top$core$demux$exact_table$h1_part$5(d,q,clock);
+module top$core$demux$filters$h1_part$5(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15602,10 +15602,10 @@ module top$core$demux$exact_table$h1_part$5(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$5
+endmodule // top$core$demux$filters$h1_part$5
 
 
-module top$core$demux$exact_table$h1_part$6(d,q,clock);
+module top$core$demux$filters$h1_part$6(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15621,10 +15621,10 @@ module top$core$demux$exact_table$h1_part$6(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$6
+endmodule // top$core$demux$filters$h1_part$6
 
 
-module top$core$demux$exact_table$h1_part$7(d,q,clock);
+module top$core$demux$filters$h1_part$7(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15640,10 +15640,10 @@ module top$core$demux$exact_table$h1_part$7(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$7
+endmodule // top$core$demux$filters$h1_part$7
 
 
-module top$core$demux$exact_table$h1_part$8(d,q,clock);
+module top$core$demux$filters$h1_part$8(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15659,10 +15659,10 @@ module top$core$demux$exact_table$h1_part$8(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$8
+endmodule // top$core$demux$filters$h1_part$8
 
 
-module top$core$demux$exact_table$h1_part$9(d,q,clock);
+module top$core$demux$filters$h1_part$9(d,q,clock);
     
     // Module arguments
     input wire  [7:0] d;
@@ -15678,10 +15678,10 @@ module top$core$demux$exact_table$h1_part$9(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$h1_part$9
+endmodule // top$core$demux$filters$h1_part$9
 
 
-module top$core$demux$exact_table$hit_q(d,q,clock);
+module top$core$demux$filters$hit_q(d,q,clock);
     
     // Module arguments
     input wire  d;
@@ -15697,10 +15697,10 @@ module top$core$demux$exact_table$hit_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$hit_q
+endmodule // top$core$demux$filters$hit_q
 
 
-module top$core$demux$exact_table$key_q(d,q,clock);
+module top$core$demux$filters$key_q(d,q,clock);
     
     // Module arguments
     input wire  [303:0] d;
@@ -15716,10 +15716,10 @@ module top$core$demux$exact_table$key_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$key_q
+endmodule // top$core$demux$filters$key_q
 
 
-module top$core$demux$exact_table$match_value$0(d,q,clock);
+module top$core$demux$filters$match_value$0(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15735,10 +15735,10 @@ module top$core$demux$exact_table$match_value$0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$match_value$0
+endmodule // top$core$demux$filters$match_value$0
 
 
-module top$core$demux$exact_table$match_value$1(d,q,clock);
+module top$core$demux$filters$match_value$1(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15754,10 +15754,10 @@ module top$core$demux$exact_table$match_value$1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$match_value$1
+endmodule // top$core$demux$filters$match_value$1
 
 
-module top$core$demux$exact_table$match_value$2(d,q,clock);
+module top$core$demux$filters$match_value$2(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15773,10 +15773,10 @@ module top$core$demux$exact_table$match_value$2(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$match_value$2
+endmodule // top$core$demux$filters$match_value$2
 
 
-module top$core$demux$exact_table$match_value$3(d,q,clock);
+module top$core$demux$filters$match_value$3(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15792,10 +15792,10 @@ module top$core$demux$exact_table$match_value$3(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$match_value$3
+endmodule // top$core$demux$filters$match_value$3
 
 
-module top$core$demux$exact_table$read_value$0(d,q,clock);
+module top$core$demux$filters$read_value$0(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15811,10 +15811,10 @@ module top$core$demux$exact_table$read_value$0(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$read_value$0
+endmodule // top$core$demux$filters$read_value$0
 
 
-module top$core$demux$exact_table$read_value$1(d,q,clock);
+module top$core$demux$filters$read_value$1(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15830,10 +15830,10 @@ module top$core$demux$exact_table$read_value$1(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$read_value$1
+endmodule // top$core$demux$filters$read_value$1
 
 
-module top$core$demux$exact_table$read_value$2(d,q,clock);
+module top$core$demux$filters$read_value$2(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15849,10 +15849,10 @@ module top$core$demux$exact_table$read_value$2(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$read_value$2
+endmodule // top$core$demux$filters$read_value$2
 
 
-module top$core$demux$exact_table$read_value$3(d,q,clock);
+module top$core$demux$filters$read_value$3(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15868,10 +15868,10 @@ module top$core$demux$exact_table$read_value$3(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$read_value$3
+endmodule // top$core$demux$filters$read_value$3
 
 
-module top$core$demux$exact_table$state(d,q,clock);
+module top$core$demux$filters$state(d,q,clock);
     
     // Module arguments
     input wire  [2:0] d;
@@ -15887,10 +15887,10 @@ module top$core$demux$exact_table$state(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$state
+endmodule // top$core$demux$filters$state
 
 
-module top$core$demux$exact_table$value_q(d,q,clock);
+module top$core$demux$filters$value_q(d,q,clock);
     
     // Module arguments
     input wire  [31:0] d;
@@ -15906,10 +15906,10 @@ module top$core$demux$exact_table$value_q(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$value_q
+endmodule // top$core$demux$filters$value_q
 
 
-module top$core$demux$exact_table$way_match(d,q,clock);
+module top$core$demux$filters$way_match(d,q,clock);
     
     // Module arguments
     input wire  [3:0] d;
@@ -15925,22 +15925,22 @@ module top$core$demux$exact_table$way_match(d,q,clock);
        q <= d;
     end
           
-endmodule // top$core$demux$exact_table$way_match
+endmodule // top$core$demux$filters$way_match
 
 
-module top$core$demux$exact_table$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$core$demux$filters$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [7:0] read_address;
+    input wire  [8:0] read_address;
     input wire  read_clock;
     output reg  [351:0] read_data;
-    input wire  [7:0] write_address;
+    input wire  [8:0] write_address;
     input wire  write_clock;
     input wire  [351:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[351:0] mem[255:0];
+    reg[351:0] mem[511:0];
     
     
     
@@ -15954,22 +15954,22 @@ module top$core$demux$exact_table$ways$0(read_address,read_clock,read_data,write
        end
     end
                 
-endmodule // top$core$demux$exact_table$ways$0
+endmodule // top$core$demux$filters$ways$0
 
 
-module top$core$demux$exact_table$ways$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$core$demux$filters$ways$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [7:0] read_address;
+    input wire  [8:0] read_address;
     input wire  read_clock;
     output reg  [351:0] read_data;
-    input wire  [7:0] write_address;
+    input wire  [8:0] write_address;
     input wire  write_clock;
     input wire  [351:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[351:0] mem[255:0];
+    reg[351:0] mem[511:0];
     
     
     
@@ -15983,22 +15983,22 @@ module top$core$demux$exact_table$ways$1(read_address,read_clock,read_data,write
        end
     end
                 
-endmodule // top$core$demux$exact_table$ways$1
+endmodule // top$core$demux$filters$ways$1
 
 
-module top$core$demux$exact_table$ways$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$core$demux$filters$ways$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [7:0] read_address;
+    input wire  [8:0] read_address;
     input wire  read_clock;
     output reg  [351:0] read_data;
-    input wire  [7:0] write_address;
+    input wire  [8:0] write_address;
     input wire  write_clock;
     input wire  [351:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[351:0] mem[255:0];
+    reg[351:0] mem[511:0];
     
     
     
@@ -16012,22 +16012,22 @@ module top$core$demux$exact_table$ways$2(read_address,read_clock,read_data,write
        end
     end
                 
-endmodule // top$core$demux$exact_table$ways$2
+endmodule // top$core$demux$filters$ways$2
 
 
-module top$core$demux$exact_table$ways$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
+module top$core$demux$filters$ways$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
     
     // Module arguments
-    input wire  [7:0] read_address;
+    input wire  [8:0] read_address;
     input wire  read_clock;
     output reg  [351:0] read_data;
-    input wire  [7:0] write_address;
+    input wire  [8:0] write_address;
     input wire  write_clock;
     input wire  [351:0] write_data;
     input wire  write_enable;
     
     // Update code (custom)
-    reg[351:0] mem[255:0];
+    reg[351:0] mem[511:0];
     
     
     
@@ -16041,7 +16041,26 @@ module top$core$demux$exact_table$ways$3(read_address,read_clock,read_data,write
        end
     end
                 
-endmodule // top$core$demux$exact_table$ways$3
+endmodule // top$core$demux$filters$ways$3
+
+
+module top$core$demux$filters$wild_q(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$core$demux$filters$wild_q
 
 
 module top$core$demux$frame(d,q,clock);
@@ -18217,2236 +18236,6 @@ module top$core$demux$waiting_frame(d,q,clock);
     end
           
 endmodule // top$core$demux$waiting_frame
-
-
-module top$core$demux$wild_table(clock,start,key,busy,done,hit,value,writes$write,writes$wildcard,writes$clear,writes$slot,writes$entry);
-    
-    // Module arguments
-    input wire  clock;
-    input wire  start;
-    input wire  [303:0] key;
-    output reg  busy;
-    output reg  done;
-    output reg  hit;
-    output reg  [31:0] value;
-    input wire  writes$write;
-    input wire  writes$wildcard;
-    input wire  writes$clear;
-    input wire  [15:0] writes$slot;
-    input wire  [351:0] writes$entry;
-    
-    // Constant declarations
-    localparam  is_wildcard = 1'b1;
-    localparam  masks0$0 = 304'he7c785ccd509901627b9d3cd7def6981bf731039699025f9e3ad85f2266616cb463f45095bf3;
-    localparam  masks0$1 = 304'haf1301bfc7ec7b53bb58b24a28dca090915da29172ecd0bd89043cc497c880ffcdc9b4f4da40;
-    localparam  masks0$2 = 304'h47b1f612c40982d00a67c086e05daabac5f1f858908c0e5321ddba8a0a2b4a25a2b90e2f36d2;
-    localparam  masks0$3 = 304'hfd3559bdf18724cc984460046c58d86a9d01771ee1163db752887822ebb09e13d4040f9b347c;
-    localparam  masks0$4 = 304'h6fddb1283c953dde5a1b1f44fdf63bfc3ccc77132669c366e2fc6c1c8c3938ed67e2fb0c9552;
-    localparam  masks0$5 = 304'h19179e7a16c417eeaed425174a52d5e43d93c1ab75ce65c138c2dca4530cdea9affb7b2bc6b7;
-    localparam  masks0$6 = 304'hd1075cb125c48ba7232c91194c0545a7c7ade3103920c47895a1f6318aba3ac2d4bd13b5daa0;
-    localparam  masks0$7 = 304'h93cc846010625bacb5067985092ab7ec3278333815fdee37a924526da8537ef4c5c792ae970d;
-    localparam  masks0$8 = 304'h596864ae34ad4014c8da811e6e85546576f5f5f8eb97633e1ff2234db848575d6a6f83ece05d;
-    localparam  masks0$9 = 304'h9563536098801338cdaaf3bd15566e82664a49e0717cad80beef60c97fd2d97335ecf2890e7;
-    localparam  masks0$10 = 304'ha75415e1b6cce70a905d780392190915dea18e258c78b986f55aed1faabea40d7f5860ccdaeb;
-    localparam  masks0$11 = 304'h7564c837d2d4da2b4318a8db7cce628525311d06b4e94ec2b85f0bf3f1aed56ce3d435b5be38;
-    localparam  masks0$12 = 304'h9cac6623b341d4f2d5a0bd012b938509e3f483141dd5e18b3f001c7f97320ea8ac2292e5ecf6;
-    localparam  masks0$13 = 304'hff528560be37d78a922b9bd1c6a1a778c8563daf85628e1882cb41d0d32b181f807e664b4ed5;
-    localparam  masks0$14 = 304'h6ead4c90ba51db56542293bccaf693e44fe608adbada9d8e271c8cad06aed85a01c9bc2774b3;
-    localparam  masks0$15 = 304'h8b3be43f90a531b9d1ef43ddae85830ec531a0ece2e581d699962bfb36f5ff1dcba00bff6c05;
-    localparam  masks1$0 = 304'h577ac4e270784d67dfef119cabf1807aa30d66f5891494483abe5db6c04b3616dab5889ca135;
-    localparam  masks1$1 = 304'hb0a9b66652fc37719b0459394a345e80b1001b7c5a0e091b98b399f5e0f892d911b9f85b96af;
-    localparam  masks1$2 = 304'hc2c3e20a52602c11aa3ef1abb938f2d2bbdcb4830aa0ccf14db9927b898b58148afe579a7c4d;
-    localparam  masks1$3 = 304'haea12ede670a073d3e6e9c3face18717db3e855906eb7a66472a45454877729f1620bf05fd8a;
-    localparam  masks1$4 = 304'hc013d303d0eed6e65d0a91090bf82a4b45e91036216e1c1a8cfa1ed4a1ee6c1cb24f3f0dda3a;
-    localparam  masks1$5 = 304'h3ddbaa4e45fdd3ed67ee620be2b78bc2b0518e9f4a2b5b501cd29cb0e92aea2026d3ce46485d;
-    localparam  masks1$6 = 304'h38fd1f9307f5e7046ab4212805700a25e1b26f4ca7b8dfa81cc44ad5ed10ebf12df56d24898f;
-    localparam  masks1$7 = 304'h81cd453c758626ef550a76f4c77798d828fa0e09b3e8fbadb05097779b746141ace56037f5a2;
-    localparam  masks1$8 = 304'h31f9f17c351299f0c43114e68941cd5263f713a9c96a2d233f7423a981d1288b648a1c775054;
-    localparam  masks1$9 = 304'h3aabc95f9b2198363f05f881be7aaf96b53e9aec9c6f72af7e3ea963af92c98a6c93e51cae34;
-    localparam  masks1$10 = 304'hff109c851da59230aac8748a28496f9bafd82627ab665d6c85a3e41a54fea681c910529c3fbb;
-    localparam  masks1$11 = 304'h5316225d53014bde655fe1eed37633637d4254636aaf26fada22ccc28ee5ee7c41cf7c561b9e;
-    localparam  masks1$12 = 304'h59368b2b3574f7bd69fc0ec725bdd813771296ac01e78022a148597d25040f31480e2c07366;
-    localparam  masks1$13 = 304'hcf0095537bca347638ec981d92766bbb45ecc99bbd66fd408944e8381e16318d825ce5fe52d5;
-    localparam  masks1$14 = 304'h2d35fdae25d16d9a90594b6c9d366668070b063f4c15d70da093afedc12617d986d2e2b2cd9b;
-    localparam  masks1$15 = 304'h11e788c5c8b7a5b3a193ac641a58fe478fa56ae22c0706acc2be90c2146c2c9ff6cbdcf7156b;
-    localparam  chunk_lsb = 304'h1111111111111111111111111111111111111111111111111111111111111111111111111111;
-    
-    // Stub signals
-    reg  [3:0] ways$0$read_address;
-    reg  ways$0$read_clock;
-    wire  [351:0] ways$0$read_data;
-    reg  [3:0] ways$0$write_address;
-    reg  ways$0$write_clock;
-    reg  [351:0] ways$0$write_data;
-    reg  ways$0$write_enable;
-    reg  [3:0] ways$1$read_address;
-    reg  ways$1$read_clock;
-    wire  [351:0] ways$1$read_data;
-    reg  [3:0] ways$1$write_address;
-    reg  ways$1$write_clock;
-    reg  [351:0] ways$1$write_data;
-    reg  ways$1$write_enable;
-    reg  [3:0] ways$2$read_address;
-    reg  ways$2$read_clock;
-    wire  [351:0] ways$2$read_data;
-    reg  [3:0] ways$2$write_address;
-    reg  ways$2$write_clock;
-    reg  [351:0] ways$2$write_data;
-    reg  ways$2$write_enable;
-    reg  [3:0] ways$3$read_address;
-    reg  ways$3$read_clock;
-    wire  [351:0] ways$3$read_data;
-    reg  [3:0] ways$3$write_address;
-    reg  ways$3$write_clock;
-    reg  [351:0] ways$3$write_data;
-    reg  ways$3$write_enable;
-    reg  [303:0] key_q$d;
-    wire  [303:0] key_q$q;
-    reg  key_q$clock;
-    reg  [7:0] h0_part$0$d;
-    wire  [7:0] h0_part$0$q;
-    reg  h0_part$0$clock;
-    reg  [7:0] h0_part$1$d;
-    wire  [7:0] h0_part$1$q;
-    reg  h0_part$1$clock;
-    reg  [7:0] h0_part$2$d;
-    wire  [7:0] h0_part$2$q;
-    reg  h0_part$2$clock;
-    reg  [7:0] h0_part$3$d;
-    wire  [7:0] h0_part$3$q;
-    reg  h0_part$3$clock;
-    reg  [7:0] h0_part$4$d;
-    wire  [7:0] h0_part$4$q;
-    reg  h0_part$4$clock;
-    reg  [7:0] h0_part$5$d;
-    wire  [7:0] h0_part$5$q;
-    reg  h0_part$5$clock;
-    reg  [7:0] h0_part$6$d;
-    wire  [7:0] h0_part$6$q;
-    reg  h0_part$6$clock;
-    reg  [7:0] h0_part$7$d;
-    wire  [7:0] h0_part$7$q;
-    reg  h0_part$7$clock;
-    reg  [7:0] h0_part$8$d;
-    wire  [7:0] h0_part$8$q;
-    reg  h0_part$8$clock;
-    reg  [7:0] h0_part$9$d;
-    wire  [7:0] h0_part$9$q;
-    reg  h0_part$9$clock;
-    reg  [7:0] h0_part$10$d;
-    wire  [7:0] h0_part$10$q;
-    reg  h0_part$10$clock;
-    reg  [7:0] h0_part$11$d;
-    wire  [7:0] h0_part$11$q;
-    reg  h0_part$11$clock;
-    reg  [7:0] h0_part$12$d;
-    wire  [7:0] h0_part$12$q;
-    reg  h0_part$12$clock;
-    reg  [7:0] h0_part$13$d;
-    wire  [7:0] h0_part$13$q;
-    reg  h0_part$13$clock;
-    reg  [7:0] h0_part$14$d;
-    wire  [7:0] h0_part$14$q;
-    reg  h0_part$14$clock;
-    reg  [7:0] h0_part$15$d;
-    wire  [7:0] h0_part$15$q;
-    reg  h0_part$15$clock;
-    reg  [7:0] h1_part$0$d;
-    wire  [7:0] h1_part$0$q;
-    reg  h1_part$0$clock;
-    reg  [7:0] h1_part$1$d;
-    wire  [7:0] h1_part$1$q;
-    reg  h1_part$1$clock;
-    reg  [7:0] h1_part$2$d;
-    wire  [7:0] h1_part$2$q;
-    reg  h1_part$2$clock;
-    reg  [7:0] h1_part$3$d;
-    wire  [7:0] h1_part$3$q;
-    reg  h1_part$3$clock;
-    reg  [7:0] h1_part$4$d;
-    wire  [7:0] h1_part$4$q;
-    reg  h1_part$4$clock;
-    reg  [7:0] h1_part$5$d;
-    wire  [7:0] h1_part$5$q;
-    reg  h1_part$5$clock;
-    reg  [7:0] h1_part$6$d;
-    wire  [7:0] h1_part$6$q;
-    reg  h1_part$6$clock;
-    reg  [7:0] h1_part$7$d;
-    wire  [7:0] h1_part$7$q;
-    reg  h1_part$7$clock;
-    reg  [7:0] h1_part$8$d;
-    wire  [7:0] h1_part$8$q;
-    reg  h1_part$8$clock;
-    reg  [7:0] h1_part$9$d;
-    wire  [7:0] h1_part$9$q;
-    reg  h1_part$9$clock;
-    reg  [7:0] h1_part$10$d;
-    wire  [7:0] h1_part$10$q;
-    reg  h1_part$10$clock;
-    reg  [7:0] h1_part$11$d;
-    wire  [7:0] h1_part$11$q;
-    reg  h1_part$11$clock;
-    reg  [7:0] h1_part$12$d;
-    wire  [7:0] h1_part$12$q;
-    reg  h1_part$12$clock;
-    reg  [7:0] h1_part$13$d;
-    wire  [7:0] h1_part$13$q;
-    reg  h1_part$13$clock;
-    reg  [7:0] h1_part$14$d;
-    wire  [7:0] h1_part$14$q;
-    reg  h1_part$14$clock;
-    reg  [7:0] h1_part$15$d;
-    wire  [7:0] h1_part$15$q;
-    reg  h1_part$15$clock;
-    reg  [2:0] state$d;
-    wire  [2:0] state$q;
-    reg  state$clock;
-    reg  [303:0] chunks_ne$0$d;
-    wire  [303:0] chunks_ne$0$q;
-    reg  chunks_ne$0$clock;
-    reg  [303:0] chunks_ne$1$d;
-    wire  [303:0] chunks_ne$1$q;
-    reg  chunks_ne$1$clock;
-    reg  [303:0] chunks_ne$2$d;
-    wire  [303:0] chunks_ne$2$q;
-    reg  chunks_ne$2$clock;
-    reg  [303:0] chunks_ne$3$d;
-    wire  [303:0] chunks_ne$3$q;
-    reg  chunks_ne$3$clock;
-    reg  [31:0] read_value$0$d;
-    wire  [31:0] read_value$0$q;
-    reg  read_value$0$clock;
-    reg  [31:0] read_value$1$d;
-    wire  [31:0] read_value$1$q;
-    reg  read_value$1$clock;
-    reg  [31:0] read_value$2$d;
-    wire  [31:0] read_value$2$q;
-    reg  read_value$2$clock;
-    reg  [31:0] read_value$3$d;
-    wire  [31:0] read_value$3$q;
-    reg  read_value$3$clock;
-    reg  [3:0] way_match$d;
-    wire  [3:0] way_match$q;
-    reg  way_match$clock;
-    reg  [31:0] match_value$0$d;
-    wire  [31:0] match_value$0$q;
-    reg  match_value$0$clock;
-    reg  [31:0] match_value$1$d;
-    wire  [31:0] match_value$1$q;
-    reg  match_value$1$clock;
-    reg  [31:0] match_value$2$d;
-    wire  [31:0] match_value$2$q;
-    reg  match_value$2$clock;
-    reg  [31:0] match_value$3$d;
-    wire  [31:0] match_value$3$q;
-    reg  match_value$3$clock;
-    reg  done_q$d;
-    wire  done_q$q;
-    reg  done_q$clock;
-    reg  hit_q$d;
-    wire  hit_q$q;
-    reg  hit_q$clock;
-    reg  [31:0] value_q$d;
-    wire  [31:0] value_q$q;
-    reg  value_q$clock;
-    
-    // Local signals
-    reg  [303:0] masked0;
-    reg  [303:0] masked1;
-    reg  [7:0] part0;
-    reg  [7:0] part1;
-    reg  [15:0] h0;
-    reg  [15:0] h1;
-    reg  [3:0] way_select;
-    reg  mine;
-    reg  [351:0] entry;
-    reg  [303:0] diff;
-    reg  [3:0] match_now;
-    reg  [31:0] first_value;
-    
-    // Sub module instances
-    top$core$demux$wild_table$ways$0 ways$0(
-        .read_address(ways$0$read_address),
-        .read_clock(ways$0$read_clock),
-        .read_data(ways$0$read_data),
-        .write_address(ways$0$write_address),
-        .write_clock(ways$0$write_clock),
-        .write_data(ways$0$write_data),
-        .write_enable(ways$0$write_enable)
-    );
-    top$core$demux$wild_table$ways$1 ways$1(
-        .read_address(ways$1$read_address),
-        .read_clock(ways$1$read_clock),
-        .read_data(ways$1$read_data),
-        .write_address(ways$1$write_address),
-        .write_clock(ways$1$write_clock),
-        .write_data(ways$1$write_data),
-        .write_enable(ways$1$write_enable)
-    );
-    top$core$demux$wild_table$ways$2 ways$2(
-        .read_address(ways$2$read_address),
-        .read_clock(ways$2$read_clock),
-        .read_data(ways$2$read_data),
-        .write_address(ways$2$write_address),
-        .write_clock(ways$2$write_clock),
-        .write_data(ways$2$write_data),
-        .write_enable(ways$2$write_enable)
-    );
-    top$core$demux$wild_table$ways$3 ways$3(
-        .read_address(ways$3$read_address),
-        .read_clock(ways$3$read_clock),
-        .read_data(ways$3$read_data),
-        .write_address(ways$3$write_address),
-        .write_clock(ways$3$write_clock),
-        .write_data(ways$3$write_data),
-        .write_enable(ways$3$write_enable)
-    );
-    top$core$demux$wild_table$key_q key_q(
-        .d(key_q$d),
-        .q(key_q$q),
-        .clock(key_q$clock)
-    );
-    top$core$demux$wild_table$h0_part$0 h0_part$0(
-        .d(h0_part$0$d),
-        .q(h0_part$0$q),
-        .clock(h0_part$0$clock)
-    );
-    top$core$demux$wild_table$h0_part$1 h0_part$1(
-        .d(h0_part$1$d),
-        .q(h0_part$1$q),
-        .clock(h0_part$1$clock)
-    );
-    top$core$demux$wild_table$h0_part$2 h0_part$2(
-        .d(h0_part$2$d),
-        .q(h0_part$2$q),
-        .clock(h0_part$2$clock)
-    );
-    top$core$demux$wild_table$h0_part$3 h0_part$3(
-        .d(h0_part$3$d),
-        .q(h0_part$3$q),
-        .clock(h0_part$3$clock)
-    );
-    top$core$demux$wild_table$h0_part$4 h0_part$4(
-        .d(h0_part$4$d),
-        .q(h0_part$4$q),
-        .clock(h0_part$4$clock)
-    );
-    top$core$demux$wild_table$h0_part$5 h0_part$5(
-        .d(h0_part$5$d),
-        .q(h0_part$5$q),
-        .clock(h0_part$5$clock)
-    );
-    top$core$demux$wild_table$h0_part$6 h0_part$6(
-        .d(h0_part$6$d),
-        .q(h0_part$6$q),
-        .clock(h0_part$6$clock)
-    );
-    top$core$demux$wild_table$h0_part$7 h0_part$7(
-        .d(h0_part$7$d),
-        .q(h0_part$7$q),
-        .clock(h0_part$7$clock)
-    );
-    top$core$demux$wild_table$h0_part$8 h0_part$8(
-        .d(h0_part$8$d),
-        .q(h0_part$8$q),
-        .clock(h0_part$8$clock)
-    );
-    top$core$demux$wild_table$h0_part$9 h0_part$9(
-        .d(h0_part$9$d),
-        .q(h0_part$9$q),
-        .clock(h0_part$9$clock)
-    );
-    top$core$demux$wild_table$h0_part$10 h0_part$10(
-        .d(h0_part$10$d),
-        .q(h0_part$10$q),
-        .clock(h0_part$10$clock)
-    );
-    top$core$demux$wild_table$h0_part$11 h0_part$11(
-        .d(h0_part$11$d),
-        .q(h0_part$11$q),
-        .clock(h0_part$11$clock)
-    );
-    top$core$demux$wild_table$h0_part$12 h0_part$12(
-        .d(h0_part$12$d),
-        .q(h0_part$12$q),
-        .clock(h0_part$12$clock)
-    );
-    top$core$demux$wild_table$h0_part$13 h0_part$13(
-        .d(h0_part$13$d),
-        .q(h0_part$13$q),
-        .clock(h0_part$13$clock)
-    );
-    top$core$demux$wild_table$h0_part$14 h0_part$14(
-        .d(h0_part$14$d),
-        .q(h0_part$14$q),
-        .clock(h0_part$14$clock)
-    );
-    top$core$demux$wild_table$h0_part$15 h0_part$15(
-        .d(h0_part$15$d),
-        .q(h0_part$15$q),
-        .clock(h0_part$15$clock)
-    );
-    top$core$demux$wild_table$h1_part$0 h1_part$0(
-        .d(h1_part$0$d),
-        .q(h1_part$0$q),
-        .clock(h1_part$0$clock)
-    );
-    top$core$demux$wild_table$h1_part$1 h1_part$1(
-        .d(h1_part$1$d),
-        .q(h1_part$1$q),
-        .clock(h1_part$1$clock)
-    );
-    top$core$demux$wild_table$h1_part$2 h1_part$2(
-        .d(h1_part$2$d),
-        .q(h1_part$2$q),
-        .clock(h1_part$2$clock)
-    );
-    top$core$demux$wild_table$h1_part$3 h1_part$3(
-        .d(h1_part$3$d),
-        .q(h1_part$3$q),
-        .clock(h1_part$3$clock)
-    );
-    top$core$demux$wild_table$h1_part$4 h1_part$4(
-        .d(h1_part$4$d),
-        .q(h1_part$4$q),
-        .clock(h1_part$4$clock)
-    );
-    top$core$demux$wild_table$h1_part$5 h1_part$5(
-        .d(h1_part$5$d),
-        .q(h1_part$5$q),
-        .clock(h1_part$5$clock)
-    );
-    top$core$demux$wild_table$h1_part$6 h1_part$6(
-        .d(h1_part$6$d),
-        .q(h1_part$6$q),
-        .clock(h1_part$6$clock)
-    );
-    top$core$demux$wild_table$h1_part$7 h1_part$7(
-        .d(h1_part$7$d),
-        .q(h1_part$7$q),
-        .clock(h1_part$7$clock)
-    );
-    top$core$demux$wild_table$h1_part$8 h1_part$8(
-        .d(h1_part$8$d),
-        .q(h1_part$8$q),
-        .clock(h1_part$8$clock)
-    );
-    top$core$demux$wild_table$h1_part$9 h1_part$9(
-        .d(h1_part$9$d),
-        .q(h1_part$9$q),
-        .clock(h1_part$9$clock)
-    );
-    top$core$demux$wild_table$h1_part$10 h1_part$10(
-        .d(h1_part$10$d),
-        .q(h1_part$10$q),
-        .clock(h1_part$10$clock)
-    );
-    top$core$demux$wild_table$h1_part$11 h1_part$11(
-        .d(h1_part$11$d),
-        .q(h1_part$11$q),
-        .clock(h1_part$11$clock)
-    );
-    top$core$demux$wild_table$h1_part$12 h1_part$12(
-        .d(h1_part$12$d),
-        .q(h1_part$12$q),
-        .clock(h1_part$12$clock)
-    );
-    top$core$demux$wild_table$h1_part$13 h1_part$13(
-        .d(h1_part$13$d),
-        .q(h1_part$13$q),
-        .clock(h1_part$13$clock)
-    );
-    top$core$demux$wild_table$h1_part$14 h1_part$14(
-        .d(h1_part$14$d),
-        .q(h1_part$14$q),
-        .clock(h1_part$14$clock)
-    );
-    top$core$demux$wild_table$h1_part$15 h1_part$15(
-        .d(h1_part$15$d),
-        .q(h1_part$15$q),
-        .clock(h1_part$15$clock)
-    );
-    top$core$demux$wild_table$state state(
-        .d(state$d),
-        .q(state$q),
-        .clock(state$clock)
-    );
-    top$core$demux$wild_table$chunks_ne$0 chunks_ne$0(
-        .d(chunks_ne$0$d),
-        .q(chunks_ne$0$q),
-        .clock(chunks_ne$0$clock)
-    );
-    top$core$demux$wild_table$chunks_ne$1 chunks_ne$1(
-        .d(chunks_ne$1$d),
-        .q(chunks_ne$1$q),
-        .clock(chunks_ne$1$clock)
-    );
-    top$core$demux$wild_table$chunks_ne$2 chunks_ne$2(
-        .d(chunks_ne$2$d),
-        .q(chunks_ne$2$q),
-        .clock(chunks_ne$2$clock)
-    );
-    top$core$demux$wild_table$chunks_ne$3 chunks_ne$3(
-        .d(chunks_ne$3$d),
-        .q(chunks_ne$3$q),
-        .clock(chunks_ne$3$clock)
-    );
-    top$core$demux$wild_table$read_value$0 read_value$0(
-        .d(read_value$0$d),
-        .q(read_value$0$q),
-        .clock(read_value$0$clock)
-    );
-    top$core$demux$wild_table$read_value$1 read_value$1(
-        .d(read_value$1$d),
-        .q(read_value$1$q),
-        .clock(read_value$1$clock)
-    );
-    top$core$demux$wild_table$read_value$2 read_value$2(
-        .d(read_value$2$d),
-        .q(read_value$2$q),
-        .clock(read_value$2$clock)
-    );
-    top$core$demux$wild_table$read_value$3 read_value$3(
-        .d(read_value$3$d),
-        .q(read_value$3$q),
-        .clock(read_value$3$clock)
-    );
-    top$core$demux$wild_table$way_match way_match(
-        .d(way_match$d),
-        .q(way_match$q),
-        .clock(way_match$clock)
-    );
-    top$core$demux$wild_table$match_value$0 match_value$0(
-        .d(match_value$0$d),
-        .q(match_value$0$q),
-        .clock(match_value$0$clock)
-    );
-    top$core$demux$wild_table$match_value$1 match_value$1(
-        .d(match_value$1$d),
-        .q(match_value$1$q),
-        .clock(match_value$1$clock)
-    );
-    top$core$demux$wild_table$match_value$2 match_value$2(
-        .d(match_value$2$d),
-        .q(match_value$2$q),
-        .clock(match_value$2$clock)
-    );
-    top$core$demux$wild_table$match_value$3 match_value$3(
-        .d(match_value$3$d),
-        .q(match_value$3$q),
-        .clock(match_value$3$clock)
-    );
-    top$core$demux$wild_table$done_q done_q(
-        .d(done_q$d),
-        .q(done_q$q),
-        .clock(done_q$clock)
-    );
-    top$core$demux$wild_table$hit_q hit_q(
-        .d(hit_q$d),
-        .q(hit_q$q),
-        .clock(hit_q$clock)
-    );
-    top$core$demux$wild_table$value_q value_q(
-        .d(value_q$d),
-        .q(value_q$q),
-        .clock(value_q$clock)
-    );
-    
-    // Update code
-    always @(*) begin
-        key_q$clock = clock;
-        state$clock = clock;
-        way_match$clock = clock;
-        done_q$clock = clock;
-        hit_q$clock = clock;
-        value_q$clock = clock;
-        key_q$d = key_q$q;
-        state$d = state$q;
-        way_match$d = way_match$q;
-        done_q$d = done_q$q;
-        hit_q$d = hit_q$q;
-        value_q$d = value_q$q;
-        h0 = 32'h0;
-        h1 = 32'h0;
-        h0_part$0$clock = clock;
-        h1_part$0$clock = clock;
-        h0_part$0$d = h0_part$0$q;
-        h1_part$0$d = h1_part$0$q;
-        masked0 = key & masks0$0;
-        masked1 = key & masks1$0;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$0$d = part0;
-            h1_part$0$d = part1;
-        end
-        h0 = (h0 & ~(1 << (0)) | ((^h0_part$0$q) << (0)));
-        h1 = (h1 & ~(1 << (0)) | ((^h1_part$0$q) << (0)));
-        h0_part$1$clock = clock;
-        h1_part$1$clock = clock;
-        h0_part$1$d = h0_part$1$q;
-        h1_part$1$d = h1_part$1$q;
-        masked0 = key & masks0$1;
-        masked1 = key & masks1$1;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$1$d = part0;
-            h1_part$1$d = part1;
-        end
-        h0 = (h0 & ~(1 << (1)) | ((^h0_part$1$q) << (1)));
-        h1 = (h1 & ~(1 << (1)) | ((^h1_part$1$q) << (1)));
-        h0_part$2$clock = clock;
-        h1_part$2$clock = clock;
-        h0_part$2$d = h0_part$2$q;
-        h1_part$2$d = h1_part$2$q;
-        masked0 = key & masks0$2;
-        masked1 = key & masks1$2;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$2$d = part0;
-            h1_part$2$d = part1;
-        end
-        h0 = (h0 & ~(1 << (2)) | ((^h0_part$2$q) << (2)));
-        h1 = (h1 & ~(1 << (2)) | ((^h1_part$2$q) << (2)));
-        h0_part$3$clock = clock;
-        h1_part$3$clock = clock;
-        h0_part$3$d = h0_part$3$q;
-        h1_part$3$d = h1_part$3$q;
-        masked0 = key & masks0$3;
-        masked1 = key & masks1$3;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$3$d = part0;
-            h1_part$3$d = part1;
-        end
-        h0 = (h0 & ~(1 << (3)) | ((^h0_part$3$q) << (3)));
-        h1 = (h1 & ~(1 << (3)) | ((^h1_part$3$q) << (3)));
-        h0_part$4$clock = clock;
-        h1_part$4$clock = clock;
-        h0_part$4$d = h0_part$4$q;
-        h1_part$4$d = h1_part$4$q;
-        masked0 = key & masks0$4;
-        masked1 = key & masks1$4;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$4$d = part0;
-            h1_part$4$d = part1;
-        end
-        h0 = (h0 & ~(1 << (4)) | ((^h0_part$4$q) << (4)));
-        h1 = (h1 & ~(1 << (4)) | ((^h1_part$4$q) << (4)));
-        h0_part$5$clock = clock;
-        h1_part$5$clock = clock;
-        h0_part$5$d = h0_part$5$q;
-        h1_part$5$d = h1_part$5$q;
-        masked0 = key & masks0$5;
-        masked1 = key & masks1$5;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$5$d = part0;
-            h1_part$5$d = part1;
-        end
-        h0 = (h0 & ~(1 << (5)) | ((^h0_part$5$q) << (5)));
-        h1 = (h1 & ~(1 << (5)) | ((^h1_part$5$q) << (5)));
-        h0_part$6$clock = clock;
-        h1_part$6$clock = clock;
-        h0_part$6$d = h0_part$6$q;
-        h1_part$6$d = h1_part$6$q;
-        masked0 = key & masks0$6;
-        masked1 = key & masks1$6;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$6$d = part0;
-            h1_part$6$d = part1;
-        end
-        h0 = (h0 & ~(1 << (6)) | ((^h0_part$6$q) << (6)));
-        h1 = (h1 & ~(1 << (6)) | ((^h1_part$6$q) << (6)));
-        h0_part$7$clock = clock;
-        h1_part$7$clock = clock;
-        h0_part$7$d = h0_part$7$q;
-        h1_part$7$d = h1_part$7$q;
-        masked0 = key & masks0$7;
-        masked1 = key & masks1$7;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$7$d = part0;
-            h1_part$7$d = part1;
-        end
-        h0 = (h0 & ~(1 << (7)) | ((^h0_part$7$q) << (7)));
-        h1 = (h1 & ~(1 << (7)) | ((^h1_part$7$q) << (7)));
-        h0_part$8$clock = clock;
-        h1_part$8$clock = clock;
-        h0_part$8$d = h0_part$8$q;
-        h1_part$8$d = h1_part$8$q;
-        masked0 = key & masks0$8;
-        masked1 = key & masks1$8;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$8$d = part0;
-            h1_part$8$d = part1;
-        end
-        h0 = (h0 & ~(1 << (8)) | ((^h0_part$8$q) << (8)));
-        h1 = (h1 & ~(1 << (8)) | ((^h1_part$8$q) << (8)));
-        h0_part$9$clock = clock;
-        h1_part$9$clock = clock;
-        h0_part$9$d = h0_part$9$q;
-        h1_part$9$d = h1_part$9$q;
-        masked0 = key & masks0$9;
-        masked1 = key & masks1$9;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$9$d = part0;
-            h1_part$9$d = part1;
-        end
-        h0 = (h0 & ~(1 << (9)) | ((^h0_part$9$q) << (9)));
-        h1 = (h1 & ~(1 << (9)) | ((^h1_part$9$q) << (9)));
-        h0_part$10$clock = clock;
-        h1_part$10$clock = clock;
-        h0_part$10$d = h0_part$10$q;
-        h1_part$10$d = h1_part$10$q;
-        masked0 = key & masks0$10;
-        masked1 = key & masks1$10;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$10$d = part0;
-            h1_part$10$d = part1;
-        end
-        h0 = (h0 & ~(1 << (10)) | ((^h0_part$10$q) << (10)));
-        h1 = (h1 & ~(1 << (10)) | ((^h1_part$10$q) << (10)));
-        h0_part$11$clock = clock;
-        h1_part$11$clock = clock;
-        h0_part$11$d = h0_part$11$q;
-        h1_part$11$d = h1_part$11$q;
-        masked0 = key & masks0$11;
-        masked1 = key & masks1$11;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$11$d = part0;
-            h1_part$11$d = part1;
-        end
-        h0 = (h0 & ~(1 << (11)) | ((^h0_part$11$q) << (11)));
-        h1 = (h1 & ~(1 << (11)) | ((^h1_part$11$q) << (11)));
-        h0_part$12$clock = clock;
-        h1_part$12$clock = clock;
-        h0_part$12$d = h0_part$12$q;
-        h1_part$12$d = h1_part$12$q;
-        masked0 = key & masks0$12;
-        masked1 = key & masks1$12;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$12$d = part0;
-            h1_part$12$d = part1;
-        end
-        h0 = (h0 & ~(1 << (12)) | ((^h0_part$12$q) << (12)));
-        h1 = (h1 & ~(1 << (12)) | ((^h1_part$12$q) << (12)));
-        h0_part$13$clock = clock;
-        h1_part$13$clock = clock;
-        h0_part$13$d = h0_part$13$q;
-        h1_part$13$d = h1_part$13$q;
-        masked0 = key & masks0$13;
-        masked1 = key & masks1$13;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$13$d = part0;
-            h1_part$13$d = part1;
-        end
-        h0 = (h0 & ~(1 << (13)) | ((^h0_part$13$q) << (13)));
-        h1 = (h1 & ~(1 << (13)) | ((^h1_part$13$q) << (13)));
-        h0_part$14$clock = clock;
-        h1_part$14$clock = clock;
-        h0_part$14$d = h0_part$14$q;
-        h1_part$14$d = h1_part$14$q;
-        masked0 = key & masks0$14;
-        masked1 = key & masks1$14;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$14$d = part0;
-            h1_part$14$d = part1;
-        end
-        h0 = (h0 & ~(1 << (14)) | ((^h0_part$14$q) << (14)));
-        h1 = (h1 & ~(1 << (14)) | ((^h1_part$14$q) << (14)));
-        h0_part$15$clock = clock;
-        h1_part$15$clock = clock;
-        h0_part$15$d = h0_part$15$q;
-        h1_part$15$d = h1_part$15$q;
-        masked0 = key & masks0$15;
-        masked1 = key & masks1$15;
-        part0 = 32'h0;
-        part1 = 32'h0;
-        part0 = (part0 & ~(1 << (0)) | ((^masked0[(32'h26 * 0)+:(38)]) << (0)));
-        part1 = (part1 & ~(1 << (0)) | ((^masked1[(32'h26 * 0)+:(38)]) << (0)));
-        part0 = (part0 & ~(1 << (1)) | ((^masked0[(32'h26 * 1)+:(38)]) << (1)));
-        part1 = (part1 & ~(1 << (1)) | ((^masked1[(32'h26 * 1)+:(38)]) << (1)));
-        part0 = (part0 & ~(1 << (2)) | ((^masked0[(32'h26 * 2)+:(38)]) << (2)));
-        part1 = (part1 & ~(1 << (2)) | ((^masked1[(32'h26 * 2)+:(38)]) << (2)));
-        part0 = (part0 & ~(1 << (3)) | ((^masked0[(32'h26 * 3)+:(38)]) << (3)));
-        part1 = (part1 & ~(1 << (3)) | ((^masked1[(32'h26 * 3)+:(38)]) << (3)));
-        part0 = (part0 & ~(1 << (4)) | ((^masked0[(32'h26 * 4)+:(38)]) << (4)));
-        part1 = (part1 & ~(1 << (4)) | ((^masked1[(32'h26 * 4)+:(38)]) << (4)));
-        part0 = (part0 & ~(1 << (5)) | ((^masked0[(32'h26 * 5)+:(38)]) << (5)));
-        part1 = (part1 & ~(1 << (5)) | ((^masked1[(32'h26 * 5)+:(38)]) << (5)));
-        part0 = (part0 & ~(1 << (6)) | ((^masked0[(32'h26 * 6)+:(38)]) << (6)));
-        part1 = (part1 & ~(1 << (6)) | ((^masked1[(32'h26 * 6)+:(38)]) << (6)));
-        part0 = (part0 & ~(1 << (7)) | ((^masked0[(32'h26 * 7)+:(38)]) << (7)));
-        part1 = (part1 & ~(1 << (7)) | ((^masked1[(32'h26 * 7)+:(38)]) << (7)));
-        if ((state$q == 32'h0) & start) begin
-            h0_part$15$d = part0;
-            h1_part$15$d = part1;
-        end
-        h0 = (h0 & ~(1 << (15)) | ((^h0_part$15$q) << (15)));
-        h1 = (h1 & ~(1 << (15)) | ((^h1_part$15$q) << (15)));
-        mine = writes$write & (writes$wildcard == is_wildcard);
-        way_select = ((1'b1) & 4'hf) << writes$slot[(32'h0)+:(2)];
-        match_now = 32'h0;
-        ways$0$read_clock = clock;
-        ways$0$write_clock = clock;
-        ways$0$write_address = writes$slot[(32'h2)+:(4)];
-        ways$0$write_data = writes$entry;
-        if (writes$clear) begin
-            ways$0$write_data = 32'h0;
-        end
-        ways$0$write_enable = mine & way_select[0];
-        ways$0$read_address = h0[(32'h0)+:(4)];
-        if (state$q == 32'h2) begin
-            ways$0$read_address = h1[(32'h0)+:(4)];
-        end
-        chunks_ne$0$clock = clock;
-        read_value$0$clock = clock;
-        match_value$0$clock = clock;
-        entry = ways$0$read_data;
-        diff = entry[(32'h0)+:(304)] ^ key_q$q;
-        chunks_ne$0$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
-        read_value$0$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (0)) | ((~|chunks_ne$0$q) << (0)));
-        match_value$0$d = read_value$0$q;
-        ways$1$read_clock = clock;
-        ways$1$write_clock = clock;
-        ways$1$write_address = writes$slot[(32'h2)+:(4)];
-        ways$1$write_data = writes$entry;
-        if (writes$clear) begin
-            ways$1$write_data = 32'h0;
-        end
-        ways$1$write_enable = mine & way_select[1];
-        ways$1$read_address = h0[(32'h0)+:(4)];
-        if (state$q == 32'h2) begin
-            ways$1$read_address = h1[(32'h0)+:(4)];
-        end
-        chunks_ne$1$clock = clock;
-        read_value$1$clock = clock;
-        match_value$1$clock = clock;
-        entry = ways$1$read_data;
-        diff = entry[(32'h0)+:(304)] ^ key_q$q;
-        chunks_ne$1$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
-        read_value$1$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (1)) | ((~|chunks_ne$1$q) << (1)));
-        match_value$1$d = read_value$1$q;
-        ways$2$read_clock = clock;
-        ways$2$write_clock = clock;
-        ways$2$write_address = writes$slot[(32'h2)+:(4)];
-        ways$2$write_data = writes$entry;
-        if (writes$clear) begin
-            ways$2$write_data = 32'h0;
-        end
-        ways$2$write_enable = mine & way_select[2];
-        ways$2$read_address = h0[(32'h0)+:(4)];
-        if (state$q == 32'h2) begin
-            ways$2$read_address = h1[(32'h0)+:(4)];
-        end
-        chunks_ne$2$clock = clock;
-        read_value$2$clock = clock;
-        match_value$2$clock = clock;
-        entry = ways$2$read_data;
-        diff = entry[(32'h0)+:(304)] ^ key_q$q;
-        chunks_ne$2$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
-        read_value$2$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (2)) | ((~|chunks_ne$2$q) << (2)));
-        match_value$2$d = read_value$2$q;
-        ways$3$read_clock = clock;
-        ways$3$write_clock = clock;
-        ways$3$write_address = writes$slot[(32'h2)+:(4)];
-        ways$3$write_data = writes$entry;
-        if (writes$clear) begin
-            ways$3$write_data = 32'h0;
-        end
-        ways$3$write_enable = mine & way_select[3];
-        ways$3$read_address = h0[(32'h0)+:(4)];
-        if (state$q == 32'h2) begin
-            ways$3$read_address = h1[(32'h0)+:(4)];
-        end
-        chunks_ne$3$clock = clock;
-        read_value$3$clock = clock;
-        match_value$3$clock = clock;
-        entry = ways$3$read_data;
-        diff = entry[(32'h0)+:(304)] ^ key_q$q;
-        chunks_ne$3$d = (diff | (diff >> 32'h1) | (diff >> 32'h2) | (diff >> 32'h3)) & chunk_lsb;
-        read_value$3$d = entry[(32'h140)+:(32)];
-        match_now = (match_now & ~(1 << (3)) | ((~|chunks_ne$3$q) << (3)));
-        match_value$3$d = read_value$3$q;
-        way_match$d = match_now;
-        first_value = match_value$3$q;
-        if (way_match$q[32'h2]) begin
-            first_value = match_value$2$q;
-        end
-        if (way_match$q[32'h1]) begin
-            first_value = match_value$1$q;
-        end
-        if (way_match$q[32'h0]) begin
-            first_value = match_value$0$q;
-        end
-        busy = state$q != 32'h0;
-        done = done_q$q;
-        hit = hit_q$q;
-        value = value_q$q;
-        done_q$d = 1'b0;
-        if (state$q == 32'h0) begin
-            if (start) begin
-                key_q$d = key;
-                state$d = 32'h1;
-            end
-        end
-        else if (state$q == 32'h4) begin
-            if (|way_match$q) begin
-                done_q$d = 1'b1;
-                hit_q$d = 1'b1;
-                value_q$d = first_value;
-                state$d = 32'h0;
-            end
-            else begin
-                state$d = 32'h5;
-            end
-        end
-        else if (state$q == 32'h5) begin
-            done_q$d = 1'b1;
-            hit_q$d = |way_match$q;
-            value_q$d = first_value;
-            state$d = 32'h0;
-        end
-        else begin
-            state$d = state$q + 32'h1;
-        end
-    end
-    
-endmodule // top$core$demux$wild_table
-
-
-module top$core$demux$wild_table$chunks_ne$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [303:0] d;
-    output reg  [303:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 304'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$chunks_ne$0
-
-
-module top$core$demux$wild_table$chunks_ne$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [303:0] d;
-    output reg  [303:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 304'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$chunks_ne$1
-
-
-module top$core$demux$wild_table$chunks_ne$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [303:0] d;
-    output reg  [303:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 304'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$chunks_ne$2
-
-
-module top$core$demux$wild_table$chunks_ne$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [303:0] d;
-    output reg  [303:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 304'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$chunks_ne$3
-
-
-module top$core$demux$wild_table$done_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$done_q
-
-
-module top$core$demux$wild_table$h0_part$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$0
-
-
-module top$core$demux$wild_table$h0_part$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$1
-
-
-module top$core$demux$wild_table$h0_part$10(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$10
-
-
-module top$core$demux$wild_table$h0_part$11(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$11
-
-
-module top$core$demux$wild_table$h0_part$12(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$12
-
-
-module top$core$demux$wild_table$h0_part$13(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$13
-
-
-module top$core$demux$wild_table$h0_part$14(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$14
-
-
-module top$core$demux$wild_table$h0_part$15(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$15
-
-
-module top$core$demux$wild_table$h0_part$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$2
-
-
-module top$core$demux$wild_table$h0_part$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$3
-
-
-module top$core$demux$wild_table$h0_part$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$4
-
-
-module top$core$demux$wild_table$h0_part$5(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$5
-
-
-module top$core$demux$wild_table$h0_part$6(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$6
-
-
-module top$core$demux$wild_table$h0_part$7(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$7
-
-
-module top$core$demux$wild_table$h0_part$8(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$8
-
-
-module top$core$demux$wild_table$h0_part$9(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h0_part$9
-
-
-module top$core$demux$wild_table$h1_part$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$0
-
-
-module top$core$demux$wild_table$h1_part$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$1
-
-
-module top$core$demux$wild_table$h1_part$10(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$10
-
-
-module top$core$demux$wild_table$h1_part$11(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$11
-
-
-module top$core$demux$wild_table$h1_part$12(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$12
-
-
-module top$core$demux$wild_table$h1_part$13(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$13
-
-
-module top$core$demux$wild_table$h1_part$14(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$14
-
-
-module top$core$demux$wild_table$h1_part$15(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$15
-
-
-module top$core$demux$wild_table$h1_part$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$2
-
-
-module top$core$demux$wild_table$h1_part$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$3
-
-
-module top$core$demux$wild_table$h1_part$4(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$4
-
-
-module top$core$demux$wild_table$h1_part$5(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$5
-
-
-module top$core$demux$wild_table$h1_part$6(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$6
-
-
-module top$core$demux$wild_table$h1_part$7(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$7
-
-
-module top$core$demux$wild_table$h1_part$8(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$8
-
-
-module top$core$demux$wild_table$h1_part$9(d,q,clock);
-    
-    // Module arguments
-    input wire  [7:0] d;
-    output reg  [7:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 8'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$h1_part$9
-
-
-module top$core$demux$wild_table$hit_q(d,q,clock);
-    
-    // Module arguments
-    input wire  d;
-    output reg  q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 1'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$hit_q
-
-
-module top$core$demux$wild_table$key_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [303:0] d;
-    output reg  [303:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 304'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$key_q
-
-
-module top$core$demux$wild_table$match_value$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$match_value$0
-
-
-module top$core$demux$wild_table$match_value$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$match_value$1
-
-
-module top$core$demux$wild_table$match_value$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$match_value$2
-
-
-module top$core$demux$wild_table$match_value$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$match_value$3
-
-
-module top$core$demux$wild_table$read_value$0(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$read_value$0
-
-
-module top$core$demux$wild_table$read_value$1(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$read_value$1
-
-
-module top$core$demux$wild_table$read_value$2(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$read_value$2
-
-
-module top$core$demux$wild_table$read_value$3(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$read_value$3
-
-
-module top$core$demux$wild_table$state(d,q,clock);
-    
-    // Module arguments
-    input wire  [2:0] d;
-    output reg  [2:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 3'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$state
-
-
-module top$core$demux$wild_table$value_q(d,q,clock);
-    
-    // Module arguments
-    input wire  [31:0] d;
-    output reg  [31:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 32'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$value_q
-
-
-module top$core$demux$wild_table$way_match(d,q,clock);
-    
-    // Module arguments
-    input wire  [3:0] d;
-    output reg  [3:0] q;
-    input wire  clock;
-    
-    // Update code (custom)
-    initial begin
-       q = 4'h0;
-    end
-    
-    always @(posedge clock) begin
-       q <= d;
-    end
-          
-endmodule // top$core$demux$wild_table$way_match
-
-
-module top$core$demux$wild_table$ways$0(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [3:0] read_address;
-    input wire  read_clock;
-    output reg  [351:0] read_data;
-    input wire  [3:0] write_address;
-    input wire  write_clock;
-    input wire  [351:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[351:0] mem[15:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$core$demux$wild_table$ways$0
-
-
-module top$core$demux$wild_table$ways$1(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [3:0] read_address;
-    input wire  read_clock;
-    output reg  [351:0] read_data;
-    input wire  [3:0] write_address;
-    input wire  write_clock;
-    input wire  [351:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[351:0] mem[15:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$core$demux$wild_table$ways$1
-
-
-module top$core$demux$wild_table$ways$2(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [3:0] read_address;
-    input wire  read_clock;
-    output reg  [351:0] read_data;
-    input wire  [3:0] write_address;
-    input wire  write_clock;
-    input wire  [351:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[351:0] mem[15:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$core$demux$wild_table$ways$2
-
-
-module top$core$demux$wild_table$ways$3(read_address,read_clock,read_data,write_address,write_clock,write_data,write_enable);
-    
-    // Module arguments
-    input wire  [3:0] read_address;
-    input wire  read_clock;
-    output reg  [351:0] read_data;
-    input wire  [3:0] write_address;
-    input wire  write_clock;
-    input wire  [351:0] write_data;
-    input wire  write_enable;
-    
-    // Update code (custom)
-    reg[351:0] mem[15:0];
-    
-    
-    
-    always @(posedge read_clock) begin
-       read_data <= mem[read_address];
-    end
-    
-    always @(posedge write_clock) begin
-       if (write_enable) begin
-          mem[write_address] <= write_data;
-       end
-    end
-                
-endmodule // top$core$demux$wild_table$ways$3
 
 
 module top$core$evt(clock,settings$write,settings$queue,settings$settings,doorbell$valid,doorbell$queue,doorbell$kind,doorbell$value,rx_done$valid,rx_done$queue,rx_done$is_tx,rx_done$done,rx_done$ready,tx_done$valid,tx_done$queue,tx_done$is_tx,tx_done$done,tx_done$ready,dma$rd_req_valid,dma$rd_req_addr,dma$rd_req_len,dma$rd_req_tag,dma$rd_req_ready,dma$rd_rsp_valid,dma$rd_rsp_data,dma$rd_rsp_tag,dma$rd_rsp_last,dma$rd_rsp_ready,dma$wr_req_valid,dma$wr_req_addr,dma$wr_req_len,dma$wr_req_ready,dma$wr_data_valid,dma$wr_data,dma$wr_data_last,dma$wr_data_ready,counts,cfg_busy);

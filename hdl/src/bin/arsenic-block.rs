@@ -29,7 +29,10 @@ const BLOCKS: &[(&str, Emit)] = &[
     ("rx_crossing", |_| emit(RxCrossing::default())),
     ("dma_memory", |_| emit(DmaMemory8K::new(dma_memory::DMA_MEMORY_BASE))),
     ("frame_fifo", |_| emit(FrameFifo::<{ arsenic_hdl::params::LOOPBACK_BUFFER_LOG2 }>::default())),
-    ("filter_table", |_| emit(FilterTable::<{ arsenic_hdl::params::EXACT_BUCKET_BITS }>::new(false))),
+    ("filter_table", |_| {
+        use arsenic_hdl::params::{EXACT_BUCKET_BITS, WILDCARD_BUCKET_BITS};
+        emit(FilterTable::<{ EXACT_BUCKET_BITS + 1 }>::new(WILDCARD_BUCKET_BITS))
+    }),
     ("tx_template", |_| emit(TxTemplateCheck::default())),
     ("uart_bridge", |p| emit(UartBridge::for_clock(p.clock_hz as u64, 115_200))),
     ("reg_arbiter", |_| emit(RegArbiter::default())),

@@ -1,10 +1,17 @@
-//! One filter table: 2^BB buckets of `WAYS` entries in block RAM, one RAM
-//! per way so a whole bucket is read in one cycle. A key may sit in any way
-//! of either of its two buckets (`filter::table_hash` 0 and 1), which is
-//! what lets the host's cuckoo insertion fill it past 90%.
+//! The filter tables: buckets of `WAYS` entries in block RAM, one RAM per
+//! way so a whole bucket is read in one cycle. A key may sit in any way of
+//! either of its two buckets (`filter::table_hash` 0 and 1), which is what
+//! lets the host's cuckoo insertion fill it past 90%.
+//!
+//! The exact and the wildcard table share the RAMs and the one compare
+//! pipeline: 2^AB buckets, the lower half the exact table's, the upper half
+//! the wildcard table's (of which it uses the first 2^WB). The demux looks
+//! up one kind at a time anyway, and a block RAM 512 deep costs what one
+//! 256 deep does, so the wildcard table's own LUT RAM, comparators and hash
+//! registers (a sixth of the demux on the board) bought nothing.
 //!
 //! A lookup is a pipeline, so that no stage does more than a few LUT levels
-//! at 125 MHz: the cycle `start` is taken latches the key and both hashes
+//! at 125 MHz: the cycle `start` is taken latches the key, its table and both hashes
 //! (as 8 partial parities per bit, XORed in front of the RAM address);
 //! then bucket 0 is read; its ways are compared with the key in 4-bit
 //! chunks (registered) while bucket 1 is read; the chunks are ANDed into
@@ -30,23 +37,29 @@ use crate::ports::FilterWriteSink;
 use rust_hdl::prelude::*;
 
 #[derive(LogicBlock)]
-pub struct FilterTable<const BB: usize> {
+pub struct FilterTable<const AB: usize> {
     pub clock: Signal<In, Clock>,
-    /// Lookup request: `key` is taken when `start` is high and the table is
-    /// idle. The hashes are taken from `key` directly, so drive it from a
-    /// register.
+    /// Lookup request: `key` is taken, in the wildcard table if `wild`, when
+    /// `start` is high and the table is idle. The hashes are taken from
+    /// `key` directly, so drive it from a register.
     pub start: Signal<In, Bit>,
     pub key: Signal<In, Bits<KEY_BITS>>,
+    pub wild: Signal<In, Bit>,
     pub busy: Signal<Out, Bit>,
     /// One-cycle pulse with the result, all three from registers.
     pub done: Signal<Out, Bit>,
     pub hit: Signal<Out, Bit>,
     pub value: Signal<Out, Bits<32>>,
-    /// Entry writes addressed to either table; this one takes those whose
-    /// `wildcard` flag is its own.
+    /// Entry writes to either table.
     pub writes: FilterWriteSink,
-    is_wildcard: Constant<Bit>,
-    ways: [RAM<Bits<ENTRY_BITS>, BB>; WAYS],
+    /// Each table's bucket mask, and the wildcard table's region bit. A
+    /// slot past a table's end wraps, as it did in a table of its own.
+    exact_mask: Constant<Bits<AB>>,
+    wild_mask: Constant<Bits<AB>>,
+    wild_region: Constant<Bits<AB>>,
+    ways: [RAM<Bits<ENTRY_BITS>, AB>; WAYS],
+    /// The lookup's table, taken with its key.
+    wild_q: DFF<Bit>,
     masks0: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     masks1: [Constant<Bits<KEY_BITS>>; HASH_BITS],
     key_q: DFF<Bits<KEY_BITS>>,
@@ -83,7 +96,9 @@ pub struct FilterTable<const BB: usize> {
     h0: Signal<Local, Bits<HASH_BITS>>,
     h1: Signal<Local, Bits<HASH_BITS>>,
     way_select: Signal<Local, Bits<WAYS>>,
-    mine: Signal<Local, Bit>,
+    w_bucket: Signal<Local, Bits<AB>>,
+    r_mask: Signal<Local, Bits<AB>>,
+    r_region: Signal<Local, Bits<AB>>,
     entry: Signal<Local, Bits<ENTRY_BITS>>,
     diff: Signal<Local, Bits<KEY_BITS>>,
     match_now: Signal<Local, Bits<WAYS>>,
@@ -100,27 +115,27 @@ fn masks(f: usize) -> [Constant<Bits<KEY_BITS>>; HASH_BITS] {
     })
 }
 
-impl<const BB: usize> FilterTable<BB> {
-    /// The exact table (`false`) or the wildcard table (`true`).
-    pub fn new(wildcard: bool) -> Self {
-        Self { is_wildcard: Constant::new(wildcard), ..Self::default() }
-    }
-}
-
-impl<const BB: usize> Default for FilterTable<BB> {
-    fn default() -> Self {
-        assert!(BB + 2 <= 16 && BB <= HASH_BITS, "slot numbers are 16 bits");
+impl<const AB: usize> FilterTable<AB> {
+    /// Tables of 2^(AB-1) exact and 2^`wild_bits` wildcard buckets.
+    pub fn new(wild_bits: usize) -> Self {
+        assert!(AB >= 2 && AB + 1 <= 16 && AB - 1 <= HASH_BITS, "slot numbers are 16 bits");
+        assert!(wild_bits < AB, "the wildcard table fits in its half");
+        let ones = |n: usize| Bits::<AB>::from((1u64 << n) - 1);
         Self {
+            exact_mask: Constant::new(ones(AB - 1)),
+            wild_mask: Constant::new(ones(wild_bits)),
+            wild_region: Constant::new(Bits::<AB>::from(1u64 << (AB - 1))),
             clock: Default::default(),
             start: Default::default(),
             key: Default::default(),
+            wild: Default::default(),
             busy: Default::default(),
             done: Default::default(),
             hit: Default::default(),
             value: Default::default(),
             writes: Default::default(),
-            is_wildcard: Constant::new(false),
             ways: Default::default(),
+            wild_q: Default::default(),
             masks0: masks(0),
             masks1: masks(1),
             key_q: Default::default(),
@@ -142,7 +157,9 @@ impl<const BB: usize> Default for FilterTable<BB> {
             h0: Default::default(),
             h1: Default::default(),
             way_select: Default::default(),
-            mine: Default::default(),
+            w_bucket: Default::default(),
+            r_mask: Default::default(),
+            r_region: Default::default(),
             entry: Default::default(),
             diff: Default::default(),
             match_now: Default::default(),
@@ -151,10 +168,10 @@ impl<const BB: usize> Default for FilterTable<BB> {
     }
 }
 
-impl<const BB: usize> Logic for FilterTable<BB> {
+impl<const AB: usize> Logic for FilterTable<AB> {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, key_q, state, way_match, done_q, hit_q, value_q);
+        dff_setup!(self, clock, key_q, wild_q, state, way_match, done_q, hit_q, value_q);
         // H3 hashes of the key: each bit the parity of the key under one
         // mask, in slices registered with the key, finished from them.
         self.h0.next = 0.into();
@@ -179,22 +196,33 @@ impl<const BB: usize> Logic for FilterTable<BB> {
             self.h0.next = self.h0.val().replace_bit(j, self.h0_part[j].q.val().xor());
             self.h1.next = self.h1.val().replace_bit(j, self.h1_part[j].q.val().xor());
         }
-        self.mine.next = self.writes.write.val() & (self.writes.wildcard.val() == self.is_wildcard.val());
+        self.w_bucket.next = self.writes.slot.val().get_bits::<AB>(2) & self.exact_mask.val();
+        if self.writes.wildcard.val() {
+            self.w_bucket.next =
+                (self.writes.slot.val().get_bits::<AB>(2) & self.wild_mask.val()) | self.wild_region.val();
+        }
+        self.r_mask.next = self.exact_mask.val();
+        self.r_region.next = 0.into();
+        if self.wild_q.q.val() {
+            self.r_mask.next = self.wild_mask.val();
+            self.r_region.next = self.wild_region.val();
+        }
         self.way_select.next = bit_cast::<WAYS, 1>(true.into()) << self.writes.slot.val().get_bits::<2>(0);
         // The bucket read in each state's cycle arrives in the next.
         self.match_now.next = 0.into();
         for i in 0..WAYS {
             self.ways[i].read_clock.next = self.clock.val();
             self.ways[i].write_clock.next = self.clock.val();
-            self.ways[i].write_address.next = self.writes.slot.val().get_bits::<BB>(2);
+            self.ways[i].write_address.next = self.w_bucket.val();
             self.ways[i].write_data.next = self.writes.entry.val();
             if self.writes.clear.val() {
                 self.ways[i].write_data.next = 0.into();
             }
-            self.ways[i].write_enable.next = self.mine.val() & self.way_select.val().get_bit(i);
-            self.ways[i].read_address.next = self.h0.val().get_bits::<BB>(0);
+            self.ways[i].write_enable.next = self.writes.write.val() & self.way_select.val().get_bit(i);
+            self.ways[i].read_address.next = (self.h0.val().get_bits::<AB>(0) & self.r_mask.val()) | self.r_region.val();
             if self.state.q.val() == 2 {
-                self.ways[i].read_address.next = self.h1.val().get_bits::<BB>(0);
+                self.ways[i].read_address.next =
+                    (self.h1.val().get_bits::<AB>(0) & self.r_mask.val()) | self.r_region.val();
             }
             self.chunks_ne[i].clock.next = self.clock.val();
             self.read_value[i].clock.next = self.clock.val();
@@ -230,6 +258,7 @@ impl<const BB: usize> Logic for FilterTable<BB> {
         if self.state.q.val() == 0 {
             if self.start.val() {
                 self.key_q.d.next = self.key.val();
+                self.wild_q.d.next = self.wild.val();
                 self.state.d.next = 1.into();
             }
         } else if self.state.q.val() == 4 {
@@ -258,7 +287,15 @@ mod tests {
     use crate::filter::{table_hash, Key};
     use crate::harness::Harness;
 
-    const BB: usize = 4;
+    const AB: usize = 5;
+    /// Exact buckets, and the wildcard table's bucket bits.
+    const BB: usize = AB - 1;
+    const WB: usize = 2;
+    type Table = FilterTable<AB>;
+
+    fn table() -> Harness<Table> {
+        Harness::new(Table::new(WB), |t| &mut t.clock)
+    }
 
     fn key_bits(k: &Key) -> Bits<KEY_BITS> {
         let mut bits: Bits<KEY_BITS> = 0.into();
@@ -268,11 +305,11 @@ mod tests {
         bits
     }
 
-    fn write(h: &mut Harness<FilterTable<BB>>, slot: u32, entry: Option<(&Key, u32)>) {
+    fn write(h: &mut Harness<Table>, slot: u32, entry: Option<(&Key, u32)>) {
         write_to(h, false, slot, entry)
     }
 
-    fn write_to(h: &mut Harness<FilterTable<BB>>, wildcard: bool, slot: u32, entry: Option<(&Key, u32)>) {
+    fn write_to(h: &mut Harness<Table>, wildcard: bool, slot: u32, entry: Option<(&Key, u32)>) {
         h.uut.writes.write.next = true;
         h.uut.writes.wildcard.next = wildcard;
         h.uut.writes.slot.next = (slot as u64).into();
@@ -288,8 +325,13 @@ mod tests {
 
     /// Returns (hit, value, cycles from start to done), in the cycle done
     /// shows (so the next lookup may start in it).
-    fn lookup(h: &mut Harness<FilterTable<BB>>, k: &Key) -> (bool, u32, u32) {
+    fn lookup(h: &mut Harness<Table>, k: &Key) -> (bool, u32, u32) {
+        lookup_in(h, false, k)
+    }
+
+    fn lookup_in(h: &mut Harness<Table>, wildcard: bool, k: &Key) -> (bool, u32, u32) {
         h.uut.key.next = key_bits(k);
+        h.uut.wild.next = wildcard;
         h.uut.start.next = true;
         h.cycle();
         h.uut.start.next = false;
@@ -313,7 +355,7 @@ mod tests {
 
     #[test]
     fn finds_keys_in_either_bucket_and_misses_the_rest() {
-        let mut h = Harness::new(FilterTable::<BB>::new(false), |t| &mut t.clock);
+        let mut h = table();
         let mask = (1 << BB) - 1;
         let (a, b, c) = (key(1), key(2), key(3));
         // a in its first bucket, b in its second, c nowhere.
@@ -340,7 +382,7 @@ mod tests {
 
     #[test]
     fn hardware_hashes_equal_the_software_ones() {
-        let mut h = Harness::new(FilterTable::<BB>::default(), |t| &mut t.clock);
+        let mut h = table();
         for n in 0..50 {
             let k = key(n * 7919);
             h.uut.key.next = key_bits(&k);
@@ -360,7 +402,7 @@ mod tests {
     /// the model's lookup does: lowest way first, bucket 0 before bucket 1.
     #[test]
     fn the_first_way_of_the_first_bucket_wins() {
-        let mut h = Harness::new(FilterTable::<BB>::new(false), |t| &mut t.clock);
+        let mut h = table();
         let mask = (1 << BB) - 1;
         let a = (1..).map(key).find(|k| table_hash(0, k) & mask != table_hash(1, k) & mask).unwrap();
         write(&mut h, (table_hash(1, &a) & mask) * 4, Some((&a, 0x10)));
@@ -377,7 +419,7 @@ mod tests {
     /// result shows, get their own results.
     #[test]
     fn back_to_back_lookups_keep_their_own_results() {
-        let mut h = Harness::new(FilterTable::<BB>::new(false), |t| &mut t.clock);
+        let mut h = table();
         let mask = (1 << BB) - 1;
         let keys: Vec<Key> = (10..16).map(key).collect();
         for (n, k) in keys.iter().enumerate().step_by(2) {
@@ -392,5 +434,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The two tables share the RAMs but not their entries: a key written
+    /// to one is found only by lookups in that one, each with its own
+    /// value, and a wildcard slot past the table's end wraps inside it.
+    #[test]
+    fn the_exact_and_wildcard_tables_keep_their_own_entries() {
+        let mut h = table();
+        let (exact, wild) = ((1 << BB) - 1, (1 << WB) - 1);
+        // A key whose bucket number is the same in both tables, so only
+        // the region tells its two entries apart.
+        let k = (1..).map(key).find(|k| table_hash(0, k) & exact <= wild).unwrap();
+        write_to(&mut h, true, (table_hash(0, &k) & wild) * 4 + 2, Some((&k, 0x77)));
+        assert_eq!(lookup_in(&mut h, true, &k), (true, 0x77, 5));
+        assert!(!lookup(&mut h, &k).0, "a wildcard entry was found by an exact lookup");
+        write(&mut h, (table_hash(0, &k) & exact) * 4 + 2, Some((&k, 0x55)));
+        assert_eq!(lookup(&mut h, &k), (true, 0x55, 5));
+        assert_eq!(lookup_in(&mut h, true, &k), (true, 0x77, 5));
+        // Clearing one leaves the other.
+        write_to(&mut h, true, (table_hash(0, &k) & wild) * 4 + 2, None);
+        assert!(!lookup_in(&mut h, true, &k).0);
+        assert_eq!(lookup(&mut h, &k), (true, 0x55, 5));
+        // Slot numbers past the wildcard table's end land on its own
+        // buckets, never on the exact table's.
+        let beyond = ((table_hash(1, &k) & wild) + (1 << WB)) * 4 + 1;
+        write_to(&mut h, true, beyond, Some((&k, 0x99)));
+        assert_eq!(lookup_in(&mut h, true, &k).1, 0x99);
+        assert_eq!(lookup(&mut h, &k), (true, 0x55, 5));
+    }
+
+    #[test]
+    fn filter_table_generates_verilog() {
+        let mut uut = Table::new(WB);
+        uut.connect_all();
+        check_all(&uut).unwrap();
+        let v = generate_verilog(&uut);
+        assert!(v.contains("module top"));
     }
 }

@@ -78,8 +78,8 @@ pub struct FlowDemux {
     pub counts: Signal<Out, Bits<DEMUX_COUNTERS>>,
 
     parser: HeaderParser,
-    exact_table: FilterTable<EXACT_BUCKET_BITS>,
-    wild_table: FilterTable<WILDCARD_BUCKET_BITS>,
+    /// Both filter tables, in one set of RAMs (the upper half wildcard).
+    filters: FilterTable<{ EXACT_BUCKET_BITS + 1 }>,
     queues: Constant<Bits<13>>,
     busy: DFF<Bit>,
     /// While busy: 0 issuing `kind`'s lookup (or skipping it), 1 waiting for
@@ -148,8 +148,7 @@ impl FlowDemux {
             decision: Default::default(),
             counts: Default::default(),
             parser: Default::default(),
-            exact_table: FilterTable::new(false),
-            wild_table: FilterTable::new(true),
+            filters: FilterTable::new(WILDCARD_BUCKET_BITS),
             queues: Constant::new((params.queues as u64).into()),
             busy: Default::default(),
             step: Default::default(),
@@ -195,7 +194,7 @@ impl FlowDemux {
 impl Logic for FlowDemux {
     #[hdl_gen]
     fn update(&mut self) {
-        clock!(self, clock, parser, exact_table, wild_table);
+        clock!(self, clock, parser, filters);
         dff_setup!(
             self, clock, busy, step, kind, key_r, applies_r, value_r, sum_r, overruns, d_valid,
             d_reason, d_queue, d_kind, d_id, d_rss, d_counts, w_valid, waiting_frame, frame, ovr_owed,
@@ -206,8 +205,7 @@ impl Logic for FlowDemux {
         self.parser.last.next = self.last.val();
         self.parser.error.next = self.error.val();
         self.parser.rss_key.next = self.rss_key.val();
-        FilterWriteSink::link(&mut self.filter, &mut self.exact_table.writes);
-        FilterWriteSink::link(&mut self.filter, &mut self.wild_table.writes);
+        FilterWriteSink::link(&mut self.filter, &mut self.filters.writes);
 
         self.decision.valid.next = self.d_valid.q.val();
         self.decision.reason.next = self.d_reason.q.val();
@@ -259,14 +257,12 @@ impl Logic for FlowDemux {
         // in the cycle it starts.
         self.key_r.d.next = self.key.val();
         self.applies_r.d.next = self.applies.val();
-        self.exact_table.key.next = self.key_r.q.val();
-        self.wild_table.key.next = self.key_r.q.val();
-        self.exact_table.start.next = false;
-        self.wild_table.start.next = false;
-        // Only one table looks up at a time; their results are registered.
-        self.done.next = self.exact_table.done.val() | self.wild_table.done.val();
-        self.hit.next = (self.exact_table.done.val() & self.exact_table.hit.val())
-            | (self.wild_table.done.val() & self.wild_table.hit.val());
+        self.filters.key.next = self.key_r.q.val();
+        self.filters.wild.next = self.kind.q.val() != 1;
+        self.filters.start.next = false;
+        // The tables' results are registered.
+        self.done.next = self.filters.done.val();
+        self.hit.next = self.filters.done.val() & self.filters.hit.val();
         self.spread_mask.next = (bit_cast::<13, 1>(true.into()) << self.value_r.q.val().get_bits::<3>(12)) - 1;
         self.wrapped.next = bit_cast::<14, 13>(self.sum_r.q.val()) - bit_cast::<14, 13>(self.queues.val());
 
@@ -275,8 +271,7 @@ impl Logic for FlowDemux {
             if self.step.q.val() == 0 {
                 if self.applies_r.q.val() {
                     self.step.d.next = 1.into();
-                    self.exact_table.start.next = self.kind.q.val() == 1;
-                    self.wild_table.start.next = self.kind.q.val() != 1;
+                    self.filters.start.next = true;
                 } else if self.kind.q.val() == 7 {
                     self.emit.next = true;
                 } else {
@@ -286,10 +281,7 @@ impl Logic for FlowDemux {
                 if self.done.val() {
                     if self.hit.val() {
                         self.step.d.next = 2.into();
-                        self.value_r.d.next = self.wild_table.value.val();
-                        if self.exact_table.done.val() {
-                            self.value_r.d.next = self.exact_table.value.val();
-                        }
+                        self.value_r.d.next = self.filters.value.val();
                     } else if self.kind.q.val() == 7 {
                         self.emit.next = true;
                     } else {
