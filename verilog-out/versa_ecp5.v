@@ -43819,19 +43819,20 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
     localparam FwdState$Load1 = 1;
     localparam FwdState$Load2 = 2;
     localparam FwdState$TxCheck = 3;
-    localparam FwdState$RxWbHi = 4;
-    localparam FwdState$RxWbLo = 5;
-    localparam FwdState$RxAddrLo = 6;
-    localparam FwdState$RxAddrHi = 7;
-    localparam FwdState$TxWbHi = 8;
-    localparam FwdState$TxWbLo = 9;
-    localparam FwdState$TxAddrLo = 10;
-    localparam FwdState$TxAddrHi = 11;
-    localparam FwdState$PostAddrLo = 12;
-    localparam FwdState$PostAddrHi = 13;
-    localparam FwdState$PostLen = 14;
-    localparam FwdState$PostClear = 15;
-    localparam FwdState$Doorbell = 16;
+    localparam FwdState$Next = 4;
+    localparam FwdState$RxWbHi = 5;
+    localparam FwdState$RxWbLo = 6;
+    localparam FwdState$RxAddrLo = 7;
+    localparam FwdState$RxAddrHi = 8;
+    localparam FwdState$TxWbHi = 9;
+    localparam FwdState$TxWbLo = 10;
+    localparam FwdState$TxAddrLo = 11;
+    localparam FwdState$TxAddrHi = 12;
+    localparam FwdState$PostAddrLo = 13;
+    localparam FwdState$PostAddrHi = 14;
+    localparam FwdState$PostLen = 15;
+    localparam FwdState$PostClear = 16;
+    localparam FwdState$Doorbell = 17;
     
     // Stub signals
     reg  running$0$d;
@@ -44190,7 +44191,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
     reg  [23:0] acc_addr;
     reg  [31:0] acc_wdata;
     reg  done;
-    reg  next_slot;
     reg  stop;
     reg  inc_rx_head;
     reg  inc_rx_tail;
@@ -45102,12 +45102,11 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
         regs$addr = addr$q;
         regs$wdata = wdata$q;
         strobe$d = 1'b0;
-        want = ~((state$q == FwdState$Pick) | (state$q == FwdState$Load1) | (state$q == FwdState$Load2) | (state$q == FwdState$TxCheck));
+        want = ~((state$q == FwdState$Pick) | (state$q == FwdState$Load1) | (state$q == FwdState$Load2) | (state$q == FwdState$TxCheck) | (state$q == FwdState$Next));
         acc_write = 1'b0;
         acc_addr = 32'h0;
         acc_wdata = 32'h0;
         done = busy$q & regs$ack;
-        next_slot = 1'b0;
         stop = 1'b0;
         inc_rx_head = 1'b0;
         inc_rx_tail = 1'b0;
@@ -45126,8 +45125,14 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                         end
                     end
                     else begin
-                        next_slot = 1'b1;
+                        state$d = FwdState$Next;
                     end
+                end
+            FwdState$Next:
+                begin
+                    state$d = FwdState$Load1;
+                    cur$d = cur$q + 32'h1;
+                    abort$d = 1'b0;
                 end
             FwdState$Load1:
                 begin
@@ -45185,7 +45190,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                         state$d = FwdState$TxWbHi;
                     end
                     else begin
-                        next_slot = 1'b1;
+                        state$d = FwdState$Next;
                     end
                 end
             FwdState$TxWbHi:
@@ -45196,7 +45201,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                             state$d = FwdState$TxWbLo;
                         end
                         else begin
-                            next_slot = 1'b1;
+                            state$d = FwdState$Next;
                         end
                     end
                 end
@@ -45209,7 +45214,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                             state$d = FwdState$TxAddrLo;
                         end
                         else begin
-                            next_slot = 1'b1;
+                            state$d = FwdState$Next;
                         end
                     end
                 end
@@ -45296,13 +45301,13 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                             inc_rx_tail = 1'b1;
                             inc_tx_head = 1'b1;
                             inc_forwarded = 1'b1;
-                            next_slot = 1'b1;
+                            state$d = FwdState$Next;
                         end
                         if (kind$q == 32'h3) begin
                             inc_rx_tail = 1'b1;
                             inc_tx_head = 1'b1;
                             inc_tx_errors = 1'b1;
-                            next_slot = 1'b1;
+                            state$d = FwdState$Next;
                         end
                     end
                 end
@@ -45317,7 +45322,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
                 waited$d = 32'h0;
             end
             else begin
-                next_slot = 1'b1;
+                state$d = FwdState$Next;
             end
         end
         if (busy$q) begin
@@ -45328,13 +45333,8 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
             else if (waited$q == 32'h3ff) begin
                 busy$d = 1'b0;
                 stop = 1'b1;
-                next_slot = 1'b1;
+                state$d = FwdState$Next;
             end
-        end
-        if (next_slot) begin
-            state$d = FwdState$Load1;
-            cur$d = cur$q + 32'h1;
-            abort$d = 1'b0;
         end
         if (cur_hot[0]) begin
             if (inc_rx_head) begin
@@ -47334,19 +47334,20 @@ module top$forwarder$state(d,q,clock);
     localparam FwdState$Load1 = 1;
     localparam FwdState$Load2 = 2;
     localparam FwdState$TxCheck = 3;
-    localparam FwdState$RxWbHi = 4;
-    localparam FwdState$RxWbLo = 5;
-    localparam FwdState$RxAddrLo = 6;
-    localparam FwdState$RxAddrHi = 7;
-    localparam FwdState$TxWbHi = 8;
-    localparam FwdState$TxWbLo = 9;
-    localparam FwdState$TxAddrLo = 10;
-    localparam FwdState$TxAddrHi = 11;
-    localparam FwdState$PostAddrLo = 12;
-    localparam FwdState$PostAddrHi = 13;
-    localparam FwdState$PostLen = 14;
-    localparam FwdState$PostClear = 15;
-    localparam FwdState$Doorbell = 16;
+    localparam FwdState$Next = 4;
+    localparam FwdState$RxWbHi = 5;
+    localparam FwdState$RxWbLo = 6;
+    localparam FwdState$RxAddrLo = 7;
+    localparam FwdState$RxAddrHi = 8;
+    localparam FwdState$TxWbHi = 9;
+    localparam FwdState$TxWbLo = 10;
+    localparam FwdState$TxAddrLo = 11;
+    localparam FwdState$TxAddrHi = 12;
+    localparam FwdState$PostAddrLo = 13;
+    localparam FwdState$PostAddrHi = 14;
+    localparam FwdState$PostLen = 15;
+    localparam FwdState$PostClear = 16;
+    localparam FwdState$Doorbell = 17;
     
     // Update code (custom)
     initial begin

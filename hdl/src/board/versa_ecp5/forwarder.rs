@@ -85,6 +85,9 @@ enum FwdState {
     Load2,
     /// Deciding whether the turn looks at the transmit ring.
     TxCheck,
+    /// The turn is over: on to the next slot. A state of its own, so the
+    /// many ways a turn ends do not also drive the slot number.
+    Next,
     // Every state from here on makes one access (`want`); they come last
     // so that test is one LUT on the state's top bits.
     RxWbHi,
@@ -198,7 +201,6 @@ pub struct Forwarder {
     acc_addr: Signal<Local, Bits<24>>,
     acc_wdata: Signal<Local, Bits<32>>,
     done: Signal<Local, Bit>,
-    next_slot: Signal<Local, Bit>,
     stop: Signal<Local, Bit>,
     inc_rx_head: Signal<Local, Bit>,
     inc_rx_tail: Signal<Local, Bit>,
@@ -318,7 +320,6 @@ impl Default for Forwarder {
             acc_addr: Default::default(),
             acc_wdata: Default::default(),
             done: Default::default(),
-            next_slot: Default::default(),
             stop: Default::default(),
             inc_rx_head: Default::default(),
             inc_rx_tail: Default::default(),
@@ -491,12 +492,12 @@ impl Logic for Forwarder {
         self.want.next = !((self.state.q.val() == FwdState::Pick)
             | (self.state.q.val() == FwdState::Load1)
             | (self.state.q.val() == FwdState::Load2)
-            | (self.state.q.val() == FwdState::TxCheck));
+            | (self.state.q.val() == FwdState::TxCheck)
+            | (self.state.q.val() == FwdState::Next));
         self.acc_write.next = false;
         self.acc_addr.next = 0.into();
         self.acc_wdata.next = 0.into();
         self.done.next = self.busy.q.val() & self.regs.ack.val();
-        self.next_slot.next = false;
         self.stop.next = false;
         self.inc_rx_head.next = false;
         self.inc_rx_tail.next = false;
@@ -514,8 +515,13 @@ impl Logic for Forwarder {
                         self.state.d.next = FwdState::RxWbHi;
                     }
                 } else {
-                    self.next_slot.next = true;
+                    self.state.d.next = FwdState::Next;
                 }
+            }
+            FwdState::Next => {
+                self.state.d.next = FwdState::Load1;
+                self.cur.d.next = self.cur.q.val() + 1;
+                self.abort.d.next = false;
             }
             FwdState::Load1 => {
                 self.state.d.next = FwdState::Load2;
@@ -570,7 +576,7 @@ impl Logic for Forwarder {
                 {
                     self.state.d.next = FwdState::TxWbHi;
                 } else {
-                    self.next_slot.next = true;
+                    self.state.d.next = FwdState::Next;
                 }
             }
             FwdState::TxWbHi => {
@@ -579,7 +585,7 @@ impl Logic for Forwarder {
                     if self.regs.rdata.val().get_bit(31) {
                         self.state.d.next = FwdState::TxWbLo;
                     } else {
-                        self.next_slot.next = true;
+                        self.state.d.next = FwdState::Next;
                     }
                 }
             }
@@ -590,7 +596,7 @@ impl Logic for Forwarder {
                     if self.rx_room.q.val() {
                         self.state.d.next = FwdState::TxAddrLo;
                     } else {
-                        self.next_slot.next = true;
+                        self.state.d.next = FwdState::Next;
                     }
                 }
             }
@@ -670,13 +676,13 @@ impl Logic for Forwarder {
                         self.inc_rx_tail.next = true;
                         self.inc_tx_head.next = true;
                         self.inc_forwarded.next = true;
-                        self.next_slot.next = true;
+                        self.state.d.next = FwdState::Next;
                     }
                     if self.kind.q.val() == 3 {
                         self.inc_rx_tail.next = true;
                         self.inc_tx_head.next = true;
                         self.inc_tx_errors.next = true;
-                        self.next_slot.next = true;
+                        self.state.d.next = FwdState::Next;
                     }
                 }
             }
@@ -692,7 +698,7 @@ impl Logic for Forwarder {
                 self.busy.d.next = true;
                 self.waited.d.next = 0.into();
             } else {
-                self.next_slot.next = true;
+                self.state.d.next = FwdState::Next;
             }
         }
         if self.busy.q.val() {
@@ -702,13 +708,8 @@ impl Logic for Forwarder {
             } else if self.waited.q.val() == 0x3FF {
                 self.busy.d.next = false;
                 self.stop.next = true;
-                self.next_slot.next = true;
+                self.state.d.next = FwdState::Next;
             }
-        }
-        if self.next_slot.val() {
-            self.state.d.next = FwdState::Load1;
-            self.cur.d.next = self.cur.q.val() + 1;
-            self.abort.d.next = false;
         }
         for i in 0..4 {
             if self.cur_hot.val().get_bit(i) {
