@@ -13608,6 +13608,21 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  [127:0] dst_addr$d;
     wire  [127:0] dst_addr$q;
     reg  dst_addr$clock;
+    reg  [7:0] cap_data$d;
+    wire  [7:0] cap_data$q;
+    reg  cap_data$clock;
+    reg  cap_src$d;
+    wire  cap_src$q;
+    reg  cap_src$clock;
+    reg  cap_dst$d;
+    wire  cap_dst$q;
+    reg  cap_dst$clock;
+    reg  cap_feed$d;
+    wire  cap_feed$q;
+    reg  cap_feed$clock;
+    reg  cap_clear$d;
+    wire  cap_clear$q;
+    reg  cap_clear$clock;
     reg  ports$d;
     wire  ports$q;
     reg  ports$clock;
@@ -13726,6 +13741,9 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
     reg  dispatch;
     reg  [7:0] dispatch_nh;
     reg  feed;
+    reg  to_src;
+    reg  to_dst;
+    reg  clear;
     reg  [31:0] rss_mix;
     reg  [3:0] c_reason;
     
@@ -13819,6 +13837,31 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         .d(dst_addr$d),
         .q(dst_addr$q),
         .clock(dst_addr$clock)
+    );
+    top$demux$parser$cap_data cap_data(
+        .d(cap_data$d),
+        .q(cap_data$q),
+        .clock(cap_data$clock)
+    );
+    top$demux$parser$cap_src cap_src(
+        .d(cap_src$d),
+        .q(cap_src$q),
+        .clock(cap_src$clock)
+    );
+    top$demux$parser$cap_dst cap_dst(
+        .d(cap_dst$d),
+        .q(cap_dst$q),
+        .clock(cap_dst$clock)
+    );
+    top$demux$parser$cap_feed cap_feed(
+        .d(cap_feed$d),
+        .q(cap_feed$q),
+        .clock(cap_feed$clock)
+    );
+    top$demux$parser$cap_clear cap_clear(
+        .d(cap_clear$d),
+        .q(cap_clear$q),
+        .clock(cap_clear$clock)
     );
     top$demux$parser$ports ports(
         .d(ports$d),
@@ -14045,6 +14088,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         finishing$clock = clock;
         frame_error$clock = clock;
         frame_len$clock = clock;
+        cap_data$clock = clock;
+        cap_src$clock = clock;
+        cap_dst$clock = clock;
+        cap_feed$clock = clock;
+        cap_clear$clock = clock;
         in_frame$d = in_frame$q;
         pos$d = pos$q;
         p_sat$d = p_sat$q;
@@ -14097,6 +14145,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         finishing$d = finishing$q;
         frame_error$d = frame_error$q;
         frame_len$d = frame_len$q;
+        cap_data$d = cap_data$q;
+        cap_src$d = cap_src$q;
+        cap_dst$d = cap_dst$q;
+        cap_feed$d = cap_feed$q;
+        cap_clear$d = cap_clear$q;
         st = state$q;
         p = pos$q;
         if (~in_frame$q) begin
@@ -14183,30 +14236,33 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
             dispatch_class = proto_class$q;
         end
         feed = 1'b0;
+        to_src = 1'b0;
+        to_dst = 1'b0;
+        clear = 1'b0;
         finishing$d = 1'b0;
         rss_mix = rss_hash$q;
-        if (data[32'h7 - 0]) begin
+        if (cap_data$q[32'h7 - 0]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 0)+:(32)];
         end
-        if (data[32'h7 - 1]) begin
+        if (cap_data$q[32'h7 - 1]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 1)+:(32)];
         end
-        if (data[32'h7 - 2]) begin
+        if (cap_data$q[32'h7 - 2]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 2)+:(32)];
         end
-        if (data[32'h7 - 3]) begin
+        if (cap_data$q[32'h7 - 3]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 3)+:(32)];
         end
-        if (data[32'h7 - 4]) begin
+        if (cap_data$q[32'h7 - 4]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 4)+:(32)];
         end
-        if (data[32'h7 - 5]) begin
+        if (cap_data$q[32'h7 - 5]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 5)+:(32)];
         end
-        if (data[32'h7 - 6]) begin
+        if (cap_data$q[32'h7 - 6]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 6)+:(32)];
         end
-        if (data[32'h7 - 7]) begin
+        if (cap_data$q[32'h7 - 7]) begin
             rss_mix = rss_mix ^ key_shift$q[(32'h120 - 7)+:(32)];
         end
         if (valid) begin
@@ -14229,14 +14285,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 ports$d = 1'b0;
                 fragment$d = 1'b0;
                 verdict$d = 32'h0;
-                src_addr$d = 32'h0;
-                dst_addr$d = 32'h0;
+                clear = 1'b1;
                 src_port$d = 32'h0;
                 dst_port$d = 32'h0;
                 protocol$d = 32'h0;
                 proto_class$d = 32'h1;
-                rss_hash$d = 32'h0;
-                key_shift$d = rss_key;
                 need_end$d = 32'h0;
                 ip_end$d = 32'h0;
             end
@@ -14335,11 +14388,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                     proto_class$d = data_class;
                 end
                 if (at$q[(64'hc)+:(1)]) begin
-                    src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    to_src = 1'b1;
                     feed = 1'b1;
                 end
                 if (at$q[(64'hd)+:(1)]) begin
-                    dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    to_dst = 1'b1;
                     feed = 1'b1;
                 end
                 if (at$q[(64'h12)+:(1)]) begin
@@ -14371,11 +14424,11 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                     nh_class$d = data_class;
                 end
                 if (at$q[(64'he)+:(1)]) begin
-                    src_addr$d = (src_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    to_src = 1'b1;
                     feed = 1'b1;
                 end
                 if (at$q[(64'hf)+:(1)]) begin
-                    dst_addr$d = (dst_addr$q << 32'h8) | ((data) & 128'hffffffffffffffffffffffffffffffff);
+                    to_dst = 1'b1;
                     feed = 1'b1;
                 end
                 if (at$q[(64'h9)+:(1)]) begin
@@ -14447,10 +14500,27 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                     end
                 end
             end
-            if (feed) begin
-                rss_hash$d = rss_mix;
-                key_shift$d = key_shift$q << 32'h8;
-            end
+        end
+        cap_data$d = data;
+        cap_src$d = to_src;
+        cap_dst$d = to_dst;
+        cap_feed$d = feed;
+        cap_clear$d = clear;
+        if (cap_clear$q) begin
+            src_addr$d = 32'h0;
+            dst_addr$d = 32'h0;
+            rss_hash$d = 32'h0;
+            key_shift$d = rss_key;
+        end
+        if (cap_src$q) begin
+            src_addr$d = (src_addr$q << 32'h8) | ((cap_data$q) & 128'hffffffffffffffffffffffffffffffff);
+        end
+        if (cap_dst$q) begin
+            dst_addr$d = (dst_addr$q << 32'h8) | ((cap_data$q) & 128'hffffffffffffffffffffffffffffffff);
+        end
+        if (cap_feed$q) begin
+            rss_hash$d = rss_mix;
+            key_shift$d = key_shift$q << 32'h8;
         end
         res_valid$d = finishing$q;
         r_error$d = frame_error$q;
@@ -14466,12 +14536,9 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         res$d[(64'h41)+:(1)] = ip$q;
         res$d[(64'h42)+:(1)] = v6$q;
         res$d[(64'h43)+:(8)] = protocol$q;
-        res$d[(64'h4b)+:(128)] = src_addr$q;
-        res$d[(64'hcb)+:(128)] = dst_addr$q;
         res$d[(64'h14b)+:(1)] = ports$q;
         res$d[(64'h14c)+:(16)] = src_port$q;
         res$d[(64'h15c)+:(16)] = dst_port$q;
-        res$d[(64'h16c)+:(32)] = rss_hash$q;
         c_reason = 32'h0;
         if (r_error$q) begin
             c_reason = 32'h8;
@@ -14493,6 +14560,9 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
         out_valid$d = res_valid$q;
         out$d = res$q;
         out$d[(64'h0)+:(4)] = c_reason;
+        out$d[(64'h4b)+:(128)] = src_addr$q;
+        out$d[(64'hcb)+:(128)] = dst_addr$q;
+        out$d[(64'h16c)+:(32)] = rss_hash$q;
         result_valid = out_valid$q;
         result = out$q;
     end
@@ -14536,6 +14606,101 @@ module top$demux$parser$base(d,q,clock);
     end
           
 endmodule // top$demux$parser$base
+
+
+module top$demux$parser$cap_clear(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$cap_clear
+
+
+module top$demux$parser$cap_data(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$cap_data
+
+
+module top$demux$parser$cap_dst(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$cap_dst
+
+
+module top$demux$parser$cap_feed(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$cap_feed
+
+
+module top$demux$parser$cap_src(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$demux$parser$cap_src
 
 
 module top$demux$parser$dst_addr(d,q,clock);

@@ -118,7 +118,7 @@ fn masks(f: usize) -> [Constant<Bits<KEY_BITS>>; HASH_BITS] {
 impl<const AB: usize> FilterTable<AB> {
     /// Tables of 2^(AB-1) exact and 2^`wild_bits` wildcard buckets.
     pub fn new(wild_bits: usize) -> Self {
-        assert!(AB >= 2 && AB + 1 <= 16 && AB - 1 <= HASH_BITS, "slot numbers are 16 bits");
+        assert!((2..16).contains(&AB) && AB - 1 <= HASH_BITS, "slot numbers are 16 bits");
         assert!(wild_bits < AB, "the wildcard table fits in its half");
         let ones = |n: usize| Bits::<AB>::from((1u64 << n) - 1);
         Self {

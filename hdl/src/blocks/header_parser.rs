@@ -96,8 +96,19 @@ pub struct HeaderParser {
     v6: DFF<Bit>,
     mac: DFF<Bits<48>>,
     protocol: DFF<Bits<8>>,
+    /// The addresses and the RSS hash are wide (128, 128, 32 + the 320-bit
+    /// key) and loaded from byte decodes: they take their bytes a cycle
+    /// late, from `cap_*`, so each load enable is one register fanning out
+    /// rather than the end of the state decode (the routed board's worst
+    /// path). They are complete by the report's second cycle, where `out`
+    /// takes them directly.
     src_addr: DFF<Bits<128>>,
     dst_addr: DFF<Bits<128>>,
+    cap_data: DFF<Bits<8>>,
+    cap_src: DFF<Bit>,
+    cap_dst: DFF<Bit>,
+    cap_feed: DFF<Bit>,
+    cap_clear: DFF<Bit>,
     ports: DFF<Bit>,
     src_port: DFF<Bits<16>>,
     dst_port: DFF<Bits<16>>,
@@ -170,6 +181,9 @@ pub struct HeaderParser {
     dispatch: Signal<Local, Bit>,
     dispatch_nh: Signal<Local, Bits<8>>,
     feed: Signal<Local, Bit>,
+    to_src: Signal<Local, Bit>,
+    to_dst: Signal<Local, Bit>,
+    clear: Signal<Local, Bit>,
     rss_mix: Signal<Local, Bits<32>>,
     c_reason: Signal<Local, Bits<4>>,
 }
@@ -202,6 +216,11 @@ impl Default for HeaderParser {
             protocol: Default::default(),
             src_addr: Default::default(),
             dst_addr: Default::default(),
+            cap_data: Default::default(),
+            cap_src: Default::default(),
+            cap_dst: Default::default(),
+            cap_feed: Default::default(),
+            cap_clear: Default::default(),
             ports: Default::default(),
             src_port: Default::default(),
             dst_port: Default::default(),
@@ -251,6 +270,9 @@ impl Default for HeaderParser {
             dispatch: Default::default(),
             dispatch_nh: Default::default(),
             feed: Default::default(),
+            to_src: Default::default(),
+            to_dst: Default::default(),
+            clear: Default::default(),
             rss_mix: Default::default(),
             c_reason: Default::default(),
         }
@@ -278,7 +300,8 @@ impl Logic for HeaderParser {
             dst_port, ihl_bytes, ihl_m1, ext_m1, l4_m1, ip_len, frag_hi, fragment, ip_end,
             need_end, next_hdr, rel_q, at, ends, nh_class, proto_class, res_valid, res, r_error,
             r_verdict, r_open, r_short_ip, r_past_frame, r_past_ip, out_valid, out, verdict,
-            rss_hash, key_shift, finishing, frame_error, frame_len
+            rss_hash, key_shift, finishing, frame_error, frame_len, cap_data, cap_src, cap_dst,
+            cap_feed, cap_clear
         );
         // A frame's first byte starts from a clean slate. (The headers'
         // branches below are separate `if`s: one-hot, at most one applies.)
@@ -385,13 +408,16 @@ impl Logic for HeaderParser {
             self.dispatch_class.next = self.proto_class.q.val();
         }
         self.feed.next = false;
+        self.to_src.next = false;
+        self.to_dst.next = false;
+        self.clear.next = false;
         self.finishing.d.next = false;
 
         // The RSS hash takes each input byte's bits most significant first,
         // each selecting the 32 key bits starting at its own position.
         self.rss_mix.next = self.rss_hash.q.val();
         for j in 0..8 {
-            if self.data.val().get_bit(7 - j) {
+            if self.cap_data.q.val().get_bit(7 - j) {
                 self.rss_mix.next = self.rss_mix.val() ^ self.key_shift.q.val().get_bits::<32>(288 - j);
             }
         }
@@ -420,14 +446,11 @@ impl Logic for HeaderParser {
                 self.ports.d.next = false;
                 self.fragment.d.next = false;
                 self.verdict.d.next = 0.into();
-                self.src_addr.d.next = 0.into();
-                self.dst_addr.d.next = 0.into();
+                self.clear.next = true;
                 self.src_port.d.next = 0.into();
                 self.dst_port.d.next = 0.into();
                 self.protocol.d.next = 0.into();
                 self.proto_class.d.next = 1.into();
-                self.rss_hash.d.next = 0.into();
-                self.key_shift.d.next = self.rss_key.val();
                 self.need_end.d.next = 0.into();
                 self.ip_end.d.next = 0.into();
             }
@@ -524,11 +547,11 @@ impl Logic for HeaderParser {
                     self.proto_class.d.next = self.data_class.val();
                 }
                 if self.at.q.val().src4 {
-                    self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.to_src.next = true;
                     self.feed.next = true;
                 }
                 if self.at.q.val().dst4 {
-                    self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.to_dst.next = true;
                     self.feed.next = true;
                 }
                 if self.at.q.val().ihl_end {
@@ -560,11 +583,11 @@ impl Logic for HeaderParser {
                     self.nh_class.d.next = self.data_class.val();
                 }
                 if self.at.q.val().src6 {
-                    self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.to_src.next = true;
                     self.feed.next = true;
                 }
                 if self.at.q.val().dst6 {
-                    self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.data.val());
+                    self.to_dst.next = true;
                     self.feed.next = true;
                 }
                 if self.at.q.val().o39 {
@@ -636,10 +659,29 @@ impl Logic for HeaderParser {
                     }
                 }
             }
-            if self.feed.val() {
-                self.rss_hash.d.next = self.rss_mix.val();
-                self.key_shift.d.next = self.key_shift.q.val() << 8;
-            }
+        }
+
+        // The capture stage, a cycle behind the decode.
+        self.cap_data.d.next = self.data.val();
+        self.cap_src.d.next = self.to_src.val();
+        self.cap_dst.d.next = self.to_dst.val();
+        self.cap_feed.d.next = self.feed.val();
+        self.cap_clear.d.next = self.clear.val();
+        if self.cap_clear.q.val() {
+            self.src_addr.d.next = 0.into();
+            self.dst_addr.d.next = 0.into();
+            self.rss_hash.d.next = 0.into();
+            self.key_shift.d.next = self.rss_key.val();
+        }
+        if self.cap_src.q.val() {
+            self.src_addr.d.next = (self.src_addr.q.val() << 8) | bit_cast::<128, 8>(self.cap_data.q.val());
+        }
+        if self.cap_dst.q.val() {
+            self.dst_addr.d.next = (self.dst_addr.q.val() << 8) | bit_cast::<128, 8>(self.cap_data.q.val());
+        }
+        if self.cap_feed.q.val() {
+            self.rss_hash.d.next = self.rss_mix.val();
+            self.key_shift.d.next = self.key_shift.q.val() << 8;
         }
 
         // The report, from the registers as the last byte left them, with
@@ -659,12 +701,9 @@ impl Logic for HeaderParser {
         self.res.d.next.is_ip = self.ip.q.val();
         self.res.d.next.is_v6 = self.v6.q.val();
         self.res.d.next.proto = self.protocol.q.val();
-        self.res.d.next.src = self.src_addr.q.val();
-        self.res.d.next.dst = self.dst_addr.q.val();
         self.res.d.next.has_ports = self.ports.q.val();
         self.res.d.next.sport = self.src_port.q.val();
         self.res.d.next.dport = self.dst_port.q.val();
-        self.res.d.next.rss = self.rss_hash.q.val();
 
         // A cycle later, the reason.
         self.c_reason.next = 0.into();
@@ -684,6 +723,9 @@ impl Logic for HeaderParser {
         self.out_valid.d.next = self.res_valid.q.val();
         self.out.d.next = self.res.q.val();
         self.out.d.next.reason = self.c_reason.val();
+        self.out.d.next.src = self.src_addr.q.val();
+        self.out.d.next.dst = self.dst_addr.q.val();
+        self.out.d.next.rss = self.rss_hash.q.val();
         self.result_valid.next = self.out_valid.q.val();
         self.result.next = self.out.q.val();
     }
@@ -904,5 +946,21 @@ mod tests {
         let mut padded = eth(&[], 0x0800, &ipv4(17, SRC4, DST4, 0, &[0; 8], 0));
         padded.extend_from_slice(&[0; 18]);
         assert_eq!(parse(&[padded], 0)[0].reason, 0);
+    }
+
+    /// Frames that end on an address byte, each followed at once by the
+    /// next: the addresses and the hash (taken a cycle behind the decode)
+    /// are still each frame's own, as when the frames come apart.
+    #[test]
+    fn addresses_and_hash_ending_a_frame_stay_its_own_back_to_back() {
+        let v4 = eth(&[], 0x0800, &ipv4(6, SRC4, DST4, 0, &tcp(1, 2, 5), 0));
+        let src = 0x3ffe_2501_0200_1fff_0000_0000_0000_0007u128;
+        let v6 = eth(&[], 0x86DD, &ipv6(17, src, !src, &[0; 8]));
+        let frames = vec![v4[..34].to_vec(), v6[..54].to_vec(), v4.clone(), v6[..54].to_vec(), v4[..34].to_vec()];
+        let apart: Vec<Report> = frames.iter().flat_map(|f| parse(&[f.clone()], 0)).collect();
+        assert_eq!(apart[0].flow.ip.unwrap().dst, 0xA18E_6450);
+        assert_eq!(apart[1].flow.ip.unwrap().dst, !src);
+        assert_ne!(apart[0].rss, 0);
+        assert_eq!(parse(&frames, 0), apart);
     }
 }
