@@ -5,10 +5,11 @@
 //!
 //! The exact and the wildcard table share the RAMs and the one compare
 //! pipeline: 2^AB buckets, the lower half the exact table's, the upper half
-//! the wildcard table's (of which it uses the first 2^WB). The demux looks
-//! up one kind at a time anyway, and a block RAM 512 deep costs what one
-//! 256 deep does, so the wildcard table's own LUT RAM, comparators and hash
-//! registers (a sixth of the demux on the board) bought nothing.
+//! the wildcard table's (of which it uses the first 2^`wild_bits`). The
+//! demux looks up one kind at a time anyway, and a block RAM 512 deep costs
+//! what one 256 deep does, so the wildcard table's own LUT RAM, comparators
+//! and hash registers (over a third of the demux's LUTs on the board)
+//! bought nothing.
 //!
 //! A lookup is a pipeline, so that no stage does more than a few LUT levels
 //! at 125 MHz: the cycle `start` is taken latches the key, its table and both hashes
