@@ -201,7 +201,10 @@ pub struct Forwarder {
     acc_addr: Signal<Local, Bits<24>>,
     acc_wdata: Signal<Local, Bits<32>>,
     done: Signal<Local, Bit>,
-    stop: Signal<Local, Bit>,
+    /// The timeout fired last cycle: the turn is already in `Next`, whose
+    /// slot is still `cur`, so clearing `running` a cycle late stops the
+    /// same slot, and keeps the 10-bit compare off the flag's other writers.
+    stop: DFF<Bit>,
     inc_rx_head: Signal<Local, Bit>,
     inc_rx_tail: Signal<Local, Bit>,
     inc_tx_head: Signal<Local, Bit>,
@@ -360,7 +363,7 @@ impl Logic for Forwarder {
     fn update(&mut self) {
         dff_setup!(
             self, clock, state, cur, busy, waited, abort, mask, rx_room, tx_room, rx_pending, tx_pending, sel_running, sel_queue, sel_rx_base, sel_tx_base, sel_log2, sel_buf, sel_rx_head, sel_rx_tail, sel_tx_head, sel_tx_tail, sel_forwarded, sel_rx_errors, sel_tx_errors, strobe, write, addr, wdata, len, ok, buf_lo, buf_hi, kind,
-            s_ack, s_rdata
+            s_ack, s_rdata, stop
         );
         for i in 0..4 {
             self.running[i].clock.next = self.clock.val();
@@ -498,7 +501,7 @@ impl Logic for Forwarder {
         self.acc_addr.next = 0.into();
         self.acc_wdata.next = 0.into();
         self.done.next = self.busy.q.val() & self.regs.ack.val();
-        self.stop.next = false;
+        self.stop.d.next = false;
         self.inc_rx_head.next = false;
         self.inc_rx_tail.next = false;
         self.inc_tx_head.next = false;
@@ -707,7 +710,7 @@ impl Logic for Forwarder {
                 self.busy.d.next = false;
             } else if self.waited.q.val() == 0x3FF {
                 self.busy.d.next = false;
-                self.stop.next = true;
+                self.stop.d.next = true;
                 self.state.d.next = FwdState::Next;
             }
         }
@@ -734,7 +737,7 @@ impl Logic for Forwarder {
                 if self.inc_tx_errors.val() {
                     self.tx_errors[i].d.next = self.sel_tx_errors.q.val() + 1;
                 }
-                if self.stop.val() {
+                if self.stop.q.val() {
                     self.running[i].d.next = false;
                     self.status[i].d.next = self.status[i].q.val() | 0x20;
                 }
