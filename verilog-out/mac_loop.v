@@ -991,6 +991,12 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
     reg  [15:0] length_next$d;
     wire  [15:0] length_next$q;
     reg  length_next$clock;
+    reg  short$d;
+    wire  short$q;
+    reg  short$clock;
+    reg  pad_end$d;
+    wire  pad_end$q;
+    reg  pad_end$clock;
     reg  [31:0] crc$d;
     wire  [31:0] crc$q;
     reg  crc$clock;
@@ -1031,6 +1037,16 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         .d(length_next$d),
         .q(length_next$q),
         .clock(length_next$clock)
+    );
+    top$tx$short short(
+        .d(short$d),
+        .q(short$q),
+        .clock(short$clock)
+    );
+    top$tx$pad_end pad_end(
+        .d(pad_end$d),
+        .q(pad_end$q),
+        .clock(pad_end$clock)
     );
     top$tx$crc crc(
         .d(crc$d),
@@ -1078,6 +1094,8 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         state$clock = clock;
         step$clock = clock;
         length_next$clock = clock;
+        short$clock = clock;
+        pad_end$clock = clock;
         crc$clock = clock;
         txd$clock = clock;
         tx_en$clock = clock;
@@ -1088,6 +1106,8 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
         state$d = state$q;
         step$d = step$q;
         length_next$d = length_next$q;
+        short$d = short$q;
+        pad_end$d = pad_end$q;
         crc$d = crc$q;
         txd$d = txd$q;
         tx_en$d = tx_en$q;
@@ -1124,6 +1144,8 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                         txd$d = 32'hd5;
                         state$d = TxState$Data;
                         length_next$d = 32'h1;
+                        short$d = 1'b1;
+                        pad_end$d = 1'b0;
                         crc$d = crc_init;
                     end
                 end
@@ -1136,6 +1158,8 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                         crc$d = crc_step$crc_out;
                         if (length_next$q != 32'hffff) begin
                             length_next$d = length_next$q + 32'h1;
+                            short$d = length_next$q < 32'h3b;
+                            pad_end$d = length_next$q == 32'h3b;
                         end
                         if (frames_in$last) begin
                             step$d = 32'h0;
@@ -1147,7 +1171,7 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                             else begin
                                 sent$d = sent$q + 32'h1;
                                 bytes$d = bytes$q + ((length_next$q) & 32'hffffffff);
-                                if (length_next$q < 32'h3c) begin
+                                if (short$q) begin
                                     state$d = TxState$Pad;
                                 end
                                 else begin
@@ -1168,7 +1192,9 @@ module top$tx(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in$erro
                     crc_step$data = 32'h0;
                     crc$d = crc_step$crc_out;
                     length_next$d = length_next$q + 32'h1;
-                    if (length_next$q == 32'h3c) begin
+                    short$d = length_next$q < 32'h3b;
+                    pad_end$d = length_next$q == 32'h3b;
+                    if (pad_end$q) begin
                         state$d = TxState$Fcs;
                     end
                 end
@@ -1338,6 +1364,25 @@ module top$tx$length_next(d,q,clock);
 endmodule // top$tx$length_next
 
 
+module top$tx$pad_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$pad_end
+
+
 module top$tx$sent(d,q,clock);
     
     // Module arguments
@@ -1355,6 +1400,25 @@ module top$tx$sent(d,q,clock);
     end
           
 endmodule // top$tx$sent
+
+
+module top$tx$short(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$short
 
 
 module top$tx$state(d,q,clock);

@@ -44330,6 +44330,9 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
     reg  tx_pending$d;
     wire  tx_pending$q;
     reg  tx_pending$clock;
+    reg  stop$d;
+    wire  stop$q;
+    reg  stop$clock;
     
     // Local signals
     reg  [3:0] cur_hot;
@@ -44356,7 +44359,6 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
     reg  [23:0] acc_addr;
     reg  [31:0] acc_wdata;
     reg  done;
-    reg  stop;
     reg  inc_rx_head;
     reg  inc_rx_tail;
     reg  inc_tx_head;
@@ -44939,6 +44941,11 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
         .q(tx_pending$q),
         .clock(tx_pending$clock)
     );
+    top$forwarder$stop stop(
+        .d(stop$d),
+        .q(stop$q),
+        .clock(stop$clock)
+    );
     
     // Update code
     always @(*) begin
@@ -44976,6 +44983,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
         kind$clock = clock;
         s_ack$clock = clock;
         s_rdata$clock = clock;
+        stop$clock = clock;
         state$d = state$q;
         cur$d = cur$q;
         busy$d = busy$q;
@@ -45010,6 +45018,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
         kind$d = kind$q;
         s_ack$d = s_ack$q;
         s_rdata$d = s_rdata$q;
+        stop$d = stop$q;
         running$0$clock = clock;
         status$0$clock = clock;
         queue$0$clock = clock;
@@ -45272,7 +45281,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
         acc_addr = 32'h0;
         acc_wdata = 32'h0;
         done = busy$q & regs$ack;
-        stop = 1'b0;
+        stop$d = 1'b0;
         inc_rx_head = 1'b0;
         inc_rx_tail = 1'b0;
         inc_tx_head = 1'b0;
@@ -45497,7 +45506,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
             end
             else if (waited$q == 32'h3ff) begin
                 busy$d = 1'b0;
-                stop = 1'b1;
+                stop$d = 1'b1;
                 state$d = FwdState$Next;
             end
         end
@@ -45523,7 +45532,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
             if (inc_tx_errors) begin
                 tx_errors$0$d = sel_tx_errors$q + 32'h1;
             end
-            if (stop) begin
+            if (stop$q) begin
                 running$0$d = 1'b0;
                 status$0$d = status$0$q | 32'h20;
             end
@@ -45550,7 +45559,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
             if (inc_tx_errors) begin
                 tx_errors$1$d = sel_tx_errors$q + 32'h1;
             end
-            if (stop) begin
+            if (stop$q) begin
                 running$1$d = 1'b0;
                 status$1$d = status$1$q | 32'h20;
             end
@@ -45577,7 +45586,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
             if (inc_tx_errors) begin
                 tx_errors$2$d = sel_tx_errors$q + 32'h1;
             end
-            if (stop) begin
+            if (stop$q) begin
                 running$2$d = 1'b0;
                 status$2$d = status$2$q | 32'h20;
             end
@@ -45604,7 +45613,7 @@ module top$forwarder(clock,regs$strobe,regs$write,regs$addr,regs$wdata,regs$ack,
             if (inc_tx_errors) begin
                 tx_errors$3$d = sel_tx_errors$q + 32'h1;
             end
-            if (stop) begin
+            if (stop$q) begin
                 running$3$d = 1'b0;
                 status$3$d = status$3$q | 32'h20;
             end
@@ -47600,6 +47609,25 @@ module top$forwarder$status$3(d,q,clock);
     end
           
 endmodule // top$forwarder$status$3
+
+
+module top$forwarder$stop(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$forwarder$stop
 
 
 module top$forwarder$strobe(d,q,clock);
@@ -62792,6 +62820,12 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     reg  [15:0] length_next$d;
     wire  [15:0] length_next$q;
     reg  length_next$clock;
+    reg  short$d;
+    wire  short$q;
+    reg  short$clock;
+    reg  pad_end$d;
+    wire  pad_end$q;
+    reg  pad_end$clock;
     reg  [31:0] crc$d;
     wire  [31:0] crc$q;
     reg  crc$clock;
@@ -62832,6 +62866,16 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         .d(length_next$d),
         .q(length_next$q),
         .clock(length_next$clock)
+    );
+    top$tx0$mac$short short(
+        .d(short$d),
+        .q(short$q),
+        .clock(short$clock)
+    );
+    top$tx0$mac$pad_end pad_end(
+        .d(pad_end$d),
+        .q(pad_end$q),
+        .clock(pad_end$clock)
     );
     top$tx0$mac$crc crc(
         .d(crc$d),
@@ -62879,6 +62923,8 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         state$clock = clock;
         step$clock = clock;
         length_next$clock = clock;
+        short$clock = clock;
+        pad_end$clock = clock;
         crc$clock = clock;
         txd$clock = clock;
         tx_en$clock = clock;
@@ -62889,6 +62935,8 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         state$d = state$q;
         step$d = step$q;
         length_next$d = length_next$q;
+        short$d = short$q;
+        pad_end$d = pad_end$q;
         crc$d = crc$q;
         txd$d = txd$q;
         tx_en$d = tx_en$q;
@@ -62925,6 +62973,8 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                         txd$d = 32'hd5;
                         state$d = TxState$Data;
                         length_next$d = 32'h1;
+                        short$d = 1'b1;
+                        pad_end$d = 1'b0;
                         crc$d = crc_init;
                     end
                 end
@@ -62937,6 +62987,8 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                         crc$d = crc_step$crc_out;
                         if (length_next$q != 32'hffff) begin
                             length_next$d = length_next$q + 32'h1;
+                            short$d = length_next$q < 32'h3b;
+                            pad_end$d = length_next$q == 32'h3b;
                         end
                         if (frames_in$last) begin
                             step$d = 32'h0;
@@ -62948,7 +63000,7 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                             else begin
                                 sent$d = sent$q + 32'h1;
                                 bytes$d = bytes$q + ((length_next$q) & 32'hffffffff);
-                                if (length_next$q < 32'h3c) begin
+                                if (short$q) begin
                                     state$d = TxState$Pad;
                                 end
                                 else begin
@@ -62969,7 +63021,9 @@ module top$tx0$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     crc_step$data = 32'h0;
                     crc$d = crc_step$crc_out;
                     length_next$d = length_next$q + 32'h1;
-                    if (length_next$q == 32'h3c) begin
+                    short$d = length_next$q < 32'h3b;
+                    pad_end$d = length_next$q == 32'h3b;
+                    if (pad_end$q) begin
                         state$d = TxState$Fcs;
                     end
                 end
@@ -63139,6 +63193,25 @@ module top$tx0$mac$length_next(d,q,clock);
 endmodule // top$tx0$mac$length_next
 
 
+module top$tx0$mac$pad_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0$mac$pad_end
+
+
 module top$tx0$mac$sent(d,q,clock);
     
     // Module arguments
@@ -63156,6 +63229,25 @@ module top$tx0$mac$sent(d,q,clock);
     end
           
 endmodule // top$tx0$mac$sent
+
+
+module top$tx0$mac$short(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx0$mac$short
 
 
 module top$tx0$mac$state(d,q,clock);
@@ -63920,6 +64012,12 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
     reg  [15:0] length_next$d;
     wire  [15:0] length_next$q;
     reg  length_next$clock;
+    reg  short$d;
+    wire  short$q;
+    reg  short$clock;
+    reg  pad_end$d;
+    wire  pad_end$q;
+    reg  pad_end$clock;
     reg  [31:0] crc$d;
     wire  [31:0] crc$q;
     reg  crc$clock;
@@ -63960,6 +64058,16 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         .d(length_next$d),
         .q(length_next$q),
         .clock(length_next$clock)
+    );
+    top$tx1$mac$short short(
+        .d(short$d),
+        .q(short$q),
+        .clock(short$clock)
+    );
+    top$tx1$mac$pad_end pad_end(
+        .d(pad_end$d),
+        .q(pad_end$q),
+        .clock(pad_end$clock)
     );
     top$tx1$mac$crc crc(
         .d(crc$d),
@@ -64007,6 +64115,8 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         state$clock = clock;
         step$clock = clock;
         length_next$clock = clock;
+        short$clock = clock;
+        pad_end$clock = clock;
         crc$clock = clock;
         txd$clock = clock;
         tx_en$clock = clock;
@@ -64017,6 +64127,8 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
         state$d = state$q;
         step$d = step$q;
         length_next$d = length_next$q;
+        short$d = short$q;
+        pad_end$d = pad_end$q;
         crc$d = crc$q;
         txd$d = txd$q;
         tx_en$d = tx_en$q;
@@ -64053,6 +64165,8 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                         txd$d = 32'hd5;
                         state$d = TxState$Data;
                         length_next$d = 32'h1;
+                        short$d = 1'b1;
+                        pad_end$d = 1'b0;
                         crc$d = crc_init;
                     end
                 end
@@ -64065,6 +64179,8 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                         crc$d = crc_step$crc_out;
                         if (length_next$q != 32'hffff) begin
                             length_next$d = length_next$q + 32'h1;
+                            short$d = length_next$q < 32'h3b;
+                            pad_end$d = length_next$q == 32'h3b;
                         end
                         if (frames_in$last) begin
                             step$d = 32'h0;
@@ -64076,7 +64192,7 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                             else begin
                                 sent$d = sent$q + 32'h1;
                                 bytes$d = bytes$q + ((length_next$q) & 32'hffffffff);
-                                if (length_next$q < 32'h3c) begin
+                                if (short$q) begin
                                     state$d = TxState$Pad;
                                 end
                                 else begin
@@ -64097,7 +64213,9 @@ module top$tx1$mac(clock,frames_in$data,frames_in$valid,frames_in$last,frames_in
                     crc_step$data = 32'h0;
                     crc$d = crc_step$crc_out;
                     length_next$d = length_next$q + 32'h1;
-                    if (length_next$q == 32'h3c) begin
+                    short$d = length_next$q < 32'h3b;
+                    pad_end$d = length_next$q == 32'h3b;
+                    if (pad_end$q) begin
                         state$d = TxState$Fcs;
                     end
                 end
@@ -64267,6 +64385,25 @@ module top$tx1$mac$length_next(d,q,clock);
 endmodule // top$tx1$mac$length_next
 
 
+module top$tx1$mac$pad_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1$mac$pad_end
+
+
 module top$tx1$mac$sent(d,q,clock);
     
     // Module arguments
@@ -64284,6 +64421,25 @@ module top$tx1$mac$sent(d,q,clock);
     end
           
 endmodule // top$tx1$mac$sent
+
+
+module top$tx1$mac$short(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx1$mac$short
 
 
 module top$tx1$mac$state(d,q,clock);

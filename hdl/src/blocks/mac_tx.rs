@@ -57,6 +57,10 @@ pub struct MacTx {
     /// the one going out this cycle, saturating. Kept one ahead so the
     /// padding decision and the byte count start from a flop, not an adder.
     length_next: DFF<Bits<16>>,
+    /// `length_next` below 60 and equal to 60, set with it: the frame's
+    /// end then picks padding from a flop rather than a 16-bit compare.
+    short: DFF<Bit>,
+    pad_end: DFF<Bit>,
     crc: DFF<Bits<32>>,
     txd: DFF<Bits<8>>,
     tx_en: DFF<Bit>,
@@ -82,6 +86,8 @@ impl Default for MacTx {
             state: Default::default(),
             step: Default::default(),
             length_next: Default::default(),
+            short: Default::default(),
+            pad_end: Default::default(),
             crc: Default::default(),
             txd: Default::default(),
             tx_en: Default::default(),
@@ -98,7 +104,7 @@ impl Default for MacTx {
 impl Logic for MacTx {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, state, step, length_next, crc, txd, tx_en, tx_er, sent, bytes, aborted);
+        dff_setup!(self, clock, state, step, length_next, short, pad_end, crc, txd, tx_en, tx_er, sent, bytes, aborted);
         self.gmii_txd.next = self.txd.q.val();
         self.gmii_tx_en.next = self.tx_en.q.val();
         self.gmii_tx_er.next = self.tx_er.q.val();
@@ -128,6 +134,8 @@ impl Logic for MacTx {
                     self.txd.d.next = 0xD5.into();
                     self.state.d.next = TxState::Data;
                     self.length_next.d.next = 1.into();
+                    self.short.d.next = true;
+                    self.pad_end.d.next = false;
                     self.crc.d.next = self.crc_init.val();
                 }
             }
@@ -139,6 +147,8 @@ impl Logic for MacTx {
                     self.crc.d.next = self.crc_step.crc_out.val();
                     if self.length_next.q.val() != 0xFFFF {
                         self.length_next.d.next = self.length_next.q.val() + 1;
+                        self.short.d.next = self.length_next.q.val() < 59;
+                        self.pad_end.d.next = self.length_next.q.val() == 59;
                     }
                     if self.frames_in.last.val() {
                         self.step.d.next = 0.into();
@@ -150,7 +160,7 @@ impl Logic for MacTx {
                             self.sent.d.next = self.sent.q.val() + 1;
                             self.bytes.d.next = self.bytes.q.val()
                                 + bit_cast::<32, 16>(self.length_next.q.val());
-                            if self.length_next.q.val() < 60 {
+                            if self.short.q.val() {
                                 self.state.d.next = TxState::Pad;
                             } else {
                                 self.state.d.next = TxState::Fcs;
@@ -168,7 +178,9 @@ impl Logic for MacTx {
                 self.crc_step.data.next = 0.into();
                 self.crc.d.next = self.crc_step.crc_out.val();
                 self.length_next.d.next = self.length_next.q.val() + 1;
-                if self.length_next.q.val() == 60 {
+                self.short.d.next = self.length_next.q.val() < 59;
+                self.pad_end.d.next = self.length_next.q.val() == 59;
+                if self.pad_end.q.val() {
                     self.state.d.next = TxState::Fcs;
                 }
             }
