@@ -14406,11 +14406,9 @@ module top$demux$parser(clock,data,valid,last,error,rss_key,result_valid,result)
                 end
             end
             if (st[32'h3]) begin
-                if (at$q[(64'h0)+:(1)]) begin
-                    if (data[(32'h4)+:(4)] != 32'h6) begin
-                        verdict$d = 32'h5;
-                        state$d = 32'h180;
-                    end
+                if (at$q[(64'h0)+:(1)] & (data[(32'h4)+:(4)] != 32'h6)) begin
+                    verdict$d = 32'h5;
+                    state$d = 32'h180;
                 end
                 if (at$q[(64'h3)+:(1)]) begin
                     held$d = data;

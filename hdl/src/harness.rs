@@ -64,11 +64,14 @@ struct ClockDrive<T> {
     rising_edges: u64,
 }
 
+/// How to reach one clock of a [`MultiClock`] design, its period and phase.
+pub type ClockSpec<T> = (fn(&mut T) -> &mut Signal<In, Clock>, u64, u64);
+
 impl<T: Block> MultiClock<T> {
     /// `clocks`: for each clock, how to reach it, its period and a delay:
     /// it first rises at `phase_fs` plus half a period. Runs `check_all`
     /// like [`Harness::new`].
-    pub fn new(mut uut: T, clocks: &[(fn(&mut T) -> &mut Signal<In, Clock>, u64, u64)]) -> Self {
+    pub fn new(mut uut: T, clocks: &[ClockSpec<T>]) -> Self {
         uut.connect_all();
         if let Err(e) = check_all(&uut) {
             panic!("design check failed: {e:?}");
@@ -205,7 +208,7 @@ impl TopHarness {
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -213,7 +216,7 @@ impl Rng {
     }
 
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+        self.next_u64() % n
     }
 
     /// True `percent` times in a hundred.

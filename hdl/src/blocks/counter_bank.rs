@@ -180,7 +180,7 @@ mod tests {
         let mut latencies = vec![];
         for _ in 0..300 {
             for _ in 0..rng.below(40) {
-                let inc = rng.next() & rng.next() & 0xFFFF_FFFF;
+                let inc = rng.next_u64() & rng.next_u64() & 0xFFFF_FFFF;
                 for (i, c) in counts.iter_mut().enumerate() {
                     *c += inc >> i & 1;
                 }
@@ -188,7 +188,7 @@ mod tests {
                 h.cycle();
             }
             let i = rng.below(32) as usize;
-            let inc = rng.next() & 0xFFFF_FFFF;
+            let inc = rng.next_u64() & 0xFFFF_FFFF;
             let strobe_counts = {
                 let mut c = counts;
                 for (j, v) in c.iter_mut().enumerate() {
@@ -205,7 +205,7 @@ mod tests {
             counts = strobe_counts;
             h.uut.rd_strobe.next = false;
             while !h.uut.rd_ack.val() {
-                let inc = rng.next() & 0xFFFF_FFFF;
+                let inc = rng.next_u64() & 0xFFFF_FFFF;
                 for (j, c) in counts.iter_mut().enumerate() {
                     *c += inc >> j & 1;
                 }

@@ -401,7 +401,7 @@ mod tests {
             for _ in 0..300 {
                 let addr = WRITE_BASE * (i as u64 + 1) + rng.below(0x200);
                 let len = 1 + rng.below(48);
-                let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let data: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
                 m.writes.push_back((addr, data));
             }
         }
@@ -751,7 +751,7 @@ mod tests {
         for (k, &addr) in host_writes.iter().enumerate() {
             let (src, n) = (((k + 1) % 3) as u64, (k / 3) as u64);
             assert_eq!(addr, src << 32 | n << 4, "write {k}");
-            assert_eq!(host_beats[2 * k], src << 32 | 2 * n, "first beat of write {k}");
+            assert_eq!(host_beats[2 * k], (src << 32) | (2 * n), "first beat of write {k}");
             assert_eq!(host_beats[2 * k + 1], src << 32 | (2 * n + 1), "second beat of write {k}");
         }
     }

@@ -1514,17 +1514,17 @@ mod tests {
         fn queue_random_dma(&mut self, n: usize) {
             for i in 0..n {
                 let (a, l) = self.random_in_range();
-                let tag = self.rng.next() as u8;
+                let tag = self.rng.next_u64() as u8;
                 self.reads.push_back((a, l as u16, tag));
                 let (a, l) = self.random_in_range();
-                let data = (0..l).map(|_| self.rng.next() as u8).collect();
+                let data = (0..l).map(|_| self.rng.next_u64() as u8).collect();
                 self.writes.push_back((a, data));
                 // Runs of short requests back to back, as descriptor
                 // fetches and write-backs come.
                 if i % 16 == 0 {
                     for _ in 0..8 {
                         let (a, l) = (BASE + self.rng.below(SIZE as u64 - 16), 1 + self.rng.below(16));
-                        self.reads.push_back((a, l as u16, self.rng.next() as u8));
+                        self.reads.push_back((a, l as u16, self.rng.next_u64() as u8));
                     }
                 }
             }
@@ -1536,7 +1536,7 @@ mod tests {
         let mut b = Bench::new(0x0DDB_A11C_0FFE_E123);
         // Fill the memory first so reads see more than zeros.
         for a in (0..SIZE as u64).step_by(2048) {
-            let data = (0..2048).map(|_| b.rng.next() as u8).collect();
+            let data = (0..2048).map(|_| b.rng.next_u64() as u8).collect();
             b.writes.push_back((BASE + a, data));
         }
         b.run(10_000);
@@ -1576,7 +1576,7 @@ mod tests {
                 // Past the memory, but inside the 16 MiB window.
                 (SIZE as u64 + b.rng.below((1 << REG_ADDR_BITS) - SIZE as u64)) as u32 & !3
             };
-            let write = b.rng.chance(50).then(|| b.rng.next() as u32);
+            let write = b.rng.chance(50).then(|| b.rng.next_u64() as u32);
             b.regs.push_back((offset, write));
         }
         b.run(400_000);
@@ -1629,7 +1629,7 @@ mod tests {
             let (a, l) = b.random_in_range();
             b.reads.push_back((a, l as u16, i as u8));
             let (a, l) = b.random_in_range();
-            let data = (0..l).map(|_| b.rng.next() as u8).collect();
+            let data = (0..l).map(|_| b.rng.next_u64() as u8).collect();
             b.writes.push_back((a, data));
         }
         // Length 0, inside and outside: no beats, counted.

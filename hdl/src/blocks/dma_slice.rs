@@ -128,9 +128,9 @@ mod tests {
             ];
             let side = |n: u64, i: usize| match i {
                 0 => (n & 0xFFFF) | ((n & 0xFF) << 16),
-                1 => (n & 0xFF) | (((n % 3 == 0) as u64) << 16),
+                1 => (n & 0xFF) | ((n.is_multiple_of(3) as u64) << 16),
                 2 => n & 0xFFFF,
-                _ => (n % 4 == 0) as u64,
+                _ => n.is_multiple_of(4) as u64,
             };
             let in_ready = [u.core.rd_req_ready.val(), u.host.rd_rsp_ready.val(), u.core.wr_req_ready.val(), u.core.wr_data_ready.val()];
             for i in 0..4 {

@@ -315,7 +315,7 @@ mod tests {
     }
 
     fn stalls(p: u8, c: u64) -> bool {
-        (c + p as u64 * 3) % 5 != 0 && c % 7 != 2
+        !(c + p as u64 * 3).is_multiple_of(5) && c % 7 != 2
     }
 
     #[test]

@@ -1025,7 +1025,7 @@ mod tests {
             }
             let mut left: Vec<u64> = queues.iter().enumerate().map(|(i, _)| 20 + 7 * i as u64).collect();
             while left.iter().any(|&n| n > 0) {
-                let i = (rng.next() % queues.len() as u64) as usize;
+                let i = (rng.next_u64() % queues.len() as u64) as usize;
                 if left[i] == 0 {
                     continue;
                 }

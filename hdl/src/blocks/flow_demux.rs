@@ -440,9 +440,9 @@ mod tests {
         let mut beats: Vec<Option<(u8, bool)>> = vec![];
         for f in frames {
             beats.extend(f.iter().enumerate().map(|(i, &b)| Some((b, i + 1 == f.len()))));
-            beats.extend(std::iter::repeat(None).take(gap));
+            beats.extend(std::iter::repeat_n(None, gap));
         }
-        beats.extend(std::iter::repeat(None).take(60));
+        beats.extend(std::iter::repeat_n(None, 60));
         for beat in beats {
             h.uut.valid.next = beat.is_some();
             let (b, last) = beat.unwrap_or((0, false));

@@ -65,9 +65,9 @@ mod tests {
             if offer && h.uut.frames_in.ready.val() {
                 expect.push_back(next);
                 sent += 1;
-                let r = rng.next();
-                let last = r % 9 == 0;
-                next = (r as u8 >> 1, last, last && r % 4 == 0);
+                let r = rng.next_u64();
+                let last = r.is_multiple_of(9);
+                next = (r as u8 >> 1, last, last && r.is_multiple_of(4));
             }
             h.cycle();
         }

@@ -55,7 +55,7 @@ struct At {
     ext_end: bool,
 }
 
-#[derive(LogicBlock)]
+#[derive(LogicBlock, Default)]
 pub struct HeaderParser {
     pub clock: Signal<In, Clock>,
     pub data: Signal<In, Bits<DATA_BITS>>,
@@ -186,97 +186,6 @@ pub struct HeaderParser {
     clear: Signal<Local, Bit>,
     rss_mix: Signal<Local, Bits<32>>,
     c_reason: Signal<Local, Bits<4>>,
-}
-
-impl Default for HeaderParser {
-    fn default() -> Self {
-        Self {
-            clock: Default::default(),
-            data: Default::default(),
-            valid: Default::default(),
-            last: Default::default(),
-            error: Default::default(),
-            result_valid: Default::default(),
-            result: Default::default(),
-            in_frame: Default::default(),
-            pos: Default::default(),
-            p_sat: Default::default(),
-            mac_full: Default::default(),
-            mac_end: Default::default(),
-            state: Default::default(),
-            base: Default::default(),
-            tags: Default::default(),
-            held: Default::default(),
-            held_class: Default::default(),
-            vlan_id: Default::default(),
-            vlan_seen: Default::default(),
-            ip: Default::default(),
-            v6: Default::default(),
-            mac: Default::default(),
-            protocol: Default::default(),
-            src_addr: Default::default(),
-            dst_addr: Default::default(),
-            cap_data: Default::default(),
-            cap_src: Default::default(),
-            cap_dst: Default::default(),
-            cap_feed: Default::default(),
-            cap_clear: Default::default(),
-            ports: Default::default(),
-            src_port: Default::default(),
-            dst_port: Default::default(),
-            ihl_bytes: Default::default(),
-            ihl_m1: Default::default(),
-            ext_m1: Default::default(),
-            l4_m1: Default::default(),
-            ip_len: Default::default(),
-            frag_hi: Default::default(),
-            fragment: Default::default(),
-            ip_end: Default::default(),
-            need_end: Default::default(),
-            next_hdr: Default::default(),
-            rel_q: Default::default(),
-            at: Default::default(),
-            ends: Default::default(),
-            nh_class: Default::default(),
-            proto_class: Default::default(),
-            res_valid: Default::default(),
-            res: Default::default(),
-            r_error: Default::default(),
-            r_verdict: Default::default(),
-            r_open: Default::default(),
-            r_short_ip: Default::default(),
-            r_past_frame: Default::default(),
-            r_past_ip: Default::default(),
-            out_valid: Default::default(),
-            out: Default::default(),
-            verdict: Default::default(),
-            rss_hash: Default::default(),
-            rss_key: Default::default(),
-            key_shift: Default::default(),
-            finishing: Default::default(),
-            frame_error: Default::default(),
-            frame_len: Default::default(),
-            st: Default::default(),
-            p: Default::default(),
-            q6: Default::default(),
-            at_inc: Default::default(),
-            ends_inc: Default::default(),
-            at_zero: Default::default(),
-            data_class: Default::default(),
-            data_held_class: Default::default(),
-            dispatch_class: Default::default(),
-            next_base: Default::default(),
-            ethertype: Default::default(),
-            dispatch: Default::default(),
-            dispatch_nh: Default::default(),
-            feed: Default::default(),
-            to_src: Default::default(),
-            to_dst: Default::default(),
-            clear: Default::default(),
-            rss_mix: Default::default(),
-            c_reason: Default::default(),
-        }
-    }
 }
 
 // The kernel below writes reason codes as literals (rust-hdl cannot name
@@ -565,11 +474,9 @@ impl Logic for HeaderParser {
                 }
             }
             if self.st.val().get_bit(3) {
-                if self.at.q.val().o0 {
-                    if self.data.val().get_bits::<4>(4) != 6 {
-                        self.verdict.d.next = 5.into();
-                        self.state.d.next = 0x180.into();
-                    }
+                if self.at.q.val().o0 & (self.data.val().get_bits::<4>(4) != 6) {
+                    self.verdict.d.next = 5.into();
+                    self.state.d.next = 0x180.into();
                 }
                 if self.at.q.val().o4 {
                     self.held.d.next = self.data.val();
@@ -761,9 +668,9 @@ mod tests {
                 f.iter()
                     .enumerate()
                     .map(move |(i, &b)| Some((b, i + 1 == n)))
-                    .chain(std::iter::repeat(None).take(gap))
+                    .chain(std::iter::repeat_n(None, gap))
             })
-            .chain(std::iter::repeat(None).take(3))
+            .chain(std::iter::repeat_n(None, 3))
             .collect();
         for beat in beats {
             h.uut.valid.next = beat.is_some();
@@ -824,7 +731,7 @@ mod tests {
         h.extend_from_slice(&[64, proto, 0, 0]);
         h.extend_from_slice(&src);
         h.extend_from_slice(&dst);
-        h.extend(std::iter::repeat(1).take(options));
+        h.extend(std::iter::repeat_n(1, options));
         h.extend_from_slice(l4);
         h
     }
@@ -835,7 +742,7 @@ mod tests {
         t.extend_from_slice(&[0; 8]);
         t.push(doff << 4);
         t.extend_from_slice(&[0; 7]);
-        t.extend(std::iter::repeat(0).take((doff as usize * 4).saturating_sub(20)));
+        t.extend(std::iter::repeat_n(0, (doff as usize * 4).saturating_sub(20)));
         t
     }
 

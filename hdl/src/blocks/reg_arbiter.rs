@@ -223,7 +223,7 @@ mod tests {
 
     fn accesses(rng: &mut Rng, who: u32, n: usize) -> VecDeque<(bool, u32, u32)> {
         (0..n)
-            .map(|_| (rng.chance(50), (who << 22) | (rng.next() as u32 & 0x3F_FFFC), rng.next() as u32))
+            .map(|_| (rng.chance(50), (who << 22) | (rng.next_u64() as u32 & 0x3F_FFFC), rng.next_u64() as u32))
             .collect()
     }
 

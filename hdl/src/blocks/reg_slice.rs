@@ -58,7 +58,7 @@ mod tests {
         let mut h = Harness::new(RegSlice::default(), |s| &mut s.clock);
         let mut rng = Rng(3);
         for n in 0..300u64 {
-            let (write, addr, wdata) = (n % 2 == 0, (rng.next() & 0xFF_FFFC), rng.next() & 0xFFFF_FFFF);
+            let (write, addr, wdata) = (n % 2 == 0, (rng.next_u64() & 0xFF_FFFC), rng.next_u64() & 0xFFFF_FFFF);
             h.uut.from.strobe.next = true;
             h.uut.from.write.next = write;
             h.uut.from.addr.next = addr.into();
@@ -80,7 +80,7 @@ mod tests {
             for _ in 0..rng.below(4) {
                 h.cycle();
             }
-            let answer = rng.next() & 0xFFFF_FFFF;
+            let answer = rng.next_u64() & 0xFFFF_FFFF;
             h.uut.to.ack.next = true;
             h.uut.to.rdata.next = answer.into();
             h.settle();

@@ -204,7 +204,7 @@ mod tests {
             match rng.below(4) {
                 0 | 1 => {
                     for _ in 0..8 + rng.below(80) {
-                        v.push((true, rng.chance(3), rng.next() as u8));
+                        v.push((true, rng.chance(3), rng.next_u64() as u8));
                     }
                 }
                 2 => {
@@ -215,7 +215,7 @@ mod tests {
                 }
                 _ => {
                     for _ in 0..1 + rng.below(4) {
-                        let d = [0x0F, 0x0E, 0x1F, rng.next() as u8][rng.below(4) as usize];
+                        let d = [0x0F, 0x0E, 0x1F, rng.next_u64() as u8][rng.below(4) as usize];
                         v.push((false, rng.chance(50), d));
                     }
                 }

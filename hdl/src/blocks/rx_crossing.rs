@@ -613,7 +613,7 @@ mod tests {
                 let last = i + 1 == bytes.len();
                 s.push(Some((b, last, last && *error)));
             }
-            s.extend(std::iter::repeat(None).take(gap));
+            s.extend(std::iter::repeat_n(None, gap));
         }
         s
     }
@@ -622,7 +622,7 @@ mod tests {
         (0..n)
             .map(|_| {
                 let len = 14 + rng.below(1522 - 14 + 1) as usize;
-                ((0..len).map(|_| rng.next() as u8).collect(), rng.chance(5))
+                ((0..len).map(|_| rng.next_u64() as u8).collect(), rng.chance(5))
             })
             .collect()
     }
@@ -674,7 +674,7 @@ mod tests {
     /// The reader holds `ready` low until everything has been written.
     fn stalled(frames: &[(Vec<u8>, bool)], late: &[(Vec<u8>, bool)]) -> Outcome {
         let mut script = script_of(frames, 1);
-        script.extend(std::iter::repeat(None).take(600));
+        script.extend(std::iter::repeat_n(None, 600));
         script.extend(script_of(late, 1));
         let resume = (frames.iter().map(|f| f.0.len() + 1).sum::<usize>() + 100) as u64;
         run(8 * NS, 8_002 * NS / 1000, script, move |c| c > resume)
@@ -707,7 +707,7 @@ mod tests {
         let mut script = script_of(&[(a[..50].to_vec(), false)], 0);
         // Drop the `last` of that half: the frame goes on after a pause.
         script.last_mut().unwrap().as_mut().unwrap().1 = false;
-        script.extend(std::iter::repeat(None).take(40));
+        script.extend(std::iter::repeat_n(None, 40));
         script.extend(script_of(&[(a[50..].to_vec(), false), (b.clone(), false)], 1));
         let out = run(8 * NS, 8 * NS, script, |_| true);
         let mut cut = a[..50].to_vec();

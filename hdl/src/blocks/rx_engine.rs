@@ -1582,7 +1582,7 @@ mod tests {
                 let last = i + 1 == bytes.len();
                 self.beats.push_back(Some((b, last, last && error, keep, if last { dec } else { None })));
             }
-            self.beats.extend(std::iter::repeat(None).take(gap));
+            self.beats.extend(std::iter::repeat_n(None, gap));
         }
 
         fn step(&mut self) {
@@ -2227,7 +2227,7 @@ mod tests {
         assert_eq!(b.deliveries.len(), n);
         for d in &b.deliveries {
             let i = d.wb.filter_id as usize;
-            expect_ok(d, if i % 3 == 0 { 9 } else { 4 }, &payload(i, 64), i as u16);
+            expect_ok(d, if i.is_multiple_of(3) { 9 } else { 4 }, &payload(i, 64), i as u16);
         }
         assert_eq!(b.count(COUNT_DELIVERED), n as u64);
         let lat = wb_latencies(&b, 0);
@@ -2265,7 +2265,7 @@ mod tests {
         assert!(reads.iter().any(|a| a.tag == 1), "no prefetch happened");
         for a in reads {
             let slot = (a.addr - ring_addr(2)) / DESC_BYTES;
-            let tail = b.doorbells.iter().filter(|d| d.0 < a.cycle && d.1 == 2).last().map_or(0, |d| d.2);
+            let tail = b.doorbells.iter().filter(|d| d.0 < a.cycle && d.1 == 2).next_back().map_or(0, |d| d.2);
             assert!(slot < tail as u64, "read of slot {slot} with tail {tail}: {a:?}");
         }
     }

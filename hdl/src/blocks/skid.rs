@@ -109,7 +109,7 @@ mod tests {
             h.uut.in_x.next = (sent.wrapping_mul(0x9E37_79B9_7F4A_7C15)).into();
             h.uut.in_y.next = (sent & 0xFFFF).into();
             h.uut.in_z.next = (sent & 0xFF).into();
-            h.uut.in_f.next = sent % 5 == 0;
+            h.uut.in_f.next = sent.is_multiple_of(5);
             h.uut.out_ready.next = false;
             h.settle();
             let (in_ready, out_valid) = (h.uut.in_ready.val(), h.uut.out_valid.val());
@@ -122,7 +122,7 @@ mod tests {
                 assert_eq!(u64::from(h.uut.out_x.val()), n.wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 assert_eq!(u64::from(h.uut.out_y.val()), n & 0xFFFF);
                 assert_eq!(u64::from(h.uut.out_z.val()), n & 0xFF);
-                assert_eq!(h.uut.out_f.val(), n % 5 == 0);
+                assert_eq!(h.uut.out_f.val(), n.is_multiple_of(5));
                 got += 1;
                 if steady && cycle % 500 > 4 {
                     full_rate_cycles += 1;

@@ -231,9 +231,9 @@ pub(crate) fn line_levels(bytes: &[u8], period: usize, gap: usize) -> Vec<bool> 
     for &b in bytes {
         let bits = std::iter::once(false).chain((0..8).map(|i| b >> i & 1 != 0)).chain(std::iter::once(true));
         for level in bits {
-            v.extend(std::iter::repeat(level).take(period));
+            v.extend(std::iter::repeat_n(level, period));
         }
-        v.extend(std::iter::repeat(true).take(gap));
+        v.extend(std::iter::repeat_n(true, gap));
     }
     v
 }
@@ -334,7 +334,7 @@ mod tests {
     fn receive(period: u16, levels: &[bool]) -> Vec<Option<u8>> {
         let mut rx = Harness::new(UartRx::new(period), |u| &mut u.clock);
         let mut out = vec![];
-        for &l in levels.iter().chain(std::iter::repeat(&true).take(4 * period as usize)) {
+        for &l in levels.iter().chain(std::iter::repeat_n(&true, 4 * period as usize)) {
             rx.uut.rx.next = l;
             rx.cycle();
             assert!(!(rx.uut.valid.val() && rx.uut.framing_error.val()));
@@ -358,14 +358,14 @@ mod tests {
             *l = false;
         }
         levels.extend(bad);
-        levels.extend(std::iter::repeat(true).take(2 * P));
+        levels.extend(std::iter::repeat_n(true, 2 * P));
         // A glitch shorter than half a bit is not a start bit.
-        levels.extend(std::iter::repeat(false).take(P / 2 - 2));
-        levels.extend(std::iter::repeat(true).take(2 * P));
+        levels.extend(std::iter::repeat_n(false, P / 2 - 2));
+        levels.extend(std::iter::repeat_n(true, 2 * P));
         // A break (line low for 30 bits) is one framing error, then the
         // receiver waits for the line to rise before the next byte.
-        levels.extend(std::iter::repeat(false).take(30 * P));
-        levels.extend(std::iter::repeat(true).take(P));
+        levels.extend(std::iter::repeat_n(false, 30 * P));
+        levels.extend(std::iter::repeat_n(true, P));
         levels.extend(line_levels(&[0xA5, 0x00, 0xFF], P, 0));
         assert_eq!(receive(P as u16, &levels), vec![Some(0x3C), None, None, Some(0xA5), Some(0x00), Some(0xFF)]);
     }
