@@ -30503,6 +30503,27 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
     reg  b_flush$d;
     wire  b_flush$q;
     reg  b_flush$clock;
+    reg  [7:0] v_byte$d;
+    wire  [7:0] v_byte$q;
+    reg  v_byte$clock;
+    reg  v_valid$d;
+    wire  v_valid$q;
+    reg  v_valid$clock;
+    reg  v_last$d;
+    wire  v_last$q;
+    reg  v_last$clock;
+    reg  v_cut$d;
+    wire  v_cut$q;
+    reg  v_cut$clock;
+    reg  v_end$d;
+    wire  v_end$q;
+    reg  v_end$clock;
+    reg  v_flush$d;
+    wire  v_flush$q;
+    reg  v_flush$clock;
+    reg  v_chk$d;
+    wire  v_chk$q;
+    reg  v_chk$clock;
     reg  [7:0] c_byte$d;
     wire  [7:0] c_byte$q;
     reg  c_byte$clock;
@@ -31466,6 +31487,41 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         .q(b_flush$q),
         .clock(b_flush$clock)
     );
+    top$tx$v_byte v_byte(
+        .d(v_byte$d),
+        .q(v_byte$q),
+        .clock(v_byte$clock)
+    );
+    top$tx$v_valid v_valid(
+        .d(v_valid$d),
+        .q(v_valid$q),
+        .clock(v_valid$clock)
+    );
+    top$tx$v_last v_last(
+        .d(v_last$d),
+        .q(v_last$q),
+        .clock(v_last$clock)
+    );
+    top$tx$v_cut v_cut(
+        .d(v_cut$d),
+        .q(v_cut$q),
+        .clock(v_cut$clock)
+    );
+    top$tx$v_end v_end(
+        .d(v_end$d),
+        .q(v_end$q),
+        .clock(v_end$clock)
+    );
+    top$tx$v_flush v_flush(
+        .d(v_flush$d),
+        .q(v_flush$q),
+        .clock(v_flush$clock)
+    );
+    top$tx$v_chk v_chk(
+        .d(v_chk$d),
+        .q(v_chk$q),
+        .clock(v_chk$clock)
+    );
     top$tx$c_byte c_byte(
         .d(c_byte$d),
         .q(c_byte$q),
@@ -31740,6 +31796,13 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         b_cut$clock = clock;
         b_end$clock = clock;
         b_flush$clock = clock;
+        v_byte$clock = clock;
+        v_valid$clock = clock;
+        v_last$clock = clock;
+        v_cut$clock = clock;
+        v_end$clock = clock;
+        v_flush$clock = clock;
+        v_chk$clock = clock;
         c_byte$clock = clock;
         c_valid$clock = clock;
         c_last$clock = clock;
@@ -31900,6 +31963,13 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         b_cut$d = b_cut$q;
         b_end$d = b_end$q;
         b_flush$d = b_flush$q;
+        v_byte$d = v_byte$q;
+        v_valid$d = v_valid$q;
+        v_last$d = v_last$q;
+        v_cut$d = v_cut$q;
+        v_end$d = v_end$q;
+        v_flush$d = v_flush$q;
+        v_chk$d = v_chk$q;
         c_byte$d = c_byte$q;
         c_valid$d = c_valid$q;
         c_last$d = c_last$q;
@@ -33041,14 +33111,21 @@ module top$tx(clock,settings$write,settings$queue,settings$settings,cfg_busy,doo
         tpl_check$valid = b_valid$q;
         tpl_check$last = b_last$q;
         tpl_check$settings = s_cfg$q;
-        c_byte$d = b_byte$q;
-        c_valid$d = b_valid$q;
-        c_last$d = b_last$q;
-        c_cut$d = b_cut$q;
-        c_end$d = b_end$q;
-        c_flush$d = b_flush$q;
+        v_byte$d = b_byte$q;
+        v_valid$d = b_valid$q;
+        v_last$d = b_last$q;
+        v_cut$d = b_cut$q;
+        v_end$d = b_end$q;
+        v_flush$d = b_flush$q;
         b_chk$d = e_end$q & ~s_cfg$q[(64'h1)+:(1)];
-        c_chk$d = b_chk$q;
+        v_chk$d = b_chk$q;
+        c_byte$d = v_byte$q;
+        c_valid$d = v_valid$q;
+        c_last$d = v_last$q;
+        c_cut$d = v_cut$q;
+        c_end$d = v_end$q;
+        c_flush$d = v_flush$q;
+        c_chk$d = v_chk$q;
         c_fail = c_chk$q & ~tpl_check$ok;
         out_fifo$frames_in$data = c_byte$q;
         out_fifo$frames_in$valid = c_valid$q;
@@ -37895,6 +37972,51 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     reg  verdict$d;
     wire  verdict$q;
     reg  verdict$clock;
+    reg  f_end$d;
+    wire  f_end$q;
+    reg  f_end$clock;
+    reg  f_is_v4$d;
+    wire  f_is_v4$q;
+    reg  f_is_v4$clock;
+    reg  f_is_v6$d;
+    wire  f_is_v6$q;
+    reg  f_is_v6$clock;
+    reg  f_frag_ok$d;
+    wire  f_frag_ok$q;
+    reg  f_frag_ok$clock;
+    reg  f_proto_ok$d;
+    wire  f_proto_ok$q;
+    reg  f_proto_ok$clock;
+    reg  f_mac_ok$d;
+    wire  f_mac_ok$q;
+    reg  f_mac_ok$clock;
+    reg  f_vid_ok$d;
+    wire  f_vid_ok$q;
+    reg  f_vid_ok$clock;
+    reg  f_src_seen$d;
+    wire  f_src_seen$q;
+    reg  f_src_seen$clock;
+    reg  f_src_bad$d;
+    wire  f_src_bad$q;
+    reg  f_src_bad$clock;
+    reg  f_sport_ok$d;
+    wire  f_sport_ok$q;
+    reg  f_sport_ok$clock;
+    reg  f_check_mac$d;
+    wire  f_check_mac$q;
+    reg  f_check_mac$clock;
+    reg  f_check_vlan$d;
+    wire  f_check_vlan$q;
+    reg  f_check_vlan$clock;
+    reg  f_check_ip$d;
+    wire  f_check_ip$q;
+    reg  f_check_ip$clock;
+    reg  f_ip_v6$d;
+    wire  f_ip_v6$q;
+    reg  f_ip_v6$clock;
+    reg  f_check_port$d;
+    wire  f_check_port$q;
+    reg  f_check_port$clock;
     reg  [7:0] pos$d;
     wire  [7:0] pos$q;
     reg  pos$clock;
@@ -38011,6 +38133,81 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         .d(verdict$d),
         .q(verdict$q),
         .clock(verdict$clock)
+    );
+    top$tx$tpl_check$f_end f_end(
+        .d(f_end$d),
+        .q(f_end$q),
+        .clock(f_end$clock)
+    );
+    top$tx$tpl_check$f_is_v4 f_is_v4(
+        .d(f_is_v4$d),
+        .q(f_is_v4$q),
+        .clock(f_is_v4$clock)
+    );
+    top$tx$tpl_check$f_is_v6 f_is_v6(
+        .d(f_is_v6$d),
+        .q(f_is_v6$q),
+        .clock(f_is_v6$clock)
+    );
+    top$tx$tpl_check$f_frag_ok f_frag_ok(
+        .d(f_frag_ok$d),
+        .q(f_frag_ok$q),
+        .clock(f_frag_ok$clock)
+    );
+    top$tx$tpl_check$f_proto_ok f_proto_ok(
+        .d(f_proto_ok$d),
+        .q(f_proto_ok$q),
+        .clock(f_proto_ok$clock)
+    );
+    top$tx$tpl_check$f_mac_ok f_mac_ok(
+        .d(f_mac_ok$d),
+        .q(f_mac_ok$q),
+        .clock(f_mac_ok$clock)
+    );
+    top$tx$tpl_check$f_vid_ok f_vid_ok(
+        .d(f_vid_ok$d),
+        .q(f_vid_ok$q),
+        .clock(f_vid_ok$clock)
+    );
+    top$tx$tpl_check$f_src_seen f_src_seen(
+        .d(f_src_seen$d),
+        .q(f_src_seen$q),
+        .clock(f_src_seen$clock)
+    );
+    top$tx$tpl_check$f_src_bad f_src_bad(
+        .d(f_src_bad$d),
+        .q(f_src_bad$q),
+        .clock(f_src_bad$clock)
+    );
+    top$tx$tpl_check$f_sport_ok f_sport_ok(
+        .d(f_sport_ok$d),
+        .q(f_sport_ok$q),
+        .clock(f_sport_ok$clock)
+    );
+    top$tx$tpl_check$f_check_mac f_check_mac(
+        .d(f_check_mac$d),
+        .q(f_check_mac$q),
+        .clock(f_check_mac$clock)
+    );
+    top$tx$tpl_check$f_check_vlan f_check_vlan(
+        .d(f_check_vlan$d),
+        .q(f_check_vlan$q),
+        .clock(f_check_vlan$clock)
+    );
+    top$tx$tpl_check$f_check_ip f_check_ip(
+        .d(f_check_ip$d),
+        .q(f_check_ip$q),
+        .clock(f_check_ip$clock)
+    );
+    top$tx$tpl_check$f_ip_v6 f_ip_v6(
+        .d(f_ip_v6$d),
+        .q(f_ip_v6$q),
+        .clock(f_ip_v6$clock)
+    );
+    top$tx$tpl_check$f_check_port f_check_port(
+        .d(f_check_port$d),
+        .q(f_check_port$q),
+        .clock(f_check_port$clock)
     );
     top$tx$tpl_check$pos pos(
         .d(pos$d),
@@ -38178,6 +38375,21 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         sport_bad$clock = clock;
         sport_seen$clock = clock;
         verdict$clock = clock;
+        f_end$clock = clock;
+        f_is_v4$clock = clock;
+        f_is_v6$clock = clock;
+        f_frag_ok$clock = clock;
+        f_proto_ok$clock = clock;
+        f_mac_ok$clock = clock;
+        f_vid_ok$clock = clock;
+        f_src_seen$clock = clock;
+        f_src_bad$clock = clock;
+        f_sport_ok$clock = clock;
+        f_check_mac$clock = clock;
+        f_check_vlan$clock = clock;
+        f_check_ip$clock = clock;
+        f_ip_v6$clock = clock;
+        f_check_port$clock = clock;
         pos$d = pos$q;
         held$d = held$q;
         tags$d = tags$q;
@@ -38206,6 +38418,21 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         sport_bad$d = sport_bad$q;
         sport_seen$d = sport_seen$q;
         verdict$d = verdict$q;
+        f_end$d = f_end$q;
+        f_is_v4$d = f_is_v4$q;
+        f_is_v6$d = f_is_v6$q;
+        f_frag_ok$d = f_frag_ok$q;
+        f_proto_ok$d = f_proto_ok$q;
+        f_mac_ok$d = f_mac_ok$q;
+        f_vid_ok$d = f_vid_ok$q;
+        f_src_seen$d = f_src_seen$q;
+        f_src_bad$d = f_src_bad$q;
+        f_sport_ok$d = f_sport_ok$q;
+        f_check_mac$d = f_check_mac$q;
+        f_check_vlan$d = f_check_vlan$q;
+        f_check_ip$d = f_check_ip$q;
+        f_ip_v6$d = f_ip_v6$q;
+        f_check_port$d = f_check_port$q;
         p = pos$q;
         at_type = ~l3_known$q & (((tags$q == 32'h0) & (p == 32'hd)) | ((tags$q == 32'h1) & (p == 32'h11)) | ((tags$q == 32'h2) & (p == 32'h15)));
         at_l3 = l3_known$q & (rel$q == 32'h0);
@@ -38341,19 +38568,23 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
                 n_sport_bad = 1'b1;
             end
         end
-        mac_pass = ~settings[(64'h162)+:(1)] | (n_mac_seen & ~n_mac_bad);
-        vlan_pass = ~settings[(64'h163)+:(1)] | (n_vid_seen & ~n_vid_bad);
-        ip_pass = ~settings[(64'h164)+:(1)];
-        if (settings[(64'h164)+:(1)] & n_src_seen) begin
-            if (settings[(64'h165)+:(1)]) begin
-                ip_pass = n_is_v6 & ~n_src_bad;
+        mac_pass = ~f_check_mac$q | f_mac_ok$q;
+        vlan_pass = ~f_check_vlan$q | f_vid_ok$q;
+        ip_pass = ~f_check_ip$q;
+        if (f_check_ip$q & f_src_seen$q) begin
+            if (f_ip_v6$q) begin
+                ip_pass = f_is_v6$q & ~f_src_bad$q;
             end
             else begin
-                ip_pass = n_is_v4 & ~n_src_bad;
+                ip_pass = f_is_v4$q & ~f_src_bad$q;
             end
         end
-        port_pass = ~settings[(64'h166)+:(1)] | (n_sport_seen & ~n_sport_bad & n_proto_seen & n_proto_tcp_udp & (n_is_v6 | (n_is_v4 & n_frag_seen & ~n_later_fragment)));
+        port_pass = ~f_check_port$q | (f_sport_ok$q & f_proto_ok$q & (f_is_v6$q | (f_is_v4$q & f_frag_ok$q)));
         now_ok = mac_pass & vlan_pass & ip_pass & port_pass;
+        f_end$d = 1'b0;
+        if (f_end$q) begin
+            verdict$d = now_ok;
+        end
         ok = verdict$q;
         is_v4$d = n_is_v4;
         is_v6$d = n_is_v6;
@@ -38370,7 +38601,21 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
         sport_bad$d = n_sport_bad;
         sport_seen$d = n_sport_seen;
         if (valid & last) begin
-            verdict$d = now_ok;
+            f_end$d = 1'b1;
+            f_is_v4$d = n_is_v4;
+            f_is_v6$d = n_is_v6;
+            f_frag_ok$d = n_frag_seen & ~n_later_fragment;
+            f_proto_ok$d = n_proto_seen & n_proto_tcp_udp;
+            f_mac_ok$d = n_mac_seen & ~n_mac_bad;
+            f_vid_ok$d = n_vid_seen & ~n_vid_bad;
+            f_src_seen$d = n_src_seen;
+            f_src_bad$d = n_src_bad;
+            f_sport_ok$d = n_sport_seen & ~n_sport_bad;
+            f_check_mac$d = settings[(64'h162)+:(1)];
+            f_check_vlan$d = settings[(64'h163)+:(1)];
+            f_check_ip$d = settings[(64'h164)+:(1)];
+            f_ip_v6$d = settings[(64'h165)+:(1)];
+            f_check_port$d = settings[(64'h166)+:(1)];
             pos$d = 32'h0;
             held$d = 32'h0;
             tags$d = 32'h0;
@@ -38400,6 +38645,291 @@ module top$tx$tpl_check(clock,data,valid,last,settings,ok);
     end
     
 endmodule // top$tx$tpl_check
+
+
+module top$tx$tpl_check$f_check_ip(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_check_ip
+
+
+module top$tx$tpl_check$f_check_mac(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_check_mac
+
+
+module top$tx$tpl_check$f_check_port(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_check_port
+
+
+module top$tx$tpl_check$f_check_vlan(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_check_vlan
+
+
+module top$tx$tpl_check$f_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_end
+
+
+module top$tx$tpl_check$f_frag_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_frag_ok
+
+
+module top$tx$tpl_check$f_ip_v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_ip_v6
+
+
+module top$tx$tpl_check$f_is_v4(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_is_v4
+
+
+module top$tx$tpl_check$f_is_v6(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_is_v6
+
+
+module top$tx$tpl_check$f_mac_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_mac_ok
+
+
+module top$tx$tpl_check$f_proto_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_proto_ok
+
+
+module top$tx$tpl_check$f_sport_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_sport_ok
+
+
+module top$tx$tpl_check$f_src_bad(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_src_bad
+
+
+module top$tx$tpl_check$f_src_seen(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_src_seen
+
+
+module top$tx$tpl_check$f_vid_ok(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$tpl_check$f_vid_ok
 
 
 module top$tx$tpl_check$frag_hi(d,q,clock);
@@ -39362,6 +39892,63 @@ module top$tx$turns_ok(d,q,clock);
 endmodule // top$tx$turns_ok
 
 
+module top$tx$v_byte(d,q,clock);
+    
+    // Module arguments
+    input wire  [7:0] d;
+    output reg  [7:0] q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 8'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_byte
+
+
+module top$tx$v_chk(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_chk
+
+
+module top$tx$v_cut(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_cut
+
+
 module top$tx$v_e(d,q,clock);
     
     // Module arguments
@@ -39379,6 +39966,44 @@ module top$tx$v_e(d,q,clock);
     end
           
 endmodule // top$tx$v_e
+
+
+module top$tx$v_end(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_end
+
+
+module top$tx$v_flush(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_flush
 
 
 module top$tx$v_g(d,q,clock);
@@ -39419,6 +40044,25 @@ module top$tx$v_gf(d,q,clock);
 endmodule // top$tx$v_gf
 
 
+module top$tx$v_last(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_last
+
+
 module top$tx$v_s(d,q,clock);
     
     // Module arguments
@@ -39436,6 +40080,25 @@ module top$tx$v_s(d,q,clock);
     end
           
 endmodule // top$tx$v_s
+
+
+module top$tx$v_valid(d,q,clock);
+    
+    // Module arguments
+    input wire  d;
+    output reg  q;
+    input wire  clock;
+    
+    // Update code (custom)
+    initial begin
+       q = 1'h0;
+    end
+    
+    always @(posedge clock) begin
+       q <= d;
+    end
+          
+endmodule // top$tx$v_valid
 
 
 module top$tx$v_yf(d,q,clock);

@@ -418,7 +418,7 @@ pub struct TxEngine {
 
     // Serializer: emits a byte a cycle from the word buffer; the byte is
     // taken from the registered word (stage b), checked against the
-    // template (stage c) and written to the FIFO with the verdict.
+    // template (stages v and c) and written to the FIFO with the verdict.
     s_active: DFF<Bit>,
     /// The template settings for the frame have arrived from their RAM.
     s_ready: DFF<Bit>,
@@ -482,6 +482,14 @@ pub struct TxEngine {
     b_cut: DFF<Bit>,
     b_end: DFF<Bit>,
     b_flush: DFF<Bit>,
+    /// Stage v: a cycle for the template check's second step.
+    v_byte: DFF<Bits<8>>,
+    v_valid: DFF<Bit>,
+    v_last: DFF<Bit>,
+    v_cut: DFF<Bit>,
+    v_end: DFF<Bit>,
+    v_flush: DFF<Bit>,
+    v_chk: DFF<Bit>,
     c_byte: DFF<Bits<8>>,
     c_valid: DFF<Bit>,
     c_last: DFF<Bit>,
@@ -766,6 +774,13 @@ impl TxEngine {
             b_cut: Default::default(),
             b_end: Default::default(),
             b_flush: Default::default(),
+            v_byte: Default::default(),
+            v_valid: Default::default(),
+            v_last: Default::default(),
+            v_cut: Default::default(),
+            v_end: Default::default(),
+            v_flush: Default::default(),
+            v_chk: Default::default(),
             c_byte: Default::default(),
             c_valid: Default::default(),
             c_last: Default::default(),
@@ -948,6 +963,13 @@ impl Logic for TxEngine {
             b_cut,
             b_end,
             b_flush,
+            v_byte,
+            v_valid,
+            v_last,
+            v_cut,
+            v_end,
+            v_flush,
+            v_chk,
             c_byte,
             c_valid,
             c_last,
@@ -1696,15 +1718,23 @@ impl Logic for TxEngine {
         self.tpl_check.valid.next = self.b_valid.q.val();
         self.tpl_check.last.next = self.b_last.q.val();
         self.tpl_check.settings.next = self.s_cfg.q.val();
-        // Stage c: the byte and the verdict, into the FIFO.
-        self.c_byte.d.next = self.b_byte.q.val();
-        self.c_valid.d.next = self.b_valid.q.val();
-        self.c_last.d.next = self.b_last.q.val();
-        self.c_cut.d.next = self.b_cut.q.val();
-        self.c_end.d.next = self.b_end.q.val();
-        self.c_flush.d.next = self.b_flush.q.val();
+        // Stage v: waits for the check's second step.
+        self.v_byte.d.next = self.b_byte.q.val();
+        self.v_valid.d.next = self.b_valid.q.val();
+        self.v_last.d.next = self.b_last.q.val();
+        self.v_cut.d.next = self.b_cut.q.val();
+        self.v_end.d.next = self.b_end.q.val();
+        self.v_flush.d.next = self.b_flush.q.val();
         self.b_chk.d.next = self.e_end.q.val() & !self.s_cfg.q.val().unrestricted;
-        self.c_chk.d.next = self.b_chk.q.val();
+        self.v_chk.d.next = self.b_chk.q.val();
+        // Stage c: the byte and the verdict, into the FIFO.
+        self.c_byte.d.next = self.v_byte.q.val();
+        self.c_valid.d.next = self.v_valid.q.val();
+        self.c_last.d.next = self.v_last.q.val();
+        self.c_cut.d.next = self.v_cut.q.val();
+        self.c_end.d.next = self.v_end.q.val();
+        self.c_flush.d.next = self.v_flush.q.val();
+        self.c_chk.d.next = self.v_chk.q.val();
         self.c_fail.next = self.c_chk.q.val() & !self.tpl_check.ok.val();
         self.out_fifo.frames_in.data.next = self.c_byte.q.val();
         self.out_fifo.frames_in.valid.next = self.c_valid.q.val();

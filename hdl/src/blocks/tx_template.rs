@@ -29,11 +29,14 @@
 //! and no byte of it differed. The IP source and MAC are compared against
 //! shifting copies of the template, loaded while the check is at the
 //! frame's first byte (so `settings` must be in place by then). The
-//! verdict is registered: `ok` holds it from the cycle after the last beat
-//! until the next last beat, so whoever reads it sees a flip-flop rather
-//! than the six LUT levels that take the last byte's compares into it
-//! (that chain, routed across the engine, was the board's critical path).
-//! The state restarts after every last beat.
+//! verdict takes two registered steps: the last beat's field flags and the
+//! checks asked for are captured (`f_*`), and the cycle after, the verdict
+//! is taken from them. `ok` holds it from the second cycle after the last
+//! beat until the one after the next frame's, so whoever reads it sees a
+//! flip-flop, and neither step has the last byte's compares and the pass
+//! terms in one chain (that chain, routed across the engine, was the
+//! board's critical path twice). The state restarts after every last beat,
+//! and `settings` may change once the last beat is in.
 
 use crate::params::DATA_BITS;
 use crate::ports::QueueConfig;
@@ -49,9 +52,25 @@ pub struct TxTemplateCheck {
     /// first beat to its last.
     pub settings: Signal<In, QueueConfig>,
     /// The verdict on the frame whose last beat was the previous valid
-    /// `last` beat, from the cycle after it.
+    /// `last` beat, from the second cycle after it.
     pub ok: Signal<Out, Bit>,
     verdict: DFF<Bit>,
+    /// The last beat was in last cycle; the flags and checks it left.
+    f_end: DFF<Bit>,
+    f_is_v4: DFF<Bit>,
+    f_is_v6: DFF<Bit>,
+    f_frag_ok: DFF<Bit>,
+    f_proto_ok: DFF<Bit>,
+    f_mac_ok: DFF<Bit>,
+    f_vid_ok: DFF<Bit>,
+    f_src_seen: DFF<Bit>,
+    f_src_bad: DFF<Bit>,
+    f_sport_ok: DFF<Bit>,
+    f_check_mac: DFF<Bit>,
+    f_check_vlan: DFF<Bit>,
+    f_check_ip: DFF<Bit>,
+    f_ip_v6: DFF<Bit>,
+    f_check_port: DFF<Bit>,
 
     /// Offset of the current byte in its frame, up to 255 (every header
     /// field looked at lies below: L4 starts by byte 22 + 60).
@@ -152,7 +171,22 @@ impl Logic for TxTemplateCheck {
             src_seen,
             sport_bad,
             sport_seen,
-            verdict
+            verdict,
+            f_end,
+            f_is_v4,
+            f_is_v6,
+            f_frag_ok,
+            f_proto_ok,
+            f_mac_ok,
+            f_vid_ok,
+            f_src_seen,
+            f_src_bad,
+            f_sport_ok,
+            f_check_mac,
+            f_check_vlan,
+            f_check_ip,
+            f_ip_v6,
+            f_check_port
         );
         self.p.next = self.pos.q.val();
         self.at_type.next = !self.l3_known.q.val()
@@ -301,25 +335,28 @@ impl Logic for TxTemplateCheck {
             }
         }
 
-        self.mac_pass.next = !self.settings.val().check_mac | (self.n_mac_seen.val() & !self.n_mac_bad.val());
-        self.vlan_pass.next = !self.settings.val().check_vlan | (self.n_vid_seen.val() & !self.n_vid_bad.val());
+        // Second step: the verdict from what the last beat left.
+        self.mac_pass.next = !self.f_check_mac.q.val() | self.f_mac_ok.q.val();
+        self.vlan_pass.next = !self.f_check_vlan.q.val() | self.f_vid_ok.q.val();
         // The source compared is the template's family's: the shifting copy
         // was loaded for it.
-        self.ip_pass.next = !self.settings.val().check_ip;
-        if self.settings.val().check_ip & self.n_src_seen.val() {
-            if self.settings.val().ip_v6 {
-                self.ip_pass.next = self.n_is_v6.val() & !self.n_src_bad.val();
+        self.ip_pass.next = !self.f_check_ip.q.val();
+        if self.f_check_ip.q.val() & self.f_src_seen.q.val() {
+            if self.f_ip_v6.q.val() {
+                self.ip_pass.next = self.f_is_v6.q.val() & !self.f_src_bad.q.val();
             } else {
-                self.ip_pass.next = self.n_is_v4.val() & !self.n_src_bad.val();
+                self.ip_pass.next = self.f_is_v4.q.val() & !self.f_src_bad.q.val();
             }
         }
-        self.port_pass.next = !self.settings.val().check_port
-            | (self.n_sport_seen.val()
-                & !self.n_sport_bad.val()
-                & self.n_proto_seen.val()
-                & self.n_proto_tcp_udp.val()
-                & (self.n_is_v6.val() | (self.n_is_v4.val() & self.n_frag_seen.val() & !self.n_later_fragment.val())));
+        self.port_pass.next = !self.f_check_port.q.val()
+            | (self.f_sport_ok.q.val()
+                & self.f_proto_ok.q.val()
+                & (self.f_is_v6.q.val() | (self.f_is_v4.q.val() & self.f_frag_ok.q.val())));
         self.now_ok.next = self.mac_pass.val() & self.vlan_pass.val() & self.ip_pass.val() & self.port_pass.val();
+        self.f_end.d.next = false;
+        if self.f_end.q.val() {
+            self.verdict.d.next = self.now_ok.val();
+        }
         self.ok.next = self.verdict.q.val();
 
         self.is_v4.d.next = self.n_is_v4.val();
@@ -339,7 +376,23 @@ impl Logic for TxTemplateCheck {
         // The next frame starts from a clean slate. (Nothing reads a `d`
         // input: rust-hdl's simulator would see these resets there.)
         if self.valid.val() & self.last.val() {
-            self.verdict.d.next = self.now_ok.val();
+            // First step: each field's flags, merged as far as they can be
+            // without the template, and the checks asked for.
+            self.f_end.d.next = true;
+            self.f_is_v4.d.next = self.n_is_v4.val();
+            self.f_is_v6.d.next = self.n_is_v6.val();
+            self.f_frag_ok.d.next = self.n_frag_seen.val() & !self.n_later_fragment.val();
+            self.f_proto_ok.d.next = self.n_proto_seen.val() & self.n_proto_tcp_udp.val();
+            self.f_mac_ok.d.next = self.n_mac_seen.val() & !self.n_mac_bad.val();
+            self.f_vid_ok.d.next = self.n_vid_seen.val() & !self.n_vid_bad.val();
+            self.f_src_seen.d.next = self.n_src_seen.val();
+            self.f_src_bad.d.next = self.n_src_bad.val();
+            self.f_sport_ok.d.next = self.n_sport_seen.val() & !self.n_sport_bad.val();
+            self.f_check_mac.d.next = self.settings.val().check_mac;
+            self.f_check_vlan.d.next = self.settings.val().check_vlan;
+            self.f_check_ip.d.next = self.settings.val().check_ip;
+            self.f_ip_v6.d.next = self.settings.val().ip_v6;
+            self.f_check_port.d.next = self.settings.val().check_port;
             self.pos.d.next = 0.into();
             self.held.d.next = 0.into();
             self.tags.d.next = 0.into();
@@ -512,8 +565,8 @@ pub(crate) mod tests {
     }
 
     /// Runs each frame through the block with a few idle cycles between
-    /// them; returns the verdict seen in the cycle after each last beat,
-    /// and checks it is still held a cycle later.
+    /// them; returns the verdict seen in the second cycle after each last
+    /// beat, and checks it is still held a cycle later.
     fn verdicts(cfg: QueueConfig, frames: &[Vec<u8>]) -> Vec<bool> {
         let mut h = Harness::new(TxTemplateCheck::default(), |c| &mut c.clock);
         h.uut.settings.next = cfg;
@@ -524,21 +577,63 @@ pub(crate) mod tests {
                 h.uut.data.next = (b as u64).into();
                 h.uut.last.next = i + 1 == f.len();
                 h.cycle();
-                if i + 1 == f.len() {
-                    h.settle();
-                    out.push(h.uut.ok.val());
-                }
                 // A stall in the middle of the frame changes nothing.
-                if i % 5 == 3 {
+                if i % 5 == 3 && i + 1 < f.len() {
                     h.uut.valid.next = false;
                     h.cycle();
                 }
             }
             h.uut.valid.next = false;
             h.cycle();
+            h.settle();
+            out.push(h.uut.ok.val());
+            h.cycle();
             assert_eq!(h.uut.ok.val(), *out.last().unwrap(), "the verdict is held until the next frame ends");
         }
         out
+    }
+
+    /// Frames back to back, the settings changing as each last beat goes
+    /// in (as the engine's do when its next job starts): each verdict is
+    /// the one its own frame and settings earn, and shows for one cycle.
+    #[test]
+    fn back_to_back_frames_keep_their_own_settings_and_verdicts() {
+        let good = udp4(MAC, IP4, 5000);
+        let open = settings(Template::default());
+        let strict = settings(full());
+        // (frame, its settings, the verdict)
+        let cases = [
+            (good.clone(), strict, true),
+            (udp4([9; 6], IP4, 5000), strict, false),
+            (udp4([9; 6], IP4, 5000), open, true),
+            (udp4(MAC, [1, 1, 1, 1], 5000), strict, false),
+            (good.clone(), strict, true),
+        ];
+        let mut h = Harness::new(TxTemplateCheck::default(), |c| &mut c.clock);
+        let mut seen = vec![];
+        let mut ends = vec![];
+        for (f, cfg, _) in &cases {
+            h.uut.settings.next = *cfg;
+            for (i, &b) in f.iter().enumerate() {
+                h.uut.valid.next = true;
+                h.uut.data.next = (b as u64).into();
+                h.uut.last.next = i + 1 == f.len();
+                h.cycle();
+                seen.push(h.uut.ok.val());
+            }
+            ends.push(seen.len() - 1);
+        }
+        h.uut.valid.next = false;
+        // The settings after the last frame fail it: they must not count.
+        h.uut.settings.next = settings(Template { src_port: Some(1), ..full() });
+        for _ in 0..3 {
+            h.cycle();
+            seen.push(h.uut.ok.val());
+        }
+        for (k, &end) in ends.iter().enumerate() {
+            // seen[j] is `ok` after the j-th edge; the last beat went in at edge `end`.
+            assert_eq!(seen[end + 1], cases[k].2, "frame {k}'s verdict, in the second cycle after its last beat");
+        }
     }
 
     /// Checks the block against the expected verdicts and the model.
