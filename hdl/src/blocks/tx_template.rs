@@ -32,7 +32,7 @@
 //! verdict takes two registered steps: the last beat's field flags and the
 //! checks asked for are captured (`f_*`), and the cycle after, the verdict
 //! is taken from them. `ok` holds it from the second cycle after the last
-//! beat until the one after the next frame's, so whoever reads it sees a
+//! beat until the next frame's verdict replaces it, so whoever reads it sees a
 //! flip-flop, and neither step has the last byte's compares and the pass
 //! terms in one chain (that chain, routed across the engine, was the
 //! board's critical path twice). The state restarts after every last beat,
