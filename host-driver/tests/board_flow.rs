@@ -7,56 +7,10 @@
 
 mod common;
 
-use arsenic::board::{self, BoardReport, BoardTop, BuildInputs, BuildOptions, ClockSpec};
-use std::path::{Path, PathBuf};
+use arsenic::board::{self, BoardReport, BoardTop, BuildOptions, ClockSpec};
+use common::board::{counter_inputs, slow_inputs, tmp, VERSA_CLOCK_AND_LEDS};
 use common::cli::{arsenic, assert_refused};
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("arsenic-board-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The Versa's 100 MHz oscillator (LVDS on P3) and its eight LEDs.
-const VERSA_CLOCK_AND_LEDS: &str = r#"
-LOCATE COMP "clk" SITE "P3";
-IOBUF PORT "clk" IO_TYPE=LVDS;
-LOCATE COMP "led[0]" SITE "E16";
-LOCATE COMP "led[1]" SITE "D17";
-LOCATE COMP "led[2]" SITE "D18";
-LOCATE COMP "led[3]" SITE "E18";
-LOCATE COMP "led[4]" SITE "F17";
-LOCATE COMP "led[5]" SITE "F18";
-LOCATE COMP "led[6]" SITE "E17";
-LOCATE COMP "led[7]" SITE "F16";
-IOBUF PORT "led[0]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[1]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[2]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[3]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[4]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[5]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[6]" IO_TYPE=LVCMOS25;
-IOBUF PORT "led[7]" IO_TYPE=LVCMOS25;
-"#;
-
-/// A 32-bit counter whose top byte lights the LEDs (they are active low).
-const COUNTER: &str = r#"
-module blink(input clk, output [7:0] led);
-  reg [31:0] count = 0;
-  always @(posedge clk) count <= count + 1;
-  assign led = ~count[31:24];
-endmodule
-"#;
-
-fn counter_inputs() -> BuildInputs {
-    board::versa_ecp5(BoardTop {
-        verilog: COUNTER.into(),
-        top_module: "blink".into(),
-        lpf: VERSA_CLOCK_AND_LEDS.into(),
-        clocks: vec![ClockSpec { net: "clk".into(), mhz: 100.0 }],
-    })
-}
+use std::path::Path;
 
 fn read_report(dir: &Path) -> BoardReport {
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
@@ -212,29 +166,11 @@ fn pll_and_ddr_io_are_timed_and_counted() {
     assert_eq!(r.io, 21);
 }
 
-/// A 32x32 multiply-accumulate in one cycle: nowhere near 450 MHz.
-const SLOW: &str = r#"
-module slow(input clk, output reg [7:0] led);
-  reg [31:0] x = 0, y = 1, acc = 0;
-  always @(posedge clk) begin
-    x <= x + 32'd3;
-    y <= {y[30:0], y[31] ^ y[21] ^ y[1] ^ y[0]};
-    acc <= acc + x * y + x * {y[15:0], y[31:16]};
-    led <= acc[31:24] ^ acc[7:0];
-  end
-endmodule
-"#;
 
 #[test]
 fn a_clock_below_its_requirement_fails_the_build_by_name() {
     let out = tmp("slow");
-    let inputs = board::versa_ecp5(BoardTop {
-        verilog: SLOW.into(),
-        top_module: "slow".into(),
-        lpf: VERSA_CLOCK_AND_LEDS.into(),
-        clocks: vec![ClockSpec { net: "clk".into(), mhz: 450.0 }],
-    });
-    let err = board::build(&inputs, &out, &BuildOptions::default()).expect_err("450 MHz is out of reach").to_string();
+    let err = board::build(&slow_inputs(450.0), &out, &BuildOptions::default()).expect_err("450 MHz is out of reach").to_string();
     let r = read_report(&out);
     let fmax = r.clocks[0].fmax_mhz;
     assert!(fmax < 450.0);
@@ -421,7 +357,7 @@ fn program_without_a_bitstream_says_how_to_make_one() {
 
 #[test]
 fn unknown_board_lists_the_known_ones() {
-    for cmd in ["build", "program"] {
+    for cmd in ["build", "signoff", "program"] {
         let o = arsenic(&[cmd, "--board", "versa-ecp3"]);
         assert_refused(&o, "unknown board 'versa-ecp3'; known boards: versa-ecp5 (Lattice ECP5 Versa-5G");
     }

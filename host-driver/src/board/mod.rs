@@ -6,15 +6,18 @@
 //! `synth.json` (yosys), `pnr.config` and `pnr-report.json` (nextpnr),
 //! `<name>.bit` and `<name>.svf` (ecppack), a log per step, and
 //! `report.json` (`BoardReport`). A clock below what it needs fails the
-//! build after the report is written and before a bitstream is: the CI
-//! timing gate. `boards` says which boards there are; `program` loads a
-//! bitstream onto one.
+//! build after the report is written and before a bitstream is: the
+//! timing gate. `signoff` records a passing build against everything that
+//! decided it, which lets CI check a board in seconds and build it only
+//! when that changed. `boards` says which boards there are; `program` loads
+//! a bitstream onto one.
 
 mod boards;
 mod lpf;
 mod program;
 mod progress;
 mod report;
+pub mod signoff;
 mod table;
 mod tools;
 
@@ -52,7 +55,7 @@ pub struct BuildInputs {
     pub clocks: Vec<ClockSpec>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BuildOptions {
     /// nextpnr's placement seed: the same seed and inputs give the same result.
     pub seed: u64,
@@ -66,7 +69,8 @@ pub struct BuildOptions {
 /// nextpnr's two routers: router1 rips up and reroutes arc by arc; router2
 /// negotiates congestion over all nets at once, which on a crowded chip
 /// finishes where router1 can stall for an hour.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Router {
     Router1,
     Router2,
@@ -165,6 +169,7 @@ fn steps(inputs: &BuildInputs, opts: &BuildOptions) -> [Step; 3] {
             log: "yosys.log",
             output: "synth.json".into(),
             hint: if opts.abc9 { "if it stopped in ABC9, try --no-abc9" } else { "" },
+            version_flag: "-V",
         },
         Step {
             what: "place and route (nextpnr-ecp5)",
@@ -173,6 +178,7 @@ fn steps(inputs: &BuildInputs, opts: &BuildOptions) -> [Step; 3] {
             log: "nextpnr.log",
             output: "pnr-report.json".into(),
             hint: "",
+            version_flag: "--version",
         },
         Step {
             what: "bitstream (ecppack)",
@@ -183,6 +189,7 @@ fn steps(inputs: &BuildInputs, opts: &BuildOptions) -> [Step; 3] {
             log: "ecppack.log",
             output: format!("{name}.bit"),
             hint: "",
+            version_flag: "--version",
         },
     ]
 }
@@ -191,6 +198,12 @@ fn steps(inputs: &BuildInputs, opts: &BuildOptions) -> [Step; 3] {
 /// the build directory).
 pub fn command_lines(inputs: &BuildInputs, opts: &BuildOptions) -> Vec<String> {
     steps(inputs, opts).iter().map(Step::command_line).collect()
+}
+
+/// Each tool's version line, in the flow's order: what a sign-off is also
+/// valid for.
+fn tool_versions(inputs: &BuildInputs, opts: &BuildOptions) -> Result<Vec<String>> {
+    steps(inputs, opts).iter().map(Step::version).collect()
 }
 
 /// Builds the bitstream into `out_dir`, prints the result table, writes

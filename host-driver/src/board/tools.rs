@@ -50,6 +50,8 @@ pub struct Step {
     pub output: String,
     /// Appended to the error when the step fails, if not empty.
     pub hint: &'static str,
+    /// The flag that makes the tool print its version.
+    pub version_flag: &'static str,
 }
 
 impl Step {
@@ -59,6 +61,21 @@ impl Step {
             .chain(self.args.iter().map(|a| shell_quote(a)))
             .collect::<Vec<_>>()
             .join(" ")
+    }
+
+    /// The tool's version: the first line it prints for `version_flag`.
+    pub fn version(&self) -> Result<String> {
+        let tool = find(self.tool)?;
+        let out = Command::new(&tool)
+            .arg(self.version_flag)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("cannot run {}", tool.display()))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+        match text.lines().map(str::trim).find(|l| !l.is_empty()) {
+            Some(line) if out.status.success() => Ok(line.to_string()),
+            _ => bail!("{} {} printed no version ({})", self.tool, self.version_flag, out.status),
+        }
     }
 
     /// Runs the step in `dir`, the tool's stdout and stderr both into the

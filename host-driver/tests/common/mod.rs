@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod board;
 pub mod cli;
 pub mod queues;
 pub mod shaping;
