@@ -177,7 +177,7 @@ mod tests {
         let back = bps_from_rate(16777, 125_000_000);
         assert!((back - 1e6).abs() / 1e6 < 1e-4, "{back}");
         assert_eq!(quantum(0), QUANTUM_BYTES);
-        assert!(QUANTUM_BYTES > ADMIT_BYTES);
+        const { assert!(QUANTUM_BYTES > ADMIT_BYTES) };
         assert!(DEFICIT_CAP_QUANTA > ADMIT_BYTES / wire_bytes(60));
     }
 

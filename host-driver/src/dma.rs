@@ -44,7 +44,7 @@ impl DmaBlock {
     }
 
     fn word_ptr(&self, offset: usize) -> *mut u64 {
-        assert!(offset % 8 == 0 && offset + 8 <= self.len, "word at {offset} outside a {}-byte block", self.len);
+        assert!(offset.is_multiple_of(8) && offset + 8 <= self.len, "word at {offset} outside a {}-byte block", self.len);
         // SAFETY: checked in bounds just above; the block is page aligned,
         // so an 8-aligned offset gives an aligned u64.
         unsafe { self.ptr.as_ptr().add(offset) as *mut u64 }

@@ -68,7 +68,7 @@ pub fn parse_rate(v: &Value) -> Result<u64> {
         _ => (text, 1),
     };
     let value: f64 = digits.trim().parse().map_err(|_| anyhow!("{text:?} is not a rate like \"100M\" or \"1.5G\""))?;
-    if !(value > 0.0) || value * scale as f64 > u64::MAX as f64 / 2.0 {
+    if !value.is_finite() || value <= 0.0 || value * scale as f64 > u64::MAX as f64 / 2.0 {
         bail!("{text:?} is not a positive rate");
     }
     Ok((value * scale as f64).round() as u64)

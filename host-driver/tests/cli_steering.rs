@@ -321,7 +321,7 @@ fn the_demo_config_steers_builtin_traffic_on_the_rtl() {
             continue;
         }
         let name = format!("rxq{q}.pcap");
-        assert!(files.iter().any(|f| *f == name), "{name} missing from {files:?}");
+        assert!(files.contains(&name), "{name} missing from {files:?}");
         if q != 0 {
             echoed.extend(arsenic::capture::read_ethernet(&dir.join(&name)).unwrap().frames.into_iter().map(|f| arsenic::sim_queues::echo_of(&f)));
         }

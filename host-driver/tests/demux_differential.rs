@@ -131,7 +131,23 @@ fn endpoint(i: u8, v6: bool) -> IpAddr {
     }
 }
 
-fn ip_frame(v6: bool, proto: u8, s: u8, sport: u16, d: u8, dport: u16, vlan: Option<u16>, tail: &[u8]) -> Vec<u8> {
+#[derive(Clone, Debug)]
+struct Packet {
+    v6: bool,
+    udp: bool,
+    s: u8,
+    d: u8,
+    sport: u16,
+    dport: u16,
+    vlan: Option<u16>,
+    tail: Vec<u8>,
+    cut: Option<usize>,
+}
+
+/// The packet's frame, before any cut.
+fn ip_frame(p: &Packet) -> Vec<u8> {
+    let Packet { v6, s, d, sport, dport, vlan, .. } = *p;
+    let (proto, tail) = (if p.udp { 17 } else { 6 }, &p.tail);
     let mut f = vec![0x02, 0, 0, 0, 0, d % 3, 0x02, 0, 0, 0, 0, s];
     if let Some(v) = vlan {
         f.extend_from_slice(&[0x81, 0x00]);
@@ -167,18 +183,6 @@ fn ip_frame(v6: bool, proto: u8, s: u8, sport: u16, d: u8, dport: u16, vlan: Opt
     f
 }
 
-#[derive(Clone, Debug)]
-struct Packet {
-    v6: bool,
-    udp: bool,
-    s: u8,
-    d: u8,
-    sport: u16,
-    dport: u16,
-    vlan: Option<u16>,
-    tail: Vec<u8>,
-    cut: Option<usize>,
-}
 
 fn packet() -> impl Strategy<Value = Packet> {
     (any::<bool>(), any::<bool>(), 0u8..4, 0u8..4, 1000u16..1004, 79u16..82, proptest::option::weighted(0.2, 1u16..4),
@@ -214,7 +218,7 @@ proptest! {
         let frames: Vec<Vec<u8>> = packets
             .iter()
             .map(|p| {
-                let mut f = ip_frame(p.v6, if p.udp { 17 } else { 6 }, p.s, p.sport, p.d, p.dport, p.vlan, &p.tail);
+                let mut f = ip_frame(p);
                 if let Some(c) = p.cut {
                     f.truncate(f.len().saturating_sub(c).max(1));
                 }

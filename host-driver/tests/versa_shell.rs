@@ -388,9 +388,9 @@ fn versa_shell_both_ports_at_line_rate_drop_whole_frames_and_count_them() {
     });
     let inject = sent.clone();
     let (out0, out1) = board.with(move |s| {
-        for i in 0..n {
-            s.send_frame(0, &inject[0][i]);
-            s.send_frame(1, &inject[1][i]);
+        for (a, b) in inject[0].iter().zip(&inject[1]) {
+            s.send_frame(0, a);
+            s.send_frame(1, b);
         }
         s.run_until(400_000, |s| s.rx_pending(0) == 0 && s.rx_pending(1) == 0);
         // Whatever made it into the core leaves within this.

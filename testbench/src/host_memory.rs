@@ -350,7 +350,7 @@ mod tests {
                 pins.dma_wr_data = data;
                 pins.dma_wr_data_last = u8::from(last);
             }
-            pins.dma_rd_rsp_ready = u8::from(self.ready_pattern.map_or(true, |f| f(cycle)));
+            pins.dma_rd_rsp_ready = u8::from(self.ready_pattern.is_none_or(|f| f(cycle)));
         }
 
         fn moved(&mut self, cycle: u64, pins: &Pins) {
@@ -396,7 +396,7 @@ mod tests {
         // Accepted on cycles 0 and 1; data from cycle 63, back to back.
         assert_eq!(cycles, vec![63, 64, 65, 66]);
         assert_eq!(m.got[0], (63, 7, u64::from_le_bytes([0, 1, 2, 3, 4, 5, 6, 7]), false));
-        assert_eq!(m.got[1].3, true);
+        assert!(m.got[1].3);
         assert_eq!(m.got[2].1, 9);
         // 13 bytes: the second beat carries 5, the rest zero.
         assert_eq!(m.got[3], (66, 9, u64::from_le_bytes([24, 25, 26, 27, 28, 0, 0, 0]), true));

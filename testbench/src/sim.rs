@@ -204,7 +204,7 @@ impl Sim {
         let end = self.cycle + limit;
         let mut idle = 0;
         while self.cycle < end {
-            if self.cycle % 65536 == 0 {
+            if self.cycle.is_multiple_of(65536) {
                 report(self);
             }
             let before = self.tx_partial.len() + self.tx_done.len() + self.decisions.len();
@@ -233,7 +233,7 @@ impl Sim {
     }
 
     fn reg_access(&mut self, offset: u32, write: Option<u32>) -> Result<u32, RegError> {
-        if offset >= REG_SPACE || offset % 4 != 0 {
+        if offset >= REG_SPACE || !offset.is_multiple_of(4) {
             return Err(RegError::BadOffset(offset));
         }
         self.pins.reg_addr = offset;

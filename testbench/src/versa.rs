@@ -348,7 +348,7 @@ impl UartIn {
         let n = n + 1;
         self.since_start = Some(n);
         let half = self.bit_cycles / 2;
-        if n < half || (n - half) % self.bit_cycles != 0 {
+        if n < half || !(n - half).is_multiple_of(self.bit_cycles) {
             return;
         }
         match (n - half) / self.bit_cycles {
@@ -572,7 +572,7 @@ impl VersaSim {
     /// Queues `n` idle beats, carrying the in-band status current when each
     /// goes out.
     pub fn send_idle(&mut self, port: usize, n: usize) {
-        self.rx[port].queue.extend(std::iter::repeat(None).take(n));
+        self.rx[port].queue.extend(std::iter::repeat_n(None, n));
     }
 
     /// What port `port`'s idles say from now on (already queued idles too).

@@ -220,8 +220,8 @@ mod tests {
         assert!(latencies.iter().any(|&l| l <= 5) && latencies.iter().any(|&l| l >= 30), "{latencies:?}");
         // Quiet: every counter reads exactly.
         h.uut.inc.next = 0.into();
-        for i in 0..BANK_COUNTERS {
-            assert_eq!(read(&mut h, i, 0).0, counts[i], "counter {i}");
+        for (i, &count) in counts.iter().enumerate() {
+            assert_eq!(read(&mut h, i, 0).0, count, "counter {i}");
         }
     }
 
@@ -230,8 +230,10 @@ mod tests {
     /// carry past 32 bits.
     #[test]
     fn every_cycle_events_and_carries_past_32_bits() {
-        let mut bank = CounterBank::default();
-        bank.words = (0..BANK_COUNTERS).map(|i| Bits::<64>::from(0xFFFF_FF00u64 + i as u64)).into();
+        let bank = CounterBank {
+            words: (0..BANK_COUNTERS).map(|i| Bits::<64>::from(0xFFFF_FF00u64 + i as u64)).into(),
+            ..Default::default()
+        };
         let mut h = Harness::new(bank, |c| &mut c.clock);
         h.uut.inc.next = 0xFFFF_FFFFu64.into();
         for _ in 0..1000 {

@@ -414,8 +414,7 @@ mod tests {
         while h.cycles < 60_000 {
             let cycle = h.cycles;
             // Masters: valid rises at random and then holds until taken.
-            for i in 0..3 {
-                let m = &mut masters[i];
+            for (i, m) in masters.iter_mut().enumerate() {
                 if !m.rd_valid && !m.reads.is_empty() && rng.chance(40) {
                     m.rd_valid = true;
                     m.rd_wait = Some(rd_grants);
@@ -527,7 +526,7 @@ mod tests {
             }
 
             // What each master saw.
-            for i in 0..3 {
+            for (i, m) in masters.iter_mut().enumerate() {
                 let p = port(&mut h.uut, i);
                 let rd_moved = p.rd_req_valid.val() && p.rd_req_ready.val();
                 let wr_moved = p.wr_req_valid.val() && p.wr_req_ready.val();
@@ -535,7 +534,6 @@ mod tests {
                 let rsp = (p.rd_rsp_valid.val() && p.rd_rsp_ready.val()).then(|| {
                     (u64::from(p.rd_rsp_data.val()), u64::from(p.rd_rsp_tag.val()) as u8, p.rd_rsp_last.val())
                 });
-                let m = &mut masters[i];
                 if rd_moved {
                     let (addr, len, tag) = m.reads.pop_front().unwrap();
                     let bytes: Vec<u8> = (0..len).map(|k| pattern(addr + k)).collect();

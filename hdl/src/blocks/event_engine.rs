@@ -737,12 +737,13 @@ mod tests {
             u.settings.write.next = self.commit.is_some();
             if let Some((q, c)) = self.commit.take() {
                 u.settings.queue.next = q.into();
-                let mut s = QueueConfig::default();
-                s.evt_addr = c.addr;
-                s.evt_count = c.count;
-                s.evt_ticks = c.ticks;
-                s.rx_ring = 0xDEAD_0000.into();
-                u.settings.settings.next = s;
+                u.settings.settings.next = QueueConfig {
+                    evt_addr: c.addr,
+                    evt_count: c.count,
+                    evt_ticks: c.ticks,
+                    rx_ring: 0xDEAD_0000.into(),
+                    ..Default::default()
+                };
             }
             u.doorbell.valid.next = self.arm.is_some();
             u.doorbell.kind.next = DOORBELL_ARM.into();

@@ -803,7 +803,7 @@ mod tests {
         chain.extend_from_slice(&[0; 14]);
         chain.extend_from_slice(&udp);
         let f = eth(&[], 0x86DD, &ipv6(0, src, dst, &chain));
-        let r = parse(&[f.clone()], 0);
+        let r = parse(std::slice::from_ref(&f), 0);
         assert_eq!(r[0].reason, 0);
         let ip = r[0].flow.ip.unwrap();
         assert_eq!((ip.v6, ip.proto, ip.src, ip.dst, ip.ports), (true, 17, src, dst, Some((2794, 1766))));
@@ -864,7 +864,7 @@ mod tests {
         let src = 0x3ffe_2501_0200_1fff_0000_0000_0000_0007u128;
         let v6 = eth(&[], 0x86DD, &ipv6(17, src, !src, &[0; 8]));
         let frames = vec![v4[..34].to_vec(), v6[..54].to_vec(), v4.clone(), v6[..54].to_vec(), v4[..34].to_vec()];
-        let apart: Vec<Report> = frames.iter().flat_map(|f| parse(&[f.clone()], 0)).collect();
+        let apart: Vec<Report> = frames.iter().flat_map(|f| parse(std::slice::from_ref(f), 0)).collect();
         assert_eq!(apart[0].flow.ip.unwrap().dst, 0xA18E_6450);
         assert_eq!(apart[1].flow.ip.unwrap().dst, !src);
         assert_ne!(apart[0].rss, 0);

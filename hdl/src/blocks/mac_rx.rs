@@ -593,9 +593,9 @@ mod tests {
                 u.frames_in.error.next = last && *error;
             }
             tx.settle();
-            if tx.uut.frames_in.ready.val() && beat.is_some() {
+            if let Some((bytes, _)) = beat.filter(|_| tx.uut.frames_in.ready.val()) {
                 pos += 1;
-                if pos == beat.unwrap().0.len() {
+                if pos == bytes.len() {
                     queue.pop_front();
                     pos = 0;
                 }

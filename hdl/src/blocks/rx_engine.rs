@@ -1495,11 +1495,13 @@ mod tests {
         (0..len).map(|j| (i as u8).wrapping_mul(37) ^ (j as u8).wrapping_mul(11) ^ (j >> 8) as u8).collect()
     }
 
+    /// (byte, last, error, keep, decision sent when the frame ends)
+    type Beat = (u8, bool, bool, bool, Option<Dec>);
+
     struct Bench {
         h: Harness<RxEngine>,
         host: Host,
-        /// (byte, last, error, keep, decision sent when the frame ends)
-        beats: VecDeque<Option<(u8, bool, bool, bool, Option<Dec>)>>,
+        beats: VecDeque<Option<Beat>>,
         decisions: VecDeque<(u64, Dec)>,
         /// Cycles from a frame's last beat to its decision.
         dec_delay: u64,
@@ -2265,7 +2267,7 @@ mod tests {
         assert!(reads.iter().any(|a| a.tag == 1), "no prefetch happened");
         for a in reads {
             let slot = (a.addr - ring_addr(2)) / DESC_BYTES;
-            let tail = b.doorbells.iter().filter(|d| d.0 < a.cycle && d.1 == 2).next_back().map_or(0, |d| d.2);
+            let tail = b.doorbells.iter().rfind(|d| d.0 < a.cycle && d.1 == 2).map_or(0, |d| d.2);
             assert!(slot < tail as u64, "read of slot {slot} with tail {tail}: {a:?}");
         }
     }

@@ -839,8 +839,8 @@ mod tests {
             self.m.show(cycle);
             let bits = self.bits();
             assert_eq!(bits, self.m.bits, "cycle {cycle}: bitmaps (green, ceiling, deficit) differ");
-            for i in 0..3 {
-                self.flips[i] += (bits[i] ^ self.seen[i]).count_ones() as u64;
+            for ((flips, now), seen) in self.flips.iter_mut().zip(bits).zip(self.seen) {
+                *flips += (now ^ seen).count_ones() as u64;
             }
             self.seen = bits;
             let u = &mut self.h.uut;

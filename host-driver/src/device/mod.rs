@@ -197,7 +197,7 @@ pub(crate) fn check_page_offset(page: Page, offset: u32) -> Result<u32> {
     if page.base() + PAGE_BYTES as u64 > space {
         bail!("{page:?} lies outside the device's {} MiB register space", space >> 20);
     }
-    if offset >= PAGE_BYTES || offset % 4 != 0 {
+    if offset >= PAGE_BYTES || !offset.is_multiple_of(4) {
         bail!(
             "register offset 0x{offset:x} is outside the 4 KiB {page:?} page or not 32-bit aligned"
         );

@@ -66,7 +66,7 @@ impl QueueSpec {
         if self.buffers == 0 || self.buffers > 1 << 20 {
             bail!("buffers must be 1..={}, got {}", 1 << 20, self.buffers);
         }
-        if self.buffer_bytes < 64 || self.buffer_bytes > u16::MAX as u32 || self.buffer_bytes % 64 != 0 {
+        if self.buffer_bytes < 64 || self.buffer_bytes > u16::MAX as u32 || !self.buffer_bytes.is_multiple_of(64) {
             bail!("buffer_bytes must be a multiple of 64 in 64..=65472, got {}", self.buffer_bytes);
         }
         Ok(())

@@ -201,11 +201,14 @@ fn uart_server_resynchronises_after_garbage_and_idle() {
 }
 
 /// The line in memory: the server answers each write at once, and
+/// What a test does to the bytes of each message on their way.
+type Fault = Box<dyn FnMut(Direction, &mut Vec<u8>)>;
+
 /// `fault` may change the bytes on their way.
 struct Loop {
     server: Server<Regs>,
     to_host: VecDeque<u8>,
-    fault: Box<dyn FnMut(Direction, &mut Vec<u8>)>,
+    fault: Fault,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
