@@ -226,6 +226,10 @@ enum Command {
         /// bitstream comes out byte for byte the same.
         #[arg(long)]
         rebuild: bool,
+        /// Record the passing build already in DIR instead of building, if
+        /// it is of today's gateware and flow.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["rebuild", "check_only"])]
+        adopt: Option<PathBuf>,
     },
     /// Load a board's bitstream with openFPGALoader.
     Program {
@@ -511,8 +515,14 @@ fn run(cli: Cli) -> Result<()> {
             signoff::build_and_record(&inputs, &out, &BuildOptions { seed, abc9: !no_abc9, router }, &record)?;
             println!("sign-off  {}", record.display());
         }
-        Command::Signoff { board: name, out, check_only, rebuild } => {
+        Command::Signoff { board: name, out, check_only, rebuild, adopt } => {
             let inputs = board::board_inputs(&name)?;
+            if let Some(dir) = adopt {
+                let record = signoff::record_path(&name);
+                println!("{}", signoff::summary(&signoff::adopt(&inputs, &dir, &record)?));
+                println!("sign-off  {}", record.display());
+                return Ok(());
+            }
             let out = out.unwrap_or_else(|| board::default_out_dir(&name));
             let mode = if check_only {
                 signoff::Mode::CheckOnly

@@ -2,12 +2,13 @@
 //! build records what it was built from and the check then needs no build;
 //! a changed top, a record that missed timing or is not a record, and a
 //! build that fails timing are each caught; a rebuild reproduces the
-//! recorded bitstream.
+//! recorded bitstream; and a build made before can be adopted only if it
+//! is of today's top and flow.
 
 mod common;
 
 use arsenic::board::signoff::{self, Mode, Status};
-use arsenic::board::BuildOptions;
+use arsenic::board::{self, BuildOptions, Router};
 use common::board::{counter_inputs, slow_inputs, tmp};
 
 fn expect_stale(status: Status) -> Vec<String> {
@@ -119,4 +120,49 @@ fn a_build_that_misses_timing_records_nothing() {
         .to_string();
     assert!(err.starts_with("timing failed"), "{err}");
     assert!(!dir.join("none.json").exists());
+}
+
+#[test]
+fn an_earlier_build_is_adopted_only_if_it_is_of_todays_top_and_flow() {
+    let dir = tmp("signoff-adopt");
+    let record = dir.join("versa-ecp5.json");
+    let out = dir.join("build");
+    let inputs = counter_inputs();
+    let opts = BuildOptions { seed: 3, router: Router::Router2, ..Default::default() };
+    board::build(&inputs, &out, &opts).unwrap();
+    assert!(!record.exists());
+
+    // A different top: its own top.v does not match, so nothing is recorded.
+    let mut changed = inputs.clone();
+    changed.verilog = changed.verilog.replace("count + 1", "count + 3");
+    let err = signoff::adopt(&changed, &out, &record).unwrap_err().to_string();
+    assert_eq!(err, format!("{} is not what today's gateware gives for versa-ecp5", out.join("top.v").display()));
+    assert!(!record.exists());
+
+    // The build itself: its options are read back from its logs.
+    let rec = signoff::adopt(&inputs, &out, &record).unwrap();
+    assert_eq!(rec.options, opts);
+    assert_eq!(rec.bitstream_sha256, signoff::sha256_hex(&std::fs::read(out.join("versa-ecp5.bit")).unwrap()));
+    match signoff::check(&inputs, &record).unwrap() {
+        Status::Current(r) => assert_eq!(*r, rec),
+        Status::Stale(why) => panic!("an adopted build is stale: {why:?}"),
+    }
+
+    // A log that does not start with today's command, and a report that
+    // missed timing, are refused.
+    let log = out.join("nextpnr.log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.replacen("--seed 3", "--seed 4", 1)).unwrap();
+    let err = signoff::adopt(&inputs, &out, &record).unwrap_err().to_string();
+    assert!(err.contains("do not start with the commands of today's flow for seed 3"), "{err}");
+    std::fs::write(&log, text).unwrap();
+    let report = out.join("report.json");
+    let good = std::fs::read_to_string(&report).unwrap();
+    let mut r: arsenic::board::BoardReport = serde_json::from_str(&good).unwrap();
+    r.clocks[0].fmax_mhz = 99.0;
+    std::fs::write(&report, serde_json::to_string(&r).unwrap()).unwrap();
+    let err = format!("{:#}", signoff::adopt(&inputs, &out, &record).unwrap_err());
+    assert!(err.contains("missed timing") && err.contains("reaches 99.0 MHz"), "{err}");
+    std::fs::write(&report, good).unwrap();
+    signoff::adopt(&inputs, &out, &record).unwrap();
 }

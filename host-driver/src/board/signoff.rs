@@ -12,7 +12,7 @@
 //! the new sign-off on a pass. The recorded bitstream's hash lets anyone
 //! rebuild and compare (`arsenic signoff --rebuild`).
 
-use super::{build, command_lines, tool_versions, BoardReport, BuildInputs, BuildOptions};
+use super::{build, command_lines, tool_versions, BoardReport, BuildInputs, BuildOptions, Router};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -153,6 +153,45 @@ pub fn build_and_record(inputs: &BuildInputs, out_dir: &Path, opts: &BuildOption
     let bit = report.bitstream.as_ref().context("the build met timing but wrote no bitstream")?;
     let bytes = std::fs::read(bit).with_context(|| format!("cannot read {}", bit.display()))?;
     let rec = SignOff { options: *opts, fingerprint, bitstream_sha256: sha256_hex(&bytes), report };
+    save(&rec, path)?;
+    Ok(rec)
+}
+
+/// Records a build already in `dir` (made by `build`, with these tools) as
+/// the sign-off for `inputs`, without building again: its `top.v` and
+/// `board.lpf` must be today's, each log must start with the command today's
+/// flow runs (which also tells the seed, router and mapping it used), and
+/// its report must meet every clock.
+pub fn adopt(inputs: &BuildInputs, dir: &Path, path: &Path) -> Result<SignOff> {
+    let file = |f: &str| dir.join(f);
+    let text = |f: &str| std::fs::read_to_string(file(f)).with_context(|| format!("cannot read {}", file(f).display()));
+    let report: BoardReport = serde_json::from_str(&text("report.json")?)
+        .with_context(|| format!("{} is not a build report", file("report.json").display()))?;
+    if report.board != inputs.name {
+        bail!("{} is a build of {}, not {}", dir.display(), report.board, inputs.name);
+    }
+    super::timing_gate(&report).with_context(|| format!("the build in {} missed timing", dir.display()))?;
+    let first_lines: Vec<String> = ["yosys.log", "nextpnr.log", "ecppack.log"]
+        .iter()
+        .map(|log| Ok(text(log)?.lines().next().unwrap_or("").trim_start_matches("$ ").to_string()))
+        .collect::<Result<_>>()?;
+    let opts = [true, false]
+        .into_iter()
+        .flat_map(|abc9| [Router::Router1, Router::Router2].map(|router| BuildOptions { seed: report.seed, abc9, router }))
+        .find(|o| command_lines(inputs, o) == first_lines)
+        .with_context(|| format!("the logs in {} do not start with the commands of today's flow for seed {}", dir.display(), report.seed))?;
+    let fingerprint = fingerprint(inputs, &opts)?;
+    for (f, want) in [("top.v", &fingerprint.top_v_sha256), ("board.lpf", &fingerprint.lpf_sha256)] {
+        if sha256_hex(text(f)?.as_bytes()) != *want {
+            bail!("{} is not what today's gateware gives for {}", file(f).display(), inputs.name);
+        }
+    }
+    if !text("yosys.log")?.contains(&fingerprint.tools[0]) {
+        bail!("{} was not made by {}", file("yosys.log").display(), fingerprint.tools[0]);
+    }
+    let bit = file(&format!("{}.bit", inputs.name));
+    let bytes = std::fs::read(&bit).with_context(|| format!("cannot read {}", bit.display()))?;
+    let rec = SignOff { options: opts, fingerprint, bitstream_sha256: sha256_hex(&bytes), report };
     save(&rec, path)?;
     Ok(rec)
 }
