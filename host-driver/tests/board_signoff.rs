@@ -2,8 +2,9 @@
 //! build records what it was built from and the check then needs no build;
 //! a changed top, a record that missed timing or is not a record, and a
 //! build that fails timing are each caught; a rebuild reproduces the
-//! recorded bitstream; and a build made before can be adopted only if it
-//! is of today's top and flow.
+//! recorded bitstream; a build made before can be adopted only if it is
+//! of today's top and flow; and the committed record for the Versa's NIC
+//! is for today's gateware.
 
 mod common;
 
@@ -165,4 +166,21 @@ fn an_earlier_build_is_adopted_only_if_it_is_of_todays_top_and_flow() {
     assert!(err.contains("missed timing") && err.contains("reaches 99.0 MHz"), "{err}");
     std::fs::write(&report, good).unwrap();
     signoff::adopt(&inputs, &out, &record).unwrap();
+}
+
+/// The CI gate: the record committed in signoff/ is for the Versa's NIC as
+/// the generator makes it today, with today's tools, and met every clock.
+/// When it fails, `make bitstream` builds and records a new sign-off.
+#[test]
+fn the_committed_versa_sign_off_is_for_todays_gateware() {
+    let inputs = board::board_inputs("versa-ecp5").unwrap();
+    let record = signoff::record_path("versa-ecp5");
+    match signoff::check(&inputs, &record).unwrap() {
+        Status::Current(rec) => {
+            let core = rec.report.clocks.iter().find(|c| c.net == "act0.clock").expect("the core clock is timed");
+            assert!(core.constraint_mhz == 125.0 && core.fmax_mhz >= 125.0, "{core:?}");
+            eprintln!("{}", signoff::summary(&rec));
+        }
+        Status::Stale(why) => panic!("{} is stale: {}; run `make bitstream`", record.display(), why.join("; ")),
+    }
 }

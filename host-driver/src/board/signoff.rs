@@ -2,7 +2,7 @@
 //! committed beside the gateware, and the check that the gateware is still
 //! the one it signed off.
 //!
-//! A full build of the Versa's bitstream takes 40 to 60 minutes on two
+//! A full build of the Versa's bitstream takes 40 to 80 minutes on two
 //! cores, longer than CI's whole budget. nextpnr is deterministic for the
 //! same netlist, constraints, options and tool version, so a passing build
 //! is valid for exactly those: the record keeps their hashes and versions
@@ -258,7 +258,7 @@ pub fn sign_off(inputs: &BuildInputs, out_dir: &Path, path: &Path, mode: Mode) -
             }
             Status::Stale(why) => {
                 println!("{}: not signed off: {}", inputs.name, why.join("; "));
-                println!("{}: building to sign off (40 to 60 minutes on two cores for the Versa's NIC)", inputs.name);
+                println!("{}: building to sign off (40 to 80 minutes on two cores for the Versa's NIC)", inputs.name);
             }
         }
     }

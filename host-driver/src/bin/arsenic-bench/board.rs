@@ -1,10 +1,12 @@
 //! Figures of a board build, from its `BoardReport`: the slowest clock's
 //! Fmax, the tightest margin over a clock's requirement, and the share of
-//! the device used. `make bench` takes them from the last `make bitstream`
-//! (its report.json) rather than spending minutes on a build of its own.
+//! the device used. `make bench` takes them from the board's committed
+//! timing sign-off (signoff/<board>.json), the build CI holds the gateware
+//! to, or failing that from the last `make bitstream` (its report.json),
+//! rather than spending the best part of an hour on a build of its own.
 
 use anyhow::{bail, Context, Result};
-use arsenic::board::{self, BoardReport};
+use arsenic::board::{self, signoff, BoardReport};
 use std::path::PathBuf;
 
 /// `board.<board>.*` (the board's name with '_' for '-'):
@@ -29,8 +31,12 @@ pub fn figures(r: &BoardReport) -> Result<Vec<(String, f64)>> {
     ])
 }
 
-/// The report of the last build for `board`, if it was built.
+/// The report of the signed-off build for `board`, or of its last build.
 pub fn last_build(board: &str) -> Result<Option<(PathBuf, BoardReport)>> {
+    let record = signoff::record_path(board);
+    if let Some(rec) = signoff::load(&record)? {
+        return Ok(Some((record, rec.report)));
+    }
     let path = board::default_out_dir(board).join("report.json");
     let Ok(text) = std::fs::read_to_string(&path) else { return Ok(None) };
     let report = serde_json::from_str(&text).with_context(|| format!("{} is not a board report", path.display()))?;
